@@ -1,0 +1,1 @@
+"""doti's benchmark harness: `python -m bench [case-prefix ...]` (see bench/harness.py)."""

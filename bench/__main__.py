@@ -1,0 +1,28 @@
+"""`python -m bench [prefix ...]`: run the benchmark cases (all, or those whose names start with a prefix)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from bench.harness import ROOT, format_table, run, write_results
+
+# The shared layer is on pytest's pythonpath and on Lambda's /opt/python; `python -m bench` gets it the same way here.
+sys.path.insert(0, str(ROOT / "layers" / "common"))
+
+# Imported for their @case registrations, after the path is set because they import doti.
+from bench import cases_imaging, cases_imports  # noqa: F401
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
+    parser.add_argument("prefixes", nargs="*", help="run only cases whose names start with one of these")
+    args = parser.parse_args(argv)
+    rows = run(args.prefixes)
+    print(format_table(rows))
+    print(f"\nwrote {write_results(rows).relative_to(ROOT)}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,90 @@
+"""Ingest: frames from alarm devices (SPEC §4, §12). Signed device routes only."""
+
+# No `from __future__ import annotations`: Powertools reads the route signatures for OpenAPI validation,
+# and string annotations behind decorators (tracer) cannot be resolved.
+from typing import Any
+
+from aws_lambda_powertools.event_handler import Response
+from aws_lambda_powertools.logging import correlation_paths
+from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from doti import frames, imaging, runtime
+from doti.auth.device import SignedRequest, authenticate_device
+from doti.clock import format_rfc3339, utcnow
+from doti.entities import Device
+from doti.http import client_path, json_response, lower_headers, make_resolver, raw_body
+from doti.observability import logger, metrics, tracer
+from doti.settings import get_settings
+from doti.store import registry
+
+app = make_resolver()
+
+
+def _authenticated_device(body: bytes) -> Device:
+    request = SignedRequest(method="POST", path=client_path(app), headers=lower_headers(app), body=body)
+    return authenticate_device(
+        request, load_device=registry.get_device, open_secret=runtime.secret_box().open, now=utcnow()
+    )
+
+
+@app.post("/v1/device/frames")
+def post_frame() -> Response[dict[str, Any]]:
+    body = raw_body(app)
+    device = _authenticated_device(body)
+    headers = lower_headers(app)
+    upload = frames.FrameUpload(
+        camera_id=headers.get("x-doti-camera"),
+        captured_at=headers.get("x-doti-captured-at"),
+        device_frame_id=headers.get("x-doti-frame-id"),
+        content_type=headers.get("content-type"),
+        body=body,
+    )
+    logger.append_keys(device_id=device.device_id, contract_id=device.contract_id)
+    result = frames.ingest_frame(
+        upload,
+        device,
+        storage=runtime.storage(),
+        process=imaging.process_image,
+        limits_factory=imaging.ImageLimits,
+        now=utcnow(),
+    )
+    if result.created:
+        metrics.add_metric(name="FramesIngested", unit=MetricUnit.Count, value=1)
+        metrics.add_metric(name="BytesIngested", unit=MetricUnit.Bytes, value=result.frame.size)
+    else:
+        metrics.add_metric(name="FrameReplays", unit=MetricUnit.Count, value=1)
+    return json_response(201 if result.created else 200, _ingested_view(result.frame))
+
+
+def _ingested_view(frame: Any) -> dict[str, Any]:
+    return {
+        "frame_id": frame.frame_id,
+        "device_frame_id": frame.device_frame_id,
+        "camera_id": frame.camera_id,
+        "captured_at": format_rfc3339(frame.captured_at),
+        "received_at": format_rfc3339(frame.received_at),
+        "content_type": frame.content_type,
+        "size": frame.size,
+        "width": frame.width,
+        "height": frame.height,
+        "sha256": frame.sha256,
+        "expires_at": format_rfc3339(frame.expires_at),
+    }
+
+
+@app.get("/v1/device/openapi.json")
+def openapi_document() -> Response[str]:
+    return Response(
+        status_code=200,
+        content_type="application/json",
+        body=app.get_openapi_json_schema(title="doti device API", version="1"),
+    )
+
+
+@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST, clear_state=True)
+@tracer.capture_lambda_handler
+@metrics.log_metrics
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    get_settings()
+    return app.resolve(event, context)

@@ -1,0 +1,122 @@
+"""Viewer: the customer API (SPEC §6, §12). Bearer sessions; every image is a short-lived signed S3 URL."""
+
+# No `from __future__ import annotations`: Powertools reads the route signatures for OpenAPI validation,
+# and string annotations behind decorators (tracer) cannot be resolved.
+from typing import Annotated, Any, Literal
+
+from aws_lambda_powertools.event_handler import Response
+from aws_lambda_powertools.event_handler.openapi.params import Query
+from aws_lambda_powertools.logging import correlation_paths
+from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.typing import LambdaContext
+from pydantic import BaseModel, Field
+
+from doti import contracts, frames, registry, runtime
+from doti.auth import customer
+from doti.clock import format_rfc3339, parse_rfc3339, utcnow
+from doti.entities import Session, User
+from doti.http import json_response, lower_headers, make_resolver
+from doti.observability import logger, metrics, tracer
+from doti.settings import get_settings
+
+app = make_resolver()
+
+
+class LoginRequest(BaseModel):
+    login_id: str = Field(min_length=1, max_length=128)
+    password: str = Field(min_length=1, max_length=1024)
+
+
+def _session() -> tuple[Session, User]:
+    session, user = customer.authenticate_session(lower_headers(app).get("authorization"), utcnow())
+    logger.append_keys(contract_id=user.contract_id, user_id=user.user_id)
+    return session, user
+
+
+@app.post("/v1/auth/login")
+def login(body: LoginRequest) -> Response[dict[str, Any]]:
+    token, session = customer.login(body.login_id, body.password, utcnow())
+    return json_response(200, {"token": token, "expires_at": format_rfc3339(session.expires_at)})
+
+
+@app.post("/v1/auth/logout")
+def logout() -> Response[str]:
+    session, _ = _session()
+    customer.logout(session)
+    return Response(status_code=204, body="", headers={"Cache-Control": "no-store"})
+
+
+@app.get("/v1/me")
+def me() -> Response[dict[str, Any]]:
+    _, user = _session()
+    contract = contracts.get_contract(user.contract_id)
+    return json_response(
+        200,
+        {
+            "user_id": user.user_id,
+            "login_id": user.login_id,
+            "name": user.name,
+            "role": user.role,
+            "site_ids": sorted(user.site_ids) if user.site_ids else None,
+            "contract": {"contract_id": contract.contract_id, "name": contract.name, "state": contract.state},
+        },
+    )
+
+
+@app.get("/v1/cameras")
+def list_cameras() -> Response[dict[str, Any]]:
+    _, user = _session()
+    contracts.require_serving(contracts.get_contract(user.contract_id))
+    cameras = registry.visible_cameras(user.contract_id, user)
+    items = [{"camera_id": c.camera_id, "site_id": c.site_id, "name": c.name} for c in cameras]
+    return json_response(200, {"items": items})
+
+
+@app.get("/v1/cameras/<camera_id>/frames")
+def list_frames(
+    camera_id: str,
+    from_: Annotated[str | None, Query(alias="from", max_length=40)] = None,
+    to: Annotated[str | None, Query(max_length=40)] = None,
+    order: Annotated[Literal["newest", "oldest"], Query()] = "newest",
+    limit: Annotated[int, Query(ge=1, le=frames.MAX_PAGE)] = 50,
+    cursor: Annotated[str | None, Query(max_length=512)] = None,
+) -> Response[dict[str, Any]]:
+    _, user = _session()
+    query = frames.FrameQuery(
+        start=parse_rfc3339(from_, "from") if from_ else None,
+        end=parse_rfc3339(to, "to") if to else None,
+        newest_first=order == "newest",
+        limit=limit,
+        cursor=cursor,
+    )
+    page = frames.list_frames(user, camera_id, query, storage=runtime.storage(), now=utcnow())
+    metrics.add_metric(name="SignedUrlsIssued", unit=MetricUnit.Count, value=2 * len(page.items))
+    body: dict[str, Any] = {"items": [frames.frame_view(item) for item in page.items]}
+    if page.cursor:
+        body["cursor"] = page.cursor
+    return json_response(200, body)
+
+
+@app.get("/v1/cameras/<camera_id>/frames/<frame_id>")
+def get_frame(camera_id: str, frame_id: str) -> Response[dict[str, Any]]:
+    _, user = _session()
+    signed = frames.get_frame(user, camera_id, frame_id, storage=runtime.storage(), now=utcnow())
+    metrics.add_metric(name="SignedUrlsIssued", unit=MetricUnit.Count, value=2)
+    return json_response(200, frames.frame_view(signed))
+
+
+@app.get("/v1/openapi.json")
+def openapi_document() -> Response[str]:
+    return Response(
+        status_code=200,
+        content_type="application/json",
+        body=app.get_openapi_json_schema(title="doti customer API", version="1"),
+    )
+
+
+@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST, clear_state=True)
+@tracer.capture_lambda_handler
+@metrics.log_metrics
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    get_settings()
+    return app.resolve(event, context)

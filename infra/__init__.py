@@ -1,0 +1,1 @@
+"""Local stack and deployment tooling; everything here is derived from template.yaml."""

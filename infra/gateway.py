@@ -1,0 +1,178 @@
+"""API Gateway, locally: Chalice's local gateway routes the template's Api events to the real handlers.
+
+Chalice matches paths and builds a partial proxy event; this module completes the event the way API Gateway's
+REST proxy integration sends it, and turns Powertools' response into what chalice.local writes to the socket.
+"""
+
+from __future__ import annotations
+
+import base64
+import importlib.util
+import sys
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from types import ModuleType, SimpleNamespace
+from typing import Any
+
+from chalice.local import ChaliceRequestHandler, LambdaContext, LocalDevServer
+
+from infra.template import ApiRoute, FunctionSpec
+
+Handler = Callable[[dict[str, Any], Any], dict[str, Any]]
+STAGE = "local"
+
+
+def load_handler_module(spec: FunctionSpec) -> ModuleType:
+    """Import a function's handler module from its CodeUri, under a name unique to the function."""
+    module_spec = importlib.util.spec_from_file_location(f"doti_fn_{spec.logical_id}", spec.module_path)
+    if module_spec is None or module_spec.loader is None:
+        raise ImportError(f"cannot import {spec.module_path}")
+    module = importlib.util.module_from_spec(module_spec)
+    sys.modules[module_spec.name] = module  # pydantic resolves the handlers' annotations through sys.modules
+    module_spec.loader.exec_module(module)
+    return module
+
+
+@dataclass
+class LocalFunction:
+    spec: FunctionSpec
+    handler: Handler
+    # Powertools keeps the current event on the resolver, shared by threads: one request at a time per
+    # function, like one Lambda execution environment.
+    lock: threading.Lock
+
+    def invoke(self, event: dict[str, Any]) -> dict[str, Any]:
+        context = LambdaContext(
+            function_name=f"doti-local-{self.spec.logical_id}",
+            memory_size=self.spec.memory,
+            max_runtime_ms=self.spec.timeout * 1000,
+        )
+        with self.lock:
+            return self.handler(event, context)
+
+
+def load_functions(specs: Iterable[FunctionSpec]) -> dict[str, LocalFunction]:
+    loaded = {}
+    for spec in specs:
+        module = load_handler_module(spec)
+        loaded[spec.logical_id] = LocalFunction(spec, getattr(module, spec.attribute), threading.Lock())
+    return loaded
+
+
+def _api_gateway_event(event: dict[str, Any], host: str) -> dict[str, Any]:
+    """Fill in what API Gateway's REST proxy event has and Chalice's leaves out."""
+    context = event["requestContext"]
+    headers = event.get("headers") or {}
+    multi_query = event.get("multiValueQueryStringParameters")
+    body = event.get("body")
+    if isinstance(body, bytes):
+        body = body.decode("utf-8", "replace")
+    now = time.time()
+    context.update(
+        stage=STAGE,
+        requestId=str(uuid.uuid4()),
+        requestTimeEpoch=int(now * 1000),
+        protocol="HTTP/1.1",
+        domainName=host,
+        apiId="local",
+        resourceId="local",
+    )
+    context["identity"] = {**context.get("identity", {}), "userAgent": headers.get("user-agent")}
+    event.update(
+        resource=context["resourcePath"],
+        path=context["path"],
+        httpMethod=context["httpMethod"],
+        queryStringParameters={k: v[-1] for k, v in multi_query.items()} if multi_query else None,
+        multiValueHeaders={k: [v] for k, v in headers.items()},
+        pathParameters=event.get("pathParameters") or None,
+        isBase64Encoded=bool(event.get("isBase64Encoded")),
+        body=body,
+    )
+    return event
+
+
+def _flatten(response: dict[str, Any]) -> dict[str, Any]:
+    """Powertools answers with multiValueHeaders only; chalice.local wants `headers` and `Content-Type` exactly."""
+    headers: dict[str, Any] = dict(response.get("headers") or {})
+    for name, values in (response.get("multiValueHeaders") or {}).items():
+        headers[name] = values[0] if len(values) == 1 else values
+    for name in [n for n in headers if n.lower() == "content-type" and n != "Content-Type"]:
+        headers["Content-Type"] = headers.pop(name)
+    return {
+        "statusCode": response.get("statusCode", 200),
+        "headers": headers,
+        "multiValueHeaders": {},
+        "body": response.get("body"),
+        "isBase64Encoded": response.get("isBase64Encoded", False),
+    }
+
+
+_ERROR_502 = {
+    "statusCode": 502,
+    "headers": {"Content-Type": "application/json"},
+    "multiValueHeaders": {},
+    "body": '{"message": "Internal server error"}',
+}
+_ERROR_403 = {
+    "statusCode": 403,
+    "headers": {"Content-Type": "application/json", "x-amzn-ErrorType": "MissingAuthenticationTokenException"},
+    "multiValueHeaders": {},
+    "body": '{"message": "Missing Authentication Token"}',
+}
+
+
+class TemplateApp:
+    """Stands where chalice.local expects a Chalice app: `routes`, `api.binary_types`, and a Lambda entry point."""
+
+    def __init__(self, routes: Iterable[ApiRoute], functions: dict[str, LocalFunction], binary_types: list[str]):
+        self.routes: dict[str, dict[str, Any]] = {}
+        for route in routes:
+            entry = SimpleNamespace(authorizer=None, cors=None, function=functions[route.function])
+            self.routes.setdefault(route.path, {})[route.method] = entry
+        self.api = SimpleNamespace(binary_types=binary_types)
+        self.host = "localhost"
+        self.on_error: Callable[[BaseException], None] = lambda exc: None
+
+    def __call__(self, event: dict[str, Any], _context: Any) -> dict[str, Any]:
+        context = event["requestContext"]
+        entry = self.routes.get(context["resourcePath"], {}).get(context["httpMethod"])
+        if entry is None:
+            return dict(_ERROR_403)  # API Gateway's answer for a method the resource does not define
+        try:
+            response = entry.function.invoke(_api_gateway_event(event, self.host))
+        except Exception as exc:  # a crashed Lambda is a 502 at API Gateway, never a dropped connection
+            self.on_error(exc)
+            return dict(_ERROR_502)
+        return _flatten(response)
+
+
+class _RequestHandler(ChaliceRequestHandler):
+    """Lower-cases header names first: chalice.local detects binary bodies only by a lower-case content-type."""
+
+    def _parse_payload(self) -> tuple[dict[str, str], bytes | None]:
+        headers, body = super()._parse_payload()
+        return {name.lower(): value for name, value in headers.items()}, body
+
+    def _handle_binary(self, response: dict[str, Any]) -> dict[str, Any]:
+        if response.get("isBase64Encoded") and isinstance(response.get("body"), str):
+            response["body"] = base64.b64decode(response["body"])
+        return response
+
+    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - BaseHTTPRequestHandler's signature
+        pass
+
+
+def serve(app: TemplateApp, host: str, port: int) -> tuple[LocalDevServer, threading.Thread]:
+    """Start the gateway on host:port in a daemon thread."""
+    config = SimpleNamespace(lambda_timeout=29, function_name="doti-local", lambda_memory_size=512)
+    app.host = f"{host}:{port}"
+    server = LocalDevServer(app, config, host, port, handler_cls=_RequestHandler)  # type: ignore[arg-type]
+    thread = threading.Thread(target=server.server.serve_forever, name="api-gateway", daemon=True)
+    thread.start()
+    return server, thread
+
+

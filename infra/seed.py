@@ -1,0 +1,61 @@
+"""The demo contract, created through the real staff routes over HTTP."""
+
+from __future__ import annotations
+
+import json
+import secrets
+import urllib.request
+from dataclasses import dataclass
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Demo:
+    contract_id: str
+    site_id: str
+    camera_id: str
+    device_id: str
+    device_secret: str
+    login_id: str
+    password: str
+
+
+def call(api_url: str, method: str, path: str, *, body: Any = None, headers: dict[str, str] | None = None) -> Any:
+    data = json.dumps(body).encode() if body is not None else None
+    request = urllib.request.Request(
+        api_url + path,
+        data=data,
+        method=method,
+        headers={"Content-Type": "application/json", **(headers or {})},
+    )
+    with urllib.request.urlopen(request, timeout=30) as response:  # noqa: S310 - our own local URL
+        raw = response.read()
+        return json.loads(raw) if raw else None
+
+
+def seed_demo(api_url: str, staff_key: str, *, login_id: str = "demo-owner") -> Demo:
+    def admin(path: str, body: dict[str, Any]) -> Any:
+        return call(api_url, "POST", path, body=body, headers={"X-Api-Key": staff_key})
+
+    contract = admin(
+        "/v1/admin/contracts",
+        {"name": "Demo Shop Co.", "contact_email": "owner@demo-shop.example", "retention_days": 7, "signed_url_ttl": 300},
+    )
+    cid = contract["contract_id"]
+    site = admin(f"/v1/admin/contracts/{cid}/sites", {"name": "Shibuya store", "address": "Tokyo"})
+    camera = admin(f"/v1/admin/contracts/{cid}/cameras", {"site_id": site["site_id"], "name": "Entrance"})
+    device = admin(f"/v1/admin/contracts/{cid}/devices", {"site_id": site["site_id"], "name": "Alarm panel"})
+    password = "demo-" + secrets.token_urlsafe(9)
+    admin(
+        f"/v1/admin/contracts/{cid}/users",
+        {"login_id": login_id, "name": "Demo Owner", "role": "owner", "password": password},
+    )
+    return Demo(
+        contract_id=cid,
+        site_id=site["site_id"],
+        camera_id=camera["camera_id"],
+        device_id=device["device_id"],
+        device_secret=device["device_secret"],
+        login_id=login_id,
+        password=password,
+    )

@@ -1,0 +1,1 @@
+"""doti: the shared domain package (contracts, frames, retention, auth, storage keys, signing)."""

@@ -1,0 +1,141 @@
+"""Device request signing (SPEC §2, §12) and the device secrets that back it.
+
+A device signs METHOD, PATH, TIMESTAMP and hex(SHA-256(body)) with HMAC-SHA256 under its secret. The secret
+is shown once at registration and stored only as KMS ciphertext bound to the device id.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+import threading
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from botocore.exceptions import BotoCoreError, ClientError
+
+from doti.clock import format_rfc3339, parse_rfc3339
+from doti.entities import Device
+from doti.errors import DotiError, NotFound, SignatureExpired, StorageError, Unauthorized
+
+CLOCK_SKEW = timedelta(seconds=300)
+HEADER_DEVICE = "x-doti-device"
+HEADER_TIMESTAMP = "x-doti-timestamp"
+HEADER_SIGNATURE = "x-doti-signature"
+
+
+def string_to_sign(method: str, path: str, timestamp: str, body: bytes) -> bytes:
+    return "\n".join((method.upper(), path, timestamp, hashlib.sha256(body).hexdigest())).encode()
+
+
+def sign(secret: str, method: str, path: str, timestamp: str, body: bytes) -> str:
+    """The X-Doti-Signature value; devices (and our simulated camera) compute exactly this."""
+    return hmac.new(secret.encode(), string_to_sign(method, path, timestamp, body), hashlib.sha256).hexdigest()
+
+
+def signed_headers(device_id: str, secret: str, method: str, path: str, body: bytes, now: datetime) -> dict[str, str]:
+    """The three auth headers for a request, as a device sends them."""
+    timestamp = format_rfc3339(now)
+    return {
+        "X-Doti-Device": device_id,
+        "X-Doti-Timestamp": timestamp,
+        "X-Doti-Signature": sign(secret, method, path, timestamp, body),
+    }
+
+
+def new_device_secret() -> str:
+    return secrets.token_urlsafe(32)
+
+
+@dataclass(frozen=True)
+class SignedRequest:
+    method: str
+    path: str
+    headers: Mapping[str, str]  # lower-case names
+    body: bytes
+
+
+def authenticate_device(
+    request: SignedRequest,
+    *,
+    load_device: Callable[[str], Device],
+    open_secret: Callable[[Device], str],
+    now: datetime,
+) -> Device:
+    """The device that signed this request, or Unauthorized / SignatureExpired.
+
+    Every failure says only what the caller could have known: an unknown device and a wrong signature look alike.
+    """
+    missing = [h for h in (HEADER_DEVICE, HEADER_TIMESTAMP, HEADER_SIGNATURE) if not request.headers.get(h)]
+    if missing:
+        raise Unauthorized("missing device authentication headers", missing=missing)
+    timestamp = request.headers[HEADER_TIMESTAMP]
+    try:
+        signed_at = parse_rfc3339(timestamp, "X-Doti-Timestamp")
+    except DotiError as exc:
+        raise Unauthorized("X-Doti-Timestamp is not an RFC 3339 time") from exc
+    if abs(now - signed_at) > CLOCK_SKEW:
+        raise SignatureExpired(
+            "request timestamp is outside the allowed clock skew",
+            server_time=format_rfc3339(now),
+            max_skew_seconds=int(CLOCK_SKEW.total_seconds()),
+        )
+    try:
+        device = load_device(request.headers[HEADER_DEVICE])
+    except NotFound as exc:
+        raise Unauthorized("invalid device credentials") from exc
+    expected = sign(open_secret(device), request.method, request.path, timestamp, request.body)
+    if not hmac.compare_digest(expected, request.headers[HEADER_SIGNATURE].strip().lower()):
+        raise Unauthorized("invalid device credentials")
+    if device.status != "active":
+        raise Unauthorized("device is revoked")
+    return device
+
+
+class SecretBox:
+    """Seals device secrets with KMS (encryption context = device id) and caches opened ones briefly.
+
+    The cache is keyed by ciphertext, so a rotated secret is never served stale; revocation is checked on the
+    device record, which is read on every request.
+    """
+
+    def __init__(self, kms: Any, key_id: str, ttl_seconds: float = 300.0, clock: Callable[[], float] = time.monotonic):
+        self._kms = kms
+        self._key_id = key_id
+        self._ttl = ttl_seconds
+        self._clock = clock
+        self._cache: dict[bytes, tuple[float, str]] = {}
+        self._lock = threading.Lock()
+
+    def seal(self, device_id: str, secret: str) -> bytes:
+        try:
+            response = self._kms.encrypt(
+                KeyId=self._key_id, Plaintext=secret.encode(), EncryptionContext={"device_id": device_id}
+            )
+        except (ClientError, BotoCoreError) as exc:
+            raise StorageError("could not seal the device secret") from exc
+        return response["CiphertextBlob"]
+
+    def open(self, device: Device) -> str:
+        blob = device.secret_ciphertext
+        now = self._clock()
+        with self._lock:
+            hit = self._cache.get(blob)
+            if hit and hit[0] > now:
+                return hit[1]
+        try:
+            response = self._kms.decrypt(CiphertextBlob=blob, EncryptionContext={"device_id": device.device_id})
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] in ("InvalidCiphertextException", "IncorrectKeyException"):
+                raise Unauthorized("invalid device credentials") from exc
+            raise StorageError("could not open the device secret") from exc
+        except BotoCoreError as exc:
+            raise StorageError("could not open the device secret") from exc
+        secret = response["Plaintext"].decode()
+        with self._lock:
+            self._cache[blob] = (now + self._ttl, secret)
+        return secret

@@ -1,0 +1,294 @@
+"""Frames: ingest from a device (SPEC §4) and browsing by customers (SPEC §6)."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import json
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any, Protocol
+
+from doti import contracts, ids, registry
+from doti.clock import format_rfc3339, parse_rfc3339
+from doti.entities import Device, Frame, User
+from doti.errors import Conflict, NotFound, PayloadTooLarge, UnsupportedMediaType, ValidationError
+from doti.signing import presign_get
+from doti.store import frames as store
+from doti.store import keys
+from doti.store import registry as registry_store
+
+ACCEPTED_TYPES = ("image/jpeg", "image/png")
+FUTURE_TOLERANCE = timedelta(minutes=5)
+MAX_PAGE = 200
+_DEVICE_FRAME_ID = re.compile(r"^[A-Za-z0-9._:\-]{1,128}$")
+
+
+class ProcessedImage(Protocol):
+    content_type: str
+    width: int
+    height: int
+    size: int
+    sha256: str
+    thumbnail: bytes
+    thumb_width: int
+    thumb_height: int
+
+
+# process(data, declared_content_type, limits) -> ProcessedImage; doti.imaging.process_image in production.
+ImageProcessor = Callable[[bytes, str, Any], ProcessedImage]
+
+
+@dataclass(frozen=True)
+class FrameUpload:
+    camera_id: str | None
+    captured_at: str | None
+    device_frame_id: str | None
+    content_type: str | None
+    body: bytes
+
+
+@dataclass(frozen=True)
+class IngestResult:
+    frame: Frame
+    created: bool  # False: a replay of a frame already stored
+
+
+@dataclass(frozen=True)
+class Storage:
+    s3: Any
+    bucket: str
+
+
+def _media_type(content_type: str | None) -> str:
+    return (content_type or "").split(";")[0].strip().lower()
+
+
+def _require_headers(upload: FrameUpload) -> tuple[str, str, str]:
+    named = {
+        "X-Doti-Camera": upload.camera_id,
+        "X-Doti-Captured-At": upload.captured_at,
+        "X-Doti-Frame-Id": upload.device_frame_id,
+    }
+    missing = [name for name, value in named.items() if not (value or "").strip()]
+    if missing:
+        raise ValidationError("missing required headers", missing=missing)
+    device_frame_id = upload.device_frame_id.strip()  # type: ignore[union-attr]
+    if not _DEVICE_FRAME_ID.match(device_frame_id):
+        raise ValidationError(
+            "X-Doti-Frame-Id must be 1-128 characters of letters, digits and . _ : -", field="X-Doti-Frame-Id"
+        )
+    return upload.camera_id.strip(), upload.captured_at.strip(), device_frame_id  # type: ignore[union-attr]
+
+
+def _replay_or_conflict(existing: Frame, sha256: str) -> IngestResult:
+    if existing.sha256 != sha256:
+        raise Conflict("this frame id was already used for a different image", frame_id=existing.frame_id)
+    return IngestResult(frame=existing, created=False)
+
+
+def ingest_frame(
+    upload: FrameUpload,
+    device: Device,
+    *,
+    storage: Storage,
+    process: ImageProcessor,
+    limits_factory: Callable[[int, int], Any],
+    now: datetime,
+) -> IngestResult:
+    """Validate and store one frame: objects first, then the index item that makes it visible.
+
+    A crash after the objects and before the index leaves only tagged objects that lifecycle expires; a retry
+    reuses the same keys (the frame id derives from the device's frame id), so nothing is stored twice.
+    """
+    camera_id, captured_text, device_frame_id = _require_headers(upload)
+    if _media_type(upload.content_type) not in ACCEPTED_TYPES:
+        raise UnsupportedMediaType(
+            "frames must be image/jpeg or image/png", content_type=upload.content_type or None
+        )
+    camera = registry.camera_of_contract(device.contract_id, camera_id)
+    if camera.site_id != device.site_id:
+        raise NotFound("camera not found")  # a device relays only its own site's cameras
+    contract = contracts.get_contract(device.contract_id)
+    contracts.require_serving(contract)
+    if len(upload.body) > contract.max_object_bytes:
+        raise PayloadTooLarge(
+            "frame is larger than the contract allows", size=len(upload.body), max_bytes=contract.max_object_bytes
+        )
+    captured_at = parse_rfc3339(captured_text, "X-Doti-Captured-At")
+    if captured_at > now + FUTURE_TOLERANCE:
+        raise ValidationError("captured_at is in the future", captured_at=format_rfc3339(captured_at))
+    retention = timedelta(days=contract.retention_days)
+    if captured_at < now - retention:
+        raise ValidationError("captured_at is older than the retention period", retention_days=contract.retention_days)
+
+    frame_id = ids.frame_id(captured_at, device.device_id, device_frame_id)
+    image = process(upload.body, _media_type(upload.content_type), limits_factory(contract.max_object_bytes, contract.max_pixels))
+    try:
+        return _replay_or_conflict(store.get_frame(camera.camera_id, frame_id), image.sha256)
+    except NotFound:
+        pass
+
+    tagging = keys.retention_tagging(contract.retention_days)
+    object_key = keys.frame_key(contract.contract_id, camera.camera_id, captured_at, frame_id, image.content_type)
+    thumb_key = keys.thumb_key(contract.contract_id, camera.camera_id, captured_at, frame_id)
+    store.put_object(storage.s3, storage.bucket, store.StoredObject(object_key, upload.body, image.content_type, image.sha256), tagging)
+    thumb_sha = _sha256_hex(image.thumbnail)
+    store.put_object(storage.s3, storage.bucket, store.StoredObject(thumb_key, image.thumbnail, "image/jpeg", thumb_sha), tagging)
+    frame = Frame(
+        camera_id=camera.camera_id,
+        frame_id=frame_id,
+        contract_id=contract.contract_id,
+        site_id=camera.site_id,
+        device_id=device.device_id,
+        device_frame_id=device_frame_id,
+        captured_at=captured_at,
+        received_at=now,
+        content_type=image.content_type,
+        size=image.size,
+        width=image.width,
+        height=image.height,
+        sha256=image.sha256,
+        object_key=object_key,
+        thumb_key=thumb_key,
+        thumb_size=len(image.thumbnail),
+        thumb_width=image.thumb_width,
+        thumb_height=image.thumb_height,
+        retention_class=keys.retention_class(contract.retention_days),
+        expires_at=captured_at + retention,
+    )
+    try:
+        store.put_frame(frame)
+    except Conflict:
+        # Another request with the same frame id won the race: answer as a replay of it.
+        return _replay_or_conflict(store.get_frame(camera.camera_id, frame_id), image.sha256)
+    registry_store.set_camera_last_frame(camera.camera_id, frame_id)
+    return IngestResult(frame=frame, created=True)
+
+
+def _sha256_hex(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+# browsing
+
+
+@dataclass(frozen=True)
+class FrameQuery:
+    start: datetime | None
+    end: datetime | None
+    newest_first: bool
+    limit: int
+    cursor: str | None
+
+
+@dataclass(frozen=True)
+class SignedFrame:
+    frame: Frame
+    thumbnail_url: str
+    image_url: str
+    url_expires_at: datetime
+
+
+@dataclass(frozen=True)
+class FramePage:
+    items: list[SignedFrame]
+    cursor: str | None
+
+
+def _encode_cursor(camera_id: str, newest_first: bool, frame_id: str) -> str:
+    raw = json.dumps({"c": camera_id, "n": newest_first, "f": frame_id}, separators=(",", ":")).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def _decode_cursor(cursor: str, camera_id: str, newest_first: bool) -> str:
+    try:
+        data = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
+        valid = data["c"] == camera_id and data["n"] == newest_first and ids.is_frame_id(data["f"])
+    except (binascii.Error, ValueError, KeyError, TypeError) as exc:
+        raise ValidationError("cursor is not valid", field="cursor") from exc
+    if not valid:
+        raise ValidationError("cursor belongs to another listing", field="cursor")
+    return data["f"]
+
+
+def sign_frame(frame: Frame, storage: Storage, ttl_seconds: int, now: datetime) -> SignedFrame:
+    thumb = presign_get(
+        storage.s3,
+        storage.bucket,
+        frame.thumb_key,
+        content_type="image/jpeg",
+        filename=f"{frame.frame_id}-thumb.jpg",
+        ttl_seconds=ttl_seconds,
+        now=now,
+    )
+    image = presign_get(
+        storage.s3,
+        storage.bucket,
+        frame.object_key,
+        content_type=frame.content_type,
+        filename=frame.object_key.rsplit("/", 1)[-1],
+        ttl_seconds=ttl_seconds,
+        now=now,
+    )
+    return SignedFrame(frame=frame, thumbnail_url=thumb.url, image_url=image.url, url_expires_at=image.expires_at)
+
+
+def list_frames(user: User, camera_id: str, query: FrameQuery, *, storage: Storage, now: datetime) -> FramePage:
+    """A page of a camera's frames in [start, end), newest or oldest first, with signed URLs."""
+    contract = contracts.get_contract(user.contract_id)
+    contracts.require_serving(contract)
+    camera = registry.camera_for_user(user, camera_id)
+    if query.start and query.end and query.start >= query.end:
+        raise ValidationError("'from' must be before 'to'", field="from")
+    if not 1 <= query.limit <= MAX_PAGE:
+        raise ValidationError(f"limit must be between 1 and {MAX_PAGE}", field="limit")
+    lower = ids.frame_id_floor(query.start) if query.start else ids.FRAME_ID_MIN
+    upper = ids.frame_id_floor(query.end) if query.end else ids.FRAME_ID_MAX
+    start_after = _decode_cursor(query.cursor, camera.camera_id, query.newest_first) if query.cursor else None
+    frames, last = store.query_frames(
+        camera.camera_id,
+        lower,
+        upper,
+        newest_first=query.newest_first,
+        limit=query.limit,
+        start_after=start_after,
+        now=now,
+    )
+    items = [sign_frame(frame, storage, contract.signed_url_ttl, now) for frame in frames]
+    cursor = _encode_cursor(camera.camera_id, query.newest_first, last) if last else None
+    return FramePage(items=items, cursor=cursor)
+
+
+def get_frame(user: User, camera_id: str, frame_id: str, *, storage: Storage, now: datetime) -> SignedFrame:
+    contract = contracts.get_contract(user.contract_id)
+    contracts.require_serving(contract)
+    camera = registry.camera_for_user(user, camera_id)
+    if not ids.is_frame_id(frame_id):
+        raise NotFound("frame not found")
+    frame = store.get_frame(camera.camera_id, frame_id)
+    if frame.expires_at <= now:
+        raise NotFound("frame not found")
+    return sign_frame(frame, storage, contract.signed_url_ttl, now)
+
+
+def frame_view(signed: SignedFrame) -> dict[str, Any]:
+    """The JSON shape of a frame in customer responses."""
+    f = signed.frame
+    return {
+        "frame_id": f.frame_id,
+        "device_frame_id": f.device_frame_id,
+        "camera_id": f.camera_id,
+        "captured_at": format_rfc3339(f.captured_at),
+        "content_type": f.content_type,
+        "size": f.size,
+        "width": f.width,
+        "height": f.height,
+        "sha256": f.sha256,
+        "thumbnail_url": signed.thumbnail_url,
+        "image_url": signed.image_url,
+        "url_expires_at": format_rfc3339(signed.url_expires_at),
+    }

@@ -1,0 +1,30 @@
+"""Process-wide collaborators built from the settings, once per cold start (tests call `reset()`)."""
+
+from __future__ import annotations
+
+from functools import cache
+
+from doti.auth.device import SecretBox
+from doti.frames import Storage
+from doti.settings import get_settings
+from doti.store.aws import kms_client, reset_clients, s3_client
+
+
+@cache
+def storage() -> Storage:
+    settings = get_settings()
+    return Storage(s3=s3_client(settings.region), bucket=settings.frames_bucket)
+
+
+@cache
+def secret_box() -> SecretBox:
+    settings = get_settings()
+    return SecretBox(kms_client(settings.region), settings.device_secrets_key_id)
+
+
+def reset() -> None:
+    """Forget settings, clients and caches, e.g. after a test changes the environment or the AWS endpoint."""
+    get_settings.cache_clear()
+    storage.cache_clear()
+    secret_box.cache_clear()
+    reset_clients()

@@ -1,0 +1,56 @@
+"""Settings, read and validated once per cold start from the environment that template.yaml sets.
+
+The domain never reads os.environ: handlers call `get_settings()` and pass values down.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, fields
+from functools import cache
+
+
+class SettingsError(RuntimeError):
+    """The function was deployed without a setting it needs; fail the cold start loudly."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    region: str
+    frames_bucket: str
+    contracts_table: str
+    sites_table: str
+    cameras_table: str
+    devices_table: str
+    users_table: str
+    sessions_table: str
+    staff_keys_table: str
+    frames_table: str
+    device_secrets_key_id: str
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str]) -> Settings:
+        values: dict[str, str] = {}
+        missing: list[str] = []
+        for field in fields(cls):
+            name = "AWS_REGION" if field.name == "region" else field.name.upper()
+            value = env.get(name) or (env.get("AWS_DEFAULT_REGION") if field.name == "region" else None)
+            if value:
+                values[field.name] = value
+            else:
+                missing.append(name)
+        if missing:
+            raise SettingsError(f"missing environment variables: {', '.join(missing)}")
+        return cls(**values)
+
+
+@cache
+def get_settings() -> Settings:
+    """The process-wide settings; tests call `get_settings.cache_clear()` after changing the environment."""
+    settings = Settings.from_env(os.environ)
+    # Late import: binding PynamoDB models is part of loading settings, but the store imports nothing from here.
+    from doti.store import bind_models
+
+    bind_models(settings)
+    return settings

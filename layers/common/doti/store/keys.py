@@ -1,0 +1,42 @@
+"""S3 keys and tags: the one place that knows how objects are laid out in the frames bucket.
+
+Everything of a contract lives under one prefix per kind, so purge and reconciliation are prefix listings.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+RETENTION_TAG = "doti-retention"
+RETENTION_CLASSES: tuple[int, ...] = (1, 7, 14, 31, 62, 93, 186, 366)
+
+_EXTENSIONS = {"image/jpeg": "jpg", "image/png": "png"}
+
+
+def retention_class(days: int) -> str:
+    """The lifecycle class tag value for a retention period, e.g. 7 -> "d7"."""
+    if days not in RETENTION_CLASSES:
+        raise ValueError(f"retention_days must be one of {RETENTION_CLASSES}")
+    return f"d{days}"
+
+
+def retention_tagging(days: int) -> str:
+    """The x-amz-tagging value that puts an object under its class's lifecycle rule."""
+    return f"{RETENTION_TAG}={retention_class(days)}"
+
+
+def _day_path(captured_at: datetime) -> str:
+    return captured_at.strftime("%Y/%m/%d")
+
+
+def frame_key(contract_id: str, camera_id: str, captured_at: datetime, frame_id: str, content_type: str) -> str:
+    return f"frames/{contract_id}/{camera_id}/{_day_path(captured_at)}/{frame_id}.{_EXTENSIONS[content_type]}"
+
+
+def thumb_key(contract_id: str, camera_id: str, captured_at: datetime, frame_id: str) -> str:
+    return f"thumbs/{contract_id}/{camera_id}/{_day_path(captured_at)}/{frame_id}.jpg"
+
+
+def contract_prefixes(contract_id: str) -> tuple[str, ...]:
+    """Every prefix under which a contract's objects live (purge walks these)."""
+    return (f"frames/{contract_id}/", f"thumbs/{contract_id}/")

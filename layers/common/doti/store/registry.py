@@ -1,0 +1,207 @@
+"""Data access for the registry: contracts, sites, cameras, devices, users, sessions and staff keys."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from typing import Any, TypeVar
+
+from pynamodb.exceptions import DoesNotExist, PutError, PynamoDBException, UpdateError
+from pynamodb.models import Model
+
+from doti import entities
+from doti.errors import Conflict, NotFound, StorageError
+from doti.store.models import (
+    CameraModel,
+    ContractModel,
+    DeviceModel,
+    SessionModel,
+    SiteModel,
+    StaffKeyModel,
+    UserModel,
+)
+
+E = TypeVar("E")
+
+
+def _is_condition_failure(exc: PynamoDBException) -> bool:
+    return getattr(exc, "cause_response_code", None) == "ConditionalCheckFailedException"
+
+
+def _entity(cls: type[E], item: Model, **overrides: Any) -> E:
+    names = [f.name for f in dataclasses.fields(cls)]  # type: ignore[arg-type]
+    values = {name: getattr(item, name) for name in names if name not in overrides}
+    return cls(**values, **overrides)
+
+
+def _get(model: type[Model], key: str, what: str) -> Model:
+    try:
+        return model.get(key)
+    except DoesNotExist as exc:
+        raise NotFound(f"{what} not found") from exc
+    except PynamoDBException as exc:
+        raise StorageError(f"could not read {what}") from exc
+
+
+def _create(item: Model, what: str, key_attr: str) -> None:
+    """Put an item that must not exist yet (ids and login ids are unique)."""
+    try:
+        item.save(condition=getattr(type(item), key_attr).does_not_exist())
+    except PutError as exc:
+        if _is_condition_failure(exc):
+            raise Conflict(f"{what} already exists", **{key_attr: getattr(item, key_attr)}) from exc
+        raise StorageError(f"could not store {what}") from exc
+
+
+def _by_contract(model: type[Model], contract_id: str) -> Iterator[Model]:
+    try:
+        yield from model.by_contract.query(contract_id)  # type: ignore[attr-defined]
+    except PynamoDBException as exc:
+        raise StorageError("could not list the contract's registry") from exc
+
+
+# contracts
+
+
+def _contract(item: ContractModel) -> entities.Contract:
+    return _entity(entities.Contract, item)
+
+
+def put_contract(contract: entities.Contract) -> None:
+    _create(ContractModel(**dataclasses.asdict(contract)), "contract", "contract_id")
+
+
+def get_contract(contract_id: str) -> entities.Contract:
+    return _contract(_get(ContractModel, contract_id, "contract"))
+
+
+def iter_contracts() -> Iterator[entities.Contract]:
+    """Every contract, page by page (the registry of contracts, never frame data)."""
+    try:
+        for item in ContractModel.scan():
+            yield _contract(item)
+    except PynamoDBException as exc:
+        raise StorageError("could not list contracts") from exc
+
+
+# sites, cameras, devices
+
+
+def put_site(site: entities.Site) -> None:
+    _create(SiteModel(**dataclasses.asdict(site)), "site", "site_id")
+
+
+def get_site(site_id: str) -> entities.Site:
+    return _entity(entities.Site, _get(SiteModel, site_id, "site"))
+
+
+def put_camera(camera: entities.Camera) -> None:
+    _create(CameraModel(**dataclasses.asdict(camera)), "camera", "camera_id")
+
+
+def get_camera(camera_id: str) -> entities.Camera:
+    return _entity(entities.Camera, _get(CameraModel, camera_id, "camera"))
+
+
+def cameras_of_contract(contract_id: str) -> list[entities.Camera]:
+    return [_entity(entities.Camera, item) for item in _by_contract(CameraModel, contract_id)]
+
+
+def set_camera_last_frame(camera_id: str, frame_id: str) -> None:
+    """Move the camera's pointer to its newest frame; an older frame arriving late never moves it back."""
+    camera = CameraModel(camera_id=camera_id)
+    try:
+        camera.update(
+            actions=[CameraModel.last_frame_id.set(frame_id)],
+            condition=CameraModel.camera_id.exists()
+            & (CameraModel.last_frame_id.does_not_exist() | (CameraModel.last_frame_id < frame_id)),
+        )
+    except UpdateError as exc:
+        if not _is_condition_failure(exc):
+            raise StorageError("could not update the camera") from exc
+
+
+def put_device(device: entities.Device) -> None:
+    _create(DeviceModel(**dataclasses.asdict(device)), "device", "device_id")
+
+
+def get_device(device_id: str) -> entities.Device:
+    return _entity(entities.Device, _get(DeviceModel, device_id, "device"))
+
+
+# users, sessions, staff keys
+
+
+def _user(item: UserModel) -> entities.User:
+    return _entity(entities.User, item, site_ids=frozenset(item.site_ids) if item.site_ids else None)
+
+
+def put_user(user: entities.User) -> None:
+    values = dataclasses.asdict(user)
+    values["site_ids"] = set(user.site_ids) if user.site_ids else None
+    _create(UserModel(**values), "login id", "login_id")
+
+
+def get_user(login_id: str) -> entities.User:
+    return _user(_get(UserModel, login_id, "user"))
+
+
+def record_login_failure(login_id: str, lock_after: int, locked_until: datetime) -> None:
+    """Count a failed login atomically; the count that reaches `lock_after` also sets the lock."""
+    user = UserModel(login_id=login_id)
+    try:
+        user.update(actions=[UserModel.failed_logins.add(1)], condition=UserModel.login_id.exists())
+        if user.failed_logins >= lock_after:
+            user.update(actions=[UserModel.locked_until.set(locked_until), UserModel.failed_logins.set(0)])
+    except UpdateError as exc:
+        if not _is_condition_failure(exc):
+            raise StorageError("could not record the login failure") from exc
+
+
+def clear_login_failures(login_id: str) -> None:
+    try:
+        UserModel(login_id=login_id).update(
+            actions=[UserModel.failed_logins.set(0), UserModel.locked_until.remove()]
+        )
+    except PynamoDBException as exc:
+        raise StorageError("could not update the user") from exc
+
+
+def put_session(session: entities.Session, created_at: datetime) -> None:
+    item = SessionModel(
+        token_hash=session.token_hash,
+        login_id=session.login_id,
+        user_id=session.user_id,
+        contract_id=session.contract_id,
+        created_at=created_at,
+        expires_at=int(session.expires_at.timestamp()),
+    )
+    try:
+        item.save()
+    except PynamoDBException as exc:
+        raise StorageError("could not store the session") from exc
+
+
+def get_session(token_hash: str) -> entities.Session:
+    item = _get(SessionModel, token_hash, "session")
+    return _entity(entities.Session, item, expires_at=datetime.fromtimestamp(item.expires_at, UTC))
+
+
+def delete_session(token_hash: str) -> None:
+    try:
+        SessionModel(token_hash=token_hash).delete()
+    except PynamoDBException as exc:
+        raise StorageError("could not delete the session") from exc
+
+
+def put_staff_key(key_hash: str, member: entities.StaffMember, created_at: datetime) -> None:
+    item = StaffKeyModel(
+        key_hash=key_hash, staff_id=member.staff_id, name=member.name, role=member.role, created_at=created_at
+    )
+    _create(item, "staff key", "key_hash")
+
+
+def get_staff_key(key_hash: str) -> tuple[entities.StaffMember, datetime | None]:
+    item = _get(StaffKeyModel, key_hash, "staff key")
+    return entities.StaffMember(staff_id=item.staff_id, name=item.name, role=item.role), item.revoked_at
