@@ -3,15 +3,10 @@
 from __future__ import annotations
 
 import argparse
-import sys
 
-from bench.harness import ROOT, format_table, run, write_results
-
-# The shared layer is on pytest's pythonpath and on Lambda's /opt/python; `python -m bench` gets it the same way here.
-sys.path.insert(0, str(ROOT / "layers" / "common"))
-
-# Imported for their @case registrations, after the path is set because they import doti.
+# Imported for their @case registrations. `make bench` puts layers/common on PYTHONPATH, as Lambda's /opt/python.
 from bench import cases_imaging, cases_imports  # noqa: F401
+from bench.harness import ROOT, format_table, run, write_results
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -7,9 +7,9 @@ from datetime import UTC, datetime
 
 import cv2
 import numpy as np
-from doti.imaging import ImageLimits, process_image
 
 from bench.harness import Row, case, median_ms_pair, row
+from doti.imaging import ImageLimits, process_image
 from infra.drawing import draw_frame, encode_jpeg
 
 FRAME_SIZES = ((1280, 720), (1920, 1080))

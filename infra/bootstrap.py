@@ -28,7 +28,9 @@ def main(argv: list[str] | None = None) -> int:
     StaffKeyModel.Meta.region = args.region
     StaffKeyModel._connection = None
     member, key = create_admin_key(args.name, args.role)
-    print(f"staff id: {member.staff_id}\nrole:     {member.role}\nAPI key:  {key}\n(shown once; only its hash is stored)")
+    print(
+        f"staff id: {member.staff_id}\nrole:     {member.role}\nAPI key:  {key}\n(shown once; only its hash is stored)"
+    )
     return 0
 
 

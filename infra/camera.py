@@ -44,7 +44,7 @@ def post_frame(
     }
     request = urllib.request.Request(creds.api_url + FRAMES_PATH, data=body, headers=headers, method="POST")
     try:
-        with urllib.request.urlopen(request, timeout=30) as response:  # noqa: S310 - our own local URL
+        with urllib.request.urlopen(request, timeout=30) as response:
             return response.status, json.loads(response.read())
     except urllib.error.HTTPError as exc:
         return exc.code, json.loads(exc.read() or b"{}")

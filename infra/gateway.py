@@ -14,7 +14,6 @@ import time
 import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from pathlib import Path
 from types import ModuleType, SimpleNamespace
 from typing import Any
 
@@ -135,7 +134,7 @@ class TemplateApp:
             self.routes.setdefault(route.path, {})[route.method] = entry
         self.api = SimpleNamespace(binary_types=binary_types)
         self.host = "localhost"
-        self.on_error: Callable[[BaseException], None] = lambda exc: None
+        self.on_error: Callable[[BaseException], None] = lambda _exc: None
 
     def __call__(self, event: dict[str, Any], _context: Any) -> dict[str, Any]:
         context = event["requestContext"]
@@ -162,7 +161,7 @@ class _RequestHandler(ChaliceRequestHandler):
             response["body"] = base64.b64decode(response["body"])
         return response
 
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - BaseHTTPRequestHandler's signature
+    def log_message(self, format: str, *args: Any) -> None:
         pass
 
 
@@ -174,5 +173,3 @@ def serve(app: TemplateApp, host: str, port: int) -> tuple[LocalDevServer, threa
     thread = threading.Thread(target=server.server.serve_forever, name="api-gateway", daemon=True)
     thread.start()
     return server, thread
-
-

@@ -30,7 +30,7 @@ def free_port() -> int:
 def _aws_environment(endpoint: str) -> None:
     os.environ.update(
         AWS_ACCESS_KEY_ID="local",
-        AWS_SECRET_ACCESS_KEY="local",  # noqa: S105 - moto accepts any credentials
+        AWS_SECRET_ACCESS_KEY="local",
         AWS_DEFAULT_REGION=REGION,
         AWS_REGION=REGION,
         AWS_ENDPOINT_URL=endpoint,
@@ -44,10 +44,14 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m infra.local", description=__doc__)
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=int(os.environ.get("DOTI_PORT", "8000")), help="API port (0: any)")
-    parser.add_argument("--aws-port", type=int, default=int(os.environ.get("DOTI_AWS_PORT", "5050")), help="moto port (0: any)")
+    parser.add_argument(
+        "--aws-port", type=int, default=int(os.environ.get("DOTI_AWS_PORT", "5050")), help="moto port (0: any)"
+    )
     parser.add_argument("--camera-interval", type=float, default=5.0, help="seconds between simulated frames")
     parser.add_argument("--no-camera", action="store_true", help="do not start the simulated camera")
-    parser.add_argument("--schedule-scale", type=float, default=1.0, help="multiply schedule rates (0.01: hourly -> 36 s)")
+    parser.add_argument(
+        "--schedule-scale", type=float, default=1.0, help="multiply schedule rates (0.01: hourly -> 36 s)"
+    )
     parser.add_argument("--state-file", type=Path, default=ROOT / ".doti" / "local.json")
     args = parser.parse_args(argv)
 
@@ -144,8 +148,9 @@ def _print_banner(state: dict[str, str], state_file: Path, schedules: list[str],
         "",
         "  try:",
         f"    TOKEN=$(curl -s -X POST {api}/v1/auth/login -H 'Content-Type: application/json' \\",
-        f"      -d '{{\"login_id\": \"{state['login_id']}\", \"password\": \"{state['password']}\"}}' | python3 -c 'import json,sys; print(json.load(sys.stdin)[\"token\"])')",
-        f"    curl -s {api}/v1/cameras/{state['camera_id']}/frames?limit=3 -H \"Authorization: Bearer $TOKEN\"",
+        f'      -d \'{{"login_id": "{state["login_id"]}", "password": "{state["password"]}"}}\' \\',
+        "      | python3 -c 'import json,sys; print(json.load(sys.stdin)[\"token\"])')",
+        f'    curl -s {api}/v1/cameras/{state["camera_id"]}/frames?limit=3 -H "Authorization: Bearer $TOKEN"',
         "",
         "  Ctrl-C stops everything.",
         "",

@@ -48,9 +48,7 @@ class _Provisioner:
         self.s3 = session.client("s3", region_name=region)
         self.sqs = session.client("sqs", region_name=region)
         self.kms = session.client("kms", region_name=region)
-        parameters = {
-            name: str(spec.get("Default", "")) for name, spec in template.get("Parameters", {}).items()
-        } | {
+        parameters = {name: str(spec.get("Default", "")) for name, spec in template.get("Parameters", {}).items()} | {
             "Stage": stage,
             "AWS::AccountId": ACCOUNT_ID,
             "AWS::Region": region,
@@ -81,9 +79,7 @@ class _Provisioner:
                 self.ddb.update_time_to_live(TableName=name, TimeToLiveSpecification=ttl)
             pitr = props.get("PointInTimeRecoverySpecification")
             if pitr:
-                self.ddb.update_continuous_backups(
-                    TableName=name, PointInTimeRecoverySpecification=pitr
-                )
+                self.ddb.update_continuous_backups(TableName=name, PointInTimeRecoverySpecification=pitr)
             self.out.refs[logical] = name
             self.out.arns[logical] = description["TableArn"]
 
@@ -107,9 +103,7 @@ class _Provisioner:
             self.out.arns[logical] = arn
         for logical, props in queues.items():
             attributes = {
-                key: str(props[key])
-                for key in ("VisibilityTimeout", "MessageRetentionPeriod")
-                if key in props
+                key: str(props[key]) for key in ("VisibilityTimeout", "MessageRetentionPeriod") if key in props
             }
             if "RedrivePolicy" in props:
                 attributes["RedrivePolicy"] = json.dumps(self.resolver.resolve(props["RedrivePolicy"]))
@@ -118,7 +112,11 @@ class _Provisioner:
 
     def buckets(self) -> None:
         for logical, props in _resources(self.template, "AWS::S3::Bucket").items():
-            name = self.resolver.resolve(props["BucketName"]) if "BucketName" in props else f"{self.prefix}-{logical}".lower()
+            name = (
+                self.resolver.resolve(props["BucketName"])
+                if "BucketName" in props
+                else f"{self.prefix}-{logical}".lower()
+            )
             create: dict[str, Any] = {"Bucket": name}
             if self.region != "us-east-1":
                 create["CreateBucketConfiguration"] = {"LocationConstraint": self.region}
@@ -180,9 +178,7 @@ def local_bucket_policy(document: Mapping[str, Any]) -> dict[str, Any]:
 
     The deployed bucket keeps them (tests read them from template.yaml); locally every other statement applies.
     """
-    statements = [
-        s for s in document["Statement"] if "aws:SecureTransport" not in json.dumps(s.get("Condition", {}))
-    ]
+    statements = [s for s in document["Statement"] if "aws:SecureTransport" not in json.dumps(s.get("Condition", {}))]
     return {**document, "Statement": statements}
 
 

@@ -64,7 +64,9 @@ class Scheduler:
 
     def start(self) -> None:
         for schedule in self._schedules:
-            thread = threading.Thread(target=self._loop, args=(schedule,), name=f"schedule-{schedule.function}", daemon=True)
+            thread = threading.Thread(
+                target=self._loop, args=(schedule,), name=f"schedule-{schedule.function}", daemon=True
+            )
             thread.start()
             self._threads.append(thread)
 

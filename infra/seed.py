@@ -28,7 +28,7 @@ def call(api_url: str, method: str, path: str, *, body: Any = None, headers: dic
         method=method,
         headers={"Content-Type": "application/json", **(headers or {})},
     )
-    with urllib.request.urlopen(request, timeout=30) as response:  # noqa: S310 - our own local URL
+    with urllib.request.urlopen(request, timeout=30) as response:
         raw = response.read()
         return json.loads(raw) if raw else None
 
@@ -39,7 +39,12 @@ def seed_demo(api_url: str, staff_key: str, *, login_id: str = "demo-owner") -> 
 
     contract = admin(
         "/v1/admin/contracts",
-        {"name": "Demo Shop Co.", "contact_email": "owner@demo-shop.example", "retention_days": 7, "signed_url_ttl": 300},
+        {
+            "name": "Demo Shop Co.",
+            "contact_email": "owner@demo-shop.example",
+            "retention_days": 7,
+            "signed_url_ttl": 300,
+        },
     )
     cid = contract["contract_id"]
     site = admin(f"/v1/admin/contracts/{cid}/sites", {"name": "Shibuya store", "address": "Tokyo"})

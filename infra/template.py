@@ -169,14 +169,16 @@ class IntrinsicResolver:
         if not isinstance(value, dict):
             return value
         if len(value) == 1:
-            (key, arg), = value.items()
+            ((key, arg),) = value.items()
             if key == "Ref":
                 return self._ref(arg)
             if key == "Fn::GetAtt":
                 return self._attributes(arg[0], arg[1])
             if key == "Fn::Sub":
                 text, extra = (arg, {}) if isinstance(arg, str) else (arg[0], self.resolve(arg[1]))
-                return re.sub(r"\$\{([^}!]+)\}", lambda m: str(extra.get(m.group(1)) or self._sub_variable(m.group(1))), text)
+                return re.sub(
+                    r"\$\{([^}!]+)\}", lambda m: str(extra.get(m.group(1)) or self._sub_variable(m.group(1))), text
+                )
             if key == "Fn::Join":
                 return str(arg[0]).join(str(self.resolve(v)) for v in arg[1])
         return {k: self.resolve(v) for k, v in value.items()}

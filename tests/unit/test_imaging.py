@@ -14,9 +14,9 @@ from functools import cache
 import cv2
 import numpy as np
 import pytest
+
 from doti.errors import CorruptImage, PayloadTooLarge, UnsupportedMediaType
 from doti.imaging import ImageLimits, ProcessedImage, process_image, read_dimensions, sniff_content_type
-
 from infra.drawing import draw_frame, encode_jpeg, encode_png
 
 LIMITS = ImageLimits(max_bytes=20_000_000, max_pixels=40_000_000)

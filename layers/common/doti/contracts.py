@@ -46,9 +46,7 @@ class Plan:
                 "signed_url_ttl is out of range", minimum=MIN_SIGNED_URL_TTL, maximum=MAX_SIGNED_URL_TTL
             )
         if not 1024 <= self.max_object_bytes <= DIRECT_UPLOAD_MAX_BYTES:
-            raise ValidationError(
-                "max_object_bytes is out of range", minimum=1024, maximum=DIRECT_UPLOAD_MAX_BYTES
-            )
+            raise ValidationError("max_object_bytes is out of range", minimum=1024, maximum=DIRECT_UPLOAD_MAX_BYTES)
         if not 64 * 64 <= self.max_pixels <= 100_000_000:
             raise ValidationError("max_pixels is out of range", minimum=64 * 64, maximum=100_000_000)
         if self.monthly_byte_quota < self.max_object_bytes:

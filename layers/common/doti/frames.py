@@ -106,9 +106,7 @@ def ingest_frame(
     """
     camera_id, captured_text, device_frame_id = _require_headers(upload)
     if _media_type(upload.content_type) not in ACCEPTED_TYPES:
-        raise UnsupportedMediaType(
-            "frames must be image/jpeg or image/png", content_type=upload.content_type or None
-        )
+        raise UnsupportedMediaType("frames must be image/jpeg or image/png", content_type=upload.content_type or None)
     camera = registry.camera_of_contract(device.contract_id, camera_id)
     if camera.site_id != device.site_id:
         raise NotFound("camera not found")  # a device relays only its own site's cameras
@@ -126,7 +124,9 @@ def ingest_frame(
         raise ValidationError("captured_at is older than the retention period", retention_days=contract.retention_days)
 
     frame_id = ids.frame_id(captured_at, device.device_id, device_frame_id)
-    image = process(upload.body, _media_type(upload.content_type), limits_factory(contract.max_object_bytes, contract.max_pixels))
+    image = process(
+        upload.body, _media_type(upload.content_type), limits_factory(contract.max_object_bytes, contract.max_pixels)
+    )
     try:
         return _replay_or_conflict(store.get_frame(camera.camera_id, frame_id), image.sha256)
     except NotFound:
@@ -135,9 +135,16 @@ def ingest_frame(
     tagging = keys.retention_tagging(contract.retention_days)
     object_key = keys.frame_key(contract.contract_id, camera.camera_id, captured_at, frame_id, image.content_type)
     thumb_key = keys.thumb_key(contract.contract_id, camera.camera_id, captured_at, frame_id)
-    store.put_object(storage.s3, storage.bucket, store.StoredObject(object_key, upload.body, image.content_type, image.sha256), tagging)
+    store.put_object(
+        storage.s3,
+        storage.bucket,
+        store.StoredObject(object_key, upload.body, image.content_type, image.sha256),
+        tagging,
+    )
     thumb_sha = _sha256_hex(image.thumbnail)
-    store.put_object(storage.s3, storage.bucket, store.StoredObject(thumb_key, image.thumbnail, "image/jpeg", thumb_sha), tagging)
+    store.put_object(
+        storage.s3, storage.bucket, store.StoredObject(thumb_key, image.thumbnail, "image/jpeg", thumb_sha), tagging
+    )
     frame = Frame(
         camera_id=camera.camera_id,
         frame_id=frame_id,

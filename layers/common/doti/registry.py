@@ -37,9 +37,7 @@ def site_of_contract(contract_id: str, site_id: str) -> Site:
 
 def create_camera(contract_id: str, site_id: str, name: str, now: datetime) -> Camera:
     site_of_contract(contract_id, site_id)
-    camera = Camera(
-        camera_id=ids.new_id("cam"), contract_id=contract_id, site_id=site_id, name=name, created_at=now
-    )
+    camera = Camera(camera_id=ids.new_id("cam"), contract_id=contract_id, site_id=site_id, name=name, created_at=now)
     store.put_camera(camera)
     return camera
 

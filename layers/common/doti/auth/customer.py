@@ -19,7 +19,7 @@ MIN_PASSWORD_LENGTH = 10
 LOCK_AFTER_FAILURES = 5
 LOCK_DURATION = timedelta(minutes=15)
 SESSION_LIFETIME = timedelta(hours=12)
-TOKEN_PREFIX = "dst_"
+TOKEN_PREFIX = "dst_"  # noqa: S105 - a prefix that makes leaked tokens recognisable, not a secret
 
 # scrypt cost: N=2^14, r=8 (16 MiB, ~50 ms here): memory-hard, affordable in a 512 MB Lambda.
 _SCRYPT_N, _SCRYPT_R, _SCRYPT_P = 2**14, 8, 1

@@ -161,9 +161,7 @@ def record_login_failure(login_id: str, lock_after: int, locked_until: datetime)
 
 def clear_login_failures(login_id: str) -> None:
     try:
-        UserModel(login_id=login_id).update(
-            actions=[UserModel.failed_logins.set(0), UserModel.locked_until.remove()]
-        )
+        UserModel(login_id=login_id).update(actions=[UserModel.failed_logins.set(0), UserModel.locked_until.remove()])
     except PynamoDBException as exc:
         raise StorageError("could not update the user") from exc
 

@@ -1,0 +1,58 @@
+"""Shared fixtures: moto in-process with the template's resources, and factories for registry entities."""
+
+from __future__ import annotations
+
+import os
+
+# Before anything creates a boto3 client: fake credentials, no endpoint (moto in-process), no X-Ray.
+os.environ.pop("AWS_ENDPOINT_URL", None)
+os.environ.update(
+    AWS_ACCESS_KEY_ID="testing",
+    AWS_SECRET_ACCESS_KEY="testing",
+    AWS_DEFAULT_REGION="us-east-1",
+    AWS_REGION="us-east-1",
+    POWERTOOLS_TRACE_DISABLED="true",
+    POWERTOOLS_METRICS_NAMESPACE="doti",
+    POWERTOOLS_SERVICE_NAME="doti-test",
+)
+
+from collections.abc import Callable, Iterator
+
+import pytest
+from moto import mock_aws
+
+from doti import runtime
+from doti.settings import get_settings
+from infra.provision import Provisioned, provision
+from infra.template import load_template
+from tests.support import World, make_world
+
+
+@pytest.fixture(scope="session")
+def template() -> dict:
+    return load_template()
+
+
+@pytest.fixture
+def aws(template: dict, monkeypatch: pytest.MonkeyPatch) -> Iterator[Provisioned]:
+    """Every bucket, table, queue and key of template.yaml in moto, and the functions' environment set."""
+    with mock_aws():
+        provisioned = provision(template)
+        for name, value in provisioned.environment().items():
+            if name != "POWERTOOLS_SERVICE_NAME":
+                monkeypatch.setenv(name, value)
+        runtime.reset()
+        get_settings()
+        yield provisioned
+    runtime.reset()
+
+
+@pytest.fixture
+def world_factory(aws: Provisioned) -> Callable[..., World]:
+    """Creates a contract with a site, camera, device and owner user; call it again for another tenant."""
+    return make_world
+
+
+@pytest.fixture
+def world(world_factory: Callable[..., World]) -> World:
+    return world_factory()
