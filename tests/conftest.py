@@ -23,6 +23,7 @@ from moto import mock_aws
 
 from doti import runtime
 from doti.settings import get_settings
+from doti.store.aws import boto3_session
 from infra.provision import Provisioned, provision
 from infra.template import load_template
 from tests.support import World, make_world
@@ -37,7 +38,7 @@ def template() -> dict:
 def aws(template: dict, monkeypatch: pytest.MonkeyPatch) -> Iterator[Provisioned]:
     """Every bucket, table, queue and key of template.yaml in moto, and the functions' environment set."""
     with mock_aws():
-        provisioned = provision(template)
+        provisioned = provision(template, session=boto3_session())
         for name, value in provisioned.environment().items():
             if name != "POWERTOOLS_SERVICE_NAME":
                 monkeypatch.setenv(name, value)

@@ -143,8 +143,11 @@ def frame_event(
         "X-Doti-Captured-At": format_rfc3339(captured_at),
         "X-Doti-Frame-Id": frame_id or f"f-{secrets.token_hex(6)}",
     }
-    headers = {k: v for k, v in headers.items() if k not in drop}
-    return api_event("ingest/post_frame.json", headers=headers, body=body, binary=content_type.startswith("image/"))
+    event = api_event("ingest/post_frame.json", headers=headers, body=body, binary=content_type.startswith("image/"))
+    # Dropped headers must not come back from the sample event either.
+    event["headers"] = {k: v for k, v in event["headers"].items() if k not in drop}
+    event["multiValueHeaders"] = {k: [v] for k, v in event["headers"].items()}
+    return event
 
 
 def customer_event(

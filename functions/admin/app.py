@@ -7,7 +7,7 @@ from typing import Any
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from pydantic import BaseModel, EmailStr, Field
+from pydantic import BaseModel, ConfigDict, EmailStr, Field
 
 from doti import contracts, registry, runtime
 from doti.auth.staff import authenticate_staff
@@ -17,10 +17,13 @@ from doti.http import json_response, lower_headers, make_resolver
 from doti.observability import logger, tracer
 from doti.settings import get_settings
 
-app = make_resolver()
+
+class StaffRequest(BaseModel):
+    # A misspelt field must not silently fall back to a default (e.g. a 31-day retention instead of the one meant).
+    model_config = ConfigDict(extra="forbid")
 
 
-class ContractCreate(BaseModel):
+class ContractCreate(StaffRequest):
     name: str = Field(min_length=1, max_length=200)
     contact_email: EmailStr
     security_contract_id: str | None = Field(default=None, max_length=100)
@@ -31,22 +34,22 @@ class ContractCreate(BaseModel):
     monthly_byte_quota: int = contracts.Plan.monthly_byte_quota
 
 
-class SiteCreate(BaseModel):
+class SiteCreate(StaffRequest):
     name: str = Field(min_length=1, max_length=200)
     address: str | None = Field(default=None, max_length=500)
 
 
-class CameraCreate(BaseModel):
+class CameraCreate(StaffRequest):
     site_id: str = Field(min_length=1, max_length=64)
     name: str = Field(min_length=1, max_length=200)
 
 
-class DeviceCreate(BaseModel):
+class DeviceCreate(StaffRequest):
     site_id: str = Field(min_length=1, max_length=64)
     name: str = Field(min_length=1, max_length=200)
 
 
-class UserCreate(BaseModel):
+class UserCreate(StaffRequest):
     login_id: str = Field(min_length=3, max_length=128, pattern=r"^[A-Za-z0-9._@+\-]+$")
     name: str = Field(min_length=1, max_length=200)
     role: str = Field(pattern=r"^(owner|manager|viewer)$")
@@ -58,6 +61,10 @@ def _staff(role: str = "operator") -> StaffMember:
     member = authenticate_staff(lower_headers(app).get("x-api-key"), required_role=role)
     logger.append_keys(staff_id=member.staff_id)
     return member
+
+
+# Every staff route needs a key, so a request that fails validation is authenticated before it is answered.
+app = make_resolver(authenticate=_staff)
 
 
 def _contract_view(c: Contract) -> dict[str, Any]:

@@ -30,9 +30,10 @@ def _authenticated_device(body: bytes) -> Device:
 
 @app.post("/v1/device/frames")
 def post_frame() -> Response[dict[str, Any]]:
+    headers = lower_headers(app)
+    frames.require_frame_media_type(headers.get("content-type"))
     body = raw_body(app)
     device = _authenticated_device(body)
-    headers = lower_headers(app)
     upload = frames.FrameUpload(
         camera_id=headers.get("x-doti-camera"),
         captured_at=headers.get("x-doti-captured-at"),

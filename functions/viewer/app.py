@@ -19,7 +19,8 @@ from doti.http import json_response, lower_headers, make_resolver
 from doti.observability import logger, metrics, tracer
 from doti.settings import get_settings
 
-app = make_resolver()
+# Routes a caller reaches without a session; every other route authenticates before anything else it does.
+PUBLIC_RESOURCES = frozenset({"/v1/auth/login", "/v1/openapi.json"})
 
 
 class LoginRequest(BaseModel):
@@ -31,6 +32,14 @@ def _session() -> tuple[Session, User]:
     session, user = customer.authenticate_session(lower_headers(app).get("authorization"), utcnow())
     logger.append_keys(contract_id=user.contract_id, user_id=user.user_id)
     return session, user
+
+
+def _authenticate_unless_public() -> None:
+    if app.current_event.resource not in PUBLIC_RESOURCES:
+        _session()
+
+
+app = make_resolver(authenticate=_authenticate_unless_public, challenge='Bearer realm="doti"')
 
 
 @app.post("/v1/auth/login")
@@ -50,6 +59,7 @@ def logout() -> Response[str]:
 def me() -> Response[dict[str, Any]]:
     _, user = _session()
     contract = contracts.get_contract(user.contract_id)
+    contracts.require_account_open(contract)
     return json_response(
         200,
         {

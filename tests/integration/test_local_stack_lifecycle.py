@@ -29,7 +29,8 @@ def test_ctrl_c_stops_everything_cleanly(tmp_path):
     # Then it exits with 0 after printing what to open, and both servers are gone
     output = stack.output()
     assert returncode == 0, output[-2000:]
-    assert state["login_id"] in output and state["api_url"] in output
+    assert state["login_id"] in output
+    assert state["api_url"] in output
     assert "stopped." in output
     assert _port_is_free(state["api_url"])
     assert _port_is_free(state["aws_endpoint"])

@@ -24,6 +24,8 @@ PENDING, ACTIVE, SUSPENDED, CANCELLING, TERMINATED, PURGED = (
     "purged",
 )
 SERVING_STATES = frozenset({ACTIVE, CANCELLING})
+# A suspended customer still sees their account and the notices that explain the suspension (Art. 8, Art. 12).
+ACCOUNT_STATES = SERVING_STATES | {SUSPENDED}
 
 MIN_SIGNED_URL_TTL, MAX_SIGNED_URL_TTL = 30, 3600
 # A direct frame upload travels base64-encoded inside a Lambda event (6 MB cap): ~4.4 MB of image at most.
@@ -89,3 +91,9 @@ def require_serving(contract: Contract) -> None:
     if contract.state == SUSPENDED:
         raise ContractSuspended("the contract is suspended")
     raise ContractTerminated("the contract has ended")
+
+
+def require_account_open(contract: Contract) -> None:
+    """Raise the SPEC §3 error for a contract whose state closes even the customer's own account view."""
+    if contract.state not in ACCOUNT_STATES:
+        require_serving(contract)

@@ -67,6 +67,15 @@ def _media_type(content_type: str | None) -> str:
     return (content_type or "").split(";")[0].strip().lower()
 
 
+def require_frame_media_type(content_type: str | None) -> str:
+    """The frame's media type, or 415. Checked before authentication too: API Gateway hands any other type to
+    Lambda as text, which alters the bytes, so the signature could not be verified and a 401 would mislead."""
+    media_type = _media_type(content_type)
+    if media_type not in ACCEPTED_TYPES:
+        raise UnsupportedMediaType("frames must be image/jpeg or image/png", content_type=content_type or None)
+    return media_type
+
+
 def _require_headers(upload: FrameUpload) -> tuple[str, str, str]:
     named = {
         "X-Doti-Camera": upload.camera_id,
@@ -82,6 +91,15 @@ def _require_headers(upload: FrameUpload) -> tuple[str, str, str]:
             "X-Doti-Frame-Id must be 1-128 characters of letters, digits and . _ : -", field="X-Doti-Frame-Id"
         )
     return upload.camera_id.strip(), upload.captured_at.strip(), device_frame_id  # type: ignore[union-attr]
+
+
+def _indexed_or_in_progress(camera_id: str, frame_id: str) -> Frame:
+    try:
+        return store.get_frame(camera_id, frame_id)
+    except NotFound as exc:
+        raise Conflict(
+            "this frame id is being stored with a different image", frame_id=frame_id, in_progress=True
+        ) from exc
 
 
 def _replay_or_conflict(existing: Frame, sha256: str) -> IngestResult:
@@ -105,8 +123,7 @@ def ingest_frame(
     reuses the same keys (the frame id derives from the device's frame id), so nothing is stored twice.
     """
     camera_id, captured_text, device_frame_id = _require_headers(upload)
-    if _media_type(upload.content_type) not in ACCEPTED_TYPES:
-        raise UnsupportedMediaType("frames must be image/jpeg or image/png", content_type=upload.content_type or None)
+    require_frame_media_type(upload.content_type)
     camera = registry.camera_of_contract(device.contract_id, camera_id)
     if camera.site_id != device.site_id:
         raise NotFound("camera not found")  # a device relays only its own site's cameras
@@ -135,12 +152,17 @@ def ingest_frame(
     tagging = keys.retention_tagging(contract.retention_days)
     object_key = keys.frame_key(contract.contract_id, camera.camera_id, captured_at, frame_id, image.content_type)
     thumb_key = keys.thumb_key(contract.contract_id, camera.camera_id, captured_at, frame_id)
-    store.put_object(
-        storage.s3,
-        storage.bucket,
-        store.StoredObject(object_key, upload.body, image.content_type, image.sha256),
-        tagging,
-    )
+    try:
+        store.put_object(
+            storage.s3,
+            storage.bucket,
+            store.StoredObject(object_key, upload.body, image.content_type, image.sha256),
+            tagging,
+            exclusive=True,
+        )
+    except Conflict:
+        # A concurrent upload of this frame id with another image holds the key; never overwrite its bytes.
+        return _replay_or_conflict(_indexed_or_in_progress(camera.camera_id, frame_id), image.sha256)
     thumb_sha = _sha256_hex(image.thumbnail)
     store.put_object(
         storage.s3, storage.bucket, store.StoredObject(thumb_key, image.thumbnail, "image/jpeg", thumb_sha), tagging
@@ -165,7 +187,7 @@ def ingest_frame(
         thumb_width=image.thumb_width,
         thumb_height=image.thumb_height,
         retention_class=keys.retention_class(contract.retention_days),
-        expires_at=captured_at + retention,
+        expires_at=_ttl_time(captured_at + retention),
     )
     try:
         store.put_frame(frame)
@@ -178,6 +200,16 @@ def ingest_frame(
 
 def _sha256_hex(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
+
+
+def _ttl_time(moment: datetime) -> datetime:
+    """`moment` rounded up to a whole second.
+
+    DynamoDB TTL holds epoch seconds: a replay must read back the expiry the first response gave, and rounding up
+    never hides a frame before its retention has passed.
+    """
+    whole = moment.replace(microsecond=0)
+    return whole if whole == moment else whole + timedelta(seconds=1)
 
 
 # browsing
@@ -255,6 +287,8 @@ def list_frames(user: User, camera_id: str, query: FrameQuery, *, storage: Stora
         raise ValidationError(f"limit must be between 1 and {MAX_PAGE}", field="limit")
     lower = ids.frame_id_floor(query.start) if query.start else ids.FRAME_ID_MIN
     upper = ids.frame_id_floor(query.end) if query.end else ids.FRAME_ID_MAX
+    if upper == ids.FRAME_ID_MIN:
+        return FramePage(items=[], cursor=None)  # a window that ends at or before 1970: no frame can be in it
     start_after = _decode_cursor(query.cursor, camera.camera_id, query.newest_first) if query.cursor else None
     frames, last = store.query_frames(
         camera.camera_id,

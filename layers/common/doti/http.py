@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+from collections.abc import Callable
 from typing import Any
 
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response, content_types
@@ -26,9 +27,11 @@ def json_response(status: int, body: dict[str, Any], headers: dict[str, str] | N
     )
 
 
-def _error_response(status: int, code: str, message: str, details: dict[str, Any] | None = None) -> Response:
+def _error_response(
+    status: int, code: str, message: str, details: dict[str, Any] | None = None, challenge: str | None = None
+) -> Response:
     metrics.add_metric(name=f"Rejected_{code}", unit="Count", value=1)
-    headers = {"WWW-Authenticate": 'Bearer realm="doti"'} if status == 401 else None
+    headers = {"WWW-Authenticate": challenge} if status == 401 and challenge else None
     return json_response(status, error_body(code, message, details), headers)
 
 
@@ -40,8 +43,15 @@ def _validation_details(exc: RequestValidationError) -> dict[str, Any]:
     return {"problems": problems}
 
 
-def make_resolver() -> APIGatewayRestResolver:
-    """A REST resolver with OpenAPI request validation and SPEC §10 errors for every failure."""
+def make_resolver(
+    *, authenticate: Callable[[], object] | None = None, challenge: str | None = None
+) -> APIGatewayRestResolver:
+    """A REST resolver with OpenAPI request validation and SPEC §10 errors for every failure.
+
+    Powertools validates a request before the route runs, so `authenticate` (the function's own credential check,
+    a no-op on its public routes) runs first when validation fails: a caller without credentials gets 401, never
+    a 422 that describes the schema. `challenge` is the WWW-Authenticate value of this function's 401s.
+    """
     app = APIGatewayRestResolver(enable_validation=True)
 
     @app.exception_handler(DotiError)
@@ -50,10 +60,15 @@ def make_resolver() -> APIGatewayRestResolver:
             logger.exception("request failed", extra={"code": exc.code})
         else:
             logger.info("request refused", extra={"code": exc.code, "error": exc.message})
-        return _error_response(exc.status, exc.code, exc.message, exc.details)
+        return _error_response(exc.status, exc.code, exc.message, exc.details, challenge)
 
     @app.exception_handler(RequestValidationError)
     def _invalid_request(exc: RequestValidationError) -> Response:
+        if authenticate is not None:
+            try:
+                authenticate()
+            except DotiError as auth_error:
+                return _domain_error(auth_error)
         return _error_response(422, "validation_error", "the request is not valid", _validation_details(exc))
 
     @app.not_found

@@ -44,5 +44,5 @@ def frame_id_floor(moment: datetime) -> str:
     return _encode(max(_millis(moment), 0), _TIME_CHARS) + "0" * _RANDOM_CHARS
 
 
-def is_frame_id(value: str) -> bool:
-    return len(value) == _TIME_CHARS + _RANDOM_CHARS and all(c in _CROCKFORD for c in value)
+def is_frame_id(value: object) -> bool:
+    return isinstance(value, str) and len(value) == _TIME_CHARS + _RANDOM_CHARS and all(c in _CROCKFORD for c in value)

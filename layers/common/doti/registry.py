@@ -91,6 +91,9 @@ def create_user(
     if not login_key:
         raise ValidationError("login_id must not be empty", field="login_id")
     customer.check_password_policy(password, login_key)
+    if site_ids is not None and not site_ids:
+        # No scope means every site; an empty scope must not silently grant that.
+        raise ValidationError("site_ids must name at least one site, or be left out for every site", field="site_ids")
     for site_id in site_ids or []:
         site_of_contract(contract_id, site_id)
     user = User(

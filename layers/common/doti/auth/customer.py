@@ -11,6 +11,7 @@ import hmac
 import secrets
 from datetime import datetime, timedelta
 
+from doti.clock import format_rfc3339
 from doti.entities import Session, User
 from doti.errors import AccountLocked, NotFound, Unauthorized, ValidationError
 from doti.store import registry
@@ -69,7 +70,7 @@ def login(login_id: str, password: str, now: datetime) -> tuple[str, Session]:
     if user is None:
         raise Unauthorized("invalid login id or password")
     if user.locked_until and user.locked_until > now:
-        raise AccountLocked("too many failed logins; try again later", retry_after=user.locked_until.isoformat())
+        raise AccountLocked("too many failed logins; try again later", retry_after=format_rfc3339(user.locked_until))
     if not valid:
         registry.record_login_failure(key, LOCK_AFTER_FAILURES, now + LOCK_DURATION)
         raise Unauthorized("invalid login id or password")

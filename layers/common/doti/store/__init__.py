@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from doti.store.aws import CLIENT_LOCK, botocore_session
 from doti.store.models import MODEL_TABLES
 
 if TYPE_CHECKING:
@@ -11,8 +12,14 @@ if TYPE_CHECKING:
 
 
 def bind_models(settings: Settings) -> None:
-    """Point every model at its table; drop cached connections so a changed endpoint or region takes effect."""
-    for model, field in MODEL_TABLES.items():
-        model.Meta.table_name = getattr(settings, field)
-        model.Meta.region = settings.region
-        model._connection = None
+    """Point every model at its table and give it a client from the shared botocore session, at cold start."""
+    session = botocore_session()
+    with CLIENT_LOCK:
+        for model, field in MODEL_TABLES.items():
+            model.Meta.table_name = getattr(settings, field)
+            model.Meta.region = settings.region
+            model._connection = None  # PynamoDB caches a connection per model; a new endpoint or region needs a new one
+            connection = model._get_connection().connection
+            # PynamoDB would load a fresh botocore session per model; share ours (its thread-local slot is the hook).
+            connection._local.session = session
+            _ = connection.client

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import dataclasses
+import hashlib
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -17,6 +18,8 @@ from doti.errors import Conflict, NotFound, StorageError
 from doti.store.models import FrameModel
 
 S3_DELETE_BATCH = 1000  # DeleteObjects takes at most 1000 keys
+# A conditional write that lost: the condition failed, or a concurrent conditional write to the key won.
+_LOST_CONDITION = frozenset({"PreconditionFailed", "ConditionalRequestConflict"})
 
 
 @dataclass(frozen=True)
@@ -146,20 +149,43 @@ def delete_frame_items(frames: Iterable[ExpiredFrame]) -> None:
 # objects
 
 
-def put_object(s3: Any, bucket: str, obj: StoredObject, tagging: str) -> None:
-    """Store one object with its lifecycle tag; S3 verifies the body against our SHA-256 on arrival."""
+def put_object(s3: Any, bucket: str, obj: StoredObject, tagging: str, *, exclusive: bool = False) -> None:
+    """Store one object with its lifecycle tag; S3 verifies the body against our SHA-256 on arrival.
+
+    exclusive: the key may only ever hold these bytes. If it already holds other bytes (a concurrent upload of the
+    same frame id with another image) this raises Conflict instead of overwriting them; the same bytes (left by a
+    request that failed before its index write) are accepted, so a retry completes.
+    """
+    args = {
+        "Bucket": bucket,
+        "Key": obj.key,
+        "Body": obj.body,
+        "ContentType": obj.content_type,
+        "Tagging": tagging,
+        "ChecksumSHA256": base64.b64encode(bytes.fromhex(obj.sha256_hex)).decode(),
+        "Metadata": {"sha256": obj.sha256_hex},
+    }
     try:
-        s3.put_object(
-            Bucket=bucket,
-            Key=obj.key,
-            Body=obj.body,
-            ContentType=obj.content_type,
-            Tagging=tagging,
-            ChecksumSHA256=base64.b64encode(bytes.fromhex(obj.sha256_hex)).decode(),
-            Metadata={"sha256": obj.sha256_hex},
-        )
-    except (ClientError, BotoCoreError) as exc:
+        if not exclusive:
+            s3.put_object(**args)
+            return
+        try:
+            s3.put_object(**args, IfNoneMatch="*")
+        except ClientError as exc:
+            if _error_code(exc) not in _LOST_CONDITION:
+                raise
+            # The ETag of a single-part upload under SSE-S3 (the bucket's encryption) is the MD5 of its bytes.
+            s3.put_object(**args, IfMatch=f'"{hashlib.md5(obj.body, usedforsecurity=False).hexdigest()}"')
+    except ClientError as exc:
+        if _error_code(exc) in _LOST_CONDITION:
+            raise Conflict("the key holds another object", key=obj.key) from exc
         raise StorageError("could not store the object") from exc
+    except BotoCoreError as exc:
+        raise StorageError("could not store the object") from exc
+
+
+def _error_code(exc: ClientError) -> str:
+    return exc.response.get("Error", {}).get("Code", "")
 
 
 def delete_objects(s3: Any, bucket: str, keys: list[str]) -> list[str]:

@@ -1,0 +1,265 @@
+"""Customer login, lockout, sessions and the bearer check on every customer route (SPEC §2, §10, §12)."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from datetime import timedelta
+from typing import Any
+
+import boto3
+import pytest
+
+from doti.auth import customer
+from doti.clock import parse_rfc3339, utcnow
+from doti.errors import AccountLocked
+from functions.viewer import app as viewer
+from tests.support import LambdaContext, api_event, body_of
+
+# (method, path, resource) of every customer route that needs a session; {cam} and {frame} are filled in per test.
+CUSTOMER_ROUTES = [
+    ("POST", "/v1/auth/logout", "/v1/auth/logout"),
+    ("GET", "/v1/me", "/v1/me"),
+    ("GET", "/v1/cameras", "/v1/cameras"),
+    ("GET", "/v1/cameras/{cam}/frames", "/v1/cameras/{camera_id}/frames"),
+    ("GET", "/v1/cameras/{cam}/frames/{frame}", "/v1/cameras/{camera_id}/frames/{frame_id}"),
+]
+A_FRAME_ID = "01KAXYZ0000000000000000000"
+
+
+def login_response(login_id: str, password: str) -> dict[str, Any]:
+    body = json.dumps({"login_id": login_id, "password": password})
+    return viewer.lambda_handler(api_event("viewer/login.json", body=body), LambdaContext())
+
+
+def login(login_id: str, password: str) -> str:
+    response = login_response(login_id, password)
+    assert response["statusCode"] == 200, response["body"]
+    return body_of(response)["token"]
+
+
+def call(method: str, path: str, resource: str, headers: dict[str, str]) -> dict[str, Any]:
+    event = api_event(
+        "viewer/list_cameras.json",
+        method=method,
+        path=path,
+        resource=resource,
+        headers=headers,
+        replace_headers=True,
+        query={},
+    )
+    return viewer.lambda_handler(event, LambdaContext())
+
+
+def me(token: str) -> dict[str, Any]:
+    return call("GET", "/v1/me", "/v1/me", {"Authorization": f"Bearer {token}"})
+
+
+def assert_error(response: dict[str, Any], status: int, code: str) -> dict[str, Any]:
+    """The SPEC §10 error shape with the given status and code; returns the error object."""
+    assert response["statusCode"] == status, response["body"]
+    body = body_of(response)
+    assert set(body) == {"error"}
+    error = body["error"]
+    assert set(error) == {"code", "message", "details"}
+    assert error["code"] == code
+    assert isinstance(error["message"], str)
+    assert error["message"]
+    assert isinstance(error["details"], dict)
+    return error
+
+
+def scan_table(table_name: str) -> list[dict[str, Any]]:
+    return boto3.client("dynamodb", region_name="us-east-1").scan(TableName=table_name)["Items"]
+
+
+def test_login_returns_a_token_and_its_expiry(world):
+    # Given a customer user
+    before = utcnow()
+
+    # When they log in with the right password
+    response = login_response(world.login_id, world.password)
+
+    # Then they get an opaque token and when it expires, and the token opens their session
+    assert response["statusCode"] == 200, response["body"]
+    body = body_of(response)
+    assert set(body) == {"token", "expires_at"}
+    assert body["token"].startswith(customer.TOKEN_PREFIX)
+    assert len(body["token"]) > 40
+    assert body["expires_at"].endswith("Z")
+    expires_at = parse_rfc3339(body["expires_at"], "expires_at")
+    assert before + customer.SESSION_LIFETIME <= expires_at <= utcnow() + customer.SESSION_LIFETIME
+    assert response["multiValueHeaders"]["Cache-Control"] == ["no-store"]
+    assert me(body["token"])["statusCode"] == 200
+
+
+def test_login_id_is_case_insensitive(world):
+    # Given a user whose login id was registered in lower case
+    # When they type it in upper case with surrounding spaces
+    token = login(f"  {world.login_id.upper()} ", world.password)
+
+    # Then they are logged in as that user
+    assert body_of(me(token))["login_id"] == world.login_id
+
+
+def test_wrong_password_and_unknown_login_id_fail_alike(world):
+    # Given a user
+    # When one login has a wrong password and another an id nobody has
+    wrong_password = login_response(world.login_id, world.password + "x")
+    unknown_id = login_response(f"nobody-{world.contract_id}", world.password)
+
+    # Then both are 401 with the same error, so the answer does not reveal which ids exist
+    wrong = assert_error(wrong_password, 401, "unauthorized")
+    unknown = assert_error(unknown_id, 401, "unauthorized")
+    assert wrong == unknown
+
+
+def test_login_with_a_malformed_body_is_a_validation_error(world):
+    # Given a login body without a password
+    event = api_event("viewer/login.json", body=json.dumps({"login_id": world.login_id}))
+
+    # When it is posted
+    response = viewer.lambda_handler(event, LambdaContext())
+
+    # Then it is refused as invalid, naming the missing field
+    error = assert_error(response, 422, "validation_error")
+    assert any(p["field"] == "password" for p in error["details"]["problems"])
+
+
+def test_five_failures_lock_the_account_for_fifteen_minutes(world):
+    # Given a user who mistypes the password five times
+    started = utcnow()
+    for _ in range(customer.LOCK_AFTER_FAILURES):
+        assert_error(login_response(world.login_id, "not-the-password"), 401, "unauthorized")
+
+    # When they then use the right password
+    locked = login_response(world.login_id, world.password)
+
+    # Then the account is locked for 15 minutes, even with the right password
+    error = assert_error(locked, 423, "account_locked")
+    retry_after = error["details"]["retry_after"]
+    assert retry_after.endswith("Z")
+    until = parse_rfc3339(retry_after, "retry_after")
+    fifteen_minutes = timedelta(minutes=15)
+    assert started + fifteen_minutes <= until <= utcnow() + fifteen_minutes
+    # and a wrong password during the lock says locked too (the count does not restart the lock)
+    assert_error(login_response(world.login_id, "not-the-password"), 423, "account_locked")
+    # and just before the lock ends it still holds
+    with pytest.raises(AccountLocked):
+        customer.login(world.login_id, world.password, until - timedelta(seconds=1))
+
+    # When the lock has passed
+    token, _ = customer.login(world.login_id, world.password, until + timedelta(seconds=1))
+
+    # Then the right password opens a working session
+    assert me(token)["statusCode"] == 200
+
+
+def test_a_successful_login_resets_the_failure_count(world):
+    # Given a user who failed four times and then logged in
+    for _ in range(customer.LOCK_AFTER_FAILURES - 1):
+        assert_error(login_response(world.login_id, "not-the-password"), 401, "unauthorized")
+    login(world.login_id, world.password)
+
+    # When they fail four more times
+    for _ in range(customer.LOCK_AFTER_FAILURES - 1):
+        assert_error(login_response(world.login_id, "not-the-password"), 401, "unauthorized")
+
+    # Then the account is not locked: the earlier failures no longer count
+    assert login_response(world.login_id, world.password)["statusCode"] == 200
+
+
+def test_failures_on_unknown_ids_lock_nobody(world):
+    # Given many failed logins on ids that do not exist
+    for _ in range(customer.LOCK_AFTER_FAILURES + 1):
+        assert_error(login_response(f"ghost-{world.contract_id}", "whatever-password"), 401, "unauthorized")
+
+    # When the real user logs in
+    # Then nothing was locked
+    assert login_response(world.login_id, world.password)["statusCode"] == 200
+
+
+def test_session_token_and_password_are_stored_only_as_hashes(aws, world):
+    # Given a logged-in user
+    token = login(world.login_id, world.password)
+
+    # When the sessions and users tables are read
+    sessions = scan_table(aws.refs["SessionsTable"])
+    users = scan_table(aws.refs["UsersTable"])
+
+    # Then no item holds the token or the password, and the session is keyed by the token's SHA-256
+    assert token not in json.dumps(sessions)
+    assert token.removeprefix(customer.TOKEN_PREFIX) not in json.dumps(sessions)
+    assert hashlib.sha256(token.encode()).hexdigest() in {item["token_hash"]["S"] for item in sessions}
+    assert world.password not in json.dumps(users)
+    assert all(item["password_hash"]["S"].startswith("scrypt$") for item in users)
+
+
+def test_logout_ends_the_session(aws, world):
+    # Given two sessions of the same user
+    token = login(world.login_id, world.password)
+    other = login(world.login_id, world.password)
+
+    # When the first one logs out
+    response = call("POST", "/v1/auth/logout", "/v1/auth/logout", {"Authorization": f"Bearer {token}"})
+
+    # Then logout answers 204, that token no longer works, and the other session is untouched
+    assert response["statusCode"] == 204
+    assert not response.get("body")
+    assert_error(me(token), 401, "unauthorized")
+    assert_error(
+        call("POST", "/v1/auth/logout", "/v1/auth/logout", {"Authorization": f"Bearer {token}"}), 401, "unauthorized"
+    )
+    assert me(other)["statusCode"] == 200
+    stored = {item["token_hash"]["S"] for item in scan_table(aws.refs["SessionsTable"])}
+    assert customer.hash_token(token) not in stored
+
+
+def test_an_expired_session_is_refused(world):
+    # Given a session that was opened more than its lifetime ago
+    token, _ = customer.login(world.login_id, world.password, utcnow() - customer.SESSION_LIFETIME - timedelta(1))
+
+    # When it is used
+    # Then it is unauthorized
+    assert_error(me(token), 401, "unauthorized")
+
+
+@pytest.mark.parametrize(
+    "authorization",
+    [
+        None,
+        "",
+        "Bearer",
+        "Bearer ",
+        "Basic b3duZXI6cGFzc3dvcmQ=",
+        "Token {token}",
+        "Bearer dst_not-a-real-session-token",
+        "Bearer {token}x",
+    ],
+    ids=["absent", "empty", "scheme-only", "blank-token", "basic", "other-scheme", "unknown-token", "altered-token"],
+)
+def test_every_customer_route_needs_a_valid_bearer_token(world, authorization):
+    # Given a logged-in user and requests without a usable Authorization header
+    token = login(world.login_id, world.password)
+    headers = {} if authorization is None else {"Authorization": authorization.format(token=token)}
+
+    for method, path, resource in CUSTOMER_ROUTES:
+        # When each customer route is called
+        response = call(method, path.format(cam=world.camera_id, frame=A_FRAME_ID), resource, headers)
+
+        # Then it is 401 with the SPEC error shape and a Bearer challenge
+        assert_error(response, 401, "unauthorized")
+        assert response["multiValueHeaders"]["WWW-Authenticate"] == ['Bearer realm="doti"']
+    # and the real session was not ended by a refused logout
+    assert me(token)["statusCode"] == 200
+
+
+def test_bearer_scheme_is_case_insensitive(world):
+    # Given a session token
+    token = login(world.login_id, world.password)
+
+    # When the scheme is written in lower case
+    response = call("GET", "/v1/me", "/v1/me", {"authorization": f"bearer {token}"})
+
+    # Then the session is accepted
+    assert response["statusCode"] == 200, response["body"]
