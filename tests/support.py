@@ -13,6 +13,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
+import boto3
+
 from doti import contracts, registry, runtime
 from doti.auth.device import signed_headers
 from doti.auth.staff import create_staff_key
@@ -197,3 +199,22 @@ class LambdaContext:
 
 def body_of(response: dict[str, Any]) -> Any:
     return json.loads(response["body"]) if response.get("body") else None
+
+
+def assert_error(response: dict[str, Any], status: int, code: str) -> dict[str, Any]:
+    """The SPEC §10 error shape with the given status and code; returns the error object."""
+    assert response["statusCode"] == status, response["body"]
+    body = body_of(response)
+    assert set(body) == {"error"}
+    error = body["error"]
+    assert set(error) == {"code", "message", "details"}
+    assert error["code"] == code
+    assert isinstance(error["message"], str)
+    assert error["message"]
+    assert isinstance(error["details"], dict)
+    return error
+
+
+def scan_table(table_name: str) -> list[dict[str, Any]]:
+    """Every item of a table, for checks of what is stored at rest (tests only: the service never scans)."""
+    return boto3.client("dynamodb", region_name="us-east-1").scan(TableName=table_name)["Items"]

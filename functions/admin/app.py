@@ -13,7 +13,7 @@ from doti import contracts, registry, runtime
 from doti.auth.staff import authenticate_staff
 from doti.clock import format_rfc3339, utcnow
 from doti.entities import Camera, Contract, Site, StaffMember
-from doti.http import json_response, lower_headers, make_resolver
+from doti.http import json_response, lower_headers, make_resolver, openapi_response
 from doti.observability import logger, tracer
 from doti.settings import get_settings
 
@@ -177,11 +177,7 @@ def create_user(contract_id: str, body: UserCreate) -> Response[dict[str, Any]]:
 @app.get("/v1/admin/openapi.json")
 def openapi_document() -> Response[str]:
     _staff()
-    return Response(
-        status_code=200,
-        content_type="application/json",
-        body=app.get_openapi_json_schema(title="doti staff API", version="1"),
-    )
+    return openapi_response(app, "doti staff API")
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST, clear_state=True)

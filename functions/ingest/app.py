@@ -13,7 +13,7 @@ from doti import frames, imaging, runtime
 from doti.auth.device import SignedRequest, authenticate_device
 from doti.clock import format_rfc3339, utcnow
 from doti.entities import Device
-from doti.http import client_path, json_response, lower_headers, make_resolver, raw_body
+from doti.http import client_path, json_response, lower_headers, make_resolver, openapi_response, raw_body
 from doti.observability import logger, metrics, tracer
 from doti.settings import get_settings
 from doti.store import registry
@@ -76,11 +76,7 @@ def _ingested_view(frame: Any) -> dict[str, Any]:
 
 @app.get("/v1/device/openapi.json")
 def openapi_document() -> Response[str]:
-    return Response(
-        status_code=200,
-        content_type="application/json",
-        body=app.get_openapi_json_schema(title="doti device API", version="1"),
-    )
+    return openapi_response(app, "doti device API")
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST, clear_state=True)

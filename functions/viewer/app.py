@@ -15,7 +15,7 @@ from doti import contracts, frames, registry, runtime
 from doti.auth import customer
 from doti.clock import format_rfc3339, parse_rfc3339, utcnow
 from doti.entities import Session, User
-from doti.http import json_response, lower_headers, make_resolver
+from doti.http import json_response, lower_headers, make_resolver, openapi_response
 from doti.observability import logger, metrics, tracer
 from doti.settings import get_settings
 
@@ -117,11 +117,7 @@ def get_frame(camera_id: str, frame_id: str) -> Response[dict[str, Any]]:
 
 @app.get("/v1/openapi.json")
 def openapi_document() -> Response[str]:
-    return Response(
-        status_code=200,
-        content_type="application/json",
-        body=app.get_openapi_json_schema(title="doti customer API", version="1"),
-    )
+    return openapi_response(app, "doti customer API")
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST, clear_state=True)

@@ -8,7 +8,6 @@ import json
 import secrets
 from typing import Any
 
-import boto3
 import pytest
 
 from doti.auth.staff import create_staff_key
@@ -16,7 +15,7 @@ from doti.clock import parse_rfc3339, utcnow
 from functions.admin import app as admin
 from functions.ingest import app as ingest
 from functions.viewer import app as viewer
-from tests.support import LambdaContext, World, api_event, body_of, frame_event, sample_image
+from tests.support import LambdaContext, World, api_event, assert_error, body_of, frame_event, sample_image, scan_table
 
 STRONG_PASSWORD = "correct horse battery staple"
 CONTRACT_BODY = {"name": "Sample Store K.K.", "contact_email": "it@sample-store.example"}
@@ -60,24 +59,6 @@ def new_site(key: str, contract_id: str) -> dict[str, Any]:
 def new_user(key: str, contract_id: str, **fields: Any) -> dict[str, Any]:
     body = {"login_id": f"u-{secrets.token_hex(4)}", "name": "Hanako", "role": "viewer", "password": STRONG_PASSWORD}
     return admin_call("POST", f"/v1/admin/contracts/{contract_id}/users", key=key, body={**body, **fields})
-
-
-def assert_error(response: dict[str, Any], status: int, code: str) -> dict[str, Any]:
-    """The SPEC §10 error shape with the given status and code; returns the error object."""
-    assert response["statusCode"] == status, response["body"]
-    body = body_of(response)
-    assert set(body) == {"error"}
-    error = body["error"]
-    assert set(error) == {"code", "message", "details"}
-    assert error["code"] == code
-    assert isinstance(error["message"], str)
-    assert error["message"]
-    assert isinstance(error["details"], dict)
-    return error
-
-
-def scan_table(table_name: str) -> list[dict[str, Any]]:
-    return boto3.client("dynamodb", region_name="us-east-1").scan(TableName=table_name)["Items"]
 
 
 def stored_values(items: list[dict[str, Any]]) -> list[bytes]:

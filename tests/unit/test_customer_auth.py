@@ -7,14 +7,13 @@ import json
 from datetime import timedelta
 from typing import Any
 
-import boto3
 import pytest
 
 from doti.auth import customer
 from doti.clock import parse_rfc3339, utcnow
 from doti.errors import AccountLocked
 from functions.viewer import app as viewer
-from tests.support import LambdaContext, api_event, body_of
+from tests.support import LambdaContext, api_event, assert_error, body_of, scan_table
 
 # (method, path, resource) of every customer route that needs a session; {cam} and {frame} are filled in per test.
 CUSTOMER_ROUTES = [
@@ -53,24 +52,6 @@ def call(method: str, path: str, resource: str, headers: dict[str, str]) -> dict
 
 def me(token: str) -> dict[str, Any]:
     return call("GET", "/v1/me", "/v1/me", {"Authorization": f"Bearer {token}"})
-
-
-def assert_error(response: dict[str, Any], status: int, code: str) -> dict[str, Any]:
-    """The SPEC §10 error shape with the given status and code; returns the error object."""
-    assert response["statusCode"] == status, response["body"]
-    body = body_of(response)
-    assert set(body) == {"error"}
-    error = body["error"]
-    assert set(error) == {"code", "message", "details"}
-    assert error["code"] == code
-    assert isinstance(error["message"], str)
-    assert error["message"]
-    assert isinstance(error["details"], dict)
-    return error
-
-
-def scan_table(table_name: str) -> list[dict[str, Any]]:
-    return boto3.client("dynamodb", region_name="us-east-1").scan(TableName=table_name)["Items"]
 
 
 def test_login_returns_a_token_and_its_expiry(world):

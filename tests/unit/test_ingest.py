@@ -26,7 +26,7 @@ from functions.ingest import app as ingest
 from functions.viewer import app as viewer
 from infra.drawing import draw_frame, encode_jpeg, encode_png
 from infra.provision import Provisioned
-from tests.support import LambdaContext, World, api_event, body_of, customer_event, frame_event
+from tests.support import LambdaContext, World, api_event, assert_error, body_of, customer_event, frame_event
 
 ROUTE = "/v1/device/frames"
 CROCKFORD = set("0123456789ABCDEFGHJKMNPQRSTVWXYZ")
@@ -113,20 +113,6 @@ def now() -> datetime:
 
 def new_frame_id() -> str:
     return f"panel-{secrets.token_hex(6)}"
-
-
-def error_of(response: dict[str, Any], status: int, code: str) -> dict[str, Any]:
-    """The SPEC §10 error of a response, after checking its status, shape and code."""
-    assert response["statusCode"] == status, response["body"]
-    body = body_of(response)
-    assert set(body) == {"error"}
-    error = body["error"]
-    assert set(error) == {"code", "message", "details"}
-    assert error["code"] == code
-    assert isinstance(error["message"], str)
-    assert error["message"]
-    assert isinstance(error["details"], dict)
-    return error
 
 
 # what is stored
@@ -399,7 +385,7 @@ def test_same_frame_id_with_another_body_is_a_conflict(aws, world):
     response = post(frame_event(world, jpeg(320, 240), captured_at=captured_at, frame_id="panel-9-9"))
 
     # Then it is a conflict and the first image is untouched
-    error = error_of(response, 409, "conflict")
+    error = assert_error(response, 409, "conflict")
     assert error["details"]["frame_id"] == body_of(first)["frame_id"]
     state = stored(aws)
     assert len(state.keys) == 2
@@ -431,7 +417,7 @@ def test_duplicate_with_another_body_during_the_first_store_never_mixes_them(aws
 
     # Then the second is the frame, the first a conflict, and the stored bytes are the ones the index describes
     assert answers[0]["statusCode"] == 201, answers[0]["body"]
-    assert error_of(first, 409, "conflict")["details"]["frame_id"] == body_of(answers[0])["frame_id"]
+    assert assert_error(first, 409, "conflict")["details"]["frame_id"] == body_of(answers[0])["frame_id"]
     state = stored(aws)
     assert len(state.keys) == 2
     assert len(state.items) == 1
@@ -455,7 +441,7 @@ def test_duplicate_with_another_body_while_the_first_is_unindexed_is_in_progress
     first = post(frame_event(world, first_image, captured_at=captured_at, frame_id="panel-inflight"))
 
     # Then the second is told the frame is in progress, and the first completes with its own image
-    error = error_of(answers[0], 409, "conflict")
+    error = assert_error(answers[0], 409, "conflict")
     assert error["details"]["in_progress"] is True
     assert first["statusCode"] == 201, first["body"]
     state = stored(aws)
@@ -494,7 +480,7 @@ def test_bad_signature_is_unauthorized(aws, world):
     event = frame_event(world, jpeg(320, 240))
     event["headers"]["X-Doti-Signature"] = "0" * 64
 
-    error = error_of(post(event), 401, "unauthorized")
+    error = assert_error(post(event), 401, "unauthorized")
 
     assert error["message"] == "invalid device credentials"
     assert_nothing_stored(aws)
@@ -508,7 +494,7 @@ def test_signature_made_with_another_devices_secret_is_unauthorized(aws, world_f
     response = post(frame_event(ours, jpeg(320, 240), secret=theirs.device_secret))
 
     # Then it is refused
-    error_of(response, 401, "unauthorized")
+    assert_error(response, 401, "unauthorized")
     assert_nothing_stored(aws)
 
 
@@ -516,7 +502,7 @@ def test_signature_made_with_another_devices_secret_is_unauthorized(aws, world_f
 def test_timestamp_outside_the_skew_is_signature_expired(aws, world, skew):
     response = post(frame_event(world, jpeg(320, 240), signed_at=now() + skew))
 
-    error = error_of(response, 401, "signature_expired")
+    error = assert_error(response, 401, "signature_expired")
     assert error["details"]["max_skew_seconds"] == 300
     assert_nothing_stored(aws)
 
@@ -525,7 +511,7 @@ def test_timestamp_that_is_not_rfc3339_is_unauthorized(aws, world):
     event = frame_event(world, jpeg(320, 240))
     event["headers"]["X-Doti-Timestamp"] = "yesterday"
 
-    error_of(post(event), 401, "unauthorized")
+    assert_error(post(event), 401, "unauthorized")
     assert_nothing_stored(aws)
 
 
@@ -533,7 +519,7 @@ def test_timestamp_that_is_not_rfc3339_is_unauthorized(aws, world):
 def test_missing_auth_header_is_unauthorized(aws, world, header):
     response = post(device_event(world, jpeg(320, 240), drop=(header,)))
 
-    error = error_of(response, 401, "unauthorized")
+    error = assert_error(response, 401, "unauthorized")
     assert error["details"]["missing"] == [header.lower()]
     assert_nothing_stored(aws)
 
@@ -548,7 +534,7 @@ def test_unknown_device_looks_exactly_like_a_bad_signature(aws, world):
     unknown_response, forged_response = post(unknown), post(forged)
 
     # Then nothing tells them apart: the device id cannot be probed
-    assert error_of(unknown_response, 401, "unauthorized") == error_of(forged_response, 401, "unauthorized")
+    assert assert_error(unknown_response, 401, "unauthorized") == assert_error(forged_response, 401, "unauthorized")
     assert unknown_response["multiValueHeaders"] == forged_response["multiValueHeaders"]
     assert_nothing_stored(aws)
 
@@ -556,14 +542,14 @@ def test_unknown_device_looks_exactly_like_a_bad_signature(aws, world):
 def test_body_changed_after_signing_is_unauthorized(aws, world):
     response = post(device_event(world, jpeg(640, 480), signed_body=jpeg(320, 240)))
 
-    error_of(response, 401, "unauthorized")
+    assert_error(response, 401, "unauthorized")
     assert_nothing_stored(aws)
 
 
 def test_signature_for_another_route_is_unauthorized(aws, world):
     response = post(device_event(world, jpeg(320, 240), sign_path="/v1/device/events"))
 
-    error_of(response, 401, "unauthorized")
+    assert_error(response, 401, "unauthorized")
     assert_nothing_stored(aws)
 
 
@@ -595,7 +581,7 @@ def test_revoked_device_is_unauthorized(aws, world):
     set_attribute(aws, "DevicesTable", {"device_id": world.device_id}, "status", "revoked")
 
     # When it posts a correctly signed frame / Then it is refused
-    error_of(post(frame_event(world, jpeg(320, 240))), 401, "unauthorized")
+    assert_error(post(frame_event(world, jpeg(320, 240))), 401, "unauthorized")
     assert_nothing_stored(aws)
 
 
@@ -615,7 +601,7 @@ def test_contract_that_is_not_serving_refuses_frames(aws, world, state, code):
     set_attribute(aws, "ContractsTable", {"contract_id": world.contract_id}, "state", state)
 
     # When its device posts a frame / Then it is refused with the state's code
-    error_of(post(frame_event(world, jpeg(320, 240))), 403, code)
+    assert_error(post(frame_event(world, jpeg(320, 240))), 403, code)
     assert_nothing_stored(aws)
 
 
@@ -637,8 +623,8 @@ def test_camera_of_another_contract_is_not_found_like_a_missing_camera(aws, worl
     missing = post(frame_event(ours, jpeg(320, 240), camera_id=f"cam_{secrets.token_hex(10)}"))
 
     # Then both are the same not_found, naming nothing of the other tenant
-    error = error_of(foreign, 404, "not_found")
-    assert error == error_of(missing, 404, "not_found")
+    error = assert_error(foreign, 404, "not_found")
+    assert error == assert_error(missing, 404, "not_found")
     assert theirs.contract_id not in foreign["body"]
     assert theirs.camera_id not in foreign["body"]
     assert_nothing_stored(aws)
@@ -653,7 +639,7 @@ def test_camera_at_another_site_of_the_same_contract_is_not_found(aws, world):
     response = post(frame_event(world, jpeg(320, 240), camera_id=other_camera.camera_id))
 
     # Then the device may not relay it
-    error_of(response, 404, "not_found")
+    assert_error(response, 404, "not_found")
     assert_nothing_stored(aws)
 
 
@@ -677,7 +663,7 @@ def test_camera_at_another_site_of_the_same_contract_is_not_found(aws, world):
 def test_content_that_is_neither_jpeg_nor_png_is_unsupported(aws, world, body, content_type):
     response = post(device_event(world, body, content_type=content_type))
 
-    error_of(response, 415, "unsupported_media_type")
+    assert_error(response, 415, "unsupported_media_type")
     assert_nothing_stored(aws)
 
 
@@ -695,7 +681,7 @@ def test_content_that_is_neither_jpeg_nor_png_is_unsupported(aws, world, body, c
 def test_image_that_does_not_decode_whole_is_corrupt(aws, world, body, content_type):
     response = post(frame_event(world, body, content_type=content_type))
 
-    error_of(response, 422, "corrupt_image")
+    assert_error(response, 422, "corrupt_image")
     assert_nothing_stored(aws)
 
 
@@ -709,7 +695,7 @@ def test_body_over_the_contracts_byte_limit_is_too_large(aws, world_factory):
     response = post(frame_event(world, image))
 
     # Then it is refused with the limit in the details
-    error = error_of(response, 413, "payload_too_large")
+    error = assert_error(response, 413, "payload_too_large")
     assert error["details"] == {"size": len(image), "max_bytes": 20_000}
     assert_nothing_stored(aws)
 
@@ -719,7 +705,7 @@ def test_image_over_the_contracts_pixel_limit_is_too_large(aws, world_factory):
 
     response = post(frame_event(world, jpeg(100, 100)))
 
-    error = error_of(response, 413, "payload_too_large")
+    error = assert_error(response, 413, "payload_too_large")
     assert error["details"]["max_pixels"] == 64 * 64
     assert_nothing_stored(aws)
 
@@ -730,7 +716,7 @@ def test_decompression_bomb_is_too_large(aws, world):
     assert len(bomb) < 8 * 1024
 
     # When it is posted / Then it is refused from its header
-    error = error_of(post(frame_event(world, bomb)), 413, "payload_too_large")
+    error = assert_error(post(frame_event(world, bomb)), 413, "payload_too_large")
     assert (error["details"]["width"], error["details"]["height"]) == (30000, 30000)
     assert_nothing_stored(aws)
 
@@ -742,7 +728,7 @@ def test_decompression_bomb_is_too_large(aws, world):
 def test_missing_frame_header_is_a_validation_error_naming_it(aws, world, header):
     response = post(device_event(world, jpeg(320, 240), drop=(header,)))
 
-    error = error_of(response, 422, "validation_error")
+    error = assert_error(response, 422, "validation_error")
     assert error["details"]["missing"] == [header]
     assert_nothing_stored(aws)
 
@@ -750,7 +736,7 @@ def test_missing_frame_header_is_a_validation_error_naming_it(aws, world, header
 def test_all_missing_frame_headers_are_listed(aws, world):
     response = post(device_event(world, jpeg(320, 240), drop=("X-Doti-Camera", "X-Doti-Frame-Id")))
 
-    error = error_of(response, 422, "validation_error")
+    error = assert_error(response, 422, "validation_error")
     assert error["details"]["missing"] == ["X-Doti-Camera", "X-Doti-Frame-Id"]
     assert_nothing_stored(aws)
 
@@ -765,7 +751,7 @@ def test_all_missing_frame_headers_are_listed(aws, world):
 def test_capture_time_outside_the_accepted_window_is_a_validation_error(aws, world, captured_at):
     response = post(frame_event(world, jpeg(320, 240), captured_at=captured_at()))
 
-    error_of(response, 422, "validation_error")
+    assert_error(response, 422, "validation_error")
     assert_nothing_stored(aws)
 
 
@@ -781,7 +767,7 @@ def test_malformed_capture_time_is_a_validation_error(aws, world, value):
     event = frame_event(world, jpeg(320, 240))
     event["headers"]["X-Doti-Captured-At"] = value
 
-    error = error_of(post(event), 422, "validation_error")
+    error = assert_error(post(event), 422, "validation_error")
     assert error["details"]["field"] == "X-Doti-Captured-At"
     assert_nothing_stored(aws)
 
@@ -790,7 +776,7 @@ def test_malformed_capture_time_is_a_validation_error(aws, world, value):
 def test_malformed_frame_id_is_a_validation_error(aws, world, frame_id):
     response = post(frame_event(world, jpeg(320, 240), frame_id=frame_id))
 
-    error = error_of(response, 422, "validation_error")
+    error = assert_error(response, 422, "validation_error")
     assert error["details"]["field"] == "X-Doti-Frame-Id"
     assert_nothing_stored(aws)
 
@@ -811,7 +797,7 @@ def test_index_failure_after_the_objects_is_retryable_and_leaves_nothing_visible
     failed = post(frame_event(world, image, captured_at=captured_at, frame_id="panel-retry-1"))
 
     # Then it is told to retry, and customers see nothing
-    error_of(failed, 503, "storage_unavailable")
+    assert_error(failed, 503, "storage_unavailable")
     orphans = stored(aws)
     assert orphans.items == []
     assert customer_frame_ids(world) == []
@@ -837,7 +823,7 @@ def test_object_store_failure_is_retryable_and_leaves_nothing_visible(aws, world
     failed = post(frame_event(world, image, captured_at=captured_at, frame_id="panel-retry-2"))
 
     # Then it is told to retry and nothing is indexed
-    error_of(failed, 503, "storage_unavailable")
+    assert_error(failed, 503, "storage_unavailable")
     assert stored(aws).items == []
     assert customer_frame_ids(world) == []
 
@@ -854,7 +840,7 @@ def test_object_store_failure_is_retryable_and_leaves_nothing_visible(aws, world
 def test_unreadable_index_before_any_write_stores_nothing(aws, world, aws_faults):
     aws_faults.fail("dynamodb", "GetItem", is_frames_table(aws))
 
-    error_of(post(frame_event(world, jpeg(320, 240))), 503, "storage_unavailable")
+    assert_error(post(frame_event(world, jpeg(320, 240))), 503, "storage_unavailable")
     assert_nothing_stored(aws)
 
 
@@ -863,5 +849,5 @@ def test_base64_body_that_does_not_decode_is_refused(aws, world):
     event["body"] = "!!not base64!!"
 
     # The signature covers the body's bytes, which cannot even be recovered
-    error_of(post(event), 401, "unauthorized")
+    assert_error(post(event), 401, "unauthorized")
     assert_nothing_stored(aws)

@@ -26,7 +26,16 @@ from doti.store.models import ContractModel
 from functions.ingest import app as ingest
 from functions.viewer import app as viewer
 from infra.drawing import draw_frame, encode_png
-from tests.support import LambdaContext, World, api_event, body_of, customer_event, frame_event, sample_image
+from tests.support import (
+    LambdaContext,
+    World,
+    api_event,
+    assert_error,
+    body_of,
+    customer_event,
+    frame_event,
+    sample_image,
+)
 
 FRAME_KEYS = {
     "frame_id",
@@ -172,20 +181,6 @@ def pages(token: str, camera_id: str, **query: str) -> Iterator[list[str]]:
         if not cursor:
             return
     raise AssertionError("the listing never ended")
-
-
-def assert_error(response: dict[str, Any], status: int, code: str) -> dict[str, Any]:
-    """The SPEC §10 error shape with the given status and code; returns the error object."""
-    assert response["statusCode"] == status, response["body"]
-    body = body_of(response)
-    assert set(body) == {"error"}
-    error = body["error"]
-    assert set(error) == {"code", "message", "details"}
-    assert error["code"] == code
-    assert isinstance(error["message"], str)
-    assert error["message"]
-    assert isinstance(error["details"], dict)
-    return error
 
 
 @pytest.fixture

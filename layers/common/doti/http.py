@@ -78,6 +78,15 @@ def make_resolver(
     return app
 
 
+def openapi_response(app: APIGatewayRestResolver, title: str) -> Response:
+    """The function's OpenAPI document, generated from its routes (SPEC §12)."""
+    return Response(
+        status_code=200,
+        content_type=content_types.APPLICATION_JSON,
+        body=app.get_openapi_json_schema(title=title, version="1"),
+    )
+
+
 def lower_headers(app: APIGatewayRestResolver) -> dict[str, str]:
     return {key.lower(): value for key, value in (app.current_event.headers or {}).items()}
 
