@@ -31,6 +31,8 @@ def load_handler_module(spec: FunctionSpec) -> ModuleType:
     if module_spec is None or module_spec.loader is None:
         raise ImportError(f"cannot import {spec.module_path}")
     module = importlib.util.module_from_spec(module_spec)
+    if str(spec.code_uri) not in sys.path:
+        sys.path.append(str(spec.code_uri))  # Lambda puts the task root on sys.path: the function's own packages import
     sys.modules[module_spec.name] = module  # pydantic resolves the handlers' annotations through sys.modules
     module_spec.loader.exec_module(module)
     return module

@@ -48,6 +48,7 @@ class _Provisioner:
         self.s3 = session.client("s3", region_name=region)
         self.sqs = session.client("sqs", region_name=region)
         self.kms = session.client("kms", region_name=region)
+        self.session = session
         parameters = {name: str(spec.get("Default", "")) for name, spec in template.get("Parameters", {}).items()} | {
             "Stage": stage,
             "AWS::AccountId": ACCOUNT_ID,
@@ -93,6 +94,11 @@ class _Provisioner:
                 AliasName=self.resolver.resolve(props["AliasName"]),
                 TargetKeyId=self.resolver.resolve(props["TargetKeyId"]),
             )
+
+    def mail_identities(self) -> None:
+        ses = self.session.client("ses", region_name=self.region)
+        for props in _resources(self.template, "AWS::SES::EmailIdentity").values():
+            ses.verify_email_identity(EmailAddress=self.resolver.resolve(props["EmailIdentity"]))
 
     def queues(self) -> None:
         queues = _resources(self.template, "AWS::SQS::Queue")
@@ -205,6 +211,7 @@ def provision(
     provisioner = _Provisioner(template, session or boto3.Session(), region, stage, prefix)
     provisioner.tables()
     provisioner.keys()
+    provisioner.mail_identities()
     provisioner.queues()
     provisioner.buckets()
     provisioner.environments()

@@ -21,6 +21,13 @@ class Contract:
     service_start: datetime | None
     created_at: datetime
     updated_at: datetime
+    cancel_effective_at: datetime | None = None
+    terminated_at: datetime | None = None
+    purge_due_at: datetime | None = None
+    purged_at: datetime | None = None
+    security_contract_ended_at: datetime | None = None
+    last_used_at: datetime | None = None
+    idle_notified_at: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -40,6 +47,7 @@ class Camera:
     name: str
     created_at: datetime
     last_frame_id: str | None = None
+    consents: dict | None = None
 
 
 @dataclass(frozen=True)
@@ -51,6 +59,8 @@ class Device:
     status: str
     secret_ciphertext: bytes
     created_at: datetime
+    rotated_at: datetime | None = None
+    revoked_at: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -65,6 +75,8 @@ class User:
     failed_logins: int
     locked_until: datetime | None
     created_at: datetime
+    locked_by_staff: bool = False
+    must_change_password: bool = False
 
 
 @dataclass(frozen=True)

@@ -39,6 +39,11 @@ def frame_id(captured_at: datetime, device_id: str, device_frame_id: str) -> str
     return _encode(_millis(captured_at), _TIME_CHARS) + _encode(int.from_bytes(digest[:10], "big"), _RANDOM_CHARS)
 
 
+def time_sorted_id(moment: datetime) -> str:
+    """A ULID-shaped id that sorts by `moment`, with 80 random bits (notices, suspensions, audit-free records)."""
+    return _encode(_millis(moment), _TIME_CHARS) + _encode(secrets.randbits(80), _RANDOM_CHARS)
+
+
 def frame_id_floor(moment: datetime) -> str:
     """The smallest frame id captured at or after `moment`: the key-range bound for time queries."""
     return _encode(max(_millis(moment), 0), _TIME_CHARS) + "0" * _RANDOM_CHARS

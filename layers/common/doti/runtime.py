@@ -6,8 +6,9 @@ from functools import cache
 
 from doti.auth.device import SecretBox
 from doti.frames import Storage
+from doti.mail import SesMailer
 from doti.settings import get_settings
-from doti.store.aws import kms_client, reset_clients, s3_client
+from doti.store.aws import kms_client, reset_clients, s3_client, ses_client
 
 
 @cache
@@ -22,9 +23,16 @@ def secret_box() -> SecretBox:
     return SecretBox(kms_client(settings.region), settings.device_secrets_key_id)
 
 
+@cache
+def mailer() -> SesMailer:
+    settings = get_settings()
+    return SesMailer(ses_client(settings.region), settings.mail_sender)
+
+
 def reset() -> None:
     """Forget settings, clients and caches, e.g. after a test changes the environment or the AWS endpoint."""
     get_settings.cache_clear()
     storage.cache_clear()
     secret_box.cache_clear()
+    mailer.cache_clear()
     reset_clients()

@@ -28,15 +28,28 @@ class Settings:
     staff_keys_table: str
     frames_table: str
     device_secrets_key_id: str
+    audit_table: str
+    notices_table: str
+    notice_reads_table: str
+    suspensions_table: str
+    schedule_table: str
+    disclosures_table: str
+    mail_sender: str
+    purge_grace_days: int
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> Settings:
-        values: dict[str, str] = {}
+        values: dict[str, str | int] = {}
         missing: list[str] = []
         for field in fields(cls):
             name = "AWS_REGION" if field.name == "region" else field.name.upper()
             value = env.get(name) or (env.get("AWS_DEFAULT_REGION") if field.name == "region" else None)
-            if value:
+            if value and field.type == "int":
+                try:
+                    values[field.name] = int(value)
+                except ValueError as exc:
+                    raise SettingsError(f"{name} must be a whole number, not {value!r}") from exc
+            elif value:
                 values[field.name] = value
             else:
                 missing.append(name)

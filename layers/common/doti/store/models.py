@@ -8,13 +8,15 @@ from __future__ import annotations
 
 from pynamodb.attributes import (
     BinaryAttribute,
+    BooleanAttribute,
+    JSONAttribute,
     NumberAttribute,
     UnicodeAttribute,
     UnicodeSetAttribute,
     UTCDateTimeAttribute,
     VersionAttribute,
 )
-from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
+from pynamodb.indexes import AllProjection, GlobalSecondaryIndex, KeysOnlyProjection
 from pynamodb.models import Model
 
 UNBOUND = "unbound-call-doti.settings.get_settings"
@@ -45,6 +47,15 @@ class ContractModel(Model):
     service_start = UTCDateTimeAttribute(null=True)
     created_at = UTCDateTimeAttribute()
     updated_at = UTCDateTimeAttribute()
+    # lifecycle (SPEC §3): when a cancellation takes effect, when it ended, when its data goes, when it went
+    cancel_effective_at = UTCDateTimeAttribute(null=True)
+    terminated_at = UTCDateTimeAttribute(null=True)
+    purge_due_at = UTCDateTimeAttribute(null=True)
+    purged_at = UTCDateTimeAttribute(null=True)
+    security_contract_ended_at = UTCDateTimeAttribute(null=True)
+    # Art. 12-11: last use of the service (written at most hourly) and when the idle notice went out
+    last_used_at = UTCDateTimeAttribute(null=True)
+    idle_notified_at = UTCDateTimeAttribute(null=True)
     version = VersionAttribute()
 
 
@@ -70,6 +81,8 @@ class CameraModel(Model):
     name = UnicodeAttribute()
     created_at = UTCDateTimeAttribute()
     last_frame_id = UnicodeAttribute(null=True)
+    # Art. 2-1..3: who consented to the camera (building manager, security-contract holder, camera owner)
+    consents = JSONAttribute(null=True)
     by_contract = _ByContract()
 
 
@@ -84,6 +97,8 @@ class DeviceModel(Model):
     status = UnicodeAttribute()  # active | revoked
     secret_ciphertext = BinaryAttribute(legacy_encoding=False)
     created_at = UTCDateTimeAttribute()
+    rotated_at = UTCDateTimeAttribute(null=True)
+    revoked_at = UTCDateTimeAttribute(null=True)
     by_contract = _ByContract()
 
 
@@ -103,7 +118,25 @@ class UserModel(Model):
     failed_logins = NumberAttribute(default=0)
     locked_until = UTCDateTimeAttribute(null=True)
     created_at = UTCDateTimeAttribute()
+    locked_by_staff = BooleanAttribute(default=False)
+    must_change_password = BooleanAttribute(default=False)
     by_contract = _ByContract()
+
+
+class _SessionsByLogin(GlobalSecondaryIndex):
+    class Meta:
+        index_name = "by_login"
+        projection = KeysOnlyProjection()
+
+    login_id = UnicodeAttribute(hash_key=True)
+
+
+class _SessionsByContract(GlobalSecondaryIndex):
+    class Meta:
+        index_name = "by_contract"
+        projection = KeysOnlyProjection()
+
+    contract_id = UnicodeAttribute(hash_key=True)
 
 
 class SessionModel(Model):
@@ -116,6 +149,8 @@ class SessionModel(Model):
     contract_id = UnicodeAttribute()
     created_at = UTCDateTimeAttribute()
     expires_at = NumberAttribute()  # epoch seconds; the table's TTL attribute
+    by_login = _SessionsByLogin()
+    by_contract = _SessionsByContract()
 
 
 class StaffKeyModel(Model):
@@ -158,6 +193,96 @@ class FrameModel(Model):
     expires_at = NumberAttribute()  # epoch seconds; the table's TTL attribute
 
 
+class AuditEntryModel(Model):
+    """One audit entry; a contract's entries form a hash chain in `seq` order ("_system" for entries of no contract)."""
+
+    class Meta:
+        table_name = UNBOUND
+
+    contract_id = UnicodeAttribute(hash_key=True)
+    seq = NumberAttribute(range_key=True)
+    at = UTCDateTimeAttribute()
+    actor = UnicodeAttribute()  # "staff:<id>", "user:<id>", "device:<id>", "job:<name>", "share:<id>"
+    action = UnicodeAttribute()
+    subject = UnicodeAttribute(null=True)
+    details = JSONAttribute(null=True)
+    customer_visible = BooleanAttribute(default=True)
+    prev_hash = UnicodeAttribute()
+    hash = UnicodeAttribute()
+
+
+class NoticeModel(Model):
+    class Meta:
+        table_name = UNBOUND
+
+    audience = UnicodeAttribute(hash_key=True)  # "all" or a contract id
+    notice_id = UnicodeAttribute(range_key=True)  # time-sorted
+    kind = UnicodeAttribute()
+    title = UnicodeAttribute()
+    body = UnicodeAttribute()
+    published_at = UTCDateTimeAttribute()
+    effective_at = UTCDateTimeAttribute(null=True)
+    published_by = UnicodeAttribute()
+    # Art. 5-3: when each channel counts as delivered, per contract for e-mail ({contract_id: iso time})
+    site_delivered_at = UTCDateTimeAttribute()
+    email_delivered = JSONAttribute(null=True)
+
+
+class NoticeReadModel(Model):
+    class Meta:
+        table_name = UNBOUND
+
+    login_id = UnicodeAttribute(hash_key=True)
+    notice_id = UnicodeAttribute(range_key=True)
+    read_at = UTCDateTimeAttribute()
+
+
+class SuspensionModel(Model):
+    """A planned suspension window (Art. 8-2), applied and lifted by the suspension job."""
+
+    class Meta:
+        table_name = UNBOUND
+
+    contract_id = UnicodeAttribute(hash_key=True)
+    suspension_id = UnicodeAttribute(range_key=True)
+    starts_at = UTCDateTimeAttribute()
+    ends_at = UTCDateTimeAttribute()
+    ground = UnicodeAttribute()
+    reason = UnicodeAttribute()
+    status = UnicodeAttribute()  # scheduled | applied | lifted | cancelled
+    created_by = UnicodeAttribute()
+    created_at = UTCDateTimeAttribute()
+
+
+class ScheduledWorkModel(Model):
+    """Work due at a time, keyed so a job queries only what is due: due_key = "<iso time>#<contract>#<ref>"."""
+
+    class Meta:
+        table_name = UNBOUND
+
+    kind = UnicodeAttribute(hash_key=True)
+    due_key = UnicodeAttribute(range_key=True)
+    contract_id = UnicodeAttribute()
+    ref = UnicodeAttribute(null=True)
+    due_at = UTCDateTimeAttribute()
+
+
+class DisclosureModel(Model):
+    class Meta:
+        table_name = UNBOUND
+
+    disclosure_id = UnicodeAttribute(hash_key=True)
+    contract_id = UnicodeAttribute()
+    basis = UnicodeAttribute()
+    recipient = UnicodeAttribute()
+    scope = JSONAttribute()
+    reason = UnicodeAttribute()
+    package_key = UnicodeAttribute(null=True)
+    created_by = UnicodeAttribute()
+    created_at = UTCDateTimeAttribute()
+    by_contract = _ByContract()
+
+
 # model -> the Settings field that names its table
 MODEL_TABLES: dict[type[Model], str] = {
     ContractModel: "contracts_table",
@@ -168,4 +293,10 @@ MODEL_TABLES: dict[type[Model], str] = {
     SessionModel: "sessions_table",
     StaffKeyModel: "staff_keys_table",
     FrameModel: "frames_table",
+    AuditEntryModel: "audit_table",
+    NoticeModel: "notices_table",
+    NoticeReadModel: "notice_reads_table",
+    SuspensionModel: "suspensions_table",
+    ScheduledWorkModel: "schedule_table",
+    DisclosureModel: "disclosures_table",
 }

@@ -1,0 +1,1 @@
+"""The staff API's routes, one router per area; functions/admin/app.py assembles them."""
