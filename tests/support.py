@@ -49,7 +49,9 @@ def make_world(**plan: Any) -> World:
     )
     cid = contract.contract_id
     site = registry.create_site(cid, "Store", None, now)
-    camera = registry.create_camera(cid, site.site_id, "Entrance", now)
+    consent = {"consented_by": "Site manager", "consented_at": format_rfc3339(now), "evidence_ref": "doc-1"}
+    consents = dict.fromkeys(("building_manager", "security_contract_holder", "camera_owner"), consent)
+    camera = registry.create_camera(cid, site.site_id, "Entrance", now, consents=consents)
     device = registry.register_device(cid, site.site_id, "Panel", runtime.secret_box(), now)
     login_id = f"owner-{secrets.token_hex(4)}"
     password = "pw-" + secrets.token_urlsafe(12)

@@ -11,7 +11,7 @@ from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import BaseModel, Field
 
-from doti import contracts, frames, registry, runtime
+from doti import access_log, contracts, frames, notices, registry, runtime
 from doti.auth import customer
 from doti.clock import format_rfc3339, parse_rfc3339, utcnow
 from doti.entities import Session, User
@@ -113,6 +113,36 @@ def get_frame(camera_id: str, frame_id: str) -> Response[dict[str, Any]]:
     signed = frames.get_frame(user, camera_id, frame_id, storage=runtime.storage(), now=utcnow())
     metrics.add_metric(name="SignedUrlsIssued", unit=MetricUnit.Count, value=2)
     return json_response(200, frames.frame_view(signed))
+
+
+@app.get("/v1/notices")
+def list_notices(limit: Annotated[int, Query(ge=1, le=100)] = 50) -> Response[dict[str, Any]]:
+    _, user = _session()
+    # Suspended customers still read notices: they are how the suspension is explained (SPEC §3).
+    contracts.require_account_open(contracts.get_contract(user.contract_id))
+    items = [notices.notice_view(notice, read_at) for notice, read_at in notices.notices_for(user, limit=limit)]
+    return json_response(200, {"items": items})
+
+
+@app.post("/v1/notices/<notice_id>/read")
+def mark_notice_read(notice_id: str) -> Response[str]:
+    _, user = _session()
+    contracts.require_account_open(contracts.get_contract(user.contract_id))
+    notices.mark_read(user, notice_id, utcnow())
+    return Response(status_code=204, body="", headers={"Cache-Control": "no-store"})
+
+
+@app.get("/v1/access-log")
+def access_log_page(
+    limit: Annotated[int, Query(ge=1, le=access_log.MAX_PAGE)] = 50,
+    cursor: Annotated[str | None, Query(max_length=512)] = None,
+) -> Response[dict[str, Any]]:
+    _, user = _session()
+    items, next_cursor = access_log.customer_page(user, limit=limit, cursor=cursor)
+    body: dict[str, Any] = {"items": items}
+    if next_cursor:
+        body["cursor"] = next_cursor
+    return json_response(200, body)
 
 
 @app.get("/v1/openapi.json")

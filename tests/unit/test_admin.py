@@ -19,6 +19,9 @@ from tests.support import LambdaContext, World, api_event, assert_error, body_of
 
 STRONG_PASSWORD = "correct horse battery staple"
 CONTRACT_BODY = {"name": "Sample Store K.K.", "contact_email": "it@sample-store.example"}
+# Art. 2-1..3: a camera is registered with the three consents
+_CONSENT = {"consented_by": "Ichiro Sato", "consented_at": "2025-01-05T09:00:00Z", "evidence_ref": "contract-file-7"}
+CONSENTS = dict.fromkeys(("building_manager", "security_contract_holder", "camera_owner"), _CONSENT)
 
 
 # helpers
@@ -86,7 +89,7 @@ ADMIN_ROUTES = [
     ("POST", "/v1/admin/contracts", CONTRACT_BODY),
     ("GET", "/v1/admin/contracts/{contract}", None),
     ("POST", "/v1/admin/contracts/{contract}/sites", {"name": "Store"}),
-    ("POST", "/v1/admin/contracts/{contract}/cameras", {"site_id": "{site}", "name": "Gate"}),
+    ("POST", "/v1/admin/contracts/{contract}/cameras", {"site_id": "{site}", "name": "Gate", "consents": CONSENTS}),
     ("POST", "/v1/admin/contracts/{contract}/devices", {"site_id": "{site}", "name": "Panel"}),
     (
         "POST",
@@ -272,7 +275,7 @@ def test_sites_cameras_and_devices_are_created_under_a_contract(aws, operator_ke
             "POST",
             f"/v1/admin/contracts/{contract_id}/cameras",
             key=operator_key,
-            body={"site_id": site["site_id"], "name": "Gate"},
+            body={"site_id": site["site_id"], "name": "Gate", "consents": CONSENTS},
         )
     )
     device = created(
@@ -329,6 +332,7 @@ def test_a_site_of_another_contract_is_not_found(aws, world_factory, operator_ke
     # Given two tenants
     tenant_a, tenant_b = world_factory(), world_factory()
     table = {"cameras": "CamerasTable", "devices": "DevicesTable"}[kind]
+    consents = {"consents": CONSENTS} if kind == "cameras" else {}
     before = len(scan_table(aws.refs[table]))
 
     # When staff add a camera or device to A naming B's site, or a site that does not exist
@@ -336,13 +340,13 @@ def test_a_site_of_another_contract_is_not_found(aws, world_factory, operator_ke
         "POST",
         f"/v1/admin/contracts/{tenant_a.contract_id}/{kind}",
         key=operator_key,
-        body={"site_id": tenant_b.site_id, "name": "Sneaky"},
+        body={"site_id": tenant_b.site_id, "name": "Sneaky", **consents},
     )
     missing = admin_call(
         "POST",
         f"/v1/admin/contracts/{tenant_a.contract_id}/{kind}",
         key=operator_key,
-        body={"site_id": "sit_doesnotexist000000000", "name": "Nowhere"},
+        body={"site_id": "sit_doesnotexist000000000", "name": "Nowhere", **consents},
     )
 
     # Then both are the same not_found, and nothing is created

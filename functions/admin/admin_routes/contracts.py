@@ -1,30 +1,81 @@
-"""Staff routes for contracts: create, read, list, plan updates, transitions and planned suspensions."""
+"""Staff routes for contracts: create, read, list, plan updates, transitions and planned suspensions (SPEC §3, §7).
+
+Roles: an `operator` key does everything here except ending a contract: a transition to `terminated` needs an
+`admin` key, because it starts the countdown to the irrecoverable purge (Art. 10-5). `purged` is not a target of
+this route at all; the termination job reaches it once the data is gone. Every change is audited with the staff id.
+"""
 
 # No `from __future__ import annotations`: Powertools reads the route signatures for OpenAPI validation.
-from typing import Any
+import base64
+import binascii
+from typing import Annotated, Any, Literal
 
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.api_gateway import Router
+from aws_lambda_powertools.event_handler.openapi.params import Query
 from pydantic import EmailStr, Field
 
 from admin_routes.common import StaffRequest, staff
-from doti import contracts
-from doti.clock import format_rfc3339, utcnow
+from doti import audit, contracts, lifecycle, runtime
+from doti.clock import format_rfc3339, parse_rfc3339, utcnow
 from doti.entities import Contract
+from doti.errors import ValidationError
 from doti.http import json_response
+from doti.settings import get_settings
 
 router = Router()
+
+MAX_PAGE = 200
+_TARGETS = Literal["active", "suspended", "cancelling", "terminated"]
+_STATES = Literal["pending", "active", "suspended", "cancelling", "terminated", "purged"]
 
 
 class ContractCreate(StaffRequest):
     name: str = Field(min_length=1, max_length=200)
     contact_email: EmailStr
     security_contract_id: str | None = Field(default=None, max_length=100)
+    service_start: str | None = Field(default=None, max_length=40)  # a future start makes the contract pending
     retention_days: int = contracts.Plan.retention_days
     signed_url_ttl: int = contracts.Plan.signed_url_ttl
     max_object_bytes: int = contracts.Plan.max_object_bytes
     max_pixels: int = contracts.Plan.max_pixels
     monthly_byte_quota: int = contracts.Plan.monthly_byte_quota
+
+
+class ContractUpdate(StaffRequest):
+    """Only the fields given change; null clears security_contract_id or security_contract_ended_at."""
+
+    name: str | None = Field(default=None, min_length=1, max_length=200)
+    contact_email: EmailStr | None = None
+    security_contract_id: str | None = Field(default=None, min_length=1, max_length=100)
+    security_contract_ended_at: str | None = Field(default=None, max_length=40)
+    service_start: str | None = Field(default=None, max_length=40)
+    retention_days: int | None = None
+    signed_url_ttl: int | None = None
+    max_object_bytes: int | None = None
+    max_pixels: int | None = None
+    monthly_byte_quota: int | None = None
+
+
+class TransitionRequest(StaffRequest):
+    to: _TARGETS
+    ground: str | None = Field(default=None, max_length=40)
+    reason: str = Field(min_length=1, max_length=2000)
+    effective_at: str | None = Field(default=None, max_length=40)
+
+
+class SuspensionRequest(StaffRequest):
+    starts_at: str = Field(min_length=1, max_length=40)
+    ends_at: str = Field(min_length=1, max_length=40)
+    ground: str = Field(min_length=1, max_length=40)
+    reason: str = Field(min_length=1, max_length=2000)
+
+
+_TIME_FIELDS = ("security_contract_ended_at", "service_start")
+
+
+def _iso(value: Any) -> str | None:
+    return format_rfc3339(value) if value is not None else None
 
 
 def _contract_view(c: Contract) -> dict[str, Any]:
@@ -39,14 +90,36 @@ def _contract_view(c: Contract) -> dict[str, Any]:
         "max_object_bytes": c.max_object_bytes,
         "max_pixels": c.max_pixels,
         "monthly_byte_quota": c.monthly_byte_quota,
-        "service_start": format_rfc3339(c.service_start) if c.service_start else None,
+        "service_start": _iso(c.service_start),
         "created_at": format_rfc3339(c.created_at),
+        "updated_at": format_rfc3339(c.updated_at),
+        "cancel_effective_at": _iso(c.cancel_effective_at),
+        "terminated_at": _iso(c.terminated_at),
+        "purge_due_at": _iso(c.purge_due_at),
+        "purged_at": _iso(c.purged_at),
+        "security_contract_ended_at": _iso(c.security_contract_ended_at),
+        "last_used_at": _iso(c.last_used_at),
+        "idle_notified_at": _iso(c.idle_notified_at),
     }
+
+
+def _encode_cursor(contract_id: str) -> str:
+    return base64.urlsafe_b64encode(contract_id.encode()).decode().rstrip("=")
+
+
+def _decode_cursor(cursor: str) -> str:
+    try:
+        contract_id = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+    except (binascii.Error, UnicodeDecodeError) as exc:
+        raise ValidationError("cursor is not valid", field="cursor") from exc
+    if not contract_id.startswith("ctr_"):
+        raise ValidationError("cursor is not valid", field="cursor")
+    return contract_id
 
 
 @router.post("/v1/admin/contracts")
 def create_contract(body: ContractCreate) -> Response[dict[str, Any]]:
-    staff(router)
+    member = staff(router)
     plan = contracts.Plan(
         retention_days=body.retention_days,
         signed_url_ttl=body.signed_url_ttl,
@@ -60,11 +133,90 @@ def create_contract(body: ContractCreate) -> Response[dict[str, Any]]:
         plan=plan,
         security_contract_id=body.security_contract_id,
         now=utcnow(),
+        service_start=parse_rfc3339(body.service_start, "service_start") if body.service_start else None,
+        actor=audit.staff_actor(member),
     )
     return json_response(201, _contract_view(contract))
+
+
+@router.get("/v1/admin/contracts")
+def list_contracts(
+    state: Annotated[_STATES | None, Query()] = None,
+    limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 50,
+    cursor: Annotated[str | None, Query(max_length=200)] = None,
+) -> Response[dict[str, Any]]:
+    staff(router)
+    page, after = contracts.iter_contract_page(state, limit, _decode_cursor(cursor) if cursor else None)
+    body: dict[str, Any] = {"items": [_contract_view(c) for c in page]}
+    if after:
+        body["cursor"] = _encode_cursor(after)
+    return json_response(200, body)
 
 
 @router.get("/v1/admin/contracts/<contract_id>")
 def get_contract(contract_id: str) -> Response[dict[str, Any]]:
     staff(router)
     return json_response(200, _contract_view(contracts.get_contract(contract_id)))
+
+
+@router.patch("/v1/admin/contracts/<contract_id>")
+def update_contract(contract_id: str, body: ContractUpdate) -> Response[dict[str, Any]]:
+    member = staff(router)
+    changes: dict[str, Any] = {}
+    for name in body.model_fields_set:
+        value = getattr(body, name)
+        if name in _TIME_FIELDS and value is not None:
+            value = parse_rfc3339(value, name)
+        elif name == "contact_email" and value is not None:
+            value = str(value)
+        changes[name] = value
+    contract = contracts.update_plan(contract_id, changes, audit.staff_actor(member), utcnow())
+    return json_response(200, _contract_view(contract))
+
+
+@router.post("/v1/admin/contracts/<contract_id>/transitions")
+def transition_contract(contract_id: str, body: TransitionRequest) -> Response[dict[str, Any]]:
+    member = staff(router, "admin" if body.to == contracts.TERMINATED else "operator")
+    contract = lifecycle.transition(
+        contract_id,
+        body.to,
+        body.ground,
+        body.reason,
+        parse_rfc3339(body.effective_at, "effective_at") if body.effective_at else None,
+        audit.staff_actor(member),
+        utcnow(),
+        mailer=runtime.mailer(),
+        purge_grace_days=get_settings().purge_grace_days,
+    )
+    return json_response(200, _contract_view(contract))
+
+
+@router.post("/v1/admin/contracts/<contract_id>/suspensions")
+def schedule_suspension(contract_id: str, body: SuspensionRequest) -> Response[dict[str, Any]]:
+    member = staff(router)
+    window = lifecycle.schedule_suspension(
+        contract_id,
+        starts_at=parse_rfc3339(body.starts_at, "starts_at"),
+        ends_at=parse_rfc3339(body.ends_at, "ends_at"),
+        ground=body.ground,
+        reason=body.reason,
+        actor=audit.staff_actor(member),
+        now=utcnow(),
+        mailer=runtime.mailer(),
+    )
+    return json_response(201, lifecycle.window_view(window))
+
+
+@router.get("/v1/admin/contracts/<contract_id>/suspensions")
+def list_suspensions(contract_id: str) -> Response[dict[str, Any]]:
+    staff(router)
+    return json_response(200, {"items": [lifecycle.window_view(w) for w in lifecycle.list_suspensions(contract_id)]})
+
+
+@router.delete("/v1/admin/contracts/<contract_id>/suspensions/<suspension_id>")
+def cancel_suspension(contract_id: str, suspension_id: str) -> Response[str]:
+    member = staff(router)
+    lifecycle.cancel_suspension(
+        contract_id, suspension_id, actor=audit.staff_actor(member), now=utcnow(), mailer=runtime.mailer()
+    )
+    return Response(status_code=204, body="", headers={"Cache-Control": "no-store"})

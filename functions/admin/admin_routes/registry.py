@@ -1,19 +1,32 @@
-"""Staff routes for a contract's registry: sites, cameras, devices and users."""
+"""Staff routes for a contract's registry, takedowns and maintenance access (SPEC §7; Art. 2, 6-3, 7-2, 10-1).
+
+Roles: every route here needs an `operator` key (an `admin` key passes too); none needs `admin`. Reads and routine
+changes (sites, cameras, devices, users, rotation, revocation, locks) are day-to-day operations. Resets, compromised
+reports, takedowns and maintenance access weigh more, but the terms put them in the operator's hands as responses
+to a customer's report (Art. 6-3), a prohibited act (Art. 7-2) or a fault (Art. 10-1), and what makes them
+accountable is not a higher role but the audit entry each writes with the staff id, its ground or ticket and reason
+(customer-visible). `admin` is kept for managing staff and the service itself.
+
+Takedown accepts frames only: notes (text data) are not stored yet, so `note_id` is refused as an unknown field.
+"""
 
 # No `from __future__ import annotations`: Powertools reads the route signatures for OpenAPI validation.
 from typing import Any
+from urllib.parse import unquote
 
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.api_gateway import Router
 from pydantic import Field
 
 from admin_routes.common import StaffRequest, staff
-from doti import registry, runtime
-from doti.clock import utcnow
-from doti.entities import Camera, Site
+from doti import audit, frames, maintenance, registry, runtime, takedown
+from doti.clock import format_rfc3339, parse_rfc3339, utcnow
+from doti.entities import Camera, Device, Site, User
 from doti.http import json_response
 
 router = Router()
+
+_ID = Field(min_length=1, max_length=64)
 
 
 class SiteCreate(StaffRequest):
@@ -21,13 +34,26 @@ class SiteCreate(StaffRequest):
     address: str | None = Field(default=None, max_length=500)
 
 
+class Consent(StaffRequest):
+    consented_by: str = Field(min_length=1, max_length=200, description="who gave the consent (person, role)")
+    consented_at: str = Field(min_length=1, max_length=40, description="RFC 3339 time with offset, not in the future")
+    evidence_ref: str = Field(min_length=1, max_length=500, description="where the written consent is kept")
+
+
+class CameraConsents(StaffRequest):
+    building_manager: Consent = Field(description="Art. 2-1: owner or manager of the premises")
+    security_contract_holder: Consent = Field(description="Art. 2-2: holder of the security-service contract")
+    camera_owner: Consent = Field(description="Art. 2-3: owner or holder of the right to use the camera")
+
+
 class CameraCreate(StaffRequest):
-    site_id: str = Field(min_length=1, max_length=64)
+    site_id: str = _ID
     name: str = Field(min_length=1, max_length=200)
+    consents: CameraConsents
 
 
 class DeviceCreate(StaffRequest):
-    site_id: str = Field(min_length=1, max_length=64)
+    site_id: str = _ID
     name: str = Field(min_length=1, max_length=200)
 
 
@@ -39,48 +65,142 @@ class UserCreate(StaffRequest):
     site_ids: list[str] | None = None
 
 
+class StaffNote(StaffRequest):
+    """An optional body of the device and user operations: why, for the audit log."""
+
+    reason: str | None = Field(default=None, max_length=1000)
+
+
+class TakedownCreate(StaffRequest):
+    camera_id: str = _ID
+    frame_id: str = _ID
+    ground: str = Field(min_length=1, max_length=16, description="an item of Art. 7-1: art7-1-1 ... art7-1-19")
+    reason: str = Field(min_length=1, max_length=takedown.MAX_REASON)
+
+
+class MaintenanceAccessRequest(StaffRequest):
+    camera_id: str = _ID
+    from_: str = Field(alias="from", min_length=1, max_length=40, description="RFC 3339, inclusive")
+    to: str = Field(min_length=1, max_length=40, description="RFC 3339, exclusive")
+    ticket: str = Field(min_length=3, max_length=100, description="maintenance or incident ticket reference")
+    reason: str = Field(min_length=1, max_length=maintenance.MAX_REASON)
+    limit: int = Field(default=maintenance.DEFAULT_LIMIT, ge=1, le=frames.MAX_PAGE)
+
+
+def _time(value: Any) -> str | None:
+    return format_rfc3339(value) if value else None
+
+
 def _site_view(s: Site) -> dict[str, Any]:
-    return {"site_id": s.site_id, "contract_id": s.contract_id, "name": s.name, "address": s.address}
+    return {
+        "site_id": s.site_id,
+        "contract_id": s.contract_id,
+        "name": s.name,
+        "address": s.address,
+        "created_at": _time(s.created_at),
+    }
 
 
 def _camera_view(c: Camera) -> dict[str, Any]:
-    return {"camera_id": c.camera_id, "contract_id": c.contract_id, "site_id": c.site_id, "name": c.name}
+    return {
+        "camera_id": c.camera_id,
+        "contract_id": c.contract_id,
+        "site_id": c.site_id,
+        "name": c.name,
+        "consents": c.consents,
+        "created_at": _time(c.created_at),
+    }
+
+
+def _device_view(d: Device) -> dict[str, Any]:
+    return {
+        "device_id": d.device_id,
+        "contract_id": d.contract_id,
+        "site_id": d.site_id,
+        "name": d.name,
+        "status": d.status,
+        "created_at": _time(d.created_at),
+        "rotated_at": _time(d.rotated_at),
+        "revoked_at": _time(d.revoked_at),
+    }
+
+
+def _user_view(u: User) -> dict[str, Any]:
+    return {
+        "user_id": u.user_id,
+        "login_id": u.login_id,
+        "contract_id": u.contract_id,
+        "name": u.name,
+        "role": u.role,
+        "site_ids": sorted(u.site_ids) if u.site_ids else None,
+        "locked_by_staff": u.locked_by_staff,
+        "locked_until": _time(u.locked_until),
+        "failed_logins": int(u.failed_logins or 0),
+        # A staff reset is pending: the user holds a temporary password they must change (must_change_password).
+        "reset_pending": u.must_change_password,
+        "created_at": _time(u.created_at),
+    }
+
+
+def _reason(body: StaffNote | None) -> str | None:
+    return body.reason if body else None
+
+
+def _login_id(path_value: str) -> str:
+    """The login id from the path: a client may percent-encode its @ or + (a login id never holds a %)."""
+    return unquote(path_value)
+
+
+# sites, cameras, devices, users of a contract
 
 
 @router.post("/v1/admin/contracts/<contract_id>/sites")
 def create_site(contract_id: str, body: SiteCreate) -> Response[dict[str, Any]]:
+    actor = audit.staff_actor(staff(router))
+    site = registry.create_site(contract_id, body.name, body.address, utcnow(), actor=actor)
+    return json_response(201, _site_view(site))
+
+
+@router.get("/v1/admin/contracts/<contract_id>/sites")
+def list_sites(contract_id: str) -> Response[dict[str, Any]]:
     staff(router)
-    return json_response(201, _site_view(registry.create_site(contract_id, body.name, body.address, utcnow())))
+    return json_response(200, {"items": [_site_view(s) for s in registry.sites_of(contract_id)]})
 
 
 @router.post("/v1/admin/contracts/<contract_id>/cameras")
 def create_camera(contract_id: str, body: CameraCreate) -> Response[dict[str, Any]]:
+    actor = audit.staff_actor(staff(router))
+    camera = registry.create_camera(
+        contract_id, body.site_id, body.name, utcnow(), consents=body.consents.model_dump(), actor=actor
+    )
+    return json_response(201, _camera_view(camera))
+
+
+@router.get("/v1/admin/contracts/<contract_id>/cameras")
+def list_cameras(contract_id: str) -> Response[dict[str, Any]]:
     staff(router)
-    return json_response(201, _camera_view(registry.create_camera(contract_id, body.site_id, body.name, utcnow())))
+    return json_response(200, {"items": [_camera_view(c) for c in registry.cameras_of(contract_id)]})
 
 
 @router.post("/v1/admin/contracts/<contract_id>/devices")
 def register_device(contract_id: str, body: DeviceCreate) -> Response[dict[str, Any]]:
-    staff(router)
-    registered = registry.register_device(contract_id, body.site_id, body.name, runtime.secret_box(), utcnow())
-    device = registered.device
-    return json_response(
-        201,
-        {
-            "device_id": device.device_id,
-            "contract_id": device.contract_id,
-            "site_id": device.site_id,
-            "name": device.name,
-            "status": device.status,
-            # Shown this once; only KMS ciphertext is stored.
-            "device_secret": registered.secret,
-        },
+    actor = audit.staff_actor(staff(router))
+    registered = registry.register_device(
+        contract_id, body.site_id, body.name, runtime.secret_box(), utcnow(), actor=actor
     )
+    # Shown this once; only KMS ciphertext is stored.
+    return json_response(201, {**_device_view(registered.device), "device_secret": registered.secret})
+
+
+@router.get("/v1/admin/contracts/<contract_id>/devices")
+def list_devices(contract_id: str) -> Response[dict[str, Any]]:
+    staff(router)
+    return json_response(200, {"items": [_device_view(d) for d in registry.devices_of(contract_id)]})
 
 
 @router.post("/v1/admin/contracts/<contract_id>/users")
 def create_user(contract_id: str, body: UserCreate) -> Response[dict[str, Any]]:
-    staff(router)
+    actor = audit.staff_actor(staff(router))
     user = registry.create_user(
         contract_id,
         login_id=body.login_id,
@@ -89,15 +209,121 @@ def create_user(contract_id: str, body: UserCreate) -> Response[dict[str, Any]]:
         password=body.password,
         site_ids=body.site_ids,
         now=utcnow(),
+        actor=actor,
     )
+    return json_response(201, _user_view(user))
+
+
+@router.get("/v1/admin/contracts/<contract_id>/users")
+def list_users(contract_id: str) -> Response[dict[str, Any]]:
+    staff(router)
+    return json_response(200, {"items": [_user_view(u) for u in registry.users_of(contract_id)]})
+
+
+# devices
+
+
+@router.post("/v1/admin/devices/<device_id>/rotate")
+def rotate_device(device_id: str, body: StaffNote | None = None) -> Response[dict[str, Any]]:
+    actor = audit.staff_actor(staff(router))
+    rotated = registry.rotate_device_secret(
+        device_id, runtime.secret_box(), actor=actor, now=utcnow(), reason=_reason(body)
+    )
+    # The new secret is shown this once; the old one no longer verifies.
+    return json_response(200, {**_device_view(rotated.device), "device_secret": rotated.secret})
+
+
+@router.post("/v1/admin/devices/<device_id>/revoke")
+def revoke_device(device_id: str, body: StaffNote | None = None) -> Response[dict[str, Any]]:
+    actor = audit.staff_actor(staff(router))
+    device = registry.revoke_device(device_id, actor=actor, now=utcnow(), reason=_reason(body))
+    return json_response(200, _device_view(device))
+
+
+# users
+
+
+@router.post("/v1/admin/users/<login_id>/lock")
+def lock_user(login_id: str, body: StaffNote | None = None) -> Response[dict[str, Any]]:
+    actor = audit.staff_actor(staff(router))
+    user, revoked = registry.lock_user(_login_id(login_id), actor=actor, now=utcnow(), reason=_reason(body))
+    return json_response(200, {**_user_view(user), "sessions_revoked": revoked})
+
+
+@router.post("/v1/admin/users/<login_id>/unlock")
+def unlock_user(login_id: str, body: StaffNote | None = None) -> Response[dict[str, Any]]:
+    actor = audit.staff_actor(staff(router))
     return json_response(
-        201,
+        200, _user_view(registry.unlock_user(_login_id(login_id), actor=actor, now=utcnow(), reason=_reason(body)))
+    )
+
+
+def _reset_view(reset: registry.CredentialReset) -> dict[str, Any]:
+    # The temporary password is shown this once (the response is no-store); only its scrypt hash is kept.
+    return {
+        **_user_view(reset.user),
+        "temporary_password": reset.temporary_password,
+        "sessions_revoked": reset.sessions_revoked,
+    }
+
+
+@router.post("/v1/admin/users/<login_id>/reset")
+def reset_user(login_id: str, body: StaffNote | None = None) -> Response[dict[str, Any]]:
+    actor = audit.staff_actor(staff(router))
+    return json_response(
+        200, _reset_view(registry.reset_user(_login_id(login_id), actor=actor, now=utcnow(), reason=_reason(body)))
+    )
+
+
+@router.post("/v1/admin/users/<login_id>/compromised")
+def report_compromised(login_id: str, body: StaffNote | None = None) -> Response[dict[str, Any]]:
+    actor = audit.staff_actor(staff(router))
+    reset = registry.report_compromised(_login_id(login_id), actor=actor, now=utcnow(), reason=_reason(body))
+    return json_response(200, _reset_view(reset))
+
+
+# takedown (Art. 7-2) and maintenance access (Art. 10-1)
+
+
+@router.post("/v1/admin/contracts/<contract_id>/takedowns")
+def take_down(contract_id: str, body: TakedownCreate) -> Response[dict[str, Any]]:
+    actor = audit.staff_actor(staff(router))
+    record = takedown.take_down_frame(
+        contract_id,
+        camera_id=body.camera_id,
+        frame_id=body.frame_id,
+        ground=body.ground,
+        reason=body.reason,
+        actor=actor,
+        storage=runtime.storage(),
+        now=utcnow(),
+    )
+    return json_response(200, takedown.takedown_view(record))
+
+
+@router.post("/v1/admin/contracts/<contract_id>/maintenance-access")
+def maintenance_access(contract_id: str, body: MaintenanceAccessRequest) -> Response[dict[str, Any]]:
+    actor = audit.staff_actor(staff(router))
+    window = maintenance.MaintenanceWindow(
+        camera_id=body.camera_id,
+        start=parse_rfc3339(body.from_, "from"),
+        end=parse_rfc3339(body.to, "to"),
+        ticket=body.ticket,
+        reason=body.reason,
+        limit=body.limit,
+    )
+    access = maintenance.access_frames(contract_id, window, actor=actor, storage=runtime.storage(), now=utcnow())
+    return json_response(
+        200,
         {
-            "user_id": user.user_id,
-            "login_id": user.login_id,
-            "contract_id": user.contract_id,
-            "name": user.name,
-            "role": user.role,
-            "site_ids": sorted(user.site_ids) if user.site_ids else None,
+            "contract_id": access.contract_id,
+            "camera_id": window.camera_id,
+            "from": format_rfc3339(access.window.start),
+            "to": format_rfc3339(access.window.end),
+            "ticket": access.window.ticket,
+            "items": [frames.frame_view(item) for item in access.items],
+            "truncated": access.truncated,
+            "url_ttl_seconds": access.url_ttl,
+            "audit_seq": access.audit_seq,
         },
     )

@@ -1,19 +1,37 @@
-"""Contracts: plan limits and what each state allows (SPEC §3).
+"""Contracts: plan limits, plan updates and what each state allows (SPEC §3).
 
-The full state machine with transitions arrives with the contract-operations issue; here a contract is created
-active and every route family asks this module whether the state lets it through.
+The states and their transitions live in doti.lifecycle; this module creates contracts, changes their plan and
+answers, for every route family, whether the contract's state lets a request through. Each request reads the
+contract afresh (no cache), so a suspension or termination takes effect on the next request, within DynamoDB's
+read consistency (typically well under a second).
 """
 
 from __future__ import annotations
 
+import calendar
+import dataclasses
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
-from doti import ids
+from pynamodb.exceptions import DoesNotExist, PynamoDBException, UpdateError
+
+from doti import audit, ids, schedule
+from doti.clock import format_rfc3339
 from doti.entities import Contract
-from doti.errors import ContractNotStarted, ContractSuspended, ContractTerminated, ValidationError
+from doti.errors import (
+    Conflict,
+    ContractNotStarted,
+    ContractSuspended,
+    ContractTerminated,
+    NotFound,
+    StorageError,
+    ValidationError,
+)
 from doti.store import registry
 from doti.store.keys import RETENTION_CLASSES
+from doti.store.models import ContractModel
 
 PENDING, ACTIVE, SUSPENDED, CANCELLING, TERMINATED, PURGED = (
     "pending",
@@ -23,13 +41,18 @@ PENDING, ACTIVE, SUSPENDED, CANCELLING, TERMINATED, PURGED = (
     "terminated",
     "purged",
 )
+STATES = (PENDING, ACTIVE, SUSPENDED, CANCELLING, TERMINATED, PURGED)
 SERVING_STATES = frozenset({ACTIVE, CANCELLING})
 # A suspended customer still sees their account and the notices that explain the suspension (Art. 8, Art. 12).
 ACCOUNT_STATES = SERVING_STATES | {SUSPENDED}
+ENDED_STATES = frozenset({TERMINATED, PURGED})
 
 MIN_SIGNED_URL_TTL, MAX_SIGNED_URL_TTL = 30, 3600
 # A direct frame upload travels base64-encoded inside a Lambda event (6 MB cap): ~4.4 MB of image at most.
 DIRECT_UPLOAD_MAX_BYTES = 4 * 1024 * 1024
+# Art. 12-1-11: "no use of the service for three months or more"
+IDLE_MONTHS = 3
+_WRITE_ATTEMPTS = 5
 
 
 @dataclass(frozen=True)
@@ -55,14 +78,45 @@ class Plan:
             raise ValidationError("monthly_byte_quota must be at least max_object_bytes")
 
 
+PLAN_FIELDS = tuple(f.name for f in dataclasses.fields(Plan))
+# What staff may change on a contract besides its plan; the state changes only through doti.lifecycle.
+PROFILE_FIELDS = ("name", "contact_email", "security_contract_id", "security_contract_ended_at", "service_start")
+NULLABLE_FIELDS = frozenset({"security_contract_id", "security_contract_ended_at"})
+
+
+def add_months(moment: datetime, months: int) -> datetime:
+    """The same day and time `months` calendar months later, clamped to the month's last day (Jan 31 + 1 = Feb 28)."""
+    index = moment.month - 1 + months
+    year, month = moment.year + index // 12, index % 12 + 1
+    return moment.replace(year=year, month=month, day=min(moment.day, calendar.monthrange(year, month)[1]))
+
+
+def last_use(contract: Contract) -> datetime:
+    """When the contract was last used, or when its service started if it never was (Art. 12-1-11)."""
+    return max(t for t in (contract.last_used_at, contract.service_start, contract.created_at) if t is not None)
+
+
 def create_contract(
-    *, name: str, contact_email: str, plan: Plan, security_contract_id: str | None, now: datetime
+    *,
+    name: str,
+    contact_email: str,
+    plan: Plan,
+    security_contract_id: str | None,
+    now: datetime,
+    service_start: datetime | None = None,
+    actor: str | None = None,
 ) -> Contract:
+    """A new contract: active at once, or `pending` until a future service start (Art. 3).
+
+    Its first inactivity check (Art. 12-1-11) is scheduled three months after the service starts; a pending
+    contract also gets a "service_start" work item that the suspension job turns into activation.
+    """
     plan.validate()
+    starts_later = service_start is not None and service_start > now
     contract = Contract(
         contract_id=ids.new_id("ctr"),
         name=name,
-        state=ACTIVE,
+        state=PENDING if starts_later else ACTIVE,
         contact_email=contact_email,
         security_contract_id=security_contract_id,
         retention_days=plan.retention_days,
@@ -70,11 +124,25 @@ def create_contract(
         max_object_bytes=plan.max_object_bytes,
         max_pixels=plan.max_pixels,
         monthly_byte_quota=plan.monthly_byte_quota,
-        service_start=now,
+        service_start=service_start or now,
         created_at=now,
         updated_at=now,
     )
+    # Work first: an item whose contract never got stored is dropped by the job; a contract without its work is not.
+    if starts_later:
+        schedule.schedule_work(schedule.SERVICE_START, contract.service_start, contract.contract_id)
+    schedule.schedule_work(schedule.IDLE_CHECK, add_months(last_use(contract), IDLE_MONTHS), contract.contract_id)
     registry.put_contract(contract)
+    if actor is not None:
+        details = {"state": contract.state, "service_start": format_rfc3339(contract.service_start), **plan.__dict__}
+        audit.record(
+            contract.contract_id,
+            actor=actor,
+            action="contract.created",
+            subject=contract.contract_id,
+            details=details,
+            now=now,
+        )
     return contract
 
 
@@ -82,9 +150,83 @@ def get_contract(contract_id: str) -> Contract:
     return registry.get_contract(contract_id)
 
 
-def require_serving(contract: Contract) -> None:
-    """Raise the SPEC §3 error for a contract whose state stops ingest and viewing."""
+def update_plan(contract_id: str, changes: Mapping[str, Any], actor: str, now: datetime) -> Contract:
+    """Change plan and profile fields (validated as a whole), audited with each field's old and new value.
+
+    `security_contract_ended_at` schedules the suspension that the suspension job applies when that time comes;
+    `service_start` can move only while the contract is pending. A purged contract changes no more.
+    """
+    unknown = sorted(set(changes) - set(PLAN_FIELDS) - set(PROFILE_FIELDS))
+    if unknown:
+        raise ValidationError("these fields cannot be changed", fields=unknown)
+    if not changes:
+        raise ValidationError("nothing to change")
+    cleared = sorted(k for k, v in changes.items() if v is None and k not in NULLABLE_FIELDS)
+    if cleared:
+        raise ValidationError("these fields cannot be cleared", fields=cleared)
+
+    def plan_actions(item: ContractModel) -> list[Any]:
+        current = as_contract(item)
+        if current.state == PURGED:
+            raise Conflict("a purged contract cannot be changed", current_state=current.state)
+        merged = {
+            **{f: getattr(current, f) for f in PLAN_FIELDS},
+            **{k: v for k, v in changes.items() if k in PLAN_FIELDS},
+        }
+        Plan(**merged).validate()
+        if "service_start" in changes:
+            _check_service_start(current, changes["service_start"], now)
+        actions = [getattr(ContractModel, field).set(value) for field, value in changes.items() if value is not None]
+        actions += [getattr(ContractModel, field).remove() for field, value in changes.items() if value is None]
+        return [*actions, ContractModel.updated_at.set(now)]
+
+    before, after = update_versioned(contract_id, plan_actions, before_write=lambda c: _schedule_for(c, changes))
+    if before.service_start != after.service_start and before.service_start is not None:
+        schedule.done_work(schedule.work_for(schedule.SERVICE_START, contract_id, None, before.service_start))
+    diff = {
+        field: {"from": _plain(getattr(before, field)), "to": _plain(getattr(after, field))}
+        for field in changes
+        if getattr(before, field) != getattr(after, field)
+    }
+    audit.record(contract_id, actor=actor, action="contract.updated", subject=contract_id, details=diff, now=now)
+    return after
+
+
+def _check_service_start(current: Contract, value: datetime | None, now: datetime) -> None:
+    if current.state != PENDING:
+        raise Conflict("the service start moves only while the contract is pending", current_state=current.state)
+    if value is None or value <= now:
+        raise ValidationError(
+            "service_start must be in the future; start the service now with a transition to active",
+            field="service_start",
+        )
+
+
+def _schedule_for(current: Contract, changes: Mapping[str, Any]) -> None:
+    """Write-ahead: the work a change needs is scheduled before the change is stored (the job re-checks)."""
+    ended_at = changes.get("security_contract_ended_at")
+    if ended_at is not None:
+        schedule.schedule_work(schedule.SECURITY_CONTRACT_ENDED, ended_at, current.contract_id)
+    if changes.get("service_start") is not None and current.state == PENDING:
+        schedule.schedule_work(schedule.SERVICE_START, changes["service_start"], current.contract_id)
+
+
+def _plain(value: Any) -> Any:
+    return format_rfc3339(value) if isinstance(value, datetime) else value
+
+
+# what each state lets through (SPEC §3)
+
+
+def require_serving(contract: Contract, now: datetime | None = None) -> None:
+    """Raise the SPEC §3 error for a contract whose state stops ingest and viewing.
+
+    Given `now`, a cancelling contract past its effective date counts as terminated even before the hourly
+    termination job has moved it.
+    """
     if contract.state in SERVING_STATES:
+        if now is not None and _cancellation_took_effect(contract, now):
+            raise ContractTerminated("the contract has ended")
         return
     if contract.state == PENDING:
         raise ContractNotStarted("the contract's service has not started")
@@ -93,7 +235,95 @@ def require_serving(contract: Contract) -> None:
     raise ContractTerminated("the contract has ended")
 
 
-def require_account_open(contract: Contract) -> None:
-    """Raise the SPEC §3 error for a contract whose state closes even the customer's own account view."""
+def require_account_open(contract: Contract, now: datetime | None = None) -> None:
+    """Raise the SPEC §3 error for a contract whose state closes even the customer's own account view
+    (`/v1/me` and notices stay open while suspended)."""
     if contract.state not in ACCOUNT_STATES:
-        require_serving(contract)
+        require_serving(contract, now)
+    elif now is not None and _cancellation_took_effect(contract, now):
+        raise ContractTerminated("the contract has ended")
+
+
+def _cancellation_took_effect(contract: Contract, now: datetime) -> bool:
+    return (
+        contract.state == CANCELLING
+        and contract.cancel_effective_at is not None
+        and contract.cancel_effective_at <= now
+    )
+
+
+# data access: the contract item, read consistently and written under its version attribute
+
+
+def as_contract(item: ContractModel) -> Contract:
+    return Contract(**{f.name: getattr(item, f.name) for f in dataclasses.fields(Contract)})
+
+
+def contract_item(contract_id: str) -> ContractModel:
+    try:
+        return ContractModel.get(contract_id, consistent_read=True)
+    except DoesNotExist as exc:
+        raise NotFound("contract not found") from exc
+    except PynamoDBException as exc:
+        raise StorageError("could not read the contract") from exc
+
+
+def is_condition_failure(exc: PynamoDBException) -> bool:
+    return getattr(exc, "cause_response_code", None) == "ConditionalCheckFailedException"
+
+
+def update_versioned(
+    contract_id: str,
+    actions_for: Callable[[ContractModel], list[Any]],
+    *,
+    before_write: Callable[[Contract], None] | None = None,
+    same_state_retry: bool = True,
+) -> tuple[Contract, Contract]:
+    """Read the contract, compute the update from it and write it on condition that its version is unchanged.
+
+    A lost race re-reads: if the state moved meanwhile, the caller's decision is stale and a Conflict names the
+    current state; otherwise (another field changed, e.g. last use) the update is recomputed and retried.
+    `actions_for` validates and may raise. Returns the contract before and after.
+    """
+    for _ in range(_WRITE_ATTEMPTS):
+        item = contract_item(contract_id)
+        before = as_contract(item)
+        actions = actions_for(item)
+        if before_write is not None:
+            before_write(before)
+        try:
+            item.update(actions=actions)
+        except UpdateError as exc:
+            if not is_condition_failure(exc):
+                raise StorageError("could not update the contract") from exc
+            current = contract_item(contract_id).state
+            if current != before.state or not same_state_retry:
+                raise Conflict(f"the contract changed meanwhile and is {current} now", current_state=current) from exc
+            continue
+        return before, as_contract(item)
+    raise Conflict("the contract is busy; try again", current_state=before.state)
+
+
+def mark_idle_notified(contract_id: str, now: datetime) -> Contract:
+    """Record that the inactivity notice of Art. 12-1-11 went out (leaves the state alone)."""
+    _, after = update_versioned(contract_id, lambda _item: [ContractModel.idle_notified_at.set(now)])
+    return after
+
+
+def iter_contract_page(state: str | None, limit: int, after: str | None) -> tuple[list[Contract], str | None]:
+    """A page of contracts (the contracts table, never frame data), optionally of one state; returns the page
+    and the contract id to continue after, or None on the last page."""
+    condition = ContractModel.state == state if state else None
+    last_key = {"contract_id": {"S": after}} if after else None
+    page: list[Contract] = []
+    try:
+        scan: Iterator[ContractModel] = ContractModel.scan(
+            filter_condition=condition, last_evaluated_key=last_key, page_size=max(limit, 25)
+        )
+        for item in scan:
+            if len(page) == limit:
+                return page, page[-1].contract_id  # another matching contract follows
+            page.append(as_contract(item))
+    except PynamoDBException as exc:
+        raise StorageError("could not list contracts") from exc
+    return page, None

@@ -1,29 +1,62 @@
-"""Sites, cameras, devices and customer users of a contract, as staff register them."""
+"""Sites, cameras, devices and customer users of a contract, as staff register and maintain them (SPEC §7).
+
+Every staff change is audited on the contract's chain with the staff actor the route passes in (`actor`); the
+registry's own fixtures and seeds, which run outside any staff request, may leave it out. Listings are reads of
+registry metadata, not of the customer's frames, so they are logged (with the staff id) but not chained.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Protocol
+from typing import Any, Protocol
 
-from doti import ids
+from doti import audit, ids
 from doti.auth import customer
 from doti.auth.device import new_device_secret
+from doti.clock import format_rfc3339, parse_rfc3339
 from doti.entities import Camera, Device, Site, User
-from doti.errors import NotFound, ValidationError
+from doti.errors import Conflict, NotFound, ValidationError
 from doti.store import registry as store
 
 USER_ROLES = ("owner", "manager", "viewer")
+# Art. 2-1..3: before a camera is used, the customer obtains the consent of each of these parties.
+CONSENT_PARTIES: dict[str, str] = {
+    "building_manager": "art2-1",  # owner or manager of the premises
+    "security_contract_holder": "art2-2",  # holder of the security-service contract at the premises
+    "camera_owner": "art2-3",  # owner, co-user or holder of the right to use the camera
+}
+_CONSENT_TEXT_FIELDS = {"consented_by": 200, "evidence_ref": 500}
+# Registry entities cannot be added once the contract has ended: its data is on its way to being purged.
+_CLOSED_STATES = frozenset({"terminated", "purged"})
+DEVICE_ACTIVE, DEVICE_REVOKED = "active", "revoked"
 
 
 class SecretSealer(Protocol):
     def seal(self, device_id: str, secret: str) -> bytes: ...
 
 
-def create_site(contract_id: str, name: str, address: str | None, now: datetime) -> Site:
-    store.get_contract(contract_id)
+def _audit(contract_id: str, actor: str | None, action: str, subject: str, details: dict[str, Any], now: datetime):
+    if actor is not None:
+        audit.record(contract_id, actor=actor, action=action, subject=subject, details=details, now=now)
+
+
+def _open_contract(contract_id: str) -> None:
+    """The contract exists and may still receive registry entities."""
+    contract = store.get_contract(contract_id)
+    if contract.state in _CLOSED_STATES:
+        raise Conflict(f"the contract is {contract.state}", state=contract.state)
+
+
+# sites
+
+
+def create_site(contract_id: str, name: str, address: str | None, now: datetime, *, actor: str | None = None) -> Site:
+    _open_contract(contract_id)
     site = Site(site_id=ids.new_id("sit"), contract_id=contract_id, name=name, address=address, created_at=now)
     store.put_site(site)
+    _audit(contract_id, actor, "site.created", site.site_id, {"name": name, "address": address}, now)
     return site
 
 
@@ -35,10 +68,93 @@ def site_of_contract(contract_id: str, site_id: str) -> Site:
     return site
 
 
-def create_camera(contract_id: str, site_id: str, name: str, now: datetime) -> Camera:
+# cameras and their consents (Art. 2-1..3)
+
+
+def _consent_problems(party: str, entry: Any, now: datetime) -> tuple[list[dict[str, str]], dict[str, str]]:
+    field = f"consents.{party}"
+    article = CONSENT_PARTIES[party]
+    if entry is None:
+        return [{"field": field, "problem": f"missing: the consent of Art. {article[3:]} is required"}], {}
+    if not isinstance(entry, Mapping):
+        return [{"field": field, "problem": "must be an object"}], {}
+    problems: list[dict[str, str]] = []
+    clean = {"article": article}
+    for name, max_length in _CONSENT_TEXT_FIELDS.items():
+        value = entry.get(name)
+        if not isinstance(value, str) or not value.strip():
+            problems.append({"field": f"{field}.{name}", "problem": "missing"})
+        elif len(value.strip()) > max_length:
+            problems.append({"field": f"{field}.{name}", "problem": f"longer than {max_length} characters"})
+        else:
+            clean[name] = value.strip()
+    consented_at = entry.get("consented_at")
+    if not isinstance(consented_at, str) or not consented_at.strip():
+        problems.append({"field": f"{field}.consented_at", "problem": "missing"})
+    else:
+        try:
+            moment = parse_rfc3339(consented_at, f"{field}.consented_at")
+        except ValidationError:
+            problems.append({"field": f"{field}.consented_at", "problem": "not an RFC 3339 time with a UTC offset"})
+        else:
+            if moment > now:
+                problems.append({"field": f"{field}.consented_at", "problem": "in the future"})
+            clean["consented_at"] = format_rfc3339(moment)
+    unknown = sorted(set(entry) - {*_CONSENT_TEXT_FIELDS, "consented_at"})
+    problems.extend({"field": f"{field}.{name}", "problem": "unknown field"} for name in unknown)
+    return problems, clean
+
+
+def validate_consents(consents: Mapping[str, Any] | None, now: datetime) -> dict[str, dict[str, str]]:
+    """The three consents in their stored form, or a 422 naming every missing or malformed part.
+
+    Each consent says who consented, when (RFC 3339, not in the future) and where the evidence is kept.
+    """
+    if not isinstance(consents, Mapping):
+        consents = {}
+    problems: list[dict[str, str]] = []
+    recorded: dict[str, dict[str, str]] = {}
+    for party in CONSENT_PARTIES:
+        party_problems, clean = _consent_problems(party, consents.get(party), now)
+        problems.extend(party_problems)
+        recorded[party] = clean
+    problems.extend(
+        {"field": f"consents.{name}", "problem": "unknown party"}
+        for name in sorted(set(consents) - set(CONSENT_PARTIES))
+    )
+    if problems:
+        raise ValidationError(
+            "a camera needs the consents of Art. 2-1, 2-2 and 2-3 (who consented, when, evidence reference)",
+            problems=problems,
+            missing=[p["field"] for p in problems if p["problem"].startswith("missing")],
+        )
+    return recorded
+
+
+def create_camera(
+    contract_id: str,
+    site_id: str,
+    name: str,
+    now: datetime,
+    *,
+    consents: Mapping[str, Any] | None,
+    actor: str | None = None,
+) -> Camera:
+    """A camera at one of the contract's sites, recorded with the three consents of Art. 2-1..3."""
+    recorded = validate_consents(consents, now)
+    _open_contract(contract_id)
     site_of_contract(contract_id, site_id)
-    camera = Camera(camera_id=ids.new_id("cam"), contract_id=contract_id, site_id=site_id, name=name, created_at=now)
+    camera = Camera(
+        camera_id=ids.new_id("cam"),
+        contract_id=contract_id,
+        site_id=site_id,
+        name=name,
+        created_at=now,
+        consents=recorded,
+    )
     store.put_camera(camera)
+    details = {"site_id": site_id, "name": name, "consents": recorded}
+    _audit(contract_id, actor, "camera.created", camera.camera_id, details, now)
     return camera
 
 
@@ -50,13 +166,19 @@ def camera_of_contract(contract_id: str, camera_id: str) -> Camera:
     return camera
 
 
+# devices
+
+
 @dataclass(frozen=True)
 class RegisteredDevice:
     device: Device
-    secret: str  # shown once, in the registration response
+    secret: str  # shown once, in the registration (or rotation) response
 
 
-def register_device(contract_id: str, site_id: str, name: str, sealer: SecretSealer, now: datetime) -> RegisteredDevice:
+def register_device(
+    contract_id: str, site_id: str, name: str, sealer: SecretSealer, now: datetime, *, actor: str | None = None
+) -> RegisteredDevice:
+    _open_contract(contract_id)
     site_of_contract(contract_id, site_id)
     device_id = ids.new_id("dev")
     secret = new_device_secret()
@@ -65,12 +187,43 @@ def register_device(contract_id: str, site_id: str, name: str, sealer: SecretSea
         contract_id=contract_id,
         site_id=site_id,
         name=name,
-        status="active",
+        status=DEVICE_ACTIVE,
         secret_ciphertext=sealer.seal(device_id, secret),
         created_at=now,
     )
     store.put_device(device)
+    _audit(contract_id, actor, "device.registered", device_id, {"site_id": site_id, "name": name}, now)
     return RegisteredDevice(device=device, secret=secret)
+
+
+def rotate_device_secret(
+    device_id: str, sealer: SecretSealer, *, actor: str, now: datetime, reason: str | None = None
+) -> RegisteredDevice:
+    """A new secret for the device, shown once; the old one stops verifying with the next request.
+
+    The device record holds only the new ciphertext, and the secret cache is keyed by ciphertext, so no cached
+    copy of the old secret can still verify a signature. A revoked device stays revoked: 409.
+    """
+    device = store.get_device(device_id)
+    if device.status != DEVICE_ACTIVE:
+        raise Conflict("a revoked device cannot be rotated", status=device.status)
+    secret = new_device_secret()
+    rotated = store.replace_device_secret(device_id, sealer.seal(device_id, secret), now)
+    _audit(device.contract_id, actor, "device.rotated", device_id, {"site_id": device.site_id, "reason": reason}, now)
+    return RegisteredDevice(device=rotated, secret=secret)
+
+
+def revoke_device(device_id: str, *, actor: str, now: datetime, reason: str | None = None) -> Device:
+    """Revoke the device: its signed requests are refused (401) from the next one on. Revoking twice is 409."""
+    device = store.get_device(device_id)
+    if device.status != DEVICE_ACTIVE:
+        raise Conflict("the device is already revoked", status=device.status)
+    revoked = store.mark_device_revoked(device_id, now)
+    _audit(device.contract_id, actor, "device.revoked", device_id, {"site_id": device.site_id, "reason": reason}, now)
+    return revoked
+
+
+# users
 
 
 def create_user(
@@ -82,9 +235,10 @@ def create_user(
     password: str,
     site_ids: list[str] | None,
     now: datetime,
+    actor: str | None = None,
 ) -> User:
     """A customer user; the login id is unique across all contracts (one id per person, Art. 7-11)."""
-    store.get_contract(contract_id)
+    _open_contract(contract_id)
     if role not in USER_ROLES:
         raise ValidationError("role must be one of owner, manager, viewer", field="role")
     login_key = customer.normalize_login_id(login_id)
@@ -109,7 +263,95 @@ def create_user(
         created_at=now,
     )
     store.put_user(user)
+    details = {"login_id": login_key, "role": role, "site_ids": sorted(site_ids) if site_ids else None}
+    _audit(contract_id, actor, "user.created", user.user_id, details, now)
     return user
+
+
+def _user(login_id: str) -> User:
+    return store.get_user(customer.normalize_login_id(login_id))
+
+
+def lock_user(login_id: str, *, actor: str, now: datetime, reason: str | None = None) -> tuple[User, int]:
+    """Staff lock: login is refused (423) until a staff unlock, and the user's sessions end now.
+
+    Returns the user and how many sessions were revoked.
+    """
+    user = _user(login_id)
+    locked = store.set_user_staff_lock(user.login_id, locked=True)
+    revoked = customer.revoke_sessions(user.login_id)
+    details = {"login_id": user.login_id, "sessions_revoked": revoked, "reason": reason}
+    _audit(user.contract_id, actor, "user.locked", user.user_id, details, now)
+    return locked, revoked
+
+
+def unlock_user(login_id: str, *, actor: str, now: datetime, reason: str | None = None) -> User:
+    """Clear a staff lock and the failed-login lockout (and its count)."""
+    user = _user(login_id)
+    unlocked = store.set_user_staff_lock(user.login_id, locked=False)
+    _audit(user.contract_id, actor, "user.unlocked", user.user_id, {"login_id": user.login_id, "reason": reason}, now)
+    return unlocked
+
+
+@dataclass(frozen=True)
+class CredentialReset:
+    user: User
+    temporary_password: str  # shown once, in the response; the customer must change it
+    sessions_revoked: int
+
+
+def _reset(user: User, *, action: str, actor: str, now: datetime, reason: str | None) -> CredentialReset:
+    temporary = customer.temporary_password(user.login_id)
+    reset = store.set_user_password(user.login_id, customer.hash_password(temporary), must_change=True)
+    revoked = customer.revoke_sessions(user.login_id)
+    # No password, hash or token in the audit entry: only that a change is forced and how many sessions ended.
+    details = {"login_id": user.login_id, "forced_change": True, "sessions_revoked": revoked, "reason": reason}
+    _audit(user.contract_id, actor, action, user.user_id, details, now)
+    return CredentialReset(user=reset, temporary_password=temporary, sessions_revoked=revoked)
+
+
+def reset_user(login_id: str, *, actor: str, now: datetime, reason: str | None = None) -> CredentialReset:
+    """Staff reset: a one-time temporary password that must be changed, every session revoked.
+
+    The failed-login lockout is cleared with it (the customer needs to log in with the new password); a staff lock
+    is not: unlocking is its own decision.
+    """
+    return _reset(_user(login_id), action="user.reset", actor=actor, now=now, reason=reason)
+
+
+def report_compromised(login_id: str, *, actor: str, now: datetime, reason: str | None = None) -> CredentialReset:
+    """Art. 6-3: the customer reports the id or password stolen: every session ends and a reset is forced."""
+    return _reset(_user(login_id), action="user.compromised", actor=actor, now=now, reason=reason)
+
+
+# listings (staff)
+
+
+def _existing_contract(contract_id: str) -> None:
+    store.get_contract(contract_id)
+
+
+def sites_of(contract_id: str) -> list[Site]:
+    _existing_contract(contract_id)
+    return sorted(store.sites_of_contract(contract_id), key=lambda s: (s.created_at, s.site_id))
+
+
+def cameras_of(contract_id: str) -> list[Camera]:
+    _existing_contract(contract_id)
+    return sorted(store.cameras_of_contract(contract_id), key=lambda c: (c.created_at, c.camera_id))
+
+
+def devices_of(contract_id: str) -> list[Device]:
+    _existing_contract(contract_id)
+    return sorted(store.devices_of_contract(contract_id), key=lambda d: (d.created_at, d.device_id))
+
+
+def users_of(contract_id: str) -> list[User]:
+    _existing_contract(contract_id)
+    return sorted(store.users_of_contract(contract_id), key=lambda u: (u.created_at, u.login_id))
+
+
+# customers
 
 
 def visible_cameras(contract_id: str, user: User) -> list[Camera]:

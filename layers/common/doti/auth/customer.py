@@ -1,6 +1,8 @@
 """Customer passwords and sessions (SPEC §2, Art. 6).
 
 Passwords: scrypt with a per-user salt. Sessions: opaque random tokens, stored only as SHA-256, with TTL.
+A staff lock refuses login and every session (423) until staff unlock; a staff reset or a compromised report
+(Art. 6-3) sets a temporary password the customer must change, and ends every session of the login id.
 """
 
 from __future__ import annotations
@@ -9,6 +11,7 @@ import base64
 import hashlib
 import hmac
 import secrets
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from doti.clock import format_rfc3339
@@ -59,8 +62,27 @@ def hash_token(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
+@dataclass(frozen=True)
+class SignIn:
+    token: str
+    session: Session
+    # Set by a staff reset or a compromised report: the password is a temporary one the customer must change.
+    must_change_password: bool
+
+
 def login(login_id: str, password: str, now: datetime) -> tuple[str, Session]:
     """A new session token for valid credentials. Unknown ids and wrong passwords fail alike."""
+    signed_in = sign_in(login_id, password, now)
+    return signed_in.token, signed_in.session
+
+
+def _refuse_staff_lock(user: User) -> None:
+    if user.locked_by_staff:
+        raise AccountLocked("the account is locked by the service operator; contact support", locked_by_staff=True)
+
+
+def sign_in(login_id: str, password: str, now: datetime) -> SignIn:
+    """`login`, also telling whether the password is a temporary one that must be changed."""
     key = normalize_login_id(login_id)
     try:
         user: User | None = registry.get_user(key)
@@ -74,6 +96,7 @@ def login(login_id: str, password: str, now: datetime) -> tuple[str, Session]:
     if not valid:
         registry.record_login_failure(key, LOCK_AFTER_FAILURES, now + LOCK_DURATION)
         raise Unauthorized("invalid login id or password")
+    _refuse_staff_lock(user)  # after the password check, so the lock is told only to who knows the password
     if user.failed_logins or user.locked_until:
         registry.clear_login_failures(key)
     token = TOKEN_PREFIX + secrets.token_urlsafe(32)
@@ -85,7 +108,7 @@ def login(login_id: str, password: str, now: datetime) -> tuple[str, Session]:
         expires_at=now + SESSION_LIFETIME,
     )
     registry.put_session(session, now)
-    return token, session
+    return SignIn(token=token, session=session, must_change_password=user.must_change_password)
 
 
 def authenticate_session(authorization: str | None, now: datetime) -> tuple[Session, User]:
@@ -100,8 +123,28 @@ def authenticate_session(authorization: str | None, now: datetime) -> tuple[Sess
         raise Unauthorized("invalid or expired session") from exc
     if session.expires_at <= now or user.user_id != session.user_id:
         raise Unauthorized("invalid or expired session")
+    # A lock revokes the sessions too; this also covers one the sessions index had not listed yet.
+    _refuse_staff_lock(user)
     return session, user
 
 
 def logout(session: Session) -> None:
     registry.delete_session(session.token_hash)
+
+
+def revoke_sessions(login_id: str) -> int:
+    """End every session of a login id (staff lock, reset, compromised report); returns how many there were."""
+    token_hashes = registry.session_hashes_of_login(login_id)
+    registry.delete_sessions(token_hashes)
+    return len(token_hashes)
+
+
+def temporary_password(login_id: str) -> str:
+    """A random one-time password that meets the policy, for a staff reset (never stored in plaintext)."""
+    while True:
+        candidate = secrets.token_urlsafe(15)  # 20 characters, 120 bits
+        try:
+            check_password_policy(candidate, login_id)
+        except ValidationError:
+            continue  # the random text happened to contain the login id
+        return candidate

@@ -203,3 +203,90 @@ def put_staff_key(key_hash: str, member: entities.StaffMember, created_at: datet
 def get_staff_key(key_hash: str) -> tuple[entities.StaffMember, datetime | None]:
     item = _get(StaffKeyModel, key_hash, "staff key")
     return entities.StaffMember(staff_id=item.staff_id, name=item.name, role=item.role), item.revoked_at
+
+
+# staff registry operations: listings, device rotation and revocation, user locks, resets and session revocation
+
+
+def sites_of_contract(contract_id: str) -> list[entities.Site]:
+    return [_entity(entities.Site, item) for item in _by_contract(SiteModel, contract_id)]
+
+
+def devices_of_contract(contract_id: str) -> list[entities.Device]:
+    return [_entity(entities.Device, item) for item in _by_contract(DeviceModel, contract_id)]
+
+
+def users_of_contract(contract_id: str) -> list[entities.User]:
+    return [_user(item) for item in _by_contract(UserModel, contract_id)]
+
+
+def _update_active_device(device_id: str, actions: list[Any], what: str) -> entities.Device:
+    """Update a device that is still active; a revoked (or vanished) one is a Conflict, never overwritten."""
+    item = DeviceModel(device_id=device_id)
+    try:
+        item.update(actions=actions, condition=DeviceModel.device_id.exists() & (DeviceModel.status == "active"))
+    except UpdateError as exc:
+        if _is_condition_failure(exc):
+            raise Conflict("the device is not active", device_id=device_id) from exc
+        raise StorageError(f"could not {what} the device") from exc
+    return _entity(entities.Device, item)
+
+
+def replace_device_secret(device_id: str, secret_ciphertext: bytes, rotated_at: datetime) -> entities.Device:
+    actions = [DeviceModel.secret_ciphertext.set(secret_ciphertext), DeviceModel.rotated_at.set(rotated_at)]
+    return _update_active_device(device_id, actions, "rotate")
+
+
+def mark_device_revoked(device_id: str, revoked_at: datetime) -> entities.Device:
+    actions = [DeviceModel.status.set("revoked"), DeviceModel.revoked_at.set(revoked_at)]
+    return _update_active_device(device_id, actions, "revoke")
+
+
+def _update_user(login_id: str, actions: list[Any]) -> entities.User:
+    item = UserModel(login_id=login_id)
+    try:
+        item.update(actions=actions, condition=UserModel.login_id.exists())
+    except UpdateError as exc:
+        if _is_condition_failure(exc):
+            raise NotFound("user not found") from exc
+        raise StorageError("could not update the user") from exc
+    return _user(item)
+
+
+def set_user_staff_lock(login_id: str, *, locked: bool) -> entities.User:
+    """Set the staff lock; clearing it also clears the failed-login count and lockout."""
+    if locked:
+        return _update_user(login_id, [UserModel.locked_by_staff.set(True)])
+    return _update_user(
+        login_id,
+        [UserModel.locked_by_staff.set(False), UserModel.failed_logins.set(0), UserModel.locked_until.remove()],
+    )
+
+
+def set_user_password(login_id: str, password_hash: str, *, must_change: bool) -> entities.User:
+    """A new password hash (failed-login count and lockout cleared with it)."""
+    actions = [
+        UserModel.password_hash.set(password_hash),
+        UserModel.must_change_password.set(must_change),
+        UserModel.failed_logins.set(0),
+        UserModel.locked_until.remove(),
+    ]
+    return _update_user(login_id, actions)
+
+
+def session_hashes_of_login(login_id: str) -> list[str]:
+    """The token hashes of a login id's sessions, through the keys-only by_login index (eventually consistent)."""
+    try:
+        return [item.token_hash for item in SessionModel.by_login.query(login_id)]
+    except PynamoDBException as exc:
+        raise StorageError("could not list the sessions") from exc
+
+
+def delete_sessions(token_hashes: list[str]) -> None:
+    """Batch-delete sessions (25 per request, unprocessed ones retried by PynamoDB)."""
+    try:
+        with SessionModel.batch_write() as batch:
+            for token_hash in token_hashes:
+                batch.delete(SessionModel(token_hash=token_hash))
+    except PynamoDBException as exc:
+        raise StorageError("could not delete the sessions") from exc

@@ -1,0 +1,166 @@
+"""The suspension job's cost follows due work, not the number of contracts (SPEC §9).
+
+Same process, moto in-process with the template's resources: a run with 10 due items among 1,000 contracts against
+a run with the same 10 due items among 10 contracts. Each repetition gets 10 fresh contracts whose security-service
+contract ended a minute ago (the heaviest item: a transition, its audit entry and a notice); the 990 others are
+active contracts with their idle checks months ahead, written directly (batch writes) and removed again so the runs
+alternate. Setup is not measured. AWS calls are counted by a `before-call` hook on the shared botocore session.
+
+The calls row is the engine-independent measure (it should be exactly 1.0). The time ratio sits a little above 1
+because moto answers a key-range query by filtering the whole partition in Python, so the 990 idle checks due months
+later are looked at there; DynamoDB reads only the keys in the range.
+"""
+
+from __future__ import annotations
+
+import os
+import statistics
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import datetime, timedelta
+from typing import Any
+
+from bench.harness import Row, case, row
+
+DUE = 10
+CONTRACTS = 1_000
+REPS = 7
+_ENV = {  # as tests/conftest.py sets it: fake credentials, moto in-process, no X-Ray
+    "AWS_ACCESS_KEY_ID": "testing",
+    "AWS_SECRET_ACCESS_KEY": "testing",
+    "AWS_DEFAULT_REGION": "us-east-1",
+    "AWS_REGION": "us-east-1",
+    "POWERTOOLS_TRACE_DISABLED": "true",
+    "POWERTOOLS_METRICS_NAMESPACE": "doti",
+    "POWERTOOLS_SERVICE_NAME": "bench",
+}
+
+
+@contextmanager
+def _environment(values: dict[str, str]) -> Iterator[None]:
+    saved = dict(os.environ)
+    os.environ.pop("AWS_ENDPOINT_URL", None)
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
+
+
+class _CallCounter:
+    def __init__(self) -> None:
+        self.count = 0
+
+    def __call__(self, **_: Any) -> None:
+        self.count += 1
+
+
+def _contract(contract_id: str, now: datetime, ended_at: datetime | None) -> Any:
+    from doti.store.models import ContractModel
+
+    return ContractModel(
+        contract_id=contract_id,
+        name="Bench shop",
+        state="active",
+        contact_email="owner@bench.example",
+        retention_days=31,
+        signed_url_ttl=300,
+        max_object_bytes=4 * 1024 * 1024,
+        max_pixels=3840 * 2160,
+        monthly_byte_quota=50 * 1024**3,
+        service_start=now - timedelta(days=30),
+        created_at=now - timedelta(days=30),
+        updated_at=now - timedelta(days=30),
+        security_contract_ended_at=ended_at,
+    )
+
+
+def _write(contract_ids: list[str], now: datetime, *, due: bool) -> None:
+    """Contracts and their work, as create_contract would leave them (idle checks months ahead)."""
+    from doti import schedule
+    from doti.contracts import add_months
+    from doti.store.models import ContractModel, ScheduledWorkModel
+
+    ended_at = now - timedelta(minutes=1) if due else None
+    idle_at = add_months(now, 2)
+    with ContractModel.batch_write() as contracts, ScheduledWorkModel.batch_write() as work:
+        for contract_id in contract_ids:
+            contracts.save(_contract(contract_id, now, ended_at))
+            items = [(schedule.IDLE_CHECK, idle_at)] + ([(schedule.SECURITY_CONTRACT_ENDED, ended_at)] if due else [])
+            for kind, at in items:
+                key = schedule.due_key(at, contract_id)
+                work.save(ScheduledWorkModel(kind, key, contract_id=contract_id, due_at=at))
+
+
+def _remove(contract_ids: list[str], now: datetime) -> None:
+    from doti import schedule
+    from doti.contracts import add_months
+    from doti.store.models import ContractModel, ScheduledWorkModel
+
+    with ContractModel.batch_write() as contracts, ScheduledWorkModel.batch_write() as work:
+        for contract_id in contract_ids:
+            contracts.delete(ContractModel(contract_id))
+            work.delete(ScheduledWorkModel(schedule.IDLE_CHECK, schedule.due_key(add_months(now, 2), contract_id)))
+
+
+def _timed_run(rep: int, background: int, counter: _CallCounter) -> tuple[float, int, int]:
+    """(ms, AWS calls, items examined) of one job run over DUE fresh due contracts and `background` others."""
+    from doti import runtime
+    from doti.clock import utcnow
+    from doti.jobs.suspension import run_suspension
+
+    now = utcnow()
+    due_ids = [f"ctr_bench{rep:03d}{background:04d}due{n:03d}" for n in range(DUE)]
+    other_ids = [f"ctr_bench{rep:03d}other{n:04d}" for n in range(background)]
+    _write(due_ids, now, due=True)
+    _write(other_ids, now, due=False)
+    counter.count = 0
+    started = time.perf_counter()
+    report = run_suspension(now=now, mailer=runtime.mailer(), remaining_ms=lambda: 900_000.0)
+    elapsed_ms = (time.perf_counter() - started) * 1000
+    calls = counter.count
+    if report.changed != DUE or report.failed:
+        raise RuntimeError(f"the bench run did not do its due work: {report}")
+    _remove(other_ids, now)
+    return elapsed_ms, calls, report.examined
+
+
+@case("jobs.suspension")
+def suspension_job_scale() -> Iterator[Row]:
+    from moto import mock_aws
+
+    from doti import runtime
+    from doti.settings import get_settings
+    from doti.store.aws import boto3_session, botocore_session
+    from infra.provision import provision
+    from infra.template import load_template
+
+    counter = _CallCounter()
+    with _environment(_ENV), mock_aws():
+        runtime.reset()
+        provisioned = provision(load_template(), session=boto3_session())
+        environment = {k: v for k, v in provisioned.environment().items() if k != "POWERTOOLS_SERVICE_NAME"}
+        botocore_session().register("before-call", counter, unique_id="bench-suspension-calls")
+        try:
+            with _environment(environment):
+                runtime.reset()
+                get_settings()  # binds the models; clients made from here on carry the hook
+                _timed_run(0, 0, counter)  # warm-up: first client creation, imports
+                big: list[tuple[float, int, int]] = []
+                small: list[tuple[float, int, int]] = []
+                for rep in range(1, REPS + 1):  # alternate, so drift hits both alike
+                    small.append(_timed_run(rep, 0, counter))
+                    big.append(_timed_run(rep, CONTRACTS - DUE, counter))
+        finally:
+            botocore_session().unregister("before-call", unique_id="bench-suspension-calls")
+            runtime.reset()
+    ms_big, ms_small = (statistics.median(r[0] for r in runs) for runs in (big, small))
+    calls_big, calls_small = (statistics.median(r[1] for r in runs) for runs in (big, small))
+    examined = {r[2] for r in big + small}
+    baseline_note = f"baseline: {DUE} contracts, {DUE} due; examined {sorted(examined)} per run; median of {REPS}"
+    yield row("jobs.suspension", f"run ms, {CONTRACTS:,} contracts, {DUE} due", ms_big, ms_small, note=baseline_note)
+    yield row(
+        "jobs.suspension", f"AWS calls, {CONTRACTS:,} contracts, {DUE} due", calls_big, calls_small, note=baseline_note
+    )

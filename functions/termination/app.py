@@ -1,0 +1,44 @@
+"""Termination job (SPEC §9): hourly, ends contracts whose cancellation took effect, revokes ended contracts'
+devices, sessions and share links, and purges contracts past the grace period with a deletion certificate."""
+
+from dataclasses import asdict, fields
+from typing import Any
+
+from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from doti import runtime
+from doti.clock import utcnow
+from doti.jobs.termination import run_termination
+from doti.observability import logger, metrics, tracer
+from doti.purge import OtherTables
+from doti.settings import Settings, get_settings
+
+
+def _other_tables(settings: Settings) -> OtherTables:
+    """Tables purged once Settings names them (`<name>_table`); until then the purge skips them and says so."""
+    return OtherTables(**{f.name: getattr(settings, f"{f.name}_table", None) for f in fields(OtherTables)})
+
+
+@logger.inject_lambda_context(clear_state=True)
+@tracer.capture_lambda_handler
+@metrics.log_metrics
+def lambda_handler(_event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    settings = get_settings()
+    report = run_termination(
+        storage=runtime.storage(),
+        mailer=runtime.mailer(),
+        now=utcnow(),
+        remaining_ms=context.get_remaining_time_in_millis,
+        purge_grace_days=settings.purge_grace_days,
+        tables=_other_tables(settings),
+    )
+    metrics.add_metric(name="TerminationItemsExamined", unit=MetricUnit.Count, value=report.examined)
+    metrics.add_metric(name="TerminationItemsChanged", unit=MetricUnit.Count, value=report.changed)
+    metrics.add_metric(name="TerminationItemsFailed", unit=MetricUnit.Count, value=report.failed)
+    metrics.add_metric(name="TerminationContractsTerminated", unit=MetricUnit.Count, value=report.terminated)
+    metrics.add_metric(name="TerminationContractsPurged", unit=MetricUnit.Count, value=report.purged)
+    metrics.add_metric(name="TerminationItemsDeleted", unit=MetricUnit.Count, value=report.items_deleted)
+    metrics.add_metric(name="TerminationBytesFreed", unit=MetricUnit.Bytes, value=report.bytes_freed)
+    logger.info("termination run finished", extra=asdict(report))
+    return asdict(report)

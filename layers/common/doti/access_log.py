@@ -1,0 +1,115 @@
+"""Reading the audit log: staff read and verify any chain; a customer reads what concerns their own data.
+
+The customer's access log (`GET /v1/access-log`) lists the contract's entries that were written as
+`customer_visible`, newest first, and shows each in a reduced shape:
+
+- the actor is a kind, not an internal id: "staff" (a security-company employee), "system" (a scheduled job).
+  The customer's own actors keep their id, because the customer knows them: "user" (their login's user id),
+  "device" (their alarm device), "share" (a share link they created).
+- detail keys named in the entry's `withheld_from_customer` list are left out, and the list itself is shown as
+  `withheld`, so the customer learns that something was withheld but not what (see doti.disclosures for which
+  Art. 10-3 bases withhold the recipient, and which hide the disclosure entirely);
+- internal ids of staff (`staff_id`, `staff_name`) never appear, nor the entry's sequence number and hashes:
+  the cursor is opaque, so the gaps left by entries the customer does not see are not shown either.
+
+Only owners and managers without a site scope read it: the log covers the whole contract, including disclosures,
+which a site-scoped or viewer account is not meant to learn about.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from typing import Any
+
+from doti import audit, contracts
+from doti.clock import format_rfc3339
+from doti.entities import User
+from doti.errors import Forbidden, ValidationError
+
+MAX_PAGE = 200
+WITHHELD_KEY = "withheld_from_customer"
+_INTERNAL_KEYS = frozenset({WITHHELD_KEY, "staff_id", "staff_name"})
+_ACTOR_KINDS = {"staff": "staff", "job": "system", "user": "user", "device": "device", "share": "share"}
+_CUSTOMER_OWNED_ACTORS = frozenset({"user", "device", "share"})
+ACCESS_LOG_ROLES = frozenset({"owner", "manager"})
+
+
+# staff
+
+
+def _require_chain(contract_id: str) -> None:
+    """A contract's chain, or the system chain; an unknown contract is NotFound rather than an empty, intact log."""
+    if contract_id != audit.SYSTEM:
+        contracts.get_contract(contract_id)
+
+
+def staff_page(contract_id: str, *, limit: int, after_seq: int | None) -> tuple[list[audit.AuditEntry], int | None]:
+    """Every entry of the chain (customer-visible or not), newest first, continuing below `after_seq`."""
+    _require_chain(contract_id)
+    if not 1 <= limit <= MAX_PAGE:
+        raise ValidationError(f"limit must be between 1 and {MAX_PAGE}", field="limit")
+    return audit.entries(contract_id, limit=limit, after_seq=after_seq)
+
+
+def verify(contract_id: str) -> audit.ChainReport:
+    _require_chain(contract_id)
+    return audit.verify_chain(contract_id)
+
+
+def staff_entry_view(entry: audit.AuditEntry) -> dict[str, Any]:
+    return {**audit.entry_view(entry), "customer_visible": entry.customer_visible}
+
+
+# customers
+
+
+def _encode_cursor(seq: int) -> str:
+    return base64.urlsafe_b64encode(json.dumps({"s": seq}).encode()).decode().rstrip("=")
+
+
+def _decode_cursor(cursor: str) -> int:
+    try:
+        seq = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))["s"]
+    except (binascii.Error, ValueError, KeyError, TypeError) as exc:
+        raise ValidationError("cursor is not valid", field="cursor") from exc
+    if not isinstance(seq, int) or isinstance(seq, bool) or seq < 1:
+        raise ValidationError("cursor is not valid", field="cursor")
+    return seq
+
+
+def _actor(actor: str) -> dict[str, str]:
+    prefix, _, ident = actor.partition(":")
+    kind = _ACTOR_KINDS.get(prefix, "system")
+    view = {"actor": kind}
+    if kind in _CUSTOMER_OWNED_ACTORS and ident:
+        view["actor_id"] = ident
+    return view
+
+
+def customer_entry_view(entry: audit.AuditEntry) -> dict[str, Any]:
+    withheld = [str(key) for key in entry.details.get(WITHHELD_KEY) or []]
+    details = {k: v for k, v in entry.details.items() if k not in _INTERNAL_KEYS and k not in withheld}
+    view: dict[str, Any] = {
+        "at": format_rfc3339(entry.at),
+        **_actor(entry.actor),
+        "action": entry.action,
+        "subject": entry.subject,
+        "details": details,
+    }
+    if withheld:
+        view["withheld"] = withheld
+    return view
+
+
+def customer_page(user: User, *, limit: int, cursor: str | None) -> tuple[list[dict[str, Any]], str | None]:
+    """A page of the user's contract's customer-visible entries, newest first, and the cursor of the next page."""
+    contracts.require_serving(contracts.get_contract(user.contract_id))
+    if user.role not in ACCESS_LOG_ROLES or user.site_ids:
+        raise Forbidden("the access log is open to owners and managers of the whole contract")
+    if not 1 <= limit <= MAX_PAGE:
+        raise ValidationError(f"limit must be between 1 and {MAX_PAGE}", field="limit")
+    after_seq = _decode_cursor(cursor) if cursor else None
+    entries, last = audit.entries(user.contract_id, customer_only=True, limit=limit, after_seq=after_seq)
+    return [customer_entry_view(e) for e in entries], (_encode_cursor(last) if last else None)

@@ -1,0 +1,292 @@
+"""The termination job (SPEC §9), hourly: end cancelled contracts, close ended contracts' access, purge after grace.
+
+In order:
+  1. "cancel_effective" work that is due: a `cancelling` contract past its effective date becomes `terminated`
+     (Art. 13), which sets purge_due_at = now + the grace period and schedules its "purge" work (doti.lifecycle);
+  2. every terminated contract awaiting its purge (its "purge" work item, due or not, is how the job finds the
+     ones staff terminated directly): still-active devices revoked, sessions deleted, share links revoked;
+  3. "purge" work that is due: the irrecoverable purge (doti.purge), which may take several runs.
+Each item's effect is written before the item is deleted, so a run stopped anywhere (timeout reserve, `max_items`,
+crash) leaves the rest for the next run, and a rerun finds nothing to redo.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from doti import audit, contracts, lifecycle, schedule
+from doti.errors import Conflict, DotiError, NotFound
+from doti.frames import Storage
+from doti.mail import Mailer
+from doti.observability import logger
+from doti.purge import NotPurgeable, OtherTables, PurgeOutcome, purge_contract
+from doti.store import purge as store
+
+JOB = "termination"
+ACTOR = audit.job_actor(JOB)
+BATCH = 25
+RESERVE_MS = 30_000  # stop this long before the Lambda timeout (900 s); the next run continues
+# Terminated contracts awaiting their purge, looked at per run (the grace period bounds how many there are).
+ENDED_PER_RUN = 1000
+_FAR_FUTURE = timedelta(days=36_500)
+_CANCELLATION_SEARCH = 500  # audit entries searched, newest first, for the ground the cancellation cited
+
+
+@dataclass
+class TerminationReport:
+    examined: int = 0
+    changed: int = 0
+    failed: int = 0
+    terminated: int = 0
+    devices_revoked: int = 0
+    sessions_deleted: int = 0
+    shares_revoked: int = 0
+    purged: int = 0
+    items_deleted: int = 0  # objects, index items and registry items the purges deleted
+    bytes_freed: int = 0
+    stopped_early: bool = False
+    failures: list[dict[str, str]] = field(default_factory=list)
+
+
+@dataclass
+class _Run:
+    storage: Storage
+    mailer: Mailer
+    now: datetime
+    remaining_ms: Callable[[], float]
+    purge_grace_days: int
+    tables: OtherTables
+    reserve_ms: float
+    max_items: int | None
+    purge_batch: int
+    report: TerminationReport = field(default_factory=TerminationReport)
+    items: int = 0
+
+    def may_continue(self) -> bool:
+        """False (and the report says so) once the time budget or the item cap is spent."""
+        out_of_items = self.max_items is not None and self.items >= self.max_items
+        if out_of_items or self.remaining_ms() < self.reserve_ms:
+            self.report.stopped_early = True
+            return False
+        self.items += 1
+        self.report.examined += 1
+        return True
+
+    def fail(self, kind: str, contract_id: str, exc: DotiError) -> None:
+        self.report.failed += 1
+        self.report.failures.append({"kind": kind, "contract_id": contract_id, "code": exc.code})
+        logger.exception("termination job item failed", extra={"kind": kind, "contract_id": contract_id})
+
+
+def run_termination(
+    *,
+    storage: Storage,
+    mailer: Mailer,
+    now: datetime,
+    remaining_ms: Callable[[], float],
+    purge_grace_days: int,
+    tables: OtherTables | None = None,
+    reserve_ms: float = RESERVE_MS,
+    max_items: int | None = None,
+    purge_batch: int = 1000,
+) -> TerminationReport:
+    """One run of the job; `max_items` caps the work items and contracts it takes on (tests, benchmarks)."""
+    run = _Run(
+        storage,
+        mailer,
+        now,
+        remaining_ms,
+        purge_grace_days,
+        tables or OtherTables(),
+        reserve_ms,
+        max_items,
+        purge_batch,
+    )
+    if _end_cancellations(run) and _close_access(run):
+        _purge_due(run)
+    return run.report
+
+
+# 1. cancellations that took effect
+
+
+def _end_cancellations(run: _Run) -> bool:
+    failed: set[str] = set()
+    while True:
+        due = [
+            w
+            for w in schedule.due_work(schedule.CANCEL_EFFECTIVE, run.now, BATCH + len(failed))
+            if w.due_key not in failed
+        ]
+        if not due:
+            return True
+        for work in due:
+            if not run.may_continue():
+                return False
+            try:
+                if _end_cancellation(run, work):
+                    run.report.changed += 1
+                    run.report.terminated += 1
+                schedule.done_work(work)
+            except DotiError as exc:
+                failed.add(work.due_key)
+                run.fail(work.kind, work.contract_id, exc)
+
+
+def _end_cancellation(run: _Run, work: schedule.ScheduledWork) -> bool:
+    try:
+        contract = contracts.get_contract(work.contract_id)
+    except NotFound:
+        return False
+    due = contract.cancel_effective_at
+    if contract.state != contracts.CANCELLING or due is None or due > run.now:
+        return False  # terminated meanwhile, or a stale item (the contract's own item is scheduled)
+    try:
+        lifecycle.transition(
+            contract.contract_id,
+            contracts.TERMINATED,
+            _cancellation_ground(contract.contract_id),
+            "the cancellation took effect (Art. 13)",
+            None,
+            ACTOR,
+            run.now,
+            purge_grace_days=run.purge_grace_days,
+        )
+    except Conflict:
+        return False  # someone moved the contract first
+    _revoke_access(run, contract.contract_id)
+    return True
+
+
+def _cancellation_ground(contract_id: str) -> str:
+    """The ground the cancellation cited (art13-1 or art13-2), from its audit entry; art13-1 if not found."""
+    after: int | None = None
+    searched = 0
+    while searched < _CANCELLATION_SEARCH:
+        page, after = audit.entries(contract_id, limit=100, after_seq=after)
+        searched += len(page)
+        for entry in page:
+            if entry.action == "contract.transition" and entry.details.get("to") == contracts.CANCELLING:
+                ground = entry.details.get("ground")
+                return ground if ground in lifecycle.CANCELLATION_GROUNDS else lifecycle.CUSTOMER_NOTICE
+        if after is None:
+            break
+    return lifecycle.CUSTOMER_NOTICE
+
+
+# 2. access of terminated contracts
+
+
+def _close_access(run: _Run) -> bool:
+    """Sweep the terminated contracts awaiting purge: staff may have terminated any of them since the last run."""
+    pending = schedule.due_work(schedule.PURGE, run.now + _FAR_FUTURE, ENDED_PER_RUN)
+    for contract_id in dict.fromkeys(work.contract_id for work in pending):
+        if not run.may_continue():
+            return False
+        try:
+            if _revoke_access(run, contract_id):
+                run.report.changed += 1
+        except DotiError as exc:
+            run.fail("access", contract_id, exc)
+    return True
+
+
+def _revoke_access(run: _Run, contract_id: str) -> bool:
+    """Revoke devices, sessions and share links of a terminated contract; audited when anything changed."""
+    try:
+        if contracts.get_contract(contract_id).state != contracts.TERMINATED:
+            return False
+    except NotFound:
+        return False
+    devices = store.revoke_active_devices(contract_id, run.now)
+    sessions = _delete_all(lambda n: store.delete_by_contract("sessions", contract_id, n))
+    shares = revoke_shares(contract_id, run.tables.shares)
+    run.report.devices_revoked += devices
+    run.report.sessions_deleted += sessions
+    run.report.shares_revoked += shares
+    if not (devices or sessions or shares):
+        return False
+    details = {"devices_revoked": devices, "sessions_deleted": sessions, "shares_revoked": shares}
+    audit.record(
+        contract_id, actor=ACTOR, action="contract.access_revoked", subject=contract_id, details=details, now=run.now
+    )
+    return True
+
+
+def revoke_shares(contract_id: str, shares_table: str | None) -> int:
+    """Share links die with the contract: their items are deleted (the share feature's table, once it has one).
+
+    Hook: until Settings names the shares table, nothing is done here; share pages also check the contract's state.
+    """
+    if shares_table is None:
+        return 0
+    return _delete_all(
+        lambda n: store.delete_raw_by_index(shares_table, "by_contract", contract_id, ("token_hash",), n)
+    )
+
+
+def _delete_all(delete_batch: Callable[[int], int]) -> int:
+    total = 0
+    while (deleted := delete_batch(BATCH)) > 0:
+        total += deleted
+        if deleted < BATCH:
+            break
+    return total
+
+
+# 3. purges past the grace period
+
+
+def _purge_due(run: _Run) -> bool:
+    failed: set[str] = set()
+    while True:
+        due = [w for w in schedule.due_work(schedule.PURGE, run.now, BATCH + len(failed)) if w.due_key not in failed]
+        if not due:
+            return True
+        for work in due:
+            if not run.may_continue():
+                return False
+            try:
+                outcome = _purge(run, work)
+            except DotiError as exc:
+                failed.add(work.due_key)
+                run.fail(work.kind, work.contract_id, exc)
+                continue
+            if outcome is not None:
+                run.report.items_deleted += sum(outcome.counts.values())
+                run.report.bytes_freed += outcome.bytes_freed
+                if outcome.stopped_early:
+                    run.report.stopped_early = True
+                    return False
+                if not outcome.done:
+                    failed.add(work.due_key)
+                    run.report.failed += 1
+                    run.report.failures.append(
+                        {"kind": work.kind, "contract_id": work.contract_id, "code": "objects_left"}
+                    )
+                    continue
+                if outcome.status == "purged":
+                    run.report.changed += 1
+                    run.report.purged += 1
+            schedule.done_work(work)
+
+
+def _purge(run: _Run, work: schedule.ScheduledWork) -> PurgeOutcome | None:
+    """The purge of one due item; None when the item is stale (no such contract, or it is not terminated)."""
+    try:
+        return purge_contract(
+            work.contract_id,
+            storage=run.storage,
+            mailer=run.mailer,
+            now=run.now,
+            remaining_ms=run.remaining_ms,
+            actor=ACTOR,
+            tables=run.tables,
+            batch=run.purge_batch,
+            reserve_ms=run.reserve_ms,
+        )
+    except NotPurgeable as exc:
+        logger.info("stale purge item dropped", extra={"contract_id": work.contract_id, "reason": exc.message})
+        return None

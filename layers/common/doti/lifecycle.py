@@ -1,0 +1,491 @@
+"""The contract lifecycle of SPEC §3, in one place: states, the transitions allowed between them, and their grounds.
+
+    pending ─> active ⇄ suspended
+    active | suspended ─> cancelling ─> terminated ─> purged
+    active | suspended | cancelling ─> terminated        (at once, on the grounds of Art. 12, Art. 13-2)
+
+No other move exists. In particular a cancellation is not withdrawn (`cancelling -> active`): Art. 13 gives the
+customer a notice to cancel and nothing to take it back, so a customer who wants to stay needs a new contract.
+`purged` is reached only by the termination job, after the data is gone.
+
+Every transition records its ground (an enumerated article code), a free-text reason, the actor and the time in
+the audit log, and is written on condition of the contract's version, so two concurrent transitions cannot both
+win. Notices (Art. 5) go out where the terms ask for them or the customer is left to find out otherwise:
+  - a planned suspension (Art. 8-2) needs prior notice: it is published when the window is scheduled;
+  - emergency suspensions (Art. 8-1) and Art. 12 suspensions need none beforehand, but the customer learns of
+    them when they happen (a suspended customer can still read notices);
+  - termination and cancellation publish no notice here: Art. 12 ends the contract without notice, Art. 13 is
+    the customer's own act, and the termination job e-mails the deletion receipt.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from pynamodb.exceptions import DoesNotExist, PutError, PynamoDBException, UpdateError
+
+from doti import audit, ids, notices, schedule
+from doti.clock import format_rfc3339
+from doti.contracts import (
+    ACTIVE,
+    CANCELLING,
+    PENDING,
+    PURGED,
+    STATES,
+    SUSPENDED,
+    TERMINATED,
+    add_months,
+    as_contract,
+    contract_item,
+    is_condition_failure,
+    update_versioned,
+)
+from doti.entities import Contract
+from doti.errors import Conflict, NotFound, StorageError, ValidationError
+from doti.mail import Mailer
+from doti.store.models import ContractModel, SuspensionModel
+
+DEFAULT_PURGE_GRACE_DAYS = 30  # the template's PurgeGraceDays default; jobs and routes pass the setting
+CANCELLATION_NOTICE_MONTHS = 2  # Art. 13-1
+
+# grounds: article, paragraph, item
+EMERGENCY = ("art8-1-1", "art8-1-2", "art8-1-3", "art8-1-4")  # Art. 8-1 (1)-(4): no prior notice
+PLANNED = "art8-2"  # Art. 8-2: with prior notice
+ART12_1 = tuple(f"art12-1-{n}" for n in range(1, 13))  # Art. 12-1 (1)-(12)
+ANTISOCIAL = "art12-2"  # Art. 12-2: ends the contract
+CUSTOMER_NOTICE = "art13-1"  # Art. 13-1: the customer's cancellation, two months ahead
+CUSTOMER_IMMEDIATE = "art13-2"  # Art. 13-2: the customer ends it at once; overrides the two months
+SECURITY_CONTRACT_ENDED = "security_contract_ended"  # Art. 12-1, preamble
+GROUNDS = (*EMERGENCY, PLANNED, *ART12_1, ANTISOCIAL, CUSTOMER_NOTICE, CUSTOMER_IMMEDIATE, SECURITY_CONTRACT_ENDED)
+
+SUSPENSION_GROUNDS = frozenset({*EMERGENCY, PLANNED, *ART12_1, SECURITY_CONTRACT_ENDED})
+CANCELLATION_GROUNDS = frozenset({CUSTOMER_NOTICE, CUSTOMER_IMMEDIATE})
+TERMINATION_GROUNDS = frozenset({*ART12_1, ANTISOCIAL, CUSTOMER_IMMEDIATE, SECURITY_CONTRACT_ENDED})
+WINDOW_GROUNDS = frozenset({*EMERGENCY, PLANNED})  # what a scheduled suspension window may cite
+
+_NONE: frozenset[str | None] = frozenset({None})
+# (from, to) -> the grounds it may cite; None in a set means "no ground" is accepted
+TRANSITIONS: dict[tuple[str, str], frozenset[str | None]] = {
+    (PENDING, ACTIVE): _NONE,
+    (ACTIVE, SUSPENDED): SUSPENSION_GROUNDS,
+    (SUSPENDED, ACTIVE): _NONE | SUSPENSION_GROUNDS,  # lifting; the ground, if any, is the one lifted
+    (ACTIVE, CANCELLING): CANCELLATION_GROUNDS,
+    (SUSPENDED, CANCELLING): CANCELLATION_GROUNDS,
+    (ACTIVE, TERMINATED): TERMINATION_GROUNDS,
+    (SUSPENDED, TERMINATED): TERMINATION_GROUNDS,
+    # art13-1 here is the cancellation taking effect, on or after its date (the termination job)
+    (CANCELLING, TERMINATED): frozenset({*TERMINATION_GROUNDS, CUSTOMER_NOTICE}),
+    (TERMINATED, PURGED): _NONE,
+}
+
+_MAX_REASON = 2000
+
+
+def allowed_grounds(current: str, to: str) -> frozenset[str | None] | None:
+    """The grounds a move may cite, or None when the move does not exist."""
+    return TRANSITIONS.get((current, to))
+
+
+def transition(
+    contract_id: str,
+    to: str,
+    ground: str | None,
+    reason: str,
+    effective_at: datetime | None,
+    actor: str,
+    now: datetime,
+    *,
+    mailer: Mailer | None = None,
+    purge_grace_days: int = DEFAULT_PURGE_GRACE_DAYS,
+    window_id: str | None = None,
+) -> Contract:
+    """Move the contract to `to`, citing `ground`; audited, version-conditional, with its scheduled work.
+
+    - `cancelling` needs `effective_at`: at least two months after today under art13-1 (Art. 13-1), any time from
+      now under art13-2 (the staff override, whose reason is recorded); a "cancel_effective" work item is
+      scheduled for that time.
+    - `terminated` sets terminated_at and purge_due_at = now + purge_grace_days and schedules a "purge" item.
+    - `purged` is the termination job's, once the purge is done and purge_due_at has passed.
+    - art8-2 suspensions need the prior notice of a scheduled window (`window_id`, the suspension job's).
+    - `mailer` publishes the notice an emergency or Art. 12 suspension gets; without it none is published.
+    Work items are written before the state (a stale item is harmless: its consumer re-checks the state), so a
+    crash never leaves a terminated contract without its purge.
+    """
+    _check_request(to, ground, reason, window_id)
+    steps: dict[str, Any] = {}
+
+    def actions_for(item: ContractModel) -> list[Any]:
+        current = as_contract(item)
+        _check_move(current, to, ground, effective_at, now)
+        purge_due_at = now + timedelta(days=purge_grace_days) if to == TERMINATED else None
+        steps.update(purge_due_at=purge_due_at)
+        return _actions(current, to, effective_at, purge_due_at, now)
+
+    def write_ahead(_before: Contract) -> None:
+        if to == CANCELLING and effective_at is not None:
+            schedule.schedule_work(schedule.CANCEL_EFFECTIVE, effective_at, contract_id)
+        if to == TERMINATED:
+            schedule.schedule_work(schedule.PURGE, steps["purge_due_at"], contract_id)
+
+    try:
+        before, after = update_versioned(contract_id, actions_for, before_write=write_ahead)
+    except Conflict as exc:
+        exc.details.setdefault("requested", to)
+        raise
+    _tidy_after(before, after)
+    notified = ground == PLANNED  # a window's notice went out when it was scheduled
+    if to == SUSPENDED and ground != PLANNED and mailer is not None:
+        notified = _notify_suspension(after, ground, reason, actor, mailer, now)
+    details = {
+        "from": before.state,
+        "to": to,
+        "ground": ground,
+        "reason": reason,
+        "effective_at": format_rfc3339(effective_at) if effective_at else None,
+        "customer_notified": notified,
+    }
+    if window_id:
+        details["suspension_id"] = window_id
+    if after.purge_due_at and to == TERMINATED:
+        details["purge_due_at"] = format_rfc3339(after.purge_due_at)
+    audit.record(contract_id, actor=actor, action="contract.transition", subject=contract_id, details=details, now=now)
+    return after
+
+
+def _check_request(to: str, ground: str | None, reason: str, window_id: str | None) -> None:
+    if to not in STATES:
+        raise ValidationError("unknown state", field="to", allowed=STATES)
+    if ground is not None and ground not in GROUNDS:
+        raise ValidationError("unknown ground", field="ground", allowed=GROUNDS)
+    if not reason or not reason.strip():
+        raise ValidationError("a transition needs a reason", field="reason")
+    if len(reason) > _MAX_REASON:
+        raise ValidationError("the reason is too long", field="reason", maximum=_MAX_REASON)
+    if ground == PLANNED and to == SUSPENDED and window_id is None:
+        raise ValidationError(
+            "a planned suspension (Art. 8-2) needs prior notice: schedule a suspension window instead",
+            field="ground",
+        )
+
+
+def _check_move(current: Contract, to: str, ground: str | None, effective_at: datetime | None, now: datetime) -> None:
+    grounds = allowed_grounds(current.state, to)
+    if grounds is None:
+        raise Conflict(f"a {current.state} contract cannot become {to}", current_state=current.state, requested=to)
+    if ground not in grounds:
+        raise ValidationError(
+            f"ground {ground or '(none)'} does not allow {current.state} -> {to}",
+            field="ground",
+            allowed=sorted(g or "(none)" for g in grounds),
+        )
+    if to != CANCELLING and effective_at is not None:
+        raise ValidationError("effective_at applies only to a cancellation", field="effective_at")
+    if to == CANCELLING:
+        _check_cancellation(ground, effective_at, now)
+    if current.state == CANCELLING and ground == CUSTOMER_NOTICE:
+        due = current.cancel_effective_at
+        if due is None or due > now:
+            raise Conflict(
+                "the cancellation has not taken effect yet",
+                current_state=current.state,
+                requested=to,
+                cancel_effective_at=format_rfc3339(due) if due else None,
+            )
+    if to == PURGED and (current.purge_due_at is None or current.purge_due_at > now):
+        raise Conflict(
+            "the grace period before the purge has not passed",
+            current_state=current.state,
+            requested=to,
+            purge_due_at=format_rfc3339(current.purge_due_at) if current.purge_due_at else None,
+        )
+
+
+def _check_cancellation(ground: str | None, effective_at: datetime | None, now: datetime) -> None:
+    if effective_at is None:
+        raise ValidationError("a cancellation needs effective_at", field="effective_at")
+    if ground == CUSTOMER_NOTICE:
+        earliest = add_months(now, CANCELLATION_NOTICE_MONTHS)
+        if effective_at < earliest:
+            raise ValidationError(
+                "a cancellation takes effect at least two months after the notice (Art. 13-1); "
+                "only an Art. 13-2 ground with a reason overrides this",
+                field="effective_at",
+                earliest_effective_at=format_rfc3339(earliest),
+            )
+    elif effective_at < now:
+        raise ValidationError("effective_at must not be in the past", field="effective_at")
+
+
+def _actions(
+    current: Contract, to: str, effective_at: datetime | None, purge_due_at: datetime | None, now: datetime
+) -> list[Any]:
+    actions: list[Any] = [ContractModel.state.set(to), ContractModel.updated_at.set(now)]
+    if to == ACTIVE and current.state == PENDING and (current.service_start is None or current.service_start > now):
+        actions.append(ContractModel.service_start.set(now))  # started early by staff
+    if to == CANCELLING:
+        actions.append(ContractModel.cancel_effective_at.set(effective_at))
+    if to == TERMINATED:
+        actions += [ContractModel.terminated_at.set(now), ContractModel.purge_due_at.set(purge_due_at)]
+    if to == PURGED:
+        actions.append(ContractModel.purged_at.set(now))
+    return actions
+
+
+def _tidy_after(before: Contract, after: Contract) -> None:
+    """Retire the work and windows the old state needed and the new one does not."""
+    if before.state == CANCELLING and before.cancel_effective_at is not None:
+        schedule.done_work(
+            schedule.work_for(schedule.CANCEL_EFFECTIVE, after.contract_id, None, before.cancel_effective_at)
+        )
+    if before.state == SUSPENDED:
+        for window in suspensions_of(after.contract_id, statuses=(WINDOW_APPLIED,)):
+            set_window_status(window, (WINDOW_APPLIED,), WINDOW_LIFTED)
+    if after.state in (TERMINATED, PURGED):
+        for window in suspensions_of(after.contract_id, statuses=(WINDOW_SCHEDULED,)):
+            if set_window_status(window, (WINDOW_SCHEDULED,), WINDOW_CANCELLED):
+                _retire_window_work(window)
+
+
+def _notify_suspension(
+    contract: Contract, ground: str | None, reason: str, actor: str, mailer: Mailer, now: datetime
+) -> bool:
+    body = (
+        f"The doti service for contract {contract.contract_id} is suspended from {format_rfc3339(now)} "
+        f"(ground: {ground}).\nReason: {reason}\n\n"
+        f"ドットアイのご利用を {format_rfc3339(now)} より停止しました(根拠: {ground})。\n理由: {reason}"
+    )
+    try:
+        notices.publish(
+            audience=contract.contract_id,
+            kind="suspension",
+            title="Service suspended / ご利用停止のお知らせ",
+            body=body,
+            actor=actor,
+            mailer=mailer,
+            now=now,
+            effective_at=now,
+        )
+    except StorageError:
+        return False  # the suspension stands; the audit entry says the customer was not notified
+    return True
+
+
+# planned suspensions (Art. 8-2; also Art. 8-1 windows planned at short notice), applied and lifted by the job
+
+WINDOW_SCHEDULED, WINDOW_APPLIED, WINDOW_LIFTED, WINDOW_CANCELLED, WINDOW_SKIPPED = (
+    "scheduled",
+    "applied",
+    "lifted",
+    "cancelled",
+    "skipped",  # the contract was not active when the window started, or the window was over before it ran
+)
+_SCHEDULABLE_STATES = frozenset({PENDING, ACTIVE, SUSPENDED})
+
+
+@dataclass(frozen=True)
+class SuspensionWindow:
+    contract_id: str
+    suspension_id: str
+    starts_at: datetime
+    ends_at: datetime
+    ground: str
+    reason: str
+    status: str
+    created_by: str
+    created_at: datetime
+
+
+def _window(item: SuspensionModel) -> SuspensionWindow:
+    return SuspensionWindow(
+        contract_id=item.contract_id,
+        suspension_id=item.suspension_id,
+        starts_at=item.starts_at,
+        ends_at=item.ends_at,
+        ground=item.ground,
+        reason=item.reason,
+        status=item.status,
+        created_by=item.created_by,
+        created_at=item.created_at,
+    )
+
+
+def schedule_suspension(
+    contract_id: str,
+    *,
+    starts_at: datetime,
+    ends_at: datetime,
+    ground: str,
+    reason: str,
+    actor: str,
+    now: datetime,
+    mailer: Mailer,
+) -> SuspensionWindow:
+    """Plan a suspension window; the suspension job applies it at `starts_at` and lifts it at `ends_at`.
+
+    An art8-2 window is announced to the contract now (the prior notice of Art. 8-2). Windows of one contract
+    do not overlap, so the end of one never lifts a suspension that another still needs.
+    """
+    if ground not in WINDOW_GROUNDS:
+        raise ValidationError(
+            "a suspension window cites Art. 8-2 or 8-1", field="ground", allowed=sorted(WINDOW_GROUNDS)
+        )
+    if not reason.strip():
+        raise ValidationError("a suspension window needs a reason", field="reason")
+    if starts_at <= now:
+        raise ValidationError("starts_at must be in the future", field="starts_at")
+    if ends_at <= starts_at:
+        raise ValidationError("ends_at must be after starts_at", field="ends_at")
+    contract = as_contract(contract_item(contract_id))
+    if contract.state not in _SCHEDULABLE_STATES:
+        raise Conflict(
+            f"a {contract.state} contract cannot be scheduled for suspension",
+            current_state=contract.state,
+            requested=SUSPENDED,
+        )
+    for other in suspensions_of(contract_id, statuses=(WINDOW_SCHEDULED, WINDOW_APPLIED)):
+        if other.starts_at < ends_at and starts_at < other.ends_at:
+            raise Conflict("the window overlaps another suspension window", suspension_id=other.suspension_id)
+    window = SuspensionWindow(
+        contract_id=contract_id,
+        suspension_id="sus_" + ids.time_sorted_id(starts_at).lower(),
+        starts_at=starts_at,
+        ends_at=ends_at,
+        ground=ground,
+        reason=reason,
+        status=WINDOW_SCHEDULED,
+        created_by=actor,
+        created_at=now,
+    )
+    schedule.schedule_work(schedule.SUSPENSION_START, starts_at, contract_id, window.suspension_id)
+    schedule.schedule_work(schedule.SUSPENSION_END, ends_at, contract_id, window.suspension_id)
+    try:
+        SuspensionModel(**window.__dict__).save(condition=SuspensionModel.suspension_id.does_not_exist())
+    except PutError as exc:
+        raise StorageError("could not store the suspension window") from exc
+    audit.record(
+        contract_id,
+        actor=actor,
+        action="suspension.scheduled",
+        subject=window.suspension_id,
+        details=_window_details(window),
+        now=now,
+    )
+    if ground == PLANNED:
+        _announce(window, mailer, actor, now, cancelled=False)
+    return window
+
+
+def suspensions_of(contract_id: str, *, statuses: Iterable[str] | None = None) -> list[SuspensionWindow]:
+    """The contract's windows, oldest first (one key range: the windows of one contract)."""
+    wanted = set(statuses) if statuses is not None else None
+    try:
+        windows = [_window(item) for item in SuspensionModel.query(contract_id, consistent_read=True)]
+    except PynamoDBException as exc:
+        raise StorageError("could not read the suspension windows") from exc
+    return [w for w in windows if wanted is None or w.status in wanted]
+
+
+def list_suspensions(contract_id: str) -> list[SuspensionWindow]:
+    contract_item(contract_id)  # NotFound for an unknown contract
+    return suspensions_of(contract_id)
+
+
+def get_window(contract_id: str, suspension_id: str) -> SuspensionWindow:
+    try:
+        return _window(SuspensionModel.get(contract_id, suspension_id, consistent_read=True))
+    except DoesNotExist as exc:
+        raise NotFound("suspension window not found") from exc
+    except PynamoDBException as exc:
+        raise StorageError("could not read the suspension window") from exc
+
+
+def set_window_status(window: SuspensionWindow, expected: Iterable[str], status: str) -> bool:
+    """Move the window to `status` if it is still in one of `expected`; False when it had moved on."""
+    condition = SuspensionModel.status.is_in(*expected)
+    try:
+        SuspensionModel(window.contract_id, window.suspension_id).update(
+            actions=[SuspensionModel.status.set(status)], condition=condition
+        )
+    except UpdateError as exc:
+        if is_condition_failure(exc):
+            return False
+        raise StorageError("could not update the suspension window") from exc
+    return True
+
+
+def cancel_suspension(contract_id: str, suspension_id: str, *, actor: str, now: datetime, mailer: Mailer) -> None:
+    """Call off a window that has not started; one that is applied or over is a Conflict. Cancelling twice is fine."""
+    window = get_window(contract_id, suspension_id)
+    if window.status == WINDOW_CANCELLED:
+        return
+    if not set_window_status(window, (WINDOW_SCHEDULED,), WINDOW_CANCELLED):
+        current = get_window(contract_id, suspension_id).status
+        if current == WINDOW_CANCELLED:
+            return
+        raise Conflict(f"the suspension window is {current}; only a scheduled one can be cancelled", status=current)
+    _retire_window_work(window)
+    audit.record(
+        contract_id,
+        actor=actor,
+        action="suspension.cancelled",
+        subject=suspension_id,
+        details=_window_details(window),
+        now=now,
+    )
+    if window.ground == PLANNED:
+        _announce(window, mailer, actor, now, cancelled=True)
+
+
+def _retire_window_work(window: SuspensionWindow) -> None:
+    schedule.done_work(
+        schedule.work_for(schedule.SUSPENSION_START, window.contract_id, window.suspension_id, window.starts_at)
+    )
+    schedule.done_work(
+        schedule.work_for(schedule.SUSPENSION_END, window.contract_id, window.suspension_id, window.ends_at)
+    )
+
+
+def _window_details(window: SuspensionWindow) -> dict[str, Any]:
+    return {
+        "starts_at": format_rfc3339(window.starts_at),
+        "ends_at": format_rfc3339(window.ends_at),
+        "ground": window.ground,
+        "reason": window.reason,
+    }
+
+
+def _announce(window: SuspensionWindow, mailer: Mailer, actor: str, now: datetime, *, cancelled: bool) -> None:
+    span = f"{format_rfc3339(window.starts_at)} - {format_rfc3339(window.ends_at)}"
+    if cancelled:
+        title = "Planned suspension cancelled / 停止予定の取消し"
+        body = f"The planned suspension {span} will not take place.\n予定していた {span} の停止は行いません。"
+    else:
+        title = "Planned suspension / 本サービスの停止予定"
+        body = (
+            f"The doti service will be suspended {span} (Art. 8-2).\nReason: {window.reason}\n\n"
+            f"本サービスを {span} の間、停止します(第8条第2項)。\n理由: {window.reason}"
+        )
+    notices.publish(
+        audience=window.contract_id,
+        kind="suspension",
+        title=title,
+        body=body,
+        actor=actor,
+        mailer=mailer,
+        now=now,
+        effective_at=window.starts_at,
+    )
+
+
+def window_view(window: SuspensionWindow) -> dict[str, Any]:
+    return {
+        "suspension_id": window.suspension_id,
+        "contract_id": window.contract_id,
+        **_window_details(window),
+        "status": window.status,
+        "created_by": window.created_by,
+        "created_at": format_rfc3339(window.created_at),
+    }

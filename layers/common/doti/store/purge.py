@@ -1,0 +1,500 @@
+"""Data access for purging a contract (Art. 10-5): its data found by contract, deleted in batches, and the tally.
+
+Every listing here is keyed by the contract (a prefix, a GSI, a per-camera key range), never a scan of frame data,
+and every function does one batch: the caller loops until a batch comes back empty, watching its time budget.
+The tally, the running totals of a purge that may take several runs, is one item in the schedule table under its own
+kind (`TALLY_KIND`, due_key = contract id), updated after each batch.
+
+Tables that have no model yet (usage, notes, shares, exports, deletion receipts) are reached with the low-level
+client of the schedule table's connection, by the table names the caller passes.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from botocore.exceptions import BotoCoreError, ClientError
+from pynamodb.exceptions import DoesNotExist, PynamoDBException
+from pynamodb.models import Model
+
+from doti.clock import format_rfc3339
+from doti.errors import Conflict, NotFound, StorageError
+from doti.store.models import (
+    CameraModel,
+    ContractModel,
+    DeviceModel,
+    DisclosureModel,
+    FrameModel,
+    NoticeModel,
+    NoticeReadModel,
+    ScheduledWorkModel,
+    SessionModel,
+    SiteModel,
+    SuspensionModel,
+    UserModel,
+)
+
+S3_DELETE_BATCH = 1000  # DeleteObjects takes at most 1000 keys; ListObjectVersions returns at most 1000 entries
+TALLY_KIND = "purge_tally"
+PURGED = "purged"
+ALL_AUDIENCE = "all"  # the audience of notices to every customer (doti.notices.ALL)
+
+
+def _client() -> Any:
+    """The low-level DynamoDB client of the shared botocore session, as bound at cold start (bind_models)."""
+    return ScheduledWorkModel._get_connection().connection.client
+
+
+# objects: the current objects under a prefix, then every version and delete marker left there
+
+
+@dataclass(frozen=True)
+class ObjectVersion:
+    key: str
+    version_id: str | None  # None: the current object, by key; "null": a version written while unversioned
+    size: int
+    delete_marker: bool = False
+
+
+def current_objects(s3: Any, bucket: str, prefix: str, limit: int) -> list[ObjectVersion]:
+    """The first `limit` current objects under the prefix (ListObjectsV2); deleted ones leave the next listing."""
+    try:
+        page = s3.list_objects_v2(Bucket=bucket, Prefix=prefix, MaxKeys=min(limit, S3_DELETE_BATCH))
+    except (ClientError, BotoCoreError) as exc:
+        raise StorageError("could not list the contract's objects") from exc
+    return [ObjectVersion(o["Key"], None, int(o.get("Size", 0))) for o in page.get("Contents", [])]
+
+
+def object_versions(s3: Any, bucket: str, prefix: str, limit: int) -> list[ObjectVersion]:
+    """The first `limit` object versions and delete markers under the prefix; deleted ones leave the next listing."""
+    try:
+        page = s3.list_object_versions(Bucket=bucket, Prefix=prefix, MaxKeys=min(limit, S3_DELETE_BATCH))
+    except (ClientError, BotoCoreError) as exc:
+        raise StorageError("could not list the contract's object versions") from exc
+    versions = [
+        ObjectVersion(v["Key"], v.get("VersionId") or "null", int(v.get("Size", 0))) for v in page.get("Versions", [])
+    ]
+    markers = [ObjectVersion(m["Key"], m.get("VersionId") or "null", 0, True) for m in page.get("DeleteMarkers", [])]
+    return versions + markers
+
+
+@dataclass(frozen=True)
+class ObjectDeletion:
+    failed: list[ObjectVersion]  # S3 refused these
+    marked: list[ObjectVersion]  # deleted by key in a versioned bucket: a delete marker hides their data, still kept
+
+
+def delete_object_versions(s3: Any, bucket: str, versions: list[ObjectVersion]) -> ObjectDeletion:
+    """Delete these objects, by version where one is given: a version id ("null" included) deletes that version for
+    good; a key alone deletes an unversioned object for good but only puts a delete marker over a versioned one."""
+    failed: list[ObjectVersion] = []
+    marked: list[ObjectVersion] = []
+    for start in range(0, len(versions), S3_DELETE_BATCH):
+        chunk = versions[start : start + S3_DELETE_BATCH]
+        objects = [{"Key": v.key, **({"VersionId": v.version_id} if v.version_id else {})} for v in chunk]
+        try:
+            response = s3.delete_objects(Bucket=bucket, Delete={"Objects": objects, "Quiet": False})
+        except (ClientError, BotoCoreError) as exc:
+            raise StorageError("could not delete the contract's objects") from exc
+        errors = {(e.get("Key"), e.get("VersionId")) for e in response.get("Errors", [])}
+        failed.extend(v for v in chunk if (v.key, v.version_id) in errors)
+        new_markers = {
+            d["Key"] for d in response.get("Deleted", []) if d.get("DeleteMarker") and not d.get("VersionId")
+        }
+        marked.extend(v for v in chunk if v.version_id is None and v.key in new_markers)
+    return ObjectDeletion(failed, marked)
+
+
+# index items and registry items of the contract
+
+
+def _delete(model: type[Model], items: Iterable[Model]) -> None:
+    """Batch-delete (PynamoDB sends 25 per BatchWriteItem and retries unprocessed items)."""
+    try:
+        with model.batch_write() as batch:
+            for item in items:
+                batch.delete(item)
+    except PynamoDBException as exc:
+        raise StorageError("could not delete the contract's items") from exc
+
+
+def _first(query: Iterator[Model], limit: int) -> list[Model]:
+    items: list[Model] = []
+    try:
+        for item in query:
+            items.append(item)
+            if len(items) == limit:
+                break
+    except PynamoDBException as exc:
+        raise StorageError("could not list the contract's items") from exc
+    return items
+
+
+def delete_frame_items(camera_id: str, limit: int) -> int:
+    """Delete up to `limit` index items of a camera (one key-range query); returns how many."""
+    query = FrameModel.query(camera_id, attributes_to_get=["camera_id", "frame_id"], limit=limit, page_size=limit)
+    items = _first(query, limit)
+    _delete(FrameModel, items)
+    return len(items)
+
+
+def camera_ids(contract_id: str) -> list[str]:
+    return [item.camera_id for item in _first(CameraModel.by_contract.query(contract_id), 10_000)]
+
+
+def login_ids(contract_id: str) -> list[str]:
+    return [item.login_id for item in _first(UserModel.by_contract.query(contract_id), 10_000)]
+
+
+def delete_notice_reads(login_id: str, limit: int) -> int:
+    items = _first(NoticeReadModel.query(login_id, limit=limit, page_size=limit), limit)
+    _delete(NoticeReadModel, items)
+    return len(items)
+
+
+# (model, how to find the contract's items): a GSI on contract_id, or the table's own hash key
+_BY_CONTRACT: dict[str, tuple[type[Model], str]] = {
+    "users": (UserModel, "gsi"),
+    "sessions": (SessionModel, "gsi"),  # after users: once they are gone, no login can add a session
+    "devices": (DeviceModel, "gsi"),
+    "cameras": (CameraModel, "gsi"),
+    "sites": (SiteModel, "gsi"),
+    "disclosures": (DisclosureModel, "gsi"),
+    "suspensions": (SuspensionModel, "hash"),
+    "notices": (NoticeModel, "hash"),  # notices addressed to this contract alone (audience = contract id)
+}
+BY_CONTRACT_KINDS = tuple(_BY_CONTRACT)
+
+
+def delete_by_contract(kind: str, contract_id: str, limit: int) -> int:
+    """Delete up to `limit` items of one kind (`BY_CONTRACT_KINDS`) that belong to the contract; returns how many."""
+    model, access = _BY_CONTRACT[kind]
+    if access == "gsi":
+        query = model.by_contract.query(contract_id, limit=limit, page_size=limit)  # type: ignore[attr-defined]
+    else:
+        query = model.query(contract_id, limit=limit, page_size=limit)
+    items = _first(query, limit)
+    _delete(model, items)
+    return len(items)
+
+
+def delete_scheduled_work(contract_id: str, kinds: Iterable[str], limit: int) -> int:
+    """Delete up to `limit` work items of the contract among `kinds` (the schedule holds only pending work)."""
+    deleted = 0
+    for kind in kinds:
+        query = ScheduledWorkModel.query(kind, filter_condition=ScheduledWorkModel.contract_id == contract_id)
+        items = _first(query, limit - deleted)
+        _delete(ScheduledWorkModel, items)
+        deleted += len(items)
+        if deleted >= limit:
+            break
+    return deleted
+
+
+def forget_notice_deliveries(contract_id: str) -> int:
+    """Take the contract out of the e-mail delivery records of notices to all customers; returns how many changed."""
+    changed = 0
+    try:
+        for item in NoticeModel.query(ALL_AUDIENCE):
+            delivered = item.email_delivered or {}
+            if contract_id in delivered:
+                remaining = {key: value for key, value in delivered.items() if key != contract_id}
+                item.update(actions=[NoticeModel.email_delivered.set(remaining)])
+                changed += 1
+    except PynamoDBException as exc:
+        raise StorageError("could not update the notices' delivery records") from exc
+    return changed
+
+
+# devices and sessions when a contract ends (before its purge)
+
+
+def revoke_active_devices(contract_id: str, now: datetime) -> int:
+    """Mark every still-active device of the contract revoked; returns how many changed (a rerun changes none)."""
+    revoked = 0
+    for item in _first(DeviceModel.by_contract.query(contract_id), 10_000):
+        if item.status != "active":
+            continue
+        try:
+            item.update(
+                actions=[DeviceModel.status.set("revoked"), DeviceModel.revoked_at.set(now)],
+                condition=DeviceModel.status == "active",
+            )
+        except PynamoDBException as exc:
+            if getattr(exc, "cause_response_code", None) == "ConditionalCheckFailedException":
+                continue  # revoked meanwhile by someone else
+            raise StorageError("could not revoke the device") from exc
+        revoked += 1
+    return revoked
+
+
+# tables without a model yet, by name
+
+
+def _raw_delete(table: str, keys: list[dict[str, Any]]) -> None:
+    client = _client()
+    for start in range(0, len(keys), 25):
+        requests = [{"DeleteRequest": {"Key": key}} for key in keys[start : start + 25]]
+        try:
+            pending: dict[str, Any] = {table: requests}
+            for _ in range(8):
+                pending = client.batch_write_item(RequestItems=pending).get("UnprocessedItems") or {}
+                if not pending:
+                    break
+            else:
+                raise StorageError("could not delete the contract's items", table=table)
+        except (ClientError, BotoCoreError) as exc:
+            raise StorageError("could not delete the contract's items", table=table) from exc
+
+
+def _raw_page(request: dict[str, Any], operation: str) -> list[dict[str, Any]]:
+    try:
+        return getattr(_client(), operation)(**request).get("Items", [])
+    except (ClientError, BotoCoreError) as exc:
+        raise StorageError("could not list the contract's items", table=request["TableName"]) from exc
+
+
+def delete_raw_by_hash(table: str, hash_name: str, hash_value: str, key_names: tuple[str, ...], limit: int) -> int:
+    """Delete up to `limit` items of a table whose hash key is `hash_name` = `hash_value` (e.g. usage by contract)."""
+    request = {
+        "TableName": table,
+        "KeyConditionExpression": "#h = :h",
+        "ExpressionAttributeNames": {"#h": hash_name},
+        "ExpressionAttributeValues": {":h": {"S": hash_value}},
+        "Limit": limit,
+    }
+    items = _raw_page(request, "query")
+    _raw_delete(table, [{name: item[name] for name in key_names} for item in items])
+    return len(items)
+
+
+def delete_raw_by_index(table: str, index: str, contract_id: str, key_names: tuple[str, ...], limit: int) -> int:
+    """Delete up to `limit` items found through a by_contract GSI (e.g. shares)."""
+    request = {
+        "TableName": table,
+        "IndexName": index,
+        "KeyConditionExpression": "contract_id = :c",
+        "ExpressionAttributeValues": {":c": {"S": contract_id}},
+        "Limit": limit,
+    }
+    items = _raw_page(request, "query")
+    _raw_delete(table, [{name: item[name] for name in key_names} for item in items])
+    return len(items)
+
+
+def delete_raw_by_filter(table: str, contract_id: str, key_names: tuple[str, ...], limit: int) -> int:
+    """Delete up to `limit` items with contract_id = the contract, by a filtered scan.
+
+    Only for small tables with no way to find a contract's items by key (exports: one item per export job, TTL'd).
+    """
+    client = _client()
+    found: list[dict[str, Any]] = []
+    request: dict[str, Any] = {
+        "TableName": table,
+        "FilterExpression": "contract_id = :c",
+        "ExpressionAttributeValues": {":c": {"S": contract_id}},
+    }
+    try:
+        while len(found) < limit:
+            page = client.scan(**request)
+            found.extend(page.get("Items", []))
+            if "LastEvaluatedKey" not in page:
+                break
+            request["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+    except (ClientError, BotoCoreError) as exc:
+        raise StorageError("could not list the contract's items", table=table) from exc
+    found = found[:limit]
+    _raw_delete(table, [{name: item[name] for name in key_names} for item in found])
+    return len(found)
+
+
+# the tally of a purge in progress
+
+
+@dataclass(frozen=True)
+class Tally:
+    contract_id: str
+    started_at: str  # RFC 3339, of the run that started the purge
+    counts: dict[str, int]
+    phases_done: frozenset[str]  # the phases that found nothing left (a resumed run skips them)
+    certificate: dict[str, Any] | None  # set once the certificate entry is written
+    receipt_sent_at: str | None
+
+
+def _tally_key(contract_id: str) -> dict[str, Any]:
+    return {"kind": {"S": TALLY_KIND}, "due_key": {"S": contract_id}}
+
+
+def _tally(attributes: Mapping[str, Any]) -> Tally:
+    counts = {name: int(value["N"]) for name, value in attributes.get("counts", {}).get("M", {}).items()}
+    certificate = attributes.get("certificate", {}).get("S")
+    return Tally(
+        contract_id=attributes["contract_id"]["S"],
+        started_at=attributes["started_at"]["S"],
+        counts=counts,
+        phases_done=frozenset(attributes.get("phases_done", {}).get("SS", [])),
+        certificate=json.loads(certificate) if certificate else None,
+        receipt_sent_at=attributes.get("receipt_sent_at", {}).get("S"),
+    )
+
+
+def _update_tally(contract_id: str, expression: str, names: dict[str, str], values: dict[str, Any]) -> Tally:
+    request: dict[str, Any] = {
+        "TableName": ScheduledWorkModel.Meta.table_name,
+        "Key": _tally_key(contract_id),
+        "UpdateExpression": expression,
+        "ExpressionAttributeValues": values,
+        "ReturnValues": "ALL_NEW",
+    }
+    if names:
+        request["ExpressionAttributeNames"] = names
+    try:
+        return _tally(_client().update_item(**request)["Attributes"])
+    except (ClientError, BotoCoreError) as exc:
+        raise StorageError("could not record the purge's progress") from exc
+
+
+def start_tally(contract_id: str, now: datetime) -> Tally:
+    """The contract's tally, created on the purge's first run (a later run keeps the first start time)."""
+    started = format_rfc3339(now)
+    return _update_tally(
+        contract_id,
+        "SET contract_id = :c, started_at = if_not_exists(started_at, :s), counts = if_not_exists(counts, :empty)",
+        {},
+        {":c": {"S": contract_id}, ":s": {"S": started}, ":empty": {"M": {}}},
+    )
+
+
+def add_to_tally(contract_id: str, counts: Mapping[str, int], finished_phase: str | None = None) -> Tally | None:
+    """Add one batch's counts to the running totals, and mark its phase finished if it was the last batch.
+
+    One atomic update, so the totals hold across runs; nothing is written for an empty batch of an unfinished phase.
+    """
+    counts = {name: value for name, value in counts.items() if value}
+    names = {f"#k{i}": name for i, name in enumerate(counts)}
+    values: dict[str, Any] = {f":v{i}": {"N": str(value)} for i, value in enumerate(counts.values())}
+    clauses = [f"counts.#k{i} = if_not_exists(counts.#k{i}, :zero) + :v{i}" for i in range(len(counts))]
+    expression = f"SET {', '.join(clauses)}" if clauses else ""
+    if counts:
+        values[":zero"] = {"N": "0"}
+    if finished_phase:
+        expression += " ADD phases_done :p"
+        values[":p"] = {"SS": [finished_phase]}
+    if not expression:
+        return None
+    return _update_tally(contract_id, expression.strip(), names, values)
+
+
+def find_tally(contract_id: str) -> Tally | None:
+    try:
+        item = _client().get_item(
+            TableName=ScheduledWorkModel.Meta.table_name, Key=_tally_key(contract_id), ConsistentRead=True
+        )
+    except (ClientError, BotoCoreError) as exc:
+        raise StorageError("could not read the purge's progress") from exc
+    return _tally(item["Item"]) if "Item" in item else None
+
+
+def read_tally(contract_id: str) -> Tally:
+    tally = find_tally(contract_id)
+    if tally is None:
+        raise NotFound("no purge in progress", contract_id=contract_id)
+    return tally
+
+
+def record_certificate(contract_id: str, certificate: Mapping[str, Any]) -> Tally:
+    return _update_tally(contract_id, "SET certificate = :c", {}, {":c": {"S": json.dumps(certificate)}})
+
+
+def record_receipt_sent(contract_id: str, now: datetime) -> Tally:
+    return _update_tally(contract_id, "SET receipt_sent_at = :t", {}, {":t": {"S": format_rfc3339(now)}})
+
+
+def delete_tally(contract_id: str) -> None:
+    try:
+        _client().delete_item(TableName=ScheduledWorkModel.Meta.table_name, Key=_tally_key(contract_id))
+    except (ClientError, BotoCoreError) as exc:
+        raise StorageError("could not remove the purge's progress") from exc
+
+
+# the contract itself
+
+
+@dataclass(frozen=True)
+class PurgeTarget:
+    contract_id: str
+    state: str
+    contact_email: str
+    purge_due_at: datetime | None
+
+
+def purge_target(contract_id: str) -> PurgeTarget:
+    try:
+        item = ContractModel.get(contract_id, consistent_read=True)
+    except DoesNotExist as exc:
+        raise NotFound("contract not found", contract_id=contract_id) from exc
+    except PynamoDBException as exc:
+        raise StorageError("could not read the contract") from exc
+    return PurgeTarget(item.contract_id, item.state, item.contact_email, item.purge_due_at)
+
+
+def shrink_to_purged_record(contract_id: str, certificate: Mapping[str, Any]) -> None:
+    """Replace a purged contract by its minimal record, in one write conditional on the version; a rerun is a no-op.
+
+    Kept: the id, state `purged`, the lifecycle times, the plan numbers (not personal, and required by the model, so
+    the record stays readable everywhere) and the deletion certificate's summary (`deletion_certificate`, JSON).
+    Dropped: the customer's name and contact address (left as empty strings), the security-service contract id and
+    the usage times.
+    """
+    try:
+        item = ContractModel.get(contract_id, consistent_read=True)
+    except DoesNotExist as exc:
+        raise NotFound("contract not found", contract_id=contract_id) from exc
+    except PynamoDBException as exc:
+        raise StorageError("could not read the contract") from exc
+    if item.state != PURGED:
+        raise Conflict("only a purged contract is shrunk to its record", current_state=item.state)
+    if item.name == "" and item.contact_email == "":
+        return
+    minimal = ContractModel(
+        contract_id=item.contract_id,
+        name="",
+        state=PURGED,
+        contact_email="",
+        retention_days=item.retention_days,
+        signed_url_ttl=item.signed_url_ttl,
+        max_object_bytes=item.max_object_bytes,
+        max_pixels=item.max_pixels,
+        monthly_byte_quota=item.monthly_byte_quota,
+        service_start=item.service_start,
+        created_at=item.created_at,
+        updated_at=item.updated_at,
+        cancel_effective_at=item.cancel_effective_at,
+        terminated_at=item.terminated_at,
+        purge_due_at=item.purge_due_at,
+        purged_at=item.purged_at,
+    )
+    record = minimal.serialize()
+    record["version"] = {"N": str(int(item.version or 0) + 1)}
+    # Read back by a JSONAttribute should the model gain the field; until then PynamoDB ignores it.
+    record["deletion_certificate"] = {"S": json.dumps(certificate, sort_keys=True)}
+    request: dict[str, Any] = {
+        "TableName": ContractModel.Meta.table_name,
+        "Item": record,
+        "ConditionExpression": "#v = :v" if item.version is not None else "attribute_not_exists(#v)",
+        "ExpressionAttributeNames": {"#v": "version"},
+    }
+    if item.version is not None:
+        request["ExpressionAttributeValues"] = {":v": {"N": str(int(item.version))}}
+    try:
+        _client().put_item(**request)
+    except ClientError as exc:
+        if exc.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException":
+            raise Conflict("the contract changed meanwhile; the next run retries", contract_id=contract_id) from exc
+        raise StorageError("could not write the purged contract record") from exc
+    except BotoCoreError as exc:
+        raise StorageError("could not write the purged contract record") from exc
