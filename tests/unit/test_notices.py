@@ -152,6 +152,8 @@ def test_a_notice_to_one_contract_is_on_its_site_and_in_its_mailbox(world_factor
     assert before <= parse_rfc3339(notice["site_delivered_at"], "site_delivered_at") <= utcnow()
     assert notice["email_delivered"] == {world.contract_id: notice["site_delivered_at"]}
     assert notice["emails_sent"] == 1
+    assert notice["kind"] == "maintenance"
+    assert "read" not in notice
     # and the customer sees it, unread; the other tenant does not
     (listed,) = notices_of(login(world))
     assert set(listed) == NOTICE_KEYS

@@ -17,6 +17,7 @@ from moto.ses.models import ses_backends
 
 from doti import audit, contracts, lifecycle, runtime, schedule
 from doti.jobs.termination import TerminationReport, run_termination
+from doti.errors import StorageError
 from doti.purge import receipt_subject
 from functions.ingest import app as ingest
 from functions.termination import app as termination
@@ -359,3 +360,41 @@ def test_live_contracts_are_never_touched(aws, world_factory, state):
     assert [d["status"]["S"] for d in devices_of(world)] == ["active"]
     assert len(sessions_of(world)) == 1
     assert me(token)["statusCode"] == 200
+
+
+class UnreachableMailer:
+    """SES refusing every mail (a failing collaborator, as the job's mailer parameter allows)."""
+
+    def send(self, to: str, subject: str, body: str, now: datetime) -> datetime:
+        raise StorageError("could not send the e-mail")
+
+
+def test_a_purge_whose_receipt_cannot_be_sent_fails_visibly_and_the_next_run_completes_it_once(aws, world_factory):
+    # Given a contract past its grace period, with a frame
+    world = world_factory()
+    assert post_frame(world)["statusCode"] == 201
+    at = terminated_by_staff(world, grace_days=0) + timedelta(minutes=1)
+
+    # When the job runs while mail cannot be sent
+    failed = run_termination(
+        storage=runtime.storage(),
+        mailer=UnreachableMailer(),
+        now=at,
+        remaining_ms=lambda: PLENTY_MS,
+        purge_grace_days=GRACE_DAYS,
+    )
+
+    # Then the failure is counted, the contract is not yet purged and its purge stays due
+    assert (failed.failed, failed.purged) == (1, 0)
+    assert failed.failures == [{"kind": "purge", "contract_id": world.contract_id, "code": "storage_unavailable"}]
+    assert state_of(world).state == "terminated"
+    assert len(pending(schedule.PURGE, world)) == 1
+
+    # When the next run can send mail / Then it finishes with one certificate, counting the frame deleted before
+    second = run(at + timedelta(hours=1))
+    assert (second.failed, second.purged) == (0, 1)
+    (certificate,) = entries(world, "contract.purged")
+    assert certificate.details["counts"]["frame_items"] == 1
+    assert certificate.details["bytes_deleted"] == failed.bytes_freed > 0
+    sent = ses_backends["123456789012"]["us-east-1"].sent_messages
+    assert len([m for m in sent if m.subject == receipt_subject(world.contract_id)]) == 1

@@ -105,7 +105,7 @@ def publish_notice(body: NoticeCreate) -> Response[dict[str, Any]]:
         201,
         {
             "audience": notice.audience,
-            **notices.notice_view(notice, None),
+            **{k: v for k, v in notices.notice_view(notice, None).items() if k not in {"read", "read_at"}},
             "site_delivered_at": format_rfc3339(notice.site_delivered_at),
             "emails_sent": len(notice.email_delivered),
             "email_delivered": notice.email_delivered if notice.audience != notices.ALL else None,

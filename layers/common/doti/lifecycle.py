@@ -136,7 +136,7 @@ def transition(
         exc.details.setdefault("requested", to)
         raise
     _tidy_after(before, after)
-    notified = ground == PLANNED  # a window's notice went out when it was scheduled
+    notified = ground == PLANNED and window_id is not None  # the window was announced when it was scheduled
     if to == SUSPENDED and ground != PLANNED and mailer is not None:
         notified = _notify_suspension(after, ground, reason, actor, mailer, now)
     details = {

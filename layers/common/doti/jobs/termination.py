@@ -48,6 +48,7 @@ class TerminationReport:
     bytes_freed: int = 0
     stopped_early: bool = False
     failures: list[dict[str, str]] = field(default_factory=list)
+    tables_skipped: list[str] = field(default_factory=list)  # tables the purge could not reach (no name given)
 
 
 @dataclass
@@ -104,6 +105,7 @@ def run_termination(
         max_items,
         purge_batch,
     )
+    run.report.tables_skipped = run.tables.missing()
     if _end_cancellations(run) and _close_access(run):
         _purge_due(run)
     return run.report
