@@ -44,7 +44,9 @@ app = make_resolver(authenticate=_authenticate_unless_public, challenge='Bearer 
 
 @app.post("/v1/auth/login")
 def login(body: LoginRequest) -> Response[dict[str, Any]]:
-    token, session = customer.login(body.login_id, body.password, utcnow())
+    now = utcnow()
+    token, session = customer.login(body.login_id, body.password, now)
+    contracts.record_use(session.contract_id, now)  # Art. 12-1-11 counts use; a login is use, at most hourly
     return json_response(200, {"token": token, "expires_at": format_rfc3339(session.expires_at)})
 
 
@@ -59,7 +61,7 @@ def logout() -> Response[str]:
 def me() -> Response[dict[str, Any]]:
     _, user = _session()
     contract = contracts.get_contract(user.contract_id)
-    contracts.require_account_open(contract)
+    contracts.require_account_open(contract, utcnow())
     return json_response(
         200,
         {
@@ -76,7 +78,7 @@ def me() -> Response[dict[str, Any]]:
 @app.get("/v1/cameras")
 def list_cameras() -> Response[dict[str, Any]]:
     _, user = _session()
-    contracts.require_serving(contracts.get_contract(user.contract_id))
+    contracts.require_serving(contracts.get_contract(user.contract_id), utcnow())
     cameras = registry.visible_cameras(user.contract_id, user)
     items = [{"camera_id": c.camera_id, "site_id": c.site_id, "name": c.name} for c in cameras]
     return json_response(200, {"items": items})
@@ -119,7 +121,7 @@ def get_frame(camera_id: str, frame_id: str) -> Response[dict[str, Any]]:
 def list_notices(limit: Annotated[int, Query(ge=1, le=100)] = 50) -> Response[dict[str, Any]]:
     _, user = _session()
     # Suspended customers still read notices: they are how the suspension is explained (SPEC §3).
-    contracts.require_account_open(contracts.get_contract(user.contract_id))
+    contracts.require_account_open(contracts.get_contract(user.contract_id), utcnow())
     items = [notices.notice_view(notice, read_at) for notice, read_at in notices.notices_for(user, limit=limit)]
     return json_response(200, {"items": items})
 
@@ -127,7 +129,7 @@ def list_notices(limit: Annotated[int, Query(ge=1, le=100)] = 50) -> Response[di
 @app.post("/v1/notices/<notice_id>/read")
 def mark_notice_read(notice_id: str) -> Response[str]:
     _, user = _session()
-    contracts.require_account_open(contracts.get_contract(user.contract_id))
+    contracts.require_account_open(contracts.get_contract(user.contract_id), utcnow())
     notices.mark_read(user, notice_id, utcnow())
     return Response(status_code=204, body="", headers={"Cache-Control": "no-store"})
 
@@ -138,7 +140,7 @@ def access_log_page(
     cursor: Annotated[str | None, Query(max_length=512)] = None,
 ) -> Response[dict[str, Any]]:
     _, user = _session()
-    items, next_cursor = access_log.customer_page(user, limit=limit, cursor=cursor)
+    items, next_cursor = access_log.customer_page(user, limit=limit, cursor=cursor, now=utcnow())
     body: dict[str, Any] = {"items": items}
     if next_cursor:
         body["cursor"] = next_cursor

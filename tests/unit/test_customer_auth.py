@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from doti import contracts
 from doti.auth import customer
 from doti.clock import parse_rfc3339, utcnow
 from doti.errors import AccountLocked
@@ -244,3 +245,18 @@ def test_bearer_scheme_is_case_insensitive(world):
 
     # Then the session is accepted
     assert response["statusCode"] == 200, response["body"]
+
+
+def test_a_login_records_use_of_the_service_at_most_hourly(world):
+    # Given a contract never used
+    assert contracts.get_contract(world.contract_id).last_used_at is None
+
+    # When the customer logs in twice in a row
+    login(world.login_id, world.password)
+    first = contracts.get_contract(world.contract_id).last_used_at
+    login(world.login_id, world.password)
+    second = contracts.get_contract(world.contract_id).last_used_at
+
+    # Then the first login recorded the use, and the second (within the hour) wrote nothing new
+    assert first is not None
+    assert second == first

@@ -16,8 +16,8 @@ import pytest
 from moto.ses.models import ses_backends
 
 from doti import audit, contracts, lifecycle, runtime, schedule
-from doti.jobs.termination import TerminationReport, run_termination
 from doti.errors import StorageError
+from doti.jobs.termination import TerminationReport, run_termination
 from doti.purge import receipt_subject
 from functions.ingest import app as ingest
 from functions.termination import app as termination
@@ -365,7 +365,7 @@ def test_live_contracts_are_never_touched(aws, world_factory, state):
 class UnreachableMailer:
     """SES refusing every mail (a failing collaborator, as the job's mailer parameter allows)."""
 
-    def send(self, to: str, subject: str, body: str, now: datetime) -> datetime:
+    def send(self, to: str, subject: str, body: str, now: datetime) -> datetime:  # noqa: ARG002 - the Mailer protocol
         raise StorageError("could not send the e-mail")
 
 

@@ -21,6 +21,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+from datetime import datetime
 from typing import Any
 
 from doti import audit, contracts
@@ -103,9 +104,11 @@ def customer_entry_view(entry: audit.AuditEntry) -> dict[str, Any]:
     return view
 
 
-def customer_page(user: User, *, limit: int, cursor: str | None) -> tuple[list[dict[str, Any]], str | None]:
+def customer_page(
+    user: User, *, limit: int, cursor: str | None, now: datetime
+) -> tuple[list[dict[str, Any]], str | None]:
     """A page of the user's contract's customer-visible entries, newest first, and the cursor of the next page."""
-    contracts.require_serving(contracts.get_contract(user.contract_id))
+    contracts.require_serving(contracts.get_contract(user.contract_id), now)
     if user.role not in ACCESS_LOG_ROLES or user.site_ids:
         raise Forbidden("the access log is open to owners and managers of the whole contract")
     if not 1 <= limit <= MAX_PAGE:

@@ -12,7 +12,7 @@ import calendar
 import dataclasses
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from pynamodb.exceptions import DoesNotExist, PynamoDBException, UpdateError
@@ -302,6 +302,17 @@ def update_versioned(
             continue
         return before, as_contract(item)
     raise Conflict("the contract is busy; try again", current_state=before.state)
+
+
+USE_RECORD_INTERVAL = timedelta(hours=1)
+
+
+def record_use(contract_id: str, now: datetime) -> None:
+    """Note that the customer used the service (Art. 12-1-11), at most once an hour: a write per request is waste."""
+    item = contract_item(contract_id)
+    if item.last_used_at is not None and now - item.last_used_at < USE_RECORD_INTERVAL:
+        return
+    update_versioned(contract_id, lambda _item: [ContractModel.last_used_at.set(now)])
 
 
 def mark_idle_notified(contract_id: str, now: datetime) -> Contract:

@@ -54,6 +54,7 @@ from doti.clock import format_rfc3339
 from doti.entities import Frame, StaffMember
 from doti.errors import Conflict, NotFound, StorageError, ValidationError
 from doti.frames import Storage
+from doti.signing import presign_get
 from doti.store import frames as frame_store
 from doti.store.models import DisclosureModel
 
@@ -363,20 +364,17 @@ def _link(storage: Storage, disclosure: Disclosure, now: datetime) -> PackageLin
     if now >= package_gone:
         return PackageLink(url=None, expires_at=None)
     ttl = min(LINK_TTL, package_gone - now)
-    try:
-        url = storage.s3.generate_presigned_url(
-            "get_object",
-            Params={
-                "Bucket": storage.bucket,
-                "Key": disclosure.package_key,
-                "ResponseContentType": "application/zip",
-                "ResponseContentDisposition": _content_disposition(disclosure.disclosure_id),
-            },
-            ExpiresIn=int(ttl.total_seconds()),
-        )
-    except (ClientError, BotoCoreError) as exc:
-        raise StorageError("could not sign the package link") from exc
-    return PackageLink(url=url, expires_at=now + timedelta(seconds=int(ttl.total_seconds())))
+    signed = presign_get(
+        storage.s3,
+        storage.bucket,
+        disclosure.package_key,
+        content_type="application/zip",
+        filename=f"{disclosure.disclosure_id}.zip",
+        ttl_seconds=int(ttl.total_seconds()),
+        now=now,
+        disposition="attachment",
+    )
+    return PackageLink(url=signed.url, expires_at=signed.expires_at)
 
 
 # records

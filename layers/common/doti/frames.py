@@ -128,7 +128,7 @@ def ingest_frame(
     if camera.site_id != device.site_id:
         raise NotFound("camera not found")  # a device relays only its own site's cameras
     contract = contracts.get_contract(device.contract_id)
-    contracts.require_serving(contract)
+    contracts.require_serving(contract, now)
     if len(upload.body) > contract.max_object_bytes:
         raise PayloadTooLarge(
             "frame is larger than the contract allows", size=len(upload.body), max_bytes=contract.max_object_bytes
@@ -279,7 +279,7 @@ def sign_frame(frame: Frame, storage: Storage, ttl_seconds: int, now: datetime) 
 def list_frames(user: User, camera_id: str, query: FrameQuery, *, storage: Storage, now: datetime) -> FramePage:
     """A page of a camera's frames in [start, end), newest or oldest first, with signed URLs."""
     contract = contracts.get_contract(user.contract_id)
-    contracts.require_serving(contract)
+    contracts.require_serving(contract, now)
     camera = registry.camera_for_user(user, camera_id)
     if query.start and query.end and query.start >= query.end:
         raise ValidationError("'from' must be before 'to'", field="from")
@@ -306,7 +306,7 @@ def list_frames(user: User, camera_id: str, query: FrameQuery, *, storage: Stora
 
 def get_frame(user: User, camera_id: str, frame_id: str, *, storage: Storage, now: datetime) -> SignedFrame:
     contract = contracts.get_contract(user.contract_id)
-    contracts.require_serving(contract)
+    contracts.require_serving(contract, now)
     camera = registry.camera_for_user(user, camera_id)
     if not ids.is_frame_id(frame_id):
         raise NotFound("frame not found")

@@ -24,7 +24,7 @@ from typing import Any
 
 from doti import audit, lifecycle, schedule
 from doti.clock import format_rfc3339
-from doti.errors import Conflict, NotFound
+from doti.errors import Conflict, DotiError, NotFound
 from doti.frames import Storage
 from doti.mail import Mailer
 from doti.store import keys
@@ -71,6 +71,7 @@ class PurgeOutcome:
     bytes_freed: int = 0  # by this run
     failed: int = 0  # objects S3 refused to delete in this run
     stopped_early: bool = False
+    error: str | None = None  # the error code that stopped this run (the next run retries)
     certificate: dict[str, Any] | None = None
     skipped_tables: list[str] = field(default_factory=list)
 
@@ -129,6 +130,25 @@ def purge_contract(
         raise NotPurgeable("only a terminated contract can be purged", current_state=target.state)
     if target.purge_due_at and target.purge_due_at > now:
         raise NotPurgeable("the contract's grace period is not over", purge_due_at=format_rfc3339(target.purge_due_at))
+    try:
+        if _delete_phases(contract_id, storage, tables, outcome, remaining_ms, batch, reserve_ms, now):
+            _complete(contract_id, target.contact_email, outcome, mailer=mailer, actor=actor, now=now)
+    except DotiError as exc:
+        outcome.error = exc.code  # what this run deleted is in the tally and the outcome; the next run goes on
+    return outcome
+
+
+def _delete_phases(
+    contract_id: str,
+    storage: Storage,
+    tables: OtherTables,
+    outcome: PurgeOutcome,
+    remaining_ms: Callable[[], float],
+    batch: int,
+    reserve_ms: float,
+    now: datetime,
+) -> bool:
+    """Run the phases not yet finished, batch by batch; True once every phase has found nothing left."""
     tally = store.start_tally(contract_id, now)
     for name, phase in _phases(contract_id, storage, tables):
         if name in tally.phases_done:
@@ -136,29 +156,28 @@ def purge_contract(
         while True:
             if remaining_ms() < reserve_ms:
                 outcome.stopped_early = True
-                return outcome
+                return False
             done = phase(batch)
             outcome.add(done.counts)
             outcome.failed += done.failed
             finished = not done.failed and done.size < batch
             store.add_to_tally(contract_id, done.counts, name if finished else None)
             if done.failed:
-                return outcome  # never certify a purge that left something behind; the next run retries
+                outcome.error = "objects_left"
+                return False  # never certify a purge that left something behind; the next run retries
             if finished:
                 break
-    outcome.certificate = _certify(contract_id, target.contact_email, mailer=mailer, actor=actor, now=now)
-    lifecycle.transition(
-        contract_id,
-        PURGED,
-        None,
-        f"data purged (Art. 10-5); deletion certificate is audit entry #{outcome.certificate['audit_seq']}",
-        None,
-        actor,
-        now,
-    )
+    return True
+
+
+def _complete(
+    contract_id: str, contact_email: str, outcome: PurgeOutcome, *, mailer: Mailer, actor: str, now: datetime
+) -> None:
+    outcome.certificate = _certify(contract_id, contact_email, mailer=mailer, actor=actor, now=now)
+    reason = f"data purged (Art. 10-5); deletion certificate is audit entry #{outcome.certificate['audit_seq']}"
+    lifecycle.transition(contract_id, PURGED, None, reason, None, actor, now)
     _finish(contract_id)
     outcome.status = "purged"
-    return outcome
 
 
 def _phases(contract_id: str, storage: Storage, tables: OtherTables) -> list[tuple[str, Phase]]:

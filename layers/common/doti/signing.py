@@ -18,9 +18,18 @@ class SignedUrl:
 
 
 def presign_get(
-    s3: Any, bucket: str, key: str, *, content_type: str, filename: str, ttl_seconds: int, now: datetime
+    s3: Any,
+    bucket: str,
+    key: str,
+    *,
+    content_type: str,
+    filename: str,
+    ttl_seconds: int,
+    now: datetime,
+    disposition: str = "inline",
 ) -> SignedUrl:
-    """A SigV4 URL valid for the contract's TTL that makes S3 answer inline with the stored content type."""
+    """A SigV4 URL valid for `ttl_seconds` that makes S3 answer with the stored content type, shown inline
+    (images in the viewer) or as an `attachment` download (evidence packages)."""
     try:
         url = s3.generate_presigned_url(
             "get_object",
@@ -28,7 +37,7 @@ def presign_get(
                 "Bucket": bucket,
                 "Key": key,
                 "ResponseContentType": content_type,
-                "ResponseContentDisposition": f'inline; filename="{filename}"',
+                "ResponseContentDisposition": f'{disposition}; filename="{filename}"',
             },
             ExpiresIn=ttl_seconds,
         )

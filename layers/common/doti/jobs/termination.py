@@ -264,10 +264,10 @@ def _purge_due(run: _Run) -> bool:
                     return False
                 if not outcome.done:
                     failed.add(work.due_key)
+                    code = outcome.error or "incomplete"
                     run.report.failed += 1
-                    run.report.failures.append(
-                        {"kind": work.kind, "contract_id": work.contract_id, "code": "objects_left"}
-                    )
+                    run.report.failures.append({"kind": work.kind, "contract_id": work.contract_id, "code": code})
+                    logger.warning("purge incomplete", extra={"contract_id": work.contract_id, "code": code})
                     continue
                 if outcome.status == "purged":
                     run.report.changed += 1
