@@ -13,12 +13,14 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from pynamodb.exceptions import PutError, PynamoDBException
+from pynamodb.connection import Connection
+from pynamodb.exceptions import PynamoDBException, TransactWriteError
+from pynamodb.transactions import TransactWrite
 
 from doti.clock import format_rfc3339
 from doti.entities import StaffMember
 from doti.errors import Conflict, StorageError
-from doti.store.models import AuditEntryModel
+from doti.store.models import AuditEntryModel, AuditHeadModel
 
 SYSTEM = "_system"  # the chain of entries that concern no single contract (incidents, broadcast notices)
 GENESIS = "0" * 64
@@ -104,13 +106,16 @@ def _entry(item: AuditEntryModel) -> AuditEntry:
     )
 
 
-def _head(contract_id: str) -> AuditEntry | None:
+HEAD_SEQ = 0  # the head item's sort key; entries start at 1
+
+
+def _head(contract_id: str) -> AuditHeadModel | None:
     try:
-        for item in AuditEntryModel.query(contract_id, scan_index_forward=False, limit=1, consistent_read=True):
-            return _entry(item)
+        return AuditHeadModel.get(contract_id, HEAD_SEQ, consistent_read=True)
+    except AuditHeadModel.DoesNotExist:
+        return None
     except PynamoDBException as exc:
         raise StorageError("could not read the audit log") from exc
-    return None
 
 
 def record(
@@ -129,8 +134,8 @@ def record(
     _check_no_secrets(details)
     for _ in range(_APPEND_ATTEMPTS):
         head = _head(chain)
-        seq = head.seq + 1 if head else 1
-        prev_hash = head.hash if head else GENESIS
+        seq = int(head.head_seq) + 1 if head else 1
+        prev_hash = head.head_hash if head else GENESIS
         digest = entry_hash(chain, seq, now, actor, action, subject, details, customer_visible, prev_hash)
         item = AuditEntryModel(
             contract_id=chain,
@@ -144,14 +149,23 @@ def record(
             prev_hash=prev_hash,
             hash=digest,
         )
+        new_head = AuditHeadModel(contract_id=chain, seq=HEAD_SEQ, head_seq=seq, head_hash=digest)
+        # Entry and head move together, on condition that nobody appended since we read the head.
+        head_unchanged = AuditHeadModel.head_seq == seq - 1 if head else AuditHeadModel.contract_id.does_not_exist()
         try:
-            item.save(condition=AuditEntryModel.seq.does_not_exist())
-        except PutError as exc:
-            if getattr(exc, "cause_response_code", None) == "ConditionalCheckFailedException":
-                continue  # another writer took this sequence number; chain onto theirs
+            with TransactWrite(connection=_connection()) as transaction:
+                transaction.save(item, condition=AuditEntryModel.seq.does_not_exist())
+                transaction.save(new_head, condition=head_unchanged)
+        except TransactWriteError as exc:
+            if getattr(exc, "cause_response_code", None) == "TransactionCanceledException":
+                continue  # another writer appended first; chain onto theirs
             raise StorageError("could not write the audit log") from exc
         return _entry(item)
     raise Conflict("the audit log is busy; try again", contract_id=chain)
+
+
+def _connection() -> Connection:
+    return AuditEntryModel._get_connection().connection
 
 
 def entries(
@@ -164,6 +178,7 @@ def entries(
     try:
         query = AuditEntryModel.query(
             contract_id,
+            AuditEntryModel.seq > HEAD_SEQ,
             scan_index_forward=False,
             filter_condition=condition,
             last_evaluated_key=last_key,
@@ -180,10 +195,14 @@ def entries(
 
 
 def verify_chain(contract_id: str) -> ChainReport:
-    """Recompute every hash in order; report the first entry whose hash or link does not hold."""
+    """Recompute every hash in order; report the first entry whose hash or link does not hold, and a chain whose
+    newest entries were cut (the head, written with each entry, names the last one)."""
     expected_prev, expected_seq, count = GENESIS, 1, 0
     try:
-        for item in AuditEntryModel.query(contract_id, scan_index_forward=True, consistent_read=True):
+        head = _head(contract_id)
+        for item in AuditEntryModel.query(
+            contract_id, AuditEntryModel.seq > HEAD_SEQ, scan_index_forward=True, consistent_read=True
+        ):
             entry = _entry(item)
             count += 1
             if entry.seq != expected_seq:
@@ -206,6 +225,12 @@ def verify_chain(contract_id: str) -> ChainReport:
             expected_prev, expected_seq = entry.hash, entry.seq + 1
     except PynamoDBException as exc:
         raise StorageError("could not read the audit log") from exc
+    last_seq = expected_seq - 1
+    head_seq = int(head.head_seq) if head else 0
+    if head_seq != last_seq or (head is not None and head.head_hash != expected_prev):
+        return ChainReport(
+            contract_id, count, False, last_seq + 1, f"the chain ends at seq {last_seq} but its head says {head_seq}"
+        )
     return ChainReport(contract_id, count, True)
 
 

@@ -211,6 +211,19 @@ class AuditEntryModel(Model):
     hash = UnicodeAttribute()
 
 
+class AuditHeadModel(Model):
+    """The head of a contract's chain (seq 0 in the same partition): the last seq and hash, written in the same
+    transaction as each entry, so a chain cut at its newest end no longer verifies."""
+
+    class Meta:
+        table_name = UNBOUND
+
+    contract_id = UnicodeAttribute(hash_key=True)
+    seq = NumberAttribute(range_key=True, default=0)
+    head_seq = NumberAttribute()
+    head_hash = UnicodeAttribute()
+
+
 class NoticeModel(Model):
     class Meta:
         table_name = UNBOUND
@@ -294,6 +307,7 @@ MODEL_TABLES: dict[type[Model], str] = {
     StaffKeyModel: "staff_keys_table",
     FrameModel: "frames_table",
     AuditEntryModel: "audit_table",
+    AuditHeadModel: "audit_table",
     NoticeModel: "notices_table",
     NoticeReadModel: "notice_reads_table",
     SuspensionModel: "suspensions_table",
