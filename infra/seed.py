@@ -6,6 +6,7 @@ import json
 import secrets
 import urllib.request
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 
@@ -33,6 +34,16 @@ def call(api_url: str, method: str, path: str, *, body: Any = None, headers: dic
         return json.loads(raw) if raw else None
 
 
+def demo_consents() -> dict[str, dict[str, str]]:
+    """The three consents of Art. 2-1..3 that a camera is registered with (demo values)."""
+    now = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return {
+        "building_manager": {"consented_by": "Demo building manager", "consented_at": now, "evidence_ref": "demo-1"},
+        "security_contract_holder": {"consented_by": "Demo Shop Co.", "consented_at": now, "evidence_ref": "demo-2"},
+        "camera_owner": {"consented_by": "Demo Shop Co.", "consented_at": now, "evidence_ref": "demo-3"},
+    }
+
+
 def seed_demo(api_url: str, staff_key: str, *, login_id: str = "demo-owner") -> Demo:
     def admin(path: str, body: dict[str, Any]) -> Any:
         return call(api_url, "POST", path, body=body, headers={"X-Api-Key": staff_key})
@@ -48,7 +59,10 @@ def seed_demo(api_url: str, staff_key: str, *, login_id: str = "demo-owner") -> 
     )
     cid = contract["contract_id"]
     site = admin(f"/v1/admin/contracts/{cid}/sites", {"name": "Shibuya store", "address": "Tokyo"})
-    camera = admin(f"/v1/admin/contracts/{cid}/cameras", {"site_id": site["site_id"], "name": "Entrance"})
+    camera = admin(
+        f"/v1/admin/contracts/{cid}/cameras",
+        {"site_id": site["site_id"], "name": "Entrance", "consents": demo_consents()},
+    )
     device = admin(f"/v1/admin/contracts/{cid}/devices", {"site_id": site["site_id"], "name": "Alarm panel"})
     password = "demo-" + secrets.token_urlsafe(9)
     admin(

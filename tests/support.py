@@ -38,6 +38,12 @@ class World:
     staff_key: str
 
 
+def camera_consents(when: datetime) -> dict[str, dict[str, str]]:
+    """The three consents of Art. 2-1..3 that registering a camera needs, as staff record them."""
+    consent = {"consented_by": "Site manager", "consented_at": format_rfc3339(when), "evidence_ref": "doc-1"}
+    return dict.fromkeys(("building_manager", "security_contract_holder", "camera_owner"), consent)
+
+
 def make_world(**plan: Any) -> World:
     now = utcnow()
     contract = contracts.create_contract(
@@ -49,9 +55,7 @@ def make_world(**plan: Any) -> World:
     )
     cid = contract.contract_id
     site = registry.create_site(cid, "Store", None, now)
-    consent = {"consented_by": "Site manager", "consented_at": format_rfc3339(now), "evidence_ref": "doc-1"}
-    consents = dict.fromkeys(("building_manager", "security_contract_holder", "camera_owner"), consent)
-    camera = registry.create_camera(cid, site.site_id, "Entrance", now, consents=consents)
+    camera = registry.create_camera(cid, site.site_id, "Entrance", now, consents=camera_consents(now))
     device = registry.register_device(cid, site.site_id, "Panel", runtime.secret_box(), now)
     login_id = f"owner-{secrets.token_hex(4)}"
     password = "pw-" + secrets.token_urlsafe(12)

@@ -16,8 +16,8 @@ from doti.settings import Settings, get_settings
 
 
 def _other_tables(settings: Settings) -> OtherTables:
-    """Tables purged once Settings names them (`<name>_table`); until then the purge skips them and says so."""
-    return OtherTables(**{f.name: getattr(settings, f"{f.name}_table", None) for f in fields(OtherTables)})
+    """The tables of later features' data, which have no model yet: the purge clears them with the raw client."""
+    return OtherTables(**{f.name: getattr(settings, f"{f.name}_table") for f in fields(OtherTables)})
 
 
 @logger.inject_lambda_context(clear_state=True)

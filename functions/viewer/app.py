@@ -45,9 +45,17 @@ app = make_resolver(authenticate=_authenticate_unless_public, challenge='Bearer 
 @app.post("/v1/auth/login")
 def login(body: LoginRequest) -> Response[dict[str, Any]]:
     now = utcnow()
-    token, session = customer.login(body.login_id, body.password, now)
-    contracts.record_use(session.contract_id, now)  # Art. 12-1-11 counts use; a login is use, at most hourly
-    return json_response(200, {"token": token, "expires_at": format_rfc3339(session.expires_at)})
+    signed_in = customer.sign_in(body.login_id, body.password, now)
+    contracts.record_use(signed_in.session.contract_id, now)  # Art. 12-1-11 counts use; a login is, at most hourly
+    return json_response(
+        200,
+        {
+            "token": signed_in.token,
+            "expires_at": format_rfc3339(signed_in.session.expires_at),
+            # After a staff reset or a compromised report the password is temporary and must be changed.
+            "must_change_password": signed_in.must_change_password,
+        },
+    )
 
 
 @app.post("/v1/auth/logout")

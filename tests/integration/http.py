@@ -12,6 +12,7 @@ import requests
 from doti.auth.device import signed_headers
 from doti.clock import format_rfc3339
 from infra.camera import FRAMES_PATH, DeviceCredentials
+from infra.seed import demo_consents
 
 
 @dataclass
@@ -40,7 +41,10 @@ class Staff:
         )
         cid = contract["contract_id"]
         site = self.post(f"/v1/admin/contracts/{cid}/sites", {"name": "Main store"})
-        camera = self.post(f"/v1/admin/contracts/{cid}/cameras", {"site_id": site["site_id"], "name": "Till"})
+        camera = self.post(
+            f"/v1/admin/contracts/{cid}/cameras",
+            {"site_id": site["site_id"], "name": "Till", "consents": demo_consents()},
+        )
         device = self.post(f"/v1/admin/contracts/{cid}/devices", {"site_id": site["site_id"], "name": "Panel"})
         login_id, password = f"http-{secrets.token_hex(4)}", "pw-" + secrets.token_urlsafe(12)
         self.post(

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from doti import contracts
+from doti import audit, contracts, lifecycle
 from doti.auth import customer
 from doti.clock import parse_rfc3339, utcnow
 from doti.errors import AccountLocked
@@ -65,7 +65,8 @@ def test_login_returns_a_token_and_its_expiry(world):
     # Then they get an opaque token and when it expires, and the token opens their session
     assert response["statusCode"] == 200, response["body"]
     body = body_of(response)
-    assert set(body) == {"token", "expires_at"}
+    assert set(body) == {"token", "expires_at", "must_change_password"}
+    assert body["must_change_password"] is False
     assert body["token"].startswith(customer.TOKEN_PREFIX)
     assert len(body["token"]) > 40
     assert body["expires_at"].endswith("Z")
@@ -260,3 +261,23 @@ def test_a_login_records_use_of_the_service_at_most_hourly(world):
     # Then the first login recorded the use, and the second (within the hour) wrote nothing new
     assert first is not None
     assert second == first
+
+
+def test_a_terminated_contract_cannot_sign_in(world):
+    # Given a contract that staff terminated (Art. 12-2)
+    lifecycle.transition(
+        world.contract_id,
+        "terminated",
+        "art12-2",
+        "antisocial forces",
+        None,
+        audit.job_actor("test"),
+        utcnow(),
+        purge_grace_days=30,
+    )
+
+    # When its user logs in with the right password
+    response = login_response(world.login_id, world.password)
+
+    # Then no session is created: 403 contract_terminated
+    assert_error(response, 403, "contract_terminated")

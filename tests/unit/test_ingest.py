@@ -26,7 +26,16 @@ from functions.ingest import app as ingest
 from functions.viewer import app as viewer
 from infra.drawing import draw_frame, encode_jpeg, encode_png
 from infra.provision import Provisioned
-from tests.support import LambdaContext, World, api_event, assert_error, body_of, customer_event, frame_event
+from tests.support import (
+    LambdaContext,
+    World,
+    api_event,
+    assert_error,
+    body_of,
+    camera_consents,
+    customer_event,
+    frame_event,
+)
 
 ROUTE = "/v1/device/frames"
 CROCKFORD = set("0123456789ABCDEFGHJKMNPQRSTVWXYZ")
@@ -633,7 +642,9 @@ def test_camera_of_another_contract_is_not_found_like_a_missing_camera(aws, worl
 def test_camera_at_another_site_of_the_same_contract_is_not_found(aws, world):
     # Given a second site of the same contract with its own camera
     other_site = registry.create_site(world.contract_id, "Warehouse", None, now())
-    other_camera = registry.create_camera(world.contract_id, other_site.site_id, "Dock", now())
+    other_camera = registry.create_camera(
+        world.contract_id, other_site.site_id, "Dock", now(), consents=camera_consents(now())
+    )
 
     # When the first site's device posts for it
     response = post(frame_event(world, jpeg(320, 240), camera_id=other_camera.camera_id))

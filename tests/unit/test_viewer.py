@@ -32,6 +32,7 @@ from tests.support import (
     api_event,
     assert_error,
     body_of,
+    camera_consents,
     customer_event,
     frame_event,
     sample_image,
@@ -69,7 +70,7 @@ class ExtraSite:
 def add_site(world: World, name: str = "Annex") -> ExtraSite:
     now = utcnow()
     site = registry.create_site(world.contract_id, name, None, now)
-    camera = registry.create_camera(world.contract_id, site.site_id, f"{name} door", now)
+    camera = registry.create_camera(world.contract_id, site.site_id, f"{name} door", now, consents=camera_consents(now))
     device = registry.register_device(world.contract_id, site.site_id, f"{name} panel", runtime.secret_box(), now)
     return ExtraSite(site.site_id, camera.camera_id, device.device.device_id, device.secret)
 

@@ -34,6 +34,11 @@ class Settings:
     suspensions_table: str
     schedule_table: str
     disclosures_table: str
+    usage_table: str
+    notes_table: str
+    shares_table: str
+    exports_table: str
+    deletion_receipts_table: str
     mail_sender: str
     purge_grace_days: int
 

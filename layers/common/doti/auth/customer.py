@@ -16,13 +16,14 @@ from datetime import datetime, timedelta
 
 from doti.clock import format_rfc3339
 from doti.entities import Session, User
-from doti.errors import AccountLocked, NotFound, Unauthorized, ValidationError
+from doti.errors import AccountLocked, ContractTerminated, NotFound, Unauthorized, ValidationError
 from doti.store import registry
 
 MIN_PASSWORD_LENGTH = 10
 LOCK_AFTER_FAILURES = 5
 LOCK_DURATION = timedelta(minutes=15)
 SESSION_LIFETIME = timedelta(hours=12)
+_ENDED_STATES = frozenset({"terminated", "purged"})
 TOKEN_PREFIX = "dst_"  # noqa: S105 - a prefix that makes leaked tokens recognisable, not a secret
 
 # scrypt cost: N=2^14, r=8 (16 MiB, ~50 ms here): memory-hard, affordable in a 512 MB Lambda.
@@ -81,6 +82,12 @@ def _refuse_staff_lock(user: User) -> None:
         raise AccountLocked("the account is locked by the service operator; contact support", locked_by_staff=True)
 
 
+def _refuse_ended_contract(user: User) -> None:
+    """No new session for a terminated or purged contract (SPEC §3: its sessions are revoked)."""
+    if registry.get_contract(user.contract_id).state in _ENDED_STATES:
+        raise ContractTerminated("the contract has ended")
+
+
 def sign_in(login_id: str, password: str, now: datetime) -> SignIn:
     """`login`, also telling whether the password is a temporary one that must be changed."""
     key = normalize_login_id(login_id)
@@ -97,6 +104,7 @@ def sign_in(login_id: str, password: str, now: datetime) -> SignIn:
         registry.record_login_failure(key, LOCK_AFTER_FAILURES, now + LOCK_DURATION)
         raise Unauthorized("invalid login id or password")
     _refuse_staff_lock(user)  # after the password check, so the lock is told only to who knows the password
+    _refuse_ended_contract(user)
     if user.failed_logins or user.locked_until:
         registry.clear_login_failures(key)
     token = TOKEN_PREFIX + secrets.token_urlsafe(32)
