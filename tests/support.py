@@ -224,3 +224,32 @@ def assert_error(response: dict[str, Any], status: int, code: str) -> dict[str, 
 def scan_table(table_name: str) -> list[dict[str, Any]]:
     """Every item of a table, for checks of what is stored at rest (tests only: the service never scans)."""
     return boto3.client("dynamodb", region_name="us-east-1").scan(TableName=table_name)["Items"]
+
+
+def admin_call(
+    method: str,
+    path: str,
+    key: str | None = None,
+    body: Any = None,
+    *,
+    query: dict[str, str] | None = None,
+) -> dict[str, Any]:
+    """A staff request through the admin handler (the sample event with this method, path, key, body, query)."""
+    from functions.admin import app as admin  # late: the handler module is only needed by staff tests
+
+    headers = {"Content-Type": "application/json"}
+    if key is not None:
+        headers["X-Api-Key"] = key
+    event = api_event(
+        "admin/create_contract.json",
+        method=method,
+        path=path,
+        resource=path,
+        headers=headers,
+        replace_headers=True,
+        body=json.dumps(body) if body is not None else None,
+        query=query or {},
+    )
+    if body is None:
+        event["body"] = None
+    return admin.lambda_handler(event, LambdaContext())

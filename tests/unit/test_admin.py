@@ -15,7 +15,17 @@ from doti.clock import parse_rfc3339, utcnow
 from functions.admin import app as admin
 from functions.ingest import app as ingest
 from functions.viewer import app as viewer
-from tests.support import LambdaContext, World, api_event, assert_error, body_of, frame_event, sample_image, scan_table
+from tests.support import (
+    LambdaContext,
+    World,
+    admin_call,
+    api_event,
+    assert_error,
+    body_of,
+    frame_event,
+    sample_image,
+    scan_table,
+)
 
 STRONG_PASSWORD = "correct horse battery staple"
 CONTRACT_BODY = {"name": "Sample Store K.K.", "contact_email": "it@sample-store.example"}
@@ -25,25 +35,6 @@ CONSENTS = dict.fromkeys(("building_manager", "security_contract_holder", "camer
 
 
 # helpers
-
-
-def admin_call(method: str, path: str, *, key: str | None, body: Any = None) -> dict[str, Any]:
-    """A staff request through the admin handler; the route's resource is the path as API Gateway would name it."""
-    headers = {"Content-Type": "application/json"}
-    if key is not None:
-        headers["X-Api-Key"] = key
-    event = api_event(
-        "admin/create_contract.json",
-        method=method,
-        path=path,
-        resource=path,
-        headers=headers,
-        replace_headers=True,
-        body=json.dumps(body) if body is not None else None,
-    )
-    if body is None:
-        event["body"] = None
-    return admin.lambda_handler(event, LambdaContext())
 
 
 def created(response: dict[str, Any]) -> dict[str, Any]:

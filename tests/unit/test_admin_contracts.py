@@ -3,7 +3,6 @@ suspension windows. Every change is audited with the staff id."""
 
 from __future__ import annotations
 
-import json
 from datetime import timedelta
 from typing import Any
 
@@ -16,29 +15,9 @@ from doti.clock import format_rfc3339, parse_rfc3339, utcnow
 from doti.contracts import add_months
 from doti.jobs.suspension import run_suspension
 from doti.store.models import ContractModel
-from functions.admin import app as admin
-from tests.support import LambdaContext, api_event, assert_error, body_of, scan_table
+from tests.support import admin_call, assert_error, body_of, scan_table
 
 CONTRACT_BODY = {"name": "Kanda Bakery", "contact_email": "owner@kanda-bakery.example"}
-
-
-def admin_call(method: str, path: str, key: str | None, body: Any = None, query: dict[str, str] | None = None):
-    headers = {"Content-Type": "application/json"}
-    if key is not None:
-        headers["X-Api-Key"] = key
-    event = api_event(
-        "admin/create_contract.json",
-        method=method,
-        path=path,
-        resource=path,
-        headers=headers,
-        replace_headers=True,
-        body=json.dumps(body) if body is not None else None,
-        query=query,
-    )
-    if body is None:
-        event["body"] = None
-    return admin.lambda_handler(event, LambdaContext())
 
 
 @pytest.fixture

@@ -20,27 +20,12 @@ from doti import audit
 from doti.auth.staff import create_staff_key
 from doti.clock import utcnow
 from functions.admin import app as admin
-from tests.support import LambdaContext, World, api_event, assert_error, body_of
+from tests.support import LambdaContext, World, admin_call, api_event, assert_error, body_of
 
 ENTRY_KEYS = {"seq", "at", "actor", "action", "subject", "details", "hash", "prev_hash", "customer_visible"}
 
 
 # helpers
-
-
-def admin_call(method: str, path: str, *, key: str | None, query: dict[str, str] | None = None) -> dict[str, Any]:
-    headers = {"X-Api-Key": key} if key is not None else {}
-    event = api_event(
-        "admin/create_contract.json",
-        method=method,
-        path=path,
-        resource=path,
-        headers=headers,
-        replace_headers=True,
-        query=query or {},
-    )
-    event["body"] = None
-    return admin.lambda_handler(event, LambdaContext())
 
 
 def audit_page(world: World, contract_id: str | None = None, **query: str) -> dict[str, Any]:

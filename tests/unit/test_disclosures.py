@@ -26,13 +26,13 @@ from doti import disclosures, runtime
 from doti.auth.staff import create_staff_key
 from doti.clock import format_rfc3339, parse_rfc3339, utcnow
 from doti.entities import StaffMember
-from functions.admin import app as admin
 from functions.ingest import app as ingest
 from functions.viewer import app as viewer
 from infra.drawing import draw_frame, encode_png
 from tests.support import (
     LambdaContext,
     World,
+    admin_call,
     api_event,
     assert_error,
     body_of,
@@ -46,24 +46,6 @@ REASON = "Inquiry about a burglary on the premises"
 
 
 # helpers
-
-
-def admin_call(method: str, path: str, *, key: str | None, body: Any = None) -> dict[str, Any]:
-    headers = {"Content-Type": "application/json"}
-    if key is not None:
-        headers["X-Api-Key"] = key
-    event = api_event(
-        "admin/create_contract.json",
-        method=method,
-        path=path,
-        resource=path,
-        headers=headers,
-        replace_headers=True,
-        body=json.dumps(body) if body is not None else None,
-    )
-    if body is None:
-        event["body"] = None
-    return admin.lambda_handler(event, LambdaContext())
 
 
 def ingest_frame(world: World, body: bytes, *, captured_at: datetime, content_type: str = "image/jpeg") -> str:

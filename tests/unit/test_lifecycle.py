@@ -6,7 +6,6 @@ cancellation that took effect, a grace period that passed) call doti.lifecycle w
 
 from __future__ import annotations
 
-import json
 import threading
 from datetime import datetime, timedelta
 from typing import Any
@@ -20,8 +19,7 @@ from doti.clock import format_rfc3339, parse_rfc3339, utcnow
 from doti.contracts import add_months, update_versioned
 from doti.errors import Conflict
 from doti.store.models import ContractModel
-from functions.admin import app as admin
-from tests.support import LambdaContext, api_event, assert_error, body_of
+from tests.support import admin_call, assert_error, body_of
 
 CONTRACT_BODY = {"name": "Lifecycle Shop", "contact_email": "owner@lifecycle-shop.example"}
 GRACE_DAYS = 30  # the template's PurgeGraceDays default, which the aws fixture's environment carries
@@ -29,21 +27,6 @@ JOB = audit.job_actor("test-job")
 
 
 # helpers
-
-
-def admin_call(method: str, path: str, key: str, body: Any = None) -> dict[str, Any]:
-    event = api_event(
-        "admin/create_contract.json",
-        method=method,
-        path=path,
-        resource=path,
-        headers={"Content-Type": "application/json", "X-Api-Key": key},
-        replace_headers=True,
-        body=json.dumps(body) if body is not None else None,
-    )
-    if body is None:
-        event["body"] = None
-    return admin.lambda_handler(event, LambdaContext())
 
 
 def move(key: str, contract_id: str, **body: Any) -> dict[str, Any]:

@@ -18,32 +18,13 @@ from moto.ses.models import ses_backends
 from doti.auth.staff import create_staff_key
 from doti.clock import format_rfc3339, parse_rfc3339, utcnow
 from doti.store.models import ContractModel
-from functions.admin import app as admin
 from functions.viewer import app as viewer
-from tests.support import LambdaContext, World, api_event, assert_error, body_of, customer_event, scan_table
+from tests.support import LambdaContext, World, admin_call, api_event, assert_error, body_of, customer_event, scan_table
 
 NOTICE_KEYS = {"notice_id", "kind", "title", "body", "published_at", "effective_at", "read", "read_at"}
 
 
 # helpers
-
-
-def admin_call(method: str, path: str, *, key: str | None, body: Any = None) -> dict[str, Any]:
-    headers = {"Content-Type": "application/json"}
-    if key is not None:
-        headers["X-Api-Key"] = key
-    event = api_event(
-        "admin/create_contract.json",
-        method=method,
-        path=path,
-        resource=path,
-        headers=headers,
-        replace_headers=True,
-        body=json.dumps(body) if body is not None else None,
-    )
-    if body is None:
-        event["body"] = None
-    return admin.lambda_handler(event, LambdaContext())
 
 
 def publish(key: str, audience: str, *, kind: str = "maintenance", title: str | None = None, **fields: Any) -> dict:

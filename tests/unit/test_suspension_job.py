@@ -21,27 +21,15 @@ from doti.clock import format_rfc3339, utcnow
 from doti.contracts import add_months
 from doti.jobs.suspension import SuspensionReport, run_suspension
 from doti.store.models import ContractModel, NoticeModel
-from functions.admin import app as admin
 from functions.suspension import app as suspension
-from tests.support import EVENTS, LambdaContext, api_event, body_of
+from tests.support import EVENTS, LambdaContext, admin_call, body_of
 
 PLENTY_MS = 900_000.0
 CONTRACT_BODY = {"name": "Ueno Pharmacy", "contact_email": "owner@ueno-pharmacy.example"}
 
 
-def admin_call(method: str, path: str, key: str, body: Any = None) -> dict[str, Any]:
-    event = api_event(
-        "admin/create_contract.json",
-        method=method,
-        path=path,
-        resource=path,
-        headers={"Content-Type": "application/json", "X-Api-Key": key},
-        replace_headers=True,
-        body=json.dumps(body) if body is not None else None,
-    )
-    if body is None:
-        event["body"] = None
-    response = admin.lambda_handler(event, LambdaContext())
+def staff(method: str, path: str, key: str, body: Any = None) -> Any:
+    response = admin_call(method, path, key, body)
     assert response["statusCode"] in {200, 201, 204}, response["body"]
     return body_of(response)
 
@@ -52,17 +40,17 @@ def key(aws) -> str:
 
 
 def new_contract(key: str, **fields: Any) -> str:
-    return admin_call("POST", "/v1/admin/contracts", key, {**CONTRACT_BODY, **fields})["contract_id"]
+    return staff("POST", "/v1/admin/contracts", key, {**CONTRACT_BODY, **fields})["contract_id"]
 
 
 def plan_window(key: str, contract_id: str, starts_at: datetime, ends_at: datetime) -> str:
     body = {"starts_at": format_rfc3339(starts_at), "ends_at": format_rfc3339(ends_at), "ground": "art8-2"}
     path = f"/v1/admin/contracts/{contract_id}/suspensions"
-    return admin_call("POST", path, key, {**body, "reason": "maintenance"})["suspension_id"]
+    return staff("POST", path, key, {**body, "reason": "maintenance"})["suspension_id"]
 
 
 def window_status(key: str, contract_id: str, suspension_id: str) -> str:
-    items = admin_call("GET", f"/v1/admin/contracts/{contract_id}/suspensions", key)["items"]
+    items = staff("GET", f"/v1/admin/contracts/{contract_id}/suspensions", key)["items"]
     return next(w["status"] for w in items if w["suspension_id"] == suspension_id)
 
 
@@ -231,9 +219,7 @@ def test_a_contract_is_suspended_when_its_security_contract_ends(key):
     now = utcnow()
     contract_id = new_contract(key, security_contract_id="SEC-77")
     ended = now + timedelta(days=10)
-    admin_call(
-        "PATCH", f"/v1/admin/contracts/{contract_id}", key, {"security_contract_ended_at": format_rfc3339(ended)}
-    )
+    staff("PATCH", f"/v1/admin/contracts/{contract_id}", key, {"security_contract_ended_at": format_rfc3339(ended)})
     mails_before = len(sent_mails())
 
     # When the job runs before and at that time, and again
@@ -256,8 +242,8 @@ def test_a_withdrawn_security_contract_end_suspends_nothing(key):
     ended = utcnow() + timedelta(days=10)
     contract_id = new_contract(key)
     path = f"/v1/admin/contracts/{contract_id}"
-    admin_call("PATCH", path, key, {"security_contract_ended_at": format_rfc3339(ended)})
-    admin_call("PATCH", path, key, {"security_contract_ended_at": None})
+    staff("PATCH", path, key, {"security_contract_ended_at": format_rfc3339(ended)})
+    staff("PATCH", path, key, {"security_contract_ended_at": None})
 
     # When the job runs after the date
     report = run(ended + timedelta(minutes=1))
@@ -322,7 +308,7 @@ def test_the_handler_runs_the_job_on_the_scheduled_event(key, capsys):
     # Given a contract whose security-service contract ended a minute ago
     contract_id = new_contract(key)
     ended = format_rfc3339(utcnow() - timedelta(minutes=1))
-    admin_call("PATCH", f"/v1/admin/contracts/{contract_id}", key, {"security_contract_ended_at": ended})
+    staff("PATCH", f"/v1/admin/contracts/{contract_id}", key, {"security_contract_ended_at": ended})
     event = json.loads((EVENTS / "suspension" / "scheduled.json").read_text(encoding="utf-8"))
 
     # When EventBridge fires the job
@@ -340,7 +326,7 @@ def test_a_handler_near_its_timeout_stops_before_doing_anything(key):
     # Given due work and a Lambda with less time left than the job's reserve
     contract_id = new_contract(key)
     ended = format_rfc3339(utcnow() - timedelta(minutes=1))
-    admin_call("PATCH", f"/v1/admin/contracts/{contract_id}", key, {"security_contract_ended_at": ended})
+    staff("PATCH", f"/v1/admin/contracts/{contract_id}", key, {"security_contract_ended_at": ended})
     event = json.loads((EVENTS / "suspension" / "scheduled.json").read_text(encoding="utf-8"))
 
     # When the job is fired
