@@ -364,11 +364,6 @@ def test_replay_of_the_same_frame_answers_200_with_the_first_result(aws, world):
     assert len(after.items) == 1
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="known gap, left for issue 4 (idempotency): the frame id derives from captured_at, so a replay with another "
-    "capture time becomes a new frame (SPEC §12: the first capture time stands); needs a claim per (device, frame id)",
-)
 def test_replay_with_another_capture_time_keeps_the_first_frame(aws, world):
     # Given a frame already ingested
     image = jpeg(640, 480)
@@ -410,8 +405,8 @@ def is_thumbnail(params: dict[str, Any]) -> bool:
     return params["Key"].startswith("thumbs/")
 
 
-def test_duplicate_with_another_body_during_the_first_store_never_mixes_them(aws, world, aws_faults):
-    # Given a first request for a frame id that has passed its checks but not yet written its objects...
+def test_duplicate_with_another_body_during_the_first_store_is_in_progress_and_never_mixes_them(aws, world, aws_faults):
+    # Given a first request for a frame id that has claimed it but not yet written its objects...
     captured_at = now() - timedelta(seconds=5)
     first_image, second_image = jpeg(640, 480), jpeg(320, 240)
     answers: list[dict[str, Any]] = []
@@ -421,17 +416,18 @@ def test_duplicate_with_another_body_during_the_first_store_never_mixes_them(aws
 
     aws_faults.before("s3", "PutObject", second_request, is_original)
 
-    # When a second request with the same frame id and another image completes in that window
+    # When a second request with the same frame id and another image arrives in that window
     first = post(frame_event(world, first_image, captured_at=captured_at, frame_id="panel-race"))
 
-    # Then the second is the frame, the first a conflict, and the stored bytes are the ones the index describes
-    assert answers[0]["statusCode"] == 201, answers[0]["body"]
-    assert assert_error(first, 409, "conflict")["details"]["frame_id"] == body_of(answers[0])["frame_id"]
+    # Then the second is told the frame is in progress, the first is the frame, and the bytes are the first image
+    error = assert_error(answers[0], 409, "conflict")
+    assert error["details"]["in_progress"] is True
+    assert first["statusCode"] == 201, first["body"]
     state = stored(aws)
     assert len(state.keys) == 2
     assert len(state.items) == 1
     item = state.items[0]
-    assert state.objects[item["object_key"]["S"]] == second_image
+    assert state.objects[item["object_key"]["S"]] == first_image
     assert hashlib.sha256(state.objects[item["object_key"]["S"]]).hexdigest() == item["sha256"]["S"]
 
 
@@ -459,8 +455,8 @@ def test_duplicate_with_another_body_while_the_first_is_unindexed_is_in_progress
     assert state.objects[state.items[0]["object_key"]["S"]] == first_image
 
 
-def test_duplicate_with_the_same_body_during_the_first_store_is_a_replay(aws, world, aws_faults):
-    # Given a first request that has passed its checks but not yet written its objects...
+def test_duplicate_with_the_same_body_during_the_first_store_is_in_progress_then_a_replay(aws, world, aws_faults):
+    # Given a first request that has claimed its frame id but not yet written its objects...
     captured_at = now() - timedelta(seconds=5)
     image = jpeg(640, 480)
     answers: list[dict[str, Any]] = []
@@ -470,13 +466,17 @@ def test_duplicate_with_the_same_body_during_the_first_store_is_a_replay(aws, wo
 
     aws_faults.before("s3", "PutObject", second_request, is_original)
 
-    # When the device's retry of the same frame completes in that window
+    # When the device's retry of the same frame arrives in that window
     first = post(frame_event(world, image, captured_at=captured_at, frame_id="panel-twice"))
 
-    # Then one frame exists and both answers describe it
-    assert answers[0]["statusCode"] == 201, answers[0]["body"]
-    assert first["statusCode"] == 200, first["body"]
-    assert body_of(first)["frame_id"] == body_of(answers[0])["frame_id"]
+    # Then the retry is told the frame is in progress (never a second frame), and the first creates it
+    assert assert_error(answers[0], 409, "conflict")["details"]["in_progress"] is True
+    assert first["statusCode"] == 201, first["body"]
+
+    # And a later retry gets the first result
+    later = post(frame_event(world, image, captured_at=captured_at, frame_id="panel-twice"))
+    assert later["statusCode"] == 200, later["body"]
+    assert body_of(later) == body_of(first)
     state = stored(aws)
     assert len(state.keys) == 2
     assert len(state.items) == 1
@@ -795,13 +795,13 @@ def test_malformed_frame_id_is_a_validation_error(aws, world, frame_id):
 # storage failures
 
 
-def is_frames_table(aws: Provisioned) -> Callable[[dict[str, Any]], bool]:
-    return lambda params: params.get("TableName") == aws.refs["FramesTable"]
+def is_table(aws: Provisioned, table: str) -> Callable[[dict[str, Any]], bool]:
+    return lambda params: params.get("TableName") == aws.refs[table]
 
 
 def test_index_failure_after_the_objects_is_retryable_and_leaves_nothing_visible(aws, world, aws_faults):
-    # Given the frame index failing once, after the objects are written
-    aws_faults.fail("dynamodb", "PutItem", is_frames_table(aws))
+    # Given the frame index (written in one transaction with the usage charge and the claim) failing once
+    aws_faults.fail("dynamodb", "TransactWriteItems")
     image, captured_at = jpeg(640, 480), now() - timedelta(seconds=3)
 
     # When the device posts a frame
@@ -848,11 +848,26 @@ def test_object_store_failure_is_retryable_and_leaves_nothing_visible(aws, world
     assert len(state.items) == 1
 
 
-def test_unreadable_index_before_any_write_stores_nothing(aws, world, aws_faults):
-    aws_faults.fail("dynamodb", "GetItem", is_frames_table(aws))
+@pytest.mark.parametrize(
+    ("operation", "table"), [("PutItem", "IdempotencyTable"), ("GetItem", "UsageTable")], ids=["claim", "quota"]
+)
+def test_unreadable_claim_or_quota_before_any_write_stores_nothing_and_a_retry_succeeds(
+    aws, world, aws_faults, operation, table
+):
+    # Given the claim table or the usage counter failing once, before any object is written
+    aws_faults.fail("dynamodb", operation, is_table(aws, table))
+    image, captured_at = jpeg(320, 240), now() - timedelta(seconds=3)
 
-    assert_error(post(frame_event(world, jpeg(320, 240))), 503, "storage_unavailable")
+    # When a frame is posted / Then the device is told to retry and nothing is stored
+    assert_error(
+        post(frame_event(world, image, captured_at=captured_at, frame_id="panel-early")), 503, "storage_unavailable"
+    )
     assert_nothing_stored(aws)
+
+    # And its immediate retry stores the frame
+    retried = post(frame_event(world, image, captured_at=captured_at, frame_id="panel-early"))
+    assert retried["statusCode"] == 201, retried["body"]
+    assert len(stored(aws).items) == 1
 
 
 def test_base64_body_that_does_not_decode_is_refused(aws, world):

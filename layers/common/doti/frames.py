@@ -9,21 +9,24 @@ import json
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
-from doti import contracts, ids, registry
+from doti import contracts, ids, registry, usage
 from doti.clock import format_rfc3339, parse_rfc3339
-from doti.entities import Device, Frame, User
-from doti.errors import Conflict, NotFound, PayloadTooLarge, UnsupportedMediaType, ValidationError
+from doti.entities import Contract, Device, Frame, User
+from doti.errors import Conflict, NotFound, PayloadTooLarge, StorageError, UnsupportedMediaType, ValidationError
+from doti.observability import logger
 from doti.signing import presign_get
+from doti.store import claims, keys
 from doti.store import frames as store
-from doti.store import keys
 from doti.store import registry as registry_store
 
 ACCEPTED_TYPES = ("image/jpeg", "image/png")
 FUTURE_TOLERANCE = timedelta(minutes=5)
 MAX_PAGE = 200
+# An in-progress claim older than this belongs to a request that stopped (the function times out after 29 s).
+CLAIM_STALE_AFTER = timedelta(minutes=2)
 _DEVICE_FRAME_ID = re.compile(r"^[A-Za-z0-9._:\-]{1,128}$")
 
 
@@ -93,19 +96,40 @@ def _require_headers(upload: FrameUpload) -> tuple[str, str, str]:
     return upload.camera_id.strip(), upload.captured_at.strip(), device_frame_id  # type: ignore[union-attr]
 
 
-def _indexed_or_in_progress(camera_id: str, frame_id: str) -> Frame:
+def _indexed_frame(claim: claims.Claim) -> Frame:
+    """The frame a completed claim stands for, answered to a replay."""
     try:
-        return store.get_frame(camera_id, frame_id)
+        return store.get_frame(claim.camera_id, claim.frame_id)
     except NotFound as exc:
         raise Conflict(
-            "this frame id is being stored with a different image", frame_id=frame_id, in_progress=True
+            "this frame id was already used for a frame that is no longer stored", frame_id=claim.frame_id
         ) from exc
 
 
-def _replay_or_conflict(existing: Frame, sha256: str) -> IngestResult:
-    if existing.sha256 != sha256:
-        raise Conflict("this frame id was already used for a different image", frame_id=existing.frame_id)
-    return IngestResult(frame=existing, created=False)
+def _settle_with(held: claims.Claim, sha256: str, now: datetime) -> IngestResult | claims.Claim:
+    """What to do about a frame id another request has claimed: a replay, a conflict, or a stale claim to take over.
+
+    Completed: the same body is a replay of the first frame (its capture time stands); another body is a conflict.
+    In progress: the first request is still storing it (409 in_progress) unless it stopped more than
+    CLAIM_STALE_AFTER ago, or gave the claim up after a failure; then a retry with the same body takes it over.
+    """
+    if held.status == claims.COMPLETED:
+        if held.body_sha256 != sha256:
+            raise Conflict("this frame id was already used for a different image", frame_id=held.frame_id)
+        return IngestResult(frame=_indexed_frame(held), created=False)
+    stale = held.claimed_at <= now - CLAIM_STALE_AFTER
+    if held.body_sha256 != sha256:
+        if stale:
+            raise Conflict("this frame id was already used for a different image", frame_id=held.frame_id)
+        raise Conflict("this frame id is being stored with a different image", frame_id=held.frame_id, in_progress=True)
+    if not stale:
+        raise Conflict("this frame id is being stored by another request", frame_id=held.frame_id, in_progress=True)
+    return claims.take_over(held, now)
+
+
+def _claim_frame_id(wanted: claims.Claim, now: datetime) -> IngestResult | claims.Claim:
+    held = claims.acquire(wanted)
+    return wanted if held is None else _settle_with(held, wanted.body_sha256, now)
 
 
 def ingest_frame(
@@ -117,10 +141,13 @@ def ingest_frame(
     limits_factory: Callable[[int, int], Any],
     now: datetime,
 ) -> IngestResult:
-    """Validate and store one frame: objects first, then the index item that makes it visible.
+    """Validate, claim and store one frame (SPEC §4, §12).
 
-    A crash after the objects and before the index leaves only tagged objects that lifecycle expires; a retry
-    reuses the same keys (the frame id derives from the device's frame id), so nothing is stored twice.
+    Every check (headers, camera, contract state, byte and pixel limits, the image itself, the monthly quota) runs
+    before anything is stored. Then, holding the claim on (device, frame id): the original and the thumbnail, both
+    tagged for lifecycle expiry, and last one transaction that indexes the frame, charges its bytes and completes the
+    claim. A failure before that transaction leaves only tagged objects nobody can see; the claim is given up (or,
+    after a crash, goes stale) and the retry takes it over, reusing its frame id, capture time and keys.
     """
     camera_id, captured_text, device_frame_id = _require_headers(upload)
     require_frame_media_type(upload.content_type)
@@ -139,42 +166,79 @@ def ingest_frame(
     retention = timedelta(days=contract.retention_days)
     if captured_at < now - retention:
         raise ValidationError("captured_at is older than the retention period", retention_days=contract.retention_days)
-
-    frame_id = ids.frame_id(captured_at, device.device_id, device_frame_id)
     image = process(
         upload.body, _media_type(upload.content_type), limits_factory(contract.max_object_bytes, contract.max_pixels)
     )
-    try:
-        return _replay_or_conflict(store.get_frame(camera.camera_id, frame_id), image.sha256)
-    except NotFound:
-        pass
 
-    tagging = keys.retention_tagging(contract.retention_days)
-    object_key = keys.frame_key(contract.contract_id, camera.camera_id, captured_at, frame_id, image.content_type)
-    thumb_key = keys.thumb_key(contract.contract_id, camera.camera_id, captured_at, frame_id)
+    frame_id = ids.frame_id(captured_at, device.device_id, device_frame_id)
+    wanted = claims.Claim(
+        claim_id=claims.claim_id(device.device_id, device_frame_id),
+        status=claims.IN_PROGRESS,
+        body_sha256=image.sha256,
+        camera_id=camera.camera_id,
+        frame_id=frame_id,
+        captured_at=captured_at,
+        claimed_at=now,
+        expires_at=int(_ttl_time(captured_at + retention).timestamp()),
+    )
+    claimed = _claim_frame_id(wanted, now)
+    if isinstance(claimed, IngestResult):
+        _move_camera_pointer(claimed.frame)
+        return claimed
     try:
-        store.put_object(
-            storage.s3,
-            storage.bucket,
-            store.StoredObject(object_key, upload.body, image.content_type, image.sha256),
-            tagging,
-            exclusive=True,
-        )
-    except Conflict:
-        # A concurrent upload of this frame id with another image holds the key; never overwrite its bytes.
-        return _replay_or_conflict(_indexed_or_in_progress(camera.camera_id, frame_id), image.sha256)
+        charge = usage.require_room(contract, image.size + len(image.thumbnail), now)
+        frame = _store_objects(upload, image, claimed, contract, camera.site_id, device, storage, now)
+        claims.complete(claimed, frame, period=charge.period, quota=charge.quota)
+    except claims.QuotaExceededRace as exc:
+        # Another frame took the month's last room between the check and the charge: this one is not stored.
+        claims.release(claimed)
+        _discard_objects(storage, frame)
+        raise usage.quota_exceeded(charge) from exc
+    except Exception:
+        claims.release(claimed)
+        raise
+    _move_camera_pointer(frame)
+    return IngestResult(frame=frame, created=True)
+
+
+def _store_objects(
+    upload: FrameUpload,
+    image: ProcessedImage,
+    claim: claims.Claim,
+    contract: Contract,
+    site_id: str,
+    device: Device,
+    storage: Storage,
+    now: datetime,
+) -> Frame:
+    """Write the original and the thumbnail at the claim's keys; returns the index item to write with them.
+
+    Plain puts: only the claim's holder writes these keys, and a holder that took a claim over writes the same
+    bytes (same body digest) over what the stopped request may have left.
+    """
+    tagging = keys.retention_tagging(contract.retention_days)
+    object_key = keys.frame_key(
+        contract.contract_id, claim.camera_id, claim.captured_at, claim.frame_id, image.content_type
+    )
+    thumb_key = keys.thumb_key(contract.contract_id, claim.camera_id, claim.captured_at, claim.frame_id)
+    store.put_object(
+        storage.s3,
+        storage.bucket,
+        store.StoredObject(object_key, upload.body, image.content_type, image.sha256),
+        tagging,
+    )
     thumb_sha = _sha256_hex(image.thumbnail)
     store.put_object(
         storage.s3, storage.bucket, store.StoredObject(thumb_key, image.thumbnail, "image/jpeg", thumb_sha), tagging
     )
-    frame = Frame(
-        camera_id=camera.camera_id,
-        frame_id=frame_id,
+    return Frame(
+        camera_id=claim.camera_id,
+        frame_id=claim.frame_id,
         contract_id=contract.contract_id,
-        site_id=camera.site_id,
+        site_id=site_id,
         device_id=device.device_id,
-        device_frame_id=device_frame_id,
-        captured_at=captured_at,
+        device_frame_id=claim.claim_id.split("#", 1)[1],
+        captured_at=claim.captured_at,
         received_at=now,
         content_type=image.content_type,
         size=image.size,
@@ -187,15 +251,25 @@ def ingest_frame(
         thumb_width=image.thumb_width,
         thumb_height=image.thumb_height,
         retention_class=keys.retention_class(contract.retention_days),
-        expires_at=_ttl_time(captured_at + retention),
+        expires_at=datetime.fromtimestamp(claim.expires_at, UTC),
     )
+
+
+def _discard_objects(storage: Storage, frame: Frame) -> None:
+    """Delete a refused frame's objects now rather than at the end of its retention (best effort: they are tagged,
+    so lifecycle removes them anyway, and no index item ever points at them)."""
     try:
-        store.put_frame(frame)
-    except Conflict:
-        # Another request with the same frame id won the race: answer as a replay of it.
-        return _replay_or_conflict(store.get_frame(camera.camera_id, frame_id), image.sha256)
-    registry_store.set_camera_last_frame(camera.camera_id, frame_id)
-    return IngestResult(frame=frame, created=True)
+        store.delete_objects(storage.s3, storage.bucket, [frame.object_key, frame.thumb_key])
+    except StorageError:
+        logger.warning("could not delete a refused frame's objects", extra={"frame_id": frame.frame_id})
+
+
+def _move_camera_pointer(frame: Frame) -> None:
+    """Move the camera's newest-frame pointer: a convenience, moved again on replay, never failing a stored frame."""
+    try:
+        registry_store.set_camera_last_frame(frame.camera_id, frame.frame_id)
+    except StorageError:
+        logger.warning("could not move the camera's last frame pointer", extra={"camera_id": frame.camera_id})
 
 
 def _sha256_hex(data: bytes) -> str:

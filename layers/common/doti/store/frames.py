@@ -4,22 +4,19 @@ from __future__ import annotations
 
 import base64
 import dataclasses
-import hashlib
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
-from pynamodb.exceptions import DoesNotExist, PutError, PynamoDBException
+from pynamodb.exceptions import DoesNotExist, PynamoDBException
 
 from doti import entities
-from doti.errors import Conflict, NotFound, StorageError
+from doti.errors import NotFound, StorageError
 from doti.store.models import FrameModel
 
 S3_DELETE_BATCH = 1000  # DeleteObjects takes at most 1000 keys
-# A conditional write that lost: the condition failed, or a concurrent conditional write to the key won.
-_LOST_CONDITION = frozenset({"PreconditionFailed", "ConditionalRequestConflict"})
 
 
 @dataclass(frozen=True)
@@ -53,18 +50,6 @@ def get_frame(camera_id: str, frame_id: str) -> entities.Frame:
         raise NotFound("frame not found") from exc
     except PynamoDBException as exc:
         raise StorageError("could not read the frame") from exc
-
-
-def put_frame(frame: entities.Frame) -> None:
-    """Index a frame whose objects are already stored; a second item for the same id is a Conflict."""
-    values = dataclasses.asdict(frame)
-    values["expires_at"] = int(frame.expires_at.timestamp())
-    try:
-        FrameModel(**values).save(condition=FrameModel.frame_id.does_not_exist())
-    except PutError as exc:
-        if getattr(exc, "cause_response_code", None) == "ConditionalCheckFailedException":
-            raise Conflict("frame already indexed", frame_id=frame.frame_id) from exc
-        raise StorageError("could not index the frame") from exc
 
 
 def query_frames(
@@ -149,43 +134,24 @@ def delete_frame_items(frames: Iterable[ExpiredFrame]) -> None:
 # objects
 
 
-def put_object(s3: Any, bucket: str, obj: StoredObject, tagging: str, *, exclusive: bool = False) -> None:
+def put_object(s3: Any, bucket: str, obj: StoredObject, tagging: str) -> None:
     """Store one object with its lifecycle tag; S3 verifies the body against our SHA-256 on arrival.
 
-    exclusive: the key may only ever hold these bytes. If it already holds other bytes (a concurrent upload of the
-    same frame id with another image) this raises Conflict instead of overwriting them; the same bytes (left by a
-    request that failed before its index write) are accepted, so a retry completes.
+    Only the holder of the frame id's claim writes a frame's keys (doti.store.claims), so a plain put is enough: a
+    retry that took the claim over writes the same bytes over whatever the stopped request left.
     """
-    args = {
-        "Bucket": bucket,
-        "Key": obj.key,
-        "Body": obj.body,
-        "ContentType": obj.content_type,
-        "Tagging": tagging,
-        "ChecksumSHA256": base64.b64encode(bytes.fromhex(obj.sha256_hex)).decode(),
-        "Metadata": {"sha256": obj.sha256_hex},
-    }
     try:
-        if not exclusive:
-            s3.put_object(**args)
-            return
-        try:
-            s3.put_object(**args, IfNoneMatch="*")
-        except ClientError as exc:
-            if _error_code(exc) not in _LOST_CONDITION:
-                raise
-            # The ETag of a single-part upload under SSE-S3 (the bucket's encryption) is the MD5 of its bytes.
-            s3.put_object(**args, IfMatch=f'"{hashlib.md5(obj.body, usedforsecurity=False).hexdigest()}"')
-    except ClientError as exc:
-        if _error_code(exc) in _LOST_CONDITION:
-            raise Conflict("the key holds another object", key=obj.key) from exc
+        s3.put_object(
+            Bucket=bucket,
+            Key=obj.key,
+            Body=obj.body,
+            ContentType=obj.content_type,
+            Tagging=tagging,
+            ChecksumSHA256=base64.b64encode(bytes.fromhex(obj.sha256_hex)).decode(),
+            Metadata={"sha256": obj.sha256_hex},
+        )
+    except (ClientError, BotoCoreError) as exc:
         raise StorageError("could not store the object") from exc
-    except BotoCoreError as exc:
-        raise StorageError("could not store the object") from exc
-
-
-def _error_code(exc: ClientError) -> str:
-    return exc.response.get("Error", {}).get("Code", "")
 
 
 def delete_objects(s3: Any, bucket: str, keys: list[str]) -> list[str]:

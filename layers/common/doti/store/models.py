@@ -296,6 +296,48 @@ class DisclosureModel(Model):
     by_contract = _ByContract()
 
 
+class FrameClaimModel(Model):
+    """A device's claim on one of its frame ids (idempotency): the first request to write it owns the frame; retries
+    with the same body get the first result, a different body is a Conflict. Expires with the frame's retention."""
+
+    class Meta:
+        table_name = UNBOUND
+
+    id = UnicodeAttribute(hash_key=True)  # "<device_id>#<device frame id>"
+    status = UnicodeAttribute()  # in_progress | completed
+    body_sha256 = UnicodeAttribute()
+    camera_id = UnicodeAttribute()
+    frame_id = UnicodeAttribute(null=True)
+    captured_at = UTCDateTimeAttribute(null=True)
+    claimed_at = UTCDateTimeAttribute()
+    expires_at = NumberAttribute()  # epoch seconds; the table's TTL attribute
+
+
+class UsageModel(Model):
+    """Bytes stored per contract and calendar month (UTC), counted with atomic ADDs only for what was stored."""
+
+    class Meta:
+        table_name = UNBOUND
+
+    contract_id = UnicodeAttribute(hash_key=True)
+    period = UnicodeAttribute(range_key=True)  # "2026-11"
+    bytes_stored = NumberAttribute(default=0)
+    objects_stored = NumberAttribute(default=0)
+
+
+class DeletionReceiptModel(Model):
+    """What retention and takedowns deleted for a contract on one UTC day (customers read it at /v1/deletions)."""
+
+    class Meta:
+        table_name = UNBOUND
+
+    contract_id = UnicodeAttribute(hash_key=True)
+    day = UnicodeAttribute(range_key=True)  # "2026-11-25"
+    frames = NumberAttribute(default=0)
+    notes = NumberAttribute(default=0)
+    bytes = NumberAttribute(default=0)
+
+
 # model -> the Settings field that names its table
 MODEL_TABLES: dict[type[Model], str] = {
     ContractModel: "contracts_table",
@@ -313,4 +355,7 @@ MODEL_TABLES: dict[type[Model], str] = {
     SuspensionModel: "suspensions_table",
     ScheduledWorkModel: "schedule_table",
     DisclosureModel: "disclosures_table",
+    FrameClaimModel: "idempotency_table",
+    UsageModel: "usage_table",
+    DeletionReceiptModel: "deletion_receipts_table",
 }

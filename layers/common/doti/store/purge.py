@@ -23,6 +23,7 @@ from pynamodb.models import Model
 
 from doti.clock import format_rfc3339
 from doti.errors import Conflict, NotFound, StorageError
+from doti.store import claims
 from doti.store.models import (
     CameraModel,
     ContractModel,
@@ -136,8 +137,15 @@ def _first(query: Iterator[Model], limit: int) -> list[Model]:
 
 def delete_frame_items(camera_id: str, limit: int) -> int:
     """Delete up to `limit` index items of a camera (one key-range query); returns how many."""
-    query = FrameModel.query(camera_id, attributes_to_get=["camera_id", "frame_id"], limit=limit, page_size=limit)
+    query = FrameModel.query(
+        camera_id,
+        attributes_to_get=["camera_id", "frame_id", "device_id", "device_frame_id"],
+        limit=limit,
+        page_size=limit,
+    )
     items = _first(query, limit)
+    # The device's claims on these frames go first: they name the frames (ids, capture time, body digest).
+    claims.delete([claims.claim_id(item.device_id, item.device_frame_id) for item in items])
     _delete(FrameModel, items)
     return len(items)
 

@@ -1,0 +1,175 @@
+"""Data access for frame claims: a device's frame id is owned by the first request that claims it (SPEC §12).
+
+A claim is written with `attribute_not_exists` before anything is stored. The request holding it stores the
+objects, then completes it in one DynamoDB transaction with the frame's index item and the usage charge: the
+frame becomes visible, is charged and its claim completed together or not at all.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from pynamodb.exceptions import DoesNotExist, PutError, PynamoDBException, TransactWriteError, UpdateError
+from pynamodb.transactions import TransactWrite
+
+from doti import entities
+from doti.errors import Conflict, StorageError
+from doti.observability import logger
+from doti.store import usage as usage_store
+from doti.store.models import FrameClaimModel, FrameModel
+
+IN_PROGRESS = "in_progress"
+ABANDONED_AT = datetime(1970, 1, 1, tzinfo=UTC)  # claimed_at of a claim its holder gave up
+COMPLETED = "completed"
+_CLAIM_ATTEMPTS = 3  # a claim can vanish between the failed put and the read (released or expired): try again
+
+
+@dataclass(frozen=True)
+class Claim:
+    claim_id: str  # "<device_id>#<device frame id>"
+    status: str
+    body_sha256: str
+    camera_id: str
+    frame_id: str  # chosen by the first request: a retry that takes the claim over reuses it and its keys
+    captured_at: datetime  # the first capture time stands
+    claimed_at: datetime  # the holder's token: completion and release are conditional on it
+    expires_at: int  # epoch seconds, the frame's expiry (TTL)
+
+
+def claim_id(device_id: str, device_frame_id: str) -> str:
+    return f"{device_id}#{device_frame_id}"
+
+
+def _claim(item: FrameClaimModel) -> Claim:
+    return Claim(
+        claim_id=item.id,
+        status=item.status,
+        body_sha256=item.body_sha256,
+        camera_id=item.camera_id,
+        frame_id=item.frame_id,
+        captured_at=item.captured_at.astimezone(UTC),
+        claimed_at=item.claimed_at.astimezone(UTC),
+        expires_at=int(item.expires_at),
+    )
+
+
+def _condition_failed(exc: PynamoDBException) -> bool:
+    return getattr(exc, "cause_response_code", None) == "ConditionalCheckFailedException"
+
+
+def _held_by(claim: Claim):
+    return (FrameClaimModel.status == IN_PROGRESS) & (FrameClaimModel.claimed_at == claim.claimed_at)
+
+
+def acquire(claim: Claim) -> Claim | None:
+    """Write `claim` if its id is free. Returns None when it is ours, else the claim that holds the id."""
+    for _ in range(_CLAIM_ATTEMPTS):
+        try:
+            FrameClaimModel(id=claim.claim_id, **_attributes(claim)).save(condition=FrameClaimModel.id.does_not_exist())
+            return None
+        except PutError as exc:
+            if not _condition_failed(exc):
+                raise StorageError("could not claim the frame id") from exc
+        try:
+            return _claim(FrameClaimModel.get(claim.claim_id, consistent_read=True))
+        except DoesNotExist:
+            continue
+        except PynamoDBException as exc:
+            raise StorageError("could not read the frame id's claim") from exc
+    raise Conflict("this frame id is being stored by another request", in_progress=True)
+
+
+def _attributes(claim: Claim) -> dict[str, object]:
+    values = dataclasses.asdict(claim)
+    del values["claim_id"]
+    return values
+
+
+def take_over(stale: Claim, now: datetime) -> Claim:
+    """Take an in-progress claim whose holder stopped (crashed or timed out); conditional on its token, so of two
+    retries taking it over at once only one wins. The loser is told the frame is in progress."""
+    try:
+        FrameClaimModel(id=stale.claim_id).update(
+            actions=[FrameClaimModel.claimed_at.set(now)], condition=_held_by(stale)
+        )
+    except UpdateError as exc:
+        if _condition_failed(exc):
+            raise Conflict("this frame id is being stored by another request", in_progress=True) from exc
+        raise StorageError("could not take over the frame id's claim") from exc
+    return dataclasses.replace(stale, claimed_at=now)
+
+
+def release(claim: Claim) -> None:
+    """Give the claim up after a failure: it stays in progress but dated at the epoch, so the device's retry takes it
+    over at once and reuses its frame id, capture time and keys (whatever objects this attempt left are overwritten,
+    not doubled). Best effort: a claim that cannot be given up is taken over once it is stale."""
+    try:
+        FrameClaimModel(id=claim.claim_id).update(
+            actions=[FrameClaimModel.claimed_at.set(ABANDONED_AT)], condition=_held_by(claim)
+        )
+    except UpdateError as exc:
+        if not _condition_failed(exc):
+            logger.warning("could not give up a frame claim", extra={"claim_id": claim.claim_id})
+
+
+def complete(claim: Claim, frame: entities.Frame, *, period: str, quota: int) -> None:
+    """In one transaction: index the frame, charge its bytes to the contract's month, and complete the claim.
+
+    Raises Conflict(in_progress) if the claim is no longer ours (taken over after we stalled), QuotaExceededRace
+    if the month's counter no longer has room (another frame was charged since the check), StorageError otherwise.
+    """
+    values = dataclasses.asdict(frame)
+    values["expires_at"] = int(frame.expires_at.timestamp())
+    size = frame.size + frame.thumb_size
+    usage_item, usage_actions, usage_condition = usage_store.charge_update(frame.contract_id, period, size, quota)
+    try:
+        with TransactWrite(connection=FrameModel._get_connection().connection) as transaction:
+            transaction.save(FrameModel(**values), condition=FrameModel.frame_id.does_not_exist())
+            transaction.update(usage_item, actions=usage_actions, condition=usage_condition)
+            transaction.update(
+                FrameClaimModel(id=claim.claim_id),
+                actions=[
+                    FrameClaimModel.status.set(COMPLETED),
+                    FrameClaimModel.frame_id.set(frame.frame_id),
+                    FrameClaimModel.camera_id.set(frame.camera_id),
+                    FrameClaimModel.captured_at.set(frame.captured_at),
+                ],
+                condition=_held_by(claim),
+            )
+    except TransactWriteError as exc:
+        reasons = [reason.code if reason else None for reason in (exc.cancellation_reasons or [])]
+        if len(reasons) == 3 and "ConditionalCheckFailed" in reasons:
+            index, usage, held = (code == "ConditionalCheckFailed" for code in reasons)
+            if held:
+                raise Conflict("this frame id is being stored by another request", in_progress=True) from exc
+            if usage:
+                raise QuotaExceededRace() from exc
+            if index:
+                raise Conflict("frame already indexed", frame_id=frame.frame_id) from exc
+        raise StorageError("could not index the frame") from exc
+
+
+class QuotaExceededRace(Exception):
+    """The usage counter lost its room between the check and the charge."""
+
+
+def get(claim_id_: str) -> Claim | None:
+    try:
+        return _claim(FrameClaimModel.get(claim_id_, consistent_read=True))
+    except DoesNotExist:
+        return None
+    except PynamoDBException as exc:
+        raise StorageError("could not read the frame id's claim") from exc
+
+
+def delete(claim_ids: list[str]) -> None:
+    """Delete claims by id (for purge: a frame item's claim id is claim_id(device_id, device_frame_id)). PynamoDB
+    sends them 25 at a time and retries unprocessed ones."""
+    try:
+        with FrameClaimModel.batch_write() as batch:
+            for id_ in claim_ids:
+                batch.delete(FrameClaimModel(id=id_))
+    except PynamoDBException as exc:
+        raise StorageError("could not delete frame claims") from exc
