@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 
 # Imported for their @case registrations. `make bench` puts layers/common on PYTHONPATH, as Lambda's /opt/python.
-from bench import cases_imaging, cases_imports, cases_jobs, cases_purge  # noqa: F401
+from bench import cases_imaging, cases_imports, cases_jobs, cases_purge, cases_retention  # noqa: F401
 from bench.harness import ROOT, format_table, run, write_results
 
 

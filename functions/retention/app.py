@@ -1,4 +1,4 @@
-"""Retention job (SPEC §5, §9): hourly, deletes frames past each contract's retention period."""
+"""Retention job (SPEC §5, §9): hourly, deletes frames past each contract's retention period and receipts it."""
 
 from dataclasses import asdict
 from typing import Any
@@ -23,5 +23,12 @@ def lambda_handler(_event: dict[str, Any], context: LambdaContext) -> dict[str, 
     metrics.add_metric(name="RetentionFramesDeleted", unit=MetricUnit.Count, value=report.frames_deleted)
     metrics.add_metric(name="RetentionBytesFreed", unit=MetricUnit.Bytes, value=report.bytes_freed)
     metrics.add_metric(name="RetentionErrors", unit=MetricUnit.Count, value=report.objects_failed)
-    logger.info("retention run finished", extra=asdict(report))
+    found = report.reconciled
+    metrics.add_metric(name="RetentionItemsExamined", unit=MetricUnit.Count, value=found.items_examined)
+    metrics.add_metric(name="RetentionKeysListed", unit=MetricUnit.Count, value=found.keys_listed)
+    metrics.add_metric(name="RetentionOrphansDeleted", unit=MetricUnit.Count, value=found.orphans_deleted)
+    metrics.add_metric(name="RetentionOrphansHeld", unit=MetricUnit.Count, value=found.orphans_held)
+    metrics.add_metric(name="RetentionItemsWithoutObjects", unit=MetricUnit.Count, value=found.items_without_objects)
+    metrics.add_metric(name="RetentionTagMismatched", unit=MetricUnit.Count, value=found.tag_mismatched)
+    logger.info("retention run finished", extra={**asdict(report), "reconciled": asdict(found)})
     return asdict(report)

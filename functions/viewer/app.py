@@ -11,7 +11,7 @@ from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import BaseModel, Field
 
-from doti import access_log, contracts, frames, notices, registry, runtime
+from doti import access_log, contracts, deletions, frames, notices, registry, runtime
 from doti.auth import customer
 from doti.clock import format_rfc3339, parse_rfc3339, utcnow
 from doti.entities import Session, User
@@ -153,6 +153,22 @@ def access_log_page(
     if next_cursor:
         body["cursor"] = next_cursor
     return json_response(200, body)
+
+
+@app.get("/v1/deletions")
+def list_deletions(
+    from_: Annotated[str | None, Query(alias="from", max_length=10, description="first day, YYYY-MM-DD")] = None,
+    to: Annotated[str | None, Query(max_length=10, description="last day (included), YYYY-MM-DD")] = None,
+    limit: Annotated[int, Query(ge=1, le=deletions.MAX_PAGE)] = 31,
+) -> Response[dict[str, Any]]:
+    _, user = _session()
+    contracts.require_serving(contracts.get_contract(user.contract_id), utcnow())
+    query = deletions.DeletionQuery(
+        first_day=deletions.parse_day(from_, "from") if from_ else None,
+        last_day=deletions.parse_day(to, "to") if to else None,
+        limit=limit,
+    )
+    return json_response(200, {"items": deletions.receipts_of(user.contract_id, query)})
 
 
 @app.get("/v1/openapi.json")

@@ -1,23 +1,60 @@
-"""The retention job (SPEC §5): delete frames past their contract's retention, camera by camera.
+"""The retention job (SPEC §5): delete what is past its contract's retention, camera by camera, and receipt it.
 
-Work is per-camera key-range queries from the oldest frame up to the cutoff, so its cost follows what expires,
-not what is stored. Index items go first (a customer never sees a frame whose image is gone), then objects;
-an object left behind by a crash is past retention already and its lifecycle rule removes it.
+Each camera has a cursor (a frame-id position): everything below it is reconciled. A run takes the range from the
+cursor to the contract's cutoff (now - the contract's *current* retention_days, so a shortened retention applies on
+the next run) and walks it one UTC day at a time, in chunks. For each chunk it reads three key ranges that hold
+only expired data: the camera's index items (a key-range query), and the day's `frames/` and `thumbs/` prefixes
+listed from the chunk's first frame id on (keys under a day prefix sort by frame id). Then:
+
+- index items are deleted first (a customer never sees a frame whose image is gone), then their objects;
+- an item whose object is not listed (an object removed out of band, or by its lifecycle rule) is deleted all the
+  same and counted (`items_without_objects`): the check costs nothing extra, as the listing is made anyway;
+- an object with no index item (an orphan left by a crash between the object write and the index write, or an item
+  removed by TTL) is deleted when it is older than the grace period; a younger one could be an upload in flight, so
+  the cursor stops before it and a later run takes it;
+- items whose `retention_class` (the lifecycle tag their objects were written with) differs from the contract's
+  current class are counted (`tag_mismatched`), not re-tagged: the job deletes them on time anyway, and re-tagging
+  would cost a PutObjectTagging per surviving object, i.e. grow with what is stored.
+
+The cost of a run follows what expires: data younger than the cutoff is never queried or listed. Stored-but-young
+data only costs nothing; an empty expired day costs three calls. Deletions are added to the contract's receipt of
+the run's UTC day (atomic ADDs). The job is idempotent (what is deleted is not listed again) and resumable (it stops
+before the Lambda timeout or when its listing budget is spent, saving each camera's cursor).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
-from datetime import datetime, timedelta
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 
-from doti import contracts, ids
+from doti import contracts, deletions, ids
+from doti.entities import Camera, Contract
 from doti.frames import Storage
-from doti.store import frames as store
-from doti.store import registry
+from doti.store import frames as frames_store
+from doti.store import keys, registry
+from doti.store import retention as store
 
 BATCH = 500
 RESERVE_MS = 15_000  # stop this long before the Lambda timeout; the next run continues
+GRACE = timedelta(hours=1)  # an object without an index item younger than this may be an upload in flight
+LIST_BUDGET = 50_000  # listed keys per run; the next run continues from the cursors
+EMPTY_CHUNKS_PER_CHECK = 10  # empty days walked between remaining-time checks
+
+_CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+_TIME_CHARS = 10
+
+
+@dataclass
+class Reconciliation:
+    """What the job found besides plain expired frames (kept apart from the report's stable fields)."""
+
+    orphans_deleted: int = 0  # objects without an index item, deleted
+    orphans_held: int = 0  # younger than the grace period: left for a later run
+    items_without_objects: int = 0
+    tag_mismatched: int = 0
+    keys_listed: int = 0
+    items_examined: int = 0
 
 
 @dataclass
@@ -29,6 +66,27 @@ class RetentionReport:
     objects_failed: int = 0
     stopped_early: bool = False
 
+    def __post_init__(self) -> None:
+        self.reconciled = Reconciliation()
+
+
+@dataclass
+class _Run:
+    storage: Storage
+    now: datetime
+    remaining_ms: Callable[[], float]
+    batch: int
+    reserve_ms: float
+    grace: timedelta
+    budget: int
+    report: RetentionReport = field(default_factory=RetentionReport)
+
+    def out_of_time(self) -> bool:
+        if self.remaining_ms() < self.reserve_ms or self.budget <= 0:
+            self.report.stopped_early = True
+            return True
+        return False
+
 
 def run_retention(
     *,
@@ -37,27 +95,138 @@ def run_retention(
     remaining_ms: Callable[[], float],
     batch: int = BATCH,
     reserve_ms: float = RESERVE_MS,
+    grace: timedelta = GRACE,
+    list_budget: int = LIST_BUDGET,
 ) -> RetentionReport:
-    report = RetentionReport()
+    run = _Run(storage, now, remaining_ms, batch, reserve_ms, grace, list_budget)
     for contract in registry.iter_contracts():
         if contract.state == contracts.PURGED:
             continue
-        report.contracts += 1
+        run.report.contracts += 1
         cutoff = ids.frame_id_floor(now - timedelta(days=contract.retention_days))
         for camera in registry.cameras_of_contract(contract.contract_id):
-            report.cameras += 1
-            while True:
-                if remaining_ms() < reserve_ms:
-                    report.stopped_early = True
-                    return report
-                expired = store.expired_frames(camera.camera_id, cutoff, batch)
-                if not expired:
-                    break
-                store.delete_frame_items(expired)
-                object_keys = [key for frame in expired for key in (frame.object_key, frame.thumb_key)]
-                report.objects_failed += len(store.delete_objects(storage.s3, storage.bucket, object_keys))
-                report.frames_deleted += len(expired)
-                report.bytes_freed += sum(frame.bytes for frame in expired)
-                if len(expired) < batch:
-                    break
-    return report
+            run.report.cameras += 1
+            if not _reconcile_camera(run, contract, camera, cutoff):
+                return run.report
+    return run.report
+
+
+def _reconcile_camera(run: _Run, contract: Contract, camera: Camera, cutoff: str) -> bool:
+    """Reconcile the camera's range from its cursor up to the cutoff; False when the run must stop."""
+    saved = store.get_cursor(camera.camera_id)
+    position = saved or _first_position(contract, camera)
+    finished, empty_chunks = True, 0
+    while position < cutoff:
+        if empty_chunks >= EMPTY_CHUNKS_PER_CHECK and run.out_of_time():
+            finished = False
+            break
+        day_start = _day_of(position)
+        upper = min(cutoff, ids.frame_id_floor(day_start + timedelta(days=1)))
+        step = _reconcile_chunk(run, contract, camera, day_start, position, upper)
+        position = step.position
+        empty_chunks = empty_chunks + 1 if step.empty else 0
+        if step.stopped:
+            finished = False
+            break
+        if step.held:
+            break
+    if position != saved and (saved is None or position > saved):
+        store.put_cursor(camera.camera_id, contract.contract_id, position, run.now)
+    return finished
+
+
+def _first_position(contract: Contract, camera: Camera) -> str:
+    """Where a camera's reconciliation starts: nothing of it can be older than its registration less the retention
+    (ingest refuses frames captured before now - retention), or than its oldest indexed frame.
+
+    From then on the cursor never passes a frame that can still arrive: a frame accepted at time t was captured at
+    or after t - retention, and the cursor stays at or below the cutoff of an earlier run. (Only a lengthened
+    retention lets a frame arrive below it; its objects' lifecycle tag still removes them.)
+    """
+    start = camera.created_at - timedelta(days=contract.retention_days)
+    oldest = store.oldest_frame_id(camera.camera_id)
+    if oldest is not None:
+        start = min(start, _day_of(oldest))
+    return ids.frame_id_floor(datetime(start.year, start.month, start.day, tzinfo=UTC))
+
+
+@dataclass(frozen=True)
+class _Step:
+    position: str  # where the camera's next chunk starts
+    held: bool = False  # something at `position` must wait for a later run
+    stopped: bool = False  # out of time or budget before deleting anything of this chunk
+    empty: bool = False  # the chunk's range held nothing
+
+
+def _reconcile_chunk(run: _Run, contract: Contract, camera: Camera, day: datetime, lower: str, upper: str) -> _Step:
+    """Delete one chunk of [lower, upper), one UTC day at most."""
+    frame_prefix, thumb_prefix = _day_prefixes(contract.contract_id, camera.camera_id, day)
+    s3, bucket, size = run.storage.s3, run.storage.bucket, run.batch
+    items = store.indexed_frames(camera.camera_id, lower, upper, size)
+    listed = [store.list_day(s3, bucket, prefix, lower, upper, size) for prefix in (frame_prefix, thumb_prefix)]
+    # A source that filled its page may hold more: the chunk ends at the smallest last id among those.
+    sources = [[i.frame_id for i in items], *[[o.frame_id for o in objects] for objects in listed]]
+    full_ends = [source[-1] for source in sources if len(source) == size]
+    end = min(full_ends) if full_ends else None
+    objects = [o for source in listed for o in source if end is None or o.frame_id <= end]
+    items = [i for i in items if end is None or i.frame_id <= end]
+    following = end + "0" if end is not None else upper  # the smallest position after `end`
+    if not items and not objects:
+        return _Step(following, empty=True)
+    # The time check comes where there is work: an empty day costs three reads, and such days are checked in tens.
+    if run.out_of_time():
+        return _Step(lower, stopped=True)
+    run.budget -= sum(len(objects) for objects in listed)
+
+    indexed = {i.frame_id for i in items}
+    young = [o.frame_id for o in objects if o.frame_id not in indexed and o.last_modified > run.now - run.grace]
+    held = bool(young)
+    if young:
+        following = min(young)
+        run.report.reconciled.orphans_held += len(set(young))
+        items = [i for i in items if i.frame_id < following]
+        objects = [o for o in objects if o.frame_id < following]
+        indexed = {i.frame_id for i in items}
+
+    keys_present = {o.key for o in objects}
+    current_class = f"d{contract.retention_days}"
+    found = run.report.reconciled
+    found.keys_listed += sum(len(x) for x in listed)
+    found.items_examined += len(items)
+    found.items_without_objects += sum(1 for i in items if i.object_key not in keys_present)
+    found.tag_mismatched += sum(1 for i in items if i.retention_class != current_class)
+    orphans = {o.frame_id for o in objects} - indexed
+    found.orphans_deleted += len(orphans)
+
+    if items:
+        store.delete_items(camera.camera_id, sorted(indexed))
+    # The items' own keys too: should an object ever sit outside its day prefix, the item still takes it along.
+    doomed = sorted({o.key for o in objects} | {key for i in items for key in (i.object_key, i.thumb_key)})
+    failed = set(frames_store.delete_objects(s3, bucket, doomed)) if doomed else set()
+    if failed:  # their items are gone: the next run finds them as orphans, from here on
+        held = True
+        following = min([following, *[key.rsplit("/", 1)[-1].split(".", 1)[0] for key in failed]])
+    freed = sum(o.size for o in objects if o.key not in failed)
+    deleted = len(indexed | orphans)
+    run.report.objects_failed += len(failed)
+    run.report.frames_deleted += deleted
+    run.report.bytes_freed += freed
+    if deleted:
+        deletions.record(contract.contract_id, run.now, frames=deleted, bytes_freed=freed)
+    return _Step(following, held=held)
+
+
+def _day_prefixes(contract_id: str, camera_id: str, day: datetime) -> tuple[str, str]:
+    """The day's prefixes under frames/ and thumbs/, from the one module that lays out keys."""
+    frame = keys.frame_key(contract_id, camera_id, day, ids.FRAME_ID_MIN, "image/jpeg")
+    thumb = keys.thumb_key(contract_id, camera_id, day, ids.FRAME_ID_MIN)
+    return frame.rsplit("/", 1)[0] + "/", thumb.rsplit("/", 1)[0] + "/"
+
+
+def _day_of(position: str) -> datetime:
+    """Midnight (UTC) of the day a frame id (or a position between ids) falls on."""
+    millis = 0
+    for char in position[:_TIME_CHARS]:
+        millis = millis * 32 + _CROCKFORD.index(char)
+    moment = datetime.fromtimestamp(millis / 1000, UTC)
+    return datetime(moment.year, moment.month, moment.day, tzinfo=UTC)

@@ -39,6 +39,7 @@ class Settings:
     shares_table: str
     exports_table: str
     deletion_receipts_table: str
+    idempotency_table: str
     mail_sender: str
     purge_grace_days: int
 

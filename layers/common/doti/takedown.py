@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from doti import audit, contracts, ids, registry
+from doti import audit, contracts, deletions, ids, registry
 from doti.clock import format_rfc3339
 from doti.errors import Conflict, NotFound, StorageError, ValidationError
 from doti.frames import Storage
@@ -119,6 +119,8 @@ def take_down_frame(
     store.delete_frame_items(
         [store.ExpiredFrame(frame.camera_id, frame.frame_id, frame.object_key, frame.thumb_key, freed)]
     )
+    # After the index delete: a repeat (possible only while the item exists) cannot count the frame twice.
+    deletions.record(contract_id, now, frames=1, bytes_freed=freed)
     return Takedown(
         contract_id=contract_id,
         camera_id=camera.camera_id,

@@ -1,0 +1,57 @@
+"""Deletion receipts (SPEC §5): per contract and UTC day, what retention and takedowns deleted.
+
+Writers add with atomic counters, so concurrent jobs and takedowns never lose a count; customers read their own
+contract's receipts at `GET /v1/deletions`, newest day first.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from typing import Any
+
+from doti.errors import ValidationError
+from doti.store import retention as store
+
+MAX_PAGE = 366
+_FIRST_DAY = "0000-01-01"
+_LAST_DAY = "9999-12-31"
+
+
+@dataclass(frozen=True)
+class DeletionQuery:
+    first_day: str | None = None  # "YYYY-MM-DD", included
+    last_day: str | None = None  # included
+    limit: int = 31
+
+
+def day_of(moment: datetime) -> str:
+    return moment.astimezone(UTC).strftime("%Y-%m-%d")
+
+
+def record(contract_id: str, now: datetime, *, frames: int, bytes_freed: int, notes: int = 0) -> None:
+    """Add what was deleted now to the contract's receipt of the day (UTC)."""
+    store.add_to_receipt(contract_id, day_of(now), frames=frames, notes=notes, bytes_=bytes_freed)
+
+
+def parse_day(value: str, name: str) -> str:
+    """A query's day, YYYY-MM-DD, or a ValidationError naming the parameter."""
+    try:
+        if len(value) == 10:
+            return date.fromisoformat(value).isoformat()
+    except ValueError:
+        pass
+    raise ValidationError(f"{name} must be a day, YYYY-MM-DD", field=name)
+
+
+def receipts_of(contract_id: str, query: DeletionQuery) -> list[dict[str, Any]]:
+    """The contract's receipts within the query's days (both ends included), newest first."""
+    first = query.first_day or _FIRST_DAY
+    last = query.last_day or _LAST_DAY
+    if first > last:
+        raise ValidationError("from must not be after to", field="from")
+    limit = max(1, min(query.limit, MAX_PAGE))
+    return [
+        {"day": r.day, "frames": r.frames, "notes": r.notes, "bytes": r.bytes}
+        for r in store.receipts(contract_id, first, last, limit)
+    ]

@@ -1,0 +1,257 @@
+"""The retention job, complete (SPEC §5): shortened retention, stale lifecycle tags, index items without objects,
+objects without index items (reconciled by day prefix, with a grace for uploads in flight), and a cost that follows
+what expires. Frames come in through the ingest handler; time moves on through the job's injected `now`."""
+
+from __future__ import annotations
+
+from collections import Counter
+from datetime import timedelta
+from typing import Any
+
+import boto3
+import pytest
+from botocore.client import BaseClient
+
+from doti import contracts
+from doti.store.models import FrameModel
+from functions.retention import app as retention
+from infra.provision import Provisioned
+from tests.support import LambdaContext, World
+from tests.unit.test_retention import (
+    PLENTY_MS,
+    bytes_of,
+    ids_of,
+    indexed_frame_ids,
+    ingested,
+    now,
+    object_sizes,
+    run,
+    scheduled_event,
+    stored_frame_ids,
+)
+
+
+@pytest.fixture
+def aws_calls(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, dict[str, Any]]]:
+    """Every AWS call as (operation, parameters), recorded at botocore's client layer."""
+    calls: list[tuple[str, dict[str, Any]]] = []
+    original = BaseClient._make_api_call
+
+    def make_api_call(client: BaseClient, operation: str, params: dict[str, Any]) -> Any:
+        calls.append((operation, params))
+        return original(client, operation, params)
+
+    monkeypatch.setattr(BaseClient, "_make_api_call", make_api_call)
+    return calls
+
+
+def s3() -> Any:
+    return boto3.client("s3", region_name="us-east-1")
+
+
+def bucket(aws: Provisioned) -> str:
+    return aws.refs["FramesBucket"]
+
+
+def keys_of(aws: Provisioned, frame: dict[str, Any]) -> list[str]:
+    return [key for key in object_sizes(aws) if key.rsplit("/", 1)[-1].startswith(frame["frame_id"])]
+
+
+def staff_actor() -> str:
+    return "staff:test"
+
+
+# shortened retention and stale tags
+
+
+def test_a_shortened_retention_applies_on_the_next_scheduled_run_and_stale_tags_are_reported(aws, world_factory):
+    # Given a 31-day contract with frames 10 days and 2 days old (their objects tagged d31)
+    shortened, other = world_factory(retention_days=31), world_factory(retention_days=31)
+    old = ingested(shortened, now() - timedelta(days=10))
+    recent = ingested(shortened, now() - timedelta(days=2))
+    untouched = ingested(other, now() - timedelta(days=10))
+    freed = bytes_of(aws, [old])
+
+    # When staff shorten the plan to 7 days and the hourly schedule fires
+    contracts.update_plan(shortened.contract_id, {"retention_days": 7}, actor=staff_actor(), now=now())
+    result = retention.lambda_handler(scheduled_event(), LambdaContext())
+
+    # Then only the frame past the new retention is gone, the other contract's 10-day-old frame stays
+    assert (result["frames_deleted"], result["bytes_freed"], result["stopped_early"]) == (1, freed, False)
+    assert stored_frame_ids(aws) == ids_of(recent, untouched)
+    # And the deleted frame's d31 tag no longer matched the contract's class: the job reports it (no re-tagging)
+    report = run(now())
+    assert report.frames_deleted == 0
+    assert FrameModel.get(shortened.camera_id, recent["frame_id"]).retention_class == "d31"
+
+
+def test_the_report_counts_items_whose_tag_no_longer_matches_the_contracts_class(aws, world_factory):
+    # Given a 31-day contract with two frames 10 days old, shortened to 7 days
+    world = world_factory(retention_days=31)
+    frames = [ingested(world, now() - timedelta(days=10, minutes=m)) for m in (1, 2)]
+    contracts.update_plan(world.contract_id, {"retention_days": 7}, actor=staff_actor(), now=now())
+
+    # When the job runs
+    report = run(now())
+
+    # Then both are deleted, and both are counted as tagged for a class the contract no longer has
+    assert report.frames_deleted == 2
+    assert report.reconciled.tag_mismatched == 2
+    assert stored_frame_ids(aws) == set()
+    assert not ids_of(*frames) & stored_frame_ids(aws)
+
+
+# index items without objects
+
+
+def test_an_index_item_whose_object_was_removed_out_of_band_is_deleted_with_what_remains(aws, world_factory):
+    # Given an expiring frame whose original was removed out of band (its thumbnail is still there)
+    world = world_factory(retention_days=7)
+    frame = ingested(world, now() - timedelta(minutes=5))
+    original = next(key for key in keys_of(aws, frame) if key.startswith("frames/"))
+    thumb_bytes = object_sizes(aws)[original.replace("frames/", "thumbs/", 1).rsplit(".", 1)[0] + ".jpg"]
+    s3().delete_object(Bucket=bucket(aws), Key=original)
+
+    # When the job runs after the retention
+    report = run(now() + timedelta(days=8))
+
+    # Then the item and the thumbnail are gone, the missing original is counted and not counted as freed
+    assert indexed_frame_ids(aws) == set()
+    assert object_sizes(aws) == {}
+    assert (report.frames_deleted, report.bytes_freed) == (1, thumb_bytes)
+    assert report.reconciled.items_without_objects == 1
+
+
+# objects without index items
+
+
+def drop_index_item(world: World, frame: dict[str, Any]) -> None:
+    """What a crash between the object writes and the index write leaves: objects that no item lists."""
+    FrameModel(world.camera_id, frame["frame_id"]).delete()
+
+
+def test_orphan_objects_of_an_expired_day_are_deleted_and_receipted(aws, world_factory):
+    # Given an expiring frame indexed normally and one whose index item never got written
+    world = world_factory(retention_days=7)
+    kept_index = ingested(world, now() - timedelta(minutes=5))
+    orphan = ingested(world, now() - timedelta(minutes=6))
+    drop_index_item(world, orphan)
+    freed = bytes_of(aws, [kept_index, orphan])
+
+    # When the job runs after the retention
+    report = run(now() + timedelta(days=8))
+
+    # Then both frames' objects are gone, the orphan counted as such
+    assert stored_frame_ids(aws) == set()
+    assert (report.frames_deleted, report.bytes_freed) == (2, freed)
+    assert report.reconciled.orphans_deleted == 1
+
+    # When it runs again / Then nothing more is found or deleted
+    again = run(now() + timedelta(days=8))
+    assert (again.frames_deleted, again.bytes_freed, again.reconciled.keys_listed) == (0, 0, 0)
+
+
+def test_an_orphan_younger_than_the_grace_is_kept_and_taken_by_a_later_run(aws, world_factory):
+    # Given two expiring frames, the older one an orphan whose objects are "young" under a 9-day grace
+    world = world_factory(retention_days=7)
+    orphan = ingested(world, now() - timedelta(minutes=6))
+    later = ingested(world, now() - timedelta(minutes=5))
+    drop_index_item(world, orphan)
+    at = now() + timedelta(days=8)
+
+    # When the job runs with that grace
+    held = run(at, grace=timedelta(days=9))
+
+    # Then the orphan may be an upload in flight: nothing from it on is deleted, the position is held
+    assert held.frames_deleted == 0
+    assert held.reconciled.orphans_held == 1
+    assert stored_frame_ids(aws) == ids_of(orphan, later)
+
+    # When a later run finds it past the grace / Then both go
+    done = run(at)
+    assert done.frames_deleted == 2
+    assert stored_frame_ids(aws) == set()
+
+
+def test_objects_of_frames_whose_items_ttl_removed_are_deleted_when_their_day_expires(aws, world_factory):
+    # Given a frame whose index item DynamoDB's TTL removed before the job came (its objects remain)
+    world = world_factory(retention_days=7)
+    frame = ingested(world, now() - timedelta(days=6, hours=23))
+    drop_index_item(world, frame)
+    freed = bytes_of(aws, [frame])
+
+    # When the job runs a day later
+    report = run(now() + timedelta(days=1))
+
+    # Then the objects are deleted and receipted
+    assert object_sizes(aws) == {}
+    assert (report.frames_deleted, report.bytes_freed, report.reconciled.orphans_deleted) == (1, freed, 1)
+
+
+# bounded, resumable, and a cost that follows what expires
+
+
+def test_a_run_stops_when_its_listing_budget_is_spent_and_the_next_run_finishes(aws, world_factory):
+    # Given five expiring frames, listed two at a time
+    world = world_factory(retention_days=7)
+    frames = [ingested(world, now() - timedelta(minutes=m)) for m in range(1, 6)]
+    at = now() + timedelta(days=8)
+
+    # When a run may list only 4 keys (one chunk of 2 frames: 2 originals and 2 thumbnails)
+    first = run(at, batch=2, list_budget=4)
+
+    # Then it stops early, having deleted that chunk completely
+    assert first.stopped_early is True
+    assert first.frames_deleted == 2
+    assert len(stored_frame_ids(aws)) == 3
+
+    # When the next run has budget / Then it finishes from where the first stopped
+    second = run(at, batch=2)
+    assert (second.stopped_early, second.frames_deleted) == (False, 3)
+    assert stored_frame_ids(aws) == set()
+    assert not ids_of(*frames) & stored_frame_ids(aws)
+
+
+def calls_about(calls: list[tuple[str, dict[str, Any]]], world: World) -> Counter[str]:
+    """The operations whose parameters name the world's contract or camera."""
+    return Counter(op for op, params in calls if world.contract_id in str(params) or world.camera_id in str(params))
+
+
+def test_work_and_aws_calls_follow_what_expires_not_what_is_stored(aws, world_factory, aws_calls):
+    # Given two 7-day contracts with the same three expiring frames; the second also stores 12 young frames,
+    # some on the same day as the cutoff
+    lean, stocked = world_factory(retention_days=7), world_factory(retention_days=7)
+    start = now()
+    expiring_offsets = [timedelta(days=6, hours=12, minutes=m) for m in (1, 2, 3)]
+    for world in (lean, stocked):
+        for offset in expiring_offsets:
+            ingested(world, start - offset)
+    young = [ingested(stocked, start - timedelta(days=5, hours=23, minutes=m)) for m in range(6)]
+    young += [ingested(stocked, start - timedelta(minutes=m)) for m in range(6)]
+    aws_calls.clear()
+
+    # When the job runs a day later (cutoff: 6 days before the start)
+    report = run(start + timedelta(days=1))
+    job_calls = list(aws_calls)
+
+    # Then both contracts lost their three expiring frames and the young frames stay
+    assert report.frames_deleted == 6
+    assert stored_frame_ids(aws) == ids_of(*young)
+    # And the job made the same AWS calls for both: the young frames cost nothing
+    assert calls_about(job_calls, stocked) == calls_about(job_calls, lean)
+    assert report.reconciled.keys_listed == 2 * 2 * 3
+    assert report.reconciled.items_examined == 2 * 3
+    # And it never scanned the frames table
+    assert not [op for op, params in job_calls if op == "Scan" and params.get("TableName") == aws.refs["FramesTable"]]
+
+
+def test_a_run_with_no_time_left_keeps_every_cursor_and_object(aws, world_factory):
+    # Given an expiring frame
+    world = world_factory(retention_days=7)
+    frame = ingested(world, now() - timedelta(minutes=1))
+
+    # When the job has no time / Then nothing changes; with time, the frame goes
+    assert run(now() + timedelta(days=8), lambda: 1_000.0).stopped_early is True
+    assert stored_frame_ids(aws) == ids_of(frame)
+    assert run(now() + timedelta(days=8), lambda: PLENTY_MS).frames_deleted == 1
+    assert stored_frame_ids(aws) == set()
