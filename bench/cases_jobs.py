@@ -13,48 +13,19 @@ later are looked at there; DynamoDB reads only the keys in the range.
 
 from __future__ import annotations
 
-import os
 import statistics
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import datetime, timedelta
 from typing import Any
 
 from bench.harness import Row, case, row
+from bench.moto_env import BENCH_ENV, CallCounter
+from bench.moto_env import environment as bench_environment
 
 DUE = 10
 CONTRACTS = 1_000
 REPS = 7
-_ENV = {  # as tests/conftest.py sets it: fake credentials, moto in-process, no X-Ray
-    "AWS_ACCESS_KEY_ID": "testing",
-    "AWS_SECRET_ACCESS_KEY": "testing",
-    "AWS_DEFAULT_REGION": "us-east-1",
-    "AWS_REGION": "us-east-1",
-    "POWERTOOLS_TRACE_DISABLED": "true",
-    "POWERTOOLS_METRICS_NAMESPACE": "doti",
-    "POWERTOOLS_SERVICE_NAME": "bench",
-}
-
-
-@contextmanager
-def _environment(values: dict[str, str]) -> Iterator[None]:
-    saved = dict(os.environ)
-    os.environ.pop("AWS_ENDPOINT_URL", None)
-    os.environ.update(values)
-    try:
-        yield
-    finally:
-        os.environ.clear()
-        os.environ.update(saved)
-
-
-class _CallCounter:
-    def __init__(self) -> None:
-        self.count = 0
-
-    def __call__(self, **_: Any) -> None:
-        self.count += 1
 
 
 def _contract(contract_id: str, now: datetime, ended_at: datetime | None) -> Any:
@@ -105,7 +76,7 @@ def _remove(contract_ids: list[str], now: datetime) -> None:
             work.delete(ScheduledWorkModel(schedule.IDLE_CHECK, schedule.due_key(add_months(now, 2), contract_id)))
 
 
-def _timed_run(rep: int, background: int, counter: _CallCounter) -> tuple[float, int, int]:
+def _timed_run(rep: int, background: int, counter: CallCounter) -> tuple[float, int, int]:
     """(ms, AWS calls, items examined) of one job run over DUE fresh due contracts and `background` others."""
     from doti import runtime
     from doti.clock import utcnow
@@ -137,14 +108,14 @@ def suspension_job_scale() -> Iterator[Row]:
     from infra.provision import provision
     from infra.template import load_template
 
-    counter = _CallCounter()
-    with _environment(_ENV), mock_aws():
+    counter = CallCounter()
+    with bench_environment(BENCH_ENV), mock_aws():
         runtime.reset()
         provisioned = provision(load_template(), session=boto3_session())
         environment = {k: v for k, v in provisioned.environment().items() if k != "POWERTOOLS_SERVICE_NAME"}
         botocore_session().register("before-call", counter, unique_id="bench-suspension-calls")
         try:
-            with _environment(environment):
+            with bench_environment(environment):
                 runtime.reset()
                 get_settings()  # binds the models; clients made from here on carry the hook
                 _timed_run(0, 0, counter)  # warm-up: first client creation, imports

@@ -8,43 +8,22 @@ counted by a `before-call` hook on the shared botocore session, which backs boto
 
 from __future__ import annotations
 
-import os
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from bench.harness import Row, case, row
+from bench.moto_env import BENCH_ENV
+from bench.moto_env import environment as bench_environment
 
 FRAMES = 10_000
 CAMERAS = 4
 BODY = b"\xff\xd8" + b"\0" * 254 + b"\xff\xd9"  # one small shared body: the purge's cost does not depend on size
-_ENV = {  # as tests/conftest.py sets it: fake credentials, moto in-process, no X-Ray
-    "AWS_ACCESS_KEY_ID": "testing",
-    "AWS_SECRET_ACCESS_KEY": "testing",
-    "AWS_DEFAULT_REGION": "us-east-1",
-    "AWS_REGION": "us-east-1",
-    "POWERTOOLS_TRACE_DISABLED": "true",
-    "POWERTOOLS_METRICS_NAMESPACE": "doti",
-    "POWERTOOLS_SERVICE_NAME": "bench",
-}
 
 
-@contextmanager
-def _environment(values: dict[str, str]) -> Iterator[None]:
-    saved = dict(os.environ)
-    os.environ.pop("AWS_ENDPOINT_URL", None)
-    os.environ.update(values)
-    try:
-        yield
-    finally:
-        os.environ.clear()
-        os.environ.update(saved)
-
-
-class _CallCounter:
+class OperationCounter:
     """AWS calls by operation, from a before-call hook on the shared botocore session."""
 
     def __init__(self) -> None:
@@ -69,21 +48,21 @@ def purge_10k_frames() -> Iterator[Row]:
     from infra.provision import provision
     from infra.template import load_template
 
-    counter = _CallCounter()
-    with _environment(_ENV), mock_aws():
+    counter = OperationCounter()
+    with bench_environment(BENCH_ENV), mock_aws():
         provisioned = provision(load_template(), session=boto3_session())
         environment = {k: v for k, v in provisioned.environment().items() if k != "POWERTOOLS_SERVICE_NAME"}
         session = botocore_session()
         # Clients copy the session's handlers when made: register first, then make every client afresh.
         session.register("before-call", counter, unique_id="bench-purge-calls")
         try:
-            with _environment(environment):
+            with bench_environment(environment):
                 yield from _measure(counter)
         finally:
             session.unregister("before-call", unique_id="bench-purge-calls")
 
 
-def _measure(counter: _CallCounter) -> Iterator[Row]:
+def _measure(counter: OperationCounter) -> Iterator[Row]:
     from doti import runtime
     from doti.purge import purge_contract
     from doti.settings import get_settings

@@ -23,15 +23,15 @@ alone, on the same key ranges, right after each run.
 
 from __future__ import annotations
 
-import os
 import statistics
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from bench.harness import Row, case, row
+from bench.moto_env import BENCH_ENV, CallCounter
+from bench.moto_env import environment as bench_environment
 
 EXPIRING = 100
 STORED = 100_000
@@ -39,35 +39,6 @@ CAMERAS = 4
 REPS = 3
 RETENTION_DAYS = 7
 BODY = b"\xff\xd8" + b"\0" * 254 + b"\xff\xd9"
-_ENV = {  # as tests/conftest.py sets it: fake credentials, moto in-process, no X-Ray
-    "AWS_ACCESS_KEY_ID": "testing",
-    "AWS_SECRET_ACCESS_KEY": "testing",
-    "AWS_DEFAULT_REGION": "us-east-1",
-    "AWS_REGION": "us-east-1",
-    "POWERTOOLS_TRACE_DISABLED": "true",
-    "POWERTOOLS_METRICS_NAMESPACE": "doti",
-    "POWERTOOLS_SERVICE_NAME": "bench",
-}
-
-
-@contextmanager
-def _environment(values: dict[str, str]) -> Iterator[None]:
-    saved = dict(os.environ)
-    os.environ.pop("AWS_ENDPOINT_URL", None)
-    os.environ.update(values)
-    try:
-        yield
-    finally:
-        os.environ.clear()
-        os.environ.update(saved)
-
-
-class _CallCounter:
-    def __init__(self) -> None:
-        self.count = 0
-
-    def __call__(self, **_: Any) -> None:
-        self.count += 1
 
 
 @case("retention.expiring_vs_stored")
@@ -80,14 +51,14 @@ def retention_scale() -> Iterator[Row]:
     from infra.provision import provision
     from infra.template import load_template
 
-    counter = _CallCounter()
-    with _environment(_ENV), mock_aws():
+    counter = CallCounter()
+    with bench_environment(BENCH_ENV), mock_aws():
         runtime.reset()
         provisioned = provision(load_template(), session=boto3_session())
         environment = {k: v for k, v in provisioned.environment().items() if k != "POWERTOOLS_SERVICE_NAME"}
         botocore_session().register("before-call", counter, unique_id="bench-retention-calls")
         try:
-            with _environment(environment):
+            with bench_environment(environment):
                 runtime.reset()
                 settings = get_settings()
                 yield from _measure(settings, counter)
@@ -96,7 +67,7 @@ def retention_scale() -> Iterator[Row]:
             runtime.reset()
 
 
-def _measure(settings: Any, counter: _CallCounter) -> Iterator[Row]:
+def _measure(settings: Any, counter: CallCounter) -> Iterator[Row]:
     now = datetime.now(UTC)
     started = time.perf_counter()
     lean = _tenant("Lean", now)
@@ -252,7 +223,7 @@ def _timed_run(
     others: list[tuple[str, list[Any]]],
     now: datetime,
     rep: int,
-    counter: _CallCounter,
+    counter: CallCounter,
 ) -> tuple[float, int, int, float]:
     """(ms, AWS calls, items and keys read, moto ms of its index queries) of one run deleting EXPIRING frames."""
     from doti import runtime
