@@ -15,7 +15,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from bench.harness import Row, case, row
-from bench.moto_env import BENCH_ENV
+from bench.moto_env import BENCH_ENV, frame_item
 from bench.moto_env import environment as bench_environment
 
 FRAMES = 10_000
@@ -136,7 +136,7 @@ def _seed(settings: Any) -> tuple[str, list[str], datetime]:
             objects(object_key)
             objects(thumb_key)
             batch.save(
-                _frame_item(FrameModel, contract.contract_id, camera, frame_id, captured_at, object_key, thumb_key)
+                frame_item(contract.contract_id, camera, frame_id, captured_at, object_key, thumb_key, len(BODY), 31)
             )
     lifecycle.transition(
         contract.contract_id, "terminated", "art12-1-1", "bench", None, "staff:bench", now, purge_grace_days=0
@@ -150,33 +150,6 @@ def _object_writer(settings: Any) -> Callable[[str], None]:
 
     backend = s3_backends["123456789012"]["aws"]
     return lambda key: backend.put_object(settings.frames_bucket, key, BODY)
-
-
-def _frame_item(
-    model: Any, contract_id: str, camera: Any, frame_id: str, captured_at: datetime, key: str, thumb: str
-) -> Any:
-    return model(
-        camera_id=camera.camera_id,
-        frame_id=frame_id,
-        contract_id=contract_id,
-        site_id=camera.site_id,
-        device_id="dev_bench",
-        device_frame_id=frame_id,
-        captured_at=captured_at,
-        received_at=captured_at,
-        content_type="image/jpeg",
-        size=len(BODY),
-        width=1280,
-        height=720,
-        sha256="0" * 64,
-        object_key=key,
-        thumb_key=thumb,
-        thumb_size=len(BODY),
-        thumb_width=320,
-        thumb_height=180,
-        retention_class="d31",
-        expires_at=int((captured_at + timedelta(days=31)).timestamp()),
-    )
 
 
 def _list_keys(storage: Any, contract_id: str, camera_ids: list[str]) -> int:

@@ -30,7 +30,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from bench.harness import Row, case, row
-from bench.moto_env import BENCH_ENV, CallCounter
+from bench.moto_env import BENCH_ENV, CallCounter, frame_item
 from bench.moto_env import environment as bench_environment
 
 EXPIRING = 100
@@ -144,7 +144,9 @@ def _seed_young(tenant: tuple[str, list[Any]], now: datetime) -> None:
             frame_id = ids.frame_id(captured_at, "dev_bench", f"young{n}")
             object_key = keys.frame_key(contract_id, camera.camera_id, captured_at, frame_id, "image/jpeg")
             thumb_key = keys.thumb_key(contract_id, camera.camera_id, captured_at, frame_id)
-            batch.save(_frame_item(FrameModel, contract_id, camera, frame_id, captured_at, object_key, thumb_key))
+            batch.save(
+                frame_item(contract_id, camera, frame_id, captured_at, object_key, thumb_key, len(BODY), RETENTION_DAYS)
+            )
 
 
 def _seed_expiring(settings: Any, tenant: tuple[str, list[Any]], now: datetime, rep: int) -> None:
@@ -167,34 +169,9 @@ def _seed_expiring(settings: Any, tenant: tuple[str, list[Any]], now: datetime, 
             thumb_key = keys.thumb_key(contract_id, camera.camera_id, captured_at, frame_id)
             backend.put_object(settings.frames_bucket, object_key, BODY)
             backend.put_object(settings.frames_bucket, thumb_key, BODY)
-            batch.save(_frame_item(FrameModel, contract_id, camera, frame_id, captured_at, object_key, thumb_key))
-
-
-def _frame_item(
-    model: Any, contract_id: str, camera: Any, frame_id: str, captured_at: datetime, key: str, thumb: str
-) -> Any:
-    return model(
-        camera_id=camera.camera_id,
-        frame_id=frame_id,
-        contract_id=contract_id,
-        site_id=camera.site_id,
-        device_id="dev_bench",
-        device_frame_id=frame_id,
-        captured_at=captured_at,
-        received_at=captured_at,
-        content_type="image/jpeg",
-        size=len(BODY),
-        width=1280,
-        height=720,
-        sha256="0" * 64,
-        object_key=key,
-        thumb_key=thumb,
-        thumb_size=len(BODY),
-        thumb_width=320,
-        thumb_height=180,
-        retention_class=f"d{RETENTION_DAYS}",
-        expires_at=int((captured_at + timedelta(days=RETENTION_DAYS)).timestamp()),
-    )
+            batch.save(
+                frame_item(contract_id, camera, frame_id, captured_at, object_key, thumb_key, len(BODY), RETENTION_DAYS)
+            )
 
 
 def _only_active(active: str, others: list[str]) -> None:

@@ -40,3 +40,35 @@ class CallCounter:
 
     def __call__(self, **_: Any) -> None:
         self.count += 1
+
+
+def frame_item(
+    contract_id: str, camera: Any, frame_id: str, captured_at: Any, key: str, thumb: str, size: int, retention_days: int
+) -> Any:
+    """An index item for a seeded frame (seeding writes items in bulk; only the job under test is measured)."""
+    from datetime import timedelta
+
+    from doti.store.models import FrameModel
+
+    return FrameModel(
+        camera_id=camera.camera_id,
+        frame_id=frame_id,
+        contract_id=contract_id,
+        site_id=camera.site_id,
+        device_id="dev_bench",
+        device_frame_id=frame_id,
+        captured_at=captured_at,
+        received_at=captured_at,
+        content_type="image/jpeg",
+        size=size,
+        width=1280,
+        height=720,
+        sha256="0" * 64,
+        object_key=key,
+        thumb_key=thumb,
+        thumb_size=size,
+        thumb_width=320,
+        thumb_height=180,
+        retention_class=f"d{retention_days}",
+        expires_at=int((captured_at + timedelta(days=retention_days)).timestamp()),
+    )
