@@ -22,6 +22,8 @@ import pytest
 from moto import mock_aws
 
 from doti import runtime
+from doti.auth.staff import create_staff_key
+from doti.clock import utcnow
 from doti.settings import get_settings
 from doti.store.aws import boto3_session
 from infra.provision import Provisioned, provision
@@ -52,6 +54,13 @@ def aws(template: dict, monkeypatch: pytest.MonkeyPatch) -> Iterator[Provisioned
 def world_factory(aws: Provisioned) -> Callable[..., World]:
     """Creates a contract with a site, camera, device and owner user; call it again for another tenant."""
     return make_world
+
+
+@pytest.fixture
+def operator_key(aws: Provisioned) -> str:
+    """A staff key with the operator role (the routine role; the world's own key is an admin's)."""
+    _, key = create_staff_key("Taro Operator", "operator", utcnow())
+    return key
 
 
 @pytest.fixture

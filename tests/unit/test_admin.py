@@ -10,7 +10,6 @@ from typing import Any
 
 import pytest
 
-from doti.auth.staff import create_staff_key
 from doti.clock import parse_rfc3339, utcnow
 from functions.admin import app as admin
 from functions.ingest import app as ingest
@@ -65,12 +64,6 @@ def stored_values(items: list[dict[str, Any]]) -> list[bytes]:
             else:
                 values.append(json.dumps(attribute).encode())
     return values
-
-
-@pytest.fixture
-def operator_key(aws) -> str:
-    _, key = create_staff_key("Taro Operator", "operator", utcnow())
-    return key
 
 
 # staff keys

@@ -14,7 +14,7 @@ import pytest
 
 from doti import audit
 from doti.auth import customer
-from doti.auth.staff import authenticate_staff, create_staff_key
+from doti.auth.staff import authenticate_staff
 from doti.clock import format_rfc3339, utcnow
 from doti.entities import Session
 from doti.observability import logger
@@ -25,6 +25,7 @@ from functions.viewer import app as viewer
 from tests.support import (
     LambdaContext,
     World,
+    admin_call,
     api_event,
     assert_error,
     body_of,
@@ -33,7 +34,6 @@ from tests.support import (
     sample_image,
     scan_table,
 )
-from tests.unit.test_admin import admin_call
 
 PARTIES = ("building_manager", "security_contract_holder", "camera_owner")
 UNKNOWN_CONTRACT = "ctr_doesnotexist00000000"
@@ -48,12 +48,6 @@ def consents(**overrides: Any) -> dict[str, Any]:
     """The three consents of Art. 2-1..3; an override of None leaves that party out."""
     given = {party: consent() for party in PARTIES} | overrides
     return {party: value for party, value in given.items() if value is not None}
-
-
-@pytest.fixture
-def operator_key(aws) -> str:
-    _, key = create_staff_key("Taro Operator", "operator", utcnow())
-    return key
 
 
 def call(key: str, method: str, path: str, body: Any = None) -> dict[str, Any]:

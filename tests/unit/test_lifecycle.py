@@ -38,11 +38,6 @@ def admin_key(aws) -> str:
     return create_staff_key("Ada Admin", "admin", utcnow())[1]
 
 
-@pytest.fixture
-def operator_key(aws) -> str:
-    return create_staff_key("Otto Operator", "operator", utcnow())[1]
-
-
 def new_contract(key: str, **fields: Any) -> str:
     response = admin_call("POST", "/v1/admin/contracts", key, {**CONTRACT_BODY, **fields})
     assert response["statusCode"] == 201, response["body"]

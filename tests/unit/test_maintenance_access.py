@@ -11,24 +11,17 @@ from urllib.parse import parse_qs, urlparse
 import pytest
 
 from doti import audit
-from doti.auth.staff import authenticate_staff, create_staff_key
+from doti.auth.staff import authenticate_staff
 from doti.clock import format_rfc3339, utcnow
 from doti.store.models import ContractModel
 from functions.ingest import app as ingest
 from infra.drawing import draw_frame, encode_jpeg
-from tests.support import LambdaContext, World, assert_error, body_of, frame_event
-from tests.unit.test_admin import admin_call
+from tests.support import LambdaContext, World, admin_call, assert_error, body_of, frame_event
 
 
 @cache
 def jpeg(label: str) -> bytes:
     return encode_jpeg(draw_frame(320, 180, label, datetime(2026, 1, 2, tzinfo=UTC)))
-
-
-@pytest.fixture
-def operator_key(aws) -> str:
-    _, key = create_staff_key("Taro Operator", "operator", utcnow())
-    return key
 
 
 @pytest.fixture

@@ -15,7 +15,6 @@ from typing import Any
 import pytest
 from moto.ses.models import ses_backends
 
-from doti.auth.staff import create_staff_key
 from doti.clock import format_rfc3339, parse_rfc3339, utcnow
 from doti.store.models import ContractModel
 from functions.viewer import app as viewer
@@ -104,12 +103,6 @@ def report_incident(key: str, contract_ids: list[str], **fields: Any) -> dict[st
         **fields,
     }
     return admin_call("POST", "/v1/admin/incidents", key=key, body=body)
-
-
-@pytest.fixture
-def operator_key(aws) -> str:
-    _, key = create_staff_key("Taro Operator", "operator", utcnow())
-    return key
 
 
 # publishing and delivery

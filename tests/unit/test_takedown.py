@@ -12,15 +12,22 @@ import boto3
 import pytest
 
 from doti import audit
-from doti.auth.staff import authenticate_staff, create_staff_key
-from doti.clock import utcnow
+from doti.auth.staff import authenticate_staff
 from doti.store.models import ContractModel
 from functions.ingest import app as ingest
 from functions.viewer import app as viewer
 from infra.drawing import draw_frame, encode_jpeg
 from infra.provision import Provisioned
-from tests.support import LambdaContext, World, api_event, assert_error, body_of, customer_event, frame_event
-from tests.unit.test_admin import admin_call
+from tests.support import (
+    LambdaContext,
+    World,
+    admin_call,
+    api_event,
+    assert_error,
+    body_of,
+    customer_event,
+    frame_event,
+)
 
 # Art. 7-1 has nineteen items, ① to ⑲
 GROUNDS = [f"art7-1-{item}" for item in range(1, 20)]
@@ -29,12 +36,6 @@ GROUNDS = [f"art7-1-{item}" for item in range(1, 20)]
 @cache
 def jpeg(label: str) -> bytes:
     return encode_jpeg(draw_frame(320, 180, label, datetime(2026, 1, 2, tzinfo=UTC)))
-
-
-@pytest.fixture
-def operator_key(aws) -> str:
-    _, key = create_staff_key("Taro Operator", "operator", utcnow())
-    return key
 
 
 def ingested(world: World, label: str, minutes_ago: int = 10) -> dict[str, Any]:
