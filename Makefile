@@ -7,7 +7,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
 # The shared layer is importable as on Lambda (/opt/python); the repo root holds infra/, bench/, tests/.
-export PYTHONPATH := $(CURDIR):$(CURDIR)/layers/common:$(CURDIR)/functions/admin
+export PYTHONPATH := $(CURDIR):$(CURDIR)/layers/common:$(CURDIR)/functions/admin:$(CURDIR)/functions/viewer
 
 .PHONY: run test bench lint unit integration package-size clean
 

@@ -1,0 +1,1 @@
+"""The customer API's routers; app.py includes each one."""

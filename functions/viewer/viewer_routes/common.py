@@ -1,0 +1,24 @@
+"""What every customer router shares: the session behind the request."""
+
+from typing import Any
+
+from doti.auth import customer
+from doti.clock import utcnow
+from doti.entities import Session, User
+from doti.http import lower_headers
+from doti.observability import logger
+
+# Routes a caller reaches without a session (resources as API Gateway names them); every other route
+# authenticates before anything else it does. Routers add theirs with `public(...)`.
+PUBLIC_RESOURCES: set[str] = {"/v1/auth/login", "/v1/openapi.json"}
+
+
+def public(*resources: str) -> None:
+    PUBLIC_RESOURCES.update(resources)
+
+
+def session(router: Any) -> tuple[Session, User]:
+    """The session and user behind the request's bearer token (401 otherwise)."""
+    found, user = customer.authenticate_session(lower_headers(router).get("authorization"), utcnow())
+    logger.append_keys(contract_id=user.contract_id, user_id=user.user_id)
+    return found, user

@@ -1,0 +1,60 @@
+"""What the service tells the customer: notices (Art. 5), the access log and deletion receipts."""
+
+from typing import Annotated, Any
+
+from aws_lambda_powertools.event_handler import Response
+from aws_lambda_powertools.event_handler.openapi.params import Query
+from aws_lambda_powertools.event_handler.router import APIGatewayRouter
+
+from doti import access_log, contracts, deletions, notices
+from doti.clock import utcnow
+from doti.http import json_response
+from viewer_routes.common import session
+
+router = APIGatewayRouter()
+
+
+@router.get("/v1/notices")
+def list_notices(limit: Annotated[int, Query(ge=1, le=100)] = 50) -> Response[dict[str, Any]]:
+    _, user = session(router)
+    # Suspended customers still read notices: they are how the suspension is explained (SPEC §3).
+    contracts.require_account_open(contracts.get_contract(user.contract_id), utcnow())
+    items = [notices.notice_view(notice, read_at) for notice, read_at in notices.notices_for(user, limit=limit)]
+    return json_response(200, {"items": items})
+
+
+@router.post("/v1/notices/<notice_id>/read")
+def mark_notice_read(notice_id: str) -> Response[str]:
+    _, user = session(router)
+    contracts.require_account_open(contracts.get_contract(user.contract_id), utcnow())
+    notices.mark_read(user, notice_id, utcnow())
+    return Response(status_code=204, body="", headers={"Cache-Control": "no-store"})
+
+
+@router.get("/v1/access-log")
+def access_log_page(
+    limit: Annotated[int, Query(ge=1, le=access_log.MAX_PAGE)] = 50,
+    cursor: Annotated[str | None, Query(max_length=512)] = None,
+) -> Response[dict[str, Any]]:
+    _, user = session(router)
+    items, next_cursor = access_log.customer_page(user, limit=limit, cursor=cursor, now=utcnow())
+    body: dict[str, Any] = {"items": items}
+    if next_cursor:
+        body["cursor"] = next_cursor
+    return json_response(200, body)
+
+
+@router.get("/v1/deletions")
+def list_deletions(
+    from_: Annotated[str | None, Query(alias="from", max_length=10, description="first day, YYYY-MM-DD")] = None,
+    to: Annotated[str | None, Query(max_length=10, description="last day (included), YYYY-MM-DD")] = None,
+    limit: Annotated[int, Query(ge=1, le=deletions.MAX_PAGE)] = 31,
+) -> Response[dict[str, Any]]:
+    _, user = session(router)
+    contracts.require_serving(contracts.get_contract(user.contract_id), utcnow())
+    query = deletions.DeletionQuery(
+        first_day=deletions.parse_day(from_, "from") if from_ else None,
+        last_day=deletions.parse_day(to, "to") if to else None,
+        limit=limit,
+    )
+    return json_response(200, {"items": deletions.receipts_of(user.contract_id, query)})
