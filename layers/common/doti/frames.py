@@ -39,6 +39,10 @@ class ProcessedImage(Protocol):
     thumbnail: bytes
     thumb_width: int
     thumb_height: int
+    original: bytes
+    signature: bytes
+    duration_ms: int | None
+    frame_count: int | None
 
 
 # process(data, declared_content_type, limits) -> ProcessedImage; doti.imaging.process_image in production.
@@ -187,7 +191,7 @@ def ingest_frame(
         return claimed
     try:
         charge = usage.require_room(contract, image.size + len(image.thumbnail), now)
-        frame = _store_objects(upload, image, claimed, contract, camera.site_id, device, storage, now)
+        frame = _store_objects(image, claimed, contract, camera.site_id, device, storage, now)
         claims.complete(claimed, frame, period=charge.period, quota=charge.quota)
     except claims.QuotaExceededRace as exc:
         # Another frame took the month's last room between the check and the charge: this one is not stored.
@@ -202,7 +206,6 @@ def ingest_frame(
 
 
 def _store_objects(
-    upload: FrameUpload,
     image: ProcessedImage,
     claim: claims.Claim,
     contract: Contract,
@@ -224,7 +227,7 @@ def _store_objects(
     store.put_object(
         storage.s3,
         storage.bucket,
-        store.StoredObject(object_key, upload.body, image.content_type, image.sha256),
+        store.StoredObject(object_key, image.original, image.content_type, image.sha256),
         tagging,
     )
     thumb_sha = _sha256_hex(image.thumbnail)

@@ -24,6 +24,8 @@ PNG = "image/png"
 ACCEPTED_CONTENT_TYPES = (JPEG, PNG)
 THUMB_LONG_EDGE = 320
 THUMB_JPEG_QUALITY = 80
+# The activity signature: a tiny grayscale copy of the frame, compared with the camera's previous one.
+SIGNATURE_SIZE = (16, 12)  # width, height: 192 bytes
 
 _JPEG_MAGIC = b"\xff\xd8\xff"
 _PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
@@ -57,6 +59,10 @@ class ProcessedImage:
     thumbnail: bytes  # JPEG, long edge THUMB_LONG_EDGE, never upscaled
     thumb_width: int
     thumb_height: int
+    original: bytes  # what is stored as the original: the bytes received (re-encoded only under a privacy mask)
+    signature: bytes  # SIGNATURE_SIZE grayscale pixels, row-major (doti.activity compares them)
+    duration_ms: int | None = None  # clips only
+    frame_count: int | None = None  # clips only
 
 
 def sniff_content_type(data: bytes) -> str | None:
@@ -119,7 +125,15 @@ def process_image(data: bytes, declared_content_type: str, limits: ImageLimits) 
         thumbnail=encoded.tobytes(),
         thumb_width=thumb.shape[1],
         thumb_height=thumb.shape[0],
+        original=data,
+        signature=signature_of(thumb),
     )
+
+
+def signature_of(image: np.ndarray) -> bytes:
+    """The activity signature of a decoded BGR image (the thumbnail is plenty: the signature is 16x12)."""
+    gray = cv2.cvtColor(image, cv2.COLOR_BGR2GRAY) if image.ndim == 3 else image
+    return cv2.resize(gray, SIGNATURE_SIZE, interpolation=cv2.INTER_AREA).tobytes()
 
 
 def _check_content_type(data: bytes, declared_content_type: str) -> str:
