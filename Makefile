@@ -9,7 +9,7 @@ STAMP  := $(VENV)/.installed
 # The shared layer is importable as on Lambda (/opt/python); the repo root holds infra/, bench/, tests/.
 export PYTHONPATH := $(CURDIR):$(CURDIR)/layers/common:$(CURDIR)/functions/admin:$(CURDIR)/functions/viewer
 
-.PHONY: run test bench lint unit integration package-size clean
+.PHONY: run test bench lint unit integration browser chromium package-size clean
 
 $(STAMP): requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -20,7 +20,7 @@ $(STAMP): requirements-dev.txt
 run: $(STAMP)
 	$(BIN)/python -m infra.local
 
-test: $(STAMP) lint
+test: $(STAMP) lint chromium
 	$(BIN)/python -m pytest
 	$(BIN)/python -m infra.package_size
 
@@ -29,6 +29,18 @@ unit: $(STAMP)
 
 integration: $(STAMP)
 	$(BIN)/python -m pytest tests/integration
+
+browser: $(STAMP) chromium
+	$(BIN)/python -m pytest tests/browser
+
+# The browser tests drive Debian's Chromium through Playwright (no bundled browser): install it, with a Japanese
+# font for legible screenshots, when missing and this user can (root, or sudo without a password); otherwise the
+# browser tests skip and say why.
+BROWSER_PACKAGES := chromium fonts-ipafont-gothic
+chromium:
+	@(command -v chromium && fc-list :lang=ja | grep -q .) >/dev/null 2>&1 \
+		|| apt-get install -y $(BROWSER_PACKAGES) || sudo -n apt-get install -y $(BROWSER_PACKAGES) \
+		|| echo "chromium is missing and could not be installed: the browser tests will be skipped"
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

@@ -3,16 +3,23 @@
 from __future__ import annotations
 
 import argparse
+import os
+import warnings
 
-# Imported for their @case registrations. `make bench` puts layers/common on PYTHONPATH, as Lambda's /opt/python.
-from bench import cases_imaging, cases_imports, cases_jobs, cases_purge, cases_retention  # noqa: F401
+from bench import load_cases
 from bench.harness import ROOT, format_table, run, write_results
+from bench.moto_env import BENCH_ENV
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
     parser.add_argument("prefixes", nargs="*", help="run only cases whose names start with one of these")
     args = parser.parse_args(argv)
+    # As on Lambda, the functions' Powertools settings exist before doti.observability is imported (it reads them then).
+    os.environ.update({name: value for name, value in BENCH_ENV.items() if name.startswith("POWERTOOLS_")})
+    warnings.filterwarnings("ignore", message="No application metrics to publish")  # a login emits none
+    load_cases()
+
     rows = run(args.prefixes)
     print(format_table(rows))
     print(f"\nwrote {write_results(rows).relative_to(ROOT)}")

@@ -1,4 +1,10 @@
-"""Ingest image pipeline cost, as a ratio to a plain full-resolution decode of the same JPEG."""
+"""Ingest image pipeline cost (issue 4, 10(a)): doti.imaging.process_image against a plain full-resolution
+cv2.imdecode of the same bytes (target for JPEG: at most 1.0x, thanks to reduced-resolution decoding) and against the
+same pipeline written with Pillow (bench/pillow_pipeline.py). The three run in turn within each repetition.
+
+PNG has no reduced decode (zlib must inflate every row, and libpng has no scaled output), so its pipeline is a full
+decode plus the structure walk, resize and encode: above 1.0x by construction, shown for completeness.
+"""
 
 from __future__ import annotations
 
@@ -8,28 +14,41 @@ from datetime import UTC, datetime
 import cv2
 import numpy as np
 
-from bench.harness import Row, case, median_ms_pair, row
+from bench.harness import Row, case, median_ms_interleaved, row, sized
+from bench.pillow_pipeline import process_with_pillow
 from doti.imaging import ImageLimits, process_image
-from infra.drawing import draw_frame, encode_jpeg
+from infra.drawing import draw_frame, encode_jpeg, encode_png
 
-FRAME_SIZES = ((1280, 720), (1920, 1080))
 LIMITS = ImageLimits(max_bytes=20_000_000, max_pixels=40_000_000)
+ENCODERS = {"image/jpeg": encode_jpeg, "image/png": encode_png}
+
+
+def frame_bytes(width: int, height: int, content_type: str) -> bytes:
+    return ENCODERS[content_type](draw_frame(width, height, "bench", datetime(2025, 1, 1, tzinfo=UTC)))
 
 
 @case("imaging.pipeline")
 def pipeline_vs_decode() -> Iterator[Row]:
-    for width, height in FRAME_SIZES:
-        data = encode_jpeg(draw_frame(width, height, "bench", datetime(2025, 1, 1, tzinfo=UTC)))
-        buf = np.frombuffer(data, dtype=np.uint8)
-        thumb = process_image(data, "image/jpeg", LIMITS)  # fail loudly here rather than time an error path
-        value, baseline = median_ms_pair(
-            lambda data=data: process_image(data, "image/jpeg", LIMITS),
-            lambda buf=buf: cv2.imdecode(buf, cv2.IMREAD_COLOR),
-        )
-        yield row(
-            "imaging.pipeline",
-            f"jpeg {width}x{height} ms",
-            value,
-            baseline,
-            note=f"{len(data) // 1024} KiB, thumb {thumb.thumb_width}x{thumb.thumb_height}; baseline: cv2.imdecode",
-        )
+    sizes = sized(((1280, 720), (1920, 1080)), ((64, 48),))
+    reps = sized(40, 2)
+    for content_type in ("image/jpeg", "image/png"):
+        for width, height in sizes:
+            data = frame_bytes(width, height, content_type)
+            buf = np.frombuffer(data, dtype=np.uint8)
+            # Fail loudly here rather than time an error path, and check both pipelines make the same thumbnail.
+            ours, theirs = process_image(data, content_type, LIMITS), process_with_pillow(data, content_type, LIMITS)
+            if (ours.thumb_width, ours.thumb_height) != (theirs.thumb_width, theirs.thumb_height):
+                raise RuntimeError(f"thumbnails differ: {ours.thumb_width}x{ours.thumb_height} vs Pillow's")
+            pipeline, decode, pillow = median_ms_interleaved(
+                [
+                    lambda data=data, content_type=content_type: process_image(data, content_type, LIMITS),
+                    lambda buf=buf: cv2.imdecode(buf, cv2.IMREAD_COLOR),
+                    lambda data=data, content_type=content_type: process_with_pillow(data, content_type, LIMITS),
+                ],
+                reps=reps,
+                warmup=sized(5, 1),
+            )
+            label = f"{content_type.removeprefix('image/')} {width}x{height} ms"
+            size = f"{len(data) // 1024} KiB, thumb {ours.thumb_width}x{ours.thumb_height}"
+            yield row("imaging.pipeline", label, pipeline, decode, note=f"{size}; baseline: full cv2.imdecode")
+            yield row("imaging.vs_pillow", label, pipeline, pillow, note=f"{size}; baseline: the Pillow pipeline")

@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from bench.harness import Row, case, row
+from bench.harness import Row, case, row, sized
 from bench.moto_env import BENCH_ENV, frame_item
 from bench.moto_env import environment as bench_environment
 
@@ -69,10 +69,11 @@ def _measure(counter: OperationCounter) -> Iterator[Row]:
 
     runtime.reset()
     settings = get_settings()
-    contract_id, camera_ids, now = _seed(settings)
+    frames = sized(FRAMES, 40)
+    contract_id, camera_ids, now = _seed(settings, frames)
     storage = runtime.storage()
 
-    list_ms, list_calls, _ = counter.measure(lambda: _list_keys(storage, contract_id, camera_ids))
+    list_ms, list_calls, _ = counter.measure(lambda: _list_keys(storage, contract_id, camera_ids, frames))
     outcome: list[Any] = []
     purge_ms, purge_calls, by_operation = counter.measure(
         lambda: outcome.append(
@@ -86,29 +87,29 @@ def _measure(counter: OperationCounter) -> Iterator[Row]:
         )
     )
     result = outcome[0]
-    if result.status != "purged" or result.counts.get("frame_items") != FRAMES:
+    if result.status != "purged" or result.counts.get("frame_items") != frames:
         raise RuntimeError(f"the purge did not finish as expected: {result}")
     runtime.reset()
-    per_thousand = FRAMES / 1000
+    per_thousand = frames / 1000
     top = ", ".join(f"{op} {n}" for op, n in by_operation.most_common(5))
     yield row(
         "purge.10k_frames",
         "ms per 1,000 frames",
         purge_ms / per_thousand,
         list_ms / per_thousand,
-        note=f"{FRAMES} frames on {CAMERAS} cameras, moto in-process; baseline: list their index and object keys",
+        note=f"{frames} frames on {CAMERAS} cameras, moto in-process; baseline: list their index and object keys",
     )
     yield row(
         "purge.10k_frames",
         "AWS calls per frame",
-        purge_calls / FRAMES,
-        list_calls / FRAMES,
+        purge_calls / frames,
+        list_calls / frames,
         note=f"{purge_calls} calls ({top}); baseline {list_calls} calls",
     )
 
 
-def _seed(settings: Any) -> tuple[str, list[str], datetime]:
-    """A terminated contract with FRAMES frames: index items by batch write, objects by a plain put loop."""
+def _seed(settings: Any, frames: int) -> tuple[str, list[str], datetime]:
+    """A terminated contract with `frames` frames: index items by batch write, objects by a plain put loop."""
     from doti import contracts, ids, lifecycle, registry
     from doti.clock import format_rfc3339
     from doti.store import keys
@@ -127,7 +128,7 @@ def _seed(settings: Any) -> tuple[str, list[str], datetime]:
     ]
     objects = _object_writer(settings)
     with FrameModel.batch_write() as batch:
-        for n in range(FRAMES):
+        for n in range(frames):
             camera = cameras[n % CAMERAS]
             captured_at = now - timedelta(seconds=n)
             frame_id = ids.frame_id(captured_at, "dev_bench", f"f{n}")
@@ -152,7 +153,7 @@ def _object_writer(settings: Any) -> Callable[[str], None]:
     return lambda key: backend.put_object(settings.frames_bucket, key, BODY)
 
 
-def _list_keys(storage: Any, contract_id: str, camera_ids: list[str]) -> int:
+def _list_keys(storage: Any, contract_id: str, camera_ids: list[str], frames: int) -> int:
     """The baseline: every index key (per-camera queries) and object key (prefix listings) of the contract."""
     from doti.store import keys
     from doti.store.models import FrameModel
@@ -166,6 +167,6 @@ def _list_keys(storage: Any, contract_id: str, camera_ids: list[str]) -> int:
     for prefix in keys.contract_prefixes(contract_id):
         for page in paginator.paginate(Bucket=storage.bucket, Prefix=prefix, PaginationConfig={"PageSize": 1000}):
             found += len(page.get("Contents", []))
-    if found != 3 * FRAMES:
-        raise RuntimeError(f"expected {3 * FRAMES} keys, found {found}")
+    if found != 3 * frames:
+        raise RuntimeError(f"expected {3 * frames} keys, found {found}")
     return found

@@ -13,9 +13,11 @@ from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TypeVar
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / ".doti" / "bench.json"
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -35,6 +37,12 @@ def row(case: str, metric: str, value: float, baseline: float, note: str = "") -
 
 Case = Callable[[], Iterable[Row]]
 CASES: dict[str, Case] = {}
+_SMOKE = {"on": False}
+
+
+def sized(full: T, smoke: T) -> T:
+    """`full` in a benchmark run; `smoke` when the tests run every case once at a tiny size (see `run`)."""
+    return smoke if _SMOKE["on"] else full
 
 
 def case(name: str) -> Callable[[Case], Case]:
@@ -47,29 +55,30 @@ def case(name: str) -> Callable[[Case], Case]:
     return register
 
 
-def median_ms_pair(
-    fn: Callable[[], object], baseline: Callable[[], object], reps: int = 50, warmup: int = 5
-) -> tuple[float, float]:
-    """Median milliseconds of `fn` and `baseline`, run alternately so drift (clock, cache, noise) hits both alike."""
+def median_ms_interleaved(fns: list[Callable[[], object]], reps: int = 50, warmup: int = 5) -> list[float]:
+    """Median milliseconds of each of `fns`, run in turn within every repetition so drift hits them alike."""
     for _ in range(warmup):
-        fn()
-        baseline()
-    fn_times, base_times = [], []
+        for fn in fns:
+            fn()
+    times: list[list[float]] = [[] for _ in fns]
     for _ in range(reps):
-        started = time.perf_counter()
-        fn()
-        fn_times.append(time.perf_counter() - started)
-        started = time.perf_counter()
-        baseline()
-        base_times.append(time.perf_counter() - started)
-    return statistics.median(fn_times) * 1000, statistics.median(base_times) * 1000
+        for fn, fn_times in zip(fns, times, strict=True):
+            started = time.perf_counter()
+            fn()
+            fn_times.append(time.perf_counter() - started)
+    return [statistics.median(fn_times) * 1000 for fn_times in times]
 
 
-def run(prefixes: list[str]) -> list[Row]:
+def run(prefixes: list[str], *, smoke: bool = False) -> list[Row]:
+    """Run the selected cases; `smoke` runs each at a tiny size, only to prove the bench code still works."""
     selected = [name for name in CASES if not prefixes or name.startswith(tuple(prefixes))]
     if not selected:
         raise SystemExit(f"no bench case matches {prefixes}; cases: {', '.join(CASES)}")
-    return [r for name in selected for r in CASES[name]()]
+    _SMOKE["on"] = smoke
+    try:
+        return [r for name in selected for r in CASES[name]()]
+    finally:
+        _SMOKE["on"] = False
 
 
 def _cell(value: float | None) -> str:

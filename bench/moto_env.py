@@ -1,8 +1,10 @@
-"""What the cases that run handlers against moto in-process share: the environment and an AWS call counter."""
+"""What the cases that run handlers against moto in-process share: the environment, the template's resources in
+moto, and AWS call counters."""
 
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -40,6 +42,89 @@ class CallCounter:
 
     def __call__(self, **_: Any) -> None:
         self.count += 1
+
+
+class CallTimer:
+    """AWS calls, the milliseconds spent inside them, and the part of those that moto spent serving them.
+
+    botocore events on the shared session: `before-call` to `after-call` is a whole call (build and sign the request,
+    moto serves it, parse the response); `before-send` (registered first, so before moto's own handler) to
+    `before-parse` is moto's part, which DynamoDB or S3 would replace with their own time and the network's. What is
+    left of a run's time is our code's and the SDK's. moto's part is kept as wall time and as this thread's CPU time:
+    CPU time is not inflated when other processes take the machine's cores.
+    """
+
+    def __init__(self) -> None:
+        self.reset()
+
+    def reset(self) -> None:
+        self.count = 0
+        self.ms = 0.0
+        self.server_ms = 0.0
+        self.server_cpu_ms = 0.0
+        self._call_started: float | None = None
+        self._send_started: tuple[float, float] | None = None
+
+    def _before_call(self, **_: Any) -> None:
+        self.count += 1
+        self._call_started = time.perf_counter()
+
+    def _after_call(self, **_: Any) -> None:
+        if self._call_started is not None:
+            self.ms += (time.perf_counter() - self._call_started) * 1000
+            self._call_started = None
+
+    def _before_send(self, **_: Any) -> None:
+        self._send_started = (time.perf_counter(), time.thread_time())
+
+    def _before_parse(self, **_: Any) -> None:
+        if self._send_started is not None:
+            wall, cpu = self._send_started
+            self.server_ms += (time.perf_counter() - wall) * 1000
+            self.server_cpu_ms += (time.thread_time() - cpu) * 1000
+            self._send_started = None
+
+    def register(self, emitter: Any) -> None:
+        emitter.register("before-call", self._before_call, unique_id="bench-before-call")
+        emitter.register("after-call", self._after_call, unique_id="bench-after-call")
+        emitter.register("after-call-error", self._after_call, unique_id="bench-after-call-error")
+        emitter.register_first("before-send", self._before_send, unique_id="bench-before-send")
+        emitter.register("before-parse", self._before_parse, unique_id="bench-before-parse")
+
+    @staticmethod
+    def unregister(emitter: Any) -> None:
+        for event in ("before-call", "after-call", "after-call-error", "before-send", "before-parse"):
+            emitter.unregister(event, unique_id=f"bench-{event}")
+
+
+@contextmanager
+def moto_stack(timer: CallTimer | None = None) -> Iterator[Any]:
+    """moto in-process with template.yaml's resources and the functions' environment; yields the settings.
+
+    `timer` sees every AWS call of the clients made inside the block (boto3's and PynamoDB's share one session)."""
+    from moto import mock_aws
+
+    from doti import runtime
+    from doti.settings import get_settings
+    from doti.store.aws import boto3_session, botocore_session
+    from infra.provision import provision
+    from infra.template import load_template
+
+    with environment(BENCH_ENV), mock_aws():
+        runtime.reset()
+        provisioned = provision(load_template(), session=boto3_session())
+        functions_env = {k: v for k, v in provisioned.environment().items() if k != "POWERTOOLS_SERVICE_NAME"}
+        emitter = botocore_session().get_component("event_emitter")
+        if timer:
+            timer.register(emitter)
+        try:
+            with environment(functions_env):
+                runtime.reset()  # clients made from here on carry the hooks
+                yield get_settings()
+        finally:
+            if timer:
+                timer.unregister(emitter)
+            runtime.reset()
 
 
 def frame_item(

@@ -1,8 +1,9 @@
 """`make run`: the whole service on this machine, built from template.yaml.
 
 moto (server mode) plays AWS; every table, bucket, queue and key of the template is created in it; Chalice's
-local API Gateway serves every Api route to the real handlers; the Schedule events fire on their rates; a demo
-contract is seeded through the staff routes and a simulated camera posts frames through the signed device route.
+local API Gateway serves every Api route to the real handlers; the Schedule events fire on their rates; the SQS
+events deliver their queues' messages to their functions (infra.queues); a demo contract is seeded through the
+staff routes and a simulated camera posts frames through the signed device route.
 """
 
 from __future__ import annotations
@@ -52,6 +53,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--schedule-scale", type=float, default=1.0, help="multiply schedule rates (0.01: hourly -> 36 s)"
     )
+    parser.add_argument(
+        "--queue-visibility",
+        type=int,
+        default=5,
+        help="seconds a delivered SQS message stays hidden (-1: the queue's own VisibilityTimeout); with 5 a failing "
+        "upload reaches the dead-letter queue after maxReceiveCount (5) tries, in about 25 s instead of 30 minutes",
+    )
     parser.add_argument("--state-file", type=Path, default=ROOT / ".doti" / "local.json")
     args = parser.parse_args(argv)
 
@@ -68,7 +76,9 @@ def main(argv: list[str] | None = None) -> int:
     _aws_environment(aws_endpoint)
 
     # Imported after the environment is set: nothing binds to AWS before this point.
-    from infra import gateway, scheduler, template
+    import boto3
+
+    from infra import gateway, queues, scheduler, template
     from infra.bootstrap import create_admin_key
     from infra.camera import DeviceCredentials, SimulatedCamera
     from infra.provision import provision
@@ -88,6 +98,15 @@ def main(argv: list[str] | None = None) -> int:
         template.schedules(spec), functions, region=REGION, account=ACCOUNT, scale=args.schedule_scale
     )
     jobs.start()
+    pump = queues.QueuePump(
+        queues.queue_sources(spec),
+        functions,
+        provisioned.refs,
+        boto3.client("sqs", region_name=REGION),
+        region=REGION,
+        visibility_timeout=None if args.queue_visibility < 0 else args.queue_visibility,
+    )
+    pump.start()
 
     from doti.settings import get_settings
 
@@ -127,6 +146,7 @@ def main(argv: list[str] | None = None) -> int:
     if camera:
         camera.stop()
     jobs.stop()
+    pump.stop()
     server.shutdown()
     moto_server.stop()
     print("stopped.", flush=True)

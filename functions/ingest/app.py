@@ -9,7 +9,7 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from doti import frames, imaging, runtime
+from doti import frames, imaging, notes, runtime, uploads
 from doti.auth.device import SignedRequest, authenticate_device
 from doti.clock import format_rfc3339, utcnow
 from doti.entities import Device
@@ -72,6 +72,32 @@ def _ingested_view(frame: Any) -> dict[str, Any]:
         "sha256": frame.sha256,
         "expires_at": format_rfc3339(frame.expires_at),
     }
+
+
+@app.post("/v1/device/uploads")
+def post_upload() -> Response[dict[str, Any]]:
+    """A presigned POST for a large frame or clip: JSON `{camera_id, content_type, size, captured_at, frame_id}`."""
+    body = raw_body(app)
+    device = _authenticated_device(body)
+    logger.append_keys(device_id=device.device_id, contract_id=device.contract_id)
+    request = uploads.parse_upload_request(body, lower_headers(app).get("content-type"))
+    grant = uploads.grant_upload(request, device, storage=runtime.storage(), now=utcnow())
+    metrics.add_metric(name="UploadsGranted", unit=MetricUnit.Count, value=1)
+    return json_response(
+        201, {"url": grant.url, "fields": grant.fields, "expires_at": format_rfc3339(grant.expires_at)}
+    )
+
+
+@app.post("/v1/device/events")
+def post_event() -> Response[dict[str, Any]]:
+    """Event text from the site: JSON `{camera_id?, occurred_at, text, event_id?}` (see doti.notes)."""
+    body = raw_body(app)
+    device = _authenticated_device(body)
+    logger.append_keys(device_id=device.device_id, contract_id=device.contract_id)
+    event = notes.parse_device_event(body, lower_headers(app).get("content-type"))
+    result = notes.record_event(event, device, now=utcnow())
+    metrics.add_metric(name="EventsRecorded" if result.created else "EventReplays", unit=MetricUnit.Count, value=1)
+    return json_response(201 if result.created else 200, notes.note_view(result.note))
 
 
 @app.get("/v1/device/openapi.json")

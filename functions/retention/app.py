@@ -21,6 +21,7 @@ def lambda_handler(_event: dict[str, Any], context: LambdaContext) -> dict[str, 
     report = run_retention(storage=runtime.storage(), now=utcnow(), remaining_ms=context.get_remaining_time_in_millis)
     metrics.add_metric(name="RetentionCamerasExamined", unit=MetricUnit.Count, value=report.cameras)
     metrics.add_metric(name="RetentionFramesDeleted", unit=MetricUnit.Count, value=report.frames_deleted)
+    metrics.add_metric(name="RetentionNotesDeleted", unit=MetricUnit.Count, value=report.notes_deleted)
     metrics.add_metric(name="RetentionBytesFreed", unit=MetricUnit.Bytes, value=report.bytes_freed)
     metrics.add_metric(name="RetentionErrors", unit=MetricUnit.Count, value=report.objects_failed)
     found = report.reconciled

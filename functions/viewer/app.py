@@ -10,7 +10,11 @@ from typing import Any
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from viewer_routes import account, browse, inbox
+from viewer_routes import account, browse, inbox, web
+from viewer_routes import exports as export_routes
+from viewer_routes import notes as note_routes
+from viewer_routes import shares as share_routes
+from viewer_routes import users as user_routes
 from viewer_routes.common import PUBLIC_RESOURCES, session
 
 from doti.http import make_resolver, openapi_response
@@ -27,6 +31,11 @@ app = make_resolver(authenticate=_authenticate_unless_public, challenge='Bearer 
 app.include_router(account.router)
 app.include_router(browse.router)
 app.include_router(inbox.router)
+app.include_router(web.router)
+app.include_router(note_routes.router)
+app.include_router(user_routes.router)
+app.include_router(share_routes.router)
+app.include_router(export_routes.router)
 
 
 @app.get("/v1/openapi.json")

@@ -194,7 +194,7 @@ def test_every_item_of_article_7_1_is_a_ground(world, operator_key, ground):
         ({"ground": "art12-1-2"}, "ground"),
         ({"reason": ""}, "reason"),
         ({"reason": "   "}, "reason"),
-        ({"note_id": "note-1"}, "note_id"),  # notes are not stored yet: only frames can be taken down
+        ({"note_id": "note-1"}, "note_id"),  # a note id besides the frame id: a takedown names one item
     ],
     ids=["item-20", "item-0", "article-7-2", "upper-case", "article-12", "empty-reason", "blank-reason", "note"],
 )
@@ -202,7 +202,7 @@ def test_a_takedown_without_a_valid_ground_or_reason_is_refused(aws, world, oper
     # Given a frame
     frame = ingested(world, "frame")
 
-    # When staff ask for its takedown with a ground outside Art. 7-1, no reason, or a note id
+    # When staff ask for its takedown with a ground outside Art. 7-1, no reason, or a note id besides the frame id
     response = take_down(operator_key, world.contract_id, **request(world, frame, **overrides))
 
     # Then it is 422 naming the field (and the allowed grounds), and the frame stays

@@ -7,7 +7,7 @@ to a customer's report (Art. 6-3), a prohibited act (Art. 7-2) or a fault (Art. 
 accountable is not a higher role but the audit entry each writes with the staff id, its ground or ticket and reason
 (customer-visible). `admin` is kept for managing staff and the service itself.
 
-Takedown accepts frames only: notes (text data) are not stored yet, so `note_id` is refused as an unknown field.
+A takedown names one item of a camera: a frame (`frame_id`) or a note (`note_id`, text data listed with the camera).
 """
 
 # No `from __future__ import annotations`: Powertools reads the route signatures for OpenAPI validation.
@@ -19,7 +19,7 @@ from aws_lambda_powertools.event_handler.api_gateway import Router
 from pydantic import Field
 
 from admin_routes.common import StaffRequest, staff
-from doti import audit, frames, maintenance, registry, runtime, takedown
+from doti import activity, audit, frames, maintenance, masks, registry, remask, runtime, takedown
 from doti.clock import format_rfc3339, parse_rfc3339, utcnow
 from doti.entities import Camera, Device, Site, User
 from doti.http import json_response
@@ -73,7 +73,8 @@ class StaffNote(StaffRequest):
 
 class TakedownCreate(StaffRequest):
     camera_id: str = _ID
-    frame_id: str = _ID
+    frame_id: str | None = Field(default=None, min_length=1, max_length=64, description="the frame, or")
+    note_id: str | None = Field(default=None, min_length=1, max_length=64, description="the note to take down")
     ground: str = Field(min_length=1, max_length=16, description="an item of Art. 7-1: art7-1-1 ... art7-1-19")
     reason: str = Field(min_length=1, max_length=takedown.MAX_REASON)
 
@@ -108,6 +109,9 @@ def _camera_view(c: Camera) -> dict[str, Any]:
         "site_id": c.site_id,
         "name": c.name,
         "consents": c.consents,
+        "privacy_mask": c.privacy_mask or [],
+        "mask_version": c.mask_version,
+        "activity_threshold": activity.effective_threshold(c.activity_threshold),
         "created_at": _time(c.created_at),
     }
 
@@ -220,6 +224,61 @@ def list_users(contract_id: str) -> Response[dict[str, Any]]:
     return json_response(200, {"items": [_user_view(u) for u in registry.users_of(contract_id)]})
 
 
+# cameras: privacy mask (Art. 2-4), activity threshold, re-mask of stored frames
+
+
+class PrivacyMaskUpdate(StaffRequest):
+    polygons: list[list[list[float]]] = Field(
+        max_length=4 * masks.MAX_POLYGONS,  # a bound on parsing; the mask's own rules name every problem (422)
+        description=(
+            f"at most {masks.MAX_POLYGONS} polygons of {masks.MIN_POINTS} to {masks.MAX_POINTS} [x, y] points, "
+            "normalized to the image (0..1, origin top-left); an empty list clears the mask"
+        ),
+    )
+    reason: str = Field(min_length=1, max_length=1000)
+
+
+class ActivityThresholdUpdate(StaffRequest):
+    threshold: float = Field(
+        description=f"activity score (0..100) from which a frame counts as activity; {activity.DEFAULT_THRESHOLD:g} "
+        "unless set"
+    )
+    reason: str | None = Field(default=None, max_length=1000)
+
+
+class RemaskStart(StaffRequest):
+    reason: str = Field(min_length=1, max_length=remask.MAX_REASON)
+
+
+@router.put("/v1/admin/cameras/<camera_id>/privacy-mask")
+def set_privacy_mask(camera_id: str, body: PrivacyMaskUpdate) -> Response[dict[str, Any]]:
+    """Frames the camera sends from now on are blacked out before they are stored; stored frames need a re-mask."""
+    actor = audit.staff_actor(staff(router))
+    camera = registry.set_privacy_mask(camera_id, body.polygons, reason=body.reason, actor=actor, now=utcnow())
+    return json_response(200, _camera_view(camera))
+
+
+@router.put("/v1/admin/cameras/<camera_id>/activity-threshold")
+def set_activity_threshold(camera_id: str, body: ActivityThresholdUpdate) -> Response[dict[str, Any]]:
+    actor = audit.staff_actor(staff(router))
+    camera = registry.set_activity_threshold(camera_id, body.threshold, reason=body.reason, actor=actor, now=utcnow())
+    return json_response(200, _camera_view(camera))
+
+
+@router.post("/v1/admin/cameras/<camera_id>/remask")
+def start_remask(camera_id: str, body: RemaskStart) -> Response[dict[str, Any]]:
+    """Black the camera's stored frames out under its current mask, in place; follow it at /v1/admin/remask-jobs."""
+    actor = audit.staff_actor(staff(router))
+    job = remask.start_remask(camera_id, reason=body.reason, actor=actor, queue=runtime.remask_queue(), now=utcnow())
+    return json_response(202, remask.job_view(job))
+
+
+@router.get("/v1/admin/remask-jobs/<job_id>")
+def get_remask_job(job_id: str) -> Response[dict[str, Any]]:
+    staff(router)
+    return json_response(200, remask.job_view(remask.get_job(job_id)))
+
+
 # devices
 
 
@@ -288,10 +347,11 @@ def report_compromised(login_id: str, body: StaffNote | None = None) -> Response
 @router.post("/v1/admin/contracts/<contract_id>/takedowns")
 def take_down(contract_id: str, body: TakedownCreate) -> Response[dict[str, Any]]:
     actor = audit.staff_actor(staff(router))
-    record = takedown.take_down_frame(
+    record = takedown.take_down(
         contract_id,
         camera_id=body.camera_id,
         frame_id=body.frame_id,
+        note_id=body.note_id,
         ground=body.ground,
         reason=body.reason,
         actor=actor,

@@ -4,7 +4,7 @@ from typing import Any
 
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.router import APIGatewayRouter
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, SecretStr
 
 from doti import contracts
 from doti.auth import customer
@@ -15,25 +15,40 @@ from viewer_routes.common import session
 router = APIGatewayRouter()
 
 
+# Passwords are SecretStr: Powertools logs a route's parsed arguments at DEBUG, and a secret prints as asterisks.
 class LoginRequest(BaseModel):
     login_id: str = Field(min_length=1, max_length=128)
-    password: str = Field(min_length=1, max_length=1024)
+    password: SecretStr = Field(min_length=1, max_length=1024)
+
+
+class PasswordChangeRequest(BaseModel):
+    current_password: SecretStr = Field(min_length=1, max_length=1024)
+    new_password: SecretStr = Field(min_length=1, max_length=1024)
+
+
+def _signed_in_view(signed_in: customer.SignIn) -> dict[str, Any]:
+    return {
+        "token": signed_in.token,
+        "expires_at": format_rfc3339(signed_in.session.expires_at),
+        # After a staff reset, a compromised report or an invitation the password is temporary and must be changed.
+        "must_change_password": signed_in.must_change_password,
+    }
 
 
 @router.post("/v1/auth/login")
 def login(body: LoginRequest) -> Response[dict[str, Any]]:
-    now = utcnow()
-    signed_in = customer.sign_in(body.login_id, body.password, now)
-    contracts.record_use(signed_in.session.contract_id, now)  # Art. 12-1-11 counts use; a login is, at most hourly
     return json_response(
-        200,
-        {
-            "token": signed_in.token,
-            "expires_at": format_rfc3339(signed_in.session.expires_at),
-            # After a staff reset or a compromised report the password is temporary and must be changed.
-            "must_change_password": signed_in.must_change_password,
-        },
+        200, _signed_in_view(customer.sign_in(body.login_id, body.password.get_secret_value(), utcnow()))
     )
+
+
+@router.post("/v1/auth/password")
+def change_password(body: PasswordChangeRequest) -> Response[dict[str, Any]]:
+    """Every session of the user ends, this one too; the answer carries the new session's token."""
+    _, user = session(router)
+    current, new = body.current_password.get_secret_value(), body.new_password.get_secret_value()
+    signed_in = customer.change_password(user, current, new, utcnow())
+    return json_response(200, _signed_in_view(signed_in))
 
 
 @router.post("/v1/auth/logout")
@@ -56,6 +71,7 @@ def me() -> Response[dict[str, Any]]:
             "name": user.name,
             "role": user.role,
             "site_ids": sorted(user.site_ids) if user.site_ids else None,
+            "must_change_password": user.must_change_password,
             "contract": {"contract_id": contract.contract_id, "name": contract.name, "state": contract.state},
         },
     )

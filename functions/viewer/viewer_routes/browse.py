@@ -7,8 +7,8 @@ from aws_lambda_powertools.event_handler.openapi.params import Query
 from aws_lambda_powertools.event_handler.router import APIGatewayRouter
 from aws_lambda_powertools.metrics import MetricUnit
 
-from doti import contracts, frames, registry, runtime
-from doti.clock import parse_rfc3339, utcnow
+from doti import cameras, frames, runtime
+from doti.clock import format_rfc3339, parse_rfc3339, utcnow
 from doti.http import json_response
 from doti.observability import metrics
 from viewer_routes.common import session
@@ -16,13 +16,26 @@ from viewer_routes.common import session
 router = APIGatewayRouter()
 
 
+def _camera_view(card: cameras.CameraCard) -> dict[str, Any]:
+    """A camera with its newest frame's thumbnail (all four last-frame fields null until it sends one)."""
+    camera, last = card.camera, card.last_frame
+    return {
+        "camera_id": camera.camera_id,
+        "site_id": camera.site_id,
+        "name": camera.name,
+        "last_frame_id": last.frame.frame_id if last else None,
+        "last_captured_at": format_rfc3339(last.frame.captured_at) if last else None,
+        "thumbnail_url": last.thumbnail_url if last else None,
+        "url_expires_at": format_rfc3339(last.url_expires_at) if last else None,
+    }
+
+
 @router.get("/v1/cameras")
 def list_cameras() -> Response[dict[str, Any]]:
     _, user = session(router)
-    contracts.require_serving(contracts.get_contract(user.contract_id), utcnow())
-    cameras = registry.visible_cameras(user.contract_id, user)
-    items = [{"camera_id": c.camera_id, "site_id": c.site_id, "name": c.name} for c in cameras]
-    return json_response(200, {"items": items})
+    cards = cameras.cameras_for(user, storage=runtime.storage(), now=utcnow())
+    metrics.add_metric(name="SignedUrlsIssued", unit=MetricUnit.Count, value=2 * sum(1 for c in cards if c.last_frame))
+    return json_response(200, {"items": [_camera_view(card) for card in cards]})
 
 
 @router.get("/v1/cameras/<camera_id>/frames")
@@ -33,6 +46,7 @@ def list_frames(
     order: Annotated[Literal["newest", "oldest"], Query()] = "newest",
     limit: Annotated[int, Query(ge=1, le=frames.MAX_PAGE)] = 50,
     cursor: Annotated[str | None, Query(max_length=512)] = None,
+    activity: Annotated[bool, Query(description="only frames at or above the camera's activity threshold")] = False,
 ) -> Response[dict[str, Any]]:
     _, user = session(router)
     query = frames.FrameQuery(
@@ -41,6 +55,7 @@ def list_frames(
         newest_first=order == "newest",
         limit=limit,
         cursor=cursor,
+        activity=activity,
     )
     page = frames.list_frames(user, camera_id, query, storage=runtime.storage(), now=utcnow())
     metrics.add_metric(name="SignedUrlsIssued", unit=MetricUnit.Count, value=2 * len(page.items))

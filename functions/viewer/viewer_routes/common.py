@@ -13,12 +13,19 @@ from doti.observability import logger
 PUBLIC_RESOURCES: set[str] = {"/v1/auth/login", "/v1/openapi.json"}
 
 
+# What a user whose password is temporary (staff reset, compromised report, invitation) may reach: their account,
+# to see the flag and set a new password, and logout. Every other route answers 403 until the password is changed.
+TEMPORARY_PASSWORD_RESOURCES = frozenset({"/v1/me", "/v1/auth/password", "/v1/auth/logout"})
+
+
 def public(*resources: str) -> None:
     PUBLIC_RESOURCES.update(resources)
 
 
 def session(router: Any) -> tuple[Session, User]:
-    """The session and user behind the request's bearer token (401 otherwise)."""
+    """The session and user behind the request's bearer token (401 otherwise; 403 on a temporary password)."""
     found, user = customer.authenticate_session(lower_headers(router).get("authorization"), utcnow())
     logger.append_keys(contract_id=user.contract_id, user_id=user.user_id)
+    if router.current_event.resource not in TEMPORARY_PASSWORD_RESOURCES:
+        customer.require_password_changed(user)
     return found, user

@@ -18,7 +18,7 @@ from pynamodb.exceptions import PynamoDBException, TransactWriteError
 from pynamodb.transactions import TransactWrite
 
 from doti.clock import format_rfc3339
-from doti.entities import StaffMember
+from doti.entities import StaffMember, User
 from doti.errors import Conflict, StorageError
 from doti.store.models import AuditEntryModel, AuditHeadModel
 
@@ -53,6 +53,11 @@ class ChainReport:
 
 def staff_actor(member: StaffMember) -> str:
     return f"staff:{member.staff_id}"
+
+
+def user_actor(user: User) -> str:
+    """A customer user, by user id (login ids can be reused after a deletion; user ids never are)."""
+    return f"user:{user.user_id}"
 
 
 def job_actor(name: str) -> str:

@@ -307,12 +307,47 @@ def update_versioned(
 USE_RECORD_INTERVAL = timedelta(hours=1)
 
 
-def record_use(contract_id: str, now: datetime) -> None:
-    """Note that the customer used the service (Art. 12-1-11), at most once an hour: a write per request is waste."""
+class UseRecorder:
+    """Notes that the customer used the service (Art. 12-1-11), at most once an hour per contract.
+
+    A write per request is waste, and so is a read: the process remembers the last use it saw stored and touches
+    nothing for an hour after it. Past that, it reads the contract and writes on condition that the stored last use
+    is still an hour old, so when several Lambda processes see the hour pass, one write wins and the rest change
+    nothing.
+    """
+
+    def __init__(self) -> None:
+        self._seen: dict[str, datetime] = {}
+
+    def record(self, contract_id: str, now: datetime) -> None:
+        seen = self._seen.get(contract_id)
+        if seen is not None and now - seen < USE_RECORD_INTERVAL:
+            return
+        self._seen[contract_id] = _record_use_if_stale(contract_id, now)
+
+
+def _record_use_if_stale(contract_id: str, now: datetime) -> datetime:
+    """Store `now` as the last use unless a use within the hour is stored; returns the last use now stored."""
     item = contract_item(contract_id)
     if item.last_used_at is not None and now - item.last_used_at < USE_RECORD_INTERVAL:
-        return
-    update_versioned(contract_id, lambda _item: [ContractModel.last_used_at.set(now)])
+        return item.last_used_at
+    stale = ContractModel.last_used_at.does_not_exist() | (ContractModel.last_used_at < now - USE_RECORD_INTERVAL)
+    try:
+        # No version condition: the last use is independent of every other field; the version still moves, so a
+        # concurrent versioned writer re-reads rather than overwrites.
+        item.update(actions=[ContractModel.last_used_at.set(now)], condition=stale, add_version_condition=False)
+    except UpdateError as exc:
+        if not is_condition_failure(exc):
+            raise StorageError("could not record the use of the service") from exc
+    return now  # either this write or another process's, made since the read, is within the hour
+
+
+_use_recorder = UseRecorder()
+
+
+def record_use(contract_id: str, now: datetime) -> None:
+    """Note a customer's use of the service (login or any authenticated request); see UseRecorder."""
+    _use_recorder.record(contract_id, now)
 
 
 def mark_idle_notified(contract_id: str, now: datetime) -> Contract:

@@ -48,6 +48,11 @@ class Camera:
     created_at: datetime
     last_frame_id: str | None = None
     consents: dict | None = None
+    # Art. 2-4 privacy mask: normalized polygons (doti.masks) and their version digest; None: no mask
+    privacy_mask: list | None = None
+    mask_version: str | None = None
+    activity_threshold: float | None = None  # None: doti.activity.DEFAULT_THRESHOLD
+    last_signature: bytes | None = None  # activity signature of last_frame_id, moved with it
 
 
 @dataclass(frozen=True)
@@ -77,6 +82,8 @@ class User:
     created_at: datetime
     locked_by_staff: bool = False
     must_change_password: bool = False
+    # Sessions opened before this moment are refused: a revocation holds even before the session index lists them.
+    sessions_valid_from: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -86,6 +93,7 @@ class Session:
     user_id: str
     contract_id: str
     expires_at: datetime
+    created_at: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -117,3 +125,74 @@ class Frame:
     thumb_height: int
     retention_class: str
     expires_at: datetime
+    activity_score: float | None = None  # None: nothing to compare with (doti.activity)
+    mask_version: str | None = None  # the privacy mask the stored objects are blacked out under
+    duration_ms: int | None = None  # clips only (large uploads, doti.video)
+    frame_count: int | None = None  # clips only
+
+
+@dataclass(frozen=True)
+class Note:
+    """Text data (SPEC §4): a device's event text (`kind` "event") or a customer's note (`kind` "note").
+
+    `camera_id` is None for a device event about the whole site (no camera named).
+    """
+
+    note_id: str
+    kind: str
+    contract_id: str
+    site_id: str
+    camera_id: str | None
+    at: datetime
+    text: str
+    author_type: str  # device | user
+    author_id: str
+    author_name: str
+    created_at: datetime
+    expires_at: datetime
+    event_id: str | None = None  # the device's own id for the event (its idempotency key)
+
+
+@dataclass(frozen=True)
+class Share:
+    """A share link: one frame (`frame_id`) or a camera's window [window_start, window_end)."""
+
+    share_id: str
+    token_hash: str
+    contract_id: str
+    site_id: str
+    camera_id: str
+    frame_id: str | None
+    window_start: datetime | None
+    window_end: datetime | None
+    purpose: str
+    one_time: bool
+    created_by: str
+    created_at: datetime
+    expires_at: datetime
+    consumed_at: datetime | None = None
+    revoked_at: datetime | None = None
+    revoked_by: str | None = None
+
+
+@dataclass(frozen=True)
+class Export:
+    """A backup export of a camera's frames in [window_start, window_end) (Art. 10-4)."""
+
+    export_id: str
+    contract_id: str
+    site_id: str
+    camera_id: str
+    window_start: datetime
+    window_end: datetime
+    status: str
+    requested_by: str
+    created_at: datetime
+    updated_at: datetime
+    expires_at: datetime
+    object_key: str | None = None
+    size: int | None = None
+    frames: int | None = None
+    sha256: str | None = None
+    error_code: str | None = None
+    error_message: str | None = None

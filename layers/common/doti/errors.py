@@ -2,18 +2,23 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 
 class DotiError(Exception):
-    """Base of every error the domain raises on purpose."""
+    """Base of every error the domain raises on purpose.
+
+    `retry_at` is when retrying can succeed (a quota's reset); the HTTP edge sends it as `Retry-After` seconds.
+    """
 
     code = "internal_error"
     status = 500
 
-    def __init__(self, message: str, **details: Any) -> None:
+    def __init__(self, message: str, *, retry_at: datetime | None = None, **details: Any) -> None:
         super().__init__(message)
         self.message = message
+        self.retry_at = retry_at
         self.details = details
 
 

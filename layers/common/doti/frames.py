@@ -12,9 +12,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
-from doti import contracts, ids, registry, usage
+from doti import activity, contracts, ids, registry, usage
 from doti.clock import format_rfc3339, parse_rfc3339
-from doti.entities import Contract, Device, Frame, User
+from doti.entities import Camera, Contract, Device, Frame, User
 from doti.errors import Conflict, NotFound, PayloadTooLarge, StorageError, UnsupportedMediaType, ValidationError
 from doti.observability import logger
 from doti.signing import presign_get
@@ -45,8 +45,9 @@ class ProcessedImage(Protocol):
     frame_count: int | None
 
 
-# process(data, declared_content_type, limits) -> ProcessedImage; doti.imaging.process_image in production.
-ImageProcessor = Callable[[bytes, str, Any], ProcessedImage]
+# process(data, declared_content_type, limits, mask) -> ProcessedImage, where mask is the camera's privacy mask
+# (normalized polygons, doti.masks) or None; doti.imaging.process_image in production.
+ImageProcessor = Callable[[bytes, str, Any, Any], ProcessedImage]
 
 
 @dataclass(frozen=True)
@@ -74,12 +75,14 @@ def _media_type(content_type: str | None) -> str:
     return (content_type or "").split(";")[0].strip().lower()
 
 
-def require_frame_media_type(content_type: str | None) -> str:
+def require_frame_media_type(content_type: str | None, accepted_types: tuple[str, ...] = ACCEPTED_TYPES) -> str:
     """The frame's media type, or 415. Checked before authentication too: API Gateway hands any other type to
     Lambda as text, which alters the bytes, so the signature could not be verified and a 401 would mislead."""
     media_type = _media_type(content_type)
-    if media_type not in ACCEPTED_TYPES:
-        raise UnsupportedMediaType("frames must be image/jpeg or image/png", content_type=content_type or None)
+    if media_type not in accepted_types:
+        raise UnsupportedMediaType(
+            f"frames must be {' or '.join(accepted_types)}", content_type=content_type or None, accepted=accepted_types
+        )
     return media_type
 
 
@@ -136,6 +139,42 @@ def _claim_frame_id(wanted: claims.Claim, now: datetime) -> IngestResult | claim
     return wanted if held is None else _settle_with(held, wanted.body_sha256, now)
 
 
+@dataclass(frozen=True)
+class Admission:
+    """What the checks that need no pixels found; the frame may be stored as far as they can tell."""
+
+    camera: Camera
+    contract: Contract
+    captured_at: datetime
+    device_frame_id: str
+    media_type: str
+
+
+def admit_frame(
+    upload: FrameUpload, device: Device, now: datetime, *, size: int, accepted_types: tuple[str, ...] = ACCEPTED_TYPES
+) -> Admission:
+    """Every check on a frame that needs no pixels: ids, media type, camera of the device's site, contract serving,
+    size within the plan, capture time. The direct route runs them before decoding; the upload grant
+    (doti.uploads) runs them before the bytes exist, with the size the device declares."""
+    camera_id, captured_text, device_frame_id = _require_headers(upload)
+    media_type = require_frame_media_type(upload.content_type, accepted_types)
+    camera = registry.camera_of_contract(device.contract_id, camera_id)
+    if camera.site_id != device.site_id:
+        raise NotFound("camera not found")  # a device relays only its own site's cameras
+    contract = contracts.get_contract(device.contract_id)
+    contracts.require_serving(contract, now)
+    if size > contract.max_object_bytes:
+        raise PayloadTooLarge(
+            "frame is larger than the contract allows", size=size, max_bytes=contract.max_object_bytes
+        )
+    captured_at = parse_rfc3339(captured_text, "X-Doti-Captured-At")
+    if captured_at > now + FUTURE_TOLERANCE:
+        raise ValidationError("captured_at is in the future", captured_at=format_rfc3339(captured_at))
+    if captured_at < now - timedelta(days=contract.retention_days):
+        raise ValidationError("captured_at is older than the retention period", retention_days=contract.retention_days)
+    return Admission(camera, contract, captured_at, device_frame_id, media_type)
+
+
 def ingest_frame(
     upload: FrameUpload,
     device: Device,
@@ -144,6 +183,7 @@ def ingest_frame(
     process: ImageProcessor,
     limits_factory: Callable[[int, int], Any],
     now: datetime,
+    accepted_types: tuple[str, ...] = ACCEPTED_TYPES,
 ) -> IngestResult:
     """Validate, claim and store one frame (SPEC §4, §12).
 
@@ -153,32 +193,27 @@ def ingest_frame(
     claim. A failure before that transaction leaves only tagged objects nobody can see; the claim is given up (or,
     after a crash, goes stale) and the retry takes it over, reusing its frame id, capture time and keys.
     """
-    camera_id, captured_text, device_frame_id = _require_headers(upload)
-    require_frame_media_type(upload.content_type)
-    camera = registry.camera_of_contract(device.contract_id, camera_id)
-    if camera.site_id != device.site_id:
-        raise NotFound("camera not found")  # a device relays only its own site's cameras
-    contract = contracts.get_contract(device.contract_id)
-    contracts.require_serving(contract, now)
-    if len(upload.body) > contract.max_object_bytes:
-        raise PayloadTooLarge(
-            "frame is larger than the contract allows", size=len(upload.body), max_bytes=contract.max_object_bytes
-        )
-    captured_at = parse_rfc3339(captured_text, "X-Doti-Captured-At")
-    if captured_at > now + FUTURE_TOLERANCE:
-        raise ValidationError("captured_at is in the future", captured_at=format_rfc3339(captured_at))
+    admitted = admit_frame(upload, device, now, size=len(upload.body), accepted_types=accepted_types)
+    camera, contract, captured_at = admitted.camera, admitted.contract, admitted.captured_at
+    device_frame_id = admitted.device_frame_id
     retention = timedelta(days=contract.retention_days)
-    if captured_at < now - retention:
-        raise ValidationError("captured_at is older than the retention period", retention_days=contract.retention_days)
+    # Art. 2-4: blacked out before anything is stored; the thumbnail and the activity signature are of the masked image.
+    mask = camera.privacy_mask or None
     image = process(
-        upload.body, _media_type(upload.content_type), limits_factory(contract.max_object_bytes, contract.max_pixels)
+        upload.body,
+        _media_type(upload.content_type),
+        limits_factory(contract.max_object_bytes, contract.max_pixels),
+        mask,
     )
+    # The claim holds the digest of the body received, which a replay sends again; under a mask the stored
+    # original (image.sha256) is the re-encoded one.
+    received_sha256 = image.sha256 if image.original is upload.body else _sha256_hex(upload.body)
 
     frame_id = ids.frame_id(captured_at, device.device_id, device_frame_id)
     wanted = claims.Claim(
         claim_id=claims.claim_id(device.device_id, device_frame_id),
         status=claims.IN_PROGRESS,
-        body_sha256=image.sha256,
+        body_sha256=received_sha256,
         camera_id=camera.camera_id,
         frame_id=frame_id,
         captured_at=captured_at,
@@ -187,11 +222,21 @@ def ingest_frame(
     )
     claimed = _claim_frame_id(wanted, now)
     if isinstance(claimed, IngestResult):
-        _move_camera_pointer(claimed.frame)
+        _move_camera_pointer(claimed.frame, image.signature)
         return claimed
     try:
         charge = usage.require_room(contract, image.size + len(image.thumbnail), now)
-        frame = _store_objects(image, claimed, contract, camera.site_id, device, storage, now)
+        frame = _store_objects(
+            image,
+            claimed,
+            contract,
+            camera.site_id,
+            device,
+            storage,
+            now,
+            activity_score=activity.score(camera.last_signature, image.signature),
+            mask_version=camera.mask_version if mask else None,
+        )
         claims.complete(claimed, frame, period=charge.period, quota=charge.quota)
     except claims.QuotaExceededRace as exc:
         # Another frame took the month's last room between the check and the charge: this one is not stored.
@@ -201,7 +246,7 @@ def ingest_frame(
     except Exception:
         claims.release(claimed)
         raise
-    _move_camera_pointer(frame)
+    _move_camera_pointer(frame, image.signature)
     return IngestResult(frame=frame, created=True)
 
 
@@ -213,6 +258,9 @@ def _store_objects(
     device: Device,
     storage: Storage,
     now: datetime,
+    *,
+    activity_score: float | None,
+    mask_version: str | None,
 ) -> Frame:
     """Write the original and the thumbnail at the claim's keys; returns the index item to write with them.
 
@@ -227,12 +275,15 @@ def _store_objects(
     store.put_object(
         storage.s3,
         storage.bucket,
-        store.StoredObject(object_key, image.original, image.content_type, image.sha256),
+        store.StoredObject(object_key, image.original, image.content_type, image.sha256, mask_version),
         tagging,
     )
     thumb_sha = _sha256_hex(image.thumbnail)
     store.put_object(
-        storage.s3, storage.bucket, store.StoredObject(thumb_key, image.thumbnail, "image/jpeg", thumb_sha), tagging
+        storage.s3,
+        storage.bucket,
+        store.StoredObject(thumb_key, image.thumbnail, "image/jpeg", thumb_sha, mask_version),
+        tagging,
     )
     return Frame(
         camera_id=claim.camera_id,
@@ -255,6 +306,10 @@ def _store_objects(
         thumb_height=image.thumb_height,
         retention_class=keys.retention_class(contract.retention_days),
         expires_at=datetime.fromtimestamp(claim.expires_at, UTC),
+        duration_ms=image.duration_ms,
+        frame_count=image.frame_count,
+        activity_score=activity_score,
+        mask_version=mask_version,
     )
 
 
@@ -267,10 +322,11 @@ def _discard_objects(storage: Storage, frame: Frame) -> None:
         logger.warning("could not delete a refused frame's objects", extra={"frame_id": frame.frame_id})
 
 
-def _move_camera_pointer(frame: Frame) -> None:
-    """Move the camera's newest-frame pointer: a convenience, moved again on replay, never failing a stored frame."""
+def _move_camera_pointer(frame: Frame, signature: bytes) -> None:
+    """Move the camera's newest-frame pointer and its activity signature (the next frame is scored against it): a
+    convenience, moved again on replay, never failing a stored frame."""
     try:
-        registry_store.set_camera_last_frame(frame.camera_id, frame.frame_id)
+        registry_store.set_camera_last_frame(frame.camera_id, frame.frame_id, signature)
     except StorageError:
         logger.warning("could not move the camera's last frame pointer", extra={"camera_id": frame.camera_id})
 
@@ -299,6 +355,7 @@ class FrameQuery:
     newest_first: bool
     limit: int
     cursor: str | None
+    activity: bool = False  # only frames whose activity score reaches the camera's threshold
 
 
 @dataclass(frozen=True)
@@ -354,7 +411,11 @@ def sign_frame(frame: Frame, storage: Storage, ttl_seconds: int, now: datetime) 
 
 
 def list_frames(user: User, camera_id: str, query: FrameQuery, *, storage: Storage, now: datetime) -> FramePage:
-    """A page of a camera's frames in [start, end), newest or oldest first, with signed URLs."""
+    """A page of a camera's frames in [start, end), newest or oldest first, with signed URLs.
+
+    With `query.activity`, only frames scoring at least the camera's activity threshold (doti.activity); such a
+    page may hold fewer than `limit` frames and still have a cursor, when a long quiet stretch was skipped.
+    """
     contract = contracts.get_contract(user.contract_id)
     contracts.require_serving(contract, now)
     camera = registry.camera_for_user(user, camera_id)
@@ -375,6 +436,7 @@ def list_frames(user: User, camera_id: str, query: FrameQuery, *, storage: Stora
         limit=query.limit,
         start_after=start_after,
         now=now,
+        min_activity=activity.effective_threshold(camera.activity_threshold) if query.activity else None,
     )
     items = [sign_frame(frame, storage, contract.signed_url_ttl, now) for frame in frames]
     cursor = _encode_cursor(camera.camera_id, query.newest_first, last) if last else None
@@ -406,7 +468,8 @@ def frame_view(signed: SignedFrame) -> dict[str, Any]:
         "width": f.width,
         "height": f.height,
         "sha256": f.sha256,
+        "activity_score": f.activity_score,
         "thumbnail_url": signed.thumbnail_url,
         "image_url": signed.image_url,
         "url_expires_at": format_rfc3339(signed.url_expires_at),
-    }
+    } | {name: value for name in ("duration_ms", "frame_count") if (value := getattr(f, name)) is not None}

@@ -7,13 +7,16 @@ from __future__ import annotations
 
 import base64
 import binascii
+import math
 from collections.abc import Callable
+from datetime import datetime
 from typing import Any
 
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response, content_types
 from aws_lambda_powertools.event_handler.exceptions import NotFoundError
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
 
+from doti.clock import utcnow
 from doti.errors import DotiError, Unauthorized, error_body
 from doti.observability import logger, metrics
 
@@ -27,11 +30,25 @@ def json_response(status: int, body: dict[str, Any], headers: dict[str, str] | N
     )
 
 
+def retry_after_seconds(retry_at: datetime, now: datetime) -> int:
+    """Whole seconds from `now` until `retry_at`, rounded up so a client that waits them is never early."""
+    return max(0, math.ceil((retry_at - now).total_seconds()))
+
+
 def _error_response(
-    status: int, code: str, message: str, details: dict[str, Any] | None = None, challenge: str | None = None
+    status: int,
+    code: str,
+    message: str,
+    details: dict[str, Any] | None = None,
+    challenge: str | None = None,
+    retry_at: datetime | None = None,
 ) -> Response:
     metrics.add_metric(name=f"Rejected_{code}", unit="Count", value=1)
-    headers = {"WWW-Authenticate": challenge} if status == 401 and challenge else None
+    headers = {}
+    if status == 401 and challenge:
+        headers["WWW-Authenticate"] = challenge
+    if retry_at is not None:  # RFC 9110 §10.2.3: delay-seconds, computed when the response leaves
+        headers["Retry-After"] = str(retry_after_seconds(retry_at, utcnow()))
     return json_response(status, error_body(code, message, details), headers)
 
 
@@ -60,7 +77,7 @@ def make_resolver(
             logger.exception("request failed", extra={"code": exc.code})
         else:
             logger.info("request refused", extra={"code": exc.code, "error": exc.message})
-        return _error_response(exc.status, exc.code, exc.message, exc.details, challenge)
+        return _error_response(exc.status, exc.code, exc.message, exc.details, challenge, exc.retry_at)
 
     @app.exception_handler(RequestValidationError)
     def _invalid_request(exc: RequestValidationError) -> Response:

@@ -18,12 +18,15 @@ import cv2
 import numpy as np
 
 from doti.errors import CorruptImage, PayloadTooLarge, UnsupportedMediaType
+from doti.masks import Polygons
 
 JPEG = "image/jpeg"
 PNG = "image/png"
 ACCEPTED_CONTENT_TYPES = (JPEG, PNG)
 THUMB_LONG_EDGE = 320
 THUMB_JPEG_QUALITY = 80
+MASKED_JPEG_QUALITY = 95  # a masked JPEG original is re-encoded once; high enough that it stays evidence-grade
+_MASK_SHIFT = 4  # fillPoly's fractional bits: polygon corners land within 1/16 pixel
 # The activity signature: a tiny grayscale copy of the frame, compared with the camera's previous one.
 SIGNATURE_SIZE = (16, 12)  # width, height: 192 bytes
 
@@ -83,8 +86,15 @@ def read_dimensions(data: bytes, content_type: str) -> tuple[int, int]:
     raise UnsupportedMediaType(f"Cannot read dimensions of {content_type!r}", detected=content_type)
 
 
-def process_image(data: bytes, declared_content_type: str, limits: ImageLimits) -> ProcessedImage:
+def process_image(
+    data: bytes, declared_content_type: str, limits: ImageLimits, mask: Polygons | None = None
+) -> ProcessedImage:
     """Validate an uploaded still and derive what ingest stores: dimensions, SHA-256 and a JPEG thumbnail.
+
+    Under a privacy mask (normalized polygons, doti.masks) the image is blacked out before anything is derived from
+    it: the original is re-encoded in its own format (JPEG at MASKED_JPEG_QUALITY, PNG losslessly; metadata such as
+    EXIF is not carried over), and the thumbnail and signature come from the masked pixels. Without a mask the
+    original is the bytes received. `sha256` and `size` are always those of the original to be stored.
 
     Raises PayloadTooLarge, UnsupportedMediaType or CorruptImage; nothing is decoded before the size, type and
     header pixel count are known to be acceptable.
@@ -106,28 +116,66 @@ def process_image(data: bytes, declared_content_type: str, limits: ImageLimits) 
 
     if content_type == JPEG:
         _check_jpeg_structure(data)
-        # Reduced decoding still entropy-decodes the whole stream, so it validates as much as a full decode.
-        image = _decode(data, _jpeg_decode_flag(max(width, height)), content_type)
+        # Reduced decoding still entropy-decodes the whole stream, so it validates as much as a full decode; a
+        # masked original is re-encoded from every pixel, so it needs the full one.
+        flag = cv2.IMREAD_COLOR if mask else _jpeg_decode_flag(max(width, height))
+        image = _decode(data, flag, content_type)
     else:
         _check_png_structure(data)
         image = _decode(data, cv2.IMREAD_COLOR, content_type)
 
-    thumb = _fit_thumbnail(image, width, height)
-    ok, encoded = cv2.imencode(".jpg", thumb, [cv2.IMWRITE_JPEG_QUALITY, THUMB_JPEG_QUALITY])
-    if not ok:  # not the client's fault: a 500, not a 422
-        raise RuntimeError("OpenCV could not encode the thumbnail")
+    original = data
+    if mask:
+        image = apply_mask(image, mask)
+        original = encode_original(image, content_type)
+        height, width = image.shape[:2]  # as stored: decoding applied any EXIF rotation, and EXIF is not kept
+    thumb, thumbnail = thumbnail_of(image, width, height)
     return ProcessedImage(
         content_type=content_type,
         width=width,
         height=height,
-        size=len(data),
-        sha256=hashlib.sha256(data).hexdigest(),
-        thumbnail=encoded.tobytes(),
+        size=len(original),
+        sha256=hashlib.sha256(original).hexdigest(),
+        thumbnail=thumbnail,
         thumb_width=thumb.shape[1],
         thumb_height=thumb.shape[0],
-        original=data,
+        original=original,
         signature=signature_of(thumb),
     )
+
+
+def thumbnail_of(image: np.ndarray, width: int, height: int) -> tuple[np.ndarray, bytes]:
+    """The thumbnail of a decoded image whose original is width x height: its pixels and its JPEG bytes."""
+    thumb = _fit_thumbnail(image, width, height)
+    ok, encoded = cv2.imencode(".jpg", thumb, [cv2.IMWRITE_JPEG_QUALITY, THUMB_JPEG_QUALITY])
+    if not ok:  # not the client's fault: a 500, not a 422
+        raise RuntimeError("OpenCV could not encode the thumbnail")
+    return thumb, encoded.tobytes()
+
+
+def apply_mask(image: np.ndarray, polygons: Polygons) -> np.ndarray:
+    """A copy of `image` (BGR or grayscale, any size) with each normalized polygon filled black; the input is left
+    as it was. Filled without anti-aliasing, so every pixel under the mask is exactly 0, and the boundary pixels
+    are covered too (a mask errs on the side of hiding)."""
+    if not polygons:
+        return image
+    height, width = image.shape[:2]
+    scale = np.array([width, height], dtype=np.float64) * (1 << _MASK_SHIFT)
+    points = [np.round(np.asarray(polygon, dtype=np.float64) * scale).astype(np.int32) for polygon in polygons]
+    masked = image.copy()
+    cv2.fillPoly(masked, points, 0, lineType=cv2.LINE_8, shift=_MASK_SHIFT)
+    return masked
+
+
+def encode_original(image: np.ndarray, content_type: str) -> bytes:
+    """A masked original in its own format: JPEG at MASKED_JPEG_QUALITY, PNG lossless."""
+    if content_type == JPEG:
+        ok, encoded = cv2.imencode(".jpg", image, [cv2.IMWRITE_JPEG_QUALITY, MASKED_JPEG_QUALITY])
+    else:
+        ok, encoded = cv2.imencode(".png", image)
+    if not ok:
+        raise RuntimeError(f"OpenCV could not encode the masked image as {content_type}")
+    return encoded.tobytes()
 
 
 def signature_of(image: np.ndarray) -> bytes:

@@ -187,6 +187,8 @@ def _phases(contract_id: str, storage: Storage, tables: OtherTables) -> list[tup
     phases = [(f"objects:{n}", _objects_phase(storage, n, p, versions=False)) for n, p in prefixes]
     phases += [(f"versions:{n}", _objects_phase(storage, n, p, versions=True)) for n, p in prefixes]
     phases += [(f"camera:{c}", _camera_phase(c, tables.notes)) for c in store.camera_ids(contract_id)]
+    if notes := tables.notes:  # device events about a whole site live under the site's id (doti.notes)
+        phases += [(f"site_notes:{s}", _notes_phase(notes, s)) for s in store.site_ids(contract_id)]
     phases += _other_table_phases(contract_id, tables)
     phases += [(f"notice_reads:{login}", _notice_reads_phase(login)) for login in store.login_ids(contract_id)]
     phases += [(kind, _by_contract_phase(kind, contract_id)) for kind in store.BY_CONTRACT_KINDS]
@@ -242,6 +244,11 @@ def _camera_phase(camera_id: str, notes_table: str | None) -> Phase:
         return _Batch({"frame_items": frames, "notes": notes}, max(frames, notes))
 
     return step
+
+
+def _notes_phase(notes_table: str, partition: str) -> Phase:
+    key = ("camera_id", "note_id")
+    return _raw_phase("notes", lambda limit: store.delete_raw_by_hash(notes_table, "camera_id", partition, key, limit))
 
 
 def _raw_phase(count: str, delete: Callable[[int], int]) -> Phase:

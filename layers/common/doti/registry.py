@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
 
-from doti import audit, ids
+from doti import activity, audit, ids, masks
 from doti.auth import customer
 from doti.auth.device import new_device_secret
 from doti.clock import format_rfc3339, parse_rfc3339
@@ -166,6 +166,33 @@ def camera_of_contract(contract_id: str, camera_id: str) -> Camera:
     return camera
 
 
+def set_privacy_mask(camera_id: str, polygons: Any, *, reason: str, actor: str, now: datetime) -> Camera:
+    """Art. 2-4: the polygons every frame the camera sends from now on is blacked out under, before it is stored.
+
+    An empty list clears the mask (frames already blacked out stay so). Frames stored before the change keep
+    what they had until staff start a re-mask (doti.remask). Audited on the camera's contract, customer-visible.
+    """
+    clean = masks.validate_polygons(polygons)
+    camera = store.get_camera(camera_id)
+    version = masks.mask_version(clean)
+    updated = store.set_camera_privacy_mask(camera_id, clean, version)
+    details = {"polygons": clean, "mask_version": version, "previous_version": camera.mask_version, "reason": reason}
+    _audit(camera.contract_id, actor, "camera.privacy_mask_set", camera_id, details, now)
+    return updated
+
+
+def set_activity_threshold(
+    camera_id: str, threshold: float, *, reason: str | None, actor: str, now: datetime
+) -> Camera:
+    """The activity score (doti.activity) from which the camera's frames count as activity in listings."""
+    value = activity.validate_threshold(threshold)
+    camera = store.get_camera(camera_id)
+    updated = store.set_camera_activity_threshold(camera_id, value)
+    details = {"threshold": value, "previous": camera.activity_threshold, "reason": reason}
+    _audit(camera.contract_id, actor, "camera.activity_threshold_set", camera_id, details, now)
+    return updated
+
+
 # devices
 
 
@@ -236,8 +263,13 @@ def create_user(
     site_ids: list[str] | None,
     now: datetime,
     actor: str | None = None,
+    must_change_password: bool = False,
 ) -> User:
-    """A customer user; the login id is unique across all contracts (one id per person, Art. 7-11)."""
+    """A customer user; the login id is unique across all contracts (one id per person, Art. 7-11).
+
+    `must_change_password` marks the password as temporary (an owner's invitation): only the account routes are
+    served until the user sets their own.
+    """
     _open_contract(contract_id)
     if role not in USER_ROLES:
         raise ValidationError("role must be one of owner, manager, viewer", field="role")
@@ -261,6 +293,7 @@ def create_user(
         failed_logins=0,
         locked_until=None,
         created_at=now,
+        must_change_password=must_change_password,
     )
     store.put_user(user)
     details = {"login_id": login_key, "role": role, "site_ids": sorted(site_ids) if site_ids else None}
@@ -279,7 +312,7 @@ def lock_user(login_id: str, *, actor: str, now: datetime, reason: str | None = 
     """
     user = _user(login_id)
     locked = store.set_user_staff_lock(user.login_id, locked=True)
-    revoked = customer.revoke_sessions(user.login_id)
+    revoked = customer.revoke_sessions(user.login_id, now)
     details = {"login_id": user.login_id, "sessions_revoked": revoked, "reason": reason}
     _audit(user.contract_id, actor, "user.locked", user.user_id, details, now)
     return locked, revoked
@@ -303,7 +336,7 @@ class CredentialReset:
 def _reset(user: User, *, action: str, actor: str, now: datetime, reason: str | None) -> CredentialReset:
     temporary = customer.temporary_password(user.login_id)
     reset = store.set_user_password(user.login_id, customer.hash_password(temporary), must_change=True)
-    revoked = customer.revoke_sessions(user.login_id)
+    revoked = customer.revoke_sessions(user.login_id, now)
     # No password, hash or token in the audit entry: only that a change is forced and how many sessions ended.
     details = {"login_id": user.login_id, "forced_change": True, "sessions_revoked": revoked, "reason": reason}
     _audit(user.contract_id, actor, action, user.user_id, details, now)

@@ -16,6 +16,9 @@ listed from the chunk's first frame id on (keys under a day prefix sort by frame
   current class are counted (`tag_mismatched`), not re-tagged: the job deletes them on time anyway, and re-tagging
   would cost a PutObjectTagging per surviving object, i.e. grow with what is stored.
 
+Notes (text data, doti.notes) go by the same cutoff: each camera's and each site's key range of notes below it is
+deleted in batches and counted in the receipt's `notes`.
+
 The cost of a run follows what expires: data younger than the cutoff is never queried or listed. Stored-but-young
 data only costs nothing; an empty expired day costs three calls. Deletions are added to the contract's receipt of
 the run's UTC day (atomic ADDs). The job is idempotent (what is deleted is not listed again) and resumable (it stops
@@ -33,6 +36,7 @@ from doti.entities import Camera, Contract
 from doti.frames import Storage
 from doti.store import frames as frames_store
 from doti.store import keys, registry
+from doti.store import notes as notes_store
 from doti.store import retention as store
 
 BATCH = 500
@@ -65,6 +69,7 @@ class RetentionReport:
     bytes_freed: int = 0
     objects_failed: int = 0
     stopped_early: bool = False
+    notes_deleted: int = 0
 
     def __post_init__(self) -> None:
         self.reconciled = Reconciliation()
@@ -106,9 +111,34 @@ def run_retention(
         cutoff = ids.frame_id_floor(now - timedelta(days=contract.retention_days))
         for camera in registry.cameras_of_contract(contract.contract_id):
             run.report.cameras += 1
+            if not _expire_notes(run, contract, camera.camera_id, cutoff):
+                return run.report
             if not _reconcile_camera(run, contract, camera, cutoff):
                 return run.report
+        # a site's own key range of notes: device events that name no camera (doti.notes)
+        for site in registry.sites_of_contract(contract.contract_id):
+            if not _expire_notes(run, contract, site.site_id, cutoff):
+                return run.report
     return run.report
+
+
+def _expire_notes(run: _Run, contract: Contract, partition: str, cutoff: str) -> bool:
+    """Delete a camera's (or site's) notes below the cutoff, batch by batch; False when the run must stop.
+
+    Notes have no objects, and a deleted note is not found again, so they need no cursor: every note below the
+    cutoff has expired, and a run reads only those (one key-range query when there are none).
+    """
+    while True:
+        note_ids = notes_store.note_ids_below(partition, cutoff, run.batch)
+        if not note_ids:
+            return True
+        if run.out_of_time():
+            return False
+        notes_store.delete_notes(partition, note_ids)
+        run.report.notes_deleted += len(note_ids)
+        deletions.record(contract.contract_id, run.now, frames=0, bytes_freed=0, notes=len(note_ids))
+        if len(note_ids) < run.batch:
+            return True
 
 
 def _reconcile_camera(run: _Run, contract: Contract, camera: Camera, cutoff: str) -> bool:

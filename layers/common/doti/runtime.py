@@ -8,7 +8,8 @@ from doti.auth.device import SecretBox
 from doti.frames import Storage
 from doti.mail import SesMailer
 from doti.settings import get_settings
-from doti.store.aws import kms_client, reset_clients, s3_client, ses_client
+from doti.store.aws import kms_client, reset_clients, s3_client, ses_client, sqs_client
+from doti.store.remask import SqsJobQueue
 
 
 @cache
@@ -29,10 +30,17 @@ def mailer() -> SesMailer:
     return SesMailer(ses_client(settings.region), settings.mail_sender)
 
 
+@cache
+def remask_queue() -> SqsJobQueue:
+    settings = get_settings()
+    return SqsJobQueue(sqs_client(settings.region), settings.remask_queue_url)
+
+
 def reset() -> None:
     """Forget settings, clients and caches, e.g. after a test changes the environment or the AWS endpoint."""
     get_settings.cache_clear()
     storage.cache_clear()
     secret_box.cache_clear()
     mailer.cache_clear()
+    remask_queue.cache_clear()
     reset_clients()

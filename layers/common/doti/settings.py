@@ -40,6 +40,9 @@ class Settings:
     exports_table: str
     deletion_receipts_table: str
     idempotency_table: str
+    remask_jobs_table: str
+    remask_queue_url: str
+    export_queue_url: str
     mail_sender: str
     purge_grace_days: int
 

@@ -1,4 +1,4 @@
-"""Takedown (Art. 7-2): staff delete a frame the customer sent when it falls under a prohibited act of Art. 7-1.
+"""Takedown (Art. 7-2): staff delete a frame or a note (text data) when it falls under a prohibited act of Art. 7-1.
 
 The ground is one of the nineteen items of Art. 7-1 (`art7-1-1` ... `art7-1-19`). Order: the frame's objects,
 then the audit entry, then the index item. While the index item exists the takedown can be repeated, so one that
@@ -7,20 +7,24 @@ remove, nor a takedown without its audit entry (at worst, a repeat after a faile
 The audit entry is visible to the customer: Art. 7-2 needs no prior notice, but the customer can see what was
 removed and on which ground.
 
-Notes (text data) are not stored yet; only frames can be taken down until they are.
+A note (a customer's note, or a device event, named with a camera it is listed with) has no objects: the audit entry,
+then the item. Its audit entry records the note's length and SHA-256, not its text: the audit log outlives the purge,
+and text taken down on a ground of Art. 7-1 must not live on in it.
 """
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from doti import audit, contracts, deletions, ids, registry
+from doti import audit, contracts, deletions, ids, notes, registry
 from doti.clock import format_rfc3339
 from doti.errors import Conflict, NotFound, StorageError, ValidationError
 from doti.frames import Storage
 from doti.store import frames as store
+from doti.store import notes as notes_store
 
 # Art. 7-1 items, in the terms' order (a short English gloss of each).
 GROUNDS: dict[str, str] = {
@@ -51,7 +55,7 @@ MAX_REASON = 2000
 class Takedown:
     contract_id: str
     camera_id: str
-    frame_id: str
+    frame_id: str | None
     ground: str
     reason: str
     taken_down_at: datetime
@@ -59,6 +63,7 @@ class Takedown:
     captured_at: datetime
     bytes_deleted: int
     audit_seq: int
+    note_id: str | None = None
 
 
 def _check_ground_and_reason(ground: str, reason: str) -> str:
@@ -135,12 +140,96 @@ def take_down_frame(
     )
 
 
+def take_down_note(
+    contract_id: str, *, camera_id: str, note_id: str, ground: str, reason: str, actor: str, now: datetime
+) -> Takedown:
+    """Delete one note listed with a camera of the contract (the camera's own, or its site's device event) on an
+    Art. 7-1 ground, and audit it. Unknown or another contract's camera or note: NotFound."""
+    text = _check_ground_and_reason(ground, reason)
+    contract = contracts.get_contract(contract_id)
+    if contract.state == contracts.PURGED:
+        raise Conflict("the contract is purged", state=contract.state)
+    camera = registry.camera_of_contract(contract_id, camera_id)
+    note = notes.note_of_camera(camera, note_id)
+    entry = audit.record(
+        contract_id,
+        actor=actor,
+        action="note.taken_down",
+        subject=note.note_id,
+        details={
+            "camera_id": camera.camera_id,
+            "note_id": note.note_id,
+            "kind": note.kind,
+            "at": format_rfc3339(note.at),
+            "text_length": len(note.text),
+            "text_sha256": hashlib.sha256(note.text.encode()).hexdigest(),
+            "ground": ground,
+            "ground_text": GROUNDS[ground],
+            "reason": text,
+        },
+        now=now,
+        customer_visible=True,
+    )
+    notes_store.delete_notes(notes_store.partition_of(note), [note.note_id])
+    deletions.record(contract_id, now, frames=0, bytes_freed=0, notes=1)
+    return Takedown(
+        contract_id=contract_id,
+        camera_id=camera.camera_id,
+        frame_id=None,
+        ground=ground,
+        reason=text,
+        taken_down_at=now,
+        actor=actor,
+        captured_at=note.at,
+        bytes_deleted=0,
+        audit_seq=entry.seq,
+        note_id=note.note_id,
+    )
+
+
+def take_down(
+    contract_id: str,
+    *,
+    camera_id: str,
+    frame_id: str | None,
+    note_id: str | None,
+    ground: str,
+    reason: str,
+    actor: str,
+    storage: Storage,
+    now: datetime,
+) -> Takedown:
+    """Take down the one item named: a frame (`frame_id`) or a note (`note_id`), of the given camera."""
+    if frame_id is not None and note_id is None:
+        return take_down_frame(
+            contract_id,
+            camera_id=camera_id,
+            frame_id=frame_id,
+            ground=ground,
+            reason=reason,
+            actor=actor,
+            storage=storage,
+            now=now,
+        )
+    if note_id is not None and frame_id is None:
+        return take_down_note(
+            contract_id, camera_id=camera_id, note_id=note_id, ground=ground, reason=reason, actor=actor, now=now
+        )
+    problem = "name exactly one item to take down: frame_id or note_id"
+    raise ValidationError(problem, problems=[{"field": f, "problem": problem} for f in ("frame_id", "note_id")])
+
+
 def takedown_view(record: Takedown) -> dict[str, Any]:
+    when = format_rfc3339(record.captured_at)
+    item = (
+        {"note_id": record.note_id, "at": when}
+        if record.note_id
+        else {"frame_id": record.frame_id, "captured_at": when}
+    )
     return {
         "contract_id": record.contract_id,
         "camera_id": record.camera_id,
-        "frame_id": record.frame_id,
-        "captured_at": format_rfc3339(record.captured_at),
+        **item,
         "ground": record.ground,
         "ground_text": GROUNDS[record.ground],
         "reason": record.reason,

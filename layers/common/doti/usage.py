@@ -44,7 +44,7 @@ def quota_exceeded(charge: Charge, used: int | None = None) -> QuotaExceeded:
     }
     if used is not None:
         details["used_bytes"] = used
-    return QuotaExceeded("the contract's monthly byte quota would be exceeded", **details)
+    return QuotaExceeded("the contract's monthly byte quota would be exceeded", retry_at=charge.resets_at, **details)
 
 
 def require_room(contract: Contract, size: int, now: datetime) -> Charge:

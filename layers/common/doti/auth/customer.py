@@ -1,8 +1,15 @@
 """Customer passwords and sessions (SPEC §2, Art. 6).
 
-Passwords: scrypt with a per-user salt. Sessions: opaque random tokens, stored only as SHA-256, with TTL.
-A staff lock refuses login and every session (423) until staff unlock; a staff reset or a compromised report
-(Art. 6-3) sets a temporary password the customer must change, and ends every session of the login id.
+Passwords: scrypt with a per-user salt; at least 10 characters, never containing the login id. Five failed logins
+lock the login id for 15 minutes (423), whether or not the id exists: both paths verify one scrypt hash and keep a
+failure count, so neither the answer nor its timing tells which ids exist.
+
+Sessions: opaque random tokens, stored only as SHA-256, with TTL. Revoking a user's sessions (password change,
+staff lock, reset, compromised report of Art. 6-3, user removal) deletes them through the by-login index and also
+sets a cut-off on the user, so a session the eventually consistent index had not listed yet is refused too.
+
+A temporary password (staff reset, compromised report, owner invitation) must be changed before anything but the
+account itself (`/v1/me`, password change, logout) is served.
 """
 
 from __future__ import annotations
@@ -13,11 +20,13 @@ import hmac
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import NoReturn
 
+from doti import audit, contracts
 from doti.clock import format_rfc3339
 from doti.entities import Session, User
-from doti.errors import AccountLocked, ContractTerminated, NotFound, Unauthorized, ValidationError
-from doti.store import registry
+from doti.errors import AccountLocked, ContractTerminated, Forbidden, NotFound, Unauthorized, ValidationError
+from doti.store import accounts, registry
 
 MIN_PASSWORD_LENGTH = 10
 LOCK_AFTER_FAILURES = 5
@@ -25,22 +34,30 @@ LOCK_DURATION = timedelta(minutes=15)
 SESSION_LIFETIME = timedelta(hours=12)
 _ENDED_STATES = frozenset({"terminated", "purged"})
 TOKEN_PREFIX = "dst_"  # noqa: S105 - a prefix that makes leaked tokens recognisable, not a secret
+_BAD_CREDENTIALS = "invalid login id or password"
+_LOCKED = "too many failed logins; try again later"
 
 # scrypt cost: N=2^14, r=8 (16 MiB, ~50 ms here): memory-hard, affordable in a 512 MB Lambda.
 _SCRYPT_N, _SCRYPT_R, _SCRYPT_P = 2**14, 8, 1
-# Verified against when the login id is unknown, so both paths cost one scrypt.
-_DUMMY_HASH = "scrypt$16384$8$1$" + base64.b64encode(b"\0" * 16).decode() + "$" + base64.b64encode(b"\0" * 32).decode()
+# Verified against when the login id is unknown, so both paths cost one scrypt of the same parameters.
+_DUMMY_HASH = (
+    f"scrypt${_SCRYPT_N}${_SCRYPT_R}${_SCRYPT_P}$"
+    + base64.b64encode(b"\0" * 16).decode()
+    + "$"
+    + base64.b64encode(b"\0" * 32).decode()
+)
 
 
 def normalize_login_id(login_id: str) -> str:
     return login_id.strip().lower()
 
 
-def check_password_policy(password: str, login_id: str) -> None:
+def check_password_policy(password: str, login_id: str, field: str = "password") -> None:
+    """At least MIN_PASSWORD_LENGTH characters, and not the login id nor containing it (case-insensitive)."""
     if len(password) < MIN_PASSWORD_LENGTH:
-        raise ValidationError(f"password must have at least {MIN_PASSWORD_LENGTH} characters", field="password")
+        raise ValidationError(f"{field} must have at least {MIN_PASSWORD_LENGTH} characters", field=field)
     if normalize_login_id(login_id) in password.lower():
-        raise ValidationError("password must not contain the login id", field="password")
+        raise ValidationError(f"{field} must not contain the login id", field=field)
 
 
 def hash_password(password: str) -> str:
@@ -67,7 +84,7 @@ def hash_token(token: str) -> str:
 class SignIn:
     token: str
     session: Session
-    # Set by a staff reset or a compromised report: the password is a temporary one the customer must change.
+    # Set by a staff reset, a compromised report or an invitation: the password is temporary and must be changed.
     must_change_password: bool
 
 
@@ -88,6 +105,19 @@ def _refuse_ended_contract(user: User) -> None:
         raise ContractTerminated("the contract has ended")
 
 
+def _refuse_locked(locked_until: datetime | None, now: datetime) -> None:
+    if locked_until and locked_until > now:
+        raise AccountLocked(_LOCKED, retry_after=format_rfc3339(locked_until))
+
+
+def _fail_unknown_login(key: str, now: datetime) -> NoReturn:
+    """The unknown-id twin of a wrong password: the same lock check, count and answer."""
+    key_hash = hash_token(key)
+    _refuse_locked(accounts.unknown_login_lock(key_hash), now)
+    accounts.record_unknown_login_failure(key_hash, LOCK_AFTER_FAILURES, now + LOCK_DURATION, now)
+    raise Unauthorized(_BAD_CREDENTIALS)
+
+
 def sign_in(login_id: str, password: str, now: datetime) -> SignIn:
     """`login`, also telling whether the password is a temporary one that must be changed."""
     key = normalize_login_id(login_id)
@@ -97,16 +127,20 @@ def sign_in(login_id: str, password: str, now: datetime) -> SignIn:
         user = None
     valid = verify_password(password, user.password_hash if user else _DUMMY_HASH)
     if user is None:
-        raise Unauthorized("invalid login id or password")
-    if user.locked_until and user.locked_until > now:
-        raise AccountLocked("too many failed logins; try again later", retry_after=format_rfc3339(user.locked_until))
+        _fail_unknown_login(key, now)
+    _refuse_locked(user.locked_until, now)
     if not valid:
         registry.record_login_failure(key, LOCK_AFTER_FAILURES, now + LOCK_DURATION)
-        raise Unauthorized("invalid login id or password")
+        raise Unauthorized(_BAD_CREDENTIALS)
     _refuse_staff_lock(user)  # after the password check, so the lock is told only to who knows the password
     _refuse_ended_contract(user)
     if user.failed_logins or user.locked_until:
         registry.clear_login_failures(key)
+    contracts.record_use(user.contract_id, now)  # Art. 12-1-11: a login is use of the service
+    return _open_session(user, now)
+
+
+def _open_session(user: User, now: datetime) -> SignIn:
     token = TOKEN_PREFIX + secrets.token_urlsafe(32)
     session = Session(
         token_hash=hash_token(token),
@@ -114,13 +148,24 @@ def sign_in(login_id: str, password: str, now: datetime) -> SignIn:
         user_id=user.user_id,
         contract_id=user.contract_id,
         expires_at=now + SESSION_LIFETIME,
+        created_at=now,
     )
     registry.put_session(session, now)
     return SignIn(token=token, session=session, must_change_password=user.must_change_password)
 
 
+def _cut_off(session: Session, user: User) -> bool:
+    """Whether the session was opened before the user's sessions were last revoked."""
+    return (
+        user.sessions_valid_from is not None
+        and session.created_at is not None
+        and session.created_at < user.sessions_valid_from
+    )
+
+
 def authenticate_session(authorization: str | None, now: datetime) -> tuple[Session, User]:
-    """The session and user behind an `Authorization: Bearer` header."""
+    """The session and user behind an `Authorization: Bearer` header; any authenticated request is use of the
+    service (Art. 12-1-11), recorded at most hourly."""
     scheme, _, token = (authorization or "").partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
         raise Unauthorized("missing bearer token")
@@ -129,26 +174,74 @@ def authenticate_session(authorization: str | None, now: datetime) -> tuple[Sess
         user = registry.get_user(session.login_id)
     except NotFound as exc:
         raise Unauthorized("invalid or expired session") from exc
-    if session.expires_at <= now or user.user_id != session.user_id:
+    if session.expires_at <= now or user.user_id != session.user_id or _cut_off(session, user):
         raise Unauthorized("invalid or expired session")
     # A lock revokes the sessions too; this also covers one the sessions index had not listed yet.
     _refuse_staff_lock(user)
+    contracts.record_use(user.contract_id, now)
     return session, user
+
+
+def require_password_changed(user: User) -> None:
+    """A temporary password opens only the account routes until the customer sets their own (403)."""
+    if user.must_change_password:
+        raise Forbidden(
+            "the password is temporary: set a new one with POST /v1/auth/password first", must_change_password=True
+        )
 
 
 def logout(session: Session) -> None:
     registry.delete_session(session.token_hash)
 
 
-def revoke_sessions(login_id: str) -> int:
-    """End every session of a login id (staff lock, reset, compromised report); returns how many there were."""
+def revoke_sessions(login_id: str, now: datetime) -> int:
+    """End every session of a login id (staff lock, reset, compromised report); returns how many were listed."""
+    accounts.cut_off_sessions(login_id, now)
+    return delete_sessions_of(login_id)
+
+
+def delete_sessions_of(login_id: str) -> int:
+    """Delete the session items the by-login index lists; returns how many."""
     token_hashes = registry.session_hashes_of_login(login_id)
     registry.delete_sessions(token_hashes)
     return len(token_hashes)
 
 
+def change_password(user: User, current_password: str, new_password: str, now: datetime) -> SignIn:
+    """The customer sets a new password: every session of the user ends, the caller's too, and a new session is
+    returned in the same answer, so whoever held an old token (a thief included) is out and the caller is not.
+
+    A wrong current password counts as a failed login: a stolen session cannot be used to guess the password
+    faster than the login form allows, and a locked account (423) cannot change it either.
+    """
+    contracts.require_account_open(contracts.get_contract(user.contract_id), now)
+    valid = verify_password(current_password, user.password_hash)
+    _refuse_locked(user.locked_until, now)
+    if not valid:
+        registry.record_login_failure(user.login_id, LOCK_AFTER_FAILURES, now + LOCK_DURATION)
+        raise Forbidden("the current password is not correct", field="current_password")
+    check_password_policy(new_password, user.login_id, field="new_password")
+    if hmac.compare_digest(new_password.encode(), current_password.encode()):
+        raise ValidationError("new_password must differ from the current password", field="new_password")
+    changed = registry.set_user_password(
+        user.login_id, hash_password(new_password), must_change=False, sessions_valid_from=now
+    )
+    revoked = delete_sessions_of(user.login_id)
+    signed_in = _open_session(changed, now)
+    details = {"login_id": user.login_id, "was_temporary": user.must_change_password, "sessions_revoked": revoked}
+    audit.record(
+        user.contract_id,
+        actor=audit.user_actor(user),
+        action="user.password_changed",
+        subject=user.user_id,
+        details=details,
+        now=now,
+    )
+    return signed_in
+
+
 def temporary_password(login_id: str) -> str:
-    """A random one-time password that meets the policy, for a staff reset (never stored in plaintext)."""
+    """A random one-time password that meets the policy, for a reset or an invitation (never stored in plaintext)."""
     while True:
         candidate = secrets.token_urlsafe(15)  # 20 characters, 120 bits
         try:

@@ -49,8 +49,15 @@ def ses_client(region: str) -> Any:
         return boto3_session().client("ses", region_name=region)
 
 
+@cache
+def sqs_client(region: str) -> Any:
+    with CLIENT_LOCK:
+        return boto3_session().client("sqs", region_name=region)
+
+
 def reset_clients() -> None:
     """Forget cached clients (tests switch endpoints between moto sessions)."""
     s3_client.cache_clear()
     kms_client.cache_clear()
     ses_client.cache_clear()
+    sqs_client.cache_clear()

@@ -17,6 +17,12 @@ from doti.errors import NotFound, StorageError
 from doti.store.models import FrameModel
 
 S3_DELETE_BATCH = 1000  # DeleteObjects takes at most 1000 keys
+MASK_METADATA = "mask-version"
+# A listing filtered on activity reads DynamoDB pages of this many items, and answers with what it found and a
+# cursor once it has read MAX_EXAMINED without filling the page: a quiet camera's long history never runs a
+# request into its timeout.
+FILTERED_PAGE_SIZE = 200
+MAX_EXAMINED = 2000
 
 
 @dataclass(frozen=True)
@@ -25,6 +31,7 @@ class StoredObject:
     body: bytes
     content_type: str
     sha256_hex: str
+    mask_version: str | None = None  # the privacy mask the body is blacked out under (object metadata MASK_METADATA)
 
 
 @dataclass(frozen=True)
@@ -61,33 +68,45 @@ def query_frames(
     limit: int,
     start_after: str | None,
     now: datetime,
+    min_activity: float | None = None,
 ) -> tuple[list[entities.Frame], str | None]:
     """One page of a camera's frames with lower_id <= frame_id < upper_id, hiding items past expires_at.
 
+    With `min_activity`, only frames whose activity score is at least that: a filter inside the camera's key range,
+    so the page fills across DynamoDB pages, or comes back short with a cursor after MAX_EXAMINED items.
     Returns the page and the frame id to continue after (None on the last page).
     """
     # between() is inclusive; frame ids are fixed-width, so the largest id below upper_id ends in 'Z's.
     condition = FrameModel.frame_id.between(lower_id, _predecessor(upper_id))
     last_key = {"camera_id": {"S": camera_id}, "frame_id": {"S": start_after}} if start_after else None
+    # Expired-but-not-yet-TTL'd items are filtered out, so a page may need several DynamoDB pages.
+    shown = FrameModel.expires_at > int(now.timestamp())
+    if min_activity is not None:
+        shown &= FrameModel.activity_score >= min_activity  # frames without a score (None) never match
     items: list[entities.Frame] = []
     try:
-        # Expired-but-not-yet-TTL'd items are filtered out, so a page may need several DynamoDB pages.
-        query = FrameModel.query(
+        pages = FrameModel.query(
             camera_id,
             range_key_condition=condition,
-            filter_condition=FrameModel.expires_at > int(now.timestamp()),
+            filter_condition=shown,
             scan_index_forward=not newest_first,
             last_evaluated_key=last_key,
-            page_size=limit,
-        )
-        for item in query:
-            items.append(_frame(item))
-            if len(items) == limit:
+            page_size=limit if min_activity is None else max(limit, FILTERED_PAGE_SIZE),
+        ).page_iter
+        for page in pages:
+            found = page.get("Items", [])
+            for position, raw in enumerate(found, start=1):
+                items.append(_frame(FrameModel.from_raw_data(raw)))
+                if len(items) == limit:
+                    more = position < len(found) or pages.last_evaluated_key is not None
+                    return items, (items[-1].frame_id if more else None)
+            if pages.last_evaluated_key is None:
                 break
-        more = len(items) == limit and query.last_evaluated_key is not None
+            if min_activity is not None and pages.total_scanned_count >= MAX_EXAMINED:
+                return items, pages.last_evaluated_key["frame_id"]["S"]
     except PynamoDBException as exc:
         raise StorageError("could not list frames") from exc
-    return items, (items[-1].frame_id if more else None)
+    return items, None
 
 
 def _predecessor(frame_id: str) -> str:
@@ -101,6 +120,14 @@ def _predecessor(frame_id: str) -> str:
             return "".join(chars[: i + 1]) + alphabet[-1] * (len(chars) - i - 1)
         chars[i] = alphabet[-1]
     return ""
+
+
+def frames_by_key(keys: Iterable[tuple[str, str]]) -> dict[tuple[str, str], entities.Frame]:
+    """The frames stored under these (camera_id, frame_id) keys, in batches of 100; missing ones are left out."""
+    try:
+        return {(item.camera_id, item.frame_id): _frame(item) for item in FrameModel.batch_get(list(keys))}
+    except PynamoDBException as exc:
+        raise StorageError("could not read the frames") from exc
 
 
 def expired_frames(camera_id: str, before_id: str, limit: int) -> list[ExpiredFrame]:
@@ -148,7 +175,7 @@ def put_object(s3: Any, bucket: str, obj: StoredObject, tagging: str) -> None:
             ContentType=obj.content_type,
             Tagging=tagging,
             ChecksumSHA256=base64.b64encode(bytes.fromhex(obj.sha256_hex)).decode(),
-            Metadata={"sha256": obj.sha256_hex},
+            Metadata={"sha256": obj.sha256_hex, **({MASK_METADATA: obj.mask_version} if obj.mask_version else {})},
         )
     except (ClientError, BotoCoreError) as exc:
         raise StorageError("could not store the object") from exc

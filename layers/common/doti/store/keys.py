@@ -10,7 +10,8 @@ from datetime import datetime
 RETENTION_TAG = "doti-retention"
 RETENTION_CLASSES: tuple[int, ...] = (1, 7, 14, 31, 62, 93, 186, 366)
 
-_EXTENSIONS = {"image/jpeg": "jpg", "image/png": "png"}
+_EXTENSIONS = {"image/jpeg": "jpg", "image/png": "png", "video/mp4": "mp4"}
+INCOMING_PREFIX = "incoming/"  # large uploads before the processor moves them into place (expires after a day)
 
 
 def retention_class(days: int) -> str:
@@ -35,6 +36,16 @@ def frame_key(contract_id: str, camera_id: str, captured_at: datetime, frame_id:
 
 def thumb_key(contract_id: str, camera_id: str, captured_at: datetime, frame_id: str) -> str:
     return f"thumbs/{contract_id}/{camera_id}/{_day_path(captured_at)}/{frame_id}.jpg"
+
+
+def incoming_key(contract_id: str, device_id: str, upload_id: str) -> str:
+    return f"{INCOMING_PREFIX}{contract_id}/{device_id}/{upload_id}"
+
+
+def incoming_owner(key: str) -> tuple[str, str] | None:
+    """(contract id, device id) of an incoming/ key, or None if the key is not one incoming_key makes."""
+    parts = key.removeprefix(INCOMING_PREFIX).split("/") if key.startswith(INCOMING_PREFIX) else []
+    return (parts[0], parts[1]) if len(parts) == 3 and all(parts) else None
 
 
 def contract_prefixes(contract_id: str) -> tuple[str, ...]:

@@ -83,6 +83,11 @@ class CameraModel(Model):
     last_frame_id = UnicodeAttribute(null=True)
     # Art. 2-1..3: who consented to the camera (building manager, security-contract holder, camera owner)
     consents = JSONAttribute(null=True)
+    # Art. 2-4 privacy mask (doti.masks), the activity threshold, and the signature of last_frame_id (doti.activity)
+    privacy_mask = JSONAttribute(null=True)
+    mask_version = UnicodeAttribute(null=True)
+    activity_threshold = NumberAttribute(null=True)
+    last_signature = BinaryAttribute(null=True, legacy_encoding=False)
     by_contract = _ByContract()
 
 
@@ -120,6 +125,7 @@ class UserModel(Model):
     created_at = UTCDateTimeAttribute()
     locked_by_staff = BooleanAttribute(default=False)
     must_change_password = BooleanAttribute(default=False)
+    sessions_valid_from = UTCDateTimeAttribute(null=True)  # sessions created earlier are revoked
     by_contract = _ByContract()
 
 
@@ -151,6 +157,20 @@ class SessionModel(Model):
     expires_at = NumberAttribute()  # epoch seconds; the table's TTL attribute
     by_login = _SessionsByLogin()
     by_contract = _SessionsByContract()
+
+
+class LoginThrottleModel(Model):
+    """Failed logins on a login id that does not exist, counted and locked exactly like a user's, so the lockout (423)
+    does not tell which ids exist. Kept in the sessions table under "login:" + SHA-256 of the id (never a token hash,
+    which has no prefix); the id itself is not stored, since people do type passwords into the login id field."""
+
+    class Meta:
+        table_name = UNBOUND
+
+    throttle_key = UnicodeAttribute(hash_key=True, attr_name="token_hash")
+    failed_logins = NumberAttribute(default=0)
+    locked_until = UTCDateTimeAttribute(null=True)
+    expires_at = NumberAttribute()  # epoch seconds; the sessions table's TTL removes the record when it is moot
 
 
 class StaffKeyModel(Model):
@@ -191,6 +211,10 @@ class FrameModel(Model):
     thumb_height = NumberAttribute()
     retention_class = UnicodeAttribute()
     expires_at = NumberAttribute()  # epoch seconds; the table's TTL attribute
+    activity_score = NumberAttribute(null=True)
+    mask_version = UnicodeAttribute(null=True)
+    duration_ms = NumberAttribute(null=True)  # clips only
+    frame_count = NumberAttribute(null=True)  # clips only
 
 
 class AuditEntryModel(Model):
@@ -338,14 +362,121 @@ class DeletionReceiptModel(Model):
     bytes = NumberAttribute(default=0)
 
 
+class NoteModel(Model):
+    """Text data: one key range per camera, sorted by the time the text is about through the time-sorted note id.
+
+    The hash key holds the camera id, or for a device event about the whole site the site id (ids never collide:
+    `cam_` and `sit_` prefixes), so a camera's notes and its site's events are two key ranges, and purge and
+    retention reach both by key.
+    """
+
+    class Meta:
+        table_name = UNBOUND
+
+    partition = UnicodeAttribute(hash_key=True, attr_name="camera_id")
+    note_id = UnicodeAttribute(range_key=True)
+    kind = UnicodeAttribute()  # event | note
+    contract_id = UnicodeAttribute()
+    site_id = UnicodeAttribute()
+    at = UTCDateTimeAttribute()
+    text = UnicodeAttribute()
+    author_type = UnicodeAttribute()  # device | user
+    author_id = UnicodeAttribute()
+    author_name = UnicodeAttribute()
+    created_at = UTCDateTimeAttribute()
+    event_id = UnicodeAttribute(null=True)
+    expires_at = NumberAttribute()  # epoch seconds; the table's TTL attribute
+
+
+class ShareModel(Model):
+    """A share link (SPEC §6): keyed by the SHA-256 of its token, which is never stored; listed per contract."""
+
+    class Meta:
+        table_name = UNBOUND
+
+    token_hash = UnicodeAttribute(hash_key=True)
+    share_id = UnicodeAttribute()
+    contract_id = UnicodeAttribute()
+    site_id = UnicodeAttribute()
+    camera_id = UnicodeAttribute()
+    frame_id = UnicodeAttribute(null=True)  # a one-frame share; otherwise the window below
+    window_start = UTCDateTimeAttribute(null=True)
+    window_end = UTCDateTimeAttribute(null=True)
+    purpose = UnicodeAttribute()
+    one_time = BooleanAttribute(default=False)
+    created_by = UnicodeAttribute()  # user id
+    created_at = UTCDateTimeAttribute()
+    consumed_at = UTCDateTimeAttribute(null=True)  # a one-time share's view
+    revoked_at = UTCDateTimeAttribute(null=True)
+    revoked_by = UnicodeAttribute(null=True)
+    expires_at = NumberAttribute()  # epoch seconds; the table's TTL attribute
+    by_contract = _ByContract()
+
+
+class ExportModel(Model):
+    """A backup export (Art. 10-4): a ZIP of one camera's frames in a window, built by the exporter function."""
+
+    class Meta:
+        table_name = UNBOUND
+
+    export_id = UnicodeAttribute(hash_key=True)
+    contract_id = UnicodeAttribute()
+    site_id = UnicodeAttribute()
+    camera_id = UnicodeAttribute()
+    window_start = UTCDateTimeAttribute()
+    window_end = UTCDateTimeAttribute()
+    status = UnicodeAttribute()  # queued | building | ready | failed
+    requested_by = UnicodeAttribute()  # user id
+    created_at = UTCDateTimeAttribute()
+    updated_at = UTCDateTimeAttribute()
+    object_key = UnicodeAttribute(null=True)
+    size = NumberAttribute(null=True)
+    frames = NumberAttribute(null=True)
+    sha256 = UnicodeAttribute(null=True)
+    error_code = UnicodeAttribute(null=True)
+    error_message = UnicodeAttribute(null=True)
+    expires_at = NumberAttribute()  # epoch seconds; the table's TTL attribute
+
+
+class RemaskJobModel(Model):
+    """A re-mask of a camera's stored frames (doti.remask): the mask it applies, its progress and its lease."""
+
+    class Meta:
+        table_name = UNBOUND
+
+    job_id = UnicodeAttribute(hash_key=True)
+    contract_id = UnicodeAttribute()
+    camera_id = UnicodeAttribute()
+    mask_version = UnicodeAttribute()
+    polygons = JSONAttribute()  # the mask as it was when the job started
+    upper_id = UnicodeAttribute()  # frames with ids from here on were stored under the mask already
+    status = UnicodeAttribute()  # queued | running | completed | superseded
+    cursor = UnicodeAttribute(null=True)  # the last frame id handled, in frame-id order
+    frames_masked = NumberAttribute(default=0)
+    frames_skipped = NumberAttribute(default=0)
+    frames_failed = NumberAttribute(default=0)
+    failed_frame_ids = JSONAttribute(null=True)
+    slices = NumberAttribute(default=0)  # messages that did work
+    lease_token = UnicodeAttribute(null=True)  # the slice working on the job, until lease_until
+    lease_until = UTCDateTimeAttribute(null=True)
+    reason = UnicodeAttribute()
+    created_by = UnicodeAttribute()
+    created_at = UTCDateTimeAttribute()
+    updated_at = UTCDateTimeAttribute()
+    finished_at = UTCDateTimeAttribute(null=True)
+    expires_at = NumberAttribute()  # epoch seconds; the table's TTL attribute
+
+
 # model -> the Settings field that names its table
 MODEL_TABLES: dict[type[Model], str] = {
+    RemaskJobModel: "remask_jobs_table",
     ContractModel: "contracts_table",
     SiteModel: "sites_table",
     CameraModel: "cameras_table",
     DeviceModel: "devices_table",
     UserModel: "users_table",
     SessionModel: "sessions_table",
+    LoginThrottleModel: "sessions_table",
     StaffKeyModel: "staff_keys_table",
     FrameModel: "frames_table",
     AuditEntryModel: "audit_table",
@@ -358,4 +489,7 @@ MODEL_TABLES: dict[type[Model], str] = {
     FrameClaimModel: "idempotency_table",
     UsageModel: "usage_table",
     DeletionReceiptModel: "deletion_receipts_table",
+    NoteModel: "notes_table",
+    ShareModel: "shares_table",
+    ExportModel: "exports_table",
 }

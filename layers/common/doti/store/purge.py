@@ -154,6 +154,10 @@ def camera_ids(contract_id: str) -> list[str]:
     return [item.camera_id for item in _first(CameraModel.by_contract.query(contract_id), 10_000)]
 
 
+def site_ids(contract_id: str) -> list[str]:
+    return [item.site_id for item in _first(SiteModel.by_contract.query(contract_id), 10_000)]
+
+
 def login_ids(contract_id: str) -> list[str]:
     return [item.login_id for item in _first(UserModel.by_contract.query(contract_id), 10_000)]
 

@@ -108,18 +108,54 @@ def cameras_of_contract(contract_id: str) -> list[entities.Camera]:
     return [_entity(entities.Camera, item) for item in _by_contract(CameraModel, contract_id)]
 
 
-def set_camera_last_frame(camera_id: str, frame_id: str) -> None:
-    """Move the camera's pointer to its newest frame; an older frame arriving late never moves it back."""
+def set_camera_last_frame(camera_id: str, frame_id: str, signature: bytes | None = None) -> None:
+    """Move the camera's pointer to its newest frame, and its activity signature with it; an older frame arriving
+    late never moves them back (frame ids sort by capture time)."""
     camera = CameraModel(camera_id=camera_id)
+    actions = [CameraModel.last_frame_id.set(frame_id)]
+    actions.append(CameraModel.last_signature.set(signature) if signature else CameraModel.last_signature.remove())
     try:
         camera.update(
-            actions=[CameraModel.last_frame_id.set(frame_id)],
+            actions=actions,
             condition=CameraModel.camera_id.exists()
             & (CameraModel.last_frame_id.does_not_exist() | (CameraModel.last_frame_id < frame_id)),
         )
     except UpdateError as exc:
         if not _is_condition_failure(exc):
             raise StorageError("could not update the camera") from exc
+
+
+def replace_camera_signature(camera_id: str, frame_id: str, signature: bytes) -> None:
+    """The signature of the camera's newest frame after a re-mask rewrote it; a no-op once a newer frame came."""
+    try:
+        CameraModel(camera_id=camera_id).update(
+            actions=[CameraModel.last_signature.set(signature)], condition=CameraModel.last_frame_id == frame_id
+        )
+    except UpdateError as exc:
+        if not _is_condition_failure(exc):
+            raise StorageError("could not update the camera") from exc
+
+
+def _update_camera(camera_id: str, actions: list[Any]) -> entities.Camera:
+    item = CameraModel(camera_id=camera_id)
+    try:
+        item.update(actions=actions, condition=CameraModel.camera_id.exists())
+    except UpdateError as exc:
+        if _is_condition_failure(exc):
+            raise NotFound("camera not found") from exc
+        raise StorageError("could not update the camera") from exc
+    return _entity(entities.Camera, item)
+
+
+def set_camera_privacy_mask(camera_id: str, polygons: list, version: str | None) -> entities.Camera:
+    """Store the camera's privacy mask and its version; an empty mask removes both."""
+    if not polygons:
+        return _update_camera(camera_id, [CameraModel.privacy_mask.remove(), CameraModel.mask_version.remove()])
+    return _update_camera(camera_id, [CameraModel.privacy_mask.set(polygons), CameraModel.mask_version.set(version)])
+
+
+def set_camera_activity_threshold(camera_id: str, threshold: float) -> entities.Camera:
+    return _update_camera(camera_id, [CameraModel.activity_threshold.set(threshold)])
 
 
 def put_device(device: entities.Device) -> None:
@@ -263,14 +299,19 @@ def set_user_staff_lock(login_id: str, *, locked: bool) -> entities.User:
     )
 
 
-def set_user_password(login_id: str, password_hash: str, *, must_change: bool) -> entities.User:
-    """A new password hash (failed-login count and lockout cleared with it)."""
+def set_user_password(
+    login_id: str, password_hash: str, *, must_change: bool, sessions_valid_from: datetime | None = None
+) -> entities.User:
+    """A new password hash (failed-login count and lockout cleared with it); given `sessions_valid_from`, the
+    sessions opened before it end in the same write."""
     actions = [
         UserModel.password_hash.set(password_hash),
         UserModel.must_change_password.set(must_change),
         UserModel.failed_logins.set(0),
         UserModel.locked_until.remove(),
     ]
+    if sessions_valid_from is not None:
+        actions.append(UserModel.sessions_valid_from.set(sessions_valid_from))
     return _update_user(login_id, actions)
 
 

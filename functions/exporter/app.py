@@ -1,0 +1,39 @@
+"""Exporter: backup exports (Art. 10-4; SPEC §6). Each SQS message names one export, whose ZIP this builds by
+streaming the camera's frames into an S3 multipart upload (doti.exports). Only messages that failed on storage return
+to the queue; any other failure is final and recorded on the export."""
+
+from typing import Any
+
+from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
+from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from doti import exports, runtime
+from doti.clock import utcnow
+from doti.observability import logger, metrics, tracer
+from doti.settings import get_settings
+
+processor = BatchProcessor(event_type=EventType.SQS)
+
+
+def record_handler(record: SQSRecord, lambda_context: LambdaContext) -> None:
+    export_id = exports.parse_request(record.body)
+    logger.append_keys(export_id=export_id)
+    built = exports.build_export(
+        export_id, storage=runtime.storage(), now=utcnow(), remaining_ms=lambda_context.get_remaining_time_in_millis
+    )
+    if built is None:
+        return
+    metrics.add_metric(name=f"Exports_{built.status}", unit=MetricUnit.Count, value=1)
+    if built.status == exports.READY:
+        metrics.add_metric(name="ExportFrames", unit=MetricUnit.Count, value=built.frames or 0)
+        metrics.add_metric(name="ExportBytes", unit=MetricUnit.Bytes, value=built.size or 0)
+
+
+@logger.inject_lambda_context(clear_state=True)
+@tracer.capture_lambda_handler
+@metrics.log_metrics
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    get_settings()
+    return process_partial_response(event=event, record_handler=record_handler, processor=processor, context=context)

@@ -1,0 +1,65 @@
+"""Processor: large uploads (SPEC §1, §4). Each SQS message is an S3 notification for objects under incoming/; each
+runs through the direct route's pipeline (doti.uploads), and only the messages that failed return to the queue."""
+
+from typing import Any
+
+from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
+from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from doti import imaging, runtime, uploads, video
+from doti.clock import utcnow
+from doti.errors import DotiError
+from doti.observability import logger, metrics, tracer
+from doti.settings import get_settings
+
+# A batch whose every record failed is reported like any other (each item listed), not raised as an invocation error.
+processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
+# A record started with less time than this left could be cut off by the timeout, which would fail the whole batch;
+# it is handed back to the queue instead (one receive of its maxReceiveCount).
+RECORD_TIME_RESERVE_MS = 20_000
+
+
+class NoTimeLeft(Exception):
+    """Not enough of the invocation left to process another record safely."""
+
+
+def record_handler(record: SQSRecord, lambda_context: LambdaContext) -> None:
+    if lambda_context.get_remaining_time_in_millis() < RECORD_TIME_RESERVE_MS:
+        metrics.add_metric(name="UploadsDeferred", unit=MetricUnit.Count, value=1)
+        raise NoTimeLeft(record.message_id)
+    try:
+        processed = uploads.process_notification(
+            record.json_body,
+            storage=runtime.storage(),
+            process=video.process_media,
+            limits_factory=imaging.ImageLimits,
+            now=utcnow(),
+        )
+    except DotiError as exc:
+        metrics.add_metric(name=f"UploadsRejected_{exc.code}", unit=MetricUnit.Count, value=1)
+        logger.warning(
+            "upload refused; the message goes back to the queue",
+            extra={"message_id": record.message_id, "code": exc.code, "error": exc.message},
+        )
+        raise
+    except Exception:
+        logger.exception("upload failed; the message goes back to the queue", extra={"message_id": record.message_id})
+        raise
+    for upload in processed:
+        if upload.result is None:
+            metrics.add_metric(name="UploadsAlreadyProcessed", unit=MetricUnit.Count, value=1)
+        elif upload.result.created:
+            metrics.add_metric(name="FramesIngested", unit=MetricUnit.Count, value=1)
+            metrics.add_metric(name="BytesIngested", unit=MetricUnit.Bytes, value=upload.result.frame.size)
+        else:
+            metrics.add_metric(name="FrameReplays", unit=MetricUnit.Count, value=1)
+
+
+@logger.inject_lambda_context(clear_state=True)
+@tracer.capture_lambda_handler
+@metrics.log_metrics
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    get_settings()
+    return process_partial_response(event=event, record_handler=record_handler, processor=processor, context=context)

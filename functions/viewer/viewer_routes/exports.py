@@ -1,0 +1,47 @@
+"""Backup exports (Art. 10-4; SPEC §6, §12): request a ZIP of a camera's frames in a window, then poll it for the
+signed download link. The exporter function builds it."""
+
+from typing import Any
+
+from aws_lambda_powertools.event_handler import Response
+from aws_lambda_powertools.event_handler.router import APIGatewayRouter
+from pydantic import BaseModel, ConfigDict, Field
+
+from doti import exports, runtime
+from doti.clock import parse_rfc3339, utcnow
+from doti.http import json_response
+from doti.settings import get_settings
+from doti.store.aws import sqs_client
+from viewer_routes.common import session
+
+router = APIGatewayRouter()
+
+
+class ExportBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    camera_id: str = Field(min_length=1, max_length=64)
+    from_: str = Field(alias="from", max_length=40, description="RFC 3339, inclusive")
+    to: str = Field(max_length=40, description="RFC 3339, exclusive")
+
+
+@router.post("/v1/exports")
+def request_export(body: ExportBody) -> Response[dict[str, Any]]:
+    _, user = session(router)
+    settings = get_settings()
+    export = exports.request_export(
+        user,
+        body.camera_id,
+        parse_rfc3339(body.from_, "from"),
+        parse_rfc3339(body.to, "to"),
+        queue=exports.ExportQueue(sqs_client(settings.region), settings.export_queue_url),
+        now=utcnow(),
+    )
+    return json_response(202, {"export_id": export.export_id, "status": export.status})
+
+
+@router.get("/v1/exports/<export_id>")
+def get_export(export_id: str) -> Response[dict[str, Any]]:
+    _, user = session(router)
+    status = exports.export_status(user, export_id, storage=runtime.storage(), now=utcnow())
+    return json_response(200, exports.export_view(status))

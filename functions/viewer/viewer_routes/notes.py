@@ -1,0 +1,57 @@
+"""Text data on a camera (SPEC §4, §6): device events and customer notes, as JSON strings only."""
+
+from typing import Annotated, Any, Literal
+
+from aws_lambda_powertools.event_handler import Response
+from aws_lambda_powertools.event_handler.openapi.params import Query
+from aws_lambda_powertools.event_handler.router import APIGatewayRouter
+from pydantic import BaseModel, ConfigDict, Field
+
+from doti import notes
+from doti.clock import parse_rfc3339, utcnow
+from doti.http import json_response
+from viewer_routes.common import session
+
+router = APIGatewayRouter()
+
+
+class NoteCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    text: str = Field(
+        min_length=1, max_length=notes.MAX_TEXT, description="plain text; newline and tab are the only controls"
+    )
+    at: str | None = Field(
+        default=None, max_length=40, description="RFC 3339: the time on the camera the note is about (default now)"
+    )
+
+
+@router.get("/v1/cameras/<camera_id>/notes")
+def list_notes(
+    camera_id: str,
+    from_: Annotated[str | None, Query(alias="from", max_length=40)] = None,
+    to: Annotated[str | None, Query(max_length=40)] = None,
+    order: Annotated[Literal["newest", "oldest"], Query()] = "newest",
+    limit: Annotated[int, Query(ge=1, le=notes.MAX_PAGE)] = 50,
+    cursor: Annotated[str | None, Query(max_length=512)] = None,
+) -> Response[dict[str, Any]]:
+    _, user = session(router)
+    query = notes.NoteQuery(
+        start=parse_rfc3339(from_, "from") if from_ else None,
+        end=parse_rfc3339(to, "to") if to else None,
+        newest_first=order == "newest",
+        limit=limit,
+        cursor=cursor,
+    )
+    page = notes.list_notes(user, camera_id, query, now=utcnow())
+    body: dict[str, Any] = {"items": [notes.note_view(note) for note in page.items]}
+    if page.cursor:
+        body["cursor"] = page.cursor
+    return json_response(200, body)
+
+
+@router.post("/v1/cameras/<camera_id>/notes")
+def add_note(camera_id: str, body: NoteCreate) -> Response[dict[str, Any]]:
+    _, user = session(router)
+    note = notes.add_note(user, camera_id, body.text, body.at, now=utcnow())
+    return json_response(201, notes.note_view(note))

@@ -1,0 +1,368 @@
+"""Backup exports (Art. 10-4; SPEC §6): a ZIP of one camera's frames in a time window, built asynchronously.
+
+`POST /v1/exports` records the export (queued) and sends its id to the export queue; the exporter function builds
+the ZIP: the camera's frames in [from, to), read by key range page by page, each original streamed from S3 in
+chunks into the archive, which itself streams into an S3 multipart upload, so neither the archive nor a whole frame
+is ever held in memory (at most one part plus one chunk). `manifest.csv` lists each frame's capture time, type,
+size, SHA-256 and file name; each frame's bytes are checked against its recorded SHA-256 as they stream, and an
+export with a frame that no longer matches fails rather than hand over altered footage.
+
+The archive lives at `exports/<contract_id>/<export_id>.zip`; the bucket's `exports/` lifecycle rule and the item's
+TTL remove both after EXPORT_LIFETIME, and a purge removes them with the rest of the contract.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import json
+import tempfile
+import zipfile
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import IO, Any
+
+from doti import audit, contracts, ids, registry, roles
+from doti.clock import format_rfc3339
+from doti.entities import Contract, Export, Frame, User
+from doti.errors import DotiError, NotFound, StorageError, ValidationError
+from doti.frames import Storage
+from doti.observability import logger
+from doti.signing import SignedUrl, presign_get
+from doti.store import exports as store
+from doti.store import frames as frame_store
+from doti.store.exports import FAILED, QUEUED, READY
+
+# Mirrors the exports-expiry lifecycle rule of template.yaml (a test compares them).
+EXPORT_LIFETIME = timedelta(days=7)
+PART_SIZE = 8 * 1024 * 1024  # S3's minimum part is 5 MiB
+READ_CHUNK = 1024 * 1024
+QUERY_PAGE = 200
+# One Lambda run builds one export (900 s): beyond these, the customer is asked to split the window.
+MAX_EXPORT_BYTES = 4 * 1024**3
+RESERVE_MS = 60_000
+MANIFEST_COLUMNS = ("frame_id", "captured_at", "content_type", "size", "sha256", "file_name")
+JOB_ACTOR = audit.job_actor("exporter")
+_SPOOL_IN_MEMORY = 1024 * 1024  # the manifest rolls over to /tmp beyond this
+_EXTENSIONS = {"image/jpeg": "jpg", "image/png": "png"}
+
+
+class ExportTooLarge(DotiError):
+    """The window holds more than one run can export."""
+
+    code, status = "export_too_large", 422
+
+
+class FrameAltered(DotiError):
+    """A stored frame no longer matches its recorded SHA-256."""
+
+    code, status = "integrity_error", 409
+
+
+@dataclass(frozen=True)
+class ExportQueue:
+    sqs: Any
+    url: str
+
+
+@dataclass(frozen=True)
+class ExportStatus:
+    export: Export
+    download: SignedUrl | None  # only when ready
+
+
+def _serving_user(user: User, now: datetime) -> Contract:
+    roles.require(user, roles.Permission.EXPORT)
+    contract = contracts.get_contract(user.contract_id)
+    contracts.require_serving(contract, now)
+    return contract
+
+
+def export_key(contract_id: str, export_id: str) -> str:
+    return f"exports/{contract_id}/{export_id}.zip"
+
+
+def request_export(
+    user: User, camera_id: str, start: datetime, end: datetime, *, queue: ExportQueue, now: datetime
+) -> Export:
+    """Record an export of a camera the user may see and queue it for the exporter; returns it (queued)."""
+    _serving_user(user, now)
+    camera = registry.camera_for_user(user, camera_id)
+    if start >= end:
+        raise ValidationError("'from' must be before 'to'", field="from")
+    export = Export(
+        export_id=ids.new_id("exp"),
+        contract_id=user.contract_id,
+        site_id=camera.site_id,
+        camera_id=camera.camera_id,
+        window_start=start,
+        window_end=end,
+        status=QUEUED,
+        requested_by=user.user_id,
+        created_at=now,
+        updated_at=now,
+        expires_at=datetime.fromtimestamp(int((now + EXPORT_LIFETIME).timestamp()), UTC),
+    )
+    store.put_export(export)
+    try:
+        store.send_request(queue.sqs, queue.url, export.export_id)
+    except StorageError as exc:
+        store.mark_failed(export.export_id, code=exc.code, message="the export could not be queued", now=now)
+        raise
+    audit.record(
+        export.contract_id,
+        actor=f"user:{user.user_id}",
+        action="export.requested",
+        subject=export.export_id,
+        details={"camera_id": export.camera_id, "from": format_rfc3339(start), "to": format_rfc3339(end)},
+        now=now,
+    )
+    return export
+
+
+def export_status(user: User, export_id: str, *, storage: Storage, now: datetime) -> ExportStatus:
+    """An export of the user's contract and sites, with a download link signed for the contract's TTL once ready."""
+    contract = _serving_user(user, now)
+    export = store.get_export(export_id)
+    if export.contract_id != user.contract_id or not roles.in_scope(user, export.site_id) or export.expires_at <= now:
+        raise NotFound("export not found")
+    if export.status != READY or export.object_key is None:
+        return ExportStatus(export, None)
+    ttl = min(contract.signed_url_ttl, int((export.expires_at - now).total_seconds()))
+    link = presign_get(
+        storage.s3,
+        storage.bucket,
+        export.object_key,
+        content_type="application/zip",
+        filename=_download_name(export),
+        ttl_seconds=ttl,
+        now=now,
+        disposition="attachment",
+    )
+    return ExportStatus(export, link)
+
+
+def _download_name(export: Export) -> str:
+    return f"doti-export-{export.export_id}.zip"
+
+
+def export_view(status: ExportStatus) -> dict[str, Any]:
+    export = status.export
+    view: dict[str, Any] = {
+        "export_id": export.export_id,
+        "status": export.status,
+        "camera_id": export.camera_id,
+        "from": format_rfc3339(export.window_start),
+        "to": format_rfc3339(export.window_end),
+        "created_at": format_rfc3339(export.created_at),
+        "expires_at": format_rfc3339(export.expires_at),
+    }
+    if export.status == READY:
+        view.update(frames=export.frames, size=export.size, sha256=export.sha256)
+    if status.download is not None:
+        view.update(download_url=status.download.url, url_expires_at=format_rfc3339(status.download.expires_at))
+    if export.status == FAILED:
+        view["error"] = {"code": export.error_code, "message": export.error_message}
+    return view
+
+
+# building (the exporter function)
+
+
+def parse_request(body: str) -> str:
+    """The export id of a queue message (`{"export_id": ...}`)."""
+    try:
+        export_id = json.loads(body)["export_id"]
+    except (ValueError, KeyError, TypeError) as exc:
+        raise ValidationError("not an export request") from exc
+    if not isinstance(export_id, str) or not export_id:
+        raise ValidationError("not an export request")
+    return export_id
+
+
+@dataclass
+class _Archive:
+    frames: int = 0
+    frame_bytes: int = 0
+
+
+def build_export(
+    export_id: str,
+    *,
+    storage: Storage,
+    now: datetime,
+    remaining_ms: Callable[[], float],
+    part_size: int = PART_SIZE,
+) -> Export | None:
+    """Build one export's ZIP and mark it ready; returns the export as it ends, or None for a message with nothing
+    (left) to do.
+
+    A failure marks the export failed and aborts the upload. Storage failures are raised again so the queue
+    redelivers the message and a later run rebuilds it; any other failure is final for this export.
+    """
+    try:
+        export = store.get_export(export_id)
+    except NotFound:
+        logger.info("export request for an export that no longer exists", extra={"export_id": export_id})
+        return None
+    if export.status == READY or export.expires_at <= now or not store.start_building(export_id, now):
+        return None
+    try:
+        contracts.require_serving(contracts.get_contract(export.contract_id), now)
+        key = export_key(export.contract_id, export.export_id)
+        upload = store.MultipartUpload(
+            storage.s3,
+            storage.bucket,
+            key,
+            part_size=part_size,
+            content_type="application/zip",
+            disposition=f'attachment; filename="{_download_name(export)}"',
+        )
+        try:
+            archive = _write_archive(upload, export, storage, now, remaining_ms)
+            upload.complete()
+        except BaseException:
+            upload.abort()
+            raise
+    except DotiError as exc:
+        _fail(export, exc.code, exc.message, now)
+        if isinstance(exc, StorageError):
+            raise
+        return store.get_export(export_id)
+    except Exception:
+        _fail(export, "internal_error", "the export could not be built", now)
+        raise
+    if store.mark_ready(
+        export_id, object_key=key, size=upload.size, frames=archive.frames, sha256=upload.sha256, now=now
+    ):
+        _audit(export, "export.ready", {"frames": archive.frames, "bytes": upload.size}, now)
+    return store.get_export(export_id)
+
+
+def _fail(export: Export, code: str, message: str, now: datetime) -> None:
+    store.mark_failed(export.export_id, code=code, message=message, now=now)
+    _audit(export, "export.failed", {"code": code}, now)
+
+
+def _audit(export: Export, action: str, details: dict[str, Any], now: datetime) -> None:
+    audit.record(
+        export.contract_id,
+        actor=JOB_ACTOR,
+        action=action,
+        subject=export.export_id,
+        details={"camera_id": export.camera_id, **details},
+        now=now,
+    )
+
+
+def _frames_in_window(export: Export, now: datetime) -> Iterator[Frame]:
+    """The camera's frames in [from, to), oldest first, one key-range page at a time."""
+    lower, upper = ids.frame_id_floor(export.window_start), ids.frame_id_floor(export.window_end)
+    if upper == ids.FRAME_ID_MIN:
+        return
+    after: str | None = None
+    while True:
+        page, after = frame_store.query_frames(
+            export.camera_id, lower, upper, newest_first=False, limit=QUERY_PAGE, start_after=after, now=now
+        )
+        yield from (f for f in page if export.window_start <= f.captured_at < export.window_end)
+        if after is None:
+            return
+
+
+def file_name(frame: Frame) -> str:
+    """e.g. 20261125T120000.123Z_<frame id>.jpg: sorted by capture time in any file browser."""
+    moment = frame.captured_at.astimezone(UTC)
+    stamp = moment.strftime("%Y%m%dT%H%M%S") + f".{moment.microsecond // 1000:03d}Z"
+    return f"{stamp}_{frame.frame_id}.{_EXTENSIONS.get(frame.content_type, 'bin')}"
+
+
+def _zip_info(name: str, moment: datetime, size: int, compress: int) -> zipfile.ZipInfo:
+    info = zipfile.ZipInfo(name, date_time=moment.astimezone(UTC).timetuple()[:6])
+    info.compress_type = compress
+    info.external_attr = 0o644 << 16
+    info.file_size = size
+    return info
+
+
+def _write_archive(
+    upload: store.MultipartUpload, export: Export, storage: Storage, now: datetime, remaining_ms: Callable[[], float]
+) -> _Archive:
+    """Write the ZIP into the upload. On failure the archive is left unfinished (no central directory is written
+    into an upload that is about to be aborted)."""
+    archive = _Archive()
+    zipped = zipfile.ZipFile(upload, "w")  # type: ignore[arg-type]  # a write-only stream: zipfile needs write and tell
+    with tempfile.SpooledTemporaryFile(max_size=_SPOOL_IN_MEMORY) as manifest:
+        manifest.write(_csv_line(MANIFEST_COLUMNS))
+        for frame in _frames_in_window(export, now):
+            if remaining_ms() < RESERVE_MS or archive.frame_bytes + frame.size > MAX_EXPORT_BYTES:
+                raise ExportTooLarge("the window holds too much footage for one export; split it into shorter ones")
+            name = file_name(frame)
+            if _copy_frame(zipped, storage, frame, name):
+                archive.frames += 1
+                archive.frame_bytes += frame.size
+                manifest.write(_csv_line([_manifest_row(frame, name)[column] for column in MANIFEST_COLUMNS]))
+        _copy_spool(zipped, manifest, now)
+    about = json.dumps(_about(export, archive, now), ensure_ascii=False, indent=2).encode()
+    zipped.writestr(_zip_info("export.json", now, len(about), zipfile.ZIP_DEFLATED), about)
+    zipped.close()
+    return archive
+
+
+def _csv_line(values: Any) -> bytes:
+    line = io.StringIO()
+    csv.writer(line, lineterminator="\n").writerow(values)
+    return line.getvalue().encode()
+
+
+def _copy_frame(zipped: zipfile.ZipFile, storage: Storage, frame: Frame, name: str) -> bool:
+    """Stream one original into the archive, checking its SHA-256 on the way; False if it is gone (retention or a
+    takedown removed it after the listing)."""
+    chunks = store.read_chunks(storage.s3, storage.bucket, frame.object_key, READ_CHUNK)
+    if chunks is None:
+        logger.info("frame gone before it was exported", extra={"frame_id": frame.frame_id})
+        return False
+    digest, size = hashlib.sha256(), 0
+    # JPEG and PNG are compressed already: stored, not deflated again.
+    with zipped.open(_zip_info(name, frame.captured_at, frame.size, zipfile.ZIP_STORED), "w") as entry:
+        for chunk in chunks:
+            digest.update(chunk)
+            size += len(chunk)
+            entry.write(chunk)
+    if digest.hexdigest() != frame.sha256 or size != frame.size:
+        raise FrameAltered("a stored frame no longer matches its recorded SHA-256", frame_id=frame.frame_id)
+    return True
+
+
+def _manifest_row(frame: Frame, name: str) -> dict[str, Any]:
+    return {
+        "frame_id": frame.frame_id,
+        "captured_at": format_rfc3339(frame.captured_at),
+        "content_type": frame.content_type,
+        "size": frame.size,
+        "sha256": frame.sha256,
+        "file_name": name,
+    }
+
+
+def _copy_spool(zipped: zipfile.ZipFile, spool: IO[bytes], now: datetime) -> None:
+    size = spool.tell()
+    spool.seek(0)
+    with zipped.open(_zip_info("manifest.csv", now, size, zipfile.ZIP_DEFLATED), "w") as entry:
+        for chunk in iter(lambda: spool.read(READ_CHUNK), b""):
+            entry.write(chunk)
+
+
+def _about(export: Export, archive: _Archive, now: datetime) -> dict[str, Any]:
+    return {
+        "export_id": export.export_id,
+        "contract_id": export.contract_id,
+        "camera_id": export.camera_id,
+        "from": format_rfc3339(export.window_start),
+        "to": format_rfc3339(export.window_end),
+        "frames": archive.frames,
+        "built_at": format_rfc3339(now),
+        "manifest": "manifest.csv lists each frame's capture time (UTC), content type, size, SHA-256 and file name",
+    }

@@ -1,0 +1,242 @@
+"""One slice of a re-mask job (doti.remask): frames in frame-id order from the job's cursor, until the time is short.
+
+A slice takes the job's lease (so a duplicate SQS delivery or a second message never works the same job at the same
+time), and for each frame:
+  1. skips it if its index item already carries the job's mask version (a rerun changes nothing);
+  2. reads the original and blacks the job's polygons out (doti.imaging), unless the object's metadata says an
+     earlier slice already rewrote it and stopped before the index (then only its thumbnail is derived again);
+  3. rewrites the original and the thumbnail in place: same keys, same retention tag, the content type it had;
+  4. records an audit entry with the old and the new SHA-256 (customer-visible), then the index item's new digest,
+     sizes and mask version (capture time and frame id never change), then the job's cursor.
+A slice stopped anywhere leaves work the next one finishes; at worst an audit entry is written twice. Before the
+reserve runs out it gives the lease up and queues the next slice. A frame whose original no longer decodes cannot be
+masked: it is counted and listed on the job (staff take it down), and the job goes on.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timedelta
+
+from doti import audit, imaging
+from doti.entities import Frame
+from doti.errors import CorruptImage, NotFound, PayloadTooLarge, UnsupportedMediaType
+from doti.frames import Storage
+from doti.observability import logger
+from doti.remask import COMPLETED, SUPERSEDED, JobQueue
+from doti.store import frames as frame_store
+from doti.store import keys
+from doti.store import registry as registry_store
+from doti.store import remask as store
+from doti.store.remask import Progress, RemaskJob
+
+ACTOR = audit.job_actor("remask")
+RESERVE_MS = 20_000  # stop this long before the Lambda timeout: a 4K frame takes about a second end to end
+BATCH = 25
+MAX_LISTED_FAILURES = 100  # failed frame ids kept on the job (the count goes on)
+MASKED, SKIPPED, FAILED = "masked", "skipped", "failed"
+
+
+@dataclass
+class SliceReport:
+    job_id: str
+    outcome: str = "worked"  # worked | completed | superseded | busy | finished_already | lost_lease
+    masked: int = 0
+    skipped: int = 0
+    failed: int = 0
+    continued: bool = False
+    failures: list[str] = field(default_factory=list)
+
+
+@dataclass
+class _Slice:
+    job: RemaskJob
+    token: str
+    storage: Storage
+    now: datetime
+    report: SliceReport
+    progress: Progress
+
+
+def run_slice(
+    job_id: str, *, storage: Storage, queue: JobQueue, now: datetime, remaining_ms: Callable[[], float]
+) -> SliceReport:
+    """Work on the job until RESERVE_MS is left, then queue the next slice (or finish the job).
+
+    A slice that fails (storage) gives its lease up before it raises, so the message's retry resumes at once.
+    """
+    report = SliceReport(job_id)
+    token = secrets.token_hex(8)
+    job = store.acquire_lease(job_id, token, now + timedelta(milliseconds=remaining_ms()), now)
+    if job is None:
+        current = store.get_job(job_id)
+        report.outcome = "finished_already" if current.status in (COMPLETED, SUPERSEDED) else "busy"
+        return report
+    try:
+        continues = _work(job, token, storage, now, remaining_ms, report)
+    except Exception:
+        store.end_slice(job_id, token, now)
+        raise
+    if continues and store.end_slice(job_id, token, now):
+        queue.send(job_id)
+        report.continued = True
+    return report
+
+
+def _work(
+    job: RemaskJob, token: str, storage: Storage, now: datetime, remaining_ms: Callable[[], float], report: SliceReport
+) -> bool:
+    """The slice's frames; True when time ran short with frames left."""
+    try:
+        camera_version, last_frame_id = _camera_state(job.camera_id)
+    except NotFound:
+        camera_version = last_frame_id = None  # the camera is gone (purged), and its frames with it
+    if camera_version != job.mask_version:
+        # Staff changed or cleared the mask since: a newer job (if any) applies the mask the camera has now.
+        _finish(job, token, SUPERSEDED, report, now)
+        return False
+    progress = Progress(
+        job.cursor or "", job.frames_masked, job.frames_skipped, job.frames_failed, job.failed_frame_ids
+    )
+    work = _Slice(job, token, storage, now, report, progress)
+    while remaining_ms() >= RESERVE_MS:
+        frames = store.frames_after(job.camera_id, work.progress.cursor or None, job.upper_id, BATCH)
+        if not frames:
+            _finish(job, token, COMPLETED, report, now, work.progress)
+            return False
+        for frame in frames:
+            if remaining_ms() < RESERVE_MS:
+                break
+            outcome = _remask_frame(work, frame, last_frame_id)
+            if not _advance(work, frame, outcome):
+                report.outcome = "lost_lease"
+                return False
+    return True
+
+
+def _camera_state(camera_id: str) -> tuple[str | None, str | None]:
+    camera = registry_store.get_camera(camera_id)
+    return camera.mask_version, camera.last_frame_id
+
+
+def _advance(work: _Slice, frame: Frame, outcome: str) -> bool:
+    p = work.progress
+    failed_ids = p.failed_frame_ids
+    if outcome == FAILED and len(failed_ids) < MAX_LISTED_FAILURES:
+        failed_ids = [*failed_ids, frame.frame_id]
+    work.progress = Progress(
+        cursor=frame.frame_id,
+        frames_masked=p.frames_masked + (outcome == MASKED),
+        frames_skipped=p.frames_skipped + (outcome == SKIPPED),
+        frames_failed=p.frames_failed + (outcome == FAILED),
+        failed_frame_ids=failed_ids,
+    )
+    setattr(work.report, outcome, getattr(work.report, outcome) + 1)  # each outcome names its counter
+    if outcome == FAILED:
+        work.report.failures.append(frame.frame_id)
+    return store.save_progress(work.job.job_id, work.token, work.progress, work.now)
+
+
+def _finish(
+    job: RemaskJob, token: str, status: str, report: SliceReport, now: datetime, progress: Progress | None = None
+) -> None:
+    report.outcome = status
+    if not store.end_slice(job.job_id, token, now, status=status):
+        report.outcome = "lost_lease"
+        return
+    counts = progress or Progress(job.cursor or "", job.frames_masked, job.frames_skipped, job.frames_failed, [])
+    details = {
+        "job_id": job.job_id,
+        "mask_version": job.mask_version,
+        "status": status,
+        "frames_masked": counts.frames_masked,
+        "frames_skipped": counts.frames_skipped,
+        "frames_failed": counts.frames_failed,
+    }
+    audit.record(
+        job.contract_id,
+        actor=ACTOR,
+        action="camera.remask_finished",
+        subject=job.camera_id,
+        details={**details, "started_by": job.created_by},
+        now=now,
+    )
+
+
+def _remask_frame(work: _Slice, frame: Frame, last_frame_id: str | None) -> str:
+    job, storage = work.job, work.storage
+    if frame.mask_version == job.mask_version or frame.expires_at <= work.now:
+        return SKIPPED  # already masked with this mask, or past its retention (the retention job deletes it)
+    try:
+        stored = store.read_original(storage.s3, storage.bucket, frame.object_key)
+    except NotFound:
+        return SKIPPED  # nothing left to mask; the retention job reconciles the index item
+    rewritten = stored.mask_version == job.mask_version  # an earlier slice stopped after writing it
+    try:
+        image = imaging.process_image(
+            stored.body,
+            frame.content_type,
+            imaging.ImageLimits(max_bytes=len(stored.body), max_pixels=max(frame.width * frame.height, 1)),
+            None if rewritten else job.polygons,
+        )
+    except (CorruptImage, UnsupportedMediaType, PayloadTooLarge) as exc:
+        # A still that no longer decodes, or a clip (a video is not re-encoded here): listed for staff to act on.
+        logger.warning("a stored frame cannot be masked", extra={"frame_id": frame.frame_id, "code": exc.code})
+        return FAILED
+    masked = replace(
+        frame,
+        size=image.size,
+        width=image.width,
+        height=image.height,
+        sha256=image.sha256,
+        thumb_size=len(image.thumbnail),
+        thumb_width=image.thumb_width,
+        thumb_height=image.thumb_height,
+        mask_version=job.mask_version,
+    )
+    _write_objects(storage, frame, image, job.mask_version, rewrite_original=not rewritten)
+    audit.record(
+        job.contract_id,
+        actor=ACTOR,
+        action="frame.remasked",
+        subject=frame.frame_id,
+        details={
+            "job_id": job.job_id,
+            "started_by": job.created_by,
+            "camera_id": frame.camera_id,
+            "frame_id": frame.frame_id,
+            "mask_version": job.mask_version,
+            "old_sha256": frame.sha256,
+            "new_sha256": masked.sha256,
+        },
+        now=work.now,
+    )
+    if not store.record_masked_frame(frame, masked):
+        return _settle_changed(storage, frame)
+    if frame.frame_id == last_frame_id:
+        registry_store.replace_camera_signature(frame.camera_id, frame.frame_id, image.signature)
+    return MASKED
+
+
+def _write_objects(
+    storage: Storage, frame: Frame, image: imaging.ProcessedImage, version: str, *, rewrite_original: bool
+) -> None:
+    """Overwrite the frame's objects at their keys, tagged with the retention class they were stored under."""
+    tagging = f"{keys.RETENTION_TAG}={frame.retention_class}"
+    if rewrite_original:
+        original = frame_store.StoredObject(frame.object_key, image.original, frame.content_type, image.sha256, version)
+        frame_store.put_object(storage.s3, storage.bucket, original, tagging)
+    thumb_sha = hashlib.sha256(image.thumbnail).hexdigest()
+    thumb = frame_store.StoredObject(frame.thumb_key, image.thumbnail, "image/jpeg", thumb_sha, version)
+    frame_store.put_object(storage.s3, storage.bucket, thumb, tagging)
+
+
+def _settle_changed(storage: Storage, frame: Frame) -> str:
+    """The index item changed while the frame was rewritten: taken down or deleted by retention (then the objects
+    just written are removed again), or masked by another slice (then there is nothing more to do)."""
+    if not store.frame_exists(frame.camera_id, frame.frame_id):
+        frame_store.delete_objects(storage.s3, storage.bucket, [frame.object_key, frame.thumb_key])
+    return SKIPPED

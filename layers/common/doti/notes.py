@@ -1,0 +1,295 @@
+"""Text data (SPEC §4, §12): a device's event text (alarm or register events) and customers' notes on a camera.
+
+- Keys: like frames, one key range per camera, sorted by the time the text is about (the note id is time-sorted).
+  A device event that names no camera is about the device's whole site: it is stored once, under the site's own
+  key range, and listed with every camera of that site. A camera's listing reads two key ranges (the camera's and
+  its site's) and merges them; retention, takedown and purge reach both by key, never by a scan.
+- Text: 1 to MAX_TEXT characters (code points), not blank, with no control character but newline and tab (and no
+  lone surrogate, which no storage can encode); otherwise stored exactly as given. The API answers it only as a JSON
+  string (`application/json`), so a client shows it as text, never as markup.
+- Time: like a frame's capture time, not more than 5 minutes ahead and not older than the contract's retention;
+  the note expires (DynamoDB TTL, hidden from listings, deleted by the retention job) when that retention has passed.
+- A device may send `event_id`, its own id for the event: the note id is then derived from (device, event_id,
+  occurred_at), so a retry of the same request lands on the same key and gets the first result back (200); another
+  text or camera under that key is a 409 conflict. Without `event_id` every request stores a new event.
+- Customers: owners and managers write notes (a viewer gets 403); every role reads, within its site scope. Each
+  note written is audited with its length, not its text: the audit log outlives the purge that removes the note.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import re
+import unicodedata
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from doti import audit, contracts, ids, registry
+from doti.clock import format_rfc3339, parse_rfc3339
+from doti.entities import Camera, Contract, Device, Note, User
+from doti.errors import Conflict, DotiError, Forbidden, NotFound, UnsupportedMediaType, ValidationError
+from doti.store import notes as store
+
+KIND_EVENT, KIND_NOTE = "event", "note"
+MAX_TEXT = 2000
+MAX_PAGE = 200
+FUTURE_TOLERANCE = timedelta(minutes=5)
+WRITER_ROLES = frozenset({"owner", "manager"})
+_ALLOWED_CONTROLS = frozenset("\n\t")
+_EVENT_ID = re.compile(r"^[A-Za-z0-9._:\-]{1,128}$")
+_EVENT_FIELDS = frozenset({"camera_id", "occurred_at", "text", "event_id"})
+
+
+@dataclass(frozen=True)
+class DeviceEvent:
+    camera_id: str | None
+    occurred_at: str
+    text: str
+    event_id: str | None
+
+
+@dataclass(frozen=True)
+class EventResult:
+    note: Note
+    created: bool  # False: a retry of an event already stored
+
+
+@dataclass(frozen=True)
+class NoteQuery:
+    start: datetime | None
+    end: datetime | None
+    newest_first: bool
+    limit: int
+    cursor: str | None
+
+
+@dataclass(frozen=True)
+class NotePage:
+    items: list[Note]
+    cursor: str | None
+
+
+# validation
+
+
+def check_text(text: str) -> str:
+    """The text as given, or a 422 saying what is wrong with it."""
+    if not text or text.isspace():
+        raise ValidationError("text must not be empty", field="text")
+    if len(text) > MAX_TEXT:
+        raise ValidationError(f"text must be at most {MAX_TEXT} characters", field="text", length=len(text))
+    for position, char in enumerate(text):
+        if char not in _ALLOWED_CONTROLS and unicodedata.category(char) in ("Cc", "Cs"):
+            raise ValidationError(
+                "text must not contain control characters other than newline and tab",
+                field="text",
+                position=position,
+                code_point=f"U+{ord(char):04X}",
+            )
+    return text
+
+
+def _check_time(at: datetime, contract: Contract, now: datetime, field: str) -> None:
+    if at > now + FUTURE_TOLERANCE:
+        raise ValidationError(f"{field} is in the future", field=field, value=format_rfc3339(at))
+    if at < now - timedelta(days=contract.retention_days):
+        raise ValidationError(
+            f"{field} is older than the retention period", field=field, retention_days=contract.retention_days
+        )
+
+
+def _expires_at(at: datetime, contract: Contract) -> datetime:
+    """The end of the note's retention, rounded up to the whole second DynamoDB TTL holds (never earlier)."""
+    moment = at + timedelta(days=contract.retention_days)
+    whole = moment.replace(microsecond=0)
+    return whole if whole == moment else whole + timedelta(seconds=1)
+
+
+def parse_device_event(body: bytes, content_type: str | None) -> DeviceEvent:
+    """The event in a device's JSON body, or 415 (not JSON) or 422 (malformed), naming every problem found."""
+    if (content_type or "").split(";")[0].strip().lower() != "application/json":
+        raise UnsupportedMediaType("events must be application/json", content_type=content_type or None)
+    try:
+        data = json.loads(body.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError, RecursionError) as exc:  # RecursionError: absurdly deep nesting
+        raise ValidationError("the body is not valid JSON") from exc
+    if not isinstance(data, dict):
+        raise ValidationError("the body must be a JSON object")
+    problems = [{"field": name, "problem": "unknown field"} for name in sorted(set(data) - _EVENT_FIELDS)]
+    for name in ("occurred_at", "text"):
+        if not isinstance(data.get(name), str):
+            problems.append({"field": name, "problem": "required, a string"})
+    for name in ("camera_id", "event_id"):
+        if data.get(name) is not None and not (isinstance(data[name], str) and data[name]):
+            problems.append({"field": name, "problem": "a non-empty string, or left out"})
+    event_id = data.get("event_id")
+    if isinstance(event_id, str) and not _EVENT_ID.match(event_id):
+        problems.append({"field": "event_id", "problem": "1-128 characters of letters, digits and . _ : -"})
+    if problems:
+        raise ValidationError("the event is not valid", problems=problems)
+    return DeviceEvent(data.get("camera_id"), data["occurred_at"], data["text"], event_id)
+
+
+# device events
+
+
+def record_event(event: DeviceEvent, device: Device, *, now: datetime) -> EventResult:
+    """Store a device's event text, about one of its site's cameras or (no camera named) the whole site."""
+    camera_id: str | None = None
+    if event.camera_id is not None:
+        camera = registry.camera_of_contract(device.contract_id, event.camera_id)
+        if camera.site_id != device.site_id:
+            raise NotFound("camera not found")  # a device relays only its own site's cameras
+        camera_id = camera.camera_id
+    contract = contracts.get_contract(device.contract_id)
+    contracts.require_serving(contract, now)
+    at = parse_rfc3339(event.occurred_at, "occurred_at")
+    _check_time(at, contract, now, "occurred_at")
+    text = check_text(event.text)
+    note = Note(
+        note_id=ids.frame_id(at, device.device_id, event.event_id) if event.event_id else ids.time_sorted_id(at),
+        kind=KIND_EVENT,
+        contract_id=contract.contract_id,
+        site_id=device.site_id,
+        camera_id=camera_id,
+        at=at,
+        text=text,
+        author_type="device",
+        author_id=device.device_id,
+        author_name=device.name,
+        created_at=now,
+        expires_at=_expires_at(at, contract),
+        event_id=event.event_id,
+    )
+    first = store.put_new_note(note)
+    if first is None:
+        return EventResult(note, created=True)
+    same = (first.author_id, first.event_id, first.camera_id, first.text) == (
+        device.device_id,
+        event.event_id,
+        camera_id,
+        text,
+    )
+    if not same or event.event_id is None:
+        raise Conflict("this event id was already used for a different event", event_id=event.event_id)
+    return EventResult(first, created=False)
+
+
+# customer notes
+
+
+def add_note(user: User, camera_id: str, text: str, at: str | None, *, now: datetime) -> Note:
+    """A customer's note on a camera at a time (default now); owners and managers only. Audited."""
+    contract = contracts.get_contract(user.contract_id)
+    contracts.require_serving(contract, now)
+    camera = registry.camera_for_user(user, camera_id)
+    if user.role not in WRITER_ROLES:
+        raise Forbidden("only owners and managers may add notes", role=user.role)
+    moment = parse_rfc3339(at, "at") if at is not None else now
+    _check_time(moment, contract, now, "at")
+    note = Note(
+        note_id=ids.time_sorted_id(moment),
+        kind=KIND_NOTE,
+        contract_id=contract.contract_id,
+        site_id=camera.site_id,
+        camera_id=camera.camera_id,
+        at=moment,
+        text=check_text(text),
+        author_type="user",
+        author_id=user.user_id,
+        author_name=user.name,
+        created_at=now,
+        expires_at=_expires_at(moment, contract),
+    )
+    if store.put_new_note(note) is not None:
+        raise Conflict("a note with this id already exists; try again")  # 80 random bits: practically never
+    details = {"camera_id": camera.camera_id, "note_id": note.note_id, "at": format_rfc3339(moment)}
+    try:
+        audit.record(
+            contract.contract_id,
+            actor=f"user:{user.user_id}",
+            action="note.created",
+            subject=note.note_id,
+            details={**details, "text_length": len(note.text)},
+            now=now,
+        )
+    except DotiError:
+        store.delete_notes(camera.camera_id, [note.note_id])  # no note without its audit entry
+        raise
+    return note
+
+
+def list_notes(user: User, camera_id: str, query: NoteQuery, *, now: datetime) -> NotePage:
+    """A page of a camera's notes and its site's events in [start, end), newest or oldest first."""
+    contract = contracts.get_contract(user.contract_id)
+    contracts.require_serving(contract, now)
+    camera = registry.camera_for_user(user, camera_id)
+    if query.start and query.end and query.start >= query.end:
+        raise ValidationError("'from' must be before 'to'", field="from")
+    if not 1 <= query.limit <= MAX_PAGE:
+        raise ValidationError(f"limit must be between 1 and {MAX_PAGE}", field="limit")
+    lower = ids.frame_id_floor(query.start) if query.start else ids.FRAME_ID_MIN
+    upper = ids.frame_id_floor(query.end) if query.end else ids.FRAME_ID_MAX
+    if query.cursor:
+        after = _decode_cursor(query.cursor, camera.camera_id, query.newest_first)
+        if query.newest_first:
+            upper = min(upper, after)
+        else:
+            lower = max(lower, after + "0")  # the smallest id above `after` (ids are fixed-width)
+    found: list[Note] = []
+    more = False
+    for partition in (camera.camera_id, camera.site_id):
+        notes, partition_more = store.query_notes(
+            partition, lower, upper, newest_first=query.newest_first, limit=query.limit, now=now
+        )
+        found.extend(notes)
+        more = more or partition_more
+    found.sort(key=lambda note: note.note_id, reverse=query.newest_first)
+    items = found[: query.limit]
+    more = more or len(found) > query.limit
+    return NotePage(items, _encode_cursor(camera.camera_id, query.newest_first, items[-1].note_id) if more else None)
+
+
+def _encode_cursor(camera_id: str, newest_first: bool, note_id: str) -> str:
+    raw = json.dumps({"c": camera_id, "n": newest_first, "k": note_id}, separators=(",", ":")).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def _decode_cursor(cursor: str, camera_id: str, newest_first: bool) -> str:
+    try:
+        data = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
+        valid = data["c"] == camera_id and data["n"] == newest_first and ids.is_frame_id(data["k"])
+    except (binascii.Error, ValueError, KeyError, TypeError) as exc:
+        raise ValidationError("cursor is not valid", field="cursor") from exc
+    if not valid:
+        raise ValidationError("cursor belongs to another listing", field="cursor")
+    return data["k"]
+
+
+def note_of_camera(camera: Camera, note_id: str) -> Note:
+    """A note listed with the camera: its own, or an event of its site; NotFound otherwise."""
+    if not ids.is_frame_id(note_id):
+        raise NotFound("note not found")
+    try:
+        return store.get_note(camera.camera_id, note_id)
+    except NotFound:
+        return store.get_note(camera.site_id, note_id)
+
+
+def note_view(note: Note) -> dict[str, Any]:
+    """The JSON shape of a note; `text` is exactly what was stored, to be shown as text."""
+    return {
+        "note_id": note.note_id,
+        "kind": note.kind,
+        "camera_id": note.camera_id,
+        "site_id": note.site_id,
+        "at": format_rfc3339(note.at),
+        "text": note.text,
+        "author": {"type": note.author_type, "id": note.author_id, "name": note.author_name},
+        "event_id": note.event_id,
+        "created_at": format_rfc3339(note.created_at),
+        "expires_at": format_rfc3339(note.expires_at),
+    }

@@ -1,0 +1,98 @@
+"""Re-mask jobs (Art. 2-4): staff black out a camera's already-stored frames under its current privacy mask.
+
+Ingest masks every frame that arrives once a mask is set; frames stored before stay as they were until staff start a
+re-mask. The job snapshots the mask (polygons and version) and covers the camera's frames with ids below
+`upper_id`, the id of a frame captured FUTURE_TOLERANCE after the start: anything stored later was masked at ingest.
+It runs in slices, one SQS message each (doti.jobs.remask); this module starts jobs and reports on them, without
+touching any image, so the staff API needs no imaging layer.
+
+Masking adds and never removes: a re-mask draws its polygons over what earlier masks already blacked out, and a
+cleared mask cannot be applied (409): what a mask hid is gone.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timedelta
+from typing import Any, Protocol
+
+from doti import audit, ids
+from doti.clock import format_rfc3339
+from doti.errors import Conflict
+from doti.frames import FUTURE_TOLERANCE
+from doti.store import registry as registry_store
+from doti.store import remask as store
+from doti.store.remask import RemaskJob
+
+QUEUED, RUNNING, COMPLETED, SUPERSEDED = "queued", "running", "completed", "superseded"
+JOB_TTL_DAYS = 366  # a job's record outlives the frames it rewrote; the audit log keeps the per-frame digests
+MAX_REASON = 1000
+
+
+class JobQueue(Protocol):
+    def send(self, job_id: str) -> None: ...
+
+
+def start_remask(camera_id: str, *, reason: str, actor: str, queue: JobQueue, now: datetime) -> RemaskJob:
+    """Create the job, audit it on the camera's contract (customer-visible) and queue its first slice."""
+    camera = registry_store.get_camera(camera_id)
+    if not camera.privacy_mask or not camera.mask_version:
+        raise Conflict("the camera has no privacy mask to apply", camera_id=camera_id)
+    job = RemaskJob(
+        job_id=ids.new_id("rmk"),
+        contract_id=camera.contract_id,
+        camera_id=camera_id,
+        mask_version=camera.mask_version,
+        polygons=camera.privacy_mask,
+        upper_id=ids.frame_id_floor(now + FUTURE_TOLERANCE + timedelta(milliseconds=1)),
+        status=QUEUED,
+        reason=reason,
+        created_by=actor,
+        created_at=now,
+        updated_at=now,
+        expires_at=store.job_expiry(now, JOB_TTL_DAYS),
+    )
+    store.put_job(job)
+    details = {"job_id": job.job_id, "mask_version": job.mask_version, "reason": reason}
+    audit.record(
+        camera.contract_id, actor=actor, action="camera.remask_started", subject=camera_id, details=details, now=now
+    )
+    queue.send(job.job_id)
+    return job
+
+
+def parse_message(body: str) -> str:
+    """The job id of a queue message ({"job_id": ...}); ValueError for anything else."""
+    try:
+        job_id = json.loads(body)["job_id"]
+    except (ValueError, KeyError, TypeError) as exc:
+        raise ValueError("not a re-mask message") from exc
+    if not isinstance(job_id, str) or not job_id:
+        raise ValueError("not a re-mask message")
+    return job_id
+
+
+def get_job(job_id: str) -> RemaskJob:
+    return store.get_job(job_id)
+
+
+def job_view(job: RemaskJob) -> dict[str, Any]:
+    return {
+        "job_id": job.job_id,
+        "contract_id": job.contract_id,
+        "camera_id": job.camera_id,
+        "mask_version": job.mask_version,
+        "status": job.status,
+        "frames_masked": job.frames_masked,
+        "frames_skipped": job.frames_skipped,
+        "frames_failed": job.frames_failed,
+        "failed_frame_ids": job.failed_frame_ids,
+        "frames_done": job.frames_masked + job.frames_skipped + job.frames_failed,
+        "cursor": job.cursor,
+        "slices": job.slices,
+        "reason": job.reason,
+        "created_by": job.created_by,
+        "created_at": format_rfc3339(job.created_at),
+        "updated_at": format_rfc3339(job.updated_at),
+        "finished_at": format_rfc3339(job.finished_at) if job.finished_at else None,
+    }

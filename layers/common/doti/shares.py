@@ -1,0 +1,350 @@
+"""Share links (SPEC §6): purpose-scoped, expiring, revocable grants to one frame or to a camera's time window.
+
+A manager or owner creates a link for a recorded purpose (crime prevention, an accident, an insurance claim…) that
+expires within seven days. The holder of the link sees only what it grants: the one frame, or the frames of that
+camera captured in [from, to), read by key range between the window's frame-id bounds, so nothing captured before
+or after can appear, whatever the page's query string says. Every view mints fresh signed URLs.
+
+The token (256 random bits) is shown once, in the link; only its SHA-256 is stored. A link dies when it expires,
+is revoked, has been used (one-time links; only a one-frame link can be one-time, since a window spans several
+pages), or when its contract is suspended or has ended. Creations, views and revocations are audited; a view is
+the link holder's act, not the customer's, so it does not count as the customer's use of the service (Art. 12-1-11).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import secrets
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from doti import audit, contracts, ids, registry, roles
+from doti.clock import format_rfc3339
+from doti.entities import Camera, Contract, Frame, Share, User
+from doti.errors import ContractNotStarted, ContractSuspended, ContractTerminated, NotFound, ValidationError
+from doti.frames import SignedFrame, Storage, sign_frame
+from doti.store import frames as frame_store
+from doti.store import shares as store
+
+MIN_LIFETIME = timedelta(minutes=1)
+MAX_LIFETIME = timedelta(days=7)
+MAX_PURPOSE_CHARS = 200
+PAGE_SIZE = 50  # frames per page of a window's share page (SPEC §12 caps pages at 200)
+_TOKEN_BYTES = 32  # 256 bits of randomness
+_MAX_TOKEN_CHARS = 128
+_CONTROL_CHARS = re.compile(r"[\x00-\x1f\x7f]")
+
+ACTIVE, EXPIRED, REVOKED, USED = "active", "expired", "revoked", "used"
+
+
+@dataclass(frozen=True)
+class ShareRequest:
+    camera_id: str
+    purpose: str
+    expires_in: int  # seconds
+    frame_id: str | None = None
+    start: datetime | None = None
+    end: datetime | None = None
+    one_time: bool = False
+
+
+@dataclass(frozen=True)
+class CreatedShare:
+    share: Share
+    token: str  # shown once, in the link; never stored
+
+
+def hash_token(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def share_actor(share_id: str) -> str:
+    return f"share:{share_id}"
+
+
+def _user_actor(user: User) -> str:
+    return f"user:{user.user_id}"
+
+
+def _serving_contract(user: User, now: datetime) -> Contract:
+    roles.require(user, roles.Permission.SHARE)
+    contract = contracts.get_contract(user.contract_id)
+    contracts.require_serving(contract, now)
+    return contract
+
+
+def _purpose(text: str) -> str:
+    purpose = text.strip()
+    if not purpose or len(purpose) > MAX_PURPOSE_CHARS:
+        raise ValidationError(f"purpose must be 1 to {MAX_PURPOSE_CHARS} characters", field="purpose")
+    if _CONTROL_CHARS.search(purpose):
+        raise ValidationError("purpose must be one line of text", field="purpose")
+    return purpose
+
+
+def _lifetime(expires_in: int) -> timedelta:
+    lifetime = timedelta(seconds=expires_in)
+    if not MIN_LIFETIME <= lifetime <= MAX_LIFETIME:
+        raise ValidationError(
+            "expires_in is out of range",
+            field="expires_in",
+            minimum=int(MIN_LIFETIME.total_seconds()),
+            maximum=int(MAX_LIFETIME.total_seconds()),
+        )
+    return lifetime
+
+
+def _check_scope(request: ShareRequest) -> None:
+    by_window = request.start is not None or request.end is not None
+    if (request.frame_id is not None) == by_window:
+        raise ValidationError("give either frame_id or a from/to window", field="frame_id")
+    if by_window and (request.start is None or request.end is None or request.start >= request.end):
+        raise ValidationError("a window needs 'from' before 'to'", field="from")
+    if by_window and request.one_time:
+        raise ValidationError("only a one-frame link can be one-time: a window spans several pages", field="one_time")
+
+
+def _live_frame(camera_id: str, frame_id: str, now: datetime) -> Frame:
+    if not ids.is_frame_id(frame_id):
+        raise NotFound("frame not found")
+    frame = frame_store.get_frame(camera_id, frame_id)
+    if frame.expires_at <= now:
+        raise NotFound("frame not found")
+    return frame
+
+
+def create_share(user: User, request: ShareRequest, *, now: datetime) -> CreatedShare:
+    """A new link to a frame or a window of a camera the user may see; the token is returned once."""
+    _serving_contract(user, now)
+    purpose = _purpose(request.purpose)
+    lifetime = _lifetime(request.expires_in)
+    _check_scope(request)
+    camera = registry.camera_for_user(user, request.camera_id)
+    if request.frame_id is not None:
+        _live_frame(camera.camera_id, request.frame_id, now)
+    token = secrets.token_urlsafe(_TOKEN_BYTES)
+    share = Share(
+        share_id=ids.new_id("shr"),
+        token_hash=hash_token(token),
+        contract_id=user.contract_id,
+        site_id=camera.site_id,
+        camera_id=camera.camera_id,
+        frame_id=request.frame_id,
+        window_start=request.start,
+        window_end=request.end,
+        purpose=purpose,
+        one_time=request.one_time,
+        created_by=user.user_id,
+        created_at=now,
+        # whole seconds: the TTL attribute holds epoch seconds, and the link must not outlive what we answered
+        expires_at=datetime.fromtimestamp(int((now + lifetime).timestamp()), UTC),
+    )
+    store.put_share(share)
+    details = {
+        "camera_id": share.camera_id,
+        "frame_id": share.frame_id,
+        "from": _time(share.window_start),
+        "to": _time(share.window_end),
+        "purpose": share.purpose,
+        "expires_at": format_rfc3339(share.expires_at),
+        "one_time": share.one_time,
+    }
+    audit.record(
+        share.contract_id,
+        actor=_user_actor(user),
+        action="share.created",
+        subject=share.share_id,
+        details=details,
+        now=now,
+    )
+    return CreatedShare(share=share, token=token)
+
+
+def list_shares(user: User, *, now: datetime) -> list[Share]:
+    """The contract's links that have not expired (revoked and used ones included), newest first, limited to the
+    cameras of the user's sites."""
+    _serving_contract(user, now)
+    found = [
+        s for s in store.shares_of_contract(user.contract_id) if s.expires_at > now and roles.in_scope(user, s.site_id)
+    ]
+    return sorted(found, key=lambda s: (s.created_at, s.share_id), reverse=True)
+
+
+def revoke_share(user: User, share_id: str, *, now: datetime) -> None:
+    """Revoke a link of the user's contract (and sites); revoking it again changes nothing."""
+    _serving_contract(user, now)
+    share = store.share_of_contract(user.contract_id, share_id)
+    if not roles.in_scope(user, share.site_id):
+        raise NotFound("share not found")
+    if store.mark_revoked(share, user.user_id, now):
+        audit.record(
+            share.contract_id,
+            actor=_user_actor(user),
+            action="share.revoked",
+            subject=share.share_id,
+            details={"camera_id": share.camera_id, "purpose": share.purpose},
+            now=now,
+        )
+
+
+def share_status(share: Share, now: datetime) -> str:
+    if share.revoked_at is not None:
+        return REVOKED
+    if share.expires_at <= now:
+        return EXPIRED
+    if share.one_time and share.consumed_at is not None:
+        return USED
+    return ACTIVE
+
+
+def _time(value: datetime | None) -> str | None:
+    return format_rfc3339(value) if value else None
+
+
+def share_view(share: Share, now: datetime) -> dict[str, Any]:
+    """The JSON shape of a share in customer responses (never the token, which is not stored)."""
+    return {
+        "share_id": share.share_id,
+        "camera_id": share.camera_id,
+        "frame_id": share.frame_id,
+        "from": _time(share.window_start),
+        "to": _time(share.window_end),
+        "purpose": share.purpose,
+        "one_time": share.one_time,
+        "status": share_status(share, now),
+        "created_by": share.created_by,
+        "created_at": format_rfc3339(share.created_at),
+        "expires_at": format_rfc3339(share.expires_at),
+        "consumed_at": _time(share.consumed_at),
+        "revoked_at": _time(share.revoked_at),
+    }
+
+
+# the page a link holder opens
+
+
+UNKNOWN, GONE, SUSPENDED, ENDED, BAD_PAGE = "unknown", "gone", "suspended", "ended", "bad_page"
+# The link is dead (404), its contract stopped serving (403), or the page address was altered (400).
+REFUSAL_STATUS = {
+    UNKNOWN: 404,
+    EXPIRED: 404,
+    REVOKED: 404,
+    USED: 404,
+    GONE: 404,
+    SUSPENDED: 403,
+    ENDED: 403,
+    BAD_PAGE: 400,
+}
+
+
+@dataclass(frozen=True)
+class ShareRefusal:
+    reason: str  # one of REFUSAL_STATUS
+
+    @property
+    def status(self) -> int:
+        return REFUSAL_STATUS[self.reason]
+
+
+@dataclass(frozen=True)
+class SharedFootage:
+    share: Share
+    camera_name: str
+    frames: list[SignedFrame]
+    cursor: str | None  # where the next page starts; None on the last page
+    paged: bool  # this is a later page of a window
+
+
+class _Refused(Exception):
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+def open_share(token: str, cursor: str | None, *, storage: Storage, now: datetime) -> SharedFootage | ShareRefusal:
+    """What a link holder sees: the frames the link grants, signed for this view, or why there are none.
+
+    Every check runs before a one-time link is spent, so a link refused for a passing reason (a suspension) is not
+    used up; the view is audited before any URL is signed.
+    """
+    try:
+        share = _usable_share(token, now)
+        contract = _serving_contract_of(share, now)
+        camera = _camera(share)
+        frames, next_cursor = _granted_frames(share, cursor, now)
+        if share.one_time and not store.consume(share, now):
+            raise _Refused(USED)
+    except _Refused as refused:
+        return ShareRefusal(refused.reason)
+    audit.record(
+        share.contract_id,
+        actor=share_actor(share.share_id),
+        action="share.viewed",
+        subject=share.share_id,
+        details={"camera_id": share.camera_id, "frames": len(frames), "after": cursor},
+        now=now,
+    )
+    signed = [sign_frame(frame, storage, contract.signed_url_ttl, now) for frame in frames]
+    return SharedFootage(share, camera.name, signed, next_cursor, paged=cursor is not None)
+
+
+def _usable_share(token: str, now: datetime) -> Share:
+    if not token or len(token) > _MAX_TOKEN_CHARS:
+        raise _Refused(UNKNOWN)
+    share = store.share_by_token_hash(hash_token(token))
+    if share is None:
+        raise _Refused(UNKNOWN)
+    status = share_status(share, now)
+    if status != ACTIVE:
+        raise _Refused(status)
+    return share
+
+
+def _serving_contract_of(share: Share, now: datetime) -> Contract:
+    try:
+        contract = contracts.get_contract(share.contract_id)
+        contracts.require_serving(contract, now)
+    except NotFound as exc:
+        raise _Refused(UNKNOWN) from exc
+    except (ContractSuspended, ContractNotStarted) as exc:
+        raise _Refused(SUSPENDED) from exc
+    except ContractTerminated as exc:
+        raise _Refused(ENDED) from exc
+    return contract
+
+
+def _camera(share: Share) -> Camera:
+    try:
+        return registry.camera_of_contract(share.contract_id, share.camera_id)
+    except NotFound as exc:
+        raise _Refused(GONE) from exc
+
+
+def _granted_frames(share: Share, cursor: str | None, now: datetime) -> tuple[list[Frame], str | None]:
+    if share.frame_id is not None:
+        if cursor is not None:
+            raise _Refused(BAD_PAGE)  # a one-frame link has one page
+        try:
+            return [_live_frame(share.camera_id, share.frame_id, now)], None
+        except NotFound as exc:
+            raise _Refused(GONE) from exc
+    return _window_page(share, cursor, now)
+
+
+def _window_page(share: Share, cursor: str | None, now: datetime) -> tuple[list[Frame], str | None]:
+    """One page of the window's frames, oldest first. The key range is the window's, and a cursor outside it is
+    refused rather than clamped: the page shows frames of [from, to) and nothing else."""
+    start, end = share.window_start, share.window_end
+    if start is None or end is None:
+        raise _Refused(GONE)  # not a window: create_share stores either a frame or both bounds
+    lower, upper = ids.frame_id_floor(start), ids.frame_id_floor(end)
+    if cursor is not None and not (ids.is_frame_id(cursor) and lower <= cursor < upper):
+        raise _Refused(BAD_PAGE)
+    if upper == ids.FRAME_ID_MIN:
+        return [], None  # a window that ends before 1970 holds no frame
+    frames, last = frame_store.query_frames(
+        share.camera_id, lower, upper, newest_first=False, limit=PAGE_SIZE, start_after=cursor, now=now
+    )
+    return [f for f in frames if start <= f.captured_at < end], last

@@ -1,0 +1,202 @@
+"""Data access for backup exports: the export item, the request queue and the streaming multipart upload."""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from typing import Any
+
+from botocore.exceptions import BotoCoreError, ClientError
+from pynamodb.exceptions import PynamoDBException, UpdateError
+
+from doti.entities import Export
+from doti.errors import NotFound, StorageError
+from doti.store.models import ExportModel
+
+QUEUED, BUILDING, READY, FAILED = "queued", "building", "ready", "failed"
+RETRYABLE_ERROR = StorageError.code  # an export that failed on storage is rebuilt when its message comes back
+
+
+def _export(item: ExportModel) -> Export:
+    names = [f.name for f in dataclasses.fields(Export) if f.name not in ("expires_at", "size", "frames")]
+    return Export(
+        **{name: getattr(item, name) for name in names},
+        size=int(item.size) if item.size is not None else None,
+        frames=int(item.frames) if item.frames is not None else None,
+        expires_at=datetime.fromtimestamp(int(item.expires_at), UTC),
+    )
+
+
+def put_export(export: Export) -> None:
+    values = {f.name: getattr(export, f.name) for f in dataclasses.fields(Export) if f.name != "expires_at"}
+    try:
+        ExportModel(**values, expires_at=int(export.expires_at.timestamp())).save(
+            condition=ExportModel.export_id.does_not_exist()
+        )
+    except PynamoDBException as exc:
+        raise StorageError("could not store the export") from exc
+
+
+def get_export(export_id: str) -> Export:
+    try:
+        return _export(ExportModel.get(export_id, consistent_read=True))
+    except ExportModel.DoesNotExist as exc:
+        raise NotFound("export not found") from exc
+    except PynamoDBException as exc:
+        raise StorageError("could not read the export") from exc
+
+
+def _update(export_id: str, actions: list[Any], condition: Any) -> bool:
+    """Apply `actions` if `condition` holds; False when it does not."""
+    try:
+        ExportModel(export_id=export_id).update(actions=actions, condition=ExportModel.export_id.exists() & condition)
+    except UpdateError as exc:
+        if getattr(exc, "cause_response_code", None) == "ConditionalCheckFailedException":
+            return False
+        raise StorageError("could not update the export") from exc
+    return True
+
+
+def start_building(export_id: str, now: datetime) -> bool:
+    """Claim an export for building: queued, being built by a run that stopped, or failed on storage."""
+    buildable = ExportModel.status.is_in(QUEUED, BUILDING) | (
+        (ExportModel.status == FAILED) & (ExportModel.error_code == RETRYABLE_ERROR)
+    )
+    actions = [
+        ExportModel.status.set(BUILDING),
+        ExportModel.updated_at.set(now),
+        ExportModel.error_code.remove(),
+        ExportModel.error_message.remove(),
+    ]
+    return _update(export_id, actions, buildable)
+
+
+def mark_ready(export_id: str, *, object_key: str, size: int, frames: int, sha256: str, now: datetime) -> bool:
+    actions = [
+        ExportModel.status.set(READY),
+        ExportModel.object_key.set(object_key),
+        ExportModel.size.set(size),
+        ExportModel.frames.set(frames),
+        ExportModel.sha256.set(sha256),
+        ExportModel.updated_at.set(now),
+    ]
+    return _update(export_id, actions, ExportModel.status == BUILDING)
+
+
+def mark_failed(export_id: str, *, code: str, message: str, now: datetime) -> bool:
+    actions = [
+        ExportModel.status.set(FAILED),
+        ExportModel.error_code.set(code),
+        ExportModel.error_message.set(message),
+        ExportModel.updated_at.set(now),
+    ]
+    return _update(export_id, actions, ExportModel.status != READY)
+
+
+def send_request(sqs: Any, queue_url: str, export_id: str) -> None:
+    try:
+        sqs.send_message(QueueUrl=queue_url, MessageBody=json.dumps({"export_id": export_id}))
+    except (ClientError, BotoCoreError) as exc:
+        raise StorageError("could not queue the export") from exc
+
+
+# objects
+
+
+def read_chunks(s3: Any, bucket: str, key: str, chunk_size: int) -> Iterator[bytes] | None:
+    """The object's bytes, `chunk_size` at a time, never the whole object at once; None when it is gone."""
+    try:
+        body = s3.get_object(Bucket=bucket, Key=key)["Body"]
+    except ClientError as exc:
+        if exc.response.get("Error", {}).get("Code") in {"NoSuchKey", "404"}:
+            return None
+        raise StorageError("could not read a frame") from exc
+    except BotoCoreError as exc:
+        raise StorageError("could not read a frame") from exc
+    return _chunks(body, chunk_size)
+
+
+def _chunks(body: Any, chunk_size: int) -> Iterator[bytes]:
+    try:
+        yield from body.iter_chunks(chunk_size)
+    except (ClientError, BotoCoreError) as exc:
+        raise StorageError("could not read a frame") from exc
+    finally:
+        body.close()
+
+
+class MultipartUpload:
+    """A write-only, non-seekable file that streams into an S3 multipart upload.
+
+    Bytes collect in one buffer; each time it holds `part_size` bytes (S3 wants at least 5 MiB for every part but
+    the last) it goes up as the next part and is dropped, so at most about one part is ever held. `zipfile` writes
+    to it like any stream (it asks only for write and tell, and writes data descriptors when it cannot seek).
+    """
+
+    def __init__(self, s3: Any, bucket: str, key: str, *, part_size: int, content_type: str, disposition: str):
+        self._s3, self._bucket, self._key, self._part_size = s3, bucket, key, part_size
+        try:
+            created = s3.create_multipart_upload(
+                Bucket=bucket, Key=key, ContentType=content_type, ContentDisposition=disposition
+            )
+        except (ClientError, BotoCoreError) as exc:
+            raise StorageError("could not start the export upload") from exc
+        self._upload_id: str = created["UploadId"]
+        self._buffer = bytearray()
+        self._parts: list[dict[str, Any]] = []
+        self._position = 0
+        self._sha256 = hashlib.sha256()
+
+    @property
+    def size(self) -> int:
+        return self._position
+
+    @property
+    def sha256(self) -> str:
+        return self._sha256.hexdigest()
+
+    def write(self, data: bytes) -> int:
+        self._buffer += data
+        self._position += len(data)
+        self._sha256.update(data)
+        if len(self._buffer) >= self._part_size:
+            self._send_part()
+        return len(data)
+
+    def tell(self) -> int:
+        return self._position
+
+    def flush(self) -> None:
+        """Parts go up when full, not on flush: a part below 5 MiB would be refused unless it is the last."""
+
+    def _send_part(self) -> None:
+        number = len(self._parts) + 1
+        part, self._buffer = self._buffer, bytearray()
+        try:
+            sent = self._s3.upload_part(
+                Bucket=self._bucket, Key=self._key, UploadId=self._upload_id, PartNumber=number, Body=part
+            )
+        except (ClientError, BotoCoreError) as exc:
+            raise StorageError("could not upload a part of the export") from exc
+        self._parts.append({"ETag": sent["ETag"], "PartNumber": number})
+
+    def complete(self) -> None:
+        if self._buffer or not self._parts:
+            self._send_part()  # the last part may be small
+        try:
+            self._s3.complete_multipart_upload(
+                Bucket=self._bucket, Key=self._key, UploadId=self._upload_id, MultipartUpload={"Parts": self._parts}
+            )
+        except (ClientError, BotoCoreError) as exc:
+            raise StorageError("could not complete the export upload") from exc
+
+    def abort(self) -> None:
+        """Drop the parts sent so far; the bucket's abort-stale-multipart rule is the floor if this fails too."""
+        self._buffer = bytearray()
+        try:
+            self._s3.abort_multipart_upload(Bucket=self._bucket, Key=self._key, UploadId=self._upload_id)
+        except (ClientError, BotoCoreError):
+            return

@@ -1,0 +1,96 @@
+"""Data access for share links: one item per link, keyed by the SHA-256 of its token, listed per contract."""
+
+from __future__ import annotations
+
+import dataclasses
+from datetime import UTC, datetime
+
+from pynamodb.exceptions import PynamoDBException, UpdateError
+
+from doti.entities import Share
+from doti.errors import NotFound, StorageError
+from doti.store.models import ShareModel
+
+
+def _share(item: ShareModel) -> Share:
+    names = [f.name for f in dataclasses.fields(Share) if f.name not in ("expires_at", "one_time")]
+    return Share(
+        **{name: getattr(item, name) for name in names},
+        one_time=bool(item.one_time),
+        expires_at=datetime.fromtimestamp(int(item.expires_at), UTC),
+    )
+
+
+def put_share(share: Share) -> None:
+    values = {f.name: getattr(share, f.name) for f in dataclasses.fields(Share) if f.name != "expires_at"}
+    item = ShareModel(**values, expires_at=int(share.expires_at.timestamp()))
+    try:
+        item.save(condition=ShareModel.token_hash.does_not_exist())
+    except PynamoDBException as exc:
+        raise StorageError("could not store the share") from exc
+
+
+def share_by_token_hash(token_hash: str) -> Share | None:
+    try:
+        return _share(ShareModel.get(token_hash, consistent_read=True))
+    except ShareModel.DoesNotExist:
+        return None
+    except PynamoDBException as exc:
+        raise StorageError("could not read the share") from exc
+
+
+def shares_of_contract(contract_id: str) -> list[Share]:
+    """Every share item of a contract (a handful: each lives at most seven days, then TTL removes it)."""
+    try:
+        return [_share(item) for item in ShareModel.by_contract.query(contract_id)]
+    except PynamoDBException as exc:
+        raise StorageError("could not list shares") from exc
+
+
+def share_of_contract(contract_id: str, share_id: str) -> Share:
+    """A share by its public id, only within its contract: another contract's share is NotFound."""
+    try:
+        found = list(ShareModel.by_contract.query(contract_id, filter_condition=ShareModel.share_id == share_id))
+    except PynamoDBException as exc:
+        raise StorageError("could not read the share") from exc
+    if not found:
+        raise NotFound("share not found")
+    return _share(found[0])
+
+
+def _is_condition_failure(exc: PynamoDBException) -> bool:
+    return getattr(exc, "cause_response_code", None) == "ConditionalCheckFailedException"
+
+
+def mark_revoked(share: Share, by: str, now: datetime) -> bool:
+    """Revoke a share; False when it was revoked already (the first revocation stands)."""
+    item = ShareModel(token_hash=share.token_hash)
+    try:
+        item.update(
+            actions=[ShareModel.revoked_at.set(now), ShareModel.revoked_by.set(by)],
+            condition=ShareModel.token_hash.exists() & ShareModel.revoked_at.does_not_exist(),
+        )
+    except UpdateError as exc:
+        if _is_condition_failure(exc):
+            return False
+        raise StorageError("could not revoke the share") from exc
+    return True
+
+
+def consume(share: Share, now: datetime) -> bool:
+    """Spend a one-time share's single view; False when another view (or a revocation) came first."""
+    item = ShareModel(token_hash=share.token_hash)
+    try:
+        item.update(
+            actions=[ShareModel.consumed_at.set(now)],
+            condition=(
+                ShareModel.token_hash.exists()
+                & ShareModel.consumed_at.does_not_exist()
+                & ShareModel.revoked_at.does_not_exist()
+            ),
+        )
+    except UpdateError as exc:
+        if _is_condition_failure(exc):
+            return False
+        raise StorageError("could not record the share's view") from exc
+    return True

@@ -1,0 +1,65 @@
+"""Browser tests: Debian's Chromium driven by Playwright against one local stack per test module.
+
+The stack is started exactly as tests/integration starts it (same LocalStack helper, real HTTP only); Playwright
+drives the system's /usr/bin/chromium, since `playwright install` and its bundled browsers are not used here.
+"""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.integration.conftest import ROOT, LocalStack
+
+CHROMIUM_ARGS = [
+    "--no-sandbox",  # tests may run as root in a container, where Chromium's sandbox cannot start
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+SCREENSHOTS = ROOT / "test-output" / "screenshots"
+
+
+def chromium_path() -> Path | None:
+    found = shutil.which("chromium") or shutil.which("chromium-browser")
+    return Path(found) if found else None
+
+
+@pytest.fixture(scope="module")
+def web_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
+    """The running stack's state (api_url, staff key, demo contract…), its camera posting a frame a second."""
+    stack = LocalStack(tmp_path_factory.mktemp("browser-stack") / "local.json", "--camera-interval", "1")
+    try:
+        yield stack.wait_ready()
+    finally:
+        stack.stop()
+
+
+@pytest.fixture(scope="module")
+def playwright() -> Iterator[Any]:
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as driver:
+        yield driver
+
+
+@pytest.fixture(scope="module")
+def browser(playwright: Any) -> Iterator[Any]:
+    executable = chromium_path()
+    if executable is None:
+        pytest.skip("Chromium is not installed and could not be (make test runs `apt-get install -y chromium`)")
+    browser = playwright.chromium.launch(executable_path=str(executable), headless=True, args=CHROMIUM_ARGS)
+    yield browser
+    browser.close()
+
+
+@pytest.fixture(scope="module")
+def screenshots() -> Path:
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    return SCREENSHOTS

@@ -1,0 +1,275 @@
+"""The web viewer in a real browser, on a phone and on a desktop, against the local stack (SPEC §6).
+
+One customer per viewport logs in, sees the simulated camera's frames load, opens a full frame and steps through,
+reads and marks a notice, adds a note, creates a share link that opens in a fresh context without login, revokes
+it and sees it stop, and logs out. A screenshot of each step lands in test-output/screenshots/<viewport>-<step>.png.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+from playwright.sync_api import BrowserContext, Locator, Page, expect
+
+from tests.integration.http import Customer, Staff
+
+pytestmark = pytest.mark.local_stack
+
+STRINGS = json.loads(
+    (Path(__file__).resolve().parents[2] / "functions" / "viewer" / "web" / "i18n.json").read_text(encoding="utf-8")
+)
+LOADED = "img => img.complete && img.naturalWidth > 0"
+
+
+@dataclass(frozen=True)
+class Viewport:
+    name: str
+    lang: str  # the phone browses in Japanese, the desktop in English: both string sets get exercised
+    touch: bool
+
+    def context_options(self, playwright: Any) -> dict[str, Any]:
+        if self.name == "phone":
+            profile = {k: v for k, v in playwright.devices["iPhone 13"].items() if k != "default_browser_type"}
+            return {**profile, "locale": "ja-JP"}
+        return {"viewport": {"width": 1280, "height": 800}, "locale": "en-GB"}
+
+
+VIEWPORTS = {"phone": Viewport("phone", "ja", touch=True), "desktop": Viewport("desktop", "en", touch=False)}
+
+
+@pytest.fixture(scope="module")
+def staff(web_stack) -> Staff:
+    return Staff(web_stack["api_url"], web_stack["staff_api_key"])
+
+
+@pytest.fixture(scope="module")
+def camera_has_frames(web_stack) -> None:
+    """The simulated camera has sent a few frames, so the timeline has something to show and to step through."""
+    customer = Customer(web_stack["api_url"], web_stack["login_id"], web_stack["password"])
+    deadline = time.monotonic() + 30
+    while len(customer.frames(web_stack["camera_id"], limit="3")) < 3:
+        assert time.monotonic() < deadline, "the simulated camera sent fewer than 3 frames in 30 s"
+        time.sleep(0.5)
+
+
+@dataclass(frozen=True)
+class Person:
+    login_id: str
+    password: str
+    name: str
+
+
+NOTICE = {
+    "kind": "maintenance",
+    "title": "Maintenance window",
+    "body": "<b>Planned</b> maintenance on Sunday night.\nViewing pauses for ten minutes.",
+}
+
+
+@pytest.fixture(scope="module")
+def contract_notice(staff, web_stack) -> None:
+    """One notice to the demo contract: unread for every new person of it."""
+    staff.post("/v1/admin/notices", {"audience": web_stack["contract_id"], **NOTICE})
+
+
+@pytest.fixture
+def person(staff, web_stack, camera_has_frames, contract_notice) -> Person:
+    """A new owner of the demo contract (one login id per person, Art. 7-11), so read states start afresh."""
+    login_id, password = f"web-{secrets.token_hex(4)}", "pw-" + secrets.token_urlsafe(12)
+    name = f"Owner {login_id}"
+    staff.post(
+        f"/v1/admin/contracts/{web_stack['contract_id']}/users",
+        {"login_id": login_id, "name": name, "role": "owner", "password": password},
+    )
+    return Person(login_id, password, name)
+
+
+class Steps:
+    """Presses the way the viewport's user does (a tap on the phone) and screenshots each step."""
+
+    def __init__(self, page: Page, viewport: Viewport, folder: Path):
+        self.page, self.viewport, self.folder = page, viewport, folder
+        self.count = 0
+
+    def press(self, target: Locator) -> None:
+        if self.viewport.touch:
+            target.tap()
+        else:
+            target.click()
+
+    def shot(self, step: str, page: Page | None = None) -> None:
+        self.count += 1
+        path = self.folder / f"{self.viewport.name}-{self.count:02d}-{step}.png"
+        (page or self.page).screenshot(path=path, full_page=True)
+
+
+def _text(viewport: Viewport, key: str, **values: str) -> str:
+    text = STRINGS[viewport.lang][key]
+    for name, value in values.items():
+        text = text.replace("{" + name + "}", value)
+    return text
+
+
+def _wait_loaded(page: Page, selector: str, at_least: int = 1) -> None:
+    page.wait_for_function(
+        f"([sel, n]) => {{ const imgs = [...document.querySelectorAll(sel)].slice(0, n);"
+        f" return imgs.length === n && imgs.every({LOADED}); }}",
+        arg=[selector, at_least],
+    )
+
+
+@pytest.fixture
+def context_factory(browser, playwright) -> Iterator[Any]:
+    contexts: list[BrowserContext] = []
+
+    def open_context(viewport: Viewport) -> BrowserContext:
+        context = browser.new_context(**viewport.context_options(playwright))
+        context.set_default_timeout(15_000)
+        contexts.append(context)
+        return context
+
+    yield open_context
+    for context in contexts:
+        context.close()
+
+
+@pytest.mark.parametrize("viewport_name", list(VIEWPORTS))
+def test_a_customer_browses_annotates_and_shares_footage(
+    context_factory, web_stack, person, screenshots, viewport_name
+):
+    viewport = VIEWPORTS[viewport_name]
+    page = context_factory(viewport).new_page()
+    steps = Steps(page, viewport, screenshots)
+    policy_violations: list[str] = []
+    page.on("console", lambda m: "Content Security Policy" in m.text and policy_violations.append(m.text))
+
+    # Given the viewer, opened with no session
+    response = page.goto(web_stack["api_url"] + "/")
+    assert response is not None
+    assert response.status == 200
+    assert "default-src 'none'" in response.headers["content-security-policy"]
+    expect(page.locator("#view-login")).to_be_visible()
+    expect(page.locator("#view-login h2")).to_have_text(_text(viewport, "login.heading"))
+    steps.shot("login")
+
+    # When the customer logs in
+    page.fill("#login-id", person.login_id)
+    page.fill("#password", person.password)
+    steps.press(page.locator("#login-form button[type=submit]"))
+
+    # Then the camera grid shows the demo camera with its latest thumbnail loaded
+    card = page.locator(".camera-card").first
+    expect(card).to_be_visible()
+    expect(page.locator("#user-name")).to_have_text(person.name)
+    _wait_loaded(page, ".camera-card img")
+    # And the notices banner counts the unread notice, whose text is shown as text
+    expect(page.locator("#notices-summary")).to_have_text(_text(viewport, "notices.unread", n="1"))
+    steps.shot("cameras")
+    steps.press(page.locator("#notices-toggle"))
+    unread = page.locator("#notices-list li.unread").filter(has_text=NOTICE["title"])
+    expect(unread.locator("p")).to_have_text(NOTICE["body"])
+    steps.shot("notices")
+    steps.press(unread.get_by_role("button"))
+    expect(page.locator("#notices-summary")).to_have_text(_text(viewport, "notices.all_read"))
+
+    # When the customer opens the camera's timeline
+    steps.press(card)
+    expect(page.locator("#view-timeline")).to_be_visible()
+
+    # Then the thumbnails load from their signed URLs
+    _wait_loaded(page, "#timeline img", at_least=3)
+    steps.shot("timeline")
+
+    # And the activity filter asks the API for frames with activity only
+    page.check("#filter-activity")
+    with page.expect_response(lambda r: "/frames?" in r.url and "activity=true" in r.url) as filtered:
+        steps.press(page.locator("#filter-form button[type=submit]"))
+    assert filtered.value.status == 200
+    expect(page.locator("#timeline-empty, #timeline li").first).to_be_visible()
+    steps.shot("timeline-activity")
+    # And a time range before the camera existed finds nothing, until the filters are cleared
+    steps.press(page.locator("#filter-clear"))
+    page.fill("#filter-to", "2020-01-01T00:00:00")
+    steps.press(page.locator("#filter-form button[type=submit]"))
+    expect(page.locator("#timeline-empty")).to_be_visible()
+    expect(page.locator("#timeline li")).to_have_count(0)
+    steps.press(page.locator("#filter-clear"))
+    _wait_loaded(page, "#timeline img", at_least=3)
+
+    # When a thumbnail is opened
+    first, second = (page.locator("#timeline a.thumb").nth(i).get_attribute("data-frame-id") for i in (0, 1))
+    steps.press(page.locator("#timeline a.thumb").first)
+
+    # Then the full frame loads, and previous and next step through the timeline
+    expect(page).to_have_url(f"{web_stack['api_url']}/#/cameras/{web_stack['camera_id']}/frames/{first}")
+    _wait_loaded(page, "#frame-image")
+    expect(page.locator("#frame-next")).to_be_disabled()
+    steps.shot("frame")
+    steps.press(page.locator("#frame-prev"))
+    expect(page).to_have_url(f"{web_stack['api_url']}/#/cameras/{web_stack['camera_id']}/frames/{second}")
+    _wait_loaded(page, "#frame-image")
+    steps.press(page.locator("#frame-next"))
+    expect(page).to_have_url(f"{web_stack['api_url']}/#/cameras/{web_stack['camera_id']}/frames/{first}")
+    _wait_loaded(page, "#frame-image")
+
+    # When a note is added to the frame (markup in it is just text)
+    note = f"Figure at the back door <img src=x> {secrets.token_hex(3)}"
+    page.fill("#note-text", note)
+    steps.press(page.locator("#note-form button[type=submit]"))
+
+    # Then it is listed with the customer's name, as text
+    added = page.locator("#notes-list li").filter(has_text=note)
+    expect(added).to_be_visible()
+    expect(added.locator("p")).to_have_text(note)
+    expect(added).to_contain_text(person.name)
+    assert page.locator("#notes-list img").count() == 0
+    steps.shot("note")
+
+    # When a share link is created for the frame
+    page.fill("#share-purpose", "Police report")
+    page.select_option("#share-expires", "3600")
+    steps.press(page.locator("#share-form button[type=submit]"))
+    expect(page.locator("#share-result")).to_be_visible()
+    share_url = page.input_value("#share-url")
+    share_id = page.locator("#share-result").get_attribute("data-share-id")
+    assert share_url.startswith("http")
+    steps.shot("share")
+
+    # Then it opens in a fresh browser without any login, showing the frame
+    stranger = context_factory(viewport).new_page()
+    opened = stranger.goto(share_url)
+    assert opened is not None
+    assert opened.status == 200
+    _wait_loaded(stranger, "img")
+    steps.shot("shared-page", stranger)
+
+    # When the customer revokes it from the list of share links
+    steps.press(page.locator("#nav-shares"))
+    listed = page.locator(f'#share-list li[data-share-id="{share_id}"]')
+    expect(listed).to_contain_text("Police report")
+    steps.press(listed.get_by_role("button", name=_text(viewport, "shares.revoke")))
+    expect(listed.locator(".badge")).to_have_text(_text(viewport, "shares.revoked"))
+    steps.shot("shares")
+
+    # Then the link stops working
+    refused = stranger.goto(share_url)
+    assert refused is not None
+    assert refused.status == 404
+    assert stranger.evaluate(f"[...document.images].filter({LOADED}).length") == 0
+    steps.shot("shared-page-revoked", stranger)
+
+    # When the customer logs out, the session is gone from the tab
+    steps.press(page.locator("#logout"))
+    expect(page.locator("#view-login")).to_be_visible()
+    assert page.evaluate("sessionStorage.length") == 0
+    steps.shot("logged-out")
+
+    # And nothing on the way broke the Content-Security-Policy
+    assert policy_violations == []

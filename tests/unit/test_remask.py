@@ -1,0 +1,370 @@
+"""Re-mask (Art. 2-4): staff black a camera's already-stored frames out under its privacy mask, in place.
+
+Frames go in through the device route before the mask exists; staff set the mask and start the job through the admin
+handler, which queues its first message; the remask handler runs each queued message as SQS delivers it, with a
+Lambda context whose remaining time runs down, so a slice stops and queues the next one.
+"""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import json
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import boto3
+import cv2
+import numpy as np
+import pytest
+from aws_lambda_powertools.utilities.batch.exceptions import BatchProcessingError
+
+from doti import audit, imaging, masks
+from doti.store.models import FrameModel
+from functions.ingest import app as ingest
+from functions.remask import app as remask_fn
+from infra.drawing import draw_frame, encode_jpeg, encode_png
+from infra.provision import Provisioned
+from tests.support import EVENTS, LambdaContext, World, admin_call, assert_error, body_of, frame_event
+from tests.unit.test_ingest import aws_faults  # noqa: F401 - the fixture
+from tests.unit.test_masks import CENTRE, JPEG_BLOCK, decode, region, set_mask, stored_object
+from tests.unit.test_viewer import listed, owner_token
+
+START = datetime.now(UTC).replace(microsecond=0) - timedelta(hours=2)
+SLICE_MS = 60_000  # each slice starts with a minute left and spends 10 s per look at the clock: a few frames each
+
+
+class RunningDownContext(LambdaContext):
+    """A Lambda context whose remaining time drops by `step_ms` every time it is asked."""
+
+    def __init__(self, start_ms: float = SLICE_MS, step_ms: float = 10_000):
+        super().__init__(start_ms)
+        self._step = step_ms
+
+    def get_remaining_time_in_millis(self) -> float:
+        remaining, self._remaining = self._remaining, self._remaining - self._step
+        return remaining
+
+
+def post(world: World, second: int, content_type: str = "image/jpeg") -> dict[str, Any]:
+    img = draw_frame(960, 540, f"Entrance {second}", START + timedelta(seconds=second))
+    body = encode_png(img) if content_type == "image/png" else encode_jpeg(img)
+    event = frame_event(world, body, content_type=content_type, captured_at=START + timedelta(seconds=second))
+    response = ingest.lambda_handler(event, LambdaContext())
+    assert response["statusCode"] == 201, response["body"]
+    return body_of(response)
+
+
+def stored_frames(world: World, count: int) -> list[dict[str, Any]]:
+    """`count` frames stored before any mask, the third one a PNG."""
+    return [post(world, second, "image/png" if second == 2 else "image/jpeg") for second in range(count)]
+
+
+def start(world: World, key: str | None = None, camera_id: str | None = None) -> dict[str, Any]:
+    return admin_call(
+        "POST",
+        f"/v1/admin/cameras/{camera_id or world.camera_id}/remask",
+        key or world.staff_key,
+        {"reason": "privacy complaint from the neighbour, ticket 4711"},
+    )
+
+
+def job_status(world: World, job_id: str) -> dict[str, Any]:
+    response = admin_call("GET", f"/v1/admin/remask-jobs/{job_id}", world.staff_key)
+    assert response["statusCode"] == 200, response["body"]
+    return body_of(response)
+
+
+def queued(aws: Provisioned) -> list[str]:
+    """The bodies of the messages waiting in the re-mask queue (received and deleted, as Lambda's poller does)."""
+    sqs = boto3.client("sqs", region_name="us-east-1")
+    url = aws.refs["RemaskQueue"]
+    bodies = []
+    while messages := sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10).get("Messages", []):
+        for message in messages:
+            bodies.append(message["Body"])
+            sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
+    return bodies
+
+
+def sqs_event(body: str) -> dict[str, Any]:
+    event = copy.deepcopy(json.loads((EVENTS / "remask" / "slice.json").read_text(encoding="utf-8")))
+    event["Records"][0]["body"] = body
+    return event
+
+
+def deliver(body: str, context: LambdaContext | None = None) -> dict[str, Any]:
+    return remask_fn.lambda_handler(sqs_event(body), context or RunningDownContext())
+
+
+def drain(aws: Provisioned, limit: int = 20) -> int:
+    """Deliver queued messages until none is left; returns how many were delivered."""
+    delivered = 0
+    while bodies := queued(aws):
+        for body in bodies:
+            assert deliver(body) == {"batchItemFailures": []}
+            delivered += 1
+        assert delivered <= limit, "the job does not end"
+    return delivered
+
+
+def index_item(world: World, frame_id: str) -> FrameModel:
+    return FrameModel.get(world.camera_id, frame_id, consistent_read=True)
+
+
+def remask_entries(world: World) -> list[audit.AuditEntry]:
+    entries, _ = audit.entries(world.contract_id, limit=500)
+    return [e for e in reversed(entries) if e.action == "frame.remasked"]
+
+
+def snapshot(aws: Provisioned, world: World, frame_ids: list[str]) -> dict[str, Any]:
+    """Index items and stored bytes of the frames, to compare before and after."""
+    state = {}
+    for frame_id in frame_ids:
+        item = index_item(world, frame_id)
+        state[frame_id] = (
+            item.attribute_values,
+            stored_object(aws, item.object_key)[0],
+            stored_object(aws, item.thumb_key)[0],
+        )
+    return state
+
+
+def tags(aws: Provisioned, key: str) -> dict[str, str]:
+    s3 = boto3.client("s3", region_name="us-east-1")
+    tag_set = s3.get_object_tagging(Bucket=aws.refs["FramesBucket"], Key=key)["TagSet"]
+    return {tag["Key"]: tag["Value"] for tag in tag_set}
+
+
+def assert_masked(aws: Provisioned, item: FrameModel) -> None:
+    original, metadata = stored_object(aws, item.object_key)
+    margin = JPEG_BLOCK if item.content_type == "image/jpeg" else 0
+    assert region(decode(original), 0.25, 0.25, 0.75, 0.75, margin).max() == 0
+    assert region(decode(original), 0, 0, 1, 0.2).mean() > 40
+    assert region(decode(stored_object(aws, item.thumb_key)[0]), 0.25, 0.25, 0.75, 0.75, 8).max() == 0
+    assert metadata["mask-version"] == item.mask_version
+
+
+# the job, end to end
+
+
+def test_a_remask_rewrites_every_stored_frame_in_place_in_slices_and_audits_each_digest(aws, world):
+    # Given five frames stored before any mask, and staff then setting one
+    frames = stored_frames(world, 5)
+    ids = [f["frame_id"] for f in frames]
+    before = {frame_id: index_item(world, frame_id) for frame_id in ids}
+    set_mask(world, CENTRE)
+
+    # When staff start a re-mask
+    response = start(world)
+
+    # Then it is accepted as a queued job, audited, with its first message on the queue
+    assert response["statusCode"] == 202, response["body"]
+    job = body_of(response)
+    assert (job["status"], job["frames_done"], job["cursor"]) == ("queued", 0, None)
+    assert job["mask_version"] == masks.mask_version(CENTRE)
+    entries, _ = audit.entries(world.contract_id)
+    assert "camera.remask_started" in [e.action for e in entries]
+    (first,) = queued(aws)
+    assert json.loads(first) == {"job_id": job["job_id"]}
+
+    # When the first slice runs out of time part-way
+    assert deliver(first) == {"batchItemFailures": []}
+
+    # Then the job reports its progress and queued the next slice
+    progress = job_status(world, job["job_id"])
+    assert progress["status"] == "running"
+    assert 0 < progress["frames_done"] < len(ids)
+    assert progress["cursor"] == ids[progress["frames_done"] - 1]
+    assert progress["frames_masked"] == progress["frames_done"]
+
+    # When the following slices run
+    assert drain(aws) >= 1
+
+    # Then the job completed with every frame masked
+    done = job_status(world, job["job_id"])
+    assert (done["status"], done["frames_masked"], done["frames_failed"], done["cursor"]) == (
+        "completed",
+        5,
+        0,
+        ids[-1],
+    )
+    assert done["slices"] >= 2
+    assert done["finished_at"]
+    for frame_id in ids:
+        old, item = before[frame_id], index_item(world, frame_id)
+        # same frame, capture time, keys and retention tag; new digest of the stored bytes
+        assert (item.frame_id, item.captured_at, item.object_key, item.thumb_key, item.content_type) == (
+            old.frame_id,
+            old.captured_at,
+            old.object_key,
+            old.thumb_key,
+            old.content_type,
+        )
+        assert tags(aws, item.object_key) == tags(aws, item.thumb_key) == {"doti-retention": "d31"}
+        stored = stored_object(aws, item.object_key)[0]
+        assert item.sha256 == hashlib.sha256(stored).hexdigest() != old.sha256
+        assert item.size == len(stored)
+        assert item.mask_version == masks.mask_version(CENTRE)
+        assert_masked(aws, item)
+    # And the audit log holds, for each frame once, the old and the new digest
+    digests = [(e.subject, e.details["old_sha256"], e.details["new_sha256"]) for e in remask_entries(world)]
+    assert digests == [(f, before[f].sha256, index_item(world, f).sha256) for f in ids]
+    finished = next(e for e in audit.entries(world.contract_id)[0] if e.action == "camera.remask_finished")
+    assert (finished.details["frames_masked"], finished.details["status"]) == (5, "completed")
+
+
+def test_the_customer_sees_the_masked_frame_with_its_new_digest(aws, world):
+    frames = stored_frames(world, 2)
+    set_mask(world, CENTRE)
+    start(world)
+    drain(aws)
+
+    items = listed(owner_token(world), world.camera_id, order="oldest")["items"]
+
+    assert [i["frame_id"] for i in items] == [f["frame_id"] for f in frames]
+    assert [i["sha256"] for i in items] == [index_item(world, f["frame_id"]).sha256 for f in frames]
+    assert all(i["sha256"] != f["sha256"] for i, f in zip(items, frames, strict=True))
+
+
+# reruns never double-process
+
+
+def test_rerunning_a_message_of_a_finished_job_changes_nothing(aws, world):
+    # Given a completed re-mask
+    ids = [f["frame_id"] for f in stored_frames(world, 3)]
+    set_mask(world, CENTRE)
+    job_id = body_of(start(world))["job_id"]
+    (first,) = queued(aws)
+    deliver(first)
+    drain(aws)
+    state, entries, job = snapshot(aws, world, ids), remask_entries(world), job_status(world, job_id)
+
+    # When its first message is delivered again (SQS delivers at least once)
+    assert deliver(first, RunningDownContext(600_000)) == {"batchItemFailures": []}
+
+    # Then no object, index item, audit entry or job count changed, and nothing more was queued
+    assert snapshot(aws, world, ids) == state
+    assert remask_entries(world) == entries
+    assert job_status(world, job_id) == job
+    assert queued(aws) == []
+
+
+def test_a_duplicate_message_mid_job_resumes_from_the_cursor_and_masks_each_frame_once(aws, world):
+    # Given a job whose first slice stopped part-way
+    ids = [f["frame_id"] for f in stored_frames(world, 6)]
+    set_mask(world, CENTRE)
+    start(world)
+    (first,) = queued(aws)
+    deliver(first)
+
+    # When the first message is delivered a second time, besides the continuation, and everything drains
+    deliver(first)
+    drain(aws)
+
+    # Then every frame was masked exactly once
+    assert [e.subject for e in remask_entries(world)] == ids
+    assert all(index_item(world, frame_id).mask_version == masks.mask_version(CENTRE) for frame_id in ids)
+
+
+def test_frames_stored_under_the_mask_are_skipped(aws, world):
+    # Given two frames before the mask and two after (masked at ingest)
+    before = [f["frame_id"] for f in stored_frames(world, 2)]
+    set_mask(world, CENTRE)
+    after = [post(world, 10)["frame_id"], post(world, 11)["frame_id"]]
+    untouched = snapshot(aws, world, after)
+
+    # When a re-mask runs
+    job_id = body_of(start(world))["job_id"]
+    drain(aws)
+
+    # Then only the earlier frames were rewritten
+    done = job_status(world, job_id)
+    assert (done["frames_masked"], done["frames_skipped"]) == (2, 2)
+    assert [e.subject for e in remask_entries(world)] == before
+    assert snapshot(aws, world, after) == untouched
+
+
+def test_a_slice_that_fails_on_storage_is_retried_and_the_frame_ends_consistent(aws, world, aws_faults):  # noqa: F811
+    # Given a job, and the frames table failing the first index update (after the frame's objects were rewritten)
+    ids = [f["frame_id"] for f in stored_frames(world, 2)]
+    old = index_item(world, ids[0]).sha256
+    set_mask(world, CENTRE)
+    job_id = body_of(start(world))["job_id"]
+    (first,) = queued(aws)
+    aws_faults.fail("dynamodb", "UpdateItem", lambda p: p["TableName"] == aws.refs["FramesTable"])
+
+    # When the message is delivered and fails (the invocation fails: SQS delivers the message again later)
+    with pytest.raises(BatchProcessingError):
+        deliver(first, RunningDownContext(600_000))
+    retried = deliver(first, RunningDownContext(600_000))
+
+    # Then the retry finished the job
+    assert retried == {"batchItemFailures": []}
+    assert job_status(world, job_id)["status"] == "completed"
+    item = index_item(world, ids[0])
+    assert item.sha256 == hashlib.sha256(stored_object(aws, item.object_key)[0]).hexdigest()
+    assert_masked(aws, item)
+    # And the frame's audit entries (the first try's, repeated by the retry) say where it came from and is now
+    entries = [e for e in remask_entries(world) if e.subject == ids[0]]
+    assert {(e.details["old_sha256"], e.details["new_sha256"]) for e in entries} == {(old, item.sha256)}
+
+
+def test_a_job_whose_mask_changed_since_it_started_is_superseded_and_rewrites_nothing(aws, world):
+    ids = [f["frame_id"] for f in stored_frames(world, 2)]
+    untouched = snapshot(aws, world, ids)
+    set_mask(world, CENTRE)
+    job_id = body_of(start(world))["job_id"]
+    set_mask(world, [[[0, 0], [0.5, 0], [0.5, 0.5]]], reason="drawn wrong")
+
+    drain(aws)
+
+    assert job_status(world, job_id)["status"] == "superseded"
+    assert snapshot(aws, world, ids) == untouched
+    assert remask_entries(world) == []
+
+
+# refusals
+
+
+def test_a_camera_without_a_mask_cannot_be_remasked(aws, world):
+    stored_frames(world, 1)
+
+    response = start(world)
+
+    error = assert_error(response, 409, "conflict")
+    assert error["details"] == {"camera_id": world.camera_id}
+    assert queued(aws) == []
+
+
+def test_remask_routes_need_a_staff_key_and_an_existing_camera_or_job(aws, world):
+    set_mask(world, CENTRE)
+
+    assert_error(start(world, camera_id="cam_unknown"), 404, "not_found")
+    assert_error(start(world, key="not-a-key"), 401, "unauthorized")
+    assert_error(admin_call("GET", "/v1/admin/remask-jobs/rmk_unknown", world.staff_key), 404, "not_found")
+    assert_error(admin_call("GET", "/v1/admin/remask-jobs/rmk_unknown", "not-a-key"), 401, "unauthorized")
+    no_reason = admin_call("POST", f"/v1/admin/cameras/{world.camera_id}/remask", world.staff_key, {})
+    assert_error(no_reason, 422, "validation_error")
+    assert queued(aws) == []
+
+
+def test_a_malformed_message_fails_so_that_it_ends_in_the_dead_letter_queue(aws, world):
+    with pytest.raises(BatchProcessingError, match="not a re-mask message"):
+        deliver('{"job": "x"}')
+
+
+@pytest.mark.parametrize("encode", [encode_jpeg, encode_png], ids=["jpeg", "png"])
+def test_masking_twice_with_the_same_polygons_leaves_the_pixels_as_they_were(encode):
+    # A re-mask draws over an already-masked image: the masked area stays black, the rest as it was (PNG exactly)
+    limits = imaging.ImageLimits(10**8, 10**8)
+    content_type = "image/png" if encode is encode_png else "image/jpeg"
+    once = imaging.process_image(encode(draw_frame(640, 360, "x", START)), content_type, limits, CENTRE)
+    twice = imaging.process_image(once.original, once.content_type, limits, CENTRE)
+
+    difference = cv2.absdiff(decode(once.original), decode(twice.original))
+    if encode is encode_png:
+        assert difference.max() == 0
+    else:
+        assert difference.mean() < 1  # one more JPEG generation at quality 95
+    assert np.array_equal(region(decode(twice.original), 0.25, 0.25, 0.75, 0.75, 16), np.zeros((148, 288, 3), np.uint8))

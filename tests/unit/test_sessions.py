@@ -1,0 +1,397 @@
+"""Passwords and sessions (SPEC §2, Art. 6): the password change and its rules, revocation on change and on a
+compromised report, temporary passwords, the lockout that does not reveal which ids exist, last use (Art. 12-1-11),
+and logs that never hold a token, password or hash.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+from datetime import timedelta
+from typing import Any
+
+import pytest
+
+from doti import audit, contracts
+from doti.auth import customer
+from doti.clock import utcnow
+from doti.errors import AccountLocked, Unauthorized
+from doti.observability import logger
+from doti.store import registry as registry_store
+from doti.store.models import ContractModel
+from functions.viewer import app as viewer
+from tests.support import LambdaContext, admin_call, api_event, assert_error, body_of, customer_event, scan_table
+
+NEW_PASSWORD = "lighthouse-staple-9"
+
+
+# helpers
+
+
+def login_response(login_id: str, password: str) -> dict[str, Any]:
+    body = json.dumps({"login_id": login_id, "password": password})
+    return viewer.lambda_handler(api_event("viewer/login.json", body=body), LambdaContext())
+
+
+def login(login_id: str, password: str) -> dict[str, Any]:
+    response = login_response(login_id, password)
+    assert response["statusCode"] == 200, response["body"]
+    return body_of(response)
+
+
+def token_of(login_id: str, password: str) -> str:
+    return login(login_id, password)["token"]
+
+
+def change_password(token: str, current: str, new: str) -> dict[str, Any]:
+    body = json.dumps({"current_password": current, "new_password": new})
+    event = customer_event(
+        "viewer/change_password.json",
+        token,
+        path="/v1/auth/password",
+        resource="/v1/auth/password",
+        method="POST",
+        body=body,
+    )
+    return viewer.lambda_handler(event, LambdaContext())
+
+
+def get(token: str, path: str) -> dict[str, Any]:
+    event = customer_event("viewer/list_cameras.json", token, path=path, resource=path, query={})
+    return viewer.lambda_handler(event, LambdaContext())
+
+
+def me(token: str) -> dict[str, Any]:
+    return get(token, "/v1/me")
+
+
+def audit_entries(contract_id: str, action: str) -> list[audit.AuditEntry]:
+    entries, _ = audit.entries(contract_id, limit=100)
+    return [e for e in entries if e.action == action]
+
+
+# the password change
+
+
+@pytest.mark.parametrize(
+    ("new_password", "problem"),
+    [
+        pytest.param("nine-char", "at least 10 characters", id="too-short"),
+        pytest.param("{login_id}", "must not contain the login id", id="the-login-id"),
+        pytest.param("my-{LOGIN_ID}-2026", "must not contain the login id", id="contains-the-login-id"),
+        pytest.param("{current}", "must differ from the current password", id="the-current-password"),
+    ],
+)
+def test_a_new_password_that_breaks_the_rules_is_refused_and_nothing_changes(world, new_password, problem):
+    # Given a logged-in user
+    token = token_of(world.login_id, world.password)
+    candidate = new_password.format(login_id=world.login_id, LOGIN_ID=world.login_id.upper(), current=world.password)
+
+    # When they try to change their password to one that breaks a rule
+    response = change_password(token, world.password, candidate)
+
+    # Then it is 422 on new_password, and the old password and the session still work
+    error = assert_error(response, 422, "validation_error")
+    assert error["details"]["field"] == "new_password"
+    assert problem in error["message"]
+    assert me(token)["statusCode"] == 200
+    assert login_response(world.login_id, world.password)["statusCode"] == 200
+    assert audit_entries(world.contract_id, "user.password_changed") == []
+
+
+def test_a_ten_character_password_is_long_enough(world):
+    # Given a logged-in user
+    token = token_of(world.login_id, world.password)
+
+    # When they choose a password of exactly the minimum length
+    response = change_password(token, world.password, "x" * customer.MIN_PASSWORD_LENGTH)
+
+    # Then it is accepted and opens a session
+    assert response["statusCode"] == 200, response["body"]
+    assert login_response(world.login_id, "x" * customer.MIN_PASSWORD_LENGTH)["statusCode"] == 200
+
+
+def test_a_password_change_ends_every_session_and_answers_with_a_new_one(aws, world):
+    # Given a user logged in on three devices
+    tokens = [token_of(world.login_id, world.password) for _ in range(3)]
+
+    # When they change their password from the first
+    response = change_password(tokens[0], world.password, NEW_PASSWORD)
+
+    # Then the answer carries a new session, and every old one (the caller's too) is gone
+    assert response["statusCode"] == 200, response["body"]
+    body = body_of(response)
+    assert set(body) == {"token", "expires_at", "must_change_password"}
+    assert body["must_change_password"] is False
+    assert response["multiValueHeaders"]["Cache-Control"] == ["no-store"]
+    assert me(body["token"])["statusCode"] == 200
+    for token in tokens:
+        assert_error(me(token), 401, "unauthorized")
+    stored = {item["token_hash"]["S"] for item in scan_table(aws.refs["SessionsTable"])}
+    assert stored & {customer.hash_token(t) for t in tokens} == set()
+    # and only the new password logs in
+    assert_error(login_response(world.login_id, world.password), 401, "unauthorized")
+    assert login_response(world.login_id, NEW_PASSWORD)["statusCode"] == 200
+    # and the change is audited as the user's own act, with no password in it
+    (entry,) = audit_entries(world.contract_id, "user.password_changed")
+    user = registry_store.get_user(world.login_id)
+    assert entry.actor == f"user:{user.user_id}"
+    assert entry.details == {"login_id": world.login_id, "was_temporary": False, "sessions_revoked": 3}
+    assert world.password not in json.dumps(entry.details)
+    assert NEW_PASSWORD not in json.dumps(entry.details)
+
+
+def test_a_session_the_index_missed_is_refused_after_a_password_change(world):
+    # Given a session, and its stored item as it was before the change
+    token = token_of(world.login_id, world.password)
+    session, _ = customer.authenticate_session(f"Bearer {token}", utcnow())
+
+    # When the password changes, and the old session item is back as if the eventually consistent index had
+    # not listed it when the sessions were deleted
+    assert change_password(token, world.password, NEW_PASSWORD)["statusCode"] == 200
+    registry_store.put_session(session, session.created_at)
+
+    # Then the old token is still refused: it was opened before the user's sessions were cut off
+    assert_error(me(token), 401, "unauthorized")
+
+
+def test_a_wrong_current_password_is_refused_and_counts_toward_the_lockout(world):
+    # Given a session (say, a stolen one) whose holder does not know the password
+    token = token_of(world.login_id, world.password)
+
+    # When they guess the current password as many times as the lockout allows
+    for _ in range(customer.LOCK_AFTER_FAILURES):
+        error = assert_error(change_password(token, "not-the-password", NEW_PASSWORD), 403, "forbidden")
+        assert error["details"] == {"field": "current_password"}
+
+    # Then the account is locked: even the right current password and the login form answer 423
+    assert_error(change_password(token, world.password, NEW_PASSWORD), 423, "account_locked")
+    assert_error(login_response(world.login_id, world.password), 423, "account_locked")
+    assert customer.verify_password(world.password, registry_store.get_user(world.login_id).password_hash)
+
+
+def test_a_password_change_needs_a_session(world):
+    # Given no session
+    body = json.dumps({"current_password": world.password, "new_password": NEW_PASSWORD})
+    event = api_event("viewer/change_password.json", headers={"Authorization": ""}, body=body)
+
+    # When the change is posted
+    response = viewer.lambda_handler(event, LambdaContext())
+
+    # Then it is 401, and the password is unchanged
+    assert_error(response, 401, "unauthorized")
+    assert login_response(world.login_id, world.password)["statusCode"] == 200
+
+
+# temporary passwords and the compromised report (Art. 6-3)
+
+
+def test_a_compromised_report_ends_every_session_even_one_the_index_missed(world):
+    # Given a user with two sessions, one of whose items will escape the index
+    tokens = [token_of(world.login_id, world.password) for _ in range(2)]
+    escaped, _ = customer.authenticate_session(f"Bearer {tokens[1]}", utcnow())
+
+    # When staff record that the credentials are compromised
+    response = admin_call("POST", f"/v1/admin/users/{world.login_id}/compromised", world.staff_key)
+    assert response["statusCode"] == 200, response["body"]
+    registry_store.put_session(escaped, escaped.created_at)
+
+    # Then no old session works
+    for token in tokens:
+        assert_error(me(token), 401, "unauthorized")
+
+
+def test_a_temporary_password_opens_only_the_account_until_it_is_changed(world):
+    # Given a user whose credentials were reported compromised, logged in with the temporary password
+    reset = admin_call("POST", f"/v1/admin/users/{world.login_id}/compromised", world.staff_key)
+    temporary = body_of(reset)["temporary_password"]
+    signed_in = login(world.login_id, temporary)
+    token = signed_in["token"]
+    assert signed_in["must_change_password"] is True
+
+    # When they use the service before changing it
+    cameras = get(token, "/v1/cameras")
+    account = me(token)
+
+    # Then the service refuses with a clear 403, and their account says why
+    error = assert_error(cameras, 403, "forbidden")
+    assert error["details"] == {"must_change_password": True}
+    assert "/v1/auth/password" in error["message"]
+    assert account["statusCode"] == 200
+    assert body_of(account)["must_change_password"] is True
+
+    # When they set their own password
+    changed = change_password(token, temporary, NEW_PASSWORD)
+
+    # Then the new session is served everywhere, and the flag is gone
+    assert changed["statusCode"] == 200, changed["body"]
+    new_token = body_of(changed)["token"]
+    assert get(new_token, "/v1/cameras")["statusCode"] == 200
+    assert body_of(me(new_token))["must_change_password"] is False
+    (entry,) = audit_entries(world.contract_id, "user.password_changed")
+    assert entry.details["was_temporary"] is True
+
+
+# lockout without revealing which ids exist
+
+
+def test_an_unknown_login_id_locks_like_a_real_one(aws, world):
+    # Given a real id and an id nobody has, each failing as many times as the lockout allows
+    ghost = f"ghost-{world.contract_id}"
+    for login_id in (world.login_id, ghost):
+        for _ in range(customer.LOCK_AFTER_FAILURES):
+            assert_error(login_response(login_id, "not-the-password"), 401, "unauthorized")
+
+    # When each tries once more
+    real = assert_error(login_response(world.login_id, "not-the-password"), 423, "account_locked")
+    unknown = assert_error(login_response(ghost, "not-the-password"), 423, "account_locked")
+
+    # Then both are locked alike: the same message and the same kind of details
+    assert real["message"] == unknown["message"]
+    assert set(real["details"]) == set(unknown["details"]) == {"retry_after"}
+    # and the unknown id is not stored in the clear
+    assert ghost not in json.dumps(scan_table(aws.refs["SessionsTable"]))
+
+
+def test_the_unknown_id_lock_passes_like_a_real_one(world):
+    # Given an unknown id locked by five failures
+    ghost = f"ghost-{world.contract_id}"
+    started = utcnow()
+    for _ in range(customer.LOCK_AFTER_FAILURES):
+        with pytest.raises(Unauthorized):
+            customer.sign_in(ghost, "not-the-password", started)
+
+    # When it is tried during and after the 15 minutes
+    with pytest.raises(AccountLocked):
+        customer.sign_in(ghost, "not-the-password", started + customer.LOCK_DURATION - timedelta(seconds=1))
+    with pytest.raises(Unauthorized):
+        customer.sign_in(ghost, "not-the-password", started + customer.LOCK_DURATION + timedelta(seconds=1))
+
+
+@pytest.fixture
+def scrypt_calls(monkeypatch: pytest.MonkeyPatch) -> list[dict[str, int]]:
+    """Every hashlib.scrypt call's cost parameters (the real function still runs)."""
+    calls: list[dict[str, int]] = []
+    real = hashlib.scrypt
+
+    def counting(password: bytes, *, salt: bytes, n: int, r: int, p: int, dklen: int, **kwargs: Any) -> bytes:
+        calls.append({"n": n, "r": r, "p": p, "dklen": dklen})
+        return real(password, salt=salt, n=n, r=r, p=p, dklen=dklen, **kwargs)
+
+    monkeypatch.setattr(hashlib, "scrypt", counting)
+    return calls
+
+
+def test_every_login_path_costs_one_scrypt_of_the_same_parameters(world, scrypt_calls):
+    # Given a real id, a locked real id and a locked unknown id
+    ghost = f"ghost-{world.contract_id}"
+    paths = {
+        "right password": (world.login_id, world.password),
+        "wrong password": (world.login_id, "not-the-password"),
+        "unknown id": (f"nobody-{world.contract_id}", "not-the-password"),
+    }
+    costs = {}
+    for name, (login_id, password) in paths.items():
+        scrypt_calls.clear()
+        login_response(login_id, password)
+        costs[name] = list(scrypt_calls)
+    for login_id in (world.login_id, ghost):
+        for _ in range(customer.LOCK_AFTER_FAILURES):
+            login_response(login_id, "not-the-password")
+
+    # When the locked ids are tried
+    for name, login_id in (("locked real id", world.login_id), ("locked unknown id", ghost)):
+        scrypt_calls.clear()
+        assert_error(login_response(login_id, "not-the-password"), 423, "account_locked")
+        costs[name] = list(scrypt_calls)
+
+    # Then each path verified exactly one scrypt hash, all with the cost of a stored password
+    stored = registry_store.get_user(world.login_id).password_hash.split("$")
+    expected = {"n": int(stored[1]), "r": int(stored[2]), "p": int(stored[3]), "dklen": 32}
+    assert costs == {name: [expected] for name in costs}
+
+
+# last use of the service (Art. 12-1-11)
+
+
+def test_any_authenticated_request_records_use_at_most_hourly(world):
+    # Given a session opened (and its use recorded) two hours ago
+    two_hours_ago = utcnow() - timedelta(hours=2)
+    token, _ = customer.login(world.login_id, world.password, two_hours_ago)
+    assert contracts.get_contract(world.contract_id).last_used_at == two_hours_ago
+
+    # When the customer uses the service now, several times
+    before = utcnow()
+    assert me(token)["statusCode"] == 200
+    recorded = ContractModel.get(world.contract_id)
+    for _ in range(3):
+        assert me(token)["statusCode"] == 200
+
+    # Then the first request recorded the use, and the others wrote nothing (the item's version did not move)
+    assert recorded.last_used_at >= before
+    after = ContractModel.get(world.contract_id)
+    assert (after.last_used_at, after.version) == (recorded.last_used_at, recorded.version)
+
+
+def test_processes_that_see_the_hour_pass_write_the_last_use_once(world):
+    # Given two Lambda processes, and a contract whose use the first recorded
+    first, second = contracts.UseRecorder(), contracts.UseRecorder()
+    start = utcnow()
+    first.record(world.contract_id, start)
+    version = ContractModel.get(world.contract_id).version
+
+    # When the second sees a use within the hour
+    second.record(world.contract_id, start + timedelta(minutes=10))
+
+    # Then nothing is written
+    assert ContractModel.get(world.contract_id).version == version
+
+    # When both see uses after the hour
+    second.record(world.contract_id, start + timedelta(minutes=61))
+    first.record(world.contract_id, start + timedelta(minutes=62))
+
+    # Then exactly one write happened, the first of the new hour
+    item = ContractModel.get(world.contract_id)
+    assert item.version == version + 1
+    assert item.last_used_at == start + timedelta(minutes=61)
+
+
+# logs
+
+
+def test_no_log_line_holds_a_token_password_or_hash(aws, world, caplog, capsys):
+    # Given the functions' logger at DEBUG, every record of it and of Powertools kept, and stdout captured
+    logger.setLevel(logging.DEBUG)
+    caplog.set_level(logging.DEBUG, logger=logger.name)
+    caplog.set_level(logging.DEBUG, logger="aws_lambda_powertools")
+    try:
+        # When a user fails a login, logs in, uses the service, changes the password and logs in with it
+        login_response(world.login_id, "wrong-password-guess")
+        old_token = token_of(world.login_id, world.password)
+        me(old_token)
+        new_token = body_of(change_password(old_token, world.password, NEW_PASSWORD))["token"]
+        me(new_token)
+        login(world.login_id, NEW_PASSWORD)
+    finally:
+        logger.setLevel(logging.INFO)
+
+    # Then lines were logged, and none of them holds a token, a password, or a hash of either
+    lines = capsys.readouterr().out + "\n" + "\n".join(r.getMessage() + " " + str(r.__dict__) for r in caplog.records)
+    assert "request refused" in lines
+    password_hash = registry_store.get_user(world.login_id).password_hash
+    secrets = [
+        old_token,
+        new_token,
+        old_token.removeprefix(customer.TOKEN_PREFIX),
+        customer.hash_token(old_token),
+        customer.hash_token(new_token),
+        world.password,
+        NEW_PASSWORD,
+        "wrong-password-guess",
+        password_hash,
+        password_hash.rsplit("$", 1)[-1],
+    ]
+    leaked = [s for s in secrets if s in lines]
+    assert leaked == []
+    assert all(item["password_hash"]["S"].startswith("scrypt$") for item in scan_table(aws.refs["UsersTable"]))
