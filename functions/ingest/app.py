@@ -34,6 +34,7 @@ def post_frame() -> Response[dict[str, Any]]:
     frames.require_frame_media_type(headers.get("content-type"))
     body = raw_body(app)
     device = _authenticated_device(body)
+    frames.require_direct_size(len(body))
     upload = frames.FrameUpload(
         camera_id=headers.get("x-doti-camera"),
         captured_at=headers.get("x-doti-captured-at"),

@@ -16,7 +16,7 @@ from doti.settings import Settings, get_settings
 
 
 def _other_tables(settings: Settings) -> OtherTables:
-    """The tables of later features' data, which have no model yet: the purge clears them with the raw client."""
+    """The tables the purge clears with the raw client, named by the settings."""
     return OtherTables(**{f.name: getattr(settings, f"{f.name}_table") for f in fields(OtherTables)})
 
 

@@ -22,15 +22,14 @@ def test_every_bench_case_runs_at_a_tiny_size():
     # When each case runs once at its smoke size
     rows = run([], smoke=True)
 
-    # Then each yields rows, and each measured row has finite, positive numbers
-    assert {r.case.split(".")[0] for r in rows} >= {name.split(".")[0] for name in CASES}
+    # Then each case yields rows, and every row is measured (a skipped row says why), with finite numbers
     for name in CASES:
-        assert any(r.case == name for r in rows), f"{name} yielded no row"
-    measured = [r for r in rows if r.value is not None]
-    assert measured
-    for r in measured:
-        assert math.isfinite(r.value) and r.value >= 0, r
-        assert r.baseline is not None and r.baseline > 0, r
+        assert any(r.case.startswith(name.split(".")[0]) for r in rows), f"{name} yielded no row"
+    for r in rows:
+        assert r.value is not None, r.note
+        assert math.isfinite(r.value), r
+        assert r.value >= 0, r
+        assert r.baseline, r
 
 
 @pytest.mark.parametrize("content_type", ["image/jpeg", "image/png"])

@@ -125,6 +125,8 @@ def test_five_failures_lock_the_account_for_fifteen_minutes(world):
     until = parse_rfc3339(retry_after, "retry_after")
     fifteen_minutes = timedelta(minutes=15)
     assert started + fifteen_minutes <= until <= utcnow() + fifteen_minutes
+    # and the HTTP header says how long to wait, in whole seconds
+    assert 0 < int(locked["multiValueHeaders"]["Retry-After"][0]) <= fifteen_minutes.total_seconds()
     # and a wrong password during the lock says locked too (the count does not restart the lock)
     assert_error(login_response(world.login_id, "not-the-password"), 423, "account_locked")
     # and just before the lock ends it still holds

@@ -39,6 +39,7 @@ MODEL_LESS = {  # tables without a model: logical id -> (OtherTables field, key 
     "SharesTable": ("shares", ("token_hash",)),
     "ExportsTable": ("exports", ("export_id",)),
     "DeletionReceiptsTable": ("deletion_receipts", ("contract_id", "day")),
+    "RemaskJobsTable": ("remask_jobs", ("job_id",)),
 }
 
 
@@ -432,12 +433,12 @@ def test_purge_finds_data_by_key_never_scans_and_deletes_in_batches(aws, tenants
     # When it is purged
     purge(tenants, tenants.terminated_at + timedelta(days=GRACE_DAYS, hours=1))
 
-    # Then no table was scanned but the small exports table, which has no key for a contract
+    # Then no table was scanned but the small exports and re-mask job tables, which have no key for a contract
     operations = [op for op, _ in aws_calls]
     assert "ListObjectVersions" in operations
     assert "Query" in operations
     scanned = {params.get("TableName") for op, params in aws_calls if op == "Scan"}
-    assert scanned <= {aws.refs["ExportsTable"]}
+    assert scanned <= {aws.refs["ExportsTable"], aws.refs["RemaskJobsTable"]}
     # and every deletion was batched within the services' limits, the versions left behind deleted by version id
     deletes = [params["Delete"]["Objects"] for op, params in aws_calls if op == "DeleteObjects"]
     assert all(0 < len(objects) <= 1000 for objects in deletes)

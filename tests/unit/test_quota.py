@@ -182,3 +182,16 @@ def test_two_frames_racing_for_the_last_room_store_and_charge_only_one(aws, smal
 def test_the_quota_resets_at_the_first_instant_of_the_next_utc_month(moment, resets):
     assert usage.period_end(moment) == resets
     assert usage.period_of(resets - timedelta(microseconds=1)) == usage.period_of(moment)
+
+
+def test_a_plan_may_allow_clips_larger_than_the_direct_route_carries(aws: Provisioned, world_factory: Any) -> None:
+    # Given a plan whose object limit is above what a Lambda event carries
+    world = world_factory(max_object_bytes=64 * 1024 * 1024, monthly_byte_quota=10 * 1024**3)
+    # When the device sends a 5 MiB body to the direct route
+    body = b"\xff\xd8\xff" + b"\0" * (5 * 1024 * 1024)
+    response = post(frame_event(world, body))
+    # Then it is refused before anything is stored, and pointed at the presigned upload route
+    error = assert_error(response, 413, "payload_too_large")
+    assert error["details"]["upload_route"] == "/v1/device/uploads"
+    assert stored(aws).items == []
+    assert stored(aws).objects == {}

@@ -244,12 +244,16 @@ def test_an_unknown_login_id_locks_like_a_real_one(aws, world):
             assert_error(login_response(login_id, "not-the-password"), 401, "unauthorized")
 
     # When each tries once more
-    real = assert_error(login_response(world.login_id, "not-the-password"), 423, "account_locked")
-    unknown = assert_error(login_response(ghost, "not-the-password"), 423, "account_locked")
+    real_response = login_response(world.login_id, "not-the-password")
+    unknown_response = login_response(ghost, "not-the-password")
+    real = assert_error(real_response, 423, "account_locked")
+    unknown = assert_error(unknown_response, 423, "account_locked")
 
     # Then both are locked alike: the same message and the same kind of details
     assert real["message"] == unknown["message"]
     assert set(real["details"]) == set(unknown["details"]) == {"retry_after"}
+    assert "Retry-After" in real_response["multiValueHeaders"]
+    assert "Retry-After" in unknown_response["multiValueHeaders"]
     # and the unknown id is not stored in the clear
     assert ghost not in json.dumps(scan_table(aws.refs["SessionsTable"]))
 

@@ -194,4 +194,3 @@ def test_a_masked_clip_is_re_encoded_with_every_frame_blacked_out_under_the_mask
     # And so is the poster thumbnail
     thumb = cv2.imdecode(np.frombuffer(processed.thumbnail, dtype=np.uint8), cv2.IMREAD_GRAYSCALE)
     assert int(thumb[:, :150].max()) <= 16
-

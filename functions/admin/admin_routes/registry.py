@@ -16,7 +16,7 @@ from urllib.parse import unquote
 
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.api_gateway import Router
-from pydantic import Field
+from pydantic import Field, SecretStr
 
 from admin_routes.common import StaffRequest, staff
 from doti import activity, audit, frames, maintenance, masks, registry, remask, runtime, takedown
@@ -61,7 +61,7 @@ class UserCreate(StaffRequest):
     login_id: str = Field(min_length=3, max_length=128, pattern=r"^[A-Za-z0-9._@+\-]+$")
     name: str = Field(min_length=1, max_length=200)
     role: str = Field(pattern=r"^(owner|manager|viewer)$")
-    password: str = Field(min_length=1, max_length=1024)
+    password: SecretStr = Field(min_length=1, max_length=1024)  # SecretStr: never in a DEBUG log line
     site_ids: list[str] | None = None
 
 
@@ -210,7 +210,7 @@ def create_user(contract_id: str, body: UserCreate) -> Response[dict[str, Any]]:
         login_id=body.login_id,
         name=body.name,
         role=body.role,
-        password=body.password,
+        password=body.password.get_secret_value(),
         site_ids=body.site_ids,
         now=utcnow(),
         actor=actor,

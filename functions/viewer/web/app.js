@@ -14,6 +14,7 @@ const TOKEN_KEY = "doti.session";
 const LANG_KEY = "doti.lang"; // a preference, not a secret: kept across sessions
 const NOTES_WINDOW_MS = 30 * 60 * 1000; // notes shown around a frame: half an hour each side
 const PAGE_SIZE = 60;
+const CLIP_TYPE = "video/mp4"; // a clip (SPEC §4): played in a <video>; its thumbnail is the poster frame, a JPEG
 
 const state = {
   strings: {},
@@ -248,6 +249,7 @@ const VIEWS = ["login", "cameras", "timeline", "frame", "shares"];
 function show(view) {
   for (const name of VIEWS) $(`view-${name}`).hidden = name !== view;
   document.body.dataset.view = view;
+  if (view !== "frame") stopClip(); // a hidden <video> would play on
 }
 
 // #/ cameras · #/cameras/{id} timeline · #/cameras/{id}/frames/{frame_id} full view · #/shares
@@ -361,17 +363,40 @@ function urlsExpiring(items) {
   return items.some((item) => new Date(item.url_expires_at).getTime() < Date.now() + 30_000);
 }
 
+function isClip(frame) {
+  return frame.content_type === CLIP_TYPE;
+}
+
+// m:ss, or h:mm:ss from an hour; at least one second, so a short clip does not read "0:00".
+function formatDuration(ms) {
+  if (!Number.isFinite(ms) || ms < 0) return "";
+  const total = Math.max(1, Math.round(ms / 1000));
+  const [hours, minutes, seconds] = [Math.floor(total / 3600), Math.floor(total / 60) % 60, total % 60];
+  const tail = `${String(seconds).padStart(2, "0")}`;
+  return hours ? `${hours}:${String(minutes).padStart(2, "0")}:${tail}` : `${minutes}:${tail}`;
+}
+
+function frameLabel(frame) {
+  const vars = { camera: cameraName(frame.camera_id), time: formatTime(frame.captured_at) };
+  return isClip(frame) ? t("frame.clip_alt", vars) : t("frame.alt", vars);
+}
+
+// A clip keeps its poster thumbnail in the timeline, with a play badge that gives its duration.
 function thumbnail(frame) {
   const time = formatTime(frame.captured_at);
   const src = safeUrl(frame.thumbnail_url);
-  const image = el("img", {
-    attrs: { alt: t("frame.alt", { camera: cameraName(frame.camera_id), time }), loading: "lazy", decoding: "async" },
-  });
+  const image = el("img", { attrs: { alt: frameLabel(frame), loading: "lazy", decoding: "async" } });
   if (src) image.src = src;
+  const picture = isClip(frame)
+    ? el("span", { className: "thumb-media" }, [
+        image,
+        el("span", { className: "clip-badge", text: formatDuration(frame.duration_ms) }),
+      ])
+    : image;
   const href = `#/cameras/${enc(state.timeline.cameraId)}/frames/${enc(frame.frame_id)}`;
   return el("li", {}, [
     el("a", { className: "thumb", attrs: { href, "data-frame-id": frame.frame_id } }, [
-      image,
+      picture,
       el("time", { text: time, attrs: { datetime: frame.captured_at } }),
     ]),
   ]);
@@ -417,13 +442,12 @@ async function showFrame(cameraId, frameId) {
   const frame = await api("GET", `v1/cameras/${enc(cameraId)}/frames/${enc(frameId)}`);
   state.frame = frame;
   const time = formatTime(frame.captured_at);
-  const image = $("frame-image");
-  image.alt = t("frame.alt", { camera: cameraName(cameraId), time });
-  const src = safeUrl(frame.image_url);
-  if (src) image.src = src;
-  else image.removeAttribute("src");
+  const src = showMedia(frame);
   const original = $("frame-original");
+  original.dataset.i18n = isClip(frame) ? "frame.open_original_clip" : "frame.open_original";
+  original.textContent = t(original.dataset.i18n);
   if (src) original.href = src;
+  else original.removeAttribute("href");
   $("frame-camera").textContent = cameraName(cameraId);
   $("frame-time").textContent = time;
   $("frame-time").setAttribute("datetime", frame.captured_at);
@@ -431,6 +455,48 @@ async function showFrame(cameraId, frameId) {
   updatePager();
   $("share-result").hidden = true;
   await loadNotes();
+}
+
+// A still goes in the <img>; a clip in the <video>, showing its poster frame until played. The element not in use is
+// hidden and emptied, so nothing of the previous frame stays loaded or playing. Returns the media's URL, if usable.
+function showMedia(frame) {
+  const clip = isClip(frame);
+  const src = safeUrl(frame.image_url);
+  const image = $("frame-image");
+  const video = $("frame-video");
+  image.hidden = clip;
+  video.hidden = !clip;
+  if (!clip) {
+    stopClip();
+    image.alt = frameLabel(frame);
+    if (src) image.src = src;
+    else image.removeAttribute("src");
+    return src;
+  }
+  image.removeAttribute("src");
+  video.setAttribute("aria-label", frameLabel(frame));
+  const poster = safeUrl(frame.thumbnail_url);
+  if (poster) video.poster = poster;
+  else video.removeAttribute("poster");
+  if (src) video.src = src;
+  else stopClip();
+  return src;
+}
+
+function stopClip() {
+  const video = $("frame-video");
+  if (!video.hasAttribute("src")) return;
+  video.pause();
+  video.removeAttribute("src");
+  video.load(); // drops what was buffered and any request still running
+}
+
+// Masked clips are re-encoded as MPEG-4 Part 2, which browsers do not play; the poster stays, and the original can
+// still be saved.
+function onClipError() {
+  const video = $("frame-video");
+  if (video.hidden || !video.error) return; // emptied on the way out of the view: not a failure
+  showStatus(t("frame.clip_error"), "warning");
 }
 
 function frameIndex() {
@@ -456,7 +522,7 @@ async function step(delta) {
 }
 
 function onKey(event) {
-  if (document.body.dataset.view !== "frame" || event.target.closest("input, textarea, select")) return;
+  if (document.body.dataset.view !== "frame" || event.target.closest("input, textarea, select, video")) return; // arrows seek a focused clip
   if (event.key === "ArrowLeft") step(1);
   if (event.key === "ArrowRight") step(-1);
 }
@@ -619,6 +685,7 @@ function wire() {
   const image = $("frame-image");
   image.addEventListener("touchstart", onTouchStart, { passive: true });
   image.addEventListener("touchend", onTouchEnd, { passive: true });
+  $("frame-video").addEventListener("error", onClipError); // no swipes on the clip: they would fight its scrubber
   document.addEventListener("keydown", onKey);
   window.addEventListener("hashchange", () => {
     showStatus("");

@@ -24,7 +24,7 @@ import json
 from datetime import datetime
 from typing import Any
 
-from doti import audit, contracts
+from doti import audit, contracts, roles
 from doti.clock import format_rfc3339
 from doti.entities import User
 from doti.errors import Forbidden, ValidationError
@@ -34,7 +34,6 @@ WITHHELD_KEY = "withheld_from_customer"
 _INTERNAL_KEYS = frozenset({WITHHELD_KEY, "staff_id", "staff_name"})
 _ACTOR_KINDS = {"staff": "staff", "job": "system", "user": "user", "device": "device", "share": "share"}
 _CUSTOMER_OWNED_ACTORS = frozenset({"user", "device", "share"})
-ACCESS_LOG_ROLES = frozenset({"owner", "manager"})
 
 
 # staff
@@ -109,7 +108,7 @@ def customer_page(
 ) -> tuple[list[dict[str, Any]], str | None]:
     """A page of the user's contract's customer-visible entries, newest first, and the cursor of the next page."""
     contracts.require_serving(contracts.get_contract(user.contract_id), now)
-    if user.role not in ACCESS_LOG_ROLES or user.site_ids:
+    if not roles.allows(user.role, roles.Permission.VIEW_ACCESS_LOG) or user.site_ids:
         raise Forbidden("the access log is open to owners and managers of the whole contract")
     if not 1 <= limit <= MAX_PAGE:
         raise ValidationError(f"limit must be between 1 and {MAX_PAGE}", field="limit")

@@ -49,7 +49,9 @@ ENDED_STATES = frozenset({TERMINATED, PURGED})
 
 MIN_SIGNED_URL_TTL, MAX_SIGNED_URL_TTL = 30, 3600
 # A direct frame upload travels base64-encoded inside a Lambda event (6 MB cap): ~4.4 MB of image at most.
+# Anything larger (clips) goes through a presigned upload, up to the plan's max_object_bytes.
 DIRECT_UPLOAD_MAX_BYTES = 4 * 1024 * 1024
+MAX_OBJECT_BYTES = 512 * 1024 * 1024  # the largest plan limit: the processor holds one object in memory
 # Art. 12-1-11: "no use of the service for three months or more"
 IDLE_MONTHS = 3
 _WRITE_ATTEMPTS = 5
@@ -70,8 +72,8 @@ class Plan:
             raise ValidationError(
                 "signed_url_ttl is out of range", minimum=MIN_SIGNED_URL_TTL, maximum=MAX_SIGNED_URL_TTL
             )
-        if not 1024 <= self.max_object_bytes <= DIRECT_UPLOAD_MAX_BYTES:
-            raise ValidationError("max_object_bytes is out of range", minimum=1024, maximum=DIRECT_UPLOAD_MAX_BYTES)
+        if not 1024 <= self.max_object_bytes <= MAX_OBJECT_BYTES:
+            raise ValidationError("max_object_bytes is out of range", minimum=1024, maximum=MAX_OBJECT_BYTES)
         if not 64 * 64 <= self.max_pixels <= 100_000_000:
             raise ValidationError("max_pixels is out of range", minimum=64 * 64, maximum=100_000_000)
         if self.monthly_byte_quota < self.max_object_bytes:

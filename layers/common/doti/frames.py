@@ -150,6 +150,17 @@ class Admission:
     media_type: str
 
 
+def require_direct_size(size: int) -> None:
+    """The direct route carries a frame inside the Lambda event; larger media take a presigned upload."""
+    if size > contracts.DIRECT_UPLOAD_MAX_BYTES:
+        raise PayloadTooLarge(
+            "too large for a direct upload; ask POST /v1/device/uploads for a presigned upload",
+            size=size,
+            max_bytes=contracts.DIRECT_UPLOAD_MAX_BYTES,
+            upload_route="/v1/device/uploads",
+        )
+
+
 def admit_frame(
     upload: FrameUpload, device: Device, now: datetime, *, size: int, accepted_types: tuple[str, ...] = ACCEPTED_TYPES
 ) -> Admission:
@@ -458,7 +469,7 @@ def get_frame(user: User, camera_id: str, frame_id: str, *, storage: Storage, no
 def frame_view(signed: SignedFrame) -> dict[str, Any]:
     """The JSON shape of a frame in customer responses."""
     f = signed.frame
-    return {
+    view = {
         "frame_id": f.frame_id,
         "device_frame_id": f.device_frame_id,
         "camera_id": f.camera_id,
@@ -472,4 +483,7 @@ def frame_view(signed: SignedFrame) -> dict[str, Any]:
         "thumbnail_url": signed.thumbnail_url,
         "image_url": signed.image_url,
         "url_expires_at": format_rfc3339(signed.url_expires_at),
-    } | {name: value for name in ("duration_ms", "frame_count") if (value := getattr(f, name)) is not None}
+    }
+    if f.duration_ms is not None:  # clips only
+        view |= {"duration_ms": f.duration_ms, "frame_count": f.frame_count}
+    return view

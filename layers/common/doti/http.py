@@ -44,7 +44,7 @@ def _error_response(
     retry_at: datetime | None = None,
 ) -> Response:
     metrics.add_metric(name=f"Rejected_{code}", unit="Count", value=1)
-    headers = {}
+    headers: dict[str, str] = {}
     if status == 401 and challenge:
         headers["WWW-Authenticate"] = challenge
     if retry_at is not None:  # RFC 9110 §10.2.3: delay-seconds, computed when the response leaves

@@ -27,17 +27,16 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from doti import audit, contracts, ids, registry
+from doti import audit, contracts, ids, registry, roles
 from doti.clock import format_rfc3339, parse_rfc3339
 from doti.entities import Camera, Contract, Device, Note, User
-from doti.errors import Conflict, DotiError, Forbidden, NotFound, UnsupportedMediaType, ValidationError
+from doti.errors import Conflict, DotiError, NotFound, UnsupportedMediaType, ValidationError
 from doti.store import notes as store
 
 KIND_EVENT, KIND_NOTE = "event", "note"
 MAX_TEXT = 2000
 MAX_PAGE = 200
 FUTURE_TOLERANCE = timedelta(minutes=5)
-WRITER_ROLES = frozenset({"owner", "manager"})
 _ALLOWED_CONTROLS = frozenset("\n\t")
 _EVENT_ID = re.compile(r"^[A-Za-z0-9._:\-]{1,128}$")
 _EVENT_FIELDS = frozenset({"camera_id", "occurred_at", "text", "event_id"})
@@ -186,8 +185,7 @@ def add_note(user: User, camera_id: str, text: str, at: str | None, *, now: date
     contract = contracts.get_contract(user.contract_id)
     contracts.require_serving(contract, now)
     camera = registry.camera_for_user(user, camera_id)
-    if user.role not in WRITER_ROLES:
-        raise Forbidden("only owners and managers may add notes", role=user.role)
+    roles.require(user, roles.Permission.WRITE_NOTES)
     moment = parse_rfc3339(at, "at") if at is not None else now
     _check_time(moment, contract, now, "at")
     note = Note(

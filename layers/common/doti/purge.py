@@ -51,13 +51,15 @@ class NotPurgeable(Conflict):
 
 @dataclass(frozen=True)
 class OtherTables:
-    """Tables of template.yaml whose data has no model yet; a table left None is skipped (and reported)."""
+    """Tables the purge clears with the low-level client, by key (whatever model reads them elsewhere); a table
+    left None is skipped (and reported)."""
 
     usage: str | None = None
     notes: str | None = None
     shares: str | None = None
     exports: str | None = None
     deletion_receipts: str | None = None
+    remask_jobs: str | None = None
 
     def missing(self) -> list[str]:
         return [name for name, value in vars(self).items() if value is None]
@@ -206,6 +208,11 @@ def _other_table_phases(contract_id: str, tables: OtherTables) -> list[tuple[str
     if exports := tables.exports:
         # the exports table is keyed by export id alone: a filtered scan of that small, TTL'd table
         phases.append(_named("exports", lambda n: store.delete_raw_by_filter(exports, contract_id, ("export_id",), n)))
+    if remask_jobs := tables.remask_jobs:
+        # keyed by job id alone, one item per staff re-mask: a filtered scan of that small, TTL'd table
+        phases.append(
+            _named("remask_jobs", lambda n: store.delete_raw_by_filter(remask_jobs, contract_id, ("job_id",), n))
+        )
     if usage := tables.usage:
         usage_key = ("contract_id", "period")
         phases.append(_named("usage", lambda n: by_hash(usage, "contract_id", contract_id, usage_key, n)))

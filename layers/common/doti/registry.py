@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
 
-from doti import activity, audit, ids, masks
+from doti import activity, audit, ids, masks, roles
 from doti.auth import customer
 from doti.auth.device import new_device_secret
 from doti.clock import format_rfc3339, parse_rfc3339
@@ -20,7 +20,7 @@ from doti.entities import Camera, Device, Site, User
 from doti.errors import Conflict, NotFound, ValidationError
 from doti.store import registry as store
 
-USER_ROLES = ("owner", "manager", "viewer")
+USER_ROLES = roles.ROLES
 # Art. 2-1..3: before a camera is used, the customer obtains the consent of each of these parties.
 CONSENT_PARTIES: dict[str, str] = {
     "building_manager": "art2-1",  # owner or manager of the premises

@@ -107,7 +107,7 @@ def _refuse_ended_contract(user: User) -> None:
 
 def _refuse_locked(locked_until: datetime | None, now: datetime) -> None:
     if locked_until and locked_until > now:
-        raise AccountLocked(_LOCKED, retry_after=format_rfc3339(locked_until))
+        raise AccountLocked(_LOCKED, retry_at=locked_until, retry_after=format_rfc3339(locked_until))
 
 
 def _fail_unknown_login(key: str, now: datetime) -> NoReturn:

@@ -162,7 +162,7 @@ class SessionModel(Model):
 class LoginThrottleModel(Model):
     """Failed logins on a login id that does not exist, counted and locked exactly like a user's, so the lockout (423)
     does not tell which ids exist. Kept in the sessions table under "login:" + SHA-256 of the id (never a token hash,
-    which has no prefix); the id itself is not stored, since people do type passwords into the login id field."""
+    which has no prefix), and only until the lock would end: people do type passwords into the login id field."""
 
     class Meta:
         table_name = UNBOUND

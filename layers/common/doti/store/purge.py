@@ -5,8 +5,8 @@ and every function does one batch: the caller loops until a batch comes back emp
 The tally, the running totals of a purge that may take several runs, is one item in the schedule table under its own
 kind (`TALLY_KIND`, due_key = contract id), updated after each batch.
 
-Tables that have no model yet (usage, notes, shares, exports, deletion receipts) are reached with the low-level
-client of the schedule table's connection, by the table names the caller passes.
+Tables cleared by key alone (usage, notes, shares, exports, deletion receipts, re-mask jobs) are reached with the
+low-level client of the schedule table's connection, by the table names the caller passes.
 """
 
 from __future__ import annotations
