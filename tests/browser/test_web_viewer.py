@@ -18,6 +18,7 @@ from typing import Any
 import pytest
 from playwright.sync_api import BrowserContext, Locator, Page, expect
 
+from doti.activity import DEFAULT_THRESHOLD
 from tests.integration.http import Customer, Staff
 
 pytestmark = pytest.mark.local_stack
@@ -187,12 +188,18 @@ def test_a_customer_browses_annotates_and_shares_footage(
     _wait_loaded(page, "#timeline img", at_least=3)
     steps.shot("timeline")
 
-    # And the activity filter asks the API for frames with activity only
+    # And the activity filter asks the API for frames with activity only, and shows the person walking past: the
+    # simulated camera's second and third frames (infra.camera), posted before camera_has_frames let the test start
     page.check("#filter-activity")
     with page.expect_response(lambda r: "/frames?" in r.url and "activity=true" in r.url) as filtered:
         steps.press(page.locator("#filter-form button[type=submit]"))
     assert filtered.value.status == 200
-    expect(page.locator("#timeline-empty, #timeline li").first).to_be_visible()
+    active = filtered.value.json()["items"]
+    assert active
+    assert all(item["activity_score"] >= DEFAULT_THRESHOLD for item in active)
+    expect(page.locator("#timeline li")).to_have_count(len(active))
+    expect(page.locator("#timeline-empty")).to_be_hidden()
+    _wait_loaded(page, "#timeline img")
     steps.shot("timeline-activity")
     # And a time range before the camera existed finds nothing, until the filters are cleared
     steps.press(page.locator("#filter-clear"))

@@ -19,6 +19,8 @@ from viewer_routes.web import ASSETS
 from functions.ingest import app as ingest
 from functions.viewer import app as viewer
 from tests.support import LambdaContext, api_event, assert_error, body_of, customer_event, frame_event, sample_image
+from tests.unit.test_processor import customer_frame, frame_items, receive, run, upload
+from tests.unit.test_video import clip
 
 WEB = Path(__file__).resolve().parents[2] / "functions" / "viewer" / "web"
 EXPECTED_DIRECTIVES = {
@@ -92,9 +94,35 @@ def test_given_no_session_when_the_page_is_requested_then_it_is_html_under_a_str
     assert headers["referrer-policy"] == "no-referrer"
     assert headers["cache-control"] == "no-cache"
     policy = _policy(response)
-    # And images may come from this origin and the signed URLs' origin only; nothing else loosens the policy
+    # And images may come from this origin and the signed URLs' origin only, clips from the latter only; nothing else
+    # loosens the policy
     assert policy.pop("img-src") == ["'self'", image_origin]
+    assert policy.pop("media-src") == [image_origin]
     assert policy == EXPECTED_DIRECTIVES
+
+
+def _origin(url: str) -> str:
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}"
+
+
+def test_given_a_clip_when_the_page_is_requested_then_media_may_play_from_its_signed_url_origin_only(aws, world):
+    # Given a clip of the world's camera, uploaded and processed as a device's large upload is, as the customer sees it
+    upload(aws, world, clip(1.0, 5, 160, 120), "video/mp4")
+    assert run(aws, receive(aws)) == {"batchItemFailures": []}
+    (item,) = frame_items(aws)
+    frame = customer_frame(world, item["frame_id"]["S"])
+    assert frame["content_type"] == "video/mp4"
+
+    # When a browser asks for the page
+    policy = _policy(_get("/", "/"))
+
+    # Then the <video> may load the clip's signed URL, and media from no other origin, not even the page's own
+    assert policy["media-src"] == [_origin(frame["image_url"])]
+    # And its poster, the clip's JPEG thumbnail, loads under img-src like any thumbnail
+    assert _origin(frame["thumbnail_url"]) in policy["img-src"]
+    # And no catch-all would let media in through another directive
+    assert policy["default-src"] == ["'none'"]
 
 
 @pytest.mark.parametrize("name", sorted(ASSETS))
@@ -204,6 +232,14 @@ def test_the_page_has_no_inline_script_style_or_handlers(page):
     assert not [tag for tag, _ in page.tags if tag == "style"]
     for tag, attrs in page.tags:
         assert not [name for name in attrs if name.startswith("on") or name == "style"], tag
+
+
+def test_the_full_view_plays_clips_on_demand_inline_and_loads_nothing_until_a_clip_is_shown(page):
+    videos = [attrs for tag, attrs in page.tags if tag == "video"]
+    # A phone plays the clip inside the page, fetches only its metadata until play, and never starts on its own.
+    assert videos == [
+        {"id": "frame-video", "controls": None, "playsinline": None, "preload": "metadata", "hidden": None}
+    ]
 
 
 def test_the_page_loads_only_allow_listed_assets_by_relative_url(page):

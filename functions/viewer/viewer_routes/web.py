@@ -41,7 +41,7 @@ def _file(name: str) -> tuple[bytes, str]:
 
 
 def image_origin() -> str:
-    """Where the browser loads images from: the origin of the presigned S3 URLs this function hands out.
+    """Where the browser loads images and clips from: the origin of the presigned S3 URLs this function hands out.
 
     Signing a URL is local computation (no request), so the answer is exact for any endpoint: virtual-hosted S3 when
     deployed, the moto server's URL locally.
@@ -53,12 +53,14 @@ def image_origin() -> str:
 
 
 def security_headers() -> dict[str, str]:
+    storage_origin = image_origin()
     policy = "; ".join(
         [
             "default-src 'none'",
             "script-src 'self'",
             "style-src 'self'",
-            f"img-src 'self' {image_origin()}",
+            f"img-src 'self' {storage_origin}",  # 'self' for the icon; signed URLs for thumbnails, stills, posters
+            f"media-src {storage_origin}",  # clips (video/mp4) play from their signed URLs, and from nowhere else
             "connect-src 'self'",
             "base-uri 'none'",
             "form-action 'self'",

@@ -372,7 +372,7 @@ function formatDuration(ms) {
   if (!Number.isFinite(ms) || ms < 0) return "";
   const total = Math.max(1, Math.round(ms / 1000));
   const [hours, minutes, seconds] = [Math.floor(total / 3600), Math.floor(total / 60) % 60, total % 60];
-  const tail = `${String(seconds).padStart(2, "0")}`;
+  const tail = String(seconds).padStart(2, "0");
   return hours ? `${hours}:${String(minutes).padStart(2, "0")}:${tail}` : `${minutes}:${tail}`;
 }
 
