@@ -29,6 +29,7 @@ from tests.support import (
     frame_event,
     sample_image,
 )
+from tests.unit.test_viewer import list_frames
 
 
 def token_of(login_id: str, password: str) -> str:
@@ -53,15 +54,7 @@ def cameras(token: str) -> dict[str, dict[str, Any]]:
 
 
 def page(token: str, camera_id: str, **query: str) -> dict[str, Any]:
-    event = customer_event(
-        "viewer/list_frames.json",
-        token,
-        path=f"/v1/cameras/{camera_id}/frames",
-        resource="/v1/cameras/{camera_id}/frames",
-        path_parameters={"camera_id": camera_id},
-        query=query,
-    )
-    response = viewer.lambda_handler(event, LambdaContext())
+    response = list_frames(token, camera_id, **query)
     assert response["statusCode"] == 200, response["body"]
     return body_of(response)
 

@@ -2,17 +2,14 @@
 
 from __future__ import annotations
 
-import base64
-import binascii
 import hashlib
-import json
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
-from doti import activity, contracts, ids, registry, usage
+from doti import activity, contracts, cursors, ids, registry, usage
 from doti.clock import format_rfc3339, parse_rfc3339
 from doti.entities import Camera, Contract, Device, Frame, User
 from doti.errors import Conflict, NotFound, PayloadTooLarge, StorageError, UnsupportedMediaType, ValidationError
@@ -383,22 +380,6 @@ class FramePage:
     cursor: str | None
 
 
-def _encode_cursor(camera_id: str, newest_first: bool, frame_id: str) -> str:
-    raw = json.dumps({"c": camera_id, "n": newest_first, "f": frame_id}, separators=(",", ":")).encode()
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
-
-
-def _decode_cursor(cursor: str, camera_id: str, newest_first: bool) -> str:
-    try:
-        data = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
-        valid = data["c"] == camera_id and data["n"] == newest_first and ids.is_frame_id(data["f"])
-    except (binascii.Error, ValueError, KeyError, TypeError) as exc:
-        raise ValidationError("cursor is not valid", field="cursor") from exc
-    if not valid:
-        raise ValidationError("cursor belongs to another listing", field="cursor")
-    return data["f"]
-
-
 def sign_frame(frame: Frame, storage: Storage, ttl_seconds: int, now: datetime) -> SignedFrame:
     thumb = presign_get(
         storage.s3,
@@ -438,7 +419,7 @@ def list_frames(user: User, camera_id: str, query: FrameQuery, *, storage: Stora
     upper = ids.frame_id_floor(query.end) if query.end else ids.FRAME_ID_MAX
     if upper == ids.FRAME_ID_MIN:
         return FramePage(items=[], cursor=None)  # a window that ends at or before 1970: no frame can be in it
-    start_after = _decode_cursor(query.cursor, camera.camera_id, query.newest_first) if query.cursor else None
+    start_after = cursors.decode(query.cursor, camera.camera_id, query.newest_first) if query.cursor else None
     frames, last = store.query_frames(
         camera.camera_id,
         lower,
@@ -450,7 +431,7 @@ def list_frames(user: User, camera_id: str, query: FrameQuery, *, storage: Stora
         min_activity=activity.effective_threshold(camera.activity_threshold) if query.activity else None,
     )
     items = [sign_frame(frame, storage, contract.signed_url_ttl, now) for frame in frames]
-    cursor = _encode_cursor(camera.camera_id, query.newest_first, last) if last else None
+    cursor = cursors.encode(camera.camera_id, query.newest_first, last) if last else None
     return FramePage(items=items, cursor=cursor)
 
 

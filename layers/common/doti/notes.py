@@ -18,8 +18,6 @@
 
 from __future__ import annotations
 
-import base64
-import binascii
 import json
 import re
 import unicodedata
@@ -27,7 +25,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from doti import audit, contracts, ids, registry, roles
+from doti import audit, contracts, cursors, ids, registry, roles
 from doti.clock import format_rfc3339, parse_rfc3339
 from doti.entities import Camera, Contract, Device, Note, User
 from doti.errors import Conflict, DotiError, NotFound, UnsupportedMediaType, ValidationError
@@ -232,7 +230,7 @@ def list_notes(user: User, camera_id: str, query: NoteQuery, *, now: datetime) -
     lower = ids.frame_id_floor(query.start) if query.start else ids.FRAME_ID_MIN
     upper = ids.frame_id_floor(query.end) if query.end else ids.FRAME_ID_MAX
     if query.cursor:
-        after = _decode_cursor(query.cursor, camera.camera_id, query.newest_first)
+        after = cursors.decode(query.cursor, camera.camera_id, query.newest_first)
         if query.newest_first:
             upper = min(upper, after)
         else:
@@ -248,23 +246,7 @@ def list_notes(user: User, camera_id: str, query: NoteQuery, *, now: datetime) -
     found.sort(key=lambda note: note.note_id, reverse=query.newest_first)
     items = found[: query.limit]
     more = more or len(found) > query.limit
-    return NotePage(items, _encode_cursor(camera.camera_id, query.newest_first, items[-1].note_id) if more else None)
-
-
-def _encode_cursor(camera_id: str, newest_first: bool, note_id: str) -> str:
-    raw = json.dumps({"c": camera_id, "n": newest_first, "k": note_id}, separators=(",", ":")).encode()
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
-
-
-def _decode_cursor(cursor: str, camera_id: str, newest_first: bool) -> str:
-    try:
-        data = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
-        valid = data["c"] == camera_id and data["n"] == newest_first and ids.is_frame_id(data["k"])
-    except (binascii.Error, ValueError, KeyError, TypeError) as exc:
-        raise ValidationError("cursor is not valid", field="cursor") from exc
-    if not valid:
-        raise ValidationError("cursor belongs to another listing", field="cursor")
-    return data["k"]
+    return NotePage(items, cursors.encode(camera.camera_id, query.newest_first, items[-1].note_id) if more else None)
 
 
 def note_of_camera(camera: Camera, note_id: str) -> Note:
