@@ -40,6 +40,7 @@ from tests.support import (
     frame_event,
     sample_image,
 )
+from tests.unit.test_video import clip
 
 RECIPIENT = "Metropolitan Police Department, Shibuya Station"
 REASON = "Inquiry about a burglary on the premises"
@@ -579,3 +580,31 @@ def test_each_disclosure_gets_its_own_package(aws, world, base_time):
         archive = package(aws, world.contract_id, result["disclosure_id"])
         (image,) = [n for n in archive.namelist() if n.endswith(".jpg")]
         assert jpeg_comments(archive.read(image))[0].startswith(b"doti-disclosure:" + result["disclosure_id"].encode())
+
+
+def test_a_clip_is_marked_with_a_free_box_that_players_skip_and_that_cuts_off_cleanly(tmp_path):
+    # Given a stored MP4 clip
+    original = clip(seconds=1.0, fps=10)
+    text = b"DISCLOSED COPY dsc_test"
+
+    # When it is marked for a disclosure
+    marked = disclosures.mark_image(original, "video/mp4", text)
+
+    # Then the mark is a trailing top-level free box carrying the text, and cutting it off gives the original back
+    box_size = int.from_bytes(marked[len(original) : len(original) + 4], "big")
+    assert marked[: len(original)] == original
+    assert marked[len(original) + 4 : len(original) + 8] == b"free"
+    assert len(marked) == len(original) + box_size
+    assert text in marked[len(original) :]
+    # and the marked clip still plays: every frame decodes
+    path = tmp_path / "marked.mp4"
+    path.write_bytes(marked)
+    capture = cv2.VideoCapture(str(path))
+    decoded = 0
+    while capture.read()[0]:
+        decoded += 1
+    capture.release()
+    assert decoded == 10
+    # and bytes that are not an MP4 are refused rather than marked blindly
+    with pytest.raises(disclosures.ValidationError):
+        disclosures.mark_image(b"\x00" * 32, "video/mp4", text)

@@ -31,6 +31,9 @@ from functions.viewer import app as viewer
 from infra.provision import Provisioned
 from infra.template import load_template
 from tests.support import EVENTS, LambdaContext, World, assert_error, body_of, customer_event, scan_table
+from tests.unit.test_processor import receive, upload
+from tests.unit.test_processor import run as run_processor
+from tests.unit.test_video import clip
 from tests.unit.test_viewer import add_site, add_user, ingest_frame, login, owner_token, set_contract_state
 
 
@@ -192,6 +195,36 @@ def test_an_export_is_queued_built_and_downloaded_with_a_verifiable_manifest(aws
     # and the export's size and digest describe the stored archive
     stored = s3().get_object(Bucket=aws.refs["FramesBucket"], Key=key)["Body"].read()
     assert (status["size"], status["sha256"]) == (len(stored), hashlib.sha256(stored).hexdigest())
+
+
+def test_a_clip_is_exported_as_an_mp4_with_its_content_type_and_digest(aws, world, base_time):
+    # Given a still and, a minute later, a clip (a large upload through the processor) in the window
+    start, end = base_time, base_time + timedelta(minutes=10)
+    still = ingest_frame(world, start)
+    data = clip(2.0, 10, 320, 240)
+    upload(aws, world, data, "video/mp4", captured_at=format_rfc3339(start + timedelta(minutes=1)))
+    assert run_processor(aws, receive(aws)) == {"batchItemFailures": []}
+    token = owner_token(world)
+
+    # When the owner exports the window
+    export_id = requested(token, world.camera_id, start, end)
+    assert run_exporter(aws) == {"batchItemFailures": []}
+
+    # Then the clip is in the archive as an .mp4, byte for byte as uploaded, next to the still's .jpg
+    status = export_status(token, export_id)
+    archive = read_archive(aws, unquote(urlparse(status["download_url"]).path.lstrip("/")))
+    still_row, clip_row = manifest_of(archive)
+    assert still_row["frame_id"] == still["frame_id"]
+    assert still_row["file_name"].endswith(f"_{still['frame_id']}.jpg")
+    assert clip_row["file_name"].endswith(f"_{clip_row['frame_id']}.mp4")
+    assert archive.read(clip_row["file_name"]) == data
+    # And the manifest gives its type, size and SHA-256, which match the bytes and the index
+    assert (clip_row["content_type"], int(clip_row["size"])) == ("video/mp4", len(data))
+    assert (
+        clip_row["sha256"]
+        == hashlib.sha256(data).hexdigest()
+        == FrameModel.get(world.camera_id, clip_row["frame_id"]).sha256
+    )
 
 
 def test_the_download_link_is_an_attachment_signed_for_the_contracts_ttl(aws, world_factory, base_time):

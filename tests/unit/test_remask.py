@@ -20,6 +20,7 @@ import pytest
 from aws_lambda_powertools.utilities.batch.exceptions import BatchProcessingError
 
 from doti import audit, imaging, masks
+from doti.jobs.remask import RESERVE_MS
 from doti.store.models import FrameModel
 from functions.ingest import app as ingest
 from functions.remask import app as remask_fn
@@ -28,6 +29,9 @@ from infra.provision import Provisioned
 from tests.support import EVENTS, LambdaContext, World, admin_call, assert_error, body_of, frame_event
 from tests.unit.test_ingest import aws_faults  # noqa: F401 - the fixture
 from tests.unit.test_masks import CENTRE, JPEG_BLOCK, decode, region, set_mask, stored_object
+from tests.unit.test_processor import receive, upload
+from tests.unit.test_processor import run as run_processor
+from tests.unit.test_video import clip, decode_all
 from tests.unit.test_viewer import listed, owner_token
 
 START = datetime.now(UTC).replace(microsecond=0) - timedelta(hours=2)
@@ -97,12 +101,12 @@ def deliver(body: str, context: LambdaContext | None = None) -> dict[str, Any]:
     return remask_fn.lambda_handler(sqs_event(body), context or RunningDownContext())
 
 
-def drain(aws: Provisioned, limit: int = 20) -> int:
+def drain(aws: Provisioned, limit: int = 20, start_ms: float = SLICE_MS, step_ms: float = 10_000) -> int:
     """Deliver queued messages until none is left; returns how many were delivered."""
     delivered = 0
     while bodies := queued(aws):
         for body in bodies:
-            assert deliver(body) == {"batchItemFailures": []}
+            assert deliver(body, RunningDownContext(start_ms, step_ms)) == {"batchItemFailures": []}
             delivered += 1
         assert delivered <= limit, "the job does not end"
     return delivered
@@ -225,6 +229,143 @@ def test_the_customer_sees_the_masked_frame_with_its_new_digest(aws, world):
     assert [i["frame_id"] for i in items] == [f["frame_id"] for f in frames]
     assert [i["sha256"] for i in items] == [index_item(world, f["frame_id"]).sha256 for f in frames]
     assert all(i["sha256"] != f["sha256"] for i, f in zip(items, frames, strict=True))
+
+
+# clips (large uploads): masked through the processor's clip pipeline
+
+
+def stored_clip(aws: Provisioned, world: World) -> str:
+    """A 2 s clip (20 frames, 320x240) uploaded and processed before any mask; returns its frame id."""
+    upload(aws, world, clip(2.0, 10, 320, 240), "video/mp4")
+    assert run_processor(aws, receive(aws)) == {"batchItemFailures": []}
+    (item,) = [i for i in FrameModel.query(world.camera_id) if i.content_type == "video/mp4"]
+    return item.frame_id
+
+
+def assert_blacked_out(image: np.ndarray) -> None:
+    """Black under CENTRE, away from the edge a lossy codec blurs; the picture around it kept."""
+    assert int(region(image, 0.25, 0.25, 0.75, 0.75, 8).max()) <= 16
+    assert region(image, 0, 0, 1, 0.2).mean() > 40
+
+
+def test_a_stored_clip_is_reencoded_masked_in_place_with_its_poster(aws, world):
+    # Given a still and a clip stored before any mask, and staff then setting one
+    still_id = post(world, 0)["frame_id"]
+    clip_id = stored_clip(aws, world)
+    old = index_item(world, clip_id)
+    set_mask(world, CENTRE)
+
+    # When a re-mask runs to the end, with time enough for the clip
+    job_id = body_of(start(world))["job_id"]
+    drain(aws, start_ms=600_000)
+
+    # Then both frames were masked
+    done = job_status(world, job_id)
+    assert (done["status"], done["frames_masked"], done["frames_failed"]) == ("completed", 2, 0)
+    # And every frame of the stored clip, and its poster thumbnail, is black under the mask
+    item = index_item(world, clip_id)
+    data, metadata = stored_object(aws, item.object_key)
+    frames = decode_all(data)
+    assert len(frames) == old.frame_count == item.frame_count == 20
+    for frame in frames:
+        assert frame.shape[:2] == (240, 320)
+        assert_blacked_out(frame)
+    thumb = stored_object(aws, item.thumb_key)[0]
+    assert_blacked_out(decode(thumb))
+    assert metadata["mask-version"] == masks.mask_version(CENTRE)
+    # And the clip kept its keys, type, capture time, frame id and retention tag; the index has the new digest
+    assert (item.frame_id, item.captured_at, item.object_key, item.thumb_key, item.content_type) == (
+        old.frame_id,
+        old.captured_at,
+        old.object_key,
+        old.thumb_key,
+        "video/mp4",
+    )
+    assert tags(aws, item.object_key) == tags(aws, item.thumb_key) == {"doti-retention": "d31"}
+    assert (item.sha256, item.size) == (hashlib.sha256(data).hexdigest(), len(data))
+    assert item.sha256 != old.sha256
+    assert (item.thumb_size, item.mask_version) == (len(thumb), masks.mask_version(CENTRE))
+    # And the audit log holds the clip's old and new digest, after the still's
+    digests = [(e.subject, e.details["old_sha256"], e.details["new_sha256"]) for e in remask_entries(world)]
+    assert digests[0][0] == still_id
+    assert digests[1:] == [(clip_id, old.sha256, item.sha256)]
+
+
+def test_remasking_a_masked_clip_again_changes_nothing(aws, world):
+    # Given a clip a completed re-mask blacked out
+    clip_id = stored_clip(aws, world)
+    set_mask(world, CENTRE)
+    first_job = body_of(start(world))["job_id"]
+    drain(aws, start_ms=600_000)
+    state, entries = snapshot(aws, world, [clip_id]), remask_entries(world)
+
+    # When its message is delivered again, and staff start a second re-mask under the same mask
+    assert deliver(json.dumps({"job_id": first_job}), RunningDownContext(600_000)) == {"batchItemFailures": []}
+    second_job = body_of(start(world))["job_id"]
+    drain(aws, start_ms=600_000)
+
+    # Then the second job skipped the clip, and no object, index item or per-frame audit entry changed
+    done = job_status(world, second_job)
+    assert (done["status"], done["frames_masked"], done["frames_skipped"]) == ("completed", 0, 1)
+    assert snapshot(aws, world, [clip_id]) == state
+    assert remask_entries(world) == entries
+
+
+class ShortOfTimeContext(LambdaContext):
+    """A slice that starts with plenty of time, then has only just over the reserve at every later look."""
+
+    def __init__(self) -> None:
+        super().__init__(600_000)
+
+    def get_remaining_time_in_millis(self) -> float:
+        remaining, self._remaining = self._remaining, RESERVE_MS + 1
+        return remaining
+
+
+def test_a_clip_the_time_left_does_not_cover_waits_for_the_next_slice(aws, world):
+    # Given a still and, after it, a clip, both stored before the mask
+    still_id = post(world, 0)["frame_id"]
+    clip_id = stored_clip(aws, world)
+    untouched = snapshot(aws, world, [clip_id])
+    set_mask(world, CENTRE)
+    job_id = body_of(start(world))["job_id"]
+    (first,) = queued(aws)
+
+    # When the first slice gets to the clip with little more than its reserve left
+    assert deliver(first, ShortOfTimeContext()) == {"batchItemFailures": []}
+
+    # Then it masked the still, left the clip as it was, and queued the next slice to start at the clip
+    progress = job_status(world, job_id)
+    assert (progress["status"], progress["frames_masked"], progress["frames_failed"]) == ("running", 1, 0)
+    assert progress["cursor"] == still_id
+    assert snapshot(aws, world, [clip_id]) == untouched
+    (following,) = queued(aws)
+
+    # When the next slice runs with its full time
+    assert deliver(following, RunningDownContext(600_000)) == {"batchItemFailures": []}
+
+    # Then it masked the clip and finished the job
+    done = job_status(world, job_id)
+    assert (done["status"], done["frames_masked"], done["frames_failed"]) == ("completed", 2, 0)
+    assert index_item(world, clip_id).mask_version == masks.mask_version(CENTRE)
+    assert [e.subject for e in remask_entries(world)] == [still_id, clip_id]
+
+
+def test_a_clip_longer_than_a_whole_slice_can_mask_is_listed_as_failed_and_left_as_it_was(aws, world):
+    # Given a clip stored before the mask, and a function whose slices have only just over their reserve
+    clip_id = stored_clip(aws, world)
+    untouched = snapshot(aws, world, [clip_id])
+    set_mask(world, CENTRE)
+    job_id = body_of(start(world))["job_id"]
+
+    # When the job runs
+    drain(aws, start_ms=RESERVE_MS + 1, step_ms=0)
+
+    # Then the clip, first in its slice and still not covered, is listed for staff, and the job completed
+    done = job_status(world, job_id)
+    assert (done["status"], done["frames_failed"], done["failed_frame_ids"]) == ("completed", 1, [clip_id])
+    assert snapshot(aws, world, [clip_id]) == untouched
+    assert remask_entries(world) == []
 
 
 # reruns never double-process

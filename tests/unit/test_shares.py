@@ -34,6 +34,8 @@ from tests.support import (
     customer_event,
     scan_table,
 )
+from tests.unit.test_processor import frame_items, receive, run, upload
+from tests.unit.test_video import clip
 from tests.unit.test_viewer import add_site, add_user, ingest_frame, login, owner_token, set_contract_state
 
 SEVEN_DAYS = 7 * 24 * 3600
@@ -137,6 +139,18 @@ def audit_actions(contract_id: str) -> list[tuple[str, str, str | None]]:
 
 def manager_token(world: World, **kwargs: Any) -> str:
     return login(*add_user(world, role="manager", **kwargs))
+
+
+def ingest_clip(aws: Provisioned, world: World) -> str:
+    """A 2 s clip uploaded and processed as a device's large upload is (see test_processor); returns its frame id."""
+    upload(aws, world, clip(), "video/mp4")
+    assert run(aws, receive(aws)) == {"batchItemFailures": []}
+    (item,) = frame_items(aws)
+    return item["frame_id"]["S"]
+
+
+def policy_of(response: dict[str, Any]) -> dict[str, str]:
+    return dict(part.strip().split(" ", 1) for part in header(response, "Content-Security-Policy").split(";"))
 
 
 # creating a link
@@ -454,6 +468,54 @@ def test_each_view_signs_its_urls_then_with_the_contracts_current_ttl(world, bas
     # Then each view carries URLs signed at that view, for the TTL of that moment
     assert {parse_qs(urlparse(url).query)["X-Amz-Expires"][0] for url in first} == {"300"}
     assert {parse_qs(urlparse(url).query)["X-Amz-Expires"][0] for url in second} == {"60"}
+
+
+def test_a_clip_link_plays_the_clip_over_its_poster_and_lets_media_load_from_the_signed_origin(aws, world):
+    # Given a clip ingested through the processor, and a link to it
+    frame_id = ingest_clip(aws, world)
+    share = created(owner_token(world), camera_id=world.camera_id, frame_id=frame_id, purpose="police", expires_in=600)
+
+    # When the holder opens the link
+    response = open_page(share["url"])
+    page = response["body"]
+
+    # Then the page plays the clip inline on a phone, loading only its metadata until asked, over its poster frame
+    assert response["statusCode"] == 200, page
+    (video,) = re.findall(r"<video [^>]*>", page)
+    assert {"controls", "playsinline", 'preload="metadata"', 'width="320"', 'height="240"'} <= set(video[7:-1].split())
+    (src,) = attribute_values(video, "src")
+    (poster,) = attribute_values(video, "poster")
+    assert urlparse(src).path.endswith(f"/frames/{world.contract_id}/{world.camera_id}/{frame_id}.mp4") or urlparse(
+        src
+    ).path.endswith(f"{frame_id}.mp4")
+    assert parse_qs(urlparse(src).query)["response-content-type"] == ["video/mp4"]
+    assert urlparse(poster).path.split("/")[-2:-1] != [] and "/thumbs/" in urlparse(poster).path
+    assert parse_qs(urlparse(poster).query)["response-content-type"] == ["image/jpeg"]
+    assert "<img" not in page
+    # and a browser without <video> shows the page's own fallback text, with a link to the clip
+    (fallback,) = re.findall(r"<video [^>]*>(.*?)</video>", page)
+    assert "This browser cannot play the clip." in fallback
+    assert attribute_values(fallback, "href") == [src]
+    # and the policy lets the clip load from the origin the poster comes from, and from nowhere else
+    policy = policy_of(response)
+    assert policy["media-src"] == policy["img-src"] == f"{urlparse(src).scheme}://{urlparse(src).netloc}"
+    assert policy["default-src"] == "'none'"
+
+
+def test_a_window_shows_a_clip_by_its_thumbnail_and_allows_no_media(aws, world):
+    # Given a clip ingested through the processor, inside a window link
+    frame_id = ingest_clip(aws, world)
+    now = utcnow()
+    share = window_share(owner_token(world), world.camera_id, now - timedelta(hours=1), now + timedelta(minutes=1))
+
+    # When the holder opens the link
+    response = open_page(share["url"])
+
+    # Then the clip is listed by its poster thumbnail, linking to the clip, and nothing on the page loads media
+    assert response["statusCode"] == 200, response["body"]
+    assert "<video" not in response["body"]
+    assert shown_frame_ids(response["body"]) == [frame_id, frame_id]
+    assert "media-src" not in policy_of(response)
 
 
 def test_the_page_is_phone_friendly_strict_and_never_cached(world, base_time):

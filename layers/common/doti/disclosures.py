@@ -27,8 +27,9 @@ What the customer sees of a disclosure in their access log depends on the basis 
 The evidence package is a ZIP at ``evidence/{contract_id}/{disclosure_id}.zip`` (the bucket's ``evidence/``
 lifecycle rule deletes it after `EVIDENCE_RETENTION`) holding each selected frame, a ``manifest.csv`` and a
 ``disclosure.json``. Each image is marked with the disclosure id without being decoded (the admin function has no
-image codec): a JPEG gets a COM segment, a PNG a tEXt chunk, and the id is also in every file name and in the ZIP
-comment. Removing that one segment or chunk gives back the original bytes, whose SHA-256 the manifest lists, so a
+image codec): a JPEG gets a COM segment, a PNG a tEXt chunk, an MP4 clip a trailing top-level `free` box (players
+skip it), and the id is also in every file name and in the ZIP comment. Removing that one segment, chunk or box gives
+back the original bytes, whose SHA-256 the manifest lists, so a
 recipient can prove the frame is what the camera sent.
 """
 
@@ -56,6 +57,7 @@ from doti.errors import Conflict, NotFound, StorageError, ValidationError
 from doti.frames import Storage
 from doti.signing import presign_get
 from doti.store import frames as frame_store
+from doti.store import keys
 from doti.store.models import DisclosureModel
 
 
@@ -92,7 +94,6 @@ MARK_PREFIX = b"doti-disclosure:"
 PNG_MARK_KEYWORD = b"Comment"
 _SPOOL_IN_MEMORY = 8 * 1024 * 1024  # the ZIP rolls over to /tmp beyond this
 _PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
-_EXTENSIONS = {"image/jpeg": "jpg", "image/png": "png"}
 MANIFEST_COLUMNS = ("frame_id", "captured_at", "camera_id", "original_sha256", "marked_sha256", "file_name")
 
 
@@ -177,12 +178,23 @@ def mark_png(data: bytes, text: bytes) -> bytes:
     return data[:after_ihdr] + chunk + data[after_ihdr:]
 
 
+def mark_mp4(data: bytes, text: bytes) -> bytes:
+    """Append a top-level `free` box carrying `text`: ISO BMFF readers skip free boxes, and the clip's own boxes and
+    offsets are untouched, so cutting the last box off gives back the original bytes."""
+    if data[4:8] != b"ftyp":
+        raise ValidationError("the stored clip is not an MP4")
+    payload = PNG_MARK_KEYWORD + b"\x00" + text
+    return data + (8 + len(payload)).to_bytes(4, "big") + b"free" + payload
+
+
 def mark_image(data: bytes, content_type: str, text: bytes) -> bytes:
+    if content_type == "video/mp4":
+        return mark_mp4(data, text)
     return mark_png(data, text) if content_type == "image/png" else mark_jpeg(data, text)
 
 
 def package_file_name(disclosure_id: str, frame: Frame) -> str:
-    return f"DISCLOSED-{disclosure_id}-{frame.camera_id}-{frame.frame_id}.{_EXTENSIONS[frame.content_type]}"
+    return f"DISCLOSED-{disclosure_id}-{frame.camera_id}-{frame.frame_id}.{keys.extension(frame.content_type)}"
 
 
 # selecting frames
@@ -322,7 +334,7 @@ def _write_package(
         archive.writestr(_zip_info("disclosure.json", now, zipfile.ZIP_DEFLATED), document)
         archive.comment = (
             f"doti evidence package {disclosure_id}: every image is a DISCLOSED COPY marked with this id "
-            "(JPEG COM segment / PNG tEXt chunk); manifest.csv lists the originals' SHA-256."
+            "(JPEG COM segment / PNG tEXt chunk / MP4 free box); manifest.csv lists the originals' SHA-256."
         ).encode("ascii")
     digest = hashlib.sha256()
     spool.seek(0)

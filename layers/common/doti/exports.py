@@ -33,6 +33,7 @@ from doti.observability import logger
 from doti.signing import SignedUrl, presign_get
 from doti.store import exports as store
 from doti.store import frames as frame_store
+from doti.store import keys
 from doti.store.exports import FAILED, QUEUED, READY
 
 # Mirrors the exports-expiry lifecycle rule of template.yaml (a test compares them).
@@ -46,7 +47,6 @@ RESERVE_MS = 60_000
 MANIFEST_COLUMNS = ("frame_id", "captured_at", "content_type", "size", "sha256", "file_name")
 JOB_ACTOR = audit.job_actor("exporter")
 _SPOOL_IN_MEMORY = 1024 * 1024  # the manifest rolls over to /tmp beyond this
-_EXTENSIONS = {"image/jpeg": "jpg", "image/png": "png"}
 
 
 class ExportTooLarge(DotiError):
@@ -273,10 +273,10 @@ def _frames_in_window(export: Export, now: datetime) -> Iterator[Frame]:
 
 
 def file_name(frame: Frame) -> str:
-    """e.g. 20261125T120000.123Z_<frame id>.jpg: sorted by capture time in any file browser."""
+    """e.g. 20261125T120000.123Z_<frame id>.jpg (.png, .mp4 as stored): sorted by capture time in any file browser."""
     moment = frame.captured_at.astimezone(UTC)
     stamp = moment.strftime("%Y%m%dT%H%M%S") + f".{moment.microsecond // 1000:03d}Z"
-    return f"{stamp}_{frame.frame_id}.{_EXTENSIONS.get(frame.content_type, 'bin')}"
+    return f"{stamp}_{frame.frame_id}.{keys.extension(frame.content_type)}"
 
 
 def _zip_info(name: str, moment: datetime, size: int, compress: int) -> zipfile.ZipInfo:
@@ -325,7 +325,7 @@ def _copy_frame(zipped: zipfile.ZipFile, storage: Storage, frame: Frame, name: s
         logger.info("frame gone before it was exported", extra={"frame_id": frame.frame_id})
         return False
     digest, size = hashlib.sha256(), 0
-    # JPEG and PNG are compressed already: stored, not deflated again.
+    # JPEG, PNG and MP4 are compressed already: stored, not deflated again.
     with zipped.open(_zip_info(name, frame.captured_at, frame.size, zipfile.ZIP_STORED), "w") as entry:
         for chunk in chunks:
             digest.update(chunk)

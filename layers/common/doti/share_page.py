@@ -1,7 +1,7 @@
 """The HTML page a share link opens (SPEC §6): server-rendered for a phone, no script, every text escaped.
 
-The only stylesheet is inline and allowed by its hash, images only from the origin of the signed URLs of this very
-view, and nothing else (`default-src 'none'`). Refusals get a page of their own that says plainly, in Japanese and
+The only stylesheet is inline and allowed by its hash, images (and, on a clip's page, the clip) only from the origin
+of the signed URLs of this very view, and nothing else (`default-src 'none'`). Refusals get a page of their own that says plainly, in Japanese and
 English, why nothing is shown.
 """
 
@@ -18,6 +18,7 @@ from doti import shares
 from doti.clock import format_rfc3339
 from doti.frames import SignedFrame
 
+_CLIP = "video/mp4"  # doti.video.MP4; that module needs OpenCV, which the viewer function does not carry
 _JST = timezone(timedelta(hours=9), "JST")  # the service's customers are in Japan; UTC stays in <time datetime>
 
 _CSS = (
@@ -28,7 +29,7 @@ _CSS = (
     "dl{display:grid;grid-template-columns:max-content 1fr;gap:.25rem .75rem;margin:0 0 1rem}"
     "dt{font-weight:600}dd{margin:0;overflow-wrap:anywhere}"
     ".frames{display:grid;grid-template-columns:repeat(auto-fill,minmax(150px,1fr));gap:8px;list-style:none;padding:0}"
-    "figure{margin:0}img{display:block;width:100%;height:auto;border-radius:4px}"
+    "figure{margin:0}img,video{display:block;width:100%;height:auto;border-radius:4px}"
     "figcaption{font-size:.8rem}.note{font-size:.9rem;opacity:.8}"
     ".more{display:inline-block;margin:1rem 0;padding:.75rem 1.25rem;border:1px solid;border-radius:6px}"
 )
@@ -89,9 +90,11 @@ class Page:
         }
 
 
-def _policy(image_origin: str | None) -> str:
+def _policy(image_origin: str | None, *, media: bool = False) -> str:
+    """`media` lets a <video> load from the same origin as the images (its poster is an image)."""
     images = f"; img-src {image_origin}" if image_origin else ""
-    return f"{_BASE_POLICY}{images}; frame-ancestors 'none'"
+    clips = f"; media-src {image_origin}" if image_origin and media else ""
+    return f"{_BASE_POLICY}{images}{clips}; frame-ancestors 'none'"
 
 
 def _document(title: str, body: str) -> str:
@@ -129,7 +132,27 @@ def _facts(footage: shares.SharedFootage) -> str:
     return "<dl>" + "".join(f"<dt>{term}</dt><dd>{value}</dd>" for term, value in rows) + "</dl>"
 
 
+def _is_clip(signed: SignedFrame) -> bool:
+    return signed.frame.content_type == _CLIP
+
+
+def _one_clip(signed: SignedFrame) -> str:
+    """The clip itself, its poster frame shown until it plays; the fallback (for a browser without <video>) links to
+    the clip."""
+    frame = signed.frame
+    url = escape(signed.image_url)
+    fallback = _bilingual("このブラウザでは動画を再生できません。", "This browser cannot play the clip.")
+    fallback += f' <a href="{url}">{_bilingual("動画を開く", "Open the clip")}</a>'
+    return (
+        f'<figure><video controls playsinline preload="metadata" poster="{escape(signed.thumbnail_url)}" '
+        f'src="{url}" width="{frame.width}" height="{frame.height}">{fallback}</video>'
+        f"<figcaption>{_when(frame.captured_at)}</figcaption></figure>"
+    )
+
+
 def _one_frame(signed: SignedFrame) -> str:
+    if _is_clip(signed):
+        return _one_clip(signed)
     frame = signed.frame
     url = escape(signed.image_url)
     return (
@@ -160,7 +183,8 @@ def _image_origin(footage: shares.SharedFootage) -> str | None:
 def footage_page(footage: shares.SharedFootage) -> Page:
     title = "共有された映像 / Shared footage"
     body = f"<h1>{_bilingual('共有された映像', 'Shared footage')}</h1>{_facts(footage)}"
-    if footage.share.frame_id is not None:
+    one_frame = footage.share.frame_id is not None
+    if one_frame:
         body += "".join(_one_frame(signed) for signed in footage.frames)
     elif footage.frames:
         body += '<ul class="frames">' + "".join(_thumbnail(signed) for signed in footage.frames) + "</ul>"
@@ -177,4 +201,5 @@ def footage_page(footage: shares.SharedFootage) -> Page:
     if footage.share.one_time:
         once = _bilingual("このページは一度しか開けません。", "This page can be opened only once.")
         body += f'<p class="note">{once}</p>'
-    return Page(200, _document(title, body), _policy(_image_origin(footage)))
+    clip = one_frame and any(_is_clip(signed) for signed in footage.frames)  # a window shows clips by thumbnail
+    return Page(200, _document(title, body), _policy(_image_origin(footage), media=clip))

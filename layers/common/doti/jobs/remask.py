@@ -3,14 +3,18 @@
 A slice takes the job's lease (so a duplicate SQS delivery or a second message never works the same job at the same
 time), and for each frame:
   1. skips it if its index item already carries the job's mask version (a rerun changes nothing);
-  2. reads the original and blacks the job's polygons out (doti.imaging), unless the object's metadata says an
-     earlier slice already rewrote it and stopped before the index (then only its thumbnail is derived again);
+  2. reads the original and blacks the job's polygons out through the processor's pipeline (doti.video: a still
+     re-encoded in its format, a clip's every frame re-encoded, its poster the thumbnail), unless the object's
+     metadata says an earlier slice already rewrote it and stopped before the index (then only its thumbnail is
+     derived again);
   3. rewrites the original and the thumbnail in place: same keys, same retention tag, the content type it had;
   4. records an audit entry with the old and the new SHA-256 (customer-visible), then the index item's new digest,
      sizes and mask version (capture time and frame id never change), then the job's cursor.
 A slice stopped anywhere leaves work the next one finishes; at worst an audit entry is written twice. Before the
-reserve runs out it gives the lease up and queues the next slice. A frame whose original no longer decodes cannot be
-masked: it is counted and listed on the job (staff take it down), and the job goes on.
+reserve runs out it gives the lease up and queues the next slice; a clip, whose cost grows with its pixels, starts only
+with its estimated time left over the reserve, else the next slice starts with it. A frame whose original no longer
+decodes, or a clip too long or too large for any slice, cannot be masked: it is counted and listed on the job (staff
+take it down), and the job goes on.
 """
 
 from __future__ import annotations
@@ -21,7 +25,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
-from doti import audit, imaging
+from doti import audit, imaging, video
 from doti.entities import Frame
 from doti.errors import CorruptImage, NotFound, PayloadTooLarge, UnsupportedMediaType
 from doti.frames import Storage
@@ -35,9 +39,16 @@ from doti.store.remask import Progress, RemaskJob
 
 ACTOR = audit.job_actor("remask")
 RESERVE_MS = 20_000  # stop this long before the Lambda timeout: a 4K frame takes about a second end to end
+# A clip's masking decodes and re-encodes every frame (doti.video); measured on one core, the re-encode takes up to
+# 1.3 s per megapixel with VP9 on noisy footage (30 ms with mp4v), and the function's 1024 MB get under one core.
+CLIP_MS_PER_MEGAPIXEL = 1_500
+CLIP_MS_PER_MEGABYTE = 40  # reading the clip from S3 and writing it back
+# The clip, its masked copy and OpenCV fit the function's 1024 MB; both files fit its 512 MB of /tmp.
+MAX_CLIP_BYTES = 200 * 1024 * 1024
 BATCH = 25
 MAX_LISTED_FAILURES = 100  # failed frame ids kept on the job (the count goes on)
 MASKED, SKIPPED, FAILED = "masked", "skipped", "failed"
+DEFERRED = "deferred"  # a clip the time left does not cover: the next slice starts with it
 
 
 @dataclass
@@ -59,6 +70,7 @@ class _Slice:
     now: datetime
     report: SliceReport
     progress: Progress
+    remaining_ms: Callable[[], float]
 
 
 def run_slice(
@@ -101,7 +113,7 @@ def _work(
     progress = Progress(
         job.cursor or "", job.frames_masked, job.frames_skipped, job.frames_failed, job.failed_frame_ids
     )
-    work = _Slice(job, token, storage, now, report, progress)
+    work = _Slice(job, token, storage, now, report, progress, remaining_ms)
     while remaining_ms() >= RESERVE_MS:
         frames = store.frames_after(job.camera_id, work.progress.cursor or None, job.upper_id, BATCH)
         if not frames:
@@ -111,6 +123,8 @@ def _work(
             if remaining_ms() < RESERVE_MS:
                 break
             outcome = _remask_frame(work, frame, last_frame_id)
+            if outcome == DEFERRED:
+                return True
             if not _advance(work, frame, outcome):
                 report.outcome = "lost_lease"
                 return False
@@ -170,20 +184,22 @@ def _remask_frame(work: _Slice, frame: Frame, last_frame_id: str | None) -> str:
     job, storage = work.job, work.storage
     if frame.mask_version == job.mask_version or frame.expires_at <= work.now:
         return SKIPPED  # already masked with this mask, or past its retention (the retention job deletes it)
+    if frame.content_type == video.MP4 and (held := _clip_held(work, frame)):
+        return held
     try:
         stored = store.read_original(storage.s3, storage.bucket, frame.object_key)
     except NotFound:
         return SKIPPED  # nothing left to mask; the retention job reconciles the index item
     rewritten = stored.mask_version == job.mask_version  # an earlier slice stopped after writing it
     try:
-        image = imaging.process_image(
+        image = video.process_media(
             stored.body,
             frame.content_type,
             imaging.ImageLimits(max_bytes=len(stored.body), max_pixels=max(frame.width * frame.height, 1)),
             None if rewritten else job.polygons,
         )
     except (CorruptImage, UnsupportedMediaType, PayloadTooLarge) as exc:
-        # A still that no longer decodes, or a clip (a video is not re-encoded here): listed for staff to act on.
+        # An original that no longer decodes whole: listed for staff to act on.
         logger.warning("a stored frame cannot be masked", extra={"frame_id": frame.frame_id, "code": exc.code})
         return FAILED
     masked = replace(
@@ -219,6 +235,30 @@ def _remask_frame(work: _Slice, frame: Frame, last_frame_id: str | None) -> str:
     if frame.frame_id == last_frame_id:
         registry_store.replace_camera_signature(frame.camera_id, frame.frame_id, image.signature)
     return MASKED
+
+
+def _clip_held(work: _Slice, frame: Frame) -> str | None:
+    """None when the time left covers masking the clip. Else the next slice starts with it (DEFERRED), unless this
+    slice started with it: no slice has more time than that, so it is FAILED, as is a clip too large to hold."""
+    needed_ms = RESERVE_MS + _clip_ms(frame)
+    fits = frame.size <= MAX_CLIP_BYTES
+    if fits and work.remaining_ms() >= needed_ms:
+        return None
+    first = not (work.report.masked or work.report.skipped or work.report.failed)
+    if fits and not first:
+        return DEFERRED
+    logger.warning(
+        "a stored clip is too long or too large to re-mask in one run",
+        extra={"frame_id": frame.frame_id, "size": frame.size, "needed_ms": round(needed_ms)},
+    )
+    return FAILED
+
+
+def _clip_ms(frame: Frame) -> float:
+    """The estimated time to mask a clip: its decoded pixels (the worst a clip may have if the index lacks its frame
+    count), and its bytes in and out of S3."""
+    pixels = frame.frame_count * frame.width * frame.height if frame.frame_count else video.MAX_DECODED_PIXELS
+    return pixels / 1e6 * CLIP_MS_PER_MEGAPIXEL + frame.size / 1e6 * CLIP_MS_PER_MEGABYTE
 
 
 def _write_objects(

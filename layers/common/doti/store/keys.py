@@ -30,8 +30,13 @@ def _day_path(captured_at: datetime) -> str:
     return captured_at.strftime("%Y/%m/%d")
 
 
+def extension(content_type: str) -> str:
+    """The file extension an original of an accepted content type is stored with, e.g. "video/mp4" -> "mp4"."""
+    return _EXTENSIONS[content_type]
+
+
 def frame_key(contract_id: str, camera_id: str, captured_at: datetime, frame_id: str, content_type: str) -> str:
-    return f"frames/{contract_id}/{camera_id}/{_day_path(captured_at)}/{frame_id}.{_EXTENSIONS[content_type]}"
+    return f"frames/{contract_id}/{camera_id}/{_day_path(captured_at)}/{frame_id}.{extension(content_type)}"
 
 
 def thumb_key(contract_id: str, camera_id: str, captured_at: datetime, frame_id: str) -> str:
