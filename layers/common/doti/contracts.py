@@ -51,7 +51,7 @@ MIN_SIGNED_URL_TTL, MAX_SIGNED_URL_TTL = 30, 3600
 # A direct frame upload travels base64-encoded inside a Lambda event (6 MB cap): ~4.4 MB of image at most.
 # Anything larger (clips) goes through a presigned upload, up to the plan's max_object_bytes.
 DIRECT_UPLOAD_MAX_BYTES = 4 * 1024 * 1024
-MAX_OBJECT_BYTES = 512 * 1024 * 1024  # the largest plan limit: the processor holds one object in memory
+MAX_OBJECT_BYTES = 256 * 1024 * 1024  # the largest plan limit: the processor holds a clip in memory and in /tmp
 # Art. 12-1-11: "no use of the service for three months or more"
 IDLE_MONTHS = 3
 _WRITE_ATTEMPTS = 5
