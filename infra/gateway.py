@@ -126,6 +126,9 @@ _ERROR_403 = {
 }
 
 
+_RESOLVER_LOCK = threading.Lock()
+
+
 class TemplateApp:
     """Stands where chalice.local expects a Chalice app: `routes`, `api.binary_types`, and a Lambda entry point."""
 
@@ -144,7 +147,10 @@ class TemplateApp:
         if entry is None:
             return dict(_ERROR_403)  # API Gateway's answer for a method the resource does not define
         try:
-            response = entry.function.invoke(_api_gateway_event(event, self.host))
+            # Powertools keeps the current event on a class shared by every resolver (BaseRouter.current_event):
+            # two API functions answering at once in one process would read each other's request.
+            with _RESOLVER_LOCK:
+                response = entry.function.invoke(_api_gateway_event(event, self.host))
         except Exception as exc:  # a crashed Lambda is a 502 at API Gateway, never a dropped connection
             self.on_error(exc)
             return dict(_ERROR_502)
