@@ -23,29 +23,26 @@ app = make_resolver()
 
 def _authenticated_device(body: bytes) -> Device:
     request = SignedRequest(method="POST", path=client_path(app), headers=lower_headers(app), body=body)
-    return authenticate_device(
+    device = authenticate_device(
         request, load_device=registry.get_device, open_secret=runtime.secret_box().open, now=utcnow()
     )
+    logger.append_keys(device_id=device.device_id, contract_id=device.contract_id)
+    return device
 
 
 @app.post("/v1/device/frames")
 def post_frame() -> Response[dict[str, Any]]:
     headers = lower_headers(app)
-    frames.require_frame_media_type(headers.get("content-type"))
-    body = raw_body(app)
-    device = _authenticated_device(body)
-    frames.require_direct_size(len(body))
     upload = frames.FrameUpload(
         camera_id=headers.get("x-doti-camera"),
         captured_at=headers.get("x-doti-captured-at"),
         device_frame_id=headers.get("x-doti-frame-id"),
         content_type=headers.get("content-type"),
-        body=body,
+        body=raw_body(app),
     )
-    logger.append_keys(device_id=device.device_id, contract_id=device.contract_id)
-    result = frames.ingest_frame(
+    result = frames.ingest_direct(
         upload,
-        device,
+        authenticate=_authenticated_device,
         storage=runtime.storage(),
         process=imaging.process_image,
         limits_factory=imaging.ImageLimits,
@@ -56,23 +53,7 @@ def post_frame() -> Response[dict[str, Any]]:
         metrics.add_metric(name="BytesIngested", unit=MetricUnit.Bytes, value=result.frame.size)
     else:
         metrics.add_metric(name="FrameReplays", unit=MetricUnit.Count, value=1)
-    return json_response(201 if result.created else 200, _ingested_view(result.frame))
-
-
-def _ingested_view(frame: Any) -> dict[str, Any]:
-    return {
-        "frame_id": frame.frame_id,
-        "device_frame_id": frame.device_frame_id,
-        "camera_id": frame.camera_id,
-        "captured_at": format_rfc3339(frame.captured_at),
-        "received_at": format_rfc3339(frame.received_at),
-        "content_type": frame.content_type,
-        "size": frame.size,
-        "width": frame.width,
-        "height": frame.height,
-        "sha256": frame.sha256,
-        "expires_at": format_rfc3339(frame.expires_at),
-    }
+    return json_response(201 if result.created else 200, frames.ingested_view(result.frame))
 
 
 @app.post("/v1/device/uploads")
@@ -80,7 +61,6 @@ def post_upload() -> Response[dict[str, Any]]:
     """A presigned POST for a large frame or clip: JSON `{camera_id, content_type, size, captured_at, frame_id}`."""
     body = raw_body(app)
     device = _authenticated_device(body)
-    logger.append_keys(device_id=device.device_id, contract_id=device.contract_id)
     request = uploads.parse_upload_request(body, lower_headers(app).get("content-type"))
     grant = uploads.grant_upload(request, device, storage=runtime.storage(), now=utcnow())
     metrics.add_metric(name="UploadsGranted", unit=MetricUnit.Count, value=1)
@@ -94,7 +74,6 @@ def post_event() -> Response[dict[str, Any]]:
     """Event text from the site: JSON `{camera_id?, occurred_at, text, event_id?}` (see doti.notes)."""
     body = raw_body(app)
     device = _authenticated_device(body)
-    logger.append_keys(device_id=device.device_id, contract_id=device.contract_id)
     event = notes.parse_device_event(body, lower_headers(app).get("content-type"))
     result = notes.record_event(event, device, now=utcnow())
     metrics.add_metric(name="EventsRecorded" if result.created else "EventReplays", unit=MetricUnit.Count, value=1)

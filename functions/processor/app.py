@@ -1,9 +1,15 @@
 """Processor: large uploads (SPEC §1, §4). Each SQS message is an S3 notification for objects under incoming/; each
-runs through the direct route's pipeline (doti.uploads), and only the messages that failed return to the queue."""
+runs through the direct route's pipeline (doti.uploads).
+
+An upload refused for good (a 4xx: corrupt, unsupported, too large, over quota, device revoked, camera gone) is
+deleted, logged and counted, and its message acknowledged: retrying would only decode it again. Only a message that
+is not an upload notification, or one that failed transiently (storage, an unexpected error), returns to the queue,
+and after the queue's maxReceiveCount receives ends in the dead-letter queue.
+"""
 
 from typing import Any
 
-from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.metrics import MetricUnit, single_metric
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
@@ -38,23 +44,48 @@ def record_handler(record: SQSRecord, lambda_context: LambdaContext) -> None:
             now=utcnow(),
         )
     except DotiError as exc:
-        metrics.add_metric(name=f"UploadsRejected_{exc.code}", unit=MetricUnit.Count, value=1)
+        _count_by_code("UploadsFailed", exc.code)
         logger.warning(
-            "upload refused; the message goes back to the queue",
+            "upload message failed; it goes back to the queue",
             extra={"message_id": record.message_id, "code": exc.code, "error": exc.message},
         )
         raise
     except Exception:
+        _count_by_code("UploadsFailed", "unexpected")
         logger.exception("upload failed; the message goes back to the queue", extra={"message_id": record.message_id})
         raise
     for upload in processed:
-        if upload.result is None:
+        if upload.refusal is not None:
+            _refused(record.message_id, upload.key, upload.refusal)
+        elif upload.result is None:
             metrics.add_metric(name="UploadsAlreadyProcessed", unit=MetricUnit.Count, value=1)
         elif upload.result.created:
             metrics.add_metric(name="FramesIngested", unit=MetricUnit.Count, value=1)
             metrics.add_metric(name="BytesIngested", unit=MetricUnit.Bytes, value=upload.result.frame.size)
         else:
             metrics.add_metric(name="FrameReplays", unit=MetricUnit.Count, value=1)
+
+
+def _refused(message_id: str, key: str, refusal: uploads.Refusal) -> None:
+    _count_by_code("UploadsRefused", refusal.code)
+    logger.warning(
+        "upload refused; deleted from incoming/ and not retried",
+        extra={
+            "message_id": message_id,
+            "key": key,
+            "code": refusal.code,
+            "error": refusal.message,
+            "device_id": refusal.device_id,
+            "camera_id": refusal.camera_id,
+            "device_frame_id": refusal.device_frame_id,
+        },
+    )
+
+
+def _count_by_code(name: str, code: str) -> None:
+    """One count with the error code as a dimension (its own EMF record: the batch's other metrics have none)."""
+    with single_metric(name=name, unit=MetricUnit.Count, value=1, default_dimensions=metrics.default_dimensions) as m:
+        m.add_dimension(name="code", value=code)
 
 
 @logger.inject_lambda_context(clear_state=True)

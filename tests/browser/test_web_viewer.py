@@ -1,8 +1,10 @@
 """The web viewer in a real browser, on a phone and on a desktop, against the local stack (SPEC §6).
 
-One customer per viewport logs in, sees the simulated camera's frames load, opens a full frame and steps through,
-reads and marks a notice, adds a note, creates a share link that opens in a fresh context without login, revokes
-it and sees it stop, and logs out. A screenshot of each step lands in test-output/screenshots/<viewport>-<step>.png.
+One customer per viewport, invited by the demo owner, logs in with the temporary password and is made to replace
+it first, then sees the simulated camera's frames load, opens a full frame and steps through, reads and marks a
+notice, adds a note, creates a share link that opens in a fresh context without login, revokes it and sees it stop,
+is sent to the camera list by a mangled link, and logs out. A screenshot of each step lands in
+test-output/screenshots/<viewport>-<nn>-<step>.png.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import requests
 from playwright.sync_api import BrowserContext, Locator, Page, expect
 
 from doti.activity import DEFAULT_THRESHOLD
@@ -51,11 +54,15 @@ def staff(web_stack) -> Staff:
 
 
 @pytest.fixture(scope="module")
-def camera_has_frames(web_stack) -> None:
+def demo_owner(web_stack) -> Customer:
+    return Customer(web_stack["api_url"], web_stack["login_id"], web_stack["password"])
+
+
+@pytest.fixture(scope="module")
+def camera_has_frames(web_stack, demo_owner) -> None:
     """The simulated camera has sent a few frames, so the timeline has something to show and to step through."""
-    customer = Customer(web_stack["api_url"], web_stack["login_id"], web_stack["password"])
     deadline = time.monotonic() + 30
-    while len(customer.frames(web_stack["camera_id"], limit="3")) < 3:
+    while len(demo_owner.frames(web_stack["camera_id"], limit="3")) < 3:
         assert time.monotonic() < deadline, "the simulated camera sent fewer than 3 frames in 30 s"
         time.sleep(0.5)
 
@@ -63,6 +70,7 @@ def camera_has_frames(web_stack) -> None:
 @dataclass(frozen=True)
 class Person:
     login_id: str
+    temporary_password: str  # from the invitation: replaced through the form at the first login
     password: str
     name: str
 
@@ -81,15 +89,20 @@ def contract_notice(staff, web_stack) -> None:
 
 
 @pytest.fixture
-def person(staff, web_stack, camera_has_frames, contract_notice) -> Person:
-    """A new owner of the demo contract (one login id per person, Art. 7-11), so read states start afresh."""
-    login_id, password = f"web-{secrets.token_hex(4)}", "pw-" + secrets.token_urlsafe(12)
+def person(web_stack, demo_owner, camera_has_frames, contract_notice) -> Person:
+    """A new owner of the demo contract (one login id per person, Art. 7-11), so read states start afresh, invited
+    by the demo owner: they hold a temporary password that must be changed before anything else works."""
+    login_id = f"web-{secrets.token_hex(4)}"
     name = f"Owner {login_id}"
-    staff.post(
-        f"/v1/admin/contracts/{web_stack['contract_id']}/users",
-        {"login_id": login_id, "name": name, "role": "owner", "password": password},
+    invited = requests.post(
+        web_stack["api_url"] + "/v1/users",
+        json={"login_id": login_id, "name": name, "role": "owner"},
+        headers=demo_owner.headers,
+        timeout=30,
     )
-    return Person(login_id, password, name)
+    assert invited.status_code == 201, invited.text
+    assert invited.json()["must_change_password"] is True
+    return Person(login_id, invited.json()["temporary_password"], "pw-" + secrets.token_urlsafe(12), name)
 
 
 class Steps:
@@ -160,15 +173,34 @@ def test_a_customer_browses_annotates_and_shares_footage(
     expect(page.locator("#view-login h2")).to_have_text(_text(viewport, "login.heading"))
     steps.shot("login")
 
-    # When the customer logs in
+    # When the customer logs in with the temporary password of the invitation
     page.fill("#login-id", person.login_id)
-    page.fill("#password", person.password)
+    page.fill("#password", person.temporary_password)
     steps.press(page.locator("#login-form button[type=submit]"))
 
-    # Then the camera grid shows the demo camera with its latest thumbnail loaded
+    # Then the password form comes first, saying why, with nothing else on offer in the header
+    expect(page.locator("#view-password")).to_be_visible()
+    expect(page.locator("#password-required")).to_have_text(_text(viewport, "login.must_change"))
+    expect(page.locator("#nav-cameras")).to_be_hidden()
+    # And a wrong current password is refused with its own message, as text
+    page.fill("#password-current", "not-the-temporary-one")
+    page.fill("#password-new", person.password)
+    page.fill("#password-confirm", person.password)
+    steps.press(page.locator("#password-form button[type=submit]"))
+    expect(page.locator("#password-error")).to_have_text(_text(viewport, "password.wrong_current"))
+    steps.shot("password")
+
+    # When the customer gives the temporary password and a new one
+    page.fill("#password-current", person.temporary_password)
+    steps.press(page.locator("#password-form button[type=submit]"))
+
+    # Then the change is confirmed and the camera grid loads: the page now holds the reply's new token, since the
+    # change ended the session the temporary password opened. The grid shows the demo camera's latest thumbnail
+    expect(page.locator("#status")).to_have_text(_text(viewport, "password.changed"))
     card = page.locator(".camera-card").first
     expect(card).to_be_visible()
     expect(page.locator("#user-name")).to_have_text(person.name)
+    expect(page.locator("#nav-password")).to_be_visible()  # the form stays reachable for a later change
     _wait_loaded(page, ".camera-card img")
     # And the notices banner counts the unread notice, whose text is shown as text
     expect(page.locator("#notices-summary")).to_have_text(_text(viewport, "notices.unread", n="1"))
@@ -271,6 +303,14 @@ def test_a_customer_browses_annotates_and_shares_footage(
     assert refused.status == 404
     assert stranger.evaluate(f"[...document.images].filter({LOADED}).length") == 0
     steps.shot("shared-page-revoked", stranger)
+
+    # When a link with broken percent-encoding is followed, and then loaded afresh
+    page.evaluate("location.hash = '#/cameras/%E0%A4%A'")
+    # Then the camera list shows each time instead of the previous view or a blank page
+    expect(page.locator("#view-cameras")).to_be_visible()
+    page.reload()
+    expect(page.locator("#view-cameras")).to_be_visible()
+    expect(page.locator(".camera-card").first).to_be_visible()
 
     # When the customer logs out, the session is gone from the tab
     steps.press(page.locator("#logout"))

@@ -4,15 +4,21 @@ from __future__ import annotations
 
 import hashlib
 import json
+import threading
+from collections import Counter
+from collections.abc import Callable, Iterator
 from datetime import timedelta
 from typing import Any
 
 import pytest
+from moto.dynamodb.models import DynamoDBBackend
 
-from doti import audit, contracts, lifecycle
+from doti import audit, contracts, lifecycle, registry
 from doti.auth import customer
 from doti.clock import parse_rfc3339, utcnow
-from doti.errors import AccountLocked
+from doti.errors import AccountLocked, DotiError
+from doti.store import registry as registry_store
+from doti.tokens import hash_token
 from functions.viewer import app as viewer
 from tests.support import LambdaContext, api_event, assert_error, body_of, scan_table
 
@@ -154,6 +160,116 @@ def test_a_successful_login_resets_the_failure_count(world):
     assert login_response(world.login_id, world.password)["statusCode"] == 200
 
 
+@pytest.fixture
+def atomic_dynamodb(monkeypatch: pytest.MonkeyPatch) -> None:
+    """DynamoDB applies each item write atomically, condition and all; moto, called from several threads, can let two
+    writes pass one condition. One lock around moto's item operations restores DynamoDB's behaviour."""
+    lock = threading.RLock()
+
+    def locked(real: Callable[..., Any]) -> Callable[..., Any]:
+        def call(self: DynamoDBBackend, *args: Any, **kwargs: Any) -> Any:
+            with lock:
+                return real(self, *args, **kwargs)
+
+        return call
+
+    for name in ("get_item", "put_item", "update_item", "delete_item"):
+        monkeypatch.setattr(DynamoDBBackend, name, locked(getattr(DynamoDBBackend, name)))
+
+
+WRONG_GUESS = "not-the-password"
+
+
+class HeldGuesses:
+    """Wrong guesses on threads, each held inside its scrypt verification until `release`: the moment an attempt has
+    been let through but not judged yet, where a lockout that checks before it counts is outrun."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        self.outcomes: list[str] = []
+        self.verified = 0
+        self._lock = threading.Lock()
+        self._arrived = threading.Semaphore(0)
+        self._open = threading.Event()
+        self._threads: list[threading.Thread] = []
+        real = hashlib.scrypt
+
+        def held(password: bytes, **kwargs: Any) -> bytes:
+            if password == WRONG_GUESS.encode():
+                with self._lock:
+                    self.verified += 1
+                self._arrived.release()
+                self._open.wait(timeout=60)
+            return real(password, **kwargs)
+
+        monkeypatch.setattr(hashlib, "scrypt", held)
+
+    def start(self, attempt: Callable[[str], Any], count: int) -> None:
+        """Start `count` wrong guesses at once; returns when each is held in its verification or answered."""
+
+        def guess() -> None:
+            outcome = outcome_of(attempt, WRONG_GUESS)
+            with self._lock:
+                self.outcomes.append(outcome)
+            self._arrived.release()
+
+        self._threads = [threading.Thread(target=guess) for _ in range(count)]
+        for thread in self._threads:
+            thread.start()
+        for _ in range(count):
+            assert self._arrived.acquire(timeout=30), "a guess neither reached its verification nor was answered"
+
+    def release(self) -> None:
+        self._open.set()
+        for thread in self._threads:
+            thread.join(timeout=60)
+
+
+@pytest.fixture
+def held_guesses(monkeypatch: pytest.MonkeyPatch) -> Iterator[HeldGuesses]:
+    guesses = HeldGuesses(monkeypatch)
+    yield guesses
+    guesses.release()
+
+
+def outcome_of(attempt: Callable[[str], Any], password: str) -> str:
+    try:
+        attempt(password)
+    except DotiError as exc:
+        return exc.code
+    return "accepted"
+
+
+@pytest.mark.parametrize(("route", "wrong_code"), [("login", "unauthorized"), ("password change", "forbidden")])
+def test_concurrent_guesses_are_counted_before_they_are_verified(
+    aws, world, atomic_dynamodb, held_guesses, route, wrong_code
+):
+    # Given a user with a session (on the password change, say a stolen one whose holder guesses the password)
+    now = utcnow()
+    token, _ = customer.login(world.login_id, world.password, now)
+    _, user = customer.authenticate_session(f"Bearer {token}", now)
+
+    def attempt(password: str) -> Any:
+        if route == "login":
+            return customer.sign_in(world.login_id, password, now)
+        return customer.change_password(user, password, "lighthouse-staple-9", now)
+
+    # When twelve wrong guesses arrive at once, and the right password is tried while the guesses let through are
+    # still being verified
+    held_guesses.start(attempt, 12)
+    right = outcome_of(attempt, world.password)
+    held_guesses.release()
+
+    # Then only as many guesses as the lockout allows were ever verified, the rest and the right password are 423
+    assert held_guesses.verified == customer.LOCK_AFTER_FAILURES
+    assert Counter(held_guesses.outcomes) == {wrong_code: customer.LOCK_AFTER_FAILURES, "account_locked": 7}
+    assert right == "account_locked"
+    # and no session was opened nor the password changed by the right one
+    sessions = [i for i in scan_table(aws.refs["SessionsTable"]) if i.get("login_id", {}).get("S") == world.login_id]
+    assert len(sessions) == 1
+    assert customer.verify_password(world.password, registry_store.get_user(world.login_id).password_hash)
+    assert outcome_of(attempt, world.password) == "account_locked"
+
+
 def test_failures_on_unknown_ids_lock_no_real_user(world):
     # Given enough failed logins on an id that does not exist to lock it (tests/unit/test_sessions.py: it locks
     # like a real one, so the lockout does not reveal which ids exist)
@@ -181,6 +297,31 @@ def test_session_token_and_password_are_stored_only_as_hashes(aws, world):
     assert all(item["password_hash"]["S"].startswith("scrypt$") for item in users)
 
 
+def test_the_same_password_is_stored_under_a_different_salt_for_each_user(world):
+    # Given two users who chose the same password
+    shared = "correct-horse-battery"
+    logins = [f"same-{i}-{world.contract_id}" for i in range(2)]
+    for login_id in logins:
+        registry.create_user(
+            world.contract_id,
+            login_id=login_id,
+            name="Same",
+            role="viewer",
+            password=shared,
+            site_ids=None,
+            now=utcnow(),
+        )
+
+    # When their stored hashes are compared
+    first, second = (registry_store.get_user(login_id).password_hash for login_id in logins)
+
+    # Then salts and digests differ, and each still verifies the password
+    assert first.split("$")[4] != second.split("$")[4]
+    assert first.split("$")[5] != second.split("$")[5]
+    assert customer.verify_password(shared, first)
+    assert customer.verify_password(shared, second)
+
+
 def test_logout_ends_the_session(aws, world):
     # Given two sessions of the same user
     token = login(world.login_id, world.password)
@@ -198,7 +339,7 @@ def test_logout_ends_the_session(aws, world):
     )
     assert me(other)["statusCode"] == 200
     stored = {item["token_hash"]["S"] for item in scan_table(aws.refs["SessionsTable"])}
-    assert customer.hash_token(token) not in stored
+    assert hash_token(token) not in stored
 
 
 def test_an_expired_session_is_refused(world):

@@ -14,7 +14,8 @@ import pytest
 
 from doti import audit, registry, users
 from doti.clock import utcnow
-from doti.errors import Conflict
+from doti.errors import Conflict, NotFound
+from doti.store import accounts
 from doti.store import registry as registry_store
 from functions.viewer import app as viewer
 from tests.support import LambdaContext, World, api_event, assert_error, body_of, customer_event, scan_table
@@ -61,8 +62,10 @@ def get(token: str, path: str) -> dict[str, Any]:
     return viewer.lambda_handler(event, LambdaContext())
 
 
-def add_user(world: World, role: str, site_ids: list[str] | None = None) -> tuple[str, str]:
-    login_id, password = f"{role}-{secrets.token_hex(4)}", "pw-" + secrets.token_urlsafe(12)
+def add_user(
+    world: World, role: str, site_ids: list[str] | None = None, login_id: str | None = None
+) -> tuple[str, str]:
+    login_id, password = login_id or f"{role}-{secrets.token_hex(4)}", "pw-" + secrets.token_urlsafe(12)
     registry.create_user(
         world.contract_id,
         login_id=login_id,
@@ -200,6 +203,59 @@ def test_a_site_scoped_owner_invites_only_within_their_sites(world):
     assert_error(elsewhere, 404, "not_found")
     assert own["statusCode"] == 201, own["body"]
     assert logins_of(world) == before | {body_of(own)["login_id"]}
+
+
+def listed(token: str) -> set[str]:
+    response = list_users(token)
+    assert response["statusCode"] == 200, response["body"]
+    return {u["login_id"] for u in body_of(response)["items"]}
+
+
+def test_a_site_scoped_owner_sees_and_removes_only_users_within_their_sites(world, owner):
+    # Given an owner scoped to the first site, and users scoped to it, to a second site and to both, besides the
+    # contract-wide owner
+    annex = registry.create_site(world.contract_id, "Annex", None, utcnow())
+    scoped_id, password = add_user(world, "owner", site_ids=[world.site_id])
+    inside, _ = add_user(world, "viewer", site_ids=[world.site_id])
+    elsewhere, _ = add_user(world, "viewer", site_ids=[annex.site_id])
+    wider, _ = add_user(world, "manager", site_ids=[world.site_id, annex.site_id])
+    token = token_of(scoped_id, password)
+
+    # When the scoped owner lists the users
+    # Then only those within their sites are listed, themselves included; the contract-wide owner still sees everyone
+    assert listed(token) == {scoped_id, inside}
+    assert listed(owner) == {world.login_id, scoped_id, inside, elsewhere, wider}
+
+    # When the scoped owner removes each user beyond their sites, the contract-wide owner among them
+    refused = [remove(token, login_id) for login_id in (elsewhere, wider, world.login_id)]
+
+    # Then each is 404 as if it did not exist, and nobody was removed or lost a session
+    for response in refused:
+        assert_error(response, 404, "not_found")
+    assert logins_of(world) == {world.login_id, scoped_id, inside, elsewhere, wider}
+    assert entries(world, "user.removed") == []
+    assert get(owner, "/v1/me")["statusCode"] == 200
+
+    # When they remove the user within their sites
+    # Then that works
+    assert remove(token, inside)["statusCode"] == 204
+    assert inside not in logins_of(world)
+
+
+def test_a_login_id_given_to_someone_new_meanwhile_is_not_removed(world):
+    # Given a viewer as an owner's request read them, whose login id was then removed and given to someone new
+    viewer_id, _ = add_user(world, "viewer")
+    seen = registry_store.get_user(viewer_id)
+    owner_user = registry_store.get_user(world.login_id)
+    users.remove_user(owner_user, viewer_id, utcnow())
+    add_user(world, "viewer", login_id=viewer_id)
+
+    # When the removal the owner asked for, about the user they were shown, reaches the store
+    with pytest.raises(NotFound):
+        accounts.delete_user_by_owner(viewer_id, seen.user_id, world.contract_id, world.login_id)
+
+    # Then the new holder of the login id remains
+    assert registry_store.get_user(viewer_id).user_id != seen.user_id
 
 
 def test_removing_a_user_ends_their_sessions_and_frees_the_login_id(world, owner):

@@ -290,6 +290,60 @@ def test_a_redelivered_message_builds_nothing_twice(aws, world, base_time, s3_ca
     assert [e.action for e in entries if e.subject == export_id].count("export.ready") == 1
 
 
+def test_a_duplicate_delivery_while_the_export_is_being_built_builds_nothing(aws, world, base_time, s3_calls):
+    # Given a queued export of a frame, and its message (SQS delivers a message at least once, maybe twice)
+    ingest_frame(world, base_time)
+    token = owner_token(world)
+    export_id = requested(token, world.camera_id, base_time, base_time + timedelta(minutes=1))
+    message = queued_messages(aws)
+    duplicate: dict[str, Any] = {}
+
+    def remaining_ms() -> float:
+        # The build asks for its remaining time before each frame: the duplicate arrives in the middle of the build.
+        if not duplicate:
+            calls_before = len(s3_calls)
+            duplicate["result"] = exporter.lambda_handler(sqs_event(message), LambdaContext())
+            duplicate["s3_calls"] = [op for op, _ in s3_calls[calls_before:]]
+            duplicate["status"] = ExportModel.get(export_id).status
+        return 900_000
+
+    # When one run builds the export and the same message is delivered to another run meanwhile
+    built = exports.build_export(export_id, storage=runtime.storage(), now=utcnow(), remaining_ms=remaining_ms)
+
+    # Then the duplicate leaves the export to the run building it: no S3 call, no failure, still building
+    assert duplicate == {"result": {"batchItemFailures": []}, "s3_calls": [], "status": "building"}
+    # and the first run finishes it: one upload, one archive, one "ready" in the audit log
+    assert built is not None
+    assert built.status == "ready"
+    assert [op for op, _ in s3_calls].count("CreateMultipartUpload") == 1
+    assert export_status(token, export_id)["frames"] == 1
+    entries, _ = audit.entries(world.contract_id, limit=50)
+    assert [e.action for e in entries if e.subject == export_id].count("export.ready") == 1
+
+
+def test_an_export_left_building_by_a_run_that_stopped_is_built_when_its_message_returns(aws, world, base_time):
+    # Given an export whose build a run claimed longer ago than the exporter's timeout, then stopped (killed at the
+    # timeout: nothing marked it failed), and its message back on the queue after the visibility timeout
+    ingest_frame(world, base_time)
+    token = owner_token(world)
+    export_id = requested(token, world.camera_id, base_time, base_time + timedelta(minutes=1))
+    claimed_at = utcnow() - exports.BUILD_TIMEOUT - timedelta(seconds=1)
+    ExportModel.get(export_id).update(
+        actions=[ExportModel.status.set("building"), ExportModel.updated_at.set(claimed_at)]
+    )
+
+    # When the exporter receives the message again
+    result = run_exporter(aws)
+
+    # Then this run takes the export over and builds it
+    assert result == {"batchItemFailures": []}
+    status = export_status(token, export_id)
+    assert (status["status"], status["frames"]) == ("ready", 1)
+    # and the claim's timeout is the exporter function's own
+    timeout = load_template()["Resources"]["ExporterFunction"]["Properties"]["Timeout"]
+    assert timeout == exports.BUILD_TIMEOUT.total_seconds()
+
+
 # streaming
 
 

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import hashlib
+import os
 import struct
 import time
 import tracemalloc
 import zlib
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from functools import cache
 
@@ -15,7 +17,7 @@ import cv2
 import numpy as np
 import pytest
 
-from doti.errors import CorruptImage, PayloadTooLarge, UnsupportedMediaType
+from doti.errors import CorruptImage, PayloadTooLarge, UnsupportedMediaType, ValidationError
 from doti.imaging import ImageLimits, ProcessedImage, process_image, read_dimensions, sniff_content_type
 from infra.drawing import draw_frame, encode_jpeg, encode_png
 
@@ -273,14 +275,17 @@ def test_unaccepted_declared_type_is_unsupported(declared: str) -> None:
         pytest.param(jpeg(100, 50), "image/png", "image/jpeg", id="jpeg-declared-png"),
     ],
 )
-def test_declared_type_disagreeing_with_magic_bytes_is_unsupported(data: bytes, declared: str, detected: str) -> None:
-    # Given an image declared as the other accepted type
+def test_declared_type_disagreeing_with_magic_bytes_is_a_validation_error(
+    data: bytes, declared: str, detected: str
+) -> None:
+    # Given a valid image declared as the other accepted type
     # When it is processed
-    with pytest.raises(UnsupportedMediaType) as caught:
+    with pytest.raises(ValidationError) as caught:
         process_image(data, declared, LIMITS)
 
-    # Then both types are reported
-    assert caught.value.details == {"declared": declared, "detected": detected}
+    # Then it is a 422 naming both types, not a 415: the content is a JPEG or a PNG (SPEC §12)
+    assert caught.value.status == 422
+    assert caught.value.details == {"field": "Content-Type", "declared": declared, "detected": detected}
 
 
 @pytest.mark.parametrize(
@@ -484,6 +489,103 @@ def test_broken_jpeg_marker_structure_is_corrupt(corrupt: Callable[[bytes], byte
     # Then it is corrupt, with where it broke
     assert caught.value.details["content_type"] == "image/jpeg"
     assert "offset" in caught.value.details
+
+
+def jpeg_scan_bounds(data: bytes) -> tuple[int, int]:
+    """(first byte of the entropy-coded scan data, offset of the EOI marker) of a baseline JPEG."""
+    sos = jpeg_marker_offset(data, b"\xff\xda")
+    return sos + 2 + int.from_bytes(data[sos + 2 : sos + 4], "big"), len(data) - 2
+
+
+def jpeg_with_scan_cut_in_the_middle(data: bytes) -> bytes:
+    """The middle third of the scan data cut out, EOI kept; never splitting a stuffed FF00, so every marker holds."""
+    start, end = jpeg_scan_bounds(data)
+    cut_from, cut_to = start + (end - start) // 3, start + 2 * (end - start) // 3
+    while data[cut_from - 1] == 0xFF:
+        cut_from += 1
+    while data[cut_to - 1] == 0xFF:
+        cut_to += 1
+    return data[:cut_from] + data[cut_to:]
+
+
+def jpeg_with_scan_bytes_flipped(data: bytes) -> bytes:
+    """16 bytes in the middle of the scan data XORed with 0x55, leaving FF bytes and their successors alone and
+    making no new FF, so the marker structure holds and only the entropy-coded data is wrong."""
+    start, end = jpeg_scan_bounds(data)
+    flipped = bytearray(data)
+    for at in range((start + end) // 2, (start + end) // 2 + 16):
+        if 0xFF not in (flipped[at - 1], flipped[at], flipped[at] ^ 0x55):
+            flipped[at] ^= 0x55
+    return bytes(flipped)
+
+
+@pytest.mark.parametrize(
+    ("damage", "width", "height"),
+    [
+        pytest.param(jpeg_with_scan_cut_in_the_middle, 1280, 720, id="scan-cut-eoi-kept-reduced-decode"),
+        pytest.param(jpeg_with_scan_cut_in_the_middle, 320, 240, id="scan-cut-eoi-kept-full-decode"),
+        pytest.param(jpeg_with_scan_bytes_flipped, 1280, 720, id="scan-bytes-flipped-reduced-decode"),
+        pytest.param(jpeg_with_scan_bytes_flipped, 100, 50, id="scan-bytes-flipped-full-decode"),
+    ],
+)
+def test_jpeg_with_damaged_scan_data_that_libjpeg_papers_over_is_corrupt(
+    damage: Callable[[bytes], bytes], width: int, height: int, capfd: pytest.CaptureFixture[str]
+) -> None:
+    # Given a JPEG whose scan data is damaged but whose markers are all in place (libjpeg would fill the gap with
+    # gray and only print a warning)
+    data = damage(jpeg(width, height))
+
+    # When it is processed
+    with pytest.raises(CorruptImage) as caught:
+        process_image(data, "image/jpeg", LIMITS)
+
+    # Then it is corrupt, with libjpeg's warning as the reason, and the warning does not leak to stderr
+    assert caught.value.status == 422
+    assert caught.value.details["content_type"] == "image/jpeg"
+    assert caught.value.details["reason"].startswith("Corrupt JPEG data")
+    assert "Corrupt JPEG" not in capfd.readouterr().err
+
+
+def test_jpeg_with_damaged_scan_data_is_corrupt_under_a_privacy_mask_too() -> None:
+    # Given a damaged JPEG for a camera with a privacy mask (decoded in full, to be re-encoded)
+    data = jpeg_with_scan_cut_in_the_middle(jpeg(1280, 720))
+
+    # When it is processed / Then it is refused before anything is masked or encoded
+    with pytest.raises(CorruptImage, match="damaged"):
+        process_image(data, "image/jpeg", LIMITS, [[[0.0, 0.0], [0.5, 0.0], [0.5, 0.5]]])
+
+
+def test_stderr_works_as_before_after_a_jpeg_decode(capfd: pytest.CaptureFixture[str]) -> None:
+    # Given a damaged JPEG refused, then a valid one accepted
+    with pytest.raises(CorruptImage):
+        process_image(jpeg_with_scan_cut_in_the_middle(jpeg(320, 240)), "image/jpeg", LIMITS)
+    process_image(jpeg(320, 240), "image/jpeg", LIMITS)
+
+    # When something then writes to file descriptor 2
+    os.write(2, b"still stderr\n")
+
+    # Then it reaches the process's stderr, and nothing else did
+    assert capfd.readouterr().err == "still stderr\n"
+
+
+def test_concurrent_decodes_each_get_their_own_verdict() -> None:
+    # Given valid and damaged JPEGs processed by several threads at once
+    good, damaged = jpeg(320, 240), jpeg_with_scan_cut_in_the_middle(jpeg(320, 240))
+    bodies = [good, damaged] * 8
+
+    def verdict(data: bytes) -> str:
+        try:
+            process_image(data, "image/jpeg", LIMITS)
+        except CorruptImage:
+            return "corrupt"
+        return "ok"
+
+    # When they run
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        verdicts = list(pool.map(verdict, bodies))
+
+    # Then every valid one is accepted and every damaged one refused
+    assert verdicts == ["ok", "corrupt"] * 8
 
 
 def test_jpeg_opencv_refuses_is_corrupt() -> None:

@@ -36,6 +36,7 @@ from tests.support import (
     customer_event,
     frame_event,
 )
+from tests.unit.test_imaging import jpeg_with_scan_bytes_flipped, jpeg_with_scan_cut_in_the_middle
 
 ROUTE = "/v1/device/frames"
 CROCKFORD = set("0123456789ABCDEFGHJKMNPQRSTVWXYZ")
@@ -196,6 +197,12 @@ class Fault:
     operation: str
     matches: Callable[[dict[str, Any]], bool]
     times: int
+    error: dict[str, Any] = field(
+        default_factory=lambda: {
+            "Error": {"Code": "InternalError", "Message": "injected by the test"},
+            "ResponseMetadata": {"HTTPStatusCode": 500},
+        }
+    )
 
 
 @dataclass
@@ -210,10 +217,30 @@ class Hook:
 class AwsFaults:
     faults: list[Fault] = field(default_factory=list)
     hooks: list[Hook] = field(default_factory=list)
+    lagging_tables: set[str] = field(default_factory=set)
 
     def fail(self, service: str, operation: str, matches: Callable[[dict[str, Any]], bool] = lambda _: True) -> None:
         """Make the next matching call fail as AWS would with a 500."""
         self.faults.append(Fault(service, operation, matches, times=1))
+
+    def cancel_transaction(self, reasons: list[str], times: int = 1) -> None:
+        """Make the next `times` TransactWriteItems calls be cancelled as DynamoDB does, one reason code per item
+        ("None" for an item that was fine), e.g. ["None", "TransactionConflict", "None"]."""
+        error = {
+            "Error": {"Code": "TransactionCanceledException", "Message": "Transaction cancelled (injected)"},
+            "CancellationReasons": [{"Code": code} for code in reasons],
+            "ResponseMetadata": {"HTTPStatusCode": 400},
+        }
+        self.faults.append(Fault("dynamodb", "TransactWriteItems", lambda _: True, times=times, error=error))
+
+    def lag(self, table: str) -> None:
+        """Make eventually consistent GetItem reads of `table` miss every item, as DynamoDB's may just after a write;
+        strongly consistent reads are answered as usual."""
+        self.lagging_tables.add(table)
+
+    def stale_read(self, operation: str, params: dict[str, Any]) -> dict[str, Any] | None:
+        lagging = operation == "GetItem" and params.get("TableName") in self.lagging_tables
+        return {"ResponseMetadata": {"HTTPStatusCode": 200}} if lagging and not params.get("ConsistentRead") else None
 
     def before(
         self,
@@ -229,8 +256,7 @@ class AwsFaults:
         for fault in self.faults:
             if fault.times and (fault.service, fault.operation) == (service, operation) and fault.matches(params):
                 fault.times -= 1
-                error = {"Error": {"Code": "InternalError", "Message": "injected by the test"}}
-                raise ClientError({**error, "ResponseMetadata": {"HTTPStatusCode": 500}}, operation)
+                raise ClientError(fault.error, operation)
         for hook in [h for h in self.hooks if (h.service, h.operation) == (service, operation) and h.matches(params)]:
             self.hooks.remove(hook)
             hook.run()
@@ -243,7 +269,7 @@ def aws_faults(monkeypatch: pytest.MonkeyPatch) -> AwsFaults:
 
     def make_api_call(client: BaseClient, operation: str, params: dict[str, Any]) -> Any:
         faults.intercept(client.meta.service_model.service_name, operation, params)
-        return original(client, operation, params)
+        return faults.stale_read(operation, params) or original(client, operation, params)
 
     monkeypatch.setattr(BaseClient, "_make_api_call", make_api_call)
     return faults
@@ -666,7 +692,6 @@ def test_camera_at_another_site_of_the_same_contract_is_not_found(aws, world):
             "image/jpeg",
             id="gif-as-jpeg",
         ),
-        pytest.param(png(64, 64), "image/jpeg", id="png-as-jpeg"),
         pytest.param(jpeg(320, 240), "application/octet-stream", id="octet-stream"),
         pytest.param(b"hello", "text/plain", id="text-plain"),
     ],
@@ -679,10 +704,29 @@ def test_content_that_is_neither_jpeg_nor_png_is_unsupported(aws, world, body, c
 
 
 @pytest.mark.parametrize(
+    ("body", "declared", "detected"),
+    [
+        pytest.param(png(64, 64), "image/jpeg", "image/png", id="png-declared-jpeg"),
+        pytest.param(jpeg(320, 240), "image/png", "image/jpeg", id="jpeg-declared-png"),
+    ],
+)
+def test_jpeg_or_png_declared_as_the_other_is_a_validation_error_naming_both(aws, world, body, declared, detected):
+    # Given a valid image sent under the other accepted type / When the device posts it
+    response = post(frame_event(world, body, content_type=declared))
+
+    # Then it is a 422 naming both types (415 is for content that is neither JPEG nor PNG), and nothing is stored
+    error = assert_error(response, 422, "validation_error")
+    assert (error["details"]["declared"], error["details"]["detected"]) == (declared, detected)
+    assert_nothing_stored(aws)
+
+
+@pytest.mark.parametrize(
     ("body", "content_type"),
     [
         pytest.param(jpeg(640, 480)[: len(jpeg(640, 480)) // 2], "image/jpeg", id="truncated-jpeg"),
         pytest.param(jpeg(640, 480)[:-2], "image/jpeg", id="jpeg-without-eoi"),
+        pytest.param(jpeg_with_scan_cut_in_the_middle(jpeg()), "image/jpeg", id="jpeg-scan-cut-eoi-kept"),
+        pytest.param(jpeg_with_scan_bytes_flipped(jpeg()), "image/jpeg", id="jpeg-scan-bytes-flipped"),
         pytest.param(png(320, 240)[:-12], "image/png", id="png-without-iend"),
         pytest.param(png(320, 240)[: len(png(320, 240)) // 2], "image/png", id="truncated-png"),
         pytest.param(png_with_renamed_iend(png(320, 240)), "image/png", id="png-with-mangled-iend"),

@@ -154,6 +154,19 @@ def test_another_body_under_a_used_frame_id_is_a_conflict_and_not_charged(aws, w
     assert_one_frame(aws, world, jpeg(640, 480), body_of(first))
 
 
+def test_replay_right_after_the_first_response_reads_the_frame_consistently(aws, world, aws_faults):  # noqa: F811
+    # Given a frame just stored, and the index not yet showing it to eventually consistent reads
+    image = jpeg(320, 240)
+    first = post(frame_event(world, image, frame_id="panel-fast"))
+    assert first["statusCode"] == 201, first["body"]
+    aws_faults.lag(aws.refs["FramesTable"])
+
+    # When the device retries at once / Then it gets the first response, not "no longer stored"
+    replay = post(frame_event(world, image, frame_id="panel-fast"))
+    assert replay["statusCode"] == 200, replay["body"]
+    assert body_of(replay) == body_of(first)
+
+
 def test_same_frame_id_from_another_device_is_another_frame(aws, world):
     # Given a second device at the same site, and a frame id the first device already used
     other = registry.register_device(world.contract_id, world.site_id, "Panel 2", runtime.secret_box(), now())
@@ -256,6 +269,39 @@ def test_stale_claim_is_not_taken_over_by_another_body(aws, world, aws_faults): 
     response = post(frame_event(world, jpeg(320, 240), frame_id="panel-stale"))
     assert "in_progress" not in assert_error(response, 409, "conflict")["details"]
     assert_nothing_visible_or_charged(aws, world)
+
+
+# contention on the contract's usage item, which every frame's transaction updates
+
+CONFLICT_ON_USAGE = ["None", "TransactionConflict", "None"]  # index item, usage item, claim
+
+
+def test_transaction_cancelled_by_a_conflict_on_the_usage_item_is_retried(aws, world, aws_faults):  # noqa: F811
+    # Given the index-charge-completion transaction cancelled once by another frame's transaction on the usage item
+    aws_faults.cancel_transaction(CONFLICT_ON_USAGE)
+    image = jpeg(320, 240)
+
+    # When a frame is posted
+    response = post(frame_event(world, image, frame_id="panel-busy"))
+
+    # Then the transaction is tried again: the frame is created, stored once and charged once
+    assert response["statusCode"] == 201, response["body"]
+    assert_one_frame(aws, world, image, body_of(response))
+
+
+def test_conflict_that_outlasts_the_retries_is_retryable_and_stores_nothing(aws, world, aws_faults):  # noqa: F811
+    # Given the transaction cancelled by conflicts on every one of its tries
+    aws_faults.cancel_transaction(CONFLICT_ON_USAGE, times=4)
+    image = jpeg(320, 240)
+
+    # When a frame is posted / Then the device is told to retry, and nothing is visible or charged
+    assert_error(post(frame_event(world, image, frame_id="panel-contended")), 503, "storage_unavailable")
+    assert_nothing_visible_or_charged(aws, world)
+
+    # And its retry stores the frame once
+    retried = post(frame_event(world, image, frame_id="panel-contended"))
+    assert retried["statusCode"] == 201, retried["body"]
+    assert_one_frame(aws, world, image, body_of(retried))
 
 
 def test_failure_after_the_frame_is_stored_does_not_fail_it(aws, world, aws_faults):  # noqa: F811

@@ -3,6 +3,7 @@ frame (original + thumbnail) in the UTC month it was received, through the inges
 
 from __future__ import annotations
 
+import hashlib
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
@@ -12,7 +13,7 @@ import pytest
 from doti import usage
 from doti.clock import format_rfc3339
 from infra.provision import Provisioned
-from tests.support import World, assert_error, body_of, frame_event, scan_table
+from tests.support import World, admin_call, assert_error, body_of, frame_event, scan_table
 from tests.unit.test_ingest import (
     aws_faults,  # noqa: F401 - a fixture, shared
     jpeg,
@@ -96,6 +97,36 @@ def test_replay_of_a_stored_frame_is_answered_even_when_the_quota_is_used_up(aws
     assert usage_of(aws, small_world)["objects"] == 1
 
 
+def claim_exists(aws: Provisioned, world: World, device_frame_id: str) -> bool:
+    key = {"id": {"S": f"{world.device_id}#{device_frame_id}"}}
+    found = boto3.client("dynamodb", region_name="us-east-1").get_item(TableName=aws.refs["IdempotencyTable"], Key=key)
+    return "Item" in found
+
+
+def raise_quota(world: World, quota: int) -> None:
+    path = f"/v1/admin/contracts/{world.contract_id}"
+    response = admin_call("PATCH", path, world.staff_key, {"monthly_byte_quota": quota})
+    assert response["statusCode"] == 200, response["body"]
+
+
+def test_a_frame_id_refused_for_the_quota_is_free_for_another_image_once_there_is_room(aws, small_world):
+    # Given a frame refused because the month's quota is used up
+    assert post(frame_event(small_world, jpeg(320, 240)))["statusCode"] == 201
+    assert_error(post(frame_event(small_world, jpeg(300, 240), frame_id="panel-later")), 429, "quota_exceeded")
+
+    # Then it leaves no claim on its frame id behind
+    assert not claim_exists(aws, small_world, "panel-later")
+
+    # When the plan gets room and the device sends another image under that frame id
+    raise_quota(small_world, 10 * QUOTA)
+    response = post(frame_event(small_world, jpeg(280, 210), frame_id="panel-later"))
+
+    # Then it is stored and charged (not a 409 for the refused image)
+    assert response["statusCode"] == 201, response["body"]
+    assert body_of(response)["sha256"] == hashlib.sha256(jpeg(280, 210)).hexdigest()
+    assert usage_of(aws, small_world)["objects"] == 2
+
+
 def test_last_months_usage_does_not_count(aws, small_world):
     # Given last month's counter at the quota
     last_month = usage.period_of(usage.period_end(now()) - timedelta(days=40))
@@ -168,6 +199,11 @@ def test_two_frames_racing_for_the_last_room_store_and_charge_only_one(aws, smal
     assert sorted(state.keys) == sorted([state.items[0]["object_key"]["S"], state.items[0]["thumb_key"]["S"]])
     assert usage_of(aws, small_world) == {"bytes": stored_bytes(aws), "objects": 1}
     assert stored_bytes(aws) <= QUOTA
+
+    # And the refused frame id is free: with room, another image under it is stored
+    assert not claim_exists(aws, small_world, "panel-a")
+    raise_quota(small_world, 10 * QUOTA)
+    assert post(frame_event(small_world, jpeg(280, 210), frame_id="panel-a"))["statusCode"] == 201
 
 
 @pytest.mark.parametrize(

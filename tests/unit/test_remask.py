@@ -426,6 +426,35 @@ def test_frames_stored_under_the_mask_are_skipped(aws, world):
     assert snapshot(aws, world, after) == untouched
 
 
+def test_a_frame_whose_original_vanished_is_skipped_and_the_job_goes_on(aws, world):
+    # Given three frames stored before the mask, the middle one's original since removed (S3 answers 404 NoSuchKey)
+    ids = [f["frame_id"] for f in stored_frames(world, 3)]
+    vanished = index_item(world, ids[1])
+    s3 = boto3.client("s3", region_name="us-east-1")
+    s3.delete_object(Bucket=aws.refs["FramesBucket"], Key=vanished.object_key)
+    set_mask(world, CENTRE)
+
+    # When a re-mask runs to the end
+    job_id = body_of(start(world))["job_id"]
+    drain(aws)
+
+    # Then the job completed: the vanished frame counted as skipped, the frames after it masked
+    done = job_status(world, job_id)
+    assert (done["status"], done["frames_masked"], done["frames_skipped"], done["frames_failed"]) == (
+        "completed",
+        2,
+        1,
+        0,
+    )
+    assert [e.subject for e in remask_entries(world)] == [ids[0], ids[2]]
+    for frame_id in (ids[0], ids[2]):
+        assert_masked(aws, index_item(world, frame_id))
+    # And nothing was written for the vanished frame: no original reappeared, its index item is as it was
+    assert index_item(world, ids[1]).attribute_values == vanished.attribute_values
+    listing = s3.list_objects_v2(Bucket=aws.refs["FramesBucket"], Prefix=vanished.object_key)
+    assert listing.get("KeyCount") == 0
+
+
 def test_a_slice_that_fails_on_storage_is_retried_and_the_frame_ends_consistent(aws, world, aws_faults):  # noqa: F811
     # Given a job, and the frames table failing the first index update (after the frame's objects were rewritten)
     ids = [f["frame_id"] for f in stored_frames(world, 2)]

@@ -1,10 +1,12 @@
 """The retention job, complete (SPEC §5): shortened retention, stale lifecycle tags, index items without objects,
-objects without index items (reconciled by day prefix, with a grace for uploads in flight), and a cost that follows
-what expires. Frames come in through the ingest handler; time moves on through the job's injected `now`."""
+objects without index items (reconciled by day prefix, with a grace for uploads in flight), a cost that follows
+what expires, and receipts that count each frame once whatever fails on the way. Frames come in through the ingest
+handler; time moves on through the job's injected `now`."""
 
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
@@ -13,10 +15,14 @@ import pytest
 from botocore.client import BaseClient
 
 from doti import contracts
+from doti.deletions import day_of
+from doti.errors import StorageError
 from doti.store.models import FrameModel
 from functions.retention import app as retention
 from infra.provision import Provisioned
 from tests.support import LambdaContext, World
+from tests.unit.test_deletions import receipts
+from tests.unit.test_ingest import aws_faults  # noqa: F401 - the fixture
 from tests.unit.test_retention import (
     PLENTY_MS,
     bytes_of,
@@ -255,3 +261,145 @@ def test_a_run_with_no_time_left_keeps_every_cursor_and_object(aws, world_factor
     assert stored_frame_ids(aws) == ids_of(frame)
     assert run(now() + timedelta(days=8), lambda: PLENTY_MS).frames_deleted == 1
     assert stored_frame_ids(aws) == set()
+
+
+# failures: whatever fails, each frame is deleted in the end and counted once in the receipts
+
+
+@pytest.fixture
+def undeletable(monkeypatch: pytest.MonkeyPatch) -> set[str]:
+    """Keys that S3's DeleteObjects reports as failed (an `Errors` entry, the object kept), as S3 does for a key it
+    could not delete; the other keys of the request are deleted."""
+    keys: set[str] = set()
+    original = BaseClient._make_api_call
+
+    def make_api_call(client: BaseClient, operation: str, params: dict[str, Any]) -> Any:
+        if operation != "DeleteObjects":
+            return original(client, operation, params)
+        asked = params["Delete"]["Objects"]
+        kept = [entry for entry in asked if entry["Key"] not in keys]
+        response = original(client, operation, {**params, "Delete": {**params["Delete"], "Objects": kept}})
+        errors = [
+            {"Key": entry["Key"], "Code": "InternalError", "Message": "We encountered an internal error."}
+            for entry in asked
+            if entry["Key"] in keys
+        ]
+        return {**response, "Errors": [*response.get("Errors", []), *errors]}
+
+    monkeypatch.setattr(BaseClient, "_make_api_call", make_api_call)
+    return keys
+
+
+def nth_call(n: int) -> Callable[[dict[str, Any]], bool]:
+    """A fault matcher for the n-th call of an operation."""
+    calls = 0
+
+    def matches(_params: dict[str, Any]) -> bool:
+        nonlocal calls
+        calls += 1
+        return calls == n
+
+    return matches
+
+
+def writes_receipt(aws: Provisioned) -> Callable[[dict[str, Any]], bool]:
+    """A fault matcher for a write to the deletion receipts table, alone or in a transaction."""
+    table = aws.refs["DeletionReceiptsTable"]
+
+    def matches(params: dict[str, Any]) -> bool:
+        writes = [params, *[next(iter(item.values())) for item in params.get("TransactItems", [])]]
+        return any(write.get("TableName") == table for write in writes)
+
+    return matches
+
+
+def test_an_object_s3_fails_to_delete_is_deleted_by_the_next_run_and_its_frame_counted_once(
+    aws, world_factory, undeletable
+):
+    # Given three expiring frames, and S3 reporting the middle frame's original as failed in DeleteObjects
+    world = world_factory(retention_days=7)
+    frames = [ingested(world, now() - timedelta(minutes=m)) for m in (1, 2, 3)]
+    all_bytes = bytes_of(aws, frames)
+    stuck = next(key for key in keys_of(aws, frames[1]) if key.startswith("frames/"))
+    undeletable.add(stuck)
+    at = now() + timedelta(days=8)
+
+    # When the job runs
+    first = run(at)
+
+    # Then the failed object is left and reported, everything else is gone, and all three frames are counted
+    assert list(object_sizes(aws)) == [stuck]
+    assert indexed_frame_ids(aws) == set()
+    assert (first.frames_deleted, first.bytes_freed, first.objects_failed) == (3, all_bytes, 1)
+
+    # When S3 deletes again and the job runs again
+    undeletable.clear()
+    second = run(at + timedelta(hours=1))
+
+    # Then the leftover object is deleted without counting its frame a second time
+    assert stored_frame_ids(aws) == set()
+    assert (second.frames_deleted, second.bytes_freed) == (0, 0)
+    assert receipts(world) == [{"day": day_of(at), "frames": 3, "notes": 0, "bytes": all_bytes}]
+
+
+def test_a_failed_index_batch_write_is_finished_by_the_next_run_and_counted_once(aws, world_factory, aws_faults):  # noqa: F811
+    # Given 30 expiring frames (two index batch writes: 25, then 5), and DynamoDB failing the second
+    world = world_factory(retention_days=7)
+    frames = [ingested(world, now() - timedelta(seconds=s)) for s in range(30)]
+    all_bytes = bytes_of(aws, frames)
+    aws_faults.fail("dynamodb", "BatchWriteItem", nth_call(2))
+    at = now() + timedelta(days=8)
+
+    # When the job runs / Then it fails part-way: 25 index items deleted, no object yet
+    with pytest.raises(StorageError):
+        run(at)
+    assert len(indexed_frame_ids(aws)) == 5
+    assert len(object_sizes(aws)) == 60
+
+    # When it runs again
+    rerun = run(at)
+
+    # Then everything is deleted (the 25 frames as objects without index items) and each frame counted once
+    assert stored_frame_ids(aws) == set()
+    assert rerun.reconciled.orphans_deleted == 25
+    assert receipts(world) == [{"day": day_of(at), "frames": 30, "notes": 0, "bytes": all_bytes}]
+
+
+def test_a_failed_receipt_write_loses_no_count(aws, world_factory, aws_faults):  # noqa: F811
+    # Given two expiring frames, and DynamoDB failing the first write of a deletion receipt
+    world = world_factory(retention_days=7)
+    frames = [ingested(world, now() - timedelta(minutes=m)) for m in (1, 2)]
+    all_bytes = bytes_of(aws, frames)
+    for operation in ("UpdateItem", "TransactWriteItems"):
+        aws_faults.fail("dynamodb", operation, writes_receipt(aws))
+    at = now() + timedelta(days=8)
+
+    # When the job runs / Then it fails, having deleted nothing it did not count
+    with pytest.raises(StorageError):
+        run(at)
+    assert stored_frame_ids(aws) == ids_of(*frames)
+
+    # When it runs again / Then the frames are deleted and counted, once
+    assert run(at).frames_deleted == 2
+    assert stored_frame_ids(aws) == set()
+    assert receipts(world) == [{"day": day_of(at), "frames": 2, "notes": 0, "bytes": all_bytes}]
+
+
+def test_overlapping_runs_count_each_frame_once(aws, world_factory, aws_faults):  # noqa: F811
+    # Given two expiring frames, and a second run (EventBridge delivers a schedule at least once) that does the
+    # whole work while the first is about to record its count
+    world = world_factory(retention_days=7)
+    frames = [ingested(world, now() - timedelta(minutes=m)) for m in (1, 2)]
+    all_bytes = bytes_of(aws, frames)
+    at = now() + timedelta(days=8)
+    overlapping: list[int] = []
+    aws_faults.before("dynamodb", "TransactWriteItems", lambda: overlapping.append(run(at).frames_deleted))
+
+    # When the first run gets to its count
+    first = run(at)
+
+    # Then the second run counted and deleted both frames, and the first one stopped without counting them again
+    assert overlapping == [2]
+    assert (first.frames_deleted, first.stopped_early) == (0, True)
+    assert stored_frame_ids(aws) == set()
+    assert receipts(world) == [{"day": day_of(at), "frames": 2, "notes": 0, "bytes": all_bytes}]

@@ -1,6 +1,6 @@
 """Passwords and sessions (SPEC §2, Art. 6): the password change and its rules, revocation on change and on a
-compromised report, temporary passwords, the lockout that does not reveal which ids exist, last use (Art. 12-1-11),
-and logs that never hold a token, password or hash.
+compromised report, temporary passwords, the lockout that does not reveal which ids exist, consistent reads where a
+revocation must count at once, last use (Art. 12-1-11), and logs that never hold a token, password or hash.
 """
 
 from __future__ import annotations
@@ -8,19 +8,24 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-from datetime import timedelta
+from collections.abc import Iterator
+from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
+from botocore.exceptions import ClientError
 
-from doti import audit, contracts
+from doti import audit, contracts, runtime
 from doti.auth import customer
 from doti.clock import utcnow
-from doti.errors import AccountLocked, Unauthorized
+from doti.errors import AccountLocked, DotiError, Unauthorized
 from doti.observability import logger
 from doti.store import registry as registry_store
+from doti.store.aws import botocore_session
 from doti.store.models import ContractModel
+from doti.tokens import hash_token
 from functions.viewer import app as viewer
+from infra.provision import Provisioned
 from tests.support import LambdaContext, admin_call, api_event, assert_error, body_of, customer_event, scan_table
 
 NEW_PASSWORD = "lighthouse-staple-9"
@@ -69,6 +74,46 @@ def me(token: str) -> dict[str, Any]:
 def audit_entries(contract_id: str, action: str) -> list[audit.AuditEntry]:
     entries, _ = audit.entries(contract_id, limit=100)
     return [e for e in entries if e.action == action]
+
+
+@pytest.fixture
+def aws_calls(aws: Provisioned) -> Iterator[list[tuple[str, dict[str, Any]]]]:
+    """Every AWS call made through the shared botocore session (boto3 and PynamoDB alike) as (operation, params).
+
+    Clients copy the session's handlers when they are made, so the clients are made again after registering.
+    """
+    calls: list[tuple[str, dict[str, Any]]] = []
+
+    def record(model: Any, params: dict[str, Any], **_: Any) -> None:
+        calls.append((model.name, params))
+
+    session = botocore_session()
+    session.register("before-parameter-build", record, unique_id="test-sessions-calls")
+    runtime.reset()
+    runtime.get_settings()
+    yield calls
+    session.unregister("before-parameter-build", unique_id="test-sessions-calls")
+    runtime.reset()
+    runtime.get_settings()
+
+
+@pytest.fixture
+def failing_contract_writes(aws: Provisioned) -> Iterator[None]:
+    """Every write to the contracts table fails as if DynamoDB were unavailable (reads still work)."""
+    table = aws.refs["ContractsTable"]
+
+    def fail(model: Any, params: dict[str, Any], **_: Any) -> None:
+        if model.name in {"UpdateItem", "PutItem"} and params.get("TableName") == table:
+            raise ClientError({"Error": {"Code": "InternalServerError", "Message": "injected"}}, model.name)
+
+    session = botocore_session()
+    session.register("before-parameter-build", fail, unique_id="test-sessions-failing-writes")
+    runtime.reset()
+    runtime.get_settings()
+    yield
+    session.unregister("before-parameter-build", unique_id="test-sessions-failing-writes")
+    runtime.reset()
+    runtime.get_settings()
 
 
 # the password change
@@ -129,7 +174,7 @@ def test_a_password_change_ends_every_session_and_answers_with_a_new_one(aws, wo
     for token in tokens:
         assert_error(me(token), 401, "unauthorized")
     stored = {item["token_hash"]["S"] for item in scan_table(aws.refs["SessionsTable"])}
-    assert stored & {customer.hash_token(t) for t in tokens} == set()
+    assert stored & {hash_token(t) for t in tokens} == set()
     # and only the new password logs in
     assert_error(login_response(world.login_id, world.password), 401, "unauthorized")
     assert login_response(world.login_id, NEW_PASSWORD)["statusCode"] == 200
@@ -154,6 +199,25 @@ def test_a_session_the_index_missed_is_refused_after_a_password_change(world):
 
     # Then the old token is still refused: it was opened before the user's sessions were cut off
     assert_error(me(token), 401, "unauthorized")
+
+
+def test_a_session_and_its_user_are_read_consistently(aws, world, aws_calls):
+    # Given a session
+    token = token_of(world.login_id, world.password)
+
+    # When it is used
+    aws_calls.clear()
+    assert me(token)["statusCode"] == 200
+
+    # Then the session and the user were read strongly consistently, so a logout, a removal or a revocation written a
+    # moment before is never missed
+    reads = {(params["TableName"], params.get("ConsistentRead")) for op, params in aws_calls if op == "GetItem"}
+    assert (aws.refs["SessionsTable"], True) in reads
+    assert (aws.refs["UsersTable"], True) in reads
+    assert {table for table, consistent in reads if not consistent} & {
+        aws.refs["SessionsTable"],
+        aws.refs["UsersTable"],
+    } == set()
 
 
 def test_a_wrong_current_password_is_refused_and_counts_toward_the_lockout(world):
@@ -200,6 +264,19 @@ def test_a_compromised_report_ends_every_session_even_one_the_index_missed(world
     # Then no old session works
     for token in tokens:
         assert_error(me(token), 401, "unauthorized")
+
+
+def test_a_staff_reset_lifts_a_failed_login_lockout(world):
+    # Given a user locked out by wrong passwords
+    for _ in range(customer.LOCK_AFTER_FAILURES):
+        assert_error(login_response(world.login_id, "not-the-password"), 401, "unauthorized")
+    assert_error(login_response(world.login_id, world.password), 423, "account_locked")
+
+    # When staff reset the password
+    reset = admin_call("POST", f"/v1/admin/users/{world.login_id}/reset", world.staff_key)
+
+    # Then the temporary password logs in at once
+    assert login_response(world.login_id, body_of(reset)["temporary_password"])["statusCode"] == 200
 
 
 def test_a_temporary_password_opens_only_the_account_until_it_is_changed(world):
@@ -287,7 +364,7 @@ def scrypt_calls(monkeypatch: pytest.MonkeyPatch) -> list[dict[str, int]]:
     return calls
 
 
-def test_every_login_path_costs_one_scrypt_of_the_same_parameters(world, scrypt_calls):
+def test_every_open_login_path_costs_one_scrypt_and_a_locked_id_none(world, scrypt_calls):
     # Given a real id, a locked real id and a locked unknown id
     ghost = f"ghost-{world.contract_id}"
     paths = {
@@ -310,10 +387,56 @@ def test_every_login_path_costs_one_scrypt_of_the_same_parameters(world, scrypt_
         assert_error(login_response(login_id, "not-the-password"), 423, "account_locked")
         costs[name] = list(scrypt_calls)
 
-    # Then each path verified exactly one scrypt hash, all with the cost of a stored password
+    # Then each open path verified exactly one scrypt hash, all with the cost of a stored password
     stored = registry_store.get_user(world.login_id).password_hash.split("$")
     expected = {"n": int(stored[1]), "r": int(stored[2]), "p": int(stored[3]), "dklen": 32}
-    assert costs == {name: [expected] for name in costs}
+    assert {name: costs[name] for name in paths} == {name: [expected] for name in paths}
+    # and a locked id, real or not, is refused before any password is verified
+    assert costs["locked real id"] == costs["locked unknown id"] == []
+
+
+def sign_in_outcome(login_id: str, password: str, now: datetime) -> tuple[str, str | None, datetime | None]:
+    try:
+        customer.sign_in(login_id, password, now)
+    except DotiError as exc:
+        return exc.code, exc.message, exc.retry_at
+    return "accepted", None, None
+
+
+def test_a_real_and_an_unknown_id_make_the_same_calls_and_get_the_same_answers(aws, world, aws_calls):
+    # Given a schedule of wrong passwords: four, a pause longer than the lockout window, six more (the sixth within
+    # the window of the fifth), and one after that lock has passed
+    window = customer.LOCK_DURATION
+    start = utcnow()
+    resumed = start + window + timedelta(minutes=1)
+    schedule = [start + timedelta(seconds=i) for i in range(4)]
+    schedule += [resumed + timedelta(seconds=i) for i in range(6)]
+    schedule.append(resumed + timedelta(seconds=4) + window + timedelta(seconds=1))
+
+    def run(login_id: str) -> tuple[list[Any], list[list[tuple[str, str | None]]]]:
+        answers, calls = [], []
+        for now in schedule:
+            aws_calls.clear()
+            answers.append(sign_in_outcome(login_id, "not-the-password", now))
+            calls.append([(operation, params.get("TableName")) for operation, params in aws_calls])
+        return answers, calls
+
+    # When a real id and an id nobody has each follow it
+    real_answers, real_calls = run(world.login_id)
+    unknown_answers, unknown_calls = run(f"ghost-{world.contract_id}")
+
+    # Then the earlier four lapsed for both, the next five failed, the sixth was locked until 15 minutes after the
+    # fifth, and the last failed again
+    codes = [code for code, _, _ in real_answers]
+    assert codes == ["unauthorized"] * 9 + ["account_locked", "unauthorized"]
+    assert real_answers[9][2] == schedule[8] + window
+    # and the two ids got the same answers from the same sequence of AWS calls on the same tables
+    assert unknown_answers == real_answers
+    assert unknown_calls == real_calls
+    assert {table for attempt in real_calls for _, table in attempt} == {
+        aws.refs["SessionsTable"],
+        aws.refs["UsersTable"],
+    }
 
 
 # last use of the service (Art. 12-1-11)
@@ -336,6 +459,33 @@ def test_any_authenticated_request_records_use_at_most_hourly(world):
     assert recorded.last_used_at >= before
     after = ContractModel.get(world.contract_id)
     assert (after.last_used_at, after.version) == (recorded.last_used_at, recorded.version)
+
+
+def test_requests_on_a_temporary_password_are_not_use_of_the_service(world):
+    # Given a contract never used, whose user holds a temporary password after a compromised report
+    reset = admin_call("POST", f"/v1/admin/users/{world.login_id}/compromised", world.staff_key)
+    token = token_of(world.login_id, body_of(reset)["temporary_password"])
+
+    # When the user reaches the service (refused until the password is changed) and their account
+    assert_error(get(token, "/v1/cameras"), 403, "forbidden")
+    assert me(token)["statusCode"] == 200
+
+    # Then no use was recorded: the service was not used yet
+    assert contracts.get_contract(world.contract_id).last_used_at is None
+
+
+def test_a_failure_to_record_use_is_logged_and_the_request_still_served(world, caplog, failing_contract_writes):
+    # Given a session whose use was last recorded two hours ago, and contract writes that fail
+    caplog.set_level(logging.WARNING, logger=logger.name)
+    token, _ = customer.login(world.login_id, world.password, utcnow() - timedelta(hours=2))
+    caplog.clear()
+
+    # When the customer uses the service
+    response = me(token)
+
+    # Then the request is served, and the failure is a warning in the log
+    assert response["statusCode"] == 200, response["body"]
+    assert "could not record the use of the service" in [r.getMessage() for r in caplog.records]
 
 
 def test_processes_that_see_the_hour_pass_write_the_last_use_once(world):
@@ -371,12 +521,13 @@ def test_no_log_line_holds_a_token_password_or_hash(aws, world, caplog, capsys):
     caplog.set_level(logging.DEBUG, logger="aws_lambda_powertools")
     try:
         # When a user fails a login, logs in, uses the service, changes the password and logs in with it
+        old_hash = registry_store.get_user(world.login_id).password_hash
         login_response(world.login_id, "wrong-password-guess")
         old_token = token_of(world.login_id, world.password)
         me(old_token)
         new_token = body_of(change_password(old_token, world.password, NEW_PASSWORD))["token"]
         me(new_token)
-        login(world.login_id, NEW_PASSWORD)
+        last_token = login(world.login_id, NEW_PASSWORD)["token"]
     finally:
         logger.setLevel(logging.INFO)
 
@@ -384,15 +535,16 @@ def test_no_log_line_holds_a_token_password_or_hash(aws, world, caplog, capsys):
     lines = capsys.readouterr().out + "\n" + "\n".join(r.getMessage() + " " + str(r.__dict__) for r in caplog.records)
     assert "request refused" in lines
     password_hash = registry_store.get_user(world.login_id).password_hash
+    tokens = [old_token, new_token, last_token]
     secrets = [
-        old_token,
-        new_token,
-        old_token.removeprefix(customer.TOKEN_PREFIX),
-        customer.hash_token(old_token),
-        customer.hash_token(new_token),
+        *tokens,
+        *(token.removeprefix(customer.TOKEN_PREFIX) for token in tokens),
+        *(hash_token(token) for token in tokens),
         world.password,
         NEW_PASSWORD,
         "wrong-password-guess",
+        old_hash,
+        old_hash.rsplit("$", 1)[-1],
         password_hash,
         password_hash.rsplit("$", 1)[-1],
     ]

@@ -18,9 +18,10 @@ from urllib.parse import parse_qs, urlparse
 
 import pytest
 
-from doti import audit, contracts, ids, registry, shares
+from doti import audit, contracts, ids, registry, runtime, shares
 from doti.auth import customer
 from doti.clock import format_rfc3339, parse_rfc3339, utcnow
+from doti.errors import ValidationError
 from doti.store.models import ContractModel, FrameModel
 from functions.viewer import app as viewer
 from infra.provision import Provisioned
@@ -141,12 +142,12 @@ def manager_token(world: World, **kwargs: Any) -> str:
     return login(*add_user(world, role="manager", **kwargs))
 
 
-def ingest_clip(aws: Provisioned, world: World) -> str:
-    """A 2 s clip uploaded and processed as a device's large upload is (see test_processor); returns its frame id."""
+def ingest_clip(aws: Provisioned, world: World) -> dict[str, str]:
+    """A 2 s clip uploaded and processed as a device's large upload is (see test_processor): its frame id and keys."""
     upload(aws, world, clip(), "video/mp4")
     assert run(aws, receive(aws)) == {"batchItemFailures": []}
     (item,) = frame_items(aws)
-    return item["frame_id"]["S"]
+    return {name: item[name]["S"] for name in ("frame_id", "object_key", "thumb_key")}
 
 
 def policy_of(response: dict[str, Any]) -> dict[str, str]:
@@ -259,6 +260,49 @@ def test_a_link_outside_the_rules_is_a_validation_error_and_nothing_is_stored(aw
     # Then it is refused as invalid, and no link exists
     assert_error(response, 422, "validation_error")
     assert scan_table(aws.refs["SharesTable"]) == []
+
+
+def test_a_window_ending_more_than_five_minutes_ahead_is_refused_as_a_live_feed(aws, world):
+    # Given the owner
+    token = owner_token(world)
+    start = utcnow() - timedelta(hours=1)
+
+    # When they ask for windows ending six minutes and three days from now
+    responses = [
+        create_share(
+            token,
+            camera_id=world.camera_id,
+            **{"from": format_rfc3339(start), "to": format_rfc3339(utcnow() + ahead)},
+            purpose="crime prevention",
+            expires_in=SEVEN_DAYS,
+        )
+        for ahead in (timedelta(minutes=6), timedelta(days=3))
+    ]
+
+    # Then each is refused on 'to', saying a link shares recorded footage, and no link exists
+    for response in responses:
+        error = assert_error(response, 422, "validation_error")
+        assert error["details"]["field"] == "to"
+        assert "recorded footage" in error["message"]
+    assert scan_table(aws.refs["SharesTable"]) == []
+
+
+def test_a_window_may_end_up_to_five_minutes_after_its_creation(world):
+    # Given a user and a moment of creation (time injected into the domain, as the handler does with its clock)
+    user = customer.authenticate_session(f"Bearer {owner_token(world)}", utcnow())[1]
+    now = utcnow()
+
+    def window_to(end: datetime) -> shares.ShareRequest:
+        return shares.ShareRequest(
+            camera_id=world.camera_id, purpose="insurance", expires_in=600, start=now - timedelta(hours=1), end=end
+        )
+
+    # When the window ends exactly five minutes later, or a millisecond beyond that
+    # Then the first is a link and the second is refused
+    latest = shares.create_share(user, window_to(now + timedelta(minutes=5)), now=now)
+    assert latest.share.window_end == now + timedelta(minutes=5)
+    with pytest.raises(ValidationError):
+        shares.create_share(user, window_to(now + timedelta(minutes=5, milliseconds=1)), now=now)
 
 
 def test_seven_days_is_the_longest_link(world):
@@ -453,6 +497,54 @@ def test_a_frame_link_shows_that_frame_alone_with_urls_signed_for_the_contracts_
     assert open_page(share["url"], cursor=shared["frame_id"])["statusCode"] == 400
 
 
+def test_signed_urls_never_outlive_the_link(world_factory, base_time):
+    # Given a contract whose signed URLs live an hour, and a frame link that expires in ten minutes
+    world = world_factory(signed_url_ttl=3600)
+    frame = ingest_frame(world, base_time)
+    user = customer.authenticate_session(f"Bearer {owner_token(world)}", utcnow())[1]
+    created_at = utcnow().replace(microsecond=0)
+    request = shares.ShareRequest(camera_id=world.camera_id, purpose="x", expires_in=600, frame_id=frame["frame_id"])
+    share = shares.create_share(user, request, now=created_at)
+
+    # When the holder opens it right away, and 50 s before it expires
+    at_once = open_page(share.token)
+    late = shares.open_share(share.token, None, storage=runtime.storage(), now=created_at + timedelta(seconds=550))
+
+    # Then the URLs of each view expire with the link, not an hour later
+    assert at_once["statusCode"] == 200, at_once["body"]
+    expiries = {int(parse_qs(urlparse(url).query)["X-Amz-Expires"][0]) for url in image_urls(at_once["body"])}
+    assert len(expiries) == 1
+    assert 590 <= expiries.pop() <= 600
+    assert isinstance(late, shares.SharedFootage)
+    (signed,) = late.frames
+    for url in (signed.image_url, signed.thumbnail_url):
+        assert parse_qs(urlparse(url).query)["X-Amz-Expires"] == ["50"]
+    assert signed.url_expires_at == share.share.expires_at
+
+
+def test_a_one_time_links_urls_are_short_lived(world_factory, base_time):
+    # Given a contract whose signed URLs live an hour, and a one-time link that lives an hour too
+    world = world_factory(signed_url_ttl=3600)
+    frame = ingest_frame(world, base_time)
+    share = created(
+        owner_token(world),
+        camera_id=world.camera_id,
+        frame_id=frame["frame_id"],
+        purpose="police",
+        expires_in=3600,
+        one_time=True,
+    )
+
+    # When the holder opens it
+    response = open_page(share["url"])
+
+    # Then its URLs live five minutes: enough to load the page, not to pass the images on for an hour
+    assert response["statusCode"] == 200, response["body"]
+    urls = image_urls(response["body"])
+    assert urls
+    assert {parse_qs(urlparse(url).query)["X-Amz-Expires"][0] for url in urls} == {"300"}
+
+
 def test_each_view_signs_its_urls_then_with_the_contracts_current_ttl(world, base_time):
     # Given a frame link opened once under the default TTL
     frame = ingest_frame(world, base_time)
@@ -472,8 +564,10 @@ def test_each_view_signs_its_urls_then_with_the_contracts_current_ttl(world, bas
 
 def test_a_clip_link_plays_the_clip_over_its_poster_and_lets_media_load_from_the_signed_origin(aws, world):
     # Given a clip ingested through the processor, and a link to it
-    frame_id = ingest_clip(aws, world)
-    share = created(owner_token(world), camera_id=world.camera_id, frame_id=frame_id, purpose="police", expires_in=600)
+    stored = ingest_clip(aws, world)
+    share = created(
+        owner_token(world), camera_id=world.camera_id, frame_id=stored["frame_id"], purpose="police", expires_in=600
+    )
 
     # When the holder opens the link
     response = open_page(share["url"])
@@ -485,11 +579,10 @@ def test_a_clip_link_plays_the_clip_over_its_poster_and_lets_media_load_from_the
     assert {"controls", "playsinline", 'preload="metadata"', 'width="320"', 'height="240"'} <= set(video[7:-1].split())
     (src,) = attribute_values(video, "src")
     (poster,) = attribute_values(video, "poster")
-    assert urlparse(src).path.endswith(f"/frames/{world.contract_id}/{world.camera_id}/{frame_id}.mp4") or urlparse(
-        src
-    ).path.endswith(f"{frame_id}.mp4")
+    assert stored["object_key"].endswith(".mp4")
+    assert urlparse(src).path.endswith("/" + stored["object_key"])
     assert parse_qs(urlparse(src).query)["response-content-type"] == ["video/mp4"]
-    assert urlparse(poster).path.split("/")[-2:-1] != [] and "/thumbs/" in urlparse(poster).path
+    assert urlparse(poster).path.endswith("/" + stored["thumb_key"])
     assert parse_qs(urlparse(poster).query)["response-content-type"] == ["image/jpeg"]
     assert "<img" not in page
     # and a browser without <video> shows the page's own fallback text, with a link to the clip
@@ -504,7 +597,7 @@ def test_a_clip_link_plays_the_clip_over_its_poster_and_lets_media_load_from_the
 
 def test_a_window_shows_a_clip_by_its_thumbnail_and_allows_no_media(aws, world):
     # Given a clip ingested through the processor, inside a window link
-    frame_id = ingest_clip(aws, world)
+    frame_id = ingest_clip(aws, world)["frame_id"]
     now = utcnow()
     share = window_share(owner_token(world), world.camera_id, now - timedelta(hours=1), now + timedelta(minutes=1))
 
@@ -605,10 +698,12 @@ def test_an_unknown_or_altered_token_is_not_found_with_an_explanation(world, bas
 
 
 def test_an_expired_link_is_not_found_and_no_longer_listed(world, base_time):
-    # Given a link created two hours ago that lived one hour (time injected into the domain, as the handler does)
+    # Given a link created two hours ago that lived one hour (time injected into the domain, as the handler does),
+    # to a window recorded before then
     user = customer.authenticate_session(f"Bearer {owner_token(world)}", utcnow())[1]
+    start = base_time - timedelta(hours=3)
     request = shares.ShareRequest(
-        camera_id=world.camera_id, purpose="insurance", expires_in=3600, start=base_time, end=base_time + timedelta(1)
+        camera_id=world.camera_id, purpose="insurance", expires_in=3600, start=start, end=start + timedelta(hours=1)
     )
     expired = shares.create_share(user, request, now=utcnow() - timedelta(hours=2))
     live = shares.create_share(user, request, now=utcnow())

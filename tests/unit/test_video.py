@@ -53,6 +53,17 @@ def without_index(data: bytes) -> bytes:
     return data[: data.index(b"moov") + 20]
 
 
+def container_header(data: bytes) -> tuple[float, int]:
+    """(frames per second, frame count) as the clip's container declares them."""
+    with tempfile.TemporaryDirectory() as workdir:
+        path = Path(workdir) / "clip.mp4"
+        path.write_bytes(data)
+        capture = cv2.VideoCapture(str(path), cv2.CAP_FFMPEG)
+        header = (capture.get(cv2.CAP_PROP_FPS), int(capture.get(cv2.CAP_PROP_FRAME_COUNT)))
+        capture.release()
+    return header
+
+
 def decode_all(data: bytes) -> list[np.ndarray]:
     with tempfile.TemporaryDirectory() as workdir:
         path = Path(workdir) / "clip.mp4"
@@ -185,6 +196,8 @@ def test_a_masked_clip_is_re_encoded_with_every_frame_blacked_out_under_the_mask
         hashlib.sha256(processed.original).hexdigest(),
     )
     assert (processed.frame_count, processed.duration_ms) == (20, 2000)
+    # And the re-encoded clip itself keeps the frame rate and frame count, so it plays for as long as the original
+    assert container_header(processed.original) == (10.0, 20)
     # And every frame of it is black under the mask (up to the codec's rounding) and not elsewhere
     frames = decode_all(processed.original)
     assert len(frames) == 20

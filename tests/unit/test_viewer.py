@@ -18,10 +18,10 @@ import boto3
 import pytest
 import requests
 
-from doti import frames, registry, runtime
+from doti import account, deletions, frames, notices, registry, runtime
 from doti.auth import customer
 from doti.clock import format_rfc3339, parse_rfc3339, utcnow
-from doti.errors import NotFound
+from doti.errors import ContractNotStarted, ContractSuspended, ContractTerminated, NotFound
 from doti.store.models import ContractModel
 from functions.ingest import app as ingest
 from functions.viewer import app as viewer
@@ -515,6 +515,28 @@ def test_a_cursor_from_another_camera_or_order_is_refused(world, base_time):
     assert assert_error(other_order, 422, "validation_error")["details"]["field"] == "cursor"
 
 
+@pytest.mark.parametrize("order", ["newest", "oldest"])
+def test_a_cursor_is_refused_with_a_window_that_does_not_hold_it(world, base_time, order):
+    # Given frames over twenty minutes, and a cursor of the first ten minutes' window
+    moments = [base_time + timedelta(minutes=m) for m in (1, 5, 12, 15)]
+    ids = [ingest_frame(world, moment)["frame_id"] for moment in moments]
+    token = owner_token(world)
+    first = {"from": format_rfc3339(base_time), "to": format_rfc3339(base_time + timedelta(minutes=10))}
+    cursor = listed(token, world.camera_id, limit="1", order=order, **first)["cursor"]
+
+    # When it is sent with the window after that one, or the one before
+    later = {"from": format_rfc3339(base_time + timedelta(minutes=10)), "to": format_rfc3339(moments[-1])}
+    earlier = {"from": format_rfc3339(base_time - timedelta(minutes=10)), "to": format_rfc3339(base_time)}
+    responses = [list_frames(token, world.camera_id, order=order, cursor=cursor, **w) for w in (later, earlier)]
+
+    # Then each is a validation error about the cursor, never a page (DynamoDB would refuse the start key: 503)
+    for response in responses:
+        assert assert_error(response, 422, "validation_error")["details"]["field"] == "cursor"
+    # and a window that holds the cursor continues after it
+    rest = listed_ids(token, world.camera_id, order=order, cursor=cursor)
+    assert rest == ([ids[0]] if order == "newest" else ids[1:])
+
+
 def _b64(data: bytes) -> str:
     return base64.urlsafe_b64encode(data).decode().rstrip("=")
 
@@ -724,6 +746,42 @@ def test_me_is_closed_before_the_service_starts_and_after_it_ends(world, state, 
 
     # Then the answer is the state's 403
     assert_error(response, 403, code)
+
+
+@pytest.mark.parametrize(
+    ("state", "account_error", "receipts_error"),
+    [
+        ("pending", ContractNotStarted, ContractNotStarted),
+        ("suspended", None, ContractSuspended),
+        ("terminated", ContractTerminated, ContractTerminated),
+    ],
+)
+def test_the_account_notices_and_receipts_check_the_contract_state_themselves(
+    world, state, account_error, receipts_error
+):
+    # Given a signed-in user whose contract then changes state
+    user = customer.authenticate_session(f"Bearer {owner_token(world)}", utcnow())[1]
+    set_contract_state(world.contract_id, state)
+    now = utcnow()
+    unknown_notice = "01ARZ3NDEKTSV4RRFFQ69G5FAV"
+
+    # When the domain functions behind the routes are called directly, with no handler checking first
+    # Then the account and notices stay open only while suspended, and deletion receipts only while serving
+    if account_error is None:
+        assert account.account_of(user, now=now).contract.state == state
+        assert notices.notices_for(user, now=now) == []
+        with pytest.raises(NotFound):  # past the state check: only the notice is unknown
+            notices.mark_read(user, unknown_notice, now)
+    else:
+        for call in (
+            lambda: account.account_of(user, now=now),
+            lambda: notices.notices_for(user, now=now),
+            lambda: notices.mark_read(user, unknown_notice, now),
+        ):
+            with pytest.raises(account_error):
+                call()
+    with pytest.raises(receipts_error):
+        deletions.receipts_of(user, deletions.DeletionQuery(), now=now)
 
 
 def test_a_cancelling_contract_keeps_viewing_open(world):

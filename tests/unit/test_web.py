@@ -16,6 +16,7 @@ from urllib.parse import urlsplit
 import pytest
 from viewer_routes.web import ASSETS
 
+from doti.auth.customer import MIN_PASSWORD_LENGTH
 from functions.ingest import app as ingest
 from functions.viewer import app as viewer
 from tests.support import LambdaContext, api_event, assert_error, body_of, customer_event, frame_event, sample_image
@@ -240,6 +241,19 @@ def test_the_full_view_plays_clips_on_demand_inline_and_loads_nothing_until_a_cl
     assert videos == [
         {"id": "frame-video", "controls": None, "playsinline": None, "preload": "metadata", "hidden": None}
     ]
+
+
+def test_the_password_form_masks_its_fields_for_password_managers_and_asks_the_apis_minimum_length(page):
+    fields = {a["id"]: a for tag, a in page.tags if tag == "input" and a.get("id", "").startswith("password-")}
+    # Browsers and password managers offer to save the new password for this login id, and never show one.
+    assert {name: (a.get("type"), a.get("autocomplete")) for name, a in fields.items()} == {
+        "password-user": (None, "username"),
+        "password-current": ("password", "current-password"),
+        "password-new": ("password", "new-password"),
+        "password-confirm": ("password", "new-password"),
+    }
+    # A too-short new password is stopped in the browser at the length the API enforces.
+    assert fields["password-new"]["minlength"] == fields["password-confirm"]["minlength"] == str(MIN_PASSWORD_LENGTH)
 
 
 def test_the_page_loads_only_allow_listed_assets_by_relative_url(page):

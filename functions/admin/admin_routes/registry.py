@@ -11,6 +11,7 @@ A takedown names one item of a camera: a frame (`frame_id`) or a note (`note_id`
 """
 
 # No `from __future__ import annotations`: Powertools reads the route signatures for OpenAPI validation.
+from datetime import datetime
 from typing import Any
 from urllib.parse import unquote
 
@@ -20,6 +21,7 @@ from pydantic import Field, SecretStr
 
 from admin_routes.common import StaffRequest, staff
 from doti import activity, audit, frames, maintenance, masks, registry, remask, runtime, takedown
+from doti.auth import customer
 from doti.clock import format_rfc3339, parse_rfc3339, utcnow
 from doti.entities import Camera, Device, Site, User
 from doti.http import json_response
@@ -129,7 +131,7 @@ def _device_view(d: Device) -> dict[str, Any]:
     }
 
 
-def _user_view(u: User) -> dict[str, Any]:
+def _user_view(u: User, now: datetime) -> dict[str, Any]:
     return {
         "user_id": u.user_id,
         "login_id": u.login_id,
@@ -138,8 +140,8 @@ def _user_view(u: User) -> dict[str, Any]:
         "role": u.role,
         "site_ids": sorted(u.site_ids) if u.site_ids else None,
         "locked_by_staff": u.locked_by_staff,
-        "locked_until": _time(u.locked_until),
-        "failed_logins": int(u.failed_logins or 0),
+        # the lock after repeated failed logins (doti.auth.customer), not the staff lock above
+        "locked_until": _time(customer.locked_until(u.login_id, now)),
         # A staff reset is pending: the user holds a temporary password they must change (must_change_password).
         "reset_pending": u.must_change_password,
         "created_at": _time(u.created_at),
@@ -215,13 +217,13 @@ def create_user(contract_id: str, body: UserCreate) -> Response[dict[str, Any]]:
         now=utcnow(),
         actor=actor,
     )
-    return json_response(201, _user_view(user))
+    return json_response(201, _user_view(user, utcnow()))
 
 
 @router.get("/v1/admin/contracts/<contract_id>/users")
 def list_users(contract_id: str) -> Response[dict[str, Any]]:
     staff(router)
-    return json_response(200, {"items": [_user_view(u) for u in registry.users_of(contract_id)]})
+    return json_response(200, {"items": [_user_view(u, utcnow()) for u in registry.users_of(contract_id)]})
 
 
 # cameras: privacy mask (Art. 2-4), activity threshold, re-mask of stored frames
@@ -306,21 +308,24 @@ def revoke_device(device_id: str, body: StaffNote | None = None) -> Response[dic
 def lock_user(login_id: str, body: StaffNote | None = None) -> Response[dict[str, Any]]:
     actor = audit.staff_actor(staff(router))
     user, revoked = registry.lock_user(_login_id(login_id), actor=actor, now=utcnow(), reason=_reason(body))
-    return json_response(200, {**_user_view(user), "sessions_revoked": revoked})
+    return json_response(200, {**_user_view(user, utcnow()), "sessions_revoked": revoked})
 
 
 @router.post("/v1/admin/users/<login_id>/unlock")
 def unlock_user(login_id: str, body: StaffNote | None = None) -> Response[dict[str, Any]]:
     actor = audit.staff_actor(staff(router))
     return json_response(
-        200, _user_view(registry.unlock_user(_login_id(login_id), actor=actor, now=utcnow(), reason=_reason(body)))
+        200,
+        _user_view(
+            registry.unlock_user(_login_id(login_id), actor=actor, now=utcnow(), reason=_reason(body)), utcnow()
+        ),
     )
 
 
 def _reset_view(reset: registry.CredentialReset) -> dict[str, Any]:
     # The temporary password is shown this once (the response is no-store); only its scrypt hash is kept.
     return {
-        **_user_view(reset.user),
+        **_user_view(reset.user, utcnow()),
         "temporary_password": reset.temporary_password,
         "sessions_revoked": reset.sessions_revoked,
     }

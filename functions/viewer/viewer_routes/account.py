@@ -6,7 +6,7 @@ from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.router import APIGatewayRouter
 from pydantic import BaseModel, Field, SecretStr
 
-from doti import contracts
+from doti import account
 from doti.auth import customer
 from doti.clock import format_rfc3339, utcnow
 from doti.http import json_response
@@ -61,17 +61,4 @@ def logout() -> Response[str]:
 @router.get("/v1/me")
 def me() -> Response[dict[str, Any]]:
     _, user = session(router)
-    contract = contracts.get_contract(user.contract_id)
-    contracts.require_account_open(contract, utcnow())
-    return json_response(
-        200,
-        {
-            "user_id": user.user_id,
-            "login_id": user.login_id,
-            "name": user.name,
-            "role": user.role,
-            "site_ids": sorted(user.site_ids) if user.site_ids else None,
-            "must_change_password": user.must_change_password,
-            "contract": {"contract_id": contract.contract_id, "name": contract.name, "state": contract.state},
-        },
-    )
+    return json_response(200, account.account_view(account.account_of(user, now=utcnow())))

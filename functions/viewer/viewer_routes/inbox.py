@@ -6,7 +6,7 @@ from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.params import Query
 from aws_lambda_powertools.event_handler.router import APIGatewayRouter
 
-from doti import access_log, contracts, deletions, notices
+from doti import access_log, deletions, notices
 from doti.clock import utcnow
 from doti.http import json_response
 from viewer_routes.common import session
@@ -17,16 +17,14 @@ router = APIGatewayRouter()
 @router.get("/v1/notices")
 def list_notices(limit: Annotated[int, Query(ge=1, le=100)] = 50) -> Response[dict[str, Any]]:
     _, user = session(router)
-    # Suspended customers still read notices: they are how the suspension is explained (SPEC §3).
-    contracts.require_account_open(contracts.get_contract(user.contract_id), utcnow())
-    items = [notices.notice_view(notice, read_at) for notice, read_at in notices.notices_for(user, limit=limit)]
+    found = notices.notices_for(user, limit=limit, now=utcnow())
+    items = [notices.notice_view(notice, read_at) for notice, read_at in found]
     return json_response(200, {"items": items})
 
 
 @router.post("/v1/notices/<notice_id>/read")
 def mark_notice_read(notice_id: str) -> Response[str]:
     _, user = session(router)
-    contracts.require_account_open(contracts.get_contract(user.contract_id), utcnow())
     notices.mark_read(user, notice_id, utcnow())
     return Response(status_code=204, body="", headers={"Cache-Control": "no-store"})
 
@@ -51,10 +49,5 @@ def list_deletions(
     limit: Annotated[int, Query(ge=1, le=deletions.MAX_PAGE)] = 31,
 ) -> Response[dict[str, Any]]:
     _, user = session(router)
-    contracts.require_serving(contracts.get_contract(user.contract_id), utcnow())
-    query = deletions.DeletionQuery(
-        first_day=deletions.parse_day(from_, "from") if from_ else None,
-        last_day=deletions.parse_day(to, "to") if to else None,
-        limit=limit,
-    )
-    return json_response(200, {"items": deletions.receipts_of(user.contract_id, query)})
+    query = deletions.DeletionQuery(first_day=from_, last_day=to, limit=limit)
+    return json_response(200, {"items": deletions.receipts_of(user, query, now=utcnow())})

@@ -24,6 +24,7 @@ class InviteRequest(BaseModel):
 
 @router.get("/v1/users")
 def list_users() -> Response[dict[str, Any]]:
+    """The users the owner manages: all of the contract's, or for a site-scoped owner those within their sites."""
     _, owner = session(router)
     return json_response(200, {"items": [users.user_view(u) for u in users.list_users(owner, utcnow())]})
 

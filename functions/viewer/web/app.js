@@ -1,4 +1,5 @@
-// doti web viewer: log in, cameras, a thumbnail timeline per camera, full frames, notes, notices and share links.
+// doti web viewer: log in, change the password, cameras, a thumbnail timeline per camera, full frames, notes, notices
+// and share links.
 //
 // Security rules of this file (the page's Content-Security-Policy allows only same-origin scripts and styles):
 // every piece of data reaches the DOM through textContent or a validated attribute, never through innerHTML;
@@ -99,10 +100,11 @@ function errorText(error) {
 // ---------------------------------------------------------------- API
 
 class ApiError extends Error {
-  constructor(status, code, message) {
+  constructor(status, code, message, details) {
     super(message);
     this.status = status;
     this.code = code;
+    this.details = details || {};
   }
 }
 
@@ -124,7 +126,7 @@ async function api(method, path, body) {
       endSession();
       showStatus(t("session.expired"), "error");
     }
-    throw new ApiError(response.status, error.code || `http_${response.status}`, error.message || "");
+    throw new ApiError(response.status, error.code || `http_${response.status}`, error.message || "", error.details);
   }
   return payload;
 }
@@ -166,8 +168,8 @@ async function login(event) {
     const session = await api("POST", "v1/auth/login", { login_id: $("login-id").value, password: $("password").value });
     startSession(session.token);
     $("password").value = "";
-    showStatus(session.must_change_password ? t("login.must_change") : "", "warning");
-    await afterLogin();
+    showStatus("");
+    await afterLogin(); // a temporary password (must_change_password) leads to the password form
   } catch (error) {
     errorNode.textContent = error instanceof ApiError && error.code === "unauthorized" ? t("login.failed") : errorText(error);
     errorNode.hidden = false;
@@ -189,8 +191,55 @@ async function afterLogin() {
   state.me = await api("GET", "v1/me");
   $("user-name").textContent = state.me.name || state.me.login_id;
   $("nav").hidden = false;
-  loadNotices();
+  const forced = passwordRequired();
+  for (const id of ["nav-cameras", "nav-shares", "nav-password"]) $(id).hidden = forced;
+  if (!forced) loadNotices(); // the API refuses notices until the temporary password is replaced
   route();
+}
+
+// A temporary password (an owner's invitation, a staff reset) opens only the account routes until it is replaced.
+function passwordRequired() {
+  return Boolean(state.me?.must_change_password);
+}
+
+// ---------------------------------------------------------------- password
+
+function showPasswordForm() {
+  $("password-required").hidden = !passwordRequired();
+  $("password-user").value = state.me.login_id;
+}
+
+function passwordErrorText(error) {
+  if (!(error instanceof ApiError)) return errorText(error);
+  if (error.code === "forbidden" && error.details.field === "current_password") return t("password.wrong_current");
+  if (error.code === "validation_error" && error.details.field === "new_password") return t("password.rules");
+  if (error.code === "account_locked" && error.details.retry_after) {
+    return t("password.locked", { time: formatTime(error.details.retry_after) });
+  }
+  return errorText(error);
+}
+
+async function changePassword(event) {
+  event.preventDefault();
+  const errorNode = $("password-error");
+  const next = $("password-new").value;
+  const mismatch = next !== $("password-confirm").value;
+  errorNode.textContent = mismatch ? t("password.mismatch") : "";
+  errorNode.hidden = !mismatch;
+  if (mismatch) return;
+  try {
+    const body = { current_password: $("password-current").value, new_password: next };
+    const session = await api("POST", "v1/auth/password", body);
+    // The change ended every session of the user, this tab's too: only the token in the reply is valid now.
+    startSession(session.token);
+    if (parseRoute().view === "password") history.replaceState(null, "", "#/"); // on to the cameras
+    await afterLogin(); // leaving the view empties the form
+    showStatus(t("password.changed"));
+  } catch (error) {
+    if (!state.token) return; // the session had ended: the login form says so
+    errorNode.textContent = passwordErrorText(error);
+    errorNode.hidden = false;
+  }
 }
 
 // ---------------------------------------------------------------- notices
@@ -244,18 +293,30 @@ async function markNoticeRead(noticeId) {
 
 // ---------------------------------------------------------------- views and routing
 
-const VIEWS = ["login", "cameras", "timeline", "frame", "shares"];
+const VIEWS = ["login", "password", "cameras", "timeline", "frame", "shares"];
 
 function show(view) {
   for (const name of VIEWS) $(`view-${name}`).hidden = name !== view;
   document.body.dataset.view = view;
   if (view !== "frame") stopClip(); // a hidden <video> would play on
+  if (view !== "password") resetPasswordForm(); // typed passwords do not linger in a hidden form
 }
 
-// #/ cameras · #/cameras/{id} timeline · #/cameras/{id}/frames/{frame_id} full view · #/shares
+function resetPasswordForm() {
+  $("password-form").reset();
+  $("password-error").hidden = true;
+}
+
+// #/ cameras · #/cameras/{id} timeline · #/cameras/{id}/frames/{frame_id} full view · #/shares · #/password
 function parseRoute() {
-  const parts = location.hash.replace(/^#\/?/, "").split("/").filter(Boolean).map(decodeURIComponent);
+  let parts;
+  try {
+    parts = location.hash.replace(/^#\/?/, "").split("/").filter(Boolean).map(decodeURIComponent);
+  } catch {
+    return { view: "cameras" }; // a mangled link (bad percent-encoding): the camera list rather than a blank page
+  }
   if (parts[0] === "shares") return { view: "shares" };
+  if (parts[0] === "password") return { view: "password" };
   if (parts[0] === "cameras" && parts[1] && parts[2] === "frames" && parts[3]) {
     return { view: "frame", cameraId: parts[1], frameId: parts[3] };
   }
@@ -268,10 +329,11 @@ async function route() {
     show("login");
     return;
   }
-  const target = parseRoute();
+  const target = passwordRequired() ? { view: "password" } : parseRoute();
   show(target.view);
   try {
-    if (target.view === "cameras") await showCameras();
+    if (target.view === "password") showPasswordForm();
+    else if (target.view === "cameras") await showCameras();
     else if (target.view === "timeline") await showTimeline(target.cameraId);
     else if (target.view === "frame") await showFrame(target.cameraId, target.frameId);
     else await showShares();
@@ -671,6 +733,7 @@ function toggleLanguage() {
 
 function wire() {
   $("login-form").addEventListener("submit", login);
+  $("password-form").addEventListener("submit", changePassword);
   $("logout").addEventListener("click", logout);
   $("lang-toggle").addEventListener("click", toggleLanguage);
   $("notices-toggle").addEventListener("click", toggleNotices);

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from doti.errors import ValidationError
 
@@ -26,6 +26,13 @@ def parse_rfc3339(value: str, field: str) -> datetime:
         raise ValidationError(f"{field} needs a date, a time and a UTC offset", field=field, value=value[:64])
     parsed = parsed.astimezone(UTC)
     return parsed.replace(microsecond=parsed.microsecond - parsed.microsecond % 1000)
+
+
+def ceil_to_second(moment: datetime) -> datetime:
+    """`moment` rounded up to a whole second: DynamoDB TTL holds epoch seconds, and an expiry rounded up never hides
+    an item before its retention has passed (and reads back as the time first answered)."""
+    whole = moment.replace(microsecond=0)
+    return whole if whole == moment else whole + timedelta(seconds=1)
 
 
 def format_rfc3339(value: datetime) -> str:

@@ -30,6 +30,7 @@ from doti.errors import (
     ValidationError,
 )
 from doti.store import registry
+from doti.store.conditions import is_condition_failure
 from doti.store.keys import RETENTION_CLASSES
 from doti.store.models import ContractModel
 
@@ -268,10 +269,6 @@ def contract_item(contract_id: str) -> ContractModel:
         raise NotFound("contract not found") from exc
     except PynamoDBException as exc:
         raise StorageError("could not read the contract") from exc
-
-
-def is_condition_failure(exc: PynamoDBException) -> bool:
-    return getattr(exc, "cause_response_code", None) == "ConditionalCheckFailedException"
 
 
 def update_versioned(

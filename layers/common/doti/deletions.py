@@ -10,6 +10,8 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
 
+from doti import contracts
+from doti.entities import User
 from doti.errors import ValidationError
 from doti.store import retention as store
 
@@ -20,7 +22,7 @@ _LAST_DAY = "9999-12-31"
 
 @dataclass(frozen=True)
 class DeletionQuery:
-    first_day: str | None = None  # "YYYY-MM-DD", included
+    first_day: str | None = None  # "YYYY-MM-DD", included; checked by receipts_of
     last_day: str | None = None  # included
     limit: int = 31
 
@@ -34,7 +36,7 @@ def record(contract_id: str, now: datetime, *, frames: int, bytes_freed: int, no
     store.add_to_receipt(contract_id, day_of(now), frames=frames, notes=notes, bytes_=bytes_freed)
 
 
-def parse_day(value: str, name: str) -> str:
+def _parse_day(value: str, name: str) -> str:
     """A query's day, YYYY-MM-DD, or a ValidationError naming the parameter."""
     try:
         if len(value) == 10:
@@ -44,14 +46,16 @@ def parse_day(value: str, name: str) -> str:
     raise ValidationError(f"{name} must be a day, YYYY-MM-DD", field=name)
 
 
-def receipts_of(contract_id: str, query: DeletionQuery) -> list[dict[str, Any]]:
-    """The contract's receipts within the query's days (both ends included), newest first."""
-    first = query.first_day or _FIRST_DAY
-    last = query.last_day or _LAST_DAY
+def receipts_of(user: User, query: DeletionQuery, *, now: datetime) -> list[dict[str, Any]]:
+    """The user's contract's receipts within the query's days (both ends included), newest first; only while the
+    contract serves (SPEC §3)."""
+    contracts.require_serving(contracts.get_contract(user.contract_id), now)
+    first = _parse_day(query.first_day, "from") if query.first_day else _FIRST_DAY
+    last = _parse_day(query.last_day, "to") if query.last_day else _LAST_DAY
     if first > last:
         raise ValidationError("from must not be after to", field="from")
     limit = max(1, min(query.limit, MAX_PAGE))
     return [
         {"day": r.day, "frames": r.frames, "notes": r.notes, "bytes": r.bytes}
-        for r in store.receipts(contract_id, first, last, limit)
+        for r in store.receipts(user.contract_id, first, last, limit)
     ]

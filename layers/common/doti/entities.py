@@ -77,8 +77,6 @@ class User:
     role: str
     site_ids: frozenset[str] | None
     password_hash: str
-    failed_logins: int
-    locked_until: datetime | None
     created_at: datetime
     locked_by_staff: bool = False
     must_change_password: bool = False

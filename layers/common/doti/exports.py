@@ -5,7 +5,9 @@ the ZIP: the camera's frames in [from, to), read by key range page by page, each
 chunks into the archive, which itself streams into an S3 multipart upload, so neither the archive nor a whole frame
 is ever held in memory (at most one part plus one chunk). `manifest.csv` lists each frame's capture time, type,
 size, SHA-256 and file name; each frame's bytes are checked against its recorded SHA-256 as they stream, and an
-export with a frame that no longer matches fails rather than hand over altered footage.
+export with a frame that no longer matches fails rather than hand over altered footage. A run claims the export
+before building it: a duplicate delivery of the message while that run builds does nothing, and only a claim older
+than the exporter's timeout (a run that stopped) is taken over by the message's redelivery.
 
 The archive lives at `exports/<contract_id>/<export_id>.zip`; the bucket's `exports/` lifecycle rule and the item's
 TTL remove both after EXPORT_LIFETIME, and a purge removes them with the rest of the contract.
@@ -41,7 +43,9 @@ EXPORT_LIFETIME = timedelta(days=7)
 PART_SIZE = 8 * 1024 * 1024  # S3's minimum part is 5 MiB
 READ_CHUNK = 1024 * 1024
 QUERY_PAGE = 200
-# One Lambda run builds one export (900 s): beyond these, the customer is asked to split the window.
+# One Lambda run builds one export: beyond these, the customer is asked to split the window.
+# The exporter's timeout (template.yaml; a test compares them): a build claimed longer ago than this has stopped.
+BUILD_TIMEOUT = timedelta(seconds=900)
 MAX_EXPORT_BYTES = 4 * 1024**3
 RESERVE_MS = 60_000
 MANIFEST_COLUMNS = ("frame_id", "captured_at", "content_type", "size", "sha256", "file_name")
@@ -207,7 +211,10 @@ def build_export(
     except NotFound:
         logger.info("export request for an export that no longer exists", extra={"export_id": export_id})
         return None
-    if export.status == READY or export.expires_at <= now or not store.start_building(export_id, now):
+    if export.status == READY or export.expires_at <= now:
+        return None
+    if not store.start_building(export_id, now, stale_after=BUILD_TIMEOUT):
+        logger.info("export not claimed: failed, or being built by another run", extra={"export_id": export_id})
         return None
     try:
         contracts.require_serving(contracts.get_contract(export.contract_id), now)

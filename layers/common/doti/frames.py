@@ -10,9 +10,18 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
 from doti import activity, contracts, cursors, ids, registry, usage
-from doti.clock import format_rfc3339, parse_rfc3339
+from doti.clock import ceil_to_second, format_rfc3339, parse_rfc3339
 from doti.entities import Camera, Contract, Device, Frame, User
-from doti.errors import Conflict, NotFound, PayloadTooLarge, StorageError, UnsupportedMediaType, ValidationError
+from doti.errors import (
+    Conflict,
+    DotiError,
+    NotFound,
+    PayloadTooLarge,
+    StorageError,
+    UnsupportedMediaType,
+    ValidationError,
+)
+from doti.media import media_type
 from doti.observability import logger
 from doti.signing import presign_get
 from doti.store import claims, keys
@@ -68,19 +77,15 @@ class Storage:
     bucket: str
 
 
-def _media_type(content_type: str | None) -> str:
-    return (content_type or "").split(";")[0].strip().lower()
-
-
 def require_frame_media_type(content_type: str | None, accepted_types: tuple[str, ...] = ACCEPTED_TYPES) -> str:
     """The frame's media type, or 415. Checked before authentication too: API Gateway hands any other type to
     Lambda as text, which alters the bytes, so the signature could not be verified and a 401 would mislead."""
-    media_type = _media_type(content_type)
-    if media_type not in accepted_types:
+    declared = media_type(content_type)
+    if declared not in accepted_types:
         raise UnsupportedMediaType(
             f"frames must be {' or '.join(accepted_types)}", content_type=content_type or None, accepted=accepted_types
         )
-    return media_type
+    return declared
 
 
 def _require_headers(upload: FrameUpload) -> tuple[str, str, str]:
@@ -101,9 +106,10 @@ def _require_headers(upload: FrameUpload) -> tuple[str, str, str]:
 
 
 def _indexed_frame(claim: claims.Claim) -> Frame:
-    """The frame a completed claim stands for, answered to a replay."""
+    """The frame a completed claim stands for, answered to a replay. A consistent read: the claim was read
+    consistently, and a retry arriving right after the first response must see the index item it completed with."""
     try:
-        return store.get_frame(claim.camera_id, claim.frame_id)
+        return store.get_frame(claim.camera_id, claim.frame_id, consistent=True)
     except NotFound as exc:
         raise Conflict(
             "this frame id was already used for a frame that is no longer stored", frame_id=claim.frame_id
@@ -147,7 +153,7 @@ class Admission:
     media_type: str
 
 
-def require_direct_size(size: int) -> None:
+def _require_direct_size(size: int) -> None:
     """The direct route carries a frame inside the Lambda event; larger media take a presigned upload."""
     if size > contracts.DIRECT_UPLOAD_MAX_BYTES:
         raise PayloadTooLarge(
@@ -165,7 +171,7 @@ def admit_frame(
     size within the plan, capture time. The direct route runs them before decoding; the upload grant
     (doti.uploads) runs them before the bytes exist, with the size the device declares."""
     camera_id, captured_text, device_frame_id = _require_headers(upload)
-    media_type = require_frame_media_type(upload.content_type, accepted_types)
+    declared = require_frame_media_type(upload.content_type, accepted_types)
     camera = registry.camera_of_contract(device.contract_id, camera_id)
     if camera.site_id != device.site_id:
         raise NotFound("camera not found")  # a device relays only its own site's cameras
@@ -180,7 +186,41 @@ def admit_frame(
         raise ValidationError("captured_at is in the future", captured_at=format_rfc3339(captured_at))
     if captured_at < now - timedelta(days=contract.retention_days):
         raise ValidationError("captured_at is older than the retention period", retention_days=contract.retention_days)
-    return Admission(camera, contract, captured_at, device_frame_id, media_type)
+    return Admission(camera, contract, captured_at, device_frame_id, declared)
+
+
+def ingest_direct(
+    upload: FrameUpload,
+    *,
+    authenticate: Callable[[bytes], Device],
+    storage: Storage,
+    process: ImageProcessor,
+    limits_factory: Callable[[int, int], Any],
+    now: datetime,
+) -> IngestResult:
+    """The direct route (POST /v1/device/frames): the media type, then the device's signature over the body
+    (`authenticate`), then the size a Lambda event may carry, then ingest_frame."""
+    require_frame_media_type(upload.content_type)
+    device = authenticate(upload.body)
+    _require_direct_size(len(upload.body))
+    return ingest_frame(upload, device, storage=storage, process=process, limits_factory=limits_factory, now=now)
+
+
+def ingested_view(frame: Frame) -> dict[str, Any]:
+    """The JSON shape of a frame in the device's ingest response (SPEC §12): the same for a replay."""
+    return {
+        "frame_id": frame.frame_id,
+        "device_frame_id": frame.device_frame_id,
+        "camera_id": frame.camera_id,
+        "captured_at": format_rfc3339(frame.captured_at),
+        "received_at": format_rfc3339(frame.received_at),
+        "content_type": frame.content_type,
+        "size": frame.size,
+        "width": frame.width,
+        "height": frame.height,
+        "sha256": frame.sha256,
+        "expires_at": format_rfc3339(frame.expires_at),
+    }
 
 
 def ingest_frame(
@@ -199,7 +239,8 @@ def ingest_frame(
     before anything is stored. Then, holding the claim on (device, frame id): the original and the thumbnail, both
     tagged for lifecycle expiry, and last one transaction that indexes the frame, charges its bytes and completes the
     claim. A failure before that transaction leaves only tagged objects nobody can see; the claim is given up (or,
-    after a crash, goes stale) and the retry takes it over, reusing its frame id, capture time and keys.
+    after a crash, goes stale) and the retry takes it over, reusing its frame id, capture time and keys. A refusal
+    after the claim (the quota) deletes it: nothing is stored, and the frame id is free again.
     """
     admitted = admit_frame(upload, device, now, size=len(upload.body), accepted_types=accepted_types)
     camera, contract, captured_at = admitted.camera, admitted.contract, admitted.captured_at
@@ -209,7 +250,7 @@ def ingest_frame(
     mask = camera.privacy_mask or None
     image = process(
         upload.body,
-        _media_type(upload.content_type),
+        media_type(upload.content_type),
         limits_factory(contract.max_object_bytes, contract.max_pixels),
         mask,
     )
@@ -226,7 +267,7 @@ def ingest_frame(
         frame_id=frame_id,
         captured_at=captured_at,
         claimed_at=now,
-        expires_at=int(_ttl_time(captured_at + retention).timestamp()),
+        expires_at=int(ceil_to_second(captured_at + retention).timestamp()),
     )
     claimed = _claim_frame_id(wanted, now)
     if isinstance(claimed, IngestResult):
@@ -247,10 +288,14 @@ def ingest_frame(
         )
         claims.complete(claimed, frame, period=charge.period, quota=charge.quota)
     except claims.QuotaExceededRace as exc:
-        # Another frame took the month's last room between the check and the charge: this one is not stored.
-        claims.release(claimed)
+        # Another frame took the month's last room between the check and the charge: this one is not stored. Its
+        # objects go before its claim, which guards their keys.
         _discard_objects(storage, frame)
+        claims.discard(claimed)
         raise usage.quota_exceeded(charge) from exc
+    except DotiError as exc:
+        _give_up(claimed, exc)
+        raise
     except Exception:
         claims.release(claimed)
         raise
@@ -339,18 +384,18 @@ def _move_camera_pointer(frame: Frame, signature: bytes) -> None:
         logger.warning("could not move the camera's last frame pointer", extra={"camera_id": frame.camera_id})
 
 
+def _give_up(claim: claims.Claim, refusal: DotiError) -> None:
+    """After the claim, a refusal (4xx, such as the quota) means nothing was stored and the frame id is free for
+    whatever the device sends next: the claim is deleted. A failure (5xx) keeps it, given up, so the retry takes it
+    over and reuses its keys. A conflict means the claim is no longer ours to touch."""
+    if refusal.status < 500 and not isinstance(refusal, Conflict):
+        claims.discard(claim)
+    else:
+        claims.release(claim)
+
+
 def _sha256_hex(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
-
-
-def _ttl_time(moment: datetime) -> datetime:
-    """`moment` rounded up to a whole second.
-
-    DynamoDB TTL holds epoch seconds: a replay must read back the expiry the first response gave, and rounding up
-    never hides a frame before its retention has passed.
-    """
-    whole = moment.replace(microsecond=0)
-    return whole if whole == moment else whole + timedelta(seconds=1)
 
 
 # browsing
@@ -420,6 +465,9 @@ def list_frames(user: User, camera_id: str, query: FrameQuery, *, storage: Stora
     if upper == ids.FRAME_ID_MIN:
         return FramePage(items=[], cursor=None)  # a window that ends at or before 1970: no frame can be in it
     start_after = cursors.decode(query.cursor, camera.camera_id, query.newest_first) if query.cursor else None
+    # DynamoDB refuses a start key outside the query's key range: a cursor continues only a window holding it.
+    if start_after is not None and not lower <= start_after < upper:
+        raise ValidationError("cursor belongs to another time window", field="cursor")
     frames, last = store.query_frames(
         camera.camera_id,
         lower,

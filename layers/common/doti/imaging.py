@@ -8,17 +8,24 @@ declaring 30000x30000) is refused before OpenCV allocates gigabytes for it.
 from __future__ import annotations
 
 import hashlib
+import os
 import re
 import struct
+import sys
+import tempfile
+import threading
 import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
+from functools import cache
+from typing import IO
 
 import cv2
 import numpy as np
 
-from doti.errors import CorruptImage, PayloadTooLarge, UnsupportedMediaType
+from doti.errors import CorruptImage, PayloadTooLarge, UnsupportedMediaType, ValidationError
 from doti.masks import Polygons
+from doti.media import media_type
 
 JPEG = "image/jpeg"
 PNG = "image/png"
@@ -41,6 +48,13 @@ _RST = range(0xD0, 0xD8)
 _SOF = frozenset(range(0xC0, 0xD0)) - {0xC4, 0xC8, 0xCC}
 # Inside entropy-coded data FF is stuffed as FF00 and restart markers may occur; anything else ends the scan.
 _SCAN_END = re.compile(rb"\xff[^\x00\xd0-\xd7\xff]")
+
+# libjpeg works around damaged scan data (cut short, a bad Huffman code, bytes before a marker), fills what it could
+# not decode with gray and only prints a warning to stderr; OpenCV offers no hook for it. So a JPEG is decoded with file
+# descriptor 2 pointed at a scratch file, and these warnings refuse it. fd 2 is process-wide: one such decode at a time.
+_JPEG_DAMAGE_WARNINGS = (b"Corrupt JPEG data", b"Premature end of JPEG file")
+_WARNINGS_READ = 4096
+_STDERR_LOCK = threading.Lock()
 
 # Largest first: the cheapest decode whose output still covers the thumbnail.
 _JPEG_REDUCTIONS = ((8, cv2.IMREAD_REDUCED_COLOR_8), (4, cv2.IMREAD_REDUCED_COLOR_4), (2, cv2.IMREAD_REDUCED_COLOR_2))
@@ -185,7 +199,7 @@ def signature_of(image: np.ndarray) -> bytes:
 
 
 def _check_content_type(data: bytes, declared_content_type: str) -> str:
-    declared = declared_content_type.split(";", 1)[0].strip().lower()
+    declared = media_type(declared_content_type)
     if declared not in ACCEPTED_CONTENT_TYPES:
         raise UnsupportedMediaType(
             f"Content-Type {declared_content_type!r} is not accepted; send image/jpeg or image/png",
@@ -199,21 +213,72 @@ def _check_content_type(data: bytes, declared_content_type: str) -> str:
         raise UnsupportedMediaType(
             "The bytes are neither a JPEG nor a PNG", declared=declared, detected=None, magic=data[:8].hex()
         )
-    if detected != declared:
-        raise UnsupportedMediaType(
-            f"Declared {declared} but the bytes are {detected}", declared=declared, detected=detected
+    if detected != declared:  # an accepted image under the other accepted type: 415 is only for other content
+        raise ValidationError(
+            f"Declared {declared} but the bytes are {detected}",
+            field="Content-Type",
+            declared=declared,
+            detected=detected,
         )
     return detected
 
 
 def _decode(data: bytes, flag: int, content_type: str) -> np.ndarray:
+    buffer = np.frombuffer(data, dtype=np.uint8)
     try:
-        image = cv2.imdecode(np.frombuffer(data, dtype=np.uint8), flag)
+        if content_type == JPEG:
+            image, damage = _decode_jpeg_watching_warnings(buffer, flag)
+        else:
+            image, damage = cv2.imdecode(buffer, flag), None
     except cv2.error as exc:
         raise CorruptImage("The image does not decode", content_type=content_type, reason=str(exc)) from exc
+    if damage:
+        raise CorruptImage("The image data is damaged", content_type=content_type, reason=damage)
     if image is None:
         raise CorruptImage("The image does not decode", content_type=content_type)
     return image
+
+
+@cache
+def _warnings_scratch() -> IO[bytes]:
+    """One scratch file per process, reused: a decode that prints nothing costs no file system work."""
+    return tempfile.TemporaryFile()
+
+
+def _decode_jpeg_watching_warnings(buffer: np.ndarray, flag: int) -> tuple[np.ndarray | None, str | None]:
+    """cv2.imdecode with libjpeg's stderr captured: the image, and the damage warning if libjpeg printed one. Other
+    output is passed on to stderr."""
+    with _STDERR_LOCK:
+        scratch = _warnings_scratch().fileno()
+        sys.stderr.flush()  # Python's own pending output belongs to the real stderr
+        saved = os.dup(2)
+        try:
+            os.dup2(scratch, 2)
+            try:
+                image = cv2.imdecode(buffer, flag)
+            finally:
+                os.dup2(saved, 2)
+        finally:
+            os.close(saved)
+            output = _take_output(scratch)
+    if not output:
+        return image, None
+    for line in output.splitlines():
+        if line.startswith(_JPEG_DAMAGE_WARNINGS):
+            return image, line.decode("ascii", "replace")
+    os.write(2, output)
+    return image, None
+
+
+def _take_output(scratch: int) -> bytes:
+    """What was written to the scratch file (fd 2 shared its offset), which is then emptied for the next decode."""
+    written = os.lseek(scratch, 0, os.SEEK_CUR)
+    if not written:
+        return b""
+    output = os.pread(scratch, min(written, _WARNINGS_READ), 0)
+    os.ftruncate(scratch, 0)
+    os.lseek(scratch, 0, os.SEEK_SET)
+    return output
 
 
 def _jpeg_decode_flag(long_edge: int) -> int:

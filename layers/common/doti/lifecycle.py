@@ -40,12 +40,12 @@ from doti.contracts import (
     add_months,
     as_contract,
     contract_item,
-    is_condition_failure,
     update_versioned,
 )
 from doti.entities import Contract
 from doti.errors import Conflict, NotFound, StorageError, ValidationError
 from doti.mail import Mailer
+from doti.store.conditions import is_condition_failure
 from doti.store.models import ContractModel, SuspensionModel
 
 DEFAULT_PURGE_GRACE_DAYS = 30  # the template's PurgeGraceDays default; jobs and routes pass the setting

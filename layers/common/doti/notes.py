@@ -26,9 +26,10 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from doti import audit, contracts, cursors, ids, registry, roles
-from doti.clock import format_rfc3339, parse_rfc3339
+from doti.clock import ceil_to_second, format_rfc3339, parse_rfc3339
 from doti.entities import Camera, Contract, Device, Note, User
 from doti.errors import Conflict, DotiError, NotFound, UnsupportedMediaType, ValidationError
+from doti.media import media_type
 from doti.store import notes as store
 
 KIND_EVENT, KIND_NOTE = "event", "note"
@@ -100,14 +101,12 @@ def _check_time(at: datetime, contract: Contract, now: datetime, field: str) -> 
 
 def _expires_at(at: datetime, contract: Contract) -> datetime:
     """The end of the note's retention, rounded up to the whole second DynamoDB TTL holds (never earlier)."""
-    moment = at + timedelta(days=contract.retention_days)
-    whole = moment.replace(microsecond=0)
-    return whole if whole == moment else whole + timedelta(seconds=1)
+    return ceil_to_second(at + timedelta(days=contract.retention_days))
 
 
 def parse_device_event(body: bytes, content_type: str | None) -> DeviceEvent:
     """The event in a device's JSON body, or 415 (not JSON) or 422 (malformed), naming every problem found."""
-    if (content_type or "").split(";")[0].strip().lower() != "application/json":
+    if media_type(content_type) != "application/json":
         raise UnsupportedMediaType("events must be application/json", content_type=content_type or None)
     try:
         data = json.loads(body.decode("utf-8"))

@@ -13,7 +13,7 @@ from typing import Any
 
 from pynamodb.exceptions import PynamoDBException
 
-from doti import audit, ids
+from doti import audit, contracts, ids
 from doti.clock import format_rfc3339
 from doti.entities import Contract, User
 from doti.errors import NotFound, StorageError, ValidationError
@@ -118,8 +118,14 @@ def publish(
     return _notice(item)
 
 
-def notices_for(user: User, *, limit: int = 50) -> list[tuple[Notice, datetime | None]]:
+def _require_account_open(user: User, now: datetime) -> None:
+    # Suspended customers still read notices: they are how the suspension is explained (SPEC §3).
+    contracts.require_account_open(contracts.get_contract(user.contract_id), now)
+
+
+def notices_for(user: User, *, now: datetime, limit: int = 50) -> list[tuple[Notice, datetime | None]]:
     """The user's notices (their contract's and everyone's), unread first, newest first within each group."""
+    _require_account_open(user, now)
     try:
         found = [
             _notice(item)
@@ -139,6 +145,7 @@ def _desc(notice_id: str) -> list[int]:
 
 def mark_read(user: User, notice_id: str, now: datetime) -> None:
     """Record that the user read a notice addressed to them; other notices are NotFound."""
+    _require_account_open(user, now)
     try:
         visible = any(
             NoticeModel.count(audience, NoticeModel.notice_id == notice_id) for audience in (user.contract_id, ALL)

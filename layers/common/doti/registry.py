@@ -290,8 +290,6 @@ def create_user(
         role=role,
         site_ids=frozenset(site_ids) if site_ids else None,
         password_hash=customer.hash_password(password),
-        failed_logins=0,
-        locked_until=None,
         created_at=now,
         must_change_password=must_change_password,
     )

@@ -6,7 +6,8 @@ the next run) and walks it one UTC day at a time, in chunks. For each chunk it r
 only expired data: the camera's index items (a key-range query), and the day's `frames/` and `thumbs/` prefixes
 listed from the chunk's first frame id on (keys under a day prefix sort by frame id). Then:
 
-- index items are deleted first (a customer never sees a frame whose image is gone), then their objects;
+- what the chunk deletes is counted first (see _count_first), then index items are deleted (a customer never sees
+  a frame whose image is gone), then their objects;
 - an item whose object is not listed (an object removed out of band, or by its lifecycle rule) is deleted all the
   same and counted (`items_without_objects`): the check costs nothing extra, as the listing is made anyway;
 - an object with no index item (an orphan left by a crash between the object write and the index write, or an item
@@ -21,8 +22,9 @@ deleted in batches and counted in the receipt's `notes`.
 
 The cost of a run follows what expires: data younger than the cutoff is never queried or listed. Stored-but-young
 data only costs nothing; an empty expired day costs three calls. Deletions are added to the contract's receipt of
-the run's UTC day (atomic ADDs). The job is idempotent (what is deleted is not listed again) and resumable (it stops
-before the Lambda timeout or when its listing budget is spent, saving each camera's cursor).
+the run's UTC day (atomic ADDs), each frame once. The job is idempotent (what is deleted is not listed again, what is
+counted is not counted again) and resumable (it stops before the Lambda timeout or when its listing budget is spent,
+saving each camera's cursor).
 """
 
 from __future__ import annotations
@@ -141,10 +143,19 @@ def _expire_notes(run: _Run, contract: Contract, partition: str, cutoff: str) ->
             return True
 
 
+@dataclass
+class _CameraRange:
+    contract: Contract
+    camera: Camera
+    counted_to: str | None  # frames below it are in the receipts already (store.Cursor)
+
+
 def _reconcile_camera(run: _Run, contract: Contract, camera: Camera, cutoff: str) -> bool:
     """Reconcile the camera's range from its cursor up to the cutoff; False when the run must stop."""
-    saved = store.get_cursor(camera.camera_id)
+    cursor = store.get_cursor(camera.camera_id)
+    saved = cursor.position
     position = saved or _first_position(contract, camera)
+    counting = _CameraRange(contract, camera, cursor.counted_to)
     finished, empty_chunks = True, 0
     while position < cutoff:
         if empty_chunks >= EMPTY_CHUNKS_PER_CHECK and run.out_of_time():
@@ -152,7 +163,9 @@ def _reconcile_camera(run: _Run, contract: Contract, camera: Camera, cutoff: str
             break
         day_start = _day_of(position)
         upper = min(cutoff, ids.frame_id_floor(day_start + timedelta(days=1)))
-        step = _reconcile_chunk(run, contract, camera, day_start, position, upper)
+        step = _reconcile_chunk(run, counting, day_start, position, upper)
+        if step.overtaken:
+            return False  # another run is at work on this camera; it saves the cursor
         position = step.position
         empty_chunks = empty_chunks + 1 if step.empty else 0
         if step.stopped:
@@ -160,8 +173,9 @@ def _reconcile_camera(run: _Run, contract: Contract, camera: Camera, cutoff: str
             break
         if step.held:
             break
-    if position != saved and (saved is None or position > saved):
-        store.put_cursor(camera.camera_id, contract.contract_id, position, run.now)
+    if saved is None or position > saved:
+        # not saved if another run counted further meanwhile: that run saves its own cursor
+        store.put_cursor(camera.camera_id, contract.contract_id, position, run.now, counting.counted_to)
     return finished
 
 
@@ -186,10 +200,12 @@ class _Step:
     held: bool = False  # something at `position` must wait for a later run
     stopped: bool = False  # out of time or budget before deleting anything of this chunk
     empty: bool = False  # the chunk's range held nothing
+    overtaken: bool = False  # another run counted this chunk first: this run leaves the camera to it
 
 
-def _reconcile_chunk(run: _Run, contract: Contract, camera: Camera, day: datetime, lower: str, upper: str) -> _Step:
+def _reconcile_chunk(run: _Run, counting: _CameraRange, day: datetime, lower: str, upper: str) -> _Step:
     """Delete one chunk of [lower, upper), one UTC day at most."""
+    contract, camera = counting.contract, counting.camera
     frame_prefix, thumb_prefix = _day_prefixes(contract.contract_id, camera.camera_id, day)
     s3, bucket, size = run.storage.s3, run.storage.bucket, run.batch
     items = store.indexed_frames(camera.camera_id, lower, upper, size)
@@ -228,22 +244,55 @@ def _reconcile_chunk(run: _Run, contract: Contract, camera: Camera, day: datetim
     orphans = {o.frame_id for o in objects} - indexed
     found.orphans_deleted += len(orphans)
 
+    if not _count_first(run, counting, indexed | orphans, objects, following):
+        run.report.stopped_early = True
+        return _Step(lower, stopped=True, overtaken=True)
     if items:
         store.delete_items(camera.camera_id, sorted(indexed))
     # The items' own keys too: should an object ever sit outside its day prefix, the item still takes it along.
     doomed = sorted({o.key for o in objects} | {key for i in items for key in (i.object_key, i.thumb_key)})
     failed = set(frames_store.delete_objects(s3, bucket, doomed)) if doomed else set()
-    if failed:  # their items are gone: the next run finds them as orphans, from here on
+    if failed:  # their items are gone: the next run finds them as orphans, from here on, and does not count them
         held = True
         following = min([following, *[key.rsplit("/", 1)[-1].split(".", 1)[0] for key in failed]])
-    freed = sum(o.size for o in objects if o.key not in failed)
-    deleted = len(indexed | orphans)
     run.report.objects_failed += len(failed)
-    run.report.frames_deleted += deleted
-    run.report.bytes_freed += freed
-    if deleted:
-        deletions.record(contract.contract_id, run.now, frames=deleted, bytes_freed=freed)
     return _Step(following, held=held)
+
+
+def _count_first(
+    run: _Run, counting: _CameraRange, frame_ids: set[str], objects: list[store.ListedObject], upto: str
+) -> bool:
+    """Add the chunk's frames (all of them below `upto`) to the receipt before deleting any; False if another run
+    counted them meanwhile.
+
+    Counted after the deletes, a count is lost when the receipt write fails (what is deleted is not found again),
+    and a frame whose objects failed to delete is counted twice (now, and as an orphan next run). So the receipt ADD
+    goes first, in one transaction with the camera's counted_to watermark moving to `upto`; frames below the
+    watermark are deleted without being counted again. A rerun after any failure (the receipt write, the index
+    batch write, an object S3 reported failed, a timeout) finds what is left of the chunk below the watermark and
+    deletes it uncounted: each frame is counted once, with its listed bytes, just before its index item (or, with
+    none, its objects) is deleted. The condition on the old watermark keeps two overlapping runs from both counting
+    a chunk.
+    """
+    fresh = {frame_id for frame_id in frame_ids if counting.counted_to is None or frame_id >= counting.counted_to}
+    if not fresh:
+        return True
+    freed = sum(o.size for o in objects if o.frame_id in fresh)
+    counted = store.count_deletions(
+        counting.contract.contract_id,
+        counting.camera.camera_id,
+        deletions.day_of(run.now),
+        frames=len(fresh),
+        bytes_=freed,
+        counted_from=counting.counted_to,
+        counted_to=upto,
+        now=run.now,
+    )
+    if counted:
+        counting.counted_to = upto
+        run.report.frames_deleted += len(fresh)
+        run.report.bytes_freed += freed
+    return counted
 
 
 def _day_prefixes(contract_id: str, camera_id: str, day: datetime) -> tuple[str, str]:

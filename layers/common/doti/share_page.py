@@ -1,8 +1,8 @@
 """The HTML page a share link opens (SPEC §6): server-rendered for a phone, no script, every text escaped.
 
 The only stylesheet is inline and allowed by its hash, images (and, on a clip's page, the clip) only from the origin
-of the signed URLs of this very view, and nothing else (`default-src 'none'`). Refusals get a page of their own that says plainly, in Japanese and
-English, why nothing is shown.
+of the signed URLs of this very view, and nothing else (`default-src 'none'`). Refusals get a page of their own that
+says plainly, in Japanese and English, why nothing is shown.
 """
 
 from __future__ import annotations

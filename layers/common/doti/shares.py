@@ -5,6 +5,14 @@ expires within seven days. The holder of the link sees only what it grants: the 
 camera captured in [from, to), read by key range between the window's frame-id bounds, so nothing captured before
 or after can appear, whatever the page's query string says. Every view mints fresh signed URLs.
 
+A link grants recorded footage, not a live feed: a window may end at most MAX_WINDOW_END_AHEAD after the link is
+created (the ingest tolerance for device clocks), so a window ending days ahead cannot keep showing new frames until
+the link expires. Whoever wants to share later footage creates a new link for it.
+
+The signed URLs of a view never outlive the link: they expire with the contract's signed-URL TTL, or when the link
+expires if that comes sooner, and a one-time link's within ONE_TIME_URL_TTL, since its page cannot be reloaded. A
+revocation stops new views; URLs already minted expire on their own within that TTL (S3 cannot revoke them).
+
 The token (256 random bits) is shown once, in the link; only its SHA-256 is stored. A link dies when it expires,
 is revoked, has been used (one-time links; only a one-frame link can be one-time, since a window spans several
 pages), or when its contract is suspended or has ended. Creations, views and revocations are audited; a view is
@@ -13,14 +21,12 @@ the link holder's act, not the customer's, so it does not count as the customer'
 
 from __future__ import annotations
 
-import hashlib
 import re
-import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from doti import audit, contracts, ids, registry, roles
+from doti import audit, contracts, ids, registry, roles, tokens
 from doti.clock import format_rfc3339
 from doti.entities import Camera, Contract, Frame, Share, User
 from doti.errors import ContractNotStarted, ContractSuspended, ContractTerminated, NotFound, ValidationError
@@ -32,7 +38,9 @@ MIN_LIFETIME = timedelta(minutes=1)
 MAX_LIFETIME = timedelta(days=7)
 MAX_PURPOSE_CHARS = 200
 PAGE_SIZE = 50  # frames per page of a window's share page (SPEC §12 caps pages at 200)
-_TOKEN_BYTES = 32  # 256 bits of randomness
+# Frames may be captured up to 5 minutes ahead of the server's clock (doti.frames.FUTURE_TOLERANCE).
+MAX_WINDOW_END_AHEAD = timedelta(minutes=5)
+ONE_TIME_URL_TTL = 300  # seconds: long enough to load a one-time page's images, not to pass its URLs on for long
 _MAX_TOKEN_CHARS = 128
 _CONTROL_CHARS = re.compile(r"[\x00-\x1f\x7f]")
 
@@ -56,16 +64,8 @@ class CreatedShare:
     token: str  # shown once, in the link; never stored
 
 
-def hash_token(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
-
-
 def share_actor(share_id: str) -> str:
     return f"share:{share_id}"
-
-
-def _user_actor(user: User) -> str:
-    return f"user:{user.user_id}"
 
 
 def _serving_contract(user: User, now: datetime) -> Contract:
@@ -96,12 +96,20 @@ def _lifetime(expires_in: int) -> timedelta:
     return lifetime
 
 
-def _check_scope(request: ShareRequest) -> None:
+def _check_scope(request: ShareRequest, now: datetime) -> None:
     by_window = request.start is not None or request.end is not None
     if (request.frame_id is not None) == by_window:
         raise ValidationError("give either frame_id or a from/to window", field="frame_id")
     if by_window and (request.start is None or request.end is None or request.start >= request.end):
         raise ValidationError("a window needs 'from' before 'to'", field="from")
+    latest_end = now + MAX_WINDOW_END_AHEAD
+    if request.end is not None and request.end > latest_end:
+        minutes = MAX_WINDOW_END_AHEAD.seconds // 60
+        raise ValidationError(
+            f"a link shares recorded footage, not a live feed: 'to' must be at most {minutes} minutes from now",
+            field="to",
+            latest=format_rfc3339(latest_end),
+        )
     if by_window and request.one_time:
         raise ValidationError("only a one-frame link can be one-time: a window spans several pages", field="one_time")
 
@@ -120,14 +128,14 @@ def create_share(user: User, request: ShareRequest, *, now: datetime) -> Created
     _serving_contract(user, now)
     purpose = _purpose(request.purpose)
     lifetime = _lifetime(request.expires_in)
-    _check_scope(request)
+    _check_scope(request, now)
     camera = registry.camera_for_user(user, request.camera_id)
     if request.frame_id is not None:
         _live_frame(camera.camera_id, request.frame_id, now)
-    token = secrets.token_urlsafe(_TOKEN_BYTES)
+    token = tokens.new_token()
     share = Share(
         share_id=ids.new_id("shr"),
-        token_hash=hash_token(token),
+        token_hash=tokens.hash_token(token),
         contract_id=user.contract_id,
         site_id=camera.site_id,
         camera_id=camera.camera_id,
@@ -153,7 +161,7 @@ def create_share(user: User, request: ShareRequest, *, now: datetime) -> Created
     }
     audit.record(
         share.contract_id,
-        actor=_user_actor(user),
+        actor=audit.user_actor(user),
         action="share.created",
         subject=share.share_id,
         details=details,
@@ -181,7 +189,7 @@ def revoke_share(user: User, share_id: str, *, now: datetime) -> None:
     if store.mark_revoked(share, user.user_id, now):
         audit.record(
             share.contract_id,
-            actor=_user_actor(user),
+            actor=audit.user_actor(user),
             action="share.revoked",
             subject=share.share_id,
             details={"camera_id": share.camera_id, "purpose": share.purpose},
@@ -286,14 +294,24 @@ def open_share(token: str, cursor: str | None, *, storage: Storage, now: datetim
         details={"camera_id": share.camera_id, "frames": len(frames), "after": cursor},
         now=now,
     )
-    signed = [sign_frame(frame, storage, contract.signed_url_ttl, now) for frame in frames]
+    ttl = _url_ttl(share, contract, now)
+    signed = [sign_frame(frame, storage, ttl, now) for frame in frames]
     return SharedFootage(share, camera.name, signed, next_cursor, paged=cursor is not None)
+
+
+def _url_ttl(share: Share, contract: Contract, now: datetime) -> int:
+    """Seconds the signed URLs of a view live: the contract's TTL, but never past the link's own expiry, and short
+    for a one-time link (at least a second: a usable link has not expired yet)."""
+    ttl = min(contract.signed_url_ttl, int((share.expires_at - now).total_seconds()))
+    if share.one_time:
+        ttl = min(ttl, ONE_TIME_URL_TTL)
+    return max(ttl, 1)
 
 
 def _usable_share(token: str, now: datetime) -> Share:
     if not token or len(token) > _MAX_TOKEN_CHARS:
         raise _Refused(UNKNOWN)
-    share = store.share_by_token_hash(hash_token(token))
+    share = store.share_by_token_hash(tokens.hash_token(token))
     if share is None:
         raise _Refused(UNKNOWN)
     status = share_status(share, now)

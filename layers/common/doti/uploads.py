@@ -20,7 +20,8 @@ from urllib.parse import unquote_plus
 from doti import frames, ids, usage
 from doti.clock import format_rfc3339
 from doti.entities import Device
-from doti.errors import NotFound, Unauthorized, UnsupportedMediaType, ValidationError
+from doti.errors import DotiError, NotFound, Unauthorized, UnsupportedMediaType, ValidationError
+from doti.media import media_type
 from doti.registry import DEVICE_ACTIVE
 from doti.store import keys
 from doti.store import registry as registry_store
@@ -54,7 +55,7 @@ class UploadGrant:
 
 def parse_upload_request(body: bytes, content_type: str | None) -> UploadRequest:
     """The grant request in a device's JSON body, or 415 (not JSON) or 422 naming every problem found."""
-    if (content_type or "").split(";")[0].strip().lower() != "application/json":
+    if media_type(content_type) != "application/json":
         raise UnsupportedMediaType("upload requests must be application/json", content_type=content_type or None)
     try:
         data = json.loads(body.decode("utf-8"))
@@ -114,9 +115,30 @@ def grant_upload(request: UploadRequest, device: Device, *, storage: frames.Stor
 
 
 @dataclass(frozen=True)
+class Refusal:
+    """Why an upload was refused for good, and whose it was: the device of its key, the camera and frame id of the
+    metadata the POST policy pinned (never the bytes)."""
+
+    code: str
+    message: str
+    camera_id: str | None
+    device_id: str | None
+    device_frame_id: str | None
+
+
+@dataclass(frozen=True)
 class ProcessedUpload:
     key: str
-    result: frames.IngestResult | None  # None: the object was already gone (processed by an earlier delivery)
+    # None: the object was already gone (processed or refused by an earlier delivery), or it is refused now
+    result: frames.IngestResult | None
+    refusal: Refusal | None = None
+
+
+def is_final(error: DotiError) -> bool:
+    """A 4xx refusal is about the upload itself (corrupt, unsupported, too large, over quota, device revoked, camera
+    gone, metadata not matching its key) and would be refused again; retrying it would only decode it again. A 409
+    in_progress is the exception: another delivery is storing the same frame id, and a retry gets its result."""
+    return 400 <= error.status < 500 and not error.details.get("in_progress")
 
 
 def incoming_keys(notification: Mapping[str, Any], bucket: str) -> list[str]:
@@ -124,6 +146,8 @@ def incoming_keys(notification: Mapping[str, Any], bucket: str) -> list[str]:
 
     Anything else is refused, so a message that is not ours ends in the dead-letter queue instead of vanishing.
     """
+    if not isinstance(notification, Mapping):
+        raise ValidationError("the message is not an S3 event notification")
     if notification.get("Event") == "s3:TestEvent":
         return []
     records = notification.get("Records")
@@ -168,13 +192,13 @@ def process_incoming(
     """Run one uploaded object through the direct route's pipeline, then delete it from incoming/.
 
     Safe to repeat: the frame id's claim makes a second run a replay of the first frame, and a run that finds the
-    object gone has nothing left to do. Any refusal raises and leaves the object, so the message is retried and
-    ends in the dead-letter queue; the incoming/ lifecycle rule removes the object.
+    object gone has nothing left to do. A final refusal (is_final) stores nothing, deletes the object and is
+    returned; anything else raises and leaves the object, so the message is retried and, failing still, ends in the
+    dead-letter queue (the incoming/ lifecycle rule removes the object).
     """
     incoming = store.read_incoming(storage.s3, storage.bucket, key)
     if incoming is None:
         return ProcessedUpload(key=key, result=None)
-    device = _uploading_device(key, incoming.metadata)
     upload = frames.FrameUpload(
         camera_id=incoming.metadata.get(META_CAMERA),
         captured_at=incoming.metadata.get(META_CAPTURED_AT),
@@ -182,15 +206,25 @@ def process_incoming(
         content_type=incoming.content_type,
         body=incoming.body,
     )
-    result = frames.ingest_frame(
-        upload,
-        device,
-        storage=storage,
-        process=process,
-        limits_factory=limits_factory,
-        now=now,
-        accepted_types=UPLOAD_TYPES,
-    )
+    try:
+        device = _uploading_device(key, incoming.metadata)
+        result = frames.ingest_frame(
+            upload,
+            device,
+            storage=storage,
+            process=process,
+            limits_factory=limits_factory,
+            now=now,
+            accepted_types=UPLOAD_TYPES,
+        )
+    except DotiError as exc:
+        if not is_final(exc):
+            raise
+        store.delete_incoming(storage.s3, storage.bucket, key)
+        owner = keys.incoming_owner(key)  # the key, not the metadata, says which device the grant was for
+        device_id = owner[1] if owner else None
+        refusal = Refusal(exc.code, exc.message, upload.camera_id, device_id, upload.device_frame_id)
+        return ProcessedUpload(key=key, result=None, refusal=refusal)
     store.delete_incoming(storage.s3, storage.bucket, key)
     return ProcessedUpload(key=key, result=result)
 
@@ -203,8 +237,9 @@ def process_notification(
     limits_factory: Callable[[int, int], Any],
     now: datetime,
 ) -> list[ProcessedUpload]:
-    """Every upload one S3 notification names, in order; the first failure stops and fails the whole message (the
-    ones before it are done and replay harmlessly when the message returns)."""
+    """Every upload one S3 notification names, in order, each stored or refused for good. A message that is not an
+    upload notification raises, as does the first transient failure, which stops and fails the whole message (the
+    uploads before it are done and find their work done when the message returns)."""
     return [
         process_incoming(key, storage=storage, process=process, limits_factory=limits_factory, now=now)
         for key in incoming_keys(notification, storage.bucket)

@@ -3,7 +3,10 @@
 Invitations go through the registry's `create_user`, as staff's do: one login id per person across every contract
 (Art. 7-11), the role and site scope validated there, the creation audited. The invitee gets a one-time temporary
 password, shown once to the inviting owner, that must be changed before anything but the account is served.
-A site-scoped owner invites only within their own sites, so an invitation never widens what anyone can see.
+A site-scoped owner invites, sees and removes only users whose sites all lie within the owner's own: an invitation
+never widens what anyone can see, and a scoped owner cannot list or remove a user who sees more than they do (an
+unscoped one, the contract-wide owner included). Users outside the owner's reach are not found (404), as another
+contract's are.
 """
 
 from __future__ import annotations
@@ -33,9 +36,14 @@ def _require_owner(owner: User, now: datetime) -> None:
     roles.require(owner, Permission.MANAGE_USERS)
 
 
+def _within_reach(owner: User, user: User) -> bool:
+    """Whether the owner manages the user: an unscoped owner every user, a scoped one users scoped to their sites."""
+    return owner.site_ids is None or (user.site_ids is not None and user.site_ids <= owner.site_ids)
+
+
 def list_users(owner: User, now: datetime) -> list[User]:
     _require_owner(owner, now)
-    return registry.users_of(owner.contract_id)
+    return [user for user in registry.users_of(owner.contract_id) if _within_reach(owner, user)]
 
 
 def invite_user(
@@ -66,15 +74,15 @@ def invite_user(
 
 def remove_user(owner: User, login_id: str, now: datetime) -> User:
     """Remove a user of the owner's contract and end their sessions. An owner cannot remove themselves, so the
-    contract always keeps an owner; another contract's user is 404."""
+    contract always keeps an owner; another contract's user, or one beyond a scoped owner's sites, is 404."""
     _require_owner(owner, now)
     key = customer.normalize_login_id(login_id)
     if key == owner.login_id:
         raise Conflict("you cannot remove your own login id; another owner can")
     target = store.get_user(key)
-    if target.contract_id != owner.contract_id:
+    if target.contract_id != owner.contract_id or not _within_reach(owner, target):
         raise NotFound("user not found")
-    accounts.delete_user_by_owner(key, owner.contract_id, owner.login_id)
+    accounts.delete_user_by_owner(key, target.user_id, owner.contract_id, owner.login_id)
     revoked = customer.delete_sessions_of(key)  # already refused: their user record is gone
     details = {"login_id": key, "role": target.role, "sessions_revoked": revoked}
     audit.record(

@@ -23,12 +23,18 @@ from doti import imaging
 from doti.errors import CorruptImage, PayloadTooLarge, UnsupportedMediaType
 from doti.imaging import ImageLimits, ProcessedImage
 from doti.masks import Polygons
+from doti.media import media_type
 
 MP4 = "video/mp4"
 # Decoding work per clip, in pixels (frames x width x height): about 960 frames of 1080p, a few seconds of CPU. It
 # bounds the processor's time per record: ten records of a batch share one invocation of at most a minute.
 MAX_DECODED_PIXELS = 2_000_000_000
-# A masked clip is re-encoded with the codec opencv-python-headless can write (MPEG-4 Part 2; it has no H.264 encoder).
+# A masked clip is re-encoded in MPEG-4 Part 2, which browsers do not play but which fits the processor's time: 10 s
+# of 640x360 at 10 fps takes 0.1 s. The build's only browser-playable encoder, VP9 ("vp09", libvpx; no H.264 or AV1
+# encoder), runs single-threaded at libvpx's slow defaults, which OpenCV lets no one change (VIDEOWRITER_PROP_QUALITY
+# makes the writer refuse to open; OPENCV_FFMPEG_WRITER_OPTIONS never reaches the encoder): that clip takes 2.6 s
+# without sensor noise, 7 s with camera-like noise, 21 s with noise in every frame, and 25-78 s at 1280x720, against
+# ten records per batch in a 60 s invocation that starts no record with less than 20 s left.
 MASKED_FOURCC = "mp4v"
 _FTYP = b"ftyp"
 
@@ -38,7 +44,7 @@ def process_media(
 ) -> ProcessedImage:
     """The processor's pipeline step: clips here, stills through doti.imaging, chosen by the declared type (which the
     upload grant pinned); either way the bytes must match it."""
-    if declared_content_type.split(";", 1)[0].strip().lower() == MP4:
+    if media_type(declared_content_type) == MP4:
         return process_clip(data, declared_content_type, limits, mask)
     return imaging.process_image(data, declared_content_type, limits, mask)
 
@@ -90,7 +96,7 @@ def is_mp4(data: bytes) -> bool:
 
 
 def _check_container(data: bytes, declared_content_type: str) -> None:
-    declared = declared_content_type.split(";", 1)[0].strip().lower()
+    declared = media_type(declared_content_type)
     if declared != MP4:
         raise UnsupportedMediaType(
             f"Content-Type {declared_content_type!r} is not a clip; send video/mp4", declared=declared_content_type

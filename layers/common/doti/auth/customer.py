@@ -1,8 +1,10 @@
 """Customer passwords and sessions (SPEC §2, Art. 6).
 
-Passwords: scrypt with a per-user salt; at least 10 characters, never containing the login id. Five failed logins
-lock the login id for 15 minutes (423), whether or not the id exists: both paths verify one scrypt hash and keep a
-failure count, so neither the answer nor its timing tells which ids exist.
+Passwords: scrypt with a per-user salt; at least 10 characters, never containing the login id. Every attempt is
+counted on the login id BEFORE its password is verified, in one conditional write, so concurrent guesses cannot
+outrun the count: five attempts within 15 minutes of each other lock the id until 15 minutes after the last (423),
+and a right password clears the count. Real and unknown ids keep the count alike (an item keyed by the id's hash),
+make the same calls and verify one scrypt hash, so neither the answer nor its timing tells which ids exist.
 
 Sessions: opaque random tokens, stored only as SHA-256, with TTL. Revoking a user's sessions (password change,
 staff lock, reset, compromised report of Art. 6-3, user removal) deletes them through the by-login index and also
@@ -20,12 +22,20 @@ import hmac
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import NoReturn
 
-from doti import audit, contracts
+from doti import audit, contracts, tokens
 from doti.clock import format_rfc3339
 from doti.entities import Session, User
-from doti.errors import AccountLocked, ContractTerminated, Forbidden, NotFound, Unauthorized, ValidationError
+from doti.errors import (
+    AccountLocked,
+    ContractTerminated,
+    Forbidden,
+    NotFound,
+    StorageError,
+    Unauthorized,
+    ValidationError,
+)
+from doti.observability import logger
 from doti.store import accounts, registry
 
 MIN_PASSWORD_LENGTH = 10
@@ -76,10 +86,6 @@ def verify_password(password: str, stored: str) -> bool:
     return hmac.compare_digest(actual, expected)
 
 
-def hash_token(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
-
-
 @dataclass(frozen=True)
 class SignIn:
     token: str
@@ -94,6 +100,11 @@ def login(login_id: str, password: str, now: datetime) -> tuple[str, Session]:
     return signed_in.token, signed_in.session
 
 
+def locked_until(login_id: str, now: datetime) -> datetime | None:
+    """When the login id's lock after repeated failures ends (None: not locked), for staff answering a customer."""
+    return accounts.lock_end(normalize_login_id(login_id), LOCK_AFTER_FAILURES, now)
+
+
 def _refuse_staff_lock(user: User) -> None:
     if user.locked_by_staff:
         raise AccountLocked("the account is locked by the service operator; contact support", locked_by_staff=True)
@@ -105,45 +116,52 @@ def _refuse_ended_contract(user: User) -> None:
         raise ContractTerminated("the contract has ended")
 
 
-def _refuse_locked(locked_until: datetime | None, now: datetime) -> None:
-    if locked_until and locked_until > now:
+def _count_attempt(login_id: str, now: datetime) -> None:
+    """Count a password attempt on the login id before it is verified; 423 once the id is locked."""
+    locked_until = accounts.reserve_login_attempt(login_id, LOCK_AFTER_FAILURES, LOCK_DURATION, now)
+    if locked_until is not None:
         raise AccountLocked(_LOCKED, retry_at=locked_until, retry_after=format_rfc3339(locked_until))
 
 
-def _fail_unknown_login(key: str, now: datetime) -> NoReturn:
-    """The unknown-id twin of a wrong password: the same lock check, count and answer."""
-    key_hash = hash_token(key)
-    _refuse_locked(accounts.unknown_login_lock(key_hash), now)
-    accounts.record_unknown_login_failure(key_hash, LOCK_AFTER_FAILURES, now + LOCK_DURATION, now)
-    raise Unauthorized(_BAD_CREDENTIALS)
+def _record_use(user: User, now: datetime) -> None:
+    """Art. 12-1-11: a login or an authenticated request is use of the service, once the password is the user's own.
+
+    Bookkeeping only: a storage failure here is logged and never fails the customer's request.
+    """
+    if user.must_change_password:
+        return
+    try:
+        contracts.record_use(user.contract_id, now)
+    except StorageError:
+        logger.warning("could not record the use of the service", extra={"contract_id": user.contract_id})
 
 
 def sign_in(login_id: str, password: str, now: datetime) -> SignIn:
-    """`login`, also telling whether the password is a temporary one that must be changed."""
+    """`login`, also telling whether the password is a temporary one that must be changed.
+
+    An unknown id and a wrong password take the same path: the attempt counted, the user read, one scrypt hash
+    verified (a fixed dummy when there is no user), 401; the attempt stays counted.
+    """
     key = normalize_login_id(login_id)
+    _count_attempt(key, now)
     try:
-        user: User | None = registry.get_user(key)
+        user: User | None = registry.get_user(key, consistent_read=True)
     except NotFound:
         user = None
     valid = verify_password(password, user.password_hash if user else _DUMMY_HASH)
-    if user is None:
-        _fail_unknown_login(key, now)
-    _refuse_locked(user.locked_until, now)
-    if not valid:
-        registry.record_login_failure(key, LOCK_AFTER_FAILURES, now + LOCK_DURATION)
+    if user is None or not valid:
         raise Unauthorized(_BAD_CREDENTIALS)
+    accounts.clear_login_attempts(key)
     _refuse_staff_lock(user)  # after the password check, so the lock is told only to who knows the password
     _refuse_ended_contract(user)
-    if user.failed_logins or user.locked_until:
-        registry.clear_login_failures(key)
-    contracts.record_use(user.contract_id, now)  # Art. 12-1-11: a login is use of the service
+    _record_use(user, now)
     return _open_session(user, now)
 
 
 def _open_session(user: User, now: datetime) -> SignIn:
-    token = TOKEN_PREFIX + secrets.token_urlsafe(32)
+    token = tokens.new_token(TOKEN_PREFIX)
     session = Session(
-        token_hash=hash_token(token),
+        token_hash=tokens.hash_token(token),
         login_id=user.login_id,
         user_id=user.user_id,
         contract_id=user.contract_id,
@@ -170,15 +188,17 @@ def authenticate_session(authorization: str | None, now: datetime) -> tuple[Sess
     if scheme.lower() != "bearer" or not token.strip():
         raise Unauthorized("missing bearer token")
     try:
-        session = registry.get_session(hash_token(token.strip()))
-        user = registry.get_user(session.login_id)
+        # Both read consistently, so a logout, a removal or a cut-off written a moment ago already counts; the
+        # cut-off covers the sessions the eventually consistent by-login index had not listed when they were deleted.
+        session = registry.get_session(tokens.hash_token(token.strip()))
+        user = registry.get_user(session.login_id, consistent_read=True)
     except NotFound as exc:
         raise Unauthorized("invalid or expired session") from exc
     if session.expires_at <= now or user.user_id != session.user_id or _cut_off(session, user):
         raise Unauthorized("invalid or expired session")
     # A lock revokes the sessions too; this also covers one the sessions index had not listed yet.
     _refuse_staff_lock(user)
-    contracts.record_use(user.contract_id, now)
+    _record_use(user, now)
     return session, user
 
 
@@ -211,19 +231,18 @@ def change_password(user: User, current_password: str, new_password: str, now: d
     """The customer sets a new password: every session of the user ends, the caller's too, and a new session is
     returned in the same answer, so whoever held an old token (a thief included) is out and the caller is not.
 
-    A wrong current password counts as a failed login: a stolen session cannot be used to guess the password
-    faster than the login form allows, and a locked account (423) cannot change it either.
+    The current password is an attempt on the login id like a login's, counted before it is verified: a stolen
+    session cannot be used to guess the password faster than the login form allows, and a locked account (423)
+    cannot change it either. The new password's rules, which need no secret, are checked first.
     """
     contracts.require_account_open(contracts.get_contract(user.contract_id), now)
-    valid = verify_password(current_password, user.password_hash)
-    _refuse_locked(user.locked_until, now)
-    if not valid:
-        registry.record_login_failure(user.login_id, LOCK_AFTER_FAILURES, now + LOCK_DURATION)
-        raise Forbidden("the current password is not correct", field="current_password")
     check_password_policy(new_password, user.login_id, field="new_password")
     if hmac.compare_digest(new_password.encode(), current_password.encode()):
         raise ValidationError("new_password must differ from the current password", field="new_password")
-    changed = registry.set_user_password(
+    _count_attempt(user.login_id, now)
+    if not verify_password(current_password, user.password_hash):
+        raise Forbidden("the current password is not correct", field="current_password")
+    changed = registry.set_user_password(  # also clears the counted attempts
         user.login_id, hash_password(new_password), must_change=False, sessions_valid_from=now
     )
     revoked = delete_sessions_of(user.login_id)

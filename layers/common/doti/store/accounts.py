@@ -1,17 +1,23 @@
-"""Data access for customer accounts beyond the registry: the lockout of unknown login ids, session cut-offs and the
-removal of a user by an owner of the same contract."""
+"""Data access for customer accounts beyond the registry: the login attempts of every login id, session cut-offs and
+the removal of a user by an owner of the same contract."""
 
 from __future__ import annotations
 
-from datetime import datetime
+import hashlib
+from datetime import datetime, timedelta
 
-from pynamodb.exceptions import DoesNotExist, PynamoDBException, TransactWriteError, UpdateError
+from pynamodb.exceptions import DeleteError, DoesNotExist, PynamoDBException, TransactWriteError, UpdateError
+from pynamodb.expressions.condition import Condition
+from pynamodb.expressions.update import Action
 from pynamodb.transactions import TransactWrite
 
-from doti.errors import Conflict, NotFound, StorageError
+from doti.errors import Conflict, NotFound, RateLimited, StorageError
 from doti.store.models import LoginThrottleModel, UserModel
 
 _THROTTLE_PREFIX = "login:"
+# A reservation loses a round only when another request moved the item between two of its calls (a window that
+# lapsed, or a right password that cleared it); three lost rounds in a row mean a flood on one id.
+_RESERVE_ROUNDS = 3
 
 
 def _is_cancelled(exc: PynamoDBException) -> bool:
@@ -21,31 +27,68 @@ def _is_cancelled(exc: PynamoDBException) -> bool:
     )
 
 
-def unknown_login_lock(key_hash: str) -> datetime | None:
-    """Until when an unknown login id is locked (None: it is not)."""
+def _throttle(login_id: str) -> LoginThrottleModel:
+    """The attempts item of a login id, keyed by its hash: ids nobody has are kept too, and not in the clear."""
+    return LoginThrottleModel(throttle_key=_THROTTLE_PREFIX + hashlib.sha256(login_id.encode()).hexdigest())
+
+
+def reserve_login_attempt(login_id: str, limit: int, window: timedelta, now: datetime) -> datetime | None:
+    """Count a login attempt BEFORE its password is verified; None when it may be verified, else until when the id
+    is locked.
+
+    Each attempt is one conditional write, so however many arrive at once, at most `limit` are counted (and verified)
+    per window; the window ends `window` after the last counted attempt, and once `limit` attempts are counted the id
+    stays locked until then. A right password clears the count (`clear_login_attempts`).
+    """
+    item = _throttle(login_id)
+    ends = now + window
+    stamp = [LoginThrottleModel.window_ends_at.set(ends), LoginThrottleModel.expires_at.set(int(ends.timestamp()) + 1)]
+    lapsed = LoginThrottleModel.window_ends_at.does_not_exist() | (LoginThrottleModel.window_ends_at <= now)
+    counting = (LoginThrottleModel.window_ends_at > now) & (LoginThrottleModel.failed_logins < limit)
+    for _ in range(_RESERVE_ROUNDS):
+        if _updated(item, [LoginThrottleModel.failed_logins.set(1), *stamp], lapsed):
+            return None
+        if _updated(item, [LoginThrottleModel.failed_logins.add(1), *stamp], counting):
+            return None
+        locked_until = _lock_end(item.throttle_key, limit, now)
+        if locked_until is not None:
+            return locked_until
+    raise RateLimited("too many logins at once; try again shortly")
+
+
+def _updated(item: LoginThrottleModel, actions: list[Action], condition: Condition) -> bool:
     try:
-        return LoginThrottleModel.get(_THROTTLE_PREFIX + key_hash).locked_until
+        item.update(actions=actions, condition=condition)
+    except UpdateError as exc:
+        if _is_cancelled(exc):
+            return False
+        raise StorageError("could not count the login attempt") from exc
+    return True
+
+
+def _lock_end(throttle_key: str, limit: int, now: datetime) -> datetime | None:
+    try:
+        item = LoginThrottleModel.get(throttle_key, consistent_read=True)
     except DoesNotExist:
         return None
     except PynamoDBException as exc:
-        raise StorageError("could not read the login lockout") from exc
+        raise StorageError("could not read the login attempts") from exc
+    if item.failed_logins >= limit and item.window_ends_at is not None and item.window_ends_at > now:
+        return item.window_ends_at
+    return None
 
 
-def record_unknown_login_failure(key_hash: str, lock_after: int, locked_until: datetime, now: datetime) -> None:
-    """Count a failed login on an unknown id; the count that reaches `lock_after` locks it until `locked_until`.
+def lock_end(login_id: str, limit: int, now: datetime) -> datetime | None:
+    """When the login id's lock after `limit` counted failures ends; None when it is not locked."""
+    return _lock_end(_throttle(login_id).throttle_key, limit, now)
 
-    The record expires (TTL) when the lock would, so only ids under attack leave anything behind, briefly.
-    """
-    item = LoginThrottleModel(throttle_key=_THROTTLE_PREFIX + key_hash)
-    expires = int(max(locked_until, now).timestamp()) + 1
+
+def clear_login_attempts(login_id: str) -> None:
+    """Forget a login id's counted attempts and lock (a right password, a staff unlock or a new password)."""
     try:
-        item.update(actions=[LoginThrottleModel.failed_logins.add(1), LoginThrottleModel.expires_at.set(expires)])
-        if item.failed_logins >= lock_after:
-            item.update(
-                actions=[LoginThrottleModel.locked_until.set(locked_until), LoginThrottleModel.failed_logins.set(0)]
-            )
-    except PynamoDBException as exc:
-        raise StorageError("could not record the login failure") from exc
+        _throttle(login_id).delete()
+    except DeleteError as exc:
+        raise StorageError("could not clear the login attempts") from exc
 
 
 def cut_off_sessions(login_id: str, moment: datetime) -> None:
@@ -60,15 +103,19 @@ def cut_off_sessions(login_id: str, moment: datetime) -> None:
         raise StorageError("could not update the user") from exc
 
 
-def delete_user_by_owner(login_id: str, contract_id: str, owner_login_id: str) -> None:
-    """Delete a user of the contract, on condition that the owner who asks still is one of its owners.
+def delete_user_by_owner(login_id: str, user_id: str, contract_id: str, owner_login_id: str) -> None:
+    """Delete a user of the contract, on condition that it is still the user the owner was shown (`user_id`: not a
+    new holder of the same login id) and that the owner who asks still is one of its owners.
 
     One transaction, so two owners removing each other at the same time cannot both succeed: a contract never loses
     its last owner. A user of another contract (or none) is NotFound; a lost race is a Conflict.
     """
     try:
         with TransactWrite(connection=UserModel._get_connection().connection) as transaction:
-            transaction.delete(UserModel(login_id=login_id), condition=UserModel.contract_id == contract_id)
+            transaction.delete(
+                UserModel(login_id=login_id),
+                condition=(UserModel.contract_id == contract_id) & (UserModel.user_id == user_id),
+            )
             transaction.condition_check(
                 UserModel,
                 owner_login_id,

@@ -8,22 +8,37 @@ frame becomes visible, is charged and its claim completed together or not at all
 from __future__ import annotations
 
 import dataclasses
+import random
+import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from pynamodb.exceptions import DoesNotExist, PutError, PynamoDBException, TransactWriteError, UpdateError
+from pynamodb.exceptions import (
+    DeleteError,
+    DoesNotExist,
+    PutError,
+    PynamoDBException,
+    TransactWriteError,
+    UpdateError,
+)
 from pynamodb.transactions import TransactWrite
 
 from doti import entities
 from doti.errors import Conflict, StorageError
 from doti.observability import logger
 from doti.store import usage as usage_store
+from doti.store.conditions import is_condition_failure
 from doti.store.models import FrameClaimModel, FrameModel
 
 IN_PROGRESS = "in_progress"
 ABANDONED_AT = datetime(1970, 1, 1, tzinfo=UTC)  # claimed_at of a claim its holder gave up
 COMPLETED = "completed"
 _CLAIM_ATTEMPTS = 3  # a claim can vanish between the failed put and the read (released or expired): try again
+# Every frame of a contract charges the same usage item, so concurrent completions can cancel each other with a
+# TransactionConflict. The transaction is all-or-nothing, so it is tried again after a jittered pause: at most
+# _COMPLETE_ATTEMPTS tries and, with full jitter doubling from _CONFLICT_BACKOFF_S, under 0.4 s of waiting in all.
+_COMPLETE_ATTEMPTS = 4
+_CONFLICT_BACKOFF_S = 0.05
 
 
 @dataclass(frozen=True)
@@ -55,10 +70,6 @@ def _claim(item: FrameClaimModel) -> Claim:
     )
 
 
-def _condition_failed(exc: PynamoDBException) -> bool:
-    return getattr(exc, "cause_response_code", None) == "ConditionalCheckFailedException"
-
-
 def _held_by(claim: Claim):
     return (FrameClaimModel.status == IN_PROGRESS) & (FrameClaimModel.claimed_at == claim.claimed_at)
 
@@ -70,7 +81,7 @@ def acquire(claim: Claim) -> Claim | None:
             FrameClaimModel(id=claim.claim_id, **_attributes(claim)).save(condition=FrameClaimModel.id.does_not_exist())
             return None
         except PutError as exc:
-            if not _condition_failed(exc):
+            if not is_condition_failure(exc):
                 raise StorageError("could not claim the frame id") from exc
         try:
             return _claim(FrameClaimModel.get(claim.claim_id, consistent_read=True))
@@ -95,7 +106,7 @@ def take_over(stale: Claim, now: datetime) -> Claim:
             actions=[FrameClaimModel.claimed_at.set(now)], condition=_held_by(stale)
         )
     except UpdateError as exc:
-        if _condition_failed(exc):
+        if is_condition_failure(exc):
             raise Conflict("this frame id is being stored by another request", in_progress=True) from exc
         raise StorageError("could not take over the frame id's claim") from exc
     return dataclasses.replace(stale, claimed_at=now)
@@ -110,16 +121,41 @@ def release(claim: Claim) -> None:
             actions=[FrameClaimModel.claimed_at.set(ABANDONED_AT)], condition=_held_by(claim)
         )
     except UpdateError as exc:
-        if not _condition_failed(exc):
+        if not is_condition_failure(exc):
             logger.warning("could not give up a frame claim", extra={"claim_id": claim.claim_id})
 
 
+def discard(claim: Claim) -> None:
+    """Delete the claim after a refusal (nothing stored), conditional on still holding it: the frame id is free again,
+    for another body too. Best effort: a claim that cannot be deleted goes stale and is taken over like a released
+    one."""
+    try:
+        FrameClaimModel(id=claim.claim_id).delete(condition=_held_by(claim))
+    except DeleteError as exc:
+        if not is_condition_failure(exc):
+            logger.warning("could not delete a refused frame's claim", extra={"claim_id": claim.claim_id})
+
+
 def complete(claim: Claim, frame: entities.Frame, *, period: str, quota: int) -> None:
-    """In one transaction: index the frame, charge its bytes to the contract's month, and complete the claim.
+    """In one transaction: index the frame, charge its bytes to the contract's month, and complete the claim; tried
+    again after a short jittered pause when another transaction on the same items (the usage item) cancelled it.
 
     Raises Conflict(in_progress) if the claim is no longer ours (taken over after we stalled), QuotaExceededRace
     if the month's counter no longer has room (another frame was charged since the check), StorageError otherwise.
     """
+    conflict: _TransactionConflict | None = None
+    for attempt in range(_COMPLETE_ATTEMPTS):
+        if attempt:
+            time.sleep(random.uniform(0, _CONFLICT_BACKOFF_S * 2 ** (attempt - 1)))
+        try:
+            _complete_once(claim, frame, period=period, quota=quota)
+            return
+        except _TransactionConflict as exc:
+            conflict = exc
+    raise StorageError("could not index the frame: its transaction kept conflicting") from conflict
+
+
+def _complete_once(claim: Claim, frame: entities.Frame, *, period: str, quota: int) -> None:
     values = dataclasses.asdict(frame)
     values["expires_at"] = int(frame.expires_at.timestamp())
     size = frame.size + frame.thumb_size
@@ -148,11 +184,17 @@ def complete(claim: Claim, frame: entities.Frame, *, period: str, quota: int) ->
                 raise QuotaExceededRace() from exc
             if index:
                 raise Conflict("frame already indexed", frame_id=frame.frame_id) from exc
+        if "TransactionConflict" in reasons and "ConditionalCheckFailed" not in reasons:
+            raise _TransactionConflict() from exc
         raise StorageError("could not index the frame") from exc
 
 
 class QuotaExceededRace(Exception):
     """The usage counter lost its room between the check and the charge."""
+
+
+class _TransactionConflict(Exception):
+    """Another transaction touched one of our items at the same time; nothing was written."""
 
 
 def get(claim_id_: str) -> Claim | None:

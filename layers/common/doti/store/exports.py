@@ -6,7 +6,7 @@ import dataclasses
 import hashlib
 import json
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
@@ -14,6 +14,7 @@ from pynamodb.exceptions import PynamoDBException, UpdateError
 
 from doti.entities import Export
 from doti.errors import NotFound, StorageError
+from doti.store.conditions import is_condition_failure
 from doti.store.models import ExportModel
 
 QUEUED, BUILDING, READY, FAILED = "queued", "building", "ready", "failed"
@@ -54,16 +55,20 @@ def _update(export_id: str, actions: list[Any], condition: Any) -> bool:
     try:
         ExportModel(export_id=export_id).update(actions=actions, condition=ExportModel.export_id.exists() & condition)
     except UpdateError as exc:
-        if getattr(exc, "cause_response_code", None) == "ConditionalCheckFailedException":
+        if is_condition_failure(exc):
             return False
         raise StorageError("could not update the export") from exc
     return True
 
 
-def start_building(export_id: str, now: datetime) -> bool:
-    """Claim an export for building: queued, being built by a run that stopped, or failed on storage."""
-    buildable = ExportModel.status.is_in(QUEUED, BUILDING) | (
-        (ExportModel.status == FAILED) & (ExportModel.error_code == RETRYABLE_ERROR)
+def start_building(export_id: str, now: datetime, *, stale_after: timedelta) -> bool:
+    """Claim an export for building: queued, failed on storage, or claimed more than `stale_after` ago by a run that
+    must have stopped since (no run outlives the exporter's timeout). An export a run claimed more recently is still
+    being built: a duplicate delivery of its message must not build it a second time alongside."""
+    buildable = (
+        (ExportModel.status == QUEUED)
+        | ((ExportModel.status == BUILDING) & (ExportModel.updated_at < now - stale_after))
+        | ((ExportModel.status == FAILED) & (ExportModel.error_code == RETRYABLE_ERROR))
     )
     actions = [
         ExportModel.status.set(BUILDING),

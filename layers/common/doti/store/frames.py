@@ -50,9 +50,10 @@ def _frame(item: FrameModel) -> entities.Frame:
     )
 
 
-def get_frame(camera_id: str, frame_id: str) -> entities.Frame:
+def get_frame(camera_id: str, frame_id: str, *, consistent: bool = False) -> entities.Frame:
+    """One index item; `consistent` for a read that must see a write just made (an ingest replay)."""
     try:
-        return _frame(FrameModel.get(camera_id, frame_id))
+        return _frame(FrameModel.get(camera_id, frame_id, consistent_read=consistent))
     except DoesNotExist as exc:
         raise NotFound("frame not found") from exc
     except PynamoDBException as exc:
@@ -74,7 +75,9 @@ def query_frames(
 
     With `min_activity`, only frames whose activity score is at least that: a filter inside the camera's key range,
     so the page fills across DynamoDB pages, or comes back short with a cursor after MAX_EXAMINED items.
-    Returns the page and the frame id to continue after (None on the last page).
+    Returns the page and the frame id to continue after (None on the last page). `start_after` must lie in
+    [lower_id, upper_id): DynamoDB answers a start key outside the key condition with a ValidationException (moto
+    does not), so callers check a client's cursor against the range first.
     """
     # between() is inclusive; frame ids are fixed-width, so the largest id below upper_id ends in 'Z's.
     condition = FrameModel.frame_id.between(lower_id, _predecessor(upper_id))

@@ -120,8 +120,6 @@ class UserModel(Model):
     role = UnicodeAttribute()  # owner | manager | viewer
     site_ids = UnicodeSetAttribute(null=True)
     password_hash = UnicodeAttribute()
-    failed_logins = NumberAttribute(default=0)
-    locked_until = UTCDateTimeAttribute(null=True)
     created_at = UTCDateTimeAttribute()
     locked_by_staff = BooleanAttribute(default=False)
     must_change_password = BooleanAttribute(default=False)
@@ -160,16 +158,17 @@ class SessionModel(Model):
 
 
 class LoginThrottleModel(Model):
-    """Failed logins on a login id that does not exist, counted and locked exactly like a user's, so the lockout (423)
-    does not tell which ids exist. Kept in the sessions table under "login:" + SHA-256 of the id (never a token hash,
-    which has no prefix), and only until the lock would end: people do type passwords into the login id field."""
+    """The login attempts on one login id, real or not: the same item, read and written the same way on both, so the
+    lockout (423) does not tell which ids exist. Kept in the sessions table under "login:" + SHA-256 of the id (never
+    a token hash, which has no prefix), and only until its window ends: people do type passwords into the login id
+    field."""
 
     class Meta:
         table_name = UNBOUND
 
     throttle_key = UnicodeAttribute(hash_key=True, attr_name="token_hash")
-    failed_logins = NumberAttribute(default=0)
-    locked_until = UTCDateTimeAttribute(null=True)
+    failed_logins = NumberAttribute(default=0)  # attempts counted in the window, each before its password is verified
+    window_ends_at = UTCDateTimeAttribute(null=True)  # the counted attempts lapse then (and a lock, if they locked)
     expires_at = NumberAttribute()  # epoch seconds; the sessions table's TTL removes the record when it is moot
 
 
@@ -302,6 +301,8 @@ class ScheduledWorkModel(Model):
     contract_id = UnicodeAttribute()
     ref = UnicodeAttribute(null=True)
     due_at = UTCDateTimeAttribute()
+    # Retention cursors only (doti.retention): the frame-id position below which deletions are in the receipts.
+    counted_to = UnicodeAttribute(null=True)
 
 
 class DisclosureModel(Model):

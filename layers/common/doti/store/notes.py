@@ -9,6 +9,7 @@ from pynamodb.exceptions import DoesNotExist, PutError, PynamoDBException
 
 from doti import entities
 from doti.errors import NotFound, StorageError
+from doti.store.conditions import is_condition_failure
 from doti.store.frames import _predecessor  # the same fixed-width, time-sorted id layout as frame ids
 from doti.store.models import NoteModel
 
@@ -59,7 +60,7 @@ def put_new_note(note: entities.Note) -> entities.Note | None:
     try:
         _item(note).save(condition=NoteModel.note_id.does_not_exist())
     except PutError as exc:
-        if getattr(exc, "cause_response_code", None) != "ConditionalCheckFailedException":
+        if not is_condition_failure(exc):
             raise StorageError("could not store the note") from exc
         return get_note(partition_of(note), note.note_id)
     except PynamoDBException as exc:

@@ -24,6 +24,7 @@ from pynamodb.models import Model
 from doti.clock import format_rfc3339
 from doti.errors import Conflict, NotFound, StorageError
 from doti.store import claims
+from doti.store.conditions import is_condition_failure
 from doti.store.models import (
     CameraModel,
     ContractModel,
@@ -237,7 +238,7 @@ def revoke_active_devices(contract_id: str, now: datetime) -> int:
                 condition=DeviceModel.status == "active",
             )
         except PynamoDBException as exc:
-            if getattr(exc, "cause_response_code", None) == "ConditionalCheckFailedException":
+            if is_condition_failure(exc):
                 continue  # revoked meanwhile by someone else
             raise StorageError("could not revoke the device") from exc
         revoked += 1

@@ -12,6 +12,8 @@ from pynamodb.models import Model
 
 from doti import entities
 from doti.errors import Conflict, NotFound, StorageError
+from doti.store import accounts
+from doti.store.conditions import is_condition_failure
 from doti.store.models import (
     CameraModel,
     ContractModel,
@@ -25,19 +27,15 @@ from doti.store.models import (
 E = TypeVar("E")
 
 
-def _is_condition_failure(exc: PynamoDBException) -> bool:
-    return getattr(exc, "cause_response_code", None) == "ConditionalCheckFailedException"
-
-
 def _entity(cls: type[E], item: Model, **overrides: Any) -> E:
     names = [f.name for f in dataclasses.fields(cls)]  # type: ignore[arg-type]
     values = {name: getattr(item, name) for name in names if name not in overrides}
     return cls(**values, **overrides)
 
 
-def _get(model: type[Model], key: str, what: str) -> Model:
+def _get(model: type[Model], key: str, what: str, *, consistent_read: bool = False) -> Model:
     try:
-        return model.get(key)
+        return model.get(key, consistent_read=consistent_read)
     except DoesNotExist as exc:
         raise NotFound(f"{what} not found") from exc
     except PynamoDBException as exc:
@@ -49,7 +47,7 @@ def _create(item: Model, what: str, key_attr: str) -> None:
     try:
         item.save(condition=getattr(type(item), key_attr).does_not_exist())
     except PutError as exc:
-        if _is_condition_failure(exc):
+        if is_condition_failure(exc):
             raise Conflict(f"{what} already exists", **{key_attr: getattr(item, key_attr)}) from exc
         raise StorageError(f"could not store {what}") from exc
 
@@ -121,7 +119,7 @@ def set_camera_last_frame(camera_id: str, frame_id: str, signature: bytes | None
             & (CameraModel.last_frame_id.does_not_exist() | (CameraModel.last_frame_id < frame_id)),
         )
     except UpdateError as exc:
-        if not _is_condition_failure(exc):
+        if not is_condition_failure(exc):
             raise StorageError("could not update the camera") from exc
 
 
@@ -132,7 +130,7 @@ def replace_camera_signature(camera_id: str, frame_id: str, signature: bytes) ->
             actions=[CameraModel.last_signature.set(signature)], condition=CameraModel.last_frame_id == frame_id
         )
     except UpdateError as exc:
-        if not _is_condition_failure(exc):
+        if not is_condition_failure(exc):
             raise StorageError("could not update the camera") from exc
 
 
@@ -141,7 +139,7 @@ def _update_camera(camera_id: str, actions: list[Any]) -> entities.Camera:
     try:
         item.update(actions=actions, condition=CameraModel.camera_id.exists())
     except UpdateError as exc:
-        if _is_condition_failure(exc):
+        if is_condition_failure(exc):
             raise NotFound("camera not found") from exc
         raise StorageError("could not update the camera") from exc
     return _entity(entities.Camera, item)
@@ -179,27 +177,9 @@ def put_user(user: entities.User) -> None:
     _create(UserModel(**values), "login id", "login_id")
 
 
-def get_user(login_id: str) -> entities.User:
-    return _user(_get(UserModel, login_id, "user"))
-
-
-def record_login_failure(login_id: str, lock_after: int, locked_until: datetime) -> None:
-    """Count a failed login atomically; the count that reaches `lock_after` also sets the lock."""
-    user = UserModel(login_id=login_id)
-    try:
-        user.update(actions=[UserModel.failed_logins.add(1)], condition=UserModel.login_id.exists())
-        if user.failed_logins >= lock_after:
-            user.update(actions=[UserModel.locked_until.set(locked_until), UserModel.failed_logins.set(0)])
-    except UpdateError as exc:
-        if not _is_condition_failure(exc):
-            raise StorageError("could not record the login failure") from exc
-
-
-def clear_login_failures(login_id: str) -> None:
-    try:
-        UserModel(login_id=login_id).update(actions=[UserModel.failed_logins.set(0), UserModel.locked_until.remove()])
-    except PynamoDBException as exc:
-        raise StorageError("could not update the user") from exc
+def get_user(login_id: str, *, consistent_read: bool = False) -> entities.User:
+    """The user; `consistent_read` where a lock, a new password or a removal written a moment ago must count."""
+    return _user(_get(UserModel, login_id, "user", consistent_read=consistent_read))
 
 
 def put_session(session: entities.Session, created_at: datetime) -> None:
@@ -218,7 +198,8 @@ def put_session(session: entities.Session, created_at: datetime) -> None:
 
 
 def get_session(token_hash: str) -> entities.Session:
-    item = _get(SessionModel, token_hash, "session")
+    """Read consistently: a session deleted a moment ago (logout, revocation) must not be found."""
+    item = _get(SessionModel, token_hash, "session", consistent_read=True)
     return _entity(entities.Session, item, expires_at=datetime.fromtimestamp(item.expires_at, UTC))
 
 
@@ -262,7 +243,7 @@ def _update_active_device(device_id: str, actions: list[Any], what: str) -> enti
     try:
         item.update(actions=actions, condition=DeviceModel.device_id.exists() & (DeviceModel.status == "active"))
     except UpdateError as exc:
-        if _is_condition_failure(exc):
+        if is_condition_failure(exc):
             raise Conflict("the device is not active", device_id=device_id) from exc
         raise StorageError(f"could not {what} the device") from exc
     return _entity(entities.Device, item)
@@ -283,7 +264,7 @@ def _update_user(login_id: str, actions: list[Any]) -> entities.User:
     try:
         item.update(actions=actions, condition=UserModel.login_id.exists())
     except UpdateError as exc:
-        if _is_condition_failure(exc):
+        if is_condition_failure(exc):
             raise NotFound("user not found") from exc
         raise StorageError("could not update the user") from exc
     return _user(item)
@@ -293,10 +274,9 @@ def set_user_staff_lock(login_id: str, *, locked: bool) -> entities.User:
     """Set the staff lock; clearing it also clears the failed-login count and lockout."""
     if locked:
         return _update_user(login_id, [UserModel.locked_by_staff.set(True)])
-    return _update_user(
-        login_id,
-        [UserModel.locked_by_staff.set(False), UserModel.failed_logins.set(0), UserModel.locked_until.remove()],
-    )
+    unlocked = _update_user(login_id, [UserModel.locked_by_staff.set(False)])
+    accounts.clear_login_attempts(login_id)
+    return unlocked
 
 
 def set_user_password(
@@ -307,12 +287,12 @@ def set_user_password(
     actions = [
         UserModel.password_hash.set(password_hash),
         UserModel.must_change_password.set(must_change),
-        UserModel.failed_logins.set(0),
-        UserModel.locked_until.remove(),
     ]
     if sessions_valid_from is not None:
         actions.append(UserModel.sessions_valid_from.set(sessions_valid_from))
-    return _update_user(login_id, actions)
+    changed = _update_user(login_id, actions)
+    accounts.clear_login_attempts(login_id)
+    return changed
 
 
 def session_hashes_of_login(login_id: str) -> list[str]:

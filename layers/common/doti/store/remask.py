@@ -13,6 +13,7 @@ from pynamodb.exceptions import DoesNotExist, PutError, PynamoDBException, Updat
 
 from doti import entities
 from doti.errors import NotFound, StorageError
+from doti.store.conditions import is_condition_failure
 from doti.store.frames import MASK_METADATA, _frame, get_frame
 from doti.store.models import FrameModel, RemaskJobModel
 
@@ -57,10 +58,6 @@ class StoredOriginal:
     mask_version: str | None  # what the object's metadata says it is blacked out under
 
 
-def _condition_failed(exc: PynamoDBException) -> bool:
-    return getattr(exc, "cause_response_code", None) == "ConditionalCheckFailedException"
-
-
 def _job(item: RemaskJobModel) -> RemaskJob:
     values = {f.name: getattr(item, f.name) for f in dataclasses.fields(RemaskJob)}
     values.update(
@@ -99,7 +96,7 @@ def _update(job_id: str, actions: list[Any], condition: Any, what: str) -> Remas
     try:
         item.update(actions=actions, condition=RemaskJobModel.job_id.exists() & condition)
     except UpdateError as exc:
-        if _condition_failed(exc):
+        if is_condition_failure(exc):
             return None
         raise StorageError(f"could not {what} the re-mask job") from exc
     return _job(item)
@@ -177,6 +174,12 @@ def frames_after(camera_id: str, after: str | None, upper_id: str, limit: int) -
 
 
 def read_original(s3: Any, bucket: str, key: str) -> StoredOriginal:
+    """The frame's original and the mask version its metadata records; NotFound when it is gone.
+
+    Only a 404 means gone. S3 answers a missing key with 403 AccessDenied to a caller without s3:ListBucket (the
+    function has it, on frames/ and thumbs/), and a 403 may as well be a real denial: taking it for gone would leave
+    a frame unmasked, so it fails the slice like any storage error and the message is retried.
+    """
     try:
         response = s3.get_object(Bucket=bucket, Key=key)
         body = response["Body"].read()
@@ -211,7 +214,7 @@ def record_masked_frame(frame: entities.Frame, masked: entities.Frame) -> bool:
     try:
         FrameModel(frame.camera_id, frame.frame_id).update(actions=actions, condition=unchanged)
     except UpdateError as exc:
-        if _condition_failed(exc):
+        if is_condition_failure(exc):
             return False
         raise StorageError("could not update the frame index") from exc
     return True

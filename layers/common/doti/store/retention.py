@@ -11,9 +11,11 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from botocore.exceptions import BotoCoreError, ClientError
-from pynamodb.exceptions import DoesNotExist, PynamoDBException
+from pynamodb.exceptions import DoesNotExist, PutError, PynamoDBException, TransactWriteError
+from pynamodb.transactions import TransactWrite
 
 from doti.errors import StorageError
+from doti.store.conditions import is_condition_failure
 from doti.store.models import DeletionReceiptModel, FrameModel, ScheduledWorkModel
 
 CURSOR_KIND = "retention_cursor"  # one item per camera in the schedule table; never due work (no time in its key)
@@ -110,24 +112,92 @@ def list_day(s3: object, bucket: str, prefix: str, lower_id: str, upper_id: str,
     return found
 
 
-# cursors: how far each camera's expiring range has been reconciled
+# cursors: how far each camera's expiring range has been reconciled, and counted
 
 
-def get_cursor(camera_id: str) -> str | None:
+@dataclass(frozen=True)
+class Cursor:
+    position: str | None  # everything of the camera below it is deleted
+    counted_to: str | None  # everything below it is in the receipts (at or above `position`: it may be deleting)
+
+
+def get_cursor(camera_id: str) -> Cursor:
     try:
-        return ScheduledWorkModel.get(CURSOR_KIND, camera_id).ref
+        item = ScheduledWorkModel.get(CURSOR_KIND, camera_id, consistent_read=True)
     except DoesNotExist:
-        return None
+        return Cursor(None, None)
     except PynamoDBException as exc:
         raise StorageError("could not read the retention cursor") from exc
+    return Cursor(item.ref, item.counted_to)
 
 
-def put_cursor(camera_id: str, contract_id: str, position: str, now: datetime) -> None:
-    item = ScheduledWorkModel(CURSOR_KIND, camera_id, contract_id=contract_id, ref=position, due_at=now)
+def put_cursor(camera_id: str, contract_id: str, position: str, now: datetime, counted_to: str | None = None) -> bool:
+    """Save the camera's cursor: its position, and counted_to (None: nothing is counted beyond the position). False,
+    with nothing saved, when another run has counted beyond `counted_to` meanwhile: that run saves its own."""
+    item = ScheduledWorkModel(
+        CURSOR_KIND, camera_id, contract_id=contract_id, ref=position, due_at=now, counted_to=counted_to
+    )
+    not_overtaken = (
+        None
+        if counted_to is None
+        else ScheduledWorkModel.counted_to.does_not_exist() | (ScheduledWorkModel.counted_to <= counted_to)
+    )
     try:
-        item.save()
+        item.save(condition=not_overtaken)
+    except PutError as exc:
+        if is_condition_failure(exc):
+            return False
+        raise StorageError("could not save the retention cursor") from exc
     except PynamoDBException as exc:
         raise StorageError("could not save the retention cursor") from exc
+    return True
+
+
+def count_deletions(
+    contract_id: str,
+    camera_id: str,
+    day: str,
+    *,
+    frames: int,
+    bytes_: int,
+    counted_from: str | None,
+    counted_to: str,
+    now: datetime,
+) -> bool:
+    """In one transaction: add to the contract's receipt of the day, and move the camera's counted_to from
+    `counted_from` to `counted_to`. False, with nothing written, when counted_to is no longer `counted_from`
+    (another run counted meanwhile)."""
+    cursor = ScheduledWorkModel(CURSOR_KIND, camera_id)
+    unchanged = (
+        ScheduledWorkModel.counted_to.does_not_exist()
+        if counted_from is None
+        else ScheduledWorkModel.counted_to == counted_from
+    )
+    try:
+        with TransactWrite(connection=ScheduledWorkModel._get_connection().connection) as transaction:
+            transaction.update(
+                DeletionReceiptModel(contract_id, day),
+                actions=[
+                    DeletionReceiptModel.frames.add(frames),
+                    DeletionReceiptModel.notes.add(0),
+                    DeletionReceiptModel.bytes.add(bytes_),
+                ],
+            )
+            transaction.update(
+                cursor,
+                actions=[
+                    ScheduledWorkModel.counted_to.set(counted_to),
+                    ScheduledWorkModel.contract_id.set(contract_id),
+                    ScheduledWorkModel.due_at.set(now),
+                ],
+                condition=unchanged,
+            )
+    except TransactWriteError as exc:
+        reasons = [reason.code if reason else None for reason in (exc.cancellation_reasons or [])]
+        if "ConditionalCheckFailed" in reasons:
+            return False
+        raise StorageError("could not record the deletion receipt") from exc
+    return True
 
 
 # deletion receipts

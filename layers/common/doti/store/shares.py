@@ -9,6 +9,7 @@ from pynamodb.exceptions import PynamoDBException, UpdateError
 
 from doti.entities import Share
 from doti.errors import NotFound, StorageError
+from doti.store.conditions import is_condition_failure
 from doti.store.models import ShareModel
 
 
@@ -58,10 +59,6 @@ def share_of_contract(contract_id: str, share_id: str) -> Share:
     return _share(found[0])
 
 
-def _is_condition_failure(exc: PynamoDBException) -> bool:
-    return getattr(exc, "cause_response_code", None) == "ConditionalCheckFailedException"
-
-
 def mark_revoked(share: Share, by: str, now: datetime) -> bool:
     """Revoke a share; False when it was revoked already (the first revocation stands)."""
     item = ShareModel(token_hash=share.token_hash)
@@ -71,7 +68,7 @@ def mark_revoked(share: Share, by: str, now: datetime) -> bool:
             condition=ShareModel.token_hash.exists() & ShareModel.revoked_at.does_not_exist(),
         )
     except UpdateError as exc:
-        if _is_condition_failure(exc):
+        if is_condition_failure(exc):
             return False
         raise StorageError("could not revoke the share") from exc
     return True
@@ -90,7 +87,7 @@ def consume(share: Share, now: datetime) -> bool:
             ),
         )
     except UpdateError as exc:
-        if _is_condition_failure(exc):
+        if is_condition_failure(exc):
             return False
         raise StorageError("could not record the share's view") from exc
     return True

@@ -42,7 +42,12 @@ def presign_post(
 
 def read_incoming(s3: Any, bucket: str, key: str) -> IncomingObject | None:
     """The uploaded object with its content type and metadata; None when it is gone (an earlier delivery of the
-    same notification processed and deleted it, or the incoming/ lifecycle rule expired it)."""
+    same notification processed and deleted it, or the incoming/ lifecycle rule expired it).
+
+    Only a 404 means gone. S3 answers a missing key with 403 AccessDenied to a caller without s3:ListBucket (the
+    function has it, on incoming/), and a 403 may as well be a real denial: taking it for gone would acknowledge an
+    upload never stored, so it raises StorageError and the message is retried.
+    """
     try:
         response = s3.get_object(Bucket=bucket, Key=key)
         body = response["Body"].read()

@@ -1,0 +1,40 @@
+"""The signed-in customer's own account (`GET /v1/me`, SPEC §12): who they are, their role and their contract.
+
+It stays open while the contract is suspended (SPEC §3), so a suspended customer still learns who they are and why
+everything else is closed; it is closed before the service starts and once the contract has ended.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from doti import contracts
+from doti.entities import Contract, User
+
+
+@dataclass(frozen=True)
+class Account:
+    user: User
+    contract: Contract
+
+
+def account_of(user: User, *, now: datetime) -> Account:
+    """The user with their contract, or the SPEC §3 error of a contract whose state closes the account."""
+    contract = contracts.get_contract(user.contract_id)
+    contracts.require_account_open(contract, now)
+    return Account(user, contract)
+
+
+def account_view(account: Account) -> dict[str, Any]:
+    user, contract = account.user, account.contract
+    return {
+        "user_id": user.user_id,
+        "login_id": user.login_id,
+        "name": user.name,
+        "role": user.role,
+        "site_ids": sorted(user.site_ids) if user.site_ids else None,
+        "must_change_password": user.must_change_password,
+        "contract": {"contract_id": contract.contract_id, "name": contract.name, "state": contract.state},
+    }
