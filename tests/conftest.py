@@ -17,6 +17,7 @@ os.environ.update(
 )
 
 from collections.abc import Callable, Iterator
+from typing import Any
 
 import pytest
 from moto import mock_aws
@@ -25,7 +26,7 @@ from doti import runtime
 from doti.auth.staff import create_staff_key
 from doti.clock import utcnow
 from doti.settings import get_settings
-from doti.store.aws import boto3_session
+from doti.store.aws import boto3_session, botocore_session
 from infra.provision import Provisioned, provision
 from infra.template import load_template
 from tests.support import World, make_world
@@ -66,3 +67,24 @@ def operator_key(aws: Provisioned) -> str:
 @pytest.fixture
 def world(world_factory: Callable[..., World]) -> World:
     return world_factory()
+
+
+@pytest.fixture
+def aws_calls(aws: Provisioned) -> Iterator[list[tuple[str, dict[str, Any]]]]:
+    """Every AWS call made through the shared botocore session (boto3 and PynamoDB alike) as (operation, params).
+
+    Clients copy the session's handlers when they are made, so the clients are made again after registering.
+    """
+    calls: list[tuple[str, dict[str, Any]]] = []
+
+    def record(model: Any, params: dict[str, Any], **_: Any) -> None:
+        calls.append((model.name, params))
+
+    session = botocore_session()
+    session.register("before-parameter-build", record, unique_id="test-aws-calls")
+    runtime.reset()
+    get_settings()
+    yield calls
+    session.unregister("before-parameter-build", unique_id="test-aws-calls")
+    runtime.reset()
+    get_settings()

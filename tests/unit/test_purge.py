@@ -23,7 +23,6 @@ from doti import audit, disclosures, lifecycle, notices, runtime
 from doti.entities import StaffMember
 from doti.purge import OtherTables, PurgeOutcome, purge_contract, receipt_subject
 from doti.store import registry as registry_store
-from doti.store.aws import botocore_session
 from functions.ingest import app as ingest
 from functions.viewer import app as viewer
 from infra.drawing import draw_frame, encode_jpeg
@@ -403,27 +402,6 @@ def test_a_contract_that_is_not_terminated_or_still_in_grace_is_not_purged(aws, 
             remaining_ms=lambda: PLENTY_MS,
         )
     assert snapshot(aws) == stored
-
-
-@pytest.fixture
-def aws_calls(aws: Provisioned) -> Iterator[list[tuple[str, dict[str, Any]]]]:
-    """Every AWS call made through the shared botocore session (boto3 and PynamoDB alike) as (operation, params).
-
-    Clients copy the session's handlers when they are made, so the clients are made again after registering.
-    """
-    calls: list[tuple[str, dict[str, Any]]] = []
-
-    def record(model: Any, params: dict[str, Any], **_: Any) -> None:
-        calls.append((model.name, params))
-
-    session = botocore_session()
-    session.register("before-parameter-build", record, unique_id="test-purge-calls")
-    runtime.reset()
-    runtime.get_settings()
-    yield calls
-    session.unregister("before-parameter-build", unique_id="test-purge-calls")
-    runtime.reset()
-    runtime.get_settings()
 
 
 def test_purge_finds_data_by_key_never_scans_and_deletes_in_batches(aws, tenants, aws_calls):

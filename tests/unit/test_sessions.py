@@ -77,27 +77,6 @@ def audit_entries(contract_id: str, action: str) -> list[audit.AuditEntry]:
 
 
 @pytest.fixture
-def aws_calls(aws: Provisioned) -> Iterator[list[tuple[str, dict[str, Any]]]]:
-    """Every AWS call made through the shared botocore session (boto3 and PynamoDB alike) as (operation, params).
-
-    Clients copy the session's handlers when they are made, so the clients are made again after registering.
-    """
-    calls: list[tuple[str, dict[str, Any]]] = []
-
-    def record(model: Any, params: dict[str, Any], **_: Any) -> None:
-        calls.append((model.name, params))
-
-    session = botocore_session()
-    session.register("before-parameter-build", record, unique_id="test-sessions-calls")
-    runtime.reset()
-    runtime.get_settings()
-    yield calls
-    session.unregister("before-parameter-build", unique_id="test-sessions-calls")
-    runtime.reset()
-    runtime.get_settings()
-
-
-@pytest.fixture
 def failing_contract_writes(aws: Provisioned) -> Iterator[None]:
     """Every write to the contracts table fails as if DynamoDB were unavailable (reads still work)."""
     table = aws.refs["ContractsTable"]

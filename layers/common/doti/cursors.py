@@ -1,4 +1,4 @@
-"""Opaque cursors of time-sorted listings (a camera's frames, a camera's notes).
+"""Time-sorted listings (a camera's frames, a camera's notes): their key range and their opaque cursors.
 
 A cursor names the listing it belongs to (its scope and order) and the last key returned, so a cursor from another
 camera or the other order is refused instead of silently paging the wrong listing.
@@ -9,6 +9,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+from datetime import datetime
 
 from doti import ids
 from doti.errors import ValidationError
@@ -29,3 +30,14 @@ def decode(cursor: str, scope: str, newest_first: bool) -> str:
     if not valid:
         raise ValidationError("cursor belongs to another listing", field="cursor")
     return data["k"]
+
+
+def key_range(start: datetime | None, end: datetime | None, limit: int, max_page: int) -> tuple[str, str]:
+    """The ids [lower, upper) of a listing's time window [start, end); 422 for an empty window or a bad limit."""
+    if start and end and start >= end:
+        raise ValidationError("'from' must be before 'to'", field="from")
+    if not 1 <= limit <= max_page:
+        raise ValidationError(f"limit must be between 1 and {max_page}", field="limit")
+    lower = ids.frame_id_floor(start) if start else ids.FRAME_ID_MIN
+    upper = ids.frame_id_floor(end) if end else ids.FRAME_ID_MAX
+    return lower, upper

@@ -456,12 +456,7 @@ def list_frames(user: User, camera_id: str, query: FrameQuery, *, storage: Stora
     contract = contracts.get_contract(user.contract_id)
     contracts.require_serving(contract, now)
     camera = registry.camera_for_user(user, camera_id)
-    if query.start and query.end and query.start >= query.end:
-        raise ValidationError("'from' must be before 'to'", field="from")
-    if not 1 <= query.limit <= MAX_PAGE:
-        raise ValidationError(f"limit must be between 1 and {MAX_PAGE}", field="limit")
-    lower = ids.frame_id_floor(query.start) if query.start else ids.FRAME_ID_MIN
-    upper = ids.frame_id_floor(query.end) if query.end else ids.FRAME_ID_MAX
+    lower, upper = cursors.key_range(query.start, query.end, query.limit, MAX_PAGE)
     if upper == ids.FRAME_ID_MIN:
         return FramePage(items=[], cursor=None)  # a window that ends at or before 1970: no frame can be in it
     start_after = cursors.decode(query.cursor, camera.camera_id, query.newest_first) if query.cursor else None

@@ -222,12 +222,7 @@ def list_notes(user: User, camera_id: str, query: NoteQuery, *, now: datetime) -
     contract = contracts.get_contract(user.contract_id)
     contracts.require_serving(contract, now)
     camera = registry.camera_for_user(user, camera_id)
-    if query.start and query.end and query.start >= query.end:
-        raise ValidationError("'from' must be before 'to'", field="from")
-    if not 1 <= query.limit <= MAX_PAGE:
-        raise ValidationError(f"limit must be between 1 and {MAX_PAGE}", field="limit")
-    lower = ids.frame_id_floor(query.start) if query.start else ids.FRAME_ID_MIN
-    upper = ids.frame_id_floor(query.end) if query.end else ids.FRAME_ID_MAX
+    lower, upper = cursors.key_range(query.start, query.end, query.limit, MAX_PAGE)
     if query.cursor:
         after = cursors.decode(query.cursor, camera.camera_id, query.newest_first)
         if query.newest_first:
