@@ -15,6 +15,7 @@ import os
 import signal
 import socket
 import threading
+import warnings
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -65,6 +66,10 @@ def main(argv: list[str] | None = None) -> int:
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     logging.getLogger("werkzeug").setLevel(logging.ERROR)
+    for chatty in ("pynamodb", "botocore", "boto3"):  # their INFO lines are about config files we do not use
+        logging.getLogger(chatty).setLevel(logging.WARNING)
+    # A job run that counted nothing has no metrics to flush; Powertools warns about it on every such run.
+    warnings.filterwarnings("ignore", message="No application metrics to publish")
     aws_port = args.aws_port or free_port()
     api_port = args.port or free_port()
 
@@ -158,6 +163,7 @@ def _print_banner(state: dict[str, str], state_file: Path, schedules: list[str],
     lines = [
         "",
         "doti is running locally",
+        f"  web viewer     {api}/   (phone or desktop browser; log in with the customer login below)",
         f"  API            {api}   (routes of template.yaml; docs at {api}/v1/openapi.json)",
         f"  embedded AWS   {state['aws_endpoint']}   (moto)",
         f"  customer login {state['login_id']} / {state['password']}",
