@@ -33,6 +33,7 @@ from tests.support import (
     customer_event,
     scan_table,
 )
+from tests.unit.test_retention import bytes_of, ingested
 from tests.unit.test_retention import run as run_retention
 from tests.unit.test_viewer import ExtraSite, add_site, add_user, login, owner_token
 
@@ -630,6 +631,31 @@ def test_a_shortened_retention_deletes_notes_past_the_new_period_on_the_next_run
     assert report.notes_deleted == 1
     assert {item["note_id"]["S"] for item in stored_notes()} == {recent["note_id"]}
     assert old["note_id"] not in listed_ids(token, world.camera_id)
+
+
+def test_deletions_list_each_expired_note_once_with_the_frames_of_the_day_it_went(aws, world_factory):
+    # Given a 7-day contract with, 6½ days old, a frame, five notes and a site event, and two notes 5½ days old
+    world = world_factory(retention_days=7)
+    token = owner_token(world)
+    freed = bytes_of(aws, [ingested(world, now() - timedelta(days=6, hours=12))])
+    for n in range(5):
+        added(token, world.camera_id, f"old {n}", now() - timedelta(days=6, hours=12, minutes=n))
+    recorded(world, {"occurred_at": format_rfc3339(now() - timedelta(days=6, hours=12)), "text": "site event"})
+    for n in range(2):
+        added(token, world.camera_id, f"later {n}", now() - timedelta(days=5, hours=12, minutes=n))
+    first_day, second_day = now() + timedelta(days=1), now() + timedelta(days=2)
+
+    # When the job runs a day later, two at a time, and again that day, then a day after
+    reports = [run_retention(first_day, batch=2), run_retention(first_day, batch=2), run_retention(second_day)]
+
+    # Then each note was counted by the run that deleted it, once
+    assert [report.notes_deleted for report in reports] == [6, 0, 2]
+    assert stored_notes(world.contract_id) == []
+    # And the owner's deletion receipts list them per day, newest first, with the frame and its bytes
+    assert receipts(token) == [
+        {"day": second_day.strftime("%Y-%m-%d"), "frames": 0, "notes": 2, "bytes": 0},
+        {"day": first_day.strftime("%Y-%m-%d"), "frames": 1, "notes": 6, "bytes": freed},
+    ]
 
 
 def take_down(key: str, contract_id: str, **body: Any) -> dict[str, Any]:

@@ -23,6 +23,7 @@ from doti import audit, disclosures, lifecycle, notices, runtime
 from doti.entities import StaffMember
 from doti.purge import OtherTables, PurgeOutcome, purge_contract, receipt_subject
 from doti.store import registry as registry_store
+from doti.store import retention as retention_store
 from functions.ingest import app as ingest
 from functions.viewer import app as viewer
 from infra.drawing import draw_frame, encode_jpeg
@@ -424,3 +425,30 @@ def test_purge_finds_data_by_key_never_scans_and_deletes_in_batches(aws, tenants
     writes = [params["RequestItems"] for op, params in aws_calls if op == "BatchWriteItem"]
     assert writes
     assert all(len(requests) <= 25 for items in writes for requests in items.values())
+
+
+def test_purge_forgets_the_retention_jobs_positions_in_the_contracts_cameras(aws, tenants):
+    # Given the retention job's cursors on both tenants' cameras, for frames and for notes
+    at = tenants.terminated_at + timedelta(days=GRACE_DAYS, hours=1)
+    for tenant in (tenants.a, tenants.b):
+        w = tenant.world
+        assert retention_store.put_cursor(w.camera_id, w.contract_id, "0" * 26, at)
+        assert retention_store.count_deletions(
+            w.contract_id,
+            retention_store.NOTES_CURSOR_KIND,
+            w.camera_id,
+            "2026-01-01",
+            notes=1,
+            counted_from=None,
+            counted_to="1" * 26,
+            now=at,
+        )
+
+    # When A is purged
+    assert purge(tenants, at).status == "purged"
+
+    # Then A's positions are gone and B's are kept
+    a, b = tenants.a.world.camera_id, tenants.b.world.camera_id
+    for kind in (retention_store.CURSOR_KIND, retention_store.NOTES_CURSOR_KIND):
+        assert retention_store.get_cursor(a, kind) == retention_store.Cursor(None, None)
+        assert retention_store.get_cursor(b, kind) != retention_store.Cursor(None, None)

@@ -1,7 +1,8 @@
 """The retention job, complete (SPEC §5): shortened retention, stale lifecycle tags, index items without objects,
 objects without index items (reconciled by day prefix, with a grace for uploads in flight), a cost that follows
-what expires, and receipts that count each frame once whatever fails on the way. Frames come in through the ingest
-handler; time moves on through the job's injected `now`."""
+what expires, and receipts that count each frame and note once whatever fails on the way. Frames come in through
+the ingest handler, notes through the viewer's and events through the ingest handler's routes; time moves on through
+the job's injected `now`."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ import pytest
 from botocore.client import BaseClient
 
 from doti import contracts
+from doti.clock import format_rfc3339
 from doti.deletions import day_of
 from doti.errors import StorageError
 from doti.store.models import FrameModel
@@ -23,6 +25,7 @@ from infra.provision import Provisioned
 from tests.support import LambdaContext, World
 from tests.unit.test_deletions import receipts
 from tests.unit.test_ingest import aws_faults  # noqa: F401 - the fixture
+from tests.unit.test_notes import added, recorded, stored_notes
 from tests.unit.test_retention import (
     PLENTY_MS,
     bytes_of,
@@ -35,6 +38,7 @@ from tests.unit.test_retention import (
     scheduled_event,
     stored_frame_ids,
 )
+from tests.unit.test_viewer import owner_token
 
 
 @pytest.fixture
@@ -219,8 +223,9 @@ def test_a_run_stops_when_its_listing_budget_is_spent_and_the_next_run_finishes(
 
 
 def calls_about(calls: list[tuple[str, dict[str, Any]]], world: World) -> Counter[str]:
-    """The operations whose parameters name the world's contract or camera."""
-    return Counter(op for op, params in calls if world.contract_id in str(params) or world.camera_id in str(params))
+    """The operations whose parameters name the world's contract, camera or site (its events' key range)."""
+    names = (world.contract_id, world.camera_id, world.site_id)
+    return Counter(op for op, params in calls if any(name in str(params) for name in names))
 
 
 def test_work_and_aws_calls_follow_what_expires_not_what_is_stored(aws, world_factory, aws_calls):
@@ -403,3 +408,145 @@ def test_overlapping_runs_count_each_frame_once(aws, world_factory, aws_faults):
     assert (first.frames_deleted, first.stopped_early) == (0, True)
     assert stored_frame_ids(aws) == set()
     assert receipts(world) == [{"day": day_of(at), "frames": 2, "notes": 0, "bytes": all_bytes}]
+
+
+# notes: counted before they are deleted, against their partition's own watermark, as frames are
+
+
+def expiring_notes(world: World, count: int) -> tuple[list[str], str]:
+    """`count` notes on the world's camera, oldest first, and an event of its site (naming no camera), all 6½ days
+    old: the note ids, and the event's."""
+    token, at = owner_token(world), now() - timedelta(days=6, hours=12)
+    notes = [added(token, world.camera_id, f"note {n}", at - timedelta(seconds=n)) for n in reversed(range(count))]
+    event = recorded(world, {"occurred_at": format_rfc3339(at), "text": "site event"})
+    return [note["note_id"] for note in notes], event["note_id"]
+
+
+def note_ids(world: World) -> set[str]:
+    return {item["note_id"]["S"] for item in stored_notes(world.contract_id)}
+
+
+def deletes_notes(aws: Provisioned) -> Callable[[dict[str, Any]], bool]:
+    """A fault matcher for a batch delete in the notes table."""
+    return lambda params: aws.refs["NotesTable"] in params.get("RequestItems", {})
+
+
+def both(*matchers: Callable[[dict[str, Any]], bool]) -> Callable[[dict[str, Any]], bool]:
+    """A matcher for calls all `matchers` match (later ones see only the calls earlier ones matched)."""
+    return lambda params: all(matches(params) for matches in matchers)
+
+
+@pytest.mark.parametrize("failing", [1, 2], ids=["camera-notes", "site-events"])
+def test_a_failed_receipt_write_loses_no_note_count(aws, world_factory, aws_faults, failing):  # noqa: F811
+    # Given two expiring notes on a camera and an expiring event of its site, a young note, and DynamoDB failing
+    # the receipt write of the camera's notes (the first) or of the site's events (the second)
+    world = world_factory(retention_days=7)
+    notes, event = expiring_notes(world, 2)
+    young = added(owner_token(world), world.camera_id, "young")["note_id"]
+    aws_faults.fail("dynamodb", "TransactWriteItems", both(writes_receipt(aws), nth_call(failing)))
+    at = now() + timedelta(days=1)
+
+    # When the job runs / Then it fails, having deleted no note it did not count
+    with pytest.raises(StorageError):
+        run(at)
+    counted_before = {1: [], 2: notes}[failing]
+    assert note_ids(world) == {*notes, event, young} - set(counted_before)
+    assert receipts(world) == ([{"day": day_of(at), "frames": 0, "notes": 2, "bytes": 0}] if counted_before else [])
+
+    # When it runs again / Then the rest is deleted and counted, and each note is in the receipt once
+    assert run(at).notes_deleted == 3 - len(counted_before)
+    assert note_ids(world) == {young}
+    assert receipts(world) == [{"day": day_of(at), "frames": 0, "notes": 3, "bytes": 0}]
+
+
+def test_a_failed_note_delete_is_finished_by_the_next_run_and_each_note_counted_once(aws, world_factory, aws_faults):  # noqa: F811
+    # Given five expiring notes on a camera and an expiring site event, taken three at a time, and DynamoDB failing
+    # the second batch delete of notes
+    world = world_factory(retention_days=7)
+    notes, event = expiring_notes(world, 5)
+    aws_faults.fail("dynamodb", "BatchWriteItem", both(deletes_notes(aws), nth_call(2)))
+    at = now() + timedelta(days=1)
+
+    # When the job runs / Then it fails part-way: the first three notes gone, the other two counted but stored
+    with pytest.raises(StorageError):
+        run(at, batch=3)
+    assert note_ids(world) == {*notes[3:], event}
+    assert receipts(world) == [{"day": day_of(at), "frames": 0, "notes": 5, "bytes": 0}]
+
+    # When it runs again
+    rerun = run(at, batch=3)
+
+    # Then the two leftover notes are deleted uncounted, the site event counted, and each note is in the receipt once
+    assert rerun.notes_deleted == 1
+    assert note_ids(world) == set()
+    assert receipts(world) == [{"day": day_of(at), "frames": 0, "notes": 6, "bytes": 0}]
+
+
+@pytest.mark.parametrize(
+    ("moment", "second_counts", "first_counts", "first_stops"),
+    [("before-the-count", 3, 0, True), ("before-the-delete", 1, 2, False)],
+)
+def test_overlapping_runs_count_each_note_once(
+    aws,
+    world_factory,
+    aws_faults,  # noqa: F811
+    moment,
+    second_counts,
+    first_counts,
+    first_stops,
+):
+    # Given two expiring notes on a camera and an expiring site event, and a second run (EventBridge delivers a
+    # schedule at least once) that does its whole work while the first is about to count the camera's notes, or has
+    # counted them and is about to delete them
+    world = world_factory(retention_days=7)
+    expiring_notes(world, 2)
+    at = now() + timedelta(days=1)
+    overlapping: list[int] = []
+
+    def second_run() -> None:
+        overlapping.append(run(at).notes_deleted)
+
+    if moment == "before-the-count":
+        aws_faults.before("dynamodb", "TransactWriteItems", second_run)
+    else:
+        aws_faults.before("dynamodb", "BatchWriteItem", second_run, deletes_notes(aws))
+
+    # When the first run gets there
+    first = run(at)
+
+    # Then between them every note is deleted and counted once: the second run counts what the first had not
+    # counted yet, and the first stops rather than count the camera's notes again, or deletes what it counted
+    assert overlapping == [second_counts]
+    assert (first.notes_deleted, first.stopped_early) == (first_counts, first_stops)
+    assert note_ids(world) == set()
+    assert receipts(world) == [{"day": day_of(at), "frames": 0, "notes": 3, "bytes": 0}]
+
+
+def test_notes_cost_calls_only_when_they_expire(aws, world_factory, aws_calls):
+    # Given two 7-day contracts with the same expiring notes and site event; the second also stores young notes and
+    # site events
+    lean, stocked = world_factory(retention_days=7), world_factory(retention_days=7)
+    for world in (lean, stocked):
+        expiring_notes(world, 2)
+    token = owner_token(stocked)
+    young = [added(token, stocked.camera_id, f"young {n}", now() - timedelta(days=5, hours=n)) for n in range(3)]
+    for hours in (1, 2):
+        young.append(recorded(stocked, {"occurred_at": format_rfc3339(now() - timedelta(hours=hours)), "text": "y"}))
+    aws_calls.clear()
+
+    # When the job runs a day later
+    report = run(now() + timedelta(days=1))
+    job_calls = list(aws_calls)
+
+    # Then both lost their expiring notes, the young ones stay, and the job made the same calls for both
+    assert report.notes_deleted == 2 * 3
+    assert note_ids(lean) == set()
+    assert note_ids(stocked) == {note["note_id"] for note in young}
+    assert calls_about(job_calls, stocked) == calls_about(job_calls, lean)
+
+    # When it runs again / Then each notes partition costs one query, and no cursor read or write
+    aws_calls.clear()
+    assert run(now() + timedelta(days=1)).notes_deleted == 0
+    notes_calls = [op for op, params in aws_calls if params.get("TableName") == aws.refs["NotesTable"]]
+    assert notes_calls == ["Query"] * 4
+    assert not [op for op, params in aws_calls if op == "TransactWriteItems"]

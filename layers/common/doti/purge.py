@@ -29,6 +29,7 @@ from doti.frames import Storage
 from doti.mail import Mailer
 from doti.store import keys
 from doti.store import purge as store
+from doti.store import retention as retention_store
 
 BATCH = 1000
 RESERVE_MS = 15_000  # stop this long before the Lambda timeout; the next run continues
@@ -42,6 +43,8 @@ _WORK_KINDS = (
     schedule.SECURITY_CONTRACT_ENDED,
     schedule.IDLE_CHECK,
     schedule.CANCEL_EFFECTIVE,
+    retention_store.CURSOR_KIND,  # the retention job's per-camera and per-notes-partition positions
+    retention_store.NOTES_CURSOR_KIND,
 )
 
 

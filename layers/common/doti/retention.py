@@ -18,18 +18,19 @@ listed from the chunk's first frame id on (keys under a day prefix sort by frame
   would cost a PutObjectTagging per surviving object, i.e. grow with what is stored.
 
 Notes (text data, doti.notes) go by the same cutoff: each camera's and each site's key range of notes below it is
-deleted in batches and counted in the receipt's `notes`.
+deleted in batches and counted in the receipt's `notes`, first, against the partition's own watermark (see
+_expire_notes).
 
 The cost of a run follows what expires: data younger than the cutoff is never queried or listed. Stored-but-young
 data only costs nothing; an empty expired day costs three calls. Deletions are added to the contract's receipt of
-the run's UTC day (atomic ADDs), each frame once. The job is idempotent (what is deleted is not listed again, what is
-counted is not counted again) and resumable (it stops before the Lambda timeout or when its listing budget is spent,
-saving each camera's cursor).
+the run's UTC day (atomic ADDs), each frame and note once. The job is idempotent (what is deleted is not listed
+again, what is counted is not counted again) and resumable (it stops before the Lambda timeout or when its listing
+budget is spent, saving each camera's cursor).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
@@ -127,27 +128,74 @@ def run_retention(
 def _expire_notes(run: _Run, contract: Contract, partition: str, cutoff: str) -> bool:
     """Delete a camera's (or site's) notes below the cutoff, batch by batch; False when the run must stop.
 
-    Notes have no objects, and a deleted note is not found again, so they need no cursor: every note below the
-    cutoff has expired, and a run reads only those (one key-range query when there are none).
+    Notes have no objects, and a deleted note is not found again, so they need no position: every note below the
+    cutoff has expired, and a run reads only those (one key-range query when there are none). They are counted as
+    frames are (see _count_first): the batch's notes at or above the partition's watermark are added to the receipt
+    in one transaction with the watermark moving past the batch's last note, then the batch is deleted. A rerun
+    after a failed write deletes what is left below the watermark uncounted, and of two overlapping runs only one
+    counts. A note cannot arrive below the watermark later (a lengthened retention aside, as for frames): it stays
+    at or below the cutoff, and notes older than the retention are refused. The watermark is read only when
+    something has expired.
     """
+    watermark: _Watermark | None = None
     while True:
         note_ids = notes_store.note_ids_below(partition, cutoff, run.batch)
         if not note_ids:
             return True
         if run.out_of_time():
             return False
+        if watermark is None:
+            counted_to = store.get_cursor(partition, store.NOTES_CURSOR_KIND).counted_to
+            watermark = _Watermark(contract.contract_id, store.NOTES_CURSOR_KIND, partition, counted_to)
+        fresh = watermark.fresh(note_ids)
+        # note_ids[-1] + "0": the smallest id after the batch's last (fixed-width ids, "0" the smallest character)
+        if fresh and not watermark.count(run.now, note_ids[-1] + "0", notes=len(fresh)):
+            run.report.stopped_early = True
+            return False  # another run is at work on this partition
         notes_store.delete_notes(partition, note_ids)
-        run.report.notes_deleted += len(note_ids)
-        deletions.record(contract.contract_id, run.now, frames=0, bytes_freed=0, notes=len(note_ids))
+        run.report.notes_deleted += len(fresh)
         if len(note_ids) < run.batch:
             return True
+
+
+@dataclass
+class _Watermark:
+    """A key range's counted_to (store.Cursor): what lies below it is in the receipts already."""
+
+    contract_id: str
+    kind: str  # store.CURSOR_KIND (a camera's frames) or store.NOTES_CURSOR_KIND (a camera's or site's notes)
+    ref: str  # the camera, or the notes partition
+    counted_to: str | None
+
+    def fresh(self, ids: Iterable[str]) -> set[str]:
+        """The ids not counted yet."""
+        return {i for i in ids if self.counted_to is None or i >= self.counted_to}
+
+    def count(self, now: datetime, upto: str, *, frames: int = 0, notes: int = 0, bytes_: int = 0) -> bool:
+        """Add to the receipt of now's day and move the watermark to `upto`, in one transaction; False, with
+        nothing written, when another run moved the watermark meanwhile."""
+        counted = store.count_deletions(
+            self.contract_id,
+            self.kind,
+            self.ref,
+            deletions.day_of(now),
+            frames=frames,
+            notes=notes,
+            bytes_=bytes_,
+            counted_from=self.counted_to,
+            counted_to=upto,
+            now=now,
+        )
+        if counted:
+            self.counted_to = upto
+        return counted
 
 
 @dataclass
 class _CameraRange:
     contract: Contract
     camera: Camera
-    counted_to: str | None  # frames below it are in the receipts already (store.Cursor)
+    watermark: _Watermark  # the camera's frames below it are in the receipts already
 
 
 def _reconcile_camera(run: _Run, contract: Contract, camera: Camera, cutoff: str) -> bool:
@@ -155,7 +203,8 @@ def _reconcile_camera(run: _Run, contract: Contract, camera: Camera, cutoff: str
     cursor = store.get_cursor(camera.camera_id)
     saved = cursor.position
     position = saved or _first_position(contract, camera)
-    counting = _CameraRange(contract, camera, cursor.counted_to)
+    watermark = _Watermark(contract.contract_id, store.CURSOR_KIND, camera.camera_id, cursor.counted_to)
+    counting = _CameraRange(contract, camera, watermark)
     finished, empty_chunks = True, 0
     while position < cutoff:
         if empty_chunks >= EMPTY_CHUNKS_PER_CHECK and run.out_of_time():
@@ -175,7 +224,7 @@ def _reconcile_camera(run: _Run, contract: Contract, camera: Camera, cutoff: str
             break
     if saved is None or position > saved:
         # not saved if another run counted further meanwhile: that run saves its own cursor
-        store.put_cursor(camera.camera_id, contract.contract_id, position, run.now, counting.counted_to)
+        store.put_cursor(camera.camera_id, contract.contract_id, position, run.now, watermark.counted_to)
     return finished
 
 
@@ -274,22 +323,12 @@ def _count_first(
     none, its objects) is deleted. The condition on the old watermark keeps two overlapping runs from both counting
     a chunk.
     """
-    fresh = {frame_id for frame_id in frame_ids if counting.counted_to is None or frame_id >= counting.counted_to}
+    fresh = counting.watermark.fresh(frame_ids)
     if not fresh:
         return True
     freed = sum(o.size for o in objects if o.frame_id in fresh)
-    counted = store.count_deletions(
-        counting.contract.contract_id,
-        counting.camera.camera_id,
-        deletions.day_of(run.now),
-        frames=len(fresh),
-        bytes_=freed,
-        counted_from=counting.counted_to,
-        counted_to=upto,
-        now=run.now,
-    )
+    counted = counting.watermark.count(run.now, upto, frames=len(fresh), bytes_=freed)
     if counted:
-        counting.counted_to = upto
         run.report.frames_deleted += len(fresh)
         run.report.bytes_freed += freed
     return counted

@@ -19,6 +19,7 @@ from doti.store.conditions import is_condition_failure
 from doti.store.models import DeletionReceiptModel, FrameModel, ScheduledWorkModel
 
 CURSOR_KIND = "retention_cursor"  # one item per camera in the schedule table; never due work (no time in its key)
+NOTES_CURSOR_KIND = "retention_notes_cursor"  # one item per notes partition (camera or site): its counted_to only
 
 
 @dataclass(frozen=True)
@@ -112,7 +113,7 @@ def list_day(s3: object, bucket: str, prefix: str, lower_id: str, upper_id: str,
     return found
 
 
-# cursors: how far each camera's expiring range has been reconciled, and counted
+# cursors: how far each camera's expiring range has been reconciled, and counted (notes: counted only)
 
 
 @dataclass(frozen=True)
@@ -121,9 +122,10 @@ class Cursor:
     counted_to: str | None  # everything below it is in the receipts (at or above `position`: it may be deleting)
 
 
-def get_cursor(camera_id: str) -> Cursor:
+def get_cursor(ref: str, kind: str = CURSOR_KIND) -> Cursor:
+    """The cursor of a camera's frames (CURSOR_KIND), or of a camera's or site's notes (NOTES_CURSOR_KIND)."""
     try:
-        item = ScheduledWorkModel.get(CURSOR_KIND, camera_id, consistent_read=True)
+        item = ScheduledWorkModel.get(kind, ref, consistent_read=True)
     except DoesNotExist:
         return Cursor(None, None)
     except PynamoDBException as exc:
@@ -155,19 +157,21 @@ def put_cursor(camera_id: str, contract_id: str, position: str, now: datetime, c
 
 def count_deletions(
     contract_id: str,
-    camera_id: str,
+    kind: str,
+    ref: str,
     day: str,
     *,
-    frames: int,
-    bytes_: int,
+    frames: int = 0,
+    notes: int = 0,
+    bytes_: int = 0,
     counted_from: str | None,
     counted_to: str,
     now: datetime,
 ) -> bool:
-    """In one transaction: add to the contract's receipt of the day, and move the camera's counted_to from
-    `counted_from` to `counted_to`. False, with nothing written, when counted_to is no longer `counted_from`
-    (another run counted meanwhile)."""
-    cursor = ScheduledWorkModel(CURSOR_KIND, camera_id)
+    """In one transaction: add to the contract's receipt of the day, and move the counted_to of the cursor (kind,
+    ref) from `counted_from` to `counted_to`. False, with nothing written, when counted_to is no longer
+    `counted_from` (another run counted meanwhile)."""
+    cursor = ScheduledWorkModel(kind, ref)
     unchanged = (
         ScheduledWorkModel.counted_to.does_not_exist()
         if counted_from is None
@@ -179,7 +183,7 @@ def count_deletions(
                 DeletionReceiptModel(contract_id, day),
                 actions=[
                     DeletionReceiptModel.frames.add(frames),
-                    DeletionReceiptModel.notes.add(0),
+                    DeletionReceiptModel.notes.add(notes),
                     DeletionReceiptModel.bytes.add(bytes_),
                 ],
             )
