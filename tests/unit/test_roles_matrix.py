@@ -151,6 +151,11 @@ def camera(t: Tenant) -> dict[str, str]:
     return {"camera_id": t.world.camera_id}
 
 
+def on_camera(method: str, resource: str, body: dict[str, Any] | None = None) -> Builder:
+    """A request on the tenant's camera."""
+    return lambda c, t: request(method, resource, c, params=camera(t), body=body)
+
+
 def window() -> dict[str, str]:
     now = utcnow()
     return {"from": format_rfc3339(now - timedelta(hours=2)), "to": format_rfc3339(now + timedelta(minutes=1))}
@@ -229,11 +234,7 @@ ROUTES: dict[tuple[str, str], Case | str] = {
     ),
     ("GET", "/v1/cameras"): Case(Permission.VIEW, SERVING, 200, lambda c, _t: request("GET", "/v1/cameras", c)),
     ("GET", "/v1/cameras/{camera_id}/frames"): Case(
-        Permission.VIEW,
-        SERVING,
-        200,
-        lambda c, t: request("GET", "/v1/cameras/{camera_id}/frames", c, params=camera(t)),
-        takes_ids=True,
+        Permission.VIEW, SERVING, 200, on_camera("GET", "/v1/cameras/{camera_id}/frames"), takes_ids=True
     ),
     ("GET", "/v1/cameras/{camera_id}/frames/{frame_id}"): Case(
         Permission.VIEW,
@@ -245,17 +246,13 @@ ROUTES: dict[tuple[str, str], Case | str] = {
         takes_ids=True,
     ),
     ("GET", "/v1/cameras/{camera_id}/notes"): Case(
-        Permission.VIEW,
-        SERVING,
-        200,
-        lambda c, t: request("GET", "/v1/cameras/{camera_id}/notes", c, params=camera(t)),
-        takes_ids=True,
+        Permission.VIEW, SERVING, 200, on_camera("GET", "/v1/cameras/{camera_id}/notes"), takes_ids=True
     ),
     ("POST", "/v1/cameras/{camera_id}/notes"): Case(
         Permission.WRITE_NOTES,
         SERVING,
         201,
-        lambda c, t: request("POST", "/v1/cameras/{camera_id}/notes", c, params=camera(t), body={"text": "Van left"}),
+        on_camera("POST", "/v1/cameras/{camera_id}/notes", body={"text": "Van left"}),
         takes_ids=True,
     ),
     ("GET", "/v1/notices"): Case(Permission.VIEW, ACCOUNT, 200, lambda c, _t: request("GET", "/v1/notices", c)),

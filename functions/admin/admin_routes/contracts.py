@@ -17,7 +17,7 @@ from pydantic import EmailStr, Field
 
 from admin_routes.common import StaffRequest, staff
 from doti import audit, contracts, lifecycle, runtime
-from doti.clock import format_rfc3339, parse_rfc3339, utcnow
+from doti.clock import format_optional, format_rfc3339, parse_rfc3339, utcnow
 from doti.entities import Contract
 from doti.errors import ValidationError
 from doti.http import json_response
@@ -74,10 +74,6 @@ class SuspensionRequest(StaffRequest):
 _TIME_FIELDS = ("security_contract_ended_at", "service_start")
 
 
-def _iso(value: Any) -> str | None:
-    return format_rfc3339(value) if value is not None else None
-
-
 def _contract_view(c: Contract) -> dict[str, Any]:
     return {
         "contract_id": c.contract_id,
@@ -90,16 +86,16 @@ def _contract_view(c: Contract) -> dict[str, Any]:
         "max_object_bytes": c.max_object_bytes,
         "max_pixels": c.max_pixels,
         "monthly_byte_quota": c.monthly_byte_quota,
-        "service_start": _iso(c.service_start),
+        "service_start": format_optional(c.service_start),
         "created_at": format_rfc3339(c.created_at),
         "updated_at": format_rfc3339(c.updated_at),
-        "cancel_effective_at": _iso(c.cancel_effective_at),
-        "terminated_at": _iso(c.terminated_at),
-        "purge_due_at": _iso(c.purge_due_at),
-        "purged_at": _iso(c.purged_at),
-        "security_contract_ended_at": _iso(c.security_contract_ended_at),
-        "last_used_at": _iso(c.last_used_at),
-        "idle_notified_at": _iso(c.idle_notified_at),
+        "cancel_effective_at": format_optional(c.cancel_effective_at),
+        "terminated_at": format_optional(c.terminated_at),
+        "purge_due_at": format_optional(c.purge_due_at),
+        "purged_at": format_optional(c.purged_at),
+        "security_contract_ended_at": format_optional(c.security_contract_ended_at),
+        "last_used_at": format_optional(c.last_used_at),
+        "idle_notified_at": format_optional(c.idle_notified_at),
     }
 
 

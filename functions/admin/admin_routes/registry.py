@@ -22,7 +22,7 @@ from pydantic import Field, SecretStr
 from admin_routes.common import StaffRequest, staff
 from doti import activity, audit, frames, maintenance, masks, registry, remask, runtime, takedown
 from doti.auth import customer
-from doti.clock import format_rfc3339, parse_rfc3339, utcnow
+from doti.clock import format_optional, format_rfc3339, parse_rfc3339, utcnow
 from doti.entities import Camera, Device, Site, User
 from doti.http import json_response
 
@@ -90,17 +90,13 @@ class MaintenanceAccessRequest(StaffRequest):
     limit: int = Field(default=maintenance.DEFAULT_LIMIT, ge=1, le=frames.MAX_PAGE)
 
 
-def _time(value: Any) -> str | None:
-    return format_rfc3339(value) if value else None
-
-
 def _site_view(s: Site) -> dict[str, Any]:
     return {
         "site_id": s.site_id,
         "contract_id": s.contract_id,
         "name": s.name,
         "address": s.address,
-        "created_at": _time(s.created_at),
+        "created_at": format_optional(s.created_at),
     }
 
 
@@ -114,7 +110,7 @@ def _camera_view(c: Camera) -> dict[str, Any]:
         "privacy_mask": c.privacy_mask or [],
         "mask_version": c.mask_version,
         "activity_threshold": activity.effective_threshold(c.activity_threshold),
-        "created_at": _time(c.created_at),
+        "created_at": format_optional(c.created_at),
     }
 
 
@@ -125,9 +121,9 @@ def _device_view(d: Device) -> dict[str, Any]:
         "site_id": d.site_id,
         "name": d.name,
         "status": d.status,
-        "created_at": _time(d.created_at),
-        "rotated_at": _time(d.rotated_at),
-        "revoked_at": _time(d.revoked_at),
+        "created_at": format_optional(d.created_at),
+        "rotated_at": format_optional(d.rotated_at),
+        "revoked_at": format_optional(d.revoked_at),
     }
 
 
@@ -141,10 +137,10 @@ def _user_view(u: User, now: datetime) -> dict[str, Any]:
         "site_ids": sorted(u.site_ids) if u.site_ids else None,
         "locked_by_staff": u.locked_by_staff,
         # the lock after repeated failed logins (doti.auth.customer), not the staff lock above
-        "locked_until": _time(customer.locked_until(u.login_id, now)),
+        "locked_until": format_optional(customer.locked_until(u.login_id, now)),
         # A staff reset is pending: the user holds a temporary password they must change (must_change_password).
         "reset_pending": u.must_change_password,
-        "created_at": _time(u.created_at),
+        "created_at": format_optional(u.created_at),
     }
 
 

@@ -8,10 +8,10 @@ from aws_lambda_powertools.event_handler.router import APIGatewayRouter
 from aws_lambda_powertools.metrics import MetricUnit
 
 from doti import cameras, frames, runtime
-from doti.clock import format_rfc3339, parse_rfc3339, utcnow
+from doti.clock import format_rfc3339, utcnow
 from doti.http import json_response
 from doti.observability import metrics
-from viewer_routes.common import session
+from viewer_routes.common import page_body, session, window
 
 router = APIGatewayRouter()
 
@@ -49,9 +49,10 @@ def list_frames(
     activity: Annotated[bool, Query(description="only frames at or above the camera's activity threshold")] = False,
 ) -> Response[dict[str, Any]]:
     _, user = session(router)
+    start, end = window(from_, to)
     query = frames.FrameQuery(
-        start=parse_rfc3339(from_, "from") if from_ else None,
-        end=parse_rfc3339(to, "to") if to else None,
+        start=start,
+        end=end,
         newest_first=order == "newest",
         limit=limit,
         cursor=cursor,
@@ -59,10 +60,7 @@ def list_frames(
     )
     page = frames.list_frames(user, camera_id, query, storage=runtime.storage(), now=utcnow())
     metrics.add_metric(name="SignedUrlsIssued", unit=MetricUnit.Count, value=2 * len(page.items))
-    body: dict[str, Any] = {"items": [frames.frame_view(item) for item in page.items]}
-    if page.cursor:
-        body["cursor"] = page.cursor
-    return json_response(200, body)
+    return json_response(200, page_body([frames.frame_view(item) for item in page.items], page.cursor))
 
 
 @router.get("/v1/cameras/<camera_id>/frames/<frame_id>")

@@ -1,9 +1,10 @@
 """What every customer router shares: the session behind the request."""
 
+from datetime import datetime
 from typing import Any
 
 from doti.auth import customer
-from doti.clock import utcnow
+from doti.clock import parse_rfc3339, utcnow
 from doti.entities import Session, User
 from doti.http import lower_headers
 from doti.observability import logger
@@ -29,3 +30,13 @@ def session(router: Any) -> tuple[Session, User]:
     if router.current_event.resource not in TEMPORARY_PASSWORD_RESOURCES:
         customer.require_password_changed(user)
     return found, user
+
+
+def window(from_: str | None, to: str | None) -> tuple[datetime | None, datetime | None]:
+    """The optional `from` and `to` bounds of a request (RFC 3339), parsed."""
+    return (parse_rfc3339(from_, "from") if from_ else None, parse_rfc3339(to, "to") if to else None)
+
+
+def page_body(items: list[Any], cursor: str | None) -> dict[str, Any]:
+    """A page of a listing: its items, and the cursor of the next page when there is one."""
+    return {"items": items, "cursor": cursor} if cursor else {"items": items}

@@ -9,7 +9,7 @@ from aws_lambda_powertools.event_handler.router import APIGatewayRouter
 from doti import access_log, deletions, notices
 from doti.clock import utcnow
 from doti.http import json_response
-from viewer_routes.common import session
+from viewer_routes.common import page_body, session
 
 router = APIGatewayRouter()
 
@@ -36,10 +36,7 @@ def access_log_page(
 ) -> Response[dict[str, Any]]:
     _, user = session(router)
     items, next_cursor = access_log.customer_page(user, limit=limit, cursor=cursor, now=utcnow())
-    body: dict[str, Any] = {"items": items}
-    if next_cursor:
-        body["cursor"] = next_cursor
-    return json_response(200, body)
+    return json_response(200, page_body(items, next_cursor))
 
 
 @router.get("/v1/deletions")

@@ -8,9 +8,9 @@ from aws_lambda_powertools.event_handler.router import APIGatewayRouter
 from pydantic import BaseModel, ConfigDict, Field
 
 from doti import notes
-from doti.clock import parse_rfc3339, utcnow
+from doti.clock import utcnow
 from doti.http import json_response
-from viewer_routes.common import session
+from viewer_routes.common import page_body, session, window
 
 router = APIGatewayRouter()
 
@@ -36,18 +36,16 @@ def list_notes(
     cursor: Annotated[str | None, Query(max_length=512)] = None,
 ) -> Response[dict[str, Any]]:
     _, user = session(router)
+    start, end = window(from_, to)
     query = notes.NoteQuery(
-        start=parse_rfc3339(from_, "from") if from_ else None,
-        end=parse_rfc3339(to, "to") if to else None,
+        start=start,
+        end=end,
         newest_first=order == "newest",
         limit=limit,
         cursor=cursor,
     )
     page = notes.list_notes(user, camera_id, query, now=utcnow())
-    body: dict[str, Any] = {"items": [notes.note_view(note) for note in page.items]}
-    if page.cursor:
-        body["cursor"] = page.cursor
-    return json_response(200, body)
+    return json_response(200, page_body([notes.note_view(note) for note in page.items], page.cursor))
 
 
 @router.post("/v1/cameras/<camera_id>/notes")

@@ -10,10 +10,10 @@ from aws_lambda_powertools.metrics import MetricUnit
 from pydantic import BaseModel, ConfigDict, Field
 
 from doti import runtime, share_page, shares
-from doti.clock import format_rfc3339, parse_rfc3339, utcnow
+from doti.clock import format_rfc3339, utcnow
 from doti.http import json_response, lower_headers
 from doti.observability import metrics
-from viewer_routes.common import public, session
+from viewer_routes.common import public, session, window
 
 router = APIGatewayRouter()
 public("/s/{token}")
@@ -46,13 +46,14 @@ def _share_url(token: str) -> str:
 @router.post("/v1/shares")
 def create_share(body: ShareBody) -> Response[dict[str, Any]]:
     _, user = session(router)
+    start, end = window(body.from_, body.to)
     request = shares.ShareRequest(
         camera_id=body.camera_id,
         purpose=body.purpose,
         expires_in=body.expires_in,
         frame_id=body.frame_id,
-        start=parse_rfc3339(body.from_, "from") if body.from_ else None,
-        end=parse_rfc3339(body.to, "to") if body.to else None,
+        start=start,
+        end=end,
         one_time=body.one_time,
     )
     created = shares.create_share(user, request, now=utcnow())

@@ -38,3 +38,8 @@ def ceil_to_second(moment: datetime) -> datetime:
 def format_rfc3339(value: datetime) -> str:
     """2026-11-25T12:00:00.123Z"""
     return value.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def format_optional(value: datetime | None) -> str | None:
+    """format_rfc3339, or None for a time not set (JSON null)."""
+    return format_rfc3339(value) if value is not None else None

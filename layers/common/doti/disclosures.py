@@ -51,7 +51,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 from pynamodb.exceptions import DoesNotExist, PynamoDBException
 
 from doti import audit, contracts, ids, registry
-from doti.clock import format_rfc3339
+from doti.clock import format_optional, format_rfc3339
 from doti.entities import Frame, StaffMember
 from doti.errors import Conflict, NotFound, StorageError, ValidationError
 from doti.frames import Storage
@@ -395,8 +395,8 @@ def _link(storage: Storage, disclosure: Disclosure, now: datetime) -> PackageLin
 def _scope(request: DisclosureRequest, frames: list[Frame]) -> dict[str, Any]:
     return {
         "camera_id": request.camera_id,
-        "from": format_rfc3339(request.start) if request.start else None,
-        "to": format_rfc3339(request.end) if request.end else None,
+        "from": format_optional(request.start),
+        "to": format_optional(request.end),
         "first_captured_at": format_rfc3339(frames[0].captured_at),
         "last_captured_at": format_rfc3339(frames[-1].captured_at),
         "frame_ids": [f.frame_id for f in frames],
@@ -545,7 +545,7 @@ def get_disclosure(
         details={
             "basis": disclosure.basis,
             "recipient": disclosure.recipient,
-            "link_expires_at": format_rfc3339(link.expires_at) if link.expires_at else None,
+            "link_expires_at": format_optional(link.expires_at),
             "withheld_from_customer": list(basis.withheld),
         },
         customer_visible=basis.customer_visible,
@@ -569,7 +569,7 @@ def disclosure_view(disclosure: Disclosure, link: PackageLink) -> dict[str, Any]
         "package_bytes": disclosure.package_bytes,
         "package_expires_at": format_rfc3339(disclosure.created_at + EVIDENCE_RETENTION),
         "package_url": link.url,
-        "expires_at": format_rfc3339(link.expires_at) if link.expires_at else None,
+        "expires_at": format_optional(link.expires_at),
         "created_by": disclosure.created_by,
         "created_at": format_rfc3339(disclosure.created_at),
     }

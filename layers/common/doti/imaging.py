@@ -143,28 +143,39 @@ def process_image(
         image = apply_mask(image, mask)
         original = encode_original(image, content_type)
         height, width = image.shape[:2]  # as stored: decoding applied any EXIF rotation, and EXIF is not kept
-    thumb, thumbnail = thumbnail_of(image, width, height)
+    return derive(image, content_type, width, height, original)
+
+
+def derive(
+    image: np.ndarray,
+    content_type: str,
+    width: int,
+    height: int,
+    original: bytes,
+    *,
+    duration_ms: int | None = None,
+    frame_count: int | None = None,
+) -> ProcessedImage:
+    """What ingest stores for an original of width x height whose (poster) image is decoded: its size and SHA-256,
+    the thumbnail and the activity signature of the thumbnail's pixels."""
+    thumb = _fit_thumbnail(image, width, height)
+    ok, thumbnail = cv2.imencode(".jpg", thumb, [cv2.IMWRITE_JPEG_QUALITY, THUMB_JPEG_QUALITY])
+    if not ok:  # not the client's fault: a 500, not a 422
+        raise RuntimeError("OpenCV could not encode the thumbnail")
     return ProcessedImage(
         content_type=content_type,
         width=width,
         height=height,
         size=len(original),
         sha256=hashlib.sha256(original).hexdigest(),
-        thumbnail=thumbnail,
+        thumbnail=thumbnail.tobytes(),
         thumb_width=thumb.shape[1],
         thumb_height=thumb.shape[0],
         original=original,
         signature=signature_of(thumb),
+        duration_ms=duration_ms,
+        frame_count=frame_count,
     )
-
-
-def thumbnail_of(image: np.ndarray, width: int, height: int) -> tuple[np.ndarray, bytes]:
-    """The thumbnail of a decoded image whose original is width x height: its pixels and its JPEG bytes."""
-    thumb = _fit_thumbnail(image, width, height)
-    ok, encoded = cv2.imencode(".jpg", thumb, [cv2.IMWRITE_JPEG_QUALITY, THUMB_JPEG_QUALITY])
-    if not ok:  # not the client's fault: a 500, not a 422
-        raise RuntimeError("OpenCV could not encode the thumbnail")
-    return thumb, encoded.tobytes()
 
 
 def apply_mask(image: np.ndarray, polygons: Polygons) -> np.ndarray:

@@ -28,7 +28,7 @@ from typing import Any
 from pynamodb.exceptions import DoesNotExist, PutError, PynamoDBException, UpdateError
 
 from doti import audit, ids, notices, schedule
-from doti.clock import format_rfc3339
+from doti.clock import format_optional, format_rfc3339
 from doti.contracts import (
     ACTIVE,
     CANCELLING,
@@ -144,7 +144,7 @@ def transition(
         "to": to,
         "ground": ground,
         "reason": reason,
-        "effective_at": format_rfc3339(effective_at) if effective_at else None,
+        "effective_at": format_optional(effective_at),
         "customer_notified": notified,
     }
     if window_id:
@@ -192,14 +192,14 @@ def _check_move(current: Contract, to: str, ground: str | None, effective_at: da
                 "the cancellation has not taken effect yet",
                 current_state=current.state,
                 requested=to,
-                cancel_effective_at=format_rfc3339(due) if due else None,
+                cancel_effective_at=format_optional(due),
             )
     if to == PURGED and (current.purge_due_at is None or current.purge_due_at > now):
         raise Conflict(
             "the grace period before the purge has not passed",
             current_state=current.state,
             requested=to,
-            purge_due_at=format_rfc3339(current.purge_due_at) if current.purge_due_at else None,
+            purge_due_at=format_optional(current.purge_due_at),
         )
 
 

@@ -14,7 +14,7 @@ from typing import Any
 from pynamodb.exceptions import PynamoDBException
 
 from doti import audit, contracts, ids
-from doti.clock import format_rfc3339
+from doti.clock import format_optional, format_rfc3339
 from doti.entities import Contract, User
 from doti.errors import NotFound, StorageError, ValidationError
 from doti.mail import Mailer
@@ -164,7 +164,7 @@ def notice_view(notice: Notice, read_at: datetime | None) -> dict[str, Any]:
         "title": notice.title,
         "body": notice.body,
         "published_at": format_rfc3339(notice.published_at),
-        "effective_at": format_rfc3339(notice.effective_at) if notice.effective_at else None,
+        "effective_at": format_optional(notice.effective_at),
         "read": read_at is not None,
-        "read_at": format_rfc3339(read_at) if read_at else None,
+        "read_at": format_optional(read_at),
     }

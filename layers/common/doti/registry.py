@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
 
-from doti import activity, audit, ids, masks, roles
+from doti import activity, audit, contracts, ids, masks, roles
 from doti.auth import customer
 from doti.auth.device import new_device_secret
 from doti.clock import format_rfc3339, parse_rfc3339
@@ -28,8 +28,6 @@ CONSENT_PARTIES: dict[str, str] = {
     "camera_owner": "art2-3",  # owner, co-user or holder of the right to use the camera
 }
 _CONSENT_TEXT_FIELDS = {"consented_by": 200, "evidence_ref": 500}
-# Registry entities cannot be added once the contract has ended: its data is on its way to being purged.
-_CLOSED_STATES = frozenset({"terminated", "purged"})
 DEVICE_ACTIVE, DEVICE_REVOKED = "active", "revoked"
 
 
@@ -43,9 +41,10 @@ def _audit(contract_id: str, actor: str | None, action: str, subject: str, detai
 
 
 def _open_contract(contract_id: str) -> None:
-    """The contract exists and may still receive registry entities."""
+    """The contract exists and may still receive registry entities: not once it has ended, its data on its way to
+    being purged."""
     contract = store.get_contract(contract_id)
-    if contract.state in _CLOSED_STATES:
+    if contract.state in contracts.ENDED_STATES:
         raise Conflict(f"the contract is {contract.state}", state=contract.state)
 
 

@@ -17,7 +17,7 @@ from datetime import datetime, timedelta
 from typing import Any, Protocol
 
 from doti import audit, ids
-from doti.clock import format_rfc3339
+from doti.clock import format_optional, format_rfc3339
 from doti.errors import Conflict
 from doti.frames import FUTURE_TOLERANCE
 from doti.store import registry as registry_store
@@ -94,5 +94,5 @@ def job_view(job: RemaskJob) -> dict[str, Any]:
         "created_by": job.created_by,
         "created_at": format_rfc3339(job.created_at),
         "updated_at": format_rfc3339(job.updated_at),
-        "finished_at": format_rfc3339(job.finished_at) if job.finished_at else None,
+        "finished_at": format_optional(job.finished_at),
     }

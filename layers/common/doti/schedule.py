@@ -8,6 +8,7 @@ idempotent; a job deletes an item with `done_work` only once its effect is durab
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -49,15 +50,16 @@ def schedule_work(kind: str, due_at: datetime, contract_id: str, ref: str | None
         raise StorageError("could not schedule work", kind=kind) from exc
 
 
-def due_work(kind: str, now: datetime, limit: int) -> list[ScheduledWork]:
-    """Up to `limit` items of `kind` due at or before `now`, oldest first."""
+def due_work(kind: str, now: datetime, limit: int, *, skip: Collection[str] = ()) -> list[ScheduledWork]:
+    """Up to `limit` items of `kind` due at or before `now`, oldest first, leaving out the due keys in `skip` (the
+    items a run failed on stay for the next run; it reads past them rather than fetch them again)."""
     # "~" sorts after "#", so every key whose time equals `now` is included
     condition = ScheduledWorkModel.due_key < f"{format_rfc3339(now)}~"
     try:
-        items = list(ScheduledWorkModel.query(kind, condition, limit=limit))
+        items = list(ScheduledWorkModel.query(kind, condition, limit=limit + len(skip)))
     except PynamoDBException as exc:
         raise StorageError("could not read due work", kind=kind) from exc
-    return [ScheduledWork(i.kind, i.due_key, i.contract_id, i.ref, i.due_at) for i in items]
+    return [ScheduledWork(i.kind, i.due_key, i.contract_id, i.ref, i.due_at) for i in items if i.due_key not in skip]
 
 
 def work_for(kind: str, contract_id: str, ref: str | None, due_at: datetime) -> ScheduledWork:

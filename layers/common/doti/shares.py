@@ -27,7 +27,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from doti import audit, contracts, ids, registry, roles, tokens
-from doti.clock import format_rfc3339
+from doti.clock import format_optional, format_rfc3339
 from doti.entities import Camera, Contract, Frame, Share, User
 from doti.errors import ContractNotStarted, ContractSuspended, ContractTerminated, NotFound, ValidationError
 from doti.frames import SignedFrame, Storage, sign_frame
@@ -153,8 +153,8 @@ def create_share(user: User, request: ShareRequest, *, now: datetime) -> Created
     details = {
         "camera_id": share.camera_id,
         "frame_id": share.frame_id,
-        "from": _time(share.window_start),
-        "to": _time(share.window_end),
+        "from": format_optional(share.window_start),
+        "to": format_optional(share.window_end),
         "purpose": share.purpose,
         "expires_at": format_rfc3339(share.expires_at),
         "one_time": share.one_time,
@@ -207,26 +207,22 @@ def share_status(share: Share, now: datetime) -> str:
     return ACTIVE
 
 
-def _time(value: datetime | None) -> str | None:
-    return format_rfc3339(value) if value else None
-
-
 def share_view(share: Share, now: datetime) -> dict[str, Any]:
     """The JSON shape of a share in customer responses (never the token, which is not stored)."""
     return {
         "share_id": share.share_id,
         "camera_id": share.camera_id,
         "frame_id": share.frame_id,
-        "from": _time(share.window_start),
-        "to": _time(share.window_end),
+        "from": format_optional(share.window_start),
+        "to": format_optional(share.window_end),
         "purpose": share.purpose,
         "one_time": share.one_time,
         "status": share_status(share, now),
         "created_by": share.created_by,
         "created_at": format_rfc3339(share.created_at),
         "expires_at": format_rfc3339(share.expires_at),
-        "consumed_at": _time(share.consumed_at),
-        "revoked_at": _time(share.revoked_at),
+        "consumed_at": format_optional(share.consumed_at),
+        "revoked_at": format_optional(share.revoked_at),
     }
 
 

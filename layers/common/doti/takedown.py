@@ -21,6 +21,7 @@ from typing import Any
 
 from doti import audit, contracts, deletions, ids, notes, registry
 from doti.clock import format_rfc3339
+from doti.entities import Camera
 from doti.errors import Conflict, NotFound, StorageError, ValidationError
 from doti.frames import Storage
 from doti.store import frames as store
@@ -66,13 +67,18 @@ class Takedown:
     note_id: str | None = None
 
 
-def _check_ground_and_reason(ground: str, reason: str) -> str:
+def _checked(contract_id: str, camera_id: str, ground: str, reason: str) -> tuple[str, Camera]:
+    """The trimmed reason and the contract's camera, once the ground, the reason and the contract's state allow a
+    takedown (a purged contract has nothing left to take down: 409, naming the state)."""
     if ground not in GROUNDS:
         raise ValidationError("ground must be an item of Art. 7-1", field="ground", allowed=list(GROUNDS))
     text = reason.strip()
     if not text or len(text) > MAX_REASON:
         raise ValidationError(f"reason must be 1 to {MAX_REASON} characters", field="reason")
-    return text
+    contract = contracts.get_contract(contract_id)
+    if contract.state == contracts.PURGED:
+        raise Conflict("the contract is purged", state=contract.state)
+    return text, registry.camera_of_contract(contract_id, camera_id)
 
 
 def take_down_frame(
@@ -91,11 +97,7 @@ def take_down_frame(
     Another contract's camera, an unknown camera and an unknown frame are all NotFound; a purged contract has
     nothing left to take down (409, naming the state).
     """
-    text = _check_ground_and_reason(ground, reason)
-    contract = contracts.get_contract(contract_id)
-    if contract.state == contracts.PURGED:
-        raise Conflict("the contract is purged", state=contract.state)
-    camera = registry.camera_of_contract(contract_id, camera_id)
+    text, camera = _checked(contract_id, camera_id, ground, reason)
     if not ids.is_frame_id(frame_id):
         raise NotFound("frame not found")
     frame = store.get_frame(camera.camera_id, frame_id)
@@ -145,11 +147,7 @@ def take_down_note(
 ) -> Takedown:
     """Delete one note listed with a camera of the contract (the camera's own, or its site's device event) on an
     Art. 7-1 ground, and audit it. Unknown or another contract's camera or note: NotFound."""
-    text = _check_ground_and_reason(ground, reason)
-    contract = contracts.get_contract(contract_id)
-    if contract.state == contracts.PURGED:
-        raise Conflict("the contract is purged", state=contract.state)
-    camera = registry.camera_of_contract(contract_id, camera_id)
+    text, camera = _checked(contract_id, camera_id, ground, reason)
     note = notes.note_of_camera(camera, note_id)
     entry = audit.record(
         contract_id,

@@ -9,7 +9,6 @@ OpenCV's FFmpeg backend reads from a file, so the clip is written to a private t
 
 from __future__ import annotations
 
-import hashlib
 import math
 import tempfile
 from collections.abc import Iterator
@@ -73,20 +72,8 @@ def process_clip(
             masked = Path(workdir) / "masked.mp4" if mask else None
             poster, frame_count = _decode_all(capture, (width, height), declared_frames, fps, mask, masked)
         original = masked.read_bytes() if masked else data
-    thumb, thumbnail = imaging.thumbnail_of(poster, width, height)
-    return ProcessedImage(
-        content_type=MP4,
-        width=width,
-        height=height,
-        size=len(original),
-        sha256=hashlib.sha256(original).hexdigest(),
-        thumbnail=thumbnail,
-        thumb_width=thumb.shape[1],
-        thumb_height=thumb.shape[0],
-        original=original,
-        signature=imaging.signature_of(thumb),
-        duration_ms=round(frame_count * 1000 / fps),
-        frame_count=frame_count,
+    return imaging.derive(
+        poster, MP4, width, height, original, duration_ms=round(frame_count * 1000 / fps), frame_count=frame_count
     )
 
 

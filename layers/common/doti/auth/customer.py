@@ -42,7 +42,6 @@ MIN_PASSWORD_LENGTH = 10
 LOCK_AFTER_FAILURES = 5
 LOCK_DURATION = timedelta(minutes=15)
 SESSION_LIFETIME = timedelta(hours=12)
-_ENDED_STATES = frozenset({"terminated", "purged"})
 TOKEN_PREFIX = "dst_"  # noqa: S105 - a prefix that makes leaked tokens recognisable, not a secret
 _BAD_CREDENTIALS = "invalid login id or password"
 _LOCKED = "too many failed logins; try again later"
@@ -112,7 +111,7 @@ def _refuse_staff_lock(user: User) -> None:
 
 def _refuse_ended_contract(user: User) -> None:
     """No new session for a terminated or purged contract (SPEC §3: its sessions are revoked)."""
-    if registry.get_contract(user.contract_id).state in _ENDED_STATES:
+    if registry.get_contract(user.contract_id).state in contracts.ENDED_STATES:
         raise ContractTerminated("the contract has ended")
 
 

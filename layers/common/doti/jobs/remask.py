@@ -169,14 +169,10 @@ def _finish(
         "frames_masked": counts.frames_masked,
         "frames_skipped": counts.frames_skipped,
         "frames_failed": counts.frames_failed,
+        "started_by": job.created_by,
     }
     audit.record(
-        job.contract_id,
-        actor=ACTOR,
-        action="camera.remask_finished",
-        subject=job.camera_id,
-        details={**details, "started_by": job.created_by},
-        now=now,
+        job.contract_id, actor=ACTOR, action="camera.remask_finished", subject=job.camera_id, details=details, now=now
     )
 
 

@@ -54,11 +54,7 @@ def run_suspension(
     run = _Run(now=now, mailer=mailer)
     for kind, handle in _HANDLERS.items():
         failed: set[str] = set()
-        while True:
-            # failed items stay for the next run; skip past them rather than fetch them again
-            due = [w for w in schedule.due_work(kind, now, batch + len(failed)) if w.due_key not in failed]
-            if not due:
-                break
+        while due := schedule.due_work(kind, now, batch, skip=failed):
             for work in due:
                 if remaining_ms() < reserve_ms:
                     report.stopped_early = True

@@ -116,14 +116,7 @@ def run_termination(
 
 def _end_cancellations(run: _Run) -> bool:
     failed: set[str] = set()
-    while True:
-        due = [
-            w
-            for w in schedule.due_work(schedule.CANCEL_EFFECTIVE, run.now, BATCH + len(failed))
-            if w.due_key not in failed
-        ]
-        if not due:
-            return True
+    while due := schedule.due_work(schedule.CANCEL_EFFECTIVE, run.now, BATCH, skip=failed):
         for work in due:
             if not run.may_continue():
                 return False
@@ -135,6 +128,7 @@ def _end_cancellations(run: _Run) -> bool:
             except DotiError as exc:
                 failed.add(work.due_key)
                 run.fail(work.kind, work.contract_id, exc)
+    return True
 
 
 def _end_cancellation(run: _Run, work: schedule.ScheduledWork) -> bool:
@@ -243,10 +237,7 @@ def _delete_all(delete_batch: Callable[[int], int]) -> int:
 
 def _purge_due(run: _Run) -> bool:
     failed: set[str] = set()
-    while True:
-        due = [w for w in schedule.due_work(schedule.PURGE, run.now, BATCH + len(failed)) if w.due_key not in failed]
-        if not due:
-            return True
+    while due := schedule.due_work(schedule.PURGE, run.now, BATCH, skip=failed):
         for work in due:
             if not run.may_continue():
                 return False
@@ -273,6 +264,7 @@ def _purge_due(run: _Run) -> bool:
                     run.report.changed += 1
                     run.report.purged += 1
             schedule.done_work(work)
+    return True
 
 
 def _purge(run: _Run, work: schedule.ScheduledWork) -> PurgeOutcome | None:

@@ -55,4 +55,4 @@ def incoming_owner(key: str) -> tuple[str, str] | None:
 
 def contract_prefixes(contract_id: str) -> tuple[str, ...]:
     """Every prefix under which a contract's objects live (purge walks these)."""
-    return (f"frames/{contract_id}/", f"thumbs/{contract_id}/", f"incoming/{contract_id}/")
+    return (f"frames/{contract_id}/", f"thumbs/{contract_id}/", f"{INCOMING_PREFIX}{contract_id}/")
