@@ -35,16 +35,16 @@ browser: $(STAMP) chromium
 	$(BIN)/python -m pytest tests/browser
 
 # The browser tests drive Debian's Chromium through Playwright (no bundled browser): install it, with a Japanese
-# font for legible screenshots, when missing and this user can (root, or sudo without a password); otherwise the
-# browser tests skip and say why.
+# font for legible screenshots, and faketime (tests/unit/test_dates.py runs date-sensitive tests under a shifted
+# clock), when missing and this user can (root, or sudo without a password); otherwise those tests skip and say why.
 # A fresh image has no package lists, so they are updated (quietly) first, and only when something is missing; a
 # failed update (one mirror down) still lets the install try with the lists there are.
-BROWSER_PACKAGES := chromium fonts-ipafont-gothic
+BROWSER_PACKAGES := chromium fonts-ipafont-gothic faketime
 APT_INSTALL := apt-get update -qq; apt-get install -y $(BROWSER_PACKAGES)
 chromium:
-	@(command -v chromium && fc-list :lang=ja | grep -q .) >/dev/null 2>&1 \
+	@(command -v chromium && command -v faketime && fc-list :lang=ja | grep -q .) >/dev/null 2>&1 \
 		|| { [ "$$(id -u)" = 0 ] && sh -c '$(APT_INSTALL)'; } || sudo -n sh -c '$(APT_INSTALL)' \
-		|| echo "chromium is missing and could not be installed: the browser tests will be skipped"
+		|| echo "chromium or faketime is missing and could not be installed: the browser and shifted-clock tests will be skipped"
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import base64
-import copy
 import json
+import re
 import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -66,9 +66,41 @@ def make_world(**plan: Any) -> World:
     )
 
 
+# Every sample in events/ is written as if sent at this moment (a device's X-Doti-Timestamp, a schedule's "time").
+# The files keep their fixed, readable dates for `sam local invoke -e`; the tests move every date in them by the
+# same amount so that the sample's "now" is the test's now, and a window such as list_frames' from/to keeps its
+# place around it whatever the calendar says.
+SAMPLE_NOW = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
+_SAMPLE_TIME = re.compile(r"\b(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d{1,6})?)Z\b")
+
+
+def shift_sample_times(text: str, now: datetime) -> str:
+    """Every RFC 3339 UTC time in `text` moved by `now - SAMPLE_NOW`, in the format it was written in."""
+    offset = now - SAMPLE_NOW
+
+    def moved(match: re.Match[str]) -> str:
+        written = match.group(1)
+        when = datetime.fromisoformat(written).replace(tzinfo=UTC) + offset
+        if "." in written:
+            digits = len(written.rsplit(".", 1)[1])
+            return when.strftime("%Y-%m-%dT%H:%M:%S.%f")[: len("2026-11-25T12:00:00.") + digits] + "Z"
+        return when.replace(microsecond=0).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+    return _SAMPLE_TIME.sub(moved, text)
+
+
 @cache
+def _sample_text(name: str) -> str:
+    return (EVENTS / name).read_text(encoding="utf-8")
+
+
 def _sample(name: str) -> dict[str, Any]:
-    return json.loads((EVENTS / name).read_text(encoding="utf-8"))
+    return json.loads(shift_sample_times(_sample_text(name), datetime.now(UTC)))
+
+
+def sample_event(name: str) -> dict[str, Any]:
+    """The sample event events/<name>, its dates moved so that the moment it was written for is now."""
+    return _sample(name)
 
 
 def api_event(
@@ -85,7 +117,7 @@ def api_event(
     query: dict[str, str] | None = None,
 ) -> dict[str, Any]:
     """An API Gateway REST proxy event: the sample from events/ with the given parts replaced."""
-    event = copy.deepcopy(_sample(sample))
+    event = _sample(sample)
     if method:
         event["httpMethod"] = event["requestContext"]["httpMethod"] = method
     if resource:

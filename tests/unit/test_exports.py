@@ -30,7 +30,7 @@ from functions.exporter import app as exporter
 from functions.viewer import app as viewer
 from infra.provision import Provisioned
 from infra.template import load_template
-from tests.support import EVENTS, LambdaContext, World, assert_error, body_of, customer_event, scan_table
+from tests.support import sample_event, LambdaContext, World, assert_error, body_of, customer_event, scan_table
 from tests.unit.test_processor import receive, upload
 from tests.unit.test_processor import run as run_processor
 from tests.unit.test_video import clip
@@ -99,7 +99,7 @@ def queued_messages(aws: Provisioned) -> list[dict[str, Any]]:
 
 
 def sqs_event(messages: list[dict[str, Any]]) -> dict[str, Any]:
-    sample = json.loads((EVENTS / "exporter" / "export_requested.json").read_text(encoding="utf-8"))
+    sample = sample_event("exporter/export_requested.json")
     records = []
     for message in messages:
         record = copy.deepcopy(sample["Records"][0])

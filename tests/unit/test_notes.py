@@ -7,6 +7,7 @@ staff take notes down through the admin handler; the retention and termination j
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import json
 from datetime import UTC, datetime, timedelta
@@ -22,7 +23,7 @@ from functions.ingest import app as ingest
 from functions.termination import app as termination
 from functions.viewer import app as viewer
 from tests.support import (
-    EVENTS,
+    sample_event,
     LambdaContext,
     World,
     admin_call,
@@ -57,15 +58,18 @@ def event_request(
     content_type: str = "application/json",
     site: ExtraSite | None = None,
     secret: str | None = None,
+    signed_at: datetime | None = None,
+    query: dict[str, str] | None = None,
 ) -> dict[str, Any]:
     """A signed POST /v1/device/events, as the world's device (or the extra site's) sends it."""
     body = payload if isinstance(payload, bytes) else json.dumps(payload).encode()  # non-ASCII as \u escapes
     device_id = site.device_id if site else world.device_id
-    auth = signed_headers(
-        device_id, secret or (site.device_secret if site else world.device_secret), "POST", ROUTE, body, now()
-    )
+    secret = secret or (site.device_secret if site else world.device_secret)
+    auth = signed_headers(device_id, secret, "POST", ROUTE, body, signed_at or now(), query=query)
     headers = {**auth, "Content-Type": content_type}
-    return api_event("ingest/post_event.json", headers=headers, replace_headers=True, body=body.decode(), binary=False)
+    return api_event(
+        "ingest/post_event.json", headers=headers, replace_headers=True, body=body.decode(), binary=False, query=query
+    )
 
 
 def post_event(world: World, payload: dict[str, Any] | bytes, **options: Any) -> dict[str, Any]:
@@ -236,14 +240,45 @@ def test_a_retry_with_the_same_event_id_gets_the_first_event_and_another_text_is
     assert [item["text"]["S"] for item in stored_notes(world.contract_id)] == ["Door forced"]
 
 
-def test_events_without_an_event_id_are_each_stored(aws, world):
-    # Given two identical events without event ids / When the device posts both
+def test_events_without_an_event_id_sent_at_different_times_are_each_stored(aws, world):
+    # Given two identical events without event ids / When the device sends both, a second apart
     payload = an_event(world, "Motion in zone 1")
-    first, second = recorded(world, payload), recorded(world, payload)
+    first = recorded(world, payload, signed_at=now() - timedelta(seconds=1))
+    second = recorded(world, payload, signed_at=now())
 
-    # Then both are stored, as two events
+    # Then both are stored, as two events: the same text twice is two facts
     assert first["note_id"] != second["note_id"]
     assert len(stored_notes(world.contract_id)) == 2
+
+
+def test_a_verbatim_replay_of_an_event_without_an_event_id_gets_the_first_event(aws, world):
+    # Given an event without an event id, as the device signed and sent it
+    request = event_request(world, an_event(world, "Motion in zone 1"))
+    first = ingest.lambda_handler(copy.deepcopy(request), LambdaContext())
+    assert first["statusCode"] == 201, first["body"]
+
+    # When someone replays the captured request verbatim, twice, within the signature's 300 s
+    replays = [ingest.lambda_handler(copy.deepcopy(request), LambdaContext()) for _ in range(2)]
+
+    # Then each replay is 200 with the first event, and one note is stored
+    assert [r["statusCode"] for r in replays] == [200, 200]
+    assert [body_of(r) for r in replays] == [body_of(first)] * 2
+    assert body_of(first)["event_id"] is None
+    assert len(stored_notes(world.contract_id)) == 1
+
+
+def test_a_retry_with_an_event_id_is_recognised_by_its_event_id_not_its_signature(aws, world):
+    # Given an event with an event id, sent once
+    payload = an_event(world, "Door forced", event_id="panel-0001-evt-43")
+    first = recorded(world, payload, signed_at=now() - timedelta(seconds=2))
+
+    # When the device retries it, signed anew a little later (another signature)
+    retry = post_event(world, payload, signed_at=now())
+
+    # Then the event id wins: 200 with the first event, one note
+    assert retry["statusCode"] == 200, retry["body"]
+    assert body_of(retry) == first
+    assert len(stored_notes(world.contract_id)) == 1
 
 
 # device events: refused
@@ -256,6 +291,31 @@ def test_a_bad_signature_is_unauthorized_and_stores_nothing(aws, world):
     # Then it is 401 and nothing is stored
     assert_error(response, 401, "unauthorized")
     assert stored_notes() == []
+
+
+def test_a_query_changed_after_signing_is_unauthorized_and_stores_nothing(aws, world):
+    # Given an event signed with a query string (the device routes read none, but the signature covers it)
+    signed = event_request(world, an_event(world, "Alarm"), query={"source": "panel"})
+
+    def with_query(query: dict[str, list[str]] | None) -> dict[str, Any]:
+        event = copy.deepcopy(signed)
+        event["multiValueQueryStringParameters"] = query
+        event["queryStringParameters"] = {k: v[-1] for k, v in query.items()} if query else None
+        return event
+
+    # When it arrives with the query changed, extended or dropped on the way
+    tampered = [
+        with_query({"source": ["elsewhere"]}),
+        with_query({"source": ["panel"], "camera_id": ["cam_other"]}),
+        with_query({"source": ["panel", "panel"]}),
+        with_query(None),
+    ]
+
+    # Then each is 401 and nothing is stored; the query as signed is accepted
+    for event in tampered:
+        assert_error(ingest.lambda_handler(event, LambdaContext()), 401, "unauthorized")
+    assert stored_notes() == []
+    assert ingest.lambda_handler(copy.deepcopy(signed), LambdaContext())["statusCode"] == 201
 
 
 def test_a_body_changed_after_signing_is_unauthorized(aws, world):
@@ -733,7 +793,7 @@ def test_the_termination_job_purges_a_contracts_notes_and_site_events_and_certif
     lifecycle.transition(
         ended.contract_id, "terminated", "art12-1-1", "fees unpaid", None, STAFF_ACTOR, utcnow(), purge_grace_days=0
     )
-    scheduled = json.loads((EVENTS / "termination" / "scheduled.json").read_text(encoding="utf-8"))
+    scheduled = sample_event("termination/scheduled.json")
 
     # When the hourly termination run fires
     report = termination.lambda_handler(scheduled, LambdaContext())

@@ -28,7 +28,7 @@ from functions.viewer import app as viewer
 from infra.gateway import LocalFunction
 from infra.queues import Delivery, QueuePump, QueueSource, queue_sources, sqs_event
 from infra.template import functions
-from tests.support import EVENTS, LambdaContext, World, body_of, customer_event, scan_table
+from tests.support import sample_event, LambdaContext, World, body_of, customer_event, scan_table
 from tests.unit.test_ingest import (
     aws_faults,  # noqa: F401 - the fixture
     customer_frame_ids,
@@ -577,7 +577,7 @@ def test_access_denied_on_an_upload_is_not_taken_for_gone(aws, world, access_den
 def test_the_sample_event_runs_through_the_handler(aws, world):
     # Given events/processor's sample, pointed at a real upload in this bucket
     key = upload(aws, world, jpeg(320, 240), "image/jpeg")
-    event = json.loads((EVENTS / "processor" / "incoming_upload.json").read_text(encoding="utf-8"))
+    event = sample_event("processor/incoming_upload.json")
     notification = json.loads(event["Records"][0]["body"])
     notification["Records"][0]["s3"]["bucket"]["name"] = aws.refs["FramesBucket"]
     notification["Records"][0]["s3"]["object"]["key"] = key

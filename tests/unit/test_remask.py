@@ -26,7 +26,7 @@ from functions.ingest import app as ingest
 from functions.remask import app as remask_fn
 from infra.drawing import draw_frame, encode_jpeg, encode_png
 from infra.provision import Provisioned
-from tests.support import EVENTS, LambdaContext, World, admin_call, assert_error, body_of, frame_event
+from tests.support import sample_event, LambdaContext, World, admin_call, assert_error, body_of, frame_event
 from tests.unit.test_ingest import aws_faults  # noqa: F401 - the fixture
 from tests.unit.test_masks import CENTRE, JPEG_BLOCK, decode, region, set_mask, stored_object
 from tests.unit.test_processor import receive, upload
@@ -92,7 +92,7 @@ def queued(aws: Provisioned) -> list[str]:
 
 
 def sqs_event(body: str) -> dict[str, Any]:
-    event = copy.deepcopy(json.loads((EVENTS / "remask" / "slice.json").read_text(encoding="utf-8")))
+    event = sample_event("remask/slice.json")
     event["Records"][0]["body"] = body
     return event
 

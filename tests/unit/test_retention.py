@@ -19,7 +19,7 @@ from functions.ingest import app as ingest
 from functions.retention import app as retention
 from infra.drawing import draw_frame, encode_jpeg
 from infra.provision import Provisioned
-from tests.support import EVENTS, LambdaContext, World, body_of, frame_event
+from tests.support import sample_event, LambdaContext, World, body_of, frame_event
 
 PLENTY_MS = 900_000.0
 
@@ -43,7 +43,7 @@ def ingested(world: World, captured_at: datetime) -> dict[str, Any]:
 
 
 def scheduled_event() -> dict[str, Any]:
-    return json.loads((EVENTS / "retention" / "scheduled.json").read_text(encoding="utf-8"))
+    return sample_event("retention/scheduled.json")
 
 
 def run(at: datetime, remaining_ms: Callable[[], float] = lambda: PLENTY_MS, **options: Any) -> RetentionReport:

@@ -22,7 +22,7 @@ from doti.contracts import add_months
 from doti.jobs.suspension import SuspensionReport, run_suspension
 from doti.store.models import ContractModel, NoticeModel
 from functions.suspension import app as suspension
-from tests.support import EVENTS, LambdaContext, admin_call, body_of
+from tests.support import sample_event, LambdaContext, admin_call, body_of
 
 PLENTY_MS = 900_000.0
 CONTRACT_BODY = {"name": "Ueno Pharmacy", "contact_email": "owner@ueno-pharmacy.example"}
@@ -309,7 +309,7 @@ def test_the_handler_runs_the_job_on_the_scheduled_event(key, capsys):
     contract_id = new_contract(key)
     ended = format_rfc3339(utcnow() - timedelta(minutes=1))
     staff("PATCH", f"/v1/admin/contracts/{contract_id}", key, {"security_contract_ended_at": ended})
-    event = json.loads((EVENTS / "suspension" / "scheduled.json").read_text(encoding="utf-8"))
+    event = sample_event("suspension/scheduled.json")
 
     # When EventBridge fires the job
     report = suspension.lambda_handler(event, LambdaContext())
@@ -327,7 +327,7 @@ def test_a_handler_near_its_timeout_stops_before_doing_anything(key):
     contract_id = new_contract(key)
     ended = format_rfc3339(utcnow() - timedelta(minutes=1))
     staff("PATCH", f"/v1/admin/contracts/{contract_id}", key, {"security_contract_ended_at": ended})
-    event = json.loads((EVENTS / "suspension" / "scheduled.json").read_text(encoding="utf-8"))
+    event = sample_event("suspension/scheduled.json")
 
     # When the job is fired
     report = suspension.lambda_handler(event, LambdaContext(remaining_ms=1_000))

@@ -23,7 +23,7 @@ from functions.ingest import app as ingest
 from functions.termination import app as termination
 from functions.viewer import app as viewer
 from infra.drawing import draw_frame, encode_jpeg
-from tests.support import EVENTS, LambdaContext, World, api_event, body_of, customer_event, frame_event, scan_table
+from tests.support import sample_event, LambdaContext, World, api_event, body_of, customer_event, frame_event, scan_table
 
 PLENTY_MS = 900_000.0
 GRACE_DAYS = 30
@@ -51,7 +51,7 @@ def run(at: datetime, remaining_ms: Callable[[], float] = lambda: PLENTY_MS, **o
 
 
 def scheduled_event() -> dict[str, Any]:
-    return json.loads((EVENTS / "termination" / "scheduled.json").read_text(encoding="utf-8"))
+    return sample_event("termination/scheduled.json")
 
 
 # what the device and the customer get
