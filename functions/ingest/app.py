@@ -10,7 +10,7 @@ from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from doti import frames, imaging, notes, runtime, uploads
-from doti.auth.device import SignedRequest, authenticate_device
+from doti.auth.device import SignedRequest, authenticate_device, presented_signature
 from doti.clock import format_rfc3339, utcnow
 from doti.entities import Device
 from doti.http import client_path, json_response, lower_headers, make_resolver, openapi_response, raw_body
@@ -21,8 +21,16 @@ from doti.store import registry
 app = make_resolver()
 
 
+def _signed_query() -> dict[str, list[str]]:
+    """Every value of every query parameter, decoded, as API Gateway delivers them: the signature covers them all."""
+    event = app.current_event
+    return event.multi_value_query_string_parameters or {k: [v] for k, v in event.query_string_parameters.items()}
+
+
 def _authenticated_device(body: bytes) -> Device:
-    request = SignedRequest(method="POST", path=client_path(app), headers=lower_headers(app), body=body)
+    request = SignedRequest(
+        method="POST", path=client_path(app), headers=lower_headers(app), body=body, query=_signed_query()
+    )
     device = authenticate_device(
         request, load_device=registry.get_device, open_secret=runtime.secret_box().open, now=utcnow()
     )
@@ -74,8 +82,9 @@ def post_event() -> Response[dict[str, Any]]:
     """Event text from the site: JSON `{camera_id?, occurred_at, text, event_id?}` (see doti.notes)."""
     body = raw_body(app)
     device = _authenticated_device(body)
-    event = notes.parse_device_event(body, lower_headers(app).get("content-type"))
-    result = notes.record_event(event, device, now=utcnow())
+    headers = lower_headers(app)
+    event = notes.parse_device_event(body, headers.get("content-type"))
+    result = notes.record_event(event, device, signature=presented_signature(headers), now=utcnow())
     metrics.add_metric(name="EventsRecorded" if result.created else "EventReplays", unit=MetricUnit.Count, value=1)
     return json_response(201 if result.created else 200, notes.note_view(result.note))
 

@@ -18,6 +18,7 @@ from doti.auth.device import (
     SecretBox,
     SignedRequest,
     authenticate_device,
+    canonical_query,
     sign,
     signed_headers,
     string_to_sign,
@@ -33,8 +34,13 @@ BODY = b"\xff\xd8\xff\xd9"
 SECRET = "device-secret-1"
 # Computed independently: hmac.new(b"device-secret-1", <string to sign>, hashlib.sha256).hexdigest()
 BODY_SHA256 = "32461d5bd1773012acef0ba15636752949bd7c2ce50f9172159d9f56cf0dd9af"
-FRAME_SIGNATURE = "8f738bf5779aa5f5f103316686576e83b87ce816f621b9f28a353b08e13abe9a"
-EMPTY_GET_SIGNATURE = "7c083b41da07f28b1a2db4c9826c041a4437ee840ccbf5589841da8efef04e85"
+FRAME_SIGNATURE = "849929e06e9ba962653116c6a14da64d6d39569822f5ef44d9b8604be0178278"
+EMPTY_GET_SIGNATURE = "aec845b791a87ea94ae139e536ab3ef77b3ab565ca7dc92ce058741b83bc6423"
+# A query as API Gateway hands it over (multiValueQueryStringParameters: decoded, in arrival order), its canonical
+# form (sorted, RFC 3986 unreserved characters kept, everything else percent-encoded as UTF-8) and the signature.
+QUERY = {"z": ["/"], "café": ["x y+z~"], "b": [""], "a": ["2", "1"]}
+CANONICAL_QUERY = "a=1&a=2&b=&caf%C3%A9=x%20y%2Bz~&z=%2F"
+QUERY_SIGNATURE = "791e86373f11e9916252e641a3cf465e076aa8318b7e05468b2f9853e7efb9ec"
 
 
 def device(device_id: str | None = None, *, status: str = "active", ciphertext: bytes = b"sealed") -> Device:
@@ -61,8 +67,15 @@ def registry_of(*devices: Device) -> Callable[[str], Device]:
     return load
 
 
-def request(headers: dict[str, str], body: bytes = BODY, path: str = PATH, method: str = "POST") -> SignedRequest:
-    return SignedRequest(method=method, path=path, headers={k.lower(): v for k, v in headers.items()}, body=body)
+def request(
+    headers: dict[str, str],
+    body: bytes = BODY,
+    path: str = PATH,
+    method: str = "POST",
+    query: dict[str, list[str]] | None = None,
+) -> SignedRequest:
+    lower = {k.lower(): v for k, v in headers.items()}
+    return SignedRequest(method=method, path=path, headers=lower, body=body, query=query)
 
 
 def authenticate(req: SignedRequest, *devices: Device, now: datetime = NOW, secret: str = SECRET) -> Device:
@@ -72,23 +85,48 @@ def authenticate(req: SignedRequest, *devices: Device, now: datetime = NOW, secr
 # signing
 
 
-def test_string_to_sign_is_method_path_timestamp_and_body_digest():
-    assert string_to_sign("post", PATH, STAMP, BODY) == f"POST\n{PATH}\n{STAMP}\n{BODY_SHA256}".encode()
+def test_string_to_sign_is_method_path_query_timestamp_and_body_digest():
+    # A request without a query signs an empty line in its place
+    assert string_to_sign("post", PATH, STAMP, BODY) == f"POST\n{PATH}\n\n{STAMP}\n{BODY_SHA256}".encode()
+    assert (
+        string_to_sign("post", PATH, STAMP, BODY, query=QUERY)
+        == f"POST\n{PATH}\n{CANONICAL_QUERY}\n{STAMP}\n{BODY_SHA256}".encode()
+    )
 
 
 def test_signature_matches_the_known_vector():
-    # Given the SPEC §12 recipe computed by hand
-    by_hand = hmac.new(SECRET.encode(), f"POST\n{PATH}\n{STAMP}\n{BODY_SHA256}".encode(), hashlib.sha256).hexdigest()
+    # Given the issue 10 recipe computed by hand
+    by_hand = hmac.new(SECRET.encode(), f"POST\n{PATH}\n\n{STAMP}\n{BODY_SHA256}".encode(), hashlib.sha256).hexdigest()
 
-    # When doti signs the same request / Then both agree with the recorded vector
+    # When doti signs the same request / Then both agree with the recorded vectors
     assert sign(SECRET, "POST", PATH, STAMP, BODY) == by_hand == FRAME_SIGNATURE
     assert sign(SECRET, "GET", "/v1/device/openapi.json", STAMP, b"") == EMPTY_GET_SIGNATURE
+    assert sign(SECRET, "POST", PATH, STAMP, BODY, query=QUERY) == QUERY_SIGNATURE
+
+
+@pytest.mark.parametrize(
+    ("query", "canonical"),
+    [
+        (None, ""),
+        ({}, ""),
+        (QUERY, CANONICAL_QUERY),
+        ({"b": "2", "a": "1"}, "a=1&b=2"),  # a single value may be given as a string
+        ({"k": ["b", "a", "B"]}, "k=B&k=a&k=b"),  # repeated names: by encoded value, byte order
+        ({"x": ["-_.~!*'()&=#?"]}, "x=-_.~%21%2A%27%28%29%26%3D%23%3F"),  # only RFC 3986 unreserved kept
+        ({"日本": ["語"]}, "%E6%97%A5%E6%9C%AC=%E8%AA%9E"),
+        ({"a b": ["1"], "a": ["2"]}, "a=2&a%20b=1"),  # sorted by the encoded name
+    ],
+)
+def test_the_canonical_query_is_sorted_and_percent_encoded_like_sigv4(query, canonical):
+    assert canonical_query(query) == canonical
 
 
 def test_signed_headers_are_what_a_device_sends():
     headers = signed_headers("dev_1", SECRET, "POST", PATH, BODY, NOW)
+    with_query = signed_headers("dev_1", SECRET, "POST", PATH, BODY, NOW, query=QUERY)
 
     assert headers == {"X-Doti-Device": "dev_1", "X-Doti-Timestamp": STAMP, "X-Doti-Signature": FRAME_SIGNATURE}
+    assert with_query["X-Doti-Signature"] == QUERY_SIGNATURE
 
 
 # verification
@@ -110,6 +148,15 @@ def test_handlers_pass_lower_case_names_and_any_original_case_works():
 
     # When verified / Then the device is recognised
     assert authenticate(request(sent), panel) == panel
+
+
+def test_a_signed_query_authenticates_in_any_order_it_arrives_in():
+    # Given a request signed with a query, which API Gateway delivers decoded and in its own order
+    panel = device()
+    headers = signed_headers(panel.device_id, SECRET, "POST", PATH, BODY, NOW, query={"b": ["2"], "a": ["1", "0"]})
+
+    # When verified with the parameters reordered / Then the device is recognised
+    assert authenticate(request(headers, query={"a": ["0", "1"], "b": ["2"]}), panel) == panel
 
 
 def test_signature_hex_case_does_not_matter():
@@ -143,21 +190,30 @@ def test_timestamp_past_the_skew_limit_is_signature_expired(offset):
 @pytest.mark.parametrize(
     ("what", "change"),
     [
-        ("body", lambda r: SignedRequest(r.method, r.path, r.headers, BODY + b"\x00")),
-        ("path", lambda r: SignedRequest(r.method, "/v1/device/events", r.headers, r.body)),
-        ("method", lambda r: SignedRequest("PUT", r.path, r.headers, r.body)),
+        ("body", lambda r: SignedRequest(r.method, r.path, r.headers, BODY + b"\x00", r.query)),
+        ("path", lambda r: SignedRequest(r.method, "/v1/device/events", r.headers, r.body, r.query)),
+        ("method", lambda r: SignedRequest("PUT", r.path, r.headers, r.body, r.query)),
         (
             "timestamp",
             lambda r: SignedRequest(
-                r.method, r.path, {**r.headers, "x-doti-timestamp": "2026-11-25T12:00:01.000Z"}, r.body
+                r.method, r.path, {**r.headers, "x-doti-timestamp": "2026-11-25T12:00:01.000Z"}, r.body, r.query
             ),
         ),
+        ("query value", lambda r: SignedRequest(r.method, r.path, r.headers, r.body, {"limit": ["2"]})),
+        (
+            "query added",
+            lambda r: SignedRequest(r.method, r.path, r.headers, r.body, {"limit": ["1"], "camera": ["cam_other"]}),
+        ),
+        ("query repeated", lambda r: SignedRequest(r.method, r.path, r.headers, r.body, {"limit": ["1", "1"]})),
+        ("query dropped", lambda r: SignedRequest(r.method, r.path, r.headers, r.body, None)),
     ],
 )
 def test_any_signed_part_changed_after_signing_is_unauthorized(what, change):
-    # Given a request signed by a device, then altered in one signed part
+    # Given a request signed by a device (with a query), then altered in one signed part
     panel = device()
-    req = change(request(signed_headers(panel.device_id, SECRET, "POST", PATH, BODY, NOW)))
+    signed = signed_headers(panel.device_id, SECRET, "POST", PATH, BODY, NOW, query={"limit": ["1"]})
+    assert authenticate(request(signed, query={"limit": ["1"]}), panel) == panel
+    req = change(request(signed, query={"limit": ["1"]}))
 
     # When verified / Then the signature no longer matches
     with pytest.raises(Unauthorized) as caught:

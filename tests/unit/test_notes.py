@@ -23,7 +23,6 @@ from functions.ingest import app as ingest
 from functions.termination import app as termination
 from functions.viewer import app as viewer
 from tests.support import (
-    sample_event,
     LambdaContext,
     World,
     admin_call,
@@ -32,6 +31,7 @@ from tests.support import (
     body_of,
     camera_consents,
     customer_event,
+    sample_event,
     scan_table,
 )
 from tests.unit.test_retention import bytes_of, ingested

@@ -9,9 +9,12 @@
   string (`application/json`), so a client shows it as text, never as markup.
 - Time: like a frame's capture time, not more than 5 minutes ahead and not older than the contract's retention;
   the note expires (DynamoDB TTL, hidden from listings, deleted by the retention job) when that retention has passed.
-- A device may send `event_id`, its own id for the event: the note id is then derived from (device, event_id,
-  occurred_at), so a retry of the same request lands on the same key and gets the first result back (200); another
-  text or camera under that key is a 409 conflict. Without `event_id` every request stores a new event.
+- Replays (issue 10). The note id is derived from (device, replay key, occurred_at), so a request that comes again
+  lands on the same key and gets the first result back (200), never a second note. The replay key is the device's
+  `event_id` when it sends one (its own id for the event; another text or camera under it is a 409 conflict).
+  Without `event_id` it is the request's signature: a verbatim replay within the ±300 s the signature is valid has
+  the same device, signature and body, while the same text sent again at another timestamp is another event (another
+  fact). A device that wants its own retries (re-signed, so with a new signature) recognised sends `event_id`.
 - Customers: owners and managers write notes (a viewer gets 403); every role reads, within its site scope. Each
   note written is audited with its length, not its text: the audit log outlives the purge that removes the note.
 """
@@ -132,8 +135,19 @@ def parse_device_event(body: bytes, content_type: str | None) -> DeviceEvent:
 # device events
 
 
-def record_event(event: DeviceEvent, device: Device, *, now: datetime) -> EventResult:
-    """Store a device's event text, about one of its site's cameras or (no camera named) the whole site."""
+def replay_key(event: DeviceEvent, signature: str) -> str:
+    """What makes two requests one event: the device's event id, else the request's (verified) signature.
+
+    "/" cannot occur in an event id, so a derived key never collides with one the device chose.
+    """
+    return event.event_id or f"sig/{signature}"
+
+
+def record_event(event: DeviceEvent, device: Device, *, signature: str, now: datetime) -> EventResult:
+    """Store a device's event text, about one of its site's cameras or (no camera named) the whole site.
+
+    `signature` is the request's verified X-Doti-Signature: without an event id, a replay is recognised by it.
+    """
     camera_id: str | None = None
     if event.camera_id is not None:
         camera = registry.camera_of_contract(device.contract_id, event.camera_id)
@@ -146,7 +160,7 @@ def record_event(event: DeviceEvent, device: Device, *, now: datetime) -> EventR
     _check_time(at, contract, now, "occurred_at")
     text = check_text(event.text)
     note = Note(
-        note_id=ids.frame_id(at, device.device_id, event.event_id) if event.event_id else ids.time_sorted_id(at),
+        note_id=ids.frame_id(at, device.device_id, replay_key(event, signature)),
         kind=KIND_EVENT,
         contract_id=contract.contract_id,
         site_id=device.site_id,
@@ -169,7 +183,7 @@ def record_event(event: DeviceEvent, device: Device, *, now: datetime) -> EventR
         camera_id,
         text,
     )
-    if not same or event.event_id is None:
+    if not same:  # without an event id the key is the signature over this very body: the same event, always
         raise Conflict("this event id was already used for a different event", event_id=event.event_id)
     return EventResult(first, created=False)
 

@@ -1,7 +1,20 @@
-"""Device request signing (SPEC §2, §12) and the device secrets that back it.
+"""Device request signing (SPEC §2, §12; issue 10) and the device secrets that back it.
 
-A device signs METHOD, PATH, TIMESTAMP and hex(SHA-256(body)) with HMAC-SHA256 under its secret. The secret
-is shown once at registration and stored only as KMS ciphertext bound to the device id.
+A device signs, with HMAC-SHA256 under its secret, the lines
+
+    METHOD
+    PATH
+    CANONICAL_QUERY   (empty when the request has no query)
+    TIMESTAMP
+    hex(SHA-256(body))
+
+CANONICAL_QUERY is SigV4's: every query parameter as name=value, name and value percent-encoded from UTF-8 with only
+RFC 3986's unreserved characters (A-Z a-z 0-9 - _ . ~) kept, sorted by encoded name then encoded value, joined by &.
+The server rebuilds it from the parameters as API Gateway delivers them (multiValueQueryStringParameters, already
+decoded), so how a client escaped its URL does not matter, only the parameters it sent. Before issue 10 the query was
+not signed, and whoever saw a request could replay it with another query; that form is no longer accepted.
+
+The secret is shown once at registration and stored only as KMS ciphertext bound to the device id.
 """
 
 from __future__ import annotations
@@ -11,10 +24,11 @@ import hmac
 import secrets
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
+from urllib.parse import quote
 
 from botocore.exceptions import BotoCoreError, ClientError
 
@@ -27,24 +41,64 @@ HEADER_DEVICE = "x-doti-device"
 HEADER_TIMESTAMP = "x-doti-timestamp"
 HEADER_SIGNATURE = "x-doti-signature"
 
+# Query parameters by name, as API Gateway's multiValueQueryStringParameters holds them (decoded); a client may give
+# a single value as a plain string.
+QueryParameters = Mapping[str, str | Sequence[str]]
 
-def string_to_sign(method: str, path: str, timestamp: str, body: bytes) -> bytes:
-    return "\n".join((method.upper(), path, timestamp, hashlib.sha256(body).hexdigest())).encode()
+
+def _encode(text: str) -> str:
+    # safe="": only the unreserved characters quote() always keeps. surrogatepass: a lone surrogate (which a decoded
+    # query can hold) still encodes, to a signature that simply does not match, never to an exception.
+    return quote(text, safe="", encoding="utf-8", errors="surrogatepass")
 
 
-def sign(secret: str, method: str, path: str, timestamp: str, body: bytes) -> str:
+def canonical_query(query: QueryParameters | None) -> str:
+    """The query line of the string to sign: encoded name=value pairs, sorted, joined by &; "" for no query."""
+    pairs = [
+        (_encode(name), _encode(value))
+        for name, values in (query or {}).items()
+        for value in ([values] if isinstance(values, str) else values)
+    ]
+    return "&".join(f"{name}={value}" for name, value in sorted(pairs))
+
+
+def string_to_sign(
+    method: str, path: str, timestamp: str, body: bytes, *, query: QueryParameters | None = None
+) -> bytes:
+    lines = (method.upper(), path, canonical_query(query), timestamp, hashlib.sha256(body).hexdigest())
+    return "\n".join(lines).encode()
+
+
+def sign(
+    secret: str, method: str, path: str, timestamp: str, body: bytes, *, query: QueryParameters | None = None
+) -> str:
     """The X-Doti-Signature value; devices (and our simulated camera) compute exactly this."""
-    return hmac.new(secret.encode(), string_to_sign(method, path, timestamp, body), hashlib.sha256).hexdigest()
+    message = string_to_sign(method, path, timestamp, body, query=query)
+    return hmac.new(secret.encode(), message, hashlib.sha256).hexdigest()
 
 
-def signed_headers(device_id: str, secret: str, method: str, path: str, body: bytes, now: datetime) -> dict[str, str]:
-    """The three auth headers for a request, as a device sends them."""
+def signed_headers(
+    device_id: str,
+    secret: str,
+    method: str,
+    path: str,
+    body: bytes,
+    now: datetime,
+    *,
+    query: QueryParameters | None = None,
+) -> dict[str, str]:
+    """The three auth headers for a request, as a device sends them; `query` is the request's query parameters."""
     timestamp = format_rfc3339(now)
     return {
         "X-Doti-Device": device_id,
         "X-Doti-Timestamp": timestamp,
-        "X-Doti-Signature": sign(secret, method, path, timestamp, body),
+        "X-Doti-Signature": sign(secret, method, path, timestamp, body, query=query),
     }
+
+
+def presented_signature(headers: Mapping[str, str]) -> str:
+    """The request's X-Doti-Signature as it is compared (hex, lower case); headers have lower-case names."""
+    return headers.get(HEADER_SIGNATURE, "").strip().lower()
 
 
 def new_device_secret() -> str:
@@ -57,6 +111,7 @@ class SignedRequest:
     path: str
     headers: Mapping[str, str]  # lower-case names
     body: bytes
+    query: QueryParameters | None = None  # as API Gateway delivers it: multiValueQueryStringParameters
 
 
 def authenticate_device(
@@ -88,8 +143,8 @@ def authenticate_device(
         device = load_device(request.headers[HEADER_DEVICE])
     except NotFound as exc:
         raise Unauthorized("invalid device credentials") from exc
-    expected = sign(open_secret(device), request.method, request.path, timestamp, request.body)
-    if not hmac.compare_digest(expected, request.headers[HEADER_SIGNATURE].strip().lower()):
+    expected = sign(open_secret(device), request.method, request.path, timestamp, request.body, query=request.query)
+    if not hmac.compare_digest(expected, presented_signature(request.headers)):
         raise Unauthorized("invalid device credentials")
     if device.status != "active":
         raise Unauthorized("device is revoked")
