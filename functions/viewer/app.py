@@ -12,6 +12,7 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from viewer_routes import account, browse, inbox, web
 from viewer_routes import exports as export_routes
+from viewer_routes import invitations as invitation_routes
 from viewer_routes import notes as note_routes
 from viewer_routes import shares as share_routes
 from viewer_routes import users as user_routes
@@ -34,6 +35,7 @@ app.include_router(inbox.router)
 app.include_router(web.router)
 app.include_router(note_routes.router)
 app.include_router(user_routes.router)
+app.include_router(invitation_routes.router)
 app.include_router(share_routes.router)
 app.include_router(export_routes.router)
 

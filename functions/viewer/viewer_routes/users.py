@@ -1,47 +1,66 @@
-"""The contract's users, managed by its owners (SPEC §2): list, invite, remove."""
+"""The contract's users, managed by its owners (SPEC §2): list them and the pending invitations, invite by link,
+remove. The invitee chooses their own login id on the link's page (viewer_routes.invitations), so no owner learns
+which ids other contracts hold."""
 
 from typing import Annotated, Any, Literal
 
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.params import Path
 from aws_lambda_powertools.event_handler.router import APIGatewayRouter
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
-from doti import users
-from doti.clock import utcnow
+from doti import invitations, users
+from doti.clock import format_rfc3339, utcnow
 from doti.http import json_response
 from viewer_routes.common import session
+from viewer_routes.invitations import invitation_url
 
 router = APIGatewayRouter()
 
 
 class InviteRequest(BaseModel):
-    login_id: str = Field(min_length=1, max_length=128)
-    name: str = Field(min_length=1, max_length=200)
+    # No login id and no password: the invitee chooses both on the link's page.
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(min_length=1, max_length=200, description="the person invited, as the page greets them")
     role: Literal["owner", "manager", "viewer"]
     site_ids: list[str] | None = Field(default=None, max_length=100, description="absent: every site")
 
 
 @router.get("/v1/users")
 def list_users() -> Response[dict[str, Any]]:
-    """The users the owner manages: all of the contract's, or for a site-scoped owner those within their sites."""
+    """The users the owner manages (all of the contract's, or for a site-scoped owner those within their sites), and
+    the invitations still pending within the same reach."""
     _, owner = session(router)
-    return json_response(200, {"items": [users.user_view(u) for u in users.list_users(owner, utcnow())]})
+    now = utcnow()
+    body = {
+        "items": [users.user_view(u) for u in users.list_users(owner, now)],
+        "invitations": [invitations.invitation_view(i) for i in invitations.pending(owner, now)],
+    }
+    return json_response(200, body)
 
 
 @router.post("/v1/users")
 def invite_user(body: InviteRequest) -> Response[dict[str, Any]]:
-    """201 with the user and a one-time temporary password (shown only here) that must be changed at first use."""
+    """201 with the invitation and its one-time link (shown only here), valid for 7 days: whoever opens it chooses a
+    login id and a password and becomes the user."""
     _, owner = session(router)
-    invitation = users.invite_user(
-        owner, login_id=body.login_id, name=body.name, role=body.role, site_ids=body.site_ids, now=utcnow()
-    )
-    view = {**users.user_view(invitation.user), "temporary_password": invitation.temporary_password}
+    created = invitations.invite(owner, name=body.name, role=body.role, site_ids=body.site_ids, now=utcnow())
+    invitation = created.invitation
+    view = {
+        "invitation_id": invitation.invitation_id,
+        "url": invitation_url(created.token),
+        "expires_at": format_rfc3339(invitation.expires_at),
+        "role": invitation.role,
+        "name": invitation.name,
+        "site_ids": sorted(invitation.site_ids) if invitation.site_ids else None,
+    }
     return json_response(201, view)
 
 
 @router.delete("/v1/users/<login_id>")
-def remove_user(login_id: Annotated[str, Path(max_length=128)]) -> Response[str]:
+def remove_user(login_id: Annotated[str, Path(max_length=512)]) -> Response[str]:
+    """The login id as doti.login_ids reads it (422 when it is none), from the path as API Gateway decoded it."""
     _, owner = session(router)
     users.remove_user(owner, login_id, utcnow())
     return Response(status_code=204, body="", headers={"Cache-Control": "no-store"})

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
 
-from doti import activity, audit, contracts, ids, masks, roles
+from doti import activity, audit, contracts, ids, login_ids, masks, roles
 from doti.auth import customer
 from doti.auth.device import new_device_secret
 from doti.clock import format_rfc3339, parse_rfc3339
@@ -252,6 +252,43 @@ def revoke_device(device_id: str, *, actor: str, now: datetime, reason: str | No
 # users
 
 
+def new_user(
+    contract_id: str,
+    *,
+    login_id: str,
+    name: str,
+    role: str,
+    password: str,
+    site_ids: list[str] | frozenset[str] | None,
+    now: datetime,
+    must_change_password: bool = False,
+) -> User:
+    """A customer user, checked but not stored yet: the login id as doti.login_ids defines it, a role, the password
+    policy, and sites of the contract (404 otherwise). create_user stores it; an accepted invitation stores it with
+    the invitation used up, in one transaction (doti.invitations)."""
+    _open_contract(contract_id)
+    login_key = login_ids.parse(login_id)
+    if role not in USER_ROLES:
+        raise ValidationError("role must be one of owner, manager, viewer", field="role")
+    customer.check_password_policy(password, login_key)
+    if site_ids is not None and not site_ids:
+        # No scope means every site; an empty scope must not silently grant that.
+        raise ValidationError("site_ids must name at least one site, or be left out for every site", field="site_ids")
+    for site_id in site_ids or []:
+        site_of_contract(contract_id, site_id)
+    return User(
+        user_id=ids.new_id("usr"),
+        login_id=login_key,
+        contract_id=contract_id,
+        name=name,
+        role=role,
+        site_ids=frozenset(site_ids) if site_ids else None,
+        password_hash=customer.hash_password(password),
+        created_at=now,
+        must_change_password=must_change_password,
+    )
+
+
 def create_user(
     contract_id: str,
     *,
@@ -264,42 +301,33 @@ def create_user(
     actor: str | None = None,
     must_change_password: bool = False,
 ) -> User:
-    """A customer user; the login id is unique across all contracts (one id per person, Art. 7-11).
+    """A customer user (new_user), stored; the login id is unique across all contracts (one id per person, Art. 7-11),
+    so one taken in any contract, however it was spelled, is 409.
 
-    `must_change_password` marks the password as temporary (an owner's invitation): only the account routes are
-    served until the user sets their own.
+    Staff choose the login id directly: they see every contract, so their 409 tells them nothing new. Owners invite by
+    link instead (doti.invitations), so that no owner learns which ids other contracts use.
+    `must_change_password` marks the password as temporary: only the account routes are served until the user sets
+    their own.
     """
-    _open_contract(contract_id)
-    if role not in USER_ROLES:
-        raise ValidationError("role must be one of owner, manager, viewer", field="role")
-    login_key = customer.normalize_login_id(login_id)
-    if not login_key:
-        raise ValidationError("login_id must not be empty", field="login_id")
-    customer.check_password_policy(password, login_key)
-    if site_ids is not None and not site_ids:
-        # No scope means every site; an empty scope must not silently grant that.
-        raise ValidationError("site_ids must name at least one site, or be left out for every site", field="site_ids")
-    for site_id in site_ids or []:
-        site_of_contract(contract_id, site_id)
-    user = User(
-        user_id=ids.new_id("usr"),
-        login_id=login_key,
-        contract_id=contract_id,
+    user = new_user(
+        contract_id,
+        login_id=login_id,
         name=name,
         role=role,
-        site_ids=frozenset(site_ids) if site_ids else None,
-        password_hash=customer.hash_password(password),
-        created_at=now,
+        password=password,
+        site_ids=site_ids,
+        now=now,
         must_change_password=must_change_password,
     )
     store.put_user(user)
-    details = {"login_id": login_key, "role": role, "site_ids": sorted(site_ids) if site_ids else None}
+    details = {"login_id": user.login_id, "role": role, "site_ids": sorted(site_ids) if site_ids else None}
     _audit(contract_id, actor, "user.created", user.user_id, details, now)
     return user
 
 
 def _user(login_id: str) -> User:
-    return store.get_user(customer.normalize_login_id(login_id))
+    """The user of a login id as staff name it (422 when it is not a login id, 404 when nobody holds it)."""
+    return store.get_user(login_ids.parse(login_id))
 
 
 def lock_user(login_id: str, *, actor: str, now: datetime, reason: str | None = None) -> tuple[User, int]:

@@ -1,21 +1,23 @@
 """The customer's own user management (SPEC §2): a contract's owners list, invite and remove its users.
 
-Invitations go through the registry's `create_user`, as staff's do: one login id per person across every contract
-(Art. 7-11), the role and site scope validated there, the creation audited. The invitee gets a one-time temporary
-password, shown once to the inviting owner, that must be changed before anything but the account is served.
-A site-scoped owner invites, sees and removes only users whose sites all lie within the owner's own: an invitation
-never widens what anyone can see, and a scoped owner cannot list or remove a user who sees more than they do (an
-unscoped one, the contract-wide owner included). Users outside the owner's reach are not found (404), as another
-contract's are.
+Owners invite by link (doti.invitations): the invitation names the person, their role and sites, and the person who
+opens the link chooses their own login id and password there. So a login id taken in another contract is told only
+to the person claiming it, never to an owner (issue 10: an owner choosing ids could learn which ids other contracts
+use, and each miss created a user). Staff, who see every contract, still create users with a chosen id (doti.registry).
+
+A site-scoped owner invites, sees and removes only users (and invitations) whose sites all lie within the owner's
+own: an invitation never widens what anyone can see, and a scoped owner cannot list or remove a user who sees more
+than they do (an unscoped one, the contract-wide owner included). Users outside the owner's reach are not found
+(404), as another contract's are.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Collection
 from datetime import datetime
 from typing import Any
 
-from doti import audit, contracts, registry, roles
+from doti import audit, contracts, login_ids, registry, roles
 from doti.auth import customer
 from doti.clock import format_rfc3339
 from doti.entities import User
@@ -25,62 +27,43 @@ from doti.store import accounts
 from doti.store import registry as store
 
 
-@dataclass(frozen=True)
-class Invitation:
-    user: User
-    temporary_password: str  # shown once to the owner who invited; only its scrypt hash is stored
-
-
-def _require_owner(owner: User, now: datetime) -> None:
+def require_owner(owner: User, now: datetime) -> None:
+    """The caller manages the contract's users, and the contract is serving (SPEC §3)."""
     contracts.require_serving(contracts.get_contract(owner.contract_id), now)
     roles.require(owner, Permission.MANAGE_USERS)
 
 
-def _within_reach(owner: User, user: User) -> bool:
-    """Whether the owner manages the user: an unscoped owner every user, a scoped one users scoped to their sites."""
-    return owner.site_ids is None or (user.site_ids is not None and user.site_ids <= owner.site_ids)
+def within_reach(owner: User, site_ids: Collection[str] | None) -> bool:
+    """Whether the owner manages someone with this site scope (None: every site): an unscoped owner everyone, a
+    scoped one only people scoped to their sites."""
+    return owner.site_ids is None or (site_ids is not None and set(site_ids) <= owner.site_ids)
+
+
+def check_invitation_scope(owner: User, site_ids: list[str] | None) -> None:
+    """A site-scoped owner invites only to their own sites: 403 without a scope, 404 for a site beyond theirs (as
+    another contract's site is)."""
+    if owner.site_ids is None:
+        return
+    if site_ids is None:
+        raise Forbidden("a site-scoped owner can invite users only to their own sites: name them in site_ids")
+    if not set(site_ids) <= owner.site_ids:
+        raise NotFound("site not found")
 
 
 def list_users(owner: User, now: datetime) -> list[User]:
-    _require_owner(owner, now)
-    return [user for user in registry.users_of(owner.contract_id) if _within_reach(owner, user)]
-
-
-def invite_user(
-    owner: User, *, login_id: str, name: str, role: str, site_ids: list[str] | None, now: datetime
-) -> Invitation:
-    """A new user of the owner's contract with a temporary password. A login id taken anywhere is 409; a site of
-    another contract, or outside a scoped owner's sites, is 404."""
-    _require_owner(owner, now)
-    if owner.site_ids is not None:
-        if site_ids is None:
-            raise Forbidden("a site-scoped owner can invite users only to their own sites: name them in site_ids")
-        if not set(site_ids) <= owner.site_ids:
-            raise NotFound("site not found")
-    temporary = customer.temporary_password(login_id)
-    user = registry.create_user(
-        owner.contract_id,
-        login_id=login_id,
-        name=name,
-        role=role,
-        password=temporary,
-        site_ids=site_ids,
-        now=now,
-        actor=audit.user_actor(owner),
-        must_change_password=True,
-    )
-    return Invitation(user=user, temporary_password=temporary)
+    require_owner(owner, now)
+    return [user for user in registry.users_of(owner.contract_id) if within_reach(owner, user.site_ids)]
 
 
 def remove_user(owner: User, login_id: str, now: datetime) -> User:
     """Remove a user of the owner's contract and end their sessions. An owner cannot remove themselves, so the
     contract always keeps an owner; another contract's user, or one beyond a scoped owner's sites, is 404."""
-    _require_owner(owner, now)
-    key = customer.normalize_login_id(login_id)
+    require_owner(owner, now)
+    key = login_ids.parse(login_id)
     if key == owner.login_id:
         raise Conflict("you cannot remove your own login id; another owner can")
     target = store.get_user(key)
-    if target.contract_id != owner.contract_id or not _within_reach(owner, target):
+    if target.contract_id != owner.contract_id or not within_reach(owner, target.site_ids):
         raise NotFound("user not found")
     accounts.delete_user_by_owner(key, target.user_id, owner.contract_id, owner.login_id)
     revoked = customer.delete_sessions_of(key)  # already refused: their user record is gone

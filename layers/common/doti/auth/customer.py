@@ -1,5 +1,8 @@
 """Customer passwords and sessions (SPEC §2, Art. 6).
 
+Login ids have one definition, doti.login_ids. An id that is not a valid login id is, at login, an id nobody has: the
+same attempt counted (on its canonical form), the same reads, one scrypt hash, the same 401.
+
 Passwords: scrypt with a per-user salt; at least 10 characters, never containing the login id. Every attempt is
 counted on the login id BEFORE its password is verified, in one conditional write, so concurrent guesses cannot
 outrun the count: five attempts within 15 minutes of each other lock the id until 15 minutes after the last (423),
@@ -10,8 +13,9 @@ Sessions: opaque random tokens, stored only as SHA-256, with TTL. Revoking a use
 staff lock, reset, compromised report of Art. 6-3, user removal) deletes them through the by-login index and also
 sets a cut-off on the user, so a session the eventually consistent index had not listed yet is refused too.
 
-A temporary password (staff reset, compromised report, owner invitation) must be changed before anything but the
-account itself (`/v1/me`, password change, logout) is served.
+A temporary password (staff reset, compromised report) must be changed before anything but the account itself
+(`/v1/me`, password change, logout) is served. Owners' invitations make none: the invitee chooses their own password
+on the invitation page (doti.invitations).
 """
 
 from __future__ import annotations
@@ -23,7 +27,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from doti import audit, contracts, tokens
+from doti import audit, contracts, login_ids, tokens
 from doti.clock import format_rfc3339
 from doti.entities import Session, User
 from doti.errors import (
@@ -48,6 +52,8 @@ _LOCKED = "too many failed logins; try again later"
 
 # scrypt cost: N=2^14, r=8 (16 MiB, ~50 ms here): memory-hard, affordable in a 512 MB Lambda.
 _SCRYPT_N, _SCRYPT_R, _SCRYPT_P = 2**14, 8, 1
+# Read instead of an invalid login id: longer than any valid id, and not of their alphabet, so nobody holds it.
+_NO_USER_KEY = "~" * (login_ids.MAX_CHARS + 1)
 # Verified against when the login id is unknown, so both paths cost one scrypt of the same parameters.
 _DUMMY_HASH = (
     f"scrypt${_SCRYPT_N}${_SCRYPT_R}${_SCRYPT_P}$"
@@ -57,16 +63,32 @@ _DUMMY_HASH = (
 )
 
 
-def normalize_login_id(login_id: str) -> str:
-    return login_id.strip().lower()
+# Why a password breaks the policy (password_problem), for pages that explain it in their own words.
+TOO_SHORT, CONTAINS_LOGIN_ID = "too_short", "contains_login_id"
+_POLICY_MESSAGES = {
+    TOO_SHORT: f"must have at least {MIN_PASSWORD_LENGTH} characters",
+    CONTAINS_LOGIN_ID: "must not contain the login id",
+}
+
+
+def password_problem(password: str, login_id: str) -> str | None:
+    """Which rule the password breaks (TOO_SHORT, CONTAINS_LOGIN_ID), or None: at least MIN_PASSWORD_LENGTH
+    characters, and neither the login id nor containing it, compared as login ids are (doti.login_ids.fold), so
+    a full-width or upper-case copy of the id counts too. `login_id` is a valid id (callers parse it first)."""
+    if len(password) < MIN_PASSWORD_LENGTH:
+        return TOO_SHORT
+    key = login_ids.canonical(login_id)
+    # An empty key is "contained" in every text; a valid id is never empty, so only a caller's bug could pass one.
+    if not key or key in login_ids.fold(password):
+        return CONTAINS_LOGIN_ID
+    return None
 
 
 def check_password_policy(password: str, login_id: str, field: str = "password") -> None:
-    """At least MIN_PASSWORD_LENGTH characters, and not the login id nor containing it (case-insensitive)."""
-    if len(password) < MIN_PASSWORD_LENGTH:
-        raise ValidationError(f"{field} must have at least {MIN_PASSWORD_LENGTH} characters", field=field)
-    if normalize_login_id(login_id) in password.lower():
-        raise ValidationError(f"{field} must not contain the login id", field=field)
+    """The password policy (password_problem) as a 422 `validation_error` on `field`."""
+    problem = password_problem(password, login_id)
+    if problem is not None:
+        raise ValidationError(f"{field} {_POLICY_MESSAGES[problem]}", field=field)
 
 
 def hash_password(password: str) -> str:
@@ -101,7 +123,7 @@ def login(login_id: str, password: str, now: datetime) -> tuple[str, Session]:
 
 def locked_until(login_id: str, now: datetime) -> datetime | None:
     """When the login id's lock after repeated failures ends (None: not locked), for staff answering a customer."""
-    return accounts.lock_end(normalize_login_id(login_id), LOCK_AFTER_FAILURES, now)
+    return accounts.lock_end(login_ids.canonical(login_id), LOCK_AFTER_FAILURES, now)
 
 
 def _refuse_staff_lock(user: User) -> None:
@@ -139,12 +161,14 @@ def sign_in(login_id: str, password: str, now: datetime) -> SignIn:
     """`login`, also telling whether the password is a temporary one that must be changed.
 
     An unknown id and a wrong password take the same path: the attempt counted, the user read, one scrypt hash
-    verified (a fixed dummy when there is no user), 401; the attempt stays counted.
+    verified (a fixed dummy when there is no user), 401; the attempt stays counted. An id that is not a valid login id
+    (doti.login_ids) is an unknown id: counted on its canonical form, and the read asks for _NO_USER_KEY, which no
+    valid id can be, so the calls made are the same and no malformed key reaches the table.
     """
-    key = normalize_login_id(login_id)
+    key = login_ids.canonical(login_id)
     _count_attempt(key, now)
     try:
-        user: User | None = registry.get_user(key, consistent_read=True)
+        user: User | None = registry.get_user(key if login_ids.is_valid(key) else _NO_USER_KEY, consistent_read=True)
     except NotFound:
         user = None
     valid = verify_password(password, user.password_hash if user else _DUMMY_HASH)
@@ -258,12 +282,20 @@ def change_password(user: User, current_password: str, new_password: str, now: d
     return signed_in
 
 
+_TEMPORARY_ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+_TEMPORARY_CHARS = 22  # at least 22 * log2(62) = 131 bits, whichever letter is left out
+
+
 def temporary_password(login_id: str) -> str:
-    """A random one-time password that meets the policy, for a reset or an invitation (never stored in plaintext)."""
-    while True:
-        candidate = secrets.token_urlsafe(15)  # 20 characters, 120 bits
-        try:
-            check_password_policy(candidate, login_id)
-        except ValidationError:
-            continue  # the random text happened to contain the login id
-        return candidate
+    """A random one-time password that meets the policy, for a staff reset or a compromised report (never stored in
+    plaintext).
+
+    Made in one draw from an alphabet without the id's first character (either case), so it cannot contain the id:
+    no retry loop whose end depends on the id (issue 10: an empty id once made such a loop spin forever). The id is
+    checked first.
+    """
+    key = login_ids.parse(login_id)
+    alphabet = [c for c in _TEMPORARY_ALPHABET if c.casefold() != key[0]]
+    password = "".join(secrets.choice(alphabet) for _ in range(_TEMPORARY_CHARS))
+    check_password_policy(password, key)  # holds by construction; a change that broke it must fail loudly
+    return password

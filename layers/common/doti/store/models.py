@@ -172,6 +172,37 @@ class LoginThrottleModel(Model):
     expires_at = NumberAttribute()  # epoch seconds; the sessions table's TTL removes the record when it is moot
 
 
+class _InvitationsByContract(GlobalSecondaryIndex):
+    class Meta:
+        index_name = "by_contract"
+        projection = KeysOnlyProjection()
+
+    contract_id = UnicodeAttribute(hash_key=True)
+
+
+class InvitationModel(Model):
+    """An owner's pending invitation (doti.invitations), kept in the sessions table under "invitation:" + SHA-256 of
+    its token, beside the login attempts: like a session, it is a hashed bearer token with a TTL, listed per
+    contract, and it goes when the contract's sessions go (termination, purge). Session keys have no prefix and the
+    login attempts' is another, so no other item can meet an invitation's key. It has no login_id attribute, so the
+    sessions' by_login index never lists it."""
+
+    class Meta:
+        table_name = UNBOUND
+
+    invitation_key = UnicodeAttribute(hash_key=True, attr_name="token_hash")
+    invitation_id = UnicodeAttribute()
+    contract_id = UnicodeAttribute()
+    name = UnicodeAttribute()  # of the person invited, as the owner wrote it
+    role = UnicodeAttribute()
+    site_ids = UnicodeSetAttribute(null=True)
+    created_by = UnicodeAttribute()  # user id of the inviting owner
+    created_at = UTCDateTimeAttribute()
+    taken_answers = NumberAttribute(default=0)  # "login id not available" answers given on its page so far
+    expires_at = NumberAttribute()  # epoch seconds; the table's TTL attribute
+    by_contract = _InvitationsByContract()
+
+
 class StaffKeyModel(Model):
     class Meta:
         table_name = UNBOUND
@@ -478,6 +509,7 @@ MODEL_TABLES: dict[type[Model], str] = {
     UserModel: "users_table",
     SessionModel: "sessions_table",
     LoginThrottleModel: "sessions_table",
+    InvitationModel: "sessions_table",
     StaffKeyModel: "staff_keys_table",
     FrameModel: "frames_table",
     AuditEntryModel: "audit_table",

@@ -171,10 +171,15 @@ def _user(item: UserModel) -> entities.User:
     return _entity(entities.User, item, site_ids=frozenset(item.site_ids) if item.site_ids else None)
 
 
-def put_user(user: entities.User) -> None:
+def user_item(user: entities.User) -> UserModel:
+    """A user's stored item (also written by an accepted invitation's transaction, doti.store.invitations)."""
     values = dataclasses.asdict(user)
     values["site_ids"] = set(user.site_ids) if user.site_ids else None
-    _create(UserModel(**values), "login id", "login_id")
+    return UserModel(**values)
+
+
+def put_user(user: entities.User) -> None:
+    _create(user_item(user), "login id", "login_id")
 
 
 def get_user(login_id: str, *, consistent_read: bool = False) -> entities.User:
