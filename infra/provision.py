@@ -1,7 +1,9 @@
-"""Create template.yaml's buckets, tables, queues and keys in an AWS endpoint (moto, locally and in tests).
+"""Create template.yaml's buckets, tables, queues, keys and SSM parameters in an AWS endpoint (moto, locally and in
+tests).
 
-Only the resource types the service stores data in are provisioned; their properties are translated from the
-template, so key schemas, indexes, TTL and lifecycle rules are never written twice.
+Only the resource types the service stores data or configuration in are provisioned; their properties are translated
+from the template, so key schemas, indexes, TTL and lifecycle rules are never written twice. Template parameters take
+their defaults unless `parameters` overrides them, as `sam deploy --parameter-overrides` does.
 """
 
 from __future__ import annotations
@@ -39,7 +41,15 @@ def _resources(template: Mapping[str, Any], kind: str) -> dict[str, dict[str, An
 
 
 class _Provisioner:
-    def __init__(self, template: Mapping[str, Any], session: boto3.Session, region: str, stage: str, prefix: str):
+    def __init__(
+        self,
+        template: Mapping[str, Any],
+        session: boto3.Session,
+        region: str,
+        stage: str,
+        prefix: str,
+        overrides: Mapping[str, str],
+    ):
         self.template = template
         self.region = region
         self.prefix = prefix
@@ -49,14 +59,23 @@ class _Provisioner:
         self.sqs = session.client("sqs", region_name=region)
         self.kms = session.client("kms", region_name=region)
         self.session = session
-        parameters = {name: str(spec.get("Default", "")) for name, spec in template.get("Parameters", {}).items()} | {
-            "Stage": stage,
-            "AWS::AccountId": ACCOUNT_ID,
-            "AWS::Region": region,
-            "AWS::Partition": "aws",
-            "AWS::URLSuffix": "amazonaws.com",
-        }
-        self.resolver = IntrinsicResolver(parameters, self.out.refs, self._attribute)
+        declared = template.get("Parameters", {})
+        unknown = sorted(set(overrides) - set(declared))
+        if unknown:
+            raise KeyError(f"template.yaml has no parameters {', '.join(unknown)}")
+        parameters = (
+            {name: str(spec.get("Default", "")) for name, spec in declared.items()}
+            | dict(overrides)
+            | {
+                "Stage": stage,
+                "AWS::AccountId": ACCOUNT_ID,
+                "AWS::Region": region,
+                "AWS::Partition": "aws",
+                "AWS::URLSuffix": "amazonaws.com",
+                "AWS::StackName": prefix,
+            }
+        )
+        self.resolver = IntrinsicResolver(parameters, self.out.refs, self._attribute, template.get("Conditions", {}))
 
     def _attribute(self, logical: str, attribute: str) -> str:
         if attribute == "Arn" and logical in self.out.arns:
@@ -155,6 +174,20 @@ class _Provisioner:
             if document["Statement"]:
                 self.s3.put_bucket_policy(Bucket=self.resolver.resolve(props["Bucket"]), Policy=json.dumps(document))
 
+    def ssm_parameters(self) -> None:
+        ssm = self.session.client("ssm", region_name=self.region)
+        for logical, props in _resources(self.template, "AWS::SSM::Parameter").items():
+            name = self.resolver.resolve(props["Name"])
+            try:
+                value = str(self.resolver.resolve(props["Value"]))
+            except KeyError:
+                # A value made of what exists only in AWS (the API's own URL): without a parameter override that
+                # replaces it, the parameter is left out, and whatever reads it fails loudly as a misconfiguration.
+                continue
+            ssm.put_parameter(Name=name, Value=value, Type=props.get("Type", "String"), Overwrite=True)
+            self.out.refs[logical] = name
+            self.out.arns[logical] = f"arn:aws:ssm:{self.region}:{ACCOUNT_ID}:parameter{name}"
+
     def environments(self) -> None:
         for name, spec in functions(self.template).items():
             self.out.environments[name] = {k: str(self.resolver.resolve(v)) for k, v in spec.environment.items()}
@@ -206,13 +239,17 @@ def provision(
     region: str = "us-east-1",
     stage: str = "local",
     prefix: str = "doti-local",
+    parameters: Mapping[str, str] | None = None,
 ) -> Provisioned:
-    """Create every table, key, queue and bucket of the template; returns names and function environments."""
-    provisioner = _Provisioner(template, session or boto3.Session(), region, stage, prefix)
+    """Create every table, key, queue, bucket and SSM parameter of the template; returns names and function
+    environments. `parameters` override the template parameters' defaults (e.g. PublicBaseUrl, the local API's URL).
+    """
+    provisioner = _Provisioner(template, session or boto3.Session(), region, stage, prefix, parameters or {})
     provisioner.tables()
     provisioner.keys()
     provisioner.mail_identities()
     provisioner.queues()
     provisioner.buckets()
+    provisioner.ssm_parameters()
     provisioner.environments()
     return provisioner.out

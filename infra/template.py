@@ -143,12 +143,43 @@ def rate_seconds(expression: str) -> float:
 
 
 class IntrinsicResolver:
-    """Resolves Ref, Fn::Sub, Fn::GetAtt and Fn::Join against known parameters and physical resources."""
+    """Resolves Ref, Fn::Sub, Fn::GetAtt, Fn::Join and Fn::If against known parameters and physical resources.
 
-    def __init__(self, parameters: Mapping[str, str], refs: Mapping[str, str], attributes: Callable[[str, str], str]):
+    `conditions` are the template's Conditions (Fn::Equals, Fn::Not, Fn::And, Fn::Or, Condition), evaluated on use.
+    Fn::If resolves only the branch its condition picks, so the other may name what exists only in AWS (the API).
+    """
+
+    def __init__(
+        self,
+        parameters: Mapping[str, str],
+        refs: Mapping[str, str],
+        attributes: Callable[[str, str], str],
+        conditions: Mapping[str, Any] | None = None,
+    ):
         self._parameters = parameters
         self._refs = refs
         self._attributes = attributes
+        self._conditions = conditions or {}
+
+    def condition(self, name: str) -> bool:
+        if name not in self._conditions:
+            raise KeyError(f"no condition {name}")
+        return self._truth(self._conditions[name])
+
+    def _truth(self, value: Any) -> bool:
+        ((key, arg),) = value.items()
+        if key == "Condition":
+            return self.condition(arg)
+        if key == "Fn::Equals":
+            left, right = (str(self.resolve(v)) for v in arg)
+            return left == right
+        if key == "Fn::Not":
+            return not self._truth(arg[0])
+        if key == "Fn::And":
+            return all(self._truth(v) for v in arg)
+        if key == "Fn::Or":
+            return any(self._truth(v) for v in arg)
+        raise KeyError(f"cannot evaluate {key} locally")
 
     def _ref(self, name: str) -> str:
         if name in self._parameters:
@@ -181,4 +212,7 @@ class IntrinsicResolver:
                 )
             if key == "Fn::Join":
                 return str(arg[0]).join(str(self.resolve(v)) for v in arg[1])
+            if key == "Fn::If":
+                name, when_true, when_false = arg
+                return self.resolve(when_true if self.condition(name) else when_false)
         return {k: self.resolve(v) for k, v in value.items()}

@@ -20,6 +20,7 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
+from aws_lambda_powertools.utilities import parameters
 from moto import mock_aws
 
 from doti import runtime
@@ -31,6 +32,9 @@ from infra.provision import Provisioned, provision
 from infra.template import load_template
 from tests.support import World, make_world
 
+# The deployment's PublicBaseUrl in tests: every link the service hands out starts with it (issue 10, defect 7).
+PUBLIC_BASE_URL = "https://doti.test"
+
 
 @pytest.fixture(scope="session")
 def template() -> dict:
@@ -41,14 +45,22 @@ def template() -> dict:
 def aws(template: dict, monkeypatch: pytest.MonkeyPatch) -> Iterator[Provisioned]:
     """Every bucket, table, queue and key of template.yaml in moto, and the functions' environment set."""
     with mock_aws():
-        provisioned = provision(template, session=boto3_session())
+        provisioned = provision(template, session=boto3_session(), parameters={"PublicBaseUrl": PUBLIC_BASE_URL})
         for name, value in provisioned.environment().items():
             if name != "POWERTOOLS_SERVICE_NAME":
                 monkeypatch.setenv(name, value)
         runtime.reset()
+        parameters.clear_caches()  # Powertools caches parameter values per process; each test has its own moto
         get_settings()
         yield provisioned
     runtime.reset()
+    parameters.clear_caches()
+
+
+@pytest.fixture
+def public_base_url(aws: Provisioned) -> str:
+    """The public base URL the test deployment is configured with."""
+    return PUBLIC_BASE_URL
 
 
 @pytest.fixture

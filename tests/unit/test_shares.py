@@ -16,6 +16,7 @@ from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import parse_qs, urlparse
 
+import boto3
 import pytest
 
 from doti import audit, contracts, ids, registry, runtime, shares
@@ -40,6 +41,7 @@ from tests.unit.test_video import clip
 from tests.unit.test_viewer import add_site, add_user, ingest_frame, login, owner_token, set_contract_state
 
 SEVEN_DAYS = 7 * 24 * 3600
+AN_HOUR = {"from": "2026-01-01T10:00:00Z", "to": "2026-01-01T11:00:00Z", "purpose": "crime prevention"}
 
 
 # helpers
@@ -51,7 +53,8 @@ def base_time() -> datetime:
     return utcnow().replace(microsecond=0) - timedelta(hours=1)
 
 
-def create_share(token: str, **body: Any) -> dict[str, Any]:
+def create_share(token: str, headers: dict[str, str] | None = None, **body: Any) -> dict[str, Any]:
+    """POST /v1/shares; `headers` replace or add request headers (a client chooses them all)."""
     event = customer_event(
         "viewer/create_share.json",
         token,
@@ -60,11 +63,13 @@ def create_share(token: str, **body: Any) -> dict[str, Any]:
         method="POST",
         body=json.dumps(body),
     )
+    event["headers"] |= headers or {}
+    event["multiValueHeaders"] = {k: [v] for k, v in event["headers"].items()}
     return viewer.lambda_handler(event, LambdaContext())
 
 
-def created(token: str, **body: Any) -> dict[str, Any]:
-    response = create_share(token, **body)
+def created(token: str, headers: dict[str, str] | None = None, **body: Any) -> dict[str, Any]:
+    response = create_share(token, headers, **body)
     assert response["statusCode"] == 201, response["body"]
     return body_of(response)
 
@@ -157,7 +162,9 @@ def policy_of(response: dict[str, Any]) -> dict[str, str]:
 # creating a link
 
 
-def test_a_manager_creates_a_window_link_whose_token_is_shown_once_and_stored_only_hashed(aws: Provisioned, world):
+def test_a_manager_creates_a_window_link_whose_token_is_shown_once_and_stored_only_hashed(
+    aws: Provisioned, world, public_base_url
+):
     # Given a manager of the contract
     token = manager_token(world)
     before = utcnow()
@@ -175,7 +182,7 @@ def test_a_manager_creates_a_window_link_whose_token_is_shown_once_and_stored_on
     assert response["statusCode"] == 201, response["body"]
     body = body_of(response)
     assert set(body) == {"share_id", "url", "expires_at"}
-    assert body["url"].startswith("https://abc123.execute-api.ap-northeast-1.amazonaws.com/dev/s/")
+    assert body["url"].startswith(f"{public_base_url}/s/")
     expires_at = parse_rfc3339(body["expires_at"], "expires_at")
     assert before + timedelta(seconds=86400 - 1) <= expires_at <= utcnow() + timedelta(seconds=86400)
     # and the token carries at least 128 bits of randomness (43 url-safe base64 characters = 256 bits)
@@ -188,6 +195,66 @@ def test_a_manager_creates_a_window_link_whose_token_is_shown_once_and_stored_on
     assert items[0]["token_hash"]["S"] == hashlib.sha256(link.encode()).hexdigest()
     assert link not in json.dumps(items)
     assert items[0]["purpose"]["S"] == "accident investigation"
+
+
+def test_a_link_is_on_the_configured_public_url_whatever_host_and_scheme_the_request_claims(world, public_base_url):
+    # Given a manager whose request names another host and a javascript: scheme (issue 10, defect 7)
+    token = manager_token(world)
+    hostile = {"Host": "evil.example", "X-Forwarded-Proto": "javascript", "X-Forwarded-Host": "evil.example"}
+
+    # When they create a link
+    share = created(token, hostile, camera_id=world.camera_id, **AN_HOUR, expires_in=3600)
+
+    # Then the link is on the deployment's public base URL, with nothing taken from the headers, and it opens
+    assert share["url"] == f"{public_base_url}/s/{link_token(share['url'])}"
+    assert "evil" not in share["url"]
+    assert "javascript" not in share["url"]
+    assert open_page(share["url"])["statusCode"] == 200
+
+
+@pytest.mark.parametrize(
+    "configured",
+    [
+        None,  # the parameter is missing
+        "http://doti.test",  # plain http, off this machine
+        "javascript://evil.example",
+        "https://doti.test/",  # a trailing slash would make //s/... links
+        "https://someone@doti.test",
+        "https://doti.test/stage?x=1",
+        "doti.test",
+    ],
+    ids=["missing", "http", "javascript", "trailing-slash", "userinfo", "query", "no-scheme"],
+)
+def test_a_misconfigured_public_url_is_a_500_that_reveals_nothing_and_stores_no_link(aws, world, configured):
+    # Given the deployment's public base URL parameter missing, or not an https URL to build links on
+    ssm = boto3.client("ssm")
+    name = runtime.get_settings().public_base_url_parameter
+    if configured is None:
+        ssm.delete_parameter(Name=name)
+    else:
+        ssm.put_parameter(Name=name, Value=configured, Type="String", Overwrite=True)
+    token = manager_token(world)
+
+    # When a manager creates a link
+    response = create_share(token, camera_id=world.camera_id, **AN_HOUR, expires_in=3600)
+
+    # Then it fails loudly, as 500 internal_error naming neither the parameter nor its value, and stores nothing
+    error = assert_error(response, 500, "internal_error")
+    assert error["details"] == {}
+    assert name not in response["body"]
+    assert configured is None or configured not in response["body"]
+    assert scan_table(aws.refs["SharesTable"]) == []
+
+
+@pytest.mark.parametrize("configured", ["http://127.0.0.1:8000", "http://localhost:8000", "https://doti.test/dev"])
+def test_a_local_http_or_a_stage_path_is_a_valid_public_url(aws, world, configured):
+    # Given the local stack's plain-http address, or an API's URL with its stage
+    name = runtime.get_settings().public_base_url_parameter
+    boto3.client("ssm").put_parameter(Name=name, Value=configured, Type="String", Overwrite=True)
+
+    # When a manager creates a link / Then it is built on that base
+    share = created(manager_token(world), camera_id=world.camera_id, **AN_HOUR, expires_in=3600)
+    assert share["url"] == f"{configured}/s/{link_token(share['url'])}"
 
 
 def test_two_links_never_share_a_token(world):

@@ -6,6 +6,7 @@ which provision the template into moto (the `aws` fixture) and read back what wa
 
 from __future__ import annotations
 
+import os
 import re
 import shlex
 import shutil
@@ -23,13 +24,23 @@ from aws_lambda_powertools.event_handler.api_gateway import ApiGatewayResolver
 from pynamodb.indexes import GlobalSecondaryIndex
 from pynamodb.models import Model
 
-from doti.settings import Settings
+from doti.public_urls import check_base_url
+from doti.settings import Settings, SettingsError
 from doti.store.keys import RETENTION_CLASSES, RETENTION_TAG, retention_class
 from doti.store.models import MODEL_TABLES
 from infra import package_size
 from infra.gateway import load_handler_module
 from infra.provision import Provisioned
-from infra.template import ROOT, TEMPLATE_PATH, FunctionSpec, api_routes, functions, load_template, rate_seconds
+from infra.template import (
+    ROOT,
+    TEMPLATE_PATH,
+    FunctionSpec,
+    IntrinsicResolver,
+    api_routes,
+    functions,
+    load_template,
+    rate_seconds,
+)
 
 # Read at collection time: the parameters below are the template's own functions, tables and rules.
 TEMPLATE = load_template()
@@ -483,6 +494,82 @@ def test_given_the_functions_policy_templates_then_each_names_a_resource_of_the_
     assert wrong == []
 
 
+# ---------------------------------------------------------------- the public base URL of links (issue 10)
+
+PUBLIC_URL_PARAMETER = RESOURCES["PublicBaseUrlParameter"]["Properties"]
+
+
+def _ssm_statements(logical_id: str) -> list[dict[str, Any]]:
+    policies = RESOURCES[logical_id]["Properties"].get("Policies", [])
+    statements = [s for p in policies if isinstance(p, dict) and "Statement" in p for s in _as_list(p["Statement"])]
+    return [s for s in statements if any(a.startswith("ssm:") for a in _as_list(s["Action"]))]
+
+
+def test_given_the_public_base_url_parameter_then_functions_name_it_and_only_the_viewer_reads_it():
+    # Given the parameter's name, spelled out (a !Ref to it would make the functions depend on their own API)
+    name = PUBLIC_URL_PARAMETER["Name"]
+    assert name == {"Fn::Sub": "/doti/${AWS::StackName}/public-base-url"}
+
+    # Then every function's environment names it, and only the viewer may read it, that one parameter alone
+    assert GLOBAL_ENV["PUBLIC_BASE_URL_PARAMETER"] == name
+    arn = "arn:${AWS::Partition}:ssm:${AWS::Region}:${AWS::AccountId}:parameter" + name["Fn::Sub"]
+    readers = {logical_id: _ssm_statements(logical_id) for logical_id in FUNCTIONS if _ssm_statements(logical_id)}
+    assert readers == {
+        "ViewerFunction": [{"Effect": "Allow", "Action": "ssm:GetParameter", "Resource": {"Fn::Sub": arn}}]
+    }
+
+
+def test_given_no_public_base_url_then_links_are_on_the_apis_own_url_and_a_given_one_wins():
+    assert TEMPLATE["Conditions"]["HasPublicBaseUrl"] == {"Fn::Not": [{"Fn::Equals": [{"Ref": "PublicBaseUrl"}, ""]}]}
+    assert TEMPLATE["Parameters"]["PublicBaseUrl"]["Default"] == ""
+    assert PUBLIC_URL_PARAMETER["Value"] == {
+        "Fn::If": ["HasPublicBaseUrl", {"Ref": "PublicBaseUrl"}, TEMPLATE["Outputs"]["ApiUrl"]["Value"]]
+    }
+    assert TEMPLATE["Outputs"]["PublicBaseUrl"]["Value"] == {"Fn::GetAtt": ["PublicBaseUrlParameter", "Value"]}
+
+
+@pytest.mark.parametrize(
+    ("value", "allowed"),
+    [
+        ("https://view.example.com", True),
+        ("https://view.example.com:8443/doti", True),
+        ("https://abc123.execute-api.ap-northeast-1.amazonaws.com/dev", True),
+        ("https://view.example.com/", False),
+        ("https://view.example.com/doti/", False),
+        ("https://view.example.com//doti", False),
+        ("http://view.example.com", False),
+        ("javascript://view.example.com", False),
+        ("https://someone@view.example.com", False),
+        ("https://view.example.com?x=1", False),
+        ("https://view.example.com#x", False),
+        ("view.example.com", False),
+    ],
+)
+def test_given_a_public_base_url_then_the_template_and_the_code_accept_the_same_https_urls(value: str, allowed: bool):
+    pattern = TEMPLATE["Parameters"]["PublicBaseUrl"]["AllowedPattern"]
+
+    # CloudFormation refuses a value at deploy time that the viewer would refuse at run time, and the other way round
+    assert bool(re.fullmatch(pattern, value)) is allowed
+    if allowed:
+        assert check_base_url(value) == value
+    else:
+        with pytest.raises(SettingsError):
+            check_base_url(value)
+
+
+def test_given_fn_if_then_the_local_resolver_follows_the_condition_and_never_reads_the_other_branch():
+    value = PUBLIC_URL_PARAMETER["Value"]
+
+    def resolver(public_base_url: str) -> IntrinsicResolver:
+        parameters = {"PublicBaseUrl": public_base_url, "Stage": "local", "AWS::Region": "us-east-1"}
+        return IntrinsicResolver(parameters, {}, lambda *_: "", TEMPLATE["Conditions"])
+
+    # A given base URL is taken as it is; without one, the branch names the API, which exists only in AWS
+    assert resolver("http://127.0.0.1:8000").resolve(value) == "http://127.0.0.1:8000"
+    with pytest.raises(KeyError, match="DotiApi"):
+        resolver("").resolve(value)
+
+
 # ---------------------------------------------------------------- provisioned in moto, as stored
 
 
@@ -516,6 +603,17 @@ def test_given_the_template_in_moto_then_every_table_has_ttl_as_the_template_say
         for logical, props in TABLES.items()
     }
     assert stored == expected
+
+
+def test_given_the_template_in_moto_then_the_public_base_url_parameter_holds_the_given_url(
+    aws: Provisioned, public_base_url: str
+):
+    ssm = boto3.client("ssm")
+
+    stored = ssm.get_parameter(Name=Settings.from_env(os.environ).public_base_url_parameter)["Parameter"]
+
+    assert stored["Value"] == public_base_url
+    assert stored["Name"] == aws.refs["PublicBaseUrlParameter"] == "/doti/doti-local/public-base-url"
 
 
 def test_given_the_template_in_moto_then_public_access_is_blocked_as_stored(aws: Provisioned):

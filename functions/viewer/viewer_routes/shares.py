@@ -9,10 +9,11 @@ from aws_lambda_powertools.event_handler.router import APIGatewayRouter
 from aws_lambda_powertools.metrics import MetricUnit
 from pydantic import BaseModel, ConfigDict, Field
 
-from doti import runtime, share_page, shares
+from doti import openapi, runtime, share_page, shares
 from doti.clock import format_rfc3339, utcnow
-from doti.http import json_response, lower_headers
+from doti.http import json_response
 from doti.observability import metrics
+from doti.public_urls import public_base_url, public_url
 from viewer_routes.common import public, session, window
 
 router = APIGatewayRouter()
@@ -27,26 +28,24 @@ class ShareBody(BaseModel):
     from_: str | None = Field(default=None, alias="from", max_length=40, description="RFC 3339, inclusive")
     to: str | None = Field(default=None, max_length=40, description="RFC 3339, exclusive")
     purpose: str = Field(min_length=1, max_length=1000, description="why the footage is shared, shown on the page")
-    expires_in: int = Field(description="seconds, at most 7 days")
+    expires_in: int = Field(
+        ge=int(shares.MIN_LIFETIME.total_seconds()),
+        le=int(shares.MAX_LIFETIME.total_seconds()),
+        description="seconds, at least a minute and at most 7 days",
+    )
     one_time: bool = False
 
 
 def _share_url(token: str) -> str:
-    """The link as the caller reaches this API: its host and any stage or base path, then /s/{token}."""
-    event = router.current_event
-    headers = lower_headers(router)
-    host = headers.get("host") or event.request_context.domain_name
-    # API Gateway always sets X-Forwarded-Proto; a request without it came straight to the local gateway.
-    scheme = headers.get("x-forwarded-proto", "http")
-    external_path = event.request_context.path or event.path
-    base_path = external_path[: -len(event.path)] if external_path.endswith(event.path) else ""
-    return f"{scheme}://{host}{base_path}/s/{token}"
+    """The link to a share's page, on the configured public base URL: never on the request's Host or scheme."""
+    return public_url(f"/s/{token}")
 
 
-@router.post("/v1/shares")
+@router.post("/v1/shares", responses=openapi.answers(201, 404, 409))
 def create_share(body: ShareBody) -> Response[dict[str, Any]]:
     _, user = session(router)
     start, end = window(body.from_, body.to)
+    public_base_url()  # checked before the link is stored: a misconfigured deployment stores no link nobody got
     request = shares.ShareRequest(
         camera_id=body.camera_id,
         purpose=body.purpose,
@@ -67,21 +66,23 @@ def create_share(body: ShareBody) -> Response[dict[str, Any]]:
     )
 
 
-@router.get("/v1/shares")
+@router.get("/v1/shares", responses=openapi.answers(200))
 def list_shares() -> Response[dict[str, Any]]:
     _, user = session(router)
     now = utcnow()
     return json_response(200, {"items": [shares.share_view(s, now) for s in shares.list_shares(user, now=now)]})
 
 
-@router.delete("/v1/shares/<share_id>")
+@router.delete("/v1/shares/<share_id>", responses=openapi.answers(204, 404, 409))
 def revoke_share(share_id: str) -> Response[str]:
     _, user = session(router)
     shares.revoke_share(user, share_id, now=utcnow())
     return Response(status_code=204, body="", headers={"Cache-Control": "no-store"})
 
 
-@router.get("/s/<token>")
+# The page says why a link does not open (400 a bad page, 403 a contract not serving, 404 a dead link). Opening is
+# audited, so a busy audit log is a JSON 409.
+@router.get("/s/<token>", responses=openapi.combine(openapi.pages(200, 400, 403, 404), openapi.answers(409)))
 def open_share(
     token: str, cursor: Annotated[str | None, Query(description="where the next page of a window starts")] = None
 ) -> Response[str]:

@@ -45,6 +45,8 @@ class Settings:
     export_queue_url: str
     mail_sender: str
     purge_grace_days: int
+    # The SSM parameter holding the base URL of links (doti.public_urls): its name, since the URL is the API's own.
+    public_base_url_parameter: str
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> Settings:
