@@ -72,6 +72,7 @@ def main(argv: list[str] | None = None) -> int:
     warnings.filterwarnings("ignore", message="No application metrics to publish")
     aws_port = args.aws_port or free_port()
     api_port = args.port or free_port()
+    api_url = f"http://{args.host}:{api_port}"
 
     from moto.server import ThreadedMotoServer
 
@@ -90,14 +91,14 @@ def main(argv: list[str] | None = None) -> int:
     from infra.seed import seed_demo
 
     spec = template.load_template()
-    provisioned = provision(spec, region=REGION)
+    # Links the viewer hands out are on the local API, as they are on the deployed one (template.yaml PublicBaseUrl).
+    provisioned = provision(spec, region=REGION, parameters={"PublicBaseUrl": api_url})
     os.environ.update({k: v for k, v in provisioned.environment().items() if k != "POWERTOOLS_SERVICE_NAME"})
 
     functions = gateway.load_functions(template.functions(spec).values())
     app = gateway.TemplateApp(template.api_routes(spec), functions, template.binary_media_types(spec))
     app.on_error = lambda exc: logging.getLogger("doti.local.gateway").error("handler crashed", exc_info=exc)
     server, _ = gateway.serve(app, args.host, api_port)
-    api_url = f"http://{args.host}:{api_port}"
 
     jobs = scheduler.Scheduler(
         template.schedules(spec), functions, region=REGION, account=ACCOUNT, scale=args.schedule_scale
