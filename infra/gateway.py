@@ -1,7 +1,18 @@
 """API Gateway, locally: Chalice's local gateway routes the template's Api events to the real handlers.
 
-Chalice matches paths and builds a partial proxy event; this module completes the event the way API Gateway's
-REST proxy integration sends it, and turns Powertools' response into what chalice.local writes to the socket.
+Chalice builds a partial proxy event; this module matches the request to a resource, completes the event the way
+API Gateway's REST proxy integration sends it, and turns Powertools' response into what chalice.local writes to the
+socket.
+
+What API Gateway (REST, Lambda proxy) delivers, and so what this gateway delivers:
+- `path` and `pathParameters` as the client sent them, still percent-encoded: `/v1/users/a%2Fb` matches
+  `/v1/users/{login_id}` with `a%2Fb` (live captures: aws/aws-sam-cli#3524 and #771, hotsock/voker's ingress probe).
+  HTTP APIs decode them; REST APIs do not. Query parameters, by contrast, arrive decoded.
+- A path with an empty segment (`//v1/cameras`, `/v1//cameras`) matches no resource: 403 Missing Authentication
+  Token, as for any unknown path. (Python's http.server folds leading slashes into one; the raw target is kept.)
+- A body whose Content-Type is one of the API's BinaryMediaTypes arrives base64-encoded, byte for byte. Any other
+  body arrives as a UTF-8 string: bytes that are not UTF-8 are replaced (U+FFFD), so they are lost before the
+  function runs, in AWS as here.
 """
 
 from __future__ import annotations
@@ -14,10 +25,20 @@ import time
 import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, HTTPServer
 from types import ModuleType, SimpleNamespace
 from typing import Any
+from urllib.parse import parse_qs
 
-from chalice.local import ChaliceRequestHandler, LambdaContext, LocalDevServer
+from chalice.local import (
+    ChaliceRequestHandler,
+    LambdaContext,
+    LambdaEventConverter,
+    LocalDevServer,
+    LocalGateway,
+    MatchResult,
+    RouteMatcher,
+)
 
 from infra.template import ApiRoute, FunctionSpec
 
@@ -70,7 +91,7 @@ def _api_gateway_event(event: dict[str, Any], host: str) -> dict[str, Any]:
     headers = event.get("headers") or {}
     multi_query = event.get("multiValueQueryStringParameters")
     body = event.get("body")
-    if isinstance(body, bytes):
+    if isinstance(body, bytes):  # not a binary media type: API Gateway passes text, and what is not UTF-8 is lost
         body = body.decode("utf-8", "replace")
     now = time.time()
     context.update(
@@ -157,8 +178,61 @@ class TemplateApp:
         return _flatten(response)
 
 
+class ResourceMatcher(RouteMatcher):
+    """Matches a request target to a template resource as API Gateway does, on the raw, still-encoded path.
+
+    Chalice's matcher reads the target with urlparse, which takes `//v1/cameras` for a host and `/a;b` for a path
+    with parameters `b`; this one splits only at `?`, and no resource has an empty segment.
+    """
+
+    def match_route(self, url: str) -> MatchResult:
+        path, _, query = url.partition("?")
+        if path != "/" and path.endswith("/"):  # API Gateway answers /v1/cameras/ as /v1/cameras
+            path = path[:-1]
+        parts = path.split("/")
+        if not path.startswith("/") or "" in parts[1:]:
+            raise ValueError(f"no resource matches {path!r}")  # chalice.local answers 403 Missing Authentication Token
+        for route_url in self.route_urls:  # sorted: a fixed segment is tried before a {variable} one
+            captured = _captures(route_url.split("/"), parts)
+            if captured is not None:
+                return MatchResult(route_url, captured, parse_qs(query, keep_blank_values=True))
+        raise ValueError(f"no resource matches {path!r}")
+
+
+def _captures(route_parts: list[str], parts: list[str]) -> dict[str, str] | None:
+    if len(route_parts) != len(parts):
+        return None
+    captured = {}
+    for route_part, part in zip(route_parts, parts, strict=True):
+        if route_part.startswith("{") and route_part.endswith("}"):
+            captured[route_part[1:-1]] = part
+        elif route_part != part:
+            return None
+    return captured
+
+
 class _RequestHandler(ChaliceRequestHandler):
-    """Lower-cases header names first: chalice.local detects binary bodies only by a lower-case content-type."""
+    """chalice.local's handler with API Gateway's resource matching on the raw request target.
+
+    Header names are lower-cased first: chalice.local detects binary bodies only by a lower-case content-type.
+    """
+
+    def __init__(
+        self, request: Any, client_address: tuple[str, int], server: HTTPServer, app_object: Any, config: Any
+    ) -> None:
+        # As ChaliceRequestHandler.__init__, with the matcher replaced before the base class handles the request.
+        self.local_gateway = LocalGateway(app_object, config)
+        self.local_gateway.event_converter = LambdaEventConverter(
+            ResourceMatcher(list(app_object.routes)), app_object.api.binary_types
+        )
+        BaseHTTPRequestHandler.__init__(self, request, client_address, server)
+
+    def parse_request(self) -> bool:
+        parsed = super().parse_request()
+        words = self.requestline.split()
+        if parsed and len(words) >= 2:
+            self.path = words[1]  # the target as sent: http.server has folded a leading `//` into `/`
+        return parsed
 
     def _parse_payload(self) -> tuple[dict[str, str], bytes | None]:
         headers, body = super()._parse_payload()
