@@ -82,10 +82,25 @@ def test_login_returns_a_token_and_its_expiry(world):
     assert me(body["token"])["statusCode"] == 200
 
 
-def test_login_id_is_case_insensitive(world):
+def full_width(text: str) -> str:
+    """The full-width spelling of an ASCII text (U+FF01..U+FF5E mirror U+0021..U+007E)."""
+    return "".join(chr(ord(c) + 0xFEE0) if "!" <= c <= "~" else c for c in text)
+
+
+@pytest.mark.parametrize(
+    "spelling",
+    [
+        lambda i: f"  {i.upper()} ",
+        full_width,
+        lambda i: full_width(i.upper()),
+        lambda i: f"\u3000{i}\u3000",
+    ],
+    ids=["upper-case-spaced", "full-width", "full-width-upper-case", "ideographic-spaces"],
+)
+def test_login_id_is_read_as_its_one_spelling(world, spelling):
     # Given a user whose login id was registered in lower case
-    # When they type it in upper case with surrounding spaces
-    token = login(f"  {world.login_id.upper()} ", world.password)
+    # When they type it another way that doti.login_ids reads as the same id
+    token = login(spelling(world.login_id), world.password)
 
     # Then they are logged in as that user
     assert body_of(me(token))["login_id"] == world.login_id

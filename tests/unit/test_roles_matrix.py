@@ -103,6 +103,11 @@ class Tenant:
         assert response["statusCode"] == 201, response["body"]
         return body_of(response)["notice_id"]
 
+    def new_invitation(self) -> str:
+        """A pending invitation of the contract, made by its owner: a new one per request, since revoking ends it."""
+        body = {"name": "Invitee", "role": roles.VIEWER}
+        return self._created(request("POST", "/v1/users", self.caller(roles.OWNER), body=body), 201)["invitation_id"]
+
     @cached_property
     def share_id(self) -> str:
         return self._created(create_share(self.caller(roles.OWNER), self), 201)["share_id"]
@@ -191,6 +196,8 @@ ROUTES: dict[tuple[str, str], Case | str] = {
     ("GET", "/"): PUBLIC,
     ("GET", "/assets/{name}"): PUBLIC,
     ("GET", "/s/{token}"): PUBLIC,
+    ("GET", "/i/{token}"): PUBLIC,
+    ("POST", "/i/{token}"): PUBLIC,
     ("POST", "/v1/auth/logout"): Case(
         None, ALWAYS, 204, lambda c, _t: request("POST", "/v1/auth/logout", c), fresh=True
     ),
@@ -216,12 +223,16 @@ ROUTES: dict[tuple[str, str], Case | str] = {
             "POST",
             "/v1/users",
             c,
-            body={
-                "login_id": f"inv-{secrets.token_hex(4)}",
-                "name": "I",
-                "role": "viewer",
-                "site_ids": [t.world.site_id],
-            },
+            body={"name": "I", "role": "viewer", "site_ids": [t.world.site_id]},
+        ),
+        takes_ids=True,
+    ),
+    ("DELETE", "/v1/invitations/{invitation_id}"): Case(
+        Permission.MANAGE_USERS,
+        SERVING,
+        204,
+        lambda c, t: request(
+            "DELETE", "/v1/invitations/{invitation_id}", c, params={"invitation_id": t.new_invitation()}
         ),
         takes_ids=True,
     ),

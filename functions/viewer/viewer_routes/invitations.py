@@ -8,14 +8,14 @@ from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.router import APIGatewayRouter
 from aws_lambda_powertools.metrics import MetricUnit
 
-from doti import invitations, invite_page
+from doti import invitations, invite_page, openapi
 from doti.clock import utcnow
 from doti.errors import PayloadTooLarge, UnsupportedMediaType, ValidationError
 from doti.http import lower_headers, raw_body
 from doti.observability import metrics
+from doti.public_urls import public_url
 from doti.share_page import Page
 from viewer_routes.common import public, session
-from viewer_routes.shares import _share_url
 
 router = APIGatewayRouter()
 public("/i/{token}")
@@ -26,9 +26,9 @@ _FIELDS = ("login_id", "password", "password_again")
 
 
 def invitation_url(token: str) -> str:
-    """The link of an invitation: the public base share links are built on (viewer_routes.shares, the one place that
-    builds public URLs), then /i/{token}."""
-    return _share_url(token).removesuffix(f"/s/{token}") + f"/i/{token}"
+    """The link of an invitation, on the configured public base URL as share links are (doti.public_urls): never on
+    the request's Host or scheme."""
+    return public_url(f"/i/{token}")
 
 
 def _html(page: Page) -> Response[str]:
@@ -53,14 +53,14 @@ def _form() -> dict[str, str]:
     return {name: (fields.get(name) or [""])[0] for name in _FIELDS}
 
 
-@router.delete("/v1/invitations/<invitation_id>")
+@router.delete("/v1/invitations/<invitation_id>", responses=openapi.answers(204, 404, 409))
 def revoke_invitation(invitation_id: str) -> Response[str]:
     _, owner = session(router)
     invitations.revoke(owner, invitation_id, utcnow())
     return Response(status_code=204, body="", headers={"Cache-Control": "no-store"})
 
 
-@router.get("/i/<token>")
+@router.get("/i/<token>", responses=openapi.pages(200, 403, 404))
 def invitation_page(token: str) -> Response[str]:
     opened = invitations.open_invitation(token, utcnow())
     if isinstance(opened, invitations.InvitationRefusal):
@@ -69,7 +69,11 @@ def invitation_page(token: str) -> Response[str]:
     return _html(invite_page.form_page(opened))
 
 
-@router.post("/i/<token>")
+# The form again when a field is refused (409 a taken id, 422 otherwise); a body no browser sends gets a JSON error.
+@router.post(
+    "/i/<token>",
+    responses=openapi.combine(openapi.pages(201, 403, 404, 409, 422), openapi.answers(409, 413, 415, 422)),
+)
 def accept_invitation(token: str) -> Response[str]:
     form = _form()
     outcome = invitations.accept(

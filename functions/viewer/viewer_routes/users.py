@@ -9,9 +9,10 @@ from aws_lambda_powertools.event_handler.openapi.params import Path
 from aws_lambda_powertools.event_handler.router import APIGatewayRouter
 from pydantic import BaseModel, ConfigDict, Field
 
-from doti import invitations, users
+from doti import invitations, openapi, users
 from doti.clock import format_rfc3339, utcnow
 from doti.http import json_response
+from doti.public_urls import public_base_url
 from viewer_routes.common import session
 from viewer_routes.invitations import invitation_url
 
@@ -27,7 +28,7 @@ class InviteRequest(BaseModel):
     site_ids: list[str] | None = Field(default=None, max_length=100, description="absent: every site")
 
 
-@router.get("/v1/users")
+@router.get("/v1/users", responses=openapi.answers(200))
 def list_users() -> Response[dict[str, Any]]:
     """The users the owner manages (all of the contract's, or for a site-scoped owner those within their sites), and
     the invitations still pending within the same reach."""
@@ -40,11 +41,12 @@ def list_users() -> Response[dict[str, Any]]:
     return json_response(200, body)
 
 
-@router.post("/v1/users")
+@router.post("/v1/users", responses=openapi.answers(201, 404, 409))
 def invite_user(body: InviteRequest) -> Response[dict[str, Any]]:
     """201 with the invitation and its one-time link (shown only here), valid for 7 days: whoever opens it chooses a
     login id and a password and becomes the user."""
     _, owner = session(router)
+    public_base_url()  # checked before the invitation is stored: a misconfigured deployment stores none nobody got
     created = invitations.invite(owner, name=body.name, role=body.role, site_ids=body.site_ids, now=utcnow())
     invitation = created.invitation
     view = {
@@ -58,7 +60,7 @@ def invite_user(body: InviteRequest) -> Response[dict[str, Any]]:
     return json_response(201, view)
 
 
-@router.delete("/v1/users/<login_id>")
+@router.delete("/v1/users/<login_id>", responses=openapi.answers(204, 404, 409))
 def remove_user(login_id: Annotated[str, Path(max_length=512)]) -> Response[str]:
     """The login id as doti.login_ids reads it (422 when it is none), from the path as API Gateway decoded it."""
     _, owner = session(router)
