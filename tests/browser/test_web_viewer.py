@@ -1,10 +1,11 @@
 """The web viewer in a real browser, on a phone and on a desktop, against the local stack (SPEC §6).
 
-One customer per viewport, invited by the demo owner, logs in with the temporary password and is made to replace
-it first, then sees the simulated camera's frames load, opens a full frame and steps through, reads and marks a
-notice, adds a note, creates a share link that opens in a fresh context without login, revokes it and sees it stop,
-is sent to the camera list by a mangled link, and logs out. A screenshot of each step lands in
-test-output/screenshots/<viewport>-<nn>-<step>.png.
+One customer per viewport, invited by the demo owner with a link, opens it, chooses a login id and a password on
+the invitation page and logs in with them. Later support resets the password: the customer logs in with the
+temporary one and is made to replace it first. Then they see the simulated camera's frames load, open a full frame
+and step through, read and mark a notice, add a note, create a share link that opens in a fresh context without
+login, revoke it and see it stop, are sent to the camera list by a mangled link, and log out. A screenshot of each
+step lands in test-output/screenshots/<viewport>-<nn>-<step>.png.
 """
 
 from __future__ import annotations
@@ -69,9 +70,10 @@ def camera_has_frames(web_stack, demo_owner) -> None:
 
 @dataclass(frozen=True)
 class Person:
-    login_id: str
-    temporary_password: str  # from the invitation: replaced through the form at the first login
-    password: str
+    invitation_url: str  # the one-time link the demo owner's invitation answered
+    login_id: str  # what they choose on the invitation page
+    chosen_password: str  # what they choose there too
+    password: str  # what they set after support reset the chosen one
     name: str
 
 
@@ -91,18 +93,27 @@ def contract_notice(staff, web_stack) -> None:
 @pytest.fixture
 def person(web_stack, demo_owner, camera_has_frames, contract_notice) -> Person:
     """A new owner of the demo contract (one login id per person, Art. 7-11), so read states start afresh, invited
-    by the demo owner: they hold a temporary password that must be changed before anything else works."""
+    by the demo owner by link: the link is all they have until they choose a login id and password on its page."""
     login_id = f"web-{secrets.token_hex(4)}"
     name = f"Owner {login_id}"
     invited = requests.post(
         web_stack["api_url"] + "/v1/users",
-        json={"login_id": login_id, "name": name, "role": "owner"},
+        json={"name": name, "role": "owner"},
         headers=demo_owner.headers,
         timeout=30,
     )
     assert invited.status_code == 201, invited.text
-    assert invited.json()["must_change_password"] is True
-    return Person(login_id, invited.json()["temporary_password"], "pw-" + secrets.token_urlsafe(12), name)
+    passwords = ("pw-" + secrets.token_urlsafe(12), "pw-" + secrets.token_urlsafe(12))
+    return Person(invited.json()["url"], login_id, *passwords, name)
+
+
+def reset_password(web_stack, staff: Staff, login_id: str) -> str:
+    """Support resets the customer's password (a staff reset): the temporary password, shown once."""
+    response = requests.post(
+        f"{web_stack['api_url']}/v1/admin/users/{login_id}/reset", headers=staff.headers, timeout=30
+    )
+    assert response.status_code == 200, response.text
+    return response.json()["temporary_password"]
 
 
 class Steps:
@@ -156,7 +167,7 @@ def context_factory(browser, playwright) -> Iterator[Any]:
 
 @pytest.mark.parametrize("viewport_name", list(VIEWPORTS))
 def test_a_customer_browses_annotates_and_shares_footage(
-    context_factory, web_stack, person, screenshots, viewport_name
+    context_factory, web_stack, staff, person, screenshots, viewport_name
 ):
     viewport = VIEWPORTS[viewport_name]
     page = context_factory(viewport).new_page()
@@ -164,18 +175,81 @@ def test_a_customer_browses_annotates_and_shares_footage(
     policy_violations: list[str] = []
     page.on("console", lambda m: "Content Security Policy" in m.text and policy_violations.append(m.text))
 
-    # Given the viewer, opened with no session
-    response = page.goto(web_stack["api_url"] + "/")
+    # Given the invitation link, opened with no session
+    response = page.goto(person.invitation_url)
     assert response is not None
     assert response.status == 200
-    assert "default-src 'none'" in response.headers["content-security-policy"]
+    policy = response.headers["content-security-policy"]
+    assert "default-src 'none'" in policy
+    assert "form-action 'self'" in policy
+    expect(page.locator("h1")).to_contain_text("Invitation to doti")
+    expect(page.locator("main")).to_contain_text(person.name)
+    # and each field is found by its label, as assistive technology finds it
+    login_id_field = page.get_by_label("Login ID")
+    password_field = page.get_by_label("パスワード / Password", exact=True)
+    again_field = page.get_by_label("Password again")
+    expect(login_id_field).to_have_attribute("autocomplete", "username")
+    expect(password_field).to_have_attribute("autocomplete", "new-password")
+    expect(again_field).to_have_attribute("autocomplete", "new-password")
+    steps.shot("invitation")
+
+    # When the invitee chooses a login id, and types two passwords that differ
+    login_id_field.fill(person.login_id.upper())
+    password_field.fill(person.chosen_password)
+    again_field.fill(person.chosen_password + "x")
+    with page.expect_navigation() as refused:
+        steps.press(page.get_by_role("button"))
+
+    # Then the page says so by the field, keeps the login id, and asks for the passwords again
+    assert refused.value is not None
+    assert refused.value.status == 422
+    expect(page.locator("#password_again-problem")).to_contain_text("The two passwords differ")
+    expect(page.locator("#password_again")).to_have_attribute("aria-invalid", "true")
+    expect(page.locator("#login_id")).to_have_value(person.login_id.upper())
+    expect(page.locator("#password")).to_have_value("")
+    steps.shot("invitation-refused")
+
+    # When they type the same password twice
+    page.fill("#password", person.chosen_password)
+    page.fill("#password_again", person.chosen_password)
+    with page.expect_navigation() as accepted:
+        steps.press(page.get_by_role("button"))
+
+    # Then their account exists, under the login id as the service spells it, and the link is used up
+    assert accepted.value is not None
+    assert accepted.value.status == 201
+    expect(page.locator("h1")).to_contain_text("Your account is ready")
+    expect(page.locator("dd")).to_have_text(person.login_id)
+    steps.shot("invitation-accepted")
+    used = context_factory(viewport).new_page().goto(person.invitation_url)
+    assert used is not None
+    assert used.status == 404
+
+    # When they follow the page's link to the viewer
+    steps.press(page.get_by_role("link"))
+
+    # Then the viewer opens with no session
+    expect(page).to_have_url(web_stack["api_url"] + "/")
     expect(page.locator("#view-login")).to_be_visible()
     expect(page.locator("#view-login h2")).to_have_text(_text(viewport, "login.heading"))
     steps.shot("login")
 
-    # When the customer logs in with the temporary password of the invitation
+    # When they log in with what they chose
     page.fill("#login-id", person.login_id)
-    page.fill("#password", person.temporary_password)
+    page.fill("#password", person.chosen_password)
+    steps.press(page.locator("#login-form button[type=submit]"))
+
+    # Then the cameras come at once: the password is their own, nothing asks to replace it
+    expect(page.locator(".camera-card").first).to_be_visible()
+    expect(page.locator("#view-password")).to_be_hidden()
+    expect(page.locator("#user-name")).to_have_text(person.name)
+    steps.press(page.locator("#logout"))
+    expect(page.locator("#view-login")).to_be_visible()
+
+    # When support resets the password, and the customer logs in with the temporary one
+    temporary = reset_password(web_stack, staff, person.login_id)
+    page.fill("#login-id", person.login_id)
+    page.fill("#password", temporary)
     steps.press(page.locator("#login-form button[type=submit]"))
 
     # Then the password form comes first, saying why, with nothing else on offer in the header
@@ -191,7 +265,7 @@ def test_a_customer_browses_annotates_and_shares_footage(
     steps.shot("password")
 
     # When the customer gives the temporary password and a new one
-    page.fill("#password-current", person.temporary_password)
+    page.fill("#password-current", temporary)
     steps.press(page.locator("#password-form button[type=submit]"))
 
     # Then the change is confirmed and the camera grid loads: the page now holds the reply's new token, since the
