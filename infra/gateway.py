@@ -190,7 +190,7 @@ class ResourceMatcher(RouteMatcher):
         if path != "/" and path.endswith("/"):  # API Gateway answers /v1/cameras/ as /v1/cameras
             path = path[:-1]
         parts = path.split("/")
-        if not path.startswith("/") or "" in parts[1:]:
+        if not path.startswith("/") or (path != "/" and "" in parts[1:]):  # "/" is the web viewer's resource
             raise ValueError(f"no resource matches {path!r}")  # chalice.local answers 403 Missing Authentication Token
         for route_url in self.route_urls:  # sorted: a fixed segment is tried before a {variable} one
             captured = _captures(route_url.split("/"), parts)
