@@ -10,6 +10,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from admin_routes import contracts, oversight, registry
 from admin_routes.common import staff
+from doti import openapi
 from doti.http import make_resolver, openapi_response
 from doti.observability import logger, tracer
 from doti.settings import get_settings
@@ -21,10 +22,10 @@ app.include_router(registry.router)
 app.include_router(oversight.router)
 
 
-@app.get("/v1/admin/openapi.json")
-def openapi_document() -> Response[str]:
+@app.get("/v1/admin/openapi.json", responses=openapi.DOCUMENT)
+def openapi_document() -> Response[dict[str, Any]]:
     staff(app)
-    return openapi_response(app, "doti staff API")
+    return openapi_response(app, "doti staff API", openapi.STAFF)
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST, clear_state=True)

@@ -9,7 +9,7 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from doti import frames, imaging, notes, runtime, uploads
+from doti import frames, imaging, notes, openapi, runtime, uploads
 from doti.auth.device import SignedRequest, authenticate_device, presented_signature
 from doti.clock import format_rfc3339, utcnow
 from doti.entities import Device
@@ -38,7 +38,12 @@ def _authenticated_device(body: bytes) -> Device:
     return device
 
 
-@app.post("/v1/device/frames")
+# A replay answers 200 with the first frame; 409 while the first is still being stored (SPEC §12).
+@app.post(
+    "/v1/device/frames",
+    responses=openapi.answers(200, 201, 404, 409, 413, 415, 422, 429),
+    openapi_extensions=openapi.FRAME_REQUEST,
+)
 def post_frame() -> Response[dict[str, Any]]:
     headers = lower_headers(app)
     upload = frames.FrameUpload(
@@ -64,7 +69,11 @@ def post_frame() -> Response[dict[str, Any]]:
     return json_response(201 if result.created else 200, frames.ingested_view(result.frame))
 
 
-@app.post("/v1/device/uploads")
+@app.post(
+    "/v1/device/uploads",
+    responses=openapi.answers(201, 404, 409, 413, 415, 422, 429),
+    openapi_extensions=openapi.UPLOAD_REQUEST,
+)
 def post_upload() -> Response[dict[str, Any]]:
     """A presigned POST for a large frame or clip: JSON `{camera_id, content_type, size, captured_at, frame_id}`."""
     body = raw_body(app)
@@ -77,7 +86,11 @@ def post_upload() -> Response[dict[str, Any]]:
     )
 
 
-@app.post("/v1/device/events")
+@app.post(
+    "/v1/device/events",
+    responses=openapi.answers(200, 201, 404, 409, 415, 422),
+    openapi_extensions=openapi.EVENT_REQUEST,
+)
 def post_event() -> Response[dict[str, Any]]:
     """Event text from the site: JSON `{camera_id?, occurred_at, text, event_id?}` (see doti.notes)."""
     body = raw_body(app)
@@ -89,9 +102,9 @@ def post_event() -> Response[dict[str, Any]]:
     return json_response(201 if result.created else 200, notes.note_view(result.note))
 
 
-@app.get("/v1/device/openapi.json")
-def openapi_document() -> Response[str]:
-    return openapi_response(app, "doti device API")
+@app.get("/v1/device/openapi.json", responses=openapi.DOCUMENT)
+def openapi_document() -> Response[dict[str, Any]]:
+    return openapi_response(app, "doti device API", openapi.DEVICE, public={"/v1/device/openapi.json"})
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST, clear_state=True)

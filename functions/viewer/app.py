@@ -18,6 +18,7 @@ from viewer_routes import shares as share_routes
 from viewer_routes import users as user_routes
 from viewer_routes.common import PUBLIC_RESOURCES, session
 
+from doti import openapi
 from doti.http import make_resolver, openapi_response
 from doti.observability import logger, metrics, tracer
 from doti.settings import get_settings
@@ -40,9 +41,9 @@ app.include_router(share_routes.router)
 app.include_router(export_routes.router)
 
 
-@app.get("/v1/openapi.json")
-def openapi_document() -> Response[str]:
-    return openapi_response(app, "doti customer API")
+@app.get("/v1/openapi.json", responses=openapi.DOCUMENT)
+def openapi_document() -> Response[dict[str, Any]]:
+    return openapi_response(app, "doti customer API", openapi.CUSTOMER, public=PUBLIC_RESOURCES)
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST, clear_state=True)

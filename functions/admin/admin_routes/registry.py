@@ -19,7 +19,7 @@ from aws_lambda_powertools.event_handler.api_gateway import Router
 from pydantic import Field, SecretStr
 
 from admin_routes.common import StaffRequest, staff
-from doti import activity, audit, frames, maintenance, masks, registry, remask, runtime, takedown
+from doti import activity, audit, frames, maintenance, masks, openapi, registry, remask, runtime, takedown
 from doti.auth import customer
 from doti.clock import format_optional, format_rfc3339, parse_rfc3339, utcnow
 from doti.entities import Camera, Device, Site, User
@@ -151,20 +151,20 @@ def _reason(body: StaffNote | None) -> str | None:
 # sites, cameras, devices, users of a contract
 
 
-@router.post("/v1/admin/contracts/<contract_id>/sites")
+@router.post("/v1/admin/contracts/<contract_id>/sites", responses=openapi.answers(201, 404, 409))
 def create_site(contract_id: str, body: SiteCreate) -> Response[dict[str, Any]]:
     actor = audit.staff_actor(staff(router))
     site = registry.create_site(contract_id, body.name, body.address, utcnow(), actor=actor)
     return json_response(201, _site_view(site))
 
 
-@router.get("/v1/admin/contracts/<contract_id>/sites")
+@router.get("/v1/admin/contracts/<contract_id>/sites", responses=openapi.answers(200, 404))
 def list_sites(contract_id: str) -> Response[dict[str, Any]]:
     staff(router)
     return json_response(200, {"items": [_site_view(s) for s in registry.sites_of(contract_id)]})
 
 
-@router.post("/v1/admin/contracts/<contract_id>/cameras")
+@router.post("/v1/admin/contracts/<contract_id>/cameras", responses=openapi.answers(201, 404, 409))
 def create_camera(contract_id: str, body: CameraCreate) -> Response[dict[str, Any]]:
     actor = audit.staff_actor(staff(router))
     camera = registry.create_camera(
@@ -173,13 +173,13 @@ def create_camera(contract_id: str, body: CameraCreate) -> Response[dict[str, An
     return json_response(201, _camera_view(camera))
 
 
-@router.get("/v1/admin/contracts/<contract_id>/cameras")
+@router.get("/v1/admin/contracts/<contract_id>/cameras", responses=openapi.answers(200, 404))
 def list_cameras(contract_id: str) -> Response[dict[str, Any]]:
     staff(router)
     return json_response(200, {"items": [_camera_view(c) for c in registry.cameras_of(contract_id)]})
 
 
-@router.post("/v1/admin/contracts/<contract_id>/devices")
+@router.post("/v1/admin/contracts/<contract_id>/devices", responses=openapi.answers(201, 404, 409))
 def register_device(contract_id: str, body: DeviceCreate) -> Response[dict[str, Any]]:
     actor = audit.staff_actor(staff(router))
     registered = registry.register_device(
@@ -189,13 +189,13 @@ def register_device(contract_id: str, body: DeviceCreate) -> Response[dict[str, 
     return json_response(201, {**_device_view(registered.device), "device_secret": registered.secret})
 
 
-@router.get("/v1/admin/contracts/<contract_id>/devices")
+@router.get("/v1/admin/contracts/<contract_id>/devices", responses=openapi.answers(200, 404))
 def list_devices(contract_id: str) -> Response[dict[str, Any]]:
     staff(router)
     return json_response(200, {"items": [_device_view(d) for d in registry.devices_of(contract_id)]})
 
 
-@router.post("/v1/admin/contracts/<contract_id>/users")
+@router.post("/v1/admin/contracts/<contract_id>/users", responses=openapi.answers(201, 404, 409))
 def create_user(contract_id: str, body: UserCreate) -> Response[dict[str, Any]]:
     actor = audit.staff_actor(staff(router))
     user = registry.create_user(
@@ -211,7 +211,7 @@ def create_user(contract_id: str, body: UserCreate) -> Response[dict[str, Any]]:
     return json_response(201, _user_view(user, utcnow()))
 
 
-@router.get("/v1/admin/contracts/<contract_id>/users")
+@router.get("/v1/admin/contracts/<contract_id>/users", responses=openapi.answers(200, 404))
 def list_users(contract_id: str) -> Response[dict[str, Any]]:
     staff(router)
     return json_response(200, {"items": [_user_view(u, utcnow()) for u in registry.users_of(contract_id)]})
@@ -243,7 +243,7 @@ class RemaskStart(StaffRequest):
     reason: str = Field(min_length=1, max_length=remask.MAX_REASON)
 
 
-@router.put("/v1/admin/cameras/<camera_id>/privacy-mask")
+@router.put("/v1/admin/cameras/<camera_id>/privacy-mask", responses=openapi.answers(200, 404, 409))
 def set_privacy_mask(camera_id: str, body: PrivacyMaskUpdate) -> Response[dict[str, Any]]:
     """Frames the camera sends from now on are blacked out before they are stored; stored frames need a re-mask."""
     actor = audit.staff_actor(staff(router))
@@ -251,14 +251,14 @@ def set_privacy_mask(camera_id: str, body: PrivacyMaskUpdate) -> Response[dict[s
     return json_response(200, _camera_view(camera))
 
 
-@router.put("/v1/admin/cameras/<camera_id>/activity-threshold")
+@router.put("/v1/admin/cameras/<camera_id>/activity-threshold", responses=openapi.answers(200, 404, 409))
 def set_activity_threshold(camera_id: str, body: ActivityThresholdUpdate) -> Response[dict[str, Any]]:
     actor = audit.staff_actor(staff(router))
     camera = registry.set_activity_threshold(camera_id, body.threshold, reason=body.reason, actor=actor, now=utcnow())
     return json_response(200, _camera_view(camera))
 
 
-@router.post("/v1/admin/cameras/<camera_id>/remask")
+@router.post("/v1/admin/cameras/<camera_id>/remask", responses=openapi.answers(202, 404, 409))
 def start_remask(camera_id: str, body: RemaskStart) -> Response[dict[str, Any]]:
     """Black the camera's stored frames out under its current mask, in place; follow it at /v1/admin/remask-jobs."""
     actor = audit.staff_actor(staff(router))
@@ -266,7 +266,7 @@ def start_remask(camera_id: str, body: RemaskStart) -> Response[dict[str, Any]]:
     return json_response(202, remask.job_view(job))
 
 
-@router.get("/v1/admin/remask-jobs/<job_id>")
+@router.get("/v1/admin/remask-jobs/<job_id>", responses=openapi.answers(200, 404))
 def get_remask_job(job_id: str) -> Response[dict[str, Any]]:
     staff(router)
     return json_response(200, remask.job_view(remask.get_job(job_id)))
@@ -275,7 +275,7 @@ def get_remask_job(job_id: str) -> Response[dict[str, Any]]:
 # devices
 
 
-@router.post("/v1/admin/devices/<device_id>/rotate")
+@router.post("/v1/admin/devices/<device_id>/rotate", responses=openapi.answers(200, 404, 409))
 def rotate_device(device_id: str, body: StaffNote | None = None) -> Response[dict[str, Any]]:
     actor = audit.staff_actor(staff(router))
     rotated = registry.rotate_device_secret(
@@ -285,7 +285,7 @@ def rotate_device(device_id: str, body: StaffNote | None = None) -> Response[dic
     return json_response(200, {**_device_view(rotated.device), "device_secret": rotated.secret})
 
 
-@router.post("/v1/admin/devices/<device_id>/revoke")
+@router.post("/v1/admin/devices/<device_id>/revoke", responses=openapi.answers(200, 404, 409))
 def revoke_device(device_id: str, body: StaffNote | None = None) -> Response[dict[str, Any]]:
     actor = audit.staff_actor(staff(router))
     device = registry.revoke_device(device_id, actor=actor, now=utcnow(), reason=_reason(body))
@@ -297,14 +297,14 @@ def revoke_device(device_id: str, body: StaffNote | None = None) -> Response[dic
 
 # The login id in these paths arrives as API Gateway decoded it, once; decoding it again would let `%40` stand for `@`
 # (issue 10). doti.registry reads it as doti.login_ids defines ids: 422 when it is none, 404 when nobody holds it.
-@router.post("/v1/admin/users/<login_id>/lock")
+@router.post("/v1/admin/users/<login_id>/lock", responses=openapi.answers(200, 404, 409))
 def lock_user(login_id: str, body: StaffNote | None = None) -> Response[dict[str, Any]]:
     actor = audit.staff_actor(staff(router))
     user, revoked = registry.lock_user(login_id, actor=actor, now=utcnow(), reason=_reason(body))
     return json_response(200, {**_user_view(user, utcnow()), "sessions_revoked": revoked})
 
 
-@router.post("/v1/admin/users/<login_id>/unlock")
+@router.post("/v1/admin/users/<login_id>/unlock", responses=openapi.answers(200, 404, 409))
 def unlock_user(login_id: str, body: StaffNote | None = None) -> Response[dict[str, Any]]:
     actor = audit.staff_actor(staff(router))
     return json_response(
@@ -322,7 +322,7 @@ def _reset_view(reset: registry.CredentialReset) -> dict[str, Any]:
     }
 
 
-@router.post("/v1/admin/users/<login_id>/reset")
+@router.post("/v1/admin/users/<login_id>/reset", responses=openapi.answers(200, 404, 409))
 def reset_user(login_id: str, body: StaffNote | None = None) -> Response[dict[str, Any]]:
     actor = audit.staff_actor(staff(router))
     return json_response(
@@ -330,7 +330,7 @@ def reset_user(login_id: str, body: StaffNote | None = None) -> Response[dict[st
     )
 
 
-@router.post("/v1/admin/users/<login_id>/compromised")
+@router.post("/v1/admin/users/<login_id>/compromised", responses=openapi.answers(200, 404, 409))
 def report_compromised(login_id: str, body: StaffNote | None = None) -> Response[dict[str, Any]]:
     actor = audit.staff_actor(staff(router))
     reset = registry.report_compromised(login_id, actor=actor, now=utcnow(), reason=_reason(body))
@@ -340,7 +340,7 @@ def report_compromised(login_id: str, body: StaffNote | None = None) -> Response
 # takedown (Art. 7-2) and maintenance access (Art. 10-1)
 
 
-@router.post("/v1/admin/contracts/<contract_id>/takedowns")
+@router.post("/v1/admin/contracts/<contract_id>/takedowns", responses=openapi.answers(200, 404, 409))
 def take_down(contract_id: str, body: TakedownCreate) -> Response[dict[str, Any]]:
     actor = audit.staff_actor(staff(router))
     record = takedown.take_down(
@@ -357,7 +357,7 @@ def take_down(contract_id: str, body: TakedownCreate) -> Response[dict[str, Any]
     return json_response(200, takedown.takedown_view(record))
 
 
-@router.post("/v1/admin/contracts/<contract_id>/maintenance-access")
+@router.post("/v1/admin/contracts/<contract_id>/maintenance-access", responses=openapi.answers(200, 404, 409))
 def maintenance_access(contract_id: str, body: MaintenanceAccessRequest) -> Response[dict[str, Any]]:
     actor = audit.staff_actor(staff(router))
     window = maintenance.MaintenanceWindow(

@@ -6,7 +6,7 @@ from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.router import APIGatewayRouter
 from pydantic import BaseModel, Field, SecretStr
 
-from doti import account
+from doti import account, openapi
 from doti.auth import customer
 from doti.clock import format_rfc3339, utcnow
 from doti.http import json_response
@@ -35,14 +35,14 @@ def _signed_in_view(signed_in: customer.SignIn) -> dict[str, Any]:
     }
 
 
-@router.post("/v1/auth/login")
+@router.post("/v1/auth/login", responses=openapi.answers(200, 401, 403, 423, 429))
 def login(body: LoginRequest) -> Response[dict[str, Any]]:
     return json_response(
         200, _signed_in_view(customer.sign_in(body.login_id, body.password.get_secret_value(), utcnow()))
     )
 
 
-@router.post("/v1/auth/password")
+@router.post("/v1/auth/password", responses=openapi.answers(200, 409, 429))
 def change_password(body: PasswordChangeRequest) -> Response[dict[str, Any]]:
     """Every session of the user ends, this one too; the answer carries the new session's token."""
     _, user = session(router)
@@ -51,14 +51,14 @@ def change_password(body: PasswordChangeRequest) -> Response[dict[str, Any]]:
     return json_response(200, _signed_in_view(signed_in))
 
 
-@router.post("/v1/auth/logout")
+@router.post("/v1/auth/logout", responses=openapi.answers(204))
 def logout() -> Response[str]:
     found, _ = session(router)
     customer.logout(found)
     return Response(status_code=204, body="", headers={"Cache-Control": "no-store"})
 
 
-@router.get("/v1/me")
+@router.get("/v1/me", responses=openapi.answers(200))
 def me() -> Response[dict[str, Any]]:
     _, user = session(router)
     return json_response(200, account.account_view(account.account_of(user, now=utcnow())))

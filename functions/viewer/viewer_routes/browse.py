@@ -7,7 +7,7 @@ from aws_lambda_powertools.event_handler.openapi.params import Query
 from aws_lambda_powertools.event_handler.router import APIGatewayRouter
 from aws_lambda_powertools.metrics import MetricUnit
 
-from doti import cameras, frames, runtime
+from doti import cameras, frames, openapi, runtime
 from doti.clock import format_rfc3339, utcnow
 from doti.http import json_response
 from doti.observability import metrics
@@ -30,7 +30,7 @@ def _camera_view(card: cameras.CameraCard) -> dict[str, Any]:
     }
 
 
-@router.get("/v1/cameras")
+@router.get("/v1/cameras", responses=openapi.answers(200))
 def list_cameras() -> Response[dict[str, Any]]:
     _, user = session(router)
     cards = cameras.cameras_for(user, storage=runtime.storage(), now=utcnow())
@@ -38,11 +38,11 @@ def list_cameras() -> Response[dict[str, Any]]:
     return json_response(200, {"items": [_camera_view(card) for card in cards]})
 
 
-@router.get("/v1/cameras/<camera_id>/frames")
+@router.get("/v1/cameras/<camera_id>/frames", responses=openapi.answers(200, 404))
 def list_frames(
     camera_id: str,
-    from_: Annotated[str | None, Query(alias="from", max_length=40)] = None,
-    to: Annotated[str | None, Query(max_length=40)] = None,
+    from_: Annotated[str | None, Query(alias="from", max_length=40, json_schema_extra=openapi.TIME)] = None,
+    to: Annotated[str | None, Query(max_length=40, json_schema_extra=openapi.TIME)] = None,
     order: Annotated[Literal["newest", "oldest"], Query()] = "newest",
     limit: Annotated[int, Query(ge=1, le=frames.MAX_PAGE)] = 50,
     cursor: Annotated[str | None, Query(max_length=512)] = None,
@@ -63,7 +63,7 @@ def list_frames(
     return json_response(200, page_body([frames.frame_view(item) for item in page.items], page.cursor))
 
 
-@router.get("/v1/cameras/<camera_id>/frames/<frame_id>")
+@router.get("/v1/cameras/<camera_id>/frames/<frame_id>", responses=openapi.answers(200, 404))
 def get_frame(camera_id: str, frame_id: str) -> Response[dict[str, Any]]:
     _, user = session(router)
     signed = frames.get_frame(user, camera_id, frame_id, storage=runtime.storage(), now=utcnow())

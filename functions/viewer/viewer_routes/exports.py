@@ -7,7 +7,7 @@ from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.router import APIGatewayRouter
 from pydantic import BaseModel, ConfigDict, Field
 
-from doti import exports, runtime
+from doti import exports, openapi, runtime
 from doti.clock import parse_rfc3339, utcnow
 from doti.http import json_response
 from doti.settings import get_settings
@@ -25,7 +25,7 @@ class ExportBody(BaseModel):
     to: str = Field(max_length=40, description="RFC 3339, exclusive")
 
 
-@router.post("/v1/exports")
+@router.post("/v1/exports", responses=openapi.answers(202, 404, 409))
 def request_export(body: ExportBody) -> Response[dict[str, Any]]:
     _, user = session(router)
     settings = get_settings()
@@ -40,7 +40,7 @@ def request_export(body: ExportBody) -> Response[dict[str, Any]]:
     return json_response(202, {"export_id": export.export_id, "status": export.status})
 
 
-@router.get("/v1/exports/<export_id>")
+@router.get("/v1/exports/<export_id>", responses=openapi.answers(200, 404))
 def get_export(export_id: str) -> Response[dict[str, Any]]:
     _, user = session(router)
     status = exports.export_status(user, export_id, storage=runtime.storage(), now=utcnow())

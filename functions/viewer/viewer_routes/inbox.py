@@ -6,15 +6,17 @@ from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.params import Query
 from aws_lambda_powertools.event_handler.router import APIGatewayRouter
 
-from doti import access_log, deletions, notices
+from doti import access_log, deletions, notices, openapi
 from doti.clock import utcnow
 from doti.http import json_response
 from viewer_routes.common import page_body, session
 
 router = APIGatewayRouter()
+# A day as doti.deletions reads it; the pattern also refuses the ISO week dates (2024-W01-1) fromisoformat would take.
+_DAY = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$"
 
 
-@router.get("/v1/notices")
+@router.get("/v1/notices", responses=openapi.answers(200))
 def list_notices(limit: Annotated[int, Query(ge=1, le=100)] = 50) -> Response[dict[str, Any]]:
     _, user = session(router)
     found = notices.notices_for(user, limit=limit, now=utcnow())
@@ -22,14 +24,14 @@ def list_notices(limit: Annotated[int, Query(ge=1, le=100)] = 50) -> Response[di
     return json_response(200, {"items": items})
 
 
-@router.post("/v1/notices/<notice_id>/read")
+@router.post("/v1/notices/<notice_id>/read", responses=openapi.answers(204, 404))
 def mark_notice_read(notice_id: str) -> Response[str]:
     _, user = session(router)
     notices.mark_read(user, notice_id, utcnow())
     return Response(status_code=204, body="", headers={"Cache-Control": "no-store"})
 
 
-@router.get("/v1/access-log")
+@router.get("/v1/access-log", responses=openapi.answers(200))
 def access_log_page(
     limit: Annotated[int, Query(ge=1, le=access_log.MAX_PAGE)] = 50,
     cursor: Annotated[str | None, Query(max_length=512)] = None,
@@ -39,10 +41,10 @@ def access_log_page(
     return json_response(200, page_body(items, next_cursor))
 
 
-@router.get("/v1/deletions")
+@router.get("/v1/deletions", responses=openapi.answers(200))
 def list_deletions(
-    from_: Annotated[str | None, Query(alias="from", max_length=10, description="first day, YYYY-MM-DD")] = None,
-    to: Annotated[str | None, Query(max_length=10, description="last day (included), YYYY-MM-DD")] = None,
+    from_: Annotated[str | None, Query(alias="from", pattern=_DAY, description="first day, YYYY-MM-DD")] = None,
+    to: Annotated[str | None, Query(pattern=_DAY, description="last day (included), YYYY-MM-DD")] = None,
     limit: Annotated[int, Query(ge=1, le=deletions.MAX_PAGE)] = 31,
 ) -> Response[dict[str, Any]]:
     _, user = session(router)

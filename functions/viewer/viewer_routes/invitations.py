@@ -73,6 +73,7 @@ def invitation_page(token: str) -> Response[str]:
 @router.post(
     "/i/<token>",
     responses=openapi.combine(openapi.pages(201, 403, 404, 409, 422), openapi.answers(409, 413, 415, 422)),
+    openapi_extensions=openapi.form(_FIELDS, max_bytes=_MAX_FORM_BYTES),
 )
 def accept_invitation(token: str) -> Response[str]:
     form = _form()

@@ -7,7 +7,7 @@ from aws_lambda_powertools.event_handler.openapi.params import Query
 from aws_lambda_powertools.event_handler.router import APIGatewayRouter
 from pydantic import BaseModel, ConfigDict, Field
 
-from doti import notes
+from doti import notes, openapi
 from doti.clock import utcnow
 from doti.http import json_response
 from viewer_routes.common import page_body, session, window
@@ -26,11 +26,11 @@ class NoteCreate(BaseModel):
     )
 
 
-@router.get("/v1/cameras/<camera_id>/notes")
+@router.get("/v1/cameras/<camera_id>/notes", responses=openapi.answers(200, 404))
 def list_notes(
     camera_id: str,
-    from_: Annotated[str | None, Query(alias="from", max_length=40)] = None,
-    to: Annotated[str | None, Query(max_length=40)] = None,
+    from_: Annotated[str | None, Query(alias="from", max_length=40, json_schema_extra=openapi.TIME)] = None,
+    to: Annotated[str | None, Query(max_length=40, json_schema_extra=openapi.TIME)] = None,
     order: Annotated[Literal["newest", "oldest"], Query()] = "newest",
     limit: Annotated[int, Query(ge=1, le=notes.MAX_PAGE)] = 50,
     cursor: Annotated[str | None, Query(max_length=512)] = None,
@@ -48,7 +48,7 @@ def list_notes(
     return json_response(200, page_body([notes.note_view(note) for note in page.items], page.cursor))
 
 
-@router.post("/v1/cameras/<camera_id>/notes")
+@router.post("/v1/cameras/<camera_id>/notes", responses=openapi.answers(201, 404, 409))
 def add_note(camera_id: str, body: NoteCreate) -> Response[dict[str, Any]]:
     _, user = session(router)
     note = notes.add_note(user, camera_id, body.text, body.at, now=utcnow())

@@ -12,7 +12,7 @@ from urllib.parse import urlsplit
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.router import APIGatewayRouter
 
-from doti import runtime
+from doti import openapi, runtime
 from doti.errors import NotFound
 from doti.http import lower_headers
 from viewer_routes.common import public
@@ -82,7 +82,8 @@ def _static(name: str, content_type: str, cache_control: str) -> Response[str]:
     return Response(status_code=200, content_type=content_type, body=body.decode("utf-8"), headers=headers)
 
 
-@router.get("/", include_in_schema=False)  # a page, not part of the JSON API
+# 304 when the ETag still matches; 308 to the same path with a trailing slash (see below).
+@router.get("/", responses=openapi.combine(openapi.pages(200), openapi.answers(304, 308)))
 def page() -> Response[str]:
     # Assets and API calls are relative to the page, so it must end in "/": API Gateway serves the root resource at
     # /<stage> as well as /<stage>/, and relative URLs resolved against /<stage> would miss the stage.
@@ -92,7 +93,7 @@ def page() -> Response[str]:
     return _static(*PAGE, PAGE_CACHE)
 
 
-@router.get("/assets/<name>", include_in_schema=False)
+@router.get("/assets/<name>", responses=openapi.combine(openapi.files(ASSETS.values()), openapi.answers(304, 404)))
 def asset(name: str) -> Response[str]:
     content_type = ASSETS.get(name)
     if content_type is None:

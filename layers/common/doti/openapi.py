@@ -28,6 +28,7 @@ from doti.media import media_type
 
 JSON = "application/json"
 HTML = "text/html"
+FORM = "application/x-www-form-urlencoded"
 ERROR_REF = "#/components/schemas/Error"
 NO_BODY = frozenset({204, 304, 308})
 # Any route can fail unexpectedly (500, make_resolver's catch-all) or lose AWS (503, doti.errors.StorageError).
@@ -239,6 +240,19 @@ EVENT_REQUEST: dict[str, Any] = {
         },
     }
 }
+
+
+def form(fields: Iterable[str], *, max_bytes: int) -> dict[str, Any]:
+    """The request body of a page's form (for `openapi_extensions`): a route that reads it itself, as a browser posts
+    it, with the fields named (the route reads an absent one as empty)."""
+    schema = {"type": "object", "properties": {name: {"type": "string"} for name in fields}}
+    body = {"description": f"at most {max_bytes} bytes", "content": {FORM: {"schema": schema}}}
+    return {"requestBody": body}
+
+
+# A time parameter, as doti.clock.parse_rfc3339 reads it (RFC 3339 with an offset is JSON Schema's date-time): for
+# `json_schema_extra`, so that generated requests and clients use the form that is read.
+TIME = {"format": "date-time"}
 # The document of a function's routes: a JSON object (OpenAPI 3.1).
 DOCUMENT = {200: content(200, {JSON: {"type": "object"}})}
 
@@ -287,15 +301,13 @@ _ANNOTATIONS = frozenset({"type", "title", "description", "default", "examples"}
 
 
 def _can_fail(parameter: Mapping[str, Any]) -> bool:
-    """Whether a value can be refused: a missing required query or header value, or a value outside its schema (a
-    bound, a pattern, an enum, a type other than text). A path segment is always there; plain text always passes."""
-    if parameter.get("required") and parameter["in"] != "path":
+    """Whether Powertools' validation can refuse the parameter: a query or header value always can (it may be missing,
+    or repeated where one value is read); a path segment is always one value, refused only outside its schema (a
+    bound, a pattern, a type other than text)."""
+    if parameter["in"] != "path":
         return True
     schema = parameter.get("schema", {})
-    for branch in schema.get("anyOf", [schema]):
-        if set(branch) - _ANNOTATIONS or branch.get("type", "string") not in ("string", "null"):
-            return True
-    return False
+    return any(set(b) - _ANNOTATIONS or b.get("type", "string") != "string" for b in schema.get("anyOf", [schema]))
 
 
 def _complete(operation: dict[str, Any], refusals: set[int], *, surface: Surface | None) -> None:
