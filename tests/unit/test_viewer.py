@@ -438,18 +438,13 @@ def test_from_not_before_to_is_a_validation_error(world, base_time, gap):
     assert error["details"]["field"] == "from"
 
 
-@pytest.mark.parametrize(
-    "query",
-    [{"to": "1970-01-01T00:00:00Z"}, {"from": "1960-01-01T00:00:00Z", "to": "1965-01-01T00:00:00Z"}],
-    ids=["to-epoch", "before-epoch"],
-)
-def test_a_range_before_any_possible_frame_is_an_empty_page(world, base_time, query):
+def test_a_range_before_any_possible_frame_is_an_empty_page(world, base_time):
     # Given a camera with a frame
     ingest_frame(world, base_time)
     token = owner_token(world)
 
-    # When the customer asks for a range that ends at or before the epoch
-    response = list_frames(token, world.camera_id, **query)
+    # When the customer asks for a range that ends at the epoch (times before it are refused: test_hostile_input)
+    response = list_frames(token, world.camera_id, to="1970-01-01T00:00:00Z")
 
     # Then the page is empty (never a storage error)
     assert response["statusCode"] == 200, response["body"]
