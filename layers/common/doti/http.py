@@ -7,18 +7,33 @@ from __future__ import annotations
 
 import base64
 import binascii
+import json
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from datetime import datetime
 from typing import Any
 
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response, content_types
 from aws_lambda_powertools.event_handler.exceptions import NotFoundError
-from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
+from aws_lambda_powertools.event_handler.middlewares.openapi_validation import OpenAPIRequestValidationMiddleware
+from aws_lambda_powertools.event_handler.openapi.exceptions import (
+    RequestUnsupportedContentType,
+    RequestValidationError,
+)
+from aws_lambda_powertools.event_handler.types import EventHandlerInstance
+from aws_lambda_powertools.utilities.data_classes.common import BaseProxyEvent
 
+from doti import openapi
 from doti.clock import utcnow
-from doti.errors import DotiError, Unauthorized, error_body
+from doti.errors import DotiError, PayloadTooLarge, Unauthorized, UnsupportedMediaType, ValidationError, error_body
+from doti.media import media_type
 from doti.observability import logger, metrics
+
+# Bodies of the JSON routes. The largest a route takes (a privacy mask of 64 polygons of 64 points) is a few hundred
+# KiB at most; the deepest nests four levels. Past these a body costs parsing time and memory for nothing.
+MAX_JSON_BODY_BYTES = 1024 * 1024
+MAX_JSON_DEPTH = 32
+JSON_MEDIA_TYPES = frozenset({"", "application/json"})  # "": no Content-Type, read as JSON as Powertools does
 
 
 def json_response(status: int, body: dict[str, Any], headers: dict[str, str] | None = None) -> Response:
@@ -60,16 +75,91 @@ def _validation_details(exc: RequestValidationError) -> dict[str, Any]:
     return {"problems": problems}
 
 
+class RefusedBeforeRoute(Exception):
+    """A request refused while it was read, before its route (and so the function's credential check) ran."""
+
+    def __init__(self, error: DotiError) -> None:
+        super().__init__(error.message)
+        self.error = error
+
+
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON")  # RFC 8259 has no NaN or Infinity; Python's json reads them
+
+
+def _check_parsed(value: Any) -> None:
+    """Refuse (422) what json.loads lets through but nothing downstream can hold: nesting past MAX_JSON_DEPTH, and
+    strings with lone surrogates (a "\\ud800" escape), which no UTF-8 encoder takes. Walks without recursing."""
+    pending = [(value, 1)]
+    while pending:  # bounded: each step takes one value of a parsed body of at most MAX_JSON_BODY_BYTES
+        item, level = pending.pop()
+        if isinstance(item, str):
+            try:
+                item.encode("utf-8")
+            except UnicodeEncodeError as exc:
+                raise RefusedBeforeRoute(ValidationError("the request body has text that is not Unicode")) from exc
+            continue
+        children = [*item, *item.values()] if isinstance(item, dict) else item if isinstance(item, list) else ()
+        if children and level > MAX_JSON_DEPTH:
+            raise RefusedBeforeRoute(ValidationError("the request body nests too deeply", max_depth=MAX_JSON_DEPTH))
+        pending.extend((child, level + 1) for child in children)
+
+
+def read_json_body(event: BaseProxyEvent) -> Any:
+    """The JSON body of a request to a route that takes one, or RefusedBeforeRoute: 415 for another media type
+    (compared without case, parameters allowed), 413 past MAX_JSON_BODY_BYTES, 422 for bytes that are not base64,
+    not UTF-8, or not JSON within CPython's limits (nesting, 4300-digit integers) and MAX_JSON_DEPTH."""
+    declared = (event.headers or {}).get("content-type")
+    if media_type(declared) not in JSON_MEDIA_TYPES:
+        refusal = UnsupportedMediaType("the request body must be application/json", content_type=declared)
+        raise RefusedBeforeRoute(refusal)
+    body = event.body or ""
+    try:
+        # A text body with lone surrogates cannot be encoded: no client sent those as UTF-8.
+        raw = base64.b64decode(body, validate=True) if event.is_base64_encoded else body.encode("utf-8")
+    except (binascii.Error, UnicodeError) as exc:
+        raise RefusedBeforeRoute(ValidationError("the request body cannot be read")) from exc
+    if len(raw) > MAX_JSON_BODY_BYTES:
+        raise RefusedBeforeRoute(PayloadTooLarge("the request body is too large", max_bytes=MAX_JSON_BODY_BYTES))
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise RefusedBeforeRoute(ValidationError("the request body is not UTF-8 text")) from exc
+    if not text:
+        return None  # as Powertools reads an empty body: the route's model then names what is missing
+    try:
+        data = json.loads(text, parse_constant=_no_constant)
+    except (ValueError, RecursionError) as exc:  # ValueError includes JSONDecodeError and int digits past the limit
+        raise RefusedBeforeRoute(ValidationError("the request body is not valid JSON")) from exc
+    _check_parsed(data)
+    return data
+
+
+class _RequestValidation(OpenAPIRequestValidationMiddleware):
+    """Powertools' request validation, with the body read by read_json_body.
+
+    Powertools compares media types with case, answers a media type it does not parse with its own 415 body, reads
+    form and multipart bodies our routes do not take (a multipart type without boundary raises ValueError), and lets
+    RecursionError and int-digit ValueErrors out of json.loads. Every route body here is JSON.
+    """
+
+    def _get_body(self, app: EventHandlerInstance) -> Any:
+        return read_json_body(app.current_event)
+
+
 def make_resolver(
     *, authenticate: Callable[[], object] | None = None, challenge: str | None = None
 ) -> APIGatewayRestResolver:
     """A REST resolver with OpenAPI request validation and SPEC §10 errors for every failure.
 
-    Powertools validates a request before the route runs, so `authenticate` (the function's own credential check,
-    a no-op on its public routes) runs first when validation fails: a caller without credentials gets 401, never
-    a 422 that describes the schema. `challenge` is the WWW-Authenticate value of this function's 401s.
+    Powertools reads and validates a request before the route runs, so `authenticate` (the function's own credential
+    check, a no-op on its public routes) runs first whenever the request is refused then: a caller without
+    credentials gets 401, never a 415, 413 or 422 that describes the request. `challenge` is the WWW-Authenticate
+    value of this function's 401s. Anything no handler expects is logged and answered 500 `internal_error`.
     """
     app = APIGatewayRestResolver(enable_validation=True)
+    # Powertools 3.37 builds each route's middleware stack from this attribute on first call; set before any call.
+    app._request_validation_middleware = _RequestValidation()
 
     @app.exception_handler(DotiError)
     def _domain_error(exc: DotiError) -> Response:
@@ -79,14 +169,33 @@ def make_resolver(
             logger.info("request refused", extra={"code": exc.code, "error": exc.message})
         return _error_response(exc.status, exc.code, exc.message, exc.details, challenge, exc.retry_at)
 
+    @app.exception_handler(Exception)
+    def _unexpected(exc: Exception) -> Response:
+        # The correlation id is on every line of the logger (inject_lambda_context); the client learns nothing.
+        logger.exception("request failed unexpectedly", extra={"error_type": type(exc).__name__})
+        return _error_response(500, "internal_error", "the request failed unexpectedly")
+
+    def _refused_before_route(error: DotiError) -> Response:
+        try:
+            if authenticate is not None:
+                authenticate()
+        except DotiError as auth_error:
+            return _domain_error(auth_error)
+        except Exception as exc:  # the credential check itself failed: the catch-all's answer
+            return _unexpected(exc)
+        return _domain_error(error)
+
+    @app.exception_handler(RefusedBeforeRoute)
+    def _refused_body(exc: RefusedBeforeRoute) -> Response:
+        return _refused_before_route(exc.error)
+
+    @app.exception_handler(RequestUnsupportedContentType)
+    def _unsupported_body(_: RequestUnsupportedContentType) -> Response:
+        return _refused_before_route(UnsupportedMediaType("the request body must be application/json"))
+
     @app.exception_handler(RequestValidationError)
     def _invalid_request(exc: RequestValidationError) -> Response:
-        if authenticate is not None:
-            try:
-                authenticate()
-            except DotiError as auth_error:
-                return _domain_error(auth_error)
-        return _error_response(422, "validation_error", "the request is not valid", _validation_details(exc))
+        return _refused_before_route(ValidationError("the request is not valid", **_validation_details(exc)))
 
     @app.not_found
     def _no_route(_: NotFoundError) -> Response:
@@ -95,13 +204,14 @@ def make_resolver(
     return app
 
 
-def openapi_response(app: APIGatewayRestResolver, title: str) -> Response:
-    """The function's OpenAPI document, generated from its routes (SPEC §12)."""
-    return Response(
-        status_code=200,
-        content_type=content_types.APPLICATION_JSON,
-        body=app.get_openapi_json_schema(title=title, version="1"),
-    )
+def openapi_response(
+    app: APIGatewayRestResolver, title: str, surface: openapi.Surface, public: Collection[str] = ()
+) -> Response:
+    """The function's OpenAPI document, generated from its routes and completed by doti.openapi (SPEC §12).
+
+    `surface` is the function's credential; `public` the resources it serves without one.
+    """
+    return json_response(200, openapi.document(app, title=title, surface=surface, public=public))
 
 
 def lower_headers(app: APIGatewayRestResolver) -> dict[str, str]:
