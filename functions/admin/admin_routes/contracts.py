@@ -7,7 +7,7 @@ this route at all; the termination job reaches it once the data is gone. Every c
 
 # No `from __future__ import annotations`: Powertools reads the route signatures for OpenAPI validation.
 import base64
-import binascii
+import re
 from typing import Annotated, Any, Literal
 
 from aws_lambda_powertools.event_handler import Response
@@ -16,7 +16,7 @@ from aws_lambda_powertools.event_handler.openapi.params import Query
 from pydantic import EmailStr, Field
 
 from admin_routes.common import StaffRequest, staff
-from doti import audit, contracts, lifecycle, runtime
+from doti import audit, contracts, lifecycle, openapi, runtime
 from doti.clock import format_optional, format_rfc3339, parse_rfc3339, utcnow
 from doti.entities import Contract
 from doti.errors import ValidationError
@@ -28,6 +28,15 @@ router = Router()
 MAX_PAGE = 200
 _TARGETS = Literal["active", "suspended", "cancelling", "terminated"]
 _STATES = Literal["pending", "active", "suspended", "cancelling", "terminated", "purged"]
+_CONTRACT_ID = re.compile(r"ctr_[0-9a-z]{20}")  # doti.ids.new_id("ctr")
+
+# The plan's numbers, bounded here as in contracts.Plan.validate so that no value reaches arithmetic or a write that
+# cannot hold it; the domain still names the exact rule (one of the retention classes, quota >= object size).
+_RETENTION_DAYS = Field(ge=min(contracts.RETENTION_CLASSES), le=max(contracts.RETENTION_CLASSES))
+_SIGNED_URL_TTL = Field(ge=contracts.MIN_SIGNED_URL_TTL, le=contracts.MAX_SIGNED_URL_TTL)
+_MAX_OBJECT_BYTES = Field(ge=contracts.MIN_OBJECT_BYTES, le=contracts.MAX_OBJECT_BYTES)
+_MAX_PIXELS = Field(ge=contracts.MIN_PIXELS, le=contracts.MAX_PIXELS)
+_MONTHLY_BYTE_QUOTA = Field(ge=contracts.MIN_OBJECT_BYTES, le=contracts.MAX_MONTHLY_BYTE_QUOTA)
 
 
 class ContractCreate(StaffRequest):
@@ -35,11 +44,11 @@ class ContractCreate(StaffRequest):
     contact_email: EmailStr
     security_contract_id: str | None = Field(default=None, max_length=100)
     service_start: str | None = Field(default=None, max_length=40)  # a future start makes the contract pending
-    retention_days: int = contracts.Plan.retention_days
-    signed_url_ttl: int = contracts.Plan.signed_url_ttl
-    max_object_bytes: int = contracts.Plan.max_object_bytes
-    max_pixels: int = contracts.Plan.max_pixels
-    monthly_byte_quota: int = contracts.Plan.monthly_byte_quota
+    retention_days: Annotated[int, _RETENTION_DAYS] = contracts.Plan.retention_days
+    signed_url_ttl: Annotated[int, _SIGNED_URL_TTL] = contracts.Plan.signed_url_ttl
+    max_object_bytes: Annotated[int, _MAX_OBJECT_BYTES] = contracts.Plan.max_object_bytes
+    max_pixels: Annotated[int, _MAX_PIXELS] = contracts.Plan.max_pixels
+    monthly_byte_quota: Annotated[int, _MONTHLY_BYTE_QUOTA] = contracts.Plan.monthly_byte_quota
 
 
 class ContractUpdate(StaffRequest):
@@ -50,11 +59,11 @@ class ContractUpdate(StaffRequest):
     security_contract_id: str | None = Field(default=None, min_length=1, max_length=100)
     security_contract_ended_at: str | None = Field(default=None, max_length=40)
     service_start: str | None = Field(default=None, max_length=40)
-    retention_days: int | None = None
-    signed_url_ttl: int | None = None
-    max_object_bytes: int | None = None
-    max_pixels: int | None = None
-    monthly_byte_quota: int | None = None
+    retention_days: Annotated[int, _RETENTION_DAYS] | None = None
+    signed_url_ttl: Annotated[int, _SIGNED_URL_TTL] | None = None
+    max_object_bytes: Annotated[int, _MAX_OBJECT_BYTES] | None = None
+    max_pixels: Annotated[int, _MAX_PIXELS] | None = None
+    monthly_byte_quota: Annotated[int, _MONTHLY_BYTE_QUOTA] | None = None
 
 
 class TransitionRequest(StaffRequest):
@@ -104,16 +113,18 @@ def _encode_cursor(contract_id: str) -> str:
 
 
 def _decode_cursor(cursor: str) -> str:
+    """The contract id a page continues after; 422 for anything _encode_cursor cannot have written."""
     try:
+        # ValueError covers bad base64 (binascii.Error), non-ASCII text and bytes that are not UTF-8.
         contract_id = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
-    except (binascii.Error, UnicodeDecodeError) as exc:
+    except ValueError as exc:
         raise ValidationError("cursor is not valid", field="cursor") from exc
-    if not contract_id.startswith("ctr_"):
+    if not _CONTRACT_ID.fullmatch(contract_id):
         raise ValidationError("cursor is not valid", field="cursor")
     return contract_id
 
 
-@router.post("/v1/admin/contracts")
+@router.post("/v1/admin/contracts", responses=openapi.answers(201, 409))
 def create_contract(body: ContractCreate) -> Response[dict[str, Any]]:
     member = staff(router)
     plan = contracts.Plan(
@@ -135,7 +146,7 @@ def create_contract(body: ContractCreate) -> Response[dict[str, Any]]:
     return json_response(201, _contract_view(contract))
 
 
-@router.get("/v1/admin/contracts")
+@router.get("/v1/admin/contracts", responses=openapi.answers(200))
 def list_contracts(
     state: Annotated[_STATES | None, Query()] = None,
     limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 50,
@@ -149,13 +160,13 @@ def list_contracts(
     return json_response(200, body)
 
 
-@router.get("/v1/admin/contracts/<contract_id>")
+@router.get("/v1/admin/contracts/<contract_id>", responses=openapi.answers(200, 404))
 def get_contract(contract_id: str) -> Response[dict[str, Any]]:
     staff(router)
     return json_response(200, _contract_view(contracts.get_contract(contract_id)))
 
 
-@router.patch("/v1/admin/contracts/<contract_id>")
+@router.patch("/v1/admin/contracts/<contract_id>", responses=openapi.answers(200, 404, 409))
 def update_contract(contract_id: str, body: ContractUpdate) -> Response[dict[str, Any]]:
     member = staff(router)
     changes: dict[str, Any] = {}
@@ -170,7 +181,7 @@ def update_contract(contract_id: str, body: ContractUpdate) -> Response[dict[str
     return json_response(200, _contract_view(contract))
 
 
-@router.post("/v1/admin/contracts/<contract_id>/transitions")
+@router.post("/v1/admin/contracts/<contract_id>/transitions", responses=openapi.answers(200, 404, 409))
 def transition_contract(contract_id: str, body: TransitionRequest) -> Response[dict[str, Any]]:
     member = staff(router, "admin" if body.to == contracts.TERMINATED else "operator")
     contract = lifecycle.transition(
@@ -187,7 +198,7 @@ def transition_contract(contract_id: str, body: TransitionRequest) -> Response[d
     return json_response(200, _contract_view(contract))
 
 
-@router.post("/v1/admin/contracts/<contract_id>/suspensions")
+@router.post("/v1/admin/contracts/<contract_id>/suspensions", responses=openapi.answers(201, 404, 409))
 def schedule_suspension(contract_id: str, body: SuspensionRequest) -> Response[dict[str, Any]]:
     member = staff(router)
     window = lifecycle.schedule_suspension(
@@ -203,13 +214,15 @@ def schedule_suspension(contract_id: str, body: SuspensionRequest) -> Response[d
     return json_response(201, lifecycle.window_view(window))
 
 
-@router.get("/v1/admin/contracts/<contract_id>/suspensions")
+@router.get("/v1/admin/contracts/<contract_id>/suspensions", responses=openapi.answers(200, 404))
 def list_suspensions(contract_id: str) -> Response[dict[str, Any]]:
     staff(router)
     return json_response(200, {"items": [lifecycle.window_view(w) for w in lifecycle.list_suspensions(contract_id)]})
 
 
-@router.delete("/v1/admin/contracts/<contract_id>/suspensions/<suspension_id>")
+@router.delete(
+    "/v1/admin/contracts/<contract_id>/suspensions/<suspension_id>", responses=openapi.answers(204, 404, 409)
+)
 def cancel_suspension(contract_id: str, suspension_id: str) -> Response[str]:
     member = staff(router)
     lifecycle.cancel_suspension(

@@ -9,7 +9,7 @@ from aws_lambda_powertools.event_handler.openapi.params import Query
 from pydantic import Field
 
 from admin_routes.common import StaffRequest, staff
-from doti import access_log, audit, disclosures, incidents, notices, runtime
+from doti import access_log, audit, disclosures, incidents, notices, openapi, runtime
 from doti.clock import format_rfc3339, parse_rfc3339, utcnow
 from doti.http import json_response
 
@@ -54,11 +54,11 @@ class DisclosureCreate(StaffRequest):
 # audit
 
 
-@router.get("/v1/admin/contracts/<contract_id>/audit")
+@router.get("/v1/admin/contracts/<contract_id>/audit", responses=openapi.answers(200, 404))
 def list_audit(
     contract_id: str,
     limit: Annotated[int, Query(ge=1, le=access_log.MAX_PAGE)] = 50,
-    after_seq: Annotated[int | None, Query(ge=1)] = None,
+    after_seq: Annotated[int | None, Query(ge=1, le=access_log.MAX_SEQ)] = None,
 ) -> Response[dict[str, Any]]:
     staff(router)
     entries, next_seq = access_log.staff_page(contract_id, limit=limit, after_seq=after_seq)
@@ -68,7 +68,7 @@ def list_audit(
     return json_response(200, body)
 
 
-@router.get("/v1/admin/contracts/<contract_id>/audit/verify")
+@router.get("/v1/admin/contracts/<contract_id>/audit/verify", responses=openapi.answers(200, 404))
 def verify_audit(contract_id: str) -> Response[dict[str, Any]]:
     staff(router)
     report = access_log.verify(contract_id)
@@ -87,7 +87,7 @@ def verify_audit(contract_id: str) -> Response[dict[str, Any]]:
 # notices and incidents
 
 
-@router.post("/v1/admin/notices")
+@router.post("/v1/admin/notices", responses=openapi.answers(201, 404, 409))
 def publish_notice(body: NoticeCreate) -> Response[dict[str, Any]]:
     # A notice to every customer speaks for the company: admins only.
     member = staff(router, "admin" if body.audience == notices.ALL else "operator")
@@ -113,7 +113,7 @@ def publish_notice(body: NoticeCreate) -> Response[dict[str, Any]]:
     )
 
 
-@router.post("/v1/admin/incidents")
+@router.post("/v1/admin/incidents", responses=openapi.answers(201, 404, 409))
 def report_incident(body: IncidentCreate) -> Response[dict[str, Any]]:
     member = staff(router, "admin")
     report = incidents.IncidentReport(
@@ -144,7 +144,7 @@ def report_incident(body: IncidentCreate) -> Response[dict[str, Any]]:
 # disclosures
 
 
-@router.post("/v1/admin/contracts/<contract_id>/disclosures")
+@router.post("/v1/admin/contracts/<contract_id>/disclosures", responses=openapi.answers(201, 404, 409))
 def create_disclosure(contract_id: str, body: DisclosureCreate) -> Response[dict[str, Any]]:
     member = staff(router, "admin")
     request = disclosures.DisclosureRequest(
@@ -162,7 +162,7 @@ def create_disclosure(contract_id: str, body: DisclosureCreate) -> Response[dict
     return json_response(201, disclosures.disclosure_view(disclosure, link))
 
 
-@router.get("/v1/admin/disclosures/<disclosure_id>")
+@router.get("/v1/admin/disclosures/<disclosure_id>", responses=openapi.answers(200, 404, 409))
 def get_disclosure(disclosure_id: str) -> Response[dict[str, Any]]:
     member = staff(router, "admin")
     disclosure, link = disclosures.get_disclosure(disclosure_id, staff=member, storage=runtime.storage(), now=utcnow())

@@ -30,6 +30,9 @@ from doti.entities import User
 from doti.errors import Forbidden, ValidationError
 
 MAX_PAGE = 200
+# The largest audit sequence number a page may continue from: JSON's safe integer, far beyond any chain's length,
+# and well within what a DynamoDB Number holds (a 10**40 would fail the query instead of finding nothing).
+MAX_SEQ = 2**53 - 1
 WITHHELD_KEY = "withheld_from_customer"
 _INTERNAL_KEYS = frozenset({WITHHELD_KEY, "staff_id", "staff_name"})
 _ACTOR_KINDS = {"staff": "staff", "job": "system", "user": "user", "device": "device", "share": "share"}
@@ -50,6 +53,8 @@ def staff_page(contract_id: str, *, limit: int, after_seq: int | None) -> tuple[
     _require_chain(contract_id)
     if not 1 <= limit <= MAX_PAGE:
         raise ValidationError(f"limit must be between 1 and {MAX_PAGE}", field="limit")
+    if after_seq is not None and not 1 <= after_seq <= MAX_SEQ:
+        raise ValidationError(f"after_seq must be between 1 and {MAX_SEQ}", field="after_seq")
     return audit.entries(contract_id, limit=limit, after_seq=after_seq)
 
 
@@ -72,9 +77,9 @@ def _encode_cursor(seq: int) -> str:
 def _decode_cursor(cursor: str) -> int:
     try:
         seq = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))["s"]
-    except (binascii.Error, ValueError, KeyError, TypeError) as exc:
+    except (binascii.Error, ValueError, RecursionError, KeyError, TypeError) as exc:
         raise ValidationError("cursor is not valid", field="cursor") from exc
-    if not isinstance(seq, int) or isinstance(seq, bool) or seq < 1:
+    if not isinstance(seq, int) or isinstance(seq, bool) or not 1 <= seq <= MAX_SEQ:
         raise ValidationError("cursor is not valid", field="cursor")
     return seq
 

@@ -23,9 +23,11 @@ def encode(scope: str, newest_first: bool, key: str) -> str:
 def decode(cursor: str, scope: str, newest_first: bool) -> str:
     """The last key of the previous page; 422 when the cursor is malformed or belongs to another listing."""
     try:
+        # ValueError covers non-ASCII text (b64decode), bytes that are not UTF-8 and text that is not JSON.
         data = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
-        valid = data["c"] == scope and data["n"] == newest_first and ids.is_frame_id(data["k"])
-    except (binascii.Error, ValueError, KeyError, TypeError) as exc:
+        # `is`: a cursor is ours only with the very values we wrote (1 == True would pass ==)
+        valid = data["c"] == scope and data["n"] is newest_first and ids.is_frame_id(data["k"])
+    except (binascii.Error, ValueError, RecursionError, KeyError, TypeError) as exc:
         raise ValidationError("cursor is not valid", field="cursor") from exc
     if not valid:
         raise ValidationError("cursor belongs to another listing", field="cursor")
