@@ -53,6 +53,10 @@ MIN_SIGNED_URL_TTL, MAX_SIGNED_URL_TTL = 30, 3600
 # Anything larger (clips) goes through a presigned upload, up to the plan's max_object_bytes.
 DIRECT_UPLOAD_MAX_BYTES = 4 * 1024 * 1024
 MAX_OBJECT_BYTES = 256 * 1024 * 1024  # the largest plan limit: the processor holds a clip in memory and in /tmp
+MIN_OBJECT_BYTES = 1024
+MIN_PIXELS, MAX_PIXELS = 64 * 64, 100_000_000
+# 1 PiB a month: far above any camera's traffic, and a bound so a typo cannot store a number DynamoDB refuses.
+MAX_MONTHLY_BYTE_QUOTA = 2**50
 # Art. 12-1-11: "no use of the service for three months or more"
 IDLE_MONTHS = 3
 _WRITE_ATTEMPTS = 5
@@ -73,12 +77,16 @@ class Plan:
             raise ValidationError(
                 "signed_url_ttl is out of range", minimum=MIN_SIGNED_URL_TTL, maximum=MAX_SIGNED_URL_TTL
             )
-        if not 1024 <= self.max_object_bytes <= MAX_OBJECT_BYTES:
-            raise ValidationError("max_object_bytes is out of range", minimum=1024, maximum=MAX_OBJECT_BYTES)
-        if not 64 * 64 <= self.max_pixels <= 100_000_000:
-            raise ValidationError("max_pixels is out of range", minimum=64 * 64, maximum=100_000_000)
+        if not MIN_OBJECT_BYTES <= self.max_object_bytes <= MAX_OBJECT_BYTES:
+            raise ValidationError(
+                "max_object_bytes is out of range", minimum=MIN_OBJECT_BYTES, maximum=MAX_OBJECT_BYTES
+            )
+        if not MIN_PIXELS <= self.max_pixels <= MAX_PIXELS:
+            raise ValidationError("max_pixels is out of range", minimum=MIN_PIXELS, maximum=MAX_PIXELS)
         if self.monthly_byte_quota < self.max_object_bytes:
             raise ValidationError("monthly_byte_quota must be at least max_object_bytes")
+        if self.monthly_byte_quota > MAX_MONTHLY_BYTE_QUOTA:
+            raise ValidationError("monthly_byte_quota is out of range", maximum=MAX_MONTHLY_BYTE_QUOTA)
 
 
 PLAN_FIELDS = tuple(f.name for f in dataclasses.fields(Plan))

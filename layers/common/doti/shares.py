@@ -85,15 +85,15 @@ def _purpose(text: str) -> str:
 
 
 def _lifetime(expires_in: int) -> timedelta:
-    lifetime = timedelta(seconds=expires_in)
-    if not MIN_LIFETIME <= lifetime <= MAX_LIFETIME:
+    # Compared as a number first: timedelta(seconds=1e14) overflows before any range check could refuse it.
+    if not MIN_LIFETIME.total_seconds() <= expires_in <= MAX_LIFETIME.total_seconds():
         raise ValidationError(
             "expires_in is out of range",
             field="expires_in",
             minimum=int(MIN_LIFETIME.total_seconds()),
             maximum=int(MAX_LIFETIME.total_seconds()),
         )
-    return lifetime
+    return timedelta(seconds=expires_in)
 
 
 def _check_scope(request: ShareRequest, now: datetime) -> None:
