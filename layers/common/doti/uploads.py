@@ -59,7 +59,7 @@ def parse_upload_request(body: bytes, content_type: str | None) -> UploadRequest
         raise UnsupportedMediaType("upload requests must be application/json", content_type=content_type or None)
     try:
         data = json.loads(body.decode("utf-8"))
-    except (UnicodeDecodeError, ValueError) as exc:
+    except (UnicodeDecodeError, ValueError, RecursionError) as exc:  # RecursionError: absurdly deep nesting
         raise ValidationError("the body is not valid JSON") from exc
     if not isinstance(data, dict):
         raise ValidationError("the body must be a JSON object")
