@@ -17,6 +17,7 @@ import socket
 import threading
 import warnings
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 REGION = "us-east-1"
@@ -61,7 +62,21 @@ def main(argv: list[str] | None = None) -> int:
         help="seconds a delivered SQS message stays hidden (-1: the queue's own VisibilityTimeout); with 5 a failing "
         "upload reaches the dead-letter queue after maxReceiveCount (5) tries, in about 25 s instead of 30 minutes",
     )
+    parser.add_argument(
+        "--expiry-every",
+        type=float,
+        metavar="SECONDS",
+        help="how often S3 lifecycle rules and DynamoDB TTL are applied locally (default: hourly, times "
+        "--schedule-scale)",
+    )
     parser.add_argument("--state-file", type=Path, default=ROOT / ".doti" / "local.json")
+    parser.add_argument(
+        "--tracemalloc",
+        type=float,
+        default=0,
+        metavar="SECONDS",
+        help="debugging: log the resident size and the allocation sites grown since the first report, this often",
+    )
     args = parser.parse_args(argv)
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
@@ -76,6 +91,11 @@ def main(argv: list[str] | None = None) -> int:
 
     from moto.server import ThreadedMotoServer
 
+    from infra.moto_memory import copy_touched_items_only, stop_tracking_instances
+
+    # A local stack runs for days: moto must free what it deletes, and not copy whole tables per transaction.
+    stop_tracking_instances()
+    copy_touched_items_only()
     moto_server = ThreadedMotoServer(ip_address=args.host, port=aws_port, verbose=False)
     moto_server.start()
     aws_endpoint = f"http://{args.host}:{aws_port}"
@@ -113,6 +133,9 @@ def main(argv: list[str] | None = None) -> int:
         visibility_timeout=None if args.queue_visibility < 0 else args.queue_visibility,
     )
     pump.start()
+    local_expiry = _local_expiry(spec, provisioned.refs, boto3)
+    expiry_every = args.expiry_every or 3600 * args.schedule_scale
+    local_expiry.start(expiry_every)
 
     from doti.settings import get_settings
 
@@ -141,7 +164,12 @@ def main(argv: list[str] | None = None) -> int:
     }
     args.state_file.parent.mkdir(parents=True, exist_ok=True)
     args.state_file.write_text(json.dumps(state, indent=2) + "\n", encoding="utf-8")
-    _print_banner(state, args.state_file, jobs.describe(), camera is not None)
+    expiring = f"S3 lifecycle and DynamoDB TTL every {expiry_every:g}s (moto never expires anything)"
+    _print_banner(state, args.state_file, [*jobs.describe(), expiring], camera is not None)
+    if args.tracemalloc > 0:
+        from infra.memwatch import MemoryWatch
+
+        MemoryWatch(args.tracemalloc).start()
 
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -153,10 +181,27 @@ def main(argv: list[str] | None = None) -> int:
         camera.stop()
     jobs.stop()
     pump.stop()
+    local_expiry.stop()
     server.shutdown()
     moto_server.stop()
     print("stopped.", flush=True)
     return 0
+
+
+def _local_expiry(spec: dict[str, Any], refs: dict[str, str], boto3: Any) -> Any:
+    """S3 lifecycle expiration and DynamoDB TTL from the template, which moto stores but never applies."""
+    from infra import expiry
+
+    def forget_tags(report: expiry.ExpiryReport) -> None:
+        report.tags_forgotten = expiry.forget_tags_of_deleted_objects(ACCOUNT)
+
+    return expiry.LocalExpiry(
+        boto3.client("s3", region_name=REGION),
+        boto3.client("dynamodb", region_name=REGION),
+        buckets={refs[name]: rules for name, rules in expiry.expiration_rules(spec).items()},
+        tables={refs[name]: attribute for name, attribute in expiry.ttl_attributes(spec).items()},
+        after_run=forget_tags,
+    )
 
 
 def _print_banner(state: dict[str, str], state_file: Path, schedules: list[str], camera: bool) -> None:

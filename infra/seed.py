@@ -53,7 +53,9 @@ def seed_demo(api_url: str, staff_key: str, *, login_id: str = "demo-owner") -> 
         {
             "name": "Demo Shop Co.",
             "contact_email": "owner@demo-shop.example",
-            "retention_days": 7,
+            # The shortest retention class: what the demo camera sends (about 100 KB every 5 s) is held in the
+            # embedded AWS's memory until the retention job deletes it, so a day of frames is what `make run` holds.
+            "retention_days": 1,
             "signed_url_ttl": 300,
         },
     )
