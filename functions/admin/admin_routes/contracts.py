@@ -43,7 +43,9 @@ class ContractCreate(StaffRequest):
     name: str = Field(min_length=1, max_length=200)
     contact_email: EmailStr
     security_contract_id: str | None = Field(default=None, max_length=100)
-    service_start: str | None = Field(default=None, max_length=40)  # a future start makes the contract pending
+    service_start: str | None = Field(
+        default=None, max_length=40, json_schema_extra=openapi.TIME
+    )  # a future start makes the contract pending
     retention_days: Annotated[int, _RETENTION_DAYS] = contracts.Plan.retention_days
     signed_url_ttl: Annotated[int, _SIGNED_URL_TTL] = contracts.Plan.signed_url_ttl
     max_object_bytes: Annotated[int, _MAX_OBJECT_BYTES] = contracts.Plan.max_object_bytes
@@ -57,8 +59,8 @@ class ContractUpdate(StaffRequest):
     name: str | None = Field(default=None, min_length=1, max_length=200)
     contact_email: EmailStr | None = None
     security_contract_id: str | None = Field(default=None, min_length=1, max_length=100)
-    security_contract_ended_at: str | None = Field(default=None, max_length=40)
-    service_start: str | None = Field(default=None, max_length=40)
+    security_contract_ended_at: str | None = Field(default=None, max_length=40, json_schema_extra=openapi.TIME)
+    service_start: str | None = Field(default=None, max_length=40, json_schema_extra=openapi.TIME)
     retention_days: Annotated[int, _RETENTION_DAYS] | None = None
     signed_url_ttl: Annotated[int, _SIGNED_URL_TTL] | None = None
     max_object_bytes: Annotated[int, _MAX_OBJECT_BYTES] | None = None
@@ -70,12 +72,12 @@ class TransitionRequest(StaffRequest):
     to: _TARGETS
     ground: str | None = Field(default=None, max_length=40)
     reason: str = Field(min_length=1, max_length=2000)
-    effective_at: str | None = Field(default=None, max_length=40)
+    effective_at: str | None = Field(default=None, max_length=40, json_schema_extra=openapi.TIME)
 
 
 class SuspensionRequest(StaffRequest):
-    starts_at: str = Field(min_length=1, max_length=40)
-    ends_at: str = Field(min_length=1, max_length=40)
+    starts_at: str = Field(min_length=1, max_length=40, json_schema_extra=openapi.TIME)
+    ends_at: str = Field(min_length=1, max_length=40, json_schema_extra=openapi.TIME)
     ground: str = Field(min_length=1, max_length=40)
     reason: str = Field(min_length=1, max_length=2000)
 

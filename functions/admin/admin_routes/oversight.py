@@ -25,13 +25,13 @@ class NoticeCreate(StaffRequest):
     kind: STAFF_NOTICE_KINDS
     title: str = Field(min_length=1, max_length=200)
     body: str = Field(min_length=1, max_length=10_000)
-    effective_at: str | None = Field(default=None, max_length=40)
+    effective_at: str | None = Field(default=None, max_length=40, json_schema_extra=openapi.TIME)
 
 
 class IncidentCreate(StaffRequest):
     title: str = Field(min_length=1, max_length=200)
     description: str = Field(min_length=1, max_length=10_000)
-    occurred_at: str = Field(min_length=1, max_length=40)
+    occurred_at: str = Field(min_length=1, max_length=40, json_schema_extra=openapi.TIME)
     contract_ids: list[Annotated[str, Field(min_length=1, max_length=64, pattern=_ID)]] = Field(
         min_length=1, max_length=incidents.MAX_CONTRACTS
     )
@@ -46,8 +46,8 @@ class DisclosureCreate(StaffRequest):
     frame_ids: list[Annotated[str, Field(min_length=1, max_length=64)]] | None = Field(
         default=None, min_length=1, max_length=disclosures.MAX_PACKAGE_FRAMES
     )
-    from_: str | None = Field(default=None, alias="from", max_length=40)
-    to: str | None = Field(default=None, max_length=40)
+    from_: str | None = Field(default=None, alias="from", max_length=40, json_schema_extra=openapi.TIME)
+    to: str | None = Field(default=None, max_length=40, json_schema_extra=openapi.TIME)
     legal_reference: str | None = Field(default=None, max_length=300)
 
 

@@ -37,7 +37,12 @@ class SiteCreate(StaffRequest):
 
 class Consent(StaffRequest):
     consented_by: str = Field(min_length=1, max_length=200, description="who gave the consent (person, role)")
-    consented_at: str = Field(min_length=1, max_length=40, description="RFC 3339 time with offset, not in the future")
+    consented_at: str = Field(
+        min_length=1,
+        max_length=40,
+        json_schema_extra=openapi.TIME,
+        description="RFC 3339 time with offset, not in the future",
+    )
     evidence_ref: str = Field(min_length=1, max_length=500, description="where the written consent is kept")
 
 
@@ -83,8 +88,10 @@ class TakedownCreate(StaffRequest):
 
 class MaintenanceAccessRequest(StaffRequest):
     camera_id: str = _ID
-    from_: str = Field(alias="from", min_length=1, max_length=40, description="RFC 3339, inclusive")
-    to: str = Field(min_length=1, max_length=40, description="RFC 3339, exclusive")
+    from_: str = Field(
+        alias="from", min_length=1, max_length=40, json_schema_extra=openapi.TIME, description="RFC 3339, inclusive"
+    )
+    to: str = Field(min_length=1, max_length=40, json_schema_extra=openapi.TIME, description="RFC 3339, exclusive")
     ticket: str = Field(min_length=3, max_length=100, description="maintenance or incident ticket reference")
     reason: str = Field(min_length=1, max_length=maintenance.MAX_REASON)
     limit: int = Field(default=maintenance.DEFAULT_LIMIT, ge=1, le=frames.MAX_PAGE)

@@ -21,8 +21,8 @@ class ExportBody(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     camera_id: str = Field(min_length=1, max_length=64)
-    from_: str = Field(alias="from", max_length=40, description="RFC 3339, inclusive")
-    to: str = Field(max_length=40, description="RFC 3339, exclusive")
+    from_: str = Field(alias="from", max_length=40, json_schema_extra=openapi.TIME, description="RFC 3339, inclusive")
+    to: str = Field(max_length=40, json_schema_extra=openapi.TIME, description="RFC 3339, exclusive")
 
 
 @router.post("/v1/exports", responses=openapi.answers(202, 404, 409))

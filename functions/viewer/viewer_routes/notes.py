@@ -22,7 +22,10 @@ class NoteCreate(BaseModel):
         min_length=1, max_length=notes.MAX_TEXT, description="plain text; newline and tab are the only controls"
     )
     at: str | None = Field(
-        default=None, max_length=40, description="RFC 3339: the time on the camera the note is about (default now)"
+        default=None,
+        max_length=40,
+        json_schema_extra=openapi.TIME,
+        description="RFC 3339: the time on the camera the note is about (default now)",
     )
 
 

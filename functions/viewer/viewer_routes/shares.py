@@ -25,8 +25,12 @@ class ShareBody(BaseModel):
 
     camera_id: str = Field(min_length=1, max_length=64)
     frame_id: str | None = Field(default=None, max_length=64)
-    from_: str | None = Field(default=None, alias="from", max_length=40, description="RFC 3339, inclusive")
-    to: str | None = Field(default=None, max_length=40, description="RFC 3339, exclusive")
+    from_: str | None = Field(
+        default=None, alias="from", max_length=40, json_schema_extra=openapi.TIME, description="RFC 3339, inclusive"
+    )
+    to: str | None = Field(
+        default=None, max_length=40, json_schema_extra=openapi.TIME, description="RFC 3339, exclusive"
+    )
     purpose: str = Field(min_length=1, max_length=1000, description="why the footage is shared, shown on the page")
     expires_in: int = Field(
         ge=int(shares.MIN_LIFETIME.total_seconds()),

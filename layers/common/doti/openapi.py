@@ -185,7 +185,7 @@ def _header(name: str, description: str, schema: Mapping[str, Any]) -> dict[str,
 
 
 _DEVICE_ID = {"type": "string", "pattern": frames._DEVICE_FRAME_ID.pattern}
-_TIME = {"type": "string", "maxLength": 64, "description": "RFC 3339 with an offset"}
+_TIME = {"type": "string", "format": "date-time", "description": "RFC 3339 with an offset"}
 FRAME_REQUEST: dict[str, Any] = {
     "requestBody": {
         "required": True,
@@ -212,7 +212,7 @@ UPLOAD_REQUEST: dict[str, Any] = {
                         "camera_id": _FIELD,
                         "content_type": {**_FIELD, "description": " or ".join(uploads.UPLOAD_TYPES)},
                         "size": {"type": "integer", "minimum": 1, "description": "bytes the device will send"},
-                        "captured_at": {**_FIELD, "description": "RFC 3339 with an offset"},
+                        "captured_at": {**_FIELD, **_TIME, "maxLength": uploads._MAX_FIELD_LENGTH},
                         "frame_id": {**_FIELD, "pattern": frames._DEVICE_FRAME_ID.pattern},
                     },
                 }
@@ -231,7 +231,7 @@ EVENT_REQUEST: dict[str, Any] = {
                     "required": ["occurred_at", "text"],
                     "properties": {
                         "camera_id": {"type": "string", "minLength": 1, "description": "absent: the whole site"},
-                        "occurred_at": {"type": "string", "description": "RFC 3339 with an offset"},
+                        "occurred_at": _TIME,
                         "text": {"type": "string", "minLength": 1, "maxLength": notes.MAX_TEXT},
                         "event_id": {"type": "string", "pattern": notes._EVENT_ID.pattern, "description": "replay key"},
                     },
