@@ -40,8 +40,11 @@ DOCUMENT_PATHS = {
     "AdminFunction": "/v1/admin/openapi.json",
 }
 # A sample event of each function, for its route, method and headers to be replaced.
-SAMPLES = {"IngestFunction": "ingest/post_event.json", "ViewerFunction": "viewer/list_cameras.json"}
-SAMPLES["AdminFunction"] = "admin/create_contract.json"
+SAMPLES = {
+    "IngestFunction": "ingest/post_event.json",
+    "ViewerFunction": "viewer/list_cameras.json",
+    "AdminFunction": "admin/create_contract.json",
+}
 # SPEC §2, §12: the routes anyone may call; every other route needs its function's credential.
 PUBLIC = {
     ("GET", "/v1/device/openapi.json"),
@@ -63,8 +66,11 @@ SCHEMES = {
     "AdminFunction": {"staffApiKey": {"type": "apiKey", "in": "header", "name": "X-Api-Key"}},
 }
 # What each credential check answers on every secured route (doti.openapi.Surface.refusals).
-AUTH_STATUSES = {"IngestFunction": {"401", "403"}, "ViewerFunction": {"401", "403", "423"}}
-AUTH_STATUSES["AdminFunction"] = {"401", "403"}
+AUTH_STATUSES = {
+    "IngestFunction": {"401", "403"},
+    "ViewerFunction": {"401", "403", "423"},
+    "AdminFunction": {"401", "403"},
+}
 HTML_ROUTES = {("GET", "/s/{token}"), ("GET", "/i/{token}"), ("POST", "/i/{token}"), ("GET", "/")}
 TEMPLATE_ROUTES = api_routes(load_template())
 ERROR_CODES = {
