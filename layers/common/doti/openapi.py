@@ -267,6 +267,7 @@ def document(
     generated = json.loads(
         app.get_openapi_json_schema(title=title, version="1", security_schemes=dict(SECURITY_SCHEMES))
     )
+    # The two lists Powertools itself walks to build the document, for what each route's validation reads.
     routes = {(r.method.lower(), r.openapi_path): r for r in [*app._static_routes, *app._dynamic_routes]}
     for path, item in generated["paths"].items():
         for method, operation in item.items():
