@@ -198,10 +198,10 @@ def ingest_direct(
     limits_factory: Callable[[int, int], Any],
     now: datetime,
 ) -> IngestResult:
-    """The direct route (POST /v1/device/frames): the media type, then the device's signature over the body
-    (`authenticate`), then the size a Lambda event may carry, then ingest_frame."""
-    require_frame_media_type(upload.content_type)
+    """The direct route (POST /v1/device/frames): the device's signature over the body (`authenticate`) before any
+    other answer, then the media type, then the size a Lambda event may carry, then ingest_frame."""
     device = authenticate(upload.body)
+    require_frame_media_type(upload.content_type)
     _require_direct_size(len(upload.body))
     return ingest_frame(upload, device, storage=storage, process=process, limits_factory=limits_factory, now=now)
 

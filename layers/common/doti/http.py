@@ -7,11 +7,12 @@ from __future__ import annotations
 
 import base64
 import binascii
-import json
 import math
 from collections.abc import Callable, Collection
 from datetime import datetime
+from re import Match
 from typing import Any
+from urllib.parse import unquote
 
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response, content_types
 from aws_lambda_powertools.event_handler.exceptions import NotFoundError
@@ -25,14 +26,11 @@ from aws_lambda_powertools.utilities.data_classes.common import BaseProxyEvent
 
 from doti import openapi
 from doti.clock import utcnow
-from doti.errors import DotiError, PayloadTooLarge, Unauthorized, UnsupportedMediaType, ValidationError, error_body
+from doti.errors import DotiError, Unauthorized, UnsupportedMediaType, ValidationError, error_body
+from doti.json_body import parse_json_body
 from doti.media import media_type
 from doti.observability import logger, metrics
 
-# Bodies of the JSON routes. The largest a route takes (a privacy mask of 64 polygons of 64 points) is a few hundred
-# KiB at most; the deepest nests four levels. Past these a body costs parsing time and memory for nothing.
-MAX_JSON_BODY_BYTES = 1024 * 1024
-MAX_JSON_DEPTH = 32
 JSON_MEDIA_TYPES = frozenset({"", "application/json"})  # "": no Content-Type, read as JSON as Powertools does
 
 
@@ -83,28 +81,6 @@ class RefusedBeforeRoute(Exception):
         self.error = error
 
 
-def _no_constant(name: str) -> Any:
-    raise ValueError(f"{name} is not JSON")  # RFC 8259 has no NaN or Infinity; Python's json reads them
-
-
-def _check_parsed(value: Any) -> None:
-    """Refuse (422) what json.loads lets through but nothing downstream can hold: nesting past MAX_JSON_DEPTH, and
-    strings with lone surrogates (a "\\ud800" escape), which no UTF-8 encoder takes. Walks without recursing."""
-    pending = [(value, 1)]
-    while pending:  # bounded: each step takes one value of a parsed body of at most MAX_JSON_BODY_BYTES
-        item, level = pending.pop()
-        if isinstance(item, str):
-            try:
-                item.encode("utf-8")
-            except UnicodeEncodeError as exc:
-                raise RefusedBeforeRoute(ValidationError("the request body has text that is not Unicode")) from exc
-            continue
-        children = [*item, *item.values()] if isinstance(item, dict) else item if isinstance(item, list) else ()
-        if children and level > MAX_JSON_DEPTH:
-            raise RefusedBeforeRoute(ValidationError("the request body nests too deeply", max_depth=MAX_JSON_DEPTH))
-        pending.extend((child, level + 1) for child in children)
-
-
 def read_json_body(event: BaseProxyEvent) -> Any:
     """The JSON body of a request to a route that takes one, or RefusedBeforeRoute: 415 for another media type
     (compared without case, parameters allowed), 413 past MAX_JSON_BODY_BYTES, 422 for bytes that are not base64,
@@ -119,20 +95,10 @@ def read_json_body(event: BaseProxyEvent) -> Any:
         raw = base64.b64decode(body, validate=True) if event.is_base64_encoded else body.encode("utf-8")
     except (binascii.Error, UnicodeError) as exc:
         raise RefusedBeforeRoute(ValidationError("the request body cannot be read")) from exc
-    if len(raw) > MAX_JSON_BODY_BYTES:
-        raise RefusedBeforeRoute(PayloadTooLarge("the request body is too large", max_bytes=MAX_JSON_BODY_BYTES))
     try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise RefusedBeforeRoute(ValidationError("the request body is not UTF-8 text")) from exc
-    if not text:
-        return None  # as Powertools reads an empty body: the route's model then names what is missing
-    try:
-        data = json.loads(text, parse_constant=_no_constant)
-    except (ValueError, RecursionError) as exc:  # ValueError includes JSONDecodeError and int digits past the limit
-        raise RefusedBeforeRoute(ValidationError("the request body is not valid JSON")) from exc
-    _check_parsed(data)
-    return data
+        return parse_json_body(raw)  # None for an empty body, as Powertools reads it: the model names what is missing
+    except DotiError as refusal:
+        raise RefusedBeforeRoute(refusal) from refusal
 
 
 class _RequestValidation(OpenAPIRequestValidationMiddleware):
@@ -147,6 +113,20 @@ class _RequestValidation(OpenAPIRequestValidationMiddleware):
         return read_json_body(app.current_event)
 
 
+class _Resolver(APIGatewayRestResolver):
+    """Powertools' REST resolver, with each path parameter percent-decoded exactly once.
+
+    A REST API hands the Lambda the path as the client sent it, still percent-encoded (`/v1/users/a%2Fb`; its
+    pathParameters too), and Powertools matches routes on that path. A client may encode any character of an id
+    (an e-mail login id's `@` and `+`), so the route gets the decoded value, decoded here once and nowhere else: an
+    escape the client encoded twice (`%2540`) arrives as the text `%40`, never as `@`. Escapes that are not UTF-8
+    (`%FF`) become U+FFFD, which no id holds: the route answers not found or 422 as for any other unknown id.
+    """
+
+    def _convert_matches_into_route_keys(self, match: Match) -> dict[str, str]:
+        return {name: unquote(value, errors="replace") for name, value in match.groupdict().items()}
+
+
 def make_resolver(
     *, authenticate: Callable[[], object] | None = None, challenge: str | None = None
 ) -> APIGatewayRestResolver:
@@ -157,7 +137,7 @@ def make_resolver(
     credentials gets 401, never a 415, 413 or 422 that describes the request. `challenge` is the WWW-Authenticate
     value of this function's 401s. Anything no handler expects is logged and answered 500 `internal_error`.
     """
-    app = APIGatewayRestResolver(enable_validation=True)
+    app = _Resolver(enable_validation=True)
     # Powertools 3.37 builds each route's middleware stack from this attribute on first call; set before any call.
     app._request_validation_middleware = _RequestValidation()
 

@@ -21,7 +21,6 @@
 
 from __future__ import annotations
 
-import json
 import re
 import unicodedata
 from dataclasses import dataclass
@@ -32,6 +31,7 @@ from doti import audit, contracts, cursors, ids, registry, roles
 from doti.clock import ceil_to_second, format_rfc3339, parse_rfc3339
 from doti.entities import Camera, Contract, Device, Note, User
 from doti.errors import Conflict, DotiError, NotFound, UnsupportedMediaType, ValidationError
+from doti.json_body import parse_json_body
 from doti.media import media_type
 from doti.store import notes as store
 
@@ -111,10 +111,7 @@ def parse_device_event(body: bytes, content_type: str | None) -> DeviceEvent:
     """The event in a device's JSON body, or 415 (not JSON) or 422 (malformed), naming every problem found."""
     if media_type(content_type) != "application/json":
         raise UnsupportedMediaType("events must be application/json", content_type=content_type or None)
-    try:
-        data = json.loads(body.decode("utf-8"))
-    except (UnicodeDecodeError, ValueError, RecursionError) as exc:  # RecursionError: absurdly deep nesting
-        raise ValidationError("the body is not valid JSON") from exc
+    data = parse_json_body(body)
     if not isinstance(data, dict):
         raise ValidationError("the body must be a JSON object")
     problems = [{"field": name, "problem": "unknown field"} for name in sorted(set(data) - _EVENT_FIELDS)]

@@ -10,7 +10,6 @@ it still re-checks everything at processing time (the device may have been revok
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -21,6 +20,7 @@ from doti import frames, ids, usage
 from doti.clock import format_rfc3339
 from doti.entities import Device
 from doti.errors import DotiError, NotFound, Unauthorized, UnsupportedMediaType, ValidationError
+from doti.json_body import parse_json_body
 from doti.media import media_type
 from doti.registry import DEVICE_ACTIVE
 from doti.store import keys
@@ -57,10 +57,7 @@ def parse_upload_request(body: bytes, content_type: str | None) -> UploadRequest
     """The grant request in a device's JSON body, or 415 (not JSON) or 422 naming every problem found."""
     if media_type(content_type) != "application/json":
         raise UnsupportedMediaType("upload requests must be application/json", content_type=content_type or None)
-    try:
-        data = json.loads(body.decode("utf-8"))
-    except (UnicodeDecodeError, ValueError, RecursionError) as exc:  # RecursionError: absurdly deep nesting
-        raise ValidationError("the body is not valid JSON") from exc
+    data = parse_json_body(body)
     if not isinstance(data, dict):
         raise ValidationError("the body must be a JSON object")
     problems = [{"field": name, "problem": "unknown field"} for name in sorted(set(data) - _REQUEST_FIELDS)]

@@ -33,7 +33,14 @@ def _entity(cls: type[E], item: Model, **overrides: Any) -> E:
     return cls(**values, **overrides)
 
 
+# DynamoDB refuses an empty key, or a partition key past 2048 bytes, with a ValidationException (a 5xx here): no item
+# can have one, so a request naming one (an empty site id in a scope, say) is answered "not found" before the call.
+_MAX_KEY_BYTES = 2048
+
+
 def _get(model: type[Model], key: str, what: str, *, consistent_read: bool = False) -> Model:
+    if not key or len(key.encode("utf-8", "surrogatepass")) > _MAX_KEY_BYTES:
+        raise NotFound(f"{what} not found")
     try:
         return model.get(key, consistent_read=consistent_read)
     except DoesNotExist as exc:
