@@ -9,8 +9,11 @@ template.yaml, the same ones provision() stores in moto, so they are never writt
 Semantics kept from AWS:
 - an object expires `ExpirationInDays` after it was written, rounded up to the next midnight UTC (S3's rule);
 - a rule with TagFilters applies only to objects carrying every tag; a Prefix, only to keys under it;
-- an item expires once its TTL attribute (epoch seconds, a number) is in the past; TTL ignores values more than five
-  years in the past, and attributes that are not numbers.
+- an item expires once its TTL attribute (epoch seconds, a number) is in the past, and goes some time later: AWS
+  deletes it "within a few days", locally `ttl_delay` after. The local stack's delay is longer than the retention
+  job's period, so that job removes a frame and its index item before TTL would, as it does in AWS (an index item
+  gone first makes the frame's objects look like orphans, which the job holds for an hour). TTL ignores values more
+  than five years in the past, and attributes that are not numbers.
 The template's bucket is not versioned, so an expiration deletes the object; noncurrent versions cannot pile up.
 
 One moto defect is compensated here: deleting an object leaves its tags behind in the S3 backend's tagging service
@@ -102,12 +105,14 @@ class LocalExpiry:
         buckets: Mapping[str, Iterable[ExpirationRule]],
         tables: Mapping[str, str],
         after_run: Any = None,
+        ttl_delay: timedelta = timedelta(0),
     ):
         self._s3 = s3
         self._dynamodb = dynamodb
         self._buckets = {name: list(rules) for name, rules in buckets.items() if rules}  # bucket name -> rules
         self._tables = dict(tables)  # table name -> TTL attribute
         self._after_run = after_run  # called with the report: the moto tag clean-up, where moto runs in-process
+        self._ttl_delay = ttl_delay
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
@@ -158,7 +163,7 @@ class LocalExpiry:
             "ExpressionAttributeNames": {"#ttl": attribute, **{f"#k{i}": k for i, k in enumerate(key_names)}},
             "ExpressionAttributeValues": {
                 ":number": {"S": "N"},
-                ":now": {"N": str(int(now.timestamp()))},
+                ":now": {"N": str(int((now - self._ttl_delay).timestamp()))},
                 ":horizon": {"N": str(int((now - TTL_HORIZON).timestamp()))},
             },
             "ProjectionExpression": ", ".join(f"#k{i}" for i in range(len(key_names))),

@@ -16,6 +16,7 @@ import signal
 import socket
 import threading
 import warnings
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -68,6 +69,13 @@ def main(argv: list[str] | None = None) -> int:
         metavar="SECONDS",
         help="how often S3 lifecycle rules and DynamoDB TTL are applied locally (default: hourly, times "
         "--schedule-scale)",
+    )
+    parser.add_argument(
+        "--ttl-delay",
+        type=float,
+        metavar="SECONDS",
+        help="how long after its TTL an item is deleted locally (default: two hours, times --schedule-scale; AWS takes "
+        "up to a few days)",
     )
     parser.add_argument("--state-file", type=Path, default=ROOT / ".doti" / "local.json")
     parser.add_argument(
@@ -133,7 +141,8 @@ def main(argv: list[str] | None = None) -> int:
         visibility_timeout=None if args.queue_visibility < 0 else args.queue_visibility,
     )
     pump.start()
-    local_expiry = _local_expiry(spec, provisioned.refs, boto3)
+    ttl_delay = timedelta(seconds=args.ttl_delay if args.ttl_delay is not None else 7200 * args.schedule_scale)
+    local_expiry = _local_expiry(spec, provisioned.refs, boto3, ttl_delay)
     expiry_every = args.expiry_every or 3600 * args.schedule_scale
     local_expiry.start(expiry_every)
 
@@ -188,7 +197,7 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-def _local_expiry(spec: dict[str, Any], refs: dict[str, str], boto3: Any) -> Any:
+def _local_expiry(spec: dict[str, Any], refs: dict[str, str], boto3: Any, ttl_delay: timedelta) -> Any:
     """S3 lifecycle expiration and DynamoDB TTL from the template, which moto stores but never applies."""
     from infra import expiry
 
@@ -201,6 +210,7 @@ def _local_expiry(spec: dict[str, Any], refs: dict[str, str], boto3: Any) -> Any
         buckets={refs[name]: rules for name, rules in expiry.expiration_rules(spec).items()},
         tables={refs[name]: attribute for name, attribute in expiry.ttl_attributes(spec).items()},
         after_run=forget_tags,
+        ttl_delay=ttl_delay,
     )
 
 

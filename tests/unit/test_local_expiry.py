@@ -23,8 +23,7 @@ REGION = "us-east-1"
 ACCOUNT = "123456789012"  # moto's
 
 
-@pytest.fixture
-def expiry(aws, template) -> LocalExpiry:
+def expiry_with_delay(aws, template, ttl_delay: timedelta) -> LocalExpiry:
     """The expiry of the template's buckets and tables, as the local stack builds it."""
     rules = expiration_rules(template)
     return LocalExpiry(
@@ -32,7 +31,13 @@ def expiry(aws, template) -> LocalExpiry:
         boto3.client("dynamodb", region_name=REGION),
         buckets={aws.refs[name]: bucket_rules for name, bucket_rules in rules.items()},
         tables={aws.refs[name]: attribute for name, attribute in ttl_attributes(template).items()},
+        ttl_delay=ttl_delay,
     )
+
+
+@pytest.fixture
+def expiry(aws, template) -> LocalExpiry:
+    return expiry_with_delay(aws, template, timedelta(0))
 
 
 def _put(aws, key: str, tag: str | None = None) -> None:
@@ -108,7 +113,7 @@ def test_objects_go_by_their_prefix_or_tag_rule(aws, expiry):
     assert _keys(aws) == {"frames/untagged"}
 
 
-def test_items_go_once_their_ttl_has_passed(aws, expiry):
+def test_items_go_once_their_ttl_has_passed(aws, template, expiry):
     # Given frame claims whose TTL is past, future, more than five years past, and not a number
     dynamodb = boto3.client("dynamodb", region_name=REGION)
     table = aws.refs["IdempotencyTable"]
@@ -122,11 +127,13 @@ def test_items_go_once_their_ttl_has_passed(aws, expiry):
     for item_id, ttl in ttls.items():
         dynamodb.put_item(TableName=table, Item={"id": {"S": item_id}, "expires_at": ttl})
 
-    # When expiry runs
+    # When expiry runs with a delay of an hour, then with none
+    delayed = expiry_with_delay(aws, template, timedelta(hours=1)).run(now)
     report = expiry.run(now)
 
-    # Then only the item DynamoDB TTL would delete is gone
+    # Then the delayed run keeps the item expired a minute ago, and the other deletes it: only it
     remaining = {item["id"]["S"] for item in dynamodb.scan(TableName=table)["Items"]}
+    assert delayed.items_expired == 0
     assert remaining == {"future", "ancient", "text"}
     assert report.items_expired == 1
 
