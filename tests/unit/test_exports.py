@@ -30,7 +30,7 @@ from functions.exporter import app as exporter
 from functions.viewer import app as viewer
 from infra.provision import Provisioned
 from infra.template import load_template
-from tests.support import sample_event, LambdaContext, World, assert_error, body_of, customer_event, scan_table
+from tests.support import LambdaContext, World, assert_error, body_of, customer_event, sample_event, scan_table
 from tests.unit.test_processor import receive, upload
 from tests.unit.test_processor import run as run_processor
 from tests.unit.test_video import clip

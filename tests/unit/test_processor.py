@@ -28,7 +28,7 @@ from functions.viewer import app as viewer
 from infra.gateway import LocalFunction
 from infra.queues import Delivery, QueuePump, QueueSource, queue_sources, sqs_event
 from infra.template import functions
-from tests.support import sample_event, LambdaContext, World, body_of, customer_event, scan_table
+from tests.support import LambdaContext, World, body_of, customer_event, sample_event, scan_table
 from tests.unit.test_ingest import (
     aws_faults,  # noqa: F401 - the fixture
     customer_frame_ids,

@@ -7,7 +7,6 @@ Lambda context whose remaining time runs down, so a slice stops and queues the n
 
 from __future__ import annotations
 
-import copy
 import hashlib
 import json
 from datetime import UTC, datetime, timedelta
@@ -26,7 +25,7 @@ from functions.ingest import app as ingest
 from functions.remask import app as remask_fn
 from infra.drawing import draw_frame, encode_jpeg, encode_png
 from infra.provision import Provisioned
-from tests.support import sample_event, LambdaContext, World, admin_call, assert_error, body_of, frame_event
+from tests.support import LambdaContext, World, admin_call, assert_error, body_of, frame_event, sample_event
 from tests.unit.test_ingest import aws_faults  # noqa: F401 - the fixture
 from tests.unit.test_masks import CENTRE, JPEG_BLOCK, decode, region, set_mask, stored_object
 from tests.unit.test_processor import receive, upload

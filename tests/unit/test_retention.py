@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Iterator
 from dataclasses import asdict
 from datetime import UTC, datetime, timedelta
@@ -19,7 +18,7 @@ from functions.ingest import app as ingest
 from functions.retention import app as retention
 from infra.drawing import draw_frame, encode_jpeg
 from infra.provision import Provisioned
-from tests.support import sample_event, LambdaContext, World, body_of, frame_event
+from tests.support import LambdaContext, World, body_of, frame_event, sample_event
 
 PLENTY_MS = 900_000.0
 

@@ -6,7 +6,6 @@ at a chosen `now`, as EventBridge would fire it then. The handler itself is run 
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from itertools import count
@@ -22,7 +21,7 @@ from doti.contracts import add_months
 from doti.jobs.suspension import SuspensionReport, run_suspension
 from doti.store.models import ContractModel, NoticeModel
 from functions.suspension import app as suspension
-from tests.support import sample_event, LambdaContext, admin_call, body_of
+from tests.support import LambdaContext, admin_call, body_of, sample_event
 
 PLENTY_MS = 900_000.0
 CONTRACT_BODY = {"name": "Ueno Pharmacy", "contact_email": "owner@ueno-pharmacy.example"}

@@ -23,7 +23,16 @@ from functions.ingest import app as ingest
 from functions.termination import app as termination
 from functions.viewer import app as viewer
 from infra.drawing import draw_frame, encode_jpeg
-from tests.support import sample_event, LambdaContext, World, api_event, body_of, customer_event, frame_event, scan_table
+from tests.support import (
+    LambdaContext,
+    World,
+    api_event,
+    body_of,
+    customer_event,
+    frame_event,
+    sample_event,
+    scan_table,
+)
 
 PLENTY_MS = 900_000.0
 GRACE_DAYS = 30
