@@ -10,9 +10,10 @@ What API Gateway (REST, Lambda proxy) delivers, and so what this gateway deliver
   HTTP APIs decode them; REST APIs do not. Query parameters, by contrast, arrive decoded.
 - A path with an empty segment (`//v1/cameras`, `/v1//cameras`) matches no resource: 403 Missing Authentication
   Token, as for any unknown path. (Python's http.server folds leading slashes into one; the raw target is kept.)
-- A body whose Content-Type is one of the API's BinaryMediaTypes arrives base64-encoded, byte for byte. Any other
-  body arrives as a UTF-8 string: bytes that are not UTF-8 are replaced (U+FFFD), so they are lost before the
-  function runs, in AWS as here.
+- A body whose Content-Type matches one of the API's BinaryMediaTypes (`type/subtype`, `type/*` or `*/*`) arrives
+  base64-encoded, byte for byte. Any other body arrives as a UTF-8 string: bytes that are not UTF-8 are replaced
+  (U+FFFD), so they are lost before the function runs, in AWS as here. template.yaml declares `*/*`, so every body
+  reaches the functions as sent; the text path is kept for an API that declares less.
 """
 
 from __future__ import annotations
@@ -211,6 +212,23 @@ def _captures(route_parts: list[str], parts: list[str]) -> dict[str, str] | None
     return captured
 
 
+def media_type_matches(content_type: str, patterns: Iterable[str]) -> bool:
+    """Whether a Content-Type (parameters ignored, no case) matches a BinaryMediaTypes entry, wildcards included."""
+    kind, _, subtype = content_type.split(";", 1)[0].strip().lower().partition("/")
+    for pattern in patterns:
+        want_kind, _, want_subtype = pattern.lower().partition("/")
+        if want_kind in ("*", kind) and want_subtype in ("*", subtype):
+            return True
+    return False
+
+
+class _EventConverter(LambdaEventConverter):
+    """chalice.local's converter with API Gateway's media type matching (chalice compares the whole header)."""
+
+    def _is_binary(self, headers: dict[str, Any]) -> bool:
+        return media_type_matches(headers.get("content-type", ""), self._binary_types)
+
+
 class _RequestHandler(ChaliceRequestHandler):
     """chalice.local's handler with API Gateway's resource matching on the raw request target.
 
@@ -222,7 +240,7 @@ class _RequestHandler(ChaliceRequestHandler):
     ) -> None:
         # As ChaliceRequestHandler.__init__, with the matcher replaced before the base class handles the request.
         self.local_gateway = LocalGateway(app_object, config)
-        self.local_gateway.event_converter = LambdaEventConverter(
+        self.local_gateway.event_converter = _EventConverter(
             ResourceMatcher(list(app_object.routes)), app_object.api.binary_types
         )
         BaseHTTPRequestHandler.__init__(self, request, client_address, server)

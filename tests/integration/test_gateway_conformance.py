@@ -8,8 +8,8 @@ Two layers, both over real HTTP:
 
 What API Gateway does, from live captures (aws/aws-sam-cli#3524 and #771, hotsock/voker's ingress probe) and the
 API Gateway guide's content type conversions: REST APIs pass `path` and `pathParameters` still percent-encoded (HTTP
-APIs decode them), query parameters decoded, bodies of a BinaryMediaTypes type base64-encoded and other bodies as
-UTF-8 text, with what is not UTF-8 replaced. See infra/gateway.py.
+APIs decode them), query parameters decoded, bodies of a BinaryMediaTypes type (wildcards matched) base64-encoded
+and other bodies as UTF-8 text, with what is not UTF-8 replaced; template.yaml declares */*. See infra/gateway.py.
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ import json
 import socket
 import threading
 from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -39,8 +40,8 @@ def _echo(event: dict[str, Any], _context: Any) -> dict[str, Any]:
     return {"statusCode": 200, "multiValueHeaders": {"Content-Type": ["application/json"]}, "body": json.dumps(event)}
 
 
-@pytest.fixture(scope="module")
-def echo_url() -> Iterator[str]:
+@contextmanager
+def _echo_gateway(binary_types: list[str]) -> Iterator[str]:
     """The gateway serving every Api route of template.yaml, each to the echo function, on a free port."""
     spec = template.load_template()
     functions = {
@@ -49,7 +50,7 @@ def echo_url() -> Iterator[str]:
         )
         for name in template.functions(spec)
     }
-    app = gateway.TemplateApp(template.api_routes(spec), functions, template.binary_media_types(spec))
+    app = gateway.TemplateApp(template.api_routes(spec), functions, binary_types)
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
@@ -58,6 +59,20 @@ def echo_url() -> Iterator[str]:
         yield f"http://127.0.0.1:{port}"
     finally:
         server.shutdown()
+
+
+@pytest.fixture(scope="module")
+def echo_url() -> Iterator[str]:
+    """The gateway with the template's own BinaryMediaTypes."""
+    with _echo_gateway(template.binary_media_types(template.load_template())) as url:
+        yield url
+
+
+@pytest.fixture(scope="module")
+def images_only_url() -> Iterator[str]:
+    """The gateway of an API that declares only the image types binary, to show what happens to other bodies."""
+    with _echo_gateway(["image/jpeg", "image/png"]) as url:
+        yield url
 
 
 def _event(response: requests.Response) -> dict[str, Any]:
@@ -127,33 +142,56 @@ def test_a_trailing_slash_still_matches_its_resource(echo_url):
     assert event["resource"] == "/v1/cameras"
 
 
-def test_a_binary_media_type_body_arrives_base64_byte_for_byte(echo_url):
-    # Given bytes that are not UTF-8, sent as one of the template's BinaryMediaTypes
+@pytest.mark.parametrize(
+    "content_type", ["image/jpeg", "application/json", "application/octet-stream", "text/plain; charset=latin-1", ""]
+)
+def test_every_body_arrives_base64_byte_for_byte_under_the_templates_types(echo_url, content_type):
+    # Given bytes that are not UTF-8, sent with any media type (or none)
     body = bytes(range(256)) * 4
 
     # When they are posted
     event = _event(
-        requests.post(echo_url + "/v1/device/frames", data=body, headers={"Content-Type": "image/jpeg"}, timeout=30)
+        requests.post(echo_url + "/v1/device/frames", data=body, headers={"Content-Type": content_type}, timeout=30)
     )
 
-    # Then the function gets them base64-encoded, unchanged
+    # Then the function gets them base64-encoded, unchanged: the template declares */* binary
     assert event["isBase64Encoded"] is True
     assert base64.b64decode(event["body"]) == body
 
 
-def test_a_text_body_arrives_as_utf8_text_with_invalid_bytes_replaced(echo_url):
+@pytest.mark.parametrize(
+    ("content_type", "patterns", "binary"),
+    [
+        ("image/jpeg", ["image/jpeg"], True),
+        ("IMAGE/JPEG; q=1", ["image/jpeg"], True),
+        ("image/png", ["image/*"], True),
+        ("application/json", ["*/*"], True),
+        ("", ["*/*"], True),
+        ("application/json", ["image/*", "image/jpeg"], False),
+        ("image/jpegx", ["image/jpeg"], False),
+        ("", ["image/jpeg"], False),
+    ],
+)
+def test_a_media_type_matches_binary_types_as_api_gateway_matches_them(content_type, patterns, binary):
+    assert gateway.media_type_matches(content_type, patterns) is binary
+
+
+def test_a_text_body_arrives_as_utf8_text_with_invalid_bytes_replaced(images_only_url):
     # Given a JSON body with valid non-ASCII text and one byte that is not UTF-8
     body = '{"text": "世界 é", "bad": "'.encode() + b"\xff" + b'"}'
 
-    # When it is posted as application/json, which is not a binary media type
+    # When it is posted as application/json to an API where that is not a binary media type
     event = _event(
         requests.post(
-            echo_url + "/v1/device/events", data=body, headers={"Content-Type": "application/json"}, timeout=30
+            images_only_url + "/v1/device/events",
+            data=body,
+            headers={"Content-Type": "application/json"},
+            timeout=30,
         )
     )
 
     # Then it arrives as text, as API Gateway converts it: the valid text intact, the invalid byte replaced (so the
-    # bytes the client sent cannot be rebuilt from the event)
+    # bytes the client sent cannot be rebuilt from the event). This is why template.yaml declares */* binary.
     assert event["isBase64Encoded"] is False
     assert event["body"] == '{"text": "世界 é", "bad": "\ufffd"}'
 
@@ -182,17 +220,17 @@ def test_a_signed_utf8_json_body_is_judged_on_its_content(local_stack):
     assert response.json()["error"]["code"] == "validation_error"
 
 
-def test_a_signed_body_that_is_not_utf8_fails_its_signature_as_behind_api_gateway(local_stack):
-    # Given a device event signed over bytes that are not UTF-8, sent as application/json (not a binary media type)
+def test_a_signed_body_that_is_not_utf8_is_named_invalid_json(local_stack):
+    # Given a device event signed over bytes that are not UTF-8, sent as application/json
     body = b'{"text": "\xff\xfe"}'
 
     # When the device posts it
     response = _signed_event(local_stack, body)
 
-    # Then API Gateway has replaced those bytes before the function runs, so what arrives is not what was signed:
-    # 401, in AWS and here alike (a device must send UTF-8 JSON)
-    assert response.status_code == 401, response.text
-    assert response.json()["error"]["code"] == "unauthorized"
+    # Then the bytes arrive as signed (every media type is binary), the signature holds, and the body is refused
+    # for what it is
+    assert response.status_code == 422, response.text
+    assert response.json()["error"]["code"] == "validation_error"
 
 
 def test_a_doubled_slash_is_an_unknown_path_on_the_stack(local_stack):
