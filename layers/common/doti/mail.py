@@ -1,4 +1,11 @@
-"""E-mail to a contract's registered address through SES (notices, deletion receipts)."""
+"""E-mail to a contract's registered address through SES (notices, deletion receipts).
+
+SES has no idempotency key: a SendEmail repeated after its answer was lost sends the mail twice. So a failed send is
+told apart by whether the mail may have gone: SES answered with an error, or the connection was never made, and it
+did not (StorageError: sending again is safe); the request went out and its answer did not come back, and it may
+have (MailUnconfirmed: sending again could send it twice). A mailer over a client without botocore's retries
+(`doti.runtime.receipt_mailer`) never resends by itself, so it sends at most once per call.
+"""
 
 from __future__ import annotations
 
@@ -6,14 +13,21 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
 
-from botocore.exceptions import BotoCoreError, ClientError
+from botocore.exceptions import BotoCoreError, ClientError, HTTPClientError, SSLError
 
 from doti.errors import StorageError
 
 
+class MailUnconfirmed(StorageError):
+    """The request reached SES, or may have, and its answer was lost: the mail may have been sent."""
+
+
 class Mailer(Protocol):
     def send(self, to: str, subject: str, body: str, now: datetime) -> datetime:
-        """Send a plain-text mail; returns when it counts as delivered (Art. 5-3: when sent)."""
+        """Send a plain-text mail; returns when it counts as delivered (Art. 5-3: when sent).
+
+        Raises MailUnconfirmed when the mail may have been sent, any other DotiError when it was not.
+        """
         ...
 
 
@@ -32,6 +46,10 @@ class SesMailer:
                     "Body": {"Text": {"Data": body, "Charset": "UTF-8"}},
                 },
             )
-        except (ClientError, BotoCoreError) as exc:
+        except ClientError as exc:  # SES answered: not sent
+            raise StorageError("could not send the e-mail") from exc
+        except (HTTPClientError, SSLError) as exc:  # sent, and the answer lost (read timeout, connection dropped)
+            raise MailUnconfirmed("the e-mail may have been sent; its answer was lost") from exc
+        except BotoCoreError as exc:  # never sent: no connection (refused, timed out), credentials, parameters
             raise StorageError("could not send the e-mail") from exc
         return now

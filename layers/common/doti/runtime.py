@@ -8,7 +8,7 @@ from doti.auth.device import SecretBox
 from doti.frames import Storage
 from doti.mail import SesMailer
 from doti.settings import get_settings
-from doti.store.aws import kms_client, reset_clients, s3_client, ses_client, sqs_client
+from doti.store.aws import kms_client, reset_clients, s3_client, ses_client, ses_client_sending_once, sqs_client
 from doti.store.remask import SqsJobQueue
 
 
@@ -31,6 +31,13 @@ def mailer() -> SesMailer:
 
 
 @cache
+def receipt_mailer() -> SesMailer:
+    """A mailer that botocore never resends a mail of: for the deletion receipt, sent at most once (doti.purge)."""
+    settings = get_settings()
+    return SesMailer(ses_client_sending_once(settings.region), settings.mail_sender)
+
+
+@cache
 def remask_queue() -> SqsJobQueue:
     settings = get_settings()
     return SqsJobQueue(sqs_client(settings.region), settings.remask_queue_url)
@@ -42,5 +49,6 @@ def reset() -> None:
     storage.cache_clear()
     secret_box.cache_clear()
     mailer.cache_clear()
+    receipt_mailer.cache_clear()
     remask_queue.cache_clear()
     reset_clients()

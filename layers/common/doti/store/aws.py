@@ -16,6 +16,8 @@ from botocore.config import Config
 
 # SigV4 for presigned URLs (boto3 would otherwise sign S3 URLs with legacy SigV2); retries for throttling.
 _S3_CONFIG = Config(signature_version="s3v4", retries={"max_attempts": 5, "mode": "standard"})
+# One attempt only: botocore would resend a SendEmail whose answer was lost, and SES would send the mail twice.
+_SEND_ONCE_CONFIG = Config(retries={"total_max_attempts": 1, "mode": "standard"})
 # botocore sessions are not thread-safe while creating clients; the local stack serves handlers on threads.
 CLIENT_LOCK = threading.Lock()
 
@@ -50,6 +52,13 @@ def ses_client(region: str) -> Any:
 
 
 @cache
+def ses_client_sending_once(region: str) -> Any:
+    """An SES client that botocore never resends a request of (doti.mail: a mail sent at most once per call)."""
+    with CLIENT_LOCK:
+        return boto3_session().client("ses", region_name=region, config=_SEND_ONCE_CONFIG)
+
+
+@cache
 def sqs_client(region: str) -> Any:
     with CLIENT_LOCK:
         return boto3_session().client("sqs", region_name=region)
@@ -60,4 +69,5 @@ def reset_clients() -> None:
     s3_client.cache_clear()
     kms_client.cache_clear()
     ses_client.cache_clear()
+    ses_client_sending_once.cache_clear()
     sqs_client.cache_clear()
