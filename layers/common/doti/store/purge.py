@@ -1,9 +1,11 @@
 """Data access for purging a contract (Art. 10-5): its data found by contract, deleted in batches, and the tally.
 
 Every listing here is keyed by the contract (a prefix, a GSI, a per-camera key range), never a scan of frame data,
-and every function does one batch: the caller loops until a batch comes back empty, watching its time budget.
+and finds one batch by key (`find_*`), which is deleted by key afterwards (`delete_items`, `delete_object_versions`):
+the purge records a batch in its tally before deleting it, so that a run that stops can be finished by the next.
 The tally, the running totals of a purge that may take several runs, is one item in the schedule table under its own
-kind (`TALLY_KIND`, due_key = contract id), updated after each batch.
+kind (`TALLY_KIND`, due_key = contract id): the batch pending, if any (`begin_batch`), the totals it is added to
+once (`commit_batch`), the certificate, and the receipt's attempt and result.
 
 Tables cleared by key alone (usage, notes, shares, exports, deletion receipts, re-mask jobs) are reached with the
 low-level client of the schedule table's connection, by the table names the caller passes.
@@ -12,7 +14,9 @@ low-level client of the schedule table's connection, by the table names the call
 from __future__ import annotations
 
 import json
+import zlib
 from collections.abc import Iterable, Iterator, Mapping
+from contextlib import suppress
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -111,17 +115,47 @@ def delete_object_versions(s3: Any, bucket: str, versions: list[ObjectVersion]) 
     return ObjectDeletion(failed, marked)
 
 
-# index items and registry items of the contract
+# index items and registry items of the contract: found first (the purge records them), deleted by key afterwards
 
 
-def _delete(model: type[Model], items: Iterable[Model]) -> None:
-    """Batch-delete (PynamoDB sends 25 per BatchWriteItem and retries unprocessed items)."""
-    try:
-        with model.batch_write() as batch:
-            for item in items:
-                batch.delete(item)
-    except PynamoDBException as exc:
-        raise StorageError("could not delete the contract's items") from exc
+@dataclass(frozen=True)
+class Items:
+    """Items of one table, by key (attribute name -> typed DynamoDB value), e.g. found for one batch of a purge."""
+
+    table: str
+    keys: list[dict[str, Any]]
+
+    def __len__(self) -> int:
+        return len(self.keys)
+
+
+def _keys_of(model: type[Model], items: Iterable[Model]) -> Items:
+    keys = []
+    for item in items:
+        hash_key, range_key = item._get_serialized_keys()
+        key = {model._hash_keyname: {model._hash_key_attribute().attr_type: hash_key}}
+        if model._range_keyname:
+            key[model._range_keyname] = {model._range_key_attribute().attr_type: range_key}
+        keys.append(key)
+    return Items(model.Meta.table_name, keys)
+
+
+def delete_items(items: Items) -> None:
+    """Delete these items, 25 per BatchWriteItem; deleting an item already gone is no error (so a rerun may repeat
+    a batch)."""
+    client = _client()
+    for start in range(0, len(items.keys), 25):
+        requests = [{"DeleteRequest": {"Key": key}} for key in items.keys[start : start + 25]]
+        try:
+            pending: dict[str, Any] = {items.table: requests}
+            for _ in range(8):
+                pending = client.batch_write_item(RequestItems=pending).get("UnprocessedItems") or {}
+                if not pending:
+                    break
+            else:
+                raise StorageError("could not delete the contract's items", table=items.table)
+        except (ClientError, BotoCoreError) as exc:
+            raise StorageError("could not delete the contract's items", table=items.table) from exc
 
 
 def _first(query: Iterator[Model], limit: int) -> list[Model]:
@@ -136,8 +170,9 @@ def _first(query: Iterator[Model], limit: int) -> list[Model]:
     return items
 
 
-def delete_frame_items(camera_id: str, limit: int) -> int:
-    """Delete up to `limit` index items of a camera (one key-range query); returns how many."""
+def find_frame_items(camera_id: str, limit: int) -> tuple[Items, list[str]]:
+    """Up to `limit` index items of a camera (one key-range query), and the ids of the device claims naming them
+    (doti.store.claims), which are to go first: they name the frames (ids, capture time, body digest)."""
     query = FrameModel.query(
         camera_id,
         attributes_to_get=["camera_id", "frame_id", "device_id", "device_frame_id"],
@@ -145,10 +180,11 @@ def delete_frame_items(camera_id: str, limit: int) -> int:
         page_size=limit,
     )
     items = _first(query, limit)
-    # The device's claims on these frames go first: they name the frames (ids, capture time, body digest).
-    claims.delete([claims.claim_id(item.device_id, item.device_frame_id) for item in items])
-    _delete(FrameModel, items)
-    return len(items)
+    return _keys_of(FrameModel, items), [claims.claim_id(item.device_id, item.device_frame_id) for item in items]
+
+
+def delete_claims(claim_ids: list[str]) -> None:
+    claims.delete(claim_ids)
 
 
 def camera_ids(contract_id: str) -> list[str]:
@@ -163,10 +199,8 @@ def login_ids(contract_id: str) -> list[str]:
     return [item.login_id for item in _first(UserModel.by_contract.query(contract_id), 10_000)]
 
 
-def delete_notice_reads(login_id: str, limit: int) -> int:
-    items = _first(NoticeReadModel.query(login_id, limit=limit, page_size=limit), limit)
-    _delete(NoticeReadModel, items)
-    return len(items)
+def find_notice_reads(login_id: str, limit: int) -> Items:
+    return _keys_of(NoticeReadModel, _first(NoticeReadModel.query(login_id, limit=limit, page_size=limit), limit))
 
 
 # (model, how to find the contract's items): a GSI on contract_id, or the table's own hash key
@@ -183,44 +217,69 @@ _BY_CONTRACT: dict[str, tuple[type[Model], str]] = {
 BY_CONTRACT_KINDS = tuple(_BY_CONTRACT)
 
 
-def delete_by_contract(kind: str, contract_id: str, limit: int) -> int:
-    """Delete up to `limit` items of one kind (`BY_CONTRACT_KINDS`) that belong to the contract; returns how many."""
+def find_by_contract(kind: str, contract_id: str, limit: int) -> Items:
+    """Up to `limit` items of one kind (`BY_CONTRACT_KINDS`) that belong to the contract."""
     model, access = _BY_CONTRACT[kind]
     if access == "gsi":
         query = model.by_contract.query(contract_id, limit=limit, page_size=limit)  # type: ignore[attr-defined]
     else:
         query = model.query(contract_id, limit=limit, page_size=limit)
-    items = _first(query, limit)
-    _delete(model, items)
+    return _keys_of(model, _first(query, limit))
+
+
+def delete_by_contract(kind: str, contract_id: str, limit: int) -> int:
+    """Delete up to `limit` items of one kind (`BY_CONTRACT_KINDS`) that belong to the contract; returns how many."""
+    items = find_by_contract(kind, contract_id, limit)
+    delete_items(items)
     return len(items)
 
 
-def delete_scheduled_work(contract_id: str, kinds: Iterable[str], limit: int) -> int:
-    """Delete up to `limit` work items of the contract among `kinds` (the schedule holds only pending work)."""
-    deleted = 0
+def find_scheduled_work(contract_id: str, kinds: Iterable[str], limit: int) -> Items:
+    """Up to `limit` work items of the contract among `kinds` (the schedule holds only pending work)."""
+    found: list[Model] = []
     for kind in kinds:
         query = ScheduledWorkModel.query(kind, filter_condition=ScheduledWorkModel.contract_id == contract_id)
-        items = _first(query, limit - deleted)
-        _delete(ScheduledWorkModel, items)
-        deleted += len(items)
-        if deleted >= limit:
+        found += _first(query, limit - len(found))
+        if len(found) >= limit:
             break
-    return deleted
+    return _keys_of(ScheduledWorkModel, found)
 
 
-def forget_notice_deliveries(contract_id: str) -> int:
-    """Take the contract out of the e-mail delivery records of notices to all customers; returns how many changed."""
-    changed = 0
+def delete_scheduled_work(contract_id: str, kinds: Iterable[str], limit: int) -> int:
+    """Delete up to `limit` work items of the contract among `kinds`; returns how many."""
+    items = find_scheduled_work(contract_id, kinds, limit)
+    delete_items(items)
+    return len(items)
+
+
+def find_notice_deliveries(contract_id: str, limit: int) -> list[str]:
+    """The ids of up to `limit` notices to all customers whose e-mail delivery records name the contract."""
+    found: list[str] = []
     try:
         for item in NoticeModel.query(ALL_AUDIENCE):
+            if contract_id in (item.email_delivered or {}):
+                found.append(item.notice_id)
+                if len(found) == limit:
+                    break
+    except PynamoDBException as exc:
+        raise StorageError("could not read the notices' delivery records") from exc
+    return found
+
+
+def forget_notice_deliveries(contract_id: str, notice_ids: Iterable[str]) -> None:
+    """Take the contract out of these notices' delivery records (a notice that no longer names it is left as is)."""
+    try:
+        for notice_id in notice_ids:
+            try:
+                item = NoticeModel.get(ALL_AUDIENCE, notice_id, consistent_read=True)
+            except DoesNotExist:
+                continue
             delivered = item.email_delivered or {}
             if contract_id in delivered:
                 remaining = {key: value for key, value in delivered.items() if key != contract_id}
                 item.update(actions=[NoticeModel.email_delivered.set(remaining)])
-                changed += 1
     except PynamoDBException as exc:
         raise StorageError("could not update the notices' delivery records") from exc
-    return changed
 
 
 # devices and sessions when a contract ends (before its purge)
@@ -248,22 +307,6 @@ def revoke_active_devices(contract_id: str, now: datetime) -> int:
 # tables without a model yet, by name
 
 
-def _raw_delete(table: str, keys: list[dict[str, Any]]) -> None:
-    client = _client()
-    for start in range(0, len(keys), 25):
-        requests = [{"DeleteRequest": {"Key": key}} for key in keys[start : start + 25]]
-        try:
-            pending: dict[str, Any] = {table: requests}
-            for _ in range(8):
-                pending = client.batch_write_item(RequestItems=pending).get("UnprocessedItems") or {}
-                if not pending:
-                    break
-            else:
-                raise StorageError("could not delete the contract's items", table=table)
-        except (ClientError, BotoCoreError) as exc:
-            raise StorageError("could not delete the contract's items", table=table) from exc
-
-
 def _raw_page(request: dict[str, Any], operation: str) -> list[dict[str, Any]]:
     try:
         return getattr(_client(), operation)(**request).get("Items", [])
@@ -271,8 +314,12 @@ def _raw_page(request: dict[str, Any], operation: str) -> list[dict[str, Any]]:
         raise StorageError("could not list the contract's items", table=request["TableName"]) from exc
 
 
-def delete_raw_by_hash(table: str, hash_name: str, hash_value: str, key_names: tuple[str, ...], limit: int) -> int:
-    """Delete up to `limit` items of a table whose hash key is `hash_name` = `hash_value` (e.g. usage by contract)."""
+def _raw_items(table: str, items: list[dict[str, Any]], key_names: tuple[str, ...]) -> Items:
+    return Items(table, [{name: item[name] for name in key_names} for item in items])
+
+
+def find_raw_by_hash(table: str, hash_name: str, hash_value: str, key_names: tuple[str, ...], limit: int) -> Items:
+    """Up to `limit` items of a table whose hash key is `hash_name` = `hash_value` (e.g. usage by contract)."""
     request = {
         "TableName": table,
         "KeyConditionExpression": "#h = :h",
@@ -280,13 +327,11 @@ def delete_raw_by_hash(table: str, hash_name: str, hash_value: str, key_names: t
         "ExpressionAttributeValues": {":h": {"S": hash_value}},
         "Limit": limit,
     }
-    items = _raw_page(request, "query")
-    _raw_delete(table, [{name: item[name] for name in key_names} for item in items])
-    return len(items)
+    return _raw_items(table, _raw_page(request, "query"), key_names)
 
 
-def delete_raw_by_index(table: str, index: str, contract_id: str, key_names: tuple[str, ...], limit: int) -> int:
-    """Delete up to `limit` items found through a by_contract GSI (e.g. shares)."""
+def find_raw_by_index(table: str, index: str, contract_id: str, key_names: tuple[str, ...], limit: int) -> Items:
+    """Up to `limit` items found through a by_contract GSI (e.g. shares)."""
     request = {
         "TableName": table,
         "IndexName": index,
@@ -294,13 +339,18 @@ def delete_raw_by_index(table: str, index: str, contract_id: str, key_names: tup
         "ExpressionAttributeValues": {":c": {"S": contract_id}},
         "Limit": limit,
     }
-    items = _raw_page(request, "query")
-    _raw_delete(table, [{name: item[name] for name in key_names} for item in items])
+    return _raw_items(table, _raw_page(request, "query"), key_names)
+
+
+def delete_raw_by_index(table: str, index: str, contract_id: str, key_names: tuple[str, ...], limit: int) -> int:
+    """Delete up to `limit` items found through a by_contract GSI (e.g. shares); returns how many."""
+    items = find_raw_by_index(table, index, contract_id, key_names, limit)
+    delete_items(items)
     return len(items)
 
 
-def delete_raw_by_filter(table: str, contract_id: str, key_names: tuple[str, ...], limit: int) -> int:
-    """Delete up to `limit` items with contract_id = the contract, by a filtered scan.
+def find_raw_by_filter(table: str, contract_id: str, key_names: tuple[str, ...], limit: int) -> Items:
+    """Up to `limit` items with contract_id = the contract, by a filtered scan.
 
     Only for small tables with no way to find a contract's items by key (exports: one item per export job, TTL'd).
     """
@@ -320,12 +370,24 @@ def delete_raw_by_filter(table: str, contract_id: str, key_names: tuple[str, ...
             request["ExclusiveStartKey"] = page["LastEvaluatedKey"]
     except (ClientError, BotoCoreError) as exc:
         raise StorageError("could not list the contract's items", table=table) from exc
-    found = found[:limit]
-    _raw_delete(table, [{name: item[name] for name in key_names} for item in found])
-    return len(found)
+    return _raw_items(table, found[:limit], key_names)
 
 
 # the tally of a purge in progress
+
+# The pending batch's targets are stored compressed: up to 1000 S3 keys of a prefix compress well. A batch whose
+# targets would not fit (keys of up to 1 KiB each) is made smaller by the purge (see `fits_in_tally`).
+PENDING_LIMIT = 256_000  # bytes of compressed targets; the item holds little else, and DynamoDB takes 400 KB
+
+
+@dataclass(frozen=True)
+class PendingBatch:
+    """A batch recorded before it is deleted: what it deletes, so that a later run can finish it if this one stops."""
+
+    token: str  # unique per batch: its commit applies once
+    phase: str
+    last: bool  # the phase's listing found no more than this: once these are gone, the phase is done
+    targets: dict[str, Any]  # JSON, as the purge described them
 
 
 @dataclass(frozen=True)
@@ -335,11 +397,38 @@ class Tally:
     counts: dict[str, int]
     phases_done: frozenset[str]  # the phases that found nothing left (a resumed run skips them)
     certificate: dict[str, Any] | None  # set once the certificate entry is written
-    receipt_sent_at: str | None
+    pending: PendingBatch | None = None  # a batch recorded and not yet committed
+    receipt: str | None = None  # how sending the receipt went, once known ("sent", "unconfirmed", "no_address")
+    receipt_attempt: str | None = None  # a sending under way: recorded before the mail goes
+
+
+class _ConditionFailed(Exception):
+    """The tally is not as the update expected."""
 
 
 def _tally_key(contract_id: str) -> dict[str, Any]:
     return {"kind": {"S": TALLY_KIND}, "due_key": {"S": contract_id}}
+
+
+def _encode(targets: Mapping[str, Any]) -> bytes:
+    return zlib.compress(json.dumps(targets, separators=(",", ":"), sort_keys=True).encode(), 6)
+
+
+def fits_in_tally(targets: Mapping[str, Any]) -> bool:
+    """Whether a batch with these targets can be recorded (the tally is one DynamoDB item)."""
+    return len(_encode(targets)) <= PENDING_LIMIT
+
+
+def _pending(attributes: Mapping[str, Any]) -> PendingBatch | None:
+    pending = attributes.get("pending", {}).get("M")
+    if not pending:
+        return None
+    return PendingBatch(
+        token=pending["token"]["S"],
+        phase=pending["phase"]["S"],
+        last=pending["last"]["BOOL"],
+        targets=json.loads(zlib.decompress(pending["targets"]["B"])),
+    )
 
 
 def _tally(attributes: Mapping[str, Any]) -> Tally:
@@ -351,55 +440,112 @@ def _tally(attributes: Mapping[str, Any]) -> Tally:
         counts=counts,
         phases_done=frozenset(attributes.get("phases_done", {}).get("SS", [])),
         certificate=json.loads(certificate) if certificate else None,
-        receipt_sent_at=attributes.get("receipt_sent_at", {}).get("S"),
+        pending=_pending(attributes),
+        receipt=attributes.get("receipt", {}).get("S"),
+        receipt_attempt=attributes.get("receipt_attempt", {}).get("S"),
     )
 
 
-def _update_tally(contract_id: str, expression: str, names: dict[str, str], values: dict[str, Any]) -> Tally:
+def _update_tally(
+    contract_id: str,
+    expression: str,
+    names: dict[str, str],
+    values: dict[str, Any],
+    condition: str | None = None,
+    returns: str = "NONE",
+) -> dict[str, Any]:
+    """One UpdateItem of the tally; returns the attributes `returns` asks for (DynamoDB's ReturnValues)."""
     request: dict[str, Any] = {
         "TableName": ScheduledWorkModel.Meta.table_name,
         "Key": _tally_key(contract_id),
         "UpdateExpression": expression,
-        "ExpressionAttributeValues": values,
-        "ReturnValues": "ALL_NEW",
+        "ReturnValues": returns,
     }
+    if values:
+        request["ExpressionAttributeValues"] = values
     if names:
         request["ExpressionAttributeNames"] = names
+    if condition:
+        request["ConditionExpression"] = condition
     try:
-        return _tally(_client().update_item(**request)["Attributes"])
-    except (ClientError, BotoCoreError) as exc:
+        return _client().update_item(**request).get("Attributes", {})
+    except ClientError as exc:
+        if exc.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException":
+            raise _ConditionFailed from exc
+        raise StorageError("could not record the purge's progress") from exc
+    except BotoCoreError as exc:
         raise StorageError("could not record the purge's progress") from exc
 
 
 def start_tally(contract_id: str, now: datetime) -> Tally:
     """The contract's tally, created on the purge's first run (a later run keeps the first start time)."""
     started = format_rfc3339(now)
-    return _update_tally(
+    attributes = _update_tally(
         contract_id,
         "SET contract_id = :c, started_at = if_not_exists(started_at, :s), counts = if_not_exists(counts, :empty)",
         {},
         {":c": {"S": contract_id}, ":s": {"S": started}, ":empty": {"M": {}}},
+        returns="ALL_NEW",
     )
+    return _tally(attributes)
 
 
-def add_to_tally(contract_id: str, counts: Mapping[str, int], finished_phase: str | None = None) -> Tally | None:
-    """Add one batch's counts to the running totals, and mark its phase finished if it was the last batch.
+def begin_batch(contract_id: str, batch: PendingBatch) -> None:
+    """Record a batch before deleting it. Conflict if another batch is pending (another run is purging).
 
-    One atomic update, so the totals hold across runs; nothing is written for an empty batch of an unfinished phase.
+    Recording it again is harmless (a resent request); when the answer is lost, the tally is read to learn whether it
+    was recorded: StorageError only if it was not (then nothing may be deleted, and the next run lists again).
     """
+    pending = {
+        "token": {"S": batch.token},
+        "phase": {"S": batch.phase},
+        "last": {"BOOL": batch.last},
+        "targets": {"B": _encode(batch.targets)},
+    }
+    try:
+        _update_tally(
+            contract_id,
+            "SET pending = :p",
+            {"#t": "token"},
+            {":p": {"M": pending}, ":t": {"S": batch.token}},
+            condition="attribute_exists(contract_id) AND (attribute_not_exists(pending) OR pending.#t = :t)",
+        )
+    except _ConditionFailed as exc:
+        raise Conflict("another run of the purge has a batch under way", contract_id=contract_id) from exc
+    except StorageError:
+        tally = find_tally(contract_id)
+        if tally is None or tally.pending is None or tally.pending.token != batch.token:
+            raise
+
+
+def commit_batch(contract_id: str, token: str, counts: Mapping[str, int], finished: Iterable[str] = ()) -> None:
+    """Add a pending batch's counts to the totals and drop it, once: the update applies only while that batch is
+    pending, so a resent or repeated commit adds nothing. Marks the `finished` phases done (the batch's own if it
+    was its last, and any the run found empty since its last commit)."""
+    finished = sorted(set(finished))
     counts = {name: value for name, value in counts.items() if value}
-    names = {f"#k{i}": name for i, name in enumerate(counts)}
-    values: dict[str, Any] = {f":v{i}": {"N": str(value)} for i, value in enumerate(counts.values())}
+    names = {"#t": "token", **{f"#k{i}": name for i, name in enumerate(counts)}}
+    values: dict[str, Any] = {":t": {"S": token}}
+    values |= {f":v{i}": {"N": str(value)} for i, value in enumerate(counts.values())}
     clauses = [f"counts.#k{i} = if_not_exists(counts.#k{i}, :zero) + :v{i}" for i in range(len(counts))]
-    expression = f"SET {', '.join(clauses)}" if clauses else ""
+    expression = f"SET {', '.join(clauses)} REMOVE pending" if clauses else "REMOVE pending"
     if counts:
         values[":zero"] = {"N": "0"}
-    if finished_phase:
+    if finished:
         expression += " ADD phases_done :p"
-        values[":p"] = {"SS": [finished_phase]}
-    if not expression:
-        return None
-    return _update_tally(contract_id, expression.strip(), names, values)
+        values[":p"] = {"SS": finished}
+    try:
+        _update_tally(contract_id, expression, names, values, condition="pending.#t = :t")
+    except (_ConditionFailed, StorageError) as exc:
+        # A lost answer, or a resent commit failing its own condition: committed if the batch is no longer pending.
+        pending = read_tally(contract_id).pending
+        if pending is not None and pending.token == token:
+            raise StorageError("could not record the purge's progress") from exc
+
+
+def finish_phases(contract_id: str, phases: Iterable[str]) -> None:
+    """Mark phases that found nothing left as done (adding to a set: repeating it changes nothing)."""
+    _update_tally(contract_id, "ADD phases_done :p", {}, {":p": {"SS": sorted(set(phases))}})
 
 
 def find_tally(contract_id: str) -> Tally | None:
@@ -419,12 +565,48 @@ def read_tally(contract_id: str) -> Tally:
     return tally
 
 
-def record_certificate(contract_id: str, certificate: Mapping[str, Any]) -> Tally:
-    return _update_tally(contract_id, "SET certificate = :c", {}, {":c": {"S": json.dumps(certificate)}})
+def record_certificate(contract_id: str, certificate: Mapping[str, Any]) -> None:
+    _update_tally(contract_id, "SET certificate = :c", {}, {":c": {"S": json.dumps(certificate)}})
 
 
-def record_receipt_sent(contract_id: str, now: datetime) -> Tally:
-    return _update_tally(contract_id, "SET receipt_sent_at = :t", {}, {":t": {"S": format_rfc3339(now)}})
+_NO_OTHER_ATTEMPT = "attribute_not_exists(receipt) AND (attribute_not_exists(receipt_attempt) OR receipt_attempt = :a)"
+
+
+def begin_receipt(contract_id: str, attempt: str) -> None:
+    """Record that the receipt is about to be sent (attempt id), before sending it. Conflict if another attempt or
+    its result is recorded; on a lost answer the tally is read: StorageError only if the attempt was not recorded."""
+    try:
+        _update_tally(
+            contract_id,
+            "SET receipt_attempt = :a",
+            {},
+            {":a": {"S": attempt}},
+            condition=_NO_OTHER_ATTEMPT,
+        )
+    except _ConditionFailed as exc:
+        raise Conflict("the receipt is being sent by another run", contract_id=contract_id) from exc
+    except StorageError:
+        tally = find_tally(contract_id)
+        if tally is None or tally.receipt_attempt != attempt:
+            raise
+
+
+def abandon_receipt(contract_id: str, attempt: str) -> None:
+    """Forget an attempt known not to have sent the mail, so that the next run sends it."""
+    with suppress(_ConditionFailed):  # already forgotten
+        _update_tally(contract_id, "REMOVE receipt_attempt", {}, {":a": {"S": attempt}}, "receipt_attempt = :a")
+
+
+def record_receipt(contract_id: str, status: str, now: datetime) -> str:
+    """Record how sending the receipt went; the first status recorded stays, and is returned."""
+    attributes = _update_tally(
+        contract_id,
+        "SET receipt = if_not_exists(receipt, :s), receipt_at = if_not_exists(receipt_at, :t)",
+        {},
+        {":s": {"S": status}, ":t": {"S": format_rfc3339(now)}},
+        returns="UPDATED_NEW",
+    )
+    return attributes.get("receipt", {}).get("S", status)
 
 
 def delete_tally(contract_id: str) -> None:
@@ -455,23 +637,32 @@ def purge_target(contract_id: str) -> PurgeTarget:
     return PurgeTarget(item.contract_id, item.state, item.contact_email, item.purge_due_at)
 
 
-def shrink_to_purged_record(contract_id: str, certificate: Mapping[str, Any]) -> None:
-    """Replace a purged contract by its minimal record, in one write conditional on the version; a rerun is a no-op.
-
-    Kept: the id, state `purged`, the lifecycle times, the plan numbers (not personal, and required by the model, so
-    the record stays readable everywhere) and the deletion certificate's summary (`deletion_certificate`, JSON).
-    Dropped: the customer's name and contact address (left as empty strings), the security-service contract id and
-    the usage times.
-    """
+def _contract_item(contract_id: str) -> ContractModel:
     try:
-        item = ContractModel.get(contract_id, consistent_read=True)
+        return ContractModel.get(contract_id, consistent_read=True)
     except DoesNotExist as exc:
         raise NotFound("contract not found", contract_id=contract_id) from exc
     except PynamoDBException as exc:
         raise StorageError("could not read the contract") from exc
+
+
+def _is_minimal(item: ContractModel) -> bool:
+    return item.name == "" and item.contact_email == ""
+
+
+def shrink_to_purged_record(contract_id: str, certificate: Mapping[str, Any], receipt: str | None) -> None:
+    """Replace a purged contract by its minimal record, in one write conditional on the version; a rerun is a no-op.
+
+    Kept: the id, state `purged`, the lifecycle times, the plan numbers (not personal, and required by the model, so
+    the record stays readable everywhere), the deletion certificate's summary (`deletion_certificate`, JSON) and how
+    sending its receipt went (`deletion_receipt`: "sent", "unconfirmed" or "no_address"), for operators.
+    Dropped: the customer's name and contact address (left as empty strings), the security-service contract id and
+    the usage times.
+    """
+    item = _contract_item(contract_id)
     if item.state != PURGED:
         raise Conflict("only a purged contract is shrunk to its record", current_state=item.state)
-    if item.name == "" and item.contact_email == "":
+    if _is_minimal(item):
         return
     minimal = ContractModel(
         contract_id=item.contract_id,
@@ -495,6 +686,8 @@ def shrink_to_purged_record(contract_id: str, certificate: Mapping[str, Any]) ->
     record["version"] = {"N": str(int(item.version or 0) + 1)}
     # Read back by a JSONAttribute should the model gain the field; until then PynamoDB ignores it.
     record["deletion_certificate"] = {"S": json.dumps(certificate, sort_keys=True)}
+    if receipt:
+        record["deletion_receipt"] = {"S": receipt}
     request: dict[str, Any] = {
         "TableName": ContractModel.Meta.table_name,
         "Item": record,
@@ -507,6 +700,8 @@ def shrink_to_purged_record(contract_id: str, certificate: Mapping[str, Any]) ->
         _client().put_item(**request)
     except ClientError as exc:
         if exc.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException":
+            if _is_minimal(_contract_item(contract_id)):
+                return  # this write, resent after it was applied
             raise Conflict("the contract changed meanwhile; the next run retries", contract_id=contract_id) from exc
         raise StorageError("could not write the purged contract record") from exc
     except BotoCoreError as exc:
