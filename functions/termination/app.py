@@ -27,7 +27,7 @@ def lambda_handler(_event: dict[str, Any], context: LambdaContext) -> dict[str, 
     settings = get_settings()
     report = run_termination(
         storage=runtime.storage(),
-        mailer=runtime.mailer(),
+        mailer=runtime.receipt_mailer(),  # the only mail the job sends: the deletion receipt, at most once
         now=utcnow(),
         remaining_ms=context.get_remaining_time_in_millis,
         purge_grace_days=settings.purge_grace_days,
@@ -38,6 +38,8 @@ def lambda_handler(_event: dict[str, Any], context: LambdaContext) -> dict[str, 
     metrics.add_metric(name="TerminationItemsFailed", unit=MetricUnit.Count, value=report.failed)
     metrics.add_metric(name="TerminationContractsTerminated", unit=MetricUnit.Count, value=report.terminated)
     metrics.add_metric(name="TerminationContractsPurged", unit=MetricUnit.Count, value=report.purged)
+    metrics.add_metric(name="TerminationPurgesIncomplete", unit=MetricUnit.Count, value=report.purges_incomplete)
+    metrics.add_metric(name="TerminationReceiptsUnconfirmed", unit=MetricUnit.Count, value=report.receipts_unconfirmed)
     metrics.add_metric(name="TerminationItemsDeleted", unit=MetricUnit.Count, value=report.items_deleted)
     metrics.add_metric(name="TerminationBytesFreed", unit=MetricUnit.Bytes, value=report.bytes_freed)
     logger.info("termination run finished", extra=asdict(report))

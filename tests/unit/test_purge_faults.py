@@ -31,10 +31,11 @@ from doti import audit, lifecycle, runtime
 from doti.errors import DotiError
 from doti.purge import CERTIFICATE_ACTION, OtherTables, PurgeOutcome, object_prefixes, purge_contract, receipt_subject
 from functions.ingest import app as ingest
+from functions.termination import app as termination
 from infra.drawing import draw_frame, encode_jpeg
 from infra.provision import Provisioned
 from tests.faults.inject import INJECTOR, MODES, Call, Crash, Plan
-from tests.support import LambdaContext, World, frame_event
+from tests.support import LambdaContext, World, frame_event, sample_event
 
 PLENTY_MS = 900_000.0
 BATCH = 2  # small, so that every phase with data takes several batches
@@ -257,6 +258,64 @@ def test_a_broken_tally_write_after_objects_were_deleted_neither_loses_nor_doubl
     (certificate,) = certificates(tenant.contract_id)
     assert (certificate["counts"], certificate["bytes_deleted"]) == (expected.counts, expected.bytes)
     assert leftovers(aws, tenant) == []
+
+
+@pytest.mark.parametrize("mode", ["lost", "dup"])
+def test_a_receipt_whose_answer_is_lost_is_not_sent_again_and_the_job_says_it_is_unconfirmed(
+    aws_with_request_tokens, world_factory, mode
+):
+    # Given a contract past its grace period, and where the termination job's run sends the receipt
+    aws = aws_with_request_tokens
+    twin = terminated_tenant(world_factory)
+    plan = Plan()
+    with INJECTOR.armed(plan):
+        termination.lambda_handler(sample_event("termination/scheduled.json"), LambdaContext())
+    assert receipts_to(twin.contract_id) == 1
+    at = [str(call) for call in plan.calls].index("ses.SendEmail")
+    tenant = terminated_tenant(world_factory)
+
+    # When SES takes the mail but its answer is lost (or botocore would resend it), and the job runs again
+    reports = []
+    with INJECTOR.armed(Plan(mode, at=at)) as broken:
+        reports.append(termination.lambda_handler(sample_event("termination/scheduled.json"), LambdaContext()))
+    assert broken.fired == Call("ses", "SendEmail")
+    reports.append(termination.lambda_handler(sample_event("termination/scheduled.json"), LambdaContext()))
+
+    # Then the receipt went once, the contract is purged, and the job and the purged record say it is unconfirmed
+    assert receipts_to(tenant.contract_id) == 1
+    assert purged_record(aws, tenant.contract_id)["state"] == {"S": "purged"}
+    assert sum(report["receipts_unconfirmed"] for report in reports) == 1
+    assert purged_record(aws, tenant.contract_id)["deletion_receipt"] == {"S": "unconfirmed"}
+    assert len(certificates(tenant.contract_id)) == 1
+
+
+def test_a_purge_a_fault_leaves_unfinished_is_reported_by_the_job_and_finished_by_its_next_run(
+    aws_with_request_tokens, world_factory
+):
+    # Given a contract past its grace period, and where the termination job's run first deletes objects
+    aws = aws_with_request_tokens
+    twin = terminated_tenant(world_factory)
+    plan = Plan()
+    with INJECTOR.armed(plan):
+        termination.lambda_handler(sample_event("termination/scheduled.json"), LambdaContext())
+    at = [str(call) for call in plan.calls].index("s3.DeleteObjects")
+    tenant = terminated_tenant(world_factory)
+    expected = stored(aws, tenant)
+    assert purged_record(aws, twin.contract_id)["deletion_receipt"] == {"S": "sent"}
+
+    # When S3 is throttled there
+    with INJECTOR.armed(Plan("err", at=at)):
+        failed = termination.lambda_handler(sample_event("termination/scheduled.json"), LambdaContext())
+
+    # Then the run says the purge is unfinished, and why, not that it succeeded
+    assert (failed["purged"], failed["purges_incomplete"], failed["failed"]) == (0, 1, 1)
+    assert failed["failures"] == [{"kind": "purge", "contract_id": tenant.contract_id, "code": "storage_unavailable"}]
+
+    # When the job runs again / Then it finishes the purge, with the certificate of what was stored
+    again = termination.lambda_handler(sample_event("termination/scheduled.json"), LambdaContext())
+    assert (again["purged"], again["purges_incomplete"], again["failed"]) == (1, 0, 0)
+    (certificate,) = certificates(tenant.contract_id)
+    assert (certificate["counts"], certificate["bytes_deleted"]) == (expected.counts, expected.bytes)
 
 
 # a batch as large as S3 allows

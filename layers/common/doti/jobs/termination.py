@@ -21,7 +21,7 @@ from doti.errors import Conflict, DotiError, NotFound
 from doti.frames import Storage
 from doti.mail import Mailer
 from doti.observability import logger
-from doti.purge import NotPurgeable, OtherTables, PurgeOutcome, purge_contract
+from doti.purge import RECEIPT_UNCONFIRMED, NotPurgeable, OtherTables, PurgeOutcome, purge_contract
 from doti.store import purge as store
 
 JOB = "termination"
@@ -44,6 +44,8 @@ class TerminationReport:
     sessions_deleted: int = 0
     shares_revoked: int = 0
     purged: int = 0
+    purges_incomplete: int = 0  # purges this run left unfinished (stopped by the time budget, or failed): rerun
+    receipts_unconfirmed: int = 0  # deletion receipts that may not have reached SES (never resent): check by hand
     items_deleted: int = 0  # objects, index items and registry items the purges deleted
     bytes_freed: int = 0
     stopped_early: bool = False
@@ -245,11 +247,15 @@ def _purge_due(run: _Run) -> bool:
                 outcome = _purge(run, work)
             except DotiError as exc:
                 failed.add(work.due_key)
+                run.report.purges_incomplete += 1
                 run.fail(work.kind, work.contract_id, exc)
                 continue
             if outcome is not None:
                 run.report.items_deleted += sum(outcome.counts.values())
                 run.report.bytes_freed += outcome.bytes_freed
+                _report_receipt(run, outcome)
+                if not outcome.done:
+                    run.report.purges_incomplete += 1
                 if outcome.stopped_early:
                     run.report.stopped_early = True
                     return False
@@ -258,13 +264,22 @@ def _purge_due(run: _Run) -> bool:
                     code = outcome.error or "incomplete"
                     run.report.failed += 1
                     run.report.failures.append({"kind": work.kind, "contract_id": work.contract_id, "code": code})
-                    logger.warning("purge incomplete", extra={"contract_id": work.contract_id, "code": code})
+                    logger.warning(
+                        "purge incomplete", extra={"contract_id": work.contract_id, "code": code, "left": outcome.left}
+                    )
                     continue
                 if outcome.status == "purged":
                     run.report.changed += 1
                     run.report.purged += 1
             schedule.done_work(work)
     return True
+
+
+def _report_receipt(run: _Run, outcome: PurgeOutcome) -> None:
+    """A receipt that may not have gone is never resent (it may have): operators must hear of it."""
+    if outcome.receipt == RECEIPT_UNCONFIRMED and outcome.done:
+        run.report.receipts_unconfirmed += 1
+        logger.warning("deletion receipt unconfirmed", extra={"contract_id": outcome.contract_id})
 
 
 def _purge(run: _Run, work: schedule.ScheduledWork) -> PurgeOutcome | None:
