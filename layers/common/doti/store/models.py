@@ -467,6 +467,7 @@ class ExportModel(Model):
     sha256 = UnicodeAttribute(null=True)
     error_code = UnicodeAttribute(null=True)
     error_message = UnicodeAttribute(null=True)
+    claim_token = UnicodeAttribute(null=True)  # the run building it (status building), so it knows its own claim
     expires_at = NumberAttribute()  # epoch seconds; the table's TTL attribute
 
 
