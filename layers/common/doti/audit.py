@@ -24,7 +24,7 @@ from pynamodb.transactions import TransactWrite
 
 from doti.clock import format_rfc3339
 from doti.entities import StaffMember, User
-from doti.errors import Conflict, StorageError
+from doti.errors import StorageError
 from doti.store.models import AuditEntryModel, AuditHeadModel
 
 SYSTEM = "_system"  # the chain of entries that concern no single contract (incidents, broadcast notices)
@@ -182,7 +182,7 @@ def record_with(
     Each attempt calls `prepare`, which reads what it is about to change and returns the write with the entry's
     details; it raises (a Conflict, say) when the change no longer applies, and that ends the attempts. A
     transaction cancelled because the head moved (another append) or the write's own condition failed (its item
-    changed since `prepare` read it) is prepared and tried again, at most _APPEND_ATTEMPTS times.
+    changed since `prepare` read it) is prepared and tried again, at most _APPEND_ATTEMPTS times (then StorageError).
 
     A transaction that applied although its answer said otherwise (the response lost, or botocore's resend of an
     applied transaction failing its own conditions) is recognised by reading the entry back: the entry at our seq
@@ -209,7 +209,9 @@ def record_with(
                 continue  # another writer appended first, or the change's item moved: read both again
             raise StorageError("could not write the audit log") from exc
         return _entry(item)
-    raise Conflict("the audit log is busy; try again", contract_id=chain)
+    # Transient (appends and changes kept winning the race), not a conflict: a job must not take it for "someone
+    # else made this change", and a client retries a 503.
+    raise StorageError("the audit log is busy; try again", contract_id=chain)
 
 
 def _next(
