@@ -27,7 +27,7 @@ import tempfile
 import uuid
 import zipfile
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from functools import partial
 from typing import IO, Any
@@ -268,7 +268,16 @@ def build_export(
         _fail(export, token, "internal_error", "the export could not be built", now)
         raise
     _ready(export, token, key, upload, archive, now)
-    return store.get_export(export_id)
+    # as stored (not read again: a failed read now would send a finished export's message back)
+    return replace(
+        export,
+        status=READY,
+        object_key=key,
+        size=upload.size,
+        frames=archive.frames,
+        sha256=upload.sha256,
+        updated_at=now,
+    )
 
 
 def _not_claimed(export: Export, now: datetime, last_attempt: bool) -> Export | None:
