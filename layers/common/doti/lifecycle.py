@@ -146,7 +146,7 @@ def transition(
         exc.details.setdefault("requested", to)
         raise
     before, after = seen["move"]
-    if notice_due and not _notify_suspension(after, ground, reason, actor, mailer, now):  # type: ignore[arg-type]
+    if notice_due and mailer is not None and not _notify_suspension(after, ground, reason, actor, mailer, now):
         audit.record(
             contract_id,
             actor=actor,

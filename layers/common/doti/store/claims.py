@@ -174,12 +174,9 @@ def _completed_by(claim: Claim, frame: entities.Frame) -> bool:
     can be lost, or be botocore's resend of it failing its own conditions (DynamoDB honours a client request token
     for that; moto does not, and neither does anything after ten minutes)."""
     held = get(claim.claim_id)
-    return (
-        held is not None
-        and held.status == COMPLETED
-        and _is_ours(held, claim.token)
-        and (held.frame_id == frame.frame_id)
-    )
+    if held is None or held.status != COMPLETED:
+        return False
+    return _is_ours(held, claim.token) and held.frame_id == frame.frame_id
 
 
 def _complete_once(claim: Claim, frame: entities.Frame, *, period: str, quota: int) -> None:
