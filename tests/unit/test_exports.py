@@ -290,7 +290,9 @@ def test_a_redelivered_message_builds_nothing_twice(aws, world, base_time, s3_ca
     assert [e.action for e in entries if e.subject == export_id].count("export.ready") == 1
 
 
-def test_a_duplicate_delivery_while_the_export_is_being_built_builds_nothing(aws, world, base_time, s3_calls):
+def test_a_duplicate_delivery_while_the_export_is_being_built_builds_nothing_and_returns(
+    aws, world, base_time, s3_calls
+):
     # Given a queued export of a frame, and its message (SQS delivers a message at least once, maybe twice)
     ingest_frame(world, base_time)
     token = owner_token(world)
@@ -310,8 +312,13 @@ def test_a_duplicate_delivery_while_the_export_is_being_built_builds_nothing(aws
     # When one run builds the export and the same message is delivered to another run meanwhile
     built = exports.build_export(export_id, storage=runtime.storage(), now=utcnow(), remaining_ms=remaining_ms)
 
-    # Then the duplicate leaves the export to the run building it: no S3 call, no failure, still building
-    assert duplicate == {"result": {"batchItemFailures": []}, "s3_calls": [], "status": "building"}
+    # Then the duplicate leaves the export to the run building it: no S3 call, still building, and its message goes
+    # back to the queue (acknowledged, it would be gone if the building run stopped: nobody would finish the export)
+    assert duplicate == {
+        "result": {"batchItemFailures": [{"itemIdentifier": message[0]["MessageId"]}]},
+        "s3_calls": [],
+        "status": "building",
+    }
     # and the first run finishes it: one upload, one archive, one "ready" in the audit log
     assert built is not None
     assert built.status == "ready"

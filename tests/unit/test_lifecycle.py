@@ -19,6 +19,7 @@ from doti.clock import format_rfc3339, parse_rfc3339, utcnow
 from doti.contracts import add_months, update_versioned
 from doti.errors import Conflict
 from doti.store.models import ContractModel
+from tests.faults.inject import INJECTOR
 from tests.support import admin_call, assert_error, body_of
 
 CONTRACT_BODY = {"name": "Lifecycle Shop", "contact_email": "owner@lifecycle-shop.example"}
@@ -452,7 +453,9 @@ def test_concurrent_transitions_cannot_both_win(admin_key):
         except Conflict as exc:
             outcomes[index] = exc
 
-    # When they all try at once
+    # When they all try at once (each AWS call on its own, as DynamoDB applies a transaction: moto's rolls back by
+    # restoring a copy of the table, which would undo a transaction another thread committed meanwhile)
+    INJECTOR.install()
     threads = [threading.Thread(target=attempt, args=(i, *m)) for i, m in enumerate(moves)]
     for thread in threads:
         thread.start()

@@ -3,12 +3,17 @@
 Each entry carries the SHA-256 of its predecessor; `verify_chain` recomputes the chain and reports the first broken
 link. Appends are conditional on the next sequence number, so concurrent writers never fork the chain: the loser
 re-reads the head and retries. Entries hold no image data and no secrets (keys that look like secrets are refused).
+
+A state change and the entry that records it commit in the same transaction (`record_with`): a change is never
+visible without its entry, nor an entry without its change, whatever fails between them.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -19,7 +24,7 @@ from pynamodb.transactions import TransactWrite
 
 from doti.clock import format_rfc3339
 from doti.entities import StaffMember, User
-from doti.errors import Conflict, StorageError
+from doti.errors import StorageError
 from doti.store.models import AuditEntryModel, AuditHeadModel
 
 SYSTEM = "_system"  # the chain of entries that concern no single contract (incidents, broadcast notices)
@@ -123,6 +128,22 @@ def _head(contract_id: str) -> AuditHeadModel | None:
         raise StorageError("could not read the audit log") from exc
 
 
+@dataclass(frozen=True)
+class StateWrite:
+    """A state change to commit in one DynamoDB transaction with its audit entry (see `record_with`).
+
+    `add` puts the change's own operations, with their conditions, into the transaction it is handed (a PynamoDB
+    TransactWrite: data-access code adds to it, domain code only passes it on); `details` are the entry's.
+    """
+
+    add: Callable[[TransactWrite], None]
+    details: dict[str, Any]
+
+
+def _nothing(_transaction: TransactWrite) -> None:
+    """The state write of an entry that records no state change of its own."""
+
+
 def record(
     contract_id: str | None,
     *,
@@ -134,39 +155,106 @@ def record(
     customer_visible: bool = True,
 ) -> AuditEntry:
     """Append one entry to the contract's chain (or the system chain when contract_id is None)."""
+    entry = StateWrite(_nothing, details or {})
+    return record_with(
+        contract_id,
+        actor=actor,
+        action=action,
+        now=now,
+        subject=subject,
+        customer_visible=customer_visible,
+        prepare=lambda: entry,
+    )
+
+
+def record_with(
+    contract_id: str | None,
+    *,
+    actor: str,
+    action: str,
+    now: datetime,
+    prepare: Callable[[], StateWrite],
+    subject: str | None = None,
+    customer_visible: bool = True,
+) -> AuditEntry:
+    """Commit a state change and its audit entry together, in one transaction with the chain's head, or neither.
+
+    Each attempt calls `prepare`, which reads what it is about to change and returns the write with the entry's
+    details; it raises (a Conflict, say) when the change no longer applies, and that ends the attempts. A
+    transaction cancelled because the head moved (another append) or the write's own condition failed (its item
+    changed since `prepare` read it) is prepared and tried again, at most _APPEND_ATTEMPTS times (then StorageError).
+
+    A transaction that applied although its answer said otherwise (the response lost, or botocore's resend of an
+    applied transaction failing its own conditions) is recognised by reading the entry back: the entry at our seq
+    with our hash is ours, as nobody else can write that hash. The client request token makes DynamoDB itself treat
+    such a resend as the same transaction for 10 minutes; the read-back is what holds beyond that, and in moto.
+    """
     chain = contract_id or SYSTEM
-    details = json.loads(json.dumps(details or {}, default=str))  # what is hashed is exactly what is stored
-    _check_no_secrets(details)
     for _ in range(_APPEND_ATTEMPTS):
+        write = prepare()
+        details = json.loads(json.dumps(write.details, default=str))  # what is hashed is exactly what is stored
+        _check_no_secrets(details)
         head = _head(chain)
-        seq = int(head.head_seq) + 1 if head else 1
-        prev_hash = head.head_hash if head else GENESIS
-        digest = entry_hash(chain, seq, now, actor, action, subject, details, customer_visible, prev_hash)
-        item = AuditEntryModel(
-            contract_id=chain,
-            seq=seq,
-            at=now,
-            actor=actor,
-            action=action,
-            subject=subject,
-            details=details,
-            customer_visible=customer_visible,
-            prev_hash=prev_hash,
-            hash=digest,
-        )
-        new_head = AuditHeadModel(contract_id=chain, seq=HEAD_SEQ, head_seq=seq, head_hash=digest)
-        # Entry and head move together, on condition that nobody appended since we read the head.
-        head_unchanged = AuditHeadModel.head_seq == seq - 1 if head else AuditHeadModel.contract_id.does_not_exist()
+        item, new_head, head_unchanged = _next(chain, head, now, actor, action, subject, details, customer_visible)
         try:
-            with TransactWrite(connection=_connection()) as transaction:
+            with TransactWrite(connection=_connection(), client_request_token=uuid.uuid4().hex) as transaction:
+                # Entry and head move together, on condition that nobody appended since we read the head.
                 transaction.save(item, condition=AuditEntryModel.seq.does_not_exist())
                 transaction.save(new_head, condition=head_unchanged)
+                write.add(transaction)
         except TransactWriteError as exc:
+            if _is_written(item):
+                return _entry(item)  # ours applied; only its answer was lost
             if getattr(exc, "cause_response_code", None) == "TransactionCanceledException":
-                continue  # another writer appended first; chain onto theirs
+                continue  # another writer appended first, or the change's item moved: read both again
             raise StorageError("could not write the audit log") from exc
         return _entry(item)
-    raise Conflict("the audit log is busy; try again", contract_id=chain)
+    # Transient (appends and changes kept winning the race), not a conflict: a job must not take it for "someone
+    # else made this change", and a client retries a 503.
+    raise StorageError("the audit log is busy; try again", contract_id=chain)
+
+
+def _next(
+    chain: str,
+    head: AuditHeadModel | None,
+    now: datetime,
+    actor: str,
+    action: str,
+    subject: str | None,
+    details: dict[str, Any],
+    customer_visible: bool,
+) -> tuple[AuditEntryModel, AuditHeadModel, Any]:
+    """The entry that follows `head`, the head that names it, and the condition that the head has not moved."""
+    seq = int(head.head_seq) + 1 if head else 1
+    prev_hash = head.head_hash if head else GENESIS
+    digest = entry_hash(chain, seq, now, actor, action, subject, details, customer_visible, prev_hash)
+    item = AuditEntryModel(
+        contract_id=chain,
+        seq=seq,
+        at=now,
+        actor=actor,
+        action=action,
+        subject=subject,
+        details=details,
+        customer_visible=customer_visible,
+        prev_hash=prev_hash,
+        hash=digest,
+    )
+    new_head = AuditHeadModel(contract_id=chain, seq=HEAD_SEQ, head_seq=seq, head_hash=digest)
+    head_unchanged = AuditHeadModel.head_seq == seq - 1 if head else AuditHeadModel.contract_id.does_not_exist()
+    return item, new_head, head_unchanged
+
+
+def _is_written(item: AuditEntryModel) -> bool:
+    """Whether the chain holds exactly this entry (a consistent read of its seq); raises StorageError when the
+    answer cannot be known."""
+    try:
+        stored = AuditEntryModel.get(item.contract_id, item.seq, consistent_read=True)
+    except AuditEntryModel.DoesNotExist:
+        return False
+    except PynamoDBException as exc:
+        raise StorageError("could not read the audit log back") from exc
+    return stored.hash == item.hash
 
 
 def _connection() -> Connection:

@@ -6,8 +6,11 @@ chunks into the archive, which itself streams into an S3 multipart upload, so ne
 is ever held in memory (at most one part plus one chunk). `manifest.csv` lists each frame's capture time, type,
 size, SHA-256 and file name; each frame's bytes are checked against its recorded SHA-256 as they stream, and an
 export with a frame that no longer matches fails rather than hand over altered footage. A run claims the export
-before building it: a duplicate delivery of the message while that run builds does nothing, and only a claim older
-than the exporter's timeout (a run that stopped) is taken over by the message's redelivery.
+before building it, under a token of its own: a duplicate delivery of the message while that run builds builds
+nothing and hands the message back to the queue (acknowledging it could leave the export with nobody to finish it),
+and only a claim older than the exporter's timeout (a run that stopped) is taken over by the message's redelivery.
+An export ends ready or failed together with its audit entry; a message is acknowledged only when its export has
+ended, and on its last receive before the dead-letter queue the export is failed rather than left building.
 
 The archive lives at `exports/<contract_id>/<export_id>.zip`; the bucket's `exports/` lifecycle rule and the item's
 TTL remove both after EXPORT_LIFETIME, and a purge removes them with the rest of the contract.
@@ -18,12 +21,15 @@ from __future__ import annotations
 import csv
 import hashlib
 import io
+import itertools
 import json
 import tempfile
+import uuid
 import zipfile
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from typing import IO, Any
 
 from doti import audit, contracts, ids, registry, roles
@@ -46,6 +52,9 @@ QUERY_PAGE = 200
 # One Lambda run builds one export: beyond these, the customer is asked to split the window.
 # The exporter's timeout (template.yaml; a test compares them): a build claimed longer ago than this has stopped.
 BUILD_TIMEOUT = timedelta(seconds=900)
+# ExportQueue's maxReceiveCount (template.yaml; a test compares them): the receive after which the message goes to
+# the dead-letter queue, and so the last on which a run may leave the export unfinished.
+MAX_RECEIVES = 3
 MAX_EXPORT_BYTES = 4 * 1024**3
 RESERVE_MS = 60_000
 MANIFEST_COLUMNS = ("frame_id", "captured_at", "content_type", "size", "sha256", "file_name")
@@ -109,20 +118,20 @@ def request_export(
         updated_at=now,
         expires_at=datetime.fromtimestamp(int((now + EXPORT_LIFETIME).timestamp()), UTC),
     )
-    store.put_export(export)
-    try:
-        store.send_request(queue.sqs, queue.url, export.export_id)
-    except StorageError as exc:
-        store.mark_failed(export.export_id, code=exc.code, message="the export could not be queued", now=now)
-        raise
-    audit.record(
+    details = {"camera_id": export.camera_id, "from": format_rfc3339(start), "to": format_rfc3339(end)}
+    audit.record_with(
         export.contract_id,
         actor=f"user:{user.user_id}",
         action="export.requested",
         subject=export.export_id,
-        details={"camera_id": export.camera_id, "from": format_rfc3339(start), "to": format_rfc3339(end)},
         now=now,
+        prepare=lambda: audit.StateWrite(partial(store.add_new_export, export=export), details),
     )
+    try:
+        store.send_request(queue.sqs, queue.url, export.export_id)
+    except StorageError as exc:
+        _fail(export, None, exc.code, "the export could not be queued", now)
+        raise
     return export
 
 
@@ -192,6 +201,18 @@ class _Archive:
     frame_bytes: int = 0
 
 
+class ExportInProgress(DotiError):
+    """Another run holds the export's claim: the message goes back to the queue rather than be acknowledged while
+    that run may still stop (its redelivery, after the visibility timeout, finds the export done, or the claim stale
+    and takes it over)."""
+
+    code, status = "export_in_progress", 409
+
+
+class _ClaimLost(Exception):
+    """The export is no longer this run's to finish: its claim was taken over or it was failed meanwhile."""
+
+
 def build_export(
     export_id: str,
     *,
@@ -199,12 +220,16 @@ def build_export(
     now: datetime,
     remaining_ms: Callable[[], float],
     part_size: int = PART_SIZE,
+    last_attempt: bool = False,
 ) -> Export | None:
     """Build one export's ZIP and mark it ready; returns the export as it ends, or None for a message with nothing
-    (left) to do.
+    (left) to do. Raises when the message must come back: the work is not finished.
 
-    A failure marks the export failed and aborts the upload. Storage failures are raised again so the queue
-    redelivers the message and a later run rebuilds it; any other failure is final for this export.
+    The run claims the export under a token of its own, so a claim whose write was resent or whose answer was lost is
+    still known as ours. A storage failure gives the claim up (the export is queued again) and is raised again, so
+    the queue redelivers the message and a later run builds it; on the message's `last_attempt` (its last receive
+    before the dead-letter queue) it fails the export instead, visibly. Any other failure is final for the export.
+    The export's end (ready, failed) commits with its audit entry.
     """
     try:
         export = store.get_export(export_id)
@@ -213,9 +238,9 @@ def build_export(
         return None
     if export.status == READY or export.expires_at <= now:
         return None
-    if not store.start_building(export_id, now, stale_after=BUILD_TIMEOUT):
-        logger.info("export not claimed: failed, or being built by another run", extra={"export_id": export_id})
-        return None
+    token = uuid.uuid4().hex
+    if not store.start_building(export_id, token, now, stale_after=BUILD_TIMEOUT):
+        return _not_claimed(export, now, last_attempt)
     try:
         contracts.require_serving(contracts.get_contract(export.contract_id), now)
         key = export_key(export.contract_id, export.export_id)
@@ -233,35 +258,117 @@ def build_export(
         except BaseException:
             upload.abort()
             raise
+    except StorageError as exc:
+        _retry_later(export, token, exc, now, last_attempt)
+        raise
     except DotiError as exc:
-        _fail(export, exc.code, exc.message, now)
-        if isinstance(exc, StorageError):
-            raise
+        _fail(export, token, exc.code, exc.message, now)
         return store.get_export(export_id)
     except Exception:
-        _fail(export, "internal_error", "the export could not be built", now)
+        _fail(export, token, "internal_error", "the export could not be built", now)
         raise
-    if store.mark_ready(
-        export_id, object_key=key, size=upload.size, frames=archive.frames, sha256=upload.sha256, now=now
-    ):
-        _audit(export, "export.ready", {"frames": archive.frames, "bytes": upload.size}, now)
-    return store.get_export(export_id)
-
-
-def _fail(export: Export, code: str, message: str, now: datetime) -> None:
-    store.mark_failed(export.export_id, code=code, message=message, now=now)
-    _audit(export, "export.failed", {"code": code}, now)
-
-
-def _audit(export: Export, action: str, details: dict[str, Any], now: datetime) -> None:
-    audit.record(
-        export.contract_id,
-        actor=JOB_ACTOR,
-        action=action,
-        subject=export.export_id,
-        details={"camera_id": export.camera_id, **details},
-        now=now,
+    _ready(export, token, key, upload, archive, now)
+    # as stored (not read again: a failed read now would send a finished export's message back)
+    return replace(
+        export,
+        status=READY,
+        object_key=key,
+        size=upload.size,
+        frames=archive.frames,
+        sha256=upload.sha256,
+        updated_at=now,
     )
+
+
+def _not_claimed(export: Export, now: datetime, last_attempt: bool) -> Export | None:
+    """A message whose export this run could not claim: done (ready or failed for good), or another run's."""
+    current = store.get_export(export.export_id)
+    if current.status == READY or (current.status == FAILED and current.error_code != store.RETRYABLE_ERROR):
+        logger.info("export already finished", extra={"export_id": export.export_id, "status": current.status})
+        return None
+    if last_attempt and (holder := store.holder(export.export_id)) is not None:
+        # The message goes to the dead-letter queue now: the export must not stay building with nobody to finish it.
+        _fail(export, holder, "export_failed", "the export could not be built; request it again", now)
+    raise ExportInProgress("the export is being built by another run", export_id=export.export_id)
+
+
+def _retry_later(export: Export, token: str, exc: StorageError, now: datetime, last_attempt: bool) -> None:
+    if last_attempt:
+        _fail(export, token, exc.code, "the export could not be built; request it again", now)
+    elif not store.release(export.export_id, token, now):
+        logger.warning("export claim lost before it could be given up", extra={"export_id": export.export_id})
+
+
+def _ready(
+    export: Export, token: str, key: str, upload: store.MultipartUpload, archive: _Archive, now: datetime
+) -> None:
+    attempts = itertools.count()
+
+    def prepare() -> audit.StateWrite:
+        # A retry follows a cancelled transaction: the head moved, or the claim did (then it is no longer ours).
+        if next(attempts) and store.holder(export.export_id) != token:
+            raise _ClaimLost()
+        ready = partial(
+            store.add_ready,
+            export_id=export.export_id,
+            token=token,
+            object_key=key,
+            size=upload.size,
+            frames=archive.frames,
+            sha256=upload.sha256,
+            now=now,
+        )
+        return audit.StateWrite(ready, _details(export, {"frames": archive.frames, "bytes": upload.size}))
+
+    try:
+        audit.record_with(
+            export.contract_id,
+            actor=JOB_ACTOR,
+            action="export.ready",
+            subject=export.export_id,
+            now=now,
+            prepare=prepare,
+        )
+    except _ClaimLost as exc:
+        # Another run took the export over (or failed it) meanwhile: it finishes it, and its message says so.
+        raise ExportInProgress("the export was taken over by another run", export_id=export.export_id) from exc
+
+
+def _fail(export: Export, token: str | None, code: str, message: str, now: datetime) -> None:
+    """Fail the export with its audit entry: the claim of `token`, or (None) an export still queued."""
+
+    attempts = itertools.count()
+
+    def prepare() -> audit.StateWrite:
+        if next(attempts) and not _still_ours(export.export_id, token):
+            raise _ClaimLost()
+        failed = partial(
+            store.add_failed, export_id=export.export_id, held_by=token, code=code, message=message, now=now
+        )
+        return audit.StateWrite(failed, _details(export, {"code": code}))
+
+    try:
+        audit.record_with(
+            export.contract_id,
+            actor=JOB_ACTOR,
+            action="export.failed",
+            subject=export.export_id,
+            now=now,
+            prepare=prepare,
+        )
+    except _ClaimLost:
+        logger.warning("export not failed: another run holds it now", extra={"export_id": export.export_id})
+
+
+def _still_ours(export_id: str, token: str | None) -> bool:
+    """Whether the claim is still `token`'s, or (None) the export is still queued."""
+    if token is not None:
+        return store.holder(export_id) == token
+    return store.get_export(export_id).status == QUEUED
+
+
+def _details(export: Export, details: dict[str, Any]) -> dict[str, Any]:
+    return {"camera_id": export.camera_id, **details}
 
 
 def _frames_in_window(export: Export, now: datetime) -> Iterator[Frame]:

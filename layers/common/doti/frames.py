@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -116,13 +117,14 @@ def _indexed_frame(claim: claims.Claim) -> Frame:
         ) from exc
 
 
-def _settle_with(held: claims.Claim, sha256: str, now: datetime) -> IngestResult | claims.Claim:
+def _settle_with(held: claims.Claim, wanted: claims.Claim, now: datetime) -> IngestResult | claims.Claim:
     """What to do about a frame id another request has claimed: a replay, a conflict, or a stale claim to take over.
 
     Completed: the same body is a replay of the first frame (its capture time stands); another body is a conflict.
     In progress: the first request is still storing it (409 in_progress) unless it stopped more than
     CLAIM_STALE_AFTER ago, or gave the claim up after a failure; then a retry with the same body takes it over.
     """
+    sha256 = wanted.body_sha256
     if held.status == claims.COMPLETED:
         if held.body_sha256 != sha256:
             raise Conflict("this frame id was already used for a different image", frame_id=held.frame_id)
@@ -134,12 +136,12 @@ def _settle_with(held: claims.Claim, sha256: str, now: datetime) -> IngestResult
         raise Conflict("this frame id is being stored with a different image", frame_id=held.frame_id, in_progress=True)
     if not stale:
         raise Conflict("this frame id is being stored by another request", frame_id=held.frame_id, in_progress=True)
-    return claims.take_over(held, now)
+    return claims.take_over(held, now, wanted.token)
 
 
 def _claim_frame_id(wanted: claims.Claim, now: datetime) -> IngestResult | claims.Claim:
     held = claims.acquire(wanted)
-    return wanted if held is None else _settle_with(held, wanted.body_sha256, now)
+    return wanted if held is None else _settle_with(held, wanted, now)
 
 
 @dataclass(frozen=True)
@@ -268,6 +270,7 @@ def ingest_frame(
         captured_at=captured_at,
         claimed_at=now,
         expires_at=int(ceil_to_second(captured_at + retention).timestamp()),
+        token=uuid.uuid4().hex,  # this request's: its own write, read back, is known as its own
     )
     claimed = _claim_frame_id(wanted, now)
     if isinstance(claimed, IngestResult):

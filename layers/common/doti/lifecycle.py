@@ -21,11 +21,12 @@ win. Notices (Art. 5) go out where the terms ask for them or the customer is lef
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
-from pynamodb.exceptions import DoesNotExist, PutError, PynamoDBException, UpdateError
+from pynamodb.exceptions import DoesNotExist, PynamoDBException, UpdateError
+from pynamodb.transactions import TransactWrite
 
 from doti import audit, ids, notices, schedule
 from doti.clock import format_optional, format_rfc3339
@@ -40,7 +41,6 @@ from doti.contracts import (
     add_months,
     as_contract,
     contract_item,
-    update_versioned,
 )
 from doti.entities import Contract
 from doti.errors import Conflict, NotFound, StorageError, ValidationError
@@ -112,47 +112,87 @@ def transition(
     - art8-2 suspensions need the prior notice of a scheduled window (`window_id`, the suspension job's).
     - `mailer` publishes the notice an emergency or Art. 12 suspension gets; without it none is published.
     Work items are written before the state (a stale item is harmless: its consumer re-checks the state), so a
-    crash never leaves a terminated contract without its purge.
+    crash never leaves a terminated contract without its purge. The state and its "contract.transition" entry
+    commit in one transaction (doti.audit.record_with): a rerun that finds the move made finds its entry too.
     """
     _check_request(to, ground, reason, window_id)
-    steps: dict[str, Any] = {}
+    notice_due = to == SUSPENDED and ground != PLANNED and mailer is not None
+    seen: dict[str, Any] = {}
 
-    def actions_for(item: ContractModel) -> list[Any]:
-        current = as_contract(item)
-        _check_move(current, to, ground, effective_at, now)
+    def prepare() -> audit.StateWrite:
+        item = contract_item(contract_id)
+        before = as_contract(item)
+        if seen.setdefault("state", before.state) != before.state:
+            # another move won the race: the caller's decision was made on a state that is gone
+            raise Conflict(f"the contract changed meanwhile and is {before.state} now", current_state=before.state)
+        _check_move(before, to, ground, effective_at, now)
         purge_due_at = now + timedelta(days=purge_grace_days) if to == TERMINATED else None
-        steps.update(purge_due_at=purge_due_at)
-        return _actions(current, to, effective_at, purge_due_at, now)
+        changes = _changes(before, to, effective_at, purge_due_at, now)
+        _schedule_ahead(before, to, effective_at, purge_due_at)
+        seen["move"] = (before, replace(before, **changes))
+        details = _transition_details(before, to, ground, reason, effective_at, purge_due_at, window_id, notice_due)
 
-    def write_ahead(_before: Contract) -> None:
-        if to == CANCELLING and effective_at is not None:
-            schedule.schedule_work(schedule.CANCEL_EFFECTIVE, effective_at, contract_id)
-        if to == TERMINATED:
-            schedule.schedule_work(schedule.PURGE, steps["purge_due_at"], contract_id)
+        def add(transaction: TransactWrite) -> None:
+            # conditional on the version read (PynamoDB adds the condition and the increment)
+            transaction.update(item, actions=[getattr(ContractModel, name).set(v) for name, v in changes.items()])
+
+        return audit.StateWrite(add, details)
 
     try:
-        before, after = update_versioned(contract_id, actions_for, before_write=write_ahead)
+        audit.record_with(
+            contract_id, actor=actor, action="contract.transition", subject=contract_id, now=now, prepare=prepare
+        )
     except Conflict as exc:
         exc.details.setdefault("requested", to)
         raise
+    before, after = seen["move"]
+    if notice_due and mailer is not None and not _notify_suspension(after, ground, reason, actor, mailer, now):
+        audit.record(
+            contract_id,
+            actor=actor,
+            action="contract.notice_failed",
+            subject=contract_id,
+            details={"to": to, "ground": ground},
+            now=now,
+        )
     _tidy_after(before, after)
-    notified = ground == PLANNED and window_id is not None  # the window was announced when it was scheduled
-    if to == SUSPENDED and ground != PLANNED and mailer is not None:
-        notified = _notify_suspension(after, ground, reason, actor, mailer, now)
-    details = {
+    return after
+
+
+def _schedule_ahead(before: Contract, to: str, effective_at: datetime | None, purge_due_at: datetime | None) -> None:
+    """The work the new state needs, written before the state (idempotent: a retried attempt writes the same)."""
+    if to == CANCELLING and effective_at is not None:
+        schedule.schedule_work(schedule.CANCEL_EFFECTIVE, effective_at, before.contract_id)
+    if to == TERMINATED and purge_due_at is not None:
+        schedule.schedule_work(schedule.PURGE, purge_due_at, before.contract_id)
+
+
+def _transition_details(
+    before: Contract,
+    to: str,
+    ground: str | None,
+    reason: str,
+    effective_at: datetime | None,
+    purge_due_at: datetime | None,
+    window_id: str | None,
+    notice_due: bool,
+) -> dict[str, Any]:
+    """The entry of a move. `customer_notified`: the customer is told of this move, by the window's prior notice
+    (a planned suspension) or by the notice published right after it commits (whose own "notice.delivered" entry
+    follows; a notice that could not be published adds "contract.notice_failed")."""
+    details: dict[str, Any] = {
         "from": before.state,
         "to": to,
         "ground": ground,
         "reason": reason,
         "effective_at": format_optional(effective_at),
-        "customer_notified": notified,
+        "customer_notified": (ground == PLANNED and window_id is not None) or notice_due,
     }
     if window_id:
         details["suspension_id"] = window_id
-    if after.purge_due_at and to == TERMINATED:
-        details["purge_due_at"] = format_rfc3339(after.purge_due_at)
-    audit.record(contract_id, actor=actor, action="contract.transition", subject=contract_id, details=details, now=now)
-    return after
+    if purge_due_at is not None:
+        details["purge_due_at"] = format_rfc3339(purge_due_at)
+    return details
 
 
 def _check_request(to: str, ground: str | None, reason: str, window_id: str | None) -> None:
@@ -219,19 +259,20 @@ def _check_cancellation(ground: str | None, effective_at: datetime | None, now: 
         raise ValidationError("effective_at must not be in the past", field="effective_at")
 
 
-def _actions(
+def _changes(
     current: Contract, to: str, effective_at: datetime | None, purge_due_at: datetime | None, now: datetime
-) -> list[Any]:
-    actions: list[Any] = [ContractModel.state.set(to), ContractModel.updated_at.set(now)]
+) -> dict[str, Any]:
+    """The fields the move sets, by name (the contract's and its item's names are the same)."""
+    changes: dict[str, Any] = {"state": to, "updated_at": now}
     if to == ACTIVE and current.state == PENDING and (current.service_start is None or current.service_start > now):
-        actions.append(ContractModel.service_start.set(now))  # started early by staff
+        changes["service_start"] = now  # started early by staff
     if to == CANCELLING:
-        actions.append(ContractModel.cancel_effective_at.set(effective_at))
+        changes["cancel_effective_at"] = effective_at
     if to == TERMINATED:
-        actions += [ContractModel.terminated_at.set(now), ContractModel.purge_due_at.set(purge_due_at)]
+        changes.update(terminated_at=now, purge_due_at=purge_due_at)
     if to == PURGED:
-        actions.append(ContractModel.purged_at.set(now))
-    return actions
+        changes["purged_at"] = now
+    return changes
 
 
 def _tidy_after(before: Contract, after: Contract) -> None:
@@ -361,17 +402,17 @@ def schedule_suspension(
     )
     schedule.schedule_work(schedule.SUSPENSION_START, starts_at, contract_id, window.suspension_id)
     schedule.schedule_work(schedule.SUSPENSION_END, ends_at, contract_id, window.suspension_id)
-    try:
-        SuspensionModel(**window.__dict__).save(condition=SuspensionModel.suspension_id.does_not_exist())
-    except PutError as exc:
-        raise StorageError("could not store the suspension window") from exc
-    audit.record(
+
+    def store_window(transaction: TransactWrite) -> None:
+        transaction.save(SuspensionModel(**window.__dict__), condition=SuspensionModel.suspension_id.does_not_exist())
+
+    audit.record_with(
         contract_id,
         actor=actor,
         action="suspension.scheduled",
         subject=window.suspension_id,
-        details=_window_details(window),
         now=now,
+        prepare=lambda: audit.StateWrite(store_window, _window_details(window)),
     )
     if ground == PLANNED:
         _announce(window, mailer, actor, now, cancelled=False)
@@ -421,22 +462,42 @@ def cancel_suspension(contract_id: str, suspension_id: str, *, actor: str, now: 
     window = get_window(contract_id, suspension_id)
     if window.status == WINDOW_CANCELLED:
         return
-    if not set_window_status(window, (WINDOW_SCHEDULED,), WINDOW_CANCELLED):
+
+    def prepare() -> audit.StateWrite:
         current = get_window(contract_id, suspension_id).status
-        if current == WINDOW_CANCELLED:
-            return
-        raise Conflict(f"the suspension window is {current}; only a scheduled one can be cancelled", status=current)
+        if current != WINDOW_SCHEDULED:
+            raise _WindowMoved(current)
+
+        def cancel(transaction: TransactWrite) -> None:
+            transaction.update(
+                SuspensionModel(contract_id, suspension_id),
+                actions=[SuspensionModel.status.set(WINDOW_CANCELLED)],
+                condition=SuspensionModel.status == WINDOW_SCHEDULED,
+            )
+
+        return audit.StateWrite(cancel, _window_details(window))
+
+    try:
+        audit.record_with(
+            contract_id, actor=actor, action="suspension.cancelled", subject=suspension_id, now=now, prepare=prepare
+        )
+    except _WindowMoved as moved:
+        if moved.status == WINDOW_CANCELLED:
+            return  # cancelled meanwhile, with its entry
+        raise Conflict(
+            f"the suspension window is {moved.status}; only a scheduled one can be cancelled", status=moved.status
+        ) from moved
     _retire_window_work(window)
-    audit.record(
-        contract_id,
-        actor=actor,
-        action="suspension.cancelled",
-        subject=suspension_id,
-        details=_window_details(window),
-        now=now,
-    )
     if window.ground == PLANNED:
         _announce(window, mailer, actor, now, cancelled=True)
+
+
+class _WindowMoved(Exception):
+    """The window left `scheduled` before it could be cancelled."""
+
+    def __init__(self, status: str) -> None:
+        super().__init__(status)
+        self.status = status
 
 
 def _retire_window_work(window: SuspensionWindow) -> None:

@@ -25,12 +25,13 @@ import re
 import unicodedata
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import partial
 from typing import Any
 
 from doti import audit, contracts, cursors, ids, registry, roles
 from doti.clock import ceil_to_second, format_rfc3339, parse_rfc3339
 from doti.entities import Camera, Contract, Device, Note, User
-from doti.errors import Conflict, DotiError, NotFound, UnsupportedMediaType, ValidationError
+from doti.errors import Conflict, NotFound, UnsupportedMediaType, ValidationError
 from doti.json_body import parse_json_body
 from doti.media import media_type
 from doti.store import notes as store
@@ -210,21 +211,19 @@ def add_note(user: User, camera_id: str, text: str, at: str | None, *, now: date
         created_at=now,
         expires_at=_expires_at(moment, contract),
     )
-    if store.put_new_note(note) is not None:
-        raise Conflict("a note with this id already exists; try again")  # 80 random bits: practically never
     details = {"camera_id": camera.camera_id, "note_id": note.note_id, "at": format_rfc3339(moment)}
-    try:
-        audit.record(
-            contract.contract_id,
-            actor=f"user:{user.user_id}",
-            action="note.created",
-            subject=note.note_id,
-            details={**details, "text_length": len(note.text)},
-            now=now,
-        )
-    except DotiError:
-        store.delete_notes(camera.camera_id, [note.note_id])  # no note without its audit entry
-        raise
+    # No note without its audit entry, nor an entry without its note: they commit together. (An id already taken,
+    # 80 random bits, practically never happens: the transaction is refused until the attempts run out.)
+    audit.record_with(
+        contract.contract_id,
+        actor=f"user:{user.user_id}",
+        action="note.created",
+        subject=note.note_id,
+        now=now,
+        prepare=lambda: audit.StateWrite(
+            partial(store.add_new_note, note=note), {**details, "text_length": len(note.text)}
+        ),
+    )
     return note
 
 

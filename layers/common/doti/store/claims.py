@@ -3,6 +3,10 @@
 A claim is written with `attribute_not_exists` before anything is stored. The request holding it stores the
 objects, then completes it in one DynamoDB transaction with the frame's index item and the usage charge: the
 frame becomes visible, is charged and its claim completed together or not at all.
+
+Each claim carries its request's token. A write whose answer was lost, or that botocore resent after it applied (the
+resend fails its own condition), is read back: a claim holding our token, or completed with our token, is our own
+write, and the request goes on rather than meet itself as "another request".
 """
 
 from __future__ import annotations
@@ -10,6 +14,7 @@ from __future__ import annotations
 import dataclasses
 import random
 import time
+import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -49,8 +54,9 @@ class Claim:
     camera_id: str
     frame_id: str  # chosen by the first request: a retry that takes the claim over reuses it and its keys
     captured_at: datetime  # the first capture time stands
-    claimed_at: datetime  # the holder's token: completion and release are conditional on it
+    claimed_at: datetime  # completion and release are conditional on it
     expires_at: int  # epoch seconds, the frame's expiry (TTL)
+    token: str = ""  # the request that wrote it ("" for a claim written before tokens)
 
 
 def claim_id(device_id: str, device_frame_id: str) -> str:
@@ -67,6 +73,7 @@ def _claim(item: FrameClaimModel) -> Claim:
         captured_at=item.captured_at.astimezone(UTC),
         claimed_at=item.claimed_at.astimezone(UTC),
         expires_at=int(item.expires_at),
+        token=item.token or "",
     )
 
 
@@ -81,15 +88,18 @@ def acquire(claim: Claim) -> Claim | None:
             FrameClaimModel(id=claim.claim_id, **_attributes(claim)).save(condition=FrameClaimModel.id.does_not_exist())
             return None
         except PutError as exc:
+            held = get(claim.claim_id)
+            if held is not None and _is_ours(held, claim.token):
+                return None  # our write applied; its answer was lost, or was a resend's failing its own condition
             if not is_condition_failure(exc):
                 raise StorageError("could not claim the frame id") from exc
-        try:
-            return _claim(FrameClaimModel.get(claim.claim_id, consistent_read=True))
-        except DoesNotExist:
-            continue
-        except PynamoDBException as exc:
-            raise StorageError("could not read the frame id's claim") from exc
+        if held is not None:
+            return held
     raise Conflict("this frame id is being stored by another request", in_progress=True)
+
+
+def _is_ours(held: Claim, token: str) -> bool:
+    return bool(token) and held.token == token
 
 
 def _attributes(claim: Claim) -> dict[str, object]:
@@ -98,18 +108,22 @@ def _attributes(claim: Claim) -> dict[str, object]:
     return values
 
 
-def take_over(stale: Claim, now: datetime) -> Claim:
-    """Take an in-progress claim whose holder stopped (crashed or timed out); conditional on its token, so of two
-    retries taking it over at once only one wins. The loser is told the frame is in progress."""
+def take_over(stale: Claim, now: datetime, token: str) -> Claim:
+    """Take an in-progress claim whose holder stopped (crashed or timed out) for the request of `token`; conditional
+    on the claim as it was read, so of two retries taking it over at once only one wins. The loser is told the frame
+    is in progress."""
     try:
         FrameClaimModel(id=stale.claim_id).update(
-            actions=[FrameClaimModel.claimed_at.set(now)], condition=_held_by(stale)
+            actions=[FrameClaimModel.claimed_at.set(now), FrameClaimModel.token.set(token)], condition=_held_by(stale)
         )
     except UpdateError as exc:
+        held = get(stale.claim_id)
+        if held is not None and held.status == IN_PROGRESS and _is_ours(held, token):
+            return held  # our update applied; its answer was lost, or was a resend's failing its own condition
         if is_condition_failure(exc):
             raise Conflict("this frame id is being stored by another request", in_progress=True) from exc
         raise StorageError("could not take over the frame id's claim") from exc
-    return dataclasses.replace(stale, claimed_at=now)
+    return dataclasses.replace(stale, claimed_at=now, token=token)
 
 
 def release(claim: Claim) -> None:
@@ -155,13 +169,26 @@ def complete(claim: Claim, frame: entities.Frame, *, period: str, quota: int) ->
     raise StorageError("could not index the frame: its transaction kept conflicting") from conflict
 
 
+def _completed_by(claim: Claim, frame: entities.Frame) -> bool:
+    """Whether our completion applied: the claim completed under our token, for our frame. A transaction's answer
+    can be lost, or be botocore's resend of it failing its own conditions (DynamoDB honours a client request token
+    for that; moto does not, and neither does anything after ten minutes)."""
+    held = get(claim.claim_id)
+    if held is None or held.status != COMPLETED:
+        return False
+    return _is_ours(held, claim.token) and held.frame_id == frame.frame_id
+
+
 def _complete_once(claim: Claim, frame: entities.Frame, *, period: str, quota: int) -> None:
     values = dataclasses.asdict(frame)
     values["expires_at"] = int(frame.expires_at.timestamp())
     size = frame.size + frame.thumb_size
     usage_item, usage_actions, usage_condition = usage_store.charge_update(frame.contract_id, period, size, quota)
     try:
-        with TransactWrite(connection=FrameModel._get_connection().connection) as transaction:
+        token = uuid.uuid4().hex  # a resend of this very transaction is the same transaction to DynamoDB
+        with TransactWrite(
+            connection=FrameModel._get_connection().connection, client_request_token=token
+        ) as transaction:
             transaction.save(FrameModel(**values), condition=FrameModel.frame_id.does_not_exist())
             transaction.update(usage_item, actions=usage_actions, condition=usage_condition)
             transaction.update(
@@ -175,6 +202,8 @@ def _complete_once(claim: Claim, frame: entities.Frame, *, period: str, quota: i
                 condition=_held_by(claim),
             )
     except TransactWriteError as exc:
+        if _completed_by(claim, frame):
+            return
         reasons = [reason.code if reason else None for reason in (exc.cancellation_reasons or [])]
         if len(reasons) == 3 and "ConditionalCheckFailed" in reasons:
             index, usage, held = (code == "ConditionalCheckFailed" for code in reasons)

@@ -11,6 +11,7 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 from pynamodb.exceptions import PynamoDBException, UpdateError
+from pynamodb.transactions import TransactWrite
 
 from doti.entities import Export
 from doti.errors import NotFound, StorageError
@@ -31,14 +32,11 @@ def _export(item: ExportModel) -> Export:
     )
 
 
-def put_export(export: Export) -> None:
+def add_new_export(transaction: TransactWrite, export: Export) -> None:
+    """Store a new export, in the transaction of its "export.requested" entry."""
     values = {f.name: getattr(export, f.name) for f in dataclasses.fields(Export) if f.name != "expires_at"}
-    try:
-        ExportModel(**values, expires_at=int(export.expires_at.timestamp())).save(
-            condition=ExportModel.export_id.does_not_exist()
-        )
-    except PynamoDBException as exc:
-        raise StorageError("could not store the export") from exc
+    item = ExportModel(**values, expires_at=int(export.expires_at.timestamp()))
+    transaction.save(item, condition=ExportModel.export_id.does_not_exist())
 
 
 def get_export(export_id: str) -> Export:
@@ -61,10 +59,28 @@ def _update(export_id: str, actions: list[Any], condition: Any) -> bool:
     return True
 
 
-def start_building(export_id: str, now: datetime, *, stale_after: timedelta) -> bool:
-    """Claim an export for building: queued, failed on storage, or claimed more than `stale_after` ago by a run that
-    must have stopped since (no run outlives the exporter's timeout). An export a run claimed more recently is still
-    being built: a duplicate delivery of its message must not build it a second time alongside."""
+def _held_by(token: str) -> Any:
+    return (ExportModel.status == BUILDING) & (ExportModel.claim_token == token)
+
+
+def holder(export_id: str) -> str | None:
+    """The claim token of the run building the export; None unless it is building."""
+    try:
+        item = ExportModel.get(export_id, consistent_read=True)
+    except ExportModel.DoesNotExist as exc:
+        raise NotFound("export not found") from exc
+    except PynamoDBException as exc:
+        raise StorageError("could not read the export") from exc
+    return item.claim_token if item.status == BUILDING else None
+
+
+def start_building(export_id: str, token: str, now: datetime, *, stale_after: timedelta) -> bool:
+    """Claim an export for building under `token`: queued, failed on storage, or claimed more than `stale_after` ago
+    by a run that must have stopped since (no run outlives the exporter's timeout). An export a run claimed more
+    recently is still being built: a duplicate delivery of its message must not build it a second time alongside.
+
+    The claim knows itself: when the write's answer is lost, or botocore's resend of the applied write fails its
+    own condition (the export is building now, and not stale), the export read back under our token is ours."""
     buildable = (
         (ExportModel.status == QUEUED)
         | ((ExportModel.status == BUILDING) & (ExportModel.updated_at < now - stale_after))
@@ -72,14 +88,41 @@ def start_building(export_id: str, now: datetime, *, stale_after: timedelta) -> 
     )
     actions = [
         ExportModel.status.set(BUILDING),
+        ExportModel.claim_token.set(token),
         ExportModel.updated_at.set(now),
         ExportModel.error_code.remove(),
         ExportModel.error_message.remove(),
     ]
-    return _update(export_id, actions, buildable)
+    try:
+        ExportModel(export_id=export_id).update(actions=actions, condition=ExportModel.export_id.exists() & buildable)
+    except UpdateError as exc:
+        if holder(export_id) == token:
+            return True
+        if is_condition_failure(exc):
+            return False
+        raise StorageError("could not claim the export") from exc
+    return True
 
 
-def mark_ready(export_id: str, *, object_key: str, size: int, frames: int, sha256: str, now: datetime) -> bool:
+def release(export_id: str, token: str, now: datetime) -> bool:
+    """Give a claim up after a failure that a later run may not meet: the export is queued again, for the message's
+    next delivery. False when the claim was no longer ours."""
+    actions = [ExportModel.status.set(QUEUED), ExportModel.claim_token.remove(), ExportModel.updated_at.set(now)]
+    return _update(export_id, actions, _held_by(token))
+
+
+def add_ready(
+    transaction: TransactWrite,
+    export_id: str,
+    token: str,
+    *,
+    object_key: str,
+    size: int,
+    frames: int,
+    sha256: str,
+    now: datetime,
+) -> None:
+    """Mark the export ready, in the transaction of its "export.ready" entry, if the claim is still `token`'s."""
     actions = [
         ExportModel.status.set(READY),
         ExportModel.object_key.set(object_key),
@@ -87,18 +130,25 @@ def mark_ready(export_id: str, *, object_key: str, size: int, frames: int, sha25
         ExportModel.frames.set(frames),
         ExportModel.sha256.set(sha256),
         ExportModel.updated_at.set(now),
+        ExportModel.claim_token.remove(),
     ]
-    return _update(export_id, actions, ExportModel.status == BUILDING)
+    transaction.update(ExportModel(export_id=export_id), actions=actions, condition=_held_by(token))
 
 
-def mark_failed(export_id: str, *, code: str, message: str, now: datetime) -> bool:
+def add_failed(
+    transaction: TransactWrite, export_id: str, *, held_by: str | None, code: str, message: str, now: datetime
+) -> None:
+    """Mark the export failed, in the transaction of its "export.failed" entry: one being built, if its claim is
+    still `held_by`'s; else one still queued (it could not be sent to the queue)."""
     actions = [
         ExportModel.status.set(FAILED),
         ExportModel.error_code.set(code),
         ExportModel.error_message.set(message),
         ExportModel.updated_at.set(now),
+        ExportModel.claim_token.remove(),
     ]
-    return _update(export_id, actions, ExportModel.status != READY)
+    condition = _held_by(held_by) if held_by is not None else ExportModel.status == QUEUED
+    transaction.update(ExportModel(export_id=export_id), actions=actions, condition=condition)
 
 
 def send_request(sqs: Any, queue_url: str, export_id: str) -> None:

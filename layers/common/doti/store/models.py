@@ -366,6 +366,7 @@ class FrameClaimModel(Model):
     frame_id = UnicodeAttribute(null=True)
     captured_at = UTCDateTimeAttribute(null=True)
     claimed_at = UTCDateTimeAttribute()
+    token = UnicodeAttribute(null=True)  # the request holding it, so a request knows its own claim
     expires_at = NumberAttribute()  # epoch seconds; the table's TTL attribute
 
 
@@ -467,6 +468,7 @@ class ExportModel(Model):
     sha256 = UnicodeAttribute(null=True)
     error_code = UnicodeAttribute(null=True)
     error_message = UnicodeAttribute(null=True)
+    claim_token = UnicodeAttribute(null=True)  # the run building it (status building), so it knows its own claim
     expires_at = NumberAttribute()  # epoch seconds; the table's TTL attribute
 
 

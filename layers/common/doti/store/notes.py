@@ -6,6 +6,7 @@ from collections.abc import Iterable
 from datetime import UTC, datetime
 
 from pynamodb.exceptions import DoesNotExist, PutError, PynamoDBException
+from pynamodb.transactions import TransactWrite
 
 from doti import entities
 from doti.errors import NotFound, StorageError
@@ -56,16 +57,30 @@ def _item(note: entities.Note) -> NoteModel:
 
 
 def put_new_note(note: entities.Note) -> entities.Note | None:
-    """Store the note unless its key is taken; returns None when stored, else the note already at that key."""
+    """Store the note unless its key is taken; returns None when stored, else the note already at that key.
+
+    A note at the key equal to ours in every field (its creation time to the microsecond included) is our own write:
+    its answer was lost, or botocore resent it after it applied and the resend failed its own condition."""
     try:
         _item(note).save(condition=NoteModel.note_id.does_not_exist())
     except PutError as exc:
-        if not is_condition_failure(exc):
+        try:
+            first = get_note(partition_of(note), note.note_id)
+        except NotFound:
+            first = None
+        if first == note:
+            return None
+        if first is None or not is_condition_failure(exc):
             raise StorageError("could not store the note") from exc
-        return get_note(partition_of(note), note.note_id)
+        return first
     except PynamoDBException as exc:
         raise StorageError("could not store the note") from exc
     return None
+
+
+def add_new_note(transaction: TransactWrite, note: entities.Note) -> None:
+    """Store the note, in the transaction of its audit entry, unless its key is taken."""
+    transaction.save(_item(note), condition=NoteModel.note_id.does_not_exist())
 
 
 def get_note(partition: str, note_id: str) -> entities.Note:
