@@ -19,7 +19,7 @@ import pytest
 from doti.clock import utcnow
 from infra.provision import Provisioned
 from tests.faults.inject import MODES, Plan
-from tests.faults.sweep import sweep
+from tests.faults.points import sweep
 from tests.support import World, body_of, frame_event, scan_table
 from tests.unit.test_ingest import jpeg, post
 from tests.unit.test_ingest_idempotency import age_claim

@@ -28,7 +28,7 @@ from infra.provision import Provisioned
 from infra.queues import Delivery, QueuePump, queue_sources
 from infra.template import functions
 from tests.faults.inject import MODES, Plan
-from tests.faults.sweep import sweep
+from tests.faults.points import sweep
 from tests.unit.test_exports import read_archive, requested
 from tests.unit.test_ingest import aws_faults  # noqa: F401 - the fixture
 from tests.unit.test_processor import counted_codes

@@ -2,7 +2,7 @@
 together, so a rerun that finds the move made finds its "contract.transition" entry too, once.
 
 Each test, in each mode in turn, learns a clean run's calls, then breaks each in turn (every write, and a few reads
-spread over the run: tests.faults.sweep.fault_points), on a fresh contract, and then makes the retries the system
+spread over the run: tests.faults.points.fault_points), on a fresh contract, and then makes the retries the system
 makes: the termination job's next hourly run, the purge's next run, a staff member sending the request again. The
 modes share one test, and so one moto, as setting moto up costs more than a mode's sweep.
 """
@@ -18,7 +18,7 @@ from doti.clock import utcnow
 from doti.entities import Contract
 from doti.jobs.termination import TerminationReport, run_termination
 from tests.faults.inject import MODES, Call, Plan
-from tests.faults.sweep import attempt, sweep
+from tests.faults.points import attempt, sweep
 from tests.support import admin_call
 
 GRACE_DAYS = 30
