@@ -10,9 +10,9 @@ counts the calls made while a plan is armed and, at call N, injects one of five 
 - `crash`: applied, then the process dies (`Crash`, a BaseException nothing in doti catches);
 - `dup`:   applied, the response lost, and botocore's own retry sends it again: the caller sees the second answer
            (a conditional write fails its own condition). A client configured without retries never resends, so
-           there `dup` is `lost`. As botocore does before a retry, a seekable body is rewound to where the first
-           send started, so the second send carries the same bytes (an upload's file object, read to its end by
-           the first send, would otherwise be sent again empty).
+           there `dup` is `lost`. The second send is the same request, as botocore's retry resends it: the
+           parameters as they were before the first send (botocore rewrites some in place: a bytes body becomes a
+           stream that the first send reads to its end) and a file body rewound to where the first send started.
 
 moto in-process is not thread-safe (its backends are plain dicts), so every call through the hook is serialised by
 one lock: a handler's worker threads (e.g. PynamoDB batch writes from a thread pool) cannot interleave inside moto.
@@ -146,6 +146,7 @@ class Injector:
             raise _service_error(call)
         if mode == "conn":
             raise EndpointConnectionError(endpoint_url=_ENDPOINT)
+        again = dict(params)  # the request as sent, before botocore rewrites parameters in place
         body = params.get("Body")
         start = body.tell() if hasattr(body, "seek") and hasattr(body, "tell") else None
         original(client, operation, params)  # applied
@@ -154,7 +155,7 @@ class Injector:
         if mode == "dup" and _retries(client):
             if start is not None:
                 body.seek(start)  # type: ignore[union-attr]  # botocore rewinds a body before it resends it
-            return original(client, operation, params)  # botocore's retry: the second answer is the one seen
+            return original(client, operation, again)  # botocore's retry: the second answer is the one seen
         raise ReadTimeoutError(endpoint_url=_ENDPOINT)  # lost (or dup on a client that never resends)
 
 
