@@ -88,7 +88,7 @@ def compare(clean: Observation, seen: Observation) -> list[tuple[str, str]]:
     for name in sorted(set(clean.certified) | set(seen.certified)):
         want, got = clean.certified.get(name), seen.certified.get(name)
         if want != got:
-            broken.append((RECEIPTS, f"{name}: {got!r}, the clean run's {want!r}"))
+            broken.append((RECEIPTS, f"{name}: {_difference(got, want)}"))
     if seen.usage != clean.usage:
         broken.append((CHARGED_ONCE, f"usage {seen.usage}, the clean run's {clean.usage}"))
     for action, subject in sorted(set(clean.audit)):  # what the clean run writes; a retry may add its own entries
@@ -104,6 +104,14 @@ def compare(clean: Observation, seen: Observation) -> list[tuple[str, str]]:
         if count > 1 and count > clean.mail[subject]:
             broken.append((ONE_MAIL, f"{count} e-mails {subject!r}, the clean run sent {clean.mail[subject]}"))
     return broken
+
+
+def _difference(got: Any, want: Any) -> str:
+    """What differs, key by key for two mappings (a certificate's counts), else both values."""
+    if isinstance(got, dict) and isinstance(want, dict):
+        keys = sorted(k for k in set(got) | set(want) if got.get(k) != want.get(k))
+        return ", ".join(f"{k} {got.get(k, 0)} (clean run {want.get(k, 0)})" for k in keys)
+    return f"{got!r}, the clean run's {want!r}"
 
 
 # readers (call them paused)
