@@ -201,16 +201,23 @@ def sweep_scenario(
 
 @contextmanager
 def quiet() -> Iterator[None]:
-    """The handlers log and print their metrics (EMF, on stdout) on every call; a sweep makes tens of thousands."""
-    os.environ.setdefault("POWERTOOLS_METRICS_DISABLED", "true")
-    os.environ.setdefault("POWERTOOLS_LOG_LEVEL", "CRITICAL")
+    """The handlers log and print their metrics (EMF, on stdout) on every call; a sweep makes tens of thousands.
+    Everything is as it was afterwards (a pytest worker goes on to other tests)."""
+    settings = {"POWERTOOLS_METRICS_DISABLED": "true", "POWERTOOLS_LOG_LEVEL": "CRITICAL"}
+    saved = {name: os.environ.get(name) for name in settings}
+    os.environ.update(settings)
     logging.disable(logging.CRITICAL)
-    with warnings.catch_warnings(), open(os.devnull, "w") as devnull, redirect_stdout(devnull):
-        warnings.filterwarnings("ignore", "No application metrics to publish")
-        try:
+    try:
+        with warnings.catch_warnings(), open(os.devnull, "w") as devnull, redirect_stdout(devnull):
+            warnings.filterwarnings("ignore", "No application metrics to publish")
             yield
-        finally:
-            logging.disable(logging.NOTSET)
+    finally:
+        logging.disable(logging.NOTSET)
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
 
 
 _WORKER = ExitStack()  # a worker process's stack, for the process's life

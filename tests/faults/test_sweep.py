@@ -13,13 +13,11 @@ merges, the test passes, strict xfail fails, and the mark is to be removed.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 
-from tests.faults.harness import Stack, fault_stack
+from tests.faults.harness import Stack
 from tests.faults.scenarios import SCENARIOS
-from tests.faults.sweep import quiet, sweep_scenario
+from tests.faults.sweep import sweep_scenario
 
 WRITES = 2
 
@@ -70,13 +68,6 @@ def _params() -> list[object]:
         else name
         for name in SCENARIOS
     ]
-
-
-@pytest.fixture(scope="module")
-def stack() -> Iterator[Stack]:
-    """One moto with the template's resources for every scenario of the module (the runs wipe it between them)."""
-    with quiet(), fault_stack() as made:
-        yield made
 
 
 @pytest.mark.parametrize("name", _params())
