@@ -9,7 +9,7 @@ STAMP  := $(VENV)/.installed
 # The shared layer is importable as on Lambda (/opt/python); the repo root holds infra/, bench/, tests/.
 export PYTHONPATH := $(CURDIR):$(CURDIR)/layers/common:$(CURDIR)/functions/admin:$(CURDIR)/functions/viewer
 
-.PHONY: run test bench lint unit integration browser chromium package-size clean
+.PHONY: run test bench lint unit integration browser chromium package-size clean faults
 
 $(STAMP): requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -24,6 +24,11 @@ run: $(STAMP)
 test: $(STAMP) lint chromium
 	$(BIN)/python -m pytest -n 2 --dist loadfile
 	$(BIN)/python -m infra.package_size
+
+# The exhaustive fault-injection sweep (issue 11): every AWS call of every scenario in every fault mode, with the
+# real retries and the invariants checked after them; `make test` runs a sample of it (tests/faults/test_sweep.py).
+faults: $(STAMP)
+	$(BIN)/python -m tests.faults.sweep --all
 
 unit: $(STAMP)
 	$(BIN)/python -m pytest tests/unit

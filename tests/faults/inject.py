@@ -10,10 +10,15 @@ counts the calls made while a plan is armed and, at call N, injects one of five 
 - `crash`: applied, then the process dies (`Crash`, a BaseException nothing in doti catches);
 - `dup`:   applied, the response lost, and botocore's own retry sends it again: the caller sees the second answer
            (a conditional write fails its own condition). A client configured without retries never resends, so
-           there `dup` is `lost`.
+           there `dup` is `lost`. The second send is the same request, as botocore's retry resends it: the
+           parameters as they were before the first send (botocore rewrites some in place: a bytes body becomes a
+           stream that the first send reads to its end) and a file body rewound to where the first send started.
 
 moto in-process is not thread-safe (its backends are plain dicts), so every call through the hook is serialised by
 one lock: a handler's worker threads (e.g. PynamoDB batch writes from a thread pool) cannot interleave inside moto.
+
+`paused()` lets a harness make its own calls inside an armed block (seeding, Lambda's SQS poller, reading the state
+it checks) without counting or breaking them: they are not the code under test, and counting them would shift N.
 """
 
 from __future__ import annotations
@@ -79,6 +84,7 @@ class Injector:
     def __init__(self) -> None:
         self._lock = threading.RLock()  # serialises moto; re-entrant as a call may make nested calls
         self._plan: Plan | None = None
+        self._paused = False
         self._original: Any = None
 
     def install(self) -> None:
@@ -113,9 +119,21 @@ class Injector:
             with self._lock:
                 self._plan = None
 
+    @contextmanager
+    def paused(self) -> Iterator[None]:
+        """Calls made inside the block (on any thread) are neither counted nor broken; for the harness's own calls,
+        made while no handler runs. Nests."""
+        with self._lock:
+            was, self._paused = self._paused, True
+        try:
+            yield
+        finally:
+            with self._lock:
+                self._paused = was
+
     def _call(self, client: BaseClient, original: Any, operation: str, params: dict[str, Any]) -> Any:
         plan = self._plan
-        if plan is None:
+        if plan is None or self._paused:
             return original(client, operation, params)
         call = Call(client.meta.service_model.service_name, operation)
         number = len(plan.calls)
@@ -128,11 +146,16 @@ class Injector:
             raise _service_error(call)
         if mode == "conn":
             raise EndpointConnectionError(endpoint_url=_ENDPOINT)
+        again = dict(params)  # the request as sent, before botocore rewrites parameters in place
+        body = params.get("Body")
+        start = body.tell() if hasattr(body, "seek") and hasattr(body, "tell") else None
         original(client, operation, params)  # applied
         if mode == "crash":
             raise Crash(str(call))
         if mode == "dup" and _retries(client):
-            return original(client, operation, params)  # botocore's retry: the second answer is the one seen
+            if start is not None:
+                body.seek(start)  # type: ignore[union-attr]  # botocore rewinds a body before it resends it
+            return original(client, operation, again)  # botocore's retry: the second answer is the one seen
         raise ReadTimeoutError(endpoint_url=_ENDPOINT)  # lost (or dup on a client that never resends)
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import io
+
 import boto3
 import pytest
 from botocore.config import Config
@@ -85,3 +87,30 @@ def test_calls_outside_an_armed_plan_are_not_counted_or_broken(s3):
     assert plan.calls == []
     assert plan.fired is None
     assert _keys(s3) == ["one", "two"]
+
+
+def test_calls_made_while_paused_are_neither_counted_nor_broken(s3):
+    # Given a plan to break the first call
+    plan = Plan("err", at=0)
+
+    # When the harness makes its own call, paused, before the code's two calls
+    with INJECTOR.armed(plan):
+        with INJECTOR.paused():
+            s3.put_object(Bucket="fault-bucket", Key="harness", Body=b"h")
+        with pytest.raises(ClientError):
+            _put_two(s3)
+
+    # Then the paused call went through uncounted, and the code's first call is call 0
+    assert plan.calls == [Call("s3", "PutObject")]
+    assert _keys(s3) == ["harness"]
+
+
+@pytest.mark.parametrize("body", [b"evidence", io.BytesIO(b"evidence")], ids=["bytes", "file"])
+def test_dup_sends_the_same_body_again(s3, body):
+    # Given an upload whose body the first send reads to its end (botocore makes bytes a stream too)
+    # When the call is duplicated
+    with INJECTOR.armed(Plan("dup", at=0)):
+        s3.put_object(Bucket="fault-bucket", Key="k", Body=body)
+
+    # Then the second send carried the same bytes, as botocore's own retry would
+    assert s3.get_object(Bucket="fault-bucket", Key="k")["Body"].read() == b"evidence"
