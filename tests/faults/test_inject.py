@@ -15,9 +15,13 @@ from tests.faults.inject import INJECTOR, Call, Crash, Plan
 
 @pytest.fixture
 def s3():
+    # The package's fault stack may already hold moto open (a nested mock_aws shares its backends): empty the
+    # bucket each test uses, so no test sees another's objects.
     with mock_aws():
         client = boto3.client("s3", region_name="us-east-1")
         client.create_bucket(Bucket="fault-bucket")
+        for found in client.list_objects_v2(Bucket="fault-bucket").get("Contents", []):
+            client.delete_object(Bucket="fault-bucket", Key=found["Key"])
         yield client
 
 

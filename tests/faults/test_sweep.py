@@ -27,10 +27,6 @@ _AUDIT_RESENT = "audit.py:166 appends an entry twice when botocore resends its a
 
 # scenario -> the defects its sample finds on this branch; when their fixes merge, strict xfail fails: remove the mark.
 KNOWN_DEFECTS: dict[str, str] = {
-    "ingest": (
-        "store/claims.py:81 and :181: botocore's resend of the device's own applied claim PutItem fails its "
-        "condition, and the device's only request is answered 409 in_progress (fix under way: claims.py, frames.py)"
-    ),
     "export": (
         "exports.py:257 (build_export): export.ready is audited only by the run whose mark_ready succeeded, so a "
         f"failed audit write is lost on redelivery (fix under way: exports.py, audit.py); {_AUDIT_RESENT}"
@@ -44,10 +40,6 @@ KNOWN_DEFECTS: dict[str, str] = {
     "remask": (
         f"jobs/remask.py:174: camera.remask_finished is written after the job is marked completed, so a failed "
         f"write is never retried (the redelivered slice finds the job finished); {_AUDIT_RESENT}"
-    ),
-    "share": (
-        "shares.py:152-162: the share is stored before its share.created entry, which a failed write loses (the "
-        f"link stays, unaudited); {_AUDIT_RESENT}"
     ),
     "transition": (
         "lifecycle.py:134-154: a failure after the versioned contract update loses contract.transition, and "
