@@ -1,7 +1,9 @@
 """Remask: slices of re-mask jobs (Art. 2-4; doti.remask). Each SQS message names a job; its slice blacks out the
 camera's stored frames from the job's cursor until the time is short, then queues the next slice. A message whose
 slice failed on storage returns to the queue and resumes from the cursor (the dead-letter queue takes it after five
-tries); a malformed message fails every try and ends there too."""
+tries); a malformed message fails every try and ends there too. A job's first message is sent before the job is
+stored: on its first delivery a message without a job comes back, on a later one it is dropped and counted
+(RemaskMessagesWithoutJob)."""
 
 from dataclasses import asdict
 from typing import Any
@@ -13,7 +15,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from doti import remask, runtime
 from doti.clock import utcnow
-from doti.jobs.remask import run_slice
+from doti.jobs.remask import NO_JOB, run_slice
 from doti.observability import logger, metrics, tracer
 from doti.settings import get_settings
 
@@ -29,7 +31,11 @@ def record_handler(record: SQSRecord, lambda_context: LambdaContext) -> None:
         queue=runtime.remask_queue(),
         now=utcnow(),
         remaining_ms=lambda_context.get_remaining_time_in_millis,
+        redelivered=int(record.attributes.approximate_receive_count) > 1,
     )
+    if report.outcome == NO_JOB:
+        metrics.add_metric(name="RemaskMessagesWithoutJob", unit=MetricUnit.Count, value=1)
+        logger.warning("re-mask message dropped: its job was never stored, or is gone", extra={"job_id": job_id})
     metrics.add_metric(name="RemaskFramesMasked", unit=MetricUnit.Count, value=report.masked)
     metrics.add_metric(name="RemaskFramesSkipped", unit=MetricUnit.Count, value=report.skipped)
     metrics.add_metric(name="RemaskFramesFailed", unit=MetricUnit.Count, value=report.failed)

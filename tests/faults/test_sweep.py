@@ -37,10 +37,6 @@ KNOWN_DEFECTS: dict[str, str] = {
         "contract.access_revoked is written only after all three revocations, by the run that changed something, "
         "so a failure midway loses it"
     ),
-    "remask": (
-        f"jobs/remask.py:174: camera.remask_finished is written after the job is marked completed, so a failed "
-        f"write is never retried (the redelivered slice finds the job finished); {_AUDIT_RESENT}"
-    ),
     "transition": (
         "lifecycle.py:134-154: a failure after the versioned contract update loses contract.transition, and "
         "botocore's resend of that update is a 409 to staff; lifecycle.py:271 swallows a failed emergency notice "

@@ -8,12 +8,18 @@ touching any image, so the staff API needs no imaging layer.
 
 Masking adds and never removes: a re-mask draws its polygons over what earlier masks already blacked out, and a
 cleared mask cannot be applied (409): what a mask hid is gone.
+
+A job's first message is sent before the job is stored, and the job commits with its "camera.remask_started" entry:
+a job staff can see started always has its message, whatever fails or dies after the commit. A start that failed
+after the send leaves a message without a job; the slice that receives it again finds no job and drops it
+(doti.jobs.remask.run_slice).
 """
 
 from __future__ import annotations
 
 import json
 from datetime import datetime, timedelta
+from functools import partial
 from typing import Any, Protocol
 
 from doti import audit, ids
@@ -34,7 +40,8 @@ class JobQueue(Protocol):
 
 
 def start_remask(camera_id: str, *, reason: str, actor: str, queue: JobQueue, now: datetime) -> RemaskJob:
-    """Create the job, audit it on the camera's contract (customer-visible) and queue its first slice."""
+    """Queue the job's first slice, then store the job with its audit entry on the camera's contract
+    (customer-visible). A failure raises with no job stored (nor audited): staff start it again."""
     camera = registry_store.get_camera(camera_id)
     if not camera.privacy_mask or not camera.mask_version:
         raise Conflict("the camera has no privacy mask to apply", camera_id=camera_id)
@@ -52,12 +59,16 @@ def start_remask(camera_id: str, *, reason: str, actor: str, queue: JobQueue, no
         updated_at=now,
         expires_at=store.job_expiry(now, JOB_TTL_DAYS),
     )
-    store.put_job(job)
-    details = {"job_id": job.job_id, "mask_version": job.mask_version, "reason": reason}
-    audit.record(
-        camera.contract_id, actor=actor, action="camera.remask_started", subject=camera_id, details=details, now=now
-    )
     queue.send(job.job_id)
+    details = {"job_id": job.job_id, "mask_version": job.mask_version, "reason": reason}
+    audit.record_with(
+        camera.contract_id,
+        actor=actor,
+        action="camera.remask_started",
+        subject=camera_id,
+        now=now,
+        prepare=lambda: audit.StateWrite(partial(store.add_new_job, job=job), details),
+    )
     return job
 
 

@@ -8,22 +8,30 @@ time), and for each frame:
      metadata says an earlier slice already rewrote it and stopped before the index (then only its thumbnail is
      derived again);
   3. rewrites the original and the thumbnail in place: same keys, same retention tag, the content type it had;
-  4. records an audit entry with the old and the new SHA-256 (customer-visible), then the index item's new digest,
-     sizes and mask version (capture time and frame id never change), then the job's cursor.
-A slice stopped anywhere leaves work the next one finishes; at worst an audit entry is written twice. Before the
+  4. commits in one transaction the audit entry with the old and the new SHA-256 (customer-visible), the index
+     item's new digest, sizes and mask version (capture time and frame id never change), and the job's cursor.
+A slice stopped anywhere leaves work the next one finishes, and writes nothing twice: a frame's entry exists exactly
+when its index item carries the job's mask version, which step 1 skips. The job ends (completed, superseded) together
+with its "camera.remask_finished" entry, so the slice that finds the job finished finds its entry too. Before the
 reserve runs out it gives the lease up and queues the next slice; a clip, whose cost grows with its pixels, starts only
 with its estimated time left over the reserve, else the next slice starts with it. A frame whose original no longer
 decodes, or a clip too long or too large for any slice, cannot be masked: it is counted and listed on the job (staff
 take it down), and the job goes on.
+
+A job's first message is sent before the job is stored (doti.remask.start_remask): a first delivery that finds no job
+may have overtaken the start's commit and comes back; a later one finds that the start failed (or the contract was
+purged since), and the message is dropped, counted (outcome "no_job").
 """
 
 from __future__ import annotations
 
 import hashlib
+import itertools
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
+from functools import partial
 
 from doti import audit, imaging, video
 from doti.entities import Frame
@@ -49,12 +57,14 @@ BATCH = 25
 MAX_LISTED_FAILURES = 100  # failed frame ids kept on the job (the count goes on)
 MASKED, SKIPPED, FAILED = "masked", "skipped", "failed"
 DEFERRED = "deferred"  # a clip the time left does not cover: the next slice starts with it
+LOST_LEASE = "lost_lease"  # another slice took the job over: this one stops
+NO_JOB = "no_job"  # a message whose job was never stored (its start failed) or is gone (purged)
 
 
 @dataclass
 class SliceReport:
     job_id: str
-    outcome: str = "worked"  # worked | completed | superseded | busy | finished_already | lost_lease
+    outcome: str = "worked"  # worked | completed | superseded | busy | finished_already | lost_lease | no_job
     masked: int = 0
     skipped: int = 0
     failed: int = 0
@@ -73,20 +83,34 @@ class _Slice:
     remaining_ms: Callable[[], float]
 
 
+class _LeaseLost(Exception):
+    """Another slice took the job over: what this one was about to commit is no longer its to commit."""
+
+
+class _FrameChanged(Exception):
+    """The frame's index item changed (or went) since the slice read it."""
+
+
 def run_slice(
-    job_id: str, *, storage: Storage, queue: JobQueue, now: datetime, remaining_ms: Callable[[], float]
+    job_id: str,
+    *,
+    storage: Storage,
+    queue: JobQueue,
+    now: datetime,
+    remaining_ms: Callable[[], float],
+    redelivered: bool,
 ) -> SliceReport:
     """Work on the job until RESERVE_MS is left, then queue the next slice (or finish the job).
 
-    A slice that fails (storage) gives its lease up before it raises, so the message's retry resumes at once.
+    A slice that fails (storage) gives its lease up before it raises, so the message's retry resumes at once. A
+    message whose job is not stored raises NotFound on its first delivery (the start may not have committed yet: the
+    message comes back) and is dropped when `redelivered` (outcome NO_JOB).
     """
     report = SliceReport(job_id)
     token = secrets.token_hex(8)
     job = store.acquire_lease(job_id, token, now + timedelta(milliseconds=remaining_ms()), now)
     if job is None:
-        current = store.get_job(job_id)
-        report.outcome = "finished_already" if current.status in (COMPLETED, SUPERSEDED) else "busy"
-        return report
+        return _not_leased(report, redelivered)
     try:
         continues = _work(job, token, storage, now, remaining_ms, report)
     except Exception:
@@ -95,6 +119,18 @@ def run_slice(
     if continues and store.end_slice(job_id, token, now):
         queue.send(job_id)
         report.continued = True
+    return report
+
+
+def _not_leased(report: SliceReport, redelivered: bool) -> SliceReport:
+    try:
+        current = store.get_job(report.job_id)
+    except NotFound:
+        if not redelivered:
+            raise  # the message is sent before its job is stored: it may have overtaken the commit
+        report.outcome = NO_JOB
+        return report
+    report.outcome = "finished_already" if current.status in (COMPLETED, SUPERSEDED) else "busy"
     return report
 
 
@@ -125,8 +161,8 @@ def _work(
             outcome = _remask_frame(work, frame, last_frame_id)
             if outcome == DEFERRED:
                 return True
-            if not _advance(work, frame, outcome):
-                report.outcome = "lost_lease"
+            if outcome == LOST_LEASE or not _advance(work, frame, outcome):
+                report.outcome = LOST_LEASE
                 return False
     return True
 
@@ -136,31 +172,35 @@ def _camera_state(camera_id: str) -> tuple[str | None, str | None]:
     return camera.mask_version, camera.last_frame_id
 
 
-def _advance(work: _Slice, frame: Frame, outcome: str) -> bool:
-    p = work.progress
+def _progressed(p: Progress, frame: Frame, outcome: str) -> Progress:
+    """The job's progress once `frame` ended with `outcome`."""
     failed_ids = p.failed_frame_ids
     if outcome == FAILED and len(failed_ids) < MAX_LISTED_FAILURES:
         failed_ids = [*failed_ids, frame.frame_id]
-    work.progress = Progress(
+    return Progress(
         cursor=frame.frame_id,
         frames_masked=p.frames_masked + (outcome == MASKED),
         frames_skipped=p.frames_skipped + (outcome == SKIPPED),
         frames_failed=p.frames_failed + (outcome == FAILED),
         failed_frame_ids=failed_ids,
     )
+
+
+def _advance(work: _Slice, frame: Frame, outcome: str) -> bool:
+    """Count the frame; False when the lease was lost. A masked frame's progress committed with it."""
+    work.progress = _progressed(work.progress, frame, outcome)
     setattr(work.report, outcome, getattr(work.report, outcome) + 1)  # each outcome names its counter
     if outcome == FAILED:
         work.report.failures.append(frame.frame_id)
+    if outcome == MASKED:
+        return True
     return store.save_progress(work.job.job_id, work.token, work.progress, work.now)
 
 
 def _finish(
     job: RemaskJob, token: str, status: str, report: SliceReport, now: datetime, progress: Progress | None = None
 ) -> None:
-    report.outcome = status
-    if not store.end_slice(job.job_id, token, now, status=status):
-        report.outcome = "lost_lease"
-        return
+    """End the job with `status` together with its "camera.remask_finished" entry, if the lease is still ours."""
     counts = progress or Progress(job.cursor or "", job.frames_masked, job.frames_skipped, job.frames_failed, [])
     details = {
         "job_id": job.job_id,
@@ -171,9 +211,29 @@ def _finish(
         "frames_failed": counts.frames_failed,
         "started_by": job.created_by,
     }
-    audit.record(
-        job.contract_id, actor=ACTOR, action="camera.remask_finished", subject=job.camera_id, details=details, now=now
-    )
+    attempts = itertools.count()
+
+    def prepare() -> audit.StateWrite:
+        # A retry follows a cancelled transaction: the head moved, or the lease did (then it is no longer ours).
+        if next(attempts) and not store.holds_lease(job.job_id, token):
+            raise _LeaseLost()
+        return audit.StateWrite(
+            partial(store.add_finish, job_id=job.job_id, token=token, status=status, now=now), details
+        )
+
+    try:
+        audit.record_with(
+            job.contract_id,
+            actor=ACTOR,
+            action="camera.remask_finished",
+            subject=job.camera_id,
+            now=now,
+            prepare=prepare,
+        )
+    except _LeaseLost:
+        report.outcome = LOST_LEASE
+        return
+    report.outcome = status
 
 
 def _remask_frame(work: _Slice, frame: Frame, last_frame_id: str | None) -> str:
@@ -210,26 +270,54 @@ def _remask_frame(work: _Slice, frame: Frame, last_frame_id: str | None) -> str:
         mask_version=job.mask_version,
     )
     _write_objects(storage, frame, image, job.mask_version, rewrite_original=not rewritten)
-    audit.record(
-        job.contract_id,
-        actor=ACTOR,
-        action="frame.remasked",
-        subject=frame.frame_id,
-        details={
-            "job_id": job.job_id,
-            "started_by": job.created_by,
-            "camera_id": frame.camera_id,
-            "frame_id": frame.frame_id,
-            "mask_version": job.mask_version,
-            "old_sha256": frame.sha256,
-            "new_sha256": masked.sha256,
-        },
+    if frame.frame_id == last_frame_id:
+        # Before the commit: a retry skips a frame whose index item is masked, and would not write it then.
+        registry_store.replace_camera_signature(frame.camera_id, frame.frame_id, image.signature)
+    return _commit_masked(work, frame, masked)
+
+
+def _commit_masked(work: _Slice, frame: Frame, masked: Frame) -> str:
+    """Commit the frame's index item, its "frame.remasked" entry and the job's progress in one transaction: MASKED;
+    SKIPPED if the item changed meanwhile (taken down, expired, masked by another slice); LOST_LEASE."""
+    job, token = work.job, work.token
+    progress = _progressed(work.progress, frame, MASKED)
+    details = {
+        "job_id": job.job_id,
+        "started_by": job.created_by,
+        "camera_id": frame.camera_id,
+        "frame_id": frame.frame_id,
+        "mask_version": job.mask_version,
+        "old_sha256": frame.sha256,
+        "new_sha256": masked.sha256,
+    }
+    add = partial(
+        store.add_masked_frame,
+        frame=frame,
+        masked=masked,
+        job_id=job.job_id,
+        token=token,
+        progress=progress,
         now=work.now,
     )
-    if not store.record_masked_frame(frame, masked):
-        return _settle_changed(storage, frame)
-    if frame.frame_id == last_frame_id:
-        registry_store.replace_camera_signature(frame.camera_id, frame.frame_id, image.signature)
+    attempts = itertools.count()
+
+    def prepare() -> audit.StateWrite:
+        # A retry follows a cancelled transaction: the head moved, or the lease or the frame did.
+        if next(attempts):
+            if not store.holds_lease(job.job_id, token):
+                raise _LeaseLost()
+            if not store.is_unchanged(frame):
+                raise _FrameChanged()
+        return audit.StateWrite(add, details)
+
+    try:
+        audit.record_with(
+            job.contract_id, actor=ACTOR, action="frame.remasked", subject=frame.frame_id, now=work.now, prepare=prepare
+        )
+    except _LeaseLost:
+        return LOST_LEASE
+    except _FrameChanged:
+        return _settle_changed(work.storage, frame)
     return MASKED
 
 

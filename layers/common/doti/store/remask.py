@@ -1,4 +1,11 @@
-"""Data access for re-mask jobs: the job items, their queue, and the frame reads and writes a re-mask makes."""
+"""Data access for re-mask jobs: the job items, their queue, and the frame reads and writes a re-mask makes.
+
+A slice holds the job under a lease token of its own. The token stays on the job when the slice gives the lease up
+(only the lease's end moves to RELEASED), so every write of a slice is conditional on its token alone: botocore's
+resend of a write that applied meets its own condition again and applies again (the same values), and a lease whose
+answer was lost is known by its token when the job is read back. A slice that took the job over sets a new token, and
+the old slice's writes fail their condition from then on.
+"""
 
 from __future__ import annotations
 
@@ -9,13 +16,16 @@ from datetime import UTC, datetime
 from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
-from pynamodb.exceptions import DoesNotExist, PutError, PynamoDBException, UpdateError
+from pynamodb.exceptions import DoesNotExist, PynamoDBException, UpdateError
+from pynamodb.transactions import TransactWrite
 
 from doti import entities
 from doti.errors import NotFound, StorageError
 from doti.store.conditions import is_condition_failure
 from doti.store.frames import MASK_METADATA, _frame, get_frame
 from doti.store.models import FrameModel, RemaskJobModel
+
+RELEASED = datetime(1970, 1, 1, tzinfo=UTC)  # lease_until of a lease its slice gave up: any slice may take the job
 
 
 @dataclass(frozen=True)
@@ -74,11 +84,9 @@ def _job(item: RemaskJobModel) -> RemaskJob:
 # jobs
 
 
-def put_job(job: RemaskJob) -> None:
-    try:
-        RemaskJobModel(**dataclasses.asdict(job)).save(condition=RemaskJobModel.job_id.does_not_exist())
-    except PutError as exc:
-        raise StorageError("could not store the re-mask job") from exc
+def add_new_job(transaction: TransactWrite, job: RemaskJob) -> None:
+    """Store a new job, in the transaction of its "camera.remask_started" entry."""
+    transaction.save(RemaskJobModel(**dataclasses.asdict(job)), condition=RemaskJobModel.job_id.does_not_exist())
 
 
 def get_job(job_id: str) -> RemaskJob:
@@ -88,6 +96,12 @@ def get_job(job_id: str) -> RemaskJob:
         raise NotFound("re-mask job not found") from exc
     except PynamoDBException as exc:
         raise StorageError("could not read the re-mask job") from exc
+
+
+def holds_lease(job_id: str, token: str) -> bool:
+    """Whether the job is unfinished and its lease `token`'s (taken, not given up)."""
+    job = get_job(job_id)
+    return job.lease_token == token and job.status == "running" and job.lease_until not in (None, RELEASED)
 
 
 def _update(job_id: str, actions: list[Any], condition: Any, what: str) -> RemaskJob | None:
@@ -103,7 +117,11 @@ def _update(job_id: str, actions: list[Any], condition: Any, what: str) -> Remas
 
 
 def acquire_lease(job_id: str, token: str, until: datetime, now: datetime) -> RemaskJob | None:
-    """Take the job for one slice: only while it is unfinished and nobody else's lease runs. None otherwise."""
+    """Take the job for one slice under `token`: only while it is unfinished and nobody else's lease runs. None
+    otherwise (and when there is no such job).
+
+    The lease knows itself: when the write's answer is lost, or botocore's resend of the applied write fails its own
+    condition (the lease is taken now, by us), the job read back under our token is ours."""
     free = RemaskJobModel.lease_until.does_not_exist() | (RemaskJobModel.lease_until < now)
     unfinished = RemaskJobModel.status.is_in("queued", "running")
     actions = [
@@ -113,12 +131,28 @@ def acquire_lease(job_id: str, token: str, until: datetime, now: datetime) -> Re
         RemaskJobModel.slices.add(1),
         RemaskJobModel.updated_at.set(now),
     ]
-    return _update(job_id, actions, free & unfinished, "lease")
+    item = RemaskJobModel(job_id=job_id)
+    try:
+        item.update(actions=actions, condition=RemaskJobModel.job_id.exists() & free & unfinished)
+    except UpdateError as exc:
+        held = _find_job(job_id)
+        if held is not None and held.lease_token == token:
+            return held  # our lease applied; its answer was lost, or was a resend's failing its own condition
+        if is_condition_failure(exc):
+            return None
+        raise StorageError("could not lease the re-mask job") from exc
+    return _job(item)
 
 
-def save_progress(job_id: str, token: str, progress: Progress, now: datetime) -> bool:
-    """Record the cursor and counts, if the lease is still ours (False: another slice took the job over)."""
-    actions = [
+def _find_job(job_id: str) -> RemaskJob | None:
+    try:
+        return get_job(job_id)
+    except NotFound:
+        return None
+
+
+def _progress_actions(progress: Progress, now: datetime) -> list[Any]:
+    return [
         RemaskJobModel.cursor.set(progress.cursor),
         RemaskJobModel.frames_masked.set(progress.frames_masked),
         RemaskJobModel.frames_skipped.set(progress.frames_skipped),
@@ -126,16 +160,30 @@ def save_progress(job_id: str, token: str, progress: Progress, now: datetime) ->
         RemaskJobModel.failed_frame_ids.set(progress.failed_frame_ids),
         RemaskJobModel.updated_at.set(now),
     ]
+
+
+def save_progress(job_id: str, token: str, progress: Progress, now: datetime) -> bool:
+    """Record the cursor and counts, if the lease is still ours (False: another slice took the job over)."""
+    actions = _progress_actions(progress, now)
     return _update(job_id, actions, RemaskJobModel.lease_token == token, "record progress of") is not None
 
 
-def end_slice(job_id: str, token: str, now: datetime, *, status: str | None = None) -> bool:
-    """Give the lease up, and finish the job with `status` if given."""
-    actions = [RemaskJobModel.lease_token.remove(), RemaskJobModel.lease_until.remove()]
-    actions.append(RemaskJobModel.updated_at.set(now))
-    if status:
-        actions += [RemaskJobModel.status.set(status), RemaskJobModel.finished_at.set(now)]
+def end_slice(job_id: str, token: str, now: datetime) -> bool:
+    """Give the lease up (the job stays unfinished: the next slice takes it at once). False if it was not ours."""
+    actions = [RemaskJobModel.lease_until.set(RELEASED), RemaskJobModel.updated_at.set(now)]
     return _update(job_id, actions, RemaskJobModel.lease_token == token, "update") is not None
+
+
+def add_finish(transaction: TransactWrite, job_id: str, token: str, status: str, now: datetime) -> None:
+    """Finish the job with `status` and give the lease up, in the transaction of its "camera.remask_finished" entry,
+    if the lease is still ours."""
+    actions = [
+        RemaskJobModel.status.set(status),
+        RemaskJobModel.finished_at.set(now),
+        RemaskJobModel.lease_until.set(RELEASED),
+        RemaskJobModel.updated_at.set(now),
+    ]
+    transaction.update(RemaskJobModel(job_id=job_id), actions=actions, condition=RemaskJobModel.lease_token == token)
 
 
 class SqsJobQueue:
@@ -192,9 +240,22 @@ def read_original(s3: Any, bucket: str, key: str) -> StoredOriginal:
     return StoredOriginal(body=body, mask_version=response.get("Metadata", {}).get(MASK_METADATA))
 
 
-def record_masked_frame(frame: entities.Frame, masked: entities.Frame) -> bool:
-    """Point the index item at the rewritten objects: the new digest, sizes and mask version. Conditional on the
-    item being as it was read (same digest and mask version); False if it changed or went (taken down, expired)."""
+def add_masked_frame(
+    transaction: TransactWrite,
+    *,
+    frame: entities.Frame,
+    masked: entities.Frame,
+    job_id: str,
+    token: str,
+    progress: Progress,
+    now: datetime,
+) -> None:
+    """In `transaction`, the one of the frame's "frame.remasked" entry: point the index item at the rewritten objects
+    (the new digest, sizes and mask version), and record the job's progress past it.
+
+    Conditional on the item being as it was read (same digest and mask version) and on the lease still being
+    `token`'s: the transaction is cancelled if the item changed or went (taken down, expired; see `is_unchanged`), or
+    another slice took the job over (see `holds_lease`)."""
     unchanged = FrameModel.sha256 == frame.sha256
     unchanged &= (
         FrameModel.mask_version.does_not_exist()
@@ -211,18 +272,26 @@ def record_masked_frame(frame: entities.Frame, masked: entities.Frame) -> bool:
         FrameModel.thumb_height.set(masked.thumb_height),
         FrameModel.mask_version.set(masked.mask_version),
     ]
+    transaction.update(FrameModel(frame.camera_id, frame.frame_id), actions=actions, condition=unchanged)
+    transaction.update(
+        RemaskJobModel(job_id=job_id),
+        actions=_progress_actions(progress, now),
+        condition=RemaskJobModel.lease_token == token,
+    )
+
+
+def is_unchanged(frame: entities.Frame) -> bool:
+    """Whether the index item is still as `frame` was read (same digest and mask version)."""
     try:
-        FrameModel(frame.camera_id, frame.frame_id).update(actions=actions, condition=unchanged)
-    except UpdateError as exc:
-        if is_condition_failure(exc):
-            return False
-        raise StorageError("could not update the frame index") from exc
-    return True
+        current = get_frame(frame.camera_id, frame.frame_id, consistent=True)
+    except NotFound:
+        return False
+    return (current.sha256, current.mask_version) == (frame.sha256, frame.mask_version)
 
 
 def frame_exists(camera_id: str, frame_id: str) -> bool:
     try:
-        get_frame(camera_id, frame_id)
+        get_frame(camera_id, frame_id, consistent=True)
     except NotFound:
         return False
     return True
