@@ -44,7 +44,7 @@ from tests.support import api_event, customer_event, make_world, sample_event
 from tests.support import frame_event as signed_frame_event
 
 INGEST, VIEWER, ADMIN = "IngestFunction", "ViewerFunction", "AdminFunction"
-RETENTION, TERMINATION = "RetentionFunction", "TerminationFunction"
+RETENTION, TERMINATION, SUSPENSION = "RetentionFunction", "TerminationFunction", "SuspensionFunction"
 RERUNS = 2  # a job's next scheduled runs after the faulted one: one finishes its work, the second finds none
 
 
@@ -624,7 +624,10 @@ def _shares(tenant: Tenant) -> list[Any]:
 
 class Transition(Scenario):
     name = "transition"
-    what = "staff suspend a contract on an emergency ground (POST /v1/admin/contracts/{id}/transitions), notifying it"
+    what = (
+        "staff suspend a contract on an emergency ground (POST /v1/admin/contracts/{id}/transitions), notifying it; "
+        "the suspension job, every five minutes, e-mails a notice the request could not"
+    )
 
     def seed(self, stack: Stack) -> Tenant:
         return new_tenant(stack)
@@ -635,6 +638,12 @@ class Transition(Scenario):
         body = {"to": "suspended", "ground": "art8-1-1", "reason": "emergency maintenance of the relay"}
         event = staff_request(tenant, path, body)
         stack.person(ADMIN, lambda: event, lambda: _state(tenant) == "suspended")
+
+    def recover(self, tenant: Tenant) -> None:
+        stack = tenant.stack
+        for _ in range(RERUNS):
+            stack.next_run(SUSPENSION)
+            stack.job(SUSPENSION, scheduled_event("suspension/scheduled.json"))
 
     def look(self, tenant: Tenant, seen: Observation) -> None:
         seen.results["contract state"] = _state(tenant)

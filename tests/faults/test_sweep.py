@@ -41,11 +41,6 @@ KNOWN_DEFECTS: dict[str, str] = {
         f"jobs/remask.py:174: camera.remask_finished is written after the job is marked completed, so a failed "
         f"write is never retried (the redelivered slice finds the job finished); {_AUDIT_RESENT}"
     ),
-    "transition": (
-        "lifecycle.py:134-154: a failure after the versioned contract update loses contract.transition, and "
-        "botocore's resend of that update is a 409 to staff; lifecycle.py:271 swallows a failed emergency notice "
-        "for good; the SES client resends SendEmail (two e-mails) (fix under way: lifecycle.py, audit.py)"
-    ),
     "disclosure": (
         "disclosures.py:520-521: the disclosure is saved before its audit entry; a failed write leaves a "
         f"disclosure and evidence package the audit log does not show, and staff make a second; {_AUDIT_RESENT}"

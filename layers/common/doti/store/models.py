@@ -334,6 +334,8 @@ class ScheduledWorkModel(Model):
     due_at = UTCDateTimeAttribute()
     # Retention cursors only (doti.retention): the frame-id position below which deletions are in the receipts.
     counted_to = UnicodeAttribute(null=True)
+    # Work done at most once (a notice's e-mail): who took it on; a later taker finds the work may have been done.
+    claimed_by = UnicodeAttribute(null=True)
 
 
 class DisclosureModel(Model):
