@@ -56,6 +56,8 @@ class ContractModel(Model):
     # Art. 12-11: last use of the service (written at most hourly) and when the idle notice went out
     last_used_at = UTCDateTimeAttribute(null=True)
     idle_notified_at = UTCDateTimeAttribute(null=True)
+    # when the termination job recorded closing an ended contract's access ("contract.access_revoked", once)
+    access_revoked_at = UTCDateTimeAttribute(null=True)
     version = VersionAttribute()
 
 
