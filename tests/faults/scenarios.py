@@ -489,7 +489,10 @@ class Purge(Scenario):
         receipts = [
             body for subject, body in observe.mail_bodies(names) if subject == names(purge.receipt_subject(cid))
         ]
-        if not receipts:
+        if not receipts and _receipt_told(cid) != purge.RECEIPT_UNCONFIRMED:
+            # A receipt the purge says is unconfirmed is one it may have sent and never resends (issue 11): a run
+            # that died after recording its attempt and one that died right after SendEmail leave the same state,
+            # so no run after them can tell; the purged record, the job's report and its metrics say so.
             seen.problem(RECEIPTS, "no deletion receipt was e-mailed")
         for body in receipts:
             for line in (
@@ -498,6 +501,12 @@ class Purge(Scenario):
             ):
                 if line not in body:
                     seen.problem(RECEIPTS, f"the e-mailed receipt does not say {line!r} as the certificate does")
+
+
+def _receipt_told(contract_id: str) -> str | None:
+    """How the purged record says sending the receipt went (doti.store.purge.shrink_to_purged_record)."""
+    record = ContractModel._get_connection().get_item(contract_id, consistent_read=True).get("Item", {})
+    return record.get("deletion_receipt", {}).get("S")
 
 
 def _left_of(tenant: Tenant) -> dict[str, int]:

@@ -31,12 +31,6 @@ KNOWN_DEFECTS: dict[str, str] = {
         "exports.py:257 (build_export): export.ready is audited only by the run whose mark_ready succeeded, so a "
         f"failed audit write is lost on redelivery (fix under way: exports.py, audit.py); {_AUDIT_RESENT}"
     ),
-    "purge": (
-        "purge.py:169: a phase's deletions reach the tally in a second, non-idempotent write (under- and "
-        "double-counted certificate; fix under way: purge.py, store/purge.py); jobs/termination.py:205-208: "
-        "contract.access_revoked is written only after all three revocations, by the run that changed something, "
-        "so a failure midway loses it"
-    ),
     "remask": (
         f"jobs/remask.py:174: camera.remask_finished is written after the job is marked completed, so a failed "
         f"write is never retried (the redelivered slice finds the job finished); {_AUDIT_RESENT}"
