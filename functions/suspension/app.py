@@ -23,5 +23,6 @@ def lambda_handler(_event: dict[str, Any], context: LambdaContext) -> dict[str, 
     metrics.add_metric(name="SuspensionItemsExamined", unit=MetricUnit.Count, value=report.examined)
     metrics.add_metric(name="SuspensionItemsChanged", unit=MetricUnit.Count, value=report.changed)
     metrics.add_metric(name="SuspensionItemsFailed", unit=MetricUnit.Count, value=report.failed)
+    metrics.add_metric(name="SuspensionNoticesUnconfirmed", unit=MetricUnit.Count, value=report.notices_unconfirmed)
     logger.info("suspension run finished", extra=asdict(report))
     return asdict(report)

@@ -44,7 +44,7 @@ from tests.support import api_event, customer_event, make_world, sample_event
 from tests.support import frame_event as signed_frame_event
 
 INGEST, VIEWER, ADMIN = "IngestFunction", "ViewerFunction", "AdminFunction"
-RETENTION, TERMINATION = "RetentionFunction", "TerminationFunction"
+RETENTION, TERMINATION, SUSPENSION = "RetentionFunction", "TerminationFunction", "SuspensionFunction"
 RERUNS = 2  # a job's next scheduled runs after the faulted one: one finishes its work, the second finds none
 
 
@@ -489,7 +489,10 @@ class Purge(Scenario):
         receipts = [
             body for subject, body in observe.mail_bodies(names) if subject == names(purge.receipt_subject(cid))
         ]
-        if not receipts:
+        if not receipts and _receipt_told(cid) != purge.RECEIPT_UNCONFIRMED:
+            # A receipt the purge says is unconfirmed is one it may have sent and never resends (issue 11): a run
+            # that died after recording its attempt and one that died right after SendEmail leave the same state,
+            # so no run after them can tell; the purged record, the job's report and its metrics say so.
             seen.problem(RECEIPTS, "no deletion receipt was e-mailed")
         for body in receipts:
             for line in (
@@ -498,6 +501,12 @@ class Purge(Scenario):
             ):
                 if line not in body:
                     seen.problem(RECEIPTS, f"the e-mailed receipt does not say {line!r} as the certificate does")
+
+
+def _receipt_told(contract_id: str) -> str | None:
+    """How the purged record says sending the receipt went (doti.store.purge.shrink_to_purged_record)."""
+    record = ContractModel._get_connection().get_item(contract_id, consistent_read=True).get("Item", {})
+    return record.get("deletion_receipt", {}).get("S")
 
 
 def _left_of(tenant: Tenant) -> dict[str, int]:
@@ -624,7 +633,10 @@ def _shares(tenant: Tenant) -> list[Any]:
 
 class Transition(Scenario):
     name = "transition"
-    what = "staff suspend a contract on an emergency ground (POST /v1/admin/contracts/{id}/transitions), notifying it"
+    what = (
+        "staff suspend a contract on an emergency ground (POST /v1/admin/contracts/{id}/transitions), notifying it; "
+        "the suspension job, every five minutes, e-mails a notice the request could not"
+    )
 
     def seed(self, stack: Stack) -> Tenant:
         return new_tenant(stack)
@@ -635,6 +647,12 @@ class Transition(Scenario):
         body = {"to": "suspended", "ground": "art8-1-1", "reason": "emergency maintenance of the relay"}
         event = staff_request(tenant, path, body)
         stack.person(ADMIN, lambda: event, lambda: _state(tenant) == "suspended")
+
+    def recover(self, tenant: Tenant) -> None:
+        stack = tenant.stack
+        for _ in range(RERUNS):
+            stack.next_run(SUSPENSION)
+            stack.job(SUSPENSION, scheduled_event("suspension/scheduled.json"))
 
     def look(self, tenant: Tenant, seen: Observation) -> None:
         seen.results["contract state"] = _state(tenant)

@@ -43,8 +43,9 @@ from doti.contracts import (
     contract_item,
 )
 from doti.entities import Contract
-from doti.errors import Conflict, NotFound, StorageError, ValidationError
+from doti.errors import Conflict, DotiError, NotFound, StorageError, ValidationError
 from doti.mail import Mailer
+from doti.observability import logger
 from doti.store.conditions import is_condition_failure
 from doti.store.models import ContractModel, SuspensionModel
 
@@ -110,13 +111,16 @@ def transition(
     - `terminated` sets terminated_at and purge_due_at = now + purge_grace_days and schedules a "purge" item.
     - `purged` is the termination job's, once the purge is done and purge_due_at has passed.
     - art8-2 suspensions need the prior notice of a scheduled window (`window_id`, the suspension job's).
-    - `mailer` publishes the notice an emergency or Art. 12 suspension gets; without it none is published.
+    - `mailer` e-mails the notice an emergency or Art. 12 suspension gets; without it none is published.
     Work items are written before the state (a stale item is harmless: its consumer re-checks the state), so a
     crash never leaves a terminated contract without its purge. The state and its "contract.transition" entry
     commit in one transaction (doti.audit.record_with): a rerun that finds the move made finds its entry too.
+    A suspension's notice, and the work of e-mailing it, commit in that transaction as well; the e-mail is sent
+    right after (doti.notices.deliver), or, if it cannot be, by the suspension job's next run.
     """
     _check_request(to, ground, reason, window_id)
     notice_due = to == SUSPENDED and ground != PLANNED and mailer is not None
+    notice = _suspension_notice(contract_id, ground, reason, actor, now) if notice_due else None
     seen: dict[str, Any] = {}
 
     def prepare() -> audit.StateWrite:
@@ -135,6 +139,8 @@ def transition(
         def add(transaction: TransactWrite) -> None:
             # conditional on the version read (PynamoDB adds the condition and the increment)
             transaction.update(item, actions=[getattr(ContractModel, name).set(v) for name, v in changes.items()])
+            if notice is not None:
+                notices.stage(transaction, notice)
 
         return audit.StateWrite(add, details)
 
@@ -146,15 +152,8 @@ def transition(
         exc.details.setdefault("requested", to)
         raise
     before, after = seen["move"]
-    if notice_due and mailer is not None and not _notify_suspension(after, ground, reason, actor, mailer, now):
-        audit.record(
-            contract_id,
-            actor=actor,
-            action="contract.notice_failed",
-            subject=contract_id,
-            details={"to": to, "ground": ground},
-            now=now,
-        )
+    if notice is not None and mailer is not None:
+        _send_notice(notice, mailer, actor, now)
     _tidy_after(before, after)
     return after
 
@@ -178,8 +177,8 @@ def _transition_details(
     notice_due: bool,
 ) -> dict[str, Any]:
     """The entry of a move. `customer_notified`: the customer is told of this move, by the window's prior notice
-    (a planned suspension) or by the notice published right after it commits (whose own "notice.delivered" entry
-    follows; a notice that could not be published adds "contract.notice_failed")."""
+    (a planned suspension) or by the notice that commits with it (whose e-mail's "notice.delivered" entry follows,
+    once it is sent)."""
     details: dict[str, Any] = {
         "from": before.state,
         "to": to,
@@ -290,28 +289,30 @@ def _tidy_after(before: Contract, after: Contract) -> None:
                 _retire_window_work(window)
 
 
-def _notify_suspension(
-    contract: Contract, ground: str | None, reason: str, actor: str, mailer: Mailer, now: datetime
-) -> bool:
+def _suspension_notice(contract_id: str, ground: str | None, reason: str, actor: str, now: datetime) -> notices.Draft:
     body = (
-        f"The doti service for contract {contract.contract_id} is suspended from {format_rfc3339(now)} "
+        f"The doti service for contract {contract_id} is suspended from {format_rfc3339(now)} "
         f"(ground: {ground}).\nReason: {reason}\n\n"
         f"ドットアイのご利用を {format_rfc3339(now)} より停止しました(根拠: {ground})。\n理由: {reason}"
     )
+    return notices.draft(
+        audience=contract_id,
+        kind="suspension",
+        title="Service suspended / ご利用停止のお知らせ",
+        body=body,
+        actor=actor,
+        now=now,
+        effective_at=now,
+    )
+
+
+def _send_notice(notice: notices.Draft, mailer: Mailer, actor: str, now: datetime) -> None:
+    """E-mail the notice the move committed; one that cannot go now stays due for the suspension job (the move
+    stands either way, and the notice is on the customer's site already)."""
     try:
-        notices.publish(
-            audience=contract.contract_id,
-            kind="suspension",
-            title="Service suspended / ご利用停止のお知らせ",
-            body=body,
-            actor=actor,
-            mailer=mailer,
-            now=now,
-            effective_at=now,
-        )
-    except StorageError:
-        return False  # the suspension stands; the audit entry says the customer was not notified
-    return True
+        notices.deliver(notices.mail_work(notice), mailer=mailer, actor=actor, now=now)
+    except DotiError as exc:
+        logger.warning("suspension notice e-mail left to the suspension job", extra={"code": exc.code})
 
 
 # planned suspensions (Art. 8-2; also Art. 8-1 windows planned at short notice), applied and lifted by the job

@@ -3,8 +3,9 @@
 SES has no idempotency key: a SendEmail repeated after its answer was lost sends the mail twice. So a failed send is
 told apart by whether the mail may have gone: SES answered with an error, or the connection was never made, and it
 did not (StorageError: sending again is safe); the request went out and its answer did not come back, and it may
-have (MailUnconfirmed: sending again could send it twice). A mailer over a client without botocore's retries
-(`doti.runtime.receipt_mailer`) never resends by itself, so it sends at most once per call.
+have (MailUnconfirmed: sending again could send it twice). doti's mailers (`doti.runtime.mailer` for notices,
+`doti.runtime.receipt_mailer` for deletion receipts) use a client without botocore's retries, which never resends
+by itself, so each sends at most once per call.
 """
 
 from __future__ import annotations

@@ -8,7 +8,7 @@ from doti.auth.device import SecretBox
 from doti.frames import Storage
 from doti.mail import SesMailer
 from doti.settings import get_settings
-from doti.store.aws import kms_client, reset_clients, s3_client, ses_client, ses_client_sending_once, sqs_client
+from doti.store.aws import kms_client, reset_clients, s3_client, ses_client_sending_once, sqs_client
 from doti.store.remask import SqsJobQueue
 
 
@@ -26,8 +26,10 @@ def secret_box() -> SecretBox:
 
 @cache
 def mailer() -> SesMailer:
+    """The mailer of notices (doti.notices): botocore never resends a mail of it, as SES would send it twice; a mail
+    whose answer was lost raises MailUnconfirmed instead, and is not sent again."""
     settings = get_settings()
-    return SesMailer(ses_client(settings.region), settings.mail_sender)
+    return SesMailer(ses_client_sending_once(settings.region), settings.mail_sender)
 
 
 @cache

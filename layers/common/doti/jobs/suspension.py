@@ -2,9 +2,11 @@
 
 In order: start the service of pending contracts (Art. 3), apply and lift planned suspension windows (Art. 8),
 suspend contracts whose security-service contract ended (Art. 12-1), and flag contracts unused for three months
-(Art. 12-1-11) with one notice. Its input is due work items only, so its cost follows what is due, not how many
-contracts exist. Each item is handled on its own: its effect is written first, then the item is deleted, so a run
-stopped anywhere (timeout reserve, crash) leaves the rest for the next run, and a rerun finds nothing to redo.
+(Art. 12-1-11) with one notice; then e-mail the notices whose publisher could not (doti.notices.deliver: at most
+once; one whose e-mail may have gone is never sent again, and the report counts it). Its input is due work items
+only, so its cost follows what is due, not how many contracts exist. Each item is handled on its own: its effect is
+written first, then the item is deleted, so a run stopped anywhere (timeout reserve, crash) leaves the rest for the
+next run, and a rerun finds nothing to redo.
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ class SuspensionReport:
     examined: int = 0
     changed: int = 0
     failed: int = 0
+    notices_unconfirmed: int = 0  # notice e-mails that may not have gone (never resent): check with the customer
     stopped_early: bool = False
     by_kind: dict[str, int] = field(default_factory=dict)  # items changed, per kind
 
@@ -40,6 +43,7 @@ class SuspensionReport:
 class _Run:
     now: datetime
     mailer: Mailer
+    report: SuspensionReport
 
 
 def run_suspension(
@@ -51,7 +55,7 @@ def run_suspension(
     reserve_ms: float = RESERVE_MS,
 ) -> SuspensionReport:
     report = SuspensionReport()
-    run = _Run(now=now, mailer=mailer)
+    run = _Run(now=now, mailer=mailer, report=report)
     for kind, handle in _HANDLERS.items():
         failed: set[str] = set()
         while due := schedule.due_work(kind, now, batch, skip=failed):
@@ -221,10 +225,19 @@ def _next_check(contract: Contract, due_at: datetime) -> None:
     schedule.schedule_work(schedule.IDLE_CHECK, due_at, contract.contract_id)
 
 
+def _mail_notice(run: _Run, work: schedule.ScheduledWork) -> bool:
+    """A notice's e-mail its publisher did not send (it failed, or its process stopped)."""
+    outcome = notices.deliver(work, mailer=run.mailer, actor=ACTOR, now=run.now)
+    if outcome == notices.UNCONFIRMED:
+        run.report.notices_unconfirmed += 1
+    return outcome != notices.DONE
+
+
 _HANDLERS: dict[str, Callable[[_Run, schedule.ScheduledWork], bool]] = {
     schedule.SERVICE_START: _start_service,
     schedule.SUSPENSION_START: _apply_window,
     schedule.SUSPENSION_END: _lift_window,
     schedule.SECURITY_CONTRACT_ENDED: _security_contract_ended,
     schedule.IDLE_CHECK: _idle_check,
+    schedule.NOTICE_MAIL: _mail_notice,  # last: the notices the items above publish are due after this run
 }

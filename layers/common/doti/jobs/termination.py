@@ -4,7 +4,8 @@ In order:
   1. "cancel_effective" work that is due: a `cancelling` contract past its effective date becomes `terminated`
      (Art. 13), which sets purge_due_at = now + the grace period and schedules its "purge" work (doti.lifecycle);
   2. every terminated contract awaiting its purge (its "purge" work item, due or not, is how the job finds the
-     ones staff terminated directly): still-active devices revoked, sessions deleted, share links revoked;
+     ones staff terminated directly): still-active devices revoked, sessions deleted, share links revoked, audited
+     once, before the first of them;
   3. "purge" work that is due: the irrecoverable purge (doti.purge), which may take several runs.
 Each item's effect is written before the item is deleted, so a run stopped anywhere (timeout reserve, `max_items`,
 crash) leaves the rest for the next run, and a rerun finds nothing to redo.
@@ -13,8 +14,11 @@ crash) leaves the rest for the next run, and a rerun finds nothing to redo.
 from __future__ import annotations
 
 from collections.abc import Callable
+from contextlib import suppress
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+
+from pynamodb.transactions import TransactWrite
 
 from doti import audit, contracts, lifecycle, schedule
 from doti.errors import Conflict, DotiError, NotFound
@@ -23,6 +27,7 @@ from doti.mail import Mailer
 from doti.observability import logger
 from doti.purge import RECEIPT_UNCONFIRMED, NotPurgeable, OtherTables, PurgeOutcome, purge_contract
 from doti.store import purge as store
+from doti.store.models import ContractModel
 
 JOB = "termination"
 ACTOR = audit.job_actor(JOB)
@@ -32,6 +37,7 @@ RESERVE_MS = 30_000  # stop this long before the Lambda timeout (900 s); the nex
 ENDED_PER_RUN = 1000
 _FAR_FUTURE = timedelta(days=36_500)
 _CANCELLATION_SEARCH = 500  # audit entries searched, newest first, for the ground the cancellation cited
+_ACCESS_LIMIT = 10_000  # sessions or share links of one contract counted for its revocation entry
 
 
 @dataclass
@@ -66,6 +72,7 @@ class _Run:
     purge_batch: int
     report: TerminationReport = field(default_factory=TerminationReport)
     items: int = 0
+    access_open: set[str] = field(default_factory=set)  # contracts whose access this run failed to close
 
     def may_continue(self) -> bool:
         """False (and the report says so) once the time budget or the item cap is spent."""
@@ -187,30 +194,76 @@ def _close_access(run: _Run) -> bool:
             if _revoke_access(run, contract_id):
                 run.report.changed += 1
         except DotiError as exc:
+            run.access_open.add(contract_id)  # not purged by this run: the purge would revoke it unaudited
             run.fail("access", contract_id, exc)
     return True
 
 
 def _revoke_access(run: _Run, contract_id: str) -> bool:
-    """Revoke devices, sessions and share links of a terminated contract; audited when anything changed."""
+    """Revoke devices, sessions and share links of a terminated contract; True when anything changed.
+
+    Audited first: "contract.access_revoked", with what there is to revoke, commits with the contract's
+    access_revoked_at (doti.audit.record_with), before anything is revoked, so a run stopped midway loses no entry.
+    Every run then revokes what is left: a run that finds access_revoked_at set finishes an earlier run's work
+    without a second entry."""
     try:
-        if contracts.get_contract(contract_id).state != contracts.TERMINATED:
-            return False
+        contract = contracts.contract_item(contract_id)
     except NotFound:
         return False
+    if contract.state != contracts.TERMINATED:
+        return False
+    if contract.access_revoked_at is None:
+        _record_revocation(run, contract_id, _access_left(run, contract_id))
     devices = store.revoke_active_devices(contract_id, run.now)
     sessions = _delete_all(lambda n: store.delete_by_contract("sessions", contract_id, n))
     shares = revoke_shares(contract_id, run.tables.shares)
     run.report.devices_revoked += devices
     run.report.sessions_deleted += sessions
     run.report.shares_revoked += shares
-    if not (devices or sessions or shares):
-        return False
-    details = {"devices_revoked": devices, "sessions_deleted": sessions, "shares_revoked": shares}
-    audit.record(
-        contract_id, actor=ACTOR, action="contract.access_revoked", subject=contract_id, details=details, now=run.now
-    )
-    return True
+    return bool(devices or sessions or shares)
+
+
+def _access_left(run: _Run, contract_id: str) -> dict[str, int]:
+    """What a terminated contract still has to be revoked, as the entry states it."""
+    shares = 0
+    if table := run.tables.shares:
+        shares = len(store.find_raw_by_index(table, "by_contract", contract_id, ("token_hash",), _ACCESS_LIMIT))
+    return {
+        "devices_revoked": store.active_devices(contract_id),
+        "sessions_deleted": len(store.find_by_contract("sessions", contract_id, _ACCESS_LIMIT)),
+        "shares_revoked": shares,
+    }
+
+
+def _record_revocation(run: _Run, contract_id: str, left: dict[str, int]) -> None:
+    """The entry and the contract's access_revoked_at, together and once; nothing when there is nothing to revoke."""
+    if not any(left.values()):
+        return
+
+    def prepare() -> audit.StateWrite:
+        item = contracts.contract_item(contract_id)
+        if item.state != contracts.TERMINATED or item.access_revoked_at is not None:
+            raise _Recorded  # recorded meanwhile (or the contract moved on)
+
+        def add(transaction: TransactWrite) -> None:
+            # conditional on the version read (PynamoDB adds the condition and the increment)
+            transaction.update(item, actions=[ContractModel.access_revoked_at.set(run.now)])
+
+        return audit.StateWrite(add, left)
+
+    with suppress(_Recorded):
+        audit.record_with(
+            contract_id,
+            actor=ACTOR,
+            action="contract.access_revoked",
+            subject=contract_id,
+            now=run.now,
+            prepare=prepare,
+        )
+
+
+class _Recorded(Exception):
+    """Another run recorded the revocation first."""
 
 
 def revoke_shares(contract_id: str, shares_table: str | None) -> int:
@@ -241,6 +294,10 @@ def _purge_due(run: _Run) -> bool:
     failed: set[str] = set()
     while due := schedule.due_work(schedule.PURGE, run.now, BATCH, skip=failed):
         for work in due:
+            if work.contract_id in run.access_open:
+                failed.add(work.due_key)  # its access first, with its entry, at the next run (reported above)
+                run.report.purges_incomplete += 1
+                continue
             if not run.may_continue():
                 return False
             try:

@@ -56,6 +56,8 @@ class ContractModel(Model):
     # Art. 12-11: last use of the service (written at most hourly) and when the idle notice went out
     last_used_at = UTCDateTimeAttribute(null=True)
     idle_notified_at = UTCDateTimeAttribute(null=True)
+    # when the termination job recorded closing an ended contract's access ("contract.access_revoked", once)
+    access_revoked_at = UTCDateTimeAttribute(null=True)
     version = VersionAttribute()
 
 
@@ -334,6 +336,8 @@ class ScheduledWorkModel(Model):
     due_at = UTCDateTimeAttribute()
     # Retention cursors only (doti.retention): the frame-id position below which deletions are in the receipts.
     counted_to = UnicodeAttribute(null=True)
+    # Work done at most once (a notice's e-mail): who took it on; a later taker finds the work may have been done.
+    claimed_by = UnicodeAttribute(null=True)
 
 
 class DisclosureModel(Model):

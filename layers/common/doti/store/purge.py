@@ -285,6 +285,11 @@ def forget_notice_deliveries(contract_id: str, notice_ids: Iterable[str]) -> Non
 # devices and sessions when a contract ends (before its purge)
 
 
+def active_devices(contract_id: str) -> int:
+    """How many devices of the contract are still active (what `revoke_active_devices` would revoke now)."""
+    return sum(1 for item in _first(DeviceModel.by_contract.query(contract_id), 10_000) if item.status == "active")
+
+
 def revoke_active_devices(contract_id: str, now: datetime) -> int:
     """Mark every still-active device of the contract revoked; returns how many changed (a rerun changes none)."""
     revoked = 0
