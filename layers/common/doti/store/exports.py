@@ -16,7 +16,7 @@ from pynamodb.transactions import TransactWrite
 from doti.entities import Export
 from doti.errors import NotFound, StorageError
 from doti.store.conditions import is_condition_failure
-from doti.store.models import ExportModel
+from doti.store.models import ExportModel, ExportRequestModel
 
 QUEUED, BUILDING, READY, FAILED = "queued", "building", "ready", "failed"
 RETRYABLE_ERROR = StorageError.code  # an export that failed on storage is rebuilt when its message comes back
@@ -32,11 +32,36 @@ def _export(item: ExportModel) -> Export:
     )
 
 
-def add_new_export(transaction: TransactWrite, export: Export) -> None:
-    """Store a new export, in the transaction of its "export.requested" entry."""
+def request_key(export: Export) -> str:
+    """What makes two requests the same request: the contract, the user, the camera and the window."""
+    window = [moment.astimezone(UTC).isoformat() for moment in (export.window_start, export.window_end)]
+    canonical = json.dumps([export.contract_id, export.requested_by, export.camera_id, *window], separators=(",", ":"))
+    return "export#" + hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def answering_export(export: Export) -> str | None:
+    """The id of the export that last answered the same request as `export`, if one is recorded."""
+    try:
+        return ExportRequestModel.get(request_key(export), consistent_read=True).export_id
+    except ExportRequestModel.DoesNotExist:
+        return None
+    except PynamoDBException as exc:
+        raise StorageError("could not read the export request") from exc
+
+
+def add_new_export(transaction: TransactWrite, export: Export, *, replacing: str | None) -> None:
+    """Store a new export, in the transaction of its "export.requested" entry, as the one that answers its request
+    from now on: on condition that the request is still answered by `replacing` (None: by no export), so that two
+    requests at once make one export (the other's transaction is cancelled, and it finds this one)."""
     values = {f.name: getattr(export, f.name) for f in dataclasses.fields(Export) if f.name != "expires_at"}
-    item = ExportModel(**values, expires_at=int(export.expires_at.timestamp()))
+    expires_at = int(export.expires_at.timestamp())
+    item = ExportModel(**values, expires_at=expires_at)
     transaction.save(item, condition=ExportModel.export_id.does_not_exist())
+    answered = ExportRequestModel(id=request_key(export), export_id=export.export_id, expires_at=expires_at)
+    unchanged = (
+        ExportRequestModel.id.does_not_exist() if replacing is None else ExportRequestModel.export_id == replacing
+    )
+    transaction.save(answered, condition=unchanged)
 
 
 def get_export(export_id: str) -> Export:
@@ -136,10 +161,9 @@ def add_ready(
 
 
 def add_failed(
-    transaction: TransactWrite, export_id: str, *, held_by: str | None, code: str, message: str, now: datetime
+    transaction: TransactWrite, export_id: str, *, held_by: str, code: str, message: str, now: datetime
 ) -> None:
-    """Mark the export failed, in the transaction of its "export.failed" entry: one being built, if its claim is
-    still `held_by`'s; else one still queued (it could not be sent to the queue)."""
+    """Mark the export failed, in the transaction of its "export.failed" entry, if the claim is still `held_by`'s."""
     actions = [
         ExportModel.status.set(FAILED),
         ExportModel.error_code.set(code),
@@ -147,8 +171,7 @@ def add_failed(
         ExportModel.updated_at.set(now),
         ExportModel.claim_token.remove(),
     ]
-    condition = _held_by(held_by) if held_by is not None else ExportModel.status == QUEUED
-    transaction.update(ExportModel(export_id=export_id), actions=actions, condition=condition)
+    transaction.update(ExportModel(export_id=export_id), actions=actions, condition=_held_by(held_by))
 
 
 def send_request(sqs: Any, queue_url: str, export_id: str) -> None:

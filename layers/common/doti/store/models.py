@@ -472,6 +472,18 @@ class ExportModel(Model):
     expires_at = NumberAttribute()  # epoch seconds; the table's TTL attribute
 
 
+class ExportRequestModel(Model):
+    """The export that last answered a customer's request for a camera's window (doti.exports.request_export), so
+    that asking again gets that export back rather than a second one. It lives as long as that export."""
+
+    class Meta:
+        table_name = UNBOUND
+
+    id = UnicodeAttribute(hash_key=True)  # "export#<SHA-256 of the contract, user, camera and window>"
+    export_id = UnicodeAttribute()
+    expires_at = NumberAttribute()  # epoch seconds; the table's TTL attribute
+
+
 class RemaskJobModel(Model):
     """A re-mask of a camera's stored frames (doti.remask): the mask it applies, its progress and its lease."""
 
@@ -522,6 +534,7 @@ MODEL_TABLES: dict[type[Model], str] = {
     ScheduledWorkModel: "schedule_table",
     DisclosureModel: "disclosures_table",
     FrameClaimModel: "idempotency_table",
+    ExportRequestModel: "idempotency_table",
     UsageModel: "usage_table",
     DeletionReceiptModel: "deletion_receipts_table",
     NoteModel: "notes_table",
