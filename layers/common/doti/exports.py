@@ -32,7 +32,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from functools import partial
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 
 from doti import audit, contracts, ids, registry, roles
 from doti.clock import format_rfc3339
@@ -43,8 +43,11 @@ from doti.observability import logger
 from doti.signing import SignedUrl, presign_get
 from doti.store import exports as store
 from doti.store import frames as frame_store
-from doti.store import keys
+from doti.store import keys, requests
 from doti.store.exports import FAILED, QUEUED, READY
+
+if TYPE_CHECKING:
+    from pynamodb.transactions import TransactWrite
 
 # Mirrors the exports-expiry lifecycle rule of template.yaml (a test compares them).
 EXPORT_LIFETIME = timedelta(days=7)
@@ -140,13 +143,21 @@ def request_export(
     )
     details = {"camera_id": export.camera_id, "from": format_rfc3339(start), "to": format_rfc3339(end)}
 
+    window = [moment.astimezone(UTC).isoformat() for moment in (start, end)]
+    key = requests.request_key("export", export.contract_id, user.user_id, export.camera_id, *window)
+
     def prepare() -> audit.StateWrite:
         # Read on every attempt: a transaction cancelled because the same request committed meanwhile finds it here.
-        earlier_id = store.answering_export(export)
+        earlier_id = requests.answer_of(key)
         earlier = _still_answering(earlier_id, now) if earlier_id is not None else None
         if earlier is not None:
             raise _AskedAgain(earlier)
-        return audit.StateWrite(partial(store.add_new_export, export=export, replacing=earlier_id), details)
+
+        def add(transaction: TransactWrite) -> None:
+            store.add_new_export(transaction, export)
+            requests.add_answer(transaction, key, export.export_id, expires_at=export.expires_at, replacing=earlier_id)
+
+        return audit.StateWrite(add, details)
 
     try:
         audit.record_with(

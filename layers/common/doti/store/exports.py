@@ -16,7 +16,7 @@ from pynamodb.transactions import TransactWrite
 from doti.entities import Export
 from doti.errors import NotFound, StorageError
 from doti.store.conditions import is_condition_failure
-from doti.store.models import ExportModel, ExportRequestModel
+from doti.store.models import ExportModel
 
 QUEUED, BUILDING, READY, FAILED = "queued", "building", "ready", "failed"
 RETRYABLE_ERROR = StorageError.code  # an export that failed on storage is rebuilt when its message comes back
@@ -32,36 +32,11 @@ def _export(item: ExportModel) -> Export:
     )
 
 
-def request_key(export: Export) -> str:
-    """What makes two requests the same request: the contract, the user, the camera and the window."""
-    window = [moment.astimezone(UTC).isoformat() for moment in (export.window_start, export.window_end)]
-    canonical = json.dumps([export.contract_id, export.requested_by, export.camera_id, *window], separators=(",", ":"))
-    return "export#" + hashlib.sha256(canonical.encode()).hexdigest()
-
-
-def answering_export(export: Export) -> str | None:
-    """The id of the export that last answered the same request as `export`, if one is recorded."""
-    try:
-        return ExportRequestModel.get(request_key(export), consistent_read=True).export_id
-    except ExportRequestModel.DoesNotExist:
-        return None
-    except PynamoDBException as exc:
-        raise StorageError("could not read the export request") from exc
-
-
-def add_new_export(transaction: TransactWrite, export: Export, *, replacing: str | None) -> None:
-    """Store a new export, in the transaction of its "export.requested" entry, as the one that answers its request
-    from now on: on condition that the request is still answered by `replacing` (None: by no export), so that two
-    requests at once make one export (the other's transaction is cancelled, and it finds this one)."""
+def add_new_export(transaction: TransactWrite, export: Export) -> None:
+    """Store a new export, in the transaction of its "export.requested" entry."""
     values = {f.name: getattr(export, f.name) for f in dataclasses.fields(Export) if f.name != "expires_at"}
-    expires_at = int(export.expires_at.timestamp())
-    item = ExportModel(**values, expires_at=expires_at)
+    item = ExportModel(**values, expires_at=int(export.expires_at.timestamp()))
     transaction.save(item, condition=ExportModel.export_id.does_not_exist())
-    answered = ExportRequestModel(id=request_key(export), export_id=export.export_id, expires_at=expires_at)
-    unchanged = (
-        ExportRequestModel.id.does_not_exist() if replacing is None else ExportRequestModel.export_id == replacing
-    )
-    transaction.save(answered, condition=unchanged)
 
 
 def get_export(export_id: str) -> Export:

@@ -472,15 +472,15 @@ class ExportModel(Model):
     expires_at = NumberAttribute()  # epoch seconds; the table's TTL attribute
 
 
-class ExportRequestModel(Model):
-    """The export that last answered a customer's request for a camera's window (doti.exports.request_export), so
-    that asking again gets that export back rather than a second one. It lives as long as that export."""
+class AnsweredRequestModel(Model):
+    """The record that last answered a request (an export, a disclosure), by the request's identity, so that whoever
+    asks again after an error or no answer gets that record back rather than a second one (doti.store.requests)."""
 
     class Meta:
         table_name = UNBOUND
 
-    id = UnicodeAttribute(hash_key=True)  # "export#<SHA-256 of the contract, user, camera and window>"
-    export_id = UnicodeAttribute()
+    id = UnicodeAttribute(hash_key=True)  # "<kind>#<SHA-256 of what makes two requests the same request>"
+    answer_id = UnicodeAttribute()  # the export id, the disclosure id
     expires_at = NumberAttribute()  # epoch seconds; the table's TTL attribute
 
 
@@ -534,7 +534,7 @@ MODEL_TABLES: dict[type[Model], str] = {
     ScheduledWorkModel: "schedule_table",
     DisclosureModel: "disclosures_table",
     FrameClaimModel: "idempotency_table",
-    ExportRequestModel: "idempotency_table",
+    AnsweredRequestModel: "idempotency_table",
     UsageModel: "usage_table",
     DeletionReceiptModel: "deletion_receipts_table",
     NoteModel: "notes_table",
