@@ -27,10 +27,6 @@ _AUDIT_RESENT = "audit.py:166 appends an entry twice when botocore resends its a
 
 # scenario -> the defects its sample finds on this branch; when their fixes merge, strict xfail fails: remove the mark.
 KNOWN_DEFECTS: dict[str, str] = {
-    "export": (
-        "exports.py:257 (build_export): export.ready is audited only by the run whose mark_ready succeeded, so a "
-        f"failed audit write is lost on redelivery (fix under way: exports.py, audit.py); {_AUDIT_RESENT}"
-    ),
     "purge": (
         "purge.py:169: a phase's deletions reach the tally in a second, non-idempotent write (under- and "
         "double-counted certificate; fix under way: purge.py, store/purge.py); jobs/termination.py:205-208: "
@@ -45,10 +41,6 @@ KNOWN_DEFECTS: dict[str, str] = {
         "lifecycle.py:134-154: a failure after the versioned contract update loses contract.transition, and "
         "botocore's resend of that update is a 409 to staff; lifecycle.py:271 swallows a failed emergency notice "
         "for good; the SES client resends SendEmail (two e-mails) (fix under way: lifecycle.py, audit.py)"
-    ),
-    "disclosure": (
-        "disclosures.py:520-521: the disclosure is saved before its audit entry; a failed write leaves a "
-        f"disclosure and evidence package the audit log does not show, and staff make a second; {_AUDIT_RESENT}"
     ),
 }
 
