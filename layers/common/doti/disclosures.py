@@ -521,12 +521,12 @@ def _request_key(request: DisclosureRequest, staff: StaffMember) -> str:
     )
 
 
-def _still_answering(disclosure_id: str | None, now: datetime) -> Disclosure | None:
-    """The disclosure that answered the same request less than REPEAT_WINDOW ago, if there is one."""
-    if disclosure_id is None:
+def _still_answering(key: str, nonce: str | None, now: datetime) -> Disclosure | None:
+    """The disclosure that answered the request under `nonce` less than REPEAT_WINDOW ago, if there is one."""
+    if nonce is None:
         return None
     try:
-        disclosure = _load(disclosure_id)
+        disclosure = _load(requests.answer_id("dsc", key, nonce))
     except NotFound:
         return None
     return disclosure if now - disclosure.created_at < REPEAT_WINDOW else None
@@ -545,11 +545,12 @@ def create_disclosure(
     basis = _validate(request)
     contracts.get_contract(request.contract_id)  # an unknown contract is NotFound, before anything is read
     key = _request_key(request, staff)
-    earlier = _still_answering(requests.answer_of(key), now)
+    earlier = _still_answering(key, requests.answering_nonce(key), now)
     if earlier is not None:
         return earlier, _issue_link(earlier, staff, storage, now)
     frames = select_frames(request, now)
-    disclosure_id = ids.new_id("dsc")
+    nonce = requests.new_nonce()
+    disclosure_id = requests.answer_id("dsc", key, nonce)
     key_of_package = package_key(request.contract_id, disclosure_id)
     with tempfile.SpooledTemporaryFile(max_size=_SPOOL_IN_MEMORY) as spool:
         package = _write_package(spool, _document(disclosure_id, request, staff, now), frames, storage, now)
@@ -572,13 +573,13 @@ def create_disclosure(
 
     def prepare() -> audit.StateWrite:
         # Read on every attempt: a transaction cancelled because the same request committed meanwhile finds it here.
-        answered = requests.answer_of(key)
-        if (again := _still_answering(answered, now)) is not None:
+        seen = requests.answering_nonce(key)
+        if (again := _still_answering(key, seen, now)) is not None:
             raise _AskedAgain(again)
 
         def add(transaction: TransactWrite) -> None:
             _add_disclosure(transaction, disclosure)
-            requests.add_answer(transaction, key, disclosure_id, expires_at=now + REPEAT_WINDOW, replacing=answered)
+            requests.add_answer(transaction, key, nonce, expires_at=now + REPEAT_WINDOW, replacing=seen)
 
         return audit.StateWrite(add, _audit_details(disclosure))
 

@@ -128,8 +128,11 @@ def request_export(
     camera = registry.camera_for_user(user, camera_id)
     if start >= end:
         raise ValidationError("'from' must be before 'to'", field="from")
+    window = [moment.astimezone(UTC).isoformat() for moment in (start, end)]
+    key = requests.request_key("export", user.contract_id, user.user_id, camera.camera_id, *window)
+    nonce = requests.new_nonce()
     export = Export(
-        export_id=ids.new_id("exp"),
+        export_id=requests.answer_id("exp", key, nonce),
         contract_id=user.contract_id,
         site_id=camera.site_id,
         camera_id=camera.camera_id,
@@ -143,19 +146,16 @@ def request_export(
     )
     details = {"camera_id": export.camera_id, "from": format_rfc3339(start), "to": format_rfc3339(end)}
 
-    window = [moment.astimezone(UTC).isoformat() for moment in (start, end)]
-    key = requests.request_key("export", export.contract_id, user.user_id, export.camera_id, *window)
-
     def prepare() -> audit.StateWrite:
         # Read on every attempt: a transaction cancelled because the same request committed meanwhile finds it here.
-        earlier_id = requests.answer_of(key)
-        earlier = _still_answering(earlier_id, now) if earlier_id is not None else None
+        seen = requests.answering_nonce(key)
+        earlier = _still_answering(requests.answer_id("exp", key, seen), now) if seen is not None else None
         if earlier is not None:
             raise _AskedAgain(earlier)
 
         def add(transaction: TransactWrite) -> None:
             store.add_new_export(transaction, export)
-            requests.add_answer(transaction, key, export.export_id, expires_at=export.expires_at, replacing=earlier_id)
+            requests.add_answer(transaction, key, nonce, expires_at=export.expires_at, replacing=seen)
 
         return audit.StateWrite(add, details)
 

@@ -480,7 +480,7 @@ class AnsweredRequestModel(Model):
         table_name = UNBOUND
 
     id = UnicodeAttribute(hash_key=True)  # "<kind>#<SHA-256 of what makes two requests the same request>"
-    answer_id = UnicodeAttribute()  # the export id, the disclosure id
+    nonce = UnicodeAttribute()  # random; the record's id derives from it and the key (no id of the contract here)
     expires_at = NumberAttribute()  # epoch seconds; the table's TTL attribute
 
 
