@@ -21,21 +21,9 @@ from tests.faults.sweep import sweep_scenario
 
 WRITES = 2
 
-# One audit defect shows in most scenarios: audit.record (doti/audit.py:166) takes the TransactionCanceledException
-# of botocore's resend of its own applied TransactWriteItems for another writer, and appends the entry again.
-_AUDIT_RESENT = "audit.py:166 appends an entry twice when botocore resends its applied TransactWriteItems"
-
-# scenario -> the defects its sample finds on this branch; when their fixes merge, strict xfail fails: remove the mark.
-KNOWN_DEFECTS: dict[str, str] = {
-    "export": (
-        "exports.py:257 (build_export): export.ready is audited only by the run whose mark_ready succeeded, so a "
-        f"failed audit write is lost on redelivery (fix under way: exports.py, audit.py); {_AUDIT_RESENT}"
-    ),
-    "disclosure": (
-        "disclosures.py:520-521: the disclosure is saved before its audit entry; a failed write leaves a "
-        f"disclosure and evidence package the audit log does not show, and staff make a second; {_AUDIT_RESENT}"
-    ),
-}
+# scenario -> a defect its sample is known to find, marked xfail(strict=True) naming it; when its fix merges, strict
+# xfail fails and the entry is removed. None is known: every scenario holds under `make faults`.
+KNOWN_DEFECTS: dict[str, str] = {}
 
 
 def _params() -> list[object]:

@@ -8,12 +8,16 @@ and between deliveries the queue's visibility timeout passes (a claim the broken
 Whatever broke, the export ends ready with its archive, or failed visibly (never queued or building with its message
 gone), its "export.requested" and "export.ready" entries are in the chain once each, and no delivery acknowledged a
 message whose export had not ended.
+
+The request itself is broken the same way: the customer, answered with an error or not at all, asks again for the
+same window, and gets the one export there is, built once.
 """
 
 from __future__ import annotations
 
+import itertools
 import threading
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import boto3
@@ -29,7 +33,8 @@ from infra.queues import Delivery, QueuePump, queue_sources
 from infra.template import functions
 from tests.faults.inject import MODES, Plan
 from tests.faults.points import sweep
-from tests.unit.test_exports import read_archive, requested
+from tests.support import body_of
+from tests.unit.test_exports import read_archive, request_export, requested
 from tests.unit.test_ingest import aws_faults  # noqa: F401 - the fixture
 from tests.unit.test_processor import counted_codes
 from tests.unit.test_viewer import ingest_frame, owner_token
@@ -136,6 +141,50 @@ def test_an_export_under_any_single_fault_ends_ready_or_failed_and_audited_once(
 
     # When one delivery of its message is broken at each call in turn
     sweep(mode, queued_export, lambda _export_id: deliver(aws, template), check)
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_an_export_requested_under_any_single_fault_and_asked_again_is_one_export_built_once(
+    aws, world, template, mode
+):
+    # Given a camera with a frame, and its owner, who asks for a window around it (a new window for each fault)
+    base_time = utcnow().replace(microsecond=0) - timedelta(hours=1)
+    ingest_frame(world, base_time)
+    token = owner_token(world)
+    windows = itertools.count(1)
+
+    def a_window() -> tuple[datetime, datetime]:
+        return base_time - timedelta(seconds=next(windows)), base_time + timedelta(minutes=1)
+
+    def ask(window: tuple[datetime, datetime]) -> dict[str, Any]:
+        return request_export(token, world.camera_id, *window)
+
+    def check(window: tuple[datetime, datetime], plan: Plan, outcome: Any) -> None:
+        # When the customer, answered with an error or not at all, asks again for the same window
+        answer = outcome
+        if not isinstance(outcome, dict) or outcome["statusCode"] != 202:
+            answer = ask(window)
+        assert answer["statusCode"] == 202, (plan, answer["body"])
+        # and SQS delivers what the queue holds to the exporter
+        for _ in range(2 * max_receives(template)):
+            if not waiting(aws, "ExportQueue"):
+                break
+            deliver(aws, template)
+        # Then there is one export of the window, the one answered, built once, each entry once
+        of_window = [e for e in exports_of(world.contract_id) if e.window_start == window[0]]
+        assert [e.export_id for e in of_window] == [body_of(answer)["export_id"]], (plan, outcome)
+        (export,) = of_window
+        assert export.status == "ready", (plan, outcome, export.status, export.error_code)
+        assert entries_of(world.contract_id, export.export_id) == ["export.requested", "export.ready"], plan
+        assert (waiting(aws, "ExportQueue"), drain(aws, "ExportDeadLetterQueue")) == (0, 0), plan
+        assert audit.verify_chain(world.contract_id).intact
+
+    # When the request is broken at each call in turn
+    sweep(mode, a_window, ask, check)
+
+
+def exports_of(contract_id: str) -> list[ExportModel]:
+    return list(ExportModel.scan(ExportModel.contract_id == contract_id, consistent_read=True))
 
 
 def test_an_export_that_fails_on_every_receive_is_failed_when_its_message_goes_to_the_dead_letters(

@@ -31,6 +31,7 @@ from functions.viewer import app as viewer
 from infra.provision import Provisioned
 from infra.template import load_template
 from tests.support import LambdaContext, World, assert_error, body_of, customer_event, sample_event, scan_table
+from tests.unit.test_ingest import aws_faults  # noqa: F401 - the fixture
 from tests.unit.test_processor import receive, upload
 from tests.unit.test_processor import run as run_processor
 from tests.unit.test_video import clip
@@ -266,6 +267,121 @@ def test_requests_and_builds_are_audited(aws, world, base_time):
     ]
     assert of_export[0][2]["from"] == format_rfc3339(base_time)
     assert of_export[1][2]["frames"] == 1
+
+
+# asking again
+
+
+def queue_of(aws: Provisioned) -> exports.ExportQueue:
+    return exports.ExportQueue(boto3.client("sqs", region_name="us-east-1"), aws.refs["ExportQueue"])
+
+
+def requested_entries(contract_id: str) -> list[str | None]:
+    entries, _ = audit.entries(contract_id, limit=100)
+    return [e.subject for e in reversed(entries) if e.action == "export.requested"]
+
+
+def test_the_same_request_asked_again_gets_the_same_export_and_its_message_sent_again(aws, world, base_time):
+    # Given a queued export of a window (its message perhaps never sent: the request may have died after it)
+    ingest_frame(world, base_time)
+    token = owner_token(world)
+    window = (base_time, base_time + timedelta(minutes=1))
+    first = request_export(token, world.camera_id, *window)
+
+    # When the owner asks for the same window again
+    again = request_export(token, world.camera_id, *window)
+
+    # Then both answers are 202 with the same queued export, requested once in the audit log, its message sent twice
+    assert (first["statusCode"], again["statusCode"]) == (202, 202)
+    assert body_of(again) == body_of(first) == {"export_id": body_of(first)["export_id"], "status": "queued"}
+    export_id = body_of(first)["export_id"]
+    assert requested_entries(world.contract_id) == [export_id]
+    messages = queued_messages(aws)
+    assert [json.loads(m["Body"])["export_id"] for m in messages] == [export_id, export_id]
+    # and the two messages build it once
+    assert exporter.lambda_handler(sqs_event(messages), LambdaContext()) == {"batchItemFailures": []}
+    entries, _ = audit.entries(world.contract_id, limit=100)
+    assert [e.action for e in entries if e.subject == export_id].count("export.ready") == 1
+    # and once it is ready, asking again gets it, ready, without a message
+    ready = request_export(token, world.camera_id, *window)
+    assert (ready["statusCode"], body_of(ready)) == (202, {"export_id": export_id, "status": "ready"})
+    assert queued_messages(aws) == []
+
+
+def test_another_window_camera_or_user_is_another_export(aws, world, base_time):
+    # Given an export of a window by the owner
+    token = owner_token(world)
+    window = (base_time, base_time + timedelta(minutes=1))
+    first = requested(token, world.camera_id, *window)
+
+    # When the owner asks for a window one second longer, and a manager for the same window
+    longer = requested(token, world.camera_id, base_time, window[1] + timedelta(seconds=1))
+    by_manager = requested(login(*add_user(world, role="manager")), world.camera_id, *window)
+
+    # Then each is an export of its own
+    assert len({first, longer, by_manager}) == 3
+    assert requested_entries(world.contract_id) == [first, longer, by_manager]
+
+
+def test_asking_again_after_a_failure_or_long_after_it_was_ready_makes_a_new_export(aws, world, base_time):
+    # Given an export built, as the owner asks for it
+    token = owner_token(world)
+    user, queue, window = user_of(token), queue_of(aws), (base_time, base_time + timedelta(minutes=1))
+    asked_at = utcnow()
+    built = exports.request_export(user, world.camera_id, *window, queue=queue, now=asked_at)
+    run_exporter(aws)
+
+    # When the owner asks again just before REPEAT_WINDOW has passed since it was ready, and then just after it
+    ready_at = ExportModel.get(built.export_id).updated_at
+    soon = exports.request_export(
+        user, world.camera_id, *window, queue=queue, now=ready_at + exports.REPEAT_WINDOW - timedelta(seconds=1)
+    )
+    later = exports.request_export(user, world.camera_id, *window, queue=queue, now=ready_at + exports.REPEAT_WINDOW)
+
+    # Then the first gets the ready export back; the second is a new export, queued (frames may have come since)
+    assert (soon.export_id, soon.status) == (built.export_id, "ready")
+    assert later.export_id != built.export_id
+    assert later.status == "queued"
+    assert [json.loads(m["Body"])["export_id"] for m in queued_messages(aws)] == [later.export_id]
+
+    # When that export fails, and the owner asks again
+    ExportModel(export_id=later.export_id).update(actions=[ExportModel.status.set("failed")])
+    retried = exports.request_export(user, world.camera_id, *window, queue=queue, now=utcnow())
+
+    # Then that is a new export too, and the audit log holds one request for each of the three
+    assert retried.export_id not in (built.export_id, later.export_id)
+    assert requested_entries(world.contract_id) == [built.export_id, later.export_id, retried.export_id]
+
+
+def test_a_failed_send_leaves_the_export_queued_and_asking_again_sends_it(
+    aws,
+    world,
+    base_time,
+    aws_faults,  # noqa: F811 - the fixture
+):
+    # Given SQS failing the first send of an export's message (the message may have been sent all the same)
+    ingest_frame(world, base_time)
+    token = owner_token(world)
+    window = (base_time, base_time + timedelta(minutes=1))
+    aws_faults.fail("sqs", "SendMessage")
+
+    # When the owner requests the export
+    failed = request_export(token, world.camera_id, *window)
+
+    # Then the answer is a 503 naming the export, which stays queued, not failed: no "export.failed" in the log
+    assert_error(failed, 503, "storage_unavailable")
+    export_id = body_of(failed)["error"]["details"]["export_id"]
+    assert ExportModel.get(export_id).status == "queued"
+    entries, _ = audit.entries(world.contract_id, limit=100)
+    assert [e.action for e in reversed(entries) if e.subject == export_id] == ["export.requested"]
+
+    # When the owner asks again
+    again = request_export(token, world.camera_id, *window)
+
+    # Then it is the same export, sent to the queue this time, and built
+    assert (again["statusCode"], body_of(again)["export_id"]) == (202, export_id)
+    run_exporter(aws)
+    assert export_status(token, export_id)["status"] == "ready"
 
 
 def test_a_redelivered_message_builds_nothing_twice(aws, world, base_time, s3_calls):

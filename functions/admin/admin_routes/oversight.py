@@ -146,6 +146,8 @@ def report_incident(body: IncidentCreate) -> Response[dict[str, Any]]:
 
 @router.post("/v1/admin/contracts/<contract_id>/disclosures", responses=openapi.answers(201, 404, 409))
 def create_disclosure(contract_id: str, body: DisclosureCreate) -> Response[dict[str, Any]]:
+    """201 with the disclosure and a link to its package; the same request asked again by the same staff member soon
+    after (an error, no answer) is 201 with the disclosure it made and a new link, not a second disclosure."""
     member = staff(router, "admin")
     request = disclosures.DisclosureRequest(
         contract_id=contract_id,

@@ -27,6 +27,8 @@ class ExportBody(BaseModel):
 
 @router.post("/v1/exports", responses=openapi.answers(202, 404, 409))
 def request_export(body: ExportBody) -> Response[dict[str, Any]]:
+    """202 with the export; the same camera and window asked again while that export is queued, building or just
+    ready is 202 with the same export, not a second one."""
     _, user = session(router)
     settings = get_settings()
     export = exports.request_export(

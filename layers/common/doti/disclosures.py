@@ -44,7 +44,7 @@ import zipfile
 import zlib
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 
 from boto3.exceptions import S3UploadFailedError
 from botocore.exceptions import BotoCoreError, ClientError
@@ -55,10 +55,14 @@ from doti.clock import format_optional, format_rfc3339
 from doti.entities import Frame, StaffMember
 from doti.errors import Conflict, NotFound, StorageError, ValidationError
 from doti.frames import Storage
+from doti.observability import logger
 from doti.signing import presign_get
 from doti.store import frames as frame_store
-from doti.store import keys
+from doti.store import keys, requests
 from doti.store.models import DisclosureModel
+
+if TYPE_CHECKING:
+    from pynamodb.transactions import TransactWrite
 
 
 @dataclass(frozen=True)
@@ -90,6 +94,9 @@ MAX_PACKAGE_BYTES = 128 * 1024 * 1024
 LINK_TTL = timedelta(hours=24)
 # Mirrors the evidence-expiry lifecycle rule of template.yaml (a test compares them): after this, no package.
 EVIDENCE_RETENTION = timedelta(days=30)
+# The same request asked again within this gets the disclosure it made: staff asking again after an error or no
+# answer. Later, it records a new disclosure (the frames handed over once more).
+REPEAT_WINDOW = timedelta(minutes=15)
 MARK_PREFIX = b"doti-disclosure:"
 PNG_MARK_KEYWORD = b"Comment"
 _SPOOL_IN_MEMORY = 8 * 1024 * 1024  # the ZIP rolls over to /tmp beyond this
@@ -403,7 +410,8 @@ def _scope(request: DisclosureRequest, frames: list[Frame]) -> dict[str, Any]:
     }
 
 
-def _save(disclosure: Disclosure) -> None:
+def _add_disclosure(transaction: TransactWrite, disclosure: Disclosure) -> None:
+    """Store the disclosure, in the transaction of its "disclosure.created" entry."""
     # DisclosureModel has no columns for the legal reference and the package's digest; they travel in `scope`.
     scope = {
         **disclosure.scope,
@@ -422,15 +430,12 @@ def _save(disclosure: Disclosure) -> None:
         created_by=disclosure.created_by,
         created_at=disclosure.created_at,
     )
-    try:
-        item.save(condition=DisclosureModel.disclosure_id.does_not_exist())
-    except PynamoDBException as exc:
-        raise StorageError("could not store the disclosure") from exc
+    transaction.save(item, condition=DisclosureModel.disclosure_id.does_not_exist())
 
 
 def _load(disclosure_id: str) -> Disclosure:
     try:
-        item = DisclosureModel.get(disclosure_id)
+        item = DisclosureModel.get(disclosure_id, consistent_read=True)
     except DoesNotExist as exc:
         raise NotFound("disclosure not found") from exc
     except PynamoDBException as exc:
@@ -490,18 +495,66 @@ def _document(disclosure_id: str, request: DisclosureRequest, staff: StaffMember
     }
 
 
+class _AskedAgain(Exception):
+    """The request was made before, and its disclosure is the answer."""
+
+    def __init__(self, disclosure: Disclosure) -> None:
+        super().__init__(disclosure.disclosure_id)
+        self.disclosure = disclosure
+
+
+def _request_key(request: DisclosureRequest, staff: StaffMember) -> str:
+    """What makes two requests the same disclosure: the staff member, and everything the request says."""
+    frame_ids = json.dumps(sorted(set(request.frame_ids))) if request.frame_ids is not None else None
+    window = [format_optional(request.start), format_optional(request.end)]
+    return requests.request_key(
+        "disclosure",
+        request.contract_id,
+        staff.staff_id,
+        request.basis,
+        request.recipient,
+        request.reason,
+        request.legal_reference,
+        request.camera_id,
+        frame_ids,
+        *window,
+    )
+
+
+def _still_answering(key: str, nonce: str | None, now: datetime) -> Disclosure | None:
+    """The disclosure that answered the request under `nonce` less than REPEAT_WINDOW ago, if there is one."""
+    if nonce is None:
+        return None
+    try:
+        disclosure = _load(requests.answer_id("dsc", key, nonce))
+    except NotFound:
+        return None
+    return disclosure if now - disclosure.created_at < REPEAT_WINDOW else None
+
+
 def create_disclosure(
     request: DisclosureRequest, *, staff: StaffMember, storage: Storage, now: datetime
 ) -> tuple[Disclosure, PackageLink]:
-    """Record a disclosure, build and store its evidence package, audit it and return a download link."""
+    """Record a disclosure with its audit entry, build and store its evidence package, and return a download link.
+
+    The disclosure and its entry commit together: a failure leaves neither (at most a package nobody points at,
+    which the bucket's evidence rule deletes), and staff asking again make it. The same request asked again by the
+    same staff member within REPEAT_WINDOW (after an error, or no answer) gets the disclosure it made, with a new
+    link (itself audited, as `get_disclosure` does), rather than record a second disclosure of the same frames.
+    """
     basis = _validate(request)
     contracts.get_contract(request.contract_id)  # an unknown contract is NotFound, before anything is read
+    key = _request_key(request, staff)
+    earlier = _still_answering(key, requests.answering_nonce(key), now)
+    if earlier is not None:
+        return earlier, _issue_link(earlier, staff, storage, now)
     frames = select_frames(request, now)
-    disclosure_id = ids.new_id("dsc")
-    key = package_key(request.contract_id, disclosure_id)
+    nonce = requests.new_nonce()
+    disclosure_id = requests.answer_id("dsc", key, nonce)
+    key_of_package = package_key(request.contract_id, disclosure_id)
     with tempfile.SpooledTemporaryFile(max_size=_SPOOL_IN_MEMORY) as spool:
         package = _write_package(spool, _document(disclosure_id, request, staff, now), frames, storage, now)
-        _upload(storage, key, spool, disclosure_id, package.sha256)
+        _upload(storage, key_of_package, spool, disclosure_id, package.sha256)
     disclosure = Disclosure(
         disclosure_id=disclosure_id,
         contract_id=request.contract_id,
@@ -511,22 +564,42 @@ def create_disclosure(
         legal_reference=request.legal_reference,
         scope=_scope(request, frames),
         frames=len(frames),
-        package_key=key,
+        package_key=key_of_package,
         package_sha256=package.sha256,
         package_bytes=package.size,
         created_by=audit.staff_actor(staff),
         created_at=now,
     )
-    _save(disclosure)
-    audit.record(
-        request.contract_id,
-        actor=audit.staff_actor(staff),
-        action="disclosure.created",
-        subject=disclosure_id,
-        details=_audit_details(disclosure),
-        customer_visible=basis.customer_visible,
-        now=now,
-    )
+
+    def prepare() -> audit.StateWrite:
+        # Read on every attempt: a transaction cancelled because the same request committed meanwhile finds it here.
+        seen = requests.answering_nonce(key)
+        if (again := _still_answering(key, seen, now)) is not None:
+            raise _AskedAgain(again)
+
+        def add(transaction: TransactWrite) -> None:
+            _add_disclosure(transaction, disclosure)
+            requests.add_answer(transaction, key, nonce, expires_at=now + REPEAT_WINDOW, replacing=seen)
+
+        return audit.StateWrite(add, _audit_details(disclosure))
+
+    try:
+        audit.record_with(
+            request.contract_id,
+            actor=audit.staff_actor(staff),
+            action="disclosure.created",
+            subject=disclosure_id,
+            customer_visible=basis.customer_visible,
+            now=now,
+            prepare=prepare,
+        )
+    except _AskedAgain as again:
+        # The same request committed meanwhile; this package belongs to no disclosure, and the bucket's evidence rule
+        # deletes it (the function may not delete evidence).
+        logger.info(
+            "the same disclosure was recorded meanwhile", extra={"disclosure_id": again.disclosure.disclosure_id}
+        )
+        return again.disclosure, _issue_link(again.disclosure, staff, storage, now)
     return disclosure, _link(storage, disclosure, now)
 
 
@@ -535,13 +608,17 @@ def get_disclosure(
 ) -> tuple[Disclosure, PackageLink]:
     """The record and a fresh link; issuing a link is itself audited, as visible to the customer as the disclosure."""
     disclosure = _load(disclosure_id)
+    return disclosure, _issue_link(disclosure, staff, storage, now)
+
+
+def _issue_link(disclosure: Disclosure, staff: StaffMember, storage: Storage, now: datetime) -> PackageLink:
     link = _link(storage, disclosure, now)
     basis = BASES[disclosure.basis]
     audit.record(
         disclosure.contract_id,
         actor=audit.staff_actor(staff),
         action="disclosure.link_issued",
-        subject=disclosure_id,
+        subject=disclosure.disclosure_id,
         details={
             "basis": disclosure.basis,
             "recipient": disclosure.recipient,
@@ -551,7 +628,7 @@ def get_disclosure(
         customer_visible=basis.customer_visible,
         now=now,
     )
-    return disclosure, link
+    return link
 
 
 def disclosure_view(disclosure: Disclosure, link: PackageLink) -> dict[str, Any]:

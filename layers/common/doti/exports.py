@@ -1,16 +1,18 @@
 """Backup exports (Art. 10-4; SPEC §6): a ZIP of one camera's frames in a time window, built asynchronously.
 
-`POST /v1/exports` records the export (queued) and sends its id to the export queue; the exporter function builds
-the ZIP: the camera's frames in [from, to), read by key range page by page, each original streamed from S3 in
-chunks into the archive, which itself streams into an S3 multipart upload, so neither the archive nor a whole frame
-is ever held in memory (at most one part plus one chunk). `manifest.csv` lists each frame's capture time, type,
-size, SHA-256 and file name; each frame's bytes are checked against its recorded SHA-256 as they stream, and an
-export with a frame that no longer matches fails rather than hand over altered footage. A run claims the export
-before building it, under a token of its own: a duplicate delivery of the message while that run builds builds
-nothing and hands the message back to the queue (acknowledging it could leave the export with nobody to finish it),
-and only a claim older than the exporter's timeout (a run that stopped) is taken over by the message's redelivery.
-An export ends ready or failed together with its audit entry; a message is acknowledged only when its export has
-ended, and on its last receive before the dead-letter queue the export is failed rather than left building.
+`POST /v1/exports` records the export (queued) and sends its id to the export queue; the same request asked again
+(after an error, or no answer) gets the same export back while it is queued, building or just ready, and sends a
+queued one's message again, rather than build a second. The exporter function builds the ZIP: the camera's frames
+in [from, to), read by key range page by page, each original streamed from S3 in chunks into the archive, which
+itself streams into an S3 multipart upload, so neither the archive nor a whole frame is ever held in memory (at most
+one part plus one chunk). `manifest.csv` lists each frame's capture time, type, size, SHA-256 and file name; each
+frame's bytes are checked against its recorded SHA-256 as they stream, and an export with a frame that no longer
+matches fails rather than hand over altered footage. A run claims the export before building it, under a token of
+its own: a duplicate delivery of the message while that run builds builds nothing and hands the message back to the
+queue (acknowledging it could leave the export with nobody to finish it), and only a claim older than the exporter's
+timeout (a run that stopped) is taken over by the message's redelivery. An export ends ready or failed together with
+its audit entry; a message is acknowledged only when its export has ended, and on its last receive before the
+dead-letter queue the export is failed rather than left building.
 
 The archive lives at `exports/<contract_id>/<export_id>.zip`; the bucket's `exports/` lifecycle rule and the item's
 TTL remove both after EXPORT_LIFETIME, and a purge removes them with the rest of the contract.
@@ -30,7 +32,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from functools import partial
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 
 from doti import audit, contracts, ids, registry, roles
 from doti.clock import format_rfc3339
@@ -41,8 +43,11 @@ from doti.observability import logger
 from doti.signing import SignedUrl, presign_get
 from doti.store import exports as store
 from doti.store import frames as frame_store
-from doti.store import keys
+from doti.store import keys, requests
 from doti.store.exports import FAILED, QUEUED, READY
+
+if TYPE_CHECKING:
+    from pynamodb.transactions import TransactWrite
 
 # Mirrors the exports-expiry lifecycle rule of template.yaml (a test compares them).
 EXPORT_LIFETIME = timedelta(days=7)
@@ -55,6 +60,9 @@ BUILD_TIMEOUT = timedelta(seconds=900)
 # ExportQueue's maxReceiveCount (template.yaml; a test compares them): the receive after which the message goes to
 # the dead-letter queue, and so the last on which a run may leave the export unfinished.
 MAX_RECEIVES = 3
+# An export ready since less than this is the answer to its request asked again; later, the same request builds a
+# new one (frames captured in the window may have arrived since, from a device that was offline).
+REPEAT_WINDOW = timedelta(minutes=15)
 MAX_EXPORT_BYTES = 4 * 1024**3
 RESERVE_MS = 60_000
 MANIFEST_COLUMNS = ("frame_id", "captured_at", "content_type", "size", "sha256", "file_name")
@@ -97,16 +105,34 @@ def export_key(contract_id: str, export_id: str) -> str:
     return f"exports/{contract_id}/{export_id}.zip"
 
 
+class _AskedAgain(Exception):
+    """The request was made before and its export still answers it."""
+
+    def __init__(self, export: Export) -> None:
+        super().__init__(export.export_id)
+        self.export = export
+
+
 def request_export(
     user: User, camera_id: str, start: datetime, end: datetime, *, queue: ExportQueue, now: datetime
 ) -> Export:
-    """Record an export of a camera the user may see and queue it for the exporter; returns it (queued)."""
+    """Record an export of a camera the user may see and queue it for the exporter; returns it (queued).
+
+    The same request asked again (the same user, camera and window) while its export is queued, building or ready
+    since less than REPEAT_WINDOW gets that export back, not a second one: a customer who asks again after an error
+    or no answer wants the export they asked for. A queued export found so is sent to the queue again, as its first
+    message may never have been sent (the request died after the export was recorded, or the send's answer was
+    lost); a second message is harmless, as the exporter claims an export before it builds it.
+    """
     _serving_user(user, now)
     camera = registry.camera_for_user(user, camera_id)
     if start >= end:
         raise ValidationError("'from' must be before 'to'", field="from")
+    window = [moment.astimezone(UTC).isoformat() for moment in (start, end)]
+    key = requests.request_key("export", user.contract_id, user.user_id, camera.camera_id, *window)
+    nonce = requests.new_nonce()
     export = Export(
-        export_id=ids.new_id("exp"),
+        export_id=requests.answer_id("exp", key, nonce),
         contract_id=user.contract_id,
         site_id=camera.site_id,
         camera_id=camera.camera_id,
@@ -119,20 +145,58 @@ def request_export(
         expires_at=datetime.fromtimestamp(int((now + EXPORT_LIFETIME).timestamp()), UTC),
     )
     details = {"camera_id": export.camera_id, "from": format_rfc3339(start), "to": format_rfc3339(end)}
-    audit.record_with(
-        export.contract_id,
-        actor=f"user:{user.user_id}",
-        action="export.requested",
-        subject=export.export_id,
-        now=now,
-        prepare=lambda: audit.StateWrite(partial(store.add_new_export, export=export), details),
-    )
+
+    def prepare() -> audit.StateWrite:
+        # Read on every attempt: a transaction cancelled because the same request committed meanwhile finds it here.
+        seen = requests.answering_nonce(key)
+        earlier = _still_answering(requests.answer_id("exp", key, seen), now) if seen is not None else None
+        if earlier is not None:
+            raise _AskedAgain(earlier)
+
+        def add(transaction: TransactWrite) -> None:
+            store.add_new_export(transaction, export)
+            requests.add_answer(transaction, key, nonce, expires_at=export.expires_at, replacing=seen)
+
+        return audit.StateWrite(add, details)
+
+    try:
+        audit.record_with(
+            export.contract_id,
+            actor=f"user:{user.user_id}",
+            action="export.requested",
+            subject=export.export_id,
+            now=now,
+            prepare=prepare,
+        )
+    except _AskedAgain as again:
+        export = again.export
+        if export.status != QUEUED:
+            return export
+    _send(queue, export)
+    return export
+
+
+def _still_answering(export_id: str, now: datetime) -> Export | None:
+    """The earlier export of a request, if it still answers the request asked again: not failed, not expired, and
+    not ready for so long that the customer may be asking for frames that arrived since."""
+    try:
+        export = store.get_export(export_id)
+    except NotFound:
+        return None
+    if export.expires_at <= now or export.status == FAILED:
+        return None
+    if export.status == READY and now - export.updated_at >= REPEAT_WINDOW:
+        return None
+    return export
+
+
+def _send(queue: ExportQueue, export: Export) -> None:
+    """Send the export's id to the queue. A failed send leaves the export queued, not failed: the message may have
+    been sent all the same (only its answer lost), and the customer's next request for it sends it again."""
     try:
         store.send_request(queue.sqs, queue.url, export.export_id)
     except StorageError as exc:
-        _fail(export, None, exc.code, "the export could not be queued", now)
-        raise
-    return export
+        raise StorageError("the export could not be queued; ask for it again", export_id=export.export_id) from exc
 
 
 def export_status(user: User, export_id: str, *, storage: Storage, now: datetime) -> ExportStatus:
@@ -334,13 +398,13 @@ def _ready(
         raise ExportInProgress("the export was taken over by another run", export_id=export.export_id) from exc
 
 
-def _fail(export: Export, token: str | None, code: str, message: str, now: datetime) -> None:
-    """Fail the export with its audit entry: the claim of `token`, or (None) an export still queued."""
+def _fail(export: Export, token: str, code: str, message: str, now: datetime) -> None:
+    """Fail the export with its audit entry, if the claim is still `token`'s."""
 
     attempts = itertools.count()
 
     def prepare() -> audit.StateWrite:
-        if next(attempts) and not _still_ours(export.export_id, token):
+        if next(attempts) and store.holder(export.export_id) != token:
             raise _ClaimLost()
         failed = partial(
             store.add_failed, export_id=export.export_id, held_by=token, code=code, message=message, now=now
@@ -358,13 +422,6 @@ def _fail(export: Export, token: str | None, code: str, message: str, now: datet
         )
     except _ClaimLost:
         logger.warning("export not failed: another run holds it now", extra={"export_id": export.export_id})
-
-
-def _still_ours(export_id: str, token: str | None) -> bool:
-    """Whether the claim is still `token`'s, or (None) the export is still queued."""
-    if token is not None:
-        return store.holder(export_id) == token
-    return store.get_export(export_id).status == QUEUED
 
 
 def _details(export: Export, details: dict[str, Any]) -> dict[str, Any]:

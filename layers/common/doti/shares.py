@@ -15,8 +15,9 @@ revocation stops new views; URLs already minted expire on their own within that 
 
 The token (256 random bits) is shown once, in the link; only its SHA-256 is stored. A link dies when it expires,
 is revoked, has been used (one-time links; only a one-frame link can be one-time, since a window spans several
-pages), or when its contract is suspended or has ended. Creations, views and revocations are audited; a view is
-the link holder's act, not the customer's, so it does not count as the customer's use of the service (Art. 12-1-11).
+pages), or when its contract is suspended or has ended. Creations, views and revocations are audited, each in one
+transaction with the change it records (the link, its revocation, a one-time link spent); a view is the link holder's
+act, not the customer's, so it does not count as the customer's use of the service (Art. 12-1-11).
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from typing import Any
 
 from doti import audit, contracts, ids, registry, roles, tokens
@@ -149,7 +151,6 @@ def create_share(user: User, request: ShareRequest, *, now: datetime) -> Created
         # whole seconds: the TTL attribute holds epoch seconds, and the link must not outlive what we answered
         expires_at=datetime.fromtimestamp(int((now + lifetime).timestamp()), UTC),
     )
-    store.put_share(share)
     details = {
         "camera_id": share.camera_id,
         "frame_id": share.frame_id,
@@ -159,13 +160,15 @@ def create_share(user: User, request: ShareRequest, *, now: datetime) -> Created
         "expires_at": format_rfc3339(share.expires_at),
         "one_time": share.one_time,
     }
-    audit.record(
+    # No link without its entry, nor an entry without its link: they commit together, so a failed write leaves
+    # nothing, and the customer who asks again after an error gets the one link there is.
+    audit.record_with(
         share.contract_id,
         actor=audit.user_actor(user),
         action="share.created",
         subject=share.share_id,
-        details=details,
         now=now,
+        prepare=lambda: audit.StateWrite(partial(store.add_new_share, share=share), details),
     )
     return CreatedShare(share=share, token=token)
 
@@ -186,15 +189,32 @@ def revoke_share(user: User, share_id: str, *, now: datetime) -> None:
     share = store.share_of_contract(user.contract_id, share_id)
     if not roles.in_scope(user, share.site_id):
         raise NotFound("share not found")
-    if store.mark_revoked(share, user.user_id, now):
-        audit.record(
+
+    def prepare() -> audit.StateWrite:
+        # Read again on every attempt: a revocation that committed (its answer lost) is the first one, and stands.
+        current = store.share_by_token_hash(share.token_hash)
+        if current is None or current.revoked_at is not None:
+            raise _AlreadyRevoked()
+        revoked = partial(store.add_revoked, share=share, by=user.user_id, now=now)
+        return audit.StateWrite(revoked, {"camera_id": share.camera_id, "purpose": share.purpose})
+
+    # The revocation and its entry commit together: a failed write leaves the link live and unrevoked, and the
+    # customer's second try revokes it with its entry, rather than find it revoked with no entry saying so.
+    try:
+        audit.record_with(
             share.contract_id,
             actor=audit.user_actor(user),
             action="share.revoked",
             subject=share.share_id,
-            details={"camera_id": share.camera_id, "purpose": share.purpose},
             now=now,
+            prepare=prepare,
         )
+    except _AlreadyRevoked:
+        return
+
+
+class _AlreadyRevoked(Exception):
+    """The link was revoked already (or is gone): the first revocation stands, with its entry."""
 
 
 def share_status(share: Share, now: datetime) -> str:
@@ -278,21 +298,33 @@ def open_share(token: str, cursor: str | None, *, storage: Storage, now: datetim
         contract = _serving_contract_of(share, now)
         camera = _camera(share)
         frames, next_cursor = _granted_frames(share, cursor, now)
-        if share.one_time and not store.consume(share, now):
-            raise _Refused(USED)
+        _record_view(share, cursor, len(frames), now)
     except _Refused as refused:
         return ShareRefusal(refused.reason)
-    audit.record(
-        share.contract_id,
-        actor=share_actor(share.share_id),
-        action="share.viewed",
-        subject=share.share_id,
-        details={"camera_id": share.camera_id, "frames": len(frames), "after": cursor},
-        now=now,
-    )
     ttl = _url_ttl(share, contract, now)
     signed = [sign_frame(frame, storage, ttl, now) for frame in frames]
     return SharedFootage(share, camera.name, signed, next_cursor, paged=cursor is not None)
+
+
+def _record_view(share: Share, cursor: str | None, frames: int, now: datetime) -> None:
+    """Audit the view. A one-time link is spent in the entry's transaction: a failed write neither spends the link
+    without its entry (its holder could never reload the page) nor records a view that did not happen."""
+    action, subject = "share.viewed", share.share_id
+    details = {"camera_id": share.camera_id, "frames": frames, "after": cursor}
+    actor = share_actor(share.share_id)
+    if not share.one_time:
+        audit.record(share.contract_id, actor=actor, action=action, subject=subject, details=details, now=now)
+        return
+
+    def prepare() -> audit.StateWrite:
+        current = store.share_by_token_hash(share.token_hash)
+        if current is None or current.revoked_at is not None:
+            raise _Refused(REVOKED)
+        if current.consumed_at is not None:
+            raise _Refused(USED)  # another view came first
+        return audit.StateWrite(partial(store.add_consumed, share=share, now=now), details)
+
+    audit.record_with(share.contract_id, actor=actor, action=action, subject=subject, now=now, prepare=prepare)
 
 
 def _url_ttl(share: Share, contract: Contract, now: datetime) -> int:

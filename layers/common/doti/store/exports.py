@@ -136,10 +136,9 @@ def add_ready(
 
 
 def add_failed(
-    transaction: TransactWrite, export_id: str, *, held_by: str | None, code: str, message: str, now: datetime
+    transaction: TransactWrite, export_id: str, *, held_by: str, code: str, message: str, now: datetime
 ) -> None:
-    """Mark the export failed, in the transaction of its "export.failed" entry: one being built, if its claim is
-    still `held_by`'s; else one still queued (it could not be sent to the queue)."""
+    """Mark the export failed, in the transaction of its "export.failed" entry, if the claim is still `held_by`'s."""
     actions = [
         ExportModel.status.set(FAILED),
         ExportModel.error_code.set(code),
@@ -147,8 +146,7 @@ def add_failed(
         ExportModel.updated_at.set(now),
         ExportModel.claim_token.remove(),
     ]
-    condition = _held_by(held_by) if held_by is not None else ExportModel.status == QUEUED
-    transaction.update(ExportModel(export_id=export_id), actions=actions, condition=condition)
+    transaction.update(ExportModel(export_id=export_id), actions=actions, condition=_held_by(held_by))
 
 
 def send_request(sqs: Any, queue_url: str, export_id: str) -> None:

@@ -476,6 +476,18 @@ class ExportModel(Model):
     expires_at = NumberAttribute()  # epoch seconds; the table's TTL attribute
 
 
+class AnsweredRequestModel(Model):
+    """The record that last answered a request (an export, a disclosure), by the request's identity, so that whoever
+    asks again after an error or no answer gets that record back rather than a second one (doti.store.requests)."""
+
+    class Meta:
+        table_name = UNBOUND
+
+    id = UnicodeAttribute(hash_key=True)  # "<kind>#<SHA-256 of what makes two requests the same request>"
+    nonce = UnicodeAttribute()  # random; the record's id derives from it and the key (no id of the contract here)
+    expires_at = NumberAttribute()  # epoch seconds; the table's TTL attribute
+
+
 class RemaskJobModel(Model):
     """A re-mask of a camera's stored frames (doti.remask): the mask it applies, its progress and its lease."""
 
@@ -526,6 +538,7 @@ MODEL_TABLES: dict[type[Model], str] = {
     ScheduledWorkModel: "schedule_table",
     DisclosureModel: "disclosures_table",
     FrameClaimModel: "idempotency_table",
+    AnsweredRequestModel: "idempotency_table",
     UsageModel: "usage_table",
     DeletionReceiptModel: "deletion_receipts_table",
     NoteModel: "notes_table",

@@ -5,11 +5,11 @@ from __future__ import annotations
 import dataclasses
 from datetime import UTC, datetime
 
-from pynamodb.exceptions import PynamoDBException, UpdateError
+from pynamodb.exceptions import PynamoDBException
+from pynamodb.transactions import TransactWrite
 
 from doti.entities import Share
 from doti.errors import NotFound, StorageError
-from doti.store.conditions import is_condition_failure
 from doti.store.models import ShareModel
 
 
@@ -22,13 +22,11 @@ def _share(item: ShareModel) -> Share:
     )
 
 
-def put_share(share: Share) -> None:
+def add_new_share(transaction: TransactWrite, share: Share) -> None:
+    """Store a new share, in the transaction of its "share.created" entry."""
     values = {f.name: getattr(share, f.name) for f in dataclasses.fields(Share) if f.name != "expires_at"}
     item = ShareModel(**values, expires_at=int(share.expires_at.timestamp()))
-    try:
-        item.save(condition=ShareModel.token_hash.does_not_exist())
-    except PynamoDBException as exc:
-        raise StorageError("could not store the share") from exc
+    transaction.save(item, condition=ShareModel.token_hash.does_not_exist())
 
 
 def share_by_token_hash(token_hash: str) -> Share | None:
@@ -59,35 +57,25 @@ def share_of_contract(contract_id: str, share_id: str) -> Share:
     return _share(found[0])
 
 
-def mark_revoked(share: Share, by: str, now: datetime) -> bool:
-    """Revoke a share; False when it was revoked already (the first revocation stands)."""
-    item = ShareModel(token_hash=share.token_hash)
-    try:
-        item.update(
-            actions=[ShareModel.revoked_at.set(now), ShareModel.revoked_by.set(by)],
-            condition=ShareModel.token_hash.exists() & ShareModel.revoked_at.does_not_exist(),
-        )
-    except UpdateError as exc:
-        if is_condition_failure(exc):
-            return False
-        raise StorageError("could not revoke the share") from exc
-    return True
+def add_revoked(transaction: TransactWrite, share: Share, by: str, now: datetime) -> None:
+    """Revoke a share, in the transaction of its "share.revoked" entry, unless it was revoked already (the first
+    revocation stands)."""
+    transaction.update(
+        ShareModel(token_hash=share.token_hash),
+        actions=[ShareModel.revoked_at.set(now), ShareModel.revoked_by.set(by)],
+        condition=ShareModel.token_hash.exists() & ShareModel.revoked_at.does_not_exist(),
+    )
 
 
-def consume(share: Share, now: datetime) -> bool:
-    """Spend a one-time share's single view; False when another view (or a revocation) came first."""
-    item = ShareModel(token_hash=share.token_hash)
-    try:
-        item.update(
-            actions=[ShareModel.consumed_at.set(now)],
-            condition=(
-                ShareModel.token_hash.exists()
-                & ShareModel.consumed_at.does_not_exist()
-                & ShareModel.revoked_at.does_not_exist()
-            ),
-        )
-    except UpdateError as exc:
-        if is_condition_failure(exc):
-            return False
-        raise StorageError("could not record the share's view") from exc
-    return True
+def add_consumed(transaction: TransactWrite, share: Share, now: datetime) -> None:
+    """Spend a one-time share's single view, in the transaction of its "share.viewed" entry, unless another view
+    (or a revocation) came first."""
+    transaction.update(
+        ShareModel(token_hash=share.token_hash),
+        actions=[ShareModel.consumed_at.set(now)],
+        condition=(
+            ShareModel.token_hash.exists()
+            & ShareModel.consumed_at.does_not_exist()
+            & ShareModel.revoked_at.does_not_exist()
+        ),
+    )
