@@ -6,9 +6,6 @@ first and the last always among them), plus its first call (a read), each in all
 runs per scenario. Writes are where the modes differ; the first call is where every operation can fail before
 anything happened. The same calls always give the same points, so a failure here is reproducible with
 `python -m tests.faults.sweep --scenario NAME`.
-
-Scenarios known to break an invariant on this branch are marked xfail(strict=True) naming the defect: when its fix
-merges, the test passes, strict xfail fails, and the mark is to be removed.
 """
 
 from __future__ import annotations
@@ -21,21 +18,8 @@ from tests.faults.sweep import sweep_scenario
 
 WRITES = 2
 
-# scenario -> a defect its sample is known to find, marked xfail(strict=True) naming it; when its fix merges, strict
-# xfail fails and the entry is removed. None is known: every scenario holds under `make faults`.
-KNOWN_DEFECTS: dict[str, str] = {}
 
-
-def _params() -> list[object]:
-    return [
-        pytest.param(name, marks=pytest.mark.xfail(strict=True, reason=KNOWN_DEFECTS[name]))
-        if name in KNOWN_DEFECTS
-        else name
-        for name in SCENARIOS
-    ]
-
-
-@pytest.mark.parametrize("name", _params())
+@pytest.mark.parametrize("name", list(SCENARIOS))
 def test_no_sampled_fault_breaks_an_invariant(stack: Stack, name: str) -> None:
     # Given the scenario's clean run / When each sampled call fails in each mode, with the real system's retries
     report = sweep_scenario(stack, name, thin_to=WRITES)
