@@ -176,6 +176,7 @@ def record_with(
     prepare: Callable[[], StateWrite],
     subject: str | None = None,
     customer_visible: bool = True,
+    recheck: Callable[[], None] | None = None,
 ) -> AuditEntry:
     """Commit a state change and its audit entry together, in one transaction with the chain's head, or neither.
 
@@ -183,6 +184,8 @@ def record_with(
     details; it raises (a Conflict, say) when the change no longer applies, and that ends the attempts. A
     transaction cancelled because the head moved (another append) or the write's own condition failed (its item
     changed since `prepare` read it) is prepared and tried again, at most _APPEND_ATTEMPTS times (then StorageError).
+    A change made under a claim (a job's lease, a run's token) passes `recheck`, called before every attempt after
+    the first: a cancelled transaction may mean the claim moved, and `recheck` raises when it is no longer ours.
 
     A transaction that applied although its answer said otherwise (the response lost, or botocore's resend of an
     applied transaction failing its own conditions) is recognised by reading the entry back: the entry at our seq
@@ -190,7 +193,9 @@ def record_with(
     such a resend as the same transaction for 10 minutes; the read-back is what holds beyond that, and in moto.
     """
     chain = contract_id or SYSTEM
-    for _ in range(_APPEND_ATTEMPTS):
+    for attempt in range(_APPEND_ATTEMPTS):
+        if attempt and recheck is not None:
+            recheck()
         write = prepare()
         details = json.loads(json.dumps(write.details, default=str))  # what is hashed is exactly what is stored
         _check_no_secrets(details)

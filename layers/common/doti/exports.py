@@ -23,7 +23,6 @@ from __future__ import annotations
 import csv
 import hashlib
 import io
-import itertools
 import json
 import tempfile
 import uuid
@@ -366,24 +365,17 @@ def _retry_later(export: Export, token: str, exc: StorageError, now: datetime, l
 def _ready(
     export: Export, token: str, key: str, upload: store.MultipartUpload, archive: _Archive, now: datetime
 ) -> None:
-    attempts = itertools.count()
-
-    def prepare() -> audit.StateWrite:
-        # A retry follows a cancelled transaction: the head moved, or the claim did (then it is no longer ours).
-        if next(attempts) and store.holder(export.export_id) != token:
-            raise _ClaimLost()
-        ready = partial(
-            store.add_ready,
-            export_id=export.export_id,
-            token=token,
-            object_key=key,
-            size=upload.size,
-            frames=archive.frames,
-            sha256=upload.sha256,
-            now=now,
-        )
-        return audit.StateWrite(ready, _details(export, {"frames": archive.frames, "bytes": upload.size}))
-
+    ready = partial(
+        store.add_ready,
+        export_id=export.export_id,
+        token=token,
+        object_key=key,
+        size=upload.size,
+        frames=archive.frames,
+        sha256=upload.sha256,
+        now=now,
+    )
+    details = _details(export, {"frames": archive.frames, "bytes": upload.size})
     try:
         audit.record_with(
             export.contract_id,
@@ -391,7 +383,8 @@ def _ready(
             action="export.ready",
             subject=export.export_id,
             now=now,
-            prepare=prepare,
+            prepare=lambda: audit.StateWrite(ready, details),
+            recheck=partial(_still_held, export, token),
         )
     except _ClaimLost as exc:
         # Another run took the export over (or failed it) meanwhile: it finishes it, and its message says so.
@@ -401,16 +394,8 @@ def _ready(
 def _fail(export: Export, token: str, code: str, message: str, now: datetime) -> None:
     """Fail the export with its audit entry, if the claim is still `token`'s."""
 
-    attempts = itertools.count()
-
-    def prepare() -> audit.StateWrite:
-        if next(attempts) and store.holder(export.export_id) != token:
-            raise _ClaimLost()
-        failed = partial(
-            store.add_failed, export_id=export.export_id, held_by=token, code=code, message=message, now=now
-        )
-        return audit.StateWrite(failed, _details(export, {"code": code}))
-
+    failed = partial(store.add_failed, export_id=export.export_id, held_by=token, code=code, message=message, now=now)
+    details = _details(export, {"code": code})
     try:
         audit.record_with(
             export.contract_id,
@@ -418,10 +403,17 @@ def _fail(export: Export, token: str, code: str, message: str, now: datetime) ->
             action="export.failed",
             subject=export.export_id,
             now=now,
-            prepare=prepare,
+            prepare=lambda: audit.StateWrite(failed, details),
+            recheck=partial(_still_held, export, token),
         )
     except _ClaimLost:
         logger.warning("export not failed: another run holds it now", extra={"export_id": export.export_id})
+
+
+def _still_held(export: Export, token: str) -> None:
+    # A retry follows a cancelled transaction: the head moved, or the claim did (then it is no longer ours).
+    if store.holder(export.export_id) != token:
+        raise _ClaimLost()
 
 
 def _details(export: Export, details: dict[str, Any]) -> dict[str, Any]:

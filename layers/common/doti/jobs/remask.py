@@ -26,7 +26,6 @@ purged since), and the message is dropped, counted (outcome "no_job").
 from __future__ import annotations
 
 import hashlib
-import itertools
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
@@ -85,6 +84,11 @@ class _Slice:
 
 class _LeaseLost(Exception):
     """Another slice took the job over: what this one was about to commit is no longer its to commit."""
+
+
+def _still_leased(job: RemaskJob, token: str) -> None:
+    if not store.holds_lease(job.job_id, token):
+        raise _LeaseLost()
 
 
 class _FrameChanged(Exception):
@@ -211,16 +215,7 @@ def _finish(
         "frames_failed": counts.frames_failed,
         "started_by": job.created_by,
     }
-    attempts = itertools.count()
-
-    def prepare() -> audit.StateWrite:
-        # A retry follows a cancelled transaction: the head moved, or the lease did (then it is no longer ours).
-        if next(attempts) and not store.holds_lease(job.job_id, token):
-            raise _LeaseLost()
-        return audit.StateWrite(
-            partial(store.add_finish, job_id=job.job_id, token=token, status=status, now=now), details
-        )
-
+    finish = partial(store.add_finish, job_id=job.job_id, token=token, status=status, now=now)
     try:
         audit.record_with(
             job.contract_id,
@@ -228,7 +223,8 @@ def _finish(
             action="camera.remask_finished",
             subject=job.camera_id,
             now=now,
-            prepare=prepare,
+            prepare=lambda: audit.StateWrite(finish, details),
+            recheck=partial(_still_leased, job, token),
         )
     except _LeaseLost:
         report.outcome = LOST_LEASE
@@ -299,20 +295,22 @@ def _commit_masked(work: _Slice, frame: Frame, masked: Frame) -> str:
         progress=progress,
         now=work.now,
     )
-    attempts = itertools.count()
 
-    def prepare() -> audit.StateWrite:
+    def recheck() -> None:
         # A retry follows a cancelled transaction: the head moved, or the lease or the frame did.
-        if next(attempts):
-            if not store.holds_lease(job.job_id, token):
-                raise _LeaseLost()
-            if not store.is_unchanged(frame):
-                raise _FrameChanged()
-        return audit.StateWrite(add, details)
+        _still_leased(job, token)
+        if not store.is_unchanged(frame):
+            raise _FrameChanged()
 
     try:
         audit.record_with(
-            job.contract_id, actor=ACTOR, action="frame.remasked", subject=frame.frame_id, now=work.now, prepare=prepare
+            job.contract_id,
+            actor=ACTOR,
+            action="frame.remasked",
+            subject=frame.frame_id,
+            now=work.now,
+            prepare=lambda: audit.StateWrite(add, details),
+            recheck=recheck,
         )
     except _LeaseLost:
         return LOST_LEASE
