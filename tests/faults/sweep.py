@@ -2,13 +2,14 @@
 and every mode, a run with that fault, the retries, and the invariants checked against the clean run
 (tests.faults.observe).
 
-    python -m tests.faults.sweep [--scenario NAME ...] [--all | --sample STRIDE] [--jobs J]
+    python -m tests.faults.sweep [--scenario NAME ...] [--all | --distinct | --sample STRIDE] [--jobs J]
 
-`--all` (the default) tries every call of every scenario in every mode (`make faults`); `--sample STRIDE` tries
-every write call and every STRIDE-th call (see `sample`). It prints, per scenario, the calls, the fault points
-tried and the violations found, with the first few, and ends with one line: "<P> fault points tried, <V>
-violations"; it exits 1 when V > 0. J worker processes (default 2, one per core) share the fault points, each with
-its own moto: each takes every J-th point of every scenario after its own clean run.
+`--all` (the default) tries every call of every scenario in every mode; `--distinct` every call in every mode that
+can end differently (`distinct`: a read in two modes, as its other three repeat runs already made; `make faults`);
+`--sample STRIDE` every write call and every STRIDE-th call (see `sample`). It prints, per scenario, the calls,
+the fault points tried and the violations found, with the first few, and ends with one line: "<P> fault points
+tried, <V> violations"; it exits 1 when V > 0. J worker processes (default 2, one per core) share the fault
+points, each with its own moto: each takes every J-th point of every scenario after its own clean run.
 """
 
 from __future__ import annotations
@@ -29,7 +30,8 @@ from typing import Any
 from tests.faults.inject import INJECTOR, MODES, Call, Plan
 from tests.faults.observe import RUN_FAILED, Observation, compare
 
-# Calls that change nothing: a fault there is a failed read, whatever the mode.
+# Calls that change nothing: a fault there is a failed read, whatever the mode (not ReceiveMessage: it hides the
+# message and counts a receive).
 READS = frozenset(
     {
         "GetItem",
@@ -43,7 +45,6 @@ READS = frozenset(
         "ListObjectsV2",
         "ListObjectVersions",
         "ListParts",
-        "ReceiveMessage",
         "GetQueueAttributes",
         "Decrypt",
     }
@@ -124,12 +125,35 @@ def every_point(calls: list[Call]) -> list[Point]:
     return [Point(n, call, mode) for n, call in enumerate(calls) for mode in MODES]
 
 
-def select(calls: list[Call], *, stride: int | None = None, thin_to: int | None = None) -> list[Point]:
-    """Every point, or `sample(stride)`, or `thinned(thin_to)`."""
+READ_MODES = ("err", "conn")
+
+
+def distinct(calls: list[Call]) -> list[Point]:
+    """Every call, in every mode that can end differently: a write in all five; a read in `err` and `conn` only;
+    the first call in all five.
+
+    A read changes nothing, so on a read `lost` is `conn` by another name (a BotoCoreError raised after the call
+    instead of before it), `dup` is a second identical read, and `crash` leaves what a crash after the last write
+    before it leaves (or, for the first call, what a crash before anything leaves): each of those runs repeats a
+    run that is already in the sweep. `make faults` runs this; `--all` runs the plain product.
+    """
+    return [
+        Point(n, call, mode)
+        for n, call in enumerate(calls)
+        for mode in (MODES if n == 0 or is_write(call) else READ_MODES)
+    ]
+
+
+def select(
+    calls: list[Call], *, stride: int | None = None, thin_to: int | None = None, distinct_only: bool = False
+) -> list[Point]:
+    """Every point, or `distinct`, or `sample(stride)`, or `thinned(thin_to)`."""
     if thin_to is not None:
         return thinned(calls, thin_to)
     if stride is not None:
         return sample(calls, stride)
+    if distinct_only:
+        return distinct(calls)
     return every_point(calls)
 
 
@@ -179,6 +203,7 @@ def sweep_scenario(
     *,
     stride: int | None = None,
     thin_to: int | None = None,
+    distinct_only: bool = False,
     part: int = 0,
     parts: int = 1,
 ) -> Report:
@@ -188,7 +213,7 @@ def sweep_scenario(
     chosen = scenario(name)
     started = time.perf_counter()
     clean = clean_run(stack, chosen)
-    mine = select(clean.calls, stride=stride, thin_to=thin_to)[part::parts]
+    mine = select(clean.calls, stride=stride, thin_to=thin_to, distinct_only=distinct_only)[part::parts]
     report = Report(name, calls=len(clean.calls), tried=len(mine), violations=clean.violations if part == 0 else [])
     for point in mine:
         report.violations += try_point(stack, chosen, clean, point)
@@ -230,21 +255,26 @@ def _worker_start() -> None:
     _WORKER.stack = _WORKER.enter_context(fault_stack())  # type: ignore[attr-defined]
 
 
-def _worker_sweep(name: str, stride: int | None, part: int, parts: int) -> Report:
-    return sweep_scenario(_WORKER.stack, name, stride=stride, part=part, parts=parts)  # type: ignore[attr-defined]
+def _worker_sweep(name: str, stride: int | None, distinct_only: bool, part: int, parts: int) -> Report:
+    stack = _WORKER.stack  # type: ignore[attr-defined]
+    return sweep_scenario(stack, name, stride=stride, distinct_only=distinct_only, part=part, parts=parts)
 
 
-def sweep(names: list[str], *, stride: int | None, jobs: int) -> list[Report]:
+def sweep(names: list[str], *, stride: int | None, jobs: int, distinct_only: bool = False) -> list[Report]:
     reports = {name: Report(name) for name in names}
     if jobs <= 1:
         from tests.faults.harness import fault_stack
 
         with fault_stack() as stack:
             for name in names:
-                reports[name].add(sweep_scenario(stack, name, stride=stride))
+                reports[name].add(sweep_scenario(stack, name, stride=stride, distinct_only=distinct_only))
         return list(reports.values())
     with ProcessPoolExecutor(max_workers=jobs, mp_context=get_context("spawn"), initializer=_worker_start) as pool:
-        futures = [pool.submit(_worker_sweep, name, stride, part, jobs) for name in names for part in range(jobs)]
+        futures = [
+            pool.submit(_worker_sweep, name, stride, distinct_only, part, jobs)
+            for name in names
+            for part in range(jobs)
+        ]
         for future in futures:
             part = future.result()
             reports[part.scenario].add(part)
@@ -258,12 +288,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--scenario", action="append", choices=sorted(SCENARIOS), help="default: every scenario")
     which = parser.add_mutually_exclusive_group()
     which.add_argument("--all", action="store_true", help="every call in every mode (the default)")
+    which.add_argument(
+        "--distinct", action="store_true", help="every call in every mode that can end differently (see `distinct`)"
+    )
     which.add_argument("--sample", type=int, metavar="STRIDE", help="every write call and every STRIDE-th call")
     parser.add_argument("--jobs", type=int, default=2, help="worker processes (default 2)")
     args = parser.parse_args(argv)
     started = time.perf_counter()
     with quiet():
-        reports = sweep(args.scenario or list(SCENARIOS), stride=args.sample, jobs=args.jobs)
+        reports = sweep(
+            args.scenario or list(SCENARIOS), stride=args.sample, jobs=args.jobs, distinct_only=args.distinct
+        )
     for report in reports:
         print(
             f"{report.scenario}: {report.calls} calls, {report.tried} fault points, "
