@@ -1,9 +1,9 @@
 """What each customer role may do (SPEC §2): the one place role rules live.
 
 `owner` manages the contract's users and may do everything a `manager` does; a `manager` views, writes notes,
-creates shares and exports; a `viewer` only views. Handlers call `require(user, Permission.X)` before the domain
-call; a missing right is 403 `forbidden`. A user's optional site scope is a separate, data-level limit
-(`in_scope`): it narrows which cameras a user sees, never what the user may do with them.
+creates shares and exports; a `viewer` only views. Each domain operation calls `require(user, Permission.X)` before
+it reads or writes anything; a missing right is 403 `forbidden`. A user's optional site scope is a separate,
+data-level limit (`in_scope`): it narrows which cameras a user sees, never what the user may do with them.
 """
 
 from __future__ import annotations
