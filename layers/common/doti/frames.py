@@ -208,23 +208,6 @@ def ingest_direct(
     return ingest_frame(upload, device, storage=storage, process=process, limits_factory=limits_factory, now=now)
 
 
-def ingested_view(frame: Frame) -> dict[str, Any]:
-    """The JSON shape of a frame in the device's ingest response (SPEC §12): the same for a replay."""
-    return {
-        "frame_id": frame.frame_id,
-        "device_frame_id": frame.device_frame_id,
-        "camera_id": frame.camera_id,
-        "captured_at": format_rfc3339(frame.captured_at),
-        "received_at": format_rfc3339(frame.received_at),
-        "content_type": frame.content_type,
-        "size": frame.size,
-        "width": frame.width,
-        "height": frame.height,
-        "sha256": frame.sha256,
-        "expires_at": format_rfc3339(frame.expires_at),
-    }
-
-
 def ingest_frame(
     upload: FrameUpload,
     device: Device,
