@@ -52,4 +52,11 @@ def _no_null_defaults(schema: dict[str, Any]) -> None:
 class ResponseModel(BaseModel):
     """A response body: exactly the declared keys, in the declared order."""
 
-    model_config = ConfigDict(extra="forbid", json_schema_extra=_no_null_defaults)
+    # Built by field name (`from_`), written by alias (`from`), as Powertools serialises a returned model.
+    model_config = ConfigDict(
+        extra="forbid", validate_by_name=True, serialize_by_alias=True, json_schema_extra=_no_null_defaults
+    )
+
+    def field_values(self) -> dict[str, Any]:
+        """The fields as they are held (not serialised), to build a model that extends this one."""
+        return {name: getattr(self, name) for name in type(self).model_fields}
