@@ -7,16 +7,14 @@ from typing import Any
 
 from pydantic import Field
 
-from doti import access_log, exports, shares
+from doti import access_log, exports, invitations, shares
 from doti.account import Account
 from doti.api.fields import Omittable, ResponseModel, Time
 from doti.auth.customer import SignIn
 from doti.cameras import CameraCard
 from doti.entities import Share as ShareEntity
 from doti.entities import User as UserEntity
-from doti.invitations import CreatedInvitation
 from doti.notices import Notice as NoticeEntity
-from doti.store.invitations import Invitation as InvitationEntity
 
 
 def _sites(site_ids: frozenset[str] | None) -> list[str] | None:
@@ -303,7 +301,7 @@ class Invitation(ResponseModel):
     expires_at: Time
 
     @classmethod
-    def of(cls, invitation: InvitationEntity) -> Invitation:
+    def of(cls, invitation: invitations.Invitation) -> Invitation:
         return cls(
             invitation_id=invitation.invitation_id,
             name=invitation.name,
@@ -329,7 +327,7 @@ class InvitationCreated(ResponseModel):
     site_ids: list[str] | None = _SITES
 
     @classmethod
-    def of(cls, created: CreatedInvitation, url: str) -> InvitationCreated:
+    def of(cls, created: invitations.CreatedInvitation, url: str) -> InvitationCreated:
         invitation = created.invitation
         return cls(
             invitation_id=invitation.invitation_id,

@@ -7,7 +7,7 @@ from typing import Any
 
 from pydantic import Field
 
-from doti import activity, audit, disclosures, incidents, lifecycle, maintenance, notices, registry, takedown
+from doti import activity, audit, disclosures, incidents, lifecycle, maintenance, notices, registry, remask, takedown
 from doti.api.content import Frame
 from doti.api.fields import Number, Omittable, ResponseModel, Time
 from doti.auth import customer
@@ -16,7 +16,6 @@ from doti.entities import Contract as ContractEntity
 from doti.entities import Device as DeviceEntity
 from doti.entities import Site as SiteEntity
 from doti.entities import User as UserEntity
-from doti.store.remask import RemaskJob as RemaskJobEntity
 
 # contracts
 
@@ -270,7 +269,7 @@ class RemaskJob(ResponseModel):
     finished_at: Time | None
 
     @classmethod
-    def of(cls, job: RemaskJobEntity) -> RemaskJob:
+    def of(cls, job: remask.RemaskJob) -> RemaskJob:
         return cls(
             job_id=job.job_id,
             contract_id=job.contract_id,
