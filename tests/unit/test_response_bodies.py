@@ -5,6 +5,7 @@ Each app is driven through its real handler (moto underneath), route by route. E
 the schema its own document declares for that route and status, with `date-time` read as the wire format of SPEC §12
 (RFC 3339 UTC, milliseconds, `Z`); and the keys of each shape are pinned, in order, as the dict builders wrote them
 before the models replaced them: a key added, dropped, renamed, moved, or written null where it used to be absent fails.
+Each test ends by checking that it saw every JSON success its document declares, so a new route cannot go unchecked.
 """
 
 from __future__ import annotations
@@ -23,7 +24,16 @@ from doti.clock import format_rfc3339, utcnow
 from functions.admin import app as admin
 from functions.ingest import app as ingest
 from functions.viewer import app as viewer
-from tests.support import LambdaContext, World, admin_call, api_event, body_of, frame_event, sample_image
+from tests.support import (
+    LambdaContext,
+    World,
+    admin_call,
+    api_event,
+    body_of,
+    camera_consents,
+    frame_event,
+    sample_image,
+)
 from tests.unit.test_viewer import owner_token
 
 WIRE_TIME = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z")
@@ -116,6 +126,19 @@ class Published:
         return body
 
 
+def _uncovered(published: Published) -> list[tuple[str, str, int]]:
+    """The JSON success answers of a document that the test did not see (static files and documents aside)."""
+    declared = {
+        (method.upper(), path, int(status))
+        for path, item in published.document["paths"].items()
+        for method, operation in item.items()
+        for status, response in operation["responses"].items()
+        if status.startswith("2") and "application/json" in response.get("content", {})
+    }
+    exempt = {path for path in published.document["paths"] if path.endswith("openapi.json") or "/assets/" in path}
+    return sorted(answer for answer in declared - published.checked if answer[1] not in exempt)
+
+
 def _served(app: Any, path: str, headers: dict[str, str]) -> Published:
     event = api_event("viewer/list_cameras.json", path=path, resource=path, headers=headers, replace_headers=True)
     response = app.lambda_handler(event, LambdaContext())
@@ -172,6 +195,7 @@ def test_given_the_device_routes_when_called_then_each_body_is_the_published_and
     assert list(note["author"]) == ["type", "id", "name"]
     again = device.check("POST", "/v1/device/events", _device_call(world, "/v1/device/events", text, "post_event"), 200)
     assert again == note
+    assert _uncovered(device) == []
 
 
 # customer API
@@ -286,6 +310,7 @@ def test_given_the_customer_routes_when_called_then_each_body_is_the_published_a
     customer.token = ""
     signed_in = customer.call("POST", "/v1/auth/login", 200, {"login_id": world.login_id, "password": "pw-" + "x" * 20})
     _keys(signed_in, SIGNED_IN)
+    assert _uncovered(customer.published) == []
 
 
 # staff API
@@ -333,6 +358,11 @@ def test_given_the_staff_routes_when_called_then_each_body_is_the_published_and_
     _keys(site, SITE)
     assert site["address"] is None
     _keys(staff.call("GET", f"{base}/sites", 200)["items"][0], SITE)
+    camera = {"site_id": site["site_id"], "name": "Annex door", "consents": camera_consents(now)}
+    created_camera = staff.call("POST", f"{base}/cameras", 201, camera)
+    _keys(created_camera, STAFF_CAMERA)
+    assert created_camera["privacy_mask"] == []  # no mask: an empty list, not null
+    assert created_camera["mask_version"] is None
     _keys(staff.call("GET", f"{base}/cameras", 200)["items"][0], STAFF_CAMERA)
     device = staff.call("POST", f"{base}/devices", 201, {"site_id": world.site_id, "name": "Panel 2"})
     _keys(device, [*DEVICE, "device_secret"])
@@ -429,3 +459,4 @@ def test_given_the_staff_routes_when_called_then_each_body_is_the_published_and_
     _keys(audit["items"][0], AUDIT_ENTRY)
     verified = staff.call("GET", f"{base}/audit/verify", 200)
     _keys(verified, ["contract_id", "entries", "intact", "first_broken_seq", "problem"])
+    assert _uncovered(staff.published) == []
