@@ -10,8 +10,10 @@ from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from doti import frames, imaging, notes, openapi, runtime, uploads
+from doti.api.content import Note
+from doti.api.device import IngestedFrame, UploadGrant
 from doti.auth.device import SignedRequest, authenticate_device, presented_signature
-from doti.clock import format_rfc3339, utcnow
+from doti.clock import utcnow
 from doti.entities import Device
 from doti.http import client_path, json_response, lower_headers, make_resolver, openapi_response, raw_body
 from doti.observability import logger, metrics, tracer
@@ -44,7 +46,7 @@ def _authenticated_device(body: bytes) -> Device:
     responses=openapi.answers(200, 201, 404, 409, 413, 415, 422, 429),
     openapi_extensions=openapi.FRAME_REQUEST,
 )
-def post_frame() -> Response[dict[str, Any]]:
+def post_frame() -> Response[IngestedFrame]:
     headers = lower_headers(app)
     upload = frames.FrameUpload(
         camera_id=headers.get("x-doti-camera"),
@@ -66,7 +68,7 @@ def post_frame() -> Response[dict[str, Any]]:
         metrics.add_metric(name="BytesIngested", unit=MetricUnit.Bytes, value=result.frame.size)
     else:
         metrics.add_metric(name="FrameReplays", unit=MetricUnit.Count, value=1)
-    return json_response(201 if result.created else 200, frames.ingested_view(result.frame))
+    return json_response(201 if result.created else 200, IngestedFrame.of(result.frame))
 
 
 @app.post(
@@ -74,16 +76,14 @@ def post_frame() -> Response[dict[str, Any]]:
     responses=openapi.answers(201, 404, 409, 413, 415, 422, 429),
     openapi_extensions=openapi.UPLOAD_REQUEST,
 )
-def post_upload() -> Response[dict[str, Any]]:
+def post_upload() -> Response[UploadGrant]:
     """A presigned POST for a large frame or clip: JSON `{camera_id, content_type, size, captured_at, frame_id}`."""
     body = raw_body(app)
     device = _authenticated_device(body)
     request = uploads.parse_upload_request(body, lower_headers(app).get("content-type"))
     grant = uploads.grant_upload(request, device, storage=runtime.storage(), now=utcnow())
     metrics.add_metric(name="UploadsGranted", unit=MetricUnit.Count, value=1)
-    return json_response(
-        201, {"url": grant.url, "fields": grant.fields, "expires_at": format_rfc3339(grant.expires_at)}
-    )
+    return json_response(201, UploadGrant.of(grant))
 
 
 @app.post(
@@ -91,7 +91,7 @@ def post_upload() -> Response[dict[str, Any]]:
     responses=openapi.answers(200, 201, 404, 409, 415, 422),
     openapi_extensions=openapi.EVENT_REQUEST,
 )
-def post_event() -> Response[dict[str, Any]]:
+def post_event() -> Response[Note]:
     """Event text from the site: JSON `{camera_id?, occurred_at, text, event_id?}` (see doti.notes)."""
     body = raw_body(app)
     device = _authenticated_device(body)
@@ -99,7 +99,7 @@ def post_event() -> Response[dict[str, Any]]:
     event = notes.parse_device_event(body, headers.get("content-type"))
     result = notes.record_event(event, device, signature=presented_signature(headers), now=utcnow())
     metrics.add_metric(name="EventsRecorded" if result.created else "EventReplays", unit=MetricUnit.Count, value=1)
-    return json_response(201 if result.created else 200, notes.note_view(result.note))
+    return json_response(201 if result.created else 200, Note.of(result.note))
 
 
 @app.get("/v1/device/openapi.json", responses=openapi.DOCUMENT)

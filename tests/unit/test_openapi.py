@@ -222,6 +222,79 @@ def test_given_each_route_then_it_declares_its_statuses_and_errors_as_the_spec_e
     assert _problems(_status_problems, documents) == []
 
 
+# The viewer's static files (app.js, i18n.json, ...) are files, not API bodies: their JSON one is a message table.
+STATIC_FILES = {("GET", "/assets/{name}")}
+
+
+def _resolved(document: dict[str, Any], schema: dict[str, Any]) -> dict[str, Any]:
+    ref = schema.get("$ref")
+    return document["components"]["schemas"][ref.rsplit("/", 1)[1]] if ref else schema
+
+
+def _success_schema_problems(document: dict[str, Any], route: tuple[str, str], operation: dict[str, Any]) -> list[str]:
+    problems = []
+    for status, response in operation["responses"].items():
+        media = response.get("content", {})
+        if not status.startswith("2") or "application/json" not in media or route in STATIC_FILES:
+            continue
+        schema = _resolved(document, media["application/json"]["schema"])
+        if not schema.get("properties"):
+            problems.append(f"{route}: {status} is an object without properties")
+    return problems
+
+
+def test_given_each_route_with_a_json_success_then_its_body_is_described_by_properties(documents):
+    """Issue 12: a client can be generated from the documents, and schemathesis checks the bodies."""
+    problems = [
+        problem
+        for document in documents.values()
+        for route, operation in _operations(document).items()
+        for problem in _success_schema_problems(document, route, operation)
+    ]
+    assert problems == []
+
+
+def test_given_the_documents_then_no_error_is_powertools_own_validation_body(documents):
+    """Every 422 (and every other error) is the SPEC §10 Error; Powertools' HTTPValidationError appears nowhere."""
+    for document in documents.values():
+        text = json.dumps(document)
+        for name in ("HTTPValidationError", "ResponseValidationError", "ValidationError"):
+            assert f"#/components/schemas/{name}" not in text
+            assert name not in document["components"]["schemas"]
+        for route, operation in _operations(document).items():
+            if "422" in operation["responses"] and "application/json" in operation["responses"]["422"]["content"]:
+                schema = operation["responses"]["422"]["content"]["application/json"]["schema"]
+                assert schema["allOf"][0] == {"$ref": "#/components/schemas/Error"}, route
+
+
+def _response_models(document: dict[str, Any]) -> set[str]:
+    """The component schemas that success bodies use, directly or within another."""
+    operations = [op for item in document["paths"].values() for op in item.values()]
+    text = json.dumps([r for op in operations for status, r in op["responses"].items() if status.startswith("2")])
+    found: set[str] = set()
+    pending = set(re.findall(r'"#/components/schemas/([^"]+)"', text))
+    while pending:
+        name = pending.pop()
+        found.add(name)
+        inner = json.dumps(document["components"]["schemas"][name])
+        pending |= set(re.findall(r'"#/components/schemas/([^"]+)"', inner)) - found
+    return found
+
+
+def test_given_the_response_models_then_times_are_date_times_and_absent_keys_are_never_null(documents):
+    """A `date-time` is what clients parse; a key that is left out when it does not apply is not also nullable."""
+    for document in documents.values():
+        for name in _response_models(document):
+            schema = document["components"]["schemas"][name]
+            assert schema["additionalProperties"] is False, name
+            for key, prop in schema["properties"].items():
+                if key.endswith("_at") and key != "email_sent_at":  # the mailer's receipt, as it wrote it
+                    branches = prop.get("anyOf", [prop])
+                    assert {"type": "string", "format": "date-time"}.items() <= branches[0].items(), (name, key)
+                if key not in schema.get("required", []):
+                    assert {"type": "null"} not in prop.get("anyOf", []), (name, key)
+
+
 def test_given_the_html_routes_then_their_pages_are_declared_as_html(documents):
     operations = _operations(documents["ViewerFunction"])
 

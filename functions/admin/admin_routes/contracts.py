@@ -17,8 +17,9 @@ from pydantic import EmailStr, Field
 
 from admin_routes.common import StaffRequest, staff
 from doti import audit, contracts, lifecycle, openapi, runtime
-from doti.clock import format_optional, format_rfc3339, parse_rfc3339, utcnow
-from doti.entities import Contract
+from doti.api.staff import Contract as ContractOut
+from doti.api.staff import ContractPage, Suspension, SuspensionList
+from doti.clock import parse_rfc3339, utcnow
 from doti.errors import ValidationError
 from doti.http import json_response
 from doti.settings import get_settings
@@ -85,31 +86,6 @@ class SuspensionRequest(StaffRequest):
 _TIME_FIELDS = ("security_contract_ended_at", "service_start")
 
 
-def _contract_view(c: Contract) -> dict[str, Any]:
-    return {
-        "contract_id": c.contract_id,
-        "name": c.name,
-        "state": c.state,
-        "contact_email": c.contact_email,
-        "security_contract_id": c.security_contract_id,
-        "retention_days": c.retention_days,
-        "signed_url_ttl": c.signed_url_ttl,
-        "max_object_bytes": c.max_object_bytes,
-        "max_pixels": c.max_pixels,
-        "monthly_byte_quota": c.monthly_byte_quota,
-        "service_start": format_optional(c.service_start),
-        "created_at": format_rfc3339(c.created_at),
-        "updated_at": format_rfc3339(c.updated_at),
-        "cancel_effective_at": format_optional(c.cancel_effective_at),
-        "terminated_at": format_optional(c.terminated_at),
-        "purge_due_at": format_optional(c.purge_due_at),
-        "purged_at": format_optional(c.purged_at),
-        "security_contract_ended_at": format_optional(c.security_contract_ended_at),
-        "last_used_at": format_optional(c.last_used_at),
-        "idle_notified_at": format_optional(c.idle_notified_at),
-    }
-
-
 def _encode_cursor(contract_id: str) -> str:
     return base64.urlsafe_b64encode(contract_id.encode()).decode().rstrip("=")
 
@@ -127,7 +103,7 @@ def _decode_cursor(cursor: str) -> str:
 
 
 @router.post("/v1/admin/contracts", responses=openapi.answers(201, 409))
-def create_contract(body: ContractCreate) -> Response[dict[str, Any]]:
+def create_contract(body: ContractCreate) -> Response[ContractOut]:
     member = staff(router)
     plan = contracts.Plan(
         retention_days=body.retention_days,
@@ -145,7 +121,7 @@ def create_contract(body: ContractCreate) -> Response[dict[str, Any]]:
         service_start=parse_rfc3339(body.service_start, "service_start") if body.service_start else None,
         actor=audit.staff_actor(member),
     )
-    return json_response(201, _contract_view(contract))
+    return json_response(201, ContractOut.of(contract))
 
 
 @router.get("/v1/admin/contracts", responses=openapi.answers(200))
@@ -153,23 +129,21 @@ def list_contracts(
     state: Annotated[_STATES | None, Query()] = None,
     limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 50,
     cursor: Annotated[str | None, Query(max_length=200)] = None,
-) -> Response[dict[str, Any]]:
+) -> Response[ContractPage]:
     staff(router)
     page, after = contracts.iter_contract_page(state, limit, _decode_cursor(cursor) if cursor else None)
-    body: dict[str, Any] = {"items": [_contract_view(c) for c in page]}
-    if after:
-        body["cursor"] = _encode_cursor(after)
-    return json_response(200, body)
+    items = [ContractOut.of(c) for c in page]
+    return json_response(200, ContractPage(items=items, cursor=_encode_cursor(after) if after else None))
 
 
 @router.get("/v1/admin/contracts/<contract_id>", responses=openapi.answers(200, 404))
-def get_contract(contract_id: str) -> Response[dict[str, Any]]:
+def get_contract(contract_id: str) -> Response[ContractOut]:
     staff(router)
-    return json_response(200, _contract_view(contracts.get_contract(contract_id)))
+    return json_response(200, ContractOut.of(contracts.get_contract(contract_id)))
 
 
 @router.patch("/v1/admin/contracts/<contract_id>", responses=openapi.answers(200, 404, 409))
-def update_contract(contract_id: str, body: ContractUpdate) -> Response[dict[str, Any]]:
+def update_contract(contract_id: str, body: ContractUpdate) -> Response[ContractOut]:
     member = staff(router)
     changes: dict[str, Any] = {}
     for name in body.model_fields_set:
@@ -180,11 +154,11 @@ def update_contract(contract_id: str, body: ContractUpdate) -> Response[dict[str
             value = str(value)
         changes[name] = value
     contract = contracts.update_plan(contract_id, changes, audit.staff_actor(member), utcnow())
-    return json_response(200, _contract_view(contract))
+    return json_response(200, ContractOut.of(contract))
 
 
 @router.post("/v1/admin/contracts/<contract_id>/transitions", responses=openapi.answers(200, 404, 409))
-def transition_contract(contract_id: str, body: TransitionRequest) -> Response[dict[str, Any]]:
+def transition_contract(contract_id: str, body: TransitionRequest) -> Response[ContractOut]:
     member = staff(router, "admin" if body.to == contracts.TERMINATED else "operator")
     contract = lifecycle.transition(
         contract_id,
@@ -197,11 +171,11 @@ def transition_contract(contract_id: str, body: TransitionRequest) -> Response[d
         mailer=runtime.mailer(),
         purge_grace_days=get_settings().purge_grace_days,
     )
-    return json_response(200, _contract_view(contract))
+    return json_response(200, ContractOut.of(contract))
 
 
 @router.post("/v1/admin/contracts/<contract_id>/suspensions", responses=openapi.answers(201, 404, 409))
-def schedule_suspension(contract_id: str, body: SuspensionRequest) -> Response[dict[str, Any]]:
+def schedule_suspension(contract_id: str, body: SuspensionRequest) -> Response[Suspension]:
     member = staff(router)
     window = lifecycle.schedule_suspension(
         contract_id,
@@ -213,13 +187,13 @@ def schedule_suspension(contract_id: str, body: SuspensionRequest) -> Response[d
         now=utcnow(),
         mailer=runtime.mailer(),
     )
-    return json_response(201, lifecycle.window_view(window))
+    return json_response(201, Suspension.of(window))
 
 
 @router.get("/v1/admin/contracts/<contract_id>/suspensions", responses=openapi.answers(200, 404))
-def list_suspensions(contract_id: str) -> Response[dict[str, Any]]:
+def list_suspensions(contract_id: str) -> Response[SuspensionList]:
     staff(router)
-    return json_response(200, {"items": [lifecycle.window_view(w) for w in lifecycle.list_suspensions(contract_id)]})
+    return json_response(200, SuspensionList(items=[Suspension.of(w) for w in lifecycle.list_suspensions(contract_id)]))
 
 
 @router.delete(

@@ -1,7 +1,7 @@
 """Staff routes for oversight: the audit log, third-party disclosures, leak incidents and notices."""
 
 # No `from __future__ import annotations`: Powertools reads the route signatures for OpenAPI validation.
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.api_gateway import Router
@@ -10,7 +10,8 @@ from pydantic import Field
 
 from admin_routes.common import StaffRequest, staff
 from doti import access_log, audit, disclosures, incidents, notices, openapi, runtime
-from doti.clock import format_rfc3339, parse_rfc3339, utcnow
+from doti.api import staff as api
+from doti.clock import parse_rfc3339, utcnow
 from doti.http import json_response
 
 router = Router()
@@ -59,36 +60,24 @@ def list_audit(
     contract_id: str,
     limit: Annotated[int, Query(ge=1, le=access_log.MAX_PAGE)] = 50,
     after_seq: Annotated[int | None, Query(ge=1, le=access_log.MAX_SEQ)] = None,
-) -> Response[dict[str, Any]]:
+) -> Response[api.AuditPage]:
     staff(router)
     entries, next_seq = access_log.staff_page(contract_id, limit=limit, after_seq=after_seq)
-    body: dict[str, Any] = {"contract_id": contract_id, "items": [access_log.staff_entry_view(e) for e in entries]}
-    if next_seq:
-        body["next_after_seq"] = next_seq
-    return json_response(200, body)
+    items = [api.AuditEntry.of(e) for e in entries]
+    return json_response(200, api.AuditPage(contract_id=contract_id, items=items, next_after_seq=next_seq or None))
 
 
 @router.get("/v1/admin/contracts/<contract_id>/audit/verify", responses=openapi.answers(200, 404))
-def verify_audit(contract_id: str) -> Response[dict[str, Any]]:
+def verify_audit(contract_id: str) -> Response[api.AuditVerification]:
     staff(router)
-    report = access_log.verify(contract_id)
-    return json_response(
-        200,
-        {
-            "contract_id": report.contract_id,
-            "entries": report.entries,
-            "intact": report.intact,
-            "first_broken_seq": report.first_broken_seq,
-            "problem": report.problem,
-        },
-    )
+    return json_response(200, api.AuditVerification.of(access_log.verify(contract_id)))
 
 
 # notices and incidents
 
 
 @router.post("/v1/admin/notices", responses=openapi.answers(201, 404, 409))
-def publish_notice(body: NoticeCreate) -> Response[dict[str, Any]]:
+def publish_notice(body: NoticeCreate) -> Response[api.PublishedNotice]:
     # A notice to every customer speaks for the company: admins only.
     member = staff(router, "admin" if body.audience == notices.ALL else "operator")
     notice = notices.publish(
@@ -101,20 +90,11 @@ def publish_notice(body: NoticeCreate) -> Response[dict[str, Any]]:
         now=utcnow(),
         effective_at=parse_rfc3339(body.effective_at, "effective_at") if body.effective_at else None,
     )
-    return json_response(
-        201,
-        {
-            "audience": notice.audience,
-            **{k: v for k, v in notices.notice_view(notice, None).items() if k not in {"read", "read_at"}},
-            "site_delivered_at": format_rfc3339(notice.site_delivered_at),
-            "emails_sent": len(notice.email_delivered),
-            "email_delivered": notice.email_delivered if notice.audience != notices.ALL else None,
-        },
-    )
+    return json_response(201, api.PublishedNotice.of(notice))
 
 
 @router.post("/v1/admin/incidents", responses=openapi.answers(201, 404, 409))
-def report_incident(body: IncidentCreate) -> Response[dict[str, Any]]:
+def report_incident(body: IncidentCreate) -> Response[api.Incident]:
     member = staff(router, "admin")
     report = incidents.IncidentReport(
         title=body.title,
@@ -124,28 +104,14 @@ def report_incident(body: IncidentCreate) -> Response[dict[str, Any]]:
         data_affected=body.data_affected,
     )
     incident = incidents.report_incident(report, actor=audit.staff_actor(member), mailer=runtime.mailer(), now=utcnow())
-    return json_response(
-        201,
-        {
-            "incident_id": incident.incident_id,
-            "reported_at": format_rfc3339(incident.reported_at),
-            "notices": [
-                {
-                    "contract_id": n.contract_id,
-                    "notice_id": n.notice.notice_id,
-                    "email_sent_at": n.notice.email_delivered.get(n.contract_id),
-                }
-                for n in incident.notified
-            ],
-        },
-    )
+    return json_response(201, api.Incident.of(incident))
 
 
 # disclosures
 
 
 @router.post("/v1/admin/contracts/<contract_id>/disclosures", responses=openapi.answers(201, 404, 409))
-def create_disclosure(contract_id: str, body: DisclosureCreate) -> Response[dict[str, Any]]:
+def create_disclosure(contract_id: str, body: DisclosureCreate) -> Response[api.Disclosure]:
     """201 with the disclosure and a link to its package; the same request asked again by the same staff member soon
     after (an error, no answer) is 201 with the disclosure it made and a new link, not a second disclosure."""
     member = staff(router, "admin")
@@ -161,11 +127,11 @@ def create_disclosure(contract_id: str, body: DisclosureCreate) -> Response[dict
         legal_reference=body.legal_reference,
     )
     disclosure, link = disclosures.create_disclosure(request, staff=member, storage=runtime.storage(), now=utcnow())
-    return json_response(201, disclosures.disclosure_view(disclosure, link))
+    return json_response(201, api.Disclosure.of(disclosure, link))
 
 
 @router.get("/v1/admin/disclosures/<disclosure_id>", responses=openapi.answers(200, 404, 409))
-def get_disclosure(disclosure_id: str) -> Response[dict[str, Any]]:
+def get_disclosure(disclosure_id: str) -> Response[api.Disclosure]:
     member = staff(router, "admin")
     disclosure, link = disclosures.get_disclosure(disclosure_id, staff=member, storage=runtime.storage(), now=utcnow())
-    return json_response(200, disclosures.disclosure_view(disclosure, link))
+    return json_response(200, api.Disclosure.of(disclosure, link))

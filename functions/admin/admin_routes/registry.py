@@ -11,18 +11,14 @@ A takedown names one item of a camera: a frame (`frame_id`) or a note (`note_id`
 """
 
 # No `from __future__ import annotations`: Powertools reads the route signatures for OpenAPI validation.
-from datetime import datetime
-from typing import Any
-
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.api_gateway import Router
 from pydantic import Field, SecretStr
 
 from admin_routes.common import StaffRequest, staff
 from doti import activity, audit, frames, maintenance, masks, openapi, registry, remask, runtime, takedown
-from doti.auth import customer
-from doti.clock import format_optional, format_rfc3339, parse_rfc3339, utcnow
-from doti.entities import Camera, Device, Site, User
+from doti.api import staff as api
+from doti.clock import parse_rfc3339, utcnow
 from doti.http import json_response
 
 router = Router()
@@ -97,60 +93,6 @@ class MaintenanceAccessRequest(StaffRequest):
     limit: int = Field(default=maintenance.DEFAULT_LIMIT, ge=1, le=frames.MAX_PAGE)
 
 
-def _site_view(s: Site) -> dict[str, Any]:
-    return {
-        "site_id": s.site_id,
-        "contract_id": s.contract_id,
-        "name": s.name,
-        "address": s.address,
-        "created_at": format_optional(s.created_at),
-    }
-
-
-def _camera_view(c: Camera) -> dict[str, Any]:
-    return {
-        "camera_id": c.camera_id,
-        "contract_id": c.contract_id,
-        "site_id": c.site_id,
-        "name": c.name,
-        "consents": c.consents,
-        "privacy_mask": c.privacy_mask or [],
-        "mask_version": c.mask_version,
-        "activity_threshold": activity.effective_threshold(c.activity_threshold),
-        "created_at": format_optional(c.created_at),
-    }
-
-
-def _device_view(d: Device) -> dict[str, Any]:
-    return {
-        "device_id": d.device_id,
-        "contract_id": d.contract_id,
-        "site_id": d.site_id,
-        "name": d.name,
-        "status": d.status,
-        "created_at": format_optional(d.created_at),
-        "rotated_at": format_optional(d.rotated_at),
-        "revoked_at": format_optional(d.revoked_at),
-    }
-
-
-def _user_view(u: User, now: datetime) -> dict[str, Any]:
-    return {
-        "user_id": u.user_id,
-        "login_id": u.login_id,
-        "contract_id": u.contract_id,
-        "name": u.name,
-        "role": u.role,
-        "site_ids": sorted(u.site_ids) if u.site_ids else None,
-        "locked_by_staff": u.locked_by_staff,
-        # the lock after repeated failed logins (doti.auth.customer), not the staff lock above
-        "locked_until": format_optional(customer.locked_until(u.login_id, now)),
-        # A staff reset is pending: the user holds a temporary password they must change (must_change_password).
-        "reset_pending": u.must_change_password,
-        "created_at": format_optional(u.created_at),
-    }
-
-
 def _reason(body: StaffNote | None) -> str | None:
     return body.reason if body else None
 
@@ -159,51 +101,51 @@ def _reason(body: StaffNote | None) -> str | None:
 
 
 @router.post("/v1/admin/contracts/<contract_id>/sites", responses=openapi.answers(201, 404, 409))
-def create_site(contract_id: str, body: SiteCreate) -> Response[dict[str, Any]]:
+def create_site(contract_id: str, body: SiteCreate) -> Response[api.Site]:
     actor = audit.staff_actor(staff(router))
     site = registry.create_site(contract_id, body.name, body.address, utcnow(), actor=actor)
-    return json_response(201, _site_view(site))
+    return json_response(201, api.Site.of(site))
 
 
 @router.get("/v1/admin/contracts/<contract_id>/sites", responses=openapi.answers(200, 404))
-def list_sites(contract_id: str) -> Response[dict[str, Any]]:
+def list_sites(contract_id: str) -> Response[api.SiteList]:
     staff(router)
-    return json_response(200, {"items": [_site_view(s) for s in registry.sites_of(contract_id)]})
+    return json_response(200, api.SiteList(items=[api.Site.of(s) for s in registry.sites_of(contract_id)]))
 
 
 @router.post("/v1/admin/contracts/<contract_id>/cameras", responses=openapi.answers(201, 404, 409))
-def create_camera(contract_id: str, body: CameraCreate) -> Response[dict[str, Any]]:
+def create_camera(contract_id: str, body: CameraCreate) -> Response[api.Camera]:
     actor = audit.staff_actor(staff(router))
     camera = registry.create_camera(
         contract_id, body.site_id, body.name, utcnow(), consents=body.consents.model_dump(), actor=actor
     )
-    return json_response(201, _camera_view(camera))
+    return json_response(201, api.Camera.of(camera))
 
 
 @router.get("/v1/admin/contracts/<contract_id>/cameras", responses=openapi.answers(200, 404))
-def list_cameras(contract_id: str) -> Response[dict[str, Any]]:
+def list_cameras(contract_id: str) -> Response[api.CameraList]:
     staff(router)
-    return json_response(200, {"items": [_camera_view(c) for c in registry.cameras_of(contract_id)]})
+    return json_response(200, api.CameraList(items=[api.Camera.of(c) for c in registry.cameras_of(contract_id)]))
 
 
 @router.post("/v1/admin/contracts/<contract_id>/devices", responses=openapi.answers(201, 404, 409))
-def register_device(contract_id: str, body: DeviceCreate) -> Response[dict[str, Any]]:
+def register_device(contract_id: str, body: DeviceCreate) -> Response[api.DeviceWithSecret]:
     actor = audit.staff_actor(staff(router))
     registered = registry.register_device(
         contract_id, body.site_id, body.name, runtime.secret_box(), utcnow(), actor=actor
     )
     # Shown this once; only KMS ciphertext is stored.
-    return json_response(201, {**_device_view(registered.device), "device_secret": registered.secret})
+    return json_response(201, api.DeviceWithSecret.registered(registered))
 
 
 @router.get("/v1/admin/contracts/<contract_id>/devices", responses=openapi.answers(200, 404))
-def list_devices(contract_id: str) -> Response[dict[str, Any]]:
+def list_devices(contract_id: str) -> Response[api.DeviceList]:
     staff(router)
-    return json_response(200, {"items": [_device_view(d) for d in registry.devices_of(contract_id)]})
+    return json_response(200, api.DeviceList(items=[api.Device.of(d) for d in registry.devices_of(contract_id)]))
 
 
 @router.post("/v1/admin/contracts/<contract_id>/users", responses=openapi.answers(201, 404, 409))
-def create_user(contract_id: str, body: UserCreate) -> Response[dict[str, Any]]:
+def create_user(contract_id: str, body: UserCreate) -> Response[api.User]:
     actor = audit.staff_actor(staff(router))
     user = registry.create_user(
         contract_id,
@@ -215,13 +157,13 @@ def create_user(contract_id: str, body: UserCreate) -> Response[dict[str, Any]]:
         now=utcnow(),
         actor=actor,
     )
-    return json_response(201, _user_view(user, utcnow()))
+    return json_response(201, api.User.of(user, utcnow()))
 
 
 @router.get("/v1/admin/contracts/<contract_id>/users", responses=openapi.answers(200, 404))
-def list_users(contract_id: str) -> Response[dict[str, Any]]:
+def list_users(contract_id: str) -> Response[api.UserList]:
     staff(router)
-    return json_response(200, {"items": [_user_view(u, utcnow()) for u in registry.users_of(contract_id)]})
+    return json_response(200, api.UserList(items=[api.User.of(u, utcnow()) for u in registry.users_of(contract_id)]))
 
 
 # cameras: privacy mask (Art. 2-4), activity threshold, re-mask of stored frames
@@ -251,52 +193,52 @@ class RemaskStart(StaffRequest):
 
 
 @router.put("/v1/admin/cameras/<camera_id>/privacy-mask", responses=openapi.answers(200, 404, 409))
-def set_privacy_mask(camera_id: str, body: PrivacyMaskUpdate) -> Response[dict[str, Any]]:
+def set_privacy_mask(camera_id: str, body: PrivacyMaskUpdate) -> Response[api.Camera]:
     """Frames the camera sends from now on are blacked out before they are stored; stored frames need a re-mask."""
     actor = audit.staff_actor(staff(router))
     camera = registry.set_privacy_mask(camera_id, body.polygons, reason=body.reason, actor=actor, now=utcnow())
-    return json_response(200, _camera_view(camera))
+    return json_response(200, api.Camera.of(camera))
 
 
 @router.put("/v1/admin/cameras/<camera_id>/activity-threshold", responses=openapi.answers(200, 404, 409))
-def set_activity_threshold(camera_id: str, body: ActivityThresholdUpdate) -> Response[dict[str, Any]]:
+def set_activity_threshold(camera_id: str, body: ActivityThresholdUpdate) -> Response[api.Camera]:
     actor = audit.staff_actor(staff(router))
     camera = registry.set_activity_threshold(camera_id, body.threshold, reason=body.reason, actor=actor, now=utcnow())
-    return json_response(200, _camera_view(camera))
+    return json_response(200, api.Camera.of(camera))
 
 
 @router.post("/v1/admin/cameras/<camera_id>/remask", responses=openapi.answers(202, 404, 409))
-def start_remask(camera_id: str, body: RemaskStart) -> Response[dict[str, Any]]:
+def start_remask(camera_id: str, body: RemaskStart) -> Response[api.RemaskJob]:
     """Black the camera's stored frames out under its current mask, in place; follow it at /v1/admin/remask-jobs."""
     actor = audit.staff_actor(staff(router))
     job = remask.start_remask(camera_id, reason=body.reason, actor=actor, queue=runtime.remask_queue(), now=utcnow())
-    return json_response(202, remask.job_view(job))
+    return json_response(202, api.RemaskJob.of(job))
 
 
 @router.get("/v1/admin/remask-jobs/<job_id>", responses=openapi.answers(200, 404))
-def get_remask_job(job_id: str) -> Response[dict[str, Any]]:
+def get_remask_job(job_id: str) -> Response[api.RemaskJob]:
     staff(router)
-    return json_response(200, remask.job_view(remask.get_job(job_id)))
+    return json_response(200, api.RemaskJob.of(remask.get_job(job_id)))
 
 
 # devices
 
 
 @router.post("/v1/admin/devices/<device_id>/rotate", responses=openapi.answers(200, 404, 409))
-def rotate_device(device_id: str, body: StaffNote | None = None) -> Response[dict[str, Any]]:
+def rotate_device(device_id: str, body: StaffNote | None = None) -> Response[api.DeviceWithSecret]:
     actor = audit.staff_actor(staff(router))
     rotated = registry.rotate_device_secret(
         device_id, runtime.secret_box(), actor=actor, now=utcnow(), reason=_reason(body)
     )
     # The new secret is shown this once; the old one no longer verifies.
-    return json_response(200, {**_device_view(rotated.device), "device_secret": rotated.secret})
+    return json_response(200, api.DeviceWithSecret.registered(rotated))
 
 
 @router.post("/v1/admin/devices/<device_id>/revoke", responses=openapi.answers(200, 404, 409))
-def revoke_device(device_id: str, body: StaffNote | None = None) -> Response[dict[str, Any]]:
+def revoke_device(device_id: str, body: StaffNote | None = None) -> Response[api.Device]:
     actor = audit.staff_actor(staff(router))
     device = registry.revoke_device(device_id, actor=actor, now=utcnow(), reason=_reason(body))
-    return json_response(200, _device_view(device))
+    return json_response(200, api.Device.of(device))
 
 
 # users
@@ -305,50 +247,39 @@ def revoke_device(device_id: str, body: StaffNote | None = None) -> Response[dic
 # The login id in these paths arrives as API Gateway decoded it, once; decoding it again would let `%40` stand for `@`
 # (issue 10). doti.registry reads it as doti.login_ids defines ids: 422 when it is none, 404 when nobody holds it.
 @router.post("/v1/admin/users/<login_id>/lock", responses=openapi.answers(200, 404, 409))
-def lock_user(login_id: str, body: StaffNote | None = None) -> Response[dict[str, Any]]:
+def lock_user(login_id: str, body: StaffNote | None = None) -> Response[api.LockedUser]:
     actor = audit.staff_actor(staff(router))
     user, revoked = registry.lock_user(login_id, actor=actor, now=utcnow(), reason=_reason(body))
-    return json_response(200, {**_user_view(user, utcnow()), "sessions_revoked": revoked})
+    return json_response(200, api.LockedUser.locked(user, revoked, utcnow()))
 
 
 @router.post("/v1/admin/users/<login_id>/unlock", responses=openapi.answers(200, 404, 409))
-def unlock_user(login_id: str, body: StaffNote | None = None) -> Response[dict[str, Any]]:
+def unlock_user(login_id: str, body: StaffNote | None = None) -> Response[api.User]:
     actor = audit.staff_actor(staff(router))
-    return json_response(
-        200,
-        _user_view(registry.unlock_user(login_id, actor=actor, now=utcnow(), reason=_reason(body)), utcnow()),
-    )
-
-
-def _reset_view(reset: registry.CredentialReset) -> dict[str, Any]:
-    # The temporary password is shown this once (the response is no-store); only its scrypt hash is kept.
-    return {
-        **_user_view(reset.user, utcnow()),
-        "temporary_password": reset.temporary_password,
-        "sessions_revoked": reset.sessions_revoked,
-    }
+    user = registry.unlock_user(login_id, actor=actor, now=utcnow(), reason=_reason(body))
+    return json_response(200, api.User.of(user, utcnow()))
 
 
 @router.post("/v1/admin/users/<login_id>/reset", responses=openapi.answers(200, 404, 409))
-def reset_user(login_id: str, body: StaffNote | None = None) -> Response[dict[str, Any]]:
+def reset_user(login_id: str, body: StaffNote | None = None) -> Response[api.ResetUser]:
     actor = audit.staff_actor(staff(router))
-    return json_response(
-        200, _reset_view(registry.reset_user(login_id, actor=actor, now=utcnow(), reason=_reason(body)))
-    )
+    # The temporary password is shown this once (the response is no-store); only its scrypt hash is kept.
+    reset = registry.reset_user(login_id, actor=actor, now=utcnow(), reason=_reason(body))
+    return json_response(200, api.ResetUser.reset(reset, utcnow()))
 
 
 @router.post("/v1/admin/users/<login_id>/compromised", responses=openapi.answers(200, 404, 409))
-def report_compromised(login_id: str, body: StaffNote | None = None) -> Response[dict[str, Any]]:
+def report_compromised(login_id: str, body: StaffNote | None = None) -> Response[api.ResetUser]:
     actor = audit.staff_actor(staff(router))
     reset = registry.report_compromised(login_id, actor=actor, now=utcnow(), reason=_reason(body))
-    return json_response(200, _reset_view(reset))
+    return json_response(200, api.ResetUser.reset(reset, utcnow()))
 
 
 # takedown (Art. 7-2) and maintenance access (Art. 10-1)
 
 
 @router.post("/v1/admin/contracts/<contract_id>/takedowns", responses=openapi.answers(200, 404, 409))
-def take_down(contract_id: str, body: TakedownCreate) -> Response[dict[str, Any]]:
+def take_down(contract_id: str, body: TakedownCreate) -> Response[api.Takedown]:
     actor = audit.staff_actor(staff(router))
     record = takedown.take_down(
         contract_id,
@@ -361,11 +292,11 @@ def take_down(contract_id: str, body: TakedownCreate) -> Response[dict[str, Any]
         storage=runtime.storage(),
         now=utcnow(),
     )
-    return json_response(200, takedown.takedown_view(record))
+    return json_response(200, api.Takedown.of(record))
 
 
 @router.post("/v1/admin/contracts/<contract_id>/maintenance-access", responses=openapi.answers(200, 404, 409))
-def maintenance_access(contract_id: str, body: MaintenanceAccessRequest) -> Response[dict[str, Any]]:
+def maintenance_access(contract_id: str, body: MaintenanceAccessRequest) -> Response[api.MaintenanceAccess]:
     actor = audit.staff_actor(staff(router))
     window = maintenance.MaintenanceWindow(
         camera_id=body.camera_id,
@@ -376,17 +307,4 @@ def maintenance_access(contract_id: str, body: MaintenanceAccessRequest) -> Resp
         limit=body.limit,
     )
     access = maintenance.access_frames(contract_id, window, actor=actor, storage=runtime.storage(), now=utcnow())
-    return json_response(
-        200,
-        {
-            "contract_id": access.contract_id,
-            "camera_id": window.camera_id,
-            "from": format_rfc3339(access.window.start),
-            "to": format_rfc3339(access.window.end),
-            "ticket": access.window.ticket,
-            "items": [frames.frame_view(item) for item in access.items],
-            "truncated": access.truncated,
-            "url_ttl_seconds": access.url_ttl,
-            "audit_seq": access.audit_seq,
-        },
-    )
+    return json_response(200, api.MaintenanceAccess.of(access))

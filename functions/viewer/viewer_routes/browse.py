@@ -1,6 +1,6 @@
 """Cameras and their frames (SPEC §6): every image a short-lived signed S3 URL."""
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.params import Query
@@ -8,34 +8,22 @@ from aws_lambda_powertools.event_handler.router import APIGatewayRouter
 from aws_lambda_powertools.metrics import MetricUnit
 
 from doti import cameras, frames, openapi, runtime
-from doti.clock import format_rfc3339, utcnow
+from doti.api.content import Frame, FramePage
+from doti.api.customer import Camera, CameraList
+from doti.clock import utcnow
 from doti.http import json_response
 from doti.observability import metrics
-from viewer_routes.common import page_body, session, window
+from viewer_routes.common import session, window
 
 router = APIGatewayRouter()
 
 
-def _camera_view(card: cameras.CameraCard) -> dict[str, Any]:
-    """A camera with its newest frame's thumbnail (all four last-frame fields null until it sends one)."""
-    camera, last = card.camera, card.last_frame
-    return {
-        "camera_id": camera.camera_id,
-        "site_id": camera.site_id,
-        "name": camera.name,
-        "last_frame_id": last.frame.frame_id if last else None,
-        "last_captured_at": format_rfc3339(last.frame.captured_at) if last else None,
-        "thumbnail_url": last.thumbnail_url if last else None,
-        "url_expires_at": format_rfc3339(last.url_expires_at) if last else None,
-    }
-
-
 @router.get("/v1/cameras", responses=openapi.answers(200))
-def list_cameras() -> Response[dict[str, Any]]:
+def list_cameras() -> Response[CameraList]:
     _, user = session(router)
     cards = cameras.cameras_for(user, storage=runtime.storage(), now=utcnow())
     metrics.add_metric(name="SignedUrlsIssued", unit=MetricUnit.Count, value=2 * sum(1 for c in cards if c.last_frame))
-    return json_response(200, {"items": [_camera_view(card) for card in cards]})
+    return json_response(200, CameraList(items=[Camera.of(card) for card in cards]))
 
 
 @router.get("/v1/cameras/<camera_id>/frames", responses=openapi.answers(200, 404))
@@ -47,7 +35,7 @@ def list_frames(
     limit: Annotated[int, Query(ge=1, le=frames.MAX_PAGE)] = 50,
     cursor: Annotated[str | None, Query(max_length=512)] = None,
     activity: Annotated[bool, Query(description="only frames at or above the camera's activity threshold")] = False,
-) -> Response[dict[str, Any]]:
+) -> Response[FramePage]:
     _, user = session(router)
     start, end = window(from_, to)
     query = frames.FrameQuery(
@@ -60,12 +48,12 @@ def list_frames(
     )
     page = frames.list_frames(user, camera_id, query, storage=runtime.storage(), now=utcnow())
     metrics.add_metric(name="SignedUrlsIssued", unit=MetricUnit.Count, value=2 * len(page.items))
-    return json_response(200, page_body([frames.frame_view(item) for item in page.items], page.cursor))
+    return json_response(200, FramePage(items=[Frame.of(item) for item in page.items], cursor=page.cursor))
 
 
 @router.get("/v1/cameras/<camera_id>/frames/<frame_id>", responses=openapi.answers(200, 404))
-def get_frame(camera_id: str, frame_id: str) -> Response[dict[str, Any]]:
+def get_frame(camera_id: str, frame_id: str) -> Response[Frame]:
     _, user = session(router)
     signed = frames.get_frame(user, camera_id, frame_id, storage=runtime.storage(), now=utcnow())
     metrics.add_metric(name="SignedUrlsIssued", unit=MetricUnit.Count, value=2)
-    return json_response(200, frames.frame_view(signed))
+    return json_response(200, Frame.of(signed))

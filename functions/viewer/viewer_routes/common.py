@@ -35,8 +35,3 @@ def session(router: Any) -> tuple[Session, User]:
 def window(from_: str | None, to: str | None) -> tuple[datetime | None, datetime | None]:
     """The optional `from` and `to` bounds of a request (RFC 3339), parsed."""
     return (parse_rfc3339(from_, "from") if from_ else None, parse_rfc3339(to, "to") if to else None)
-
-
-def page_body(items: list[Any], cursor: str | None) -> dict[str, Any]:
-    """A page of a listing: its items, and the cursor of the next page when there is one."""
-    return {"items": items, "cursor": cursor} if cursor else {"items": items}

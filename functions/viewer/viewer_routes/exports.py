@@ -1,13 +1,12 @@
 """Backup exports (Art. 10-4; SPEC §6, §12): request a ZIP of a camera's frames in a window, then poll it for the
 signed download link. The exporter function builds it."""
 
-from typing import Any
-
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.router import APIGatewayRouter
 from pydantic import BaseModel, ConfigDict, Field
 
 from doti import exports, openapi, runtime
+from doti.api.customer import Export, ExportAccepted
 from doti.clock import parse_rfc3339, utcnow
 from doti.http import json_response
 from doti.settings import get_settings
@@ -26,7 +25,7 @@ class ExportBody(BaseModel):
 
 
 @router.post("/v1/exports", responses=openapi.answers(202, 404, 409))
-def request_export(body: ExportBody) -> Response[dict[str, Any]]:
+def request_export(body: ExportBody) -> Response[ExportAccepted]:
     """202 with the export; the same camera and window asked again while that export is queued, building or just
     ready is 202 with the same export, not a second one."""
     _, user = session(router)
@@ -39,11 +38,11 @@ def request_export(body: ExportBody) -> Response[dict[str, Any]]:
         queue=exports.ExportQueue(sqs_client(settings.region), settings.export_queue_url),
         now=utcnow(),
     )
-    return json_response(202, {"export_id": export.export_id, "status": export.status})
+    return json_response(202, ExportAccepted(export_id=export.export_id, status=export.status))
 
 
 @router.get("/v1/exports/<export_id>", responses=openapi.answers(200, 404))
-def get_export(export_id: str) -> Response[dict[str, Any]]:
+def get_export(export_id: str) -> Response[Export]:
     _, user = session(router)
     status = exports.export_status(user, export_id, storage=runtime.storage(), now=utcnow())
-    return json_response(200, exports.export_view(status))
+    return json_response(200, Export.of(status))

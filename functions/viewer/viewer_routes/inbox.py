@@ -1,15 +1,16 @@
 """What the service tells the customer: notices (Art. 5), the access log and deletion receipts."""
 
-from typing import Annotated, Any
+from typing import Annotated
 
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.params import Query
 from aws_lambda_powertools.event_handler.router import APIGatewayRouter
 
 from doti import access_log, deletions, notices, openapi
+from doti.api.customer import AccessEntry, AccessLogPage, DeletionList, DeletionReceipt, Notice, NoticeList
 from doti.clock import utcnow
 from doti.http import json_response
-from viewer_routes.common import page_body, session
+from viewer_routes.common import session
 
 router = APIGatewayRouter()
 # A day as doti.deletions reads it; the pattern also refuses the ISO week dates (2024-W01-1) fromisoformat would take.
@@ -17,11 +18,10 @@ _DAY = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$"
 
 
 @router.get("/v1/notices", responses=openapi.answers(200))
-def list_notices(limit: Annotated[int, Query(ge=1, le=100)] = 50) -> Response[dict[str, Any]]:
+def list_notices(limit: Annotated[int, Query(ge=1, le=100)] = 50) -> Response[NoticeList]:
     _, user = session(router)
     found = notices.notices_for(user, limit=limit, now=utcnow())
-    items = [notices.notice_view(notice, read_at) for notice, read_at in found]
-    return json_response(200, {"items": items})
+    return json_response(200, NoticeList(items=[Notice.of(notice, read_at) for notice, read_at in found]))
 
 
 @router.post("/v1/notices/<notice_id>/read", responses=openapi.answers(204, 404))
@@ -35,10 +35,10 @@ def mark_notice_read(notice_id: str) -> Response[str]:
 def access_log_page(
     limit: Annotated[int, Query(ge=1, le=access_log.MAX_PAGE)] = 50,
     cursor: Annotated[str | None, Query(max_length=512)] = None,
-) -> Response[dict[str, Any]]:
+) -> Response[AccessLogPage]:
     _, user = session(router)
-    items, next_cursor = access_log.customer_page(user, limit=limit, cursor=cursor, now=utcnow())
-    return json_response(200, page_body(items, next_cursor))
+    entries, next_cursor = access_log.customer_page(user, limit=limit, cursor=cursor, now=utcnow())
+    return json_response(200, AccessLogPage(items=[AccessEntry.of(e) for e in entries], cursor=next_cursor))
 
 
 @router.get("/v1/deletions", responses=openapi.answers(200))
@@ -46,7 +46,9 @@ def list_deletions(
     from_: Annotated[str | None, Query(alias="from", pattern=_DAY, description="first day, YYYY-MM-DD")] = None,
     to: Annotated[str | None, Query(pattern=_DAY, description="last day (included), YYYY-MM-DD")] = None,
     limit: Annotated[int, Query(ge=1, le=deletions.MAX_PAGE)] = 31,
-) -> Response[dict[str, Any]]:
+) -> Response[DeletionList]:
     _, user = session(router)
     query = deletions.DeletionQuery(first_day=from_, last_day=to, limit=limit)
-    return json_response(200, {"items": deletions.receipts_of(user, query, now=utcnow())})
+    # receipts_of writes each receipt as a dict (doti.deletions); the model checks and documents that shape.
+    receipts = deletions.receipts_of(user, query, now=utcnow())
+    return json_response(200, DeletionList(items=[DeletionReceipt(**receipt) for receipt in receipts]))

@@ -1,6 +1,6 @@
 """Text data on a camera (SPEC §4, §6): device events and customer notes, as JSON strings only."""
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.params import Query
@@ -8,9 +8,10 @@ from aws_lambda_powertools.event_handler.router import APIGatewayRouter
 from pydantic import BaseModel, ConfigDict, Field
 
 from doti import notes, openapi
+from doti.api.content import Note, NotePage
 from doti.clock import utcnow
 from doti.http import json_response
-from viewer_routes.common import page_body, session, window
+from viewer_routes.common import session, window
 
 router = APIGatewayRouter()
 
@@ -37,7 +38,7 @@ def list_notes(
     order: Annotated[Literal["newest", "oldest"], Query()] = "newest",
     limit: Annotated[int, Query(ge=1, le=notes.MAX_PAGE)] = 50,
     cursor: Annotated[str | None, Query(max_length=512)] = None,
-) -> Response[dict[str, Any]]:
+) -> Response[NotePage]:
     _, user = session(router)
     start, end = window(from_, to)
     query = notes.NoteQuery(
@@ -48,11 +49,11 @@ def list_notes(
         cursor=cursor,
     )
     page = notes.list_notes(user, camera_id, query, now=utcnow())
-    return json_response(200, page_body([notes.note_view(note) for note in page.items], page.cursor))
+    return json_response(200, NotePage(items=[Note.of(note) for note in page.items], cursor=page.cursor))
 
 
 @router.post("/v1/cameras/<camera_id>/notes", responses=openapi.answers(201, 404, 409))
-def add_note(camera_id: str, body: NoteCreate) -> Response[dict[str, Any]]:
+def add_note(camera_id: str, body: NoteCreate) -> Response[Note]:
     _, user = session(router)
     note = notes.add_note(user, camera_id, body.text, body.at, now=utcnow())
-    return json_response(201, notes.note_view(note))
+    return json_response(201, Note.of(note))

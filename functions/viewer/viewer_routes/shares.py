@@ -1,7 +1,7 @@
 """Share links (SPEC §6, §12): managers and owners create, list and revoke them; whoever holds a link opens its page,
 a server-rendered HTML page (no session: the token in the path is the credential)."""
 
-from typing import Annotated, Any
+from typing import Annotated
 
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.params import Query
@@ -10,7 +10,8 @@ from aws_lambda_powertools.metrics import MetricUnit
 from pydantic import BaseModel, ConfigDict, Field
 
 from doti import openapi, runtime, share_page, shares
-from doti.clock import format_rfc3339, utcnow
+from doti.api.customer import Share, ShareCreated, ShareList
+from doti.clock import utcnow
 from doti.http import json_response
 from doti.observability import metrics
 from doti.public_urls import public_base_url, public_url
@@ -46,7 +47,7 @@ def _share_url(token: str) -> str:
 
 
 @router.post("/v1/shares", responses=openapi.answers(201, 404, 409))
-def create_share(body: ShareBody) -> Response[dict[str, Any]]:
+def create_share(body: ShareBody) -> Response[ShareCreated]:
     _, user = session(router)
     start, end = window(body.from_, body.to)
     public_base_url()  # checked before the link is stored: a misconfigured deployment stores no link nobody got
@@ -60,21 +61,17 @@ def create_share(body: ShareBody) -> Response[dict[str, Any]]:
         one_time=body.one_time,
     )
     created = shares.create_share(user, request, now=utcnow())
-    return json_response(
-        201,
-        {
-            "share_id": created.share.share_id,
-            "url": _share_url(created.token),
-            "expires_at": format_rfc3339(created.share.expires_at),
-        },
+    share = ShareCreated(
+        share_id=created.share.share_id, url=_share_url(created.token), expires_at=created.share.expires_at
     )
+    return json_response(201, share)
 
 
 @router.get("/v1/shares", responses=openapi.answers(200))
-def list_shares() -> Response[dict[str, Any]]:
+def list_shares() -> Response[ShareList]:
     _, user = session(router)
     now = utcnow()
-    return json_response(200, {"items": [shares.share_view(s, now) for s in shares.list_shares(user, now=now)]})
+    return json_response(200, ShareList(items=[Share.of(s, now) for s in shares.list_shares(user, now=now)]))
 
 
 @router.delete("/v1/shares/<share_id>", responses=openapi.answers(204, 404, 409))

@@ -2,7 +2,7 @@
 remove. The invitee chooses their own login id on the link's page (viewer_routes.invitations), so no owner learns
 which ids other contracts hold."""
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.params import Path
@@ -10,7 +10,8 @@ from aws_lambda_powertools.event_handler.router import APIGatewayRouter
 from pydantic import BaseModel, ConfigDict, Field
 
 from doti import invitations, openapi, users
-from doti.clock import format_rfc3339, utcnow
+from doti.api.customer import Invitation, InvitationCreated, User, UserList
+from doti.clock import utcnow
 from doti.http import json_response
 from doti.public_urls import public_base_url
 from viewer_routes.common import session
@@ -29,35 +30,26 @@ class InviteRequest(BaseModel):
 
 
 @router.get("/v1/users", responses=openapi.answers(200))
-def list_users() -> Response[dict[str, Any]]:
+def list_users() -> Response[UserList]:
     """The users the owner manages (all of the contract's, or for a site-scoped owner those within their sites), and
     the invitations still pending within the same reach."""
     _, owner = session(router)
     now = utcnow()
-    body = {
-        "items": [users.user_view(u) for u in users.list_users(owner, now)],
-        "invitations": [invitations.invitation_view(i) for i in invitations.pending(owner, now)],
-    }
+    body = UserList(
+        items=[User.of(u) for u in users.list_users(owner, now)],
+        invitations=[Invitation.of(i) for i in invitations.pending(owner, now)],
+    )
     return json_response(200, body)
 
 
 @router.post("/v1/users", responses=openapi.answers(201, 404, 409))
-def invite_user(body: InviteRequest) -> Response[dict[str, Any]]:
+def invite_user(body: InviteRequest) -> Response[InvitationCreated]:
     """201 with the invitation and its one-time link (shown only here), valid for 7 days: whoever opens it chooses a
     login id and a password and becomes the user."""
     _, owner = session(router)
     public_base_url()  # checked before the invitation is stored: a misconfigured deployment stores none nobody got
     created = invitations.invite(owner, name=body.name, role=body.role, site_ids=body.site_ids, now=utcnow())
-    invitation = created.invitation
-    view = {
-        "invitation_id": invitation.invitation_id,
-        "url": invitation_url(created.token),
-        "expires_at": format_rfc3339(invitation.expires_at),
-        "role": invitation.role,
-        "name": invitation.name,
-        "site_ids": sorted(invitation.site_ids) if invitation.site_ids else None,
-    }
-    return json_response(201, view)
+    return json_response(201, InvitationCreated.of(created, invitation_url(created.token)))
 
 
 @router.delete("/v1/users/<login_id>", responses=openapi.answers(204, 404, 409))

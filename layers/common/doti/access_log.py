@@ -21,11 +21,11 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from doti import audit, contracts, roles
-from doti.clock import format_rfc3339
 from doti.entities import User
 from doti.errors import Forbidden, ValidationError
 
@@ -63,10 +63,6 @@ def verify(contract_id: str) -> audit.ChainReport:
     return audit.verify_chain(contract_id)
 
 
-def staff_entry_view(entry: audit.AuditEntry) -> dict[str, Any]:
-    return {**audit.entry_view(entry), "customer_visible": entry.customer_visible}
-
-
 # customers
 
 
@@ -84,33 +80,31 @@ def _decode_cursor(cursor: str) -> int:
     return seq
 
 
-def _actor(actor: str) -> dict[str, str]:
-    prefix, _, ident = actor.partition(":")
-    kind = _ACTOR_KINDS.get(prefix, "system")
-    view = {"actor": kind}
-    if kind in _CUSTOMER_OWNED_ACTORS and ident:
-        view["actor_id"] = ident
-    return view
+@dataclass(frozen=True)
+class CustomerEntry:
+    """An entry as the customer reads it: the actor a kind, internal and withheld details left out."""
+
+    at: datetime
+    actor: str
+    actor_id: str | None  # the customer's own actors only
+    action: str
+    subject: str | None
+    details: dict[str, Any]
+    withheld: list[str]  # the detail keys left out, so the customer learns that something was
 
 
-def customer_entry_view(entry: audit.AuditEntry) -> dict[str, Any]:
+def customer_entry(entry: audit.AuditEntry) -> CustomerEntry:
     withheld = [str(key) for key in entry.details.get(WITHHELD_KEY) or []]
     details = {k: v for k, v in entry.details.items() if k not in _INTERNAL_KEYS and k not in withheld}
-    view: dict[str, Any] = {
-        "at": format_rfc3339(entry.at),
-        **_actor(entry.actor),
-        "action": entry.action,
-        "subject": entry.subject,
-        "details": details,
-    }
-    if withheld:
-        view["withheld"] = withheld
-    return view
+    prefix, _, ident = entry.actor.partition(":")
+    kind = _ACTOR_KINDS.get(prefix, "system")
+    actor_id = ident if kind in _CUSTOMER_OWNED_ACTORS and ident else None
+    return CustomerEntry(entry.at, kind, actor_id, entry.action, entry.subject, details, withheld)
 
 
 def customer_page(
     user: User, *, limit: int, cursor: str | None, now: datetime
-) -> tuple[list[dict[str, Any]], str | None]:
+) -> tuple[list[CustomerEntry], str | None]:
     """A page of the user's contract's customer-visible entries, newest first, and the cursor of the next page."""
     contracts.require_serving(contracts.get_contract(user.contract_id), now)
     if not roles.allows(user.role, roles.Permission.VIEW_ACCESS_LOG) or user.site_ids:
@@ -119,4 +113,4 @@ def customer_page(
         raise ValidationError(f"limit must be between 1 and {MAX_PAGE}", field="limit")
     after_seq = _decode_cursor(cursor) if cursor else None
     entries, last = audit.entries(user.contract_id, customer_only=True, limit=limit, after_seq=after_seq)
-    return [customer_entry_view(e) for e in entries], (_encode_cursor(last) if last else None)
+    return [customer_entry(e) for e in entries], (_encode_cursor(last) if last else None)

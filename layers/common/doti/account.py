@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
 from doti import contracts
 from doti.entities import Contract, User
@@ -25,16 +24,3 @@ def account_of(user: User, *, now: datetime) -> Account:
     contract = contracts.get_contract(user.contract_id)
     contracts.require_account_open(contract, now)
     return Account(user, contract)
-
-
-def account_view(account: Account) -> dict[str, Any]:
-    user, contract = account.user, account.contract
-    return {
-        "user_id": user.user_id,
-        "login_id": user.login_id,
-        "name": user.name,
-        "role": user.role,
-        "site_ids": sorted(user.site_ids) if user.site_ids else None,
-        "must_change_password": user.must_change_password,
-        "contract": {"contract_id": contract.contract_id, "name": contract.name, "state": contract.state},
-    }

@@ -330,16 +330,3 @@ def verify_chain(contract_id: str) -> ChainReport:
             contract_id, count, False, last_seq + 1, f"the chain ends at seq {last_seq} but its head says {head_seq}"
         )
     return ChainReport(contract_id, count, True)
-
-
-def entry_view(entry: AuditEntry) -> dict[str, Any]:
-    return {
-        "seq": entry.seq,
-        "at": format_rfc3339(entry.at),
-        "actor": entry.actor,
-        "action": entry.action,
-        "subject": entry.subject,
-        "details": entry.details,
-        "hash": entry.hash,
-        "prev_hash": entry.prev_hash,
-    }

@@ -629,24 +629,3 @@ def _issue_link(disclosure: Disclosure, staff: StaffMember, storage: Storage, no
         now=now,
     )
     return link
-
-
-def disclosure_view(disclosure: Disclosure, link: PackageLink) -> dict[str, Any]:
-    return {
-        "disclosure_id": disclosure.disclosure_id,
-        "contract_id": disclosure.contract_id,
-        "basis": disclosure.basis,
-        "basis_title": BASES[disclosure.basis].title,
-        "recipient": disclosure.recipient,
-        "reason": disclosure.reason,
-        "legal_reference": disclosure.legal_reference,
-        "scope": disclosure.scope,
-        "frames": disclosure.frames,
-        "package_sha256": disclosure.package_sha256,
-        "package_bytes": disclosure.package_bytes,
-        "package_expires_at": format_rfc3339(disclosure.created_at + EVIDENCE_RETENTION),
-        "package_url": link.url,
-        "expires_at": format_optional(link.expires_at),
-        "created_by": disclosure.created_by,
-        "created_at": format_rfc3339(disclosure.created_at),
-    }

@@ -224,26 +224,6 @@ def _download_name(export: Export) -> str:
     return f"doti-export-{export.export_id}.zip"
 
 
-def export_view(status: ExportStatus) -> dict[str, Any]:
-    export = status.export
-    view: dict[str, Any] = {
-        "export_id": export.export_id,
-        "status": export.status,
-        "camera_id": export.camera_id,
-        "from": format_rfc3339(export.window_start),
-        "to": format_rfc3339(export.window_end),
-        "created_at": format_rfc3339(export.created_at),
-        "expires_at": format_rfc3339(export.expires_at),
-    }
-    if export.status == READY:
-        view.update(frames=export.frames, size=export.size, sha256=export.sha256)
-    if status.download is not None:
-        view.update(download_url=status.download.url, url_expires_at=format_rfc3339(status.download.expires_at))
-    if export.status == FAILED:
-        view["error"] = {"code": export.error_code, "message": export.error_message}
-    return view
-
-
 # building (the exporter function)
 
 

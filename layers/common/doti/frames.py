@@ -208,23 +208,6 @@ def ingest_direct(
     return ingest_frame(upload, device, storage=storage, process=process, limits_factory=limits_factory, now=now)
 
 
-def ingested_view(frame: Frame) -> dict[str, Any]:
-    """The JSON shape of a frame in the device's ingest response (SPEC §12): the same for a replay."""
-    return {
-        "frame_id": frame.frame_id,
-        "device_frame_id": frame.device_frame_id,
-        "camera_id": frame.camera_id,
-        "captured_at": format_rfc3339(frame.captured_at),
-        "received_at": format_rfc3339(frame.received_at),
-        "content_type": frame.content_type,
-        "size": frame.size,
-        "width": frame.width,
-        "height": frame.height,
-        "sha256": frame.sha256,
-        "expires_at": format_rfc3339(frame.expires_at),
-    }
-
-
 def ingest_frame(
     upload: FrameUpload,
     device: Device,
@@ -491,26 +474,3 @@ def get_frame(user: User, camera_id: str, frame_id: str, *, storage: Storage, no
     if frame.expires_at <= now:
         raise NotFound("frame not found")
     return sign_frame(frame, storage, contract.signed_url_ttl, now)
-
-
-def frame_view(signed: SignedFrame) -> dict[str, Any]:
-    """The JSON shape of a frame in customer responses."""
-    f = signed.frame
-    view = {
-        "frame_id": f.frame_id,
-        "device_frame_id": f.device_frame_id,
-        "camera_id": f.camera_id,
-        "captured_at": format_rfc3339(f.captured_at),
-        "content_type": f.content_type,
-        "size": f.size,
-        "width": f.width,
-        "height": f.height,
-        "sha256": f.sha256,
-        "activity_score": f.activity_score,
-        "thumbnail_url": signed.thumbnail_url,
-        "image_url": signed.image_url,
-        "url_expires_at": format_rfc3339(signed.url_expires_at),
-    }
-    if f.duration_ms is not None:  # clips only
-        view |= {"duration_ms": f.duration_ms, "frame_count": f.frame_count}
-    return view

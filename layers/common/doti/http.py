@@ -23,6 +23,7 @@ from aws_lambda_powertools.event_handler.openapi.exceptions import (
 )
 from aws_lambda_powertools.event_handler.types import EventHandlerInstance
 from aws_lambda_powertools.utilities.data_classes.common import BaseProxyEvent
+from pydantic import BaseModel
 
 from doti import openapi
 from doti.clock import utcnow
@@ -34,7 +35,9 @@ from doti.observability import logger, metrics
 JSON_MEDIA_TYPES = frozenset({"", "application/json"})  # "": no Content-Type, read as JSON as Powertools does
 
 
-def json_response(status: int, body: dict[str, Any], headers: dict[str, str] | None = None) -> Response:
+def json_response(status: int, body: BaseModel | dict[str, Any], headers: dict[str, str] | None = None) -> Response:
+    """A JSON answer that no cache keeps. A route returns a response model (doti.api), which Powertools serialises
+    as the route's return annotation documents it; an error body is the SPEC §10 dict."""
     return Response(
         status_code=status,
         content_type=content_types.APPLICATION_JSON,

@@ -23,7 +23,6 @@ import hmac
 import re
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
 from doti import audit, contracts, ids, login_ids, registry, tokens, users
 from doti.auth import customer
@@ -139,19 +138,6 @@ def revoke(owner: User, invitation_id: str, now: datetime) -> None:
         details={"name": invitation.name, "role": invitation.role},
         now=now,
     )
-
-
-def invitation_view(invitation: Invitation) -> dict[str, Any]:
-    """A pending invitation as owners see it (never the token, which is not stored)."""
-    return {
-        "invitation_id": invitation.invitation_id,
-        "name": invitation.name,
-        "role": invitation.role,
-        "site_ids": sorted(invitation.site_ids) if invitation.site_ids else None,
-        "created_by": invitation.created_by,
-        "created_at": format_rfc3339(invitation.created_at),
-        "expires_at": format_rfc3339(invitation.expires_at),
-    }
 
 
 # the page the invitee opens

@@ -540,14 +540,3 @@ def _announce(window: SuspensionWindow, mailer: Mailer, actor: str, now: datetim
         now=now,
         effective_at=window.starts_at,
     )
-
-
-def window_view(window: SuspensionWindow) -> dict[str, Any]:
-    return {
-        "suspension_id": window.suspension_id,
-        "contract_id": window.contract_id,
-        **_window_details(window),
-        "status": window.status,
-        "created_by": window.created_by,
-        "created_at": format_rfc3339(window.created_at),
-    }

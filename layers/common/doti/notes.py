@@ -26,7 +26,6 @@ import unicodedata
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import partial
-from typing import Any
 
 from doti import audit, contracts, cursors, ids, registry, roles
 from doti.clock import ceil_to_second, format_rfc3339, parse_rfc3339
@@ -261,19 +260,3 @@ def note_of_camera(camera: Camera, note_id: str) -> Note:
         return store.get_note(camera.camera_id, note_id)
     except NotFound:
         return store.get_note(camera.site_id, note_id)
-
-
-def note_view(note: Note) -> dict[str, Any]:
-    """The JSON shape of a note; `text` is exactly what was stored, to be shown as text."""
-    return {
-        "note_id": note.note_id,
-        "kind": note.kind,
-        "camera_id": note.camera_id,
-        "site_id": note.site_id,
-        "at": format_rfc3339(note.at),
-        "text": note.text,
-        "author": {"type": note.author_type, "id": note.author_id, "name": note.author_name},
-        "event_id": note.event_id,
-        "created_at": format_rfc3339(note.created_at),
-        "expires_at": format_rfc3339(note.expires_at),
-    }

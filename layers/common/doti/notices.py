@@ -351,16 +351,3 @@ def mark_read(user: User, notice_id: str, now: datetime) -> None:
         NoticeReadModel(login_id=user.login_id, notice_id=notice_id, read_at=now).save()
     except PynamoDBException as exc:
         raise StorageError("could not record the read") from exc
-
-
-def notice_view(notice: Notice, read_at: datetime | None) -> dict[str, Any]:
-    return {
-        "notice_id": notice.notice_id,
-        "kind": notice.kind,
-        "title": notice.title,
-        "body": notice.body,
-        "published_at": format_rfc3339(notice.published_at),
-        "effective_at": format_optional(notice.effective_at),
-        "read": read_at is not None,
-        "read_at": format_optional(read_at),
-    }

@@ -157,9 +157,12 @@ def content(status: int, schemas: Mapping[str, Mapping[str, Any]]) -> dict[str, 
 def files(content_types: Iterable[str]) -> dict[int, dict[str, Any]]:
     """A static file's 200, one of the media types given (Content-Type values; their parameters are left out)."""
     kinds = {media_type(c) for c in content_types}
-    return {
-        200: content(200, {kind: {"type": "object"} if kind == JSON else {"type": "string"} for kind in sorted(kinds)})
-    }
+    return {200: content(200, {kind: _STATIC_JSON if kind == JSON else {"type": "string"} for kind in sorted(kinds)})}
+
+
+# The one JSON file the viewer serves, its messages: language, then message key, then text.
+_MESSAGES = {"type": "object", "additionalProperties": {"type": "string"}}
+_STATIC_JSON = {"type": "object", "additionalProperties": _MESSAGES}
 
 
 def combine(*declarations: Mapping[int, Mapping[str, Any]]) -> dict[int, dict[str, Any]]:
@@ -253,8 +256,24 @@ def form(fields: Iterable[str], *, max_bytes: int) -> dict[str, Any]:
 # A time parameter, as doti.clock.parse_rfc3339 reads it (RFC 3339 with an offset is JSON Schema's date-time): for
 # `json_schema_extra`, so that generated requests and clients use the form that is read.
 TIME = {"format": "date-time"}
-# The document of a function's routes: a JSON object (OpenAPI 3.1).
-DOCUMENT = {200: content(200, {JSON: {"type": "object"}})}
+# The document of a function's routes (OpenAPI 3.1): its parts are OpenAPI's own schema, not restated here.
+DOCUMENT = {
+    200: content(
+        200,
+        {
+            JSON: {
+                "type": "object",
+                "required": ["openapi", "info", "paths"],
+                "properties": {
+                    "openapi": {"type": "string", "description": "3.1.x"},
+                    "info": {"type": "object"},
+                    "paths": {"type": "object"},
+                    "components": {"type": "object"},
+                },
+            }
+        },
+    )
+}
 
 
 def document(

@@ -20,10 +20,9 @@ from __future__ import annotations
 import json
 from datetime import datetime, timedelta
 from functools import partial
-from typing import Any, Protocol
+from typing import Protocol
 
 from doti import audit, ids
-from doti.clock import format_optional, format_rfc3339
 from doti.errors import Conflict
 from doti.frames import FUTURE_TOLERANCE
 from doti.store import registry as registry_store
@@ -85,25 +84,3 @@ def parse_message(body: str) -> str:
 
 def get_job(job_id: str) -> RemaskJob:
     return store.get_job(job_id)
-
-
-def job_view(job: RemaskJob) -> dict[str, Any]:
-    return {
-        "job_id": job.job_id,
-        "contract_id": job.contract_id,
-        "camera_id": job.camera_id,
-        "mask_version": job.mask_version,
-        "status": job.status,
-        "frames_masked": job.frames_masked,
-        "frames_skipped": job.frames_skipped,
-        "frames_failed": job.frames_failed,
-        "failed_frame_ids": job.failed_frame_ids,
-        "frames_done": job.frames_masked + job.frames_skipped + job.frames_failed,
-        "cursor": job.cursor,
-        "slices": job.slices,
-        "reason": job.reason,
-        "created_by": job.created_by,
-        "created_at": format_rfc3339(job.created_at),
-        "updated_at": format_rfc3339(job.updated_at),
-        "finished_at": format_optional(job.finished_at),
-    }

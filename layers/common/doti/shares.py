@@ -26,7 +26,6 @@ import re
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from functools import partial
-from typing import Any
 
 from doti import audit, contracts, ids, registry, roles, tokens
 from doti.clock import format_optional, format_rfc3339
@@ -225,25 +224,6 @@ def share_status(share: Share, now: datetime) -> str:
     if share.one_time and share.consumed_at is not None:
         return USED
     return ACTIVE
-
-
-def share_view(share: Share, now: datetime) -> dict[str, Any]:
-    """The JSON shape of a share in customer responses (never the token, which is not stored)."""
-    return {
-        "share_id": share.share_id,
-        "camera_id": share.camera_id,
-        "frame_id": share.frame_id,
-        "from": format_optional(share.window_start),
-        "to": format_optional(share.window_end),
-        "purpose": share.purpose,
-        "one_time": share.one_time,
-        "status": share_status(share, now),
-        "created_by": share.created_by,
-        "created_at": format_rfc3339(share.created_at),
-        "expires_at": format_rfc3339(share.expires_at),
-        "consumed_at": format_optional(share.consumed_at),
-        "revoked_at": format_optional(share.revoked_at),
-    }
 
 
 # the page a link holder opens

@@ -17,7 +17,6 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
 from doti import audit, contracts, deletions, ids, notes, registry
 from doti.clock import format_rfc3339
@@ -215,24 +214,3 @@ def take_down(
         )
     problem = "name exactly one item to take down: frame_id or note_id"
     raise ValidationError(problem, problems=[{"field": f, "problem": problem} for f in ("frame_id", "note_id")])
-
-
-def takedown_view(record: Takedown) -> dict[str, Any]:
-    when = format_rfc3339(record.captured_at)
-    item = (
-        {"note_id": record.note_id, "at": when}
-        if record.note_id
-        else {"frame_id": record.frame_id, "captured_at": when}
-    )
-    return {
-        "contract_id": record.contract_id,
-        "camera_id": record.camera_id,
-        **item,
-        "ground": record.ground,
-        "ground_text": GROUNDS[record.ground],
-        "reason": record.reason,
-        "taken_down_at": format_rfc3339(record.taken_down_at),
-        "taken_down_by": record.actor,
-        "bytes_deleted": record.bytes_deleted,
-        "audit_seq": record.audit_seq,
-    }

@@ -15,11 +15,9 @@ from __future__ import annotations
 
 from collections.abc import Collection
 from datetime import datetime
-from typing import Any
 
 from doti import audit, contracts, login_ids, registry, roles
 from doti.auth import customer
-from doti.clock import format_rfc3339
 from doti.entities import User
 from doti.errors import Conflict, Forbidden, NotFound
 from doti.roles import Permission
@@ -77,16 +75,3 @@ def remove_user(owner: User, login_id: str, now: datetime) -> User:
         now=now,
     )
     return target
-
-
-def user_view(user: User) -> dict[str, Any]:
-    """A user as their contract's owners see it (no hash, no lockout internals)."""
-    return {
-        "login_id": user.login_id,
-        "user_id": user.user_id,
-        "name": user.name,
-        "role": user.role,
-        "site_ids": sorted(user.site_ids) if user.site_ids else None,
-        "must_change_password": user.must_change_password,
-        "created_at": format_rfc3339(user.created_at),
-    }

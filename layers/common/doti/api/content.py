@@ -1,0 +1,96 @@
+"""Frames and notes as every API answers with them (SPEC §12)."""
+
+from __future__ import annotations
+
+from pydantic import Field
+
+from doti.api.fields import Number, Omittable, ResponseModel, Time
+from doti.entities import Note as NoteEntity
+from doti.frames import SignedFrame
+
+
+class Frame(ResponseModel):
+    """A stored frame with short-lived signed URLs of its image and thumbnail."""
+
+    frame_id: str = Field(description="the server's id")
+    device_frame_id: str = Field(description="the device's id for the frame")
+    camera_id: str
+    captured_at: Time
+    content_type: str
+    size: int
+    width: int
+    height: int
+    sha256: str
+    activity_score: Number | None = Field(description="null: nothing to compare with")
+    thumbnail_url: str
+    image_url: str
+    url_expires_at: Time
+    duration_ms: Omittable[int] = Field(description="clips only")
+    frame_count: Omittable[int] = Field(description="clips only")
+
+    @classmethod
+    def of(cls, signed: SignedFrame) -> Frame:
+        f = signed.frame
+        return cls(
+            frame_id=f.frame_id,
+            device_frame_id=f.device_frame_id,
+            camera_id=f.camera_id,
+            captured_at=f.captured_at,
+            content_type=f.content_type,
+            size=f.size,
+            width=f.width,
+            height=f.height,
+            sha256=f.sha256,
+            activity_score=f.activity_score,
+            thumbnail_url=signed.thumbnail_url,
+            image_url=signed.image_url,
+            url_expires_at=signed.url_expires_at,
+            duration_ms=f.duration_ms,
+            frame_count=f.frame_count,
+        )
+
+
+class FramePage(ResponseModel):
+    items: list[Frame]
+    cursor: Omittable[str] = Field(description="absent on the last page")
+
+
+class NoteAuthor(ResponseModel):
+    type: str = Field(description="device or user")
+    id: str
+    name: str
+
+
+class Note(ResponseModel):
+    """Text data on a camera: a device event or a customer note; `text` exactly as stored, to be shown as text."""
+
+    note_id: str
+    kind: str
+    camera_id: str | None = Field(description="null: a device event about the whole site")
+    site_id: str
+    at: Time
+    text: str
+    author: NoteAuthor
+    event_id: str | None = Field(description="the device's own id for an event")
+    created_at: Time
+    expires_at: Time
+
+    @classmethod
+    def of(cls, note: NoteEntity) -> Note:
+        return cls(
+            note_id=note.note_id,
+            kind=note.kind,
+            camera_id=note.camera_id,
+            site_id=note.site_id,
+            at=note.at,
+            text=note.text,
+            author=NoteAuthor(type=note.author_type, id=note.author_id, name=note.author_name),
+            event_id=note.event_id,
+            created_at=note.created_at,
+            expires_at=note.expires_at,
+        )
+
+
+class NotePage(ResponseModel):
+    items: list[Note]
+    cursor: Omittable[str] = Field(description="absent on the last page")

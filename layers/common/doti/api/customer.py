@@ -1,0 +1,339 @@
+"""The customer API's bodies (SPEC §6, §12); frames and notes are doti.api.content's."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from pydantic import Field
+
+from doti import access_log, exports, invitations, shares
+from doti.account import Account
+from doti.api.fields import Omittable, ResponseModel, Time
+from doti.auth.customer import SignIn
+from doti.cameras import CameraCard
+from doti.entities import Share as ShareEntity
+from doti.entities import User as UserEntity
+from doti.notices import Notice as NoticeEntity
+
+
+def _sites(site_ids: frozenset[str] | None) -> list[str] | None:
+    return sorted(site_ids) if site_ids else None
+
+
+_SITES = Field(description="null: every site of the contract")
+
+
+class SignedIn(ResponseModel):
+    token: str
+    expires_at: Time
+    must_change_password: bool = Field(
+        description="after a staff reset, a compromised report or an invitation the password is temporary and must "
+        "be changed"
+    )
+
+    @classmethod
+    def of(cls, signed_in: SignIn) -> SignedIn:
+        return cls(
+            token=signed_in.token,
+            expires_at=signed_in.session.expires_at,
+            must_change_password=signed_in.must_change_password,
+        )
+
+
+class ContractSummary(ResponseModel):
+    contract_id: str
+    name: str
+    state: str
+
+
+class Me(ResponseModel):
+    """The user, their role and their contract's state."""
+
+    user_id: str
+    login_id: str
+    name: str
+    role: str
+    site_ids: list[str] | None = _SITES
+    must_change_password: bool
+    contract: ContractSummary
+
+    @classmethod
+    def of(cls, account: Account) -> Me:
+        user, contract = account.user, account.contract
+        return cls(
+            user_id=user.user_id,
+            login_id=user.login_id,
+            name=user.name,
+            role=user.role,
+            site_ids=_sites(user.site_ids),
+            must_change_password=user.must_change_password,
+            contract=ContractSummary(contract_id=contract.contract_id, name=contract.name, state=contract.state),
+        )
+
+
+class Camera(ResponseModel):
+    """A camera with its newest frame's thumbnail: the four last-frame fields are null until it sends one."""
+
+    camera_id: str
+    site_id: str
+    name: str
+    last_frame_id: str | None
+    last_captured_at: Time | None
+    thumbnail_url: str | None
+    url_expires_at: Time | None
+
+    @classmethod
+    def of(cls, card: CameraCard) -> Camera:
+        camera, last = card.camera, card.last_frame
+        return cls(
+            camera_id=camera.camera_id,
+            site_id=camera.site_id,
+            name=camera.name,
+            last_frame_id=last.frame.frame_id if last else None,
+            last_captured_at=last.frame.captured_at if last else None,
+            thumbnail_url=last.thumbnail_url if last else None,
+            url_expires_at=last.url_expires_at if last else None,
+        )
+
+
+class CameraList(ResponseModel):
+    items: list[Camera]
+
+
+class ShareCreated(ResponseModel):
+    share_id: str
+    url: str = Field(description="the link; shown only here")
+    expires_at: Time
+
+
+class Share(ResponseModel):
+    """A share link (never its token, which is not stored)."""
+
+    share_id: str
+    camera_id: str
+    frame_id: str | None
+    from_: Time | None = Field(alias="from")
+    to: Time | None
+    purpose: str
+    one_time: bool
+    status: str
+    created_by: str
+    created_at: Time
+    expires_at: Time
+    consumed_at: Time | None
+    revoked_at: Time | None
+
+    @classmethod
+    def of(cls, share: ShareEntity, now: datetime) -> Share:
+        return cls(
+            share_id=share.share_id,
+            camera_id=share.camera_id,
+            frame_id=share.frame_id,
+            from_=share.window_start,
+            to=share.window_end,
+            purpose=share.purpose,
+            one_time=share.one_time,
+            status=shares.share_status(share, now),
+            created_by=share.created_by,
+            created_at=share.created_at,
+            expires_at=share.expires_at,
+            consumed_at=share.consumed_at,
+            revoked_at=share.revoked_at,
+        )
+
+
+class ShareList(ResponseModel):
+    items: list[Share]
+
+
+class ExportAccepted(ResponseModel):
+    export_id: str
+    status: str
+
+
+class ExportError(ResponseModel):
+    code: str | None
+    message: str | None
+
+
+class Export(ResponseModel):
+    """A backup export: its size and digest once ready, its signed download link while it can be fetched."""
+
+    export_id: str
+    status: str
+    camera_id: str
+    from_: Time = Field(alias="from")
+    to: Time
+    created_at: Time
+    expires_at: Time
+    frames: Omittable[int] = Field(description="when ready")
+    size: Omittable[int] = Field(description="when ready")
+    sha256: Omittable[str] = Field(description="when ready")
+    download_url: Omittable[str] = Field(description="while it can be downloaded")
+    url_expires_at: Omittable[Time] = Field(description="with download_url")
+    error: Omittable[ExportError] = Field(description="when failed")
+
+    @classmethod
+    def of(cls, status: exports.ExportStatus) -> Export:
+        export, download = status.export, status.download
+        ready = export.status == exports.READY
+        return cls(
+            export_id=export.export_id,
+            status=export.status,
+            camera_id=export.camera_id,
+            from_=export.window_start,
+            to=export.window_end,
+            created_at=export.created_at,
+            expires_at=export.expires_at,
+            frames=export.frames if ready else None,
+            size=export.size if ready else None,
+            sha256=export.sha256 if ready else None,
+            download_url=download.url if download else None,
+            url_expires_at=download.expires_at if download else None,
+            error=ExportError(code=export.error_code, message=export.error_message)
+            if export.status == exports.FAILED
+            else None,
+        )
+
+
+class Notice(ResponseModel):
+    notice_id: str
+    kind: str
+    title: str
+    body: str
+    published_at: Time
+    effective_at: Time | None
+    read: bool
+    read_at: Time | None
+
+    @classmethod
+    def of(cls, notice: NoticeEntity, read_at: datetime | None) -> Notice:
+        return cls(
+            notice_id=notice.notice_id,
+            kind=notice.kind,
+            title=notice.title,
+            body=notice.body,
+            published_at=notice.published_at,
+            effective_at=notice.effective_at,
+            read=read_at is not None,
+            read_at=read_at,
+        )
+
+
+class NoticeList(ResponseModel):
+    items: list[Notice]
+
+
+class AccessEntry(ResponseModel):
+    """An access-log entry as the customer reads it (doti.access_log says what is left out, and why)."""
+
+    at: Time
+    actor: str = Field(description="staff, system, user, device or share")
+    actor_id: Omittable[str] = Field(description="the customer's own actors only: user, device, share")
+    action: str
+    subject: str | None
+    details: dict[str, Any]
+    withheld: Omittable[list[str]] = Field(description="detail keys left out, when there are any")
+
+    @classmethod
+    def of(cls, entry: access_log.CustomerEntry) -> AccessEntry:
+        return cls(
+            at=entry.at,
+            actor=entry.actor,
+            actor_id=entry.actor_id,
+            action=entry.action,
+            subject=entry.subject,
+            details=entry.details,
+            withheld=entry.withheld or None,
+        )
+
+
+class AccessLogPage(ResponseModel):
+    items: list[AccessEntry]
+    cursor: Omittable[str] = Field(description="absent on the last page")
+
+
+class DeletionReceipt(ResponseModel):
+    day: str = Field(description="YYYY-MM-DD (UTC)")
+    frames: int
+    notes: int
+    bytes: int
+
+
+class DeletionList(ResponseModel):
+    items: list[DeletionReceipt]
+
+
+class User(ResponseModel):
+    """A user as their contract's owners see it."""
+
+    login_id: str
+    user_id: str
+    name: str
+    role: str
+    site_ids: list[str] | None = _SITES
+    must_change_password: bool
+    created_at: Time
+
+    @classmethod
+    def of(cls, user: UserEntity) -> User:
+        return cls(
+            login_id=user.login_id,
+            user_id=user.user_id,
+            name=user.name,
+            role=user.role,
+            site_ids=_sites(user.site_ids),
+            must_change_password=user.must_change_password,
+            created_at=user.created_at,
+        )
+
+
+class Invitation(ResponseModel):
+    """A pending invitation (never its token, which is not stored)."""
+
+    invitation_id: str
+    name: str
+    role: str
+    site_ids: list[str] | None = _SITES
+    created_by: str
+    created_at: Time
+    expires_at: Time
+
+    @classmethod
+    def of(cls, invitation: invitations.Invitation) -> Invitation:
+        return cls(
+            invitation_id=invitation.invitation_id,
+            name=invitation.name,
+            role=invitation.role,
+            site_ids=_sites(invitation.site_ids),
+            created_by=invitation.created_by,
+            created_at=invitation.created_at,
+            expires_at=invitation.expires_at,
+        )
+
+
+class UserList(ResponseModel):
+    items: list[User]
+    invitations: list[Invitation] = Field(description="still pending")
+
+
+class InvitationCreated(ResponseModel):
+    invitation_id: str
+    url: str = Field(description="the one-time link; shown only here")
+    expires_at: Time
+    role: str
+    name: str
+    site_ids: list[str] | None = _SITES
+
+    @classmethod
+    def of(cls, created: invitations.CreatedInvitation, url: str) -> InvitationCreated:
+        invitation = created.invitation
+        return cls(
+            invitation_id=invitation.invitation_id,
+            url=url,
+            expires_at=invitation.expires_at,
+            role=invitation.role,
+            name=invitation.name,
+            site_ids=_sites(invitation.site_ids),
+        )
