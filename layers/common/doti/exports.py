@@ -37,16 +37,16 @@ from doti import audit, contracts, ids, registry, roles
 from doti.clock import format_rfc3339
 from doti.entities import Contract, Export, Frame, User
 from doti.errors import DotiError, NotFound, StorageError, ValidationError
-from doti.frames import Storage
 from doti.observability import logger
-from doti.signing import SignedUrl, presign_get
 from doti.store import exports as store
 from doti.store import frames as frame_store
 from doti.store import keys, requests
 from doti.store.exports import FAILED, QUEUED, READY
+from doti.store.objects import Storage
+from doti.store.signing import SignedUrl, presign_get
 
 if TYPE_CHECKING:
-    from pynamodb.transactions import TransactWrite
+    from doti.store.transactions import Transaction
 
 # Mirrors the exports-expiry lifecycle rule of template.yaml (a test compares them).
 EXPORT_LIFETIME = timedelta(days=7)
@@ -152,7 +152,7 @@ def request_export(
         if earlier is not None:
             raise _AskedAgain(earlier)
 
-        def add(transaction: TransactWrite) -> None:
+        def add(transaction: Transaction) -> None:
             store.add_new_export(transaction, export)
             requests.add_answer(transaction, key, nonce, expires_at=export.expires_at, replacing=seen)
 

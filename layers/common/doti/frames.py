@@ -24,10 +24,11 @@ from doti.errors import (
 )
 from doti.media import media_type
 from doti.observability import logger
-from doti.signing import presign_get
 from doti.store import claims, keys
 from doti.store import frames as store
 from doti.store import registry as registry_store
+from doti.store.objects import Storage
+from doti.store.signing import presign_get
 
 ACCEPTED_TYPES = ("image/jpeg", "image/png")
 FUTURE_TOLERANCE = timedelta(minutes=5)
@@ -70,12 +71,6 @@ class FrameUpload:
 class IngestResult:
     frame: Frame
     created: bool  # False: a replay of a frame already stored
-
-
-@dataclass(frozen=True)
-class Storage:
-    s3: Any
-    bucket: str
 
 
 def require_frame_media_type(content_type: str | None, accepted_types: tuple[str, ...] = ACCEPTED_TYPES) -> str:

@@ -17,8 +17,9 @@ from datetime import datetime
 from doti import audit, contracts, ids, registry
 from doti.clock import format_rfc3339
 from doti.errors import Conflict, ValidationError
-from doti.frames import MAX_PAGE, SignedFrame, Storage, sign_frame
+from doti.frames import MAX_PAGE, SignedFrame, sign_frame
 from doti.store import frames as store
+from doti.store.objects import Storage
 
 DEFAULT_LIMIT = 50
 # A ticket is a reference, not prose: 3-100 characters, starting with a letter or digit (e.g. "MNT-1234",

@@ -36,11 +36,11 @@ from datetime import UTC, datetime, timedelta
 
 from doti import contracts, deletions, ids
 from doti.entities import Camera, Contract
-from doti.frames import Storage
 from doti.store import frames as frames_store
 from doti.store import keys, registry
 from doti.store import notes as notes_store
 from doti.store import retention as store
+from doti.store.objects import Storage
 
 BATCH = 500
 RESERVE_MS = 15_000  # stop this long before the Lambda timeout; the next run continues

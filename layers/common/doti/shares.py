@@ -32,9 +32,10 @@ from doti import audit, contracts, ids, registry, roles, tokens
 from doti.clock import format_optional, format_rfc3339
 from doti.entities import Camera, Contract, Frame, Share, User
 from doti.errors import ContractNotStarted, ContractSuspended, ContractTerminated, NotFound, ValidationError
-from doti.frames import SignedFrame, Storage, sign_frame
+from doti.frames import SignedFrame, sign_frame
 from doti.store import frames as frame_store
 from doti.store import shares as store
+from doti.store.objects import Storage
 
 MIN_LIFETIME = timedelta(minutes=1)
 MAX_LIFETIME = timedelta(days=7)

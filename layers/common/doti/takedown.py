@@ -23,9 +23,9 @@ from doti import audit, contracts, deletions, ids, notes, registry
 from doti.clock import format_rfc3339
 from doti.entities import Camera
 from doti.errors import Conflict, NotFound, StorageError, ValidationError
-from doti.frames import Storage
 from doti.store import frames as store
 from doti.store import notes as notes_store
+from doti.store.objects import Storage
 
 # Art. 7-1 items, in the terms' order (a short English gloss of each).
 GROUNDS: dict[str, str] = {

@@ -35,13 +35,13 @@ from functools import partial
 from doti import audit, imaging, video
 from doti.entities import Frame
 from doti.errors import CorruptImage, NotFound, PayloadTooLarge, UnsupportedMediaType
-from doti.frames import Storage
 from doti.observability import logger
 from doti.remask import COMPLETED, SUPERSEDED, JobQueue
 from doti.store import frames as frame_store
 from doti.store import keys
 from doti.store import registry as registry_store
 from doti.store import remask as store
+from doti.store.objects import Storage
 from doti.store.remask import Progress, RemaskJob
 
 ACTOR = audit.job_actor("remask")
