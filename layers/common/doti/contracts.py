@@ -1,9 +1,9 @@
 """Contracts: plan limits, plan updates and what each state allows (SPEC §3).
 
-The states and their transitions live in doti.lifecycle; this module creates contracts, changes their plan and
-answers, for every route family, whether the contract's state lets a request through. Each request reads the
-contract afresh (no cache), so a suspension or termination takes effect on the next request, within DynamoDB's
-read consistency (typically well under a second).
+The states, what each allows and the moves between them are tables in doti.contract_states; doti.lifecycle makes
+the moves. This module creates contracts, changes their plan and answers, for every route family, whether the
+contract's state lets a request through. Each request reads the contract afresh (no cache), so a suspension or
+termination takes effect on the next request, within DynamoDB's read consistency (typically well under a second).
 """
 
 from __future__ import annotations
@@ -15,33 +15,21 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from doti import audit, ids, schedule
+from doti import audit, contract_states, ids, schedule
 from doti.clock import format_rfc3339
+from doti.contract_states import Capability, ContractState, states_allowing, states_where
 from doti.entities import Contract
-from doti.errors import (
-    Conflict,
-    ContractNotStarted,
-    ContractSuspended,
-    ContractTerminated,
-    ValidationError,
-)
+from doti.errors import Conflict, ValidationError
+from doti.retention_policy import RETENTION_CLASSES
 from doti.store import contracts as store
 from doti.store import registry
-from doti.store.keys import RETENTION_CLASSES
 
-PENDING, ACTIVE, SUSPENDED, CANCELLING, TERMINATED, PURGED = (
-    "pending",
-    "active",
-    "suspended",
-    "cancelling",
-    "terminated",
-    "purged",
-)
-STATES = (PENDING, ACTIVE, SUSPENDED, CANCELLING, TERMINATED, PURGED)
-SERVING_STATES = frozenset({ACTIVE, CANCELLING})
-# A suspended customer still sees their account and the notices that explain the suspension (Art. 8, Art. 12).
-ACCOUNT_STATES = SERVING_STATES | {SUSPENDED}
-ENDED_STATES = frozenset({TERMINATED, PURGED})
+# The states by name, as callers compare contract.state with them (a StrEnum equals its value).
+PENDING, ACTIVE, SUSPENDED, CANCELLING, TERMINATED, PURGED = ContractState
+STATES = tuple(ContractState)
+SERVING_STATES = states_allowing(Capability.SERVING)
+ACCOUNT_STATES = states_allowing(Capability.ACCOUNT)
+ENDED_STATES = states_where("ended")
 
 MIN_SIGNED_URL_TTL, MAX_SIGNED_URL_TTL = 30, 3600
 # A direct frame upload travels base64-encoded inside a Lambda event (6 MB cap): ~4.4 MB of image at most.
@@ -226,32 +214,13 @@ def require_serving(contract: Contract, now: datetime | None = None) -> None:
     Given `now`, a cancelling contract past its effective date counts as terminated even before the hourly
     termination job has moved it.
     """
-    if contract.state in SERVING_STATES:
-        if now is not None and _cancellation_took_effect(contract, now):
-            raise ContractTerminated("the contract has ended")
-        return
-    if contract.state == PENDING:
-        raise ContractNotStarted("the contract's service has not started")
-    if contract.state == SUSPENDED:
-        raise ContractSuspended("the contract is suspended")
-    raise ContractTerminated("the contract has ended")
+    contract_states.require(contract, Capability.SERVING, now)
 
 
 def require_account_open(contract: Contract, now: datetime | None = None) -> None:
     """Raise the SPEC §3 error for a contract whose state closes even the customer's own account view
     (`/v1/me` and notices stay open while suspended)."""
-    if contract.state not in ACCOUNT_STATES:
-        require_serving(contract, now)
-    elif now is not None and _cancellation_took_effect(contract, now):
-        raise ContractTerminated("the contract has ended")
-
-
-def _cancellation_took_effect(contract: Contract, now: datetime) -> bool:
-    return (
-        contract.state == CANCELLING
-        and contract.cancel_effective_at is not None
-        and contract.cancel_effective_at <= now
-    )
+    contract_states.require(contract, Capability.ACCOUNT, now)
 
 
 USE_RECORD_INTERVAL = timedelta(hours=1)

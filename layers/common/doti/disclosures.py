@@ -46,7 +46,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import IO, TYPE_CHECKING, Any
 
-from doti import audit, contracts, ids, registry
+from doti import audit, contracts, ids, registry, retention_policy
 from doti.clock import format_optional, format_rfc3339
 from doti.entities import Disclosure, Frame, StaffMember
 from doti.errors import Conflict, NotFound, ValidationError
@@ -216,7 +216,7 @@ def _frames_by_id(camera_id: str, frame_ids: tuple[str, ...], now: datetime) -> 
             frame = frame_store.get_frame(camera_id, frame_id)
         except NotFound as exc:
             raise NotFound("frame not found", frame_id=frame_id) from exc
-        if frame.expires_at <= now:
+        if retention_policy.is_expired(frame, now):
             raise NotFound("frame not found", frame_id=frame_id)
         frames.append(frame)
     return sorted(frames, key=lambda f: f.frame_id)

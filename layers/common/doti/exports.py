@@ -33,7 +33,7 @@ from datetime import UTC, datetime, timedelta
 from functools import partial
 from typing import IO, TYPE_CHECKING, Any
 
-from doti import audit, contracts, ids, registry, roles
+from doti import audit, contract_states, contracts, ids, registry, roles
 from doti.clock import format_rfc3339
 from doti.entities import Contract, Export, Frame, User
 from doti.errors import DotiError, NotFound, StorageError, ValidationError
@@ -96,7 +96,7 @@ class ExportStatus:
 def _serving_user(user: User, now: datetime) -> Contract:
     roles.require(user, roles.Permission.EXPORT)
     contract = contracts.get_contract(user.contract_id)
-    contracts.require_serving(contract, now)
+    contract_states.require(contract, contract_states.Capability.EXPORT, now)
     return contract
 
 
@@ -305,7 +305,7 @@ def build_export(
     if not store.start_building(export_id, token, now, stale_after=BUILD_TIMEOUT):
         return _not_claimed(export, now, last_attempt)
     try:
-        contracts.require_serving(contracts.get_contract(export.contract_id), now)
+        contract_states.require(contracts.get_contract(export.contract_id), contract_states.Capability.EXPORT, now)
         key = export_key(export.contract_id, export.export_id)
         upload = store.MultipartUpload(
             storage.s3,

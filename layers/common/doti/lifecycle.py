@@ -1,8 +1,4 @@
-"""The contract lifecycle of SPEC §3, in one place: states, the transitions allowed between them, and their grounds.
-
-    pending ─> active ⇄ suspended
-    active | suspended ─> cancelling ─> terminated ─> purged
-    active | suspended | cancelling ─> terminated        (at once, on the grounds of Art. 12, Art. 13-2)
+"""The contract lifecycle of SPEC §3: making the moves that doti.contract_states.TRANSITIONS allows, with their grounds.
 
 No other move exists. In particular a cancellation is not withdrawn (`cancelling -> active`): Art. 13 gives the
 customer a notice to cancel and nothing to take it back, so a customer who wants to stay needs a new contract.
@@ -27,6 +23,14 @@ from typing import Any
 
 from doti import audit, ids, notices, schedule
 from doti.clock import format_optional, format_rfc3339
+from doti.contract_states import (
+    CUSTOMER_NOTICE,
+    EMERGENCY,
+    GROUNDS,
+    PLANNED,
+    TRANSITIONS,
+    states_where,
+)
 from doti.contracts import (
     ACTIVE,
     CANCELLING,
@@ -48,35 +52,7 @@ from doti.store.transactions import Transaction
 DEFAULT_PURGE_GRACE_DAYS = 30  # the template's PurgeGraceDays default; jobs and routes pass the setting
 CANCELLATION_NOTICE_MONTHS = 2  # Art. 13-1
 
-# grounds: article, paragraph, item
-EMERGENCY = ("art8-1-1", "art8-1-2", "art8-1-3", "art8-1-4")  # Art. 8-1 (1)-(4): no prior notice
-PLANNED = "art8-2"  # Art. 8-2: with prior notice
-ART12_1 = tuple(f"art12-1-{n}" for n in range(1, 13))  # Art. 12-1 (1)-(12)
-ANTISOCIAL = "art12-2"  # Art. 12-2: ends the contract
-CUSTOMER_NOTICE = "art13-1"  # Art. 13-1: the customer's cancellation, two months ahead
-CUSTOMER_IMMEDIATE = "art13-2"  # Art. 13-2: the customer ends it at once; overrides the two months
-SECURITY_CONTRACT_ENDED = "security_contract_ended"  # Art. 12-1, preamble
-GROUNDS = (*EMERGENCY, PLANNED, *ART12_1, ANTISOCIAL, CUSTOMER_NOTICE, CUSTOMER_IMMEDIATE, SECURITY_CONTRACT_ENDED)
-
-SUSPENSION_GROUNDS = frozenset({*EMERGENCY, PLANNED, *ART12_1, SECURITY_CONTRACT_ENDED})
-CANCELLATION_GROUNDS = frozenset({CUSTOMER_NOTICE, CUSTOMER_IMMEDIATE})
-TERMINATION_GROUNDS = frozenset({*ART12_1, ANTISOCIAL, CUSTOMER_IMMEDIATE, SECURITY_CONTRACT_ENDED})
 WINDOW_GROUNDS = frozenset({*EMERGENCY, PLANNED})  # what a scheduled suspension window may cite
-
-_NONE: frozenset[str | None] = frozenset({None})
-# (from, to) -> the grounds it may cite; None in a set means "no ground" is accepted
-TRANSITIONS: dict[tuple[str, str], frozenset[str | None]] = {
-    (PENDING, ACTIVE): _NONE,
-    (ACTIVE, SUSPENDED): SUSPENSION_GROUNDS,
-    (SUSPENDED, ACTIVE): _NONE | SUSPENSION_GROUNDS,  # lifting; the ground, if any, is the one lifted
-    (ACTIVE, CANCELLING): CANCELLATION_GROUNDS,
-    (SUSPENDED, CANCELLING): CANCELLATION_GROUNDS,
-    (ACTIVE, TERMINATED): TERMINATION_GROUNDS,
-    (SUSPENDED, TERMINATED): TERMINATION_GROUNDS,
-    # art13-1 here is the cancellation taking effect, on or after its date (the termination job)
-    (CANCELLING, TERMINATED): frozenset({*TERMINATION_GROUNDS, CUSTOMER_NOTICE}),
-    (TERMINATED, PURGED): _NONE,
-}
 
 _MAX_REASON = 2000
 
@@ -319,7 +295,7 @@ WINDOW_SCHEDULED, WINDOW_APPLIED, WINDOW_LIFTED, WINDOW_CANCELLED, WINDOW_SKIPPE
     "cancelled",
     "skipped",  # the contract was not active when the window started, or the window was over before it ran
 )
-_SCHEDULABLE_STATES = frozenset({PENDING, ACTIVE, SUSPENDED})
+_SCHEDULABLE_STATES = states_where("suspension_schedulable")
 
 
 def schedule_suspension(

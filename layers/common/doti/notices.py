@@ -12,7 +12,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
-from doti import audit, contracts, ids, schedule
+from doti import audit, contract_states, contracts, ids, schedule
 from doti.clock import format_optional, format_rfc3339
 from doti.entities import Contract, Notice, User
 from doti.errors import DotiError, NotFound, StorageError, ValidationError
@@ -25,14 +25,13 @@ from doti.store.transactions import NotCommitted, Transaction, commit
 ALL = "all"
 KINDS = ("maintenance", "suspension", "terms_change", "fee_change", "service_end", "incident", "inactivity", "deletion")
 SERVICE_END_NOTICE = timedelta(days=91)  # Art. 8-3: at least three months ahead
-_DEAD_STATES = frozenset({"purged"})
 MAIL_DELAY = timedelta(minutes=1)  # longer than a request runs (29 s): the job never races a publisher's own send
 # how e-mailing a staged notice went (`deliver`)
 SENT, UNCONFIRMED, DONE = "sent", "unconfirmed", "done"
 
 
 def _live_contracts() -> Iterable[Contract]:
-    return (c for c in registry.iter_contracts() if c.state not in _DEAD_STATES)
+    return (c for c in registry.iter_contracts() if not contract_states.rules_of(c).purged)
 
 
 def publish(
@@ -222,7 +221,7 @@ def _addressee(contract_id: str) -> Contract | None:
         contract = registry.get_contract(contract_id)
     except NotFound:
         return None
-    return None if contract.state in _DEAD_STATES else contract
+    return None if contract_states.rules_of(contract).purged else contract
 
 
 def _broadcast(notice: Draft, mailer: Mailer) -> Notice:

@@ -25,7 +25,7 @@ from typing import Any, Protocol
 from doti import audit, ids
 from doti.clock import format_optional, format_rfc3339
 from doti.errors import Conflict
-from doti.frames import FUTURE_TOLERANCE
+from doti.retention_policy import FUTURE_TOLERANCE
 from doti.store import registry as registry_store
 from doti.store import remask as store
 from doti.store.remask import RemaskJob

@@ -18,7 +18,7 @@ from contextlib import suppress
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from doti import audit, contracts, lifecycle, schedule
+from doti import audit, contract_states, contracts, lifecycle, schedule
 from doti.errors import Conflict, DotiError, NotFound
 from doti.mail import Mailer
 from doti.observability import logger
@@ -174,10 +174,10 @@ def _cancellation_ground(contract_id: str) -> str:
         for entry in page:
             if entry.action == "contract.transition" and entry.details.get("to") == contracts.CANCELLING:
                 ground = entry.details.get("ground")
-                return ground if ground in lifecycle.CANCELLATION_GROUNDS else lifecycle.CUSTOMER_NOTICE
+                return ground if ground in contract_states.CANCELLATION_GROUNDS else contract_states.CUSTOMER_NOTICE
         if after is None:
             break
-    return lifecycle.CUSTOMER_NOTICE
+    return contract_states.CUSTOMER_NOTICE
 
 
 # 2. access of terminated contracts
