@@ -3,7 +3,8 @@ functions/viewer/app.py lambda_handler, moto in-process with the template's reso
 
 Within each repetition, in turn: one request through the handler; the DynamoDB query alone (store.frames.query_frames,
 the same page); signing alone (frames.sign_frame for those 100 frames: 200 presigned URLs). Signing must cost less than
-the query. A last row times doti.signing.presign_get against botocore's own generate_presigned_url on the same client.
+the query. A last row times doti.store.signing.presign_get against botocore's own generate_presigned_url on the
+same client.
 The frames are index items written in bulk (listing and signing never read the objects); setup is not measured.
 """
 
@@ -124,7 +125,7 @@ def _measure(timer: CallTimer) -> Iterator[Row]:
 
 
 def _presign_rate(storage: Any, now: Any) -> Iterator[Row]:
-    from doti.signing import presign_get
+    from doti.store.signing import presign_get
 
     urls = sized(2000, 20)
     keys = [f"frames/ctr_bench/cam_bench/2026/11/25/frm_{n:06d}.jpg" for n in range(urls)]
@@ -154,5 +155,5 @@ def _presign_rate(storage: Any, now: Any) -> Iterator[Row]:
         "presigned URLs per second",
         urls / ours_ms * 1000,
         urls / botocore_ms * 1000,
-        note="doti.signing.presign_get, higher is better; baseline: botocore generate_presigned_url, same client",
+        note="doti.store.signing.presign_get, higher is better; baseline: botocore generate_presigned_url, same client",
     )

@@ -29,8 +29,8 @@ from typing import Any
 from botocore.exceptions import ClientError
 from moto.ses.models import ses_backends
 
-from doti.audit import HEAD_SEQ
 from doti.settings import get_settings
+from doti.store.audit import HEAD_SEQ
 from doti.store.aws import s3_client
 from doti.store.keys import RETENTION_TAG
 from doti.store.models import AuditEntryModel, FrameModel, UsageModel

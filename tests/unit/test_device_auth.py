@@ -15,7 +15,6 @@ from botocore.client import BaseClient
 from botocore.exceptions import ClientError
 
 from doti.auth.device import (
-    SecretBox,
     SignedRequest,
     authenticate_device,
     canonical_query,
@@ -26,6 +25,7 @@ from doti.auth.device import (
 from doti.entities import Device
 from doti.errors import NotFound, SignatureExpired, StorageError, Unauthorized
 from doti.settings import get_settings
+from doti.store.secrets import SecretBox
 
 NOW = datetime(2026, 11, 25, 12, 0, 0, tzinfo=UTC)
 STAMP = "2026-11-25T12:00:00.000Z"

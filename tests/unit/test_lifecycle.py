@@ -16,8 +16,9 @@ from moto.ses.models import ses_backends
 from doti import audit, lifecycle, schedule
 from doti.auth.staff import create_staff_key
 from doti.clock import format_rfc3339, parse_rfc3339, utcnow
-from doti.contracts import add_months, update_versioned
+from doti.contracts import add_months
 from doti.errors import Conflict
+from doti.store.contracts import update_versioned
 from doti.store.models import ContractModel
 from tests.faults.inject import INJECTOR
 from tests.support import admin_call, assert_error, body_of

@@ -12,8 +12,8 @@ import pytest
 from botocore.config import Config
 from botocore.credentials import Credentials
 
-from doti.signing import QuerySigner, presign_get
 from doti.store.aws import boto3_session, botocore_session, s3_client
+from doti.store.signing import QuerySigner, presign_get
 
 BUCKET = "doti-frames-test"
 KEYS = [

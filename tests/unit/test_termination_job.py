@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 from moto.ses.models import ses_backends
 
-from doti import audit, contracts, lifecycle, runtime, schedule
+from doti import audit, contract_states, contracts, lifecycle, runtime, schedule
 from doti.errors import StorageError
 from doti.jobs.termination import TerminationReport, run_termination
 from doti.purge import receipt_subject
@@ -90,10 +90,10 @@ def error_code(response: dict[str, Any]) -> str:
 # contracts in their states
 
 
-def cancelling(world: World, ground: str = lifecycle.CUSTOMER_NOTICE) -> datetime:
+def cancelling(world: World, ground: str = contract_states.CUSTOMER_NOTICE) -> datetime:
     """The customer gives notice (Art. 13-1: two months ahead; Art. 13-2: staff override); returns the date."""
     now = real_now()
-    effective_at = now + (timedelta(days=70) if ground == lifecycle.CUSTOMER_NOTICE else timedelta(days=3))
+    effective_at = now + (timedelta(days=70) if ground == contract_states.CUSTOMER_NOTICE else timedelta(days=3))
     lifecycle.transition(world.contract_id, "cancelling", ground, "moving away", effective_at, STAFF_ACTOR, now)
     return effective_at
 
@@ -178,7 +178,7 @@ def ingest_status(world: World) -> tuple[int, str]:
 def test_a_staff_override_cancellation_ends_under_its_own_ground(aws, world_factory):
     # Given a cancellation that staff allowed at short notice (Art. 13-2)
     world = world_factory()
-    effective_at = cancelling(world, lifecycle.CUSTOMER_IMMEDIATE)
+    effective_at = cancelling(world, contract_states.CUSTOMER_IMMEDIATE)
 
     # When the job runs after its date
     run(effective_at + timedelta(minutes=5))
@@ -319,7 +319,7 @@ def countdown(checks: int) -> Callable[[], float]:
 def test_a_run_capped_at_one_item_leaves_the_rest_to_the_next_runs(aws, world_factory):
     # Given three contracts whose cancellations are due
     worlds = [world_factory() for _ in range(3)]
-    due = max(cancelling(world, lifecycle.CUSTOMER_IMMEDIATE) for world in worlds)
+    due = max(cancelling(world, contract_states.CUSTOMER_IMMEDIATE) for world in worlds)
     at = due + timedelta(hours=1)
 
     # When a run may take on one item only
@@ -342,7 +342,7 @@ def test_a_run_capped_at_one_item_leaves_the_rest_to_the_next_runs(aws, world_fa
 def test_a_run_with_no_time_left_does_nothing_and_says_so(aws, world_factory):
     # Given a due cancellation
     world = world_factory()
-    due = cancelling(world, lifecycle.CUSTOMER_IMMEDIATE)
+    due = cancelling(world, contract_states.CUSTOMER_IMMEDIATE)
 
     # When the run starts inside its reserve
     report = run(due + timedelta(hours=1), remaining_ms=lambda: 1_000.0)

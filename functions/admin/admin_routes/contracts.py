@@ -16,7 +16,7 @@ from aws_lambda_powertools.event_handler.openapi.params import Query
 from pydantic import EmailStr, Field
 
 from admin_routes.common import StaffRequest, staff
-from doti import audit, contracts, lifecycle, openapi, runtime
+from doti import audit, contract_states, contracts, lifecycle, openapi, runtime
 from doti.api.staff import Contract as ContractOut
 from doti.api.staff import ContractPage, Suspension, SuspensionList
 from doti.clock import parse_rfc3339, utcnow
@@ -27,8 +27,8 @@ from doti.settings import get_settings
 router = Router()
 
 MAX_PAGE = 200
-_TARGETS = Literal["active", "suspended", "cancelling", "terminated"]
-_STATES = Literal["pending", "active", "suspended", "cancelling", "terminated", "purged"]
+_TARGETS = Literal[tuple(state.value for state in contract_states.STAFF_TARGETS)]  # type: ignore[valid-type]
+_STATES = Literal[tuple(state.value for state in contract_states.ContractState)]  # type: ignore[valid-type]
 _CONTRACT_ID = re.compile(r"ctr_[0-9a-z]{20}")  # doti.ids.new_id("ctr")
 
 # The plan's numbers, bounded here as in contracts.Plan.validate so that no value reaches arithmetic or a write that

@@ -12,39 +12,21 @@ from __future__ import annotations
 
 import hashlib
 import json
-import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from pynamodb.connection import Connection
-from pynamodb.exceptions import PynamoDBException, TransactWriteError
-from pynamodb.transactions import TransactWrite
-
 from doti.clock import format_rfc3339
-from doti.entities import StaffMember, User
+from doti.entities import AuditEntry, StaffMember, User
 from doti.errors import StorageError
-from doti.store.models import AuditEntryModel, AuditHeadModel
+from doti.store import audit as store
+from doti.store.transactions import NotCommitted, Transaction
 
 SYSTEM = "_system"  # the chain of entries that concern no single contract (incidents, broadcast notices)
 GENESIS = "0" * 64
 _APPEND_ATTEMPTS = 8
 _SECRET_WORDS = ("password", "secret", "token", "api_key", "apikey")
-
-
-@dataclass(frozen=True)
-class AuditEntry:
-    contract_id: str
-    seq: int
-    at: datetime
-    actor: str
-    action: str
-    subject: str | None
-    details: dict[str, Any]
-    customer_visible: bool
-    prev_hash: str
-    hash: str
 
 
 @dataclass(frozen=True)
@@ -101,46 +83,19 @@ def entry_hash(
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
-def _entry(item: AuditEntryModel) -> AuditEntry:
-    return AuditEntry(
-        contract_id=item.contract_id,
-        seq=int(item.seq),
-        at=item.at,
-        actor=item.actor,
-        action=item.action,
-        subject=item.subject,
-        details=item.details or {},
-        customer_visible=bool(item.customer_visible),
-        prev_hash=item.prev_hash,
-        hash=item.hash,
-    )
-
-
-HEAD_SEQ = 0  # the head item's sort key; entries start at 1
-
-
-def _head(contract_id: str) -> AuditHeadModel | None:
-    try:
-        return AuditHeadModel.get(contract_id, HEAD_SEQ, consistent_read=True)
-    except AuditHeadModel.DoesNotExist:
-        return None
-    except PynamoDBException as exc:
-        raise StorageError("could not read the audit log") from exc
-
-
 @dataclass(frozen=True)
 class StateWrite:
     """A state change to commit in one DynamoDB transaction with its audit entry (see `record_with`).
 
     `add` puts the change's own operations, with their conditions, into the transaction it is handed (a PynamoDB
-    TransactWrite: data-access code adds to it, domain code only passes it on); `details` are the entry's.
+    transaction: doti.store adds to it, domain code only passes it on); `details` are the entry's.
     """
 
-    add: Callable[[TransactWrite], None]
+    add: Callable[[Transaction], None]
     details: dict[str, Any]
 
 
-def _nothing(_transaction: TransactWrite) -> None:
+def _nothing(_transaction: Transaction) -> None:
     """The state write of an entry that records no state change of its own."""
 
 
@@ -199,21 +154,16 @@ def record_with(
         write = prepare()
         details = json.loads(json.dumps(write.details, default=str))  # what is hashed is exactly what is stored
         _check_no_secrets(details)
-        head = _head(chain)
-        item, new_head, head_unchanged = _next(chain, head, now, actor, action, subject, details, customer_visible)
+        entry = _next(chain, store.head(chain), now, actor, action, subject, details, customer_visible)
         try:
-            with TransactWrite(connection=_connection(), client_request_token=uuid.uuid4().hex) as transaction:
-                # Entry and head move together, on condition that nobody appended since we read the head.
-                transaction.save(item, condition=AuditEntryModel.seq.does_not_exist())
-                transaction.save(new_head, condition=head_unchanged)
-                write.add(transaction)
-        except TransactWriteError as exc:
-            if _is_written(item):
-                return _entry(item)  # ours applied; only its answer was lost
-            if getattr(exc, "cause_response_code", None) == "TransactionCanceledException":
+            store.append(entry, write.add)
+        except NotCommitted as exc:
+            if store.is_written(entry):
+                return entry  # ours applied; only its answer was lost
+            if exc.cancelled:
                 continue  # another writer appended first, or the change's item moved: read both again
             raise StorageError("could not write the audit log") from exc
-        return _entry(item)
+        return entry
     # Transient (appends and changes kept winning the race), not a conflict: a job must not take it for "someone
     # else made this change", and a client retries a 503.
     raise StorageError("the audit log is busy; try again", contract_id=chain)
@@ -221,74 +171,25 @@ def record_with(
 
 def _next(
     chain: str,
-    head: AuditHeadModel | None,
+    head: tuple[int, str] | None,
     now: datetime,
     actor: str,
     action: str,
     subject: str | None,
     details: dict[str, Any],
     customer_visible: bool,
-) -> tuple[AuditEntryModel, AuditHeadModel, Any]:
-    """The entry that follows `head`, the head that names it, and the condition that the head has not moved."""
-    seq = int(head.head_seq) + 1 if head else 1
-    prev_hash = head.head_hash if head else GENESIS
+) -> AuditEntry:
+    """The entry that follows the chain's head (seq, hash)."""
+    seq, prev_hash = (head[0] + 1, head[1]) if head else (1, GENESIS)
     digest = entry_hash(chain, seq, now, actor, action, subject, details, customer_visible, prev_hash)
-    item = AuditEntryModel(
-        contract_id=chain,
-        seq=seq,
-        at=now,
-        actor=actor,
-        action=action,
-        subject=subject,
-        details=details,
-        customer_visible=customer_visible,
-        prev_hash=prev_hash,
-        hash=digest,
-    )
-    new_head = AuditHeadModel(contract_id=chain, seq=HEAD_SEQ, head_seq=seq, head_hash=digest)
-    head_unchanged = AuditHeadModel.head_seq == seq - 1 if head else AuditHeadModel.contract_id.does_not_exist()
-    return item, new_head, head_unchanged
-
-
-def _is_written(item: AuditEntryModel) -> bool:
-    """Whether the chain holds exactly this entry (a consistent read of its seq); raises StorageError when the
-    answer cannot be known."""
-    try:
-        stored = AuditEntryModel.get(item.contract_id, item.seq, consistent_read=True)
-    except AuditEntryModel.DoesNotExist:
-        return False
-    except PynamoDBException as exc:
-        raise StorageError("could not read the audit log back") from exc
-    return stored.hash == item.hash
-
-
-def _connection() -> Connection:
-    return AuditEntryModel._get_connection().connection
+    return AuditEntry(chain, seq, now, actor, action, subject, details, customer_visible, prev_hash, digest)
 
 
 def entries(
     contract_id: str, *, customer_only: bool = False, limit: int = 100, after_seq: int | None = None
 ) -> tuple[list[AuditEntry], int | None]:
     """A page of the chain, newest first; returns the page and the seq to continue after (None at the end)."""
-    last_key = {"contract_id": {"S": contract_id}, "seq": {"N": str(after_seq)}} if after_seq else None
-    condition = AuditEntryModel.customer_visible == True if customer_only else None  # noqa: E712 - PynamoDB operator
-    page: list[AuditEntry] = []
-    try:
-        query = AuditEntryModel.query(
-            contract_id,
-            AuditEntryModel.seq > HEAD_SEQ,
-            scan_index_forward=False,
-            filter_condition=condition,
-            last_evaluated_key=last_key,
-            page_size=limit,
-        )
-        for item in query:
-            page.append(_entry(item))
-            if len(page) == limit:
-                break
-        more = len(page) == limit and query.last_evaluated_key is not None
-    except PynamoDBException as exc:
-        raise StorageError("could not read the audit log") from exc
+    page, more = store.page(contract_id, customer_only=customer_only, limit=limit, after_seq=after_seq)
     return page, (page[-1].seq if more else None)
 
 
@@ -296,36 +197,30 @@ def verify_chain(contract_id: str) -> ChainReport:
     """Recompute every hash in order; report the first entry whose hash or link does not hold, and a chain whose
     newest entries were cut (the head, written with each entry, names the last one)."""
     expected_prev, expected_seq, count = GENESIS, 1, 0
-    try:
-        head = _head(contract_id)
-        for item in AuditEntryModel.query(
-            contract_id, AuditEntryModel.seq > HEAD_SEQ, scan_index_forward=True, consistent_read=True
-        ):
-            entry = _entry(item)
-            count += 1
-            if entry.seq != expected_seq:
-                return ChainReport(contract_id, count, False, entry.seq, f"expected seq {expected_seq}")
-            if entry.prev_hash != expected_prev:
-                return ChainReport(contract_id, count, False, entry.seq, "prev_hash does not match the entry before")
-            recomputed = entry_hash(
-                entry.contract_id,
-                entry.seq,
-                entry.at,
-                entry.actor,
-                entry.action,
-                entry.subject,
-                entry.details,
-                entry.customer_visible,
-                entry.prev_hash,
-            )
-            if recomputed != entry.hash:
-                return ChainReport(contract_id, count, False, entry.seq, "the entry was altered after it was written")
-            expected_prev, expected_seq = entry.hash, entry.seq + 1
-    except PynamoDBException as exc:
-        raise StorageError("could not read the audit log") from exc
+    head = store.head(contract_id)
+    for entry in store.chain(contract_id):
+        count += 1
+        if entry.seq != expected_seq:
+            return ChainReport(contract_id, count, False, entry.seq, f"expected seq {expected_seq}")
+        if entry.prev_hash != expected_prev:
+            return ChainReport(contract_id, count, False, entry.seq, "prev_hash does not match the entry before")
+        recomputed = entry_hash(
+            entry.contract_id,
+            entry.seq,
+            entry.at,
+            entry.actor,
+            entry.action,
+            entry.subject,
+            entry.details,
+            entry.customer_visible,
+            entry.prev_hash,
+        )
+        if recomputed != entry.hash:
+            return ChainReport(contract_id, count, False, entry.seq, "the entry was altered after it was written")
+        expected_prev, expected_seq = entry.hash, entry.seq + 1
     last_seq = expected_seq - 1
-    head_seq = int(head.head_seq) if head else 0
-    if head_seq != last_seq or (head is not None and head.head_hash != expected_prev):
+    head_seq = head[0] if head else 0
+    if head_seq != last_seq or (head is not None and head[1] != expected_prev):
         return ChainReport(
             contract_id, count, False, last_seq + 1, f"the chain ends at seq {last_seq} but its head says {head_seq}"
         )

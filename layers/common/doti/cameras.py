@@ -13,9 +13,10 @@ from datetime import datetime
 
 from doti import contracts, frames, registry, roles
 from doti.entities import Camera, User
-from doti.frames import SignedFrame, Storage
+from doti.frames import SignedFrame
 from doti.roles import Permission
 from doti.store import frames as store
+from doti.store.objects import Storage
 
 
 @dataclass(frozen=True)

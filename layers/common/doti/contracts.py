@@ -1,52 +1,35 @@
 """Contracts: plan limits, plan updates and what each state allows (SPEC §3).
 
-The states and their transitions live in doti.lifecycle; this module creates contracts, changes their plan and
-answers, for every route family, whether the contract's state lets a request through. Each request reads the
-contract afresh (no cache), so a suspension or termination takes effect on the next request, within DynamoDB's
-read consistency (typically well under a second).
+The states, what each allows and the moves between them are tables in doti.contract_states; doti.lifecycle makes
+the moves. This module creates contracts, changes their plan and answers, for every route family, whether the
+contract's state lets a request through. Each request reads the contract afresh (no cache), so a suspension or
+termination takes effect on the next request, within DynamoDB's read consistency (typically well under a second).
 """
 
 from __future__ import annotations
 
 import calendar
 import dataclasses
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from pynamodb.exceptions import DoesNotExist, PynamoDBException, UpdateError
-
-from doti import audit, ids, schedule
+from doti import audit, contract_states, ids, schedule
 from doti.clock import format_rfc3339
+from doti.contract_states import Capability, ContractState, states_allowing, states_where
 from doti.entities import Contract
-from doti.errors import (
-    Conflict,
-    ContractNotStarted,
-    ContractSuspended,
-    ContractTerminated,
-    NotFound,
-    StorageError,
-    ValidationError,
-)
+from doti.errors import Conflict, ValidationError
+from doti.retention_policy import RETENTION_CLASSES
+from doti.store import contracts as store
 from doti.store import registry
-from doti.store.conditions import is_condition_failure
-from doti.store.keys import RETENTION_CLASSES
-from doti.store.models import ContractModel
 
-PENDING, ACTIVE, SUSPENDED, CANCELLING, TERMINATED, PURGED = (
-    "pending",
-    "active",
-    "suspended",
-    "cancelling",
-    "terminated",
-    "purged",
-)
-STATES = (PENDING, ACTIVE, SUSPENDED, CANCELLING, TERMINATED, PURGED)
-SERVING_STATES = frozenset({ACTIVE, CANCELLING})
-# A suspended customer still sees their account and the notices that explain the suspension (Art. 8, Art. 12).
-ACCOUNT_STATES = SERVING_STATES | {SUSPENDED}
-ENDED_STATES = frozenset({TERMINATED, PURGED})
+# The states by name, as callers compare contract.state with them (a StrEnum equals its value).
+PENDING, ACTIVE, SUSPENDED, CANCELLING, TERMINATED, PURGED = ContractState
+STATES = tuple(ContractState)
+SERVING_STATES = states_allowing(Capability.SERVING)
+ACCOUNT_STATES = states_allowing(Capability.ACCOUNT)
+ENDED_STATES = states_where("ended")
 
 MIN_SIGNED_URL_TTL, MAX_SIGNED_URL_TTL = 30, 3600
 # A direct frame upload travels base64-encoded inside a Lambda event (6 MB cap): ~4.4 MB of image at most.
@@ -59,7 +42,6 @@ MIN_PIXELS, MAX_PIXELS = 64 * 64, 100_000_000
 MAX_MONTHLY_BYTE_QUOTA = 2**50
 # Art. 12-1-11: "no use of the service for three months or more"
 IDLE_MONTHS = 3
-_WRITE_ATTEMPTS = 5
 
 
 @dataclass(frozen=True)
@@ -176,8 +158,7 @@ def update_plan(contract_id: str, changes: Mapping[str, Any], actor: str, now: d
     if cleared:
         raise ValidationError("these fields cannot be cleared", fields=cleared)
 
-    def plan_actions(item: ContractModel) -> list[Any]:
-        current = as_contract(item)
+    def plan_changes(current: Contract) -> dict[str, Any]:
         if current.state == PURGED:
             raise Conflict("a purged contract cannot be changed", current_state=current.state)
         merged = {
@@ -187,11 +168,9 @@ def update_plan(contract_id: str, changes: Mapping[str, Any], actor: str, now: d
         Plan(**merged).validate()
         if "service_start" in changes:
             _check_service_start(current, changes["service_start"], now)
-        actions = [getattr(ContractModel, field).set(value) for field, value in changes.items() if value is not None]
-        actions += [getattr(ContractModel, field).remove() for field, value in changes.items() if value is None]
-        return [*actions, ContractModel.updated_at.set(now)]
+        return {**changes, "updated_at": now}  # a None clears the field
 
-    before, after = update_versioned(contract_id, plan_actions, before_write=lambda c: _schedule_for(c, changes))
+    before, after = store.update_contract(contract_id, plan_changes, before_write=lambda c: _schedule_for(c, changes))
     if before.service_start != after.service_start and before.service_start is not None:
         schedule.done_work(schedule.work_for(schedule.SERVICE_START, contract_id, None, before.service_start))
     diff = {
@@ -235,80 +214,13 @@ def require_serving(contract: Contract, now: datetime | None = None) -> None:
     Given `now`, a cancelling contract past its effective date counts as terminated even before the hourly
     termination job has moved it.
     """
-    if contract.state in SERVING_STATES:
-        if now is not None and _cancellation_took_effect(contract, now):
-            raise ContractTerminated("the contract has ended")
-        return
-    if contract.state == PENDING:
-        raise ContractNotStarted("the contract's service has not started")
-    if contract.state == SUSPENDED:
-        raise ContractSuspended("the contract is suspended")
-    raise ContractTerminated("the contract has ended")
+    contract_states.require(contract, Capability.SERVING, now)
 
 
 def require_account_open(contract: Contract, now: datetime | None = None) -> None:
     """Raise the SPEC §3 error for a contract whose state closes even the customer's own account view
     (`/v1/me` and notices stay open while suspended)."""
-    if contract.state not in ACCOUNT_STATES:
-        require_serving(contract, now)
-    elif now is not None and _cancellation_took_effect(contract, now):
-        raise ContractTerminated("the contract has ended")
-
-
-def _cancellation_took_effect(contract: Contract, now: datetime) -> bool:
-    return (
-        contract.state == CANCELLING
-        and contract.cancel_effective_at is not None
-        and contract.cancel_effective_at <= now
-    )
-
-
-# data access: the contract item, read consistently and written under its version attribute
-
-
-def as_contract(item: ContractModel) -> Contract:
-    return Contract(**{f.name: getattr(item, f.name) for f in dataclasses.fields(Contract)})
-
-
-def contract_item(contract_id: str) -> ContractModel:
-    try:
-        return ContractModel.get(contract_id, consistent_read=True)
-    except DoesNotExist as exc:
-        raise NotFound("contract not found") from exc
-    except PynamoDBException as exc:
-        raise StorageError("could not read the contract") from exc
-
-
-def update_versioned(
-    contract_id: str,
-    actions_for: Callable[[ContractModel], list[Any]],
-    *,
-    before_write: Callable[[Contract], None] | None = None,
-    same_state_retry: bool = True,
-) -> tuple[Contract, Contract]:
-    """Read the contract, compute the update from it and write it on condition that its version is unchanged.
-
-    A lost race re-reads: if the state moved meanwhile, the caller's decision is stale and a Conflict names the
-    current state; otherwise (another field changed, e.g. last use) the update is recomputed and retried.
-    `actions_for` validates and may raise. Returns the contract before and after.
-    """
-    for _ in range(_WRITE_ATTEMPTS):
-        item = contract_item(contract_id)
-        before = as_contract(item)
-        actions = actions_for(item)
-        if before_write is not None:
-            before_write(before)
-        try:
-            item.update(actions=actions)
-        except UpdateError as exc:
-            if not is_condition_failure(exc):
-                raise StorageError("could not update the contract") from exc
-            current = contract_item(contract_id).state
-            if current != before.state or not same_state_retry:
-                raise Conflict(f"the contract changed meanwhile and is {current} now", current_state=current) from exc
-            continue
-        return before, as_contract(item)
-    raise Conflict("the contract is busy; try again", current_state=before.state)
+    contract_states.require(contract, Capability.ACCOUNT, now)
 
 
 USE_RECORD_INTERVAL = timedelta(hours=1)
@@ -330,23 +242,7 @@ class UseRecorder:
         seen = self._seen.get(contract_id)
         if seen is not None and now - seen < USE_RECORD_INTERVAL:
             return
-        self._seen[contract_id] = _record_use_if_stale(contract_id, now)
-
-
-def _record_use_if_stale(contract_id: str, now: datetime) -> datetime:
-    """Store `now` as the last use unless a use within the hour is stored; returns the last use now stored."""
-    item = contract_item(contract_id)
-    if item.last_used_at is not None and now - item.last_used_at < USE_RECORD_INTERVAL:
-        return item.last_used_at
-    stale = ContractModel.last_used_at.does_not_exist() | (ContractModel.last_used_at < now - USE_RECORD_INTERVAL)
-    try:
-        # No version condition: the last use is independent of every other field; the version still moves, so a
-        # concurrent versioned writer re-reads rather than overwrites.
-        item.update(actions=[ContractModel.last_used_at.set(now)], condition=stale, add_version_condition=False)
-    except UpdateError as exc:
-        if not is_condition_failure(exc):
-            raise StorageError("could not record the use of the service") from exc
-    return now  # either this write or another process's, made since the read, is within the hour
+        self._seen[contract_id] = store.record_use_if_stale(contract_id, now, USE_RECORD_INTERVAL)
 
 
 _use_recorder = UseRecorder()
@@ -359,24 +255,11 @@ def record_use(contract_id: str, now: datetime) -> None:
 
 def mark_idle_notified(contract_id: str, now: datetime) -> Contract:
     """Record that the inactivity notice of Art. 12-1-11 went out (leaves the state alone)."""
-    _, after = update_versioned(contract_id, lambda _item: [ContractModel.idle_notified_at.set(now)])
+    _, after = store.update_contract(contract_id, lambda _current: {"idle_notified_at": now})
     return after
 
 
 def iter_contract_page(state: str | None, limit: int, after: str | None) -> tuple[list[Contract], str | None]:
-    """A page of contracts (the contracts table, never frame data), optionally of one state; returns the page
-    and the contract id to continue after, or None on the last page."""
-    condition = ContractModel.state == state if state else None
-    last_key = {"contract_id": {"S": after}} if after else None
-    page: list[Contract] = []
-    try:
-        scan: Iterator[ContractModel] = ContractModel.scan(
-            filter_condition=condition, last_evaluated_key=last_key, page_size=max(limit, 25)
-        )
-        for item in scan:
-            if len(page) == limit:
-                return page, page[-1].contract_id  # another matching contract follows
-            page.append(as_contract(item))
-    except PynamoDBException as exc:
-        raise StorageError("could not list contracts") from exc
-    return page, None
+    """A page of contracts, optionally of one state; returns the page and the contract id to continue after, or
+    None on the last page."""
+    return store.contract_page(state, limit, after)

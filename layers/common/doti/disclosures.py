@@ -46,23 +46,19 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import IO, TYPE_CHECKING, Any
 
-from boto3.exceptions import S3UploadFailedError
-from botocore.exceptions import BotoCoreError, ClientError
-from pynamodb.exceptions import DoesNotExist, PynamoDBException
-
-from doti import audit, contracts, ids, registry
+from doti import audit, contracts, ids, registry, retention_policy
 from doti.clock import format_optional, format_rfc3339
-from doti.entities import Frame, StaffMember
-from doti.errors import Conflict, NotFound, StorageError, ValidationError
-from doti.frames import Storage
+from doti.entities import Disclosure, Frame, StaffMember
+from doti.errors import Conflict, NotFound, ValidationError
 from doti.observability import logger
-from doti.signing import presign_get
+from doti.store import disclosures as store
 from doti.store import frames as frame_store
-from doti.store import keys, requests
-from doti.store.models import DisclosureModel
+from doti.store import keys, objects, requests
+from doti.store.objects import Storage
+from doti.store.signing import presign_get
 
 if TYPE_CHECKING:
-    from pynamodb.transactions import TransactWrite
+    from doti.store.transactions import Transaction
 
 
 @dataclass(frozen=True)
@@ -115,23 +111,6 @@ class DisclosureRequest:
     start: datetime | None = None  # a window [start, end) instead of frame ids
     end: datetime | None = None
     legal_reference: str | None = None
-
-
-@dataclass(frozen=True)
-class Disclosure:
-    disclosure_id: str
-    contract_id: str
-    basis: str
-    recipient: str
-    reason: str
-    legal_reference: str | None
-    scope: dict[str, Any]
-    frames: int
-    package_key: str
-    package_sha256: str
-    package_bytes: int
-    created_by: str
-    created_at: datetime
 
 
 @dataclass(frozen=True)
@@ -237,7 +216,7 @@ def _frames_by_id(camera_id: str, frame_ids: tuple[str, ...], now: datetime) -> 
             frame = frame_store.get_frame(camera_id, frame_id)
         except NotFound as exc:
             raise NotFound("frame not found", frame_id=frame_id) from exc
-        if frame.expires_at <= now:
+        if retention_policy.is_expired(frame, now):
             raise NotFound("frame not found", frame_id=frame_id)
         frames.append(frame)
     return sorted(frames, key=lambda f: f.frame_id)
@@ -284,14 +263,9 @@ def select_frames(request: DisclosureRequest, now: datetime) -> list[Frame]:
 
 
 def _read_original(storage: Storage, frame: Frame) -> bytes:
-    try:
-        body = storage.s3.get_object(Bucket=storage.bucket, Key=frame.object_key)["Body"].read()
-    except ClientError as exc:
-        if exc.response.get("Error", {}).get("Code") in {"NoSuchKey", "404"}:
-            raise NotFound("frame not found", frame_id=frame.frame_id) from exc
-        raise StorageError("could not read a frame") from exc
-    except BotoCoreError as exc:
-        raise StorageError("could not read a frame") from exc
+    body = objects.read_object(storage, frame.object_key, what="a frame")
+    if body is None:
+        raise NotFound("frame not found", frame_id=frame.frame_id)
     if hashlib.sha256(body).hexdigest() != frame.sha256:
         # Never hand over bytes that are not what the camera sent.
         raise Conflict("a stored frame no longer matches its recorded SHA-256", frame_id=frame.frame_id)
@@ -362,19 +336,15 @@ def _content_disposition(disclosure_id: str) -> str:
 
 
 def _upload(storage: Storage, key: str, spool: IO[bytes], disclosure_id: str, sha256: str) -> None:
-    try:
-        storage.s3.upload_fileobj(
-            spool,
-            storage.bucket,
-            key,
-            ExtraArgs={
-                "ContentType": "application/zip",
-                "ContentDisposition": _content_disposition(disclosure_id),
-                "Metadata": {"sha256": sha256, "disclosure-id": disclosure_id},
-            },
-        )
-    except (ClientError, BotoCoreError, S3UploadFailedError) as exc:
-        raise StorageError("could not store the evidence package") from exc
+    objects.upload_file(
+        storage,
+        key,
+        spool,
+        content_type="application/zip",
+        disposition=_content_disposition(disclosure_id),
+        metadata={"sha256": sha256, "disclosure-id": disclosure_id},
+        what="the evidence package",
+    )
 
 
 def _link(storage: Storage, disclosure: Disclosure, now: datetime) -> PackageLink:
@@ -410,55 +380,13 @@ def _scope(request: DisclosureRequest, frames: list[Frame]) -> dict[str, Any]:
     }
 
 
-def _add_disclosure(transaction: TransactWrite, disclosure: Disclosure) -> None:
+def _add_disclosure(transaction: Transaction, disclosure: Disclosure) -> None:
     """Store the disclosure, in the transaction of its "disclosure.created" entry."""
-    # DisclosureModel has no columns for the legal reference and the package's digest; they travel in `scope`.
-    scope = {
-        **disclosure.scope,
-        "frames": disclosure.frames,
-        "legal_reference": disclosure.legal_reference,
-        "package": {"sha256": disclosure.package_sha256, "bytes": disclosure.package_bytes},
-    }
-    item = DisclosureModel(
-        disclosure_id=disclosure.disclosure_id,
-        contract_id=disclosure.contract_id,
-        basis=disclosure.basis,
-        recipient=disclosure.recipient,
-        scope=scope,
-        reason=disclosure.reason,
-        package_key=disclosure.package_key,
-        created_by=disclosure.created_by,
-        created_at=disclosure.created_at,
-    )
-    transaction.save(item, condition=DisclosureModel.disclosure_id.does_not_exist())
+    store.add_new_disclosure(transaction, disclosure)
 
 
 def _load(disclosure_id: str) -> Disclosure:
-    try:
-        item = DisclosureModel.get(disclosure_id, consistent_read=True)
-    except DoesNotExist as exc:
-        raise NotFound("disclosure not found") from exc
-    except PynamoDBException as exc:
-        raise StorageError("could not read the disclosure") from exc
-    scope = dict(item.scope or {})
-    frames = int(scope.pop("frames", 0))
-    legal_reference = scope.pop("legal_reference", None)
-    package = scope.pop("package", {}) or {}
-    return Disclosure(
-        disclosure_id=item.disclosure_id,
-        contract_id=item.contract_id,
-        basis=item.basis,
-        recipient=item.recipient,
-        reason=item.reason,
-        legal_reference=legal_reference,
-        scope=scope,
-        frames=frames,
-        package_key=item.package_key or "",
-        package_sha256=package.get("sha256", ""),
-        package_bytes=int(package.get("bytes", 0)),
-        created_by=item.created_by,
-        created_at=item.created_at,
-    )
+    return store.get_disclosure(disclosure_id)
 
 
 def _audit_details(disclosure: Disclosure) -> dict[str, Any]:
@@ -577,7 +505,7 @@ def create_disclosure(
         if (again := _still_answering(key, seen, now)) is not None:
             raise _AskedAgain(again)
 
-        def add(transaction: TransactWrite) -> None:
+        def add(transaction: Transaction) -> None:
             _add_disclosure(transaction, disclosure)
             requests.add_answer(transaction, key, nonce, expires_at=now + REPEAT_WINDOW, replacing=seen)
 

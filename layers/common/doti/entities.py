@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 
 @dataclass(frozen=True)
@@ -28,6 +29,8 @@ class Contract:
     security_contract_ended_at: datetime | None = None
     last_used_at: datetime | None = None
     idle_notified_at: datetime | None = None
+    # when the termination job recorded closing an ended contract's access ("contract.access_revoked", once)
+    access_revoked_at: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -194,3 +197,78 @@ class Export:
     sha256: str | None = None
     error_code: str | None = None
     error_message: str | None = None
+
+
+@dataclass(frozen=True)
+class AuditEntry:
+    contract_id: str
+    seq: int
+    at: datetime
+    actor: str
+    action: str
+    subject: str | None
+    details: dict[str, Any]
+    customer_visible: bool
+    prev_hash: str
+    hash: str
+
+
+@dataclass(frozen=True)
+class ScheduledWork:
+    """An item of the schedule table (doti.schedule): `kind` work on a contract, due at `due_at`."""
+
+    kind: str
+    due_key: str
+    contract_id: str
+    ref: str | None
+    due_at: datetime
+    claimed_by: str | None = None  # claimed work only (`claim_work`)
+
+
+@dataclass(frozen=True)
+class Notice:
+    """A notice to one contract (`audience`) or to all (SPEC §8, doti.notices)."""
+
+    audience: str
+    notice_id: str
+    kind: str
+    title: str
+    body: str
+    published_at: datetime
+    effective_at: datetime | None
+    site_delivered_at: datetime
+    email_delivered: dict[str, str]
+
+
+@dataclass(frozen=True)
+class SuspensionWindow:
+    """A planned suspension (Art. 8-2), applied and lifted by the suspension job (doti.lifecycle)."""
+
+    contract_id: str
+    suspension_id: str
+    starts_at: datetime
+    ends_at: datetime
+    ground: str
+    reason: str
+    status: str  # scheduled | applied | lifted | cancelled
+    created_by: str
+    created_at: datetime
+
+
+@dataclass(frozen=True)
+class Disclosure:
+    """A disclosure of frames to a third party (doti.disclosures), with its evidence package."""
+
+    disclosure_id: str
+    contract_id: str
+    basis: str
+    recipient: str
+    reason: str
+    legal_reference: str | None
+    scope: dict[str, Any]
+    frames: int
+    package_key: str
+    package_sha256: str
+    package_bytes: int
+    created_by: str
+    created_at: datetime

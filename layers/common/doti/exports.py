@@ -33,20 +33,20 @@ from datetime import UTC, datetime, timedelta
 from functools import partial
 from typing import IO, TYPE_CHECKING, Any
 
-from doti import audit, contracts, ids, registry, roles
+from doti import audit, contract_states, contracts, ids, registry, roles
 from doti.clock import format_rfc3339
 from doti.entities import Contract, Export, Frame, User
 from doti.errors import DotiError, NotFound, StorageError, ValidationError
-from doti.frames import Storage
 from doti.observability import logger
-from doti.signing import SignedUrl, presign_get
 from doti.store import exports as store
 from doti.store import frames as frame_store
 from doti.store import keys, requests
 from doti.store.exports import FAILED, QUEUED, READY
+from doti.store.objects import Storage
+from doti.store.signing import SignedUrl, presign_get
 
 if TYPE_CHECKING:
-    from pynamodb.transactions import TransactWrite
+    from doti.store.transactions import Transaction
 
 # Mirrors the exports-expiry lifecycle rule of template.yaml (a test compares them).
 EXPORT_LIFETIME = timedelta(days=7)
@@ -96,7 +96,7 @@ class ExportStatus:
 def _serving_user(user: User, now: datetime) -> Contract:
     roles.require(user, roles.Permission.EXPORT)
     contract = contracts.get_contract(user.contract_id)
-    contracts.require_serving(contract, now)
+    contract_states.require(contract, contract_states.Capability.EXPORT, now)
     return contract
 
 
@@ -152,7 +152,7 @@ def request_export(
         if earlier is not None:
             raise _AskedAgain(earlier)
 
-        def add(transaction: TransactWrite) -> None:
+        def add(transaction: Transaction) -> None:
             store.add_new_export(transaction, export)
             requests.add_answer(transaction, key, nonce, expires_at=export.expires_at, replacing=seen)
 
@@ -285,7 +285,7 @@ def build_export(
     if not store.start_building(export_id, token, now, stale_after=BUILD_TIMEOUT):
         return _not_claimed(export, now, last_attempt)
     try:
-        contracts.require_serving(contracts.get_contract(export.contract_id), now)
+        contract_states.require(contracts.get_contract(export.contract_id), contract_states.Capability.EXPORT, now)
         key = export_key(export.contract_id, export.export_id)
         upload = store.MultipartUpload(
             storage.s3,

@@ -10,8 +10,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
-from doti import activity, contracts, cursors, ids, registry, usage
-from doti.clock import ceil_to_second, format_rfc3339, parse_rfc3339
+from doti import activity, contracts, cursors, ids, registry, retention_policy, usage
+from doti.clock import format_rfc3339, parse_rfc3339
 from doti.entities import Camera, Contract, Device, Frame, User
 from doti.errors import (
     Conflict,
@@ -24,13 +24,13 @@ from doti.errors import (
 )
 from doti.media import media_type
 from doti.observability import logger
-from doti.signing import presign_get
 from doti.store import claims, keys
 from doti.store import frames as store
 from doti.store import registry as registry_store
+from doti.store.objects import Storage
+from doti.store.signing import presign_get
 
 ACCEPTED_TYPES = ("image/jpeg", "image/png")
-FUTURE_TOLERANCE = timedelta(minutes=5)
 MAX_PAGE = 200
 # An in-progress claim older than this belongs to a request that stopped (the function times out after 29 s).
 CLAIM_STALE_AFTER = timedelta(minutes=2)
@@ -70,12 +70,6 @@ class FrameUpload:
 class IngestResult:
     frame: Frame
     created: bool  # False: a replay of a frame already stored
-
-
-@dataclass(frozen=True)
-class Storage:
-    s3: Any
-    bucket: str
 
 
 def require_frame_media_type(content_type: str | None, accepted_types: tuple[str, ...] = ACCEPTED_TYPES) -> str:
@@ -184,9 +178,10 @@ def admit_frame(
             "frame is larger than the contract allows", size=size, max_bytes=contract.max_object_bytes
         )
     captured_at = parse_rfc3339(captured_text, "X-Doti-Captured-At")
-    if captured_at > now + FUTURE_TOLERANCE:
+    window = retention_policy.capture_window(contract, now)
+    if window.in_future(captured_at):
         raise ValidationError("captured_at is in the future", captured_at=format_rfc3339(captured_at))
-    if captured_at < now - timedelta(days=contract.retention_days):
+    if window.too_old(captured_at):
         raise ValidationError("captured_at is older than the retention period", retention_days=contract.retention_days)
     return Admission(camera, contract, captured_at, device_frame_id, declared)
 
@@ -230,7 +225,6 @@ def ingest_frame(
     admitted = admit_frame(upload, device, now, size=len(upload.body), accepted_types=accepted_types)
     camera, contract, captured_at = admitted.camera, admitted.contract, admitted.captured_at
     device_frame_id = admitted.device_frame_id
-    retention = timedelta(days=contract.retention_days)
     # Art. 2-4: blacked out before anything is stored; the thumbnail and the activity signature are of the masked image.
     mask = camera.privacy_mask or None
     image = process(
@@ -252,7 +246,7 @@ def ingest_frame(
         frame_id=frame_id,
         captured_at=captured_at,
         claimed_at=now,
-        expires_at=int(ceil_to_second(captured_at + retention).timestamp()),
+        expires_at=int(retention_policy.expires_at(captured_at, contract).timestamp()),
         token=uuid.uuid4().hex,  # this request's: its own write, read back, is known as its own
     )
     claimed = _claim_frame_id(wanted, now)
@@ -343,7 +337,7 @@ def _store_objects(
         thumb_size=len(image.thumbnail),
         thumb_width=image.thumb_width,
         thumb_height=image.thumb_height,
-        retention_class=keys.retention_class(contract.retention_days),
+        retention_class=retention_policy.contract_class(contract),
         expires_at=datetime.fromtimestamp(claim.expires_at, UTC),
         duration_ms=image.duration_ms,
         frame_count=image.frame_count,
@@ -471,6 +465,6 @@ def get_frame(user: User, camera_id: str, frame_id: str, *, storage: Storage, no
     if not ids.is_frame_id(frame_id):
         raise NotFound("frame not found")
     frame = store.get_frame(camera.camera_id, frame_id)
-    if frame.expires_at <= now:
+    if retention_policy.is_expired(frame, now):
         raise NotFound("frame not found")
     return sign_frame(frame, storage, contract.signed_url_ttl, now)

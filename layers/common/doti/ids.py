@@ -25,6 +25,14 @@ def _millis(moment: datetime) -> int:
     return int(moment.astimezone(UTC).timestamp() * 1000)
 
 
+def id_time(value: str) -> datetime:
+    """The time a time-sorted id (a frame id, a note id, or a position between them) encodes, to the millisecond."""
+    millis = 0
+    for char in value[:_TIME_CHARS]:
+        millis = millis * 32 + _CROCKFORD.index(char)
+    return datetime.fromtimestamp(millis / 1000, UTC)
+
+
 def new_id(prefix: str) -> str:
     """An opaque random id for registry entities (contracts, sites, cameras, devices, users)."""
     return f"{prefix}_{_encode(secrets.randbits(100), 20).lower()}"

@@ -24,15 +24,12 @@ import re
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from doti import audit, contracts, ids, login_ids, registry, tokens, users
+from doti import audit, contract_states, contracts, ids, login_ids, registry, tokens, users
 from doti.auth import customer
 from doti.clock import format_rfc3339
 from doti.entities import User
 from doti.errors import (
     Conflict,
-    ContractNotStarted,
-    ContractSuspended,
-    ContractTerminated,
     NotFound,
     ValidationError,
 )
@@ -143,7 +140,8 @@ def revoke(owner: User, invitation_id: str, now: datetime) -> None:
 # the page the invitee opens
 
 
-UNKNOWN, EXPIRED, SPENT, SUSPENDED, ENDED = "unknown", "expired", "spent", "suspended", "ended"
+UNKNOWN, EXPIRED, SPENT = "unknown", "expired", "spent"
+SUSPENDED, ENDED = contract_states.PAGE_SUSPENDED, contract_states.PAGE_ENDED  # as the contract's state says
 # The link is dead (404: never issued, used, revoked, expired or spent), or its contract is not serving (403).
 REFUSAL_STATUS = {UNKNOWN: 404, EXPIRED: 404, SPENT: 404, SUSPENDED: 403, ENDED: 403}
 
@@ -210,13 +208,11 @@ def _open(token: str, now: datetime) -> OpenInvitation:
         raise _Refused(EXPIRED)  # the table's TTL removes it, days later at worst
     try:
         contract = contracts.get_contract(invitation.contract_id)
-        contracts.require_serving(contract, now)
     except NotFound as exc:
         raise _Refused(UNKNOWN) from exc
-    except (ContractSuspended, ContractNotStarted) as exc:
-        raise _Refused(SUSPENDED) from exc
-    except ContractTerminated as exc:
-        raise _Refused(ENDED) from exc
+    refused = contract_states.refusal(contract, contract_states.Capability.SERVING, now)
+    if refused is not None:
+        raise _Refused(refused.page_refusal)  # SUSPENDED or ENDED
     return OpenInvitation(invitation, contract.name)
 
 

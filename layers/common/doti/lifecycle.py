@@ -1,8 +1,4 @@
-"""The contract lifecycle of SPEC §3, in one place: states, the transitions allowed between them, and their grounds.
-
-    pending ─> active ⇄ suspended
-    active | suspended ─> cancelling ─> terminated ─> purged
-    active | suspended | cancelling ─> terminated        (at once, on the grounds of Art. 12, Art. 13-2)
+"""The contract lifecycle of SPEC §3: making the moves that doti.contract_states.TRANSITIONS allows, with their grounds.
 
 No other move exists. In particular a cancellation is not withdrawn (`cancelling -> active`): Art. 13 gives the
 customer a notice to cancel and nothing to take it back, so a customer who wants to stay needs a new contract.
@@ -21,15 +17,20 @@ win. Notices (Art. 5) go out where the terms ask for them or the customer is lef
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
 
-from pynamodb.exceptions import DoesNotExist, PynamoDBException, UpdateError
-from pynamodb.transactions import TransactWrite
-
 from doti import audit, ids, notices, schedule
 from doti.clock import format_optional, format_rfc3339
+from doti.contract_states import (
+    CUSTOMER_NOTICE,
+    EMERGENCY,
+    GROUNDS,
+    PLANNED,
+    TRANSITIONS,
+    states_where,
+)
 from doti.contracts import (
     ACTIVE,
     CANCELLING,
@@ -39,48 +40,19 @@ from doti.contracts import (
     SUSPENDED,
     TERMINATED,
     add_months,
-    as_contract,
-    contract_item,
 )
-from doti.entities import Contract
-from doti.errors import Conflict, DotiError, NotFound, StorageError, ValidationError
+from doti.entities import Contract, SuspensionWindow
+from doti.errors import Conflict, DotiError, ValidationError
 from doti.mail import Mailer
 from doti.observability import logger
-from doti.store.conditions import is_condition_failure
-from doti.store.models import ContractModel, SuspensionModel
+from doti.store import contracts as contract_store
+from doti.store import suspensions as store
+from doti.store.transactions import Transaction
 
 DEFAULT_PURGE_GRACE_DAYS = 30  # the template's PurgeGraceDays default; jobs and routes pass the setting
 CANCELLATION_NOTICE_MONTHS = 2  # Art. 13-1
 
-# grounds: article, paragraph, item
-EMERGENCY = ("art8-1-1", "art8-1-2", "art8-1-3", "art8-1-4")  # Art. 8-1 (1)-(4): no prior notice
-PLANNED = "art8-2"  # Art. 8-2: with prior notice
-ART12_1 = tuple(f"art12-1-{n}" for n in range(1, 13))  # Art. 12-1 (1)-(12)
-ANTISOCIAL = "art12-2"  # Art. 12-2: ends the contract
-CUSTOMER_NOTICE = "art13-1"  # Art. 13-1: the customer's cancellation, two months ahead
-CUSTOMER_IMMEDIATE = "art13-2"  # Art. 13-2: the customer ends it at once; overrides the two months
-SECURITY_CONTRACT_ENDED = "security_contract_ended"  # Art. 12-1, preamble
-GROUNDS = (*EMERGENCY, PLANNED, *ART12_1, ANTISOCIAL, CUSTOMER_NOTICE, CUSTOMER_IMMEDIATE, SECURITY_CONTRACT_ENDED)
-
-SUSPENSION_GROUNDS = frozenset({*EMERGENCY, PLANNED, *ART12_1, SECURITY_CONTRACT_ENDED})
-CANCELLATION_GROUNDS = frozenset({CUSTOMER_NOTICE, CUSTOMER_IMMEDIATE})
-TERMINATION_GROUNDS = frozenset({*ART12_1, ANTISOCIAL, CUSTOMER_IMMEDIATE, SECURITY_CONTRACT_ENDED})
 WINDOW_GROUNDS = frozenset({*EMERGENCY, PLANNED})  # what a scheduled suspension window may cite
-
-_NONE: frozenset[str | None] = frozenset({None})
-# (from, to) -> the grounds it may cite; None in a set means "no ground" is accepted
-TRANSITIONS: dict[tuple[str, str], frozenset[str | None]] = {
-    (PENDING, ACTIVE): _NONE,
-    (ACTIVE, SUSPENDED): SUSPENSION_GROUNDS,
-    (SUSPENDED, ACTIVE): _NONE | SUSPENSION_GROUNDS,  # lifting; the ground, if any, is the one lifted
-    (ACTIVE, CANCELLING): CANCELLATION_GROUNDS,
-    (SUSPENDED, CANCELLING): CANCELLATION_GROUNDS,
-    (ACTIVE, TERMINATED): TERMINATION_GROUNDS,
-    (SUSPENDED, TERMINATED): TERMINATION_GROUNDS,
-    # art13-1 here is the cancellation taking effect, on or after its date (the termination job)
-    (CANCELLING, TERMINATED): frozenset({*TERMINATION_GROUNDS, CUSTOMER_NOTICE}),
-    (TERMINATED, PURGED): _NONE,
-}
 
 _MAX_REASON = 2000
 
@@ -124,8 +96,8 @@ def transition(
     seen: dict[str, Any] = {}
 
     def prepare() -> audit.StateWrite:
-        item = contract_item(contract_id)
-        before = as_contract(item)
+        read = contract_store.read_versioned(contract_id)
+        before = read.contract
         if seen.setdefault("state", before.state) != before.state:
             # another move won the race: the caller's decision was made on a state that is gone
             raise Conflict(f"the contract changed meanwhile and is {before.state} now", current_state=before.state)
@@ -136,9 +108,8 @@ def transition(
         seen["move"] = (before, replace(before, **changes))
         details = _transition_details(before, to, ground, reason, effective_at, purge_due_at, window_id, notice_due)
 
-        def add(transaction: TransactWrite) -> None:
-            # conditional on the version read (PynamoDB adds the condition and the increment)
-            transaction.update(item, actions=[getattr(ContractModel, name).set(v) for name, v in changes.items()])
+        def add(transaction: Transaction) -> None:
+            contract_store.add_update(transaction, read, changes)  # conditional on the version read
             if notice is not None:
                 notices.stage(transaction, notice)
 
@@ -324,34 +295,7 @@ WINDOW_SCHEDULED, WINDOW_APPLIED, WINDOW_LIFTED, WINDOW_CANCELLED, WINDOW_SKIPPE
     "cancelled",
     "skipped",  # the contract was not active when the window started, or the window was over before it ran
 )
-_SCHEDULABLE_STATES = frozenset({PENDING, ACTIVE, SUSPENDED})
-
-
-@dataclass(frozen=True)
-class SuspensionWindow:
-    contract_id: str
-    suspension_id: str
-    starts_at: datetime
-    ends_at: datetime
-    ground: str
-    reason: str
-    status: str
-    created_by: str
-    created_at: datetime
-
-
-def _window(item: SuspensionModel) -> SuspensionWindow:
-    return SuspensionWindow(
-        contract_id=item.contract_id,
-        suspension_id=item.suspension_id,
-        starts_at=item.starts_at,
-        ends_at=item.ends_at,
-        ground=item.ground,
-        reason=item.reason,
-        status=item.status,
-        created_by=item.created_by,
-        created_at=item.created_at,
-    )
+_SCHEDULABLE_STATES = states_where("suspension_schedulable")
 
 
 def schedule_suspension(
@@ -380,7 +324,7 @@ def schedule_suspension(
         raise ValidationError("starts_at must be in the future", field="starts_at")
     if ends_at <= starts_at:
         raise ValidationError("ends_at must be after starts_at", field="ends_at")
-    contract = as_contract(contract_item(contract_id))
+    contract = contract_store.read_contract(contract_id)
     if contract.state not in _SCHEDULABLE_STATES:
         raise Conflict(
             f"a {contract.state} contract cannot be scheduled for suspension",
@@ -404,8 +348,8 @@ def schedule_suspension(
     schedule.schedule_work(schedule.SUSPENSION_START, starts_at, contract_id, window.suspension_id)
     schedule.schedule_work(schedule.SUSPENSION_END, ends_at, contract_id, window.suspension_id)
 
-    def store_window(transaction: TransactWrite) -> None:
-        transaction.save(SuspensionModel(**window.__dict__), condition=SuspensionModel.suspension_id.does_not_exist())
+    def store_window(transaction: Transaction) -> None:
+        store.add_new_window(transaction, window)
 
     audit.record_with(
         contract_id,
@@ -423,39 +367,21 @@ def schedule_suspension(
 def suspensions_of(contract_id: str, *, statuses: Iterable[str] | None = None) -> list[SuspensionWindow]:
     """The contract's windows, oldest first (one key range: the windows of one contract)."""
     wanted = set(statuses) if statuses is not None else None
-    try:
-        windows = [_window(item) for item in SuspensionModel.query(contract_id, consistent_read=True)]
-    except PynamoDBException as exc:
-        raise StorageError("could not read the suspension windows") from exc
-    return [w for w in windows if wanted is None or w.status in wanted]
+    return [w for w in store.windows_of(contract_id) if wanted is None or w.status in wanted]
 
 
 def list_suspensions(contract_id: str) -> list[SuspensionWindow]:
-    contract_item(contract_id)  # NotFound for an unknown contract
+    contract_store.read_contract(contract_id)  # NotFound for an unknown contract
     return suspensions_of(contract_id)
 
 
 def get_window(contract_id: str, suspension_id: str) -> SuspensionWindow:
-    try:
-        return _window(SuspensionModel.get(contract_id, suspension_id, consistent_read=True))
-    except DoesNotExist as exc:
-        raise NotFound("suspension window not found") from exc
-    except PynamoDBException as exc:
-        raise StorageError("could not read the suspension window") from exc
+    return store.get_window(contract_id, suspension_id)
 
 
 def set_window_status(window: SuspensionWindow, expected: Iterable[str], status: str) -> bool:
     """Move the window to `status` if it is still in one of `expected`; False when it had moved on."""
-    condition = SuspensionModel.status.is_in(*expected)
-    try:
-        SuspensionModel(window.contract_id, window.suspension_id).update(
-            actions=[SuspensionModel.status.set(status)], condition=condition
-        )
-    except UpdateError as exc:
-        if is_condition_failure(exc):
-            return False
-        raise StorageError("could not update the suspension window") from exc
-    return True
+    return store.set_status(window, expected, status)
 
 
 def cancel_suspension(contract_id: str, suspension_id: str, *, actor: str, now: datetime, mailer: Mailer) -> None:
@@ -469,12 +395,8 @@ def cancel_suspension(contract_id: str, suspension_id: str, *, actor: str, now: 
         if current != WINDOW_SCHEDULED:
             raise _WindowMoved(current)
 
-        def cancel(transaction: TransactWrite) -> None:
-            transaction.update(
-                SuspensionModel(contract_id, suspension_id),
-                actions=[SuspensionModel.status.set(WINDOW_CANCELLED)],
-                condition=SuspensionModel.status == WINDOW_SCHEDULED,
-            )
+        def cancel(transaction: Transaction) -> None:
+            store.add_status(transaction, contract_id, suspension_id, WINDOW_SCHEDULED, WINDOW_CANCELLED)
 
         return audit.StateWrite(cancel, _window_details(window))
 

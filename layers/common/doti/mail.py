@@ -4,17 +4,14 @@ SES has no idempotency key: a SendEmail repeated after its answer was lost sends
 told apart by whether the mail may have gone: SES answered with an error, or the connection was never made, and it
 did not (StorageError: sending again is safe); the request went out and its answer did not come back, and it may
 have (MailUnconfirmed: sending again could send it twice). doti's mailers (`doti.runtime.mailer` for notices,
-`doti.runtime.receipt_mailer` for deletion receipts) use a client without botocore's retries, which never resends
-by itself, so each sends at most once per call.
+`doti.runtime.receipt_mailer` for deletion receipts; doti.store.mail sends) use a client without botocore's retries,
+which never resends by itself, so each sends at most once per call.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Protocol
-
-from botocore.exceptions import BotoCoreError, ClientError, HTTPClientError, SSLError
+from typing import Protocol
 
 from doti.errors import StorageError
 
@@ -30,27 +27,3 @@ class Mailer(Protocol):
         Raises MailUnconfirmed when the mail may have been sent, any other DotiError when it was not.
         """
         ...
-
-
-@dataclass(frozen=True)
-class SesMailer:
-    ses: Any
-    sender: str
-
-    def send(self, to: str, subject: str, body: str, now: datetime) -> datetime:
-        try:
-            self.ses.send_email(
-                Source=self.sender,
-                Destination={"ToAddresses": [to]},
-                Message={
-                    "Subject": {"Data": subject, "Charset": "UTF-8"},
-                    "Body": {"Text": {"Data": body, "Charset": "UTF-8"}},
-                },
-            )
-        except ClientError as exc:  # SES answered: not sent
-            raise StorageError("could not send the e-mail") from exc
-        except (HTTPClientError, SSLError) as exc:  # sent, and the answer lost (read timeout, connection dropped)
-            raise MailUnconfirmed("the e-mail may have been sent; its answer was lost") from exc
-        except BotoCoreError as exc:  # never sent: no connection (refused, timed out), credentials, parameters
-            raise StorageError("could not send the e-mail") from exc
-        return now

@@ -14,11 +14,12 @@ import re
 from dataclasses import dataclass
 from datetime import datetime
 
-from doti import audit, contracts, ids, registry
+from doti import audit, contract_states, contracts, ids, registry
 from doti.clock import format_rfc3339
 from doti.errors import Conflict, ValidationError
-from doti.frames import MAX_PAGE, SignedFrame, Storage, sign_frame
+from doti.frames import MAX_PAGE, SignedFrame, sign_frame
 from doti.store import frames as store
+from doti.store.objects import Storage
 
 DEFAULT_LIMIT = 50
 # A ticket is a reference, not prose: 3-100 characters, starting with a letter or digit (e.g. "MNT-1234",
@@ -70,7 +71,7 @@ def access_frames(
     """The camera's frames in [start, end), oldest first, with signed URLs valid for the contract's TTL; audited."""
     window = _validated(window)
     contract = contracts.get_contract(contract_id)
-    if contract.state == contracts.PURGED:
+    if contract_states.rules_of(contract).purged:
         raise Conflict("the contract is purged; it has no data left", state=contract.state)
     camera = registry.camera_of_contract(contract_id, window.camera_id)
     upper = ids.frame_id_floor(window.end)

@@ -24,11 +24,11 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from functools import partial
 
-from doti import audit, contracts, cursors, ids, registry, roles
-from doti.clock import ceil_to_second, format_rfc3339, parse_rfc3339
+from doti import audit, contracts, cursors, ids, registry, retention_policy, roles
+from doti.clock import format_rfc3339, parse_rfc3339
 from doti.entities import Camera, Contract, Device, Note, User
 from doti.errors import Conflict, NotFound, UnsupportedMediaType, ValidationError
 from doti.json_body import parse_json_body
@@ -38,7 +38,6 @@ from doti.store import notes as store
 KIND_EVENT, KIND_NOTE = "event", "note"
 MAX_TEXT = 2000
 MAX_PAGE = 200
-FUTURE_TOLERANCE = timedelta(minutes=5)
 _ALLOWED_CONTROLS = frozenset("\n\t")
 _EVENT_ID = re.compile(r"^[A-Za-z0-9._:\-]{1,128}$")
 _EVENT_FIELDS = frozenset({"camera_id", "occurred_at", "text", "event_id"})
@@ -94,17 +93,13 @@ def check_text(text: str) -> str:
 
 
 def _check_time(at: datetime, contract: Contract, now: datetime, field: str) -> None:
-    if at > now + FUTURE_TOLERANCE:
+    window = retention_policy.capture_window(contract, now)
+    if window.in_future(at):
         raise ValidationError(f"{field} is in the future", field=field, value=format_rfc3339(at))
-    if at < now - timedelta(days=contract.retention_days):
+    if window.too_old(at):
         raise ValidationError(
             f"{field} is older than the retention period", field=field, retention_days=contract.retention_days
         )
-
-
-def _expires_at(at: datetime, contract: Contract) -> datetime:
-    """The end of the note's retention, rounded up to the whole second DynamoDB TTL holds (never earlier)."""
-    return ceil_to_second(at + timedelta(days=contract.retention_days))
 
 
 def parse_device_event(body: bytes, content_type: str | None) -> DeviceEvent:
@@ -168,7 +163,7 @@ def record_event(event: DeviceEvent, device: Device, *, signature: str, now: dat
         author_id=device.device_id,
         author_name=device.name,
         created_at=now,
-        expires_at=_expires_at(at, contract),
+        expires_at=retention_policy.expires_at(at, contract),
         event_id=event.event_id,
     )
     first = store.put_new_note(note)
@@ -208,7 +203,7 @@ def add_note(user: User, camera_id: str, text: str, at: str | None, *, now: date
         author_id=user.user_id,
         author_name=user.name,
         created_at=now,
-        expires_at=_expires_at(moment, contract),
+        expires_at=retention_policy.expires_at(moment, contract),
     )
     details = {"camera_id": camera.camera_id, "note_id": note.note_id, "at": format_rfc3339(moment)}
     # No note without its audit entry, nor an entry without its note: they commit together. (An id already taken,

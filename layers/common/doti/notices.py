@@ -12,57 +12,26 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
-from pynamodb.connection import Connection
-from pynamodb.exceptions import DoesNotExist, PynamoDBException, TransactWriteError
-from pynamodb.transactions import TransactWrite
-
-from doti import audit, contracts, ids, schedule
+from doti import audit, contract_states, contracts, ids, schedule
 from doti.clock import format_optional, format_rfc3339
-from doti.entities import Contract, User
+from doti.entities import Contract, Notice, User
 from doti.errors import DotiError, NotFound, StorageError, ValidationError
 from doti.mail import Mailer, MailUnconfirmed
 from doti.observability import logger
+from doti.store import notices as store
 from doti.store import registry
-from doti.store.models import NoticeModel, NoticeReadModel
+from doti.store.transactions import NotCommitted, Transaction, commit
 
 ALL = "all"
 KINDS = ("maintenance", "suspension", "terms_change", "fee_change", "service_end", "incident", "inactivity", "deletion")
 SERVICE_END_NOTICE = timedelta(days=91)  # Art. 8-3: at least three months ahead
-_DEAD_STATES = frozenset({"purged"})
 MAIL_DELAY = timedelta(minutes=1)  # longer than a request runs (29 s): the job never races a publisher's own send
 # how e-mailing a staged notice went (`deliver`)
 SENT, UNCONFIRMED, DONE = "sent", "unconfirmed", "done"
 
 
-@dataclass(frozen=True)
-class Notice:
-    audience: str
-    notice_id: str
-    kind: str
-    title: str
-    body: str
-    published_at: datetime
-    effective_at: datetime | None
-    site_delivered_at: datetime
-    email_delivered: dict[str, str]
-
-
-def _notice(item: NoticeModel) -> Notice:
-    return Notice(
-        audience=item.audience,
-        notice_id=item.notice_id,
-        kind=item.kind,
-        title=item.title,
-        body=item.body,
-        published_at=item.published_at,
-        effective_at=item.effective_at,
-        site_delivered_at=item.site_delivered_at,
-        email_delivered=item.email_delivered or {},
-    )
-
-
 def _live_contracts() -> Iterable[Contract]:
-    return (c for c in registry.iter_contracts() if c.state not in _DEAD_STATES)
+    return (c for c in registry.iter_contracts() if not contract_states.rules_of(c).purged)
 
 
 def publish(
@@ -88,10 +57,9 @@ def publish(
     registry.get_contract(audience)  # NotFound for an unknown contract
     work = mail_work(notice)
     try:
-        with TransactWrite(connection=_connection(), client_request_token=uuid.uuid4().hex) as transaction:
-            stage(transaction, notice)
-    except TransactWriteError as exc:
-        if _stored(audience, notice.notice_id) is None:  # else it applied, and only its answer was lost
+        commit(lambda transaction: stage(transaction, notice))
+    except NotCommitted as exc:
+        if store.get_notice(audience, notice.notice_id) is None:  # else it applied, and only its answer was lost
             raise StorageError("could not store the notice") from exc
     try:
         outcome = deliver(work, mailer=mailer, actor=actor, now=now)
@@ -101,7 +69,7 @@ def publish(
         )
         outcome = None
     delivered = {audience: format_rfc3339(now)} if outcome == SENT else {}
-    return replace(_notice(notice.item()), email_delivered=delivered)
+    return replace(notice.notice(), email_delivered=delivered)
 
 
 @dataclass(frozen=True)
@@ -117,8 +85,9 @@ class Draft:
     now: datetime
     effective_at: datetime | None = None
 
-    def item(self) -> NoticeModel:
-        return NoticeModel(
+    def notice(self) -> Notice:
+        """The notice as it is stored: on the site (delivered there, Art. 5-3) when published, not yet e-mailed."""
+        return Notice(
             audience=self.audience,
             notice_id=self.notice_id,
             kind=self.kind,
@@ -126,7 +95,6 @@ class Draft:
             body=self.body,
             published_at=self.now,
             effective_at=self.effective_at,
-            published_by=self.actor,
             site_delivered_at=self.now,
             email_delivered={},
         )
@@ -152,7 +120,7 @@ def draft(
     return Draft(audience, ids.time_sorted_id(now), kind, title, body, actor, now, effective_at)
 
 
-def stage(transaction: TransactWrite, notice: Draft) -> schedule.ScheduledWork:
+def stage(transaction: Transaction, notice: Draft) -> schedule.ScheduledWork:
     """Add a notice to one contract, and the work of e-mailing it, to a transaction: the notice is on the site (and
     so delivered, Art. 5-3) once the transaction commits, and its e-mail cannot be lost. The e-mail is due a little
     later (MAIL_DELAY), so the suspension job sends it only if its publisher did not (`deliver`).
@@ -160,7 +128,7 @@ def stage(transaction: TransactWrite, notice: Draft) -> schedule.ScheduledWork:
     Idempotent: the same draft adds the same writes (a retried transaction)."""
     if notice.audience == ALL:
         raise ValueError("a notice to all is e-mailed as it is published, not staged")
-    transaction.save(notice.item())
+    store.add_notice(transaction, notice.notice(), notice.actor)
     work = mail_work(notice)
     schedule.add_work(transaction, work.kind, work.due_at, work.contract_id, work.ref)
     return work
@@ -180,7 +148,7 @@ def deliver(work: schedule.ScheduledWork, *, mailer: Mailer, actor: str, now: da
     found held by an earlier attempt that stopped (before or after sending, or before recording it), may have sent
     it: the delivery is recorded "unconfirmed" and the mail never sent again. Returns SENT, UNCONFIRMED, or DONE when
     there was nothing left to do."""
-    notice = _stored(work.contract_id, work.ref or "")
+    notice = store.get_notice(work.contract_id, work.ref or "")
     contract = _addressee(work.contract_id)
     if notice is None or contract is None:
         schedule.done_work(work)  # the notice or its contract was purged
@@ -212,7 +180,7 @@ def deliver(work: schedule.ScheduledWork, *, mailer: Mailer, actor: str, now: da
 
 
 def _record_delivery(
-    notice: NoticeModel, work: schedule.ScheduledWork, holder: str, sent_at: datetime | None, actor: str, now: datetime
+    notice: Notice, work: schedule.ScheduledWork, holder: str, sent_at: datetime | None, actor: str, now: datetime
 ) -> bool:
     """The delivery's entry, its time on the notice and the end of its work, in one transaction; False when another
     attempt recorded it first."""
@@ -229,13 +197,9 @@ def _record_delivery(
         if schedule.get_work(work) is None:
             raise _Recorded
 
-        def add(transaction: TransactWrite) -> None:
+        def add(transaction: Transaction) -> None:
             schedule.add_done(transaction, work, holder)
-            transaction.update(
-                NoticeModel(notice.audience, notice.notice_id),
-                actions=[NoticeModel.email_delivered.set(delivered)],
-                condition=NoticeModel.notice_id.exists(),
-            )
+            store.add_email_delivered(transaction, notice.audience, notice.notice_id, delivered)
 
         return audit.StateWrite(add, details)
 
@@ -252,36 +216,20 @@ class _Recorded(Exception):
     """The delivery was recorded by another attempt."""
 
 
-def _stored(audience: str, notice_id: str) -> NoticeModel | None:
-    try:
-        return NoticeModel.get(audience, notice_id, consistent_read=True)
-    except DoesNotExist:
-        return None
-    except PynamoDBException as exc:
-        raise StorageError("could not read the notice") from exc
-
-
 def _addressee(contract_id: str) -> Contract | None:
     try:
         contract = registry.get_contract(contract_id)
     except NotFound:
         return None
-    return None if contract.state in _DEAD_STATES else contract
-
-
-def _connection() -> Connection:
-    return NoticeModel._get_connection().connection
+    return None if contract_states.rules_of(contract).purged else contract
 
 
 def _broadcast(notice: Draft, mailer: Mailer) -> Notice:
     """A notice to every customer, e-mailed to each live contract as it is published. A mail whose answer was lost
     is recorded unconfirmed and not resent; the others still go."""
     recipients = list(_live_contracts())
-    item = notice.item()
-    try:
-        item.save()
-    except PynamoDBException as exc:
-        raise StorageError("could not store the notice") from exc
+    stored = notice.notice()
+    store.put_notice(stored, notice.actor)
     delivered: dict[str, str] = {}
     for contract in recipients:
         details: dict[str, Any] = {"kind": notice.kind, "title": notice.title}
@@ -299,10 +247,7 @@ def _broadcast(notice: Draft, mailer: Mailer) -> Notice:
             details=details,
             now=notice.now,
         )
-    try:
-        item.update(actions=[NoticeModel.email_delivered.set(delivered)])
-    except PynamoDBException as exc:
-        raise StorageError("could not record the notice's delivery") from exc
+    store.set_email_delivered(stored.audience, stored.notice_id, delivered)
     audit.record(
         None,
         actor=notice.actor,
@@ -311,7 +256,7 @@ def _broadcast(notice: Draft, mailer: Mailer) -> Notice:
         details={"kind": notice.kind},
         now=notice.now,
     )
-    return _notice(item)
+    return replace(stored, email_delivered=delivered)
 
 
 def _require_account_open(user: User, now: datetime) -> None:
@@ -322,15 +267,8 @@ def _require_account_open(user: User, now: datetime) -> None:
 def notices_for(user: User, *, now: datetime, limit: int = 50) -> list[tuple[Notice, datetime | None]]:
     """The user's notices (their contract's and everyone's), unread first, newest first within each group."""
     _require_account_open(user, now)
-    try:
-        found = [
-            _notice(item)
-            for audience in (user.contract_id, ALL)
-            for item in NoticeModel.query(audience, scan_index_forward=False, limit=limit)
-        ]
-        reads = {r.notice_id: r.read_at for r in NoticeReadModel.query(user.login_id)}
-    except PynamoDBException as exc:
-        raise StorageError("could not list notices") from exc
+    found = store.newest_notices((user.contract_id, ALL), limit)
+    reads = store.reads_of(user.login_id)
     found.sort(key=lambda n: (n.notice_id in reads, _desc(n.notice_id)))
     return [(n, reads.get(n.notice_id)) for n in found[:limit]]
 
@@ -342,12 +280,6 @@ def _desc(notice_id: str) -> list[int]:
 def mark_read(user: User, notice_id: str, now: datetime) -> None:
     """Record that the user read a notice addressed to them; other notices are NotFound."""
     _require_account_open(user, now)
-    try:
-        visible = any(
-            NoticeModel.count(audience, NoticeModel.notice_id == notice_id) for audience in (user.contract_id, ALL)
-        )
-        if not visible:
-            raise NotFound("notice not found")
-        NoticeReadModel(login_id=user.login_id, notice_id=notice_id, read_at=now).save()
-    except PynamoDBException as exc:
-        raise StorageError("could not record the read") from exc
+    if not store.is_addressed((user.contract_id, ALL), notice_id):
+        raise NotFound("notice not found")
+    store.put_read(user.login_id, notice_id, now)

@@ -46,11 +46,11 @@ from typing import Any
 from doti import audit, lifecycle, schedule
 from doti.clock import format_rfc3339
 from doti.errors import Conflict, DotiError, NotFound
-from doti.frames import Storage
 from doti.mail import Mailer, MailUnconfirmed
 from doti.store import keys
 from doti.store import purge as store
 from doti.store import retention as retention_store
+from doti.store.objects import Storage
 
 BATCH = 1000
 RESERVE_MS = 15_000  # stop this long before the Lambda timeout; the next run continues

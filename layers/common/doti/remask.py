@@ -24,7 +24,7 @@ from typing import Protocol
 
 from doti import audit, ids
 from doti.errors import Conflict
-from doti.frames import FUTURE_TOLERANCE
+from doti.retention_policy import FUTURE_TOLERANCE
 from doti.store import registry as registry_store
 from doti.store import remask as store
 from doti.store.remask import RemaskJob

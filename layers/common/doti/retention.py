@@ -34,22 +34,19 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
-from doti import contracts, deletions, ids
+from doti import contract_states, deletions, ids, retention_policy
 from doti.entities import Camera, Contract
-from doti.frames import Storage
 from doti.store import frames as frames_store
 from doti.store import keys, registry
 from doti.store import notes as notes_store
 from doti.store import retention as store
+from doti.store.objects import Storage
 
 BATCH = 500
 RESERVE_MS = 15_000  # stop this long before the Lambda timeout; the next run continues
 GRACE = timedelta(hours=1)  # an object without an index item younger than this may be an upload in flight
 LIST_BUDGET = 50_000  # listed keys per run; the next run continues from the cursors
 EMPTY_CHUNKS_PER_CHECK = 10  # empty days walked between remaining-time checks
-
-_CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
-_TIME_CHARS = 10
 
 
 @dataclass
@@ -108,10 +105,10 @@ def run_retention(
 ) -> RetentionReport:
     run = _Run(storage, now, remaining_ms, batch, reserve_ms, grace, list_budget)
     for contract in registry.iter_contracts():
-        if contract.state == contracts.PURGED:
+        if contract_states.rules_of(contract).purged:
             continue
         run.report.contracts += 1
-        cutoff = ids.frame_id_floor(now - timedelta(days=contract.retention_days))
+        cutoff = retention_policy.cutoff_position(contract, now)
         for camera in registry.cameras_of_contract(contract.contract_id):
             run.report.cameras += 1
             if not _expire_notes(run, contract, camera.camera_id, cutoff):
@@ -210,7 +207,7 @@ def _reconcile_camera(run: _Run, contract: Contract, camera: Camera, cutoff: str
         if empty_chunks >= EMPTY_CHUNKS_PER_CHECK and run.out_of_time():
             finished = False
             break
-        day_start = _day_of(position)
+        day_start = retention_policy.day_of(position)
         upper = min(cutoff, ids.frame_id_floor(day_start + timedelta(days=1)))
         step = _reconcile_chunk(run, counting, day_start, position, upper)
         if step.overtaken:
@@ -236,10 +233,10 @@ def _first_position(contract: Contract, camera: Camera) -> str:
     or after t - retention, and the cursor stays at or below the cutoff of an earlier run. (Only a lengthened
     retention lets a frame arrive below it; its objects' lifecycle tag still removes them.)
     """
-    start = camera.created_at - timedelta(days=contract.retention_days)
+    start = retention_policy.capture_window(contract, camera.created_at).earliest
     oldest = store.oldest_frame_id(camera.camera_id)
     if oldest is not None:
-        start = min(start, _day_of(oldest))
+        start = min(start, retention_policy.day_of(oldest))
     return ids.frame_id_floor(datetime(start.year, start.month, start.day, tzinfo=UTC))
 
 
@@ -284,7 +281,7 @@ def _reconcile_chunk(run: _Run, counting: _CameraRange, day: datetime, lower: st
         indexed = {i.frame_id for i in items}
 
     keys_present = {o.key for o in objects}
-    current_class = f"d{contract.retention_days}"
+    current_class = retention_policy.contract_class(contract)
     found = run.report.reconciled
     found.keys_listed += sum(len(x) for x in listed)
     found.items_examined += len(items)
@@ -339,12 +336,3 @@ def _day_prefixes(contract_id: str, camera_id: str, day: datetime) -> tuple[str,
     frame = keys.frame_key(contract_id, camera_id, day, ids.FRAME_ID_MIN, "image/jpeg")
     thumb = keys.thumb_key(contract_id, camera_id, day, ids.FRAME_ID_MIN)
     return frame.rsplit("/", 1)[0] + "/", thumb.rsplit("/", 1)[0] + "/"
-
-
-def _day_of(position: str) -> datetime:
-    """Midnight (UTC) of the day a frame id (or a position between ids) falls on."""
-    millis = 0
-    for char in position[:_TIME_CHARS]:
-        millis = millis * 32 + _CROCKFORD.index(char)
-    moment = datetime.fromtimestamp(millis / 1000, UTC)
-    return datetime(moment.year, moment.month, moment.day, tzinfo=UTC)

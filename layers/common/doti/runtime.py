@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from functools import cache
 
-from doti.auth.device import SecretBox
-from doti.frames import Storage
-from doti.mail import SesMailer
 from doti.settings import get_settings
 from doti.store.aws import kms_client, reset_clients, s3_client, ses_client_sending_once, sqs_client
+from doti.store.mail import SesMailer
+from doti.store.objects import Storage
 from doti.store.remask import SqsJobQueue
+from doti.store.secrets import SecretBox
 
 
 @cache

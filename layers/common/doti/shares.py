@@ -27,19 +27,20 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from functools import partial
 
-from doti import audit, contracts, ids, registry, roles, tokens
+from doti import audit, contract_states, contracts, ids, registry, retention_policy, roles, tokens
 from doti.clock import format_optional, format_rfc3339
 from doti.entities import Camera, Contract, Frame, Share, User
-from doti.errors import ContractNotStarted, ContractSuspended, ContractTerminated, NotFound, ValidationError
-from doti.frames import SignedFrame, Storage, sign_frame
+from doti.errors import NotFound, ValidationError
+from doti.frames import SignedFrame, sign_frame
 from doti.store import frames as frame_store
 from doti.store import shares as store
+from doti.store.objects import Storage
 
 MIN_LIFETIME = timedelta(minutes=1)
 MAX_LIFETIME = timedelta(days=7)
 MAX_PURPOSE_CHARS = 200
 PAGE_SIZE = 50  # frames per page of a window's share page (SPEC §12 caps pages at 200)
-# Frames may be captured up to 5 minutes ahead of the server's clock (doti.frames.FUTURE_TOLERANCE).
+# Frames may be captured up to 5 minutes ahead of the server's clock (doti.retention_policy.FUTURE_TOLERANCE).
 MAX_WINDOW_END_AHEAD = timedelta(minutes=5)
 ONE_TIME_URL_TTL = 300  # seconds: long enough to load a one-time page's images, not to pass its URLs on for long
 _MAX_TOKEN_CHARS = 128
@@ -119,7 +120,7 @@ def _live_frame(camera_id: str, frame_id: str, now: datetime) -> Frame:
     if not ids.is_frame_id(frame_id):
         raise NotFound("frame not found")
     frame = frame_store.get_frame(camera_id, frame_id)
-    if frame.expires_at <= now:
+    if retention_policy.is_expired(frame, now):
         raise NotFound("frame not found")
     return frame
 
@@ -229,7 +230,8 @@ def share_status(share: Share, now: datetime) -> str:
 # the page a link holder opens
 
 
-UNKNOWN, GONE, SUSPENDED, ENDED, BAD_PAGE = "unknown", "gone", "suspended", "ended", "bad_page"
+UNKNOWN, GONE, BAD_PAGE = "unknown", "gone", "bad_page"
+SUSPENDED, ENDED = contract_states.PAGE_SUSPENDED, contract_states.PAGE_ENDED  # as the contract's state says
 # The link is dead (404), its contract stopped serving (403), or the page address was altered (400).
 REFUSAL_STATUS = {
     UNKNOWN: 404,
@@ -331,13 +333,11 @@ def _usable_share(token: str, now: datetime) -> Share:
 def _serving_contract_of(share: Share, now: datetime) -> Contract:
     try:
         contract = contracts.get_contract(share.contract_id)
-        contracts.require_serving(contract, now)
     except NotFound as exc:
         raise _Refused(UNKNOWN) from exc
-    except (ContractSuspended, ContractNotStarted) as exc:
-        raise _Refused(SUSPENDED) from exc
-    except ContractTerminated as exc:
-        raise _Refused(ENDED) from exc
+    refused = contract_states.refusal(contract, contract_states.Capability.SHARE_PAGES, now)
+    if refused is not None:
+        raise _Refused(refused.page_refusal)  # SUSPENDED or ENDED
     return contract
 
 

@@ -18,13 +18,13 @@ import hashlib
 from dataclasses import dataclass
 from datetime import datetime
 
-from doti import audit, contracts, deletions, ids, notes, registry
+from doti import audit, contract_states, contracts, deletions, ids, notes, registry
 from doti.clock import format_rfc3339
 from doti.entities import Camera
 from doti.errors import Conflict, NotFound, StorageError, ValidationError
-from doti.frames import Storage
 from doti.store import frames as store
 from doti.store import notes as notes_store
+from doti.store.objects import Storage
 
 # Art. 7-1 items, in the terms' order (a short English gloss of each).
 GROUNDS: dict[str, str] = {
@@ -75,7 +75,7 @@ def _checked(contract_id: str, camera_id: str, ground: str, reason: str) -> tupl
     if not text or len(text) > MAX_REASON:
         raise ValidationError(f"reason must be 1 to {MAX_REASON} characters", field="reason")
     contract = contracts.get_contract(contract_id)
-    if contract.state == contracts.PURGED:
+    if contract_states.rules_of(contract).purged:
         raise Conflict("the contract is purged", state=contract.state)
     return text, registry.camera_of_contract(contract_id, camera_id)
 

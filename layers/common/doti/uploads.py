@@ -26,6 +26,7 @@ from doti.registry import DEVICE_ACTIVE
 from doti.store import keys
 from doti.store import registry as registry_store
 from doti.store import uploads as store
+from doti.store.objects import Storage
 
 UPLOAD_TYPES = ("image/jpeg", "image/png", "video/mp4")
 GRANT_TTL = timedelta(minutes=15)
@@ -77,7 +78,7 @@ def parse_upload_request(body: bytes, content_type: str | None) -> UploadRequest
     return UploadRequest(data["camera_id"], data["content_type"], size, data["captured_at"], data["frame_id"])
 
 
-def grant_upload(request: UploadRequest, device: Device, *, storage: frames.Storage, now: datetime) -> UploadGrant:
+def grant_upload(request: UploadRequest, device: Device, *, storage: Storage, now: datetime) -> UploadGrant:
     """A presigned POST for one frame or clip, or the error the direct route would give for it (SPEC §10).
 
     Nothing is stored: the object appears only if the device uploads it, and incoming/ expires within a day.
@@ -181,7 +182,7 @@ def _uploading_device(key: str, metadata: Mapping[str, str]) -> Device:
 def process_incoming(
     key: str,
     *,
-    storage: frames.Storage,
+    storage: Storage,
     process: frames.ImageProcessor,
     limits_factory: Callable[[int, int], Any],
     now: datetime,
@@ -229,7 +230,7 @@ def process_incoming(
 def process_notification(
     notification: Mapping[str, Any],
     *,
-    storage: frames.Storage,
+    storage: Storage,
     process: frames.ImageProcessor,
     limits_factory: Callable[[int, int], Any],
     now: datetime,

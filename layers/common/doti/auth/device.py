@@ -14,7 +14,7 @@ The server rebuilds it from the parameters as API Gateway delivers them (multiVa
 decoded), so how a client escaped its URL does not matter, only the parameters it sent. Before issue 10 the query was
 not signed, and whoever saw a request could replay it with another query; that form is no longer accepted.
 
-The secret is shown once at registration and stored only as KMS ciphertext bound to the device id.
+The secret is shown once at registration and stored only as KMS ciphertext bound to the device id (doti.store.secrets).
 """
 
 from __future__ import annotations
@@ -22,19 +22,14 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
-import threading
-import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
 from urllib.parse import quote
-
-from botocore.exceptions import BotoCoreError, ClientError
 
 from doti.clock import format_rfc3339, parse_rfc3339
 from doti.entities import Device
-from doti.errors import DotiError, NotFound, SignatureExpired, StorageError, Unauthorized
+from doti.errors import DotiError, NotFound, SignatureExpired, Unauthorized
 
 CLOCK_SKEW = timedelta(seconds=300)
 HEADER_DEVICE = "x-doti-device"
@@ -149,48 +144,3 @@ def authenticate_device(
     if device.status != "active":
         raise Unauthorized("device is revoked")
     return device
-
-
-class SecretBox:
-    """Seals device secrets with KMS (encryption context = device id) and caches opened ones briefly.
-
-    The cache is keyed by ciphertext, so a rotated secret is never served stale; revocation is checked on the
-    device record, which is read on every request.
-    """
-
-    def __init__(self, kms: Any, key_id: str, ttl_seconds: float = 300.0, clock: Callable[[], float] = time.monotonic):
-        self._kms = kms
-        self._key_id = key_id
-        self._ttl = ttl_seconds
-        self._clock = clock
-        self._cache: dict[bytes, tuple[float, str]] = {}
-        self._lock = threading.Lock()
-
-    def seal(self, device_id: str, secret: str) -> bytes:
-        try:
-            response = self._kms.encrypt(
-                KeyId=self._key_id, Plaintext=secret.encode(), EncryptionContext={"device_id": device_id}
-            )
-        except (ClientError, BotoCoreError) as exc:
-            raise StorageError("could not seal the device secret") from exc
-        return response["CiphertextBlob"]
-
-    def open(self, device: Device) -> str:
-        blob = device.secret_ciphertext
-        now = self._clock()
-        with self._lock:
-            hit = self._cache.get(blob)
-            if hit and hit[0] > now:
-                return hit[1]
-        try:
-            response = self._kms.decrypt(CiphertextBlob=blob, EncryptionContext={"device_id": device.device_id})
-        except ClientError as exc:
-            if exc.response["Error"]["Code"] in ("InvalidCiphertextException", "IncorrectKeyException"):
-                raise Unauthorized("invalid device credentials") from exc
-            raise StorageError("could not open the device secret") from exc
-        except BotoCoreError as exc:
-            raise StorageError("could not open the device secret") from exc
-        secret = response["Plaintext"].decode()
-        with self._lock:
-            self._cache[blob] = (now + self._ttl, secret)
-        return secret

@@ -32,16 +32,16 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from functools import partial
 
-from doti import audit, imaging, video
+from doti import audit, imaging, retention_policy, video
 from doti.entities import Frame
 from doti.errors import CorruptImage, NotFound, PayloadTooLarge, UnsupportedMediaType
-from doti.frames import Storage
 from doti.observability import logger
 from doti.remask import COMPLETED, SUPERSEDED, JobQueue
 from doti.store import frames as frame_store
 from doti.store import keys
 from doti.store import registry as registry_store
 from doti.store import remask as store
+from doti.store.objects import Storage
 from doti.store.remask import Progress, RemaskJob
 
 ACTOR = audit.job_actor("remask")
@@ -234,7 +234,7 @@ def _finish(
 
 def _remask_frame(work: _Slice, frame: Frame, last_frame_id: str | None) -> str:
     job, storage = work.job, work.storage
-    if frame.mask_version == job.mask_version or frame.expires_at <= work.now:
+    if frame.mask_version == job.mask_version or retention_policy.is_expired(frame, work.now):
         return SKIPPED  # already masked with this mask, or past its retention (the retention job deletes it)
     if frame.content_type == video.MP4 and (held := _clip_held(work, frame)):
         return held

@@ -15,7 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from doti import audit, contracts, lifecycle, notices, schedule
+from doti import audit, contract_states, contracts, lifecycle, notices, schedule
 from doti.clock import format_rfc3339
 from doti.entities import Contract
 from doti.errors import Conflict, DotiError, NotFound
@@ -165,7 +165,7 @@ def _security_contract_ended(run: _Run, work: schedule.ScheduledWork) -> bool:
         run,
         contract.contract_id,
         contracts.SUSPENDED,
-        lifecycle.SECURITY_CONTRACT_ENDED,
+        contract_states.SECURITY_CONTRACT_ENDED,
         "the security-service contract ended (Art. 12-1)",
     )
 

@@ -18,16 +18,15 @@ from contextlib import suppress
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from pynamodb.transactions import TransactWrite
-
-from doti import audit, contracts, lifecycle, schedule
+from doti import audit, contract_states, contracts, lifecycle, schedule
 from doti.errors import Conflict, DotiError, NotFound
-from doti.frames import Storage
 from doti.mail import Mailer
 from doti.observability import logger
 from doti.purge import RECEIPT_UNCONFIRMED, NotPurgeable, OtherTables, PurgeOutcome, purge_contract
+from doti.store import contracts as contract_store
 from doti.store import purge as store
-from doti.store.models import ContractModel
+from doti.store.objects import Storage
+from doti.store.transactions import Transaction
 
 JOB = "termination"
 ACTOR = audit.job_actor(JOB)
@@ -175,10 +174,10 @@ def _cancellation_ground(contract_id: str) -> str:
         for entry in page:
             if entry.action == "contract.transition" and entry.details.get("to") == contracts.CANCELLING:
                 ground = entry.details.get("ground")
-                return ground if ground in lifecycle.CANCELLATION_GROUNDS else lifecycle.CUSTOMER_NOTICE
+                return ground if ground in contract_states.CANCELLATION_GROUNDS else contract_states.CUSTOMER_NOTICE
         if after is None:
             break
-    return lifecycle.CUSTOMER_NOTICE
+    return contract_states.CUSTOMER_NOTICE
 
 
 # 2. access of terminated contracts
@@ -207,7 +206,7 @@ def _revoke_access(run: _Run, contract_id: str) -> bool:
     Every run then revokes what is left: a run that finds access_revoked_at set finishes an earlier run's work
     without a second entry."""
     try:
-        contract = contracts.contract_item(contract_id)
+        contract = contract_store.read_contract(contract_id)
     except NotFound:
         return False
     if contract.state != contracts.TERMINATED:
@@ -241,13 +240,12 @@ def _record_revocation(run: _Run, contract_id: str, left: dict[str, int]) -> Non
         return
 
     def prepare() -> audit.StateWrite:
-        item = contracts.contract_item(contract_id)
-        if item.state != contracts.TERMINATED or item.access_revoked_at is not None:
+        read = contract_store.read_versioned(contract_id)
+        if read.contract.state != contracts.TERMINATED or read.contract.access_revoked_at is not None:
             raise _Recorded  # recorded meanwhile (or the contract moved on)
 
-        def add(transaction: TransactWrite) -> None:
-            # conditional on the version read (PynamoDB adds the condition and the increment)
-            transaction.update(item, actions=[ContractModel.access_revoked_at.set(run.now)])
+        def add(transaction: Transaction) -> None:
+            contract_store.add_update(transaction, read, {"access_revoked_at": run.now})  # on the version read
 
         return audit.StateWrite(add, left)
 

@@ -7,18 +7,14 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from doti.retention_policy import RETENTION_CLASSES, retention_class
+
+__all__ = ["RETENTION_CLASSES", "RETENTION_TAG", "retention_class"]  # the classes are the policy's; the tag is ours
+
 RETENTION_TAG = "doti-retention"
-RETENTION_CLASSES: tuple[int, ...] = (1, 7, 14, 31, 62, 93, 186, 366)
 
 _EXTENSIONS = {"image/jpeg": "jpg", "image/png": "png", "video/mp4": "mp4"}
 INCOMING_PREFIX = "incoming/"  # large uploads before the processor moves them into place (expires after a day)
-
-
-def retention_class(days: int) -> str:
-    """The lifecycle class tag value for a retention period, e.g. 7 -> "d7"."""
-    if days not in RETENTION_CLASSES:
-        raise ValueError(f"retention_days must be one of {RETENTION_CLASSES}")
-    return f"d{days}"
 
 
 def retention_tagging(days: int) -> str:
