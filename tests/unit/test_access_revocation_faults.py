@@ -13,6 +13,8 @@ import json
 from datetime import datetime, timedelta
 from typing import Any
 
+import pytest
+
 from doti import audit, contracts, lifecycle, runtime, schedule
 from doti.clock import utcnow
 from doti.jobs.termination import TerminationReport, run_termination
@@ -23,6 +25,9 @@ from functions.viewer import app as viewer
 from tests.faults.inject import MODES, Call, Plan
 from tests.faults.points import attempt, sweep
 from tests.support import LambdaContext, World, api_event
+
+# Isolated (moto emptied before each test): the termination job takes every due contract.
+pytestmark = pytest.mark.isolated
 
 GRACE_DAYS = 30
 

@@ -80,6 +80,7 @@ def test_a_service_start_that_is_not_a_time_is_refused(aws, key):
 # list
 
 
+@pytest.mark.isolated  # lists every contract; counts every mail sent
 def test_contracts_are_listed_page_by_page(key):
     # Given five contracts
     created = {new_contract(key, name=f"Shop {n}")["contract_id"] for n in range(5)}
@@ -101,6 +102,7 @@ def test_contracts_are_listed_page_by_page(key):
     assert cursor is None
 
 
+@pytest.mark.isolated  # lists every contract; counts every mail sent
 def test_contracts_are_listed_by_state(key):
     # Given three contracts of which one is suspended
     ids = [new_contract(key)["contract_id"] for _ in range(3)]
@@ -260,6 +262,7 @@ def window_body(**fields: Any) -> dict[str, Any]:
     }
 
 
+@pytest.mark.isolated  # lists every contract; counts every mail sent
 def test_a_planned_suspension_is_scheduled_announced_and_audited(key):
     # Given an active contract
     contract_id = new_contract(key)["contract_id"]
@@ -286,6 +289,7 @@ def test_a_planned_suspension_is_scheduled_announced_and_audited(key):
     assert [w["suspension_id"] for w in listed["items"]] == [window["suspension_id"]]
 
 
+@pytest.mark.isolated  # lists every contract; counts every mail sent
 def test_an_emergency_window_is_scheduled_without_a_notice(key):
     contract_id = new_contract(key)["contract_id"]
     mails_before = len(sent_mails())
@@ -334,6 +338,7 @@ def test_an_ended_contract_cannot_be_scheduled_for_suspension(key):
     assert assert_error(response, 409, "conflict")["details"]["current_state"] == "terminated"
 
 
+@pytest.mark.isolated  # lists every contract; counts every mail sent
 def test_a_scheduled_window_is_cancelled_and_its_work_removed(key):
     # Given a planned window
     contract_id = new_contract(key)["contract_id"]

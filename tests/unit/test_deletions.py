@@ -17,6 +17,9 @@ from tests.unit.test_retention import bytes_of, ingested, now, run, stored_frame
 from tests.unit.test_takedown import take_down
 from tests.unit.test_viewer import owner_token
 
+# Isolated (moto emptied before each test): the retention job walks every contract.
+pytestmark = pytest.mark.isolated
+
 
 def deletions(token: str, **query: str) -> dict[str, Any]:
     event = customer_event(

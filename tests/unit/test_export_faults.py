@@ -39,6 +39,9 @@ from tests.unit.test_ingest import aws_faults  # noqa: F401 - the fixture
 from tests.unit.test_processor import counted_codes
 from tests.unit.test_viewer import ingest_frame, owner_token
 
+# Isolated (moto emptied before each test): the export and incoming queues are drained whole.
+pytestmark = pytest.mark.isolated
+
 REGION = "us-east-1"
 ENDED = ("ready", "failed")
 

@@ -37,6 +37,9 @@ from tests.unit.test_processor import run as run_processor
 from tests.unit.test_video import clip
 from tests.unit.test_viewer import add_site, add_user, ingest_frame, login, owner_token, set_contract_state
 
+# Isolated (moto emptied before each test): the export and incoming queues are drained whole.
+pytestmark = pytest.mark.isolated
+
 
 @pytest.fixture
 def base_time() -> datetime:

@@ -29,6 +29,9 @@ from tests.unit.test_ingest import (
     stored,
 )
 
+# Isolated (moto emptied before each test): the charges are summed over every contract.
+pytestmark = pytest.mark.isolated
+
 THREADS = 8
 RETENTION_TAG = {"doti-retention": "d31"}  # the default plan's retention class
 

@@ -22,6 +22,9 @@ from doti.store.models import ContractModel
 from tests.faults.inject import INJECTOR
 from tests.support import admin_call, assert_error, body_of
 
+# Isolated (moto emptied before each test): the transitions' notices are counted among every mail sent.
+pytestmark = pytest.mark.isolated
+
 CONTRACT_BODY = {"name": "Lifecycle Shop", "contact_email": "owner@lifecycle-shop.example"}
 GRACE_DAYS = 30  # the template's PurgeGraceDays default, which the aws fixture's environment carries
 JOB = audit.job_actor("test-job")

@@ -19,6 +19,8 @@ from infra.moto_memory import lean_transactions, untracked_instances
 REGION = "us-east-1"
 TABLE = "doti-test-claims"
 
+pytestmark = pytest.mark.usefixtures("own_moto")  # each test starts a moto of its own, empty
+
 
 @pytest.fixture
 def dynamodb() -> Iterator[object]:

@@ -654,6 +654,7 @@ def receipts(token: str) -> list[dict[str, Any]]:
     return body_of(response)["items"]
 
 
+@pytest.mark.isolated  # the retention job walks every contract
 def test_the_retention_job_deletes_expired_notes_and_site_events_and_receipts_them(aws, world_factory):
     # Given a 7-day contract with a note and a site event 6½ days old and a young note, and another 7-day contract
     world, other = world_factory(retention_days=7), world_factory(retention_days=7)
@@ -677,6 +678,7 @@ def test_the_retention_job_deletes_expired_notes_and_site_events_and_receipts_th
     assert receipts(token) == [{"day": later.strftime("%Y-%m-%d"), "frames": 0, "notes": 2, "bytes": 0}]
 
 
+@pytest.mark.isolated  # the retention job walks every contract
 def test_a_shortened_retention_deletes_notes_past_the_new_period_on_the_next_run(aws, world):
     # Given a 31-day contract with a note 10 days old and one 2 days old
     token = owner_token(world)
@@ -693,6 +695,7 @@ def test_a_shortened_retention_deletes_notes_past_the_new_period_on_the_next_run
     assert old["note_id"] not in listed_ids(token, world.camera_id)
 
 
+@pytest.mark.isolated  # the retention job walks every contract
 def test_deletions_list_each_expired_note_once_with_the_frames_of_the_day_it_went(aws, world_factory):
     # Given a 7-day contract with, 6½ days old, a frame, five notes and a site event, and two notes 5½ days old
     world = world_factory(retention_days=7)

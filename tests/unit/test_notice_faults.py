@@ -14,6 +14,7 @@ import secrets
 from datetime import datetime, timedelta
 from typing import Any
 
+import pytest
 from moto.ses.models import ses_backends
 
 from doti import audit, contracts, lifecycle, notices, runtime
@@ -24,6 +25,9 @@ from doti.store.models import NoticeModel
 from tests.faults.inject import MODES, Call, Plan
 from tests.faults.points import attempt, sweep
 from tests.support import admin_call
+
+# Isolated (moto emptied before each test): a notice to all goes to every contract; mails are counted among all.
+pytestmark = pytest.mark.isolated
 
 STAFF = "staff:stf_notices"
 NEXT_RUN = timedelta(minutes=5)  # the suspension job's schedule

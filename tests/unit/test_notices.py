@@ -20,6 +20,9 @@ from doti.store.models import ContractModel
 from functions.viewer import app as viewer
 from tests.support import LambdaContext, World, admin_call, api_event, assert_error, body_of, customer_event, scan_table
 
+# Isolated (moto emptied before each test): a notice to all goes to every contract; mails are counted among all.
+pytestmark = pytest.mark.isolated
+
 NOTICE_KEYS = {"notice_id", "kind", "title", "body", "published_at", "effective_at", "read", "read_at"}
 
 

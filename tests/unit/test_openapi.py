@@ -17,19 +17,16 @@ from typing import Any
 
 import pytest
 from aws_lambda_powertools.utilities import parameters
-from moto import mock_aws
 from openapi_spec_validator import validate
 
-from doti import access_log, deletions, frames, notes, runtime
+from doti import access_log, deletions, frames, notes
 from doti.auth.customer import login
 from doti.auth.staff import create_staff_key
 from doti.clock import utcnow
-from doti.settings import get_settings
-from doti.store.aws import boto3_session
 from functions.admin import app as admin
 from functions.ingest import app as ingest
 from functions.viewer import app as viewer
-from infra.provision import provision
+from infra.provision import Provisioned
 from infra.template import api_routes, load_template
 from tests.support import LambdaContext, api_event, body_of, customer_event
 
@@ -107,29 +104,19 @@ def _call(logical_id: str, method: str, path: str, resource: str, headers: dict[
 
 
 @pytest.fixture(scope="module")
-def documents(template: dict[str, Any]) -> dict[str, dict[str, Any]]:
+def documents(shared_aws: Provisioned) -> dict[str, dict[str, Any]]:
     """Each function's document, fetched through its route (the staff one with an operator key).
 
-    Fetched once for the module's read-only checks, in a moto of its own (as the `aws` fixture provisions one): a
-    provisioning costs seconds, and these checks read the documents only.
+    Fetched once for the module's read-only checks, from the process's shared moto.
     """
     served = {}
-    with pytest.MonkeyPatch.context() as monkeypatch, mock_aws():
-        provisioned = provision(template, session=boto3_session(), parameters={"PublicBaseUrl": "https://doti.test"})
-        for name, value in provisioned.environment().items():
-            if name != "POWERTOOLS_SERVICE_NAME":
-                monkeypatch.setenv(name, value)
-        runtime.reset()
-        parameters.clear_caches()
-        get_settings()  # binds the models to this moto's tables
-        _, key = create_staff_key("Openapi Reader", "operator", utcnow())
-        for logical_id, path in DOCUMENT_PATHS.items():
-            headers = {"X-Api-Key": key} if logical_id == "AdminFunction" else {}
-            response = _call(logical_id, "GET", path, path, headers)
-            assert response["statusCode"] == 200, response["body"]
-            served[logical_id] = body_of(response)
-    runtime.reset()
     parameters.clear_caches()
+    _, key = create_staff_key("Openapi Reader", "operator", utcnow())
+    for logical_id, path in DOCUMENT_PATHS.items():
+        headers = {"X-Api-Key": key} if logical_id == "AdminFunction" else {}
+        response = _call(logical_id, "GET", path, path, headers)
+        assert response["statusCode"] == 200, response["body"]
+        served[logical_id] = body_of(response)
     return served
 
 

@@ -39,6 +39,9 @@ from tests.unit.test_uploads import grant
 from tests.unit.test_video import clip, with_zeroed_media_data
 from tests.unit.test_viewer import login
 
+# Isolated (moto emptied before each test): the incoming queue is drained whole, and the frames table is read whole.
+pytestmark = pytest.mark.isolated
+
 REGION = "us-east-1"
 
 

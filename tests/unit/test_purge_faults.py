@@ -37,6 +37,10 @@ from infra.provision import Provisioned
 from tests.faults.inject import INJECTOR, MODES, Call, Crash, Plan
 from tests.support import LambdaContext, World, frame_event, sample_event
 
+pytestmark = (
+    pytest.mark.isolated
+)  # the purge job takes every due item, and the receipts are counted among every mail sent
+
 PLENTY_MS = 900_000.0
 BATCH = 2  # small, so that every phase with data takes several batches
 RERUNS = 12  # the job's later runs, each an hour apart; a purge left incomplete must be done by then

@@ -156,6 +156,7 @@ def rejected(kind: str) -> dict[str, Any]:
     }[kind]
 
 
+@pytest.mark.isolated  # reads the whole usage table
 @pytest.mark.parametrize(
     ("kind", "status"),
     [
@@ -179,6 +180,7 @@ def test_refused_frames_are_not_charged(aws, world_factory, kind, status):
     assert scan_table(aws.refs["UsageTable"]) == []
 
 
+@pytest.mark.isolated  # reads the whole usage table
 def test_two_frames_racing_for_the_last_room_store_and_charge_only_one(aws, small_world, aws_faults):  # noqa: F811
     # Given a first frame that has passed the quota check and written its objects, not yet charged...
     answers: list[dict[str, Any]] = []

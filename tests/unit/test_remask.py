@@ -34,6 +34,9 @@ from tests.unit.test_processor import run as run_processor
 from tests.unit.test_video import clip, decode_all
 from tests.unit.test_viewer import listed, owner_token
 
+# Isolated (moto emptied before each test): the re-mask queue is drained whole.
+pytestmark = pytest.mark.isolated
+
 START = datetime.now(UTC).replace(microsecond=0) - timedelta(hours=2)
 SLICE_MS = 60_000  # each slice starts with a minute left and spends 10 s per look at the clock: a few frames each
 

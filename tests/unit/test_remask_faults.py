@@ -35,6 +35,9 @@ from tests.unit.test_remask import (
     start,
 )
 
+# Isolated (moto emptied before each test): the re-mask queue is drained whole.
+pytestmark = pytest.mark.isolated
+
 MAX_RECEIVES = 5  # RemaskQueue's maxReceiveCount (template.yaml)
 STARTED, REMASKED, FINISHED = "camera.remask_started", "frame.remasked", "camera.remask_finished"
 

@@ -20,6 +20,9 @@ from infra.drawing import draw_frame, encode_jpeg
 from infra.provision import Provisioned
 from tests.support import LambdaContext, World, body_of, frame_event, sample_event
 
+# Isolated (moto emptied before each test): the retention job walks every contract.
+pytestmark = pytest.mark.isolated
+
 PLENTY_MS = 900_000.0
 
 

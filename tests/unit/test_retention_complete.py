@@ -40,6 +40,9 @@ from tests.unit.test_retention import (
 )
 from tests.unit.test_viewer import owner_token
 
+# Isolated (moto emptied before each test): the retention job walks every contract.
+pytestmark = pytest.mark.isolated
+
 
 @pytest.fixture
 def aws_calls(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, dict[str, Any]]]:

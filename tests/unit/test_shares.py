@@ -162,6 +162,7 @@ def policy_of(response: dict[str, Any]) -> dict[str, str]:
 # creating a link
 
 
+@pytest.mark.isolated  # reads the whole frames or shares table
 def test_a_manager_creates_a_window_link_whose_token_is_shown_once_and_stored_only_hashed(
     aws: Provisioned, world, public_base_url
 ):
@@ -212,6 +213,7 @@ def test_a_link_is_on_the_configured_public_url_whatever_host_and_scheme_the_req
     assert open_page(share["url"])["statusCode"] == 200
 
 
+@pytest.mark.isolated  # reads the whole frames or shares table
 @pytest.mark.parametrize(
     "configured",
     [
@@ -272,6 +274,7 @@ def test_two_links_never_share_a_token(world):
     assert first["share_id"] != second["share_id"]
 
 
+@pytest.mark.isolated  # reads the whole frames or shares table
 @pytest.mark.parametrize(
     "body",
     [
@@ -329,6 +332,7 @@ def test_a_link_outside_the_rules_is_a_validation_error_and_nothing_is_stored(aw
     assert scan_table(aws.refs["SharesTable"]) == []
 
 
+@pytest.mark.isolated  # reads the whole frames or shares table
 def test_a_window_ending_more_than_five_minutes_ahead_is_refused_as_a_live_feed(aws, world):
     # Given the owner
     token = owner_token(world)
@@ -629,6 +633,7 @@ def test_each_view_signs_its_urls_then_with_the_contracts_current_ttl(world, bas
     assert {parse_qs(urlparse(url).query)["X-Amz-Expires"][0] for url in second} == {"60"}
 
 
+@pytest.mark.isolated  # reads the whole frames or shares table
 def test_a_clip_link_plays_the_clip_over_its_poster_and_lets_media_load_from_the_signed_origin(aws, world):
     # Given a clip ingested through the processor, and a link to it
     stored = ingest_clip(aws, world)
@@ -662,6 +667,7 @@ def test_a_clip_link_plays_the_clip_over_its_poster_and_lets_media_load_from_the
     assert policy["default-src"] == "'none'"
 
 
+@pytest.mark.isolated  # reads the whole frames or shares table
 def test_a_window_shows_a_clip_by_its_thumbnail_and_allows_no_media(aws, world):
     # Given a clip ingested through the processor, inside a window link
     frame_id = ingest_clip(aws, world)["frame_id"]

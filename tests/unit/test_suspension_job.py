@@ -23,6 +23,10 @@ from doti.store.models import ContractModel, NoticeModel
 from functions.suspension import app as suspension
 from tests.support import LambdaContext, admin_call, body_of, sample_event
 
+pytestmark = (
+    pytest.mark.isolated
+)  # the suspension job takes every due window, and its notices are counted among every mail sent
+
 PLENTY_MS = 900_000.0
 CONTRACT_BODY = {"name": "Ueno Pharmacy", "contact_email": "owner@ueno-pharmacy.example"}
 

@@ -34,6 +34,9 @@ from tests.support import (
     scan_table,
 )
 
+# Isolated (moto emptied before each test): the termination job takes every due contract; checks scan whole tables.
+pytestmark = pytest.mark.isolated
+
 PLENTY_MS = 900_000.0
 GRACE_DAYS = 30
 STAFF_ACTOR = "staff:stf_test"

@@ -12,6 +12,8 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
+import pytest
+
 from doti import audit, contracts, lifecycle, runtime, schedule
 from doti.auth.staff import create_staff_key
 from doti.clock import utcnow
@@ -20,6 +22,9 @@ from doti.jobs.termination import TerminationReport, run_termination
 from tests.faults.inject import MODES, Call, Plan
 from tests.faults.points import attempt, sweep
 from tests.support import admin_call
+
+# Isolated (moto emptied before each test): the termination job takes every due contract.
+pytestmark = pytest.mark.isolated
 
 GRACE_DAYS = 30
 STAFF = "staff:stf_faults"

@@ -271,6 +271,7 @@ def test_a_camera_of_another_site_of_the_same_contract_is_not_found(aws, world):
     assert_error(response, 404, "not_found")
 
 
+@pytest.mark.isolated  # reads whole tables
 def test_quota_exceeded_when_the_declared_size_does_not_fit_the_month(aws, world_factory):
     # Given a plan whose monthly quota is one maximum-size object, part of it used by a frame
     world = world_factory(max_object_bytes=1024 * 1024, monthly_byte_quota=1024 * 1024)

@@ -107,6 +107,7 @@ def _origin(url: str) -> str:
     return f"{parts.scheme}://{parts.netloc}"
 
 
+@pytest.mark.isolated  # drains the incoming queue and reads the whole frames table
 def test_given_a_clip_when_the_page_is_requested_then_media_may_play_from_its_signed_url_origin_only(aws, world):
     # Given a clip of the world's camera, uploaded and processed as a device's large upload is, as the customer sees it
     upload(aws, world, clip(1.0, 5, 160, 120), "video/mp4")

@@ -20,7 +20,7 @@ from doti.auth.device import signed_headers
 from doti.auth.staff import create_staff_key
 from doti.clock import format_rfc3339, utcnow
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 EVENTS = ROOT / "events"
 
 
