@@ -30,6 +30,7 @@ from doti.store.aws import botocore_session
 from infra.provision import Provisioned
 from infra.template import load_template
 from tests.support import World, make_world
+from tests.support.ingest import aws_faults  # noqa: F401 - a fixture: AWS calls failed or answered stale on purpose
 from tests.support.moto import PUBLIC_BASE_URL, SHARED_MOTO, wipe_backends
 
 

@@ -22,22 +22,12 @@ from doti.store.models import ContractModel
 from functions.admin import app as admin
 from functions.viewer import app as viewer
 from tests.support import LambdaContext, World, api_event, assert_error, body_of, customer_event
+from tests.support.viewer import login, owner_token
 
 CUSTOMER_ENTRY_KEYS = {"at", "actor", "action", "subject", "details"}
 
 
 # helpers
-
-
-def login(login_id: str, password: str) -> str:
-    body = json.dumps({"login_id": login_id, "password": password})
-    response = viewer.lambda_handler(api_event("viewer/login.json", body=body), LambdaContext())
-    assert response["statusCode"] == 200, response["body"]
-    return body_of(response)["token"]
-
-
-def owner_token(world: World) -> str:
-    return login(world.login_id, world.password)
 
 
 def add_user(world: World, *, role: str, site_ids: list[str] | None = None) -> str:

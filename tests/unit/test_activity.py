@@ -19,7 +19,7 @@ from doti.store.models import CameraModel, FrameModel
 from functions.ingest import app as ingest
 from infra.drawing import draw_frame, encode_jpeg
 from tests.support import LambdaContext, World, admin_call, assert_error, body_of, frame_event
-from tests.unit.test_viewer import list_frames, listed, owner_token
+from tests.support.viewer import list_frames, listed, owner_token
 
 WIDTH, HEIGHT = 640, 360
 START = datetime.now(UTC).replace(microsecond=0) - timedelta(hours=1)

@@ -27,7 +27,6 @@ from tests.support import (
     LambdaContext,
     World,
     admin_call,
-    api_event,
     assert_error,
     body_of,
     customer_event,
@@ -35,6 +34,7 @@ from tests.support import (
     sample_image,
     scan_table,
 )
+from tests.support.viewer import login, login_response
 
 PARTIES = ("building_manager", "security_contract_holder", "camera_owner")
 UNKNOWN_CONTRACT = "ctr_doesnotexist00000000"
@@ -81,15 +81,6 @@ def post_frame(world: World, secret: str | None = None) -> dict[str, Any]:
     return ingest.lambda_handler(frame_event(world, sample_image(), secret=secret), LambdaContext())
 
 
-def login(login_id: str, password: str) -> dict[str, Any]:
-    body = json.dumps({"login_id": login_id, "password": password})
-    return viewer.lambda_handler(api_event("viewer/login.json", body=body), LambdaContext())
-
-
-def token_of(login_id: str, password: str) -> str:
-    return ok(login(login_id, password))["token"]
-
-
 def me(token: str) -> dict[str, Any]:
     return viewer.lambda_handler(
         customer_event("viewer/list_cameras.json", token, path="/v1/me", resource="/v1/me"), LambdaContext()
@@ -130,7 +121,7 @@ def test_every_registry_route_needs_a_staff_key(world, method, path, key):
     # Then it is 401, the device still works, the user still logs in, and nothing was audited
     assert_error(response, 401, "unauthorized")
     assert post_frame(world)["statusCode"] == 201
-    assert login(world.login_id, world.password)["statusCode"] == 200
+    assert login_response(world.login_id, world.password)["statusCode"] == 200
     assert audit_log(world.contract_id) == []
 
 
@@ -420,7 +411,7 @@ def test_a_device_operation_with_an_unknown_field_is_refused(world, operator_key
 
 def test_a_staff_lock_refuses_login_and_ends_sessions_until_unlocked(world, operator_key):
     # Given a user with a session
-    token = token_of(world.login_id, world.password)
+    token = login(world.login_id, world.password)
 
     # When staff lock the account
     locked = ok(call(operator_key, "POST", f"/v1/admin/users/{world.login_id}/lock", {"reason": "owner asked"}))
@@ -429,8 +420,10 @@ def test_a_staff_lock_refuses_login_and_ends_sessions_until_unlocked(world, oper
     assert locked["locked_by_staff"] is True
     assert locked["sessions_revoked"] == 1
     assert_error(me(token), 401, "unauthorized")
-    assert assert_error(login(world.login_id, world.password), 423, "account_locked")["details"]["locked_by_staff"]
-    assert_error(login(world.login_id, "not-the-password"), 401, "unauthorized")
+    assert assert_error(login_response(world.login_id, world.password), 423, "account_locked")["details"][
+        "locked_by_staff"
+    ]
+    assert_error(login_response(world.login_id, "not-the-password"), 401, "unauthorized")
 
     # When staff unlock it
     unlocked = ok(call(operator_key, "POST", f"/v1/admin/users/{world.login_id}/unlock"))
@@ -438,7 +431,7 @@ def test_a_staff_lock_refuses_login_and_ends_sessions_until_unlocked(world, oper
     # Then the person logs in again
     assert unlocked["locked_by_staff"] is False
     assert unlocked["locked_until"] is None
-    assert me(token_of(world.login_id, world.password))["statusCode"] == 200
+    assert me(login(world.login_id, world.password))["statusCode"] == 200
     # and both are audited with the staff id
     staff = f"staff:{staff_id_of(operator_key)}"
     lock_entry, unlock_entry = (
@@ -473,14 +466,14 @@ def test_a_session_a_lock_did_not_revoke_is_still_refused(world, operator_key):
 def test_unlock_also_clears_a_failed_login_lockout(world, operator_key):
     # Given a user locked out by five wrong passwords
     for _ in range(customer.LOCK_AFTER_FAILURES):
-        assert_error(login(world.login_id, "wrong-password"), 401, "unauthorized")
-    assert_error(login(world.login_id, world.password), 423, "account_locked")
+        assert_error(login_response(world.login_id, "wrong-password"), 401, "unauthorized")
+    assert_error(login_response(world.login_id, world.password), 423, "account_locked")
 
     # When staff unlock the account
     ok(call(operator_key, "POST", f"/v1/admin/users/{world.login_id}/unlock"))
 
     # Then the right password works at once
-    assert login(world.login_id, world.password)["statusCode"] == 200
+    assert login_response(world.login_id, world.password)["statusCode"] == 200
 
 
 # users: reset and compromised report (Art. 6-3)
@@ -492,7 +485,7 @@ def test_a_reset_or_compromised_report_ends_every_session_and_forces_a_new_passw
 ):
     # Given a user logged in on two devices, and the functions' log records kept (at the deployed INFO level)
     caplog.set_level(logging.INFO, logger=logger.name)
-    tokens = [token_of(world.login_id, world.password) for _ in range(2)]
+    tokens = [login(world.login_id, world.password) for _ in range(2)]
 
     # When staff reset the password, or record that the credentials are compromised
     response = call(operator_key, "POST", f"/v1/admin/users/{world.login_id.upper()}/{operation}")
@@ -507,8 +500,8 @@ def test_a_reset_or_compromised_report_ends_every_session_and_forces_a_new_passw
     # and both sessions are gone, the old password no longer works, the temporary one does and must be changed
     for token in tokens:
         assert_error(me(token), 401, "unauthorized")
-    assert_error(login(world.login_id, world.password), 401, "unauthorized")
-    assert me(token_of(world.login_id, temporary))["statusCode"] == 200
+    assert_error(login_response(world.login_id, world.password), 401, "unauthorized")
+    assert me(login(world.login_id, temporary))["statusCode"] == 200
     assert customer.sign_in(world.login_id, temporary, utcnow()).must_change_password is True
     # and the audit entry names the staff member and the sessions, but holds no password or hash
     entry = last_entry(world.contract_id, action)
@@ -534,15 +527,15 @@ def test_a_reset_does_not_lift_a_staff_lock(world, operator_key):
     temporary = ok(call(operator_key, "POST", f"/v1/admin/users/{world.login_id}/reset"))["temporary_password"]
 
     # Then the temporary password is still refused until the lock is lifted
-    assert_error(login(world.login_id, temporary), 423, "account_locked")
+    assert_error(login_response(world.login_id, temporary), 423, "account_locked")
     ok(call(operator_key, "POST", f"/v1/admin/users/{world.login_id}/unlock"))
-    assert login(world.login_id, temporary)["statusCode"] == 200
+    assert login_response(world.login_id, temporary)["statusCode"] == 200
 
 
 def test_a_compromised_report_leaves_other_users_sessions_alone(world_factory, operator_key):
     # Given two tenants' users, both logged in
     tenant, other = world_factory(), world_factory()
-    tenant_token, other_token = token_of(tenant.login_id, tenant.password), token_of(other.login_id, other.password)
+    tenant_token, other_token = login(tenant.login_id, tenant.password), login(other.login_id, other.password)
 
     # When the first user's credentials are reported compromised
     ok(call(operator_key, "POST", f"/v1/admin/users/{tenant.login_id}/compromised"))
@@ -576,7 +569,7 @@ def test_a_login_id_with_at_and_plus_is_found_as_the_path_names_it(world, operat
 
     # Then it is that user who is locked
     assert ok(response)["login_id"] == login_id
-    assert_error(login(login_id, "a-strong-password-42"), 423, "account_locked")
+    assert_error(login_response(login_id, "a-strong-password-42"), 423, "account_locked")
 
 
 def test_a_path_is_decoded_once_and_not_twice(world, operator_key):
@@ -591,4 +584,4 @@ def test_a_path_is_decoded_once_and_not_twice(world, operator_key):
 
     # Then it is decoded once, to a text with % that no login id holds: 422, and nobody was locked
     assert assert_error(response, 422, "validation_error")["details"] == {"field": "login_id"}
-    assert login(login_id, "a-strong-password-42")["statusCode"] == 200
+    assert login_response(login_id, "a-strong-password-42")["statusCode"] == 200

@@ -6,7 +6,6 @@ Frames are created through the real ingest handler; customers are driven through
 
 from __future__ import annotations
 
-import json
 import secrets
 from datetime import datetime, timedelta
 from typing import Any
@@ -17,33 +16,15 @@ import pytest
 from doti import registry, runtime
 from doti.clock import format_rfc3339, parse_rfc3339, utcnow
 from doti.store.models import FrameModel
-from functions.ingest import app as ingest
 from functions.viewer import app as viewer
 from tests.support import (
     LambdaContext,
     World,
-    api_event,
     body_of,
     camera_consents,
     customer_event,
-    frame_event,
-    sample_image,
 )
-from tests.unit.test_viewer import list_frames
-
-
-def token_of(login_id: str, password: str) -> str:
-    body = json.dumps({"login_id": login_id, "password": password})
-    response = viewer.lambda_handler(api_event("viewer/login.json", body=body), LambdaContext())
-    assert response["statusCode"] == 200, response["body"]
-    return body_of(response)["token"]
-
-
-def ingest_frame(world: World, captured_at: datetime, camera_id: str | None = None, **device: str) -> str:
-    event = frame_event(world, sample_image(), captured_at=captured_at, camera_id=camera_id, **device)
-    response = ingest.lambda_handler(event, LambdaContext())
-    assert response["statusCode"] == 201, response["body"]
-    return body_of(response)["frame_id"]
+from tests.support.viewer import ingest_frame_id, list_frames, login
 
 
 def cameras(token: str) -> dict[str, dict[str, Any]]:
@@ -75,12 +56,12 @@ def base_time() -> datetime:
 def test_each_camera_shows_its_newest_frame_as_a_signed_thumbnail(aws, world_factory, base_time):
     # Given a camera with three frames (the newest arriving first) and a second camera with none
     tenant = world_factory(signed_url_ttl=120)
-    newest = ingest_frame(tenant, base_time + timedelta(minutes=2))
+    newest = ingest_frame_id(tenant, base_time + timedelta(minutes=2))
     for minutes in (0, 1):
-        ingest_frame(tenant, base_time + timedelta(minutes=minutes))
+        ingest_frame_id(tenant, base_time + timedelta(minutes=minutes))
     now = utcnow()
     idle = registry.create_camera(tenant.contract_id, tenant.site_id, "Back door", now, consents=camera_consents(now))
-    token = token_of(tenant.login_id, tenant.password)
+    token = login(tenant.login_id, tenant.password)
 
     # When the customer lists the cameras
     before = utcnow()
@@ -115,12 +96,12 @@ def test_each_camera_shows_its_newest_frame_as_a_signed_thumbnail(aws, world_fac
 def test_a_newest_frame_past_its_retention_shows_no_thumbnail(world_factory):
     # Given a 1-day contract whose camera's newest frame has passed retention but is still indexed (TTL lags)
     tenant = world_factory(retention_days=1)
-    frame_id = ingest_frame(tenant, utcnow() - timedelta(hours=23))
+    frame_id = ingest_frame_id(tenant, utcnow() - timedelta(hours=23))
     item = FrameModel.get(tenant.camera_id, frame_id)
     item.update(actions=[FrameModel.expires_at.set(int(utcnow().timestamp()) - 1)])
 
     # When the customer lists the cameras
-    listed = cameras(token_of(tenant.login_id, tenant.password))
+    listed = cameras(login(tenant.login_id, tenant.password))
 
     # Then the camera is listed, without a thumbnail of the expired frame
     assert listed[tenant.camera_id]["thumbnail_url"] is None
@@ -136,8 +117,8 @@ def test_a_site_scoped_user_sees_thumbnails_of_their_sites_only(world_factory, b
         tenant.contract_id, annex.site_id, "Annex door", now, consents=camera_consents(now)
     )
     device = registry.register_device(tenant.contract_id, annex.site_id, "Annex panel", runtime.secret_box(), now)
-    ingest_frame(tenant, base_time)
-    annex_frame = ingest_frame(
+    ingest_frame_id(tenant, base_time)
+    annex_frame = ingest_frame_id(
         tenant,
         base_time,
         camera_id=annex_camera.camera_id,
@@ -156,7 +137,7 @@ def test_a_site_scoped_user_sees_thumbnails_of_their_sites_only(world_factory, b
     )
 
     # When the scoped user lists the cameras
-    listed = cameras(token_of(login_id, password))
+    listed = cameras(login(login_id, password))
 
     # Then only the annex camera is there, with its own frame
     assert list(listed) == [annex_camera.camera_id]
@@ -170,7 +151,7 @@ def read_all(token: str, camera_id: str, arrive: list[datetime], world: World, *
     """Page through three at a time; after the first page, the frames of `arrive` are ingested."""
     body = page(token, camera_id, limit="3", **query)
     seen = [item["frame_id"] for item in body["items"]]
-    arrived = [ingest_frame(world, at) for at in arrive]
+    arrived = [ingest_frame_id(world, at) for at in arrive]
     assert arrived
     cursor = body.get("cursor")
     while cursor:
@@ -182,8 +163,8 @@ def read_all(token: str, camera_id: str, arrive: list[datetime], world: World, *
 
 def test_newest_first_pages_neither_repeat_nor_skip_while_newer_frames_arrive(world, base_time):
     # Given eight frames, newest first, the first page read
-    original = [ingest_frame(world, base_time + timedelta(minutes=m)) for m in range(8)]
-    token = token_of(world.login_id, world.password)
+    original = [ingest_frame_id(world, base_time + timedelta(minutes=m)) for m in range(8)]
+    token = login(world.login_id, world.password)
 
     # When frames newer than the whole first page arrive before the next pages are read
     seen = read_all(token, world.camera_id, [base_time + timedelta(minutes=m, seconds=30) for m in (8, 9, 40)], world)
@@ -194,9 +175,9 @@ def test_newest_first_pages_neither_repeat_nor_skip_while_newer_frames_arrive(wo
 
 def test_pages_of_a_closed_window_ignore_frames_arriving_after_its_end(world, base_time):
     # Given eight frames and a window ending after the sixth, newest first, the first page read
-    original = [ingest_frame(world, base_time + timedelta(minutes=m)) for m in range(8)]
+    original = [ingest_frame_id(world, base_time + timedelta(minutes=m)) for m in range(8)]
     window = {"from": format_rfc3339(base_time), "to": format_rfc3339(base_time + timedelta(minutes=6))}
-    token = token_of(world.login_id, world.password)
+    token = login(world.login_id, world.password)
 
     # When frames arrive at the window's end (excluded) and after it
     arriving = [base_time + timedelta(minutes=6), base_time + timedelta(minutes=30)]
@@ -208,8 +189,8 @@ def test_pages_of_a_closed_window_ignore_frames_arriving_after_its_end(world, ba
 
 def test_oldest_first_pages_list_frames_arriving_later_once_at_the_end(world, base_time):
     # Given seven frames, oldest first, the first page read
-    original = [ingest_frame(world, base_time + timedelta(minutes=m)) for m in range(7)]
-    token = token_of(world.login_id, world.password)
+    original = [ingest_frame_id(world, base_time + timedelta(minutes=m)) for m in range(7)]
+    token = login(world.login_id, world.password)
 
     # When newer frames arrive before the next pages are read
     seen = read_all(

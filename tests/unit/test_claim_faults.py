@@ -21,10 +21,9 @@ from infra.provision import Provisioned
 from tests.faults.inject import MODES, Plan
 from tests.faults.points import sweep
 from tests.support import World, body_of, frame_event, scan_table
-from tests.unit.test_ingest import jpeg, post
-from tests.unit.test_ingest_idempotency import age_claim
-from tests.unit.test_notes import audit_entries, post_event, post_note, stored_notes
-from tests.unit.test_viewer import owner_token
+from tests.support.ingest import age_claim, jpeg, post
+from tests.support.notes import audit_entries, post_event, post_note, stored_notes
+from tests.support.viewer import owner_token
 
 OK = (200, 201)
 

@@ -21,6 +21,7 @@ from doti.store import registry as registry_store
 from doti.tokens import hash_token
 from functions.viewer import app as viewer
 from tests.support import LambdaContext, api_event, assert_error, body_of, scan_table
+from tests.support.viewer import login, login_response
 
 # (method, path, resource) of every customer route that needs a session; {cam} and {frame} are filled in per test.
 CUSTOMER_ROUTES = [
@@ -31,17 +32,6 @@ CUSTOMER_ROUTES = [
     ("GET", "/v1/cameras/{cam}/frames/{frame}", "/v1/cameras/{camera_id}/frames/{frame_id}"),
 ]
 A_FRAME_ID = "01KAXYZ0000000000000000000"
-
-
-def login_response(login_id: str, password: str) -> dict[str, Any]:
-    body = json.dumps({"login_id": login_id, "password": password})
-    return viewer.lambda_handler(api_event("viewer/login.json", body=body), LambdaContext())
-
-
-def login(login_id: str, password: str) -> str:
-    response = login_response(login_id, password)
-    assert response["statusCode"] == 200, response["body"]
-    return body_of(response)["token"]
 
 
 def call(method: str, path: str, resource: str, headers: dict[str, str]) -> dict[str, Any]:

@@ -28,6 +28,7 @@ from doti.store.models import ContractModel
 from doti.tokens import hash_token
 from functions.viewer import app as viewer
 from tests.support import LambdaContext, World, api_event, assert_error, body_of, customer_event, scan_table
+from tests.support.viewer import login, login_response
 
 PASSWORD = "lighthouse-staple-9"
 FORM = "application/x-www-form-urlencoded"
@@ -35,17 +36,6 @@ FORM = "application/x-www-form-urlencoded"
 
 def call(event: dict[str, Any]) -> dict[str, Any]:
     return viewer.lambda_handler(event, LambdaContext())
-
-
-def login_response(login_id: str, password: str) -> dict[str, Any]:
-    body = json.dumps({"login_id": login_id, "password": password})
-    return call(api_event("viewer/login.json", body=body))
-
-
-def token_of(login_id: str, password: str) -> str:
-    response = login_response(login_id, password)
-    assert response["statusCode"] == 200, response["body"]
-    return body_of(response)["token"]
 
 
 def invite(token: str, **fields: Any) -> dict[str, Any]:
@@ -167,7 +157,7 @@ def set_state(contract_id: str, state: str) -> None:
 
 @pytest.fixture
 def owner(world: World) -> str:
-    return token_of(world.login_id, world.password)
+    return login(world.login_id, world.password)
 
 
 def test_an_owner_invites_by_link_and_the_invitee_chooses_their_login_id_and_password(aws, world, owner):
@@ -219,7 +209,7 @@ def test_an_owner_invites_by_link_and_the_invitee_chooses_their_login_id_and_pas
     )
     # and the password is their own: it opens everything at once, with no forced change
     assert user.must_change_password is False
-    token = token_of("hanako.sato", PASSWORD)
+    token = login("hanako.sato", PASSWORD)
     assert get(token, "/v1/cameras")["statusCode"] == 200
     # and the link is used up, and no longer pending
     assert page(link)["statusCode"] == 404
@@ -245,11 +235,11 @@ def test_the_user_list_shows_users_and_pending_invitations_without_secrets(world
     # Given two tenants, the first with a viewer besides its owner and an invitation pending, the second with one too
     tenant, other = world_factory(), world_factory()
     viewer_id, _ = add_user(tenant, "viewer")
-    mine = invited(token_of(tenant.login_id, tenant.password), name="Jiro")
-    theirs = invited(token_of(other.login_id, other.password), name="Saburo")
+    mine = invited(login(tenant.login_id, tenant.password), name="Jiro")
+    theirs = invited(login(other.login_id, other.password), name="Saburo")
 
     # When the first tenant's owner lists the users
-    body = listing(token_of(tenant.login_id, tenant.password))
+    body = listing(login(tenant.login_id, tenant.password))
 
     # Then exactly that contract's users and invitations are listed, with no hash, lockout internals or token
     assert {u["login_id"]: u["role"] for u in body["items"]} == {tenant.login_id: "owner", viewer_id: "viewer"}
@@ -290,7 +280,7 @@ def test_an_owner_names_no_login_id_nor_password(world, owner, field):
 def test_a_login_id_taken_in_any_contract_is_told_only_to_the_invitee(world_factory, spelling):
     # Given an invitation of one contract, and a login id used in another (one id per person, Art. 7-11)
     tenant, other = world_factory(), world_factory()
-    owner = token_of(tenant.login_id, tenant.password)
+    owner = login(tenant.login_id, tenant.password)
     link = link_token(invited(owner))
     before = logins_of(tenant)
 
@@ -312,7 +302,7 @@ def test_a_login_id_taken_in_any_contract_is_told_only_to_the_invitee(world_fact
 def test_too_many_taken_ids_spend_the_invitation(world_factory):
     # Given an invitation, and ids taken in another contract
     tenant, other = world_factory(), world_factory()
-    owner = token_of(tenant.login_id, tenant.password)
+    owner = login(tenant.login_id, tenant.password)
     created = invited(owner)
     link = link_token(created)
 
@@ -388,7 +378,7 @@ def test_an_invalid_invitation_is_refused_and_stores_nothing(world, owner, field
 def test_a_site_of_another_contract_is_not_found(world_factory):
     # Given two tenants
     tenant, other = world_factory(), world_factory()
-    owner = token_of(tenant.login_id, tenant.password)
+    owner = login(tenant.login_id, tenant.password)
 
     # When the first owner invites a user scoped to the other contract's site
     response = invite(owner, site_ids=[other.site_id])
@@ -402,7 +392,7 @@ def test_a_site_scoped_owner_invites_only_within_their_sites(world):
     # Given an owner scoped to the contract's first site, and a second site
     annex = registry.create_site(world.contract_id, "Annex", None, utcnow())
     scoped_id, password = add_user(world, "owner", site_ids=[world.site_id])
-    token = token_of(scoped_id, password)
+    token = login(scoped_id, password)
 
     # When they invite without a scope, with the other site, and with their own site
     unscoped = invite(token)
@@ -423,7 +413,7 @@ def test_a_site_scoped_owner_sees_and_revokes_only_invitations_within_their_site
     # Given an owner scoped to the first site, and invitations to it, to a second site and to every site
     annex = registry.create_site(world.contract_id, "Annex", None, utcnow())
     scoped_id, password = add_user(world, "owner", site_ids=[world.site_id])
-    token = token_of(scoped_id, password)
+    token = login(scoped_id, password)
     inside = invited(owner, site_ids=[world.site_id])["invitation_id"]
     elsewhere = invited(owner, site_ids=[annex.site_id])["invitation_id"]
     wider = invited(owner)["invitation_id"]
@@ -469,12 +459,12 @@ def test_an_owner_revokes_an_invitation_and_its_link_stops_working(world, owner)
 def test_an_invitation_of_another_contract_or_none_is_not_found(world_factory, target):
     # Given two tenants, the second with a pending invitation
     tenant, other = world_factory(), world_factory()
-    other_owner = token_of(other.login_id, other.password)
+    other_owner = login(other.login_id, other.password)
     theirs = invited(other_owner)["invitation_id"]
     invitation_id = theirs if target == "other-tenant" else f"inv_{secrets.token_hex(10)}"
 
     # When the first owner revokes it, or an id nobody has
-    response = revoke(token_of(tenant.login_id, tenant.password), invitation_id)
+    response = revoke(login(tenant.login_id, tenant.password), invitation_id)
 
     # Then both are 404 alike, and the other contract's invitation stays pending
     assert_error(response, 404, "not_found")
@@ -603,7 +593,7 @@ def test_a_site_scoped_owner_sees_and_removes_only_users_within_their_sites(worl
     inside, _ = add_user(world, "viewer", site_ids=[world.site_id])
     elsewhere, _ = add_user(world, "viewer", site_ids=[annex.site_id])
     wider, _ = add_user(world, "manager", site_ids=[world.site_id, annex.site_id])
-    token = token_of(scoped_id, password)
+    token = login(scoped_id, password)
 
     # When the scoped owner lists the users
     # Then only those within their sites are listed, themselves included; the contract-wide owner still sees everyone
@@ -645,7 +635,7 @@ def test_a_login_id_given_to_someone_new_meanwhile_is_not_removed(world):
 def test_removing_a_user_ends_their_sessions_and_frees_the_login_id(world, owner):
     # Given a viewer logged in twice
     viewer_id, password = add_user(world, "viewer")
-    tokens = [token_of(viewer_id, password) for _ in range(2)]
+    tokens = [login(viewer_id, password) for _ in range(2)]
 
     # When the owner removes them
     response = remove(owner, viewer_id.upper())
@@ -681,7 +671,7 @@ def test_a_user_of_another_contract_or_none_is_not_found(world_factory, target):
     login_id = other.login_id if target == "other-tenant" else f"nobody-{secrets.token_hex(4)}"
 
     # When the first owner removes the other contract's owner, or an id nobody has
-    response = remove(token_of(tenant.login_id, tenant.password), login_id)
+    response = remove(login(tenant.login_id, tenant.password), login_id)
 
     # Then both are 404 alike, and the other contract's owner is untouched
     assert_error(response, 404, "not_found")

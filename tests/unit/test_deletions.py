@@ -5,33 +5,20 @@ takedown route, and the receipts are read through the viewer handler."""
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
 import pytest
 
 from doti.deletions import day_of
 from functions.viewer import app as viewer
-from tests.support import LambdaContext, World, api_event, assert_error, body_of, customer_event
-from tests.unit.test_enforcement import put_in_state
-from tests.unit.test_retention import bytes_of, ingested, now, run, stored_frame_ids
-from tests.unit.test_takedown import take_down
-from tests.unit.test_viewer import owner_token
+from tests.support import LambdaContext, api_event, assert_error
+from tests.support.contract_states import put_in_state
+from tests.support.deletions import deletions, receipts
+from tests.support.retention import bytes_of, ingested, now, run, stored_frame_ids
+from tests.support.takedown import take_down
+from tests.support.viewer import owner_token
 
 # Isolated (moto emptied before each test): the retention job walks every contract.
 pytestmark = pytest.mark.isolated
-
-
-def deletions(token: str, **query: str) -> dict[str, Any]:
-    event = customer_event(
-        "viewer/list_cameras.json", token, path="/v1/deletions", resource="/v1/deletions", query=query
-    )
-    return viewer.lambda_handler(event, LambdaContext())
-
-
-def receipts(world: World, **query: str) -> list[dict[str, Any]]:
-    response = deletions(owner_token(world), **query)
-    assert response["statusCode"] == 200, response["body"]
-    return body_of(response)["items"]
 
 
 def test_a_retention_run_and_a_takedown_are_receipted_per_day_newest_first(aws, world_factory):

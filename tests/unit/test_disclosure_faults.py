@@ -15,6 +15,7 @@ from datetime import timedelta
 from typing import Any
 
 import boto3
+import pytest
 from botocore.exceptions import ClientError
 
 from doti import audit, disclosures, runtime
@@ -24,7 +25,8 @@ from doti.store.models import DisclosureModel
 from tests.faults.inject import MODES, Plan
 from tests.faults.points import sweep
 from tests.support import World, body_of, sample_image
-from tests.unit.test_disclosures import created, disclose, evidence_keys, ingest_frame
+from tests.support.disclosures import created, disclose, evidence_keys
+from tests.support.viewer import ingest_frame_id
 
 STAFF = StaffMember(staff_id="stf_repeat", name="Repeat", role="admin")
 
@@ -57,7 +59,9 @@ def assert_chain_intact(contract_id: str) -> None:
 def test_a_disclosure_made_under_any_single_fault_is_recorded_and_audited_once(aws, world: World):
     # Given frames of the camera; each broken request is for another reason (another disclosure)
     base_time = utcnow().replace(microsecond=0) - timedelta(hours=1)
-    frame_ids = [ingest_frame(world, sample_image(), captured_at=base_time + timedelta(seconds=s)) for s in (0, 5)]
+    frame_ids = [
+        ingest_frame_id(world, body=sample_image(), captured_at=base_time + timedelta(seconds=s)) for s in (0, 5)
+    ]
     reasons = (f"burglary, inquiry {n}" for n in itertools.count(1))
 
     def ask(reason: str) -> dict[str, Any]:
@@ -85,10 +89,11 @@ def test_a_disclosure_made_under_any_single_fault_is_recorded_and_audited_once(a
         sweep(mode, lambda: next(reasons), ask, check)
 
 
+@pytest.mark.isolated  # lists every evidence copy in the bucket
 def test_the_same_request_asked_again_gets_the_disclosure_it_made_with_a_new_link(aws, world: World):
     # Given a disclosure staff made
     base_time = utcnow().replace(microsecond=0) - timedelta(hours=1)
-    frame_id = ingest_frame(world, sample_image(), captured_at=base_time)
+    frame_id = ingest_frame_id(world, body=sample_image(), captured_at=base_time)
     first = created(disclose(world, frame_ids=[frame_id], basis="art10-3-2"))
 
     # When they send the same request again (they got no answer)
@@ -112,7 +117,7 @@ def test_the_same_request_asked_again_gets_the_disclosure_it_made_with_a_new_lin
 def test_the_same_request_after_the_repeat_window_is_a_new_disclosure(aws, world: World):
     # Given a disclosure made by a staff member
     base_time = utcnow().replace(microsecond=0) - timedelta(hours=1)
-    frame_id = ingest_frame(world, sample_image(), captured_at=base_time)
+    frame_id = ingest_frame_id(world, body=sample_image(), captured_at=base_time)
     request = disclosures.DisclosureRequest(
         contract_id=world.contract_id,
         basis="art10-3-1",

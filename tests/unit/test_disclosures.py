@@ -26,56 +26,26 @@ from doti import disclosures, runtime
 from doti.auth.staff import create_staff_key
 from doti.clock import format_rfc3339, parse_rfc3339, utcnow
 from doti.entities import StaffMember
-from functions.ingest import app as ingest
 from functions.viewer import app as viewer
 from infra.drawing import draw_frame, encode_png
 from tests.support import (
     LambdaContext,
     World,
     admin_call,
-    api_event,
     assert_error,
     body_of,
     customer_event,
-    frame_event,
     sample_image,
 )
-from tests.unit.test_video import clip
-
-RECIPIENT = "Metropolitan Police Department, Shibuya Station"
-REASON = "Inquiry about a burglary on the premises"
-
+from tests.support.disclosures import REASON, RECIPIENT, created, disclose, evidence_keys
+from tests.support.video import clip
+from tests.support.viewer import ingest_frame_id, owner_token
 
 # helpers
 
 
-def ingest_frame(world: World, body: bytes, *, captured_at: datetime, content_type: str = "image/jpeg") -> str:
-    event = frame_event(world, body, captured_at=captured_at, content_type=content_type)
-    response = ingest.lambda_handler(event, LambdaContext())
-    assert response["statusCode"] == 201, response["body"]
-    return body_of(response)["frame_id"]
-
-
 def png_image(label: str) -> bytes:
     return encode_png(draw_frame(160, 120, label, datetime(2026, 1, 1, tzinfo=UTC)))
-
-
-def disclose(world: World, key: str | None = None, contract_id: str | None = None, **fields: Any) -> dict[str, Any]:
-    body = {"basis": "art10-3-1", "recipient": RECIPIENT, "reason": REASON, "camera_id": world.camera_id, **fields}
-    path = f"/v1/admin/contracts/{contract_id or world.contract_id}/disclosures"
-    return admin_call("POST", path, key=key if key is not None else world.staff_key, body=body)
-
-
-def created(response: dict[str, Any]) -> dict[str, Any]:
-    assert response["statusCode"] == 201, response["body"]
-    return body_of(response)
-
-
-def evidence_keys(aws) -> list[str]:
-    listing = boto3.client("s3", region_name="us-east-1").list_objects_v2(
-        Bucket=aws.refs["FramesBucket"], Prefix="evidence/"
-    )
-    return [item["Key"] for item in listing.get("Contents", [])]
 
 
 def package(aws, contract_id: str, disclosure_id: str) -> zipfile.ZipFile:
@@ -125,13 +95,6 @@ def without_png_text(data: bytes) -> bytes:
     return bytes(out)
 
 
-def owner_token(world: World) -> str:
-    body = json.dumps({"login_id": world.login_id, "password": world.password})
-    response = viewer.lambda_handler(api_event("viewer/login.json", body=body), LambdaContext())
-    assert response["statusCode"] == 200, response["body"]
-    return body_of(response)["token"]
-
-
 def customer_access_log(world: World) -> list[dict[str, Any]]:
     event = customer_event(
         "viewer/list_cameras.json", owner_token(world), path="/v1/access-log", resource="/v1/access-log", query={}
@@ -158,10 +121,10 @@ def base_time() -> datetime:
 def test_a_disclosure_packs_the_selected_frames_marked_with_its_id(aws, world, base_time):
     # Given a JPEG and a PNG frame of the camera, and a third frame that is not selected
     jpeg, png = sample_image(), png_image("PNG frame")
-    jpeg_id = ingest_frame(world, jpeg, captured_at=base_time)
-    png_id = ingest_frame(world, png, captured_at=base_time + timedelta(seconds=5), content_type="image/png")
-    other_id = ingest_frame(
-        world, png_image("other"), captured_at=base_time + timedelta(seconds=9), content_type="image/png"
+    jpeg_id = ingest_frame_id(world, body=jpeg, captured_at=base_time)
+    png_id = ingest_frame_id(world, body=png, captured_at=base_time + timedelta(seconds=5), content_type="image/png")
+    other_id = ingest_frame_id(
+        world, body=png_image("other"), captured_at=base_time + timedelta(seconds=9), content_type="image/png"
     )
 
     # When staff disclose the first two
@@ -229,7 +192,7 @@ def test_a_disclosure_packs_the_selected_frames_marked_with_its_id(aws, world, b
 
 def test_the_link_downloads_the_package_as_an_attachment_for_24_hours(aws, world, base_time):
     # Given a frame
-    frame_id = ingest_frame(world, sample_image(), captured_at=base_time)
+    frame_id = ingest_frame_id(world, body=sample_image(), captured_at=base_time)
 
     # When it is disclosed
     before = utcnow()
@@ -255,7 +218,9 @@ def test_the_link_downloads_the_package_as_an_attachment_for_24_hours(aws, world
 
 def test_a_window_selects_the_frames_captured_in_it(aws, world, base_time):
     # Given frames at 0, 60, 120 and 180 seconds
-    ids = [ingest_frame(world, sample_image(), captured_at=base_time + timedelta(seconds=60 * i)) for i in range(4)]
+    ids = [
+        ingest_frame_id(world, body=sample_image(), captured_at=base_time + timedelta(seconds=60 * i)) for i in range(4)
+    ]
 
     # When the window [60 s, 180 s) is disclosed
     window = {
@@ -275,7 +240,7 @@ def test_a_window_selects_the_frames_captured_in_it(aws, world, base_time):
 
 def test_the_disclosure_is_recorded_and_a_fresh_link_is_issued_on_request(aws, world, base_time):
     # Given a disclosure
-    frame_id = ingest_frame(world, sample_image(), captured_at=base_time)
+    frame_id = ingest_frame_id(world, body=sample_image(), captured_at=base_time)
     first = created(disclose(world, frame_ids=[frame_id], basis="art10-3-2"))
 
     # When staff read it back
@@ -295,7 +260,7 @@ def test_the_disclosure_is_recorded_and_a_fresh_link_is_issued_on_request(aws, w
 
 def test_a_package_past_its_retention_has_no_link(aws, world, base_time):
     # Given a disclosure, and a reader 31 days later (the evidence/ lifecycle rule has deleted the package)
-    frame_id = ingest_frame(world, sample_image(), captured_at=base_time)
+    frame_id = ingest_frame_id(world, body=sample_image(), captured_at=base_time)
     disclosure_id = created(disclose(world, frame_ids=[frame_id]))["disclosure_id"]
     member = StaffMember(staff_id="stf_reader", name="Reader", role="admin")
     later = utcnow() + disclosures.EVIDENCE_RETENTION + timedelta(days=1)
@@ -311,7 +276,7 @@ def test_a_package_past_its_retention_has_no_link(aws, world, base_time):
 
 def test_a_link_never_outlives_the_package(aws, world, base_time):
     # Given a disclosure whose package has 2 hours left
-    frame_id = ingest_frame(world, sample_image(), captured_at=base_time)
+    frame_id = ingest_frame_id(world, body=sample_image(), captured_at=base_time)
     disclosure_id = created(disclose(world, frame_ids=[frame_id]))["disclosure_id"]
     member = StaffMember(staff_id="stf_reader", name="Reader", role="admin")
     record, _ = disclosures.get_disclosure(disclosure_id, staff=member, storage=runtime.storage(), now=utcnow())
@@ -343,7 +308,7 @@ def test_the_evidence_retention_matches_the_buckets_lifecycle_rule(template):
 
 def test_a_disclosure_is_audited_on_the_contracts_chain_without_image_data(aws, world, base_time):
     # Given a frame
-    frame_id = ingest_frame(world, sample_image(), captured_at=base_time)
+    frame_id = ingest_frame_id(world, body=sample_image(), captured_at=base_time)
 
     # When it is disclosed
     result = created(disclose(world, frame_ids=[frame_id], basis="art10-3-2"))
@@ -371,7 +336,7 @@ def test_a_disclosure_is_audited_on_the_contracts_chain_without_image_data(aws, 
 @pytest.mark.parametrize("basis", ["art10-3-2", "art10-3-3", "art10-3-5"])
 def test_the_customer_sees_the_recipient_of_a_disclosure_when_the_basis_allows(world, base_time, basis):
     # Given a disclosure on a basis that does not forbid telling the customer
-    frame_id = ingest_frame(world, sample_image(), captured_at=base_time)
+    frame_id = ingest_frame_id(world, body=sample_image(), captured_at=base_time)
     result = created(disclose(world, frame_ids=[frame_id], basis=basis))
 
     # When the customer reads their access log
@@ -391,7 +356,7 @@ def test_the_customer_sees_the_recipient_of_a_disclosure_when_the_basis_allows(w
 
 def test_a_disclosure_required_by_law_is_shown_without_recipient_or_reason(world, base_time):
     # Given a disclosure under Art. 10-3 ① (e.g. an inquiry from investigators)
-    frame_id = ingest_frame(world, sample_image(), captured_at=base_time)
+    frame_id = ingest_frame_id(world, body=sample_image(), captured_at=base_time)
     created(disclose(world, frame_ids=[frame_id], basis="art10-3-1", legal_reference="Case 2026-77"))
 
     # When the customer reads their access log
@@ -412,7 +377,7 @@ def test_a_disclosure_required_by_law_is_shown_without_recipient_or_reason(world
 
 def test_a_disclosure_to_assist_a_public_bodys_duty_is_not_shown_to_the_customer(world, base_time):
     # Given a disclosure under Art. 10-3 ④ (telling the customer would hinder the duty), and its link re-issued
-    frame_id = ingest_frame(world, sample_image(), captured_at=base_time)
+    frame_id = ingest_frame_id(world, body=sample_image(), captured_at=base_time)
     result = created(disclose(world, frame_ids=[frame_id], basis="art10-3-4"))
     admin_call("GET", f"/v1/admin/disclosures/{result['disclosure_id']}", key=world.staff_key)
 
@@ -429,10 +394,11 @@ def test_a_disclosure_to_assist_a_public_bodys_duty_is_not_shown_to_the_customer
 # failure paths
 
 
+@pytest.mark.isolated  # lists every evidence copy in the bucket
 def test_another_contracts_camera_is_not_found_and_nothing_is_packed(aws, world_factory, base_time):
     # Given two tenants, and a frame of the other one
     world, other = world_factory(), world_factory()
-    frame_id = ingest_frame(other, sample_image(), captured_at=base_time)
+    frame_id = ingest_frame_id(other, body=sample_image(), captured_at=base_time)
 
     # When staff name the other tenant's camera and frame under this contract
     response = disclose(world, camera_id=other.camera_id, frame_ids=[frame_id])
@@ -443,10 +409,11 @@ def test_another_contracts_camera_is_not_found_and_nothing_is_packed(aws, world_
     assert not [e for e in staff_audit(world) if e["action"].startswith("disclosure.")]
 
 
+@pytest.mark.isolated  # lists every evidence copy in the bucket
 @pytest.mark.parametrize("frame_id", ["01ARZ3NDEKTSV4RRFFQ69G5FAV", "not-a-frame-id"], ids=["unknown", "malformed"])
 def test_a_frame_that_does_not_exist_is_not_found(aws, world, base_time, frame_id):
     # Given one real frame and one id that is not a frame of the camera
-    real = ingest_frame(world, sample_image(), captured_at=base_time)
+    real = ingest_frame_id(world, body=sample_image(), captured_at=base_time)
 
     # When both are asked for
     response = disclose(world, frame_ids=[real, frame_id])
@@ -457,6 +424,7 @@ def test_a_frame_that_does_not_exist_is_not_found(aws, world, base_time, frame_i
     assert evidence_keys(aws) == []
 
 
+@pytest.mark.isolated  # lists every evidence copy in the bucket
 def test_an_unknown_contract_is_not_found(aws, world):
     # When a disclosure is asked for under a contract that does not exist
     response = disclose(world, contract_id="ctr_doesnotexist", frame_ids=["01ARZ3NDEKTSV4RRFFQ69G5FAV"])
@@ -471,6 +439,7 @@ def test_an_unknown_disclosure_is_not_found(world):
     assert_error(response, 404, "not_found")
 
 
+@pytest.mark.isolated  # lists every evidence copy in the bucket
 @pytest.mark.parametrize(
     ("fields", "field"),
     [
@@ -511,9 +480,10 @@ def test_an_invalid_disclosure_is_a_validation_error(aws, world, fields, field):
     assert evidence_keys(aws) == []
 
 
+@pytest.mark.isolated  # lists every evidence copy in the bucket
 def test_an_empty_window_is_a_validation_error(aws, world, base_time):
     # Given a frame outside the window
-    ingest_frame(world, sample_image(), captured_at=base_time)
+    ingest_frame_id(world, body=sample_image(), captured_at=base_time)
 
     # When a window without frames is disclosed
     window = {
@@ -527,9 +497,10 @@ def test_an_empty_window_is_a_validation_error(aws, world, base_time):
     assert evidence_keys(aws) == []
 
 
+@pytest.mark.isolated  # lists every evidence copy in the bucket
 def test_a_stored_frame_that_no_longer_matches_its_digest_is_never_handed_over(aws, world, base_time):
     # Given a frame whose stored object was replaced behind the index's back
-    frame_id = ingest_frame(world, sample_image(), captured_at=base_time)
+    frame_id = ingest_frame_id(world, body=sample_image(), captured_at=base_time)
     s3 = boto3.client("s3", region_name="us-east-1")
     bucket = aws.refs["FramesBucket"]
     (key,) = [o["Key"] for o in s3.list_objects_v2(Bucket=bucket, Prefix="frames/")["Contents"] if frame_id in o["Key"]]
@@ -544,10 +515,11 @@ def test_a_stored_frame_that_no_longer_matches_its_digest_is_never_handed_over(a
     assert evidence_keys(aws) == []
 
 
+@pytest.mark.isolated  # lists every evidence copy in the bucket
 def test_disclosures_need_an_admin_key(aws, world, base_time):
     # Given an operator key and a frame
     _, operator_key = create_staff_key("Op", "operator", utcnow())
-    frame_id = ingest_frame(world, sample_image(), captured_at=base_time)
+    frame_id = ingest_frame_id(world, body=sample_image(), captured_at=base_time)
 
     # When an operator or a caller without a key asks for a disclosure
     as_operator = disclose(world, key=operator_key, frame_ids=[frame_id])
@@ -565,9 +537,10 @@ def test_disclosures_need_an_admin_key(aws, world, base_time):
     assert_error(admin_call("GET", "/v1/admin/disclosures/dsc_x", key=operator_key), 403, "forbidden")
 
 
+@pytest.mark.isolated  # lists every evidence copy in the bucket
 def test_each_disclosure_gets_its_own_package(aws, world, base_time):
     # Given a frame disclosed twice, to two recipients
-    frame_id = ingest_frame(world, sample_image(), captured_at=base_time)
+    frame_id = ingest_frame_id(world, body=sample_image(), captured_at=base_time)
     first = created(disclose(world, frame_ids=[frame_id], recipient="Recipient A"))
     second = created(disclose(world, frame_ids=[frame_id], recipient=f"Recipient {secrets.token_hex(2)}"))
 

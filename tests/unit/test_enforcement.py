@@ -6,29 +6,26 @@ frame listing, one frame). Share pages do not exist yet.
 
 from __future__ import annotations
 
-from datetime import timedelta
 from typing import Any
 
 import pytest
 
-from doti import audit, lifecycle
+from doti import lifecycle
 from doti.clock import utcnow
-from doti.contracts import add_months
-from doti.store.models import ContractModel
 from functions.ingest import app as ingest
 from functions.viewer import app as viewer
 from tests.support import (
     LambdaContext,
     World,
-    api_event,
     assert_error,
     body_of,
     customer_event,
     frame_event,
     sample_image,
 )
+from tests.support.contract_states import JOB, put_in_state
+from tests.support.viewer import owner_token
 
-JOB = audit.job_actor("test-job")
 NOT_STARTED, SUSPENDED, TERMINATED = "contract_not_started", "contract_suspended", "contract_terminated"
 OK = None
 
@@ -48,29 +45,6 @@ EXPECTED: dict[str, dict[str, str | None]] = {
     "terminated": dict.fromkeys(("device", "me", "notices", "cameras", "frames", "frame"), TERMINATED),
     "purged": dict.fromkeys(("device", "me", "notices", "cameras", "frames", "frame"), TERMINATED),
 }
-
-
-def put_in_state(contract_id: str, state: str) -> None:
-    """Given: the contract in `state`, reached by the lifecycle's own transitions where one leads there."""
-    now = utcnow()
-    if state == "pending":
-        # No transition leads back to pending; a contract created with a future start is in it (test_lifecycle).
-        ContractModel.get(contract_id).update(actions=[ContractModel.state.set("pending")])
-    elif state == "suspended":
-        lifecycle.transition(contract_id, "suspended", "art8-1-1", "given", None, JOB, now)
-    elif state == "cancelling":
-        lifecycle.transition(contract_id, "cancelling", "art13-1", "given", add_months(now, 3), JOB, now)
-    elif state in {"terminated", "purged"}:
-        lifecycle.transition(contract_id, "terminated", "art12-1-2", "given", None, JOB, now)
-        if state == "purged":
-            lifecycle.transition(contract_id, "purged", None, "given", None, JOB, now + timedelta(days=31))
-
-
-def login(world: World) -> str:
-    body = f'{{"login_id": "{world.login_id}", "password": "{world.password}"}}'
-    response = viewer.lambda_handler(api_event("viewer/login.json", body=body), LambdaContext())
-    assert response["statusCode"] == 200, response["body"]
-    return body_of(response)["token"]
 
 
 def customer_get(token: str, path: str, resource: str, params: dict[str, str] | None = None) -> dict[str, Any]:
@@ -110,7 +84,7 @@ def outcome(response: dict[str, Any]) -> str | None:
 @pytest.mark.parametrize("state", list(EXPECTED))
 def test_each_route_family_answers_as_the_contract_state_says(world, state):
     # Given a customer signed in and a frame stored while the contract was active
-    token = login(world)
+    token = owner_token(world)
     stored = ingest.lambda_handler(frame_event(world, sample_image()), LambdaContext())
     assert stored["statusCode"] == 201, stored["body"]
     frame_id = body_of(stored)["frame_id"]
@@ -125,7 +99,7 @@ def test_each_route_family_answers_as_the_contract_state_says(world, state):
 
 def test_me_tells_a_suspended_customer_the_state(world):
     # Given a signed-in customer whose contract is then suspended
-    token = login(world)
+    token = owner_token(world)
     put_in_state(world.contract_id, "suspended")
 
     # When they open their account

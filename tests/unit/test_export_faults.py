@@ -34,10 +34,9 @@ from infra.template import functions
 from tests.faults.inject import MODES, Plan
 from tests.faults.points import sweep
 from tests.support import body_of
-from tests.unit.test_exports import read_archive, request_export, requested
-from tests.unit.test_ingest import aws_faults  # noqa: F401 - the fixture
-from tests.unit.test_processor import counted_codes
-from tests.unit.test_viewer import ingest_frame, owner_token
+from tests.support.exports import read_archive, request_export, requested
+from tests.support.processor import counted_codes
+from tests.support.viewer import ingest_frame, owner_token
 
 # Isolated (moto emptied before each test): the export and incoming queues are drained whole.
 pytestmark = pytest.mark.isolated
@@ -194,7 +193,7 @@ def test_an_export_that_fails_on_every_receive_is_failed_when_its_message_goes_t
     aws,
     world,
     template,
-    aws_faults,  # noqa: F811 - the fixture
+    aws_faults,
     capsys,
 ):
     # Given an export whose archive S3 refuses to start on every delivery of its message

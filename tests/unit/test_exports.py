@@ -31,11 +31,11 @@ from functions.viewer import app as viewer
 from infra.provision import Provisioned
 from infra.template import load_template
 from tests.support import LambdaContext, World, assert_error, body_of, customer_event, sample_event, scan_table
-from tests.unit.test_ingest import aws_faults  # noqa: F401 - the fixture
-from tests.unit.test_processor import receive, upload
-from tests.unit.test_processor import run as run_processor
-from tests.unit.test_video import clip
-from tests.unit.test_viewer import add_site, add_user, ingest_frame, login, owner_token, set_contract_state
+from tests.support.exports import read_archive, request_export, requested, s3
+from tests.support.processor import receive, upload
+from tests.support.processor import run as run_processor
+from tests.support.video import clip
+from tests.support.viewer import add_site, add_user, ingest_frame, login, owner_token, set_contract_state
 
 # Isolated (moto emptied before each test): the export and incoming queues are drained whole.
 pytestmark = pytest.mark.isolated
@@ -59,24 +59,6 @@ def s3_calls(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, dict[str, Any]]
 
     monkeypatch.setattr(BaseClient, "_make_api_call", make_api_call)
     return calls
-
-
-def s3() -> Any:
-    return boto3.client("s3", region_name="us-east-1")
-
-
-def request_export(token: str, camera_id: str, start: Any, end: Any) -> dict[str, Any]:
-    body = {"camera_id": camera_id, "from": start, "to": end}
-    body = {k: (format_rfc3339(v) if isinstance(v, datetime) else v) for k, v in body.items() if v is not None}
-    event = customer_event(
-        "viewer/request_export.json",
-        token,
-        path="/v1/exports",
-        resource="/v1/exports",
-        method="POST",
-        body=json.dumps(body),
-    )
-    return viewer.lambda_handler(event, LambdaContext())
 
 
 def get_export(token: str, export_id: str) -> dict[str, Any]:
@@ -118,21 +100,10 @@ def run_exporter(aws: Provisioned, remaining_ms: float = 900_000) -> dict[str, A
     return exporter.lambda_handler(sqs_event(messages), LambdaContext(remaining_ms))
 
 
-def requested(token: str, camera_id: str, start: datetime, end: datetime) -> str:
-    response = request_export(token, camera_id, start, end)
-    assert response["statusCode"] == 202, response["body"]
-    return body_of(response)["export_id"]
-
-
 def export_status(token: str, export_id: str) -> dict[str, Any]:
     response = get_export(token, export_id)
     assert response["statusCode"] == 200, response["body"]
     return body_of(response)
-
-
-def read_archive(aws: Provisioned, key: str) -> zipfile.ZipFile:
-    body = s3().get_object(Bucket=aws.refs["FramesBucket"], Key=key)["Body"].read()
-    return zipfile.ZipFile(io.BytesIO(body))
 
 
 def manifest_of(archive: zipfile.ZipFile) -> list[dict[str, str]]:
@@ -360,7 +331,7 @@ def test_a_failed_send_leaves_the_export_queued_and_asking_again_sends_it(
     aws,
     world,
     base_time,
-    aws_faults,  # noqa: F811 - the fixture
+    aws_faults,
 ):
     # Given SQS failing the first send of an export's message (the message may have been sent all the same)
     ingest_frame(world, base_time)

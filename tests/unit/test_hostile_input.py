@@ -30,7 +30,7 @@ from functions.admin import app as admin
 from functions.ingest import app as ingest
 from functions.viewer import app as viewer
 from tests.support import LambdaContext, World, api_event, assert_error, body_of, camera_consents, sample_image
-from tests.unit.test_viewer import owner_token
+from tests.support.viewer import owner_token
 
 # Times that parse but sit outside any datetime once converted to UTC: year 0, year 10000.
 UNDERFLOW = "0001-01-01T00:00:00+14:00"

@@ -20,6 +20,11 @@ import pytest
 from doti.errors import CorruptImage, PayloadTooLarge, UnsupportedMediaType, ValidationError
 from doti.imaging import ImageLimits, ProcessedImage, process_image, read_dimensions, sniff_content_type
 from infra.drawing import draw_frame, encode_jpeg, encode_png
+from tests.support.images import (
+    jpeg_marker_offset,
+    jpeg_with_scan_bytes_flipped,
+    jpeg_with_scan_cut_in_the_middle,
+)
 
 LIMITS = ImageLimits(max_bytes=20_000_000, max_pixels=40_000_000)
 WHEN = datetime(2025, 1, 2, 3, 4, 5, tzinfo=UTC)
@@ -42,15 +47,6 @@ def jpeg(width: int, height: int) -> bytes:
 @cache
 def png(width: int, height: int) -> bytes:
     return encode_png(frame(width, height))
-
-
-def jpeg_marker_offset(data: bytes, marker: bytes) -> int:
-    """Offset of the first header segment with `marker`, walking segment lengths (never scanning pixels)."""
-    pos = 2
-    while data[pos : pos + 2] != marker:
-        assert data[pos] == 0xFF, "test helper lost the marker chain"
-        pos += 2 + int.from_bytes(data[pos + 2 : pos + 4], "big")
-    return pos
 
 
 def with_jpeg_dimensions(data: bytes, width: int, height: int) -> bytes:
@@ -489,34 +485,6 @@ def test_broken_jpeg_marker_structure_is_corrupt(corrupt: Callable[[bytes], byte
     # Then it is corrupt, with where it broke
     assert caught.value.details["content_type"] == "image/jpeg"
     assert "offset" in caught.value.details
-
-
-def jpeg_scan_bounds(data: bytes) -> tuple[int, int]:
-    """(first byte of the entropy-coded scan data, offset of the EOI marker) of a baseline JPEG."""
-    sos = jpeg_marker_offset(data, b"\xff\xda")
-    return sos + 2 + int.from_bytes(data[sos + 2 : sos + 4], "big"), len(data) - 2
-
-
-def jpeg_with_scan_cut_in_the_middle(data: bytes) -> bytes:
-    """The middle third of the scan data cut out, EOI kept; never splitting a stuffed FF00, so every marker holds."""
-    start, end = jpeg_scan_bounds(data)
-    cut_from, cut_to = start + (end - start) // 3, start + 2 * (end - start) // 3
-    while data[cut_from - 1] == 0xFF:
-        cut_from += 1
-    while data[cut_to - 1] == 0xFF:
-        cut_to += 1
-    return data[:cut_from] + data[cut_to:]
-
-
-def jpeg_with_scan_bytes_flipped(data: bytes) -> bytes:
-    """16 bytes in the middle of the scan data XORed with 0x55, leaving FF bytes and their successors alone and
-    making no new FF, so the marker structure holds and only the entropy-coded data is wrong."""
-    start, end = jpeg_scan_bounds(data)
-    flipped = bytearray(data)
-    for at in range((start + end) // 2, (start + end) // 2 + 16):
-        if 0xFF not in (flipped[at - 1], flipped[at], flipped[at] ^ 0x55):
-            flipped[at] ^= 0x55
-    return bytes(flipped)
 
 
 @pytest.mark.parametrize(

@@ -3,11 +3,7 @@
 from __future__ import annotations
 
 import hashlib
-import json
 import secrets
-import struct
-from collections.abc import Callable
-from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from functools import cache
 from typing import Any
@@ -16,27 +12,36 @@ import boto3
 import cv2
 import numpy as np
 import pytest
-from botocore.client import BaseClient
-from botocore.exceptions import ClientError
 
 from doti import registry
 from doti.auth.device import signed_headers
 from doti.clock import format_rfc3339, parse_rfc3339
-from functions.ingest import app as ingest
-from functions.viewer import app as viewer
-from infra.drawing import draw_frame, encode_jpeg, encode_png
+from infra.drawing import draw_frame, encode_png
 from infra.provision import Provisioned
 from tests.support import (
-    LambdaContext,
     World,
     api_event,
     assert_error,
     body_of,
     camera_consents,
-    customer_event,
     frame_event,
 )
-from tests.unit.test_imaging import jpeg_with_scan_bytes_flipped, jpeg_with_scan_cut_in_the_middle
+from tests.support.images import jpeg_with_scan_bytes_flipped, jpeg_with_scan_cut_in_the_middle
+from tests.support.ingest import (
+    customer_frame_ids,
+    is_original,
+    is_table,
+    is_thumbnail,
+    jpeg,
+    now,
+    object_tags,
+    post,
+    stored,
+    with_jpeg_dimensions,
+)
+
+# Isolated (moto emptied before each test): its checks read every stored frame object and index item.
+pytestmark = pytest.mark.isolated
 
 ROUTE = "/v1/device/frames"
 CROCKFORD = set("0123456789ABCDEFGHJKMNPQRSTVWXYZ")
@@ -47,23 +52,8 @@ DEFAULT_RETENTION_DAYS = 31  # contracts.Plan's default, which world_factory() u
 
 
 @cache
-def jpeg(width: int = 1280, height: int = 720) -> bytes:
-    return encode_jpeg(draw_frame(width, height, f"ingest-{width}x{height}", datetime(2025, 1, 2, tzinfo=UTC)))
-
-
-@cache
 def png(width: int = 640, height: int = 360) -> bytes:
     return encode_png(draw_frame(width, height, f"ingest-{width}x{height}", datetime(2025, 1, 2, tzinfo=UTC)))
-
-
-def with_jpeg_dimensions(data: bytes, width: int, height: int) -> bytes:
-    """Patch the SOF0 header's dimensions, leaving the compressed data as it was (as in test_imaging)."""
-    pos = 2
-    while data[pos : pos + 2] != b"\xff\xc0":
-        pos += 2 + int.from_bytes(data[pos + 2 : pos + 4], "big")
-    patched = bytearray(data)
-    patched[pos + 5 : pos + 9] = struct.pack(">HH", height, width)
-    return bytes(patched)
 
 
 def png_chunk_offset(data: bytes, kind: bytes) -> int:
@@ -84,10 +74,6 @@ def png_with_flipped_idat(data: bytes) -> bytes:
 
 
 # requests
-
-
-def post(event: dict[str, Any]) -> dict[str, Any]:
-    return ingest.lambda_handler(event, LambdaContext())
 
 
 def device_event(
@@ -117,41 +103,11 @@ def device_event(
     return api_event("ingest/post_frame.json", headers=sent, replace_headers=True, body=body, binary=True)
 
 
-def now() -> datetime:
-    return datetime.now(UTC)
-
-
 def new_frame_id() -> str:
     return f"panel-{secrets.token_hex(6)}"
 
 
 # what is stored
-
-
-@dataclass(frozen=True)
-class Stored:
-    objects: dict[str, bytes]
-    items: list[dict[str, Any]]
-
-    @property
-    def keys(self) -> list[str]:
-        return sorted(self.objects)
-
-
-def stored(aws: Provisioned) -> Stored:
-    """Every object under frames/ and thumbs/ and every frame index item."""
-    s3 = boto3.client("s3", region_name="us-east-1")
-    bucket = aws.refs["FramesBucket"]
-    objects: dict[str, bytes] = {}
-    for prefix in ("frames/", "thumbs/"):
-        for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
-            for entry in page.get("Contents", []):
-                objects[entry["Key"]] = s3.get_object(Bucket=bucket, Key=entry["Key"])["Body"].read()
-    ddb = boto3.client("dynamodb", region_name="us-east-1")
-    items = [
-        item for page in ddb.get_paginator("scan").paginate(TableName=aws.refs["FramesTable"]) for item in page["Items"]
-    ]
-    return Stored(objects, items)
 
 
 def assert_nothing_stored(aws: Provisioned) -> None:
@@ -160,119 +116,7 @@ def assert_nothing_stored(aws: Provisioned) -> None:
     assert state.items == []
 
 
-def object_tags(aws: Provisioned, key: str) -> dict[str, str]:
-    s3 = boto3.client("s3", region_name="us-east-1")
-    tags = s3.get_object_tagging(Bucket=aws.refs["FramesBucket"], Key=key)["TagSet"]
-    return {tag["Key"]: tag["Value"] for tag in tags}
-
-
-def customer_frame_ids(world: World) -> list[str]:
-    """The frame ids the contract's owner sees for its camera, through the viewer."""
-    login = viewer.lambda_handler(
-        api_event("viewer/login.json", body=json.dumps({"login_id": world.login_id, "password": world.password})),
-        LambdaContext(),
-    )
-    assert login["statusCode"] == 200, login["body"]
-    listing = viewer.lambda_handler(
-        customer_event(
-            "viewer/list_frames.json",
-            body_of(login)["token"],
-            path=f"/v1/cameras/{world.camera_id}/frames",
-            resource="/v1/cameras/{camera_id}/frames",
-            path_parameters={"camera_id": world.camera_id},
-            query={},
-        ),
-        LambdaContext(),
-    )
-    assert listing["statusCode"] == 200, listing["body"]
-    return [item["frame_id"] for item in body_of(listing)["items"]]
-
-
 # AWS faults, injected at botocore's client layer (under boto3 and PynamoDB alike)
-
-
-@dataclass
-class Fault:
-    service: str
-    operation: str
-    matches: Callable[[dict[str, Any]], bool]
-    times: int
-    error: dict[str, Any] = field(
-        default_factory=lambda: {
-            "Error": {"Code": "InternalError", "Message": "injected by the test"},
-            "ResponseMetadata": {"HTTPStatusCode": 500},
-        }
-    )
-
-
-@dataclass
-class Hook:
-    service: str
-    operation: str
-    matches: Callable[[dict[str, Any]], bool]
-    run: Callable[[], None]
-
-
-@dataclass
-class AwsFaults:
-    faults: list[Fault] = field(default_factory=list)
-    hooks: list[Hook] = field(default_factory=list)
-    lagging_tables: set[str] = field(default_factory=set)
-
-    def fail(self, service: str, operation: str, matches: Callable[[dict[str, Any]], bool] = lambda _: True) -> None:
-        """Make the next matching call fail as AWS would with a 500."""
-        self.faults.append(Fault(service, operation, matches, times=1))
-
-    def cancel_transaction(self, reasons: list[str], times: int = 1) -> None:
-        """Make the next `times` TransactWriteItems calls be cancelled as DynamoDB does, one reason code per item
-        ("None" for an item that was fine), e.g. ["None", "TransactionConflict", "None"]."""
-        error = {
-            "Error": {"Code": "TransactionCanceledException", "Message": "Transaction cancelled (injected)"},
-            "CancellationReasons": [{"Code": code} for code in reasons],
-            "ResponseMetadata": {"HTTPStatusCode": 400},
-        }
-        self.faults.append(Fault("dynamodb", "TransactWriteItems", lambda _: True, times=times, error=error))
-
-    def lag(self, table: str) -> None:
-        """Make eventually consistent GetItem reads of `table` miss every item, as DynamoDB's may just after a write;
-        strongly consistent reads are answered as usual."""
-        self.lagging_tables.add(table)
-
-    def stale_read(self, operation: str, params: dict[str, Any]) -> dict[str, Any] | None:
-        lagging = operation == "GetItem" and params.get("TableName") in self.lagging_tables
-        return {"ResponseMetadata": {"HTTPStatusCode": 200}} if lagging and not params.get("ConsistentRead") else None
-
-    def before(
-        self,
-        service: str,
-        operation: str,
-        hook: Callable[[], None],
-        matches: Callable[[dict[str, Any]], bool] = lambda _: True,
-    ) -> None:
-        """Run `hook` once, just before the next matching call of `operation`."""
-        self.hooks.append(Hook(service, operation, matches, hook))
-
-    def intercept(self, service: str, operation: str, params: dict[str, Any]) -> None:
-        for fault in self.faults:
-            if fault.times and (fault.service, fault.operation) == (service, operation) and fault.matches(params):
-                fault.times -= 1
-                raise ClientError(fault.error, operation)
-        for hook in [h for h in self.hooks if (h.service, h.operation) == (service, operation) and h.matches(params)]:
-            self.hooks.remove(hook)
-            hook.run()
-
-
-@pytest.fixture
-def aws_faults(monkeypatch: pytest.MonkeyPatch) -> AwsFaults:
-    faults = AwsFaults()
-    original = BaseClient._make_api_call
-
-    def make_api_call(client: BaseClient, operation: str, params: dict[str, Any]) -> Any:
-        faults.intercept(client.meta.service_model.service_name, operation, params)
-        return faults.stale_read(operation, params) or original(client, operation, params)
-
-    monkeypatch.setattr(BaseClient, "_make_api_call", make_api_call)
-    return faults
 
 
 # the happy path
@@ -421,14 +265,6 @@ def test_same_frame_id_with_another_body_is_a_conflict(aws, world):
     assert len(state.keys) == 2
     assert len(state.items) == 1
     assert jpeg(640, 480) in state.objects.values()
-
-
-def is_original(params: dict[str, Any]) -> bool:
-    return params["Key"].startswith("frames/")
-
-
-def is_thumbnail(params: dict[str, Any]) -> bool:
-    return params["Key"].startswith("thumbs/")
 
 
 @pytest.mark.parametrize(
@@ -822,10 +658,6 @@ def test_malformed_frame_id_is_a_validation_error(aws, world, frame_id):
 
 
 # storage failures
-
-
-def is_table(aws: Provisioned, table: str) -> Callable[[dict[str, Any]], bool]:
-    return lambda params: params.get("TableName") == aws.refs[table]
 
 
 def test_index_failure_after_the_objects_is_retryable_and_leaves_nothing_visible(aws, world, aws_faults):

@@ -16,8 +16,8 @@ import pytest
 from doti import registry, runtime
 from infra.provision import Provisioned
 from tests.support import World, assert_error, body_of, frame_event, scan_table
-from tests.unit.test_ingest import (
-    aws_faults,  # noqa: F401 - a fixture, shared
+from tests.support.ingest import (
+    age_claim,
     customer_frame_ids,
     is_original,
     is_table,
@@ -50,17 +50,6 @@ def claim_item(aws: Provisioned, world: World, device_frame_id: str) -> dict[str
     return boto3.client("dynamodb", region_name="us-east-1").get_item(
         TableName=aws.refs["IdempotencyTable"], Key={"id": {"S": f"{world.device_id}#{device_frame_id}"}}
     )["Item"]
-
-
-def age_claim(aws: Provisioned, world: World, device_frame_id: str, by: timedelta) -> None:
-    """Date the claim back, as if the request holding it had stopped `by` ago (a crashed Lambda cannot say so)."""
-    when = (now() - by).strftime("%Y-%m-%dT%H:%M:%S.%f+0000")  # PynamoDB's UTCDateTimeAttribute format
-    boto3.client("dynamodb", region_name="us-east-1").update_item(
-        TableName=aws.refs["IdempotencyTable"],
-        Key={"id": {"S": f"{world.device_id}#{device_frame_id}"}},
-        UpdateExpression="SET claimed_at = :when",
-        ExpressionAttributeValues={":when": {"S": when}},
-    )
 
 
 def assert_one_frame(aws: Provisioned, world: World, image: bytes, frame: dict[str, Any]) -> None:
@@ -157,7 +146,7 @@ def test_another_body_under_a_used_frame_id_is_a_conflict_and_not_charged(aws, w
     assert_one_frame(aws, world, jpeg(640, 480), body_of(first))
 
 
-def test_replay_right_after_the_first_response_reads_the_frame_consistently(aws, world, aws_faults):  # noqa: F811
+def test_replay_right_after_the_first_response_reads_the_frame_consistently(aws, world, aws_faults):
     # Given a frame just stored, and the index not yet showing it to eventually consistent reads
     image = jpeg(320, 240)
     first = post(frame_event(world, image, frame_id="panel-fast"))
@@ -196,7 +185,7 @@ STEPS = {
 
 
 @pytest.mark.parametrize("step", STEPS)
-def test_failure_at_each_step_shows_nothing_and_a_retry_completes_the_first_frame(aws, world, aws_faults, step):  # noqa: F811
+def test_failure_at_each_step_shows_nothing_and_a_retry_completes_the_first_frame(aws, world, aws_faults, step):
     # Given AWS failing once at one step of storing a frame
     service, operation, matcher = STEPS[step]
     aws_faults.fail(service, operation, matcher)
@@ -222,7 +211,7 @@ def test_failure_at_each_step_shows_nothing_and_a_retry_completes_the_first_fram
 
 
 @pytest.mark.parametrize("step", STEPS)
-def test_crash_at_each_step_is_in_progress_until_stale_then_a_retry_completes(aws, world, aws_faults, step):  # noqa: F811
+def test_crash_at_each_step_is_in_progress_until_stale_then_a_retry_completes(aws, world, aws_faults, step):
     # Given a request that dies at one step, without giving its claim up (a crashed or timed-out Lambda)
     service, operation, matcher = STEPS[step]
     aws_faults.fail(service, operation, matcher)
@@ -247,7 +236,7 @@ def test_crash_at_each_step_is_in_progress_until_stale_then_a_retry_completes(aw
     assert_one_frame(aws, world, image, body_of(retried))
 
 
-def test_claim_younger_than_the_stale_limit_is_not_taken_over(aws, world, aws_faults):  # noqa: F811
+def test_claim_younger_than_the_stale_limit_is_not_taken_over(aws, world, aws_faults):
     # Given a crashed request whose claim is a minute old
     aws_faults.fail("s3", "PutObject", is_original)
     aws_faults.fail("dynamodb", "UpdateItem", is_table(aws, "IdempotencyTable"))
@@ -261,7 +250,7 @@ def test_claim_younger_than_the_stale_limit_is_not_taken_over(aws, world, aws_fa
     assert stored(aws).items == []
 
 
-def test_stale_claim_is_not_taken_over_by_another_body(aws, world, aws_faults):  # noqa: F811
+def test_stale_claim_is_not_taken_over_by_another_body(aws, world, aws_faults):
     # Given a crashed request's stale claim
     aws_faults.fail("s3", "PutObject", is_thumbnail)
     aws_faults.fail("dynamodb", "UpdateItem", is_table(aws, "IdempotencyTable"))
@@ -279,7 +268,7 @@ def test_stale_claim_is_not_taken_over_by_another_body(aws, world, aws_faults): 
 CONFLICT_ON_USAGE = ["None", "TransactionConflict", "None"]  # index item, usage item, claim
 
 
-def test_transaction_cancelled_by_a_conflict_on_the_usage_item_is_retried(aws, world, aws_faults):  # noqa: F811
+def test_transaction_cancelled_by_a_conflict_on_the_usage_item_is_retried(aws, world, aws_faults):
     # Given the index-charge-completion transaction cancelled once by another frame's transaction on the usage item
     aws_faults.cancel_transaction(CONFLICT_ON_USAGE)
     image = jpeg(320, 240)
@@ -292,7 +281,7 @@ def test_transaction_cancelled_by_a_conflict_on_the_usage_item_is_retried(aws, w
     assert_one_frame(aws, world, image, body_of(response))
 
 
-def test_conflict_that_outlasts_the_retries_is_retryable_and_stores_nothing(aws, world, aws_faults):  # noqa: F811
+def test_conflict_that_outlasts_the_retries_is_retryable_and_stores_nothing(aws, world, aws_faults):
     # Given the transaction cancelled by conflicts on every one of its tries
     aws_faults.cancel_transaction(CONFLICT_ON_USAGE, times=4)
     image = jpeg(320, 240)
@@ -307,7 +296,7 @@ def test_conflict_that_outlasts_the_retries_is_retryable_and_stores_nothing(aws,
     assert_one_frame(aws, world, image, body_of(retried))
 
 
-def test_failure_after_the_frame_is_stored_does_not_fail_it(aws, world, aws_faults):  # noqa: F811
+def test_failure_after_the_frame_is_stored_does_not_fail_it(aws, world, aws_faults):
     # Given the camera's newest-frame pointer failing to update (after the frame is indexed and charged)
     aws_faults.fail("dynamodb", "UpdateItem", is_table(aws, "CamerasTable"))
     image = jpeg(320, 240)

@@ -19,6 +19,9 @@ from infra.expiry import (
     ttl_attributes,
 )
 
+# Isolated (moto emptied before each test): it lists the whole frames bucket.
+pytestmark = pytest.mark.isolated
+
 REGION = "us-east-1"
 ACCOUNT = "123456789012"  # moto's
 

@@ -25,6 +25,7 @@ from doti.errors import ValidationError
 from doti.store import registry as registry_store
 from functions.viewer import app as viewer
 from tests.support import LambdaContext, World, admin_call, api_event, assert_error, body_of, customer_event
+from tests.support.viewer import login_response, owner_token
 
 # Each kind of id issue 10 saw accepted, and the edges of the length rule (`tag` makes each unique per test).
 BAD_IDS = {
@@ -80,16 +81,6 @@ def returns_within(seconds: float) -> Iterator[None]:
 
 def viewer_call(event: dict[str, Any]) -> dict[str, Any]:
     return viewer.lambda_handler(event, LambdaContext())
-
-
-def login_response(login_id: str, password: str) -> dict[str, Any]:
-    return viewer_call(api_event("viewer/login.json", body=json.dumps({"login_id": login_id, "password": password})))
-
-
-def owner_token(world: World) -> str:
-    response = login_response(world.login_id, world.password)
-    assert response["statusCode"] == 200, response["body"]
-    return body_of(response)["token"]
 
 
 def owner_post_users(token: str, body: dict[str, Any]) -> dict[str, Any]:

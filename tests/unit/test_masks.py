@@ -6,9 +6,7 @@ from __future__ import annotations
 
 import hashlib
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
-import boto3
 import cv2
 import numpy as np
 import pytest
@@ -18,47 +16,20 @@ from doti.errors import ValidationError
 from doti.store.models import CameraModel, FrameModel
 from functions.ingest import app as ingest
 from infra.drawing import draw_frame, encode_jpeg, encode_png
-from infra.provision import Provisioned
 from tests.support import LambdaContext, World, admin_call, assert_error, body_of, frame_event
+from tests.support.masks import CENTRE, JPEG_BLOCK, decode, region, set_mask, stored_object
 
-# The middle of the view: x and y from a quarter to three quarters of the image.
-CENTRE = [[[0.25, 0.25], [0.75, 0.25], [0.75, 0.75], [0.25, 0.75]]]
 WIDTH, HEIGHT = 1280, 720
-JPEG_BLOCK = 16  # a JPEG's 4:2:0 blocks span 16 pixels: only blocks wholly inside the mask decode to exactly 0
 
 
 def image(label: str = "Entrance") -> np.ndarray:
     return draw_frame(WIDTH, HEIGHT, label, datetime(2025, 1, 2, tzinfo=UTC))
 
 
-def set_mask(world: World, polygons: Any, key: str | None = None, reason: str = "neighbour's window") -> dict:
-    return admin_call(
-        "PUT",
-        f"/v1/admin/cameras/{world.camera_id}/privacy-mask",
-        key or world.staff_key,
-        {"polygons": polygons, "reason": reason},
-    )
-
-
 def post(world: World, body: bytes, content_type: str = "image/jpeg", frame_id: str | None = None) -> dict:
     captured_at = datetime.now(UTC) - timedelta(seconds=5)
     event = frame_event(world, body, content_type=content_type, captured_at=captured_at, frame_id=frame_id)
     return ingest.lambda_handler(event, LambdaContext())
-
-
-def stored_object(aws: Provisioned, key: str) -> tuple[bytes, dict[str, str]]:
-    response = boto3.client("s3", region_name="us-east-1").get_object(Bucket=aws.refs["FramesBucket"], Key=key)
-    return response["Body"].read(), response["Metadata"]
-
-
-def decode(data: bytes) -> np.ndarray:
-    return cv2.imdecode(np.frombuffer(data, dtype=np.uint8), cv2.IMREAD_COLOR)
-
-
-def region(img: np.ndarray, x0: float, y0: float, x1: float, y1: float, margin: int = 0) -> np.ndarray:
-    """The pixels of a normalized rectangle, shrunk by `margin` pixels on every side."""
-    h, w = img.shape[:2]
-    return img[round(y0 * h) + margin : round(y1 * h) - margin, round(x0 * w) + margin : round(x1 * w) - margin]
 
 
 # the polygons themselves (pure)

@@ -10,13 +10,12 @@ from __future__ import annotations
 import copy
 import hashlib
 import json
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
 
-from doti import audit, contracts, lifecycle, registry, runtime
-from doti.auth.device import signed_headers
+from doti import contracts, lifecycle, registry
 from doti.clock import format_rfc3339, parse_rfc3339, utcnow
 from doti.store.models import NoteModel
 from functions.ingest import app as ingest
@@ -26,54 +25,33 @@ from tests.support import (
     LambdaContext,
     World,
     admin_call,
-    api_event,
     assert_error,
     body_of,
     camera_consents,
     customer_event,
     sample_event,
-    scan_table,
 )
-from tests.unit.test_retention import bytes_of, ingested
-from tests.unit.test_retention import run as run_retention
-from tests.unit.test_viewer import ExtraSite, add_site, add_user, login, owner_token
+from tests.support.notes import (
+    NOTES_RESOURCE,
+    added,
+    audit_entries,
+    event_request,
+    notes_path,
+    now,
+    post_event,
+    post_note,
+    recorded,
+    stored_notes,
+)
+from tests.support.retention import bytes_of, ingested
+from tests.support.retention import run as run_retention
+from tests.support.viewer import add_site, add_user, login, owner_token
 
-ROUTE = "/v1/device/events"
-NOTES_RESOURCE = "/v1/cameras/{camera_id}/notes"
 NOTE_KEYS = {"note_id", "kind", "camera_id", "site_id", "at", "text", "author", "event_id", "created_at", "expires_at"}
 STAFF_ACTOR = "staff:stf_test"
 
 
-def now() -> datetime:
-    return datetime.now(UTC)
-
-
 # device events
-
-
-def event_request(
-    world: World,
-    payload: dict[str, Any] | bytes,
-    *,
-    content_type: str = "application/json",
-    site: ExtraSite | None = None,
-    secret: str | None = None,
-    signed_at: datetime | None = None,
-    query: dict[str, str] | None = None,
-) -> dict[str, Any]:
-    """A signed POST /v1/device/events, as the world's device (or the extra site's) sends it."""
-    body = payload if isinstance(payload, bytes) else json.dumps(payload).encode()  # non-ASCII as \u escapes
-    device_id = site.device_id if site else world.device_id
-    secret = secret or (site.device_secret if site else world.device_secret)
-    auth = signed_headers(device_id, secret, "POST", ROUTE, body, signed_at or now(), query=query)
-    headers = {**auth, "Content-Type": content_type}
-    return api_event(
-        "ingest/post_event.json", headers=headers, replace_headers=True, body=body.decode(), binary=False, query=query
-    )
-
-
-def post_event(world: World, payload: dict[str, Any] | bytes, **options: Any) -> dict[str, Any]:
-    return ingest.lambda_handler(event_request(world, payload, **options), LambdaContext())
 
 
 def an_event(world: World, text: str = "Alarm: zone 3 opened", **fields: Any) -> dict[str, Any]:
@@ -82,37 +60,7 @@ def an_event(world: World, text: str = "Alarm: zone 3 opened", **fields: Any) ->
     return {"camera_id": world.camera_id, "occurred_at": occurred_at, "text": text} | fields
 
 
-def recorded(world: World, payload: dict[str, Any] | bytes, **options: Any) -> dict[str, Any]:
-    response = post_event(world, payload, **options)
-    assert response["statusCode"] == 201, response["body"]
-    return body_of(response)
-
-
 # customer notes
-
-
-def notes_path(camera_id: str) -> str:
-    return f"/v1/cameras/{camera_id}/notes"
-
-
-def post_note(token: str, camera_id: str, payload: dict[str, Any]) -> dict[str, Any]:
-    event = customer_event(
-        "viewer/add_note.json",
-        token,
-        method="POST",
-        path=notes_path(camera_id),
-        resource=NOTES_RESOURCE,
-        path_parameters={"camera_id": camera_id},
-        body=json.dumps(payload, ensure_ascii=False),
-    )
-    return viewer.lambda_handler(event, LambdaContext())
-
-
-def added(token: str, camera_id: str, text: str, at: datetime | None = None) -> dict[str, Any]:
-    payload = {"text": text} | ({"at": format_rfc3339(at)} if at else {})
-    response = post_note(token, camera_id, payload)
-    assert response["statusCode"] == 201, response["body"]
-    return body_of(response)
 
 
 def get_notes(token: str, camera_id: str, **query: str) -> dict[str, Any]:
@@ -153,17 +101,6 @@ def retained(item: dict[str, Any]) -> timedelta:
     whole_days = timedelta(days=kept.days)
     assert timedelta(0) <= kept - whole_days < timedelta(seconds=1)
     return whole_days
-
-
-def stored_notes(contract_id: str | None = None) -> list[dict[str, Any]]:
-    """The notes table at rest (tests only: the service never scans it)."""
-    items = scan_table(runtime.get_settings().notes_table)
-    return [item for item in items if contract_id is None or item["contract_id"]["S"] == contract_id]
-
-
-def audit_entries(contract_id: str, action: str) -> list[audit.AuditEntry]:
-    page, _ = audit.entries(contract_id, limit=1000)
-    return [entry for entry in page if entry.action == action]
 
 
 def suspend(world: World) -> None:
@@ -284,6 +221,7 @@ def test_a_retry_with_an_event_id_is_recognised_by_its_event_id_not_its_signatur
 # device events: refused
 
 
+@pytest.mark.isolated  # reads the whole notes table
 def test_a_bad_signature_is_unauthorized_and_stores_nothing(aws, world):
     # When the event is signed with a wrong secret
     response = post_event(world, an_event(world), secret="not-the-secret")
@@ -293,6 +231,7 @@ def test_a_bad_signature_is_unauthorized_and_stores_nothing(aws, world):
     assert stored_notes() == []
 
 
+@pytest.mark.isolated  # reads the whole notes table
 def test_a_query_changed_after_signing_is_unauthorized_and_stores_nothing(aws, world):
     # Given an event signed with a query string (the device routes read none, but the signature covers it)
     signed = event_request(world, an_event(world, "Alarm"), query={"source": "panel"})
@@ -318,6 +257,7 @@ def test_a_query_changed_after_signing_is_unauthorized_and_stores_nothing(aws, w
     assert ingest.lambda_handler(copy.deepcopy(signed), LambdaContext())["statusCode"] == 201
 
 
+@pytest.mark.isolated  # reads the whole notes table
 def test_a_body_changed_after_signing_is_unauthorized(aws, world):
     # Given a signed event whose body is changed on the way
     event = event_request(world, an_event(world, "Alarm"))
@@ -328,6 +268,7 @@ def test_a_body_changed_after_signing_is_unauthorized(aws, world):
     assert stored_notes() == []
 
 
+@pytest.mark.isolated  # reads the whole notes table
 def test_a_camera_of_another_contract_or_another_site_is_not_found(aws, world_factory):
     # Given a contract with a second site, and another contract
     world, other = world_factory(), world_factory()
@@ -364,6 +305,7 @@ INVALID_EVENTS: dict[str, tuple[dict[str, Any], str]] = {
 }
 
 
+@pytest.mark.isolated  # reads the whole notes table
 @pytest.mark.parametrize(("change", "field"), list(INVALID_EVENTS.values()), ids=list(INVALID_EVENTS))
 def test_an_invalid_event_is_422_and_stores_nothing(aws, world, change, field):
     # Given an event with one thing wrong
@@ -393,6 +335,7 @@ def test_text_of_exactly_the_limit_with_newlines_tabs_and_any_script_is_stored_a
     assert listed(owner_token(world), world.camera_id)["items"][0]["text"] == text
 
 
+@pytest.mark.isolated  # reads the whole notes table
 @pytest.mark.parametrize(
     ("payload", "content_type", "status", "code"),
     [
@@ -409,6 +352,7 @@ def test_a_body_that_is_not_a_json_event_is_refused(aws, world, payload, content
     assert stored_notes() == []
 
 
+@pytest.mark.isolated  # reads the whole notes table
 def test_a_suspended_contract_gets_403_and_stores_nothing(aws, world):
     # Given the contract is suspended
     suspend(world)
@@ -491,6 +435,7 @@ def test_a_manager_may_add_notes_and_a_viewer_may_only_read_them(aws, world):
     assert listed_ids(viewer_token, world.camera_id) == [note["note_id"]]
 
 
+@pytest.mark.isolated  # reads the whole notes table
 def test_another_contracts_camera_is_not_found_on_both_routes(aws, world_factory):
     # Given two tenants, the other with a note on its camera
     tenant, other = world_factory(), world_factory()
@@ -508,6 +453,7 @@ def test_another_contracts_camera_is_not_found_on_both_routes(aws, world_factory
     assert [item["note_id"]["S"] for item in stored_notes()] == [theirs["note_id"]]
 
 
+@pytest.mark.isolated  # reads the whole notes table
 def test_a_camera_outside_the_users_sites_is_not_found(aws, world):
     # Given a second site and a manager scoped to the first site only
     annex = add_site(world)
@@ -519,6 +465,7 @@ def test_a_camera_outside_the_users_sites_is_not_found(aws, world):
     assert stored_notes() == []
 
 
+@pytest.mark.isolated  # reads the whole notes table
 @pytest.mark.parametrize(
     ("payload", "field"),
     [
@@ -725,6 +672,7 @@ def take_down(key: str, contract_id: str, **body: Any) -> dict[str, Any]:
     return admin_call("POST", f"/v1/admin/contracts/{contract_id}/takedowns", key=key, body=body)
 
 
+@pytest.mark.isolated  # reads the whole notes table
 def test_staff_take_down_a_note_and_a_site_event_on_an_art_7_1_ground(aws, world, operator_key):
     # Given a customer note and a site event, both listed with the world's camera, and a note that stays
     token = owner_token(world)
@@ -761,6 +709,7 @@ def test_staff_take_down_a_note_and_a_site_event_on_an_art_7_1_ground(aws, world
     assert_error(again, 404, "not_found")
 
 
+@pytest.mark.isolated  # reads the whole notes table
 def test_a_takedown_of_another_contracts_note_or_of_two_items_is_refused(aws, world_factory, operator_key):
     # Given two tenants, the other with a note
     tenant, other = world_factory(), world_factory()
@@ -787,6 +736,7 @@ def test_a_takedown_of_another_contracts_note_or_of_two_items_is_refused(aws, wo
     assert [item["note_id"]["S"] for item in stored_notes()] == [theirs["note_id"]]
 
 
+@pytest.mark.isolated  # reads the whole notes table
 def test_the_termination_job_purges_a_contracts_notes_and_site_events_and_certifies_them(aws, world_factory):
     # Given a contract with a customer note and a site event, terminated with no grace period, and another contract
     ended, active = world_factory(), world_factory()

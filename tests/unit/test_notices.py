@@ -18,7 +18,8 @@ from moto.ses.models import ses_backends
 from doti.clock import format_rfc3339, parse_rfc3339, utcnow
 from doti.store.models import ContractModel
 from functions.viewer import app as viewer
-from tests.support import LambdaContext, World, admin_call, api_event, assert_error, body_of, customer_event, scan_table
+from tests.support import LambdaContext, World, admin_call, assert_error, body_of, customer_event, scan_table
+from tests.support.viewer import owner_token
 
 # Isolated (moto emptied before each test): a notice to all goes to every contract; mails are counted among all.
 pytestmark = pytest.mark.isolated
@@ -49,13 +50,6 @@ def with_address(world: World) -> str:
 def set_contract_state(contract_id: str, state: str) -> None:
     """Given-step: the state is written through the store layer."""
     ContractModel.get(contract_id).update(actions=[ContractModel.state.set(state)])
-
-
-def login(world: World) -> str:
-    body = json.dumps({"login_id": world.login_id, "password": world.password})
-    response = viewer.lambda_handler(api_event("viewer/login.json", body=body), LambdaContext())
-    assert response["statusCode"] == 200, response["body"]
-    return body_of(response)["token"]
 
 
 def list_notices(token: str) -> dict[str, Any]:
@@ -132,13 +126,13 @@ def test_a_notice_to_one_contract_is_on_its_site_and_in_its_mailbox(world_factor
     assert notice["kind"] == "maintenance"
     assert "read" not in notice
     # and the customer sees it, unread; the other tenant does not
-    (listed,) = notices_of(login(world))
+    (listed,) = notices_of(owner_token(world))
     assert set(listed) == NOTICE_KEYS
     assert listed["notice_id"] == notice["notice_id"]
     assert listed["kind"] == "maintenance"
     assert listed["read"] is False
     assert listed["read_at"] is None
-    assert notices_of(login(other)) == []
+    assert notices_of(owner_token(other)) == []
 
 
 def test_each_delivery_is_recorded_and_audited(aws, world):
@@ -170,7 +164,7 @@ def test_a_notice_to_all_reaches_every_customer(world_factory):
 
     # Then both customers see it and both registered addresses got it
     for tenant in (world, other):
-        assert [n["notice_id"] for n in notices_of(login(tenant))] == [notice["notice_id"]]
+        assert [n["notice_id"] for n in notices_of(owner_token(tenant))] == [notice["notice_id"]]
     for address in addresses:
         assert len(mails_to(address)) == 1
     assert notice["audience"] == "all"
@@ -260,7 +254,7 @@ def test_notices_are_listed_unread_first_then_newest_first(world):
     first = published(publish(world.staff_key, world.contract_id, title="first"))["notice_id"]
     second = published(publish(world.staff_key, "all", title="second"))["notice_id"]
     third = published(publish(world.staff_key, world.contract_id, title="third"))["notice_id"]
-    token = login(world)
+    token = owner_token(world)
     assert mark_read(token, third)["statusCode"] == 204
 
     # When the customer lists them
@@ -275,10 +269,10 @@ def test_notices_are_listed_unread_first_then_newest_first(world):
 def test_marking_a_notice_read_is_remembered_across_sessions(world):
     # Given a notice read in one session
     notice_id = published(publish(world.staff_key, world.contract_id))["notice_id"]
-    response = mark_read(login(world), notice_id)
+    response = mark_read(owner_token(world), notice_id)
 
     # When the customer lists notices in another session
-    (item,) = notices_of(login(world))
+    (item,) = notices_of(owner_token(world))
 
     # Then it is read
     assert response["statusCode"] == 204
@@ -292,7 +286,7 @@ def test_another_contracts_notice_cannot_be_marked_read(aws, world_factory):
     notice_id = published(publish(world.staff_key, other.contract_id))["notice_id"]
 
     # When this tenant's customer marks it, or an id that does not exist, as read
-    token = login(world)
+    token = owner_token(world)
     responses = [mark_read(token, notice_id), mark_read(token, "01ARZ3NDEKTSV4RRFFQ69G5FAV")]
 
     # Then both are not found, and nothing is recorded
@@ -300,13 +294,13 @@ def test_another_contracts_notice_cannot_be_marked_read(aws, world_factory):
         assert_error(response, 404, "not_found")
     assert scan_table(aws.refs["NoticeReadsTable"]) == []
     # and the other tenant's notice is still unread for its own customer
-    assert notices_of(login(other))[0]["read"] is False
+    assert notices_of(owner_token(other))[0]["read"] is False
 
 
 def test_a_suspended_customer_still_reads_notices(world):
     # Given a notice explaining a suspension, and the contract suspended afterwards
     notice_id = published(publish(world.staff_key, world.contract_id, kind="suspension"))["notice_id"]
-    token = login(world)
+    token = owner_token(world)
     set_contract_state(world.contract_id, "suspended")
 
     # When the customer lists and reads notices
@@ -329,7 +323,7 @@ def test_a_suspended_customer_still_reads_notices(world):
 def test_notices_close_before_the_service_starts_and_after_it_ends(world, state, code):
     # Given a notice and a session, and then the contract is not yet or no longer open
     notice_id = published(publish(world.staff_key, world.contract_id))["notice_id"]
-    token = login(world)
+    token = owner_token(world)
     set_contract_state(world.contract_id, state)
 
     # When the customer uses the notice routes
@@ -361,7 +355,7 @@ def test_an_incident_notifies_each_affected_contract_and_no_other(world_factory)
     assert incident_id.startswith("inc_")
     assert [n["contract_id"] for n in result["notices"]] == [affected.contract_id, also.contract_id]
     for tenant, notified in zip((affected, also), result["notices"], strict=True):
-        (notice,) = notices_of(login(tenant))
+        (notice,) = notices_of(owner_token(tenant))
         assert notice["kind"] == "incident"
         assert notice["notice_id"] == notified["notice_id"]
         assert incident_id in notice["body"]
@@ -370,7 +364,7 @@ def test_an_incident_notifies_each_affected_contract_and_no_other(world_factory)
         assert incident_id in mail.body
         assert notified["email_sent_at"]
     # and the bystander gets nothing
-    assert notices_of(login(bystander)) == []
+    assert notices_of(owner_token(bystander)) == []
     assert mails_to(addresses[bystander.contract_id]) == []
 
 

@@ -13,7 +13,6 @@ import threading
 from typing import Any
 from urllib.parse import unquote_plus
 
-import boto3
 import cv2
 import numpy as np
 import pytest
@@ -24,66 +23,16 @@ from doti import audit, contracts, imaging, registry, runtime, uploads, video
 from doti.clock import utcnow
 from doti.errors import Conflict
 from functions.processor import app as processor
-from functions.viewer import app as viewer
 from infra.gateway import LocalFunction
 from infra.queues import Delivery, QueuePump, QueueSource, queue_sources, sqs_event
 from infra.template import functions
-from tests.support import LambdaContext, World, body_of, customer_event, sample_event, scan_table
-from tests.unit.test_ingest import (
-    aws_faults,  # noqa: F401 - the fixture
-    customer_frame_ids,
-    jpeg,
-    stored,
-)
-from tests.unit.test_uploads import grant
-from tests.unit.test_video import clip, with_zeroed_media_data
-from tests.unit.test_viewer import login
+from tests.support import LambdaContext, World, sample_event, scan_table
+from tests.support.ingest import customer_frame_ids, jpeg, stored
+from tests.support.processor import REGION, counted_codes, customer_frame, frame_items, receive, run, s3, sqs, upload
+from tests.support.video import clip, with_zeroed_media_data
 
 # Isolated (moto emptied before each test): the incoming queue is drained whole, and the frames table is read whole.
 pytestmark = pytest.mark.isolated
-
-REGION = "us-east-1"
-
-
-def s3() -> Any:
-    return boto3.client("s3", region_name=REGION)
-
-
-def sqs() -> Any:
-    return boto3.client("sqs", region_name=REGION)
-
-
-def upload(aws, world: World, data: bytes, content_type: str, **request: Any) -> str:
-    """Grant an upload and store the file as S3 stores an accepted POST; returns the incoming/ key.
-
-    The grant's POST itself cannot be sent here: it is a multipart form POST to the bucket's URL, made with an HTTP
-    client that the in-process moto (hooked into botocore) never sees, and moto does not enforce POST policies anyway
-    (STACK-NOTES; test_uploads asserts the policy). So the object is put exactly as S3 keeps it after accepting the
-    POST: at the granted key, with the pinned content type and x-amz-meta-* fields as its metadata.
-    """
-    response = grant(world, content_type=content_type, size=len(data), **request)
-    assert response["statusCode"] == 201, response["body"]
-    fields = body_of(response)["fields"]
-    metadata = {
-        name.removeprefix("x-amz-meta-"): value for name, value in fields.items() if name.startswith("x-amz-meta-")
-    }
-    s3().put_object(
-        Bucket=aws.refs["FramesBucket"],
-        Key=fields["key"],
-        Body=data,
-        ContentType=fields["Content-Type"],
-        Metadata=metadata,
-    )
-    return fields["key"]
-
-
-def receive(aws) -> list[dict[str, Any]]:
-    """Every message waiting in IncomingQueue (hidden for a while, as the event source mapping's receive does)."""
-    messages: list[dict[str, Any]] = []
-    request = {"QueueUrl": aws.refs["IncomingQueue"], "MaxNumberOfMessages": 10, "VisibilityTimeout": 60}
-    while batch := sqs().receive_message(**request, MessageSystemAttributeNames=["All"]).get("Messages"):
-        messages.extend(batch)
-    return messages
 
 
 def notified_keys(message: dict[str, Any]) -> list[str]:
@@ -96,12 +45,6 @@ def message_for(messages: list[dict[str, Any]], key: str) -> dict[str, Any]:
     return found
 
 
-def run(aws, messages: list[dict[str, Any]]) -> dict[str, Any]:
-    """The processor on the SQS event the event source mapping would send for these messages."""
-    event = sqs_event(messages, aws.arns["IncomingQueue"], REGION)
-    return processor.lambda_handler(event, LambdaContext())
-
-
 def failed_message_ids(response: dict[str, Any]) -> set[str]:
     return {item["itemIdentifier"] for item in response["batchItemFailures"]}
 
@@ -109,26 +52,6 @@ def failed_message_ids(response: dict[str, Any]) -> set[str]:
 def incoming_keys(aws) -> list[str]:
     listing = s3().list_objects_v2(Bucket=aws.refs["FramesBucket"], Prefix="incoming/")
     return [entry["Key"] for entry in listing.get("Contents", [])]
-
-
-def frame_items(aws) -> list[dict[str, Any]]:
-    return scan_table(aws.refs["FramesTable"])
-
-
-def customer_frame(world: World, frame_id: str) -> dict[str, Any]:
-    response = viewer.lambda_handler(
-        customer_event(
-            "viewer/list_frames.json",
-            login(world.login_id, world.password),
-            path=f"/v1/cameras/{world.camera_id}/frames/{frame_id}",
-            resource="/v1/cameras/{camera_id}/frames/{frame_id}",
-            path_parameters={"camera_id": world.camera_id, "frame_id": frame_id},
-            query={},
-        ),
-        LambdaContext(),
-    )
-    assert response["statusCode"] == 200, response["body"]
-    return body_of(response)
 
 
 # the happy path
@@ -357,20 +280,6 @@ def dead_letters(aws) -> list[dict[str, Any]]:
     )
 
 
-def counted_codes(printed: str, metric: str) -> list[str | None]:
-    """The `code` dimension (None without one) of every count of `metric` in the EMF records printed."""
-    found: list[str | None] = []
-    for line in printed.splitlines():
-        if not line.startswith('{"_aws"'):
-            continue
-        record = json.loads(line)
-        for definition in record["_aws"]["CloudWatchMetrics"]:
-            if any(m["Name"] == metric for m in definition["Metrics"]):
-                dimensions = {name for names in definition["Dimensions"] for name in names}
-                found += [record["code"] if "code" in dimensions else None] * len(record[metric])
-    return found
-
-
 def refusal_logs(caplog: pytest.LogCaptureFixture) -> list[logging.LogRecord]:
     return [record for record in caplog.records if record.getMessage().startswith("upload refused")]
 
@@ -401,7 +310,7 @@ def test_a_refused_upload_is_deleted_logged_counted_and_acknowledged_once(
     assert entry.camera_id in (mine.camera_id, theirs.camera_id)
 
 
-def test_a_duplicate_met_while_the_first_is_being_stored_is_retried_not_refused(aws, world, aws_faults):  # noqa: F811
+def test_a_duplicate_met_while_the_first_is_being_stored_is_retried_not_refused(aws, world, aws_faults):
     # Given the same still uploaded twice under one frame id, the second delivery arriving while the first is storing
     image = jpeg(320, 240)
     first = upload(aws, world, image, "image/jpeg", frame_id="still-twice")
@@ -520,7 +429,7 @@ def test_a_poison_message_ends_in_the_dead_letter_queue_without_blocking_the_res
     assert len(frame_items(aws)) == 1
 
 
-def test_a_storage_failure_returns_the_message_and_the_retry_stores_the_frame(aws, world, aws_faults):  # noqa: F811
+def test_a_storage_failure_returns_the_message_and_the_retry_stores_the_frame(aws, world, aws_faults):
     # Given an upload, and S3 failing the first write of the frame's original (a transient 5xx)
     upload(aws, world, jpeg(320, 240), "image/jpeg")
     messages = [m for m in receive(aws) if notified_keys(m)]

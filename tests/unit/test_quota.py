@@ -14,14 +14,7 @@ from doti import usage
 from doti.clock import format_rfc3339
 from infra.provision import Provisioned
 from tests.support import World, admin_call, assert_error, body_of, frame_event, scan_table
-from tests.unit.test_ingest import (
-    aws_faults,  # noqa: F401 - a fixture, shared
-    jpeg,
-    now,
-    post,
-    stored,
-    with_jpeg_dimensions,
-)
+from tests.support.ingest import jpeg, now, post, stored, with_jpeg_dimensions
 
 QUOTA = 40_000  # room for one 320x240 frame with its thumbnail, not for two
 
@@ -48,6 +41,7 @@ def small_world(world_factory) -> World:
     return world_factory(max_object_bytes=20_000, monthly_byte_quota=QUOTA)
 
 
+@pytest.mark.isolated  # reads every stored frame object and index item
 def test_a_stored_frame_is_charged_its_original_and_thumbnail_in_the_utc_month(aws, world):
     # When a frame is stored
     response = post(frame_event(world, jpeg(640, 480)))
@@ -58,6 +52,7 @@ def test_a_stored_frame_is_charged_its_original_and_thumbnail_in_the_utc_month(a
     assert usage_of(aws, world) == {"bytes": len(jpeg(640, 480)) + int(item["thumb_size"]["N"]), "objects": 1}
 
 
+@pytest.mark.isolated  # reads every stored frame object and index item
 def test_frame_over_the_monthly_quota_is_refused_with_the_reset_time_and_nothing_stored(aws, small_world):
     # Given a contract whose first frame of the month used most of its quota
     first = post(frame_event(small_world, jpeg(320, 240)))
@@ -181,7 +176,7 @@ def test_refused_frames_are_not_charged(aws, world_factory, kind, status):
 
 
 @pytest.mark.isolated  # reads the whole usage table
-def test_two_frames_racing_for_the_last_room_store_and_charge_only_one(aws, small_world, aws_faults):  # noqa: F811
+def test_two_frames_racing_for_the_last_room_store_and_charge_only_one(aws, small_world, aws_faults):
     # Given a first frame that has passed the quota check and written its objects, not yet charged...
     answers: list[dict[str, Any]] = []
 
@@ -222,6 +217,7 @@ def test_the_quota_resets_at_the_first_instant_of_the_next_utc_month(moment, res
     assert usage.period_of(resets - timedelta(microseconds=1)) == usage.period_of(moment)
 
 
+@pytest.mark.isolated  # reads every stored frame object and index item
 def test_a_plan_may_allow_clips_larger_than_the_direct_route_carries(aws: Provisioned, world_factory: Any) -> None:
     # Given a plan whose object limit is above what a Lambda event carries
     world = world_factory(max_object_bytes=64 * 1024 * 1024, monthly_byte_quota=10 * 1024**3)

@@ -10,7 +10,6 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import boto3
@@ -22,82 +21,34 @@ from aws_lambda_powertools.utilities.batch.exceptions import BatchProcessingErro
 from doti import audit, imaging, masks
 from doti.jobs.remask import RESERVE_MS
 from doti.store.models import FrameModel
-from functions.ingest import app as ingest
 from functions.remask import app as remask_fn
 from infra.drawing import draw_frame, encode_jpeg, encode_png
 from infra.provision import Provisioned
-from tests.support import LambdaContext, World, admin_call, assert_error, body_of, frame_event, sample_event
-from tests.unit.test_ingest import aws_faults  # noqa: F401 - the fixture
-from tests.unit.test_masks import CENTRE, JPEG_BLOCK, decode, region, set_mask, stored_object
-from tests.unit.test_processor import receive, upload
-from tests.unit.test_processor import run as run_processor
-from tests.unit.test_video import clip, decode_all
-from tests.unit.test_viewer import listed, owner_token
+from tests.support import LambdaContext, World, admin_call, assert_error, body_of
+from tests.support.masks import CENTRE, JPEG_BLOCK, decode, region, set_mask, stored_object
+from tests.support.processor import receive, upload
+from tests.support.processor import run as run_processor
+from tests.support.remask import (
+    SLICE_MS,
+    START,
+    RunningDownContext,
+    index_item,
+    job_status,
+    post,
+    queued,
+    sqs_event,
+    start,
+)
+from tests.support.video import clip, decode_all
+from tests.support.viewer import listed, owner_token
 
 # Isolated (moto emptied before each test): the re-mask queue is drained whole.
 pytestmark = pytest.mark.isolated
-
-START = datetime.now(UTC).replace(microsecond=0) - timedelta(hours=2)
-SLICE_MS = 60_000  # each slice starts with a minute left and spends 10 s per look at the clock: a few frames each
-
-
-class RunningDownContext(LambdaContext):
-    """A Lambda context whose remaining time drops by `step_ms` every time it is asked."""
-
-    def __init__(self, start_ms: float = SLICE_MS, step_ms: float = 10_000):
-        super().__init__(start_ms)
-        self._step = step_ms
-
-    def get_remaining_time_in_millis(self) -> float:
-        remaining, self._remaining = self._remaining, self._remaining - self._step
-        return remaining
-
-
-def post(world: World, second: int, content_type: str = "image/jpeg") -> dict[str, Any]:
-    img = draw_frame(960, 540, f"Entrance {second}", START + timedelta(seconds=second))
-    body = encode_png(img) if content_type == "image/png" else encode_jpeg(img)
-    event = frame_event(world, body, content_type=content_type, captured_at=START + timedelta(seconds=second))
-    response = ingest.lambda_handler(event, LambdaContext())
-    assert response["statusCode"] == 201, response["body"]
-    return body_of(response)
 
 
 def stored_frames(world: World, count: int) -> list[dict[str, Any]]:
     """`count` frames stored before any mask, the third one a PNG."""
     return [post(world, second, "image/png" if second == 2 else "image/jpeg") for second in range(count)]
-
-
-def start(world: World, key: str | None = None, camera_id: str | None = None) -> dict[str, Any]:
-    return admin_call(
-        "POST",
-        f"/v1/admin/cameras/{camera_id or world.camera_id}/remask",
-        key or world.staff_key,
-        {"reason": "privacy complaint from the neighbour, ticket 4711"},
-    )
-
-
-def job_status(world: World, job_id: str) -> dict[str, Any]:
-    response = admin_call("GET", f"/v1/admin/remask-jobs/{job_id}", world.staff_key)
-    assert response["statusCode"] == 200, response["body"]
-    return body_of(response)
-
-
-def queued(aws: Provisioned) -> list[str]:
-    """The bodies of the messages waiting in the re-mask queue (received and deleted, as Lambda's poller does)."""
-    sqs = boto3.client("sqs", region_name="us-east-1")
-    url = aws.refs["RemaskQueue"]
-    bodies = []
-    while messages := sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10).get("Messages", []):
-        for message in messages:
-            bodies.append(message["Body"])
-            sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
-    return bodies
-
-
-def sqs_event(body: str) -> dict[str, Any]:
-    event = sample_event("remask/slice.json")
-    event["Records"][0]["body"] = body
-    return event
 
 
 def deliver(body: str, context: LambdaContext | None = None) -> dict[str, Any]:
@@ -113,10 +64,6 @@ def drain(aws: Provisioned, limit: int = 20, start_ms: float = SLICE_MS, step_ms
             delivered += 1
         assert delivered <= limit, "the job does not end"
     return delivered
-
-
-def index_item(world: World, frame_id: str) -> FrameModel:
-    return FrameModel.get(world.camera_id, frame_id, consistent_read=True)
 
 
 def remask_entries(world: World) -> list[audit.AuditEntry]:
@@ -468,7 +415,7 @@ def writes_table(table: str) -> Callable[[dict[str, Any]], bool]:
     return matches
 
 
-def test_a_slice_that_fails_on_storage_is_retried_and_the_frame_ends_consistent(aws, world, aws_faults):  # noqa: F811
+def test_a_slice_that_fails_on_storage_is_retried_and_the_frame_ends_consistent(aws, world, aws_faults):
     # Given a job, and the frames table failing the first index update (after the frame's objects were rewritten)
     ids = [f["frame_id"] for f in stored_frames(world, 2)]
     old = index_item(world, ids[0]).sha256

@@ -24,16 +24,8 @@ from infra.provision import Provisioned
 from tests.faults.inject import MODES, Call, Crash, Plan
 from tests.faults.points import attempt, sweep
 from tests.support import World
-from tests.unit.test_masks import CENTRE, set_mask
-from tests.unit.test_remask import (
-    RunningDownContext,
-    index_item,
-    job_status,
-    post,
-    queued,
-    sqs_event,
-    start,
-)
+from tests.support.masks import CENTRE, set_mask
+from tests.support.remask import RunningDownContext, index_item, job_status, post, queued, sqs_event, start
 
 # Isolated (moto emptied before each test): the re-mask queue is drained whole.
 pytestmark = pytest.mark.isolated

@@ -23,10 +23,9 @@ from doti.store.models import FrameModel
 from functions.retention import app as retention
 from infra.provision import Provisioned
 from tests.support import LambdaContext, World
-from tests.unit.test_deletions import receipts
-from tests.unit.test_ingest import aws_faults  # noqa: F401 - the fixture
-from tests.unit.test_notes import added, recorded, stored_notes
-from tests.unit.test_retention import (
+from tests.support.deletions import receipts
+from tests.support.notes import added, recorded, stored_notes
+from tests.support.retention import (
     PLENTY_MS,
     bytes_of,
     ids_of,
@@ -38,7 +37,7 @@ from tests.unit.test_retention import (
     scheduled_event,
     stored_frame_ids,
 )
-from tests.unit.test_viewer import owner_token
+from tests.support.viewer import owner_token
 
 # Isolated (moto emptied before each test): the retention job walks every contract.
 pytestmark = pytest.mark.isolated
@@ -350,7 +349,7 @@ def test_an_object_s3_fails_to_delete_is_deleted_by_the_next_run_and_its_frame_c
     assert receipts(world) == [{"day": day_of(at), "frames": 3, "notes": 0, "bytes": all_bytes}]
 
 
-def test_a_failed_index_batch_write_is_finished_by_the_next_run_and_counted_once(aws, world_factory, aws_faults):  # noqa: F811
+def test_a_failed_index_batch_write_is_finished_by_the_next_run_and_counted_once(aws, world_factory, aws_faults):
     # Given 30 expiring frames (two index batch writes: 25, then 5), and DynamoDB failing the second
     world = world_factory(retention_days=7)
     frames = [ingested(world, now() - timedelta(seconds=s)) for s in range(30)]
@@ -373,7 +372,7 @@ def test_a_failed_index_batch_write_is_finished_by_the_next_run_and_counted_once
     assert receipts(world) == [{"day": day_of(at), "frames": 30, "notes": 0, "bytes": all_bytes}]
 
 
-def test_a_failed_receipt_write_loses_no_count(aws, world_factory, aws_faults):  # noqa: F811
+def test_a_failed_receipt_write_loses_no_count(aws, world_factory, aws_faults):
     # Given two expiring frames, and DynamoDB failing the first write of a deletion receipt
     world = world_factory(retention_days=7)
     frames = [ingested(world, now() - timedelta(minutes=m)) for m in (1, 2)]
@@ -393,7 +392,7 @@ def test_a_failed_receipt_write_loses_no_count(aws, world_factory, aws_faults): 
     assert receipts(world) == [{"day": day_of(at), "frames": 2, "notes": 0, "bytes": all_bytes}]
 
 
-def test_overlapping_runs_count_each_frame_once(aws, world_factory, aws_faults):  # noqa: F811
+def test_overlapping_runs_count_each_frame_once(aws, world_factory, aws_faults):
     # Given two expiring frames, and a second run (EventBridge delivers a schedule at least once) that does the
     # whole work while the first is about to record its count
     world = world_factory(retention_days=7)
@@ -440,7 +439,7 @@ def both(*matchers: Callable[[dict[str, Any]], bool]) -> Callable[[dict[str, Any
 
 
 @pytest.mark.parametrize("failing", [1, 2], ids=["camera-notes", "site-events"])
-def test_a_failed_receipt_write_loses_no_note_count(aws, world_factory, aws_faults, failing):  # noqa: F811
+def test_a_failed_receipt_write_loses_no_note_count(aws, world_factory, aws_faults, failing):
     # Given two expiring notes on a camera and an expiring event of its site, a young note, and DynamoDB failing
     # the receipt write of the camera's notes (the first) or of the site's events (the second)
     world = world_factory(retention_days=7)
@@ -462,7 +461,7 @@ def test_a_failed_receipt_write_loses_no_note_count(aws, world_factory, aws_faul
     assert receipts(world) == [{"day": day_of(at), "frames": 0, "notes": 3, "bytes": 0}]
 
 
-def test_a_failed_note_delete_is_finished_by_the_next_run_and_each_note_counted_once(aws, world_factory, aws_faults):  # noqa: F811
+def test_a_failed_note_delete_is_finished_by_the_next_run_and_each_note_counted_once(aws, world_factory, aws_faults):
     # Given five expiring notes on a camera and an expiring site event, taken three at a time, and DynamoDB failing
     # the second batch delete of notes
     world = world_factory(retention_days=7)
@@ -492,7 +491,7 @@ def test_a_failed_note_delete_is_finished_by_the_next_run_and_each_note_counted_
 def test_overlapping_runs_count_each_note_once(
     aws,
     world_factory,
-    aws_faults,  # noqa: F811
+    aws_faults,
     moment,
     second_counts,
     first_counts,

@@ -13,7 +13,7 @@ from doti import usage
 from doti.clock import parse_rfc3339
 from doti.http import retry_after_seconds
 from tests.support import World, assert_error, frame_event
-from tests.unit.test_ingest import jpeg, post, stored
+from tests.support.ingest import jpeg, post, stored
 
 QUOTA = 40_000  # room for one 320x240 frame with its thumbnail, not for two
 
@@ -27,6 +27,7 @@ def header(response: dict, name: str) -> list[str] | None:
     return (response.get("multiValueHeaders") or {}).get(name)
 
 
+@pytest.mark.isolated  # reads every stored frame object and index item
 def test_frame_over_the_quota_gets_retry_after_in_seconds_until_the_reset(aws, small_world):
     # Given a contract whose first frame of the month used most of its quota
     assert post(frame_event(small_world, jpeg(320, 240)))["statusCode"] == 201

@@ -27,6 +27,7 @@ from doti.tokens import hash_token
 from functions.viewer import app as viewer
 from infra.provision import Provisioned
 from tests.support import LambdaContext, admin_call, api_event, assert_error, body_of, customer_event, scan_table
+from tests.support.viewer import login, login_response
 
 NEW_PASSWORD = "lighthouse-staple-9"
 
@@ -34,19 +35,10 @@ NEW_PASSWORD = "lighthouse-staple-9"
 # helpers
 
 
-def login_response(login_id: str, password: str) -> dict[str, Any]:
-    body = json.dumps({"login_id": login_id, "password": password})
-    return viewer.lambda_handler(api_event("viewer/login.json", body=body), LambdaContext())
-
-
-def login(login_id: str, password: str) -> dict[str, Any]:
+def login_body(login_id: str, password: str) -> dict[str, Any]:
     response = login_response(login_id, password)
     assert response["statusCode"] == 200, response["body"]
     return body_of(response)
-
-
-def token_of(login_id: str, password: str) -> str:
-    return login(login_id, password)["token"]
 
 
 def change_password(token: str, current: str, new: str) -> dict[str, Any]:
@@ -109,7 +101,7 @@ def failing_contract_writes(aws: Provisioned) -> Iterator[None]:
 )
 def test_a_new_password_that_breaks_the_rules_is_refused_and_nothing_changes(world, new_password, problem):
     # Given a logged-in user
-    token = token_of(world.login_id, world.password)
+    token = login(world.login_id, world.password)
     candidate = new_password.format(login_id=world.login_id, LOGIN_ID=world.login_id.upper(), current=world.password)
 
     # When they try to change their password to one that breaks a rule
@@ -126,7 +118,7 @@ def test_a_new_password_that_breaks_the_rules_is_refused_and_nothing_changes(wor
 
 def test_a_ten_character_password_is_long_enough(world):
     # Given a logged-in user
-    token = token_of(world.login_id, world.password)
+    token = login(world.login_id, world.password)
 
     # When they choose a password of exactly the minimum length
     response = change_password(token, world.password, "x" * customer.MIN_PASSWORD_LENGTH)
@@ -138,7 +130,7 @@ def test_a_ten_character_password_is_long_enough(world):
 
 def test_a_password_change_ends_every_session_and_answers_with_a_new_one(aws, world):
     # Given a user logged in on three devices
-    tokens = [token_of(world.login_id, world.password) for _ in range(3)]
+    tokens = [login(world.login_id, world.password) for _ in range(3)]
 
     # When they change their password from the first
     response = change_password(tokens[0], world.password, NEW_PASSWORD)
@@ -168,7 +160,7 @@ def test_a_password_change_ends_every_session_and_answers_with_a_new_one(aws, wo
 
 def test_a_session_the_index_missed_is_refused_after_a_password_change(world):
     # Given a session, and its stored item as it was before the change
-    token = token_of(world.login_id, world.password)
+    token = login(world.login_id, world.password)
     session, _ = customer.authenticate_session(f"Bearer {token}", utcnow())
 
     # When the password changes, and the old session item is back as if the eventually consistent index had
@@ -182,7 +174,7 @@ def test_a_session_the_index_missed_is_refused_after_a_password_change(world):
 
 def test_a_session_and_its_user_are_read_consistently(aws, world, aws_calls):
     # Given a session
-    token = token_of(world.login_id, world.password)
+    token = login(world.login_id, world.password)
 
     # When it is used
     aws_calls.clear()
@@ -201,7 +193,7 @@ def test_a_session_and_its_user_are_read_consistently(aws, world, aws_calls):
 
 def test_a_wrong_current_password_is_refused_and_counts_toward_the_lockout(world):
     # Given a session (say, a stolen one) whose holder does not know the password
-    token = token_of(world.login_id, world.password)
+    token = login(world.login_id, world.password)
 
     # When they guess the current password as many times as the lockout allows
     for _ in range(customer.LOCK_AFTER_FAILURES):
@@ -232,7 +224,7 @@ def test_a_password_change_needs_a_session(world):
 
 def test_a_compromised_report_ends_every_session_even_one_the_index_missed(world):
     # Given a user with two sessions, one of whose items will escape the index
-    tokens = [token_of(world.login_id, world.password) for _ in range(2)]
+    tokens = [login(world.login_id, world.password) for _ in range(2)]
     escaped, _ = customer.authenticate_session(f"Bearer {tokens[1]}", utcnow())
 
     # When staff record that the credentials are compromised
@@ -262,7 +254,7 @@ def test_a_temporary_password_opens_only_the_account_until_it_is_changed(world):
     # Given a user whose credentials were reported compromised, logged in with the temporary password
     reset = admin_call("POST", f"/v1/admin/users/{world.login_id}/compromised", world.staff_key)
     temporary = body_of(reset)["temporary_password"]
-    signed_in = login(world.login_id, temporary)
+    signed_in = login_body(world.login_id, temporary)
     token = signed_in["token"]
     assert signed_in["must_change_password"] is True
 
@@ -443,7 +435,7 @@ def test_any_authenticated_request_records_use_at_most_hourly(world):
 def test_requests_on_a_temporary_password_are_not_use_of_the_service(world):
     # Given a contract never used, whose user holds a temporary password after a compromised report
     reset = admin_call("POST", f"/v1/admin/users/{world.login_id}/compromised", world.staff_key)
-    token = token_of(world.login_id, body_of(reset)["temporary_password"])
+    token = login(world.login_id, body_of(reset)["temporary_password"])
 
     # When the user reaches the service (refused until the password is changed) and their account
     assert_error(get(token, "/v1/cameras"), 403, "forbidden")
@@ -502,11 +494,11 @@ def test_no_log_line_holds_a_token_password_or_hash(aws, world, caplog, capsys):
         # When a user fails a login, logs in, uses the service, changes the password and logs in with it
         old_hash = registry_store.get_user(world.login_id).password_hash
         login_response(world.login_id, "wrong-password-guess")
-        old_token = token_of(world.login_id, world.password)
+        old_token = login(world.login_id, world.password)
         me(old_token)
         new_token = body_of(change_password(old_token, world.password, NEW_PASSWORD))["token"]
         me(new_token)
-        last_token = login(world.login_id, NEW_PASSWORD)["token"]
+        last_token = login_body(world.login_id, NEW_PASSWORD)["token"]
     finally:
         logger.setLevel(logging.INFO)
 

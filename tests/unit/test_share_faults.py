@@ -17,8 +17,8 @@ from doti.clock import utcnow
 from doti.store.models import ShareModel
 from tests.faults.inject import MODES, Plan
 from tests.faults.points import sweep
-from tests.unit.test_shares import create_share, created, open_page, revoke
-from tests.unit.test_viewer import ingest_frame, owner_token
+from tests.support.shares import create_share, created, open_page, revoke
+from tests.support.viewer import ingest_frame, owner_token
 
 
 def entries(contract_id: str, action: str) -> list[str]:

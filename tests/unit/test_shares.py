@@ -29,16 +29,16 @@ from infra.provision import Provisioned
 from tests.support import (
     LambdaContext,
     World,
-    api_event,
     assert_error,
     body_of,
     camera_consents,
     customer_event,
     scan_table,
 )
-from tests.unit.test_processor import frame_items, receive, run, upload
-from tests.unit.test_video import clip
-from tests.unit.test_viewer import add_site, add_user, ingest_frame, login, owner_token, set_contract_state
+from tests.support.processor import frame_items, receive, run, upload
+from tests.support.shares import create_share, created, link_token, open_page, revoke
+from tests.support.video import clip
+from tests.support.viewer import add_site, add_user, ingest_frame, login, owner_token, set_contract_state
 
 SEVEN_DAYS = 7 * 24 * 3600
 AN_HOUR = {"from": "2026-01-01T10:00:00Z", "to": "2026-01-01T11:00:00Z", "purpose": "crime prevention"}
@@ -53,27 +53,6 @@ def base_time() -> datetime:
     return utcnow().replace(microsecond=0) - timedelta(hours=1)
 
 
-def create_share(token: str, headers: dict[str, str] | None = None, **body: Any) -> dict[str, Any]:
-    """POST /v1/shares; `headers` replace or add request headers (a client chooses them all)."""
-    event = customer_event(
-        "viewer/create_share.json",
-        token,
-        path="/v1/shares",
-        resource="/v1/shares",
-        method="POST",
-        body=json.dumps(body),
-    )
-    event["headers"] |= headers or {}
-    event["multiValueHeaders"] = {k: [v] for k, v in event["headers"].items()}
-    return viewer.lambda_handler(event, LambdaContext())
-
-
-def created(token: str, headers: dict[str, str] | None = None, **body: Any) -> dict[str, Any]:
-    response = create_share(token, headers, **body)
-    assert response["statusCode"] == 201, response["body"]
-    return body_of(response)
-
-
 def window_share(token: str, camera_id: str, start: datetime, end: datetime, **extra: Any) -> dict[str, Any]:
     body = {"camera_id": camera_id, "from": format_rfc3339(start), "to": format_rfc3339(end)}
     return created(token, **{"purpose": "crime prevention", "expires_in": 3600, **body, **extra})
@@ -81,35 +60,6 @@ def window_share(token: str, camera_id: str, start: datetime, end: datetime, **e
 
 def list_shares(token: str) -> dict[str, Any]:
     event = customer_event("viewer/list_cameras.json", token, path="/v1/shares", resource="/v1/shares", query={})
-    return viewer.lambda_handler(event, LambdaContext())
-
-
-def revoke(token: str, share_id: str) -> dict[str, Any]:
-    event = customer_event(
-        "viewer/list_cameras.json",
-        token,
-        path=f"/v1/shares/{share_id}",
-        resource="/v1/shares/{share_id}",
-        path_parameters={"share_id": share_id},
-        method="DELETE",
-        query={},
-    )
-    return viewer.lambda_handler(event, LambdaContext())
-
-
-def link_token(url: str) -> str:
-    return url.rsplit("/s/", 1)[1]
-
-
-def open_page(link: str, **query: str) -> dict[str, Any]:
-    token = link_token(link) if "/s/" in link else link
-    event = api_event(
-        "viewer/share_page.json",
-        path=f"/s/{token}",
-        resource="/s/{token}",
-        path_parameters={"token": token},
-        query=query,
-    )
     return viewer.lambda_handler(event, LambdaContext())
 
 

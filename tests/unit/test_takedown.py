@@ -28,6 +28,7 @@ from tests.support import (
     customer_event,
     frame_event,
 )
+from tests.support.takedown import take_down
 
 # Art. 7-1 has nineteen items, ① to ⑲
 GROUNDS = [f"art7-1-{item}" for item in range(1, 20)]
@@ -45,10 +46,6 @@ def ingested(world: World, label: str, minutes_ago: int = 10) -> dict[str, Any]:
     )
     assert response["statusCode"] == 201, response["body"]
     return body_of(response)
-
-
-def take_down(key: str | None, contract_id: str, **body: Any) -> dict[str, Any]:
-    return admin_call("POST", f"/v1/admin/contracts/{contract_id}/takedowns", key=key, body=body)
 
 
 def request(world: World, frame: dict[str, Any], **overrides: Any) -> dict[str, Any]:

@@ -8,65 +8,21 @@ from __future__ import annotations
 
 import base64
 import json
-import secrets
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import boto3
 import pytest
 
 from doti import audit, registry, uploads
-from doti.auth.device import signed_headers
 from doti.clock import format_rfc3339, parse_rfc3339
-from tests.support import World, api_event, assert_error, body_of, camera_consents, frame_event, scan_table
-from tests.unit.test_enforcement import put_in_state
-from tests.unit.test_ingest import jpeg, post
+from tests.support import assert_error, body_of, camera_consents, frame_event, scan_table
+from tests.support.contract_states import put_in_state
+from tests.support.ingest import jpeg, post
+from tests.support.uploads import grant, now, upload_event, upload_request
 
-ROUTE = "/v1/device/uploads"
 MAX_OBJECT_BYTES = 4 * 1024 * 1024  # contracts.Plan's default, which world_factory() uses
 DEFAULT_RETENTION_DAYS = 31
-
-
-def now() -> datetime:
-    return datetime.now(UTC)
-
-
-def upload_request(world: World, **overrides: Any) -> dict[str, Any]:
-    request = {
-        "camera_id": world.camera_id,
-        "content_type": "video/mp4",
-        "size": 2_000_000,
-        "captured_at": format_rfc3339(now() - timedelta(seconds=5)),
-        "frame_id": f"clip-{secrets.token_hex(6)}",
-    }
-    return {**request, **overrides}
-
-
-def upload_event(
-    world: World,
-    payload: dict[str, Any] | str,
-    *,
-    content_type: str = "application/json",
-    secret: str | None = None,
-    signed_body: str | None = None,
-    signed_at: datetime | None = None,
-) -> dict[str, Any]:
-    """A signed grant request as a device sends it; the signature may cover another body than the one sent."""
-    body = payload if isinstance(payload, str) else json.dumps(payload)
-    auth = signed_headers(
-        world.device_id,
-        secret or world.device_secret,
-        "POST",
-        ROUTE,
-        (body if signed_body is None else signed_body).encode(),
-        signed_at or now(),
-    )
-    headers = {**auth, "Content-Type": content_type}
-    return api_event("ingest/post_upload.json", headers=headers, replace_headers=True, body=body, binary=False)
-
-
-def grant(world: World, **overrides: Any) -> dict[str, Any]:
-    return post(upload_event(world, upload_request(world, **overrides)))
 
 
 def policy_of(fields: dict[str, str]) -> dict[str, Any]:
@@ -88,6 +44,7 @@ def assert_nothing_granted_or_stored(aws) -> None:
 # the grant
 
 
+@pytest.mark.isolated  # reads every stored frame object and index item
 def test_grant_is_a_presigned_post_for_exactly_the_declared_upload(aws, world):
     # Given a device that wants to upload a 2 MB clip of its camera
     request = upload_request(world, size=2_000_000, frame_id="clip-0001")
@@ -161,6 +118,7 @@ def test_a_grant_up_to_the_plan_maximum_is_given(aws, world):
 # refusals (SPEC §10): nothing is granted
 
 
+@pytest.mark.isolated  # reads every stored frame object and index item
 def test_a_size_over_the_plan_is_payload_too_large(aws, world):
     response = grant(world, size=MAX_OBJECT_BYTES + 1)
 
@@ -169,6 +127,7 @@ def test_a_size_over_the_plan_is_payload_too_large(aws, world):
     assert_nothing_granted_or_stored(aws)
 
 
+@pytest.mark.isolated  # reads every stored frame object and index item
 @pytest.mark.parametrize("content_type", ["image/gif", "video/quicktime", "application/octet-stream", "text/plain"])
 def test_a_content_type_other_than_jpeg_png_or_mp4_is_unsupported(aws, world, content_type):
     response = grant(world, content_type=content_type)
@@ -184,6 +143,7 @@ def test_a_request_body_that_is_not_json_by_its_content_type_is_unsupported(aws,
     assert_error(response, 415, "unsupported_media_type")
 
 
+@pytest.mark.isolated  # reads every stored frame object and index item
 @pytest.mark.parametrize(
     ("overrides", "field"),
     [
@@ -218,6 +178,7 @@ def test_a_body_that_is_not_json_is_a_validation_error(aws, world):
     assert_error(response, 422, "validation_error")
 
 
+@pytest.mark.isolated  # reads every stored frame object and index item
 @pytest.mark.parametrize(
     "captured_at",
     [
@@ -245,6 +206,7 @@ def test_a_device_frame_id_with_other_characters_is_a_validation_error(aws, worl
     assert_error(response, 422, "validation_error")
 
 
+@pytest.mark.isolated  # reads every stored frame object and index item
 def test_another_tenants_camera_is_not_found(aws, world_factory):
     # Given two tenants
     mine, theirs = world_factory(), world_factory()
@@ -296,6 +258,7 @@ def test_a_suspended_contract_gets_no_grant(aws, world):
 # authentication: checked before anything about the request is told
 
 
+@pytest.mark.isolated  # reads every stored frame object and index item
 def test_a_wrong_signature_is_unauthorized(aws, world):
     response = post(upload_event(world, upload_request(world), secret="not-the-secret"))
 

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import hashlib
 import tempfile
-from functools import cache
 from pathlib import Path
 
 import cv2
@@ -19,33 +18,9 @@ from doti import video
 from doti.errors import CorruptImage, PayloadTooLarge, UnsupportedMediaType
 from doti.imaging import SIGNATURE_SIZE, ImageLimits
 from infra.drawing import encode_jpeg
+from tests.support.video import clip, decode_all, with_zeroed_media_data
 
 LIMITS = ImageLimits(max_bytes=4 * 1024 * 1024, max_pixels=3840 * 2160)
-
-
-@cache
-def clip(seconds: float = 2.0, fps: int = 10, width: int = 320, height: int = 240) -> bytes:
-    """An MP4 (mp4v) of `seconds` at `fps`: a bright square moving over a gradient, numbered frames."""
-    with tempfile.TemporaryDirectory() as workdir:
-        path = Path(workdir) / "clip.mp4"
-        writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), fps, (width, height))
-        assert writer.isOpened()
-        gradient = np.tile(np.linspace(40, 200, width, dtype=np.uint8), (height, 1))
-        for index in range(round(seconds * fps)):
-            frame = cv2.cvtColor(gradient, cv2.COLOR_GRAY2BGR)
-            x = (index * 12) % (width - 60)
-            cv2.rectangle(frame, (x, 60), (x + 60, 120), (255, 255, 255), -1)
-            cv2.putText(frame, str(index), (10, height - 20), cv2.FONT_HERSHEY_SIMPLEX, 1.0, (0, 0, 255), 2)
-            writer.write(frame)
-        writer.release()
-        return path.read_bytes()
-
-
-def with_zeroed_media_data(data: bytes) -> bytes:
-    """The clip with its coded frames (the mdat box's payload) zeroed: the container is intact, no frame decodes."""
-    start = data.index(b"mdat") + 4
-    end = data.index(b"moov") - 4
-    return data[:start] + bytes(end - start) + data[end:]
 
 
 def without_index(data: bytes) -> bytes:
@@ -62,21 +37,6 @@ def container_header(data: bytes) -> tuple[float, int]:
         header = (capture.get(cv2.CAP_PROP_FPS), int(capture.get(cv2.CAP_PROP_FRAME_COUNT)))
         capture.release()
     return header
-
-
-def decode_all(data: bytes) -> list[np.ndarray]:
-    with tempfile.TemporaryDirectory() as workdir:
-        path = Path(workdir) / "clip.mp4"
-        path.write_bytes(data)
-        capture = cv2.VideoCapture(str(path), cv2.CAP_FFMPEG)
-        frames = []
-        while True:
-            ok, frame = capture.read()
-            if not ok:
-                break
-            frames.append(frame)
-        capture.release()
-    return frames
 
 
 def test_a_clip_is_summarised_from_every_frame():

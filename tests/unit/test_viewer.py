@@ -7,9 +7,7 @@ from __future__ import annotations
 
 import base64
 import json
-import secrets
 from collections.abc import Iterator
-from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlparse
@@ -18,24 +16,29 @@ import boto3
 import pytest
 import requests
 
-from doti import account, deletions, frames, notices, registry, runtime
+from doti import account, deletions, frames, notices, runtime
 from doti.auth import customer
 from doti.clock import format_rfc3339, parse_rfc3339, utcnow
 from doti.errors import ContractNotStarted, ContractSuspended, ContractTerminated, NotFound
-from doti.store.models import ContractModel
-from functions.ingest import app as ingest
 from functions.viewer import app as viewer
 from infra.drawing import draw_frame, encode_png
 from tests.support import (
     LambdaContext,
-    World,
     api_event,
     assert_error,
     body_of,
-    camera_consents,
     customer_event,
-    frame_event,
     sample_image,
+)
+from tests.support.viewer import (
+    add_site,
+    add_user,
+    ingest_frame,
+    list_frames,
+    listed,
+    login,
+    owner_token,
+    set_contract_state,
 )
 
 FRAME_KEYS = {
@@ -58,77 +61,6 @@ FRAME_KEYS = {
 # helpers
 
 
-@dataclass(frozen=True)
-class ExtraSite:
-    """A second site of a world's contract, with its own camera and device."""
-
-    site_id: str
-    camera_id: str
-    device_id: str
-    device_secret: str
-
-
-def add_site(world: World, name: str = "Annex") -> ExtraSite:
-    now = utcnow()
-    site = registry.create_site(world.contract_id, name, None, now)
-    camera = registry.create_camera(world.contract_id, site.site_id, f"{name} door", now, consents=camera_consents(now))
-    device = registry.register_device(world.contract_id, site.site_id, f"{name} panel", runtime.secret_box(), now)
-    return ExtraSite(site.site_id, camera.camera_id, device.device.device_id, device.secret)
-
-
-def add_user(world: World, *, role: str = "viewer", site_ids: list[str] | None = None) -> tuple[str, str]:
-    login_id = f"user-{secrets.token_hex(4)}"
-    password = "pw-" + secrets.token_urlsafe(12)
-    registry.create_user(
-        world.contract_id,
-        login_id=login_id,
-        name="Staff",
-        role=role,
-        password=password,
-        site_ids=site_ids,
-        now=utcnow(),
-    )
-    return login_id, password
-
-
-def set_contract_state(contract_id: str, state: str) -> None:
-    """Given-step only: there is no transition route yet, so the state is written through the store layer."""
-    ContractModel.get(contract_id).update(actions=[ContractModel.state.set(state)])
-
-
-def login(login_id: str, password: str) -> str:
-    body = json.dumps({"login_id": login_id, "password": password})
-    response = viewer.lambda_handler(api_event("viewer/login.json", body=body), LambdaContext())
-    assert response["statusCode"] == 200, response["body"]
-    return body_of(response)["token"]
-
-
-def owner_token(world: World) -> str:
-    return login(world.login_id, world.password)
-
-
-def ingest_frame(
-    world: World,
-    captured_at: datetime | None = None,
-    *,
-    body: bytes | None = None,
-    content_type: str = "image/jpeg",
-    site: ExtraSite | None = None,
-) -> dict[str, Any]:
-    event = frame_event(
-        world,
-        body or sample_image(),
-        captured_at=captured_at,
-        content_type=content_type,
-        camera_id=site.camera_id if site else None,
-        device_id=site.device_id if site else None,
-        secret=site.device_secret if site else None,
-    )
-    response = ingest.lambda_handler(event, LambdaContext())
-    assert response["statusCode"] == 201, response["body"]
-    return body_of(response)
-
-
 def get_me(token: str) -> dict[str, Any]:
     event = customer_event("viewer/list_cameras.json", token, path="/v1/me", resource="/v1/me", query={})
     return viewer.lambda_handler(event, LambdaContext())
@@ -136,18 +68,6 @@ def get_me(token: str) -> dict[str, Any]:
 
 def get_cameras(token: str) -> dict[str, Any]:
     event = customer_event("viewer/list_cameras.json", token, path="/v1/cameras", resource="/v1/cameras", query={})
-    return viewer.lambda_handler(event, LambdaContext())
-
-
-def list_frames(token: str, camera_id: str, **query: str) -> dict[str, Any]:
-    event = customer_event(
-        "viewer/list_frames.json",
-        token,
-        path=f"/v1/cameras/{camera_id}/frames",
-        resource="/v1/cameras/{camera_id}/frames",
-        path_parameters={"camera_id": camera_id},
-        query=query,
-    )
     return viewer.lambda_handler(event, LambdaContext())
 
 
@@ -161,12 +81,6 @@ def get_frame(token: str, camera_id: str, frame_id: str) -> dict[str, Any]:
         query={},
     )
     return viewer.lambda_handler(event, LambdaContext())
-
-
-def listed(token: str, camera_id: str, **query: str) -> dict[str, Any]:
-    response = list_frames(token, camera_id, **query)
-    assert response["statusCode"] == 200, response["body"]
-    return body_of(response)
 
 
 def listed_ids(token: str, camera_id: str, **query: str) -> list[str]:

@@ -20,8 +20,8 @@ from doti.auth.customer import MIN_PASSWORD_LENGTH
 from functions.ingest import app as ingest
 from functions.viewer import app as viewer
 from tests.support import LambdaContext, api_event, assert_error, body_of, customer_event, frame_event, sample_image
-from tests.unit.test_processor import customer_frame, frame_items, receive, run, upload
-from tests.unit.test_video import clip
+from tests.support.processor import customer_frame, frame_items, receive, run, upload
+from tests.support.video import clip
 
 WEB = Path(__file__).resolve().parents[2] / "functions" / "viewer" / "web"
 EXPECTED_DIRECTIVES = {
