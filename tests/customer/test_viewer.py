@@ -154,7 +154,7 @@ def test_cameras_are_those_of_the_users_contract_only(world_factory):
         "camera_id": tenant_a.camera_id,
         "site_id": tenant_a.site_id,
         "name": "Entrance",
-        # no frame yet, so no thumbnail (tests/unit/test_browse.py covers cameras with frames)
+        # no frame yet, so no thumbnail (tests/customer/test_browse.py covers cameras with frames)
         "last_frame_id": None,
         "last_captured_at": None,
         "thumbnail_url": None,

@@ -276,7 +276,7 @@ def test_concurrent_guesses_are_counted_before_they_are_verified(
 
 
 def test_failures_on_unknown_ids_lock_no_real_user(world):
-    # Given enough failed logins on an id that does not exist to lock it (tests/unit/test_sessions.py: it locks
+    # Given enough failed logins on an id that does not exist to lock it (tests/customer/test_sessions.py: it locks
     # like a real one, so the lockout does not reveal which ids exist)
     for _ in range(customer.LOCK_AFTER_FAILURES):
         assert_error(login_response(f"ghost-{world.contract_id}", "whatever-password"), 401, "unauthorized")

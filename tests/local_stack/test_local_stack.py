@@ -12,7 +12,7 @@ import pytest
 import requests
 
 from infra.drawing import draw_frame, encode_jpeg
-from tests.integration.http import Customer, Staff, send
+from tests.local_stack.http import Customer, Staff, send
 
 pytestmark = pytest.mark.local_stack
 

@@ -22,13 +22,13 @@ import pytest
 from doti.clock import parse_rfc3339
 from tests.support import EVENTS, SAMPLE_NOW, api_event, sample_event, shift_sample_times
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[1]
 
 # Tests that store something "now" and then read it through a sample's window, a capture time or an expiry.
 DATE_SENSITIVE = (
-    "tests/unit/test_web.py::test_given_no_session_when_the_page_is_requested_then_it_is_html_under_a_strict_policy",
-    "tests/unit/test_smoke_path.py",
-    "tests/unit/test_dates.py::test_a_sample_window_holds_what_was_stored_now",
+    "tests/customer/test_web.py::test_given_no_session_when_the_page_is_requested_then_it_is_html_under_a_strict_policy",
+    "tests/device/test_smoke_path.py",
+    "tests/test_dates.py::test_a_sample_window_holds_what_was_stored_now",
 )
 
 

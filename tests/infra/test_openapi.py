@@ -3,7 +3,7 @@
 Given the handlers in moto, these fetch each document through its own route and check it against template.yaml (every
 route declared, nothing else), against the SPEC (security per route, the §10 error schema, HTML pages as HTML, the
 device requests) and against the code (a route declared secured refuses an anonymous request; a query bound declared
-is the bound enforced). tests/integration/test_fuzz.py then runs schemathesis on the same documents.
+is the bound enforced). tests/local_stack/test_fuzz.py then runs schemathesis on the same documents.
 """
 
 from __future__ import annotations

@@ -45,7 +45,7 @@ from schemathesis.specs.openapi.checks import (
 from doti.auth.device import signed_headers
 from doti.clock import format_rfc3339
 from infra.drawing import draw_frame, encode_jpeg
-from tests.integration.http import Staff, Tenant, send
+from tests.local_stack.http import Staff, Tenant, send
 
 pytestmark = pytest.mark.local_stack
 

@@ -7,7 +7,7 @@ from urllib.parse import urlparse
 
 import pytest
 
-from tests.integration.conftest import LocalStack
+from tests.local_stack.conftest import LocalStack
 
 pytestmark = pytest.mark.local_stack
 
