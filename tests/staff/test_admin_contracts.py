@@ -71,6 +71,7 @@ def test_a_contract_whose_service_start_has_passed_is_active(key):
     assert not schedule.due_work(schedule.SERVICE_START, utcnow(), 10)
 
 
+@pytest.mark.isolated  # reads the whole contracts table
 def test_a_service_start_that_is_not_a_time_is_refused(aws, key):
     response = admin_call("POST", "/v1/admin/contracts", key, {**CONTRACT_BODY, "service_start": "next monday"})
     assert_error(response, 422, "validation_error")
