@@ -47,6 +47,7 @@ def objects_charged(aws: Provisioned, world: World) -> int:
     return sum(int(i["objects_stored"]["N"]) for i in items)
 
 
+@pytest.mark.isolated  # counts every frame index item
 @pytest.mark.parametrize("mode", MODES)
 def test_a_frame_under_any_single_fault_is_stored_once_and_its_retry_is_never_refused(aws, world, mode):
     image = jpeg(320, 240)

@@ -12,6 +12,9 @@ from infra.gateway import LocalFunction
 from infra.queues import QueuePump, QueueSource, failed_ids, queue_sources
 from infra.template import ROOT, FunctionSpec
 
+# Isolated (moto emptied before each test): every test pumps the same queue and counts what waits in it.
+pytestmark = pytest.mark.isolated
+
 REGION = "us-east-1"
 
 
