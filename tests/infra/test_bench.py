@@ -15,6 +15,7 @@ from doti.errors import CorruptImage, PayloadTooLarge, UnsupportedMediaType
 from doti.imaging import ImageLimits, process_image
 
 
+@pytest.mark.usefixtures("own_moto")  # the bench's cases start mocks of their own
 def test_every_bench_case_runs_at_a_tiny_size():
     # Given every case module registered
     load_cases()

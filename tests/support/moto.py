@@ -29,6 +29,7 @@ from moto.sqs.models import sqs_backends
 from doti import runtime
 from doti.settings import get_settings
 from doti.store.aws import boto3_session
+from infra.expiry import forget_tags_of_deleted_objects
 from infra.moto_memory import lean_transactions, untracked_instances
 from infra.provision import ACCOUNT_ID, Provisioned, provision
 from infra.template import load_template
@@ -49,6 +50,7 @@ def wipe_backends() -> None:
                 key.dispose()
         bucket.keys.clear()
         bucket.multiparts.clear()
+    forget_tags_of_deleted_objects(ACCOUNT_ID)  # moto keeps a deleted object's tags; the objects are all gone now
     for queue in sqs_backends[ACCOUNT_ID][REGION].queues.values():
         queue._messages.clear()
         queue._pending_messages.clear()
