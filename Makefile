@@ -32,17 +32,19 @@ test: $(STAMP) lint chromium
 faults: $(STAMP)
 	$(BIN)/python -m tests.faults.sweep --all
 
+# Every test against moto in-process (one provisioned moto per test process), grouped by surface.
+MOTO_TESTS := tests/device tests/customer tests/staff tests/jobs tests/cross_surface tests/domain tests/infra
 unit: $(STAMP)
-	$(BIN)/python -m pytest tests/unit
+	$(BIN)/python -m pytest -n 2 --dist loadfile $(MOTO_TESTS)
 
 integration: $(STAMP)
-	$(BIN)/python -m pytest tests/integration
+	$(BIN)/python -m pytest tests/local_stack
 
 browser: $(STAMP) chromium
 	$(BIN)/python -m pytest tests/browser
 
 # The browser tests drive Debian's Chromium through Playwright (no bundled browser): install it, with a Japanese
-# font for legible screenshots, and faketime (tests/unit/test_dates.py runs date-sensitive tests under a shifted
+# font for legible screenshots, and faketime (tests/test_dates.py runs date-sensitive tests under a shifted
 # clock), when missing and this user can (root, or sudo without a password); otherwise those tests skip and say why.
 # A fresh image has no package lists, so they are updated (quietly) first, and only when something is missing; a
 # failed update (one mirror down) still lets the install try with the lists there are.

@@ -10,7 +10,7 @@ skips purged contracts), so both runs see the same registry. Setup is not measur
 Seeding: the young frames are index items only, by FrameModel batch writes in the same partitions (cameras) as the
 expiring ones, so the job's key-range queries run over full partitions. Their objects are not written: the job lists
 only the day prefixes of the expiring range, from the range's first frame id, and stops at the cutoff, so it never
-lists a younger key (tests/unit/test_retention_complete.py proves it with young objects on the cutoff's own day, by
+lists a younger key (tests/jobs/test_retention_complete.py proves it with young objects on the cutoff's own day, by
 counting calls); writing ~200,000 objects would only slow the setup. Expiring frames get both objects, written
 straight into moto's S3 backend. Each camera's cursor is rewound to the start of the expiring day, as an hourly run
 leaves it.

@@ -21,19 +21,17 @@ from typing import Any
 
 import pytest
 from aws_lambda_powertools.utilities import parameters
-from moto import mock_aws
 
 from doti import runtime
 from doti.auth.staff import create_staff_key
 from doti.clock import utcnow
-from doti.settings import get_settings
-from doti.store.aws import boto3_session, botocore_session
-from infra.provision import Provisioned, provision
+from doti.settings import Settings, get_settings
+from doti.store.aws import botocore_session
+from infra.provision import Provisioned
 from infra.template import load_template
 from tests.support import World, make_world
-
-# The deployment's PublicBaseUrl in tests: every link the service hands out starts with it (issue 10, defect 7).
-PUBLIC_BASE_URL = "https://doti.test"
+from tests.support.ingest import aws_faults  # noqa: F401 - a fixture: AWS calls failed or answered stale on purpose
+from tests.support.moto import PUBLIC_BASE_URL, SHARED_MOTO, wipe_backends
 
 
 @pytest.fixture(scope="session")
@@ -41,20 +39,39 @@ def template() -> dict:
     return load_template()
 
 
+@pytest.fixture(scope="session")
+def shared_aws(template: dict) -> Iterator[Provisioned]:
+    """The process's moto with every bucket, table, queue and key of template.yaml, provisioned once (made again
+    after a test that needed a moto of its own), and the functions' environment in os.environ."""
+    yield SHARED_MOTO.ensure(template)
+    SHARED_MOTO.release()
+
+
+_last_module: list[str] = [""]
+
+
 @pytest.fixture
-def aws(template: dict, monkeypatch: pytest.MonkeyPatch) -> Iterator[Provisioned]:
-    """Every bucket, table, queue and key of template.yaml in moto, and the functions' environment set."""
-    with mock_aws():
-        provisioned = provision(template, session=boto3_session(), parameters={"PublicBaseUrl": PUBLIC_BASE_URL})
-        for name, value in provisioned.environment().items():
-            if name != "POWERTOOLS_SERVICE_NAME":
-                monkeypatch.setenv(name, value)
-        runtime.reset()
-        parameters.clear_caches()  # Powertools caches parameter values per process; each test has its own moto
-        get_settings()
-        yield provisioned
-    runtime.reset()
+def aws(shared_aws: Provisioned, template: dict, request: pytest.FixtureRequest) -> Iterator[Provisioned]:
+    """The shared moto, for a test that makes its own tenants (world, world_factory): their ids are new, so what
+    other tests stored is never theirs. A test marked `isolated` (it reads beyond its tenants: a job walking every
+    contract or due item, every mail sent, every message queued) gets it emptied first; so does each test module's
+    first test, which keeps the tables as small as a module makes them."""
+    provisioned = SHARED_MOTO.ensure(template)
+    module = request.node.module.__name__
+    if request.node.get_closest_marker("isolated") or module != _last_module[0]:
+        wipe_backends()
+        _last_module[0] = module
+    parameters.clear_caches()  # Powertools keeps parameter values for minutes of real time
+    if get_settings() != Settings.from_env(os.environ):  # a test before changed the environment and kept the cache
+        SHARED_MOTO.forget_process_state()
+    yield provisioned
     parameters.clear_caches()
+
+
+@pytest.fixture
+def own_moto() -> None:
+    """For a test that starts a moto of its own: the shared one is stopped first (made again when next needed)."""
+    SHARED_MOTO.release()
 
 
 @pytest.fixture

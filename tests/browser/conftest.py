@@ -1,6 +1,6 @@
 """Browser tests: Debian's Chromium driven by Playwright against one local stack per test module.
 
-The stack is started exactly as tests/integration starts it (same LocalStack helper, real HTTP only); Playwright
+The stack is started exactly as tests/local_stack starts it (same LocalStack helper, real HTTP only); Playwright
 drives the system's /usr/bin/chromium, since `playwright install` and its bundled browsers are not used here.
 """
 
@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from tests.integration.conftest import ROOT, LocalStack
+from tests.local_stack.conftest import ROOT, LocalStack
 
 CHROMIUM_ARGS = [
     "--no-sandbox",  # tests may run as root in a container, where Chromium's sandbox cannot start

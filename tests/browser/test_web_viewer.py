@@ -23,7 +23,7 @@ import requests
 from playwright.sync_api import BrowserContext, Locator, Page, expect
 
 from doti.activity import DEFAULT_THRESHOLD
-from tests.integration.http import Customer, Staff
+from tests.local_stack.http import Customer, Staff
 
 pytestmark = pytest.mark.local_stack
 

@@ -42,10 +42,6 @@ from typing import Any
 from aws_lambda_powertools.utilities import parameters
 from aws_lambda_powertools.utilities.parameters.base import DEFAULT_PROVIDERS
 from moto import mock_aws
-from moto.dynamodb.models import dynamodb_backends
-from moto.s3.models import s3_backends
-from moto.ses.models import ses_backends
-from moto.sqs.models import sqs_backends
 
 from doti import clock as doti_clock
 from doti import runtime
@@ -57,6 +53,7 @@ from infra.provision import provision
 from infra.queues import failed_ids, queue_sources, sqs_event
 from infra.template import functions, load_template, schedules
 from tests.faults.inject import INJECTOR, Crash
+from tests.support.moto import wipe_backends
 
 ACCOUNT, REGION = "123456789012", "us-east-1"
 DEVICE_ATTEMPTS = 9  # backoff 1, 2, 4, 8, 16, 32, 64, 64 s between them: 191 s in all
@@ -199,20 +196,7 @@ class Stack:
         depend on the runs before it. Clients and settings stay: making them makes no call (a full cold start,
         after a crash, rebinds 26 models: 0.5 s)."""
 
-        for table in dynamodb_backends[ACCOUNT][REGION].tables.values():
-            table.items.clear()
-        for bucket in s3_backends[ACCOUNT]["aws"].buckets.values():
-            for key in bucket.keys.values():
-                key.dispose()
-            bucket.keys.clear()
-            bucket.multiparts.clear()
-        for queue in sqs_backends[ACCOUNT][REGION].queues.values():
-            queue._messages.clear()
-            queue._pending_messages.clear()
-            queue.deleted_messages.clear()
-        outbox = ses_backends[ACCOUNT][REGION]
-        outbox.sent_messages.clear()
-        outbox.sent_message_count = 0
+        wipe_backends()
         self.clock.reset()
         self.log = []
         self._forget_cached_values()

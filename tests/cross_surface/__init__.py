@@ -1,0 +1,1 @@
+"""Rules every API surface obeys at once: contract states, hostile input."""

@@ -1,0 +1,1 @@
+"""The viewer API and pages: customers' logins, sessions, frames, notes, shares, exports, deletions."""

@@ -1,0 +1,1 @@
+"""Pure domain code, without handlers or AWS: signing, imaging, video, drawing."""

@@ -1,0 +1,139 @@
+"""The walking skeleton over real HTTP: staff → device → customer → S3, against the local stack."""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from datetime import UTC, datetime, timedelta
+
+import cv2
+import numpy as np
+import pytest
+import requests
+
+from infra.drawing import draw_frame, encode_jpeg
+from tests.local_stack.http import Customer, Staff, send
+
+pytestmark = pytest.mark.local_stack
+
+
+@pytest.fixture(scope="module")
+def staff(local_stack) -> Staff:
+    return Staff(local_stack["api_url"], local_stack["staff_api_key"])
+
+
+def _jpeg(width: int = 1280, height: int = 720) -> bytes:
+    return encode_jpeg(draw_frame(width, height, "http test", datetime.now(UTC)))
+
+
+def test_frame_goes_from_device_to_phone_with_exact_bytes(staff):
+    # Given a tenant set up by staff through the admin routes
+    tenant = staff.new_tenant(retention_days=7, signed_url_ttl=120)
+    image = _jpeg()
+    captured_at = datetime.now(UTC) - timedelta(seconds=30)
+
+    # When the device posts a signed frame
+    status, frame = send(tenant, image, captured_at=captured_at)
+
+    # Then it is stored, and the customer finds it by time range with working signed URLs
+    assert status == 201, frame
+    assert frame["sha256"] == hashlib.sha256(image).hexdigest()
+    customer = Customer(staff.api_url, tenant.login_id, tenant.password)
+    cameras = customer.get("/v1/cameras").json()["items"]
+    assert [c["camera_id"] for c in cameras] == [tenant.camera_id]
+    window = {
+        "from": (captured_at - timedelta(minutes=1)).isoformat(),
+        "to": (captured_at + timedelta(minutes=1)).isoformat(),
+    }
+    items = customer.frames(tenant.camera_id, **window)
+    assert [i["frame_id"] for i in items] == [frame["frame_id"]]
+    assert "X-Amz-Expires=120" in items[0]["image_url"]
+
+    original = requests.get(items[0]["image_url"], timeout=30)
+    assert original.status_code == 200
+    assert original.content == image
+    assert original.headers["Content-Type"] == "image/jpeg"
+    thumb = requests.get(items[0]["thumbnail_url"], timeout=30)
+    decoded = cv2.imdecode(np.frombuffer(thumb.content, np.uint8), cv2.IMREAD_COLOR)
+    assert max(decoded.shape[:2]) == 320
+
+    # And a window that excludes the capture time finds nothing
+    later = {"from": (captured_at + timedelta(minutes=1)).isoformat()}
+    assert customer.frames(tenant.camera_id, **later) == []
+
+
+BAD_REQUESTS = {
+    # case: (how the request is made wrong, expected status, expected code)
+    "bad_signature": ({"secret": "not-the-secret"}, 401, "unauthorized"),
+    "expired_signature": ({"signed_at": datetime.now(UTC) - timedelta(minutes=10)}, 401, "signature_expired"),
+    "unknown_device": ({"device_id": "dev_doesnotexist000000", "secret": "x"}, 401, "unauthorized"),
+    "other_contract_camera": ({"camera_id": "<other>"}, 404, "not_found"),
+    "not_an_image": ({"body": b"this is not an image at all" * 10}, 415, "unsupported_media_type"),
+    "wrong_content_type": ({"content_type": "application/octet-stream"}, 415, "unsupported_media_type"),
+    "truncated_jpeg": ({"body": "<truncated>"}, 422, "corrupt_image"),
+    "oversize": ({"body": "<oversize>"}, 413, "payload_too_large"),
+    "missing_headers": ({"omit": ("X-Doti-Camera", "X-Doti-Frame-Id")}, 422, "validation_error"),
+}
+
+
+@pytest.mark.parametrize("case", list(BAD_REQUESTS))
+def test_bad_device_requests_get_json_errors_and_store_nothing(staff, case):
+    # Given a tenant with a small object limit, and another tenant
+    tenant = staff.new_tenant(max_object_bytes=400_000)
+    other = staff.new_tenant()
+    overrides, expected_status, expected_code = BAD_REQUESTS[case]
+    overrides = dict(overrides)
+    image = _jpeg(640, 360)
+    body = {"<truncated>": image[: len(image) // 2], "<oversize>": _jpeg(3000, 2000)}.get(
+        overrides.get("body"), overrides.get("body", image)
+    )
+    overrides.pop("body", None)
+    if overrides.get("camera_id") == "<other>":
+        overrides["camera_id"] = other.camera_id
+
+    # When the device sends the broken request
+    status, answer = send(tenant, body, **overrides)
+
+    # Then the answer is the JSON error of SPEC §10, and nothing of the frame is visible to anyone
+    assert status == expected_status, answer
+    assert answer["error"]["code"] == expected_code
+    assert set(answer["error"]) == {"code", "message", "details"}
+    for who in (tenant, other):
+        customer = Customer(staff.api_url, who.login_id, who.password)
+        assert customer.frames(who.camera_id) == []
+
+
+def test_unknown_route_answers_like_api_gateway(local_stack):
+    response = requests.get(local_stack["api_url"] + "/v1/nowhere", timeout=30)
+    assert response.status_code == 403
+    assert response.json() == {"message": "Missing Authentication Token"}
+
+
+def test_demo_contract_is_seeded_and_the_simulated_camera_sends_frames(local_stack):
+    # Given the stack's state file, as `make run` writes it
+    expected = {"api_url", "aws_endpoint", "staff_api_key", "contract_id", "site_id", "camera_id"}
+    assert expected | {"device_id", "device_secret", "login_id", "password"} == set(local_stack)
+
+    # When the demo customer logs in
+    customer = Customer(local_stack["api_url"], local_stack["login_id"], local_stack["password"])
+
+    # Then the simulated camera's frames arrive within a few seconds, and their images load
+    items: list = []
+    for _ in range(50):
+        items = customer.frames(local_stack["camera_id"], limit="5")
+        if items:
+            break
+        time.sleep(0.2)
+    assert items, "the simulated camera sent no frame"
+    image = requests.get(items[0]["image_url"], timeout=30)
+    assert image.status_code == 200
+    assert hashlib.sha256(image.content).hexdigest() == items[0]["sha256"]
+
+
+def test_openapi_documents_are_served(local_stack, staff):
+    api = local_stack["api_url"]
+    assert "/v1/device/frames" in requests.get(api + "/v1/device/openapi.json", timeout=30).json()["paths"]
+    assert "/v1/cameras" in requests.get(api + "/v1/openapi.json", timeout=30).json()["paths"]
+    assert requests.get(api + "/v1/admin/openapi.json", timeout=30).status_code == 401
+    admin_doc = requests.get(api + "/v1/admin/openapi.json", headers=staff.headers, timeout=30)
+    assert "/v1/admin/contracts" in admin_doc.json()["paths"]

@@ -1,0 +1,212 @@
+"""Frames posted by a device through the ingest handler, what ingest stores, and AWS calls failed on purpose."""
+
+from __future__ import annotations
+
+import json
+import struct
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from functools import cache
+from typing import Any
+
+import boto3
+import pytest
+from botocore.client import BaseClient
+from botocore.exceptions import ClientError
+
+from functions.ingest import app as ingest
+from functions.viewer import app as viewer
+from infra.drawing import draw_frame, encode_jpeg
+from infra.provision import Provisioned
+from tests.support import (
+    LambdaContext,
+    World,
+    api_event,
+    body_of,
+    customer_event,
+)
+
+
+@cache
+def jpeg(width: int = 1280, height: int = 720) -> bytes:
+    return encode_jpeg(draw_frame(width, height, f"ingest-{width}x{height}", datetime(2025, 1, 2, tzinfo=UTC)))
+
+
+def with_jpeg_dimensions(data: bytes, width: int, height: int) -> bytes:
+    """Patch the SOF0 header's dimensions, leaving the compressed data as it was (as in test_imaging)."""
+    pos = 2
+    while data[pos : pos + 2] != b"\xff\xc0":
+        pos += 2 + int.from_bytes(data[pos + 2 : pos + 4], "big")
+    patched = bytearray(data)
+    patched[pos + 5 : pos + 9] = struct.pack(">HH", height, width)
+    return bytes(patched)
+
+
+def post(event: dict[str, Any]) -> dict[str, Any]:
+    return ingest.lambda_handler(event, LambdaContext())
+
+
+def now() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass(frozen=True)
+class Stored:
+    objects: dict[str, bytes]
+    items: list[dict[str, Any]]
+
+    @property
+    def keys(self) -> list[str]:
+        return sorted(self.objects)
+
+
+def stored(aws: Provisioned) -> Stored:
+    """Every object under frames/ and thumbs/ and every frame index item."""
+    s3 = boto3.client("s3", region_name="us-east-1")
+    bucket = aws.refs["FramesBucket"]
+    objects: dict[str, bytes] = {}
+    for prefix in ("frames/", "thumbs/"):
+        for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
+            for entry in page.get("Contents", []):
+                objects[entry["Key"]] = s3.get_object(Bucket=bucket, Key=entry["Key"])["Body"].read()
+    ddb = boto3.client("dynamodb", region_name="us-east-1")
+    items = [
+        item for page in ddb.get_paginator("scan").paginate(TableName=aws.refs["FramesTable"]) for item in page["Items"]
+    ]
+    return Stored(objects, items)
+
+
+def object_tags(aws: Provisioned, key: str) -> dict[str, str]:
+    s3 = boto3.client("s3", region_name="us-east-1")
+    tags = s3.get_object_tagging(Bucket=aws.refs["FramesBucket"], Key=key)["TagSet"]
+    return {tag["Key"]: tag["Value"] for tag in tags}
+
+
+def customer_frame_ids(world: World) -> list[str]:
+    """The frame ids the contract's owner sees for its camera, through the viewer."""
+    login = viewer.lambda_handler(
+        api_event("viewer/login.json", body=json.dumps({"login_id": world.login_id, "password": world.password})),
+        LambdaContext(),
+    )
+    assert login["statusCode"] == 200, login["body"]
+    listing = viewer.lambda_handler(
+        customer_event(
+            "viewer/list_frames.json",
+            body_of(login)["token"],
+            path=f"/v1/cameras/{world.camera_id}/frames",
+            resource="/v1/cameras/{camera_id}/frames",
+            path_parameters={"camera_id": world.camera_id},
+            query={},
+        ),
+        LambdaContext(),
+    )
+    assert listing["statusCode"] == 200, listing["body"]
+    return [item["frame_id"] for item in body_of(listing)["items"]]
+
+
+@dataclass
+class Fault:
+    service: str
+    operation: str
+    matches: Callable[[dict[str, Any]], bool]
+    times: int
+    error: dict[str, Any] = field(
+        default_factory=lambda: {
+            "Error": {"Code": "InternalError", "Message": "injected by the test"},
+            "ResponseMetadata": {"HTTPStatusCode": 500},
+        }
+    )
+
+
+@dataclass
+class Hook:
+    service: str
+    operation: str
+    matches: Callable[[dict[str, Any]], bool]
+    run: Callable[[], None]
+
+
+@dataclass
+class AwsFaults:
+    faults: list[Fault] = field(default_factory=list)
+    hooks: list[Hook] = field(default_factory=list)
+    lagging_tables: set[str] = field(default_factory=set)
+
+    def fail(self, service: str, operation: str, matches: Callable[[dict[str, Any]], bool] = lambda _: True) -> None:
+        """Make the next matching call fail as AWS would with a 500."""
+        self.faults.append(Fault(service, operation, matches, times=1))
+
+    def cancel_transaction(self, reasons: list[str], times: int = 1) -> None:
+        """Make the next `times` TransactWriteItems calls be cancelled as DynamoDB does, one reason code per item
+        ("None" for an item that was fine), e.g. ["None", "TransactionConflict", "None"]."""
+        error = {
+            "Error": {"Code": "TransactionCanceledException", "Message": "Transaction cancelled (injected)"},
+            "CancellationReasons": [{"Code": code} for code in reasons],
+            "ResponseMetadata": {"HTTPStatusCode": 400},
+        }
+        self.faults.append(Fault("dynamodb", "TransactWriteItems", lambda _: True, times=times, error=error))
+
+    def lag(self, table: str) -> None:
+        """Make eventually consistent GetItem reads of `table` miss every item, as DynamoDB's may just after a write;
+        strongly consistent reads are answered as usual."""
+        self.lagging_tables.add(table)
+
+    def stale_read(self, operation: str, params: dict[str, Any]) -> dict[str, Any] | None:
+        lagging = operation == "GetItem" and params.get("TableName") in self.lagging_tables
+        return {"ResponseMetadata": {"HTTPStatusCode": 200}} if lagging and not params.get("ConsistentRead") else None
+
+    def before(
+        self,
+        service: str,
+        operation: str,
+        hook: Callable[[], None],
+        matches: Callable[[dict[str, Any]], bool] = lambda _: True,
+    ) -> None:
+        """Run `hook` once, just before the next matching call of `operation`."""
+        self.hooks.append(Hook(service, operation, matches, hook))
+
+    def intercept(self, service: str, operation: str, params: dict[str, Any]) -> None:
+        for fault in self.faults:
+            if fault.times and (fault.service, fault.operation) == (service, operation) and fault.matches(params):
+                fault.times -= 1
+                raise ClientError(fault.error, operation)
+        for hook in [h for h in self.hooks if (h.service, h.operation) == (service, operation) and h.matches(params)]:
+            self.hooks.remove(hook)
+            hook.run()
+
+
+@pytest.fixture
+def aws_faults(monkeypatch: pytest.MonkeyPatch) -> AwsFaults:
+    faults = AwsFaults()
+    original = BaseClient._make_api_call
+
+    def make_api_call(client: BaseClient, operation: str, params: dict[str, Any]) -> Any:
+        faults.intercept(client.meta.service_model.service_name, operation, params)
+        return faults.stale_read(operation, params) or original(client, operation, params)
+
+    monkeypatch.setattr(BaseClient, "_make_api_call", make_api_call)
+    return faults
+
+
+def is_original(params: dict[str, Any]) -> bool:
+    return params["Key"].startswith("frames/")
+
+
+def is_thumbnail(params: dict[str, Any]) -> bool:
+    return params["Key"].startswith("thumbs/")
+
+
+def is_table(aws: Provisioned, table: str) -> Callable[[dict[str, Any]], bool]:
+    return lambda params: params.get("TableName") == aws.refs[table]
+
+
+def age_claim(aws: Provisioned, world: World, device_frame_id: str, by: timedelta) -> None:
+    """Date the claim back, as if the request holding it had stopped `by` ago (a crashed Lambda cannot say so)."""
+    when = (now() - by).strftime("%Y-%m-%dT%H:%M:%S.%f+0000")  # PynamoDB's UTCDateTimeAttribute format
+    boto3.client("dynamodb", region_name="us-east-1").update_item(
+        TableName=aws.refs["IdempotencyTable"],
+        Key={"id": {"S": f"{world.device_id}#{device_frame_id}"}},
+        UpdateExpression="SET claimed_at = :when",
+        ExpressionAttributeValues={":when": {"S": when}},
+    )
