@@ -64,7 +64,9 @@ def _actions(changes: Mapping[str, Any]) -> list[Any]:
 
 def add_update(transaction: Transaction, read: Versioned, changes: Mapping[str, Any]) -> None:
     """Change the contract in a transaction, on condition that its version is still the one read."""
-    item = ContractModel(read.contract.contract_id, version=read.version)
+    item = ContractModel(read.contract.contract_id)
+    if read.version is not None:  # an item written without one (a batch write) is conditional on having none
+        item.version = read.version
     # PynamoDB adds the version condition and the increment
     transaction.update(item, actions=_actions(changes))
 
