@@ -109,9 +109,8 @@ def suspend(world: World) -> None:
 
 def second_camera(world: World) -> str:
     """Another camera at the world's own site."""
-    camera = registry.create_camera(
-        world.contract_id, world.site_id, "Back door", utcnow(), consents=camera_consents(utcnow())
-    )
+    at = utcnow()  # one reading: consents taken a moment after the creation time would be "in the future"
+    camera = registry.create_camera(world.contract_id, world.site_id, "Back door", at, consents=camera_consents(at))
     return camera.camera_id
 
 

@@ -488,9 +488,10 @@ def test_camera_of_another_contract_is_not_found_like_a_missing_camera(aws, worl
 
 def test_camera_at_another_site_of_the_same_contract_is_not_found(aws, world):
     # Given a second site of the same contract with its own camera
-    other_site = registry.create_site(world.contract_id, "Warehouse", None, now())
+    at = now()
+    other_site = registry.create_site(world.contract_id, "Warehouse", None, at)
     other_camera = registry.create_camera(
-        world.contract_id, other_site.site_id, "Dock", now(), consents=camera_consents(now())
+        world.contract_id, other_site.site_id, "Dock", at, consents=camera_consents(at)
     )
 
     # When the first site's device posts for it
