@@ -26,9 +26,9 @@ from doti.clock import utcnow
 from functions.admin import app as admin
 from functions.ingest import app as ingest
 from functions.viewer import app as viewer
-from infra.provision import Provisioned
 from infra.template import api_routes, load_template
 from tests.support import LambdaContext, api_event, body_of, customer_event
+from tests.support.moto import SHARED_MOTO
 
 HANDLERS: dict[str, ModuleType] = {"IngestFunction": ingest, "ViewerFunction": viewer, "AdminFunction": admin}
 DOCUMENT_PATHS = {
@@ -104,11 +104,13 @@ def _call(logical_id: str, method: str, path: str, resource: str, headers: dict[
 
 
 @pytest.fixture(scope="module")
-def documents(shared_aws: Provisioned) -> dict[str, dict[str, Any]]:
+def documents(template: dict) -> dict[str, dict[str, Any]]:
     """Each function's document, fetched through its route (the staff one with an operator key).
 
-    Fetched once for the module's read-only checks, from the process's shared moto.
+    Fetched once for the module's read-only checks, from the process's shared moto (made again here if a test
+    before this module stopped it for a moto of its own: the session's `shared_aws` would be stale then).
     """
+    SHARED_MOTO.ensure(template)
     served = {}
     parameters.clear_caches()
     _, key = create_staff_key("Openapi Reader", "operator", utcnow())

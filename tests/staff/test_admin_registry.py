@@ -295,16 +295,30 @@ def test_a_camera_without_valid_consents_is_refused_naming_what_is_missing(aws, 
     assert "camera.created" not in actions(world.contract_id)
 
 
-def test_a_consent_given_just_now_is_accepted(world, operator_key):
-    # Given consents given a second ago
-    just_now = format_rfc3339(utcnow() - timedelta(seconds=1))
+@pytest.mark.parametrize("ahead", [timedelta(seconds=-1), timedelta(minutes=4)], ids=["second-ago", "4-min-ahead"])
+def test_a_consent_given_just_now_is_accepted_even_from_a_clock_a_little_ahead(world, operator_key, ahead):
+    # Given consents stamped "now" by a staff member's clock, which may run a few minutes ahead of ours
+    just_now = format_rfc3339(utcnow() + ahead)
     body = {"site_id": world.site_id, "name": "Gate", "consents": consents(camera_owner=consent(consented_at=just_now))}
 
     # When staff register the camera
     response = call(operator_key, "POST", f"/v1/admin/contracts/{world.contract_id}/cameras", body)
 
-    # Then it is created
+    # Then it is created with the time as given
     assert ok(response, 201)["consents"]["camera_owner"]["consented_at"] == just_now
+
+
+def test_a_consent_more_than_five_minutes_ahead_is_in_the_future(world, operator_key):
+    # Given a consent stamped six minutes ahead of our clock
+    ahead = format_rfc3339(utcnow() + timedelta(minutes=6))
+    body = {"site_id": world.site_id, "name": "Gate", "consents": consents(camera_owner=consent(consented_at=ahead))}
+
+    # When staff register the camera
+    response = call(operator_key, "POST", f"/v1/admin/contracts/{world.contract_id}/cameras", body)
+
+    # Then it is refused, naming the time
+    error = assert_error(response, 422, "validation_error")
+    assert {"field": "consents.camera_owner.consented_at", "problem": "in the future"} in error["details"]["problems"]
 
 
 def test_a_camera_at_another_contracts_site_is_not_found_even_with_consents(aws, world_factory, operator_key):

@@ -37,7 +37,7 @@ class Consent(StaffRequest):
         min_length=1,
         max_length=40,
         json_schema_extra=openapi.TIME,
-        description="RFC 3339 time with offset, not in the future",
+        description="RFC 3339 time with offset, at most 5 minutes ahead of the server clock",
     )
     evidence_ref: str = Field(min_length=1, max_length=500, description="where the written consent is kept")
 

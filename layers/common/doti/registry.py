@@ -18,6 +18,7 @@ from doti.auth.device import new_device_secret
 from doti.clock import format_rfc3339, parse_rfc3339
 from doti.entities import Camera, Device, Site, User
 from doti.errors import Conflict, NotFound, ValidationError
+from doti.retention_policy import FUTURE_TOLERANCE
 from doti.store import registry as store
 
 USER_ROLES = roles.ROLES
@@ -96,7 +97,8 @@ def _consent_problems(party: str, entry: Any, now: datetime) -> tuple[list[dict[
         except ValidationError:
             problems.append({"field": f"{field}.consented_at", "problem": "not an RFC 3339 time with a UTC offset"})
         else:
-            if moment > now:
+            # the same tolerance as capture and event times: the staff member's clock may run a little ahead
+            if moment > now + FUTURE_TOLERANCE:
                 problems.append({"field": f"{field}.consented_at", "problem": "in the future"})
             clean["consented_at"] = format_rfc3339(moment)
     unknown = sorted(set(entry) - {*_CONSENT_TEXT_FIELDS, "consented_at"})
@@ -107,7 +109,7 @@ def _consent_problems(party: str, entry: Any, now: datetime) -> tuple[list[dict[
 def validate_consents(consents: Mapping[str, Any] | None, now: datetime) -> dict[str, dict[str, str]]:
     """The three consents in their stored form, or a 422 naming every missing or malformed part.
 
-    Each consent says who consented, when (RFC 3339, not in the future) and where the evidence is kept.
+    Each consent says who consented, when (RFC 3339, at most FUTURE_TOLERANCE ahead) and where the evidence is.
     """
     if not isinstance(consents, Mapping):
         consents = {}
