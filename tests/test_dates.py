@@ -1,9 +1,10 @@
 """No test depends on the calendar date (issue 9).
 
 The samples in events/ keep fixed dates (they are documentation and `sam local invoke -e` input); the tests move
-every date in them to "now" when they load them. A small set of date-sensitive tests also runs under a clock
-shifted by Debian's faketime, so a test that reads a fixed date against the real clock fails in `make test` on any
-day, not only on the day the calendar walks past it.
+every date in them to "now" when they load them. A small set of date-sensitive tests also runs under a wall clock
+shifted by tests/clock_shift (+400 and -30 days), so a test that reads a fixed date against the real clock fails in
+`make test` on any day, not only on the day the calendar walks past it. `make test-shifted SHIFT=+400d` runs the
+whole suite that way.
 """
 
 from __future__ import annotations
@@ -11,7 +12,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import shutil
 import subprocess
 import sys
 from datetime import UTC, datetime, timedelta
@@ -21,6 +21,7 @@ import pytest
 
 from doti.clock import parse_rfc3339
 from tests.support import EVENTS, SAMPLE_NOW, api_event, sample_event, shift_sample_times
+from tests.support.processes import python_path
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -79,29 +80,32 @@ def test_a_sample_window_holds_what_was_stored_now():
 
 
 @pytest.mark.parametrize("shift", ["+400d", "-30d"])
-def test_date_sensitive_tests_pass_under_a_shifted_clock(shift, tmp_path):
-    # Given Debian's faketime (installed by `make test` with the browser packages)
-    faketime = shutil.which("faketime")
-    if faketime is None:
-        pytest.skip("faketime is not installed: `make test` installs it (apt-get install faketime)")
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), str(ROOT / "layers" / "common")])}
+def test_date_sensitive_tests_pass_under_a_shifted_clock(shift):
+    # Given the run's environment with the wall clock moved by `shift` (tests/clock_shift/sitecustomize.py)
+    env = {**os.environ, "DOTI_CLOCK_SHIFT": shift}
+    env["PYTHONPATH"] = python_path(env)
     env.pop("PYTEST_XDIST_WORKER", None)
 
-    # When the date-sensitive tests run with the whole process's clock moved by `shift`
-    command = [faketime, "-f", shift, sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-p", "no:xdist"]
-    result = subprocess.run(
-        [*command, *DATE_SENSITIVE], cwd=ROOT, env=env, capture_output=True, text=True, timeout=300, check=False
-    )
+    # When the date-sensitive tests run in a process of their own under it
+    command = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-p", "no:xdist", *DATE_SENSITIVE]
+    result = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=300, check=False)
 
     # Then they pass
     assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]
     assert "passed" in result.stdout
-    # And the same command line does move this process's clock by the shift
-    # (against the real clock: when the whole suite runs under faketime, this process's clock is shifted too)
-    clock = [sys.executable, "-c", "import time; print(time.time())"]
-    unshifted = {name: value for name, value in env.items() if name != "LD_PRELOAD" and not name.startswith("FAKETIME")}
-    before = float(subprocess.run(clock, env=unshifted, capture_output=True, text=True, timeout=60, check=True).stdout)
-    seen = float(subprocess.run([faketime, "-f", shift, *clock], env=env, capture_output=True, text=True,
-                                timeout=60, check=True).stdout)  # fmt: skip
+    # And that environment does move a process's clock by the shift, measured against one without it (when the
+    # whole suite runs shifted, this process's clock is moved too), and leaves its monotonic clock alone
+    probe = [sys.executable, "-c", "import time; print(time.time(), time.monotonic())"]
+    unshifted = {name: value for name, value in env.items() if name != "DOTI_CLOCK_SHIFT"}
+    unshifted["PYTHONPATH"] = python_path(unshifted)
+    real_wall, real_monotonic = _probe(probe, unshifted)
+    seen_wall, seen_monotonic = _probe(probe, env)
     days = int(shift[:-1])
-    assert abs(seen - before - days * 86_400) < 120
+    assert abs(seen_wall - real_wall - days * 86_400) < 120
+    assert 0 <= seen_monotonic - real_monotonic < 120
+
+
+def _probe(command: list[str], env: dict[str, str]) -> tuple[float, float]:
+    output = subprocess.run(command, env=env, capture_output=True, text=True, timeout=60, check=True).stdout
+    wall, monotonic = output.split()
+    return float(wall), float(monotonic)

@@ -17,6 +17,8 @@ from typing import Any
 
 import pytest
 
+from tests.support.processes import python_path
+
 ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -25,7 +27,7 @@ class LocalStack:
         self.state_file = state_file
         self.log_path = state_file.with_suffix(".log")
         env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "POWERTOOLS_"))}
-        env["PYTHONPATH"] = os.pathsep.join([str(ROOT), str(ROOT / "layers" / "common")])
+        env["PYTHONPATH"] = python_path(env)
         self._log = self.log_path.open("wb")
         self.process = subprocess.Popen(
             [
