@@ -155,5 +155,5 @@ def frame_item(
         thumb_width=320,
         thumb_height=180,
         retention_class=f"d{retention_days}",
-        expires_at=int((captured_at + timedelta(days=retention_days)).timestamp()),
+        expires_at=captured_at + timedelta(days=retention_days),
     )

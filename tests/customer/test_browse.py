@@ -98,7 +98,7 @@ def test_a_newest_frame_past_its_retention_shows_no_thumbnail(world_factory):
     tenant = world_factory(retention_days=1)
     frame_id = ingest_frame_id(tenant, utcnow() - timedelta(hours=23))
     item = FrameModel.get(tenant.camera_id, frame_id)
-    item.update(actions=[FrameModel.expires_at.set(int(utcnow().timestamp()) - 1)])
+    item.update(actions=[FrameModel.expires_at.set(utcnow() - timedelta(seconds=1))])
 
     # When the customer lists the cameras
     listed = cameras(login(tenant.login_id, tenant.password))

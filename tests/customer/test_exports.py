@@ -662,7 +662,7 @@ def test_exports_expire_after_seven_days_in_the_item_and_in_the_bucket(aws, worl
     fresh = export_status(token, fresh_id)
     created_at = parse_rfc3339(fresh["created_at"], "created_at")
     assert parse_rfc3339(fresh["expires_at"], "expires_at") == created_at.replace(microsecond=0) + timedelta(days=7)
-    assert int(ExportModel.get(fresh_id).expires_at) == int((created_at + timedelta(days=7)).timestamp())
+    assert ExportModel.get(fresh_id).expires_at == (created_at + timedelta(days=7)).replace(microsecond=0)
     rules = load_template()["Resources"]["FramesBucket"]["Properties"]["LifecycleConfiguration"]["Rules"]
     (rule,) = [r for r in rules if r.get("Prefix") == "exports/"]
     assert (rule["Status"], rule["ExpirationInDays"]) == ("Enabled", exports.EXPORT_LIFETIME.days)

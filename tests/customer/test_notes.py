@@ -584,7 +584,7 @@ def test_notes_past_their_expiry_are_hidden_before_they_are_deleted(aws, world):
     kept = added(token, world.camera_id, "kept")
     expired = added(token, world.camera_id, "expired", now() - timedelta(minutes=5))
     item = NoteModel.get(world.camera_id, expired["note_id"])
-    item.update(actions=[NoteModel.expires_at.set(int((now() - timedelta(seconds=1)).timestamp()))])
+    item.update(actions=[NoteModel.expires_at.set(now() - timedelta(seconds=1))])
 
     # When the owner lists the camera's notes / Then only the live one is there
     assert listed_ids(token, world.camera_id) == [kept["note_id"]]

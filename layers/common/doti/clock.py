@@ -53,6 +53,12 @@ def ceil_to_second(moment: datetime) -> datetime:
     return whole if whole == moment else whole + timedelta(seconds=1)
 
 
+def floor_to_second(moment: datetime) -> datetime:
+    """`moment` rounded down to a whole second, for an expiry of a link or a request: what DynamoDB TTL keeps, and
+    never later than the time answered."""
+    return moment.replace(microsecond=0)
+
+
 def format_rfc3339(value: datetime) -> str:
     """2026-11-25T12:00:00.123Z"""
     return value.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")

@@ -34,7 +34,7 @@ from functools import partial
 from typing import IO, TYPE_CHECKING, Any
 
 from doti import audit, contract_states, contracts, ids, registry, roles
-from doti.clock import format_rfc3339
+from doti.clock import floor_to_second, format_rfc3339
 from doti.entities import Contract, Export, Frame, User
 from doti.errors import DotiError, NotFound, StorageError, ValidationError
 from doti.observability import logger
@@ -141,7 +141,7 @@ def request_export(
         requested_by=user.user_id,
         created_at=now,
         updated_at=now,
-        expires_at=datetime.fromtimestamp(int((now + EXPORT_LIFETIME).timestamp()), UTC),
+        expires_at=floor_to_second(now + EXPORT_LIFETIME),
     )
     details = {"camera_id": export.camera_id, "from": format_rfc3339(start), "to": format_rfc3339(end)}
 

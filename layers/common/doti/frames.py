@@ -7,7 +7,7 @@ import re
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any, Protocol
 
 from doti import activity, contracts, cursors, ids, registry, retention_policy, usage
@@ -246,7 +246,7 @@ def ingest_frame(
         frame_id=frame_id,
         captured_at=captured_at,
         claimed_at=now,
-        expires_at=int(retention_policy.expires_at(captured_at, contract).timestamp()),
+        expires_at=retention_policy.expires_at(captured_at, contract),
         token=uuid.uuid4().hex,  # this request's: its own write, read back, is known as its own
     )
     claimed = _claim_frame_id(wanted, now)
@@ -338,7 +338,7 @@ def _store_objects(
         thumb_width=image.thumb_width,
         thumb_height=image.thumb_height,
         retention_class=retention_policy.contract_class(contract),
-        expires_at=datetime.fromtimestamp(claim.expires_at, UTC),
+        expires_at=claim.expires_at,
         duration_ms=image.duration_ms,
         frame_count=image.frame_count,
         activity_score=activity_score,

@@ -22,11 +22,11 @@ from __future__ import annotations
 import hmac
 import re
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 from doti import audit, contract_states, contracts, ids, login_ids, registry, tokens, users
 from doti.auth import customer
-from doti.clock import format_rfc3339
+from doti.clock import floor_to_second, format_rfc3339
 from doti.entities import User
 from doti.errors import (
     Conflict,
@@ -87,8 +87,7 @@ def invite(owner: User, *, name: str, role: str, site_ids: list[str] | None, now
         site_ids=frozenset(site_ids) if site_ids else None,
         created_by=owner.user_id,
         created_at=now,
-        # whole seconds: the TTL attribute holds epoch seconds, and the link must not outlive what we answered
-        expires_at=datetime.fromtimestamp(int((now + LIFETIME).timestamp()), UTC),
+        expires_at=floor_to_second(now + LIFETIME),
     )
     store.put_invitation(invitation)
     details = {

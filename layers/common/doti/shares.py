@@ -24,11 +24,11 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from functools import partial
 
 from doti import audit, contract_states, contracts, ids, registry, retention_policy, roles, tokens
-from doti.clock import format_optional, format_rfc3339
+from doti.clock import floor_to_second, format_optional, format_rfc3339
 from doti.entities import Camera, Contract, Frame, Share, User
 from doti.errors import NotFound, ValidationError
 from doti.frames import SignedFrame, sign_frame
@@ -148,8 +148,7 @@ def create_share(user: User, request: ShareRequest, *, now: datetime) -> Created
         one_time=request.one_time,
         created_by=user.user_id,
         created_at=now,
-        # whole seconds: the TTL attribute holds epoch seconds, and the link must not outlive what we answered
-        expires_at=datetime.fromtimestamp(int((now + lifetime).timestamp()), UTC),
+        expires_at=floor_to_second(now + lifetime),
     )
     details = {
         "camera_id": share.camera_id,

@@ -30,23 +30,11 @@ class Frame(ResponseModel):
 
     @classmethod
     def of(cls, signed: SignedFrame) -> Frame:
-        f = signed.frame
-        return cls(
-            frame_id=f.frame_id,
-            device_frame_id=f.device_frame_id,
-            camera_id=f.camera_id,
-            captured_at=f.captured_at,
-            content_type=f.content_type,
-            size=f.size,
-            width=f.width,
-            height=f.height,
-            sha256=f.sha256,
-            activity_score=f.activity_score,
+        return cls.from_entity(
+            signed.frame,
             thumbnail_url=signed.thumbnail_url,
             image_url=signed.image_url,
             url_expires_at=signed.url_expires_at,
-            duration_ms=f.duration_ms,
-            frame_count=f.frame_count,
         )
 
 
@@ -77,18 +65,7 @@ class Note(ResponseModel):
 
     @classmethod
     def of(cls, note: NoteEntity) -> Note:
-        return cls(
-            note_id=note.note_id,
-            kind=note.kind,
-            camera_id=note.camera_id,
-            site_id=note.site_id,
-            at=note.at,
-            text=note.text,
-            author=NoteAuthor(type=note.author_type, id=note.author_id, name=note.author_name),
-            event_id=note.event_id,
-            created_at=note.created_at,
-            expires_at=note.expires_at,
-        )
+        return cls.from_entity(note, author=NoteAuthor(type=note.author_type, id=note.author_id, name=note.author_name))
 
 
 class NotePage(ResponseModel):

@@ -61,15 +61,7 @@ class Me(ResponseModel):
     @classmethod
     def of(cls, account: Account) -> Me:
         user, contract = account.user, account.contract
-        return cls(
-            user_id=user.user_id,
-            login_id=user.login_id,
-            name=user.name,
-            role=user.role,
-            site_ids=_sites(user.site_ids),
-            must_change_password=user.must_change_password,
-            contract=ContractSummary(contract_id=contract.contract_id, name=contract.name, state=contract.state),
-        )
+        return cls.from_entity(user, site_ids=_sites(user.site_ids), contract=ContractSummary.from_entity(contract))
 
 
 class Camera(ResponseModel):
@@ -126,20 +118,8 @@ class Share(ResponseModel):
 
     @classmethod
     def of(cls, share: ShareEntity, now: datetime) -> Share:
-        return cls(
-            share_id=share.share_id,
-            camera_id=share.camera_id,
-            frame_id=share.frame_id,
-            from_=share.window_start,
-            to=share.window_end,
-            purpose=share.purpose,
-            one_time=share.one_time,
-            status=shares.share_status(share, now),
-            created_by=share.created_by,
-            created_at=share.created_at,
-            expires_at=share.expires_at,
-            consumed_at=share.consumed_at,
-            revoked_at=share.revoked_at,
+        return cls.from_entity(
+            share, from_=share.window_start, to=share.window_end, status=shares.share_status(share, now)
         )
 
 
@@ -209,16 +189,7 @@ class Notice(ResponseModel):
 
     @classmethod
     def of(cls, notice: NoticeEntity, read_at: datetime | None) -> Notice:
-        return cls(
-            notice_id=notice.notice_id,
-            kind=notice.kind,
-            title=notice.title,
-            body=notice.body,
-            published_at=notice.published_at,
-            effective_at=notice.effective_at,
-            read=read_at is not None,
-            read_at=read_at,
-        )
+        return cls.from_entity(notice, read=read_at is not None, read_at=read_at)
 
 
 class NoticeList(ResponseModel):
@@ -238,15 +209,7 @@ class AccessEntry(ResponseModel):
 
     @classmethod
     def of(cls, entry: access_log.CustomerEntry) -> AccessEntry:
-        return cls(
-            at=entry.at,
-            actor=entry.actor,
-            actor_id=entry.actor_id,
-            action=entry.action,
-            subject=entry.subject,
-            details=entry.details,
-            withheld=entry.withheld or None,
-        )
+        return cls.from_entity(entry, withheld=entry.withheld or None)
 
 
 class AccessLogPage(ResponseModel):
@@ -278,15 +241,7 @@ class User(ResponseModel):
 
     @classmethod
     def of(cls, user: UserEntity) -> User:
-        return cls(
-            login_id=user.login_id,
-            user_id=user.user_id,
-            name=user.name,
-            role=user.role,
-            site_ids=_sites(user.site_ids),
-            must_change_password=user.must_change_password,
-            created_at=user.created_at,
-        )
+        return cls.from_entity(user, site_ids=_sites(user.site_ids))
 
 
 class Invitation(ResponseModel):
@@ -302,15 +257,7 @@ class Invitation(ResponseModel):
 
     @classmethod
     def of(cls, invitation: invitations.Invitation) -> Invitation:
-        return cls(
-            invitation_id=invitation.invitation_id,
-            name=invitation.name,
-            role=invitation.role,
-            site_ids=_sites(invitation.site_ids),
-            created_by=invitation.created_by,
-            created_at=invitation.created_at,
-            expires_at=invitation.expires_at,
-        )
+        return cls.from_entity(invitation, site_ids=_sites(invitation.site_ids))
 
 
 class UserList(ResponseModel):
@@ -328,12 +275,4 @@ class InvitationCreated(ResponseModel):
 
     @classmethod
     def of(cls, created: invitations.CreatedInvitation, url: str) -> InvitationCreated:
-        invitation = created.invitation
-        return cls(
-            invitation_id=invitation.invitation_id,
-            url=url,
-            expires_at=invitation.expires_at,
-            role=invitation.role,
-            name=invitation.name,
-            site_ids=_sites(invitation.site_ids),
-        )
+        return cls.from_entity(created.invitation, url=url, site_ids=_sites(created.invitation.site_ids))

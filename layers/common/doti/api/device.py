@@ -24,19 +24,7 @@ class IngestedFrame(ResponseModel):
 
     @classmethod
     def of(cls, frame: Frame) -> IngestedFrame:
-        return cls(
-            frame_id=frame.frame_id,
-            device_frame_id=frame.device_frame_id,
-            camera_id=frame.camera_id,
-            captured_at=frame.captured_at,
-            received_at=frame.received_at,
-            content_type=frame.content_type,
-            size=frame.size,
-            width=frame.width,
-            height=frame.height,
-            sha256=frame.sha256,
-            expires_at=frame.expires_at,
-        )
+        return cls.from_entity(frame)
 
 
 class UploadGrant(ResponseModel):
@@ -48,4 +36,4 @@ class UploadGrant(ResponseModel):
 
     @classmethod
     def of(cls, grant: Grant) -> UploadGrant:
-        return cls(url=grant.url, fields=grant.fields, expires_at=grant.expires_at)
+        return cls.from_entity(grant)

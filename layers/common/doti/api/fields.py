@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any, Self, TypeVar
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, PlainSerializer, WithJsonSchema
 from pydantic.json_schema import GetJsonSchemaHandler, JsonSchemaValue
@@ -56,6 +56,13 @@ class ResponseModel(BaseModel):
     model_config = ConfigDict(
         extra="forbid", validate_by_name=True, serialize_by_alias=True, json_schema_extra=_no_null_defaults
     )
+
+    @classmethod
+    def from_entity(cls, entity: object, **computed: Any) -> Self:
+        """The body of an entity: each declared field from the entity's attribute of the same name, except those
+        `computed` gives (a derived value, or a field the entity names otherwise)."""
+        return cls.model_validate({name: computed[name] if name in computed else getattr(entity, name)
+                                   for name in cls.model_fields})  # fmt: skip
 
     def field_values(self) -> dict[str, Any]:
         """The fields as they are held (not serialised), to build a model that extends this one."""

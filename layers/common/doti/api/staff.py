@@ -44,28 +44,7 @@ class Contract(ResponseModel):
 
     @classmethod
     def of(cls, c: ContractEntity) -> Contract:
-        return cls(
-            contract_id=c.contract_id,
-            name=c.name,
-            state=c.state,
-            contact_email=c.contact_email,
-            security_contract_id=c.security_contract_id,
-            retention_days=c.retention_days,
-            signed_url_ttl=c.signed_url_ttl,
-            max_object_bytes=c.max_object_bytes,
-            max_pixels=c.max_pixels,
-            monthly_byte_quota=c.monthly_byte_quota,
-            service_start=c.service_start,
-            created_at=c.created_at,
-            updated_at=c.updated_at,
-            cancel_effective_at=c.cancel_effective_at,
-            terminated_at=c.terminated_at,
-            purge_due_at=c.purge_due_at,
-            purged_at=c.purged_at,
-            security_contract_ended_at=c.security_contract_ended_at,
-            last_used_at=c.last_used_at,
-            idle_notified_at=c.idle_notified_at,
-        )
+        return cls.from_entity(c)
 
 
 class ContractPage(ResponseModel):
@@ -88,17 +67,7 @@ class Suspension(ResponseModel):
 
     @classmethod
     def of(cls, window: lifecycle.SuspensionWindow) -> Suspension:
-        return cls(
-            suspension_id=window.suspension_id,
-            contract_id=window.contract_id,
-            starts_at=window.starts_at,
-            ends_at=window.ends_at,
-            ground=window.ground,
-            reason=window.reason,
-            status=window.status,
-            created_by=window.created_by,
-            created_at=window.created_at,
-        )
+        return cls.from_entity(window)
 
 
 class SuspensionList(ResponseModel):
@@ -117,9 +86,7 @@ class Site(ResponseModel):
 
     @classmethod
     def of(cls, s: SiteEntity) -> Site:
-        return cls(
-            site_id=s.site_id, contract_id=s.contract_id, name=s.name, address=s.address, created_at=s.created_at
-        )
+        return cls.from_entity(s)
 
 
 class SiteList(ResponseModel):
@@ -139,16 +106,8 @@ class Camera(ResponseModel):
 
     @classmethod
     def of(cls, c: CameraEntity) -> Camera:
-        return cls(
-            camera_id=c.camera_id,
-            contract_id=c.contract_id,
-            site_id=c.site_id,
-            name=c.name,
-            consents=c.consents,
-            privacy_mask=c.privacy_mask or [],
-            mask_version=c.mask_version,
-            activity_threshold=activity.effective_threshold(c.activity_threshold),
-            created_at=c.created_at,
+        return cls.from_entity(
+            c, privacy_mask=c.privacy_mask or [], activity_threshold=activity.effective_threshold(c.activity_threshold)
         )
 
 
@@ -168,16 +127,7 @@ class Device(ResponseModel):
 
     @classmethod
     def of(cls, d: DeviceEntity) -> Device:
-        return cls(
-            device_id=d.device_id,
-            contract_id=d.contract_id,
-            site_id=d.site_id,
-            name=d.name,
-            status=d.status,
-            created_at=d.created_at,
-            rotated_at=d.rotated_at,
-            revoked_at=d.revoked_at,
-        )
+        return cls.from_entity(d)
 
 
 class DeviceWithSecret(Device):
@@ -208,17 +158,11 @@ class User(ResponseModel):
 
     @classmethod
     def of(cls, u: UserEntity, now: datetime) -> User:
-        return cls(
-            user_id=u.user_id,
-            login_id=u.login_id,
-            contract_id=u.contract_id,
-            name=u.name,
-            role=u.role,
+        return cls.from_entity(
+            u,
             site_ids=sorted(u.site_ids) if u.site_ids else None,
-            locked_by_staff=u.locked_by_staff,
             locked_until=customer.locked_until(u.login_id, now),
             reset_pending=u.must_change_password,
-            created_at=u.created_at,
         )
 
 
@@ -270,25 +214,7 @@ class RemaskJob(ResponseModel):
 
     @classmethod
     def of(cls, job: remask.RemaskJob) -> RemaskJob:
-        return cls(
-            job_id=job.job_id,
-            contract_id=job.contract_id,
-            camera_id=job.camera_id,
-            mask_version=job.mask_version,
-            status=job.status,
-            frames_masked=job.frames_masked,
-            frames_skipped=job.frames_skipped,
-            frames_failed=job.frames_failed,
-            failed_frame_ids=job.failed_frame_ids,
-            frames_done=job.frames_masked + job.frames_skipped + job.frames_failed,
-            cursor=job.cursor,
-            slices=job.slices,
-            reason=job.reason,
-            created_by=job.created_by,
-            created_at=job.created_at,
-            updated_at=job.updated_at,
-            finished_at=job.finished_at,
-        )
+        return cls.from_entity(job, frames_done=job.frames_masked + job.frames_skipped + job.frames_failed)
 
 
 class Takedown(ResponseModel):
@@ -370,17 +296,7 @@ class AuditEntry(ResponseModel):
 
     @classmethod
     def of(cls, entry: audit.AuditEntry) -> AuditEntry:
-        return cls(
-            seq=entry.seq,
-            at=entry.at,
-            actor=entry.actor,
-            action=entry.action,
-            subject=entry.subject,
-            details=entry.details,
-            hash=entry.hash,
-            prev_hash=entry.prev_hash,
-            customer_visible=entry.customer_visible,
-        )
+        return cls.from_entity(entry)
 
 
 class AuditPage(ResponseModel):
@@ -398,13 +314,7 @@ class AuditVerification(ResponseModel):
 
     @classmethod
     def of(cls, report: audit.ChainReport) -> AuditVerification:
-        return cls(
-            contract_id=report.contract_id,
-            entries=report.entries,
-            intact=report.intact,
-            first_broken_seq=report.first_broken_seq,
-            problem=report.problem,
-        )
+        return cls.from_entity(report)
 
 
 class PublishedNotice(ResponseModel):
@@ -421,15 +331,8 @@ class PublishedNotice(ResponseModel):
 
     @classmethod
     def of(cls, notice: notices.Notice) -> PublishedNotice:
-        return cls(
-            audience=notice.audience,
-            notice_id=notice.notice_id,
-            kind=notice.kind,
-            title=notice.title,
-            body=notice.body,
-            published_at=notice.published_at,
-            effective_at=notice.effective_at,
-            site_delivered_at=notice.site_delivered_at,
+        return cls.from_entity(
+            notice,
             emails_sent=len(notice.email_delivered),
             email_delivered=notice.email_delivered if notice.audience != notices.ALL else None,
         )

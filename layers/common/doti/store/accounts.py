@@ -42,7 +42,10 @@ def reserve_login_attempt(login_id: str, limit: int, window: timedelta, now: dat
     """
     item = _throttle(login_id)
     ends = now + window
-    stamp = [LoginThrottleModel.window_ends_at.set(ends), LoginThrottleModel.expires_at.set(int(ends.timestamp()) + 1)]
+    stamp = [
+        LoginThrottleModel.window_ends_at.set(ends),
+        LoginThrottleModel.expires_at.set(ends + timedelta(seconds=1)),
+    ]
     lapsed = LoginThrottleModel.window_ends_at.does_not_exist() | (LoginThrottleModel.window_ends_at <= now)
     counting = (LoginThrottleModel.window_ends_at > now) & (LoginThrottleModel.failed_logins < limit)
     for _ in range(_RESERVE_ROUNDS):

@@ -33,6 +33,7 @@ from doti.errors import Conflict, StorageError
 from doti.observability import logger
 from doti.store import usage as usage_store
 from doti.store.conditions import is_condition_failure
+from doti.store.mapping import to_entity, to_item
 from doti.store.models import FrameClaimModel, FrameModel
 
 IN_PROGRESS = "in_progress"
@@ -55,7 +56,7 @@ class Claim:
     frame_id: str  # chosen by the first request: a retry that takes the claim over reuses it and its keys
     captured_at: datetime  # the first capture time stands
     claimed_at: datetime  # completion and release are conditional on it
-    expires_at: int  # epoch seconds, the frame's expiry (TTL)
+    expires_at: datetime  # the frame's expiry (TTL), in whole seconds
     token: str = ""  # the request that wrote it ("" for a claim written before tokens)
 
 
@@ -64,17 +65,7 @@ def claim_id(device_id: str, device_frame_id: str) -> str:
 
 
 def _claim(item: FrameClaimModel) -> Claim:
-    return Claim(
-        claim_id=item.id,
-        status=item.status,
-        body_sha256=item.body_sha256,
-        camera_id=item.camera_id,
-        frame_id=item.frame_id,
-        captured_at=item.captured_at.astimezone(UTC),
-        claimed_at=item.claimed_at.astimezone(UTC),
-        expires_at=int(item.expires_at),
-        token=item.token or "",
-    )
+    return to_entity(Claim, item, claim_id=item.id, token=item.token or "")  # "" for a claim written before tokens
 
 
 def _held_by(claim: Claim):
@@ -85,7 +76,9 @@ def acquire(claim: Claim) -> Claim | None:
     """Write `claim` if its id is free. Returns None when it is ours, else the claim that holds the id."""
     for _ in range(_CLAIM_ATTEMPTS):
         try:
-            FrameClaimModel(id=claim.claim_id, **_attributes(claim)).save(condition=FrameClaimModel.id.does_not_exist())
+            to_item(FrameClaimModel, claim, exclude=("claim_id",), id=claim.claim_id).save(
+                condition=FrameClaimModel.id.does_not_exist()
+            )
             return None
         except PutError as exc:
             held = get(claim.claim_id)
@@ -100,12 +93,6 @@ def acquire(claim: Claim) -> Claim | None:
 
 def _is_ours(held: Claim, token: str) -> bool:
     return bool(token) and held.token == token
-
-
-def _attributes(claim: Claim) -> dict[str, object]:
-    values = dataclasses.asdict(claim)
-    del values["claim_id"]
-    return values
 
 
 def take_over(stale: Claim, now: datetime, token: str) -> Claim:
@@ -180,8 +167,6 @@ def _completed_by(claim: Claim, frame: entities.Frame) -> bool:
 
 
 def _complete_once(claim: Claim, frame: entities.Frame, *, period: str, quota: int) -> None:
-    values = dataclasses.asdict(frame)
-    values["expires_at"] = int(frame.expires_at.timestamp())
     size = frame.size + frame.thumb_size
     usage_item, usage_actions, usage_condition = usage_store.charge_update(frame.contract_id, period, size, quota)
     try:
@@ -189,7 +174,7 @@ def _complete_once(claim: Claim, frame: entities.Frame, *, period: str, quota: i
         with TransactWrite(
             connection=FrameModel._get_connection().connection, client_request_token=token
         ) as transaction:
-            transaction.save(FrameModel(**values), condition=FrameModel.frame_id.does_not_exist())
+            transaction.save(to_item(FrameModel, frame), condition=FrameModel.frame_id.does_not_exist())
             transaction.update(usage_item, actions=usage_actions, condition=usage_condition)
             transaction.update(
                 FrameClaimModel(id=claim.claim_id),

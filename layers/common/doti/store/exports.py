@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import dataclasses
 import hashlib
 import json
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
@@ -16,6 +15,7 @@ from pynamodb.transactions import TransactWrite
 from doti.entities import Export
 from doti.errors import NotFound, StorageError
 from doti.store.conditions import is_condition_failure
+from doti.store.mapping import to_entity, to_item
 from doti.store.models import ExportModel
 
 QUEUED, BUILDING, READY, FAILED = "queued", "building", "ready", "failed"
@@ -23,19 +23,12 @@ RETRYABLE_ERROR = StorageError.code  # an export that failed on storage is rebui
 
 
 def _export(item: ExportModel) -> Export:
-    names = [f.name for f in dataclasses.fields(Export) if f.name not in ("expires_at", "size", "frames")]
-    return Export(
-        **{name: getattr(item, name) for name in names},
-        size=int(item.size) if item.size is not None else None,
-        frames=int(item.frames) if item.frames is not None else None,
-        expires_at=datetime.fromtimestamp(int(item.expires_at), UTC),
-    )
+    return to_entity(Export, item)
 
 
 def add_new_export(transaction: TransactWrite, export: Export) -> None:
     """Store a new export, in the transaction of its "export.requested" entry."""
-    values = {f.name: getattr(export, f.name) for f in dataclasses.fields(Export) if f.name != "expires_at"}
-    item = ExportModel(**values, expires_at=int(export.expires_at.timestamp()))
+    item = to_item(ExportModel, export)
     transaction.save(item, condition=ExportModel.export_id.does_not_exist())
 
 

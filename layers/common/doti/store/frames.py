@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import base64
-import dataclasses
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
@@ -14,6 +13,7 @@ from pynamodb.exceptions import DoesNotExist, PynamoDBException
 
 from doti import entities
 from doti.errors import NotFound, StorageError
+from doti.store.mapping import to_entity
 from doti.store.models import FrameModel
 
 S3_DELETE_BATCH = 1000  # DeleteObjects takes at most 1000 keys
@@ -44,10 +44,7 @@ class ExpiredFrame:
 
 
 def _frame(item: FrameModel) -> entities.Frame:
-    names = [f.name for f in dataclasses.fields(entities.Frame) if f.name != "expires_at"]
-    return entities.Frame(
-        **{name: getattr(item, name) for name in names}, expires_at=datetime.fromtimestamp(item.expires_at, UTC)
-    )
+    return to_entity(entities.Frame, item)
 
 
 def get_frame(camera_id: str, frame_id: str, *, consistent: bool = False) -> entities.Frame:
@@ -83,7 +80,7 @@ def query_frames(
     condition = FrameModel.frame_id.between(lower_id, _predecessor(upper_id))
     last_key = {"camera_id": {"S": camera_id}, "frame_id": {"S": start_after}} if start_after else None
     # Expired-but-not-yet-TTL'd items are filtered out, so a page may need several DynamoDB pages.
-    shown = FrameModel.expires_at > int(now.timestamp())
+    shown = FrameModel.expires_at > now
     if min_activity is not None:
         shown &= FrameModel.activity_score >= min_activity  # frames without a score (None) never match
     items: list[entities.Frame] = []

@@ -5,7 +5,7 @@ keys-only by_contract index."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 
 from pynamodb.exceptions import DeleteError, PutError, PynamoDBException, TransactWriteError, UpdateError
 from pynamodb.transactions import TransactWrite
@@ -13,6 +13,7 @@ from pynamodb.transactions import TransactWrite
 from doti.entities import User
 from doti.errors import Conflict, NotFound, StorageError
 from doti.store.conditions import is_condition_failure
+from doti.store.mapping import to_entity, to_item
 from doti.store.models import InvitationModel, UserModel
 from doti.store.registry import user_item
 
@@ -39,32 +40,16 @@ def _key(token_hash: str) -> str:
 
 
 def _invitation(item: InvitationModel) -> Invitation:
-    return Invitation(
-        invitation_id=item.invitation_id,
-        token_hash=item.invitation_key.removeprefix(_PREFIX),
-        contract_id=item.contract_id,
-        name=item.name,
-        role=item.role,
-        site_ids=frozenset(item.site_ids) if item.site_ids else None,
-        created_by=item.created_by,
-        created_at=item.created_at,
-        expires_at=datetime.fromtimestamp(int(item.expires_at), UTC),
-        taken_answers=int(item.taken_answers or 0),
-    )
+    return to_entity(Invitation, item, token_hash=item.invitation_key.removeprefix(_PREFIX))
 
 
 def put_invitation(invitation: Invitation) -> None:
-    item = InvitationModel(
+    item = to_item(
+        InvitationModel,
+        invitation,
+        exclude=("token_hash",),
         invitation_key=_key(invitation.token_hash),
-        invitation_id=invitation.invitation_id,
-        contract_id=invitation.contract_id,
-        name=invitation.name,
-        role=invitation.role,
-        site_ids=set(invitation.site_ids) if invitation.site_ids else None,
-        created_by=invitation.created_by,
-        created_at=invitation.created_at,
         taken_answers=0,
-        expires_at=int(invitation.expires_at.timestamp()),
     )
     try:
         item.save(condition=InvitationModel.invitation_key.does_not_exist())
@@ -138,7 +123,7 @@ def accept(invitation: Invitation, user: User, now: datetime) -> None:
         with TransactWrite(connection=InvitationModel._get_connection().connection) as transaction:
             transaction.delete(
                 InvitationModel(invitation_key=_key(invitation.token_hash)),
-                condition=InvitationModel.invitation_key.exists() & (InvitationModel.expires_at > int(now.timestamp())),
+                condition=InvitationModel.invitation_key.exists() & (InvitationModel.expires_at > now),
             )
             transaction.save(user_item(user), condition=UserModel.login_id.does_not_exist())
     except TransactWriteError as exc:

@@ -1,7 +1,8 @@
 """PynamoDB models. Only doti.store and the domain modules' data-access functions touch them.
 
-Table names are bound at cold start from Settings (see `bind_models`); key schemas mirror template.yaml,
-and a test checks that they agree.
+Expiries are TTLAttribute and times UTCDateTimeAttribute, so items read as entities without conversions
+(doti.store.mapping). Table names are bound at cold start from Settings (see `bind_models`); key schemas mirror
+template.yaml, and a test checks that they agree.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from pynamodb.attributes import (
     BooleanAttribute,
     JSONAttribute,
     NumberAttribute,
+    TTLAttribute,
     UnicodeAttribute,
     UnicodeSetAttribute,
     UTCDateTimeAttribute,
@@ -154,7 +156,7 @@ class SessionModel(Model):
     user_id = UnicodeAttribute()
     contract_id = UnicodeAttribute()
     created_at = UTCDateTimeAttribute()
-    expires_at = NumberAttribute()  # epoch seconds; the table's TTL attribute
+    expires_at = TTLAttribute()  # the table's TTL attribute (epoch seconds stored, a UTC datetime read)
     by_login = _SessionsByLogin()
     by_contract = _SessionsByContract()
 
@@ -171,7 +173,7 @@ class LoginThrottleModel(Model):
     throttle_key = UnicodeAttribute(hash_key=True, attr_name="token_hash")
     failed_logins = NumberAttribute(default=0)  # attempts counted in the window, each before its password is verified
     window_ends_at = UTCDateTimeAttribute(null=True)  # the counted attempts lapse then (and a lock, if they locked)
-    expires_at = NumberAttribute()  # epoch seconds; the sessions table's TTL removes the record when it is moot
+    expires_at = TTLAttribute()  # the sessions table's TTL removes the record when it is moot
 
 
 class _InvitationsByContract(GlobalSecondaryIndex):
@@ -201,7 +203,7 @@ class InvitationModel(Model):
     created_by = UnicodeAttribute()  # user id of the inviting owner
     created_at = UTCDateTimeAttribute()
     taken_answers = NumberAttribute(default=0)  # "login id not available" answers given on its page so far
-    expires_at = NumberAttribute()  # epoch seconds; the table's TTL attribute
+    expires_at = TTLAttribute()  # the table's TTL attribute (epoch seconds stored, a UTC datetime read)
     by_contract = _InvitationsByContract()
 
 
@@ -242,7 +244,7 @@ class FrameModel(Model):
     thumb_width = NumberAttribute()
     thumb_height = NumberAttribute()
     retention_class = UnicodeAttribute()
-    expires_at = NumberAttribute()  # epoch seconds; the table's TTL attribute
+    expires_at = TTLAttribute()  # the table's TTL attribute (epoch seconds stored, a UTC datetime read)
     activity_score = NumberAttribute(null=True)
     mask_version = UnicodeAttribute(null=True)
     duration_ms = NumberAttribute(null=True)  # clips only
@@ -371,7 +373,7 @@ class FrameClaimModel(Model):
     captured_at = UTCDateTimeAttribute(null=True)
     claimed_at = UTCDateTimeAttribute()
     token = UnicodeAttribute(null=True)  # the request holding it, so a request knows its own claim
-    expires_at = NumberAttribute()  # epoch seconds; the table's TTL attribute
+    expires_at = TTLAttribute()  # the table's TTL attribute (epoch seconds stored, a UTC datetime read)
 
 
 class UsageModel(Model):
@@ -422,7 +424,7 @@ class NoteModel(Model):
     author_name = UnicodeAttribute()
     created_at = UTCDateTimeAttribute()
     event_id = UnicodeAttribute(null=True)
-    expires_at = NumberAttribute()  # epoch seconds; the table's TTL attribute
+    expires_at = TTLAttribute()  # the table's TTL attribute (epoch seconds stored, a UTC datetime read)
 
 
 class ShareModel(Model):
@@ -446,7 +448,7 @@ class ShareModel(Model):
     consumed_at = UTCDateTimeAttribute(null=True)  # a one-time share's view
     revoked_at = UTCDateTimeAttribute(null=True)
     revoked_by = UnicodeAttribute(null=True)
-    expires_at = NumberAttribute()  # epoch seconds; the table's TTL attribute
+    expires_at = TTLAttribute()  # the table's TTL attribute (epoch seconds stored, a UTC datetime read)
     by_contract = _ByContract()
 
 
@@ -473,7 +475,7 @@ class ExportModel(Model):
     error_code = UnicodeAttribute(null=True)
     error_message = UnicodeAttribute(null=True)
     claim_token = UnicodeAttribute(null=True)  # the run building it (status building), so it knows its own claim
-    expires_at = NumberAttribute()  # epoch seconds; the table's TTL attribute
+    expires_at = TTLAttribute()  # the table's TTL attribute (epoch seconds stored, a UTC datetime read)
 
 
 class AnsweredRequestModel(Model):
@@ -485,7 +487,7 @@ class AnsweredRequestModel(Model):
 
     id = UnicodeAttribute(hash_key=True)  # "<kind>#<SHA-256 of what makes two requests the same request>"
     nonce = UnicodeAttribute()  # random; the record's id derives from it and the key (no id of the contract here)
-    expires_at = NumberAttribute()  # epoch seconds; the table's TTL attribute
+    expires_at = TTLAttribute()  # the table's TTL attribute (epoch seconds stored, a UTC datetime read)
 
 
 class RemaskJobModel(Model):
@@ -514,7 +516,7 @@ class RemaskJobModel(Model):
     created_at = UTCDateTimeAttribute()
     updated_at = UTCDateTimeAttribute()
     finished_at = UTCDateTimeAttribute(null=True)
-    expires_at = NumberAttribute()  # epoch seconds; the table's TTL attribute
+    expires_at = TTLAttribute()  # the table's TTL attribute (epoch seconds stored, a UTC datetime read)
 
 
 # model -> the Settings field that names its table

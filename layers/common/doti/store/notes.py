@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import UTC, datetime
+from datetime import datetime
 
 from pynamodb.exceptions import DoesNotExist, PutError, PynamoDBException
 from pynamodb.transactions import TransactWrite
@@ -12,6 +12,7 @@ from doti import entities
 from doti.errors import NotFound, StorageError
 from doti.store.conditions import is_condition_failure
 from doti.store.frames import _predecessor  # the same fixed-width, time-sorted id layout as frame ids
+from doti.store.mapping import to_entity, to_item
 from doti.store.models import NoteModel
 
 
@@ -21,39 +22,11 @@ def partition_of(note: entities.Note) -> str:
 
 
 def _note(item: NoteModel) -> entities.Note:
-    return entities.Note(
-        note_id=item.note_id,
-        kind=item.kind,
-        contract_id=item.contract_id,
-        site_id=item.site_id,
-        camera_id=None if item.partition == item.site_id else item.partition,
-        at=item.at,
-        text=item.text,
-        author_type=item.author_type,
-        author_id=item.author_id,
-        author_name=item.author_name,
-        created_at=item.created_at,
-        expires_at=datetime.fromtimestamp(item.expires_at, UTC),
-        event_id=item.event_id,
-    )
+    return to_entity(entities.Note, item, camera_id=None if item.partition == item.site_id else item.partition)
 
 
 def _item(note: entities.Note) -> NoteModel:
-    return NoteModel(
-        partition_of(note),
-        note.note_id,
-        kind=note.kind,
-        contract_id=note.contract_id,
-        site_id=note.site_id,
-        at=note.at,
-        text=note.text,
-        author_type=note.author_type,
-        author_id=note.author_id,
-        author_name=note.author_name,
-        created_at=note.created_at,
-        event_id=note.event_id,
-        expires_at=int(note.expires_at.timestamp()),
-    )
+    return to_item(NoteModel, note, exclude=("camera_id",), partition=partition_of(note))
 
 
 def put_new_note(note: entities.Note) -> entities.Note | None:
@@ -108,7 +81,7 @@ def query_notes(
         query = NoteModel.query(
             partition,
             range_key_condition=NoteModel.note_id.between(lower_id, highest),
-            filter_condition=NoteModel.expires_at > int(now.timestamp()),
+            filter_condition=NoteModel.expires_at > now,
             scan_index_forward=not newest_first,
             page_size=limit,
         )

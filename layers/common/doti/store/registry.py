@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Iterator
-from datetime import UTC, datetime
-from typing import Any, TypeVar
+from datetime import datetime
+from typing import Any
 
 from pynamodb.exceptions import DoesNotExist, PutError, PynamoDBException, UpdateError
 from pynamodb.models import Model
@@ -14,6 +13,7 @@ from doti import entities
 from doti.errors import Conflict, NotFound, StorageError
 from doti.store import accounts
 from doti.store.conditions import is_condition_failure
+from doti.store.mapping import to_entity, to_item
 from doti.store.models import (
     CameraModel,
     ContractModel,
@@ -23,15 +23,6 @@ from doti.store.models import (
     StaffKeyModel,
     UserModel,
 )
-
-E = TypeVar("E")
-
-
-def _entity(cls: type[E], item: Model, **overrides: Any) -> E:
-    names = [f.name for f in dataclasses.fields(cls)]  # type: ignore[arg-type]
-    values = {name: getattr(item, name) for name in names if name not in overrides}
-    return cls(**values, **overrides)
-
 
 # DynamoDB refuses an empty key, or a partition key past 2048 bytes, with a ValidationException (a 5xx here): no item
 # can have one, so a request naming one (an empty site id in a scope, say) is answered "not found" before the call.
@@ -70,11 +61,11 @@ def _by_contract(model: type[Model], contract_id: str) -> Iterator[Model]:
 
 
 def _contract(item: ContractModel) -> entities.Contract:
-    return _entity(entities.Contract, item)
+    return to_entity(entities.Contract, item)
 
 
 def put_contract(contract: entities.Contract) -> None:
-    _create(ContractModel(**dataclasses.asdict(contract)), "contract", "contract_id")
+    _create(to_item(ContractModel, contract), "contract", "contract_id")
 
 
 def get_contract(contract_id: str) -> entities.Contract:
@@ -94,23 +85,23 @@ def iter_contracts() -> Iterator[entities.Contract]:
 
 
 def put_site(site: entities.Site) -> None:
-    _create(SiteModel(**dataclasses.asdict(site)), "site", "site_id")
+    _create(to_item(SiteModel, site), "site", "site_id")
 
 
 def get_site(site_id: str) -> entities.Site:
-    return _entity(entities.Site, _get(SiteModel, site_id, "site"))
+    return to_entity(entities.Site, _get(SiteModel, site_id, "site"))
 
 
 def put_camera(camera: entities.Camera) -> None:
-    _create(CameraModel(**dataclasses.asdict(camera)), "camera", "camera_id")
+    _create(to_item(CameraModel, camera), "camera", "camera_id")
 
 
 def get_camera(camera_id: str) -> entities.Camera:
-    return _entity(entities.Camera, _get(CameraModel, camera_id, "camera"))
+    return to_entity(entities.Camera, _get(CameraModel, camera_id, "camera"))
 
 
 def cameras_of_contract(contract_id: str) -> list[entities.Camera]:
-    return [_entity(entities.Camera, item) for item in _by_contract(CameraModel, contract_id)]
+    return [to_entity(entities.Camera, item) for item in _by_contract(CameraModel, contract_id)]
 
 
 def set_camera_last_frame(camera_id: str, frame_id: str, signature: bytes | None = None) -> None:
@@ -149,7 +140,7 @@ def _update_camera(camera_id: str, actions: list[Any]) -> entities.Camera:
         if is_condition_failure(exc):
             raise NotFound("camera not found") from exc
         raise StorageError("could not update the camera") from exc
-    return _entity(entities.Camera, item)
+    return to_entity(entities.Camera, item)
 
 
 def set_camera_privacy_mask(camera_id: str, polygons: list, version: str | None) -> entities.Camera:
@@ -164,25 +155,23 @@ def set_camera_activity_threshold(camera_id: str, threshold: float) -> entities.
 
 
 def put_device(device: entities.Device) -> None:
-    _create(DeviceModel(**dataclasses.asdict(device)), "device", "device_id")
+    _create(to_item(DeviceModel, device), "device", "device_id")
 
 
 def get_device(device_id: str) -> entities.Device:
-    return _entity(entities.Device, _get(DeviceModel, device_id, "device"))
+    return to_entity(entities.Device, _get(DeviceModel, device_id, "device"))
 
 
 # users, sessions, staff keys
 
 
 def _user(item: UserModel) -> entities.User:
-    return _entity(entities.User, item, site_ids=frozenset(item.site_ids) if item.site_ids else None)
+    return to_entity(entities.User, item)
 
 
 def user_item(user: entities.User) -> UserModel:
     """A user's stored item (also written by an accepted invitation's transaction, doti.store.invitations)."""
-    values = dataclasses.asdict(user)
-    values["site_ids"] = set(user.site_ids) if user.site_ids else None
-    return UserModel(**values)
+    return to_item(UserModel, user)
 
 
 def put_user(user: entities.User) -> None:
@@ -195,14 +184,7 @@ def get_user(login_id: str, *, consistent_read: bool = False) -> entities.User:
 
 
 def put_session(session: entities.Session, created_at: datetime) -> None:
-    item = SessionModel(
-        token_hash=session.token_hash,
-        login_id=session.login_id,
-        user_id=session.user_id,
-        contract_id=session.contract_id,
-        created_at=created_at,
-        expires_at=int(session.expires_at.timestamp()),
-    )
+    item = to_item(SessionModel, session, created_at=created_at)
     try:
         item.save()
     except PynamoDBException as exc:
@@ -212,7 +194,7 @@ def put_session(session: entities.Session, created_at: datetime) -> None:
 def get_session(token_hash: str) -> entities.Session:
     """Read consistently: a session deleted a moment ago (logout, revocation) must not be found."""
     item = _get(SessionModel, token_hash, "session", consistent_read=True)
-    return _entity(entities.Session, item, expires_at=datetime.fromtimestamp(item.expires_at, UTC))
+    return to_entity(entities.Session, item)
 
 
 def delete_session(token_hash: str) -> None:
@@ -238,11 +220,11 @@ def get_staff_key(key_hash: str) -> tuple[entities.StaffMember, datetime | None]
 
 
 def sites_of_contract(contract_id: str) -> list[entities.Site]:
-    return [_entity(entities.Site, item) for item in _by_contract(SiteModel, contract_id)]
+    return [to_entity(entities.Site, item) for item in _by_contract(SiteModel, contract_id)]
 
 
 def devices_of_contract(contract_id: str) -> list[entities.Device]:
-    return [_entity(entities.Device, item) for item in _by_contract(DeviceModel, contract_id)]
+    return [to_entity(entities.Device, item) for item in _by_contract(DeviceModel, contract_id)]
 
 
 def users_of_contract(contract_id: str) -> list[entities.User]:
@@ -258,7 +240,7 @@ def _update_active_device(device_id: str, actions: list[Any], what: str) -> enti
         if is_condition_failure(exc):
             raise Conflict("the device is not active", device_id=device_id) from exc
         raise StorageError(f"could not {what} the device") from exc
-    return _entity(entities.Device, item)
+    return to_entity(entities.Device, item)
 
 
 def replace_device_secret(device_id: str, secret_ciphertext: bytes, rotated_at: datetime) -> entities.Device:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import dataclasses
 import json
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
@@ -23,6 +23,7 @@ from doti import entities
 from doti.errors import NotFound, StorageError
 from doti.store.conditions import is_condition_failure
 from doti.store.frames import MASK_METADATA, _frame, get_frame
+from doti.store.mapping import to_entity, to_item
 from doti.store.models import FrameModel, RemaskJobModel
 
 RELEASED = datetime(1970, 1, 1, tzinfo=UTC)  # lease_until of a lease its slice gave up: any slice may take the job
@@ -41,7 +42,7 @@ class RemaskJob:
     created_by: str
     created_at: datetime
     updated_at: datetime
-    expires_at: int
+    expires_at: datetime
     cursor: str | None = None
     frames_masked: int = 0
     frames_skipped: int = 0
@@ -69,16 +70,7 @@ class StoredOriginal:
 
 
 def _job(item: RemaskJobModel) -> RemaskJob:
-    values = {f.name: getattr(item, f.name) for f in dataclasses.fields(RemaskJob)}
-    values.update(
-        expires_at=int(item.expires_at),
-        frames_masked=int(item.frames_masked or 0),
-        frames_skipped=int(item.frames_skipped or 0),
-        frames_failed=int(item.frames_failed or 0),
-        failed_frame_ids=list(item.failed_frame_ids or []),
-        slices=int(item.slices or 0),
-    )
-    return RemaskJob(**values)
+    return to_entity(RemaskJob, item, failed_frame_ids=list(item.failed_frame_ids or []))
 
 
 # jobs
@@ -86,7 +78,7 @@ def _job(item: RemaskJobModel) -> RemaskJob:
 
 def add_new_job(transaction: TransactWrite, job: RemaskJob) -> None:
     """Store a new job, in the transaction of its "camera.remask_started" entry."""
-    transaction.save(RemaskJobModel(**dataclasses.asdict(job)), condition=RemaskJobModel.job_id.does_not_exist())
+    transaction.save(to_item(RemaskJobModel, job), condition=RemaskJobModel.job_id.does_not_exist())
 
 
 def get_job(job_id: str) -> RemaskJob:
@@ -297,5 +289,5 @@ def frame_exists(camera_id: str, frame_id: str) -> bool:
     return True
 
 
-def job_expiry(created_at: datetime, days: int) -> int:
-    return int(created_at.astimezone(UTC).timestamp()) + days * 86_400
+def job_expiry(created_at: datetime, days: int) -> datetime:
+    return created_at + timedelta(days=days)

@@ -57,7 +57,7 @@ def add_answer(
     """Name the record of `nonce` as the request's answer, in the transaction that stores it, on condition that the
     request is still answered under `replacing` (None: by nothing), so that two requests at once make one record:
     the other's transaction is cancelled, and, read again, the request finds this one."""
-    item = AnsweredRequestModel(id=key, nonce=nonce, expires_at=int(expires_at.timestamp()))
+    item = AnsweredRequestModel(id=key, nonce=nonce, expires_at=expires_at)
     unchanged = (
         AnsweredRequestModel.id.does_not_exist() if replacing is None else AnsweredRequestModel.nonce == replacing
     )

@@ -2,30 +2,24 @@
 
 from __future__ import annotations
 
-import dataclasses
-from datetime import UTC, datetime
+from datetime import datetime
 
 from pynamodb.exceptions import PynamoDBException
 from pynamodb.transactions import TransactWrite
 
 from doti.entities import Share
 from doti.errors import NotFound, StorageError
+from doti.store.mapping import to_entity, to_item
 from doti.store.models import ShareModel
 
 
 def _share(item: ShareModel) -> Share:
-    names = [f.name for f in dataclasses.fields(Share) if f.name not in ("expires_at", "one_time")]
-    return Share(
-        **{name: getattr(item, name) for name in names},
-        one_time=bool(item.one_time),
-        expires_at=datetime.fromtimestamp(int(item.expires_at), UTC),
-    )
+    return to_entity(Share, item)
 
 
 def add_new_share(transaction: TransactWrite, share: Share) -> None:
     """Store a new share, in the transaction of its "share.created" entry."""
-    values = {f.name: getattr(share, f.name) for f in dataclasses.fields(Share) if f.name != "expires_at"}
-    item = ShareModel(**values, expires_at=int(share.expires_at.timestamp()))
+    item = to_item(ShareModel, share)
     transaction.save(item, condition=ShareModel.token_hash.does_not_exist())
 
 
