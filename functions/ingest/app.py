@@ -60,7 +60,6 @@ def post_frame() -> Response[IngestedFrame]:
         authenticate=_authenticated_device,
         storage=runtime.storage(),
         process=imaging.process_image,
-        limits_factory=imaging.ImageLimits,
         now=utcnow(),
     )
     if result.created:

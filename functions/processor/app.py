@@ -14,7 +14,7 @@ from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, pro
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from doti import imaging, runtime, uploads, video
+from doti import runtime, uploads, video
 from doti.clock import utcnow
 from doti.errors import DotiError
 from doti.observability import logger, metrics, tracer
@@ -40,7 +40,6 @@ def record_handler(record: SQSRecord, lambda_context: LambdaContext) -> None:
             record.json_body,
             storage=runtime.storage(),
             process=video.process_media,
-            limits_factory=imaging.ImageLimits,
             now=utcnow(),
         )
     except DotiError as exc:
