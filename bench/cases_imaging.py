@@ -16,7 +16,8 @@ import numpy as np
 
 from bench.harness import Row, case, median_ms_interleaved, row, sized
 from bench.pillow_pipeline import process_with_pillow
-from doti.imaging import ImageLimits, process_image
+from doti.image_types import ImageLimits
+from doti.imaging import process_image
 from infra.drawing import draw_frame, encode_jpeg, encode_png
 
 LIMITS = ImageLimits(max_bytes=20_000_000, max_pixels=40_000_000)

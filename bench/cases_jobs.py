@@ -103,7 +103,6 @@ def suspension_job_scale() -> Iterator[Row]:
     from moto import mock_aws
 
     from doti import runtime
-    from doti.settings import get_settings
     from doti.store.aws import boto3_session, botocore_session
     from infra.provision import provision
     from infra.template import load_template
@@ -117,7 +116,7 @@ def suspension_job_scale() -> Iterator[Row]:
         try:
             with bench_environment(environment):
                 runtime.reset()
-                get_settings()  # binds the models; clients made from here on carry the hook
+                runtime.init()  # binds the models; clients made from here on carry the hook
                 _timed_run(0, 0, counter)  # warm-up: first client creation, imports
                 contracts, reps = sized(CONTRACTS, DUE + 10), sized(REPS, 1)
                 big: list[tuple[float, int, int]] = []

@@ -65,10 +65,9 @@ def purge_10k_frames() -> Iterator[Row]:
 def _measure(counter: OperationCounter) -> Iterator[Row]:
     from doti import runtime
     from doti.purge import purge_contract
-    from doti.settings import get_settings
 
     runtime.reset()
-    settings = get_settings()
+    settings = runtime.init()
     frames = sized(FRAMES, 40)
     contract_id, camera_ids, now = _seed(settings, frames)
     storage = runtime.storage()

@@ -105,7 +105,6 @@ def moto_stack(timer: CallTimer | None = None) -> Iterator[Any]:
     from moto import mock_aws
 
     from doti import runtime
-    from doti.settings import get_settings
     from doti.store.aws import boto3_session, botocore_session
     from infra.provision import provision
     from infra.template import load_template
@@ -120,7 +119,7 @@ def moto_stack(timer: CallTimer | None = None) -> Iterator[Any]:
         try:
             with environment(functions_env):
                 runtime.reset()  # clients made from here on carry the hooks
-                yield get_settings()
+                yield runtime.init()
         finally:
             if timer:
                 timer.unregister(emitter)

@@ -16,7 +16,8 @@ from dataclasses import dataclass
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from doti.errors import CorruptImage, PayloadTooLarge, UnsupportedMediaType
-from doti.imaging import SIGNATURE_SIZE, THUMB_JPEG_QUALITY, THUMB_LONG_EDGE, ImageLimits
+from doti.image_types import ImageLimits
+from doti.imaging import SIGNATURE_SIZE, THUMB_JPEG_QUALITY, THUMB_LONG_EDGE
 
 _FORMATS = {"image/jpeg": "JPEG", "image/png": "PNG"}
 

@@ -146,9 +146,9 @@ def main(argv: list[str] | None = None) -> int:
     expiry_every = args.expiry_every or 3600 * args.schedule_scale
     local_expiry.start(expiry_every)
 
-    from doti.settings import get_settings
+    from doti import runtime
 
-    get_settings()  # binds the models to the provisioned tables, as a cold start does
+    runtime.init()  # binds the models to the provisioned tables, as a cold start does
     _, staff_key = create_admin_key("Local Admin")
     demo = seed_demo(api_url, staff_key)
     camera = None

@@ -25,7 +25,7 @@ from aws_lambda_powertools.utilities import parameters
 from doti import runtime
 from doti.auth.staff import create_staff_key
 from doti.clock import utcnow
-from doti.settings import Settings, get_settings
+from doti.settings import Settings
 from doti.store.aws import botocore_session
 from infra.provision import Provisioned
 from infra.template import load_template
@@ -62,7 +62,7 @@ def aws(shared_aws: Provisioned, template: dict, request: pytest.FixtureRequest)
         wipe_backends()
         _last_module[0] = module
     parameters.clear_caches()  # Powertools keeps parameter values for minutes of real time
-    if get_settings() != Settings.from_env(os.environ):  # a test before changed the environment and kept the cache
+    if runtime.init() != Settings.from_env(os.environ):  # a test before changed the environment and kept the cache
         SHARED_MOTO.forget_process_state()
     yield provisioned
     parameters.clear_caches()
@@ -112,8 +112,8 @@ def aws_calls(aws: Provisioned) -> Iterator[list[tuple[str, dict[str, Any]]]]:
     session = botocore_session()
     session.register("before-parameter-build", record, unique_id="test-aws-calls")
     runtime.reset()
-    get_settings()
+    runtime.init()
     yield calls
     session.unregister("before-parameter-build", unique_id="test-aws-calls")
     runtime.reset()
-    get_settings()
+    runtime.init()

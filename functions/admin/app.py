@@ -10,10 +10,9 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from admin_routes import contracts, oversight, registry
 from admin_routes.common import staff
-from doti import openapi
+from doti import openapi, runtime
 from doti.http import make_resolver, openapi_response
 from doti.observability import logger, tracer
-from doti.settings import get_settings
 
 # Every staff route needs a key, so a request that fails validation is authenticated before it is answered.
 app = make_resolver(authenticate=lambda: staff(app))
@@ -31,5 +30,5 @@ def openapi_document() -> Response[dict[str, Any]]:
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST, clear_state=True)
 @tracer.capture_lambda_handler
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    get_settings()
+    runtime.init()
     return app.resolve(event, context)

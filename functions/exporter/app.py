@@ -14,7 +14,6 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from doti import exports, runtime
 from doti.clock import utcnow
 from doti.observability import logger, metrics, tracer
-from doti.settings import get_settings
 
 # A batch whose every record failed is reported like any other (each item listed), not raised as an invocation error.
 processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
@@ -52,5 +51,5 @@ def record_handler(record: SQSRecord, lambda_context: LambdaContext) -> None:
 @tracer.capture_lambda_handler
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    get_settings()
+    runtime.init()
     return process_partial_response(event=event, record_handler=record_handler, processor=processor, context=context)

@@ -17,7 +17,6 @@ from doti.clock import utcnow
 from doti.entities import Device
 from doti.http import client_path, json_response, lower_headers, make_resolver, openapi_response, raw_body
 from doti.observability import logger, metrics, tracer
-from doti.settings import get_settings
 from doti.store import registry
 
 app = make_resolver()
@@ -60,7 +59,6 @@ def post_frame() -> Response[IngestedFrame]:
         authenticate=_authenticated_device,
         storage=runtime.storage(),
         process=imaging.process_image,
-        limits_factory=imaging.ImageLimits,
         now=utcnow(),
     )
     if result.created:
@@ -111,5 +109,5 @@ def openapi_document() -> Response[dict[str, Any]]:
 @tracer.capture_lambda_handler
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    get_settings()
+    runtime.init()
     return app.resolve(event, context)

@@ -14,11 +14,10 @@ from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, pro
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from doti import imaging, runtime, uploads, video
+from doti import runtime, uploads, video
 from doti.clock import utcnow
 from doti.errors import DotiError
 from doti.observability import logger, metrics, tracer
-from doti.settings import get_settings
 
 # A batch whose every record failed is reported like any other (each item listed), not raised as an invocation error.
 processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
@@ -40,7 +39,6 @@ def record_handler(record: SQSRecord, lambda_context: LambdaContext) -> None:
             record.json_body,
             storage=runtime.storage(),
             process=video.process_media,
-            limits_factory=imaging.ImageLimits,
             now=utcnow(),
         )
     except DotiError as exc:
@@ -92,5 +90,5 @@ def _count_by_code(name: str, code: str) -> None:
 @tracer.capture_lambda_handler
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    get_settings()
+    runtime.init()
     return process_partial_response(event=event, record_handler=record_handler, processor=processor, context=context)

@@ -17,7 +17,6 @@ from doti import remask, runtime
 from doti.clock import utcnow
 from doti.jobs.remask import NO_JOB, run_slice
 from doti.observability import logger, metrics, tracer
-from doti.settings import get_settings
 
 processor = BatchProcessor(event_type=EventType.SQS)
 
@@ -46,5 +45,5 @@ def record_handler(record: SQSRecord, lambda_context: LambdaContext) -> None:
 @tracer.capture_lambda_handler
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    get_settings()
+    runtime.init()
     return process_partial_response(event=event, record_handler=record_handler, processor=processor, context=context)

@@ -11,14 +11,13 @@ from doti import runtime
 from doti.clock import utcnow
 from doti.jobs.suspension import run_suspension
 from doti.observability import logger, metrics, tracer
-from doti.settings import get_settings
 
 
 @logger.inject_lambda_context(clear_state=True)
 @tracer.capture_lambda_handler
 @metrics.log_metrics
 def lambda_handler(_event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    get_settings()
+    runtime.init()
     report = run_suspension(now=utcnow(), mailer=runtime.mailer(), remaining_ms=context.get_remaining_time_in_millis)
     metrics.add_metric(name="SuspensionItemsExamined", unit=MetricUnit.Count, value=report.examined)
     metrics.add_metric(name="SuspensionItemsChanged", unit=MetricUnit.Count, value=report.changed)

@@ -12,7 +12,7 @@ from doti.clock import utcnow
 from doti.jobs.termination import run_termination
 from doti.observability import logger, metrics, tracer
 from doti.purge import OtherTables
-from doti.settings import Settings, get_settings
+from doti.settings import Settings
 
 
 def _other_tables(settings: Settings) -> OtherTables:
@@ -24,7 +24,7 @@ def _other_tables(settings: Settings) -> OtherTables:
 @tracer.capture_lambda_handler
 @metrics.log_metrics
 def lambda_handler(_event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    settings = get_settings()
+    settings = runtime.init()
     report = run_termination(
         storage=runtime.storage(),
         mailer=runtime.receipt_mailer(),  # the only mail the job sends: the deletion receipt, at most once

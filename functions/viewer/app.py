@@ -18,10 +18,9 @@ from viewer_routes import shares as share_routes
 from viewer_routes import users as user_routes
 from viewer_routes.common import PUBLIC_RESOURCES, session
 
-from doti import openapi
+from doti import openapi, runtime
 from doti.http import make_resolver, openapi_response
 from doti.observability import logger, metrics, tracer
-from doti.settings import get_settings
 
 
 def _authenticate_unless_public() -> None:
@@ -50,5 +49,5 @@ def openapi_document() -> Response[dict[str, Any]]:
 @tracer.capture_lambda_handler
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    get_settings()
+    runtime.init()
     return app.resolve(event, context)

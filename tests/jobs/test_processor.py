@@ -19,7 +19,7 @@ import pytest
 from botocore.client import BaseClient
 from botocore.exceptions import ClientError
 
-from doti import audit, contracts, imaging, registry, runtime, uploads, video
+from doti import audit, contracts, registry, runtime, uploads, video
 from doti.clock import utcnow
 from doti.errors import Conflict
 from functions.processor import app as processor
@@ -324,7 +324,6 @@ def test_a_duplicate_met_while_the_first_is_being_stored_is_retried_not_refused(
                 json.loads(message_for(messages, second)["Body"]),
                 storage=runtime.storage(),
                 process=video.process_media,
-                limits_factory=imaging.ImageLimits,
                 now=utcnow(),
             )
         meanwhile.append(conflict.value)

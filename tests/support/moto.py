@@ -27,7 +27,6 @@ from moto.ses.models import ses_backends
 from moto.sqs.models import sqs_backends
 
 from doti import runtime
-from doti.settings import get_settings
 from doti.store.aws import boto3_session
 from infra.expiry import forget_tags_of_deleted_objects
 from infra.moto_memory import lean_transactions, untracked_instances
@@ -97,7 +96,7 @@ class SharedMoto:
         """Settings, clients and cached parameter values built again, as in a new execution environment."""
         runtime.reset()
         parameters.clear_caches()
-        get_settings()
+        runtime.init()
 
     def release(self) -> None:
         """Stop the shared moto (its data goes) and put the environment back, e.g. for a test with its own moto."""

@@ -8,7 +8,6 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, Protocol
 
 from doti import activity, contracts, cursors, ids, registry, retention_policy, usage
 from doti.clock import format_rfc3339, parse_rfc3339
@@ -22,6 +21,8 @@ from doti.errors import (
     UnsupportedMediaType,
     ValidationError,
 )
+from doti.image_types import ImageLimits, ProcessedImage
+from doti.masks import Polygons
 from doti.media import media_type
 from doti.observability import logger
 from doti.store import claims, keys
@@ -37,24 +38,9 @@ CLAIM_STALE_AFTER = timedelta(minutes=2)
 _DEVICE_FRAME_ID = re.compile(r"^[A-Za-z0-9._:\-]{1,128}$")
 
 
-class ProcessedImage(Protocol):
-    content_type: str
-    width: int
-    height: int
-    size: int
-    sha256: str
-    thumbnail: bytes
-    thumb_width: int
-    thumb_height: int
-    original: bytes
-    signature: bytes
-    duration_ms: int | None
-    frame_count: int | None
-
-
 # process(data, declared_content_type, limits, mask) -> ProcessedImage, where mask is the camera's privacy mask
 # (normalized polygons, doti.masks) or None; doti.imaging.process_image in production.
-ImageProcessor = Callable[[bytes, str, Any, Any], ProcessedImage]
+ImageProcessor = Callable[[bytes, str, ImageLimits, Polygons | None], ProcessedImage]
 
 
 @dataclass(frozen=True)
@@ -192,7 +178,6 @@ def ingest_direct(
     authenticate: Callable[[bytes], Device],
     storage: Storage,
     process: ImageProcessor,
-    limits_factory: Callable[[int, int], Any],
     now: datetime,
 ) -> IngestResult:
     """The direct route (POST /v1/device/frames): the device's signature over the body (`authenticate`) before any
@@ -200,7 +185,7 @@ def ingest_direct(
     device = authenticate(upload.body)
     require_frame_media_type(upload.content_type)
     _require_direct_size(len(upload.body))
-    return ingest_frame(upload, device, storage=storage, process=process, limits_factory=limits_factory, now=now)
+    return ingest_frame(upload, device, storage=storage, process=process, now=now)
 
 
 def ingest_frame(
@@ -209,7 +194,6 @@ def ingest_frame(
     *,
     storage: Storage,
     process: ImageProcessor,
-    limits_factory: Callable[[int, int], Any],
     now: datetime,
     accepted_types: tuple[str, ...] = ACCEPTED_TYPES,
 ) -> IngestResult:
@@ -230,7 +214,7 @@ def ingest_frame(
     image = process(
         upload.body,
         media_type(upload.content_type),
-        limits_factory(contract.max_object_bytes, contract.max_pixels),
+        ImageLimits(contract.max_object_bytes, contract.max_pixels),
         mask,
     )
     # The claim holds the digest of the body received, which a replay sends again; under a mask the stored

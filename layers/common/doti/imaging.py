@@ -16,7 +16,6 @@ import tempfile
 import threading
 import zlib
 from collections.abc import Iterator
-from dataclasses import dataclass
 from functools import cache
 from typing import IO
 
@@ -24,6 +23,7 @@ import cv2
 import numpy as np
 
 from doti.errors import CorruptImage, PayloadTooLarge, UnsupportedMediaType, ValidationError
+from doti.image_types import ImageLimits, ProcessedImage
 from doti.masks import Polygons
 from doti.media import media_type
 
@@ -58,28 +58,6 @@ _STDERR_LOCK = threading.Lock()
 
 # Largest first: the cheapest decode whose output still covers the thumbnail.
 _JPEG_REDUCTIONS = ((8, cv2.IMREAD_REDUCED_COLOR_8), (4, cv2.IMREAD_REDUCED_COLOR_4), (2, cv2.IMREAD_REDUCED_COLOR_2))
-
-
-@dataclass(frozen=True)
-class ImageLimits:
-    max_bytes: int
-    max_pixels: int
-
-
-@dataclass(frozen=True)
-class ProcessedImage:
-    content_type: str  # from the magic bytes, equal to the declared type
-    width: int
-    height: int
-    size: int  # bytes of the original
-    sha256: str  # hex digest of the original bytes
-    thumbnail: bytes  # JPEG, long edge THUMB_LONG_EDGE, never upscaled
-    thumb_width: int
-    thumb_height: int
-    original: bytes  # what is stored as the original: the bytes received (re-encoded only under a privacy mask)
-    signature: bytes  # SIGNATURE_SIZE grayscale pixels, row-major (doti.activity compares them)
-    duration_ms: int | None = None  # clips only
-    frame_count: int | None = None  # clips only
 
 
 def sniff_content_type(data: bytes) -> str | None:

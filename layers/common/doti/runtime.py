@@ -1,15 +1,39 @@
-"""Process-wide collaborators built from the settings, once per cold start (tests call `reset()`)."""
+"""The cold start, and the process-wide collaborators built from the settings (tests call `reset()`).
+
+Every handler starts with `init()`: the one place where the environment is validated and the data access bound to
+it. Importing this module (or any doti module) does neither, nor makes an AWS client, so tests import handlers
+before moto and the environment exist.
+"""
 
 from __future__ import annotations
 
+import threading
 from functools import cache
 
-from doti.settings import get_settings
+from doti.settings import Settings, get_settings
+from doti.store import bind_models
 from doti.store.aws import kms_client, reset_clients, s3_client, ses_client_sending_once, sqs_client
 from doti.store.mail import SesMailer
 from doti.store.objects import Storage
 from doti.store.remask import SqsJobQueue
 from doti.store.secrets import SecretBox
+
+# The settings the models were last bound to; a lock, as the local stack serves first requests on several threads.
+_bound: list[Settings] = []
+_INIT_LOCK = threading.Lock()
+
+
+def init() -> Settings:
+    """The cold start: validate the environment and bind the PynamoDB models to its tables; the validated Settings.
+
+    Raises SettingsError naming each missing or malformed variable. Only the first call of an execution environment
+    (and the first after `reset()`) does the work; later calls return the same Settings."""
+    with _INIT_LOCK:
+        settings = get_settings()
+        if not _bound or _bound[0] is not settings:
+            bind_models(settings)
+            _bound[:] = [settings]
+        return settings
 
 
 @cache
@@ -46,8 +70,10 @@ def remask_queue() -> SqsJobQueue:
 
 
 def reset() -> None:
-    """Forget settings, clients and caches, e.g. after a test changes the environment or the AWS endpoint."""
+    """Forget settings, clients and caches, e.g. after a test changes the environment or the AWS endpoint: the next
+    `init()` reads the environment and binds the models again (until then they keep their last binding)."""
     get_settings.cache_clear()
+    _bound.clear()
     storage.cache_clear()
     secret_box.cache_clear()
     mailer.cache_clear()

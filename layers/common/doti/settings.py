@@ -1,6 +1,7 @@
 """Settings, read and validated once per cold start from the environment that template.yaml sets.
 
-The domain never reads os.environ: handlers call `get_settings()` and pass values down.
+The domain never reads os.environ: each handler starts with `doti.runtime.init()`, which reads them (and binds the
+data access to them) and hands the values down. Importing this module reads nothing; it imports nothing of doti.
 """
 
 from __future__ import annotations
@@ -71,10 +72,8 @@ class Settings:
 
 @cache
 def get_settings() -> Settings:
-    """The process-wide settings; tests call `get_settings.cache_clear()` after changing the environment."""
-    settings = Settings.from_env(os.environ)
-    # Late import: binding PynamoDB models is part of loading settings, but the store imports nothing from here.
-    from doti.store import bind_models
+    """The process-wide settings, read from the environment on the first call; SettingsError names what is missing.
 
-    bind_models(settings)
-    return settings
+    Only reads: binding the models to the tables is doti.runtime.init's, the cold start. `doti.runtime.reset()`
+    forgets them, e.g. after a test changed the environment."""
+    return Settings.from_env(os.environ)

@@ -10,7 +10,7 @@ it still re-checks everything at processing time (the device may have been revok
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -184,7 +184,6 @@ def process_incoming(
     *,
     storage: Storage,
     process: frames.ImageProcessor,
-    limits_factory: Callable[[int, int], Any],
     now: datetime,
 ) -> ProcessedUpload:
     """Run one uploaded object through the direct route's pipeline, then delete it from incoming/.
@@ -211,7 +210,6 @@ def process_incoming(
             device,
             storage=storage,
             process=process,
-            limits_factory=limits_factory,
             now=now,
             accepted_types=UPLOAD_TYPES,
         )
@@ -232,13 +230,12 @@ def process_notification(
     *,
     storage: Storage,
     process: frames.ImageProcessor,
-    limits_factory: Callable[[int, int], Any],
     now: datetime,
 ) -> list[ProcessedUpload]:
     """Every upload one S3 notification names, in order, each stored or refused for good. A message that is not an
     upload notification raises, as does the first transient failure, which stops and fails the whole message (the
     uploads before it are done and find their work done when the message returns)."""
     return [
-        process_incoming(key, storage=storage, process=process, limits_factory=limits_factory, now=now)
+        process_incoming(key, storage=storage, process=process, now=now)
         for key in incoming_keys(notification, storage.bucket)
     ]

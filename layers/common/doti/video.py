@@ -20,7 +20,7 @@ import numpy as np
 
 from doti import imaging
 from doti.errors import CorruptImage, PayloadTooLarge, UnsupportedMediaType
-from doti.imaging import ImageLimits, ProcessedImage
+from doti.image_types import ImageLimits, ProcessedImage
 from doti.masks import Polygons
 from doti.media import media_type
 

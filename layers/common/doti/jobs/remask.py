@@ -32,9 +32,10 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from functools import partial
 
-from doti import audit, imaging, retention_policy, video
+from doti import audit, retention_policy, video
 from doti.entities import Frame
 from doti.errors import CorruptImage, NotFound, PayloadTooLarge, UnsupportedMediaType
+from doti.image_types import ImageLimits, ProcessedImage
 from doti.observability import logger
 from doti.remask import COMPLETED, SUPERSEDED, JobQueue
 from doti.store import frames as frame_store
@@ -247,7 +248,7 @@ def _remask_frame(work: _Slice, frame: Frame, last_frame_id: str | None) -> str:
         image = video.process_media(
             stored.body,
             frame.content_type,
-            imaging.ImageLimits(max_bytes=len(stored.body), max_pixels=max(frame.width * frame.height, 1)),
+            ImageLimits(max_bytes=len(stored.body), max_pixels=max(frame.width * frame.height, 1)),
             None if rewritten else job.polygons,
         )
     except (CorruptImage, UnsupportedMediaType, PayloadTooLarge) as exc:
@@ -344,7 +345,7 @@ def _clip_ms(frame: Frame) -> float:
 
 
 def _write_objects(
-    storage: Storage, frame: Frame, image: imaging.ProcessedImage, version: str, *, rewrite_original: bool
+    storage: Storage, frame: Frame, image: ProcessedImage, version: str, *, rewrite_original: bool
 ) -> None:
     """Overwrite the frame's objects at their keys, tagged with the retention class they were stored under."""
     tagging = f"{keys.RETENTION_TAG}={frame.retention_class}"

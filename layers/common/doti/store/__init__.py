@@ -12,7 +12,8 @@ if TYPE_CHECKING:
 
 
 def bind_models(settings: Settings) -> None:
-    """Point every model at its table and give it a client from the shared botocore session, at cold start."""
+    """Point every model at its table and give it a client from the shared botocore session: doti.runtime.init's
+    work at cold start, and nothing else's (importing the store binds nothing)."""
     session = botocore_session()
     with CLIENT_LOCK:
         for model, field in MODEL_TABLES.items():

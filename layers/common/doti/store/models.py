@@ -21,7 +21,7 @@ from pynamodb.attributes import (
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex, KeysOnlyProjection
 from pynamodb.models import Model
 
-UNBOUND = "unbound-call-doti.settings.get_settings"
+UNBOUND = "unbound-call-doti.runtime.init"
 
 
 class _ByContract(GlobalSecondaryIndex):

@@ -1,0 +1,81 @@
+"""The OpenCV boundary: only the image pipeline imports OpenCV (cv2) or numpy.
+
+Those packages ship in the imaging layer, which only ingest, the processor and remask have; a module of the common
+layer that imported them would fail to import in every other function. Given every Python module of the common
+layer and of the functions, when its imports are read with `ast` (nothing is imported), then only the pipeline's
+modules import cv2 or numpy; what the rest of the domain needs of it (the limits, the processed image) is in
+doti.image_types.
+"""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+SCANNED = (ROOT / "layers", ROOT / "functions")
+OPENCV_PACKAGES = frozenset({"cv2", "numpy"})
+# The pipeline's modules, each with its reason.
+ALLOWED: dict[str, str] = {
+    "layers/common/doti/imaging.py": "the still-image pipeline: decode, mask, thumbnail and signature",
+    "layers/common/doti/video.py": "clips: OpenCV's FFmpeg backend reads and re-encodes them (frames via doti.imaging)",
+}
+
+
+def _modules() -> list[Path]:
+    return sorted(path for root in SCANNED for path in root.rglob("*.py") if ".aws-sam" not in path.parts)
+
+
+def _imported(tree: ast.AST) -> list[tuple[int, str]]:
+    """(line, module) for every import in the module, wherever it is (function bodies, TYPE_CHECKING blocks)."""
+    found: list[tuple[int, str]] = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            found += [(node.lineno, alias.name) for alias in node.names]
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            found.append((node.lineno, node.module))
+    return found
+
+
+def _crosses(module: str) -> bool:
+    return module.split(".", maxsplit=1)[0] in OPENCV_PACKAGES
+
+
+def _violations(path: Path) -> list[str]:
+    tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+    return [f"{path.relative_to(ROOT)}:{line} imports {module}" for line, module in _imported(tree) if _crosses(module)]
+
+
+@pytest.mark.parametrize(
+    ("source", "crosses"),
+    [
+        ("import cv2", True),
+        ("import numpy as np", True),
+        ("from numpy.typing import NDArray", True),
+        ("if TYPE_CHECKING:\n    import cv2", True),
+        ("def f():\n    from cv2 import imdecode", True),
+        ("from doti.image_types import ImageLimits", False),
+        ("from doti import imaging", False),
+        ("import numpydoc_lookalike", False),
+    ],
+)
+def test_the_check_tells_opencv_imports_apart(source: str, crosses: bool) -> None:
+    assert any(_crosses(module) for _, module in _imported(ast.parse(source))) is crosses
+
+
+def test_the_scan_sees_the_pipeline_import_opencv() -> None:
+    assert _violations(ROOT / "layers" / "common" / "doti" / "imaging.py")
+
+
+def test_only_the_image_pipeline_imports_opencv_or_numpy() -> None:
+    outside = [path for path in _modules() if path.relative_to(ROOT).as_posix() not in ALLOWED]
+    violations = [v for path in outside for v in _violations(path)]
+    assert violations == [], "OpenCV and numpy belong in doti/imaging.py (and doti/video.py):\n" + "\n".join(violations)
+
+
+def test_every_allowance_names_a_module_that_exists_and_a_reason() -> None:
+    for name, reason in ALLOWED.items():
+        assert (ROOT / name).is_file(), name
+        assert reason.strip(), name
