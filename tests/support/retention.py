@@ -2,19 +2,23 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from functools import cache
 from typing import Any
 
 import boto3
 
 from doti import runtime
+from doti.clock import format_rfc3339
 from doti.retention import RetentionReport, run_retention
 from functions.ingest import app as ingest
 from infra.drawing import draw_frame, encode_jpeg
 from infra.provision import Provisioned
 from tests.support import LambdaContext, World, body_of, frame_event, sample_event
+from tests.support.notes import added, recorded, stored_notes
+from tests.support.viewer import owner_token
 
 PLENTY_MS = 900_000.0
 
@@ -74,3 +78,26 @@ def bytes_of(aws: Provisioned, frames: list[dict[str, Any]]) -> int:
 
 def ids_of(*frames: dict[str, Any]) -> set[str]:
     return {frame["frame_id"] for frame in frames}
+
+
+def keys_of(aws: Provisioned, frame: dict[str, Any]) -> list[str]:
+    return [key for key in object_sizes(aws) if key.rsplit("/", 1)[-1].startswith(frame["frame_id"])]
+
+
+def calls_about(calls: list[tuple[str, dict[str, Any]]], world: World) -> Counter[str]:
+    """The operations whose parameters name the world's contract, camera or site (its events' key range)."""
+    names = (world.contract_id, world.camera_id, world.site_id)
+    return Counter(op for op, params in calls if any(name in str(params) for name in names))
+
+
+def expiring_notes(world: World, count: int) -> tuple[list[str], str]:
+    """`count` notes on the world's camera, oldest first, and an event of its site (naming no camera), all 6½ days
+    old: the note ids, and the event's."""
+    token, at = owner_token(world), now() - timedelta(days=6, hours=12)
+    notes = [added(token, world.camera_id, f"note {n}", at - timedelta(seconds=n)) for n in reversed(range(count))]
+    event = recorded(world, {"occurred_at": format_rfc3339(at), "text": "site event"})
+    return [note["note_id"] for note in notes], event["note_id"]
+
+
+def note_ids(world: World) -> set[str]:
+    return {item["note_id"]["S"] for item in stored_notes(world.contract_id)}
