@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
-from functools import cache
+from datetime import datetime, timedelta
 from typing import Any
 
 import boto3
@@ -14,28 +13,19 @@ from doti import runtime
 from doti.clock import format_rfc3339
 from doti.retention import RetentionReport, run_retention
 from functions.ingest import app as ingest
-from infra.drawing import draw_frame, encode_jpeg
 from infra.provision import Provisioned
-from tests.support import LambdaContext, World, body_of, frame_event, sample_event
+from tests.support import LambdaContext, World, body_of, frame_event, now, sample_event
+from tests.support.images import jpeg
 from tests.support.notes import added, recorded, stored_notes
 from tests.support.viewer import owner_token
 
 PLENTY_MS = 900_000.0
 
 
-@cache
-def jpeg(label: str) -> bytes:
-    return encode_jpeg(draw_frame(480, 270, label, datetime(2025, 1, 2, tzinfo=UTC)))
-
-
-def now() -> datetime:
-    return datetime.now(UTC)
-
-
 def ingested(world: World, captured_at: datetime) -> dict[str, Any]:
     """A frame posted by the world's device through the ingest handler."""
     response = ingest.lambda_handler(
-        frame_event(world, jpeg(world.camera_id), captured_at=captured_at), LambdaContext()
+        frame_event(world, jpeg(480, 270, label=world.camera_id), captured_at=captured_at), LambdaContext()
     )
     assert response["statusCode"] == 201, response["body"]
     return body_of(response)
