@@ -64,6 +64,16 @@ def set_contract_state(contract_id: str, state: str) -> None:
     ContractModel.get(contract_id).update(actions=[ContractModel.state.set(state)])
 
 
+def viewer_call(event: dict[str, Any]) -> dict[str, Any]:
+    """The viewer handler's answer to an event, whatever it is."""
+    return viewer.lambda_handler(event, LambdaContext())
+
+
+def logins_of(world: World) -> set[str]:
+    """The login ids of the world's contract's users, as the registry holds them."""
+    return {u.login_id for u in registry.users_of(world.contract_id)}
+
+
 def login_response(login_id: str, password: str) -> dict[str, Any]:
     """The viewer's answer to a login, whatever it is."""
     body = json.dumps({"login_id": login_id, "password": password})
