@@ -26,7 +26,7 @@ from doti.store import accounts
 from doti.store import registry as registry_store
 from doti.tokens import hash_token
 from tests.support import World, api_event, assert_error, body_of, customer_event, scan_table
-from tests.support.viewer import login, login_response, logins_of, set_contract_state, viewer_call
+from tests.support.viewer import login, login_response, logins_of, owner_token, set_contract_state, viewer_call
 
 PASSWORD = "lighthouse-staple-9"
 FORM = "application/x-www-form-urlencoded"
@@ -138,6 +138,12 @@ def add_user(
 def entries(world: World, action: str) -> list[audit.AuditEntry]:
     found, _ = audit.entries(world.contract_id, limit=100)
     return [e for e in found if e.action == action]
+
+
+@pytest.fixture
+def owner(world: World) -> str:
+    """The contract owner's session token."""
+    return owner_token(world)
 
 
 def test_an_owner_invites_by_link_and_the_invitee_chooses_their_login_id_and_password(aws, world, owner):
