@@ -15,7 +15,6 @@ import json
 import secrets
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
-from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -29,7 +28,7 @@ from doti.store.aws import botocore_session
 from functions.admin import app as admin
 from functions.ingest import app as ingest
 from functions.viewer import app as viewer
-from tests.support import LambdaContext, World, api_event, assert_error, body_of, camera_consents, sample_image
+from tests.support import LambdaContext, World, api_event, assert_error, body_of, camera_consents, later, sample_image
 from tests.support.viewer import owner_token
 
 # Times that parse but sit outside any datetime once converted to UTC: year 0, year 10000.
@@ -44,10 +43,6 @@ TOO_LARGE = 2 * 1024 * 1024
 def cursor_of(value: Any) -> str:
     """A cursor in the shape ours have (URL-safe base64 of JSON, unpadded) holding whatever we like."""
     return base64.urlsafe_b64encode(json.dumps(value).encode()).decode().rstrip("=")
-
-
-def later(**delta: float) -> str:
-    return format_rfc3339(utcnow() + timedelta(**delta))
 
 
 @dataclass(frozen=True)

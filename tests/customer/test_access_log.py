@@ -18,11 +18,9 @@ import pytest
 
 from doti import audit, registry
 from doti.clock import parse_rfc3339, utcnow
-from doti.store.models import ContractModel
-from functions.admin import app as admin
 from functions.viewer import app as viewer
-from tests.support import LambdaContext, World, api_event, assert_error, body_of, customer_event
-from tests.support.viewer import login, owner_token
+from tests.support import LambdaContext, World, admin_call, assert_error, body_of, customer_event
+from tests.support.viewer import login, owner_token, set_contract_state
 
 CUSTOMER_ENTRY_KEYS = {"at", "actor", "action", "subject", "details"}
 
@@ -50,11 +48,6 @@ def entries(token: str, **query: str) -> list[dict[str, Any]]:
     response = access_log(token, **query)
     assert response["statusCode"] == 200, response["body"]
     return body_of(response)["items"]
-
-
-def set_contract_state(contract_id: str, state: str) -> None:
-    """Given-step: the state is written through the store layer."""
-    ContractModel.get(contract_id).update(actions=[ContractModel.state.set(state)])
 
 
 def maintenance_access(contract_id: str, camera_id: str, staff_id: str = "stf_engineer7") -> None:
@@ -185,17 +178,9 @@ def test_another_tenants_entries_are_never_shown(world_factory):
 
 def test_staff_notices_are_in_the_log(world):
     # Given a notice published by staff to the contract
-    path = "/v1/admin/notices"
-    event = api_event(
-        "admin/create_contract.json",
-        method="POST",
-        path=path,
-        resource=path,
-        headers={"X-Api-Key": world.staff_key, "Content-Type": "application/json"},
-        replace_headers=True,
-        body=json.dumps({"audience": world.contract_id, "kind": "maintenance", "title": "Work", "body": "B"}),
-    )
-    notice = body_of(admin.lambda_handler(event, LambdaContext()))
+    notice_body = {"audience": world.contract_id, "kind": "maintenance", "title": "Work", "body": "B"}
+    response = admin_call("POST", "/v1/admin/notices", key=world.staff_key, body=notice_body)
+    notice = body_of(response)
 
     # When the owner reads the access log
     (entry,) = entries(owner_token(world))

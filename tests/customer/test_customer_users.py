@@ -24,18 +24,12 @@ from doti.clock import parse_rfc3339, utcnow
 from doti.errors import Conflict, NotFound
 from doti.store import accounts
 from doti.store import registry as registry_store
-from doti.store.models import ContractModel
 from doti.tokens import hash_token
-from functions.viewer import app as viewer
-from tests.support import LambdaContext, World, api_event, assert_error, body_of, customer_event, scan_table
-from tests.support.viewer import login, login_response
+from tests.support import World, api_event, assert_error, body_of, customer_event, scan_table
+from tests.support.viewer import login, login_response, logins_of, owner_token, set_contract_state, viewer_call
 
 PASSWORD = "lighthouse-staple-9"
 FORM = "application/x-www-form-urlencoded"
-
-
-def call(event: dict[str, Any]) -> dict[str, Any]:
-    return viewer.lambda_handler(event, LambdaContext())
 
 
 def invite(token: str, **fields: Any) -> dict[str, Any]:
@@ -43,7 +37,7 @@ def invite(token: str, **fields: Any) -> dict[str, Any]:
     event = customer_event(
         "viewer/invite_user.json", token, path="/v1/users", resource="/v1/users", method="POST", body=json.dumps(body)
     )
-    return call(event)
+    return viewer_call(event)
 
 
 def invited(token: str, **fields: Any) -> dict[str, Any]:
@@ -60,7 +54,7 @@ def page(link: str) -> dict[str, Any]:
     event = api_event(
         "viewer/share_page.json", path=f"/i/{link}", resource="/i/{token}", path_parameters={"token": link}
     )
-    return call(event)
+    return viewer_call(event)
 
 
 def post_form(link: str, body: str | bytes, content_type: str = FORM) -> dict[str, Any]:
@@ -73,7 +67,7 @@ def post_form(link: str, body: str | bytes, content_type: str = FORM) -> dict[st
         body=body,
         path_parameters={"token": link},
     )
-    return call(event)
+    return viewer_call(event)
 
 
 def claim(link: str, login_id: str, password: str = PASSWORD, again: str | None = None) -> dict[str, Any]:
@@ -83,7 +77,7 @@ def claim(link: str, login_id: str, password: str = PASSWORD, again: str | None 
 
 def list_users(token: str) -> dict[str, Any]:
     event = customer_event("viewer/list_cameras.json", token, path="/v1/users", resource="/v1/users", query={})
-    return call(event)
+    return viewer_call(event)
 
 
 def listing(token: str) -> dict[str, Any]:
@@ -105,7 +99,7 @@ def revoke(token: str, invitation_id: str) -> dict[str, Any]:
         method="DELETE",
         path_parameters={"invitation_id": invitation_id},
     )
-    return call(event)
+    return viewer_call(event)
 
 
 def remove(token: str, login_id: str) -> dict[str, Any]:
@@ -117,12 +111,12 @@ def remove(token: str, login_id: str) -> dict[str, Any]:
         method="DELETE",
         path_parameters={"login_id": login_id},
     )
-    return call(event)
+    return viewer_call(event)
 
 
 def get(token: str, path: str) -> dict[str, Any]:
     event = customer_event("viewer/list_cameras.json", token, path=path, resource=path, query={})
-    return call(event)
+    return viewer_call(event)
 
 
 def add_user(
@@ -141,23 +135,15 @@ def add_user(
     return login_id, password
 
 
-def logins_of(world: World) -> set[str]:
-    return {u.login_id for u in registry.users_of(world.contract_id)}
-
-
 def entries(world: World, action: str) -> list[audit.AuditEntry]:
     found, _ = audit.entries(world.contract_id, limit=100)
     return [e for e in found if e.action == action]
 
 
-def set_state(contract_id: str, state: str) -> None:
-    """Given-step only: lifecycle allows no move back to active from every state, so the store is written."""
-    ContractModel.get(contract_id).update(actions=[ContractModel.state.set(state)])
-
-
 @pytest.fixture
 def owner(world: World) -> str:
-    return login(world.login_id, world.password)
+    """The contract owner's session token."""
+    return owner_token(world)
 
 
 def test_an_owner_invites_by_link_and_the_invitee_chooses_their_login_id_and_password(aws, world, owner):
@@ -496,7 +482,7 @@ def test_an_expired_invitation_is_refused_and_no_longer_pending(world, owner):
 def test_the_invitation_page_serves_only_while_the_contract_does(world, owner, state, status):
     # Given an invitation, and then the contract in a state
     link = link_token(invited(owner))
-    set_state(world.contract_id, state)
+    set_contract_state(world.contract_id, state)
 
     # When the invitee opens the link and posts the form
     login_id = f"hanako-{secrets.token_hex(3)}"

@@ -14,7 +14,7 @@ import hashlib
 import io
 import json
 import zipfile
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlparse
 
@@ -39,11 +39,6 @@ from tests.support.viewer import add_site, add_user, ingest_frame, login, owner_
 
 # Isolated (moto emptied before each test): the export and incoming queues are drained whole.
 pytestmark = pytest.mark.isolated
-
-
-@pytest.fixture
-def base_time() -> datetime:
-    return utcnow().replace(microsecond=0) - timedelta(hours=1)
 
 
 @pytest.fixture

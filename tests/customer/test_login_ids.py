@@ -19,13 +19,12 @@ from urllib.parse import quote, urlencode
 
 import pytest
 
-from doti import audit, login_ids, registry
+from doti import audit, login_ids
 from doti.auth import customer
 from doti.errors import ValidationError
 from doti.store import registry as registry_store
-from functions.viewer import app as viewer
-from tests.support import LambdaContext, World, admin_call, api_event, assert_error, body_of, customer_event
-from tests.support.viewer import login_response, owner_token
+from tests.support import World, admin_call, api_event, assert_error, body_of, customer_event
+from tests.support.viewer import login_response, logins_of, owner_token, viewer_call
 
 # Each kind of id issue 10 saw accepted, and the edges of the length rule (`tag` makes each unique per test).
 BAD_IDS = {
@@ -79,10 +78,6 @@ def returns_within(seconds: float) -> Iterator[None]:
         signal.signal(signal.SIGALRM, previous)
 
 
-def viewer_call(event: dict[str, Any]) -> dict[str, Any]:
-    return viewer.lambda_handler(event, LambdaContext())
-
-
 def owner_post_users(token: str, body: dict[str, Any]) -> dict[str, Any]:
     event = customer_event(
         "viewer/invite_user.json", token, path="/v1/users", resource="/v1/users", method="POST", body=json.dumps(body)
@@ -125,10 +120,6 @@ def owner_remove(world: World, login_id: str) -> dict[str, Any]:
         path_parameters={"login_id": in_path(login_id)},
     )
     return viewer_call(event)
-
-
-def logins_of(world: World) -> set[str]:
-    return {u.login_id for u in registry.users_of(world.contract_id)}
 
 
 def audit_actions(world: World) -> list[str]:

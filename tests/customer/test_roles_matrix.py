@@ -28,11 +28,11 @@ from doti import contracts, registry, roles
 from doti.auth import customer
 from doti.clock import format_rfc3339, utcnow
 from doti.roles import Permission
-from doti.store.models import ContractModel
 from functions.ingest import app as ingest
 from functions.viewer import app as viewer
 from infra.template import api_routes, load_template
 from tests.support import LambdaContext, World, admin_call, api_event, assert_error, body_of, frame_event, sample_image
+from tests.support.viewer import set_contract_state, viewer_call
 
 TEMPLATE_ROUTES = sorted(
     (route.method, route.path) for route in api_routes(load_template()) if route.function == "ViewerFunction"
@@ -298,15 +298,6 @@ ROUTES: dict[tuple[str, str], Case | str] = {
 }
 
 
-def call(event: dict[str, Any]) -> dict[str, Any]:
-    return viewer.lambda_handler(event, LambdaContext())
-
-
-def set_state(contract_id: str, state: str) -> None:
-    """Given-step only: lifecycle allows no move back to pending or out of purged, so the store is written."""
-    ContractModel.get(contract_id).update(actions=[ContractModel.state.set(state)])
-
-
 def case_of(method: str, path: str) -> Case:
     case = ROUTES.get((method, path))
     assert case is not None, f"{method} {path} has no entry in ROUTES: add a case (or mark it PUBLIC)"
@@ -345,16 +336,16 @@ def test_route_checks_session_tenant_role_state_and_temporary_password(world_fac
     anonymous = case.build(tenant.caller(roles.OWNER, fresh=case.fresh), tenant)
     anonymous["headers"].pop("Authorization")
     anonymous["multiValueHeaders"].pop("Authorization")
-    assert_error(call(anonymous), 401, "unauthorized")
+    assert_error(viewer_call(anonymous), 401, "unauthorized")
 
     # another contract's ids: 404, for a caller who could reach their own
     if case.takes_ids:
         foreign = case.build(tenant.caller(roles.OWNER, fresh=case.fresh), other)
-        assert_error(call(foreign), 404, "not_found")
+        assert_error(viewer_call(foreign), 404, "not_found")
 
     # each role: the route's answer if the role holds the permission, else 403
     for role in roles.ROLES:
-        response = call(prepared(role))
+        response = viewer_call(prepared(role))
         if case.permission is None or roles.allows(role, case.permission):
             assert response["statusCode"] == case.ok, f"{role}: {response['body']}"
         else:
@@ -363,18 +354,18 @@ def test_route_checks_session_tenant_role_state_and_temporary_password(world_fac
     # each contract state: the route's answer where the state serves it, else the state's SPEC §3 code
     for state in contracts.STATES:
         event = prepared(roles.OWNER)  # built while active: a terminated contract lets nobody sign in
-        set_state(tenant.world.contract_id, state)
+        set_contract_state(tenant.world.contract_id, state)
         try:
-            response = call(event)
+            response = viewer_call(event)
         finally:
-            set_state(tenant.world.contract_id, contracts.ACTIVE)
+            set_contract_state(tenant.world.contract_id, contracts.ACTIVE)
         if state in case.states:
             assert response["statusCode"] == case.ok, f"{state}: {response['body']}"
         else:
             assert_error(response, 403, STATE_CODES[state])
 
     # a temporary password: only the account routes, where it is changed, answer
-    response = call(case.build(tenant.caller(roles.OWNER, temporary=True), tenant))
+    response = viewer_call(case.build(tenant.caller(roles.OWNER, temporary=True), tenant))
     if path in TEMPORARY_PASSWORD_RESOURCES:
         assert response["statusCode"] == case.ok, response["body"]
     else:

@@ -47,12 +47,6 @@ AN_HOUR = {"from": "2026-01-01T10:00:00Z", "to": "2026-01-01T11:00:00Z", "purpos
 # helpers
 
 
-@pytest.fixture
-def base_time() -> datetime:
-    """A whole second an hour ago: frames around it are inside retention and not in the future."""
-    return utcnow().replace(microsecond=0) - timedelta(hours=1)
-
-
 def window_share(token: str, camera_id: str, start: datetime, end: datetime, **extra: Any) -> dict[str, Any]:
     body = {"camera_id": camera_id, "from": format_rfc3339(start), "to": format_rfc3339(end)}
     return created(token, **{"purpose": "crime prevention", "expires_in": 3600, **body, **extra})

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-from datetime import UTC, datetime, timedelta
-from functools import cache
+from datetime import timedelta
 from typing import Any
 
 import boto3
@@ -16,7 +15,6 @@ import pytest
 from doti import registry
 from doti.auth.device import signed_headers
 from doti.clock import format_rfc3339, parse_rfc3339
-from infra.drawing import draw_frame, encode_png
 from infra.provision import Provisioned
 from tests.support import (
     World,
@@ -26,19 +24,14 @@ from tests.support import (
     camera_consents,
     frame_event,
 )
-from tests.support.images import jpeg_with_scan_bytes_flipped, jpeg_with_scan_cut_in_the_middle
-from tests.support.ingest import (
-    customer_frame_ids,
-    is_original,
-    is_table,
-    is_thumbnail,
+from tests.support.images import (
     jpeg,
-    now,
-    object_tags,
-    post,
-    stored,
+    jpeg_with_scan_bytes_flipped,
+    jpeg_with_scan_cut_in_the_middle,
+    png,
     with_jpeg_dimensions,
 )
+from tests.support.ingest import customer_frame_ids, is_original, is_table, is_thumbnail, now, object_tags, post, stored
 
 # Isolated (moto emptied before each test): its checks read every stored frame object and index item.
 pytestmark = pytest.mark.isolated
@@ -49,11 +42,6 @@ DEFAULT_RETENTION_DAYS = 31  # contracts.Plan's default, which world_factory() u
 
 
 # images
-
-
-@cache
-def png(width: int = 640, height: int = 360) -> bytes:
-    return encode_png(draw_frame(width, height, f"ingest-{width}x{height}", datetime(2025, 1, 2, tzinfo=UTC)))
 
 
 def png_chunk_offset(data: bytes, kind: bytes) -> int:

@@ -16,13 +16,13 @@ import pytest
 from doti import registry, runtime
 from infra.provision import Provisioned
 from tests.support import World, assert_error, body_of, frame_event, scan_table
+from tests.support.images import jpeg
 from tests.support.ingest import (
     age_claim,
     customer_frame_ids,
     is_original,
     is_table,
     is_thumbnail,
-    jpeg,
     now,
     object_tags,
     post,

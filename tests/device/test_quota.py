@@ -14,9 +14,8 @@ from doti import usage
 from doti.clock import format_rfc3339
 from infra.provision import Provisioned
 from tests.support import World, admin_call, assert_error, body_of, frame_event, scan_table
-from tests.support.ingest import jpeg, now, post, stored, with_jpeg_dimensions
-
-QUOTA = 40_000  # room for one 320x240 frame with its thumbnail, not for two
+from tests.support.images import jpeg, with_jpeg_dimensions
+from tests.support.ingest import QUOTA, now, post, stored
 
 
 def usage_of(aws: Provisioned, world: World, period: str | None = None) -> dict[str, int]:
@@ -34,11 +33,6 @@ def stored_bytes(aws: Provisioned) -> int:
 
 def next_month_start() -> str:
     return format_rfc3339(usage.period_end(now()))
-
-
-@pytest.fixture
-def small_world(world_factory) -> World:
-    return world_factory(max_object_bytes=20_000, monthly_byte_quota=QUOTA)
 
 
 @pytest.mark.isolated  # reads every stored frame object and index item

@@ -12,15 +12,9 @@ import pytest
 from doti import usage
 from doti.clock import parse_rfc3339
 from doti.http import retry_after_seconds
-from tests.support import World, assert_error, frame_event
-from tests.support.ingest import jpeg, post, stored
-
-QUOTA = 40_000  # room for one 320x240 frame with its thumbnail, not for two
-
-
-@pytest.fixture
-def small_world(world_factory) -> World:
-    return world_factory(max_object_bytes=20_000, monthly_byte_quota=QUOTA)
+from tests.support import assert_error, frame_event
+from tests.support.images import jpeg
+from tests.support.ingest import post, stored
 
 
 def header(response: dict, name: str) -> list[str] | None:

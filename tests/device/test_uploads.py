@@ -18,7 +18,8 @@ from doti import audit, registry, uploads
 from doti.clock import format_rfc3339, parse_rfc3339
 from tests.support import assert_error, body_of, camera_consents, frame_event, scan_table
 from tests.support.contract_states import put_in_state
-from tests.support.ingest import jpeg, post
+from tests.support.images import jpeg
+from tests.support.ingest import post
 from tests.support.uploads import grant, now, upload_event, upload_request
 
 MAX_OBJECT_BYTES = 4 * 1024 * 1024  # contracts.Plan's default, which world_factory() uses

@@ -24,6 +24,7 @@ from tests.support.images import (
     jpeg_marker_offset,
     jpeg_with_scan_bytes_flipped,
     jpeg_with_scan_cut_in_the_middle,
+    with_jpeg_dimensions,
 )
 
 LIMITS = ImageLimits(max_bytes=20_000_000, max_pixels=40_000_000)
@@ -47,14 +48,6 @@ def jpeg(width: int, height: int) -> bytes:
 @cache
 def png(width: int, height: int) -> bytes:
     return encode_png(frame(width, height))
-
-
-def with_jpeg_dimensions(data: bytes, width: int, height: int) -> bytes:
-    """Patch the SOF0 frame header's height and width, leaving the compressed data as it was."""
-    sof = jpeg_marker_offset(data, b"\xff\xc0")
-    patched = bytearray(data)
-    patched[sof + 5 : sof + 9] = struct.pack(">HH", height, width)
-    return bytes(patched)
 
 
 def with_png_ihdr(data: bytes, width: int, height: int) -> bytes:

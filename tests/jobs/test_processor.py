@@ -27,7 +27,8 @@ from infra.gateway import LocalFunction
 from infra.queues import Delivery, QueuePump, QueueSource, queue_sources, sqs_event
 from infra.template import functions
 from tests.support import LambdaContext, World, sample_event, scan_table
-from tests.support.ingest import customer_frame_ids, jpeg, stored
+from tests.support.images import jpeg
+from tests.support.ingest import customer_frame_ids, stored
 from tests.support.processor import REGION, counted_codes, customer_frame, frame_items, receive, run, s3, sqs, upload
 from tests.support.video import clip, with_zeroed_media_data
 

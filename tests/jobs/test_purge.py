@@ -12,7 +12,6 @@ import json
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from functools import cache
 from typing import Any
 
 import boto3
@@ -26,9 +25,9 @@ from doti.store import registry as registry_store
 from doti.store import retention as retention_store
 from functions.ingest import app as ingest
 from functions.viewer import app as viewer
-from infra.drawing import draw_frame, encode_jpeg
 from infra.provision import Provisioned
 from tests.support import LambdaContext, World, api_event, body_of, frame_event
+from tests.support.images import jpeg
 
 pytestmark = (
     pytest.mark.isolated
@@ -45,11 +44,6 @@ MODEL_LESS = {  # tables without a model: logical id -> (OtherTables field, key 
     "DeletionReceiptsTable": ("deletion_receipts", ("contract_id", "day")),
     "RemaskJobsTable": ("remask_jobs", ("job_id",)),
 }
-
-
-@cache
-def jpeg(label: str) -> bytes:
-    return encode_jpeg(draw_frame(320, 180, label, datetime(2025, 1, 2, tzinfo=UTC)))
 
 
 def s3() -> Any:
@@ -80,7 +74,9 @@ class Tenants:
 
 
 def ingested(world: World, captured_at: datetime, label: str) -> dict[str, Any]:
-    response = ingest.lambda_handler(frame_event(world, jpeg(label), captured_at=captured_at), LambdaContext())
+    response = ingest.lambda_handler(
+        frame_event(world, jpeg(320, 180, label=label), captured_at=captured_at), LambdaContext()
+    )
     assert response["statusCode"] == 201, response["body"]
     return body_of(response)
 
@@ -114,7 +110,7 @@ def populated(aws: Provisioned, world: World, index: int, now: datetime) -> Tena
     tenant.frames = [ingested(w, now - timedelta(minutes=m), f"{index}-{m}") for m in (1, 2, 3)]
     # a second version of one original, and a deleted thumbnail (a delete marker over its version)
     first = registry_store_frame(w.camera_id, tenant.frames[0]["frame_id"])
-    s3().put_object(Bucket=bucket, Key=first[0], Body=jpeg(f"{index}-again"))
+    s3().put_object(Bucket=bucket, Key=first[0], Body=jpeg(320, 180, label=f"{index}-again"))
     s3().delete_object(Bucket=bucket, Key=first[1])
     second_login = f"viewer-{w.contract_id[-8:]}"
     user = registry_register_user(w, second_login, now)

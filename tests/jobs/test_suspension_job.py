@@ -12,7 +12,6 @@ from itertools import count
 from typing import Any
 
 import pytest
-from moto.ses.models import ses_backends
 
 from doti import audit, lifecycle, runtime
 from doti.auth.staff import create_staff_key
@@ -22,6 +21,8 @@ from doti.jobs.suspension import SuspensionReport, run_suspension
 from doti.store.models import ContractModel, NoticeModel
 from functions.suspension import app as suspension
 from tests.support import LambdaContext, admin_call, body_of, sample_event
+from tests.support.contract_states import state_of
+from tests.support.mail import sent_mails
 
 pytestmark = (
     pytest.mark.isolated
@@ -67,17 +68,9 @@ def stop_after(items: int) -> Callable[[], float]:
     return lambda: PLENTY_MS if next(calls) < items else 0.0
 
 
-def state_of(contract_id: str) -> str:
-    return ContractModel.get(contract_id, consistent_read=True).state
-
-
 def job_transitions(contract_id: str) -> list[audit.AuditEntry]:
     entries, _ = audit.entries(contract_id, limit=100)
     return [e for e in reversed(entries) if e.action == "contract.transition" and e.actor == "job:suspension"]
-
-
-def sent_mails() -> list[Any]:
-    return ses_backends["123456789012"]["us-east-1"].sent_messages
 
 
 # planned windows

@@ -8,8 +8,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterator
-from datetime import UTC, datetime, timedelta
-from functools import cache
+from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
@@ -22,17 +21,18 @@ from doti.purge import receipt_subject
 from functions.ingest import app as ingest
 from functions.termination import app as termination
 from functions.viewer import app as viewer
-from infra.drawing import draw_frame, encode_jpeg
 from tests.support import (
     LambdaContext,
     World,
     api_event,
     body_of,
-    customer_event,
     frame_event,
     sample_event,
     scan_table,
 )
+from tests.support import now as real_now
+from tests.support.images import jpeg
+from tests.support.viewer import get_me
 
 # Isolated (moto emptied before each test): the termination job takes every due contract; checks scan whole tables.
 pytestmark = pytest.mark.isolated
@@ -40,15 +40,6 @@ pytestmark = pytest.mark.isolated
 PLENTY_MS = 900_000.0
 GRACE_DAYS = 30
 STAFF_ACTOR = "staff:stf_test"
-
-
-@cache
-def jpeg(label: str) -> bytes:
-    return encode_jpeg(draw_frame(320, 180, label, datetime(2025, 1, 2, tzinfo=UTC)))
-
-
-def real_now() -> datetime:
-    return datetime.now(UTC)
 
 
 def run(at: datetime, remaining_ms: Callable[[], float] = lambda: PLENTY_MS, **options: Any) -> TerminationReport:
@@ -70,7 +61,9 @@ def scheduled_event() -> dict[str, Any]:
 
 
 def post_frame(world: World, label: str = "x") -> dict[str, Any]:
-    return ingest.lambda_handler(frame_event(world, jpeg(label), captured_at=real_now()), LambdaContext())
+    return ingest.lambda_handler(
+        frame_event(world, jpeg(320, 180, label=label), captured_at=real_now()), LambdaContext()
+    )
 
 
 def logged_in(world: World) -> str:
@@ -78,12 +71,6 @@ def logged_in(world: World) -> str:
     response = viewer.lambda_handler(event, LambdaContext())
     assert response["statusCode"] == 200, response["body"]
     return body_of(response)["token"]
-
-
-def me(token: str) -> dict[str, Any]:
-    return viewer.lambda_handler(
-        customer_event("viewer/list_cameras.json", token, path="/v1/me", resource="/v1/me"), LambdaContext()
-    )
 
 
 def error_code(response: dict[str, Any]) -> str:
@@ -145,7 +132,7 @@ def test_a_cancellation_takes_effect_on_its_date_and_the_contract_loses_device_a
     early = run(effective_at - timedelta(hours=1))
     assert (early.changed, early.terminated) == (0, 0)
     assert state_of(leaving).state == "cancelling"
-    assert me(token)["statusCode"] == 200
+    assert get_me(token)["statusCode"] == 200
     assert post_frame(leaving)["statusCode"] == 201
 
     # When it runs an hour after the effective date
@@ -164,13 +151,13 @@ def test_a_cancellation_takes_effect_on_its_date_and_the_contract_loses_device_a
     assert [(d["status"]["S"], "revoked_at" in d) for d in devices_of(leaving)] == [("revoked", True)]
     assert sessions_of(leaving) == []
     assert ingest_status(leaving) == (401, "unauthorized")
-    assert (me(token)["statusCode"], error_code(me(token))) == (401, "unauthorized")
+    assert (get_me(token)["statusCode"], error_code(get_me(token))) == (401, "unauthorized")
     assert report.terminated == 1
     assert report.devices_revoked == 1
     assert report.sessions_deleted == 1
     # while the other contract's device and customer work as before
     assert post_frame(staying)["statusCode"] == 201
-    assert me(other_token)["statusCode"] == 200
+    assert get_me(other_token)["statusCode"] == 200
 
 
 def ingest_status(world: World) -> tuple[int, str]:
@@ -221,10 +208,10 @@ def test_a_contract_terminated_by_staff_loses_access_at_the_next_run_and_a_rerun
     # Then the device is revoked and the session deleted, and that is audited
     assert (report["changed"], report["devices_revoked"], report["sessions_deleted"]) == (1, 1, 1)
     assert ingest_status(ended) == (401, "unauthorized")
-    assert me(token)["statusCode"] == 401
+    assert get_me(token)["statusCode"] == 401
     (revoked,) = entries(ended, "contract.access_revoked")
     assert revoked.details == {"devices_revoked": 1, "sessions_deleted": 1, "shares_revoked": 0}
-    assert me(other_token)["statusCode"] == 200
+    assert get_me(other_token)["statusCode"] == 200
     devices, stored_sessions = devices_of(ended), scan_table(runtime.get_settings().sessions_table)
 
     # When it runs again / Then it changes nothing and writes nothing
@@ -371,7 +358,7 @@ def test_live_contracts_are_never_touched(aws, world_factory, state):
     assert state_of(world).state == state
     assert [d["status"]["S"] for d in devices_of(world)] == ["active"]
     assert len(sessions_of(world)) == 1
-    assert me(token)["statusCode"] == 200
+    assert get_me(token)["statusCode"] == 200
 
 
 class UnreachableMailer:

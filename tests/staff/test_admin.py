@@ -21,6 +21,7 @@ from tests.support import (
     api_event,
     assert_error,
     body_of,
+    created,
     frame_event,
     sample_image,
     scan_table,
@@ -34,11 +35,6 @@ CONSENTS = dict.fromkeys(("building_manager", "security_contract_holder", "camer
 
 
 # helpers
-
-
-def created(response: dict[str, Any]) -> dict[str, Any]:
-    assert response["statusCode"] == 201, response["body"]
-    return body_of(response)
 
 
 def new_contract(key: str, **fields: Any) -> dict[str, Any]:

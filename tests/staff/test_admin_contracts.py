@@ -3,19 +3,18 @@ suspension windows. Every change is audited with the staff id."""
 
 from __future__ import annotations
 
-from datetime import timedelta
 from typing import Any
 
 import pytest
-from moto.ses.models import ses_backends
 
 from doti import audit, runtime, schedule
 from doti.auth.staff import create_staff_key
-from doti.clock import format_rfc3339, parse_rfc3339, utcnow
+from doti.clock import parse_rfc3339, utcnow
 from doti.contracts import add_months
 from doti.jobs.suspension import run_suspension
 from doti.store.models import ContractModel
-from tests.support import admin_call, assert_error, body_of, scan_table
+from tests.support import admin_call, assert_error, body_of, later, scan_table
+from tests.support.mail import sent_mails
 
 CONTRACT_BODY = {"name": "Kanda Bakery", "contact_email": "owner@kanda-bakery.example"}
 
@@ -34,14 +33,6 @@ def new_contract(key: str, **fields: Any) -> dict[str, Any]:
 def entries(contract_id: str, action: str) -> list[audit.AuditEntry]:
     found, _ = audit.entries(contract_id, limit=100)
     return [e for e in found if e.action == action]
-
-
-def sent_mails() -> list[Any]:
-    return ses_backends["123456789012"]["us-east-1"].sent_messages
-
-
-def later(**delta: float) -> str:
-    return format_rfc3339(utcnow() + timedelta(**delta))
 
 
 # create

@@ -19,22 +19,19 @@ from doti.clock import format_rfc3339, utcnow
 from doti.entities import Session
 from doti.observability import logger
 from doti.store import registry as registry_store
-from doti.store.models import ContractModel
 from doti.tokens import hash_token
 from functions.ingest import app as ingest
-from functions.viewer import app as viewer
 from tests.support import (
     LambdaContext,
     World,
     admin_call,
     assert_error,
     body_of,
-    customer_event,
     frame_event,
     sample_image,
     scan_table,
 )
-from tests.support.viewer import login, login_response
+from tests.support.viewer import get_me, login, login_response, set_contract_state
 
 PARTIES = ("building_manager", "security_contract_holder", "camera_owner")
 UNKNOWN_CONTRACT = "ctr_doesnotexist00000000"
@@ -79,17 +76,6 @@ def staff_id_of(key: str) -> str:
 
 def post_frame(world: World, secret: str | None = None) -> dict[str, Any]:
     return ingest.lambda_handler(frame_event(world, sample_image(), secret=secret), LambdaContext())
-
-
-def me(token: str) -> dict[str, Any]:
-    return viewer.lambda_handler(
-        customer_event("viewer/list_cameras.json", token, path="/v1/me", resource="/v1/me"), LambdaContext()
-    )
-
-
-def set_state(contract_id: str, state: str) -> None:
-    """Given-step only: the state is written through the store (transitions are another engineer's routes)."""
-    ContractModel.get(contract_id).update(actions=[ContractModel.state.set(state)])
 
 
 # every route needs a staff key
@@ -212,7 +198,7 @@ def test_registry_changes_are_audited_with_the_staff_id(world, operator_key):
 @pytest.mark.parametrize("state", ["terminated", "purged"])
 def test_an_ended_contract_takes_no_new_registry_entities(aws, world, operator_key, state):
     # Given a contract that has ended
-    set_state(world.contract_id, state)
+    set_contract_state(world.contract_id, state)
     before = len(scan_table(aws.refs["SitesTable"]))
 
     # When staff add a site to it
@@ -433,7 +419,7 @@ def test_a_staff_lock_refuses_login_and_ends_sessions_until_unlocked(world, oper
     # Then the account shows the lock, the session is gone, and login is 423 (a wrong password stays 401)
     assert locked["locked_by_staff"] is True
     assert locked["sessions_revoked"] == 1
-    assert_error(me(token), 401, "unauthorized")
+    assert_error(get_me(token), 401, "unauthorized")
     assert assert_error(login_response(world.login_id, world.password), 423, "account_locked")["details"][
         "locked_by_staff"
     ]
@@ -445,7 +431,7 @@ def test_a_staff_lock_refuses_login_and_ends_sessions_until_unlocked(world, oper
     # Then the person logs in again
     assert unlocked["locked_by_staff"] is False
     assert unlocked["locked_until"] is None
-    assert me(login(world.login_id, world.password))["statusCode"] == 200
+    assert get_me(login(world.login_id, world.password))["statusCode"] == 200
     # and both are audited with the staff id
     staff = f"staff:{staff_id_of(operator_key)}"
     lock_entry, unlock_entry = (
@@ -471,7 +457,7 @@ def test_a_session_a_lock_did_not_revoke_is_still_refused(world, operator_key):
     registry_store.put_session(session, utcnow())
 
     # When it is used
-    response = me(token)
+    response = get_me(token)
 
     # Then the lock refuses it
     assert_error(response, 423, "account_locked")
@@ -513,9 +499,9 @@ def test_a_reset_or_compromised_report_ends_every_session_and_forces_a_new_passw
     assert response["multiValueHeaders"]["Cache-Control"] == ["no-store"]
     # and both sessions are gone, the old password no longer works, the temporary one does and must be changed
     for token in tokens:
-        assert_error(me(token), 401, "unauthorized")
+        assert_error(get_me(token), 401, "unauthorized")
     assert_error(login_response(world.login_id, world.password), 401, "unauthorized")
-    assert me(login(world.login_id, temporary))["statusCode"] == 200
+    assert get_me(login(world.login_id, temporary))["statusCode"] == 200
     assert customer.sign_in(world.login_id, temporary, utcnow()).must_change_password is True
     # and the audit entry names the staff member and the sessions, but holds no password or hash
     entry = last_entry(world.contract_id, action)
@@ -555,8 +541,8 @@ def test_a_compromised_report_leaves_other_users_sessions_alone(world_factory, o
     ok(call(operator_key, "POST", f"/v1/admin/users/{tenant.login_id}/compromised"))
 
     # Then only that user's session ends, and only that contract's log records it
-    assert_error(me(tenant_token), 401, "unauthorized")
-    assert me(other_token)["statusCode"] == 200
+    assert_error(get_me(tenant_token), 401, "unauthorized")
+    assert get_me(other_token)["statusCode"] == 200
     assert "user.compromised" in actions(tenant.contract_id)
     assert actions(other.contract_id) == []
 

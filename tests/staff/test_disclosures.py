@@ -13,7 +13,7 @@ import io
 import json
 import secrets
 import zipfile
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import parse_qs, urlparse
 
@@ -27,7 +27,6 @@ from doti.auth.staff import create_staff_key
 from doti.clock import format_rfc3339, parse_rfc3339, utcnow
 from doti.entities import StaffMember
 from functions.viewer import app as viewer
-from infra.drawing import draw_frame, encode_png
 from tests.support import (
     LambdaContext,
     World,
@@ -35,6 +34,7 @@ from tests.support import (
     assert_error,
     body_of,
     customer_event,
+    images,
     sample_image,
 )
 from tests.support.disclosures import REASON, RECIPIENT, created, disclose, evidence_keys
@@ -42,10 +42,6 @@ from tests.support.video import clip
 from tests.support.viewer import ingest_frame_id, owner_token
 
 # helpers
-
-
-def png_image(label: str) -> bytes:
-    return encode_png(draw_frame(160, 120, label, datetime(2026, 1, 1, tzinfo=UTC)))
 
 
 def package(aws, contract_id: str, disclosure_id: str) -> zipfile.ZipFile:
@@ -120,11 +116,14 @@ def base_time() -> datetime:
 
 def test_a_disclosure_packs_the_selected_frames_marked_with_its_id(aws, world, base_time):
     # Given a JPEG and a PNG frame of the camera, and a third frame that is not selected
-    jpeg, png = sample_image(), png_image("PNG frame")
+    jpeg, png = sample_image(), images.png(160, 120, label="PNG frame")
     jpeg_id = ingest_frame_id(world, body=jpeg, captured_at=base_time)
     png_id = ingest_frame_id(world, body=png, captured_at=base_time + timedelta(seconds=5), content_type="image/png")
     other_id = ingest_frame_id(
-        world, body=png_image("other"), captured_at=base_time + timedelta(seconds=9), content_type="image/png"
+        world,
+        body=images.png(160, 120, label="other"),
+        captured_at=base_time + timedelta(seconds=9),
+        content_type="image/png",
     )
 
     # When staff disclose the first two

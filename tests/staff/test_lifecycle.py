@@ -11,7 +11,6 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
-from moto.ses.models import ses_backends
 
 from doti import audit, lifecycle, schedule
 from doti.auth.staff import create_staff_key
@@ -22,6 +21,8 @@ from doti.store.contracts import update_versioned
 from doti.store.models import ContractModel
 from tests.faults.inject import INJECTOR
 from tests.support import admin_call, assert_error, body_of
+from tests.support.contract_states import put_in_state, state_of
+from tests.support.mail import sent_mails
 
 # Isolated (moto emptied before each test): the transitions' notices are counted among every mail sent.
 pytestmark = pytest.mark.isolated
@@ -49,10 +50,6 @@ def new_contract(key: str, **fields: Any) -> str:
     return body_of(response)["contract_id"]
 
 
-def state_of(contract_id: str) -> str:
-    return ContractModel.get(contract_id, consistent_read=True).state
-
-
 def far_cancellation() -> str:
     return format_rfc3339(add_months(utcnow(), 3))
 
@@ -62,16 +59,8 @@ def contract_in(key: str, state: str) -> str:
     if state == "pending":
         return new_contract(key, service_start=format_rfc3339(utcnow() + timedelta(days=7)))
     contract_id = new_contract(key)
-    now = utcnow()
-    if state == "suspended":
-        lifecycle.transition(contract_id, "suspended", "art8-1-1", "given", None, JOB, now)
-    elif state == "cancelling":
-        lifecycle.transition(contract_id, "cancelling", "art13-1", "given", add_months(now, 3), JOB, now)
-    elif state in {"terminated", "purged"}:
-        lifecycle.transition(contract_id, "terminated", "art12-1-2", "given", None, JOB, now)
-        if state == "purged":
-            later = now + timedelta(days=GRACE_DAYS + 1)
-            lifecycle.transition(contract_id, "purged", None, "given", None, JOB, later)
+    if state != "active":
+        put_in_state(contract_id, state)  # the purge comes 31 days after the termination: past GRACE_DAYS
     assert state_of(contract_id) == state
     return contract_id
 
@@ -79,10 +68,6 @@ def contract_in(key: str, state: str) -> str:
 def transitions_of(contract_id: str) -> list[audit.AuditEntry]:
     entries, _ = audit.entries(contract_id, limit=100)
     return [e for e in entries if e.action == "contract.transition"]
-
-
-def sent_mails() -> list[Any]:
-    return ses_backends["123456789012"]["us-east-1"].sent_messages
 
 
 # every allowed transition

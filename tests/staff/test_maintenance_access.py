@@ -3,8 +3,7 @@ camera's window, and the access is in the customer-visible audit log."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
-from functools import cache
+from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import parse_qs, urlparse
 
@@ -15,13 +14,8 @@ from doti.auth.staff import authenticate_staff
 from doti.clock import format_rfc3339, utcnow
 from doti.store.models import ContractModel
 from functions.ingest import app as ingest
-from infra.drawing import draw_frame, encode_jpeg
 from tests.support import LambdaContext, World, admin_call, assert_error, body_of, frame_event
-
-
-@cache
-def jpeg(label: str) -> bytes:
-    return encode_jpeg(draw_frame(320, 180, label, datetime(2026, 1, 2, tzinfo=UTC)))
+from tests.support.images import jpeg
 
 
 @pytest.fixture
@@ -32,7 +26,8 @@ def start() -> datetime:
 def ingested(world: World, captured_at: datetime) -> dict[str, Any]:
     label = format_rfc3339(captured_at)
     response = ingest.lambda_handler(
-        frame_event(world, jpeg(label), captured_at=captured_at, frame_id=label.replace(":", "-")), LambdaContext()
+        frame_event(world, jpeg(320, 180, label=label), captured_at=captured_at, frame_id=label.replace(":", "-")),
+        LambdaContext(),
     )
     assert response["statusCode"] == 201, response["body"]
     return body_of(response)

@@ -18,8 +18,8 @@ from moto.ses.models import ses_backends
 from doti.clock import format_rfc3339, parse_rfc3339, utcnow
 from doti.store.models import ContractModel
 from functions.viewer import app as viewer
-from tests.support import LambdaContext, World, admin_call, assert_error, body_of, customer_event, scan_table
-from tests.support.viewer import owner_token
+from tests.support import LambdaContext, World, admin_call, assert_error, body_of, created, customer_event, scan_table
+from tests.support.viewer import owner_token, set_contract_state
 
 # Isolated (moto emptied before each test): a notice to all goes to every contract; mails are counted among all.
 pytestmark = pytest.mark.isolated
@@ -35,21 +35,11 @@ def publish(key: str, audience: str, *, kind: str = "maintenance", title: str | 
     return admin_call("POST", "/v1/admin/notices", key=key, body={**body, **fields})
 
 
-def published(response: dict[str, Any]) -> dict[str, Any]:
-    assert response["statusCode"] == 201, response["body"]
-    return body_of(response)
-
-
 def with_address(world: World) -> str:
     """Given-step: give the tenant its own registered address, so mails can be told apart."""
     address = f"owner-{secrets.token_hex(4)}@shop.example"
     ContractModel.get(world.contract_id).update(actions=[ContractModel.contact_email.set(address)])
     return address
-
-
-def set_contract_state(contract_id: str, state: str) -> None:
-    """Given-step: the state is written through the store layer."""
-    ContractModel.get(contract_id).update(actions=[ContractModel.state.set(state)])
 
 
 def list_notices(token: str) -> dict[str, Any]:
@@ -112,7 +102,7 @@ def test_a_notice_to_one_contract_is_on_its_site_and_in_its_mailbox(world_factor
 
     # When an operator publishes a maintenance notice to the first
     before = utcnow()
-    notice = published(publish(operator_key, world.contract_id, title="Planned maintenance on 12/1"))
+    notice = created(publish(operator_key, world.contract_id, title="Planned maintenance on 12/1"))
 
     # Then it is mailed to that contract's registered address, and only there
     (mail,) = mails_to(address)
@@ -137,7 +127,7 @@ def test_a_notice_to_one_contract_is_on_its_site_and_in_its_mailbox(world_factor
 
 def test_each_delivery_is_recorded_and_audited(aws, world):
     # Given a notice to the contract
-    notice = published(publish(world.staff_key, world.contract_id, kind="fee_change", title="New fees"))
+    notice = created(publish(world.staff_key, world.contract_id, kind="fee_change", title="New fees"))
 
     # When the stored notice and the contract's audit log are read
     (item,) = [i for i in scan_table(aws.refs["NoticesTable"]) if i["notice_id"]["S"] == notice["notice_id"]]
@@ -160,7 +150,7 @@ def test_a_notice_to_all_reaches_every_customer(world_factory):
     addresses = [with_address(world), with_address(other)]
 
     # When an admin publishes a terms change to everyone
-    notice = published(publish(world.staff_key, "all", kind="terms_change", title="Terms change (Art. 16)"))
+    notice = created(publish(world.staff_key, "all", kind="terms_change", title="Terms change (Art. 16)"))
 
     # Then both customers see it and both registered addresses got it
     for tenant in (world, other):
@@ -210,7 +200,7 @@ def test_ending_the_service_needs_three_months_notice(aws, world, days, status):
         assert_error(response, 422, "validation_error")
         assert all_mails() == []
     else:
-        assert published(response)["kind"] == "service_end"
+        assert created(response)["kind"] == "service_end"
 
 
 @pytest.mark.parametrize(
@@ -251,9 +241,9 @@ def test_an_invalid_notice_is_a_validation_error(aws, world, fields):
 
 def test_notices_are_listed_unread_first_then_newest_first(world):
     # Given three notices, the newest of which was read, and one to everyone
-    first = published(publish(world.staff_key, world.contract_id, title="first"))["notice_id"]
-    second = published(publish(world.staff_key, "all", title="second"))["notice_id"]
-    third = published(publish(world.staff_key, world.contract_id, title="third"))["notice_id"]
+    first = created(publish(world.staff_key, world.contract_id, title="first"))["notice_id"]
+    second = created(publish(world.staff_key, "all", title="second"))["notice_id"]
+    third = created(publish(world.staff_key, world.contract_id, title="third"))["notice_id"]
     token = owner_token(world)
     assert mark_read(token, third)["statusCode"] == 204
 
@@ -268,7 +258,7 @@ def test_notices_are_listed_unread_first_then_newest_first(world):
 
 def test_marking_a_notice_read_is_remembered_across_sessions(world):
     # Given a notice read in one session
-    notice_id = published(publish(world.staff_key, world.contract_id))["notice_id"]
+    notice_id = created(publish(world.staff_key, world.contract_id))["notice_id"]
     response = mark_read(owner_token(world), notice_id)
 
     # When the customer lists notices in another session
@@ -283,7 +273,7 @@ def test_marking_a_notice_read_is_remembered_across_sessions(world):
 def test_another_contracts_notice_cannot_be_marked_read(aws, world_factory):
     # Given a notice to another tenant
     world, other = world_factory(), world_factory()
-    notice_id = published(publish(world.staff_key, other.contract_id))["notice_id"]
+    notice_id = created(publish(world.staff_key, other.contract_id))["notice_id"]
 
     # When this tenant's customer marks it, or an id that does not exist, as read
     token = owner_token(world)
@@ -299,7 +289,7 @@ def test_another_contracts_notice_cannot_be_marked_read(aws, world_factory):
 
 def test_a_suspended_customer_still_reads_notices(world):
     # Given a notice explaining a suspension, and the contract suspended afterwards
-    notice_id = published(publish(world.staff_key, world.contract_id, kind="suspension"))["notice_id"]
+    notice_id = created(publish(world.staff_key, world.contract_id, kind="suspension"))["notice_id"]
     token = owner_token(world)
     set_contract_state(world.contract_id, "suspended")
 
@@ -322,7 +312,7 @@ def test_a_suspended_customer_still_reads_notices(world):
 )
 def test_notices_close_before_the_service_starts_and_after_it_ends(world, state, code):
     # Given a notice and a session, and then the contract is not yet or no longer open
-    notice_id = published(publish(world.staff_key, world.contract_id))["notice_id"]
+    notice_id = created(publish(world.staff_key, world.contract_id))["notice_id"]
     token = owner_token(world)
     set_contract_state(world.contract_id, state)
 
@@ -373,7 +363,7 @@ def test_an_incident_is_audited_on_the_system_chain_and_each_contracts_chain(wor
     first, second = world_factory(), world_factory()
 
     # When an admin reports the incident
-    result = published(report_incident(first.staff_key, [first.contract_id, second.contract_id]))
+    result = created(report_incident(first.staff_key, [first.contract_id, second.contract_id]))
 
     # Then the system chain records it with every affected contract
     system = [e for e in audit_items(first, "_system") if e["subject"] == result["incident_id"]]

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime, timedelta
-from functools import cache
 from typing import Any
 
 import boto3
@@ -16,7 +15,6 @@ from doti.auth.staff import authenticate_staff
 from doti.store.models import ContractModel
 from functions.ingest import app as ingest
 from functions.viewer import app as viewer
-from infra.drawing import draw_frame, encode_jpeg
 from infra.provision import Provisioned
 from tests.support import (
     LambdaContext,
@@ -28,21 +26,17 @@ from tests.support import (
     customer_event,
     frame_event,
 )
+from tests.support.images import jpeg
 from tests.support.takedown import take_down
 
 # Art. 7-1 has nineteen items, ① to ⑲
 GROUNDS = [f"art7-1-{item}" for item in range(1, 20)]
 
 
-@cache
-def jpeg(label: str) -> bytes:
-    return encode_jpeg(draw_frame(320, 180, label, datetime(2026, 1, 2, tzinfo=UTC)))
-
-
 def ingested(world: World, label: str, minutes_ago: int = 10) -> dict[str, Any]:
     captured_at = datetime.now(UTC) - timedelta(minutes=minutes_ago)
     response = ingest.lambda_handler(
-        frame_event(world, jpeg(label), captured_at=captured_at, frame_id=label), LambdaContext()
+        frame_event(world, jpeg(320, 180, label=label), captured_at=captured_at, frame_id=label), LambdaContext()
     )
     assert response["statusCode"] == 201, response["body"]
     return body_of(response)

@@ -7,7 +7,7 @@ import json
 import re
 import secrets
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -36,6 +36,16 @@ class World:
     login_id: str
     password: str
     staff_key: str
+
+
+def now() -> datetime:
+    """The wall clock, to the microsecond (doti.clock.utcnow truncates to milliseconds)."""
+    return datetime.now(UTC)
+
+
+def later(**delta: float) -> str:
+    """An RFC 3339 time `delta` (timedelta's keywords) from now; negative for earlier."""
+    return format_rfc3339(utcnow() + timedelta(**delta))
 
 
 def camera_consents(when: datetime) -> dict[str, dict[str, str]]:
@@ -237,6 +247,12 @@ class LambdaContext:
 
 def body_of(response: dict[str, Any]) -> Any:
     return json.loads(response["body"]) if response.get("body") else None
+
+
+def created(response: dict[str, Any]) -> Any:
+    """The body of a 201 answer (the answer must be one)."""
+    assert response["statusCode"] == 201, response["body"]
+    return body_of(response)
 
 
 def assert_error(response: dict[str, Any], status: int, code: str) -> dict[str, Any]:

@@ -1,4 +1,5 @@
-"""Putting a contract straight into a state (suspended, terminated…), for tests of what each state allows."""
+"""Putting a contract straight into a state (suspended, terminated…), for tests of what each state allows, and
+reading the state it is in."""
 
 from __future__ import annotations
 
@@ -26,3 +27,8 @@ def put_in_state(contract_id: str, state: str) -> None:
         lifecycle.transition(contract_id, "terminated", "art12-1-2", "given", None, JOB, now)
         if state == "purged":
             lifecycle.transition(contract_id, "purged", None, "given", None, JOB, now + timedelta(days=31))
+
+
+def state_of(contract_id: str) -> str:
+    """The contract's state as stored now (a consistent read)."""
+    return ContractModel.get(contract_id, consistent_read=True).state

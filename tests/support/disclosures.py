@@ -9,7 +9,7 @@ import boto3
 from tests.support import (
     World,
     admin_call,
-    body_of,
+    created,  # noqa: F401 - re-exported for the disclosure tests
 )
 
 RECIPIENT = "Metropolitan Police Department, Shibuya Station"
@@ -22,11 +22,6 @@ def disclose(world: World, key: str | None = None, contract_id: str | None = Non
     body = {"basis": "art10-3-1", "recipient": RECIPIENT, "reason": REASON, "camera_id": world.camera_id, **fields}
     path = f"/v1/admin/contracts/{contract_id or world.contract_id}/disclosures"
     return admin_call("POST", path, key=key if key is not None else world.staff_key, body=body)
-
-
-def created(response: dict[str, Any]) -> dict[str, Any]:
-    assert response["statusCode"] == 201, response["body"]
-    return body_of(response)
 
 
 def evidence_keys(aws) -> list[str]:

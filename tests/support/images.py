@@ -1,6 +1,36 @@
-"""Hand-damaged JPEGs, for the image checks of ingest."""
+"""Drawn frames to post (JPEG and PNG, of any size, told apart by a label) and hand-damaged JPEGs, for the image
+checks of ingest."""
 
 from __future__ import annotations
+
+import struct
+from datetime import UTC, datetime
+from functools import cache
+
+from infra.drawing import draw_frame, encode_jpeg, encode_png
+
+DRAWN_AT = datetime(2025, 1, 2, tzinfo=UTC)
+
+
+@cache
+def jpeg(width: int = 1280, height: int = 720, *, label: str | None = None) -> bytes:
+    """A drawn frame as JPEG, showing `label` (by default its size): frames that must differ, in bytes and digest,
+    get different labels."""
+    return encode_jpeg(draw_frame(width, height, label or f"ingest-{width}x{height}", DRAWN_AT))
+
+
+@cache
+def png(width: int = 640, height: int = 360, *, label: str | None = None) -> bytes:
+    """A drawn frame as PNG, showing `label` (by default its size)."""
+    return encode_png(draw_frame(width, height, label or f"ingest-{width}x{height}", DRAWN_AT))
+
+
+def with_jpeg_dimensions(data: bytes, width: int, height: int) -> bytes:
+    """The SOF0 frame header's height and width patched, the compressed data left as it was."""
+    sof = jpeg_marker_offset(data, b"\xff\xc0")
+    patched = bytearray(data)
+    patched[sof + 5 : sof + 9] = struct.pack(">HH", height, width)
+    return bytes(patched)
 
 
 def jpeg_marker_offset(data: bytes, marker: bytes) -> int:

@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-import json
-import struct
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
-from functools import cache
+from datetime import timedelta
 from typing import Any
 
 import boto3
@@ -16,39 +13,20 @@ from botocore.client import BaseClient
 from botocore.exceptions import ClientError
 
 from functions.ingest import app as ingest
-from functions.viewer import app as viewer
-from infra.drawing import draw_frame, encode_jpeg
 from infra.provision import Provisioned
 from tests.support import (
     LambdaContext,
     World,
-    api_event,
-    body_of,
-    customer_event,
+    now,
 )
+from tests.support.images import jpeg  # noqa: F401 - re-exported: tests/device/test_claim_faults.py imports it from here
+from tests.support.viewer import listed_ids, owner_token
 
-
-@cache
-def jpeg(width: int = 1280, height: int = 720) -> bytes:
-    return encode_jpeg(draw_frame(width, height, f"ingest-{width}x{height}", datetime(2025, 1, 2, tzinfo=UTC)))
-
-
-def with_jpeg_dimensions(data: bytes, width: int, height: int) -> bytes:
-    """Patch the SOF0 header's dimensions, leaving the compressed data as it was (as in test_imaging)."""
-    pos = 2
-    while data[pos : pos + 2] != b"\xff\xc0":
-        pos += 2 + int.from_bytes(data[pos + 2 : pos + 4], "big")
-    patched = bytearray(data)
-    patched[pos + 5 : pos + 9] = struct.pack(">HH", height, width)
-    return bytes(patched)
+QUOTA = 40_000  # a small world's monthly quota: room for one 320x240 frame with its thumbnail, not for two
 
 
 def post(event: dict[str, Any]) -> dict[str, Any]:
     return ingest.lambda_handler(event, LambdaContext())
-
-
-def now() -> datetime:
-    return datetime.now(UTC)
 
 
 @dataclass(frozen=True)
@@ -85,24 +63,7 @@ def object_tags(aws: Provisioned, key: str) -> dict[str, str]:
 
 def customer_frame_ids(world: World) -> list[str]:
     """The frame ids the contract's owner sees for its camera, through the viewer."""
-    login = viewer.lambda_handler(
-        api_event("viewer/login.json", body=json.dumps({"login_id": world.login_id, "password": world.password})),
-        LambdaContext(),
-    )
-    assert login["statusCode"] == 200, login["body"]
-    listing = viewer.lambda_handler(
-        customer_event(
-            "viewer/list_frames.json",
-            body_of(login)["token"],
-            path=f"/v1/cameras/{world.camera_id}/frames",
-            resource="/v1/cameras/{camera_id}/frames",
-            path_parameters={"camera_id": world.camera_id},
-            query={},
-        ),
-        LambdaContext(),
-    )
-    assert listing["statusCode"] == 200, listing["body"]
-    return [item["frame_id"] for item in body_of(listing)["items"]]
+    return listed_ids(owner_token(world), world.camera_id)
 
 
 @dataclass

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from doti import audit, runtime
@@ -17,6 +17,7 @@ from tests.support import (
     api_event,
     body_of,
     customer_event,
+    now,
     scan_table,
 )
 from tests.support.viewer import ExtraSite
@@ -25,10 +26,6 @@ ROUTE = "/v1/device/events"
 
 
 NOTES_RESOURCE = "/v1/cameras/{camera_id}/notes"
-
-
-def now() -> datetime:
-    return datetime.now(UTC)
 
 
 def event_request(

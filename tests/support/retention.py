@@ -2,36 +2,30 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Callable
-from datetime import UTC, datetime
-from functools import cache
+from datetime import datetime, timedelta
 from typing import Any
 
 import boto3
 
 from doti import runtime
+from doti.clock import format_rfc3339
 from doti.retention import RetentionReport, run_retention
 from functions.ingest import app as ingest
-from infra.drawing import draw_frame, encode_jpeg
 from infra.provision import Provisioned
-from tests.support import LambdaContext, World, body_of, frame_event, sample_event
+from tests.support import LambdaContext, World, body_of, frame_event, now, sample_event
+from tests.support.images import jpeg
+from tests.support.notes import added, recorded, stored_notes
+from tests.support.viewer import owner_token
 
 PLENTY_MS = 900_000.0
-
-
-@cache
-def jpeg(label: str) -> bytes:
-    return encode_jpeg(draw_frame(480, 270, label, datetime(2025, 1, 2, tzinfo=UTC)))
-
-
-def now() -> datetime:
-    return datetime.now(UTC)
 
 
 def ingested(world: World, captured_at: datetime) -> dict[str, Any]:
     """A frame posted by the world's device through the ingest handler."""
     response = ingest.lambda_handler(
-        frame_event(world, jpeg(world.camera_id), captured_at=captured_at), LambdaContext()
+        frame_event(world, jpeg(480, 270, label=world.camera_id), captured_at=captured_at), LambdaContext()
     )
     assert response["statusCode"] == 201, response["body"]
     return body_of(response)
@@ -74,3 +68,26 @@ def bytes_of(aws: Provisioned, frames: list[dict[str, Any]]) -> int:
 
 def ids_of(*frames: dict[str, Any]) -> set[str]:
     return {frame["frame_id"] for frame in frames}
+
+
+def keys_of(aws: Provisioned, frame: dict[str, Any]) -> list[str]:
+    return [key for key in object_sizes(aws) if key.rsplit("/", 1)[-1].startswith(frame["frame_id"])]
+
+
+def calls_about(calls: list[tuple[str, dict[str, Any]]], world: World) -> Counter[str]:
+    """The operations whose parameters name the world's contract, camera or site (its events' key range)."""
+    names = (world.contract_id, world.camera_id, world.site_id)
+    return Counter(op for op, params in calls if any(name in str(params) for name in names))
+
+
+def expiring_notes(world: World, count: int) -> tuple[list[str], str]:
+    """`count` notes on the world's camera, oldest first, and an event of its site (naming no camera), all 6½ days
+    old: the note ids, and the event's."""
+    token, at = owner_token(world), now() - timedelta(days=6, hours=12)
+    notes = [added(token, world.camera_id, f"note {n}", at - timedelta(seconds=n)) for n in reversed(range(count))]
+    event = recorded(world, {"occurred_at": format_rfc3339(at), "text": "site event"})
+    return [note["note_id"] for note in notes], event["note_id"]
+
+
+def note_ids(world: World) -> set[str]:
+    return {item["note_id"]["S"] for item in stored_notes(world.contract_id)}

@@ -4,19 +4,15 @@ from __future__ import annotations
 
 import json
 import secrets
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from doti.auth.device import signed_headers
 from doti.clock import format_rfc3339
-from tests.support import World, api_event
+from tests.support import World, api_event, now
 from tests.support.ingest import post
 
 ROUTE = "/v1/device/uploads"
-
-
-def now() -> datetime:
-    return datetime.now(UTC)
 
 
 def upload_request(world: World, **overrides: Any) -> dict[str, Any]:

@@ -7,6 +7,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
+from urllib.parse import parse_qs, urlparse
 
 from doti import registry, runtime
 from doti.clock import utcnow
@@ -61,6 +62,16 @@ def add_user(world: World, *, role: str = "viewer", site_ids: list[str] | None =
 def set_contract_state(contract_id: str, state: str) -> None:
     """Given-step only: there is no transition route yet, so the state is written through the store layer."""
     ContractModel.get(contract_id).update(actions=[ContractModel.state.set(state)])
+
+
+def viewer_call(event: dict[str, Any]) -> dict[str, Any]:
+    """The viewer handler's answer to an event, whatever it is."""
+    return viewer.lambda_handler(event, LambdaContext())
+
+
+def logins_of(world: World) -> set[str]:
+    """The login ids of the world's contract's users, as the registry holds them."""
+    return {u.login_id for u in registry.users_of(world.contract_id)}
 
 
 def login_response(login_id: str, password: str) -> dict[str, Any]:
@@ -129,3 +140,34 @@ def listed(token: str, camera_id: str, **query: str) -> dict[str, Any]:
     response = list_frames(token, camera_id, **query)
     assert response["statusCode"] == 200, response["body"]
     return body_of(response)
+
+
+def listed_ids(token: str, camera_id: str, **query: str) -> list[str]:
+    return [item["frame_id"] for item in listed(token, camera_id, **query)["items"]]
+
+
+def get_me(token: str) -> dict[str, Any]:
+    event = customer_event("viewer/list_cameras.json", token, path="/v1/me", resource="/v1/me", query={})
+    return viewer.lambda_handler(event, LambdaContext())
+
+
+def get_cameras(token: str) -> dict[str, Any]:
+    event = customer_event("viewer/list_cameras.json", token, path="/v1/cameras", resource="/v1/cameras", query={})
+    return viewer.lambda_handler(event, LambdaContext())
+
+
+def get_frame(token: str, camera_id: str, frame_id: str) -> dict[str, Any]:
+    event = customer_event(
+        "viewer/list_frames.json",
+        token,
+        path=f"/v1/cameras/{camera_id}/frames/{frame_id}",
+        resource="/v1/cameras/{camera_id}/frames/{frame_id}",
+        path_parameters={"camera_id": camera_id, "frame_id": frame_id},
+        query={},
+    )
+    return viewer.lambda_handler(event, LambdaContext())
+
+
+def query_of(url: str) -> dict[str, str]:
+    """A URL's query parameters, one value each (a signed URL's X-Amz-* and response-* overrides)."""
+    return {k: v[0] for k, v in parse_qs(urlparse(url).query).items()}

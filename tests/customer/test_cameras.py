@@ -1,5 +1,5 @@
-"""Browsing (SPEC §6): cameras with their newest frame's signed thumbnail, and cursor pages that neither repeat nor
-skip a frame while new frames arrive.
+"""Cameras (SPEC §6): each user sees their contract's cameras, within their site scope, each with its newest frame's
+signed thumbnail.
 
 Frames are created through the real ingest handler; customers are driven through the viewer handler.
 """
@@ -7,50 +7,73 @@ Frames are created through the real ingest handler; customers are driven through
 from __future__ import annotations
 
 import secrets
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Any
-from urllib.parse import parse_qs, urlparse
-
-import pytest
+from urllib.parse import urlparse
 
 from doti import registry, runtime
 from doti.clock import format_rfc3339, parse_rfc3339, utcnow
 from doti.store.models import FrameModel
-from functions.viewer import app as viewer
 from tests.support import (
-    LambdaContext,
-    World,
     body_of,
     camera_consents,
-    customer_event,
 )
-from tests.support.viewer import ingest_frame_id, list_frames, login
+from tests.support.viewer import (
+    add_site,
+    add_user,
+    get_cameras,
+    ingest_frame_id,
+    login,
+    owner_token,
+    query_of,
+)
 
 
 def cameras(token: str) -> dict[str, dict[str, Any]]:
-    event = customer_event("viewer/list_cameras.json", token, path="/v1/cameras", resource="/v1/cameras", query={})
-    response = viewer.lambda_handler(event, LambdaContext())
+    """The cameras the user sees, by id (the listing must succeed)."""
+    response = get_cameras(token)
     assert response["statusCode"] == 200, response["body"]
     return {item["camera_id"]: item for item in body_of(response)["items"]}
 
 
-def page(token: str, camera_id: str, **query: str) -> dict[str, Any]:
-    response = list_frames(token, camera_id, **query)
-    assert response["statusCode"] == 200, response["body"]
-    return body_of(response)
-
-
-def query_of(url: str) -> dict[str, str]:
-    return {k: v[0] for k, v in parse_qs(urlparse(url).query).items()}
-
-
-@pytest.fixture
-def base_time() -> datetime:
-    """A whole second two hours ago: frames around it are inside retention and not in the future."""
-    return utcnow().replace(microsecond=0) - timedelta(hours=2)
-
-
 # cameras
+
+
+def test_cameras_are_those_of_the_users_contract_only(world_factory):
+    # Given two tenants, each with one camera
+    tenant_a, tenant_b = world_factory(), world_factory()
+
+    # When each owner lists cameras
+    a_cameras = body_of(get_cameras(owner_token(tenant_a)))["items"]
+    b_cameras = body_of(get_cameras(owner_token(tenant_b)))["items"]
+
+    # Then each sees only their own camera
+    assert [c["camera_id"] for c in a_cameras] == [tenant_a.camera_id]
+    assert [c["camera_id"] for c in b_cameras] == [tenant_b.camera_id]
+    assert a_cameras[0] == {
+        "camera_id": tenant_a.camera_id,
+        "site_id": tenant_a.site_id,
+        "name": "Entrance",
+        # no frame yet, so no thumbnail (the tests below cover cameras with frames)
+        "last_frame_id": None,
+        "last_captured_at": None,
+        "thumbnail_url": None,
+        "url_expires_at": None,
+    }
+
+
+def test_a_site_scoped_user_sees_only_that_sites_cameras(world):
+    # Given a contract with two sites and a viewer limited to the second
+    annex = add_site(world)
+    login_id, password = add_user(world, site_ids=[annex.site_id])
+
+    # When the viewer and the owner list cameras
+    scoped = body_of(get_cameras(login(login_id, password)))["items"]
+    everything = body_of(get_cameras(owner_token(world)))["items"]
+
+    # Then the viewer sees only the second site's camera; the owner sees both
+    assert [(c["camera_id"], c["site_id"]) for c in scoped] == [(annex.camera_id, annex.site_id)]
+    assert {c["camera_id"] for c in everything} == {world.camera_id, annex.camera_id}
 
 
 def test_each_camera_shows_its_newest_frame_as_a_signed_thumbnail(aws, world_factory, base_time):
@@ -142,68 +165,3 @@ def test_a_site_scoped_user_sees_thumbnails_of_their_sites_only(world_factory, b
     # Then only the annex camera is there, with its own frame
     assert list(listed) == [annex_camera.camera_id]
     assert listed[annex_camera.camera_id]["last_frame_id"] == annex_frame
-
-
-# cursor pages while frames arrive
-
-
-def read_all(token: str, camera_id: str, arrive: list[datetime], world: World, **query: str) -> list[str]:
-    """Page through three at a time; after the first page, the frames of `arrive` are ingested."""
-    body = page(token, camera_id, limit="3", **query)
-    seen = [item["frame_id"] for item in body["items"]]
-    arrived = [ingest_frame_id(world, at) for at in arrive]
-    assert arrived
-    cursor = body.get("cursor")
-    while cursor:
-        body = page(token, camera_id, limit="3", cursor=cursor, **query)
-        seen += [item["frame_id"] for item in body["items"]]
-        cursor = body.get("cursor")
-    return seen
-
-
-def test_newest_first_pages_neither_repeat_nor_skip_while_newer_frames_arrive(world, base_time):
-    # Given eight frames, newest first, the first page read
-    original = [ingest_frame_id(world, base_time + timedelta(minutes=m)) for m in range(8)]
-    token = login(world.login_id, world.password)
-
-    # When frames newer than the whole first page arrive before the next pages are read
-    seen = read_all(token, world.camera_id, [base_time + timedelta(minutes=m, seconds=30) for m in (8, 9, 40)], world)
-
-    # Then every original frame is listed exactly once, in order, and nothing is listed twice
-    assert seen == original[::-1]
-
-
-def test_pages_of_a_closed_window_ignore_frames_arriving_after_its_end(world, base_time):
-    # Given eight frames and a window ending after the sixth, newest first, the first page read
-    original = [ingest_frame_id(world, base_time + timedelta(minutes=m)) for m in range(8)]
-    window = {"from": format_rfc3339(base_time), "to": format_rfc3339(base_time + timedelta(minutes=6))}
-    token = login(world.login_id, world.password)
-
-    # When frames arrive at the window's end (excluded) and after it
-    arriving = [base_time + timedelta(minutes=6), base_time + timedelta(minutes=30)]
-    newest_first = read_all(token, world.camera_id, arriving, world, **window)
-
-    # Then the window holds exactly its six frames, once each
-    assert newest_first == original[:6][::-1]
-
-
-def test_oldest_first_pages_list_frames_arriving_later_once_at_the_end(world, base_time):
-    # Given seven frames, oldest first, the first page read
-    original = [ingest_frame_id(world, base_time + timedelta(minutes=m)) for m in range(7)]
-    token = login(world.login_id, world.password)
-
-    # When newer frames arrive before the next pages are read
-    seen = read_all(
-        token,
-        world.camera_id,
-        [base_time + timedelta(minutes=20), base_time + timedelta(minutes=21)],
-        world,
-        order="oldest",
-    )
-
-    # Then the originals come in order, once each, followed by the new frames, once each
-    assert seen[: len(original)] == original
-    assert len(seen) == len(original) + 2
-    assert len(set(seen)) == len(seen)
-    captured = [frame_id[:10] for frame_id in seen]
-    assert captured == sorted(captured)
