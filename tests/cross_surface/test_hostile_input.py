@@ -23,7 +23,6 @@ from doti import runtime
 from doti.auth.device import sign
 from doti.clock import format_rfc3339, utcnow
 from doti.observability import logger
-from doti.settings import get_settings
 from doti.store.aws import botocore_session
 from functions.admin import app as admin
 from functions.ingest import app as ingest
@@ -570,11 +569,11 @@ def failing_frame_queries(aws) -> Iterator[None]:
     session = botocore_session()
     session.register("before-call", fail, unique_id="test-hostile-unexpected")
     runtime.reset()
-    get_settings()
+    runtime.init()
     yield
     session.unregister("before-call", unique_id="test-hostile-unexpected")
     runtime.reset()
-    get_settings()
+    runtime.init()
 
 
 @pytest.fixture

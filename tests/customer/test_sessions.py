@@ -80,11 +80,11 @@ def failing_contract_writes(aws: Provisioned) -> Iterator[None]:
     session = botocore_session()
     session.register("before-parameter-build", fail, unique_id="test-sessions-failing-writes")
     runtime.reset()
-    runtime.get_settings()
+    runtime.init()
     yield
     session.unregister("before-parameter-build", unique_id="test-sessions-failing-writes")
     runtime.reset()
-    runtime.get_settings()
+    runtime.init()
 
 
 # the password change
