@@ -186,7 +186,7 @@ def test_an_export_requested_under_any_single_fault_and_asked_again_is_one_expor
         assert (waiting(aws, "ExportQueue"), drain(aws, "ExportDeadLetterQueue")) == (0, 0), plan
         assert audit.verify_chain(world.contract_id).intact
 
-    # When the request is broken at each call in turn
+    # When the request is broken at each sampled call in turn
     sweep(mode, a_window, ask, check)
 
 

@@ -2,9 +2,9 @@
 "contract.access_revoked" entry is written once, before the first revocation, so a run stopped midway loses no
 entry and the next run finishes the revocations without a second one.
 
-Each sweep, in each mode in turn, breaks every write and a few reads of a clean run (tests.faults.points) on a
-contract staff terminated, whose customer is logged in, and then makes the retry the system makes: the job's next
-hourly run.
+Each sweep, in each mode in turn, breaks the first call and up to three writes of a clean run (tests.faults.points) on a
+contract staff terminated, whose customer is logged in, and then makes the retry the system makes: the job's next hourly
+run.
 """
 
 from __future__ import annotations

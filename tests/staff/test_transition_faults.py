@@ -1,10 +1,10 @@
 """Contract transitions under a single fault at any AWS call (issue 11, defect 4): a move and its audit entry commit
 together, so a rerun that finds the move made finds its "contract.transition" entry too, once.
 
-Each test, in each mode in turn, learns a clean run's calls, then breaks each in turn (every write, and a few reads
-spread over the run: tests.faults.points.fault_points), on a fresh contract, and then makes the retries the system
-makes: the termination job's next hourly run, the purge's next run, a staff member sending the request again. The
-modes share one test, and so one moto, as setting moto up costs more than a mode's sweep.
+Each test, in each mode in turn, learns a clean run's calls, then breaks a sample of them in turn (its first call and up
+to three writes: tests.faults.points.fault_points), on a fresh contract, and then makes the retries the system makes:
+the termination job's next hourly run, the purge's next run, a staff member sending the request again. The modes share
+one test, and so one moto, as setting moto up costs more than a mode's sweep.
 """
 
 from __future__ import annotations
@@ -122,7 +122,7 @@ def test_a_cancellation_the_job_ends_under_any_single_fault_is_audited_once(aws)
         assert rerun.failed == 0, (plan, rerun)
         tidy_purge_work(contract_id)
 
-    # When the job's run is broken at each call in turn
+    # When the job's run is broken at each sampled call in turn
     for mode in MODES:
         sweep(mode, cancelling, lambda _contract_id: run_job(job_at), check)
 
@@ -153,8 +153,9 @@ def test_the_move_to_purged_under_any_single_fault_is_audited_once(aws):
         assert moves_of(contract_id) == [("active", "terminated"), ("terminated", "purged")], (plan, outcome)
         assert_chain_intact(contract_id)
 
+    # (the move and its entry are one transaction, the run's only write: always broken, as defect 4 lost the entry)
     for mode in MODES:
-        sweep(mode, terminated, purged, check)
+        sweep(mode, terminated, purged, check, keep=(Call("dynamodb", "TransactWriteItems"),))
 
 
 # a staff member suspends a contract in an emergency (with the customer's notice) and retries on an error
