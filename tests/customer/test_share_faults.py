@@ -2,9 +2,9 @@
 view each commit in one transaction with the audit entry that records them, so no fault leaves a link the audit log
 does not show, a revocation without its entry, or a one-time link spent with no view recorded.
 
-Each test, in each mode in turn, learns a clean run's calls, then breaks each of them (every write, and a few reads:
-tests.faults.points.fault_points), and then makes the retry a person makes: the customer asks again when the link
-they asked for is not there (not listed, not revoked), the link holder reloads a page that failed.
+Each test, in each mode in turn, learns a clean run's calls, then breaks each of a sample of them (its first call and up
+to three writes: tests.faults.points.fault_points), and then makes the retry a person makes: the customer asks again
+when the link they asked for is not there (not listed, not revoked), the link holder reloads a page that failed.
 """
 
 from __future__ import annotations

@@ -11,7 +11,6 @@ purged record say "unconfirmed"); and nothing of the contract is left.
 from __future__ import annotations
 
 import json
-import os
 import secrets
 from collections import Counter
 from collections.abc import Callable
@@ -35,6 +34,8 @@ from functions.termination import app as termination
 from infra.drawing import draw_frame, encode_jpeg
 from infra.provision import Provisioned
 from tests.faults.inject import INJECTOR, MODES, Call, Crash, Plan
+from tests.faults.points import full_sweep
+from tests.faults.points import points as spread
 from tests.support import LambdaContext, World, frame_event, sample_event
 
 pytestmark = (
@@ -378,30 +379,35 @@ def countdown(checks: int) -> Callable[[], float]:
 # every single fault
 
 # Every call of the purge broken in every way is some 550 runs of the purge and its reruns, a quarter of an hour:
-# DOTI_FAULT_SWEEP=full runs them all. By default, a deterministic sample of about 30: each step of the protocol
-# once, that is each write whose neighbours (the calls before and after it) were not seen around an earlier write
-# (the first list-record-delete-commit of objects and of items, the certificate's append and record, the transition,
-# the purged record, ...), broken in one mode, the modes taken in turn; the receipt's attempt and its SendEmail, where
-# the modes differ most, in all five; and the first read of each kind in one mode, in turn (a broken read changes
-# nothing stored: its run fails before it writes).
+# DOTI_FAULT_SWEEP=full runs them all. By default, a deterministic sample of 20: the receipt's attempt and its
+# SendEmail, where the modes differ most, in all five; and STEPS steps of the protocol, spread evenly over the run
+# (the first and the last among them), each in one mode, the modes taken in turn. A step is a write whose neighbours
+# (the calls before and after it) were not seen around an earlier write (the first list-record-delete-commit of
+# objects and of items, the certificate's append and record, the transition, the purged record, ...), or the first
+# read of a kind (a broken read changes nothing stored: its run fails before it writes). There are some 24 steps;
+# each costs a tenant with frames, a purge and its reruns (2 s), and the purge's pinned defects have tests of their
+# own above, so STEPS = 10 keeps this test near 45 s within the fault tests' 3 minutes in `make test`.
 READS = {"GetItem", "Query", "Scan", "ListObjectsV2", "ListObjectVersions"}
 SEND = Call("ses", "SendEmail")
+STEPS = 10
 
 
 def sweep_points(calls: list[Call]) -> list[tuple[int, str]]:
-    if os.environ.get("DOTI_FAULT_SWEEP") == "full":
+    if full_sweep():
         return [(n, mode) for n in range(len(calls)) for mode in MODES]
     send = calls.index(SEND)
-    points = [(n, mode) for n in (send - 1, send) for mode in MODES]
+    receipt = [(n, mode) for n in (send - 1, send) for mode in MODES]
+    steps: list[int] = []
     seen: set[tuple[str, ...]] = set()
     for n, call in enumerate(calls):
         before = calls[n - 1].operation if n else ""
         after = calls[n + 1].operation if n + 1 < len(calls) else ""
         context = (call.operation,) if call.operation in READS else (before, call.operation, after)
         if context not in seen and n not in (send - 1, send):
-            points.append((n, MODES[len(seen) % len(MODES)]))
+            steps.append(n)
         seen.add(context)
-    return sorted(points)
+    sampled = [steps[i] for i in spread(len(steps), STEPS)]
+    return sorted(receipt + [(n, MODES[k % len(MODES)]) for k, n in enumerate(sampled)])
 
 
 def test_every_single_fault_leaves_an_exact_certificate_at_most_one_receipt_and_nothing_behind(

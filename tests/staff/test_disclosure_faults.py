@@ -2,9 +2,9 @@
 "disclosure.created" entry commit in one transaction, so no fault leaves a disclosure and evidence package that the
 audit log does not show; and staff asking again for the same disclosure soon after get the one they made.
 
-The fault test, in each mode in turn, learns a clean run's calls, then breaks each of them (every write, and a few
-reads: tests.faults.points.fault_points), and then makes the retry staff make: they look at the contract's audit log
-and ask again when it does not show the disclosure.
+The fault test, in each mode in turn, learns a clean run's calls, then breaks each of a sample of them (its first call
+and up to three writes: tests.faults.points.fault_points), and then makes the retry staff make: they look at the
+contract's audit log and ask again when it does not show the disclosure.
 """
 
 from __future__ import annotations

@@ -3,8 +3,8 @@ the move, and its e-mail goes at most once, with one "notice.delivered" entry, w
 the request could not, the suspension job's next run. An e-mail whose fate is unknown is never sent again: its entry
 says "unconfirmed", and so does the job's report when the job found it so.
 
-Each sweep, in each mode in turn, breaks every write and a few reads of a clean run (tests.faults.points) on a fresh
-contract with its own address, then makes the retries the system makes: the staff member asks again while the
+Each sweep, in each mode in turn, breaks the first call and up to three writes of a clean run (tests.faults.points) on a
+fresh contract with its own address, then makes the retries the system makes: the staff member asks again while the
 contract is not suspended, and the suspension job runs five minutes later.
 """
 
