@@ -46,7 +46,6 @@ from moto import mock_aws
 from doti import clock as doti_clock
 from doti import runtime
 from doti.observability import metrics
-from doti.settings import get_settings
 from doti.store.aws import boto3_session, sqs_client
 from infra.moto_memory import lean_transactions, untracked_instances
 from infra.provision import provision
@@ -393,7 +392,7 @@ def fault_stack() -> Iterator[Stack]:
         )
         parameters.clear_caches()  # providers made before this moto
         runtime.reset()
-        get_settings()
+        runtime.init()  # bound to this moto before the injector counts calls
         INJECTOR.install()
         clock.install()
         try:
