@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
-SCANNED = (ROOT / "layers", ROOT / "functions")
+from tests.support.imports import ROOT, imported, source_modules
+
 OPENCV_PACKAGES = frozenset({"cv2", "numpy"})
 # The pipeline's modules, each with its reason.
 ALLOWED: dict[str, str] = {
@@ -24,28 +24,13 @@ ALLOWED: dict[str, str] = {
 }
 
 
-def _modules() -> list[Path]:
-    return sorted(path for root in SCANNED for path in root.rglob("*.py") if ".aws-sam" not in path.parts)
-
-
-def _imported(tree: ast.AST) -> list[tuple[int, str]]:
-    """(line, module) for every import in the module, wherever it is (function bodies, TYPE_CHECKING blocks)."""
-    found: list[tuple[int, str]] = []
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Import):
-            found += [(node.lineno, alias.name) for alias in node.names]
-        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
-            found.append((node.lineno, node.module))
-    return found
-
-
 def _crosses(module: str) -> bool:
     return module.split(".", maxsplit=1)[0] in OPENCV_PACKAGES
 
 
 def _violations(path: Path) -> list[str]:
     tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
-    return [f"{path.relative_to(ROOT)}:{line} imports {module}" for line, module in _imported(tree) if _crosses(module)]
+    return [f"{path.relative_to(ROOT)}:{line} imports {module}" for line, module in imported(tree) if _crosses(module)]
 
 
 @pytest.mark.parametrize(
@@ -62,7 +47,7 @@ def _violations(path: Path) -> list[str]:
     ],
 )
 def test_the_check_tells_opencv_imports_apart(source: str, crosses: bool) -> None:
-    assert any(_crosses(module) for _, module in _imported(ast.parse(source))) is crosses
+    assert any(_crosses(module) for _, module in imported(ast.parse(source))) is crosses
 
 
 def test_the_scan_sees_the_pipeline_import_opencv() -> None:
@@ -70,7 +55,7 @@ def test_the_scan_sees_the_pipeline_import_opencv() -> None:
 
 
 def test_only_the_image_pipeline_imports_opencv_or_numpy() -> None:
-    outside = [path for path in _modules() if path.relative_to(ROOT).as_posix() not in ALLOWED]
+    outside = [path for path in source_modules() if path.relative_to(ROOT).as_posix() not in ALLOWED]
     violations = [v for path in outside for v in _violations(path)]
     assert violations == [], "OpenCV and numpy belong in doti/imaging.py (and doti/video.py):\n" + "\n".join(violations)
 

@@ -12,30 +12,14 @@ from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
+from tests.support.imports import ROOT, imported, source_modules
+
 STORE = ROOT / "layers" / "common" / "doti" / "store"
-SCANNED = (ROOT / "layers", ROOT / "functions")
 SDK_PACKAGES = frozenset({"pynamodb", "boto3", "botocore"})
 MODELS = "doti.store.models"
 # Modules allowed an SDK import outside store/, each with its reason. None today: the imaging layer holds only a
 # requirements file, and every handler reaches AWS through doti.
 ALLOWED: dict[str, str] = {}
-
-
-def _modules() -> list[Path]:
-    return sorted(path for root in SCANNED for path in root.rglob("*.py") if ".aws-sam" not in path.parts)
-
-
-def _imported(tree: ast.AST) -> list[tuple[int, str]]:
-    """(line, module) for every import in the module, wherever it is (function bodies, TYPE_CHECKING blocks)."""
-    found: list[tuple[int, str]] = []
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Import):
-            found += [(node.lineno, alias.name) for alias in node.names]
-        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
-            found.append((node.lineno, node.module))
-            found += [(node.lineno, f"{node.module}.{alias.name}") for alias in node.names]
-    return found
 
 
 def _crosses(module: str) -> bool:
@@ -44,11 +28,11 @@ def _crosses(module: str) -> bool:
 
 def _violations(path: Path) -> list[str]:
     tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
-    return [f"{path.relative_to(ROOT)}:{line} imports {module}" for line, module in _imported(tree) if _crosses(module)]
+    return [f"{path.relative_to(ROOT)}:{line} imports {module}" for line, module in imported(tree) if _crosses(module)]
 
 
 def test_the_scan_finds_the_code_it_guards() -> None:
-    names = {path.relative_to(ROOT).as_posix() for path in _modules()}
+    names = {path.relative_to(ROOT).as_posix() for path in source_modules()}
     assert "layers/common/doti/contracts.py" in names
     assert "layers/common/doti/store/models.py" in names
     assert any(name.startswith("functions/ingest/") for name in names)
@@ -69,11 +53,11 @@ def test_the_scan_finds_the_code_it_guards() -> None:
     ],
 )
 def test_the_check_tells_sdk_imports_apart(source: str, crosses: bool) -> None:
-    assert any(_crosses(module) for _, module in _imported(ast.parse(source))) is crosses
+    assert any(_crosses(module) for _, module in imported(ast.parse(source))) is crosses
 
 
 def test_only_the_store_imports_the_aws_sdks_or_the_models() -> None:
-    outside = [path for path in _modules() if not path.is_relative_to(STORE)]
+    outside = [path for path in source_modules() if not path.is_relative_to(STORE)]
     violations = [v for path in outside if path.relative_to(ROOT).as_posix() not in ALLOWED for v in _violations(path)]
     assert violations == [], "data access belongs in doti/store/:\n" + "\n".join(violations)
 
