@@ -26,10 +26,10 @@ from doti import runtime
 from doti.auth.staff import create_staff_key
 from doti.clock import utcnow
 from doti.settings import Settings
-from doti.store.aws import botocore_session
 from infra.provision import Provisioned
 from infra.template import load_template
 from tests.support import World, make_world
+from tests.support.hooks import botocore_hook
 from tests.support.ingest import aws_faults  # noqa: F401 - a fixture: AWS calls failed or answered stale on purpose
 from tests.support.moto import PUBLIC_BASE_URL, SHARED_MOTO, wipe_backends
 
@@ -100,20 +100,11 @@ def world(world_factory: Callable[..., World]) -> World:
 
 @pytest.fixture
 def aws_calls(aws: Provisioned) -> Iterator[list[tuple[str, dict[str, Any]]]]:
-    """Every AWS call made through the shared botocore session (boto3 and PynamoDB alike) as (operation, params).
-
-    Clients copy the session's handlers when they are made, so the clients are made again after registering.
-    """
+    """Every AWS call made through the shared botocore session (boto3 and PynamoDB alike) as (operation, params)."""
     calls: list[tuple[str, dict[str, Any]]] = []
 
     def record(model: Any, params: dict[str, Any], **_: Any) -> None:
         calls.append((model.name, params))
 
-    session = botocore_session()
-    session.register("before-parameter-build", record, unique_id="test-aws-calls")
-    runtime.reset()
-    runtime.init()
-    yield calls
-    session.unregister("before-parameter-build", unique_id="test-aws-calls")
-    runtime.reset()
-    runtime.init()
+    with botocore_hook("before-parameter-build", record, "test-aws-calls"):
+        yield calls

@@ -19,15 +19,14 @@ from typing import Any
 
 import pytest
 
-from doti import runtime
 from doti.auth.device import sign
 from doti.clock import format_rfc3339, utcnow
 from doti.observability import logger
-from doti.store.aws import botocore_session
 from functions.admin import app as admin
 from functions.ingest import app as ingest
 from functions.viewer import app as viewer
 from tests.support import LambdaContext, World, api_event, assert_error, body_of, camera_consents, later, sample_image
+from tests.support.hooks import botocore_hook
 from tests.support.viewer import owner_token
 
 # Times that parse but sit outside any datetime once converted to UTC: year 0, year 10000.
@@ -566,14 +565,8 @@ def failing_frame_queries(aws) -> Iterator[None]:
         if model.name == "Query" and json.loads(params["body"])["TableName"] == aws.refs["FramesTable"]:
             raise RuntimeError("connection pool in a state nobody planned for: secret-detail-42")
 
-    session = botocore_session()
-    session.register("before-call", fail, unique_id="test-hostile-unexpected")
-    runtime.reset()
-    runtime.init()
-    yield
-    session.unregister("before-call", unique_id="test-hostile-unexpected")
-    runtime.reset()
-    runtime.init()
+    with botocore_hook("before-call", fail, "test-hostile-unexpected"):
+        yield
 
 
 @pytest.fixture

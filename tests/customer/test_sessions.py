@@ -15,18 +15,18 @@ from typing import Any
 import pytest
 from botocore.exceptions import ClientError
 
-from doti import audit, contracts, runtime
+from doti import audit, contracts
 from doti.auth import customer
 from doti.clock import utcnow
 from doti.errors import AccountLocked, DotiError, Unauthorized
 from doti.observability import logger
 from doti.store import registry as registry_store
-from doti.store.aws import botocore_session
 from doti.store.models import ContractModel
 from doti.tokens import hash_token
 from functions.viewer import app as viewer
 from infra.provision import Provisioned
 from tests.support import LambdaContext, admin_call, api_event, assert_error, body_of, customer_event, scan_table
+from tests.support.hooks import botocore_hook
 from tests.support.viewer import login, login_response
 
 NEW_PASSWORD = "lighthouse-staple-9"
@@ -77,14 +77,8 @@ def failing_contract_writes(aws: Provisioned) -> Iterator[None]:
         if model.name in {"UpdateItem", "PutItem"} and params.get("TableName") == table:
             raise ClientError({"Error": {"Code": "InternalServerError", "Message": "injected"}}, model.name)
 
-    session = botocore_session()
-    session.register("before-parameter-build", fail, unique_id="test-sessions-failing-writes")
-    runtime.reset()
-    runtime.init()
-    yield
-    session.unregister("before-parameter-build", unique_id="test-sessions-failing-writes")
-    runtime.reset()
-    runtime.init()
+    with botocore_hook("before-parameter-build", fail, "test-sessions-failing-writes"):
+        yield
 
 
 # the password change
