@@ -6,6 +6,7 @@ from pynamodb.exceptions import DoesNotExist, PynamoDBException
 
 from doti.entities import Disclosure
 from doti.errors import NotFound, StorageError
+from doti.store.mapping import to_item
 from doti.store.models import DisclosureModel
 from doti.store.transactions import Transaction
 
@@ -19,17 +20,8 @@ def add_new_disclosure(transaction: Transaction, disclosure: Disclosure) -> None
         "legal_reference": disclosure.legal_reference,
         "package": {"sha256": disclosure.package_sha256, "bytes": disclosure.package_bytes},
     }
-    item = DisclosureModel(
-        disclosure_id=disclosure.disclosure_id,
-        contract_id=disclosure.contract_id,
-        basis=disclosure.basis,
-        recipient=disclosure.recipient,
-        scope=scope,
-        reason=disclosure.reason,
-        package_key=disclosure.package_key,
-        created_by=disclosure.created_by,
-        created_at=disclosure.created_at,
-    )
+    travels_in_scope = ("legal_reference", "frames", "package_sha256", "package_bytes")
+    item = to_item(DisclosureModel, disclosure, exclude=travels_in_scope, scope=scope)
     transaction.save(item, condition=DisclosureModel.disclosure_id.does_not_exist())
 
 

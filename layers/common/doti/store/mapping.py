@@ -37,12 +37,3 @@ def to_item(model: type[M], entity: object, *, exclude: tuple[str, ...] = (), **
         value = getattr(entity, field.name)
         values[field.name] = (set(value) or None) if isinstance(value, frozenset) else value
     return model(**values, **overrides)
-
-
-def attributes_of(entity: object, *, exclude: tuple[str, ...] = ()) -> dict[str, Any]:
-    """An entity's fields as attribute values (sets as DynamoDB stores them), for a write built by hand."""
-    return {
-        name: (set(value) or None) if isinstance(value, frozenset) else value
-        for name, value in ((f.name, getattr(entity, f.name)) for f in dataclasses.fields(entity))  # type: ignore[arg-type]
-        if name not in exclude
-    }

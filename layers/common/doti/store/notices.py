@@ -8,37 +8,17 @@ from pynamodb.exceptions import DoesNotExist, PynamoDBException
 
 from doti.entities import Notice
 from doti.errors import StorageError
+from doti.store.mapping import to_entity, to_item
 from doti.store.models import NoticeModel, NoticeReadModel
 from doti.store.transactions import Transaction
 
 
 def _notice(item: NoticeModel) -> Notice:
-    return Notice(
-        audience=item.audience,
-        notice_id=item.notice_id,
-        kind=item.kind,
-        title=item.title,
-        body=item.body,
-        published_at=item.published_at,
-        effective_at=item.effective_at,
-        site_delivered_at=item.site_delivered_at,
-        email_delivered=item.email_delivered or {},
-    )
+    return to_entity(Notice, item, email_delivered=item.email_delivered or {})
 
 
 def _item(notice: Notice, published_by: str) -> NoticeModel:
-    return NoticeModel(
-        audience=notice.audience,
-        notice_id=notice.notice_id,
-        kind=notice.kind,
-        title=notice.title,
-        body=notice.body,
-        published_at=notice.published_at,
-        effective_at=notice.effective_at,
-        published_by=published_by,
-        site_delivered_at=notice.site_delivered_at,
-        email_delivered=notice.email_delivered,
-    )
+    return to_item(NoticeModel, notice, published_by=published_by)
 
 
 def add_notice(transaction: Transaction, notice: Notice, published_by: str) -> None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Iterable
 
 from pynamodb.exceptions import DoesNotExist, PynamoDBException, UpdateError
@@ -10,17 +9,18 @@ from pynamodb.exceptions import DoesNotExist, PynamoDBException, UpdateError
 from doti.entities import SuspensionWindow
 from doti.errors import NotFound, StorageError
 from doti.store.conditions import is_condition_failure
+from doti.store.mapping import to_entity, to_item
 from doti.store.models import SuspensionModel
 from doti.store.transactions import Transaction
 
 
 def _window(item: SuspensionModel) -> SuspensionWindow:
-    return SuspensionWindow(**{f.name: getattr(item, f.name) for f in dataclasses.fields(SuspensionWindow)})
+    return to_entity(SuspensionWindow, item)
 
 
 def add_new_window(transaction: Transaction, window: SuspensionWindow) -> None:
     """Store a new window, in the transaction of its "suspension.scheduled" entry."""
-    item = SuspensionModel(**dataclasses.asdict(window))
+    item = to_item(SuspensionModel, window)
     transaction.save(item, condition=SuspensionModel.suspension_id.does_not_exist())
 
 
