@@ -1,7 +1,7 @@
 """Termination job (SPEC §9): hourly, ends contracts whose cancellation took effect, revokes ended contracts'
 devices, sessions and share links, and purges contracts past the grace period with a deletion certificate."""
 
-from dataclasses import asdict, fields
+from dataclasses import asdict
 from typing import Any
 
 from aws_lambda_powertools.metrics import MetricUnit
@@ -11,13 +11,6 @@ from doti import runtime
 from doti.clock import utcnow
 from doti.jobs.termination import run_termination
 from doti.observability import logger, metrics, tracer
-from doti.purge import OtherTables
-from doti.settings import Settings
-
-
-def _other_tables(settings: Settings) -> OtherTables:
-    """The tables the purge clears with the raw client, named by the settings."""
-    return OtherTables(**{f.name: getattr(settings, f"{f.name}_table") for f in fields(OtherTables)})
 
 
 @logger.inject_lambda_context(clear_state=True)
@@ -31,7 +24,6 @@ def lambda_handler(_event: dict[str, Any], context: LambdaContext) -> dict[str, 
         now=utcnow(),
         remaining_ms=context.get_remaining_time_in_millis,
         purge_grace_days=settings.purge_grace_days,
-        tables=_other_tables(settings),
     )
     metrics.add_metric(name="TerminationItemsExamined", unit=MetricUnit.Count, value=report.examined)
     metrics.add_metric(name="TerminationItemsChanged", unit=MetricUnit.Count, value=report.changed)

@@ -18,8 +18,6 @@ import pytest
 from doti import audit, contracts, lifecycle, runtime, schedule
 from doti.clock import utcnow
 from doti.jobs.termination import TerminationReport, run_termination
-from doti.purge import OtherTables
-from doti.settings import get_settings
 from doti.store.models import DeviceModel, SessionModel
 from functions.viewer import app as viewer
 from tests.faults.inject import MODES, Call, Plan
@@ -39,7 +37,6 @@ def run_job(at: datetime) -> TerminationReport:
         now=at,
         remaining_ms=lambda: 900_000.0,
         purge_grace_days=GRACE_DAYS,
-        tables=OtherTables(shares=get_settings().shares_table),
     )
 
 

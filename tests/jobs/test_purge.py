@@ -2,8 +2,8 @@
 
 Two tenants get frames through the ingest handler (in a versioned bucket, with overwritten and deleted objects),
 users, sessions through the viewer handler, notices, a suspension window, a disclosure with its evidence package and
-items in the tables that have no model yet; then tenant A is purged and every object version and every item of every
-table is checked.
+raw items in the service's other tables (usage, notes, shares, exports, receipts); then tenant A is purged and every
+object version and every item of every table is checked.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from moto.ses.models import ses_backends
 
 from doti import audit, disclosures, lifecycle, notices, runtime
 from doti.entities import StaffMember
-from doti.purge import OtherTables, PurgeOutcome, purge_contract, receipt_subject
+from doti.purge import PurgeOutcome, purge_contract, receipt_subject
 from doti.store import registry as registry_store
 from doti.store import retention as retention_store
 from functions.ingest import app as ingest
@@ -36,13 +36,13 @@ pytestmark = (
 PLENTY_MS = 900_000.0
 STAFF = StaffMember(staff_id="stf_test", name="Test Operator", role="admin")
 GRACE_DAYS = 30
-MODEL_LESS = {  # tables without a model: logical id -> (OtherTables field, key attributes of a sample item)
-    "UsageTable": ("usage", ("contract_id", "period")),
-    "NotesTable": ("notes", ("camera_id", "note_id")),
-    "SharesTable": ("shares", ("token_hash",)),
-    "ExportsTable": ("exports", ("export_id",)),
-    "DeletionReceiptsTable": ("deletion_receipts", ("contract_id", "day")),
-    "RemaskJobsTable": ("remask_jobs", ("job_id",)),
+SEEDED = {  # tables seeded with raw items: logical id -> the certificate's count name
+    "UsageTable": "usage",
+    "NotesTable": "notes",
+    "SharesTable": "shares",
+    "ExportsTable": "exports",
+    "DeletionReceiptsTable": "deletion_receipts",
+    "RemaskJobsTable": "remask_jobs",
 }
 
 
@@ -67,7 +67,6 @@ class Tenants:
     a: Tenant
     b: Tenant
     terminated_at: datetime
-    tables: OtherTables
 
 
 # the two tenants
@@ -88,8 +87,8 @@ def logged_in(login_id: str, password: str) -> str:
     return body_of(response)["token"]
 
 
-def seed_model_less_tables(aws: Provisioned, tenant: Tenant, now: datetime) -> None:
-    """One item per table that has no model yet, shaped by its key schema and carrying the tenant's ids."""
+def seed_service_tables(aws: Provisioned, tenant: Tenant, now: datetime) -> None:
+    """One raw item per table, shaped by its key schema alone and carrying the tenant's ids."""
     w = tenant.world
     values = {
         "UsageTable": {"contract_id": w.contract_id, "period": "2026-11", "bytes": "1"},
@@ -129,7 +128,7 @@ def populated(aws: Provisioned, world: World, index: int, now: datetime) -> Tena
         frame_ids=(tenant.frames[1]["frame_id"],),
     )  # fmt: skip
     disclosure, _ = disclosures.create_disclosure(request, staff=STAFF, storage=runtime.storage(), now=now)
-    seed_model_less_tables(aws, tenant, now)
+    seed_service_tables(aws, tenant, now)
     session_hashes = {
         item["token_hash"]["S"] for item in scan("SessionsTable", aws) if _mentions(item, {w.contract_id})
     }
@@ -172,8 +171,7 @@ def tenants(aws: Provisioned, world_factory: Callable[..., World]) -> Tenants:
         a.world.contract_id, "terminated", "art12-1-1", "fees unpaid", None, "staff:stf_test", now,
         purge_grace_days=GRACE_DAYS,
     )  # fmt: skip
-    tables = OtherTables(**{name: aws.refs[logical] for logical, (name, _) in MODEL_LESS.items()})
-    return Tenants(a, b, now, tables)
+    return Tenants(a, b, now)
 
 
 # what is stored
@@ -233,7 +231,7 @@ def expected_counts(aws: Provisioned, tenant: Tenant) -> tuple[dict[str, int], i
         "CamerasTable": "cameras", "SitesTable": "sites", "DisclosuresTable": "disclosures",
         "SuspensionsTable": "suspensions", "NoticeReadsTable": "notice_reads",
     }  # fmt: skip
-    per_table |= {logical: name for logical, (name, _) in MODEL_LESS.items()}
+    per_table |= SEEDED
     for logical, kind in per_table.items():
         counts[kind] = sum(1 for item in scan(logical, aws) if _mentions(item, tenant.identifiers))
     counts["notices"] = sum(1 for i in scan("NoticesTable", aws) if i["audience"]["S"] == cid)
@@ -263,7 +261,6 @@ def purge(
         mailer=runtime.mailer(),
         now=at,
         remaining_ms=remaining_ms,
-        tables=tenants.tables,
         **options,
     )
 
@@ -304,7 +301,6 @@ def test_purge_leaves_nothing_of_the_contract_but_its_record_and_audit_log_and_s
 
     # Then nothing of A is left in S3 or DynamoDB but its minimal record and its audit entries
     assert outcome.status == "purged"
-    assert outcome.skipped_tables == []
     assert_only_the_record_and_audit_of_a_remain(aws, tenants)
     # and every object version and every item of B is still there, unchanged
     assert of_tenant(tenants.b, object_versions(aws)) == b_versions

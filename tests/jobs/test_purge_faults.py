@@ -28,7 +28,7 @@ from moto.ses.models import ses_backends
 
 from doti import audit, lifecycle, runtime
 from doti.errors import DotiError
-from doti.purge import CERTIFICATE_ACTION, OtherTables, PurgeOutcome, object_prefixes, purge_contract, receipt_subject
+from doti.purge import CERTIFICATE_ACTION, PurgeOutcome, object_prefixes, purge_contract, receipt_subject
 from functions.ingest import app as ingest
 from functions.termination import app as termination
 from infra.drawing import draw_frame, encode_jpeg
@@ -53,7 +53,7 @@ MODELED = {  # tables the purge counts by kind -> the certificate's count name
     "SitesTable": "sites",
     "SessionsTable": "sessions",
 }
-MODEL_LESS = {  # tables the purge reaches by name -> OtherTables field (also the count name)
+SERVICE_TABLES = {  # the service's other tables -> the certificate's count name
     "UsageTable": "usage",
     "NotesTable": "notes",
     "SharesTable": "shares",
@@ -164,7 +164,7 @@ def stored(aws: Provisioned, tenant: Tenant) -> Stored:
         if version["Size"] is not None:
             counts[f"{version['Key'].split('/', 1)[0]}_objects"] += 1
             total += version["Size"]
-    for logical, kind in {**MODELED, **MODEL_LESS}.items():
+    for logical, kind in {**MODELED, **SERVICE_TABLES}.items():
         counts[kind] += sum(1 for item in scan(aws, logical) if _mentions(item, ids))
     counts["scheduled_work"] += sum(
         1
@@ -183,10 +183,6 @@ def leftovers(aws: Provisioned, tenant: Tenant) -> list[Any]:
             continue
         left += [(logical, item) for item in scan(aws, logical) if _mentions(item, ids)]
     return left
-
-
-def tables(aws: Provisioned) -> OtherTables:
-    return OtherTables(**{name: aws.refs[logical] for logical, name in MODEL_LESS.items()})
 
 
 def certificates(contract_id: str) -> list[dict[str, Any]]:
@@ -210,7 +206,6 @@ def purge(aws: Provisioned, tenant: Tenant, at: datetime, mailer: Any = None) ->
         mailer=mailer or runtime.mailer(),
         now=at,
         remaining_ms=lambda: PLENTY_MS,
-        tables=tables(aws),
         batch=BATCH,
     )
 
@@ -366,7 +361,6 @@ def purge_once(
         mailer=runtime.receipt_mailer(),
         now=at,
         remaining_ms=remaining_ms,
-        tables=tables(aws),
     )
 
 

@@ -40,10 +40,12 @@ PUBLIC_BASE_URL = "https://doti.test"
 
 
 def wipe_backends() -> None:
-    """Empty every table, bucket, queue and SES outbox of the process's moto; the resources themselves stay."""
+    """Empty every table, bucket, queue and SES outbox of the process's moto; the resources themselves stay, as the
+    template made them (a test that turned versioning on leaves the next one an unversioned bucket again)."""
     for table in dynamodb_backends[ACCOUNT_ID][REGION].tables.values():
         table.items.clear()
     for bucket in s3_backends[ACCOUNT_ID]["aws"].buckets.values():
+        bucket.versioning_status = None  # template.yaml versions no bucket
         for key in bucket.keys.values():
             if hasattr(key, "dispose"):  # a versioned bucket's delete marker holds no data to free
                 key.dispose()

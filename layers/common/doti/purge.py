@@ -2,8 +2,8 @@
 
 A purge deletes every object under the contract's prefixes (the current ones by key, then every version and delete
 marker left there, for a versioned bucket), every frame index item, and the contract's
-registry: sessions, notice reads, users, devices, cameras, sites, suspensions, disclosures, notices addressed to it,
-its pending scheduled work and, where their tables are given, notes, shares, exports, usage and deletion receipts.
+notes, shares, exports, re-mask jobs, usage counts and deletion receipts, and its registry: sessions, notice reads,
+users, devices, cameras, sites, suspensions, disclosures, notices addressed to it and its pending scheduled work.
 Audit entries stay: they must outlive the purge. Then it writes the certificate (counts per kind, bytes, start and
 end) on the contract's audit chain, e-mails it to the contract's address as a receipt, and shrinks the contract to
 a minimal `purged` record (see `doti.store.purge.shrink_to_purged_record` for what it keeps).
@@ -41,6 +41,7 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import partial
 from typing import Any
 
 from doti import audit, lifecycle, schedule
@@ -76,22 +77,6 @@ class NotPurgeable(Conflict):
     """The contract is not (or no longer) one to purge: unknown, not terminated, or still in its grace period."""
 
 
-@dataclass(frozen=True)
-class OtherTables:
-    """Tables the purge clears with the low-level client, by key (whatever model reads them elsewhere); a table
-    left None is skipped (and reported)."""
-
-    usage: str | None = None
-    notes: str | None = None
-    shares: str | None = None
-    exports: str | None = None
-    deletion_receipts: str | None = None
-    remask_jobs: str | None = None
-
-    def missing(self) -> list[str]:
-        return [name for name, value in vars(self).items() if value is None]
-
-
 @dataclass
 class PurgeOutcome:
     contract_id: str
@@ -104,7 +89,6 @@ class PurgeOutcome:
     certificate: dict[str, Any] | None = None
     receipt: str | None = None  # RECEIPT_SENT, RECEIPT_UNCONFIRMED or RECEIPT_NO_ADDRESS, once known
     left: list[str] = field(default_factory=list)  # what this run did not finish: phases, "certificate", "receipt"
-    skipped_tables: list[str] = field(default_factory=list)
 
     @property
     def done(self) -> bool:
@@ -201,7 +185,6 @@ def purge_contract(
     now: datetime,
     remaining_ms: Callable[[], float],
     actor: str = audit.job_actor("termination"),
-    tables: OtherTables | None = None,
     batch: int = BATCH,
     reserve_ms: float = RESERVE_MS,
 ) -> PurgeOutcome:
@@ -210,8 +193,7 @@ def purge_contract(
     `mailer` sends the receipt; it should be one that botocore never resends (`doti.runtime.receipt_mailer`), and
     raise MailUnconfirmed when it cannot tell whether the mail went (any other error: it did not).
     """
-    tables = tables or OtherTables()
-    outcome = PurgeOutcome(contract_id, "incomplete", skipped_tables=tables.missing())
+    outcome = PurgeOutcome(contract_id, "incomplete")
     try:
         target = store.purge_target(contract_id)
     except NotFound as exc:
@@ -226,7 +208,7 @@ def purge_contract(
         raise NotPurgeable("the contract's grace period is not over", purge_due_at=format_rfc3339(target.purge_due_at))
     run = _Run(contract_id, storage, outcome, remaining_ms, batch, reserve_ms)
     try:
-        if _delete_phases(run, tables, now):
+        if _delete_phases(run, now):
             _complete(contract_id, target.contact_email, outcome, mailer=mailer, actor=actor, now=now)
     except DotiError as exc:
         outcome.error = exc.code  # what this run deleted is in the tally and the outcome; the next run goes on
@@ -244,7 +226,7 @@ class _Run:
     empty: list[str] = field(default_factory=list)  # phases found empty, not yet recorded as done
 
 
-def _delete_phases(run: _Run, tables: OtherTables, now: datetime) -> bool:
+def _delete_phases(run: _Run, now: datetime) -> bool:
     """Finish a batch a stopped run left pending, then run the phases not yet finished, batch by batch; True once
     every phase has found nothing left. Phases found empty are recorded as done with the next commit (or, if none
     follows, in one write when the run stops or the phases end), so every run makes progress, at no extra write."""
@@ -255,7 +237,7 @@ def _delete_phases(run: _Run, tables: OtherTables, now: datetime) -> bool:
             return False
         if tally.pending.last:
             done.add(tally.pending.phase)
-    phases = [(name, phase) for name, phase in _phases(run.contract_id, run.storage, tables) if name not in done]
+    phases = [(name, phase) for name, phase in _phases(run.contract_id, run.storage) if name not in done]
     run.outcome.left = [name for name, _ in phases]
     for name, phase in phases:
         while True:
@@ -350,43 +332,22 @@ def _complete(
     outcome.status = "purged"
 
 
-def _phases(contract_id: str, storage: Storage, tables: OtherTables) -> list[tuple[str, Phase]]:
+def _phases(contract_id: str, storage: Storage) -> list[tuple[str, Phase]]:
     """The named phases, in order. What a phase needs to find its items (cameras, users) is deleted after it, and
     sessions go after users: once those are gone, no login racing the purge can leave a session behind."""
     prefixes = object_prefixes(contract_id).items()
     phases = [(f"objects:{n}", _objects_phase(storage, n, p, versions=False)) for n, p in prefixes]
     phases += [(f"versions:{n}", _objects_phase(storage, n, p, versions=True)) for n, p in prefixes]
-    phases += [(f"camera:{c}", _camera_phase(c, tables.notes)) for c in store.camera_ids(contract_id)]
-    if notes := tables.notes:  # device events about a whole site live under the site's id (doti.notes)
-        phases += [(f"site_notes:{s}", _notes_phase(notes, s)) for s in store.site_ids(contract_id)]
-    phases += _other_table_phases(contract_id, tables)
+    phases += [(f"camera:{c}", _camera_phase(c)) for c in store.camera_ids(contract_id)]
+    # device events about a whole site live under the site's id (doti.notes)
+    phases += [
+        (f"site_notes:{s}", _items_phase("notes", partial(store.find_notes, s))) for s in store.site_ids(contract_id)
+    ]
+    phases += [(kind, _by_contract_phase(kind, contract_id)) for kind in store.SERVICE_KINDS]
     phases += [(f"notice_reads:{login}", _notice_reads_phase(login)) for login in store.login_ids(contract_id)]
-    phases += [(kind, _by_contract_phase(kind, contract_id)) for kind in store.BY_CONTRACT_KINDS]
+    phases += [(kind, _by_contract_phase(kind, contract_id)) for kind in store.REGISTRY_KINDS]
     phases.append(("notice_deliveries", _deliveries_phase(contract_id)))
     phases.append(_named("scheduled_work", lambda n: store.find_scheduled_work(contract_id, _WORK_KINDS, n)))
-    return phases
-
-
-def _other_table_phases(contract_id: str, tables: OtherTables) -> list[tuple[str, Phase]]:
-    phases: list[tuple[str, Phase]] = []
-    by_hash = store.find_raw_by_hash
-    if shares := tables.shares:
-        by_index = store.find_raw_by_index
-        phases.append(_named("shares", lambda n: by_index(shares, "by_contract", contract_id, ("token_hash",), n)))
-    if exports := tables.exports:
-        # the exports table is keyed by export id alone: a filtered scan of that small, TTL'd table
-        phases.append(_named("exports", lambda n: store.find_raw_by_filter(exports, contract_id, ("export_id",), n)))
-    if remask_jobs := tables.remask_jobs:
-        # keyed by job id alone, one item per staff re-mask: a filtered scan of that small, TTL'd table
-        phases.append(
-            _named("remask_jobs", lambda n: store.find_raw_by_filter(remask_jobs, contract_id, ("job_id",), n))
-        )
-    if usage := tables.usage:
-        usage_key = ("contract_id", "period")
-        phases.append(_named("usage", lambda n: by_hash(usage, "contract_id", contract_id, usage_key, n)))
-    if receipts := tables.deletion_receipts:
-        day_key = ("contract_id", "day")
-        phases.append(_named("deletion_receipts", lambda n: by_hash(receipts, "contract_id", contract_id, day_key, n)))
     return phases
 
 
@@ -407,22 +368,14 @@ def _objects_phase(storage: Storage, count: str, prefix: str, *, versions: bool)
     return find
 
 
-def _camera_phase(camera_id: str, notes_table: str | None) -> Phase:
+def _camera_phase(camera_id: str) -> Phase:
     def find(limit: int) -> _Batch:
         frames, claim_ids = store.find_frame_items(camera_id, limit)
-        items = [("frame_items", frames)]
-        if notes_table:
-            key = ("camera_id", "note_id")
-            items.append(("notes", store.find_raw_by_hash(notes_table, "camera_id", camera_id, key, limit)))
+        items = [("frame_items", frames), ("notes", store.find_notes(camera_id, limit))]
         last = all(len(found) < limit for _, found in items)
         return _Batch(last, items=tuple(items), claims=tuple(claim_ids))
 
     return find
-
-
-def _notes_phase(notes_table: str, partition: str) -> Phase:
-    key = ("camera_id", "note_id")
-    return _items_phase("notes", lambda limit: store.find_raw_by_hash(notes_table, "camera_id", partition, key, limit))
 
 
 def _items_phase(count: str, find: Callable[[int], store.Items]) -> Phase:

@@ -22,7 +22,7 @@ from doti import audit, contract_states, contracts, lifecycle, schedule
 from doti.errors import Conflict, DotiError, NotFound
 from doti.mail import Mailer
 from doti.observability import logger
-from doti.purge import RECEIPT_UNCONFIRMED, NotPurgeable, OtherTables, PurgeOutcome, purge_contract
+from doti.purge import RECEIPT_UNCONFIRMED, NotPurgeable, PurgeOutcome, purge_contract
 from doti.store import contracts as contract_store
 from doti.store import purge as store
 from doti.store.objects import Storage
@@ -55,7 +55,6 @@ class TerminationReport:
     bytes_freed: int = 0
     stopped_early: bool = False
     failures: list[dict[str, str]] = field(default_factory=list)
-    tables_skipped: list[str] = field(default_factory=list)  # tables the purge could not reach (no name given)
 
 
 @dataclass
@@ -65,7 +64,6 @@ class _Run:
     now: datetime
     remaining_ms: Callable[[], float]
     purge_grace_days: int
-    tables: OtherTables
     reserve_ms: float
     max_items: int | None
     purge_batch: int
@@ -96,7 +94,6 @@ def run_termination(
     now: datetime,
     remaining_ms: Callable[[], float],
     purge_grace_days: int,
-    tables: OtherTables | None = None,
     reserve_ms: float = RESERVE_MS,
     max_items: int | None = None,
     purge_batch: int = 1000,
@@ -108,12 +105,10 @@ def run_termination(
         now,
         remaining_ms,
         purge_grace_days,
-        tables or OtherTables(),
         reserve_ms,
         max_items,
         purge_batch,
     )
-    run.report.tables_skipped = run.tables.missing()
     if _end_cancellations(run) and _close_access(run):
         _purge_due(run)
     return run.report
@@ -212,21 +207,19 @@ def _revoke_access(run: _Run, contract_id: str) -> bool:
     if contract.state != contracts.TERMINATED:
         return False
     if contract.access_revoked_at is None:
-        _record_revocation(run, contract_id, _access_left(run, contract_id))
+        _record_revocation(run, contract_id, _access_left(contract_id))
     devices = store.revoke_active_devices(contract_id, run.now)
     sessions = _delete_all(lambda n: store.delete_by_contract("sessions", contract_id, n))
-    shares = revoke_shares(contract_id, run.tables.shares)
+    shares = revoke_shares(contract_id)
     run.report.devices_revoked += devices
     run.report.sessions_deleted += sessions
     run.report.shares_revoked += shares
     return bool(devices or sessions or shares)
 
 
-def _access_left(run: _Run, contract_id: str) -> dict[str, int]:
+def _access_left(contract_id: str) -> dict[str, int]:
     """What a terminated contract still has to be revoked, as the entry states it."""
-    shares = 0
-    if table := run.tables.shares:
-        shares = len(store.find_raw_by_index(table, "by_contract", contract_id, ("token_hash",), _ACCESS_LIMIT))
+    shares = len(store.find_by_contract("shares", contract_id, _ACCESS_LIMIT))
     return {
         "devices_revoked": store.active_devices(contract_id),
         "sessions_deleted": len(store.find_by_contract("sessions", contract_id, _ACCESS_LIMIT)),
@@ -264,16 +257,9 @@ class _Recorded(Exception):
     """Another run recorded the revocation first."""
 
 
-def revoke_shares(contract_id: str, shares_table: str | None) -> int:
-    """Share links die with the contract: their items are deleted (the share feature's table, once it has one).
-
-    Hook: until Settings names the shares table, nothing is done here; share pages also check the contract's state.
-    """
-    if shares_table is None:
-        return 0
-    return _delete_all(
-        lambda n: store.delete_raw_by_index(shares_table, "by_contract", contract_id, ("token_hash",), n)
-    )
+def revoke_shares(contract_id: str) -> int:
+    """Share links die with the contract: their items are deleted (share pages also check the contract's state)."""
+    return _delete_all(lambda n: store.delete_by_contract("shares", contract_id, n))
 
 
 def _delete_all(delete_batch: Callable[[int], int]) -> int:
@@ -347,7 +333,6 @@ def _purge(run: _Run, work: schedule.ScheduledWork) -> PurgeOutcome | None:
             now=run.now,
             remaining_ms=run.remaining_ms,
             actor=ACTOR,
-            tables=run.tables,
             batch=run.purge_batch,
             reserve_ms=run.reserve_ms,
         )

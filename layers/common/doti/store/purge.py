@@ -7,8 +7,8 @@ The tally, the running totals of a purge that may take several runs, is one item
 kind (`TALLY_KIND`, due_key = contract id): the batch pending, if any (`begin_batch`), the totals it is added to
 once (`commit_batch`), the certificate, and the receipt's attempt and result.
 
-Tables cleared by key alone (usage, notes, shares, exports, deletion receipts, re-mask jobs) are reached with the
-low-level client of the schedule table's connection, by the table names the caller passes.
+Every table is reached through its model. Two small tables have no key for a contract: exports and re-mask jobs are
+keyed by their own ids (one item per request, TTL'd), and are found by a filtered scan of that table alone.
 """
 
 from __future__ import annotations
@@ -32,15 +32,21 @@ from doti.store.conditions import is_condition_failure
 from doti.store.models import (
     CameraModel,
     ContractModel,
+    DeletionReceiptModel,
     DeviceModel,
     DisclosureModel,
+    ExportModel,
     FrameModel,
+    NoteModel,
     NoticeModel,
     NoticeReadModel,
+    RemaskJobModel,
     ScheduledWorkModel,
     SessionModel,
+    ShareModel,
     SiteModel,
     SuspensionModel,
+    UsageModel,
     UserModel,
 )
 
@@ -133,9 +139,10 @@ def _keys_of(model: type[Model], items: Iterable[Model]) -> Items:
     keys = []
     for item in items:
         hash_key, range_key = item._get_serialized_keys()
-        key = {model._hash_keyname: {model._hash_key_attribute().attr_type: hash_key}}
-        if model._range_keyname:
-            key[model._range_keyname] = {model._range_key_attribute().attr_type: range_key}
+        hash_attribute = model._hash_key_attribute()  # by its name in the table (NoteModel's differs from Python's)
+        key = {hash_attribute.attr_name: {hash_attribute.attr_type: hash_key}}
+        if range_attribute := model._range_key_attribute():
+            key[range_attribute.attr_name] = {range_attribute.attr_type: range_key}
         keys.append(key)
     return Items(model.Meta.table_name, keys)
 
@@ -203,8 +210,19 @@ def find_notice_reads(login_id: str, limit: int) -> Items:
     return _keys_of(NoticeReadModel, _first(NoticeReadModel.query(login_id, limit=limit, page_size=limit), limit))
 
 
-# (model, how to find the contract's items): a GSI on contract_id, or the table's own hash key
+def find_notes(partition: str, limit: int) -> Items:
+    """Up to `limit` notes of one key range: a camera's, or a site's device events (doti.notes)."""
+    return _keys_of(NoteModel, _first(NoteModel.query(partition, limit=limit, page_size=limit), limit))
+
+
+# (model, how to find the contract's items): a GSI on contract_id, the table's own hash key, or for the two small
+# tables keyed by their own ids alone (one item per export or re-mask request, TTL'd) a filtered scan of that table
 _BY_CONTRACT: dict[str, tuple[type[Model], str]] = {
+    "shares": (ShareModel, "gsi"),
+    "exports": (ExportModel, "scan"),
+    "remask_jobs": (RemaskJobModel, "scan"),
+    "usage": (UsageModel, "hash"),
+    "deletion_receipts": (DeletionReceiptModel, "hash"),
     "users": (UserModel, "gsi"),
     "sessions": (SessionModel, "gsi"),  # after users: once they are gone, no login can add a session
     "devices": (DeviceModel, "gsi"),
@@ -215,6 +233,9 @@ _BY_CONTRACT: dict[str, tuple[type[Model], str]] = {
     "notices": (NoticeModel, "hash"),  # notices addressed to this contract alone (audience = contract id)
 }
 BY_CONTRACT_KINDS = tuple(_BY_CONTRACT)
+# what the contract's service made (shares to usage counts), then its registry, which the purge needs until the end
+SERVICE_KINDS = BY_CONTRACT_KINDS[: BY_CONTRACT_KINDS.index("users")]
+REGISTRY_KINDS = BY_CONTRACT_KINDS[len(SERVICE_KINDS) :]
 
 
 def find_by_contract(kind: str, contract_id: str, limit: int) -> Items:
@@ -222,6 +243,8 @@ def find_by_contract(kind: str, contract_id: str, limit: int) -> Items:
     model, access = _BY_CONTRACT[kind]
     if access == "gsi":
         query = model.by_contract.query(contract_id, limit=limit, page_size=limit)  # type: ignore[attr-defined]
+    elif access == "scan":
+        query = model.scan(model.contract_id == contract_id)  # type: ignore[attr-defined]
     else:
         query = model.query(contract_id, limit=limit, page_size=limit)
     return _keys_of(model, _first(query, limit))
@@ -307,75 +330,6 @@ def revoke_active_devices(contract_id: str, now: datetime) -> int:
             raise StorageError("could not revoke the device") from exc
         revoked += 1
     return revoked
-
-
-# tables without a model yet, by name
-
-
-def _raw_page(request: dict[str, Any], operation: str) -> list[dict[str, Any]]:
-    try:
-        return getattr(_client(), operation)(**request).get("Items", [])
-    except (ClientError, BotoCoreError) as exc:
-        raise StorageError("could not list the contract's items", table=request["TableName"]) from exc
-
-
-def _raw_items(table: str, items: list[dict[str, Any]], key_names: tuple[str, ...]) -> Items:
-    return Items(table, [{name: item[name] for name in key_names} for item in items])
-
-
-def find_raw_by_hash(table: str, hash_name: str, hash_value: str, key_names: tuple[str, ...], limit: int) -> Items:
-    """Up to `limit` items of a table whose hash key is `hash_name` = `hash_value` (e.g. usage by contract)."""
-    request = {
-        "TableName": table,
-        "KeyConditionExpression": "#h = :h",
-        "ExpressionAttributeNames": {"#h": hash_name},
-        "ExpressionAttributeValues": {":h": {"S": hash_value}},
-        "Limit": limit,
-    }
-    return _raw_items(table, _raw_page(request, "query"), key_names)
-
-
-def find_raw_by_index(table: str, index: str, contract_id: str, key_names: tuple[str, ...], limit: int) -> Items:
-    """Up to `limit` items found through a by_contract GSI (e.g. shares)."""
-    request = {
-        "TableName": table,
-        "IndexName": index,
-        "KeyConditionExpression": "contract_id = :c",
-        "ExpressionAttributeValues": {":c": {"S": contract_id}},
-        "Limit": limit,
-    }
-    return _raw_items(table, _raw_page(request, "query"), key_names)
-
-
-def delete_raw_by_index(table: str, index: str, contract_id: str, key_names: tuple[str, ...], limit: int) -> int:
-    """Delete up to `limit` items found through a by_contract GSI (e.g. shares); returns how many."""
-    items = find_raw_by_index(table, index, contract_id, key_names, limit)
-    delete_items(items)
-    return len(items)
-
-
-def find_raw_by_filter(table: str, contract_id: str, key_names: tuple[str, ...], limit: int) -> Items:
-    """Up to `limit` items with contract_id = the contract, by a filtered scan.
-
-    Only for small tables with no way to find a contract's items by key (exports: one item per export job, TTL'd).
-    """
-    client = _client()
-    found: list[dict[str, Any]] = []
-    request: dict[str, Any] = {
-        "TableName": table,
-        "FilterExpression": "contract_id = :c",
-        "ExpressionAttributeValues": {":c": {"S": contract_id}},
-    }
-    try:
-        while len(found) < limit:
-            page = client.scan(**request)
-            found.extend(page.get("Items", []))
-            if "LastEvaluatedKey" not in page:
-                break
-            request["ExclusiveStartKey"] = page["LastEvaluatedKey"]
-    except (ClientError, BotoCoreError) as exc:
-        raise StorageError("could not list the contract's items", table=table) from exc
-    return _raw_items(table, found[:limit], key_names)
 
 
 # the tally of a purge in progress
