@@ -1,4 +1,4 @@
-"""Ingest image pipeline cost (issue 4, 10(a)): doti.imaging.process_image against a plain full-resolution
+"""Ingest image pipeline cost (issue 4, 10(a)): doti.ingest.imaging.process_image against a plain full-resolution
 cv2.imdecode of the same bytes (target for JPEG: at most 1.0x, thanks to reduced-resolution decoding) and against the
 same pipeline written with Pillow (bench/pillow_pipeline.py). The three run in turn within each repetition.
 
@@ -16,8 +16,8 @@ import numpy as np
 
 from bench.harness import Row, case, median_ms_interleaved, row, sized
 from bench.pillow_pipeline import process_with_pillow
-from doti.image_types import ImageLimits
-from doti.imaging import process_image
+from doti.ingest.image_types import ImageLimits
+from doti.ingest.imaging import process_image
 from infra.drawing import draw_frame, encode_jpeg, encode_png
 
 LIMITS = ImageLimits(max_bytes=20_000_000, max_pixels=40_000_000)

@@ -31,7 +31,7 @@ def handler_throughput() -> Iterator[Row]:
 
 
 def _measure(settings: Any, timer: CallTimer) -> Iterator[Row]:
-    from doti.imaging import process_image
+    from doti.ingest.imaging import process_image
     from doti.store.aws import s3_client
     from functions.ingest import app as ingest
     from tests.support import LambdaContext, frame_event, make_world

@@ -50,8 +50,8 @@ def _contract(contract_id: str, now: datetime, ended_at: datetime | None) -> Any
 
 def _write(contract_ids: list[str], now: datetime, *, due: bool) -> None:
     """Contracts and their work, as create_contract would leave them (idle checks months ahead)."""
-    from doti import schedule
-    from doti.contracts import add_months
+    from doti.contracts.terms import add_months
+    from doti.jobs import schedule
     from doti.store.models import ContractModel, ScheduledWorkModel
 
     ended_at = now - timedelta(minutes=1) if due else None
@@ -66,8 +66,8 @@ def _write(contract_ids: list[str], now: datetime, *, due: bool) -> None:
 
 
 def _remove(contract_ids: list[str], now: datetime) -> None:
-    from doti import schedule
-    from doti.contracts import add_months
+    from doti.contracts.terms import add_months
+    from doti.jobs import schedule
     from doti.store.models import ContractModel, ScheduledWorkModel
 
     with ContractModel.batch_write() as contracts, ScheduledWorkModel.batch_write() as work:

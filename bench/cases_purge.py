@@ -64,7 +64,7 @@ def purge_10k_frames() -> Iterator[Row]:
 
 def _measure(counter: OperationCounter) -> Iterator[Row]:
     from doti import runtime
-    from doti.purge import purge_contract
+    from doti.jobs.purge import purge_contract
 
     runtime.reset()
     settings = runtime.init()
@@ -109,14 +109,15 @@ def _measure(counter: OperationCounter) -> Iterator[Row]:
 
 def _seed(settings: Any, frames: int) -> tuple[str, list[str], datetime]:
     """A terminated contract with `frames` frames: index items by batch write, objects by a plain put loop."""
-    from doti import contracts, ids, lifecycle, registry
+    from doti import ids
     from doti.clock import format_rfc3339
+    from doti.contracts import lifecycle, registry, terms
     from doti.store import keys
     from doti.store.models import FrameModel
 
     now = datetime.now(UTC)
-    contract = contracts.create_contract(
-        name="Bench", contact_email="bench@doti.example", plan=contracts.Plan(), security_contract_id=None, now=now
+    contract = terms.create_contract(
+        name="Bench", contact_email="bench@doti.example", plan=terms.Plan(), security_contract_id=None, now=now
     )
     site = registry.create_site(contract.contract_id, "Site", None, now)
     consent = {"consented_by": "Site manager", "consented_at": format_rfc3339(now), "evidence_ref": "bench"}

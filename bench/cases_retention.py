@@ -102,13 +102,13 @@ def _measure(settings: Any, timer: CallTimer) -> Iterator[Row]:
 
 
 def _tenant(name: str, now: datetime) -> tuple[str, list[Any]]:
-    from doti import contracts, registry
     from doti.clock import format_rfc3339
+    from doti.contracts import registry, terms
 
-    contract = contracts.create_contract(
+    contract = terms.create_contract(
         name=name,
         contact_email="bench@doti.example",
-        plan=contracts.Plan(retention_days=RETENTION_DAYS),
+        plan=terms.Plan(retention_days=RETENTION_DAYS),
         security_contract_id=None,
         now=now,
     )
@@ -217,7 +217,7 @@ def _timed_run(
 ) -> Run:
     """One run deleting the EXPIRING frames of `tenant`, with `others` left purged."""
     from doti import runtime
-    from doti.retention import run_retention
+    from doti.jobs.retention import run_retention
 
     _only_active(tenant[0], [other[0] for other in others])
     _seed_expiring(settings, tenant, now, rep)

@@ -1,7 +1,7 @@
 """The ingest image pipeline written with Pillow, for comparison only (Pillow is a dev dependency, never on Lambda).
 
-It does what doti.imaging.process_image does, the way a Pillow user would write it: size and type checks, the pixel
-limit from the header before any decode, structure verification (PNG chunk CRCs via verify(); for JPEG, libjpeg's
+It does what doti.ingest.imaging.process_image does, the way a Pillow user would write it: size and type checks, the
+pixel limit from the header before any decode, structure verification (PNG chunk CRCs via verify(); for JPEG, libjpeg's
 own checks while it decodes the whole stream), a full-stream decode (JPEG in draft mode: DCT scaling, the same
 reduced decode OpenCV does), the EXIF rotation OpenCV applies, a 320 px thumbnail by area averaging (OpenCV's
 INTER_AREA), the 16x12 grayscale activity signature, a quality-80 JPEG encode and the SHA-256.
@@ -16,8 +16,8 @@ from dataclasses import dataclass
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from doti.errors import CorruptImage, PayloadTooLarge, UnsupportedMediaType
-from doti.image_types import ImageLimits
-from doti.imaging import SIGNATURE_SIZE, THUMB_JPEG_QUALITY, THUMB_LONG_EDGE
+from doti.ingest.image_types import ImageLimits
+from doti.ingest.imaging import SIGNATURE_SIZE, THUMB_JPEG_QUALITY, THUMB_LONG_EDGE
 
 _FORMATS = {"image/jpeg": "JPEG", "image/png": "PNG"}
 

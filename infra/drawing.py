@@ -45,7 +45,7 @@ def draw_frame(width: int, height: int, label: str, when: datetime, *, walker: f
 
 # A person close to the camera: three quarters of the frame's height. White shirt, dark trousers: the figure stands out
 # from the mid-grey scene on either side (activity signatures are grayscale), so it scores well above
-# doti.activity.DEFAULT_THRESHOLD anywhere in the view.
+# doti.ingest.activity.DEFAULT_THRESHOLD anywhere in the view.
 _SHIRT = (235, 235, 235)
 _TROUSERS = (30, 26, 28)
 _SKIN = (140, 165, 205)

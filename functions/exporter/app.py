@@ -1,6 +1,6 @@
 """Exporter: backup exports (Art. 10-4; SPEC §6). Each SQS message names one export, whose ZIP this builds by
-streaming the camera's frames into an S3 multipart upload (doti.exports). A message is acknowledged only once its
-export has ended, ready or failed: one that failed on storage, or whose export another run is building, returns to
+streaming the camera's frames into an S3 multipart upload (doti.viewing.exports). A message is acknowledged only once
+its export has ended, ready or failed: one that failed on storage, or whose export another run is building, returns to
 the queue (counted as ExportsUnfinished), and on its last receive the export is failed rather than left building
 behind a dead letter. Any other failure is final and recorded on the export."""
 
@@ -11,9 +11,10 @@ from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, pro
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from doti import exports, runtime
+from doti import runtime
 from doti.clock import utcnow
 from doti.observability import logger, metrics, tracer
+from doti.viewing import exports
 
 # A batch whose every record failed is reported like any other (each item listed), not raised as an invocation error.
 processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)

@@ -9,13 +9,14 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from doti import frames, imaging, notes, openapi, runtime, uploads
+from doti import openapi, runtime
 from doti.api.content import Note
 from doti.api.device import IngestedFrame, UploadGrant
 from doti.auth.device import SignedRequest, authenticate_device, presented_signature
 from doti.clock import utcnow
 from doti.entities import Device
 from doti.http import client_path, json_response, lower_headers, make_resolver, openapi_response, raw_body
+from doti.ingest import frames, imaging, notes, uploads
 from doti.observability import logger, metrics, tracer
 from doti.store import registry
 
@@ -90,7 +91,7 @@ def post_upload() -> Response[UploadGrant]:
     openapi_extensions=openapi.EVENT_REQUEST,
 )
 def post_event() -> Response[Note]:
-    """Event text from the site: JSON `{camera_id?, occurred_at, text, event_id?}` (see doti.notes)."""
+    """Event text from the site: JSON `{camera_id?, occurred_at, text, event_id?}` (see doti.ingest.notes)."""
     body = raw_body(app)
     device = _authenticated_device(body)
     headers = lower_headers(app)

@@ -1,5 +1,5 @@
 """Processor: large uploads (SPEC §1, §4). Each SQS message is an S3 notification for objects under incoming/; each
-runs through the direct route's pipeline (doti.uploads).
+runs through the direct route's pipeline (doti.ingest.uploads).
 
 An upload refused for good (a 4xx: corrupt, unsupported, too large, over quota, device revoked, camera gone) is
 deleted, logged and counted, and its message acknowledged: retrying would only decode it again. Only a message that
@@ -14,9 +14,10 @@ from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, pro
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from doti import runtime, uploads, video
+from doti import runtime
 from doti.clock import utcnow
 from doti.errors import DotiError
+from doti.ingest import uploads, video
 from doti.observability import logger, metrics, tracer
 
 # A batch whose every record failed is reported like any other (each item listed), not raised as an invocation error.

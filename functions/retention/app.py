@@ -8,8 +8,8 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from doti import runtime
 from doti.clock import utcnow
+from doti.jobs.retention import run_retention
 from doti.observability import logger, metrics, tracer
-from doti.retention import run_retention
 
 
 @logger.inject_lambda_context(clear_state=True)

@@ -22,7 +22,7 @@ import pytest
 import requests
 from playwright.sync_api import BrowserContext, Locator, Page, expect
 
-from doti.activity import DEFAULT_THRESHOLD
+from doti.ingest.activity import DEFAULT_THRESHOLD
 from tests.local_stack.http import Customer, Staff
 
 pytestmark = pytest.mark.local_stack

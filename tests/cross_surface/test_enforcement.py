@@ -10,8 +10,8 @@ from typing import Any
 
 import pytest
 
-from doti import lifecycle
 from doti.clock import utcnow
+from doti.contracts import lifecycle
 from functions.ingest import app as ingest
 from functions.viewer import app as viewer
 from tests.support import (

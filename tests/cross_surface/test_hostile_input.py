@@ -471,7 +471,7 @@ ATTACKS: dict[str, dict[str, Attack]] = {
     },
 }
 
-# The direct frame route's media type is judged after the device's signature (doti.frames.ingest_direct).
+# The direct frame route's media type is judged after the device's signature (doti.ingest.frames.ingest_direct).
 _MEDIA_TYPE_BEFORE_SIGNATURE = "device-frame"
 
 

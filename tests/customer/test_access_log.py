@@ -2,8 +2,8 @@
 that are customer-visible, newest first, with a cursor; staff shown as "staff" and jobs as "system", never by id;
 withheld details left out; another tenant's entries never shown; open only while the contract serves.
 
-Entries are written with doti.audit.record, the function staff actions and jobs write through (the maintenance
-access entry has the shape doti.maintenance writes), or by staff routes.
+Entries are written with doti.oversight.audit.record, the function staff actions and jobs write through (the maintenance
+access entry has the shape doti.oversight.maintenance writes), or by staff routes.
 """
 
 from __future__ import annotations
@@ -16,8 +16,9 @@ from typing import Any
 
 import pytest
 
-from doti import audit, registry
 from doti.clock import parse_rfc3339, utcnow
+from doti.contracts import registry
+from doti.oversight import audit
 from functions.viewer import app as viewer
 from tests.support import LambdaContext, World, admin_call, assert_error, body_of, customer_event
 from tests.support.viewer import login, owner_token, set_contract_state
@@ -51,7 +52,7 @@ def entries(token: str, **query: str) -> list[dict[str, Any]]:
 
 
 def maintenance_access(contract_id: str, camera_id: str, staff_id: str = "stf_engineer7") -> None:
-    """Given-step: a maintenance access as doti.maintenance records it (Art. 10-1)."""
+    """Given-step: a maintenance access as doti.oversight.maintenance records it (Art. 10-1)."""
     now = utcnow()
     audit.record(
         contract_id,

@@ -13,7 +13,8 @@ from typing import Any
 import cv2
 import pytest
 
-from doti import activity, audit
+from doti.ingest import activity
+from doti.oversight import audit
 from doti.store import frames as frame_store
 from doti.store.models import CameraModel, FrameModel
 from functions.ingest import app as ingest

@@ -11,8 +11,9 @@ from datetime import timedelta
 from typing import Any
 from urllib.parse import urlparse
 
-from doti import registry, runtime
+from doti import runtime
 from doti.clock import format_rfc3339, parse_rfc3339, utcnow
+from doti.contracts import registry
 from doti.store.models import FrameModel
 from tests.support import (
     body_of,

@@ -13,10 +13,11 @@ from typing import Any
 import pytest
 from moto.dynamodb.models import DynamoDBBackend
 
-from doti import audit, contracts, lifecycle, registry
 from doti.auth import customer
 from doti.clock import parse_rfc3339, utcnow
+from doti.contracts import lifecycle, registry, terms
 from doti.errors import AccountLocked, DotiError
+from doti.oversight import audit
 from doti.store import registry as registry_store
 from doti.tokens import hash_token
 from functions.viewer import app as viewer
@@ -89,7 +90,7 @@ def full_width(text: str) -> str:
 )
 def test_login_id_is_read_as_its_one_spelling(world, spelling):
     # Given a user whose login id was registered in lower case
-    # When they type it another way that doti.login_ids reads as the same id
+    # When they type it another way that doti.accounts.login_ids reads as the same id
     token = login(spelling(world.login_id), world.password)
 
     # Then they are logged in as that user
@@ -399,13 +400,13 @@ def test_bearer_scheme_is_case_insensitive(world):
 
 def test_a_login_records_use_of_the_service_at_most_hourly(world):
     # Given a contract never used
-    assert contracts.get_contract(world.contract_id).last_used_at is None
+    assert terms.get_contract(world.contract_id).last_used_at is None
 
     # When the customer logs in twice in a row
     login(world.login_id, world.password)
-    first = contracts.get_contract(world.contract_id).last_used_at
+    first = terms.get_contract(world.contract_id).last_used_at
     login(world.login_id, world.password)
-    second = contracts.get_contract(world.contract_id).last_used_at
+    second = terms.get_contract(world.contract_id).last_used_at
 
     # Then the first login recorded the use, and the second (within the hour) wrote nothing new
     assert first is not None

@@ -1,5 +1,5 @@
 """Owners manage their contract's users (SPEC §2, Art. 7-11): invite by link, list, revoke, remove; the invitee
-opens the link's page and chooses their own login id and password (doti.invitations, issue 10).
+opens the link's page and chooses their own login id and password (doti.accounts.invitations, issue 10).
 
 Roles, other tenants and contract states on these routes are in test_roles_matrix.py; login ids at every entrance in
 test_login_ids.py; this file holds what the routes and the page do.
@@ -19,9 +19,11 @@ from urllib.parse import urlencode, urlsplit
 
 import pytest
 
-from doti import audit, contracts, invitations, registry, users
+from doti.accounts import invitations, users
 from doti.clock import parse_rfc3339, utcnow
+from doti.contracts import registry, terms
 from doti.errors import Conflict, NotFound
+from doti.oversight import audit
 from doti.store import accounts
 from doti.store import registry as registry_store
 from doti.tokens import hash_token
@@ -183,7 +185,8 @@ def test_an_owner_invites_by_link_and_the_invitee_chooses_their_login_id_and_pas
     # When they choose a login id and a password
     accepted = claim(link, "Hanako.Sato")
 
-    # Then they are a manager of the contract's site, under the id as doti.login_ids spells it, told on the page
+    # Then they are a manager of the contract's site, under the id as doti.accounts.login_ids spells it, told on the
+    # page
     assert accepted["statusCode"] == 201, accepted["body"]
     assert "hanako.sato" in accepted["body"]
     user = registry_store.get_user("hanako.sato")
@@ -477,7 +480,7 @@ def test_an_expired_invitation_is_refused_and_no_longer_pending(world, owner):
 
 @pytest.mark.parametrize(
     ("state", "status"),
-    [(contracts.SUSPENDED, 403), (contracts.TERMINATED, 403), (contracts.PURGED, 403), (contracts.CANCELLING, 201)],
+    [(terms.SUSPENDED, 403), (terms.TERMINATED, 403), (terms.PURGED, 403), (terms.CANCELLING, 201)],
 )
 def test_the_invitation_page_serves_only_while_the_contract_does(world, owner, state, status):
     # Given an invitation, and then the contract in a state

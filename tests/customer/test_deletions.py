@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from doti.deletions import day_of
+from doti.viewing.deletions import day_of
 from functions.viewer import app as viewer
 from tests.support import LambdaContext, api_event, assert_error
 from tests.support.contract_states import put_in_state

@@ -23,9 +23,10 @@ from typing import Any
 import boto3
 import pytest
 
-from doti import audit, exports
 from doti.clock import utcnow
+from doti.oversight import audit
 from doti.store.models import ExportModel
+from doti.viewing import exports
 from functions.exporter import app as exporter
 from infra.gateway import LocalFunction
 from infra.provision import Provisioned

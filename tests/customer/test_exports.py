@@ -22,10 +22,12 @@ import boto3
 import pytest
 from botocore.client import BaseClient
 
-from doti import audit, exports, runtime
+from doti import runtime
 from doti.auth import customer
 from doti.clock import format_rfc3339, parse_rfc3339, utcnow
+from doti.oversight import audit
 from doti.store.models import ExportModel, FrameModel
+from doti.viewing import exports
 from functions.exporter import app as exporter
 from functions.viewer import app as viewer
 from infra.provision import Provisioned

@@ -14,10 +14,11 @@ from typing import Any
 
 import pytest
 
-from doti import frames, runtime
+from doti import runtime
 from doti.auth import customer
 from doti.clock import format_rfc3339, parse_rfc3339, utcnow
 from doti.errors import NotFound
+from doti.ingest import frames
 from tests.support import (
     World,
     assert_error,

@@ -1,5 +1,5 @@
-"""Login ids have one definition (doti.login_ids; SPEC §2, Art. 7-11; issue 10), used at every entrance: staff user
-creation and the staff user routes, the owner's removal route, the invitation page's form, and login.
+"""Login ids have one definition (doti.accounts.login_ids; SPEC §2, Art. 7-11; issue 10), used at every entrance: staff
+user creation and the staff user routes, the owner's removal route, the invitation page's form, and login.
 
 Each class of id that issue 10 found accepted is tried at each entrance: refused (422, field login_id) everywhere but
 at login, where it is an id nobody has. Ids that are one id after normalisation (full-width, upper case) are one id at
@@ -19,9 +19,10 @@ from urllib.parse import quote, urlencode
 
 import pytest
 
-from doti import audit, login_ids
+from doti.accounts import login_ids
 from doti.auth import customer
 from doti.errors import ValidationError
+from doti.oversight import audit
 from doti.store import registry as registry_store
 from tests.support import World, admin_call, api_event, assert_error, body_of, customer_event
 from tests.support.viewer import login_response, logins_of, owner_token, viewer_call

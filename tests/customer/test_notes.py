@@ -15,8 +15,8 @@ from typing import Any
 
 import pytest
 
-from doti import contracts, lifecycle, registry
 from doti.clock import format_rfc3339, parse_rfc3339, utcnow
+from doti.contracts import lifecycle, registry, terms
 from doti.store.models import NoteModel
 from functions.ingest import app as ingest
 from functions.termination import app as termination
@@ -632,7 +632,7 @@ def test_a_shortened_retention_deletes_notes_past_the_new_period_on_the_next_run
     recent = added(token, world.camera_id, "two days ago", now() - timedelta(days=2))
 
     # When staff shorten the retention to 7 days and the job runs
-    contracts.update_plan(world.contract_id, {"retention_days": 7}, actor=STAFF_ACTOR, now=utcnow())
+    terms.update_plan(world.contract_id, {"retention_days": 7}, actor=STAFF_ACTOR, now=utcnow())
     report = run_retention(now())
 
     # Then only the note past the new retention is gone

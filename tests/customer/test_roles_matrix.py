@@ -1,7 +1,7 @@
 """Every customer route against roles, tenants and contract states (SPEC §2, §3, §10, §12).
 
 The routes come from template.yaml's ViewerFunction events; ROUTES holds one entry per route: PUBLIC, or a Case
-with the permission it needs (doti.roles), the contract states that serve it, its success status and a request
+with the permission it needs (doti.accounts.roles), the contract states that serve it, its success status and a request
 builder. A route without an entry fails ("add a case"), so a new route cannot skip these checks. For each
 authenticated route, in one pair of tenants:
   - no bearer token: 401;
@@ -24,10 +24,11 @@ from typing import Any
 import pytest
 from viewer_routes.common import PUBLIC_RESOURCES, TEMPORARY_PASSWORD_RESOURCES
 
-from doti import contracts, registry, roles
+from doti.accounts import roles
+from doti.accounts.roles import Permission
 from doti.auth import customer
 from doti.clock import format_rfc3339, utcnow
-from doti.roles import Permission
+from doti.contracts import registry, terms
 from functions.ingest import app as ingest
 from functions.viewer import app as viewer
 from infra.template import api_routes, load_template
@@ -39,14 +40,14 @@ TEMPLATE_ROUTES = sorted(
 )
 
 # the contract states that serve a route (SPEC §3)
-ALWAYS = frozenset(contracts.STATES)  # ending one's own session
-ACCOUNT = frozenset(contracts.ACCOUNT_STATES)  # the account and notices: open while suspended
-SERVING = frozenset(contracts.SERVING_STATES)  # everything else: active, and cancelling (Art. 10-4 export too)
+ALWAYS = frozenset(terms.STATES)  # ending one's own session
+ACCOUNT = frozenset(terms.ACCOUNT_STATES)  # the account and notices: open while suspended
+SERVING = frozenset(terms.SERVING_STATES)  # everything else: active, and cancelling (Art. 10-4 export too)
 STATE_CODES = {
-    contracts.PENDING: "contract_not_started",
-    contracts.SUSPENDED: "contract_suspended",
-    contracts.TERMINATED: "contract_terminated",
-    contracts.PURGED: "contract_terminated",
+    terms.PENDING: "contract_not_started",
+    terms.SUSPENDED: "contract_suspended",
+    terms.TERMINATED: "contract_terminated",
+    terms.PURGED: "contract_terminated",
 }
 
 
@@ -352,13 +353,13 @@ def test_route_checks_session_tenant_role_state_and_temporary_password(world_fac
             assert_error(response, 403, "forbidden")
 
     # each contract state: the route's answer where the state serves it, else the state's SPEC §3 code
-    for state in contracts.STATES:
+    for state in terms.STATES:
         event = prepared(roles.OWNER)  # built while active: a terminated contract lets nobody sign in
         set_contract_state(tenant.world.contract_id, state)
         try:
             response = viewer_call(event)
         finally:
-            set_contract_state(tenant.world.contract_id, contracts.ACTIVE)
+            set_contract_state(tenant.world.contract_id, terms.ACTIVE)
         if state in case.states:
             assert response["statusCode"] == case.ok, f"{state}: {response['body']}"
         else:

@@ -15,11 +15,12 @@ from typing import Any
 import pytest
 from botocore.exceptions import ClientError
 
-from doti import audit, contracts
 from doti.auth import customer
 from doti.clock import utcnow
+from doti.contracts import terms
 from doti.errors import AccountLocked, DotiError, Unauthorized
 from doti.observability import logger
+from doti.oversight import audit
 from doti.store import registry as registry_store
 from doti.store.models import ContractModel
 from doti.tokens import hash_token
@@ -411,7 +412,7 @@ def test_any_authenticated_request_records_use_at_most_hourly(world):
     # Given a session opened (and its use recorded) two hours ago
     two_hours_ago = utcnow() - timedelta(hours=2)
     token, _ = customer.login(world.login_id, world.password, two_hours_ago)
-    assert contracts.get_contract(world.contract_id).last_used_at == two_hours_ago
+    assert terms.get_contract(world.contract_id).last_used_at == two_hours_ago
 
     # When the customer uses the service now, several times
     before = utcnow()
@@ -436,7 +437,7 @@ def test_requests_on_a_temporary_password_are_not_use_of_the_service(world):
     assert me(token)["statusCode"] == 200
 
     # Then no use was recorded: the service was not used yet
-    assert contracts.get_contract(world.contract_id).last_used_at is None
+    assert terms.get_contract(world.contract_id).last_used_at is None
 
 
 def test_a_failure_to_record_use_is_logged_and_the_request_still_served(world, caplog, failing_contract_writes):
@@ -455,7 +456,7 @@ def test_a_failure_to_record_use_is_logged_and_the_request_still_served(world, c
 
 def test_processes_that_see_the_hour_pass_write_the_last_use_once(world):
     # Given two Lambda processes, and a contract whose use the first recorded
-    first, second = contracts.UseRecorder(), contracts.UseRecorder()
+    first, second = terms.UseRecorder(), terms.UseRecorder()
     start = utcnow()
     first.record(world.contract_id, start)
     version = ContractModel.get(world.contract_id).version

@@ -12,8 +12,8 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from doti import audit
 from doti.clock import utcnow
+from doti.oversight import audit
 from doti.store.models import ShareModel
 from tests.faults.inject import MODES, Plan
 from tests.faults.points import sweep

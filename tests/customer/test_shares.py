@@ -19,11 +19,14 @@ from urllib.parse import parse_qs, urlparse
 import boto3
 import pytest
 
-from doti import audit, contracts, ids, registry, runtime, shares
+from doti import ids, runtime
 from doti.auth import customer
 from doti.clock import format_rfc3339, parse_rfc3339, utcnow
+from doti.contracts import registry, terms
 from doti.errors import ValidationError
+from doti.oversight import audit
 from doti.store.models import ContractModel, FrameModel
+from doti.viewing import shares
 from functions.viewer import app as viewer
 from infra.provision import Provisioned
 from tests.support import (
@@ -569,7 +572,7 @@ def test_each_view_signs_its_urls_then_with_the_contracts_current_ttl(world, bas
     first = image_urls(open_page(share["url"])["body"])
 
     # When staff shorten the contract's signed-URL TTL and the link is opened again
-    contracts.update_plan(world.contract_id, {"signed_url_ttl": 60}, actor="staff:test", now=utcnow())
+    terms.update_plan(world.contract_id, {"signed_url_ttl": 60}, actor="staff:test", now=utcnow())
     second = image_urls(open_page(share["url"])["body"])
 
     # Then each view carries URLs signed at that view, for the TTL of that moment

@@ -10,10 +10,11 @@ import json
 
 import pytest
 
-from doti import account, deletions, notices
 from doti.auth import customer
 from doti.clock import utcnow
+from doti.contracts import notices
 from doti.errors import ContractNotStarted, ContractSuspended, ContractTerminated, NotFound
+from doti.viewing import account, deletions
 from functions.viewer import app as viewer
 from tests.support import (
     LambdaContext,

@@ -12,9 +12,9 @@ import cv2
 import numpy as np
 import pytest
 
-from doti import registry
 from doti.auth.device import signed_headers
 from doti.clock import format_rfc3339, parse_rfc3339
+from doti.contracts import registry
 from infra.provision import Provisioned
 from tests.support import (
     World,

@@ -13,7 +13,8 @@ from typing import Any
 import boto3
 import pytest
 
-from doti import registry, runtime
+from doti import runtime
+from doti.contracts import registry
 from infra.provision import Provisioned
 from tests.support import World, assert_error, body_of, frame_event, scan_table
 from tests.support.images import jpeg

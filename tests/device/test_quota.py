@@ -10,8 +10,8 @@ from typing import Any
 import boto3
 import pytest
 
-from doti import usage
 from doti.clock import format_rfc3339
+from doti.ingest import usage
 from infra.provision import Provisioned
 from tests.support import World, admin_call, assert_error, body_of, frame_event, scan_table
 from tests.support.images import jpeg, with_jpeg_dimensions

@@ -9,9 +9,9 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from doti import usage
 from doti.clock import parse_rfc3339
 from doti.http import retry_after_seconds
+from doti.ingest import usage
 from tests.support import assert_error, frame_event
 from tests.support.images import jpeg
 from tests.support.ingest import post, stored

@@ -14,8 +14,10 @@ from typing import Any
 import boto3
 import pytest
 
-from doti import audit, registry, uploads
 from doti.clock import format_rfc3339, parse_rfc3339
+from doti.contracts import registry
+from doti.ingest import uploads
+from doti.oversight import audit
 from tests.support import assert_error, body_of, camera_consents, frame_event, scan_table
 from tests.support.contract_states import put_in_state
 from tests.support.images import jpeg

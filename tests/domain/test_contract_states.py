@@ -1,4 +1,4 @@
-"""doti.contract_states: one table of what each contract state allows, one table of the moves between states.
+"""doti.contracts.contract_states: one table of what each contract state allows, one table of the moves between states.
 
 Given the tables, when they are walked, then every state has a complete row, every move joins known states, and
 what the domain enforces (doti.contracts, the share and invitation pages, the admin API) follows from them.
@@ -13,10 +13,12 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from admin_routes import contracts as contract_routes
-from doti import contract_states, contracts, invitations, shares
-from doti.contract_states import STATES, TRANSITIONS, Capability, ContractState, StateRules
+from doti.accounts import invitations
+from doti.contracts import contract_states, terms
+from doti.contracts.contract_states import STATES, TRANSITIONS, Capability, ContractState, StateRules
 from doti.entities import Contract
 from doti.errors import DotiError
+from doti.viewing import shares
 
 NOW = datetime(2026, 12, 3, 10, 0, tzinfo=UTC)
 
@@ -89,7 +91,7 @@ def test_a_cancellation_past_its_date_counts_as_terminated() -> None:
     assert contract_states.effective_state(due) is ContractState.CANCELLING  # without a clock: as stored
     assert contract_states.effective_state(ahead, NOW) is ContractState.CANCELLING
     with pytest.raises(STATES[ContractState.TERMINATED].refusal):
-        contracts.require_serving(due, NOW)
+        terms.require_serving(due, NOW)
 
 
 def test_moves_join_known_states_and_never_leave_purged() -> None:
@@ -112,9 +114,9 @@ def test_every_state_is_reached_from_a_new_contracts_state() -> None:
 
 
 def test_the_domain_and_the_admin_api_name_the_states_of_the_table() -> None:
-    assert tuple(ContractState) == contracts.STATES
-    assert contract_states.states_allowing(Capability.SERVING) == contracts.SERVING_STATES
-    assert {ContractState.TERMINATED, ContractState.PURGED} == contracts.ENDED_STATES
+    assert tuple(ContractState) == terms.STATES
+    assert contract_states.states_allowing(Capability.SERVING) == terms.SERVING_STATES
+    assert {ContractState.TERMINATED, ContractState.PURGED} == terms.ENDED_STATES
     assert typing.get_args(contract_routes._STATES) == tuple(s.value for s in ContractState)
     assert typing.get_args(contract_routes._TARGETS) == ("active", "suspended", "cancelling", "terminated")
     assert ContractState.PURGED not in contract_states.STAFF_TARGETS

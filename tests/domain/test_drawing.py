@@ -1,8 +1,8 @@
 """The simulated camera's scene (infra.camera, infra.drawing): static, but for a person walking past now and then, so
 the demo's activity filter (`GET /v1/cameras/{id}/frames?activity=true`, SPEC §4) finds those frames and only those.
 
-The frames are the ones the camera posts, run through the pipeline's own steps: doti.imaging.process_image derives
-each frame's signature, doti.activity scores it against the previous one, as ingest does.
+The frames are the ones the camera posts, run through the pipeline's own steps: doti.ingest.imaging.process_image
+derives each frame's signature, doti.ingest.activity scores it against the previous one, as ingest does.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from doti import activity, imaging
+from doti.ingest import activity, imaging
 from infra.camera import WALK_PERIOD, camera_frame, walker_position
 from infra.drawing import encode_jpeg
 

@@ -1,4 +1,4 @@
-"""The ingest image pipeline (doti.imaging), through its public functions only."""
+"""The ingest image pipeline (doti.ingest.imaging), through its public functions only."""
 
 from __future__ import annotations
 
@@ -18,7 +18,7 @@ import numpy as np
 import pytest
 
 from doti.errors import CorruptImage, PayloadTooLarge, UnsupportedMediaType, ValidationError
-from doti.imaging import ImageLimits, ProcessedImage, process_image, read_dimensions, sniff_content_type
+from doti.ingest.imaging import ImageLimits, ProcessedImage, process_image, read_dimensions, sniff_content_type
 from infra.drawing import draw_frame, encode_jpeg, encode_png
 from tests.support.images import (
     jpeg_marker_offset,

@@ -1,4 +1,4 @@
-"""doti.retention_policy: the one place that turns a contract's retention into expiries, cutoffs and classes.
+"""doti.contracts.retention_policy: the one place that turns a contract's retention into expiries, cutoffs and classes.
 
 Given the policy and template.yaml, the bucket's lifecycle rules expire each class's tag after the class's days;
 given a contract, frames and notes expire, are accepted and are cut off by the same retention.
@@ -12,7 +12,8 @@ from typing import Any
 
 import pytest
 
-from doti import ids, retention_policy
+from doti import ids
+from doti.contracts import retention_policy
 from doti.entities import Contract
 from doti.store.keys import RETENTION_TAG
 from infra.template import load_template

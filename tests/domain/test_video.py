@@ -1,4 +1,4 @@
-"""doti.video: MP4 clips validated and summarised with OpenCV (SPEC §4). Pure: no AWS.
+"""doti.ingest.video: MP4 clips validated and summarised with OpenCV (SPEC §4). Pure: no AWS.
 
 The clips are written by cv2.VideoWriter with the mp4v codec, which opencv-python-headless can both write and read
 (it has no H.264 encoder).
@@ -14,9 +14,9 @@ import cv2
 import numpy as np
 import pytest
 
-from doti import video
 from doti.errors import CorruptImage, PayloadTooLarge, UnsupportedMediaType
-from doti.imaging import SIGNATURE_SIZE, ImageLimits
+from doti.ingest import video
+from doti.ingest.imaging import SIGNATURE_SIZE, ImageLimits
 from infra.drawing import encode_jpeg
 from tests.support.video import clip, decode_all, with_zeroed_media_data
 

@@ -19,9 +19,10 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from doti import lifecycle, purge, registry
 from doti.auth.device import signed_headers
 from doti.clock import format_rfc3339
+from doti.contracts import lifecycle, registry
+from doti.jobs import purge
 from doti.settings import get_settings
 from doti.store import models
 from doti.store.aws import s3_client

@@ -12,7 +12,7 @@ from bench.cases_imaging import LIMITS, frame_bytes
 from bench.harness import CASES, run
 from bench.pillow_pipeline import process_with_pillow
 from doti.errors import CorruptImage, PayloadTooLarge, UnsupportedMediaType
-from doti.imaging import ImageLimits, process_image
+from doti.ingest.imaging import ImageLimits, process_image
 
 
 @pytest.mark.usefixtures("own_moto")  # the bench's cases start mocks of their own

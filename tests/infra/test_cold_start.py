@@ -87,7 +87,9 @@ UNTOUCHED = {"settings_read": 0, "models_bound": [], "botocore_sessions": 0, "cl
 
 
 def test_the_scan_finds_every_module_and_handler() -> None:
-    assert {"doti.settings", "doti.runtime", "doti.store", "doti.store.models", "doti.imaging"} <= set(DOTI_MODULES)
+    assert {"doti.settings", "doti.runtime", "doti.store", "doti.store.models", "doti.ingest.imaging"} <= set(
+        DOTI_MODULES
+    )
     assert len(HANDLERS) == len(list(FUNCTIONS.glob("*/app.py"))) >= 9
     assert "functions.ingest.app" in HANDLERS
 

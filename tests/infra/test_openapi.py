@@ -19,10 +19,12 @@ import pytest
 from aws_lambda_powertools.utilities import parameters
 from openapi_spec_validator import validate
 
-from doti import access_log, deletions, frames, notes
 from doti.auth.customer import login
 from doti.auth.staff import create_staff_key
 from doti.clock import utcnow
+from doti.ingest import frames, notes
+from doti.oversight import access_log
+from doti.viewing import deletions
 from functions.admin import app as admin
 from functions.ingest import app as ingest
 from functions.viewer import app as viewer

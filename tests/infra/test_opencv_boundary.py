@@ -4,7 +4,7 @@ Those packages ship in the imaging layer, which only ingest, the processor and r
 layer that imported them would fail to import in every other function. Given every Python module of the common
 layer and of the functions, when its imports are read with `ast` (nothing is imported), then only the pipeline's
 modules import cv2 or numpy; what the rest of the domain needs of it (the limits, the processed image) is in
-doti.image_types.
+doti.ingest.image_types.
 """
 
 from __future__ import annotations
@@ -19,8 +19,8 @@ from tests.support.imports import ROOT, imported, source_modules
 OPENCV_PACKAGES = frozenset({"cv2", "numpy"})
 # The pipeline's modules, each with its reason.
 ALLOWED: dict[str, str] = {
-    "layers/common/doti/imaging.py": "the still-image pipeline: decode, mask, thumbnail and signature",
-    "layers/common/doti/video.py": "clips: OpenCV's FFmpeg backend reads and re-encodes them (frames via doti.imaging)",
+    "layers/common/doti/ingest/imaging.py": "the still-image pipeline: decode, mask, thumbnail and signature",
+    "layers/common/doti/ingest/video.py": "clips: OpenCV's FFmpeg backend reads and re-encodes them (frames: imaging)",
 }
 
 
@@ -41,8 +41,8 @@ def _violations(path: Path) -> list[str]:
         ("from numpy.typing import NDArray", True),
         ("if TYPE_CHECKING:\n    import cv2", True),
         ("def f():\n    from cv2 import imdecode", True),
-        ("from doti.image_types import ImageLimits", False),
-        ("from doti import imaging", False),
+        ("from doti.ingest.image_types import ImageLimits", False),
+        ("from doti.ingest import imaging", False),
         ("import numpydoc_lookalike", False),
     ],
 )
@@ -51,13 +51,13 @@ def test_the_check_tells_opencv_imports_apart(source: str, crosses: bool) -> Non
 
 
 def test_the_scan_sees_the_pipeline_import_opencv() -> None:
-    assert _violations(ROOT / "layers" / "common" / "doti" / "imaging.py")
+    assert _violations(ROOT / "layers" / "common" / "doti" / "ingest" / "imaging.py")
 
 
 def test_only_the_image_pipeline_imports_opencv_or_numpy() -> None:
     outside = [path for path in source_modules() if path.relative_to(ROOT).as_posix() not in ALLOWED]
     violations = [v for path in outside for v in _violations(path)]
-    assert violations == [], "OpenCV and numpy belong in doti/imaging.py (and doti/video.py):\n" + "\n".join(violations)
+    assert violations == [], "OpenCV and numpy belong in doti/ingest/imaging.py, video.py:\n" + "\n".join(violations)
 
 
 def test_every_allowance_names_a_module_that_exists_and_a_reason() -> None:

@@ -15,9 +15,12 @@ from typing import Any
 
 import pytest
 
-from doti import audit, contracts, lifecycle, runtime, schedule
+from doti import runtime
 from doti.clock import utcnow
+from doti.contracts import lifecycle, terms
+from doti.jobs import schedule
 from doti.jobs.termination import TerminationReport, run_termination
+from doti.oversight import audit
 from doti.store.models import DeviceModel, SessionModel
 from functions.viewer import app as viewer
 from tests.faults.inject import MODES, Call, Plan
@@ -79,7 +82,7 @@ def test_access_closed_under_any_single_fault_is_audited_once_before_it_is_revok
         assert audit.verify_chain(cid).intact, plan
         assert rerun.failed == 0, (plan, rerun)
         # (its purge, 30 days away, would make every later run longer: it goes once checked)
-        contract = contracts.get_contract(cid)
+        contract = terms.get_contract(cid)
         assert contract.purge_due_at is not None
         schedule.done_work(schedule.work_for(schedule.PURGE, cid, None, contract.purge_due_at))
 
@@ -115,7 +118,7 @@ def test_a_contract_whose_access_could_not_be_closed_is_not_purged_by_that_run(a
     # Then that run does not purge it (the purge would delete its sessions with no entry), and says so
     assert failure is None
     assert plan.fired == Call("dynamodb", "TransactWriteItems")
-    assert contracts.get_contract(world.contract_id).state == "terminated"
+    assert terms.get_contract(world.contract_id).state == "terminated"
     assert (report.failed, report.purged, report.purges_incomplete) == (1, 0, 1)
     assert revocations(world.contract_id) == []
 
@@ -124,4 +127,4 @@ def test_a_contract_whose_access_could_not_be_closed_is_not_purged_by_that_run(a
     assert (rerun.failed, rerun.purged) == (0, 1)
     (entry,) = revocations(world.contract_id)
     assert entry.details == {"devices_revoked": 1, "sessions_deleted": 1, "shares_revoked": 0}
-    assert contracts.get_contract(world.contract_id).state == "purged"
+    assert terms.get_contract(world.contract_id).state == "purged"

@@ -19,9 +19,12 @@ import pytest
 from botocore.client import BaseClient
 from botocore.exceptions import ClientError
 
-from doti import audit, contracts, registry, runtime, uploads, video
+from doti import runtime
 from doti.clock import utcnow
+from doti.contracts import registry, terms
 from doti.errors import Conflict
+from doti.ingest import uploads, video
+from doti.oversight import audit
 from functions.processor import app as processor
 from infra.gateway import LocalFunction
 from infra.queues import Delivery, QueuePump, QueueSource, queue_sources, sqs_event
@@ -212,7 +215,7 @@ def unsupported_type(aws, mine: World, theirs: World) -> tuple[str, str]:
 
 def larger_than_the_plan_since_the_grant(aws, mine: World, theirs: World) -> tuple[str, str]:
     key = upload(aws, mine, jpeg(640, 360), "image/jpeg", frame_id=FRAME_ID)
-    contracts.update_plan(mine.contract_id, {"max_object_bytes": 1024}, actor=STAFF, now=utcnow())
+    terms.update_plan(mine.contract_id, {"max_object_bytes": 1024}, actor=STAFF, now=utcnow())
     return key, "payload_too_large"
 
 
@@ -221,7 +224,7 @@ def over_the_monthly_quota(aws, mine: World, theirs: World) -> tuple[str, str]:
     key = upload(aws, mine, image, "image/jpeg", frame_id=FRAME_ID)
     # the still fits the plan's object size, but not with its thumbnail in what is left of the month
     plan = {"max_object_bytes": len(image), "monthly_byte_quota": len(image)}
-    contracts.update_plan(mine.contract_id, plan, actor=STAFF, now=utcnow())
+    terms.update_plan(mine.contract_id, plan, actor=STAFF, now=utcnow())
     return key, "quota_exceeded"
 
 

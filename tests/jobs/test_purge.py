@@ -18,9 +18,11 @@ import boto3
 import pytest
 from moto.ses.models import ses_backends
 
-from doti import audit, disclosures, lifecycle, notices, runtime
+from doti import runtime
+from doti.contracts import lifecycle, notices
 from doti.entities import StaffMember
-from doti.purge import PurgeOutcome, purge_contract, receipt_subject
+from doti.jobs.purge import PurgeOutcome, purge_contract, receipt_subject
+from doti.oversight import audit, disclosures
 from doti.store import registry as registry_store
 from doti.store import retention as retention_store
 from functions.ingest import app as ingest
@@ -148,7 +150,7 @@ def registry_store_frame(camera_id: str, frame_id: str) -> tuple[str, str]:
 
 
 def registry_register_user(world: World, login_id: str, now: datetime) -> Any:
-    from doti import registry
+    from doti.contracts import registry
 
     return registry.create_user(
         world.contract_id, login_id=login_id, name="Viewer", role="viewer", password="viewer-password-1",
@@ -383,7 +385,7 @@ def budget(batches: int) -> Callable[[], float]:
 
 def test_a_contract_that_is_not_terminated_or_still_in_grace_is_not_purged(aws, tenants):
     # Given A terminated just now and B active
-    from doti.purge import NotPurgeable
+    from doti.jobs.purge import NotPurgeable
 
     stored = snapshot(aws)
 

@@ -26,9 +26,11 @@ from moto.core.responses import ActionResult
 from moto.dynamodb.responses import DynamoHandler
 from moto.ses.models import ses_backends
 
-from doti import audit, lifecycle, runtime
+from doti import runtime
+from doti.contracts import lifecycle
 from doti.errors import DotiError
-from doti.purge import CERTIFICATE_ACTION, PurgeOutcome, object_prefixes, purge_contract, receipt_subject
+from doti.jobs.purge import CERTIFICATE_ACTION, PurgeOutcome, object_prefixes, purge_contract, receipt_subject
+from doti.oversight import audit
 from functions.ingest import app as ingest
 from functions.termination import app as termination
 from infra.drawing import draw_frame, encode_jpeg

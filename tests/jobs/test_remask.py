@@ -18,8 +18,9 @@ import numpy as np
 import pytest
 from aws_lambda_powertools.utilities.batch.exceptions import BatchProcessingError
 
-from doti import audit, imaging, masks
+from doti.ingest import imaging, masks
 from doti.jobs.remask import RESERVE_MS
+from doti.oversight import audit
 from doti.store.models import FrameModel
 from functions.remask import app as remask_fn
 from infra.drawing import draw_frame, encode_jpeg, encode_png

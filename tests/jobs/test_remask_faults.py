@@ -16,8 +16,9 @@ from typing import Any
 import pytest
 from aws_lambda_powertools.utilities.batch.exceptions import BatchProcessingError
 
-from doti import audit, masks
 from doti.clock import utcnow
+from doti.ingest import masks
+from doti.oversight import audit
 from doti.store.models import RemaskJobModel
 from functions.remask import app as remask_fn
 from infra.provision import Provisioned

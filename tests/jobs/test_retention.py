@@ -12,9 +12,9 @@ from datetime import timedelta
 import boto3
 import pytest
 
-from doti import contracts
 from doti.clock import format_rfc3339
-from doti.retention import RetentionReport
+from doti.contracts import terms
+from doti.jobs.retention import RetentionReport
 from doti.store.models import FrameModel
 from functions.retention import app as retention
 from infra.provision import Provisioned
@@ -144,7 +144,7 @@ def test_a_shortened_retention_applies_on_the_next_scheduled_run_and_stale_tags_
     freed = bytes_of(aws, [old])
 
     # When staff shorten the plan to 7 days and the hourly schedule fires
-    contracts.update_plan(shortened.contract_id, {"retention_days": 7}, actor=staff_actor(), now=now())
+    terms.update_plan(shortened.contract_id, {"retention_days": 7}, actor=staff_actor(), now=now())
     result = retention.lambda_handler(scheduled_event(), LambdaContext())
 
     # Then only the frame past the new retention is gone, the other contract's 10-day-old frame stays
@@ -160,7 +160,7 @@ def test_the_report_counts_items_whose_tag_no_longer_matches_the_contracts_class
     # Given a 31-day contract with two frames 10 days old, shortened to 7 days
     world = world_factory(retention_days=31)
     frames = [ingested(world, now() - timedelta(days=10, minutes=m)) for m in (1, 2)]
-    contracts.update_plan(world.contract_id, {"retention_days": 7}, actor=staff_actor(), now=now())
+    terms.update_plan(world.contract_id, {"retention_days": 7}, actor=staff_actor(), now=now())
 
     # When the job runs
     report = run(now())

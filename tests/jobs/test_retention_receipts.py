@@ -11,8 +11,8 @@ from typing import Any
 import pytest
 from botocore.client import BaseClient
 
-from doti.deletions import day_of
 from doti.errors import StorageError
+from doti.viewing.deletions import day_of
 from infra.provision import Provisioned
 from tests.support.deletions import receipts
 from tests.support.notes import added

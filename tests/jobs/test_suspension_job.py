@@ -13,11 +13,13 @@ from typing import Any
 
 import pytest
 
-from doti import audit, lifecycle, runtime
+from doti import runtime
 from doti.auth.staff import create_staff_key
 from doti.clock import format_rfc3339, utcnow
-from doti.contracts import add_months
+from doti.contracts import lifecycle
+from doti.contracts.terms import add_months
 from doti.jobs.suspension import SuspensionReport, run_suspension
+from doti.oversight import audit
 from doti.store.models import ContractModel, NoticeModel
 from functions.suspension import app as suspension
 from tests.support import LambdaContext, admin_call, body_of, sample_event

@@ -14,10 +14,13 @@ from typing import Any
 import pytest
 from moto.ses.models import ses_backends
 
-from doti import audit, contract_states, contracts, lifecycle, runtime, schedule
+from doti import runtime
+from doti.contracts import contract_states, lifecycle, terms
 from doti.errors import StorageError
+from doti.jobs import schedule
+from doti.jobs.purge import receipt_subject
 from doti.jobs.termination import TerminationReport, run_termination
-from doti.purge import receipt_subject
+from doti.oversight import audit
 from functions.ingest import app as ingest
 from functions.termination import app as termination
 from functions.viewer import app as viewer
@@ -96,8 +99,8 @@ def terminated_by_staff(world: World, grace_days: int = GRACE_DAYS) -> datetime:
     return now
 
 
-def state_of(world: World) -> contracts.Contract:
-    return contracts.get_contract(world.contract_id)
+def state_of(world: World) -> terms.Contract:
+    return terms.get_contract(world.contract_id)
 
 
 def entries(world: World, action: str) -> list[audit.AuditEntry]:

@@ -7,11 +7,13 @@ from typing import Any
 
 import pytest
 
-from doti import audit, runtime, schedule
+from doti import runtime
 from doti.auth.staff import create_staff_key
 from doti.clock import parse_rfc3339, utcnow
-from doti.contracts import add_months
+from doti.contracts.terms import add_months
+from doti.jobs import schedule
 from doti.jobs.suspension import run_suspension
+from doti.oversight import audit
 from doti.store.models import ContractModel
 from tests.support import admin_call, assert_error, body_of, later, scan_table
 from tests.support.mail import sent_mails

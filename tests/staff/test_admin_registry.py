@@ -12,12 +12,12 @@ from typing import Any
 
 import pytest
 
-from doti import audit
 from doti.auth import customer
 from doti.auth.staff import authenticate_staff
 from doti.clock import format_rfc3339, utcnow
 from doti.entities import Session
 from doti.observability import logger
+from doti.oversight import audit
 from doti.store import registry as registry_store
 from doti.tokens import hash_token
 from functions.ingest import app as ingest

@@ -2,7 +2,7 @@
 entry (the attack: someone with write access to the table edits or deletes an item) is reported with the first
 broken link.
 
-Entries are written with doti.audit.record (the function every staff action and job uses) or by staff routes;
+Entries are written with doti.oversight.audit.record (the function every staff action and job uses) or by staff routes;
 tampering is done the way an attacker would, with boto3 directly against the table.
 """
 
@@ -16,9 +16,9 @@ from typing import Any
 import boto3
 import pytest
 
-from doti import audit
 from doti.auth.staff import create_staff_key
 from doti.clock import utcnow
+from doti.oversight import audit
 from tests.support import World, admin_call, assert_error, body_of
 
 ENTRY_KEYS = {"seq", "at", "actor", "action", "subject", "details", "hash", "prev_hash", "customer_visible"}

@@ -18,9 +18,10 @@ import boto3
 import pytest
 from botocore.exceptions import ClientError
 
-from doti import audit, disclosures, runtime
+from doti import runtime
 from doti.clock import utcnow
 from doti.entities import StaffMember
+from doti.oversight import audit, disclosures
 from doti.store.models import DisclosureModel
 from tests.faults.inject import MODES, Plan
 from tests.faults.points import sweep

@@ -22,10 +22,11 @@ import cv2
 import numpy as np
 import pytest
 
-from doti import disclosures, runtime
+from doti import runtime
 from doti.auth.staff import create_staff_key
 from doti.clock import format_rfc3339, parse_rfc3339, utcnow
 from doti.entities import StaffMember
+from doti.oversight import disclosures
 from functions.viewer import app as viewer
 from tests.support import (
     LambdaContext,

@@ -1,7 +1,7 @@
 """The contract lifecycle (SPEC §3; Art. 8, 12, 13): every allowed transition, no other, grounds and their rules.
 
 Transitions go through POST /v1/admin/contracts/{id}/transitions; Given-steps that need a time other than now (a
-cancellation that took effect, a grace period that passed) call doti.lifecycle with that time, as the jobs do.
+cancellation that took effect, a grace period that passed) call doti.contracts.lifecycle with that time, as the jobs do.
 """
 
 from __future__ import annotations
@@ -12,11 +12,13 @@ from typing import Any
 
 import pytest
 
-from doti import audit, lifecycle, schedule
 from doti.auth.staff import create_staff_key
 from doti.clock import format_rfc3339, parse_rfc3339, utcnow
-from doti.contracts import add_months
+from doti.contracts import lifecycle
+from doti.contracts.terms import add_months
 from doti.errors import Conflict
+from doti.jobs import schedule
+from doti.oversight import audit
 from doti.store.contracts import update_versioned
 from doti.store.models import ContractModel
 from tests.faults.inject import INJECTOR

@@ -9,9 +9,9 @@ from urllib.parse import parse_qs, urlparse
 
 import pytest
 
-from doti import audit
 from doti.auth.staff import authenticate_staff
 from doti.clock import format_rfc3339, utcnow
+from doti.oversight import audit
 from doti.store.models import ContractModel
 from functions.ingest import app as ingest
 from tests.support import LambdaContext, World, admin_call, assert_error, body_of, frame_event

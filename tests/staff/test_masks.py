@@ -11,8 +11,9 @@ import cv2
 import numpy as np
 import pytest
 
-from doti import audit, masks
 from doti.errors import ValidationError
+from doti.ingest import masks
+from doti.oversight import audit
 from doti.store.models import CameraModel, FrameModel
 from functions.ingest import app as ingest
 from infra.drawing import draw_frame, encode_jpeg, encode_png

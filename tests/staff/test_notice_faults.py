@@ -17,10 +17,12 @@ from typing import Any
 import pytest
 from moto.ses.models import ses_backends
 
-from doti import audit, contracts, lifecycle, notices, runtime
+from doti import runtime
 from doti.auth.staff import create_staff_key
 from doti.clock import utcnow
+from doti.contracts import lifecycle, notices, terms
 from doti.jobs.suspension import SuspensionReport, run_suspension
+from doti.oversight import audit
 from doti.store.models import NoticeModel
 from tests.faults.inject import MODES, Call, Plan
 from tests.faults.points import attempt, sweep
@@ -35,10 +37,10 @@ NEXT_RUN = timedelta(minutes=5)  # the suspension job's schedule
 
 def new_contract() -> str:
     """An active contract with an address of its own, so its mails can be told apart."""
-    contract = contracts.create_contract(
+    contract = terms.create_contract(
         name="Notice Shop",
         contact_email=f"owner-{secrets.token_hex(4)}@notice-shop.example",
-        plan=contracts.Plan(),
+        plan=terms.Plan(),
         security_contract_id=None,
         now=utcnow(),
     )
@@ -46,7 +48,7 @@ def new_contract() -> str:
 
 
 def mails_to(contract_id: str) -> int:
-    address = contracts.get_contract(contract_id).contact_email
+    address = terms.get_contract(contract_id).contact_email
     messages = ses_backends["123456789012"]["us-east-1"].sent_messages
     return sum(1 for m in messages if m.destinations["ToAddresses"] == [address])
 
@@ -85,11 +87,11 @@ def test_an_emergency_suspension_notice_under_any_single_fault_is_mailed_at_most
 
     def check(contract_id: str, plan: Plan, outcome: Any) -> None:
         # When the staff member asks again while the contract is not suspended, and the job runs five minutes later
-        if contracts.get_contract(contract_id).state != "suspended":
+        if terms.get_contract(contract_id).state != "suspended":
             assert suspend(contract_id)["statusCode"] == 200
         report = job_run(utcnow() + NEXT_RUN)
         # Then the contract is suspended and its customer notified once
-        assert contracts.get_contract(contract_id).state == "suspended", plan
+        assert terms.get_contract(contract_id).state == "suspended", plan
         assert_notified_once(contract_id, report, plan)
 
     for mode in MODES:
@@ -103,7 +105,7 @@ def test_a_notice_whose_request_stopped_before_sending_is_reported_unconfirmed_b
     _, failure = attempt(plan, lambda: suspend_now(contract_id))
     assert plan.fired == Call("dynamodb", "UpdateItem")
     assert failure is not None
-    assert contracts.get_contract(contract_id).state == "suspended"
+    assert terms.get_contract(contract_id).state == "suspended"
 
     # When the suspension job runs next
     report = job_run(utcnow() + NEXT_RUN)

@@ -10,8 +10,8 @@ from typing import Any
 import boto3
 import pytest
 
-from doti import audit
 from doti.auth.staff import authenticate_staff
+from doti.oversight import audit
 from doti.store.models import ContractModel
 from functions.ingest import app as ingest
 from functions.viewer import app as viewer

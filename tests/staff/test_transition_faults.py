@@ -14,11 +14,14 @@ from typing import Any
 
 import pytest
 
-from doti import audit, contracts, lifecycle, runtime, schedule
+from doti import runtime
 from doti.auth.staff import create_staff_key
 from doti.clock import utcnow
+from doti.contracts import lifecycle, terms
 from doti.entities import Contract
+from doti.jobs import schedule
 from doti.jobs.termination import TerminationReport, run_termination
+from doti.oversight import audit
 from tests.faults.inject import MODES, Call, Plan
 from tests.faults.points import attempt, sweep
 from tests.support import admin_call
@@ -34,10 +37,10 @@ MOVE = Call("dynamodb", "TransactWriteItems")  # a move with its contract.transi
 
 def new_contract() -> str:
     """An active contract, and nothing else: a transition needs no site, camera or user."""
-    contract = contracts.create_contract(
+    contract = terms.create_contract(
         name="Fault Shop",
         contact_email="owner@fault-shop.example",
-        plan=contracts.Plan(),
+        plan=terms.Plan(),
         security_contract_id=None,
         now=utcnow(),
     )
@@ -92,7 +95,7 @@ def run_job(at: datetime) -> TerminationReport:
 def tidy_purge_work(contract_id: str) -> None:
     """Each contract terminated here leaves its purge scheduled in 30 days; later runs of the job would sweep it
     again (more calls each time), so it goes once the contract has been checked."""
-    contract = contracts.get_contract(contract_id)
+    contract = terms.get_contract(contract_id)
     if contract.purge_due_at is not None:
         schedule.done_work(schedule.work_for(schedule.PURGE, contract_id, None, contract.purge_due_at))
 
@@ -120,13 +123,13 @@ def test_a_cancellation_the_job_ends_under_any_single_fault_is_audited_once(aws)
 
     def check(contract_id: str, plan: Plan, outcome: Any) -> None:
         # Then the broken run either finished the move, or its report says what it could not finish
-        finished = contracts.get_contract(contract_id).state == "terminated"
+        finished = terms.get_contract(contract_id).state == "terminated"
         if isinstance(outcome, TerminationReport) and not finished:
             assert outcome.failed >= 1, (plan, outcome)
         # When the job runs again, an hour later, unbroken
         rerun = run_job(job_at + timedelta(hours=1))
         # Then the contract is terminated, with one entry for the move, in an intact chain, and nothing left to redo
-        assert contracts.get_contract(contract_id).state == "terminated", plan
+        assert terms.get_contract(contract_id).state == "terminated", plan
         assert moves_of(contract_id) == [("active", "cancelling"), ("cancelling", "terminated")], plan
         assert_chain_intact(contract_id)
         assert rerun.failed == 0, (plan, rerun)
@@ -138,7 +141,7 @@ def test_a_cancellation_the_job_ends_under_any_single_fault_is_audited_once(aws)
         sweep(mode, cancelling, lambda _contract_id: run_job(job_at), check, keep=(MOVE,))
 
 
-# the purge's last step: terminated -> purged (doti.purge calls lifecycle.transition so)
+# the purge's last step: terminated -> purged (doti.jobs.purge calls lifecycle.transition so)
 
 
 def test_the_move_to_purged_under_any_single_fault_is_audited_once(aws):
@@ -157,10 +160,10 @@ def test_the_move_to_purged_under_any_single_fault_is_audited_once(aws):
 
     def check(contract_id: str, plan: Plan, outcome: Any) -> None:
         # When the purge runs again, as its next run does: the move once more unless the contract is purged
-        if contracts.get_contract(contract_id).state == "terminated":
+        if terms.get_contract(contract_id).state == "terminated":
             purged(contract_id)
         # Then the contract is purged, with one entry for the move, in an intact chain
-        assert contracts.get_contract(contract_id).state == "purged", plan
+        assert terms.get_contract(contract_id).state == "purged", plan
         assert moves_of(contract_id) == [("active", "terminated"), ("terminated", "purged")], (plan, outcome)
         assert_chain_intact(contract_id)
 
@@ -187,7 +190,7 @@ def test_an_emergency_suspension_under_any_single_fault_is_audited_once(aws):
             retried = suspend(contract_id)
             assert retried["statusCode"] in (200, 409), retried["body"]
         # Then the contract is suspended, with one entry for the move, in an intact chain
-        assert contracts.get_contract(contract_id).state == "suspended", plan
+        assert terms.get_contract(contract_id).state == "suspended", plan
         assert moves_of(contract_id) == [("active", "suspended")], (plan, outcome)
         assert_chain_intact(contract_id)
 

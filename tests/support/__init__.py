@@ -15,10 +15,11 @@ from urllib.parse import urlencode
 
 import boto3
 
-from doti import contracts, registry, runtime
+from doti import runtime
 from doti.auth.device import signed_headers
 from doti.auth.staff import create_staff_key
 from doti.clock import format_rfc3339, utcnow
+from doti.contracts import registry, terms
 
 ROOT = Path(__file__).resolve().parents[2]
 EVENTS = ROOT / "events"
@@ -56,10 +57,10 @@ def camera_consents(when: datetime) -> dict[str, dict[str, str]]:
 
 def make_world(**plan: Any) -> World:
     now = utcnow()
-    contract = contracts.create_contract(
+    contract = terms.create_contract(
         name="Test Shop",
         contact_email="owner@test-shop.example",
-        plan=contracts.Plan(**plan),
+        plan=terms.Plan(**plan),
         security_contract_id=None,
         now=now,
     )

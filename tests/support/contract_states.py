@@ -5,9 +5,10 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from doti import audit, lifecycle
 from doti.clock import utcnow
-from doti.contracts import add_months
+from doti.contracts import lifecycle
+from doti.contracts.terms import add_months
+from doti.oversight import audit
 from doti.store.models import ContractModel
 
 JOB = audit.job_actor("test-job")

@@ -6,9 +6,10 @@ import json
 from datetime import datetime
 from typing import Any
 
-from doti import audit, runtime
+from doti import runtime
 from doti.auth.device import signed_headers
 from doti.clock import format_rfc3339
+from doti.oversight import audit
 from functions.ingest import app as ingest
 from functions.viewer import app as viewer
 from tests.support import (

@@ -11,7 +11,7 @@ import boto3
 
 from doti import runtime
 from doti.clock import format_rfc3339
-from doti.retention import RetentionReport, run_retention
+from doti.jobs.retention import RetentionReport, run_retention
 from functions.ingest import app as ingest
 from infra.provision import Provisioned
 from tests.support import LambdaContext, World, body_of, frame_event, now, sample_event

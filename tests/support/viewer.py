@@ -9,8 +9,9 @@ from datetime import datetime
 from typing import Any
 from urllib.parse import parse_qs, urlparse
 
-from doti import registry, runtime
+from doti import runtime
 from doti.clock import utcnow
+from doti.contracts import registry
 from doti.store.models import ContractModel
 from functions.ingest import app as ingest
 from functions.viewer import app as viewer

@@ -16,12 +16,14 @@ from aws_lambda_powertools.event_handler.openapi.params import Query
 from pydantic import EmailStr, Field
 
 from admin_routes.common import StaffRequest, staff
-from doti import audit, contract_states, contracts, lifecycle, openapi, runtime
+from doti import openapi, runtime
 from doti.api.staff import Contract as ContractOut
 from doti.api.staff import ContractPage, Suspension, SuspensionList
 from doti.clock import parse_rfc3339, utcnow
+from doti.contracts import contract_states, lifecycle, terms
 from doti.errors import ValidationError
 from doti.http import json_response
+from doti.oversight import audit
 from doti.settings import get_settings
 
 router = Router()
@@ -31,13 +33,13 @@ _TARGETS = Literal[tuple(state.value for state in contract_states.STAFF_TARGETS)
 _STATES = Literal[tuple(state.value for state in contract_states.ContractState)]  # type: ignore[valid-type]
 _CONTRACT_ID = re.compile(r"ctr_[0-9a-z]{20}")  # doti.ids.new_id("ctr")
 
-# The plan's numbers, bounded here as in contracts.Plan.validate so that no value reaches arithmetic or a write that
+# The plan's numbers, bounded here as in terms.Plan.validate so that no value reaches arithmetic or a write that
 # cannot hold it; the domain still names the exact rule (one of the retention classes, quota >= object size).
-_RETENTION_DAYS = Field(ge=min(contracts.RETENTION_CLASSES), le=max(contracts.RETENTION_CLASSES))
-_SIGNED_URL_TTL = Field(ge=contracts.MIN_SIGNED_URL_TTL, le=contracts.MAX_SIGNED_URL_TTL)
-_MAX_OBJECT_BYTES = Field(ge=contracts.MIN_OBJECT_BYTES, le=contracts.MAX_OBJECT_BYTES)
-_MAX_PIXELS = Field(ge=contracts.MIN_PIXELS, le=contracts.MAX_PIXELS)
-_MONTHLY_BYTE_QUOTA = Field(ge=contracts.MIN_OBJECT_BYTES, le=contracts.MAX_MONTHLY_BYTE_QUOTA)
+_RETENTION_DAYS = Field(ge=min(terms.RETENTION_CLASSES), le=max(terms.RETENTION_CLASSES))
+_SIGNED_URL_TTL = Field(ge=terms.MIN_SIGNED_URL_TTL, le=terms.MAX_SIGNED_URL_TTL)
+_MAX_OBJECT_BYTES = Field(ge=terms.MIN_OBJECT_BYTES, le=terms.MAX_OBJECT_BYTES)
+_MAX_PIXELS = Field(ge=terms.MIN_PIXELS, le=terms.MAX_PIXELS)
+_MONTHLY_BYTE_QUOTA = Field(ge=terms.MIN_OBJECT_BYTES, le=terms.MAX_MONTHLY_BYTE_QUOTA)
 
 
 class ContractCreate(StaffRequest):
@@ -47,11 +49,11 @@ class ContractCreate(StaffRequest):
     service_start: str | None = Field(
         default=None, max_length=40, json_schema_extra=openapi.TIME
     )  # a future start makes the contract pending
-    retention_days: Annotated[int, _RETENTION_DAYS] = contracts.Plan.retention_days
-    signed_url_ttl: Annotated[int, _SIGNED_URL_TTL] = contracts.Plan.signed_url_ttl
-    max_object_bytes: Annotated[int, _MAX_OBJECT_BYTES] = contracts.Plan.max_object_bytes
-    max_pixels: Annotated[int, _MAX_PIXELS] = contracts.Plan.max_pixels
-    monthly_byte_quota: Annotated[int, _MONTHLY_BYTE_QUOTA] = contracts.Plan.monthly_byte_quota
+    retention_days: Annotated[int, _RETENTION_DAYS] = terms.Plan.retention_days
+    signed_url_ttl: Annotated[int, _SIGNED_URL_TTL] = terms.Plan.signed_url_ttl
+    max_object_bytes: Annotated[int, _MAX_OBJECT_BYTES] = terms.Plan.max_object_bytes
+    max_pixels: Annotated[int, _MAX_PIXELS] = terms.Plan.max_pixels
+    monthly_byte_quota: Annotated[int, _MONTHLY_BYTE_QUOTA] = terms.Plan.monthly_byte_quota
 
 
 class ContractUpdate(StaffRequest):
@@ -105,14 +107,14 @@ def _decode_cursor(cursor: str) -> str:
 @router.post("/v1/admin/contracts", responses=openapi.answers(201, 409))
 def create_contract(body: ContractCreate) -> Response[ContractOut]:
     member = staff(router)
-    plan = contracts.Plan(
+    plan = terms.Plan(
         retention_days=body.retention_days,
         signed_url_ttl=body.signed_url_ttl,
         max_object_bytes=body.max_object_bytes,
         max_pixels=body.max_pixels,
         monthly_byte_quota=body.monthly_byte_quota,
     )
-    contract = contracts.create_contract(
+    contract = terms.create_contract(
         name=body.name,
         contact_email=str(body.contact_email),
         plan=plan,
@@ -131,7 +133,7 @@ def list_contracts(
     cursor: Annotated[str | None, Query(max_length=200)] = None,
 ) -> Response[ContractPage]:
     staff(router)
-    page, after = contracts.iter_contract_page(state, limit, _decode_cursor(cursor) if cursor else None)
+    page, after = terms.iter_contract_page(state, limit, _decode_cursor(cursor) if cursor else None)
     items = [ContractOut.of(c) for c in page]
     return json_response(200, ContractPage(items=items, cursor=_encode_cursor(after) if after else None))
 
@@ -139,7 +141,7 @@ def list_contracts(
 @router.get("/v1/admin/contracts/<contract_id>", responses=openapi.answers(200, 404))
 def get_contract(contract_id: str) -> Response[ContractOut]:
     staff(router)
-    return json_response(200, ContractOut.of(contracts.get_contract(contract_id)))
+    return json_response(200, ContractOut.of(terms.get_contract(contract_id)))
 
 
 @router.patch("/v1/admin/contracts/<contract_id>", responses=openapi.answers(200, 404, 409))
@@ -153,13 +155,13 @@ def update_contract(contract_id: str, body: ContractUpdate) -> Response[Contract
         elif name == "contact_email" and value is not None:
             value = str(value)
         changes[name] = value
-    contract = contracts.update_plan(contract_id, changes, audit.staff_actor(member), utcnow())
+    contract = terms.update_plan(contract_id, changes, audit.staff_actor(member), utcnow())
     return json_response(200, ContractOut.of(contract))
 
 
 @router.post("/v1/admin/contracts/<contract_id>/transitions", responses=openapi.answers(200, 404, 409))
 def transition_contract(contract_id: str, body: TransitionRequest) -> Response[ContractOut]:
-    member = staff(router, "admin" if body.to == contracts.TERMINATED else "operator")
+    member = staff(router, "admin" if body.to == terms.TERMINATED else "operator")
     contract = lifecycle.transition(
         contract_id,
         body.to,

@@ -9,10 +9,12 @@ from aws_lambda_powertools.event_handler.openapi.params import Query
 from pydantic import Field
 
 from admin_routes.common import StaffRequest, staff
-from doti import access_log, audit, disclosures, incidents, notices, openapi, runtime
+from doti import openapi, runtime
 from doti.api import staff as api
 from doti.clock import parse_rfc3339, utcnow
+from doti.contracts import notices
 from doti.http import json_response
+from doti.oversight import access_log, audit, disclosures, incidents
 
 router = Router()
 

@@ -16,10 +16,13 @@ from aws_lambda_powertools.event_handler.api_gateway import Router
 from pydantic import Field, SecretStr
 
 from admin_routes.common import StaffRequest, staff
-from doti import activity, audit, frames, maintenance, masks, openapi, registry, remask, runtime, takedown
+from doti import openapi, remask, runtime
 from doti.api import staff as api
 from doti.clock import parse_rfc3339, utcnow
+from doti.contracts import registry
 from doti.http import json_response
+from doti.ingest import activity, frames, masks
+from doti.oversight import audit, maintenance, takedown
 
 router = Router()
 
@@ -60,7 +63,8 @@ class DeviceCreate(StaffRequest):
 
 
 class UserCreate(StaffRequest):
-    # Loose on purpose: doti.login_ids is the one definition (normalised, then checked), and answers field login_id.
+    # Loose on purpose: doti.accounts.login_ids is the one definition (normalised, then checked), and answers field
+    # login_id.
     login_id: str = Field(min_length=1, max_length=512)
     name: str = Field(min_length=1, max_length=200)
     role: str = Field(pattern=r"^(owner|manager|viewer)$")
@@ -245,7 +249,8 @@ def revoke_device(device_id: str, body: StaffNote | None = None) -> Response[api
 
 
 # The login id in these paths arrives as API Gateway decoded it, once; decoding it again would let `%40` stand for `@`
-# (issue 10). doti.registry reads it as doti.login_ids defines ids: 422 when it is none, 404 when nobody holds it.
+# (issue 10). doti.contracts.registry reads it as doti.accounts.login_ids defines ids: 422 when it is none, 404 when
+# nobody holds it.
 @router.post("/v1/admin/users/<login_id>/lock", responses=openapi.answers(200, 404, 409))
 def lock_user(login_id: str, body: StaffNote | None = None) -> Response[api.LockedUser]:
     actor = audit.staff_actor(staff(router))

@@ -4,11 +4,12 @@ from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.router import APIGatewayRouter
 from pydantic import BaseModel, Field, SecretStr
 
-from doti import account, openapi
+from doti import openapi
 from doti.api.customer import Me, SignedIn
 from doti.auth import customer
 from doti.clock import utcnow
 from doti.http import json_response
+from doti.viewing import account
 from viewer_routes.common import session
 
 router = APIGatewayRouter()

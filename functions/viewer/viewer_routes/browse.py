@@ -7,12 +7,14 @@ from aws_lambda_powertools.event_handler.openapi.params import Query
 from aws_lambda_powertools.event_handler.router import APIGatewayRouter
 from aws_lambda_powertools.metrics import MetricUnit
 
-from doti import cameras, frames, openapi, runtime
+from doti import openapi, runtime
 from doti.api.content import Frame, FramePage
 from doti.api.customer import Camera, CameraList
 from doti.clock import utcnow
 from doti.http import json_response
+from doti.ingest import frames
 from doti.observability import metrics
+from doti.viewing import cameras
 from viewer_routes.common import session, window
 
 router = APIGatewayRouter()

@@ -5,12 +5,13 @@ from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.router import APIGatewayRouter
 from pydantic import BaseModel, ConfigDict, Field
 
-from doti import exports, openapi, runtime
+from doti import openapi, runtime
 from doti.api.customer import Export, ExportAccepted
 from doti.clock import parse_rfc3339, utcnow
 from doti.http import json_response
 from doti.settings import get_settings
 from doti.store.aws import sqs_client
+from doti.viewing import exports
 from viewer_routes.common import session
 
 router = APIGatewayRouter()

@@ -6,14 +6,18 @@ from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.params import Query
 from aws_lambda_powertools.event_handler.router import APIGatewayRouter
 
-from doti import access_log, deletions, notices, openapi
+from doti import openapi
 from doti.api.customer import AccessEntry, AccessLogPage, DeletionList, DeletionReceipt, Notice, NoticeList
 from doti.clock import utcnow
+from doti.contracts import notices
 from doti.http import json_response
+from doti.oversight import access_log
+from doti.viewing import deletions
 from viewer_routes.common import session
 
 router = APIGatewayRouter()
-# A day as doti.deletions reads it; the pattern also refuses the ISO week dates (2024-W01-1) fromisoformat would take.
+# A day as doti.viewing.deletions reads it; the pattern also refuses the ISO week dates (2024-W01-1) fromisoformat would
+# take.
 _DAY = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$"
 
 
@@ -49,6 +53,6 @@ def list_deletions(
 ) -> Response[DeletionList]:
     _, user = session(router)
     query = deletions.DeletionQuery(first_day=from_, last_day=to, limit=limit)
-    # receipts_of writes each receipt as a dict (doti.deletions); the model checks and documents that shape.
+    # receipts_of writes each receipt as a dict (doti.viewing.deletions); the model checks and documents that shape.
     receipts = deletions.receipts_of(user, query, now=utcnow())
     return json_response(200, DeletionList(items=[DeletionReceipt(**receipt) for receipt in receipts]))

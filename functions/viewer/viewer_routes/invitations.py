@@ -1,6 +1,6 @@
-"""Invitations by link (doti.invitations): owners revoke pending ones; the invitee opens the link's page and posts its
-form, a server-rendered HTML page with no session (the token in the path is the credential). Owners create them with
-POST /v1/users and see them in GET /v1/users (viewer_routes.users)."""
+"""Invitations by link (doti.accounts.invitations): owners revoke pending ones; the invitee opens the link's page and
+posts its form, a server-rendered HTML page with no session (the token in the path is the credential). Owners create
+them with POST /v1/users and see them in GET /v1/users (viewer_routes.users)."""
 
 from urllib.parse import parse_qs
 
@@ -8,13 +8,14 @@ from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.router import APIGatewayRouter
 from aws_lambda_powertools.metrics import MetricUnit
 
-from doti import invitations, invite_page, openapi
+from doti import openapi
+from doti.accounts import invitations, invite_page
 from doti.clock import utcnow
 from doti.errors import PayloadTooLarge, UnsupportedMediaType, ValidationError
 from doti.http import lower_headers, raw_body
 from doti.observability import metrics
 from doti.public_urls import public_url
-from doti.share_page import Page
+from doti.viewing.share_page import Page
 from viewer_routes.common import public, session
 
 router = APIGatewayRouter()

@@ -7,10 +7,11 @@ from aws_lambda_powertools.event_handler.openapi.params import Query
 from aws_lambda_powertools.event_handler.router import APIGatewayRouter
 from pydantic import BaseModel, ConfigDict, Field
 
-from doti import notes, openapi
+from doti import openapi
 from doti.api.content import Note, NotePage
 from doti.clock import utcnow
 from doti.http import json_response
+from doti.ingest import notes
 from viewer_routes.common import session, window
 
 router = APIGatewayRouter()

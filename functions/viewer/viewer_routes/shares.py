@@ -9,12 +9,13 @@ from aws_lambda_powertools.event_handler.router import APIGatewayRouter
 from aws_lambda_powertools.metrics import MetricUnit
 from pydantic import BaseModel, ConfigDict, Field
 
-from doti import openapi, runtime, share_page, shares
+from doti import openapi, runtime
 from doti.api.customer import Share, ShareCreated, ShareList
 from doti.clock import utcnow
 from doti.http import json_response
 from doti.observability import metrics
 from doti.public_urls import public_base_url, public_url
+from doti.viewing import share_page, shares
 from viewer_routes.common import public, session, window
 
 router = APIGatewayRouter()

@@ -9,7 +9,8 @@ from aws_lambda_powertools.event_handler.openapi.params import Path
 from aws_lambda_powertools.event_handler.router import APIGatewayRouter
 from pydantic import BaseModel, ConfigDict, Field
 
-from doti import invitations, openapi, users
+from doti import openapi
+from doti.accounts import invitations, users
 from doti.api.customer import Invitation, InvitationCreated, User, UserList
 from doti.clock import utcnow
 from doti.http import json_response
@@ -54,7 +55,8 @@ def invite_user(body: InviteRequest) -> Response[InvitationCreated]:
 
 @router.delete("/v1/users/<login_id>", responses=openapi.answers(204, 404, 409))
 def remove_user(login_id: Annotated[str, Path(max_length=512)]) -> Response[str]:
-    """The login id as doti.login_ids reads it (422 when it is none), from the path as API Gateway decoded it."""
+    """The login id as doti.accounts.login_ids reads it (422 when it is none), from the path as API Gateway decoded
+    it."""
     _, owner = session(router)
     users.remove_user(owner, login_id, utcnow())
     return Response(status_code=204, body="", headers={"Cache-Control": "no-store"})

@@ -51,10 +51,10 @@ class Camera:
     created_at: datetime
     last_frame_id: str | None = None
     consents: dict | None = None
-    # Art. 2-4 privacy mask: normalized polygons (doti.masks) and their version digest; None: no mask
+    # Art. 2-4 privacy mask: normalized polygons (doti.ingest.masks) and their version digest; None: no mask
     privacy_mask: list | None = None
     mask_version: str | None = None
-    activity_threshold: float | None = None  # None: doti.activity.DEFAULT_THRESHOLD
+    activity_threshold: float | None = None  # None: doti.ingest.activity.DEFAULT_THRESHOLD
     last_signature: bytes | None = None  # activity signature of last_frame_id, moved with it
 
 
@@ -126,9 +126,9 @@ class Frame:
     thumb_height: int
     retention_class: str
     expires_at: datetime
-    activity_score: float | None = None  # None: nothing to compare with (doti.activity)
+    activity_score: float | None = None  # None: nothing to compare with (doti.ingest.activity)
     mask_version: str | None = None  # the privacy mask the stored objects are blacked out under
-    duration_ms: int | None = None  # clips only (large uploads, doti.video)
+    duration_ms: int | None = None  # clips only (large uploads, doti.ingest.video)
     frame_count: int | None = None  # clips only
 
 
@@ -215,7 +215,7 @@ class AuditEntry:
 
 @dataclass(frozen=True)
 class ScheduledWork:
-    """An item of the schedule table (doti.schedule): `kind` work on a contract, due at `due_at`."""
+    """An item of the schedule table (doti.jobs.schedule): `kind` work on a contract, due at `due_at`."""
 
     kind: str
     due_key: str
@@ -227,7 +227,7 @@ class ScheduledWork:
 
 @dataclass(frozen=True)
 class Notice:
-    """A notice to one contract (`audience`) or to all (SPEC §8, doti.notices)."""
+    """A notice to one contract (`audience`) or to all (SPEC §8, doti.contracts.notices)."""
 
     audience: str
     notice_id: str
@@ -242,7 +242,7 @@ class Notice:
 
 @dataclass(frozen=True)
 class SuspensionWindow:
-    """A planned suspension (Art. 8-2), applied and lifted by the suspension job (doti.lifecycle)."""
+    """A planned suspension (Art. 8-2), applied and lifted by the suspension job (doti.contracts.lifecycle)."""
 
     contract_id: str
     suspension_id: str
@@ -257,7 +257,7 @@ class SuspensionWindow:
 
 @dataclass(frozen=True)
 class Disclosure:
-    """A disclosure of frames to a third party (doti.disclosures), with its evidence package."""
+    """A disclosure of frames to a third party (doti.oversight.disclosures), with its evidence package."""
 
     disclosure_id: str
     contract_id: str

@@ -28,8 +28,8 @@ from pydantic import BaseModel
 from doti import openapi
 from doti.clock import utcnow
 from doti.errors import DotiError, Unauthorized, UnsupportedMediaType, ValidationError, error_body
+from doti.ingest.media import media_type
 from doti.json_body import parse_json_body
-from doti.media import media_type
 from doti.observability import logger, metrics
 
 JSON_MEDIA_TYPES = frozenset({"", "application/json"})  # "": no Content-Type, read as JSON as Powertools does

@@ -23,8 +23,9 @@ from aws_lambda_powertools.event_handler import APIGatewayRestResolver
 from aws_lambda_powertools.event_handler.api_gateway import Route
 from aws_lambda_powertools.event_handler.openapi.models import APIKey, APIKeyIn, HTTPBearer
 
-from doti import errors, frames, notes, uploads
-from doti.media import media_type
+from doti import errors
+from doti.ingest import frames, notes, uploads
+from doti.ingest.media import media_type
 
 JSON = "application/json"
 HTML = "text/html"

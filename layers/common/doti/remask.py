@@ -22,9 +22,10 @@ from datetime import datetime, timedelta
 from functools import partial
 from typing import Protocol
 
-from doti import audit, ids
+from doti import ids
+from doti.contracts.retention_policy import FUTURE_TOLERANCE
 from doti.errors import Conflict
-from doti.retention_policy import FUTURE_TOLERANCE
+from doti.oversight import audit
 from doti.store import registry as registry_store
 from doti.store import remask as store
 from doti.store.remask import RemaskJob

@@ -50,15 +50,15 @@ def secret_box() -> SecretBox:
 
 @cache
 def mailer() -> SesMailer:
-    """The mailer of notices (doti.notices): botocore never resends a mail of it, as SES would send it twice; a mail
-    whose answer was lost raises MailUnconfirmed instead, and is not sent again."""
+    """The mailer of notices (doti.contracts.notices): botocore never resends a mail of it, as SES would send it twice;
+    a mail whose answer was lost raises MailUnconfirmed instead, and is not sent again."""
     settings = get_settings()
     return SesMailer(ses_client_sending_once(settings.region), settings.mail_sender)
 
 
 @cache
 def receipt_mailer() -> SesMailer:
-    """A mailer that botocore never resends a mail of: for the deletion receipt, sent at most once (doti.purge)."""
+    """A mailer that botocore never resends a mail of: for the deletion receipt, sent at most once (doti.jobs.purge)."""
     settings = get_settings()
     return SesMailer(ses_client_sending_once(settings.region), settings.mail_sender)
 

@@ -7,14 +7,16 @@ from typing import Any
 
 from pydantic import Field
 
-from doti import access_log, exports, invitations, shares
-from doti.account import Account
+from doti.accounts import invitations
 from doti.api.fields import Omittable, ResponseModel, Time
 from doti.auth.customer import SignIn
-from doti.cameras import CameraCard
+from doti.contracts.notices import Notice as NoticeEntity
 from doti.entities import Share as ShareEntity
 from doti.entities import User as UserEntity
-from doti.notices import Notice as NoticeEntity
+from doti.oversight import access_log
+from doti.viewing import exports, shares
+from doti.viewing.account import Account
+from doti.viewing.cameras import CameraCard
 
 
 def _sites(site_ids: frozenset[str] | None) -> list[str] | None:
@@ -197,7 +199,7 @@ class NoticeList(ResponseModel):
 
 
 class AccessEntry(ResponseModel):
-    """An access-log entry as the customer reads it (doti.access_log says what is left out, and why)."""
+    """An access-log entry as the customer reads it (doti.oversight.access_log says what is left out, and why)."""
 
     at: Time
     actor: str = Field(description="staff, system, user, device or share")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from doti.api.fields import ResponseModel, Time
 from doti.entities import Frame
-from doti.uploads import UploadGrant as Grant
+from doti.ingest.uploads import UploadGrant as Grant
 
 
 class IngestedFrame(ResponseModel):

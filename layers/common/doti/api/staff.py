@@ -7,15 +7,18 @@ from typing import Any
 
 from pydantic import Field
 
-from doti import activity, audit, disclosures, incidents, lifecycle, maintenance, notices, registry, remask, takedown
+from doti import remask
 from doti.api.content import Frame
 from doti.api.fields import Number, Omittable, ResponseModel, Time
 from doti.auth import customer
+from doti.contracts import lifecycle, notices, registry
 from doti.entities import Camera as CameraEntity
 from doti.entities import Contract as ContractEntity
 from doti.entities import Device as DeviceEntity
 from doti.entities import Site as SiteEntity
 from doti.entities import User as UserEntity
+from doti.ingest import activity
+from doti.oversight import audit, disclosures, incidents, maintenance, takedown
 
 # contracts
 

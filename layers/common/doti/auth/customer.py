@@ -1,7 +1,7 @@
 """Customer passwords and sessions (SPEC §2, Art. 6).
 
-Login ids have one definition, doti.login_ids. An id that is not a valid login id is, at login, an id nobody has: the
-same attempt counted (on its canonical form), the same reads, one scrypt hash, the same 401.
+Login ids have one definition, doti.accounts.login_ids. An id that is not a valid login id is, at login, an id nobody
+has: the same attempt counted (on its canonical form), the same reads, one scrypt hash, the same 401.
 
 Passwords: scrypt with a per-user salt; at least 10 characters, never containing the login id. Every attempt is
 counted on the login id BEFORE its password is verified, in one conditional write, so concurrent guesses cannot
@@ -15,7 +15,7 @@ sets a cut-off on the user, so a session the eventually consistent index had not
 
 A temporary password (staff reset, compromised report) must be changed before anything but the account itself
 (`/v1/me`, password change, logout) is served. Owners' invitations make none: the invitee chooses their own password
-on the invitation page (doti.invitations).
+on the invitation page (doti.accounts.invitations).
 """
 
 from __future__ import annotations
@@ -27,8 +27,10 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from doti import audit, contracts, login_ids, tokens
+from doti import tokens
+from doti.accounts import login_ids
 from doti.clock import format_rfc3339
+from doti.contracts import terms
 from doti.entities import Session, User
 from doti.errors import (
     AccountLocked,
@@ -40,6 +42,7 @@ from doti.errors import (
     ValidationError,
 )
 from doti.observability import logger
+from doti.oversight import audit
 from doti.store import accounts, registry
 
 MIN_PASSWORD_LENGTH = 10
@@ -73,7 +76,7 @@ _POLICY_MESSAGES = {
 
 def password_problem(password: str, login_id: str) -> str | None:
     """Which rule the password breaks (TOO_SHORT, CONTAINS_LOGIN_ID), or None: at least MIN_PASSWORD_LENGTH
-    characters, and neither the login id nor containing it, compared as login ids are (doti.login_ids.fold), so
+    characters, and neither the login id nor containing it, compared as login ids are (doti.accounts.login_ids.fold), so
     a full-width or upper-case copy of the id counts too. `login_id` is a valid id (callers parse it first)."""
     if len(password) < MIN_PASSWORD_LENGTH:
         return TOO_SHORT
@@ -133,7 +136,7 @@ def _refuse_staff_lock(user: User) -> None:
 
 def _refuse_ended_contract(user: User) -> None:
     """No new session for a terminated or purged contract (SPEC §3: its sessions are revoked)."""
-    if registry.get_contract(user.contract_id).state in contracts.ENDED_STATES:
+    if registry.get_contract(user.contract_id).state in terms.ENDED_STATES:
         raise ContractTerminated("the contract has ended")
 
 
@@ -152,7 +155,7 @@ def _record_use(user: User, now: datetime) -> None:
     if user.must_change_password:
         return
     try:
-        contracts.record_use(user.contract_id, now)
+        terms.record_use(user.contract_id, now)
     except StorageError:
         logger.warning("could not record the use of the service", extra={"contract_id": user.contract_id})
 
@@ -162,8 +165,8 @@ def sign_in(login_id: str, password: str, now: datetime) -> SignIn:
 
     An unknown id and a wrong password take the same path: the attempt counted, the user read, one scrypt hash
     verified (a fixed dummy when there is no user), 401; the attempt stays counted. An id that is not a valid login id
-    (doti.login_ids) is an unknown id: counted on its canonical form, and the read asks for _NO_USER_KEY, which no
-    valid id can be, so the calls made are the same and no malformed key reaches the table.
+    (doti.accounts.login_ids) is an unknown id: counted on its canonical form, and the read asks for _NO_USER_KEY, which
+    no valid id can be, so the calls made are the same and no malformed key reaches the table.
     """
     key = login_ids.canonical(login_id)
     _count_attempt(key, now)
@@ -258,7 +261,7 @@ def change_password(user: User, current_password: str, new_password: str, now: d
     session cannot be used to guess the password faster than the login form allows, and a locked account (423)
     cannot change it either. The new password's rules, which need no secret, are checked first.
     """
-    contracts.require_account_open(contracts.get_contract(user.contract_id), now)
+    terms.require_account_open(terms.get_contract(user.contract_id), now)
     check_password_policy(new_password, user.login_id, field="new_password")
     if hmac.compare_digest(new_password.encode(), current_password.encode()):
         raise ValidationError("new_password must differ from the current password", field="new_password")

@@ -1,1 +1,1 @@
-"""Scheduled jobs: each reads only the work that is due (doti.schedule), never scans contracts or frames."""
+"""Scheduled jobs: each reads only the work that is due (doti.jobs.schedule), never scans contracts or frames."""

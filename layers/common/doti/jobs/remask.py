@@ -3,7 +3,7 @@
 A slice takes the job's lease (so a duplicate SQS delivery or a second message never works the same job at the same
 time), and for each frame:
   1. skips it if its index item already carries the job's mask version (a rerun changes nothing);
-  2. reads the original and blacks the job's polygons out through the processor's pipeline (doti.video: a still
+  2. reads the original and blacks the job's polygons out through the processor's pipeline (doti.ingest.video: a still
      re-encoded in its format, a clip's every frame re-encoded, its poster the thumbnail), unless the object's
      metadata says an earlier slice already rewrote it and stopped before the index (then only its thumbnail is
      derived again);
@@ -32,11 +32,13 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from functools import partial
 
-from doti import audit, retention_policy, video
+from doti.contracts import retention_policy
 from doti.entities import Frame
 from doti.errors import CorruptImage, NotFound, PayloadTooLarge, UnsupportedMediaType
-from doti.image_types import ImageLimits, ProcessedImage
+from doti.ingest import video
+from doti.ingest.image_types import ImageLimits, ProcessedImage
 from doti.observability import logger
+from doti.oversight import audit
 from doti.remask import COMPLETED, SUPERSEDED, JobQueue
 from doti.store import frames as frame_store
 from doti.store import keys
@@ -47,8 +49,8 @@ from doti.store.remask import Progress, RemaskJob
 
 ACTOR = audit.job_actor("remask")
 RESERVE_MS = 20_000  # stop this long before the Lambda timeout: a 4K frame takes about a second end to end
-# A clip's masking decodes and re-encodes every frame (doti.video); measured on one core, the re-encode takes up to
-# 1.3 s per megapixel with VP9 on noisy footage (30 ms with mp4v), and the function's 1024 MB get under one core.
+# A clip's masking decodes and re-encodes every frame (doti.ingest.video); measured on one core, the re-encode takes up
+# to 1.3 s per megapixel with VP9 on noisy footage (30 ms with mp4v), and the function's 1024 MB get under one core.
 CLIP_MS_PER_MEGAPIXEL = 1_500
 CLIP_MS_PER_MEGABYTE = 40  # reading the clip from S3 and writing it back
 # The clip, its masked copy and OpenCV fit the function's 1024 MB; both files fit its 512 MB of /tmp.

@@ -2,8 +2,8 @@
 
 In order: start the service of pending contracts (Art. 3), apply and lift planned suspension windows (Art. 8),
 suspend contracts whose security-service contract ended (Art. 12-1), and flag contracts unused for three months
-(Art. 12-1-11) with one notice; then e-mail the notices whose publisher could not (doti.notices.deliver: at most
-once; one whose e-mail may have gone is never sent again, and the report counts it). Its input is due work items
+(Art. 12-1-11) with one notice; then e-mail the notices whose publisher could not (doti.contracts.notices.deliver: at
+most once; one whose e-mail may have gone is never sent again, and the report counts it). Its input is due work items
 only, so its cost follows what is due, not how many contracts exist. Each item is handled on its own: its effect is
 written first, then the item is deleted, so a run stopped anywhere (timeout reserve, crash) leaves the rest for the
 next run, and a rerun finds nothing to redo.
@@ -15,12 +15,14 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from doti import audit, contract_states, contracts, lifecycle, notices, schedule
 from doti.clock import format_rfc3339
+from doti.contracts import contract_states, lifecycle, notices, terms
 from doti.entities import Contract
 from doti.errors import Conflict, DotiError, NotFound
+from doti.jobs import schedule
 from doti.mail import Mailer
 from doti.observability import logger
+from doti.oversight import audit
 
 JOB = "suspension"
 ACTOR = audit.job_actor(JOB)
@@ -80,7 +82,7 @@ def run_suspension(
 
 def _contract(work: schedule.ScheduledWork) -> Contract | None:
     try:
-        return contracts.get_contract(work.contract_id)
+        return terms.get_contract(work.contract_id)
     except NotFound:
         return None  # scheduled ahead of a contract that was never stored
 
@@ -98,11 +100,11 @@ def _move(run: _Run, contract_id: str, to: str, ground: str | None, reason: str,
 
 def _start_service(run: _Run, work: schedule.ScheduledWork) -> bool:
     contract = _contract(work)
-    if contract is None or contract.state != contracts.PENDING:
+    if contract is None or contract.state != terms.PENDING:
         return False
     if contract.service_start is not None and contract.service_start > run.now:
         return False  # moved later; its own item is scheduled
-    return _move(run, contract.contract_id, contracts.ACTIVE, None, "the service starts (Art. 3)")
+    return _move(run, contract.contract_id, terms.ACTIVE, None, "the service starts (Art. 3)")
 
 
 def _apply_window(run: _Run, work: schedule.ScheduledWork) -> bool:
@@ -111,7 +113,7 @@ def _apply_window(run: _Run, work: schedule.ScheduledWork) -> bool:
         return False
     contract = _contract(work)
     if window.status == lifecycle.WINDOW_SCHEDULED:
-        if contract is None or contract.state != contracts.ACTIVE or window.ends_at <= run.now:
+        if contract is None or contract.state != terms.ACTIVE or window.ends_at <= run.now:
             lifecycle.set_window_status(window, (lifecycle.WINDOW_SCHEDULED,), lifecycle.WINDOW_SKIPPED)
             audit.record(
                 work.contract_id,
@@ -125,10 +127,10 @@ def _apply_window(run: _Run, work: schedule.ScheduledWork) -> bool:
         # Claim the window first: "applied" on an active contract means "suspend it", also after a crash here.
         if not lifecycle.set_window_status(window, (lifecycle.WINDOW_SCHEDULED,), lifecycle.WINDOW_APPLIED):
             return False
-    if contract is None or contract.state != contracts.ACTIVE:
+    if contract is None or contract.state != terms.ACTIVE:
         return False
     reason = f"planned suspension {window.suspension_id}: {window.reason}"
-    return _move(run, contract.contract_id, contracts.SUSPENDED, window.ground, reason, window.suspension_id)
+    return _move(run, contract.contract_id, terms.SUSPENDED, window.ground, reason, window.suspension_id)
 
 
 def _lift_window(run: _Run, work: schedule.ScheduledWork) -> bool:
@@ -136,12 +138,12 @@ def _lift_window(run: _Run, work: schedule.ScheduledWork) -> bool:
     if window is None or window.status != lifecycle.WINDOW_APPLIED:
         return False  # never applied, cancelled, or already lifted (by staff or an earlier run)
     contract = _contract(work)
-    if contract is None or contract.state != contracts.SUSPENDED:
+    if contract is None or contract.state != terms.SUSPENDED:
         lifecycle.set_window_status(window, (lifecycle.WINDOW_APPLIED,), lifecycle.WINDOW_LIFTED)
         return False
     reason = f"planned suspension {window.suspension_id} ended"
-    # leaving `suspended` marks the window lifted (doti.lifecycle)
-    return _move(run, contract.contract_id, contracts.ACTIVE, window.ground, reason, window.suspension_id)
+    # leaving `suspended` marks the window lifted (doti.contracts.lifecycle)
+    return _move(run, contract.contract_id, terms.ACTIVE, window.ground, reason, window.suspension_id)
 
 
 def _window(work: schedule.ScheduledWork) -> lifecycle.SuspensionWindow | None:
@@ -159,12 +161,12 @@ def _security_contract_ended(run: _Run, work: schedule.ScheduledWork) -> bool:
         return False  # the end date was withdrawn
     if contract.security_contract_ended_at > run.now:
         return False  # moved later; its own item is scheduled
-    if contract.state != contracts.ACTIVE:
+    if contract.state != terms.ACTIVE:
         return False  # not running (pending, already suspended, cancelling or ended): staff decide
     return _move(
         run,
         contract.contract_id,
-        contracts.SUSPENDED,
+        terms.SUSPENDED,
         contract_states.SECURITY_CONTRACT_ENDED,
         "the security-service contract ended (Art. 12-1)",
     )
@@ -173,11 +175,11 @@ def _security_contract_ended(run: _Run, work: schedule.ScheduledWork) -> bool:
 def _idle_check(run: _Run, work: schedule.ScheduledWork) -> bool:
     """Art. 12-1-11: notify once a contract unused for three months; the next check is scheduled from its data."""
     contract = _contract(work)
-    if contract is None or contract.state in contracts.ENDED_STATES:
+    if contract is None or contract.state in terms.ENDED_STATES:
         return False
-    used = contracts.last_use(contract)
-    due = contracts.add_months(used, contracts.IDLE_MONTHS)
-    if contract.state not in contracts.SERVING_STATES:
+    used = terms.last_use(contract)
+    due = terms.add_months(used, terms.IDLE_MONTHS)
+    if contract.state not in terms.SERVING_STATES:
         _next_check(contract, max(due, run.now + IDLE_RECHECK))
         return False
     if due > run.now:
@@ -200,7 +202,7 @@ def _idle_check(run: _Run, work: schedule.ScheduledWork) -> bool:
         mailer=run.mailer,
         now=run.now,
     )
-    after = contracts.mark_idle_notified(contract.contract_id, run.now)
+    after = terms.mark_idle_notified(contract.contract_id, run.now)
     audit.record(
         contract.contract_id,
         actor=ACTOR,
@@ -215,9 +217,9 @@ def _idle_check(run: _Run, work: schedule.ScheduledWork) -> bool:
 
 def _first_after(start: datetime, now: datetime) -> datetime:
     """start + 3k months for the smallest k >= 1 that is after now (the same result on every rerun)."""
-    moment = contracts.add_months(start, contracts.IDLE_MONTHS)
+    moment = terms.add_months(start, terms.IDLE_MONTHS)
     while moment <= now:
-        moment = contracts.add_months(moment, contracts.IDLE_MONTHS)
+        moment = terms.add_months(moment, terms.IDLE_MONTHS)
     return moment
 
 

@@ -2,11 +2,12 @@
 
 In order:
   1. "cancel_effective" work that is due: a `cancelling` contract past its effective date becomes `terminated`
-     (Art. 13), which sets purge_due_at = now + the grace period and schedules its "purge" work (doti.lifecycle);
+     (Art. 13), which sets purge_due_at = now + the grace period and schedules its "purge" work
+     (doti.contracts.lifecycle);
   2. every terminated contract awaiting its purge (its "purge" work item, due or not, is how the job finds the
      ones staff terminated directly): still-active devices revoked, sessions deleted, share links revoked, audited
      once, before the first of them;
-  3. "purge" work that is due: the irrecoverable purge (doti.purge), which may take several runs.
+  3. "purge" work that is due: the irrecoverable purge (doti.jobs.purge), which may take several runs.
 Each item's effect is written before the item is deleted, so a run stopped anywhere (timeout reserve, `max_items`,
 crash) leaves the rest for the next run, and a rerun finds nothing to redo.
 """
@@ -18,11 +19,13 @@ from contextlib import suppress
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from doti import audit, contract_states, contracts, lifecycle, schedule
+from doti.contracts import contract_states, lifecycle, terms
 from doti.errors import Conflict, DotiError, NotFound
+from doti.jobs import schedule
+from doti.jobs.purge import RECEIPT_UNCONFIRMED, NotPurgeable, PurgeOutcome, purge_contract
 from doti.mail import Mailer
 from doti.observability import logger
-from doti.purge import RECEIPT_UNCONFIRMED, NotPurgeable, PurgeOutcome, purge_contract
+from doti.oversight import audit
 from doti.store import contracts as contract_store
 from doti.store import purge as store
 from doti.store.objects import Storage
@@ -136,16 +139,16 @@ def _end_cancellations(run: _Run) -> bool:
 
 def _end_cancellation(run: _Run, work: schedule.ScheduledWork) -> bool:
     try:
-        contract = contracts.get_contract(work.contract_id)
+        contract = terms.get_contract(work.contract_id)
     except NotFound:
         return False
     due = contract.cancel_effective_at
-    if contract.state != contracts.CANCELLING or due is None or due > run.now:
+    if contract.state != terms.CANCELLING or due is None or due > run.now:
         return False  # terminated meanwhile, or a stale item (the contract's own item is scheduled)
     try:
         lifecycle.transition(
             contract.contract_id,
-            contracts.TERMINATED,
+            terms.TERMINATED,
             _cancellation_ground(contract.contract_id),
             "the cancellation took effect (Art. 13)",
             None,
@@ -167,7 +170,7 @@ def _cancellation_ground(contract_id: str) -> str:
         page, after = audit.entries(contract_id, limit=100, after_seq=after)
         searched += len(page)
         for entry in page:
-            if entry.action == "contract.transition" and entry.details.get("to") == contracts.CANCELLING:
+            if entry.action == "contract.transition" and entry.details.get("to") == terms.CANCELLING:
                 ground = entry.details.get("ground")
                 return ground if ground in contract_states.CANCELLATION_GROUNDS else contract_states.CUSTOMER_NOTICE
         if after is None:
@@ -197,14 +200,14 @@ def _revoke_access(run: _Run, contract_id: str) -> bool:
     """Revoke devices, sessions and share links of a terminated contract; True when anything changed.
 
     Audited first: "contract.access_revoked", with what there is to revoke, commits with the contract's
-    access_revoked_at (doti.audit.record_with), before anything is revoked, so a run stopped midway loses no entry.
-    Every run then revokes what is left: a run that finds access_revoked_at set finishes an earlier run's work
+    access_revoked_at (doti.oversight.audit.record_with), before anything is revoked, so a run stopped midway loses no
+    entry. Every run then revokes what is left: a run that finds access_revoked_at set finishes an earlier run's work
     without a second entry."""
     try:
         contract = contract_store.read_contract(contract_id)
     except NotFound:
         return False
-    if contract.state != contracts.TERMINATED:
+    if contract.state != terms.TERMINATED:
         return False
     if contract.access_revoked_at is None:
         _record_revocation(run, contract_id, _access_left(contract_id))
@@ -234,7 +237,7 @@ def _record_revocation(run: _Run, contract_id: str, left: dict[str, int]) -> Non
 
     def prepare() -> audit.StateWrite:
         read = contract_store.read_versioned(contract_id)
-        if read.contract.state != contracts.TERMINATED or read.contract.access_revoked_at is not None:
+        if read.contract.state != terms.TERMINATED or read.contract.access_revoked_at is not None:
             raise _Recorded  # recorded meanwhile (or the contract moved on)
 
         def add(transaction: Transaction) -> None:

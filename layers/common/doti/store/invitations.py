@@ -1,5 +1,5 @@
-"""Data access for owners' invitations (doti.invitations): one item per pending invitation, in the sessions table
-under "invitation:" + the SHA-256 of its token (see InvitationModel), listed per contract through that table's
+"""Data access for owners' invitations (doti.accounts.invitations): one item per pending invitation, in the sessions
+table under "invitation:" + the SHA-256 of its token (see InvitationModel), listed per contract through that table's
 keys-only by_contract index."""
 
 from __future__ import annotations

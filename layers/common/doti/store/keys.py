@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from doti.retention_policy import RETENTION_CLASSES, retention_class
+from doti.contracts.retention_policy import RETENTION_CLASSES, retention_class
 
 __all__ = ["RETENTION_CLASSES", "RETENTION_TAG", "retention_class"]  # the classes are the policy's; the tag is ours
 

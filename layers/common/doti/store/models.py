@@ -87,7 +87,8 @@ class CameraModel(Model):
     last_frame_id = UnicodeAttribute(null=True)
     # Art. 2-1..3: who consented to the camera (building manager, security-contract holder, camera owner)
     consents = JSONAttribute(null=True)
-    # Art. 2-4 privacy mask (doti.masks), the activity threshold, and the signature of last_frame_id (doti.activity)
+    # Art. 2-4 privacy mask (doti.ingest.masks), the activity threshold, and the signature of last_frame_id
+    # (doti.ingest.activity)
     privacy_mask = JSONAttribute(null=True)
     mask_version = UnicodeAttribute(null=True)
     activity_threshold = NumberAttribute(null=True)
@@ -185,8 +186,8 @@ class _InvitationsByContract(GlobalSecondaryIndex):
 
 
 class InvitationModel(Model):
-    """An owner's pending invitation (doti.invitations), kept in the sessions table under "invitation:" + SHA-256 of
-    its token, beside the login attempts: like a session, it is a hashed bearer token with a TTL, listed per
+    """An owner's pending invitation (doti.accounts.invitations), kept in the sessions table under "invitation:" +
+    SHA-256 of its token, beside the login attempts: like a session, it is a hashed bearer token with a TTL, listed per
     contract, and it goes when the contract's sessions go (termination, purge). Session keys have no prefix and the
     login attempts' is another, so no other item can meet an invitation's key. It has no login_id attribute, so the
     sessions' by_login index never lists it."""
@@ -336,7 +337,7 @@ class ScheduledWorkModel(Model):
     contract_id = UnicodeAttribute()
     ref = UnicodeAttribute(null=True)
     due_at = UTCDateTimeAttribute()
-    # Retention cursors only (doti.retention): the frame-id position below which deletions are in the receipts.
+    # Retention cursors only (doti.jobs.retention): the frame-id position below which deletions are in the receipts.
     counted_to = UnicodeAttribute(null=True)
     # Work done at most once (a notice's e-mail): who took it on; a later taker finds the work may have been done.
     claimed_by = UnicodeAttribute(null=True)

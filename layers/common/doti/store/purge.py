@@ -53,7 +53,7 @@ from doti.store.models import (
 S3_DELETE_BATCH = 1000  # DeleteObjects takes at most 1000 keys; ListObjectVersions returns at most 1000 entries
 TALLY_KIND = "purge_tally"
 PURGED = "purged"
-ALL_AUDIENCE = "all"  # the audience of notices to every customer (doti.notices.ALL)
+ALL_AUDIENCE = "all"  # the audience of notices to every customer (doti.contracts.notices.ALL)
 
 
 def _client() -> Any:
@@ -211,7 +211,7 @@ def find_notice_reads(login_id: str, limit: int) -> Items:
 
 
 def find_notes(partition: str, limit: int) -> Items:
-    """Up to `limit` notes of one key range: a camera's, or a site's device events (doti.notes)."""
+    """Up to `limit` notes of one key range: a camera's, or a site's device events (doti.ingest.notes)."""
     return _keys_of(NoteModel, _first(NoteModel.query(partition, limit=limit, page_size=limit), limit))
 
 

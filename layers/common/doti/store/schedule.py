@@ -1,6 +1,6 @@
 """Data access for the schedule table: work due at a time, keyed `due_key` = "<RFC 3339 time>#<contract>#<ref>".
 
-The domain's side (the kinds of work, what each job does with it) is doti.schedule.
+The domain's side (the kinds of work, what each job does with it) is doti.jobs.schedule.
 """
 
 from __future__ import annotations

@@ -1,0 +1,459 @@
+"""The contract lifecycle of SPEC §3: making the moves that doti.contracts.contract_states.TRANSITIONS allows, with
+their grounds.
+
+No other move exists. In particular a cancellation is not withdrawn (`cancelling -> active`): Art. 13 gives the
+customer a notice to cancel and nothing to take it back, so a customer who wants to stay needs a new contract.
+`purged` is reached only by the termination job, after the data is gone.
+
+Every transition records its ground (an enumerated article code), a free-text reason, the actor and the time in
+the audit log, and is written on condition of the contract's version, so two concurrent transitions cannot both
+win. Notices (Art. 5) go out where the terms ask for them or the customer is left to find out otherwise:
+  - a planned suspension (Art. 8-2) needs prior notice: it is published when the window is scheduled;
+  - emergency suspensions (Art. 8-1) and Art. 12 suspensions need none beforehand, but the customer learns of
+    them when they happen (a suspended customer can still read notices);
+  - termination and cancellation publish no notice here: Art. 12 ends the contract without notice, Art. 13 is
+    the customer's own act, and the termination job e-mails the deletion receipt.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import replace
+from datetime import datetime, timedelta
+from typing import Any
+
+from doti import ids
+from doti.clock import format_optional, format_rfc3339
+from doti.contracts import notices
+from doti.contracts.contract_states import (
+    CUSTOMER_NOTICE,
+    EMERGENCY,
+    GROUNDS,
+    PLANNED,
+    TRANSITIONS,
+    states_where,
+)
+from doti.contracts.terms import ACTIVE, CANCELLING, PENDING, PURGED, STATES, SUSPENDED, TERMINATED, add_months
+from doti.entities import Contract, SuspensionWindow
+from doti.errors import Conflict, DotiError, ValidationError
+from doti.jobs import schedule
+from doti.mail import Mailer
+from doti.observability import logger
+from doti.oversight import audit
+from doti.store import contracts as contract_store
+from doti.store import suspensions as store
+from doti.store.transactions import Transaction
+
+DEFAULT_PURGE_GRACE_DAYS = 30  # the template's PurgeGraceDays default; jobs and routes pass the setting
+CANCELLATION_NOTICE_MONTHS = 2  # Art. 13-1
+
+WINDOW_GROUNDS = frozenset({*EMERGENCY, PLANNED})  # what a scheduled suspension window may cite
+
+_MAX_REASON = 2000
+
+
+def allowed_grounds(current: str, to: str) -> frozenset[str | None] | None:
+    """The grounds a move may cite, or None when the move does not exist."""
+    return TRANSITIONS.get((current, to))
+
+
+def transition(
+    contract_id: str,
+    to: str,
+    ground: str | None,
+    reason: str,
+    effective_at: datetime | None,
+    actor: str,
+    now: datetime,
+    *,
+    mailer: Mailer | None = None,
+    purge_grace_days: int = DEFAULT_PURGE_GRACE_DAYS,
+    window_id: str | None = None,
+) -> Contract:
+    """Move the contract to `to`, citing `ground`; audited, version-conditional, with its scheduled work.
+
+    - `cancelling` needs `effective_at`: at least two months after today under art13-1 (Art. 13-1), any time from
+      now under art13-2 (the staff override, whose reason is recorded); a "cancel_effective" work item is
+      scheduled for that time.
+    - `terminated` sets terminated_at and purge_due_at = now + purge_grace_days and schedules a "purge" item.
+    - `purged` is the termination job's, once the purge is done and purge_due_at has passed.
+    - art8-2 suspensions need the prior notice of a scheduled window (`window_id`, the suspension job's).
+    - `mailer` e-mails the notice an emergency or Art. 12 suspension gets; without it none is published.
+    Work items are written before the state (a stale item is harmless: its consumer re-checks the state), so a
+    crash never leaves a terminated contract without its purge. The state and its "contract.transition" entry
+    commit in one transaction (doti.oversight.audit.record_with): a rerun that finds the move made finds its entry too.
+    A suspension's notice, and the work of e-mailing it, commit in that transaction as well; the e-mail is sent
+    right after (doti.contracts.notices.deliver), or, if it cannot be, by the suspension job's next run.
+    """
+    _check_request(to, ground, reason, window_id)
+    notice_due = to == SUSPENDED and ground != PLANNED and mailer is not None
+    notice = _suspension_notice(contract_id, ground, reason, actor, now) if notice_due else None
+    seen: dict[str, Any] = {}
+
+    def prepare() -> audit.StateWrite:
+        read = contract_store.read_versioned(contract_id)
+        before = read.contract
+        if seen.setdefault("state", before.state) != before.state:
+            # another move won the race: the caller's decision was made on a state that is gone
+            raise Conflict(f"the contract changed meanwhile and is {before.state} now", current_state=before.state)
+        _check_move(before, to, ground, effective_at, now)
+        purge_due_at = now + timedelta(days=purge_grace_days) if to == TERMINATED else None
+        changes = _changes(before, to, effective_at, purge_due_at, now)
+        _schedule_ahead(before, to, effective_at, purge_due_at)
+        seen["move"] = (before, replace(before, **changes))
+        details = _transition_details(before, to, ground, reason, effective_at, purge_due_at, window_id, notice_due)
+
+        def add(transaction: Transaction) -> None:
+            contract_store.add_update(transaction, read, changes)  # conditional on the version read
+            if notice is not None:
+                notices.stage(transaction, notice)
+
+        return audit.StateWrite(add, details)
+
+    try:
+        audit.record_with(
+            contract_id, actor=actor, action="contract.transition", subject=contract_id, now=now, prepare=prepare
+        )
+    except Conflict as exc:
+        exc.details.setdefault("requested", to)
+        raise
+    before, after = seen["move"]
+    if notice is not None and mailer is not None:
+        _send_notice(notice, mailer, actor, now)
+    _tidy_after(before, after)
+    return after
+
+
+def _schedule_ahead(before: Contract, to: str, effective_at: datetime | None, purge_due_at: datetime | None) -> None:
+    """The work the new state needs, written before the state (idempotent: a retried attempt writes the same)."""
+    if to == CANCELLING and effective_at is not None:
+        schedule.schedule_work(schedule.CANCEL_EFFECTIVE, effective_at, before.contract_id)
+    if to == TERMINATED and purge_due_at is not None:
+        schedule.schedule_work(schedule.PURGE, purge_due_at, before.contract_id)
+
+
+def _transition_details(
+    before: Contract,
+    to: str,
+    ground: str | None,
+    reason: str,
+    effective_at: datetime | None,
+    purge_due_at: datetime | None,
+    window_id: str | None,
+    notice_due: bool,
+) -> dict[str, Any]:
+    """The entry of a move. `customer_notified`: the customer is told of this move, by the window's prior notice
+    (a planned suspension) or by the notice that commits with it (whose e-mail's "notice.delivered" entry follows,
+    once it is sent)."""
+    details: dict[str, Any] = {
+        "from": before.state,
+        "to": to,
+        "ground": ground,
+        "reason": reason,
+        "effective_at": format_optional(effective_at),
+        "customer_notified": (ground == PLANNED and window_id is not None) or notice_due,
+    }
+    if window_id:
+        details["suspension_id"] = window_id
+    if purge_due_at is not None:
+        details["purge_due_at"] = format_rfc3339(purge_due_at)
+    return details
+
+
+def _check_request(to: str, ground: str | None, reason: str, window_id: str | None) -> None:
+    if to not in STATES:
+        raise ValidationError("unknown state", field="to", allowed=STATES)
+    if ground is not None and ground not in GROUNDS:
+        raise ValidationError("unknown ground", field="ground", allowed=GROUNDS)
+    if not reason or not reason.strip():
+        raise ValidationError("a transition needs a reason", field="reason")
+    if len(reason) > _MAX_REASON:
+        raise ValidationError("the reason is too long", field="reason", maximum=_MAX_REASON)
+    if ground == PLANNED and to == SUSPENDED and window_id is None:
+        raise ValidationError(
+            "a planned suspension (Art. 8-2) needs prior notice: schedule a suspension window instead",
+            field="ground",
+        )
+
+
+def _check_move(current: Contract, to: str, ground: str | None, effective_at: datetime | None, now: datetime) -> None:
+    grounds = allowed_grounds(current.state, to)
+    if grounds is None:
+        raise Conflict(f"a {current.state} contract cannot become {to}", current_state=current.state, requested=to)
+    if ground not in grounds:
+        raise ValidationError(
+            f"ground {ground or '(none)'} does not allow {current.state} -> {to}",
+            field="ground",
+            allowed=sorted(g or "(none)" for g in grounds),
+        )
+    if to != CANCELLING and effective_at is not None:
+        raise ValidationError("effective_at applies only to a cancellation", field="effective_at")
+    if to == CANCELLING:
+        _check_cancellation(ground, effective_at, now)
+    if current.state == CANCELLING and ground == CUSTOMER_NOTICE:
+        due = current.cancel_effective_at
+        if due is None or due > now:
+            raise Conflict(
+                "the cancellation has not taken effect yet",
+                current_state=current.state,
+                requested=to,
+                cancel_effective_at=format_optional(due),
+            )
+    if to == PURGED and (current.purge_due_at is None or current.purge_due_at > now):
+        raise Conflict(
+            "the grace period before the purge has not passed",
+            current_state=current.state,
+            requested=to,
+            purge_due_at=format_optional(current.purge_due_at),
+        )
+
+
+def _check_cancellation(ground: str | None, effective_at: datetime | None, now: datetime) -> None:
+    if effective_at is None:
+        raise ValidationError("a cancellation needs effective_at", field="effective_at")
+    if ground == CUSTOMER_NOTICE:
+        earliest = add_months(now, CANCELLATION_NOTICE_MONTHS)
+        if effective_at < earliest:
+            raise ValidationError(
+                "a cancellation takes effect at least two months after the notice (Art. 13-1); "
+                "only an Art. 13-2 ground with a reason overrides this",
+                field="effective_at",
+                earliest_effective_at=format_rfc3339(earliest),
+            )
+    elif effective_at < now:
+        raise ValidationError("effective_at must not be in the past", field="effective_at")
+
+
+def _changes(
+    current: Contract, to: str, effective_at: datetime | None, purge_due_at: datetime | None, now: datetime
+) -> dict[str, Any]:
+    """The fields the move sets, by name (the contract's and its item's names are the same)."""
+    changes: dict[str, Any] = {"state": to, "updated_at": now}
+    if to == ACTIVE and current.state == PENDING and (current.service_start is None or current.service_start > now):
+        changes["service_start"] = now  # started early by staff
+    if to == CANCELLING:
+        changes["cancel_effective_at"] = effective_at
+    if to == TERMINATED:
+        changes.update(terminated_at=now, purge_due_at=purge_due_at)
+    if to == PURGED:
+        changes["purged_at"] = now
+    return changes
+
+
+def _tidy_after(before: Contract, after: Contract) -> None:
+    """Retire the work and windows the old state needed and the new one does not."""
+    if before.state == CANCELLING and before.cancel_effective_at is not None:
+        schedule.done_work(
+            schedule.work_for(schedule.CANCEL_EFFECTIVE, after.contract_id, None, before.cancel_effective_at)
+        )
+    if before.state == SUSPENDED:
+        for window in suspensions_of(after.contract_id, statuses=(WINDOW_APPLIED,)):
+            set_window_status(window, (WINDOW_APPLIED,), WINDOW_LIFTED)
+    if after.state in (TERMINATED, PURGED):
+        for window in suspensions_of(after.contract_id, statuses=(WINDOW_SCHEDULED,)):
+            if set_window_status(window, (WINDOW_SCHEDULED,), WINDOW_CANCELLED):
+                _retire_window_work(window)
+
+
+def _suspension_notice(contract_id: str, ground: str | None, reason: str, actor: str, now: datetime) -> notices.Draft:
+    body = (
+        f"The doti service for contract {contract_id} is suspended from {format_rfc3339(now)} "
+        f"(ground: {ground}).\nReason: {reason}\n\n"
+        f"ドットアイのご利用を {format_rfc3339(now)} より停止しました(根拠: {ground})。\n理由: {reason}"
+    )
+    return notices.draft(
+        audience=contract_id,
+        kind="suspension",
+        title="Service suspended / ご利用停止のお知らせ",
+        body=body,
+        actor=actor,
+        now=now,
+        effective_at=now,
+    )
+
+
+def _send_notice(notice: notices.Draft, mailer: Mailer, actor: str, now: datetime) -> None:
+    """E-mail the notice the move committed; one that cannot go now stays due for the suspension job (the move
+    stands either way, and the notice is on the customer's site already)."""
+    try:
+        notices.deliver(notices.mail_work(notice), mailer=mailer, actor=actor, now=now)
+    except DotiError as exc:
+        logger.warning("suspension notice e-mail left to the suspension job", extra={"code": exc.code})
+
+
+# planned suspensions (Art. 8-2; also Art. 8-1 windows planned at short notice), applied and lifted by the job
+
+WINDOW_SCHEDULED, WINDOW_APPLIED, WINDOW_LIFTED, WINDOW_CANCELLED, WINDOW_SKIPPED = (
+    "scheduled",
+    "applied",
+    "lifted",
+    "cancelled",
+    "skipped",  # the contract was not active when the window started, or the window was over before it ran
+)
+_SCHEDULABLE_STATES = states_where("suspension_schedulable")
+
+
+def schedule_suspension(
+    contract_id: str,
+    *,
+    starts_at: datetime,
+    ends_at: datetime,
+    ground: str,
+    reason: str,
+    actor: str,
+    now: datetime,
+    mailer: Mailer,
+) -> SuspensionWindow:
+    """Plan a suspension window; the suspension job applies it at `starts_at` and lifts it at `ends_at`.
+
+    An art8-2 window is announced to the contract now (the prior notice of Art. 8-2). Windows of one contract
+    do not overlap, so the end of one never lifts a suspension that another still needs.
+    """
+    if ground not in WINDOW_GROUNDS:
+        raise ValidationError(
+            "a suspension window cites Art. 8-2 or 8-1", field="ground", allowed=sorted(WINDOW_GROUNDS)
+        )
+    if not reason.strip():
+        raise ValidationError("a suspension window needs a reason", field="reason")
+    if starts_at <= now:
+        raise ValidationError("starts_at must be in the future", field="starts_at")
+    if ends_at <= starts_at:
+        raise ValidationError("ends_at must be after starts_at", field="ends_at")
+    contract = contract_store.read_contract(contract_id)
+    if contract.state not in _SCHEDULABLE_STATES:
+        raise Conflict(
+            f"a {contract.state} contract cannot be scheduled for suspension",
+            current_state=contract.state,
+            requested=SUSPENDED,
+        )
+    for other in suspensions_of(contract_id, statuses=(WINDOW_SCHEDULED, WINDOW_APPLIED)):
+        if other.starts_at < ends_at and starts_at < other.ends_at:
+            raise Conflict("the window overlaps another suspension window", suspension_id=other.suspension_id)
+    window = SuspensionWindow(
+        contract_id=contract_id,
+        suspension_id="sus_" + ids.time_sorted_id(starts_at).lower(),
+        starts_at=starts_at,
+        ends_at=ends_at,
+        ground=ground,
+        reason=reason,
+        status=WINDOW_SCHEDULED,
+        created_by=actor,
+        created_at=now,
+    )
+    schedule.schedule_work(schedule.SUSPENSION_START, starts_at, contract_id, window.suspension_id)
+    schedule.schedule_work(schedule.SUSPENSION_END, ends_at, contract_id, window.suspension_id)
+
+    def store_window(transaction: Transaction) -> None:
+        store.add_new_window(transaction, window)
+
+    audit.record_with(
+        contract_id,
+        actor=actor,
+        action="suspension.scheduled",
+        subject=window.suspension_id,
+        now=now,
+        prepare=lambda: audit.StateWrite(store_window, _window_details(window)),
+    )
+    if ground == PLANNED:
+        _announce(window, mailer, actor, now, cancelled=False)
+    return window
+
+
+def suspensions_of(contract_id: str, *, statuses: Iterable[str] | None = None) -> list[SuspensionWindow]:
+    """The contract's windows, oldest first (one key range: the windows of one contract)."""
+    wanted = set(statuses) if statuses is not None else None
+    return [w for w in store.windows_of(contract_id) if wanted is None or w.status in wanted]
+
+
+def list_suspensions(contract_id: str) -> list[SuspensionWindow]:
+    contract_store.read_contract(contract_id)  # NotFound for an unknown contract
+    return suspensions_of(contract_id)
+
+
+def get_window(contract_id: str, suspension_id: str) -> SuspensionWindow:
+    return store.get_window(contract_id, suspension_id)
+
+
+def set_window_status(window: SuspensionWindow, expected: Iterable[str], status: str) -> bool:
+    """Move the window to `status` if it is still in one of `expected`; False when it had moved on."""
+    return store.set_status(window, expected, status)
+
+
+def cancel_suspension(contract_id: str, suspension_id: str, *, actor: str, now: datetime, mailer: Mailer) -> None:
+    """Call off a window that has not started; one that is applied or over is a Conflict. Cancelling twice is fine."""
+    window = get_window(contract_id, suspension_id)
+    if window.status == WINDOW_CANCELLED:
+        return
+
+    def prepare() -> audit.StateWrite:
+        current = get_window(contract_id, suspension_id).status
+        if current != WINDOW_SCHEDULED:
+            raise _WindowMoved(current)
+
+        def cancel(transaction: Transaction) -> None:
+            store.add_status(transaction, contract_id, suspension_id, WINDOW_SCHEDULED, WINDOW_CANCELLED)
+
+        return audit.StateWrite(cancel, _window_details(window))
+
+    try:
+        audit.record_with(
+            contract_id, actor=actor, action="suspension.cancelled", subject=suspension_id, now=now, prepare=prepare
+        )
+    except _WindowMoved as moved:
+        if moved.status == WINDOW_CANCELLED:
+            return  # cancelled meanwhile, with its entry
+        raise Conflict(
+            f"the suspension window is {moved.status}; only a scheduled one can be cancelled", status=moved.status
+        ) from moved
+    _retire_window_work(window)
+    if window.ground == PLANNED:
+        _announce(window, mailer, actor, now, cancelled=True)
+
+
+class _WindowMoved(Exception):
+    """The window left `scheduled` before it could be cancelled."""
+
+    def __init__(self, status: str) -> None:
+        super().__init__(status)
+        self.status = status
+
+
+def _retire_window_work(window: SuspensionWindow) -> None:
+    schedule.done_work(
+        schedule.work_for(schedule.SUSPENSION_START, window.contract_id, window.suspension_id, window.starts_at)
+    )
+    schedule.done_work(
+        schedule.work_for(schedule.SUSPENSION_END, window.contract_id, window.suspension_id, window.ends_at)
+    )
+
+
+def _window_details(window: SuspensionWindow) -> dict[str, Any]:
+    return {
+        "starts_at": format_rfc3339(window.starts_at),
+        "ends_at": format_rfc3339(window.ends_at),
+        "ground": window.ground,
+        "reason": window.reason,
+    }
+
+
+def _announce(window: SuspensionWindow, mailer: Mailer, actor: str, now: datetime, *, cancelled: bool) -> None:
+    span = f"{format_rfc3339(window.starts_at)} - {format_rfc3339(window.ends_at)}"
+    if cancelled:
+        title = "Planned suspension cancelled / 停止予定の取消し"
+        body = f"The planned suspension {span} will not take place.\n予定していた {span} の停止は行いません。"
+    else:
+        title = "Planned suspension / 本サービスの停止予定"
+        body = (
+            f"The doti service will be suspended {span} (Art. 8-2).\nReason: {window.reason}\n\n"
+            f"本サービスを {span} の間、停止します(第8条第2項)。\n理由: {window.reason}"
+        )
+    notices.publish(
+        audience=window.contract_id,
+        kind="suspension",
+        title=title,
+        body=body,
+        actor=actor,
+        mailer=mailer,
+        now=now,
+        effective_at=window.starts_at,
+    )

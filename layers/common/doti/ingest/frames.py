@@ -1,0 +1,456 @@
+"""Frames: ingest from a device (SPEC §4) and browsing by customers (SPEC §6)."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from doti import cursors, ids
+from doti.clock import format_rfc3339, parse_rfc3339
+from doti.contracts import registry, retention_policy, terms
+from doti.entities import Camera, Contract, Device, Frame, User
+from doti.errors import (
+    Conflict,
+    DotiError,
+    NotFound,
+    PayloadTooLarge,
+    StorageError,
+    UnsupportedMediaType,
+    ValidationError,
+)
+from doti.ingest import activity, usage
+from doti.ingest.image_types import ImageLimits, ProcessedImage
+from doti.ingest.masks import Polygons
+from doti.ingest.media import media_type
+from doti.observability import logger
+from doti.store import claims, keys
+from doti.store import frames as store
+from doti.store import registry as registry_store
+from doti.store.objects import Storage
+from doti.store.signing import presign_get
+
+ACCEPTED_TYPES = ("image/jpeg", "image/png")
+MAX_PAGE = 200
+# An in-progress claim older than this belongs to a request that stopped (the function times out after 29 s).
+CLAIM_STALE_AFTER = timedelta(minutes=2)
+_DEVICE_FRAME_ID = re.compile(r"^[A-Za-z0-9._:\-]{1,128}$")
+
+
+# process(data, declared_content_type, limits, mask) -> ProcessedImage, where mask is the camera's privacy mask
+# (normalized polygons, doti.ingest.masks) or None; doti.ingest.imaging.process_image in production.
+ImageProcessor = Callable[[bytes, str, ImageLimits, Polygons | None], ProcessedImage]
+
+
+@dataclass(frozen=True)
+class FrameUpload:
+    camera_id: str | None
+    captured_at: str | None
+    device_frame_id: str | None
+    content_type: str | None
+    body: bytes
+
+
+@dataclass(frozen=True)
+class IngestResult:
+    frame: Frame
+    created: bool  # False: a replay of a frame already stored
+
+
+def require_frame_media_type(content_type: str | None, accepted_types: tuple[str, ...] = ACCEPTED_TYPES) -> str:
+    """The frame's media type, or 415. Checked before authentication too: API Gateway hands any other type to
+    Lambda as text, which alters the bytes, so the signature could not be verified and a 401 would mislead."""
+    declared = media_type(content_type)
+    if declared not in accepted_types:
+        raise UnsupportedMediaType(
+            f"frames must be {' or '.join(accepted_types)}", content_type=content_type or None, accepted=accepted_types
+        )
+    return declared
+
+
+def _require_headers(upload: FrameUpload) -> tuple[str, str, str]:
+    named = {
+        "X-Doti-Camera": upload.camera_id,
+        "X-Doti-Captured-At": upload.captured_at,
+        "X-Doti-Frame-Id": upload.device_frame_id,
+    }
+    missing = [name for name, value in named.items() if not (value or "").strip()]
+    if missing:
+        raise ValidationError("missing required headers", missing=missing)
+    device_frame_id = upload.device_frame_id.strip()  # type: ignore[union-attr]
+    if not _DEVICE_FRAME_ID.match(device_frame_id):
+        raise ValidationError(
+            "X-Doti-Frame-Id must be 1-128 characters of letters, digits and . _ : -", field="X-Doti-Frame-Id"
+        )
+    return upload.camera_id.strip(), upload.captured_at.strip(), device_frame_id  # type: ignore[union-attr]
+
+
+def _indexed_frame(claim: claims.Claim) -> Frame:
+    """The frame a completed claim stands for, answered to a replay. A consistent read: the claim was read
+    consistently, and a retry arriving right after the first response must see the index item it completed with."""
+    try:
+        return store.get_frame(claim.camera_id, claim.frame_id, consistent=True)
+    except NotFound as exc:
+        raise Conflict(
+            "this frame id was already used for a frame that is no longer stored", frame_id=claim.frame_id
+        ) from exc
+
+
+def _settle_with(held: claims.Claim, wanted: claims.Claim, now: datetime) -> IngestResult | claims.Claim:
+    """What to do about a frame id another request has claimed: a replay, a conflict, or a stale claim to take over.
+
+    Completed: the same body is a replay of the first frame (its capture time stands); another body is a conflict.
+    In progress: the first request is still storing it (409 in_progress) unless it stopped more than
+    CLAIM_STALE_AFTER ago, or gave the claim up after a failure; then a retry with the same body takes it over.
+    """
+    sha256 = wanted.body_sha256
+    if held.status == claims.COMPLETED:
+        if held.body_sha256 != sha256:
+            raise Conflict("this frame id was already used for a different image", frame_id=held.frame_id)
+        return IngestResult(frame=_indexed_frame(held), created=False)
+    stale = held.claimed_at <= now - CLAIM_STALE_AFTER
+    if held.body_sha256 != sha256:
+        if stale:
+            raise Conflict("this frame id was already used for a different image", frame_id=held.frame_id)
+        raise Conflict("this frame id is being stored with a different image", frame_id=held.frame_id, in_progress=True)
+    if not stale:
+        raise Conflict("this frame id is being stored by another request", frame_id=held.frame_id, in_progress=True)
+    return claims.take_over(held, now, wanted.token)
+
+
+def _claim_frame_id(wanted: claims.Claim, now: datetime) -> IngestResult | claims.Claim:
+    held = claims.acquire(wanted)
+    return wanted if held is None else _settle_with(held, wanted, now)
+
+
+@dataclass(frozen=True)
+class Admission:
+    """What the checks that need no pixels found; the frame may be stored as far as they can tell."""
+
+    camera: Camera
+    contract: Contract
+    captured_at: datetime
+    device_frame_id: str
+    media_type: str
+
+
+def _require_direct_size(size: int) -> None:
+    """The direct route carries a frame inside the Lambda event; larger media take a presigned upload."""
+    if size > terms.DIRECT_UPLOAD_MAX_BYTES:
+        raise PayloadTooLarge(
+            "too large for a direct upload; ask POST /v1/device/uploads for a presigned upload",
+            size=size,
+            max_bytes=terms.DIRECT_UPLOAD_MAX_BYTES,
+            upload_route="/v1/device/uploads",
+        )
+
+
+def admit_frame(
+    upload: FrameUpload, device: Device, now: datetime, *, size: int, accepted_types: tuple[str, ...] = ACCEPTED_TYPES
+) -> Admission:
+    """Every check on a frame that needs no pixels: ids, media type, camera of the device's site, contract serving,
+    size within the plan, capture time. The direct route runs them before decoding; the upload grant
+    (doti.ingest.uploads) runs them before the bytes exist, with the size the device declares."""
+    camera_id, captured_text, device_frame_id = _require_headers(upload)
+    declared = require_frame_media_type(upload.content_type, accepted_types)
+    camera = registry.camera_of_contract(device.contract_id, camera_id)
+    if camera.site_id != device.site_id:
+        raise NotFound("camera not found")  # a device relays only its own site's cameras
+    contract = terms.get_contract(device.contract_id)
+    terms.require_serving(contract, now)
+    if size > contract.max_object_bytes:
+        raise PayloadTooLarge(
+            "frame is larger than the contract allows", size=size, max_bytes=contract.max_object_bytes
+        )
+    captured_at = parse_rfc3339(captured_text, "X-Doti-Captured-At")
+    window = retention_policy.capture_window(contract, now)
+    if window.in_future(captured_at):
+        raise ValidationError("captured_at is in the future", captured_at=format_rfc3339(captured_at))
+    if window.too_old(captured_at):
+        raise ValidationError("captured_at is older than the retention period", retention_days=contract.retention_days)
+    return Admission(camera, contract, captured_at, device_frame_id, declared)
+
+
+def ingest_direct(
+    upload: FrameUpload,
+    *,
+    authenticate: Callable[[bytes], Device],
+    storage: Storage,
+    process: ImageProcessor,
+    now: datetime,
+) -> IngestResult:
+    """The direct route (POST /v1/device/frames): the device's signature over the body (`authenticate`) before any
+    other answer, then the media type, then the size a Lambda event may carry, then ingest_frame."""
+    device = authenticate(upload.body)
+    require_frame_media_type(upload.content_type)
+    _require_direct_size(len(upload.body))
+    return ingest_frame(upload, device, storage=storage, process=process, now=now)
+
+
+def ingest_frame(
+    upload: FrameUpload,
+    device: Device,
+    *,
+    storage: Storage,
+    process: ImageProcessor,
+    now: datetime,
+    accepted_types: tuple[str, ...] = ACCEPTED_TYPES,
+) -> IngestResult:
+    """Validate, claim and store one frame (SPEC §4, §12).
+
+    Every check (headers, camera, contract state, byte and pixel limits, the image itself, the monthly quota) runs
+    before anything is stored. Then, holding the claim on (device, frame id): the original and the thumbnail, both
+    tagged for lifecycle expiry, and last one transaction that indexes the frame, charges its bytes and completes the
+    claim. A failure before that transaction leaves only tagged objects nobody can see; the claim is given up (or,
+    after a crash, goes stale) and the retry takes it over, reusing its frame id, capture time and keys. A refusal
+    after the claim (the quota) deletes it: nothing is stored, and the frame id is free again.
+    """
+    admitted = admit_frame(upload, device, now, size=len(upload.body), accepted_types=accepted_types)
+    camera, contract, captured_at = admitted.camera, admitted.contract, admitted.captured_at
+    device_frame_id = admitted.device_frame_id
+    # Art. 2-4: blacked out before anything is stored; the thumbnail and the activity signature are of the masked image.
+    mask = camera.privacy_mask or None
+    image = process(
+        upload.body,
+        media_type(upload.content_type),
+        ImageLimits(contract.max_object_bytes, contract.max_pixels),
+        mask,
+    )
+    # The claim holds the digest of the body received, which a replay sends again; under a mask the stored
+    # original (image.sha256) is the re-encoded one.
+    received_sha256 = image.sha256 if image.original is upload.body else _sha256_hex(upload.body)
+
+    frame_id = ids.frame_id(captured_at, device.device_id, device_frame_id)
+    wanted = claims.Claim(
+        claim_id=claims.claim_id(device.device_id, device_frame_id),
+        status=claims.IN_PROGRESS,
+        body_sha256=received_sha256,
+        camera_id=camera.camera_id,
+        frame_id=frame_id,
+        captured_at=captured_at,
+        claimed_at=now,
+        expires_at=retention_policy.expires_at(captured_at, contract),
+        token=uuid.uuid4().hex,  # this request's: its own write, read back, is known as its own
+    )
+    claimed = _claim_frame_id(wanted, now)
+    if isinstance(claimed, IngestResult):
+        _move_camera_pointer(claimed.frame, image.signature)
+        return claimed
+    try:
+        charge = usage.require_room(contract, image.size + len(image.thumbnail), now)
+        frame = _store_objects(
+            image,
+            claimed,
+            contract,
+            camera.site_id,
+            device,
+            storage,
+            now,
+            activity_score=activity.score(camera.last_signature, image.signature),
+            mask_version=camera.mask_version if mask else None,
+        )
+        claims.complete(claimed, frame, period=charge.period, quota=charge.quota)
+    except claims.QuotaExceededRace as exc:
+        # Another frame took the month's last room between the check and the charge: this one is not stored. Its
+        # objects go before its claim, which guards their keys.
+        _discard_objects(storage, frame)
+        claims.discard(claimed)
+        raise usage.quota_exceeded(charge) from exc
+    except DotiError as exc:
+        _give_up(claimed, exc)
+        raise
+    except Exception:
+        claims.release(claimed)
+        raise
+    _move_camera_pointer(frame, image.signature)
+    return IngestResult(frame=frame, created=True)
+
+
+def _store_objects(
+    image: ProcessedImage,
+    claim: claims.Claim,
+    contract: Contract,
+    site_id: str,
+    device: Device,
+    storage: Storage,
+    now: datetime,
+    *,
+    activity_score: float | None,
+    mask_version: str | None,
+) -> Frame:
+    """Write the original and the thumbnail at the claim's keys; returns the index item to write with them.
+
+    Plain puts: only the claim's holder writes these keys, and a holder that took a claim over writes the same
+    bytes (same body digest) over what the stopped request may have left.
+    """
+    tagging = keys.retention_tagging(contract.retention_days)
+    object_key = keys.frame_key(
+        contract.contract_id, claim.camera_id, claim.captured_at, claim.frame_id, image.content_type
+    )
+    thumb_key = keys.thumb_key(contract.contract_id, claim.camera_id, claim.captured_at, claim.frame_id)
+    store.put_object(
+        storage.s3,
+        storage.bucket,
+        store.StoredObject(object_key, image.original, image.content_type, image.sha256, mask_version),
+        tagging,
+    )
+    thumb_sha = _sha256_hex(image.thumbnail)
+    store.put_object(
+        storage.s3,
+        storage.bucket,
+        store.StoredObject(thumb_key, image.thumbnail, "image/jpeg", thumb_sha, mask_version),
+        tagging,
+    )
+    return Frame(
+        camera_id=claim.camera_id,
+        frame_id=claim.frame_id,
+        contract_id=contract.contract_id,
+        site_id=site_id,
+        device_id=device.device_id,
+        device_frame_id=claim.claim_id.split("#", 1)[1],
+        captured_at=claim.captured_at,
+        received_at=now,
+        content_type=image.content_type,
+        size=image.size,
+        width=image.width,
+        height=image.height,
+        sha256=image.sha256,
+        object_key=object_key,
+        thumb_key=thumb_key,
+        thumb_size=len(image.thumbnail),
+        thumb_width=image.thumb_width,
+        thumb_height=image.thumb_height,
+        retention_class=retention_policy.contract_class(contract),
+        expires_at=claim.expires_at,
+        duration_ms=image.duration_ms,
+        frame_count=image.frame_count,
+        activity_score=activity_score,
+        mask_version=mask_version,
+    )
+
+
+def _discard_objects(storage: Storage, frame: Frame) -> None:
+    """Delete a refused frame's objects now rather than at the end of its retention (best effort: they are tagged,
+    so lifecycle removes them anyway, and no index item ever points at them)."""
+    try:
+        store.delete_objects(storage.s3, storage.bucket, [frame.object_key, frame.thumb_key])
+    except StorageError:
+        logger.warning("could not delete a refused frame's objects", extra={"frame_id": frame.frame_id})
+
+
+def _move_camera_pointer(frame: Frame, signature: bytes) -> None:
+    """Move the camera's newest-frame pointer and its activity signature (the next frame is scored against it): a
+    convenience, moved again on replay, never failing a stored frame."""
+    try:
+        registry_store.set_camera_last_frame(frame.camera_id, frame.frame_id, signature)
+    except StorageError:
+        logger.warning("could not move the camera's last frame pointer", extra={"camera_id": frame.camera_id})
+
+
+def _give_up(claim: claims.Claim, refusal: DotiError) -> None:
+    """After the claim, a refusal (4xx, such as the quota) means nothing was stored and the frame id is free for
+    whatever the device sends next: the claim is deleted. A failure (5xx) keeps it, given up, so the retry takes it
+    over and reuses its keys. A conflict means the claim is no longer ours to touch."""
+    if refusal.status < 500 and not isinstance(refusal, Conflict):
+        claims.discard(claim)
+    else:
+        claims.release(claim)
+
+
+def _sha256_hex(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+# browsing
+
+
+@dataclass(frozen=True)
+class FrameQuery:
+    start: datetime | None
+    end: datetime | None
+    newest_first: bool
+    limit: int
+    cursor: str | None
+    activity: bool = False  # only frames whose activity score reaches the camera's threshold
+
+
+@dataclass(frozen=True)
+class SignedFrame:
+    frame: Frame
+    thumbnail_url: str
+    image_url: str
+    url_expires_at: datetime
+
+
+@dataclass(frozen=True)
+class FramePage:
+    items: list[SignedFrame]
+    cursor: str | None
+
+
+def sign_frame(frame: Frame, storage: Storage, ttl_seconds: int, now: datetime) -> SignedFrame:
+    thumb = presign_get(
+        storage.s3,
+        storage.bucket,
+        frame.thumb_key,
+        content_type="image/jpeg",
+        filename=f"{frame.frame_id}-thumb.jpg",
+        ttl_seconds=ttl_seconds,
+        now=now,
+    )
+    image = presign_get(
+        storage.s3,
+        storage.bucket,
+        frame.object_key,
+        content_type=frame.content_type,
+        filename=frame.object_key.rsplit("/", 1)[-1],
+        ttl_seconds=ttl_seconds,
+        now=now,
+    )
+    return SignedFrame(frame=frame, thumbnail_url=thumb.url, image_url=image.url, url_expires_at=image.expires_at)
+
+
+def list_frames(user: User, camera_id: str, query: FrameQuery, *, storage: Storage, now: datetime) -> FramePage:
+    """A page of a camera's frames in [start, end), newest or oldest first, with signed URLs.
+
+    With `query.activity`, only frames scoring at least the camera's activity threshold (doti.ingest.activity); such a
+    page may hold fewer than `limit` frames and still have a cursor, when a long quiet stretch was skipped.
+    """
+    contract = terms.get_contract(user.contract_id)
+    terms.require_serving(contract, now)
+    camera = registry.camera_for_user(user, camera_id)
+    lower, upper = cursors.key_range(query.start, query.end, query.limit, MAX_PAGE)
+    if upper == ids.FRAME_ID_MIN:
+        return FramePage(items=[], cursor=None)  # a window that ends at or before 1970: no frame can be in it
+    start_after = cursors.decode(query.cursor, camera.camera_id, query.newest_first) if query.cursor else None
+    # DynamoDB refuses a start key outside the query's key range: a cursor continues only a window holding it.
+    if start_after is not None and not lower <= start_after < upper:
+        raise ValidationError("cursor belongs to another time window", field="cursor")
+    frames, last = store.query_frames(
+        camera.camera_id,
+        lower,
+        upper,
+        newest_first=query.newest_first,
+        limit=query.limit,
+        start_after=start_after,
+        now=now,
+        min_activity=activity.effective_threshold(camera.activity_threshold) if query.activity else None,
+    )
+    items = [sign_frame(frame, storage, contract.signed_url_ttl, now) for frame in frames]
+    cursor = cursors.encode(camera.camera_id, query.newest_first, last) if last else None
+    return FramePage(items=items, cursor=cursor)
+
+
+def get_frame(user: User, camera_id: str, frame_id: str, *, storage: Storage, now: datetime) -> SignedFrame:
+    contract = terms.get_contract(user.contract_id)
+    terms.require_serving(contract, now)
+    camera = registry.camera_for_user(user, camera_id)
+    if not ids.is_frame_id(frame_id):
+        raise NotFound("frame not found")
+    frame = store.get_frame(camera.camera_id, frame_id)
+    if retention_policy.is_expired(frame, now):
+        raise NotFound("frame not found")
+    return sign_frame(frame, storage, contract.signed_url_ttl, now)

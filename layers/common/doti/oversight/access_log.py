@@ -1,0 +1,118 @@
+"""Reading the audit log: staff read and verify any chain; a customer reads what concerns their own data.
+
+The customer's access log (`GET /v1/access-log`) lists the contract's entries that were written as
+`customer_visible`, newest first, and shows each in a reduced shape:
+
+- the actor is a kind, not an internal id: "staff" (a security-company employee), "system" (a scheduled job).
+  The customer's own actors keep their id, because the customer knows them: "user" (their login's user id),
+  "device" (their alarm device), "share" (a share link they created).
+- detail keys named in the entry's `withheld_from_customer` list are left out, and the list itself is shown as
+  `withheld`, so the customer learns that something was withheld but not what (see doti.oversight.disclosures for which
+  Art. 10-3 bases withhold the recipient, and which hide the disclosure entirely);
+- internal ids of staff (`staff_id`, `staff_name`) never appear, nor the entry's sequence number and hashes:
+  the cursor is opaque, so the gaps left by entries the customer does not see are not shown either.
+
+Only owners and managers without a site scope read it: the log covers the whole contract, including disclosures,
+which a site-scoped or viewer account is not meant to learn about.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from doti.accounts import roles
+from doti.contracts import terms
+from doti.entities import User
+from doti.errors import Forbidden, ValidationError
+from doti.oversight import audit
+
+MAX_PAGE = 200
+# The largest audit sequence number a page may continue from: JSON's safe integer, far beyond any chain's length,
+# and well within what a DynamoDB Number holds (a 10**40 would fail the query instead of finding nothing).
+MAX_SEQ = 2**53 - 1
+WITHHELD_KEY = "withheld_from_customer"
+_INTERNAL_KEYS = frozenset({WITHHELD_KEY, "staff_id", "staff_name"})
+_ACTOR_KINDS = {"staff": "staff", "job": "system", "user": "user", "device": "device", "share": "share"}
+_CUSTOMER_OWNED_ACTORS = frozenset({"user", "device", "share"})
+
+
+# staff
+
+
+def _require_chain(contract_id: str) -> None:
+    """A contract's chain, or the system chain; an unknown contract is NotFound rather than an empty, intact log."""
+    if contract_id != audit.SYSTEM:
+        terms.get_contract(contract_id)
+
+
+def staff_page(contract_id: str, *, limit: int, after_seq: int | None) -> tuple[list[audit.AuditEntry], int | None]:
+    """Every entry of the chain (customer-visible or not), newest first, continuing below `after_seq`."""
+    _require_chain(contract_id)
+    if not 1 <= limit <= MAX_PAGE:
+        raise ValidationError(f"limit must be between 1 and {MAX_PAGE}", field="limit")
+    if after_seq is not None and not 1 <= after_seq <= MAX_SEQ:
+        raise ValidationError(f"after_seq must be between 1 and {MAX_SEQ}", field="after_seq")
+    return audit.entries(contract_id, limit=limit, after_seq=after_seq)
+
+
+def verify(contract_id: str) -> audit.ChainReport:
+    _require_chain(contract_id)
+    return audit.verify_chain(contract_id)
+
+
+# customers
+
+
+def _encode_cursor(seq: int) -> str:
+    return base64.urlsafe_b64encode(json.dumps({"s": seq}).encode()).decode().rstrip("=")
+
+
+def _decode_cursor(cursor: str) -> int:
+    try:
+        seq = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))["s"]
+    except (binascii.Error, ValueError, RecursionError, KeyError, TypeError) as exc:
+        raise ValidationError("cursor is not valid", field="cursor") from exc
+    if not isinstance(seq, int) or isinstance(seq, bool) or not 1 <= seq <= MAX_SEQ:
+        raise ValidationError("cursor is not valid", field="cursor")
+    return seq
+
+
+@dataclass(frozen=True)
+class CustomerEntry:
+    """An entry as the customer reads it: the actor a kind, internal and withheld details left out."""
+
+    at: datetime
+    actor: str
+    actor_id: str | None  # the customer's own actors only
+    action: str
+    subject: str | None
+    details: dict[str, Any]
+    withheld: list[str]  # the detail keys left out, so the customer learns that something was
+
+
+def customer_entry(entry: audit.AuditEntry) -> CustomerEntry:
+    withheld = [str(key) for key in entry.details.get(WITHHELD_KEY) or []]
+    details = {k: v for k, v in entry.details.items() if k not in _INTERNAL_KEYS and k not in withheld}
+    prefix, _, ident = entry.actor.partition(":")
+    kind = _ACTOR_KINDS.get(prefix, "system")
+    actor_id = ident if kind in _CUSTOMER_OWNED_ACTORS and ident else None
+    return CustomerEntry(entry.at, kind, actor_id, entry.action, entry.subject, details, withheld)
+
+
+def customer_page(
+    user: User, *, limit: int, cursor: str | None, now: datetime
+) -> tuple[list[CustomerEntry], str | None]:
+    """A page of the user's contract's customer-visible entries, newest first, and the cursor of the next page."""
+    terms.require_serving(terms.get_contract(user.contract_id), now)
+    if not roles.allows(user.role, roles.Permission.VIEW_ACCESS_LOG) or user.site_ids:
+        raise Forbidden("the access log is open to owners and managers of the whole contract")
+    if not 1 <= limit <= MAX_PAGE:
+        raise ValidationError(f"limit must be between 1 and {MAX_PAGE}", field="limit")
+    after_seq = _decode_cursor(cursor) if cursor else None
+    entries, last = audit.entries(user.contract_id, customer_only=True, limit=limit, after_seq=after_seq)
+    return [customer_entry(e) for e in entries], (_encode_cursor(last) if last else None)

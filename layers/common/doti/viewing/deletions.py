@@ -1,0 +1,61 @@
+"""Deletion receipts (SPEC §5): per contract and UTC day, what retention and takedowns deleted.
+
+Writers add with atomic counters, so concurrent jobs and takedowns never lose a count; customers read their own
+contract's receipts at `GET /v1/deletions`, newest day first.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from typing import Any
+
+from doti.contracts import terms
+from doti.entities import User
+from doti.errors import ValidationError
+from doti.store import retention as store
+
+MAX_PAGE = 366
+_FIRST_DAY = "0000-01-01"
+_LAST_DAY = "9999-12-31"
+
+
+@dataclass(frozen=True)
+class DeletionQuery:
+    first_day: str | None = None  # "YYYY-MM-DD", included; checked by receipts_of
+    last_day: str | None = None  # included
+    limit: int = 31
+
+
+def day_of(moment: datetime) -> str:
+    return moment.astimezone(UTC).strftime("%Y-%m-%d")
+
+
+def record(contract_id: str, now: datetime, *, frames: int, bytes_freed: int, notes: int = 0) -> None:
+    """Add what was deleted now to the contract's receipt of the day (UTC)."""
+    store.add_to_receipt(contract_id, day_of(now), frames=frames, notes=notes, bytes_=bytes_freed)
+
+
+def _parse_day(value: str, name: str) -> str:
+    """A query's day, YYYY-MM-DD, or a ValidationError naming the parameter."""
+    try:
+        if len(value) == 10:
+            return date.fromisoformat(value).isoformat()
+    except ValueError:
+        pass
+    raise ValidationError(f"{name} must be a day, YYYY-MM-DD", field=name)
+
+
+def receipts_of(user: User, query: DeletionQuery, *, now: datetime) -> list[dict[str, Any]]:
+    """The user's contract's receipts within the query's days (both ends included), newest first; only while the
+    contract serves (SPEC §3)."""
+    terms.require_serving(terms.get_contract(user.contract_id), now)
+    first = _parse_day(query.first_day, "from") if query.first_day else _FIRST_DAY
+    last = _parse_day(query.last_day, "to") if query.last_day else _LAST_DAY
+    if first > last:
+        raise ValidationError("from must not be after to", field="from")
+    limit = max(1, min(query.limit, MAX_PAGE))
+    return [
+        {"day": r.day, "frames": r.frames, "notes": r.notes, "bytes": r.bytes}
+        for r in store.receipts(user.contract_id, first, last, limit)
+    ]
