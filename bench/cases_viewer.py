@@ -62,8 +62,8 @@ def _token(world: Any) -> str:
 def _measure(timer: CallTimer) -> Iterator[Row]:
     from doti import ids, runtime
     from doti.clock import utcnow
-    from doti.ingest import frames
     from doti.store import frames as store
+    from doti.viewing import frames
     from functions.viewer import app as viewer
     from tests.support import LambdaContext, customer_event, make_world
 

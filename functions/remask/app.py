@@ -1,4 +1,4 @@
-"""Remask: slices of re-mask jobs (Art. 2-4; doti.remask). Each SQS message names a job; its slice blacks out the
+"""Remask: slices of re-mask jobs (Art. 2-4; doti.jobs.remask). Each SQS message names a job; its slice blacks out the
 camera's stored frames from the job's cursor until the time is short, then queues the next slice. A message whose
 slice failed on storage returns to the queue and resumes from the cursor (the dead-letter queue takes it after five
 tries); a malformed message fails every try and ends there too. A job's first message is sent before the job is
@@ -13,16 +13,17 @@ from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, pro
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from doti import remask, runtime
+from doti import runtime
 from doti.clock import utcnow
-from doti.jobs.remask import NO_JOB, run_slice
+from doti.jobs.remask import jobs
+from doti.jobs.remask.slices import NO_JOB, run_slice
 from doti.observability import logger, metrics, tracer
 
 processor = BatchProcessor(event_type=EventType.SQS)
 
 
 def record_handler(record: SQSRecord, lambda_context: LambdaContext) -> None:
-    job_id = remask.parse_message(record.body)
+    job_id = jobs.parse_message(record.body)
     logger.append_keys(job_id=job_id)
     report = run_slice(
         job_id,

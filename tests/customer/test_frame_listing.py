@@ -18,7 +18,7 @@ from doti import runtime
 from doti.auth import customer
 from doti.clock import format_rfc3339, parse_rfc3339, utcnow
 from doti.errors import NotFound
-from doti.ingest import frames
+from doti.viewing import frames
 from tests.support import (
     World,
     assert_error,

@@ -25,6 +25,7 @@ from doti.clock import utcnow
 from doti.ingest import frames, notes
 from doti.oversight import access_log
 from doti.viewing import deletions
+from doti.viewing import frames as browsing
 from functions.admin import app as admin
 from functions.ingest import app as ingest
 from functions.viewer import app as viewer
@@ -352,7 +353,7 @@ def _query_parameter(documents: dict, path: str, name: str) -> dict[str, Any]:
 
 
 def test_given_the_listing_bounds_then_the_document_declares_those_the_domain_enforces(documents):
-    assert _query_parameter(documents, "/v1/cameras/{camera_id}/frames", "limit")["maximum"] == frames.MAX_PAGE
+    assert _query_parameter(documents, "/v1/cameras/{camera_id}/frames", "limit")["maximum"] == browsing.MAX_PAGE
     assert _query_parameter(documents, "/v1/cameras/{camera_id}/notes", "limit")["maximum"] == notes.MAX_PAGE
     assert _query_parameter(documents, "/v1/access-log", "limit")["maximum"] == access_log.MAX_PAGE
     assert _query_parameter(documents, "/v1/deletions", "limit")["maximum"] == deletions.MAX_PAGE

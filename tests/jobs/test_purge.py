@@ -19,7 +19,7 @@ import pytest
 from moto.ses.models import ses_backends
 
 from doti import runtime
-from doti.contracts import lifecycle, notices
+from doti.contracts import lifecycle, notices, suspensions
 from doti.entities import StaffMember
 from doti.jobs.purge import PurgeOutcome, purge_contract, receipt_subject
 from doti.oversight import audit, disclosures
@@ -121,7 +121,7 @@ def populated(aws: Provisioned, world: World, index: int, now: datetime) -> Tena
         mailer=runtime.mailer(), now=now,
     )  # fmt: skip
     notices.mark_read(user, notice.notice_id, now)
-    window = lifecycle.schedule_suspension(
+    window = suspensions.schedule_suspension(
         w.contract_id, starts_at=now + timedelta(days=2), ends_at=now + timedelta(days=3), ground="art8-2",
         reason="maintenance", actor="staff:stf_test", now=now, mailer=runtime.mailer(),
     )  # fmt: skip

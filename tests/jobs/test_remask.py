@@ -19,7 +19,7 @@ import pytest
 from aws_lambda_powertools.utilities.batch.exceptions import BatchProcessingError
 
 from doti.ingest import imaging, masks
-from doti.jobs.remask import RESERVE_MS
+from doti.jobs.remask.slices import RESERVE_MS
 from doti.oversight import audit
 from doti.store.models import FrameModel
 from functions.remask import app as remask_fn

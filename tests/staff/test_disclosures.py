@@ -26,7 +26,7 @@ from doti import runtime
 from doti.auth.staff import create_staff_key
 from doti.clock import format_rfc3339, parse_rfc3339, utcnow
 from doti.entities import StaffMember
-from doti.oversight import disclosures
+from doti.oversight import disclosures, evidence
 from functions.viewer import app as viewer
 from tests.support import (
     LambdaContext,
@@ -151,7 +151,7 @@ def test_a_disclosure_packs_the_selected_frames_marked_with_its_id(aws, world, b
     assert set(rows) == {jpeg_id, png_id}
     sent = {jpeg_id: jpeg, png_id: png}
     for frame_id, row in rows.items():
-        assert list(row) == list(disclosures.MANIFEST_COLUMNS)
+        assert list(row) == list(evidence.MANIFEST_COLUMNS)
         assert row["original_sha256"] == hashlib.sha256(sent[frame_id]).hexdigest()
         assert row["camera_id"] == world.camera_id
         marked = archive.read(row["file_name"])
@@ -561,7 +561,7 @@ def test_a_clip_is_marked_with_a_free_box_that_players_skip_and_that_cuts_off_cl
     text = b"DISCLOSED COPY dsc_test"
 
     # When it is marked for a disclosure
-    marked = disclosures.mark_image(original, "video/mp4", text)
+    marked = evidence.mark_image(original, "video/mp4", text)
 
     # Then the mark is a trailing top-level free box carrying the text, and cutting it off gives the original back
     box_size = int.from_bytes(marked[len(original) : len(original) + 4], "big")
@@ -580,4 +580,4 @@ def test_a_clip_is_marked_with_a_free_box_that_players_skip_and_that_cuts_off_cl
     assert decoded == 10
     # and bytes that are not an MP4 are refused rather than marked blindly
     with pytest.raises(disclosures.ValidationError):
-        disclosures.mark_image(b"\x00" * 32, "video/mp4", text)
+        evidence.mark_image(b"\x00" * 32, "video/mp4", text)

@@ -20,7 +20,7 @@ from doti import openapi, runtime
 from doti.api.staff import Contract as ContractOut
 from doti.api.staff import ContractPage, Suspension, SuspensionList
 from doti.clock import parse_rfc3339, utcnow
-from doti.contracts import contract_states, lifecycle, terms
+from doti.contracts import contract_states, lifecycle, suspensions, terms
 from doti.errors import ValidationError
 from doti.http import json_response
 from doti.oversight import audit
@@ -179,7 +179,7 @@ def transition_contract(contract_id: str, body: TransitionRequest) -> Response[C
 @router.post("/v1/admin/contracts/<contract_id>/suspensions", responses=openapi.answers(201, 404, 409))
 def schedule_suspension(contract_id: str, body: SuspensionRequest) -> Response[Suspension]:
     member = staff(router)
-    window = lifecycle.schedule_suspension(
+    window = suspensions.schedule_suspension(
         contract_id,
         starts_at=parse_rfc3339(body.starts_at, "starts_at"),
         ends_at=parse_rfc3339(body.ends_at, "ends_at"),
@@ -195,7 +195,9 @@ def schedule_suspension(contract_id: str, body: SuspensionRequest) -> Response[S
 @router.get("/v1/admin/contracts/<contract_id>/suspensions", responses=openapi.answers(200, 404))
 def list_suspensions(contract_id: str) -> Response[SuspensionList]:
     staff(router)
-    return json_response(200, SuspensionList(items=[Suspension.of(w) for w in lifecycle.list_suspensions(contract_id)]))
+    return json_response(
+        200, SuspensionList(items=[Suspension.of(w) for w in suspensions.list_suspensions(contract_id)])
+    )
 
 
 @router.delete(
@@ -203,7 +205,7 @@ def list_suspensions(contract_id: str) -> Response[SuspensionList]:
 )
 def cancel_suspension(contract_id: str, suspension_id: str) -> Response[str]:
     member = staff(router)
-    lifecycle.cancel_suspension(
+    suspensions.cancel_suspension(
         contract_id, suspension_id, actor=audit.staff_actor(member), now=utcnow(), mailer=runtime.mailer()
     )
     return Response(status_code=204, body="", headers={"Cache-Control": "no-store"})

@@ -16,13 +16,15 @@ from aws_lambda_powertools.event_handler.api_gateway import Router
 from pydantic import Field, SecretStr
 
 from admin_routes.common import StaffRequest, staff
-from doti import openapi, remask, runtime
+from doti import openapi, runtime
 from doti.api import staff as api
 from doti.clock import parse_rfc3339, utcnow
 from doti.contracts import registry
 from doti.http import json_response
-from doti.ingest import activity, frames, masks
+from doti.ingest import activity, masks
+from doti.jobs.remask import jobs
 from doti.oversight import audit, maintenance, takedown
+from doti.viewing import frames
 
 router = Router()
 
@@ -193,7 +195,7 @@ class ActivityThresholdUpdate(StaffRequest):
 
 
 class RemaskStart(StaffRequest):
-    reason: str = Field(min_length=1, max_length=remask.MAX_REASON)
+    reason: str = Field(min_length=1, max_length=jobs.MAX_REASON)
 
 
 @router.put("/v1/admin/cameras/<camera_id>/privacy-mask", responses=openapi.answers(200, 404, 409))
@@ -215,14 +217,14 @@ def set_activity_threshold(camera_id: str, body: ActivityThresholdUpdate) -> Res
 def start_remask(camera_id: str, body: RemaskStart) -> Response[api.RemaskJob]:
     """Black the camera's stored frames out under its current mask, in place; follow it at /v1/admin/remask-jobs."""
     actor = audit.staff_actor(staff(router))
-    job = remask.start_remask(camera_id, reason=body.reason, actor=actor, queue=runtime.remask_queue(), now=utcnow())
+    job = jobs.start_remask(camera_id, reason=body.reason, actor=actor, queue=runtime.remask_queue(), now=utcnow())
     return json_response(202, api.RemaskJob.of(job))
 
 
 @router.get("/v1/admin/remask-jobs/<job_id>", responses=openapi.answers(200, 404))
 def get_remask_job(job_id: str) -> Response[api.RemaskJob]:
     staff(router)
-    return json_response(200, api.RemaskJob.of(remask.get_job(job_id)))
+    return json_response(200, api.RemaskJob.of(jobs.get_job(job_id)))
 
 
 # devices

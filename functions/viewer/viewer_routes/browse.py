@@ -12,9 +12,8 @@ from doti.api.content import Frame, FramePage
 from doti.api.customer import Camera, CameraList
 from doti.clock import utcnow
 from doti.http import json_response
-from doti.ingest import frames
 from doti.observability import metrics
-from doti.viewing import cameras
+from doti.viewing import cameras, frames
 from viewer_routes.common import session, window
 
 router = APIGatewayRouter()

@@ -6,7 +6,7 @@ from pydantic import Field
 
 from doti.api.fields import Number, Omittable, ResponseModel, Time
 from doti.entities import Note as NoteEntity
-from doti.ingest.frames import SignedFrame
+from doti.viewing.frames import SignedFrame
 
 
 class Frame(ResponseModel):

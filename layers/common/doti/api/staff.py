@@ -7,7 +7,6 @@ from typing import Any
 
 from pydantic import Field
 
-from doti import remask
 from doti.api.content import Frame
 from doti.api.fields import Number, Omittable, ResponseModel, Time
 from doti.auth import customer
@@ -18,6 +17,7 @@ from doti.entities import Device as DeviceEntity
 from doti.entities import Site as SiteEntity
 from doti.entities import User as UserEntity
 from doti.ingest import activity
+from doti.jobs.remask import jobs
 from doti.oversight import audit, disclosures, incidents, maintenance, takedown
 
 # contracts
@@ -216,7 +216,7 @@ class RemaskJob(ResponseModel):
     finished_at: Time | None
 
     @classmethod
-    def of(cls, job: remask.RemaskJob) -> RemaskJob:
+    def of(cls, job: jobs.RemaskJob) -> RemaskJob:
         return cls.from_entity(job, frames_done=job.frames_masked + job.frames_skipped + job.frames_failed)
 
 

@@ -175,7 +175,7 @@ def set_privacy_mask(camera_id: str, polygons: Any, *, reason: str, actor: str, 
     """Art. 2-4: the polygons every frame the camera sends from now on is blacked out under, before it is stored.
 
     An empty list clears the mask (frames already blacked out stay so). Frames stored before the change keep
-    what they had until staff start a re-mask (doti.remask). Audited on the camera's contract, customer-visible.
+    what they had until staff start a re-mask (doti.jobs.remask). Audited on the camera's contract, customer-visible.
     """
     clean = masks.validate_polygons(polygons)
     camera = store.get_camera(camera_id)

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from doti.clock import format_rfc3339
-from doti.contracts import contract_states, lifecycle, notices, terms
+from doti.contracts import contract_states, lifecycle, notices, suspensions, terms
 from doti.entities import Contract
 from doti.errors import Conflict, DotiError, NotFound
 from doti.jobs import schedule
@@ -109,12 +109,12 @@ def _start_service(run: _Run, work: schedule.ScheduledWork) -> bool:
 
 def _apply_window(run: _Run, work: schedule.ScheduledWork) -> bool:
     window = _window(work)
-    if window is None or window.status not in (lifecycle.WINDOW_SCHEDULED, lifecycle.WINDOW_APPLIED):
+    if window is None or window.status not in (suspensions.WINDOW_SCHEDULED, suspensions.WINDOW_APPLIED):
         return False
     contract = _contract(work)
-    if window.status == lifecycle.WINDOW_SCHEDULED:
+    if window.status == suspensions.WINDOW_SCHEDULED:
         if contract is None or contract.state != terms.ACTIVE or window.ends_at <= run.now:
-            lifecycle.set_window_status(window, (lifecycle.WINDOW_SCHEDULED,), lifecycle.WINDOW_SKIPPED)
+            suspensions.set_window_status(window, (suspensions.WINDOW_SCHEDULED,), suspensions.WINDOW_SKIPPED)
             audit.record(
                 work.contract_id,
                 actor=ACTOR,
@@ -125,7 +125,7 @@ def _apply_window(run: _Run, work: schedule.ScheduledWork) -> bool:
             )
             return False
         # Claim the window first: "applied" on an active contract means "suspend it", also after a crash here.
-        if not lifecycle.set_window_status(window, (lifecycle.WINDOW_SCHEDULED,), lifecycle.WINDOW_APPLIED):
+        if not suspensions.set_window_status(window, (suspensions.WINDOW_SCHEDULED,), suspensions.WINDOW_APPLIED):
             return False
     if contract is None or contract.state != terms.ACTIVE:
         return False
@@ -135,11 +135,11 @@ def _apply_window(run: _Run, work: schedule.ScheduledWork) -> bool:
 
 def _lift_window(run: _Run, work: schedule.ScheduledWork) -> bool:
     window = _window(work)
-    if window is None or window.status != lifecycle.WINDOW_APPLIED:
+    if window is None or window.status != suspensions.WINDOW_APPLIED:
         return False  # never applied, cancelled, or already lifted (by staff or an earlier run)
     contract = _contract(work)
     if contract is None or contract.state != terms.SUSPENDED:
-        lifecycle.set_window_status(window, (lifecycle.WINDOW_APPLIED,), lifecycle.WINDOW_LIFTED)
+        suspensions.set_window_status(window, (suspensions.WINDOW_APPLIED,), suspensions.WINDOW_LIFTED)
         return False
     reason = f"planned suspension {window.suspension_id} ended"
     # leaving `suspended` marks the window lifted (doti.contracts.lifecycle)
@@ -150,7 +150,7 @@ def _window(work: schedule.ScheduledWork) -> lifecycle.SuspensionWindow | None:
     if not work.ref:
         return None
     try:
-        return lifecycle.get_window(work.contract_id, work.ref)
+        return suspensions.get_window(work.contract_id, work.ref)
     except NotFound:
         return None
 

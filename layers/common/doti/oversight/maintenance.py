@@ -18,10 +18,10 @@ from doti import ids
 from doti.clock import format_rfc3339
 from doti.contracts import contract_states, registry, terms
 from doti.errors import Conflict, ValidationError
-from doti.ingest.frames import MAX_PAGE, SignedFrame, sign_frame
 from doti.oversight import audit
 from doti.store import frames as store
 from doti.store.objects import Storage
+from doti.viewing.frames import MAX_PAGE, SignedFrame, sign_frame
 
 DEFAULT_LIMIT = 50
 # A ticket is a reference, not prose: 3-100 characters, starting with a letter or digit (e.g. "MNT-1234",

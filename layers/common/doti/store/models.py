@@ -492,7 +492,7 @@ class AnsweredRequestModel(Model):
 
 
 class RemaskJobModel(Model):
-    """A re-mask of a camera's stored frames (doti.remask): the mask it applies, its progress and its lease."""
+    """A re-mask of a camera's stored frames (doti.jobs.remask): the mask it applies, its progress and its lease."""
 
     class Meta:
         table_name = UNBOUND

@@ -15,10 +15,10 @@ from doti.accounts import roles
 from doti.accounts.roles import Permission
 from doti.contracts import registry, terms
 from doti.entities import Camera, User
-from doti.ingest import frames
-from doti.ingest.frames import SignedFrame
 from doti.store import frames as store
 from doti.store.objects import Storage
+from doti.viewing import frames
+from doti.viewing.frames import SignedFrame
 
 
 @dataclass(frozen=True)

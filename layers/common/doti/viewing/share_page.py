@@ -15,8 +15,8 @@ from html import escape
 from urllib.parse import quote, urlsplit
 
 from doti.clock import format_rfc3339
-from doti.ingest.frames import SignedFrame
 from doti.viewing import shares
+from doti.viewing.frames import SignedFrame
 
 _CLIP = "video/mp4"  # doti.ingest.video.MP4; that module needs OpenCV, which the viewer function does not carry
 _JST = timezone(timedelta(hours=9), "JST")  # the service's customers are in Japan; UTC stays in <time datetime>

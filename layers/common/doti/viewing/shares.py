@@ -33,11 +33,11 @@ from doti.clock import floor_to_second, format_optional, format_rfc3339
 from doti.contracts import contract_states, registry, retention_policy, terms
 from doti.entities import Camera, Contract, Frame, Share, User
 from doti.errors import NotFound, ValidationError
-from doti.ingest.frames import SignedFrame, sign_frame
 from doti.oversight import audit
 from doti.store import frames as frame_store
 from doti.store import shares as store
 from doti.store.objects import Storage
+from doti.viewing.frames import SignedFrame, sign_frame
 
 MIN_LIFETIME = timedelta(minutes=1)
 MAX_LIFETIME = timedelta(days=7)

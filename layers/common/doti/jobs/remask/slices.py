@@ -1,4 +1,5 @@
-"""One slice of a re-mask job (doti.remask): frames in frame-id order from the job's cursor, until the time is short.
+"""One slice of a re-mask job (doti.jobs.remask): frames in frame-id order from the job's cursor, until the time is
+short.
 
 A slice takes the job's lease (so a duplicate SQS delivery or a second message never works the same job at the same
 time), and for each frame:
@@ -18,9 +19,9 @@ with its estimated time left over the reserve, else the next slice starts with i
 decodes, or a clip too long or too large for any slice, cannot be masked: it is counted and listed on the job (staff
 take it down), and the job goes on.
 
-A job's first message is sent before the job is stored (doti.remask.start_remask): a first delivery that finds no job
-may have overtaken the start's commit and comes back; a later one finds that the start failed (or the contract was
-purged since), and the message is dropped, counted (outcome "no_job").
+A job's first message is sent before the job is stored (doti.jobs.remask.jobs.start_remask): a first delivery that finds
+no job may have overtaken the start's commit and comes back; a later one finds that the start failed (or the contract
+was purged since), and the message is dropped, counted (outcome "no_job").
 """
 
 from __future__ import annotations
@@ -37,9 +38,9 @@ from doti.entities import Frame
 from doti.errors import CorruptImage, NotFound, PayloadTooLarge, UnsupportedMediaType
 from doti.ingest import video
 from doti.ingest.image_types import ImageLimits, ProcessedImage
+from doti.jobs.remask.jobs import COMPLETED, SUPERSEDED, JobQueue
 from doti.observability import logger
 from doti.oversight import audit
-from doti.remask import COMPLETED, SUPERSEDED, JobQueue
 from doti.store import frames as frame_store
 from doti.store import keys
 from doti.store import registry as registry_store

@@ -3,7 +3,7 @@
 Ingest masks every frame that arrives once a mask is set; frames stored before stay as they were until staff start a
 re-mask. The job snapshots the mask (polygons and version) and covers the camera's frames with ids below
 `upper_id`, the id of a frame captured FUTURE_TOLERANCE after the start: anything stored later was masked at ingest.
-It runs in slices, one SQS message each (doti.jobs.remask); this module starts jobs and reports on them, without
+It runs in slices, one SQS message each (doti.jobs.remask.slices); this module starts jobs and reports on them, without
 touching any image, so the staff API needs no imaging layer.
 
 Masking adds and never removes: a re-mask draws its polygons over what earlier masks already blacked out, and a
@@ -12,7 +12,7 @@ cleared mask cannot be applied (409): what a mask hid is gone.
 A job's first message is sent before the job is stored, and the job commits with its "camera.remask_started" entry:
 a job staff can see started always has its message, whatever fails or dies after the commit. A start that failed
 after the send leaves a message without a job; the slice that receives it again finds no job and drops it
-(doti.jobs.remask.run_slice).
+(doti.jobs.remask.slices.run_slice).
 """
 
 from __future__ import annotations
