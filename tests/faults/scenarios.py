@@ -13,8 +13,7 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
-from functools import cache
+from datetime import datetime, timedelta
 from typing import Any
 
 from botocore.exceptions import ClientError
@@ -36,22 +35,17 @@ from doti.store.models import (
     RemaskJobModel,
     ShareModel,
 )
-from infra.drawing import draw_frame, encode_jpeg
 from tests.faults import observe
 from tests.faults.harness import REGION, Answer, Stack
 from tests.faults.inject import INJECTOR
 from tests.faults.observe import EXACTLY_ONE, NO_ORPHAN, RECEIPTS, Names, Observation
 from tests.support import api_event, customer_event, make_world, sample_event
 from tests.support import frame_event as signed_frame_event
+from tests.support.images import jpeg
 
 INGEST, VIEWER, ADMIN = "IngestFunction", "ViewerFunction", "AdminFunction"
 RETENTION, TERMINATION, SUSPENSION = "RetentionFunction", "TerminationFunction", "SuspensionFunction"
 RERUNS = 2  # a job's next scheduled runs after the faulted one: one finishes its work, the second finds none
-
-
-@cache
-def jpeg(label: str, width: int = 320, height: int = 180) -> bytes:
-    return encode_jpeg(draw_frame(width, height, label, datetime(2025, 1, 2, tzinfo=UTC)))
 
 
 @dataclass
@@ -125,7 +119,7 @@ def frame_event(stack: Stack, tenant: Tenant, image: bytes, frame_id: str, captu
 
 def ingested(stack: Stack, tenant: Tenant, label: str, captured_at: datetime) -> dict[str, Any]:
     """A frame stored through the ingest handler; its id joins the tenant's labels."""
-    answer = stack.api(INGEST, frame_event(stack, tenant, jpeg(label), f"seed-{label}", captured_at))
+    answer = stack.api(INGEST, frame_event(stack, tenant, jpeg(320, 180, label=label), f"seed-{label}", captured_at))
     assert answer.status == 201, answer
     frame = answer.body
     tenant.labels[frame["frame_id"]] = label
@@ -198,7 +192,7 @@ class IngestFrame(Scenario):
 
     def operate(self, tenant: Tenant) -> None:
         stack = tenant.stack
-        event = frame_event(stack, tenant, jpeg("ingest", 640, 360), "panel-0001", tenant.data["captured_at"])
+        event = frame_event(stack, tenant, jpeg(640, 360, label="ingest"), "panel-0001", tenant.data["captured_at"])
         tenant.data["answers"] = stack.device(INGEST, event)
 
     def look(self, tenant: Tenant, seen: Observation) -> None:
@@ -255,7 +249,7 @@ class LargeUpload(Scenario):
 
     def operate(self, tenant: Tenant) -> None:
         stack = tenant.stack
-        image = jpeg("upload", 1280, 720)
+        image = jpeg(1280, 720, label="upload")
         world = tenant.world
         request = {
             "camera_id": world.camera_id,

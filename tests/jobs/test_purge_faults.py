@@ -17,7 +17,6 @@ from collections.abc import Callable
 from contextlib import suppress
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from functools import cache
 from typing import Any
 
 import boto3
@@ -33,12 +32,12 @@ from doti.jobs.purge import CERTIFICATE_ACTION, PurgeOutcome, object_prefixes, p
 from doti.oversight import audit
 from functions.ingest import app as ingest
 from functions.termination import app as termination
-from infra.drawing import draw_frame, encode_jpeg
 from infra.provision import Provisioned
 from tests.faults.inject import INJECTOR, MODES, Call, Crash, Plan
 from tests.faults.points import full_sweep
 from tests.faults.points import points as spread
 from tests.support import LambdaContext, World, frame_event, sample_event
+from tests.support.images import jpeg
 
 pytestmark = (
     pytest.mark.isolated
@@ -63,11 +62,6 @@ SERVICE_TABLES = {  # the service's other tables -> the certificate's count name
     "DeletionReceiptsTable": "deletion_receipts",
     "RemaskJobsTable": "remask_jobs",
 }
-
-
-@cache
-def jpeg() -> bytes:
-    return encode_jpeg(draw_frame(32, 18, "fault", datetime(2025, 1, 2, tzinfo=UTC)))
 
 
 def s3() -> Any:
@@ -123,7 +117,7 @@ def terminated_tenant(world_factory: Callable[..., World], frames: int = 2) -> T
     world = world_factory()
     now = datetime.now(UTC)
     for minutes in range(frames):
-        event = frame_event(world, jpeg(), captured_at=now - timedelta(minutes=minutes + 1))
+        event = frame_event(world, jpeg(32, 18, label="fault"), captured_at=now - timedelta(minutes=minutes + 1))
         assert ingest.lambda_handler(event, LambdaContext())["statusCode"] == 201
     lifecycle.transition(
         world.contract_id, "terminated", "art12-1-1", "fees unpaid", None, "staff:stf_test", now, purge_grace_days=0
