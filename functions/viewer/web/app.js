@@ -1003,6 +1003,7 @@ async function jumpToBucket(index) {
 }
 
 function onDayBarClick(event) {
+  if (!state.dayBar) return;
   const rect = $("daybar").getBoundingClientRect();
   const count = state.dayBar.buckets.length;
   jumpToBucket(Math.floor(((event.clientX - rect.left) / rect.width) * count));
@@ -1577,6 +1578,8 @@ function wire() {
   $("lang-toggle").addEventListener("click", toggleLanguage);
   $("notices-toggle").addEventListener("click", toggleNotices);
   $("menu-toggle").addEventListener("click", toggleMenu);
+  $("nav").addEventListener("click", (event) => event.target.closest("a") && closeMenu()); // also the current page
+  document.addEventListener("keydown", (event) => event.key === "Escape" && closeMenu());
   $("tz-toggle").addEventListener("click", toggleZone);
   $("date-chip").addEventListener("click", () => showFilters($("filter-form").hidden));
   $("filter-day").addEventListener("change", onDayPicked);
