@@ -31,7 +31,8 @@ def top_of(page: Page, selector: str) -> float:
 
 
 def columns(page: Page, selector: str) -> int:
-    return page.evaluate(f"getComputedStyle(document.querySelector('{selector}')).gridTemplateColumns.split(' ').length")
+    tracks = f"getComputedStyle(document.querySelector('{selector}')).gridTemplateColumns"
+    return page.evaluate(f"{tracks}.split(' ').length")
 
 
 def test_on_a_phone_the_pictures_come_first_and_nothing_wraps_or_blows_up(
@@ -166,7 +167,7 @@ def test_the_day_bar_hides_without_the_timeline_api_and_is_operable_with_the_key
     bar.focus()
     page.keyboard.press("ArrowLeft")
     expect(bar).to_have_attribute("aria-valuenow", "40")
-    expect(bar).to_have_attribute("aria-valuetext", "10:00–10:15, 12 frames, activity, 1 event")
+    expect(bar).to_have_attribute("aria-valuetext", "10:00\u201310:15, 12 frames, activity, 1 event")
     with page.expect_request(lambda r: "/frames?" in r.url) as listed:
         page.keyboard.press("Enter")
 
