@@ -580,7 +580,7 @@ function cameraName(cameraId) {
 async function showCameras() {
   state.cameras = null; // the grid shows each camera's latest thumbnail: always fresh
   renderCameras(await loadCameras());
-  startPolling(refreshCameras, GRID_POLL_MS);
+  startPolling("cameras", refreshCameras, GRID_POLL_MS);
 }
 
 async function refreshCameras() {
@@ -639,7 +639,9 @@ function frameAge(value) {
 
 let pollTimer = null;
 
-function startPolling(fn, ms) {
+// Only for the view on screen: a view left while it was still loading does not start polling behind the next one.
+function startPolling(view, fn, ms) {
+  if (document.body.dataset.view !== view) return;
   stopPolling();
   state.poll = { fn, ms };
   armPoll();
@@ -684,7 +686,7 @@ async function showLive(cameraId) {
   $("live-image").removeAttribute("src");
   delete $("live-image").dataset.frameId;
   await refreshLive(cameraId);
-  startPolling(() => refreshLive(cameraId), LIVE_POLL_MS);
+  startPolling("live", () => refreshLive(cameraId), LIVE_POLL_MS);
 }
 
 // Follows the camera's newest frame: the image changes only when a newer frame has arrived.
@@ -1275,7 +1277,7 @@ async function showConsole() {
   if (can("access_log")) sections.push(showAccessLog());
   const failed = (await Promise.allSettled(sections)).find((result) => result.status === "rejected");
   if (failed && state.token) showStatus(errorText(failed.reason), "error");
-  if (can("export")) startPolling(refreshExports, EXPORT_POLL_MS);
+  if (can("export")) startPolling("console", () => refreshExports(), EXPORT_POLL_MS);
 }
 
 function roleName(role) {
