@@ -1427,7 +1427,7 @@ async function showExports() {
   );
   if (!$("export-from").value) {
     $("export-from").value = toLocalInput(zonedToInstant(today())).slice(0, 16);
-    $("export-to").value = toLocalInput(Date.now()).slice(0, 16);
+    $("export-to").value = toLocalInput(Date.now() + 60_000).slice(0, 16); // up to the next minute: now included
   }
   await refreshExports(true);
 }
