@@ -1459,7 +1459,7 @@ function exportRow(item) {
   const status = ["queued", "building", "ready", "failed"].includes(item.status) ? item.status : "queued";
   const row = el("li", { className: `row-item export ${status}`, attrs: { "data-export-id": item.export_id } }, [
     el("strong", { text: cameraName(item.camera_id) }),
-    el("span", { className: "nowrap", text: `${formatTime(item.from)} – ${formatTime(item.to)}` }),
+    el("span", {}, [el("time", { text: formatTime(item.from) }), " – ", el("time", { text: formatTime(item.to) })]),
     el("span", { className: "badge", text: t(`exports.${status}`) }),
   ]);
   row.dataset.status = status;
