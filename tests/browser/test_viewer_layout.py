@@ -113,6 +113,14 @@ def test_on_a_desktop_the_grid_has_two_to_four_columns_and_refreshes_only_while_
     page.wait_for_timeout(500)
     assert len(asked) == 2
 
+    # When the camera's live view is opened, it shows the newest frame with its time and age
+    steps.press(page.locator(".live-link").first)
+    expect(page.locator("#view-live")).to_be_visible()
+    wait_loaded(page, "#live-image")
+    expect(page.locator("#live-time")).not_to_be_empty()
+    expect(page.locator("#live-age")).not_to_be_empty()
+    steps.shot("live")
+
 
 def day_of_buckets(date: str) -> dict[str, Any]:
     """A timeline answer of the agreed shape for a Tokyo day: frames in the 10:00-10:15 bucket, an event at 10:05."""
@@ -135,7 +143,7 @@ def test_the_day_bar_hides_without_the_timeline_api_and_is_operable_with_the_key
 ):
     # Given an owner on a desktop
     account = invite(web_stack, demo_owner, "owner")
-    page = context_factory(DESKTOP).new_page()
+    page = context_factory(DESKTOP, timezone_id="Europe/London").new_page()
     steps = Steps(page, DESKTOP, screenshots, prefix="daybar-")
     log_in(page, steps, web_stack, account)
 
@@ -175,3 +183,11 @@ def test_the_day_bar_hides_without_the_timeline_api_and_is_operable_with_the_key
     assert "to=" in listed.value.url
     expect(page.locator("#date-chip")).to_contain_text("10:15")
     steps.shot("jumped")
+
+    # When the viewer switches the times to the browser's own zone, the bar is asked for in that zone
+    with page.expect_request(lambda r: "/timeline?" in r.url) as asked:
+        steps.menu("#tz-toggle")
+    assert "tz=Europe%2FLondon" in asked.value.url
+    expect(page.locator("#daybar")).to_be_visible()
+    steps.open_menu()
+    expect(page.locator("#tz-toggle")).to_contain_text("Europe/London")

@@ -25,10 +25,13 @@ def open_first_frame(page: Page, steps: Steps) -> None:
     steps.press(page.locator(".camera-card").first)
     expect(page.locator("#view-timeline")).to_be_visible()
     wait_loaded(page, "#timeline img")
-    steps.press(page.locator("#timeline a.thumb").first)
+    with page.expect_response(lambda r: "/frames/" in r.url) as opened:
+        steps.press(page.locator("#timeline a.thumb").first)
     expect(page.locator("#view-frame")).to_be_visible()
     wait_loaded(page, "#frame-image")
     expect(page.locator("#notes-heading")).to_be_visible()  # everyone reads notes and events
+    # the download button is there exactly when the API gives the frame's attachment link
+    expect(page.locator("#frame-download")).to_be_visible(visible="download_url" in opened.value.json())
 
 
 @pytest.mark.parametrize("role", ["viewer", "manager", "owner"])

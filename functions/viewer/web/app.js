@@ -1536,6 +1536,7 @@ function accessRow(entry) {
 async function showDeletions() {
   const receipts = (await api("GET", "v1/deletions")).items;
   $("deletions-empty").hidden = receipts.length > 0;
+  $("deletion-table").hidden = receipts.length === 0;
   $("deletion-list").replaceChildren(
     ...receipts.map((receipt) =>
       el("tr", {}, [
