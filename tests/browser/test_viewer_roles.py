@@ -92,8 +92,9 @@ def test_each_role_sees_only_the_controls_it_may_use(
 def test_the_owner_console_invites_exports_and_explains_the_log(
     context_factory, web_stack, demo_owner, camera_has_frames, screenshots
 ):
-    # Given an owner on a desktop, in the console
+    # Given an owner on a desktop, in the console, and a viewer of the contract
     owner = invite(web_stack, demo_owner, "owner")
+    leaver = invite(web_stack, demo_owner, "viewer")
     page = context_factory(DESKTOP).new_page()
     steps = Steps(page, DESKTOP, screenshots, prefix="console-")
     log_in(page, steps, web_stack, owner)
@@ -102,6 +103,16 @@ def test_the_owner_console_invites_exports_and_explains_the_log(
     expect(page.locator(f'#user-list li[data-login-id="{owner.login_id}"]')).to_contain_text(owner.name)
     # an owner cannot remove themselves, so no button is offered for it
     expect(page.locator(f'#user-list li[data-login-id="{owner.login_id}"] button')).to_have_count(0)
+
+    # When they remove the viewer (the button asks once more)
+    leaving = page.locator(f'#user-list li[data-login-id="{leaver.login_id}"]')
+    steps.press(leaving.get_by_role("button"))
+    expect(leaving.get_by_role("button")).to_have_text(re.compile(text(DESKTOP, "users.remove")))
+    with page.expect_response(lambda r: r.request.method == "DELETE") as removed:
+        steps.press(leaving.get_by_role("button"))
+    # Then the user is gone from the list
+    assert removed.value.status == 204
+    expect(page.locator(f'#user-list li[data-login-id="{leaver.login_id}"]')).to_have_count(0)
 
     # When they invite a viewer for the demo site only
     page.fill("#invite-name", "Night guard")
