@@ -186,9 +186,10 @@ def test_the_day_bar_hides_without_the_timeline_api_and_is_operable_with_the_key
 
     # When a day is picked in the calendar, its bar and its frames are asked for
     steps.open_filters()
-    with page.expect_request(lambda r: "/timeline?" in r.url and "date=2026-01-15" in r.url):
-        with page.expect_request(lambda r: "/frames?" in r.url and "from=2026-01-14T15%3A00%3A00" in r.url):
-            page.fill("#filter-day", "2026-01-15")
+    day_bar = page.expect_request(lambda r: "/timeline?" in r.url and "date=2026-01-15" in r.url)
+    frames = page.expect_request(lambda r: "/frames?" in r.url and "from=2026-01-14T15%3A00%3A00" in r.url)
+    with day_bar, frames:  # midnight in Tokyo
+        page.fill("#filter-day", "2026-01-15")
     expect(page.locator("#date-chip")).to_contain_text("15 Jan 2026")
     expect(page.locator("#timeline-empty")).to_be_visible()  # the camera did not exist then
 
