@@ -7,6 +7,7 @@ drives the system's /usr/bin/chromium, since `playwright install` and its bundle
 from __future__ import annotations
 
 import shutil
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -14,6 +15,7 @@ from typing import Any
 import pytest
 
 from tests.local_stack.conftest import ROOT, LocalStack
+from tests.local_stack.http import Customer, Staff
 
 CHROMIUM_ARGS = [
     "--no-sandbox",  # tests may run as root in a container, where Chromium's sandbox cannot start
@@ -63,3 +65,37 @@ def browser(playwright: Any) -> Iterator[Any]:
 def screenshots() -> Path:
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     return SCREENSHOTS
+
+
+@pytest.fixture(scope="module")
+def staff(web_stack) -> Staff:
+    return Staff(web_stack["api_url"], web_stack["staff_api_key"])
+
+
+@pytest.fixture(scope="module")
+def demo_owner(web_stack) -> Customer:
+    return Customer(web_stack["api_url"], web_stack["login_id"], web_stack["password"])
+
+
+@pytest.fixture(scope="module")
+def camera_has_frames(web_stack, demo_owner) -> None:
+    """The simulated camera has sent a few frames, so the timeline has something to show and to step through."""
+    deadline = time.monotonic() + 30
+    while len(demo_owner.frames(web_stack["camera_id"], limit="3")) < 3:
+        assert time.monotonic() < deadline, "the simulated camera sent fewer than 3 frames in 30 s"
+        time.sleep(0.5)
+
+
+@pytest.fixture
+def context_factory(browser, playwright) -> Iterator[Any]:
+    contexts: list[Any] = []
+
+    def open_context(viewport: Any, **options: Any) -> Any:
+        context = browser.new_context(**viewport.context_options(playwright), **options)
+        context.set_default_timeout(15_000)
+        contexts.append(context)
+        return context
+
+    yield open_context
+    for context in contexts:
+        context.close()

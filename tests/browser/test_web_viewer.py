@@ -10,62 +10,19 @@ step lands in test-output/screenshots/<viewport>-<nn>-<step>.png.
 
 from __future__ import annotations
 
-import json
 import secrets
-import time
-from collections.abc import Iterator
 from dataclasses import dataclass
-from pathlib import Path
-from typing import Any
 
 import pytest
 import requests
-from playwright.sync_api import BrowserContext, Locator, Page, expect
+from playwright.sync_api import expect
 
 from doti.ingest.activity import DEFAULT_THRESHOLD
-from tests.local_stack.http import Customer, Staff
+from tests.browser.viewer_support import LOADED, VIEWPORTS, Steps, counted, wait_loaded
+from tests.browser.viewer_support import text as _text
+from tests.local_stack.http import Staff
 
 pytestmark = pytest.mark.local_stack
-
-STRINGS = json.loads(
-    (Path(__file__).resolve().parents[2] / "functions" / "viewer" / "web" / "i18n.json").read_text(encoding="utf-8")
-)
-LOADED = "img => img.complete && img.naturalWidth > 0"
-
-
-@dataclass(frozen=True)
-class Viewport:
-    name: str
-    lang: str  # the phone browses in Japanese, the desktop in English: both string sets get exercised
-    touch: bool
-
-    def context_options(self, playwright: Any) -> dict[str, Any]:
-        if self.name == "phone":
-            profile = {k: v for k, v in playwright.devices["iPhone 13"].items() if k != "default_browser_type"}
-            return {**profile, "locale": "ja-JP"}
-        return {"viewport": {"width": 1280, "height": 800}, "locale": "en-GB"}
-
-
-VIEWPORTS = {"phone": Viewport("phone", "ja", touch=True), "desktop": Viewport("desktop", "en", touch=False)}
-
-
-@pytest.fixture(scope="module")
-def staff(web_stack) -> Staff:
-    return Staff(web_stack["api_url"], web_stack["staff_api_key"])
-
-
-@pytest.fixture(scope="module")
-def demo_owner(web_stack) -> Customer:
-    return Customer(web_stack["api_url"], web_stack["login_id"], web_stack["password"])
-
-
-@pytest.fixture(scope="module")
-def camera_has_frames(web_stack, demo_owner) -> None:
-    """The simulated camera has sent a few frames, so the timeline has something to show and to step through."""
-    deadline = time.monotonic() + 30
-    while len(demo_owner.frames(web_stack["camera_id"], limit="3")) < 3:
-        assert time.monotonic() < deadline, "the simulated camera sent fewer than 3 frames in 30 s"
-        time.sleep(0.5)
 
 
 @dataclass(frozen=True)
@@ -114,55 +71,6 @@ def reset_password(web_stack, staff: Staff, login_id: str) -> str:
     )
     assert response.status_code == 200, response.text
     return response.json()["temporary_password"]
-
-
-class Steps:
-    """Presses the way the viewport's user does (a tap on the phone) and screenshots each step."""
-
-    def __init__(self, page: Page, viewport: Viewport, folder: Path):
-        self.page, self.viewport, self.folder = page, viewport, folder
-        self.count = 0
-
-    def press(self, target: Locator) -> None:
-        if self.viewport.touch:
-            target.tap()
-        else:
-            target.click()
-
-    def shot(self, step: str, page: Page | None = None) -> None:
-        self.count += 1
-        path = self.folder / f"{self.viewport.name}-{self.count:02d}-{step}.png"
-        (page or self.page).screenshot(path=path, full_page=True)
-
-
-def _text(viewport: Viewport, key: str, **values: str) -> str:
-    text = STRINGS[viewport.lang][key]
-    for name, value in values.items():
-        text = text.replace("{" + name + "}", value)
-    return text
-
-
-def _wait_loaded(page: Page, selector: str, at_least: int = 1) -> None:
-    page.wait_for_function(
-        f"([sel, n]) => {{ const imgs = [...document.querySelectorAll(sel)].slice(0, n);"
-        f" return imgs.length === n && imgs.every({LOADED}); }}",
-        arg=[selector, at_least],
-    )
-
-
-@pytest.fixture
-def context_factory(browser, playwright) -> Iterator[Any]:
-    contexts: list[BrowserContext] = []
-
-    def open_context(viewport: Viewport) -> BrowserContext:
-        context = browser.new_context(**viewport.context_options(playwright))
-        context.set_default_timeout(15_000)
-        contexts.append(context)
-        return context
-
-    yield open_context
-    for context in contexts:
-        context.close()
 
 
 @pytest.mark.parametrize("viewport_name", list(VIEWPORTS))
@@ -243,7 +151,7 @@ def test_a_customer_browses_annotates_and_shares_footage(
     expect(page.locator(".camera-card").first).to_be_visible()
     expect(page.locator("#view-password")).to_be_hidden()
     expect(page.locator("#user-name")).to_have_text(person.name)
-    steps.press(page.locator("#logout"))
+    steps.menu("#logout")
     expect(page.locator("#view-login")).to_be_visible()
 
     # When support resets the password, and the customer logs in with the temporary one
@@ -252,10 +160,14 @@ def test_a_customer_browses_annotates_and_shares_footage(
     page.fill("#password", temporary)
     steps.press(page.locator("#login-form button[type=submit]"))
 
-    # Then the password form comes first, saying why, with nothing else on offer in the header
+    # Then the password form comes first, saying why, with nothing else on offer in the menu
     expect(page.locator("#view-password")).to_be_visible()
     expect(page.locator("#password-required")).to_have_text(_text(viewport, "login.must_change"))
+    steps.open_menu()
     expect(page.locator("#nav-cameras")).to_be_hidden()
+    expect(page.locator("#nav-shares")).to_be_hidden()
+    expect(page.locator("#nav-console")).to_be_hidden()
+    steps.press(page.locator("#menu-toggle"))
     # And a wrong current password is refused with its own message, as text
     page.fill("#password-current", "not-the-temporary-one")
     page.fill("#password-new", person.password)
@@ -274,10 +186,13 @@ def test_a_customer_browses_annotates_and_shares_footage(
     card = page.locator(".camera-card").first
     expect(card).to_be_visible()
     expect(page.locator("#user-name")).to_have_text(person.name)
+    steps.open_menu()
     expect(page.locator("#nav-password")).to_be_visible()  # the form stays reachable for a later change
-    _wait_loaded(page, ".camera-card img")
-    # And the notices banner counts the unread notice, whose text is shown as text
-    expect(page.locator("#notices-summary")).to_have_text(_text(viewport, "notices.unread", n="1"))
+    steps.press(page.locator("#menu-toggle"))
+    expect(page.locator("#nav")).to_be_hidden()
+    wait_loaded(page, ".camera-card img")
+    # And the notices banner counts the unread notice in the singular, whose text is shown as text
+    expect(page.locator("#notices-summary")).to_have_text(counted(viewport, "notices.unread", 1))
     steps.shot("cameras")
     steps.press(page.locator("#notices-toggle"))
     unread = page.locator("#notices-list li.unread").filter(has_text=NOTICE["title"])
@@ -291,11 +206,12 @@ def test_a_customer_browses_annotates_and_shares_footage(
     expect(page.locator("#view-timeline")).to_be_visible()
 
     # Then the thumbnails load from their signed URLs
-    _wait_loaded(page, "#timeline img", at_least=3)
+    wait_loaded(page, "#timeline img", at_least=3)
     steps.shot("timeline")
 
     # And the activity filter asks the API for frames with activity only, and shows the person walking past: the
     # simulated camera's second and third frames (infra.camera), posted before camera_has_frames let the test start
+    steps.open_filters()
     page.check("#filter-activity")
     with page.expect_response(lambda r: "/frames?" in r.url and "activity=true" in r.url) as filtered:
         steps.press(page.locator("#filter-form button[type=submit]"))
@@ -303,18 +219,23 @@ def test_a_customer_browses_annotates_and_shares_footage(
     active = filtered.value.json()["items"]
     assert active
     assert all(item["activity_score"] >= DEFAULT_THRESHOLD for item in active)
-    expect(page.locator("#timeline li")).to_have_count(len(active))
+    expect(page.locator("#timeline li.thumb-item")).to_have_count(len(active))
+    expect(page.locator("#filter-form")).to_be_hidden()  # folded back behind the chip, which says what is shown
+    expect(page.locator("#date-chip")).to_contain_text(_text(viewport, "filter.activity_short"))
     expect(page.locator("#timeline-empty")).to_be_hidden()
-    _wait_loaded(page, "#timeline img")
+    wait_loaded(page, "#timeline img")
     steps.shot("timeline-activity")
     # And a time range before the camera existed finds nothing, until the filters are cleared
+    steps.open_filters()
     steps.press(page.locator("#filter-clear"))
+    steps.open_filters()
     page.fill("#filter-to", "2020-01-01T00:00:00")
     steps.press(page.locator("#filter-form button[type=submit]"))
     expect(page.locator("#timeline-empty")).to_be_visible()
     expect(page.locator("#timeline li")).to_have_count(0)
+    steps.open_filters()
     steps.press(page.locator("#filter-clear"))
-    _wait_loaded(page, "#timeline img", at_least=3)
+    wait_loaded(page, "#timeline img", at_least=3)
 
     # When a thumbnail is opened
     first, second = (page.locator("#timeline a.thumb").nth(i).get_attribute("data-frame-id") for i in (0, 1))
@@ -322,15 +243,15 @@ def test_a_customer_browses_annotates_and_shares_footage(
 
     # Then the full frame loads, and previous and next step through the timeline
     expect(page).to_have_url(f"{web_stack['api_url']}/#/cameras/{web_stack['camera_id']}/frames/{first}")
-    _wait_loaded(page, "#frame-image")
+    wait_loaded(page, "#frame-image")
     expect(page.locator("#frame-next")).to_be_disabled()
     steps.shot("frame")
     steps.press(page.locator("#frame-prev"))
     expect(page).to_have_url(f"{web_stack['api_url']}/#/cameras/{web_stack['camera_id']}/frames/{second}")
-    _wait_loaded(page, "#frame-image")
+    wait_loaded(page, "#frame-image")
     steps.press(page.locator("#frame-next"))
     expect(page).to_have_url(f"{web_stack['api_url']}/#/cameras/{web_stack['camera_id']}/frames/{first}")
-    _wait_loaded(page, "#frame-image")
+    wait_loaded(page, "#frame-image")
 
     # When a note is added to the frame (markup in it is just text)
     note = f"Figure at the back door <img src=x> {secrets.token_hex(3)}"
@@ -360,11 +281,11 @@ def test_a_customer_browses_annotates_and_shares_footage(
     opened = stranger.goto(share_url)
     assert opened is not None
     assert opened.status == 200
-    _wait_loaded(stranger, "img")
+    wait_loaded(stranger, "img")
     steps.shot("shared-page", stranger)
 
     # When the customer revokes it from the list of share links
-    steps.press(page.locator("#nav-shares"))
+    steps.menu("#nav-shares")
     listed = page.locator(f'#share-list li[data-share-id="{share_id}"]')
     expect(listed).to_contain_text("Police report")
     steps.press(listed.get_by_role("button", name=_text(viewport, "shares.revoke")))
@@ -387,7 +308,7 @@ def test_a_customer_browses_annotates_and_shares_footage(
     expect(page.locator(".camera-card").first).to_be_visible()
 
     # When the customer logs out, the session is gone from the tab
-    steps.press(page.locator("#logout"))
+    steps.menu("#logout")
     expect(page.locator("#view-login")).to_be_visible()
     assert page.evaluate("sessionStorage.length") == 0
     steps.shot("logged-out")

@@ -1,5 +1,6 @@
-// doti web viewer: log in, change the password, cameras, a thumbnail timeline per camera, full frames, notes, notices
-// and share links.
+// doti web viewer: log in, change the password, a live camera grid, a day timeline and thumbnails per camera, full
+// frames with download, notes, notices, share links, and the owner console (users, exports, access log, deletions).
+// Each role sees only the controls it may use (RIGHTS mirrors doti/accounts/roles.py; the API enforces it anyway).
 //
 // Security rules of this file (the page's Content-Security-Policy allows only same-origin scripts and styles):
 // every piece of data reaches the DOM through textContent or a validated attribute, never through innerHTML;
@@ -16,6 +17,22 @@ const LANG_KEY = "doti.lang"; // a preference, not a secret: kept across session
 const NOTES_WINDOW_MS = 30 * 60 * 1000; // notes shown around a frame: half an hour each side
 const PAGE_SIZE = 60;
 const CLIP_TYPE = "video/mp4"; // a clip (SPEC §4): played in a <video>; its thumbnail is the poster frame, a JPEG
+const TZ_KEY = "doti.tz"; // the time zone the viewer reads times in: a preference, kept across sessions
+const DEFAULT_TZ = "Asia/Tokyo"; // the service's customers are in Japan; a browser elsewhere may switch to its own
+const GRID_POLL_MS = 15_000; // the camera grid's refresh, while the page is visible
+const LIVE_POLL_MS = 5_000; // one camera's live view follows its newest frame more closely
+const EXPORT_POLL_MS = 3_000; // an export being built, in the owner console
+const BUCKET_MS = 15 * 60 * 1000; // the day timeline's buckets
+const ACTIVITY_MARK = 2.0; // doti.ingest.activity.DEFAULT_THRESHOLD: a bucket above it is drawn as active
+const RECENT_EXPORTS = 10;
+
+// What each role may do (doti/accounts/roles.py). "access_log" also needs a user without a site scope, "console" is
+// the menu entry of the owner console (users for owners; exports and the access log for managers too).
+const RIGHTS = {
+  viewer: ["view"],
+  manager: ["view", "write_notes", "share", "export", "access_log"],
+  owner: ["view", "write_notes", "share", "export", "access_log", "manage_users"],
+};
 
 const state = {
   strings: {},
@@ -26,6 +43,11 @@ const state = {
   timeline: null, // {cameraId, filters, items, cursor}
   frame: null, // the frame in the full view
   notices: [],
+  tz: DEFAULT_TZ,
+  day: null, // the timeline's day, YYYY-MM-DD in state.tz
+  dayBar: null, // {key, buckets, markers, index} of the timeline's day, or null when the API has none
+  poll: null, // {fn, ms}: what the visible view refreshes, stopped in background tabs
+  users: null, // login and user ids to names, for the access log (owners only)
 };
 
 const $ = (id) => document.getElementById(id);
@@ -35,6 +57,23 @@ const $ = (id) => document.getElementById(id);
 function t(key, vars = {}) {
   const text = state.strings[state.lang]?.[key] ?? state.strings.en?.[key] ?? key;
   return text.replace(/\{(\w+)\}/g, (_, name) => String(vars[name] ?? ""));
+}
+
+// A count in words: the key's _one/_other (…) form for the language's plural rule ("1 unread notice", "2 unread
+// notices"; Japanese has only _other).
+function tn(key, n, vars = {}) {
+  const rule = new Intl.PluralRules(locale()).select(n);
+  const strings = state.strings[state.lang] || {};
+  const form = strings[`${key}_${rule}`] !== undefined ? `${key}_${rule}` : `${key}_other`;
+  return t(form, { n: formatNumber(n), ...vars });
+}
+
+function locale() {
+  return state.lang === "ja" ? "ja-JP" : "en-GB";
+}
+
+function formatNumber(n) {
+  return new Intl.NumberFormat(locale()).format(n);
 }
 
 function pickLanguage() {
@@ -52,14 +91,117 @@ function applyStaticText() {
   }
 }
 
-function formatTime(value) {
+function pickTimeZone() {
+  const saved = localStorage.getItem(TZ_KEY);
+  return saved && validZone(saved) ? saved : DEFAULT_TZ;
+}
+
+function browserZone() {
+  return Intl.DateTimeFormat().resolvedOptions().timeZone || DEFAULT_TZ;
+}
+
+function validZone(zone) {
+  try {
+    new Intl.DateTimeFormat("en", { timeZone: zone });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+// Every time is shown in the viewer's time zone (state.tz), whatever the device's own is.
+function formatWith(value, options) {
   if (!value) return "";
   const date = new Date(value);
   if (Number.isNaN(date.getTime())) return "";
-  return new Intl.DateTimeFormat(state.lang === "ja" ? "ja-JP" : "en-GB", {
-    dateStyle: "medium",
-    timeStyle: "medium",
-  }).format(date);
+  return new Intl.DateTimeFormat(locale(), { timeZone: state.tz, ...options }).format(date);
+}
+
+function formatTime(value) {
+  return formatWith(value, { dateStyle: "medium", timeStyle: "medium" });
+}
+
+function formatClock(value) {
+  return formatWith(value, { hour: "2-digit", minute: "2-digit", hourCycle: "h23" });
+}
+
+function formatDayLabel(day) {
+  return formatWith(zonedToInstant(day, "12:00"), { dateStyle: "medium" });
+}
+
+function formatHour(value) {
+  return formatWith(value, { month: "short", day: "numeric", weekday: "short", hour: "2-digit", hourCycle: "h23" });
+}
+
+// "3 min ago": how old a frame is, in the page's language.
+function formatAge(value, now = Date.now()) {
+  const at = new Date(value).getTime();
+  if (!value || Number.isNaN(at)) return "";
+  const seconds = Math.round((at - now) / 1000);
+  const words = new Intl.RelativeTimeFormat(locale(), { numeric: "auto", style: "short" });
+  if (Math.abs(seconds) < 60) return words.format(Math.min(seconds, 0), "second");
+  if (Math.abs(seconds) < 3600) return words.format(Math.round(seconds / 60), "minute");
+  if (Math.abs(seconds) < 86400) return words.format(Math.round(seconds / 3600), "hour");
+  return words.format(Math.round(seconds / 86400), "day");
+}
+
+function formatBytes(bytes) {
+  const units = ["B", "KB", "MB", "GB", "TB"];
+  let value = Number(bytes) || 0;
+  let unit = 0;
+  while (value >= 1000 && unit < units.length - 1) {
+    value /= 1000;
+    unit += 1;
+  }
+  return `${new Intl.NumberFormat(locale(), { maximumFractionDigits: unit ? 1 : 0 }).format(value)} ${units[unit]}`;
+}
+
+// ---------------------------------------------------------------- time zones (no library: Intl does the work)
+
+function zoneParts(ms, zone) {
+  const format = new Intl.DateTimeFormat("en-US", {
+    timeZone: zone,
+    hourCycle: "h23",
+    year: "numeric",
+    month: "2-digit",
+    day: "2-digit",
+    hour: "2-digit",
+    minute: "2-digit",
+    second: "2-digit",
+  });
+  return Object.fromEntries(format.formatToParts(new Date(ms)).map((part) => [part.type, part.value]));
+}
+
+// How far the zone's wall clock is ahead of UTC at an instant, in ms.
+function zoneOffset(ms, zone) {
+  const p = zoneParts(ms, zone);
+  const wall = Date.UTC(+p.year, +p.month - 1, +p.day, +p.hour % 24, +p.minute, +p.second);
+  return wall - Math.floor(ms / 1000) * 1000;
+}
+
+// The instant a wall-clock time of a day occurs in the viewer's zone ("2026-12-03", "10:15[:30]").
+function zonedToInstant(day, clock = "00:00", zone = state.tz) {
+  const [year, month, date] = day.split("-").map(Number);
+  const [hours, minutes, seconds = 0] = clock.split(":").map(Number);
+  const wall = Date.UTC(year, month - 1, date, hours, minutes, seconds);
+  const first = wall - zoneOffset(wall, zone);
+  return wall - zoneOffset(first, zone); // again at the found instant: right across a DST change
+}
+
+function dayOf(ms, zone = state.tz) {
+  const p = zoneParts(ms, zone);
+  return `${p.year}-${p.month}-${p.day}`;
+}
+
+function nextDay(day) {
+  const [year, month, date] = day.split("-").map(Number);
+  return new Date(Date.UTC(year, month - 1, date + 1)).toISOString().slice(0, 10);
+}
+
+// A datetime-local value for an instant, in the viewer's zone (what the filter inputs show).
+function toLocalInput(ms) {
+  const p = zoneParts(ms, state.tz);
+  return `${p.year}-${p.month}-${p.day}T${p.hour}:${p.minute}:${p.second}`;
 }
 
 // An element with text and attributes; children appended as nodes. Text is always text.
@@ -154,8 +296,13 @@ function endSession() {
   state.timeline = null;
   state.frame = null;
   state.notices = [];
+  state.users = null;
+  state.dayBar = null;
   sessionStorage.removeItem(TOKEN_KEY);
-  $("nav").hidden = true;
+  stopPolling();
+  closeMenu();
+  $("menu-toggle").hidden = true;
+  $("user-name").textContent = "";
   $("notices-banner").hidden = true;
   route();
 }
@@ -190,10 +337,61 @@ async function logout() {
 async function afterLogin() {
   state.me = await api("GET", "v1/me");
   $("user-name").textContent = state.me.name || state.me.login_id;
-  $("nav").hidden = false;
+  $("menu-toggle").hidden = false;
+  applyRights();
+  if (!passwordRequired()) loadNotices(); // the API refuses notices until the temporary password is replaced
+  route();
+}
+
+// ---------------------------------------------------------------- roles and the menu
+
+function can(right) {
+  const rights = RIGHTS[state.me?.role] || [];
+  if (right === "access_log") return rights.includes(right) && !state.me.site_ids?.length;
+  if (right === "console") return rights.includes("export") || rights.includes("manage_users");
+  return rights.includes(right);
+}
+
+// Controls the role may not use are not shown at all (data-needs names the right). A temporary password leaves only
+// the password form and logout.
+function applyRights() {
   const forced = passwordRequired();
-  for (const id of ["nav-cameras", "nav-shares", "nav-password"]) $(id).hidden = forced;
-  if (!forced) loadNotices(); // the API refuses notices until the temporary password is replaced
+  for (const node of document.querySelectorAll("[data-needs]")) node.hidden = forced || !can(node.dataset.needs);
+  $("nav-cameras").hidden = forced;
+  $("nav-console").textContent = t(consoleTitleKey());
+  renderZoneToggle();
+}
+
+function consoleTitleKey() {
+  return can("manage_users") ? "console.owner" : "console.manager";
+}
+
+function toggleMenu() {
+  const nav = $("nav");
+  nav.hidden = !nav.hidden;
+  $("menu-toggle").setAttribute("aria-expanded", String(!nav.hidden));
+}
+
+function closeMenu() {
+  $("nav").hidden = true;
+  $("menu-toggle").setAttribute("aria-expanded", "false");
+}
+
+function renderZoneToggle() {
+  const other = state.tz === DEFAULT_TZ ? browserZone() : DEFAULT_TZ;
+  const button = $("tz-toggle");
+  button.hidden = passwordRequired() || (other === state.tz && state.tz === DEFAULT_TZ);
+  button.textContent = t("tz.switch", { zone: state.tz, other });
+}
+
+function toggleZone() {
+  state.tz = state.tz === DEFAULT_TZ ? browserZone() : DEFAULT_TZ;
+  localStorage.setItem(TZ_KEY, state.tz);
+  state.dayBar = null;
+  state.day = null;
+  state.timeline = null; // its filters were read in the other zone
+  renderZoneToggle();
+  closeMenu();
   route();
 }
 
@@ -258,12 +456,12 @@ function renderNotices() {
   const unread = state.notices.filter((notice) => !notice.read).length;
   banner.hidden = state.notices.length === 0;
   banner.classList.toggle("has-unread", unread > 0);
-  $("notices-summary").textContent = unread ? t("notices.unread", { n: unread }) : t("notices.all_read");
+  $("notices-summary").textContent = unread ? tn("notices.unread", unread) : t("notices.all_read");
   $("notices-list").replaceChildren(
     ...state.notices.map((notice) => {
       const item = el("li", { className: notice.read ? "notice" : "notice unread" }, [
         el("strong", { text: notice.title }),
-        el("time", { text: formatTime(notice.published_at) }),
+        el("span", { className: "notice-meta" }, noticeMeta(notice)),
         el("p", { text: notice.body }),
       ]);
       if (!notice.read) {
@@ -274,6 +472,19 @@ function renderNotices() {
       return item;
     }),
   );
+}
+
+// Its kind in words, when it was published and, for a planned change, when it takes effect.
+function noticeMeta(notice) {
+  const kind = state.strings[state.lang]?.[`notice.kind.${notice.kind}`] ? t(`notice.kind.${notice.kind}`) : notice.kind;
+  const parts = [
+    el("span", { className: "badge", text: kind }),
+    el("time", { text: formatTime(notice.published_at), attrs: { datetime: notice.published_at } }),
+  ];
+  if (notice.effective_at) {
+    parts.push(el("span", { className: "nowrap", text: t("notice.effective", { time: formatTime(notice.effective_at) }) }));
+  }
+  return parts;
 }
 
 function toggleNotices() {
@@ -293,7 +504,7 @@ async function markNoticeRead(noticeId) {
 
 // ---------------------------------------------------------------- views and routing
 
-const VIEWS = ["login", "password", "cameras", "timeline", "frame", "shares"];
+const VIEWS = ["login", "password", "cameras", "live", "timeline", "frame", "shares", "console"];
 
 function show(view) {
   for (const name of VIEWS) $(`view-${name}`).hidden = name !== view;
@@ -307,8 +518,16 @@ function resetPasswordForm() {
   $("password-error").hidden = true;
 }
 
-// #/ cameras · #/cameras/{id} timeline · #/cameras/{id}/frames/{frame_id} full view · #/shares · #/password
+// #/ cameras · #/cameras/{id} timeline · #/cameras/{id}/live · #/cameras/{id}/frames/{frame_id} full view · #/shares
+// · #/console · #/password. A view the role may not use falls back to the cameras.
 function parseRoute() {
+  const target = parseHash();
+  if (target.view === "shares" && !can("share")) return { view: "cameras" };
+  if (target.view === "console" && !can("console")) return { view: "cameras" };
+  return target;
+}
+
+function parseHash() {
   let parts;
   try {
     parts = location.hash.replace(/^#\/?/, "").split("/").filter(Boolean).map(decodeURIComponent);
@@ -316,6 +535,8 @@ function parseRoute() {
     return { view: "cameras" }; // a mangled link (bad percent-encoding): the camera list rather than a blank page
   }
   if (parts[0] === "shares") return { view: "shares" };
+  if (parts[0] === "console") return { view: "console" };
+  if (parts[0] === "cameras" && parts[1] && parts[2] === "live") return { view: "live", cameraId: parts[1] };
   if (parts[0] === "password") return { view: "password" };
   if (parts[0] === "cameras" && parts[1] && parts[2] === "frames" && parts[3]) {
     return { view: "frame", cameraId: parts[1], frameId: parts[3] };
@@ -330,12 +551,15 @@ async function route() {
     return;
   }
   const target = passwordRequired() ? { view: "password" } : parseRoute();
+  stopPolling();
   show(target.view);
   try {
     if (target.view === "password") showPasswordForm();
     else if (target.view === "cameras") await showCameras();
+    else if (target.view === "live") await showLive(target.cameraId);
     else if (target.view === "timeline") await showTimeline(target.cameraId);
     else if (target.view === "frame") await showFrame(target.cameraId, target.frameId);
+    else if (target.view === "console") await showConsole();
     else await showShares();
   } catch (error) {
     if (state.token) showStatus(errorText(error), "error");
@@ -355,38 +579,197 @@ function cameraName(cameraId) {
 
 async function showCameras() {
   state.cameras = null; // the grid shows each camera's latest thumbnail: always fresh
-  const cameras = await loadCameras();
+  renderCameras(await loadCameras());
+  startPolling("cameras", refreshCameras, GRID_POLL_MS);
+}
+
+async function refreshCameras() {
+  state.cameras = (await api("GET", "v1/cameras")).items;
+  if (document.body.dataset.view === "cameras") renderCameras(state.cameras);
+}
+
+// One large tile per camera: the newest frame (at its natural size at most), its age, and the camera's status when
+// the API gives one. A tile whose frame did not change keeps its image, so a refresh does not flicker.
+function renderCameras(cameras) {
   $("cameras-empty").hidden = cameras.length > 0;
-  $("camera-grid").replaceChildren(
-    ...cameras.map((camera) => {
-      const src = camera.thumbnail_url ? safeUrl(camera.thumbnail_url) : null; // the newest frame's, if any
-      const picture = src
-        ? el("img", { attrs: { src, alt: "", decoding: "async" } })
-        : el("span", { className: "no-image", text: t("cameras.no_image") });
-      const link = el("a", { className: "camera-card", attrs: { href: `#/cameras/${enc(camera.camera_id)}` } }, [
-        picture,
-        el("span", { className: "camera-name", text: camera.name }),
-        el("time", { className: "camera-time", text: formatTime(camera.last_captured_at) }),
-      ]);
-      return el("li", {}, [link]);
-    }),
-  );
+  const previous = new Map([...$("camera-grid").querySelectorAll("img[data-frame-id]")].map((img) => [img.dataset.frameId, img]));
+  $("camera-grid").replaceChildren(...cameras.map((camera) => cameraTile(camera, previous)));
 }
 
-// ---------------------------------------------------------------- timeline
+function cameraTile(camera, previous) {
+  const href = `#/cameras/${enc(camera.camera_id)}`;
+  const link = el("a", { className: "camera-card", attrs: { href } }, [
+    el("span", { className: "tile-media" }, [tilePicture(camera, previous)]),
+    el("span", { className: "camera-head" }, [
+      el("span", { className: "camera-name", text: camera.name }),
+      ...statusBadge(camera.status),
+    ]),
+    el("span", { className: "camera-time" }, frameAge(camera.last_frame_at || camera.last_captured_at)),
+  ]);
+  const live = el("a", { className: "live-link", text: t("live.open"), attrs: { href: `${href}/live` } });
+  return el("li", { className: "camera-tile", attrs: { "data-camera-id": camera.camera_id } }, [link, live]);
+}
 
+function tilePicture(camera, previous) {
+  const kept = camera.last_frame_id && previous.get(camera.last_frame_id);
+  if (kept) return kept;
+  const src = camera.thumbnail_url ? safeUrl(camera.thumbnail_url) : null; // the newest frame's, if any
+  if (!src) return el("span", { className: "no-image", text: t("cameras.no_image") });
+  const alt = t("cameras.latest", { camera: camera.name });
+  return el("img", { attrs: { src, alt, decoding: "async", "data-frame-id": camera.last_frame_id || "" } });
+}
+
+const STATUSES = ["online", "stale", "offline"];
+
+function statusBadge(status) {
+  if (!STATUSES.includes(status)) return []; // an API without camera status: no badge rather than a guess
+  return [el("span", { className: `badge status-${status}`, text: t(`status.${status}`) })];
+}
+
+// "12:03 · 3 min ago": the time and the age of the newest frame, never wrapped mid-value.
+function frameAge(value) {
+  if (!value) return [];
+  return [
+    el("time", { text: formatTime(value), attrs: { datetime: value } }),
+    el("span", { className: "age", text: formatAge(value) }),
+  ];
+}
+
+// ---------------------------------------------------------------- polling (visible tabs only)
+
+let pollTimer = null;
+
+// Only for the view on screen: a view left while it was still loading does not start polling behind the next one.
+function startPolling(view, fn, ms) {
+  if (document.body.dataset.view !== view) return;
+  stopPolling();
+  state.poll = { fn, ms };
+  armPoll();
+}
+
+function stopPolling() {
+  state.poll = null;
+  clearTimeout(pollTimer);
+  pollTimer = null;
+}
+
+// A background tab (phone locked, another tab in front) asks nothing; coming back refreshes at once.
+function armPoll() {
+  clearTimeout(pollTimer);
+  pollTimer = null;
+  const poll = state.poll;
+  if (!poll || document.visibilityState !== "visible") return;
+  pollTimer = setTimeout(() => runPoll(poll), poll.ms);
+}
+
+async function runPoll(poll) {
+  if (state.poll !== poll) return;
+  try {
+    await poll.fn();
+  } catch {
+    // the next round tries again; a 401 has already ended the session
+  }
+  if (state.poll === poll) armPoll();
+}
+
+function onVisibilityChange() {
+  if (document.visibilityState === "visible" && state.poll) runPoll(state.poll);
+  else armPoll();
+}
+
+// ---------------------------------------------------------------- live view of one camera
+
+async function showLive(cameraId) {
+  await loadCameras();
+  $("live-title").textContent = cameraName(cameraId);
+  $("live-timeline").href = `#/cameras/${enc(cameraId)}`;
+  $("live-image").removeAttribute("src");
+  delete $("live-image").dataset.frameId;
+  await refreshLive(cameraId);
+  startPolling("live", () => refreshLive(cameraId), LIVE_POLL_MS);
+}
+
+// Follows the camera's newest frame: the image changes only when a newer frame has arrived.
+async function refreshLive(cameraId) {
+  const [page, cameras] = await Promise.all([
+    api("GET", `v1/cameras/${enc(cameraId)}/frames${query({ order: "newest", limit: "1" })}`),
+    api("GET", "v1/cameras"),
+  ]);
+  state.cameras = cameras.items;
+  if (document.body.dataset.view !== "live") return;
+  const camera = state.cameras.find((item) => item.camera_id === cameraId);
+  const badge = statusBadge(camera?.status)[0];
+  $("live-status").hidden = !badge;
+  if (badge) {
+    $("live-status").className = badge.className;
+    $("live-status").textContent = badge.textContent;
+  }
+  const frame = page.items[0];
+  $("live-empty").hidden = Boolean(frame);
+  $("live-image").hidden = !frame;
+  if (!frame) return;
+  const image = $("live-image");
+  if (image.dataset.frameId !== frame.frame_id) {
+    const src = safeUrl(isClip(frame) ? frame.thumbnail_url : frame.image_url);
+    if (src) image.src = src;
+    image.dataset.frameId = frame.frame_id;
+    image.alt = frameLabel(frame);
+  }
+  $("live-time").textContent = formatTime(frame.captured_at);
+  $("live-time").setAttribute("datetime", frame.captured_at);
+  $("live-age").textContent = formatAge(frame.captured_at);
+}
+
+// ---------------------------------------------------------------- timeline: filters behind the date chip
+
+// datetime-local values are read in the viewer's time zone (state.tz), not the device's.
 function localInputToIso(value) {
-  if (!value) return "";
-  const date = new Date(value); // datetime-local values are in the viewer's own time zone
-  return Number.isNaN(date.getTime()) ? "" : date.toISOString();
+  const match = /^(\d{4}-\d{2}-\d{2})T(\d{2}:\d{2}(?::\d{2})?)/.exec(value || "");
+  if (!match) return "";
+  const ms = zonedToInstant(match[1], match[2]);
+  return Number.isNaN(ms) ? "" : new Date(ms).toISOString();
 }
 
+function today() {
+  return dayOf(Date.now());
+}
+
+// The list's query: an explicit from/to when given, else the chosen day (today: the newest frames).
 function readFilters() {
-  return {
-    from: localInputToIso($("filter-from").value),
-    to: localInputToIso($("filter-to").value),
-    activity: $("filter-activity").checked ? "true" : "",
-  };
+  const day = /^\d{4}-\d{2}-\d{2}$/.test($("filter-day").value) ? $("filter-day").value : today();
+  state.day = day;
+  let from = localInputToIso($("filter-from").value);
+  let to = localInputToIso($("filter-to").value);
+  if (!from && !to && day !== today()) {
+    from = new Date(zonedToInstant(day)).toISOString();
+    to = new Date(zonedToInstant(nextDay(day))).toISOString();
+  }
+  return { from, to, activity: $("filter-activity").checked ? "true" : "" };
+}
+
+function resetFilters() {
+  $("filter-form").reset();
+  state.day = today();
+  $("filter-day").value = state.day;
+  showFilters(false);
+}
+
+function showFilters(open) {
+  $("filter-form").hidden = !open;
+  $("date-chip").setAttribute("aria-expanded", String(open));
+}
+
+// The chip says what the list shows: the day, a time range if any, "activity only".
+function renderChip() {
+  const filters = state.timeline?.filters || {};
+  const day = state.day || today();
+  const parts = [day === today() ? t("filter.today") : formatDayLabel(day)];
+  if ($("filter-from").value || $("filter-to").value) {
+    parts.push(`${formatClock(filters.from) || "…"}–${formatClock(filters.to) || "…"}`);
+  }
+  if (filters.activity) parts.push(t("filter.activity_short"));
+  $("date-chip").textContent = `${parts.join(" · ")} ▾`;
+  $("date-chip").setAttribute("aria-label", t("filter.chip", { what: parts.join(", ") }));
 }
 
 async function fetchFrames(cameraId, filters, cursor) {
@@ -411,14 +794,18 @@ async function loadMore() {
 async function showTimeline(cameraId) {
   await loadCameras();
   $("timeline-title").textContent = cameraName(cameraId);
+  $("timeline-live").href = `#/cameras/${enc(cameraId)}/live`;
   if (state.timeline?.cameraId !== cameraId) {
-    $("filter-form").reset();
+    resetFilters();
+    state.dayBar = null;
     $("timeline").replaceChildren();
     await loadTimeline(cameraId, readFilters());
   } else if (urlsExpiring(state.timeline.items)) {
     await loadTimeline(cameraId, state.timeline.filters); // back from the full view after the signed URLs aged
   }
   renderTimeline();
+  renderChip();
+  await loadDayBar(cameraId);
 }
 
 function urlsExpiring(items) {
@@ -445,7 +832,6 @@ function frameLabel(frame) {
 
 // A clip keeps its poster thumbnail in the timeline, with a play badge that gives its duration.
 function thumbnail(frame) {
-  const time = formatTime(frame.captured_at);
   const src = safeUrl(frame.thumbnail_url);
   const image = el("img", { attrs: { alt: frameLabel(frame), loading: "lazy", decoding: "async" } });
   if (src) image.src = src;
@@ -456,17 +842,36 @@ function thumbnail(frame) {
       ])
     : image;
   const href = `#/cameras/${enc(state.timeline.cameraId)}/frames/${enc(frame.frame_id)}`;
-  return el("li", {}, [
+  return el("li", { className: "thumb-item" }, [
     el("a", { className: "thumb", attrs: { href, "data-frame-id": frame.frame_id } }, [
       picture,
-      el("time", { text: time, attrs: { datetime: frame.captured_at } }),
+      el("time", { text: formatWith(frame.captured_at, { timeStyle: "medium" }), attrs: { datetime: frame.captured_at } }),
     ]),
   ]);
 }
 
+function hourKey(value) {
+  const p = zoneParts(new Date(value).getTime(), state.tz);
+  return `${p.year}-${p.month}-${p.day}T${p.hour}`;
+}
+
+function hourHeading(value) {
+  const day = formatWith(value, { weekday: "short", month: "short", day: "numeric" });
+  return el("li", { className: "hour-heading" }, [el("h3", { text: `${day} ${zoneParts(new Date(value).getTime(), state.tz).hour}:00` })]);
+}
+
+// Thumbnails under a heading for each hour (in the viewer's time zone).
 function renderTimeline() {
   const { items, cursor } = state.timeline;
-  $("timeline").replaceChildren(...items.map(thumbnail));
+  const nodes = [];
+  let hour = null;
+  for (const frame of items) {
+    const key = hourKey(frame.captured_at);
+    if (key !== hour) nodes.push(hourHeading(frame.captured_at));
+    hour = key;
+    nodes.push(thumbnail(frame));
+  }
+  $("timeline").replaceChildren(...nodes);
   $("timeline-empty").hidden = items.length > 0;
   $("load-more").hidden = !cursor;
 }
@@ -475,14 +880,24 @@ async function applyFilters(event) {
   event.preventDefault();
   try {
     await loadTimeline(state.timeline.cameraId, readFilters());
+    showFilters(false);
     renderTimeline();
+    renderChip();
+    await loadDayBar(state.timeline.cameraId);
   } catch (error) {
     showStatus(errorText(error), "error");
   }
 }
 
 async function clearFilters() {
-  $("filter-form").reset();
+  resetFilters();
+  await applyFilters(new Event("submit"));
+}
+
+// A day chosen in the calendar: its bar and its frames at once.
+async function onDayPicked() {
+  $("filter-from").value = "";
+  $("filter-to").value = "";
   await applyFilters(new Event("submit"));
 }
 
@@ -493,6 +908,120 @@ async function onLoadMore() {
   } catch (error) {
     showStatus(errorText(error), "error");
   }
+}
+
+// ---------------------------------------------------------------- the day bar
+
+// The day's 15-minute buckets from GET …/timeline. An API without that route (404), or any refusal, hides the bar:
+// the thumbnails below still work.
+async function loadDayBar(cameraId) {
+  const day = state.day || today();
+  const key = `${cameraId}|${day}|${state.tz}`;
+  if (state.dayBar?.key !== key) {
+    state.dayBar = null;
+    try {
+      const answer = await api("GET", `v1/cameras/${enc(cameraId)}/timeline${query({ date: day, tz: state.tz })}`);
+      const buckets = Array.isArray(answer?.buckets) ? answer.buckets : [];
+      if (buckets.length) state.dayBar = { key, day, buckets, markers: answer.markers || [], index: lastBusy(buckets) };
+    } catch {
+      state.dayBar = null;
+    }
+  }
+  renderDayBar();
+}
+
+function lastBusy(buckets) {
+  for (let i = buckets.length - 1; i >= 0; i -= 1) if (buckets[i].count > 0) return i;
+  return 0;
+}
+
+// Per bucket: how many events and notes fall in it.
+function markersByBucket(bar) {
+  const start = new Date(bar.buckets[0].start).getTime();
+  const found = bar.buckets.map(() => ({ event: 0, note: 0 }));
+  for (const marker of bar.markers) {
+    const index = Math.floor((new Date(marker.at).getTime() - start) / BUCKET_MS);
+    if (found[index] && (marker.kind === "event" || marker.kind === "note")) found[index][marker.kind] += 1;
+  }
+  return found;
+}
+
+function renderDayBar() {
+  const bar = state.dayBar;
+  $("daybar-wrap").hidden = !bar;
+  if (!bar) return;
+  bar.marks = markersByBucket(bar);
+  const most = Math.max(1, ...bar.buckets.map((bucket) => bucket.count || 0));
+  const node = $("daybar");
+  node.replaceChildren(...bar.buckets.map((bucket, i) => el("span", { className: bucketClass(bucket, most, bar.marks[i]) })));
+  node.setAttribute("role", "slider");
+  node.tabIndex = 0;
+  node.setAttribute("aria-label", t("daybar.label", { day: formatDayLabel(bar.day) }));
+  node.setAttribute("aria-valuemin", "0");
+  node.setAttribute("aria-valuemax", String(bar.buckets.length - 1));
+  selectBucket(bar.index);
+}
+
+// Density in five steps (relative to the day's busiest bucket), activity and markers as classes: no inline style.
+function bucketClass(bucket, most, marks) {
+  const count = bucket.count || 0;
+  const level = count ? Math.max(1, Math.ceil((count / most) * 4)) : 0;
+  const names = ["bucket", `d${level}`];
+  if ((bucket.max_activity ?? 0) >= ACTIVITY_MARK) names.push("act");
+  if (marks.event) names.push("ev");
+  if (marks.note) names.push("nt");
+  return names.join(" ");
+}
+
+function bucketText(index) {
+  const bar = state.dayBar;
+  const bucket = bar.buckets[index];
+  const start = new Date(bucket.start).getTime();
+  const parts = [`${formatClock(start)}–${formatClock(start + BUCKET_MS)}`, tn("daybar.frames", bucket.count || 0)];
+  if ((bucket.max_activity ?? 0) >= ACTIVITY_MARK) parts.push(t("daybar.activity"));
+  if (bar.marks[index].event) parts.push(tn("daybar.events", bar.marks[index].event));
+  if (bar.marks[index].note) parts.push(tn("daybar.notes", bar.marks[index].note));
+  return parts.join(", ");
+}
+
+function selectBucket(index) {
+  const bar = state.dayBar;
+  bar.index = Math.max(0, Math.min(bar.buckets.length - 1, index));
+  const node = $("daybar");
+  for (const [i, child] of [...node.children].entries()) child.classList.toggle("sel", i === bar.index);
+  node.setAttribute("aria-valuenow", String(bar.index));
+  node.setAttribute("aria-valuetext", bucketText(bar.index));
+  node.title = bucketText(bar.index);
+}
+
+// The list jumps to that moment: the frames up to the end of the bucket, newest first.
+async function jumpToBucket(index) {
+  selectBucket(index);
+  const bucket = state.dayBar.buckets[state.dayBar.index];
+  const end = new Date(bucket.start).getTime() + BUCKET_MS;
+  $("filter-from").value = "";
+  $("filter-to").value = toLocalInput(end);
+  await applyFilters(new Event("submit"));
+}
+
+function onDayBarClick(event) {
+  if (!state.dayBar) return;
+  const rect = $("daybar").getBoundingClientRect();
+  const count = state.dayBar.buckets.length;
+  jumpToBucket(Math.floor(((event.clientX - rect.left) / rect.width) * count));
+}
+
+const BAR_KEYS = { ArrowLeft: -1, ArrowDown: -1, ArrowRight: 1, ArrowUp: 1, PageDown: -4, PageUp: 4 };
+
+function onDayBarKey(event) {
+  const bar = state.dayBar;
+  if (!bar) return;
+  if (event.key === "Enter" || event.key === " ") jumpToBucket(bar.index);
+  else if (event.key in BAR_KEYS) selectBucket(bar.index + BAR_KEYS[event.key]);
+  else if (event.key === "Home") selectBucket(0);
+  else if (event.key === "End") selectBucket(bar.buckets.length - 1);
+  else return;
+  event.preventDefault();
 }
 
 // ---------------------------------------------------------------- full view
@@ -510,6 +1039,7 @@ async function showFrame(cameraId, frameId) {
   original.textContent = t(original.dataset.i18n);
   if (src) original.href = src;
   else original.removeAttribute("href");
+  showDownload(frame);
   $("frame-camera").textContent = cameraName(cameraId);
   $("frame-time").textContent = time;
   $("frame-time").setAttribute("datetime", frame.captured_at);
@@ -517,6 +1047,16 @@ async function showFrame(cameraId, frameId) {
   updatePager();
   $("share-result").hidden = true;
   await loadNotes();
+}
+
+// The API's attachment link (download_url) saves the original; an API without it shows no button.
+function showDownload(frame) {
+  const link = $("frame-download");
+  const url = frame.download_url ? safeUrl(frame.download_url) : null;
+  link.hidden = !url;
+  link.textContent = t(isClip(frame) ? "frame.download_clip" : "frame.download");
+  if (url) link.href = url;
+  else link.removeAttribute("href");
 }
 
 // A still goes in the <img>; a clip in the <video>, showing its poster frame until played. The element not in use is
@@ -619,7 +1159,8 @@ async function loadNotes() {
   $("notes-empty").hidden = notes.length > 0;
   $("notes-list").replaceChildren(
     ...notes.map((note) => {
-      const who = note.kind === "note" ? note.author?.name || "" : t("notes.device");
+      const device = note.author?.name ? t("notes.device_named", { device: note.author.name }) : t("notes.device");
+      const who = note.kind === "note" ? note.author?.name || "" : device;
       return el("li", { className: `note ${note.kind === "note" ? "" : "event"}`.trim() }, [
         el("div", { className: "note-meta" }, [
           el("time", { text: formatTime(note.at), attrs: { datetime: note.at } }),
@@ -721,6 +1262,307 @@ async function revokeShare(shareId) {
   }
 }
 
+// ---------------------------------------------------------------- owner console
+
+// Users for owners; exports (and the access log without a site scope) for managers too; deletion receipts and
+// notices for both. Each section asks its own route, so one refusal does not blank the others.
+async function showConsole() {
+  await loadCameras();
+  $("console-title").textContent = t(consoleTitleKey());
+  applyRights();
+  $("invite-result").hidden = true; // an invitation link is shown once, right after it is made
+  const sections = [showDeletions(), showConsoleNotices()];
+  if (can("manage_users")) sections.push(showUsers());
+  if (can("export")) sections.push(showExports());
+  if (can("access_log")) sections.push(showAccessLog());
+  const failed = (await Promise.allSettled(sections)).find((result) => result.status === "rejected");
+  if (failed && state.token) showStatus(errorText(failed.reason), "error");
+  if (can("export")) startPolling("console", () => refreshExports(), EXPORT_POLL_MS);
+}
+
+function roleName(role) {
+  return ["owner", "manager", "viewer"].includes(role) ? t(`role.${role}`) : role;
+}
+
+// Sites have no names in the customer API: a site is named by its cameras.
+function siteNames() {
+  const names = new Map();
+  for (const camera of state.cameras || []) {
+    names.set(camera.site_id, [...(names.get(camera.site_id) || []), camera.name]);
+  }
+  return names;
+}
+
+function siteLabel(siteId) {
+  const cameras = siteNames().get(siteId);
+  return cameras ? t("users.site_of", { cameras: cameras.join(", ") }) : siteId;
+}
+
+function scopeText(siteIds) {
+  return siteIds?.length ? siteIds.map(siteLabel).join(" / ") : t("users.all_sites");
+}
+
+// ---- users
+
+async function showUsers() {
+  const answer = await api("GET", "v1/users");
+  state.users = new Map(answer.items.map((user) => [user.user_id, user.name]));
+  $("user-list").replaceChildren(...answer.items.map(userRow));
+  $("invitation-list").replaceChildren(...answer.invitations.map(invitationRow));
+  $("invitations-empty").hidden = answer.invitations.length > 0;
+  renderSiteChoices();
+}
+
+function userRow(user) {
+  const row = el("li", { className: "row-item", attrs: { "data-login-id": user.login_id } }, [
+    el("strong", { text: user.name }),
+    el("span", { className: "muted", text: user.login_id }),
+    el("span", { className: "badge", text: roleName(user.role) }),
+    el("span", { text: scopeText(user.site_ids) }),
+  ]);
+  if (user.login_id !== state.me.login_id) row.append(confirmButton(t("users.remove"), () => removeUser(user.login_id)));
+  return row;
+}
+
+function invitationRow(invitation) {
+  return el("li", { className: "row-item", attrs: { "data-invitation-id": invitation.invitation_id } }, [
+    el("strong", { text: invitation.name }),
+    el("span", { className: "badge", text: roleName(invitation.role) }),
+    el("span", { text: scopeText(invitation.site_ids) }),
+    el("span", { className: "nowrap", text: t("users.invitation_expires", { time: formatTime(invitation.expires_at) }) }),
+    confirmButton(t("users.revoke"), () => revokeInvitation(invitation.invitation_id)),
+  ]);
+}
+
+// A destructive button asks once more in place (no window.confirm: it blocks, and phones style it poorly).
+function confirmButton(label, action) {
+  const button = el("button", { text: label, className: "danger", attrs: { type: "button" } });
+  button.addEventListener("click", async () => {
+    if (!button.dataset.armed) {
+      button.dataset.armed = "1";
+      button.textContent = t("confirm.really", { action: label });
+      return;
+    }
+    button.disabled = true;
+    try {
+      await action();
+    } catch (error) {
+      showStatus(errorText(error), "error");
+      button.disabled = false;
+    }
+  });
+  return button;
+}
+
+async function removeUser(loginId) {
+  await api("DELETE", `v1/users/${enc(loginId)}`);
+  await showUsers();
+}
+
+async function revokeInvitation(invitationId) {
+  await api("DELETE", `v1/invitations/${enc(invitationId)}`);
+  await showUsers();
+}
+
+// One checkbox per site the owner sees; none ticked means every site. A site-scoped owner must pick within theirs.
+function renderSiteChoices() {
+  const checked = new Set([...document.querySelectorAll("#invite-sites input:checked")].map((box) => box.value));
+  const choices = [...siteNames().keys()].map((siteId) =>
+    el("label", { className: "check" }, [
+      el("input", { attrs: { type: "checkbox", value: siteId, ...(checked.has(siteId) ? { checked: "" } : {}) } }),
+      el("span", { text: siteLabel(siteId) }),
+    ]),
+  );
+  $("invite-sites").replaceChildren(...choices);
+}
+
+async function invite(event) {
+  event.preventDefault();
+  const siteIds = [...document.querySelectorAll("#invite-sites input:checked")].map((box) => box.value);
+  const body = { name: $("invite-name").value.trim(), role: $("invite-role").value };
+  if (siteIds.length) body.site_ids = siteIds;
+  try {
+    const created = await api("POST", "v1/users", body);
+    $("invite-form").reset();
+    $("invite-url").value = safeUrl(created.url) || "";
+    $("invite-created").textContent = t("users.invited", { name: created.name, time: formatTime(created.expires_at) });
+    $("invite-result").hidden = false;
+    await showUsers();
+  } catch (error) {
+    showStatus(errorText(error), "error");
+  }
+}
+
+async function copyInvitation() {
+  try {
+    await navigator.clipboard.writeText($("invite-url").value);
+    showStatus(t("share.copied"));
+  } catch {
+    $("invite-url").select();
+  }
+}
+
+// ---- exports: there is no list route, so this browser remembers the ones its user asked for
+
+function exportsKey() {
+  return `doti.exports.${state.me.user_id}`;
+}
+
+function rememberedExports() {
+  try {
+    const ids = JSON.parse(localStorage.getItem(exportsKey()) || "[]");
+    return Array.isArray(ids) ? ids.filter((id) => typeof id === "string").slice(0, RECENT_EXPORTS) : [];
+  } catch {
+    return [];
+  }
+}
+
+function rememberExports(ids) {
+  localStorage.setItem(exportsKey(), JSON.stringify(ids.slice(0, RECENT_EXPORTS)));
+}
+
+async function showExports() {
+  $("export-camera").replaceChildren(
+    ...(state.cameras || []).map((camera) => el("option", { text: camera.name, attrs: { value: camera.camera_id } })),
+  );
+  if (!$("export-from").value) {
+    $("export-from").value = toLocalInput(zonedToInstant(today())).slice(0, 16);
+    $("export-to").value = toLocalInput(Date.now() + 60_000).slice(0, 16); // up to the next minute: now included
+  }
+  await refreshExports(true);
+}
+
+// Each remembered export, asked afresh while it is being built; one gone (kept 7 days) is forgotten.
+async function refreshExports(all = false) {
+  const list = $("export-list");
+  const rows = new Map([...list.children].map((row) => [row.dataset.exportId, row]));
+  const ids = rememberedExports();
+  const kept = [];
+  for (const id of ids) {
+    const row = rows.get(id);
+    if (!all && row && ["ready", "failed"].includes(row.dataset.status)) {
+      kept.push(row);
+      continue;
+    }
+    try {
+      kept.push(exportRow(await api("GET", `v1/exports/${enc(id)}`)));
+    } catch (error) {
+      if (!(error instanceof ApiError && error.status === 404)) throw error;
+    }
+  }
+  rememberExports(kept.map((row) => row.dataset.exportId));
+  list.replaceChildren(...kept);
+  $("exports-empty").hidden = kept.length > 0;
+}
+
+function exportRow(item) {
+  const status = ["queued", "building", "ready", "failed"].includes(item.status) ? item.status : "queued";
+  const row = el("li", { className: `row-item export ${status}`, attrs: { "data-export-id": item.export_id } }, [
+    el("strong", { text: cameraName(item.camera_id) }),
+    el("span", {}, [el("time", { text: formatTime(item.from) }), " – ", el("time", { text: formatTime(item.to) })]),
+    el("span", { className: "badge", text: t(`exports.${status}`) }),
+  ]);
+  row.dataset.status = status;
+  if (status === "ready") {
+    row.append(el("span", { text: `${tn("exports.frames", item.frames || 0)} · ${formatBytes(item.size)}` }));
+    const url = item.download_url ? safeUrl(item.download_url) : null;
+    if (url) row.append(el("a", { className: "button", text: t("exports.download"), attrs: { href: url, download: "" } }));
+  }
+  if (status === "failed") row.append(el("span", { className: "error", text: t("exports.error", { code: item.error?.code || "" }) }));
+  return row;
+}
+
+async function requestExport(event) {
+  event.preventDefault();
+  const body = {
+    camera_id: $("export-camera").value,
+    from: localInputToIso($("export-from").value),
+    to: localInputToIso($("export-to").value),
+  };
+  try {
+    const accepted = await api("POST", "v1/exports", body);
+    rememberExports([accepted.export_id, ...rememberedExports().filter((id) => id !== accepted.export_id)]);
+    await refreshExports();
+  } catch (error) {
+    showStatus(errorText(error), "error");
+  }
+}
+
+// ---- the access log, in words
+
+async function showAccessLog(cursor = null) {
+  const page = await api("GET", `v1/access-log${query({ limit: "50", cursor: cursor || "" })}`);
+  const rows = page.items.map(accessRow);
+  if (cursor) $("access-list").append(...rows);
+  else $("access-list").replaceChildren(...rows);
+  $("access-empty").hidden = $("access-list").children.length > 0;
+  $("access-more").hidden = !page.cursor;
+  $("access-more").dataset.cursor = page.cursor || "";
+}
+
+// Who, in names: the customer's own users by name, the security company's staff as the company, jobs as automatic.
+function actorText(entry) {
+  if (entry.actor === "user") {
+    if (entry.actor_id === state.me.user_id) return t("actor.you");
+    return state.users?.get(entry.actor_id) || t("actor.user");
+  }
+  return ["staff", "system", "device", "share"].includes(entry.actor) ? t(`actor.${entry.actor}`) : entry.actor;
+}
+
+function actionText(entry) {
+  const key = `action.${entry.action}`;
+  return state.strings[state.lang]?.[key] ? t(key) : entry.action;
+}
+
+function subjectText(entry) {
+  const camera = state.cameras?.find((item) => item.camera_id === entry.subject || item.camera_id === entry.details?.camera_id);
+  return camera ? camera.name : "";
+}
+
+function accessRow(entry) {
+  const row = el("li", { className: "row-item access" }, [
+    el("time", { text: formatTime(entry.at), attrs: { datetime: entry.at } }),
+    el("strong", { text: actorText(entry) }),
+    el("span", { text: actionText(entry) }),
+  ]);
+  const subject = subjectText(entry);
+  if (subject) row.append(el("span", { className: "muted", text: subject }));
+  if (entry.withheld?.length) row.append(el("span", { className: "muted", text: t("access.withheld") }));
+  return row;
+}
+
+// ---- deletion receipts and notices
+
+async function showDeletions() {
+  const receipts = (await api("GET", "v1/deletions")).items;
+  $("deletions-empty").hidden = receipts.length > 0;
+  $("deletion-table").hidden = receipts.length === 0;
+  $("deletion-list").replaceChildren(
+    ...receipts.map((receipt) =>
+      el("tr", {}, [
+        el("th", { text: receipt.day, attrs: { scope: "row" } }),
+        el("td", { text: formatNumber(receipt.frames) }),
+        el("td", { text: formatNumber(receipt.notes) }),
+        el("td", { text: formatBytes(receipt.bytes) }),
+      ]),
+    ),
+  );
+}
+
+async function showConsoleNotices() {
+  await loadNotices();
+  $("console-notices-empty").hidden = state.notices.length > 0;
+  $("console-notice-list").replaceChildren(
+    ...state.notices.map((notice) =>
+      el("li", { className: notice.read ? "row-item notice" : "row-item notice unread" }, [
+        el("strong", { text: notice.title }),
+        el("span", { className: "notice-meta" }, noticeMeta(notice)),
+        el("p", { text: notice.body }),
+      ]),
+    ),
+  );
+}
+
 // ---------------------------------------------------------------- start
 
 function toggleLanguage() {
@@ -728,6 +1570,7 @@ function toggleLanguage() {
   localStorage.setItem(LANG_KEY, state.lang);
   applyStaticText();
   renderNotices();
+  if (state.me) applyRights();
   if (state.token) route();
 }
 
@@ -737,6 +1580,21 @@ function wire() {
   $("logout").addEventListener("click", logout);
   $("lang-toggle").addEventListener("click", toggleLanguage);
   $("notices-toggle").addEventListener("click", toggleNotices);
+  $("menu-toggle").addEventListener("click", toggleMenu);
+  $("nav").addEventListener("click", (event) => event.target.closest("a") && closeMenu()); // also the current page
+  document.addEventListener("keydown", (event) => event.key === "Escape" && closeMenu());
+  $("tz-toggle").addEventListener("click", toggleZone);
+  $("date-chip").addEventListener("click", () => showFilters($("filter-form").hidden));
+  $("filter-day").addEventListener("change", onDayPicked);
+  $("daybar").addEventListener("click", onDayBarClick);
+  $("daybar").addEventListener("keydown", onDayBarKey);
+  $("invite-form").addEventListener("submit", invite);
+  $("invite-copy").addEventListener("click", copyInvitation);
+  $("export-form").addEventListener("submit", requestExport);
+  $("access-more").addEventListener("click", () =>
+    showAccessLog($("access-more").dataset.cursor).catch((error) => showStatus(errorText(error), "error")),
+  );
+  document.addEventListener("visibilitychange", onVisibilityChange);
   $("filter-form").addEventListener("submit", applyFilters);
   $("filter-clear").addEventListener("click", clearFilters);
   $("load-more").addEventListener("click", onLoadMore);
@@ -752,6 +1610,7 @@ function wire() {
   document.addEventListener("keydown", onKey);
   window.addEventListener("hashchange", () => {
     showStatus("");
+    closeMenu();
     $("notices-list").hidden = true; // a read notice should not push every later page down
     $("notices-toggle").setAttribute("aria-expanded", "false");
     route();
@@ -762,6 +1621,7 @@ async function start() {
   const response = await fetch("assets/i18n.json");
   state.strings = await response.json();
   state.lang = pickLanguage();
+  state.tz = pickTimeZone();
   applyStaticText();
   wire();
   document.body.classList.remove("loading");
