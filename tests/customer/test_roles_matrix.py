@@ -197,6 +197,7 @@ ROUTES: dict[tuple[str, str], Case | str] = {
     ("GET", "/"): PUBLIC,
     ("GET", "/assets/{name}"): PUBLIC,
     ("GET", "/s/{token}"): PUBLIC,
+    ("POST", "/s/{token}"): PUBLIC,
     ("GET", "/i/{token}"): PUBLIC,
     ("POST", "/i/{token}"): PUBLIC,
     ("POST", "/v1/auth/logout"): Case(

@@ -1,6 +1,7 @@
 """Share links under a single fault at any AWS call (issue 11): a link, its revocation and a one-time link's spent
 view each commit in one transaction with the audit entry that records them, so no fault leaves a link the audit log
-does not show, a revocation without its entry, or a one-time link spent with no view recorded.
+does not show, a revocation without its entry, or a one-time link spent with no view recorded. A one-time link is
+spent only by its interstitial's button (POST /s/{token}, issue 13): its GET, broken anywhere, spends nothing.
 
 Each test, in each mode in turn, learns a clean run's calls, then breaks each of a sample of them (its first call and up
 to three writes: tests.faults.points.fault_points), and then makes the retry a person makes: the customer asks again
@@ -17,7 +18,7 @@ from doti.oversight import audit
 from doti.store.models import ShareModel
 from tests.faults.inject import MODES, Plan
 from tests.faults.points import sweep
-from tests.support.shares import create_share, created, open_page, revoke
+from tests.support.shares import create_share, created, open_page, press_button, revoke
 from tests.support.viewer import ingest_frame, owner_token
 
 
@@ -87,7 +88,7 @@ def test_a_link_revoked_under_any_single_fault_is_revoked_with_one_entry(world):
 
 
 def test_a_one_time_link_is_spent_only_with_its_view_recorded(world):
-    # Given one-time links to a frame, one for each broken view
+    # Given one-time links to a frame, one for each broken press of the interstitial's button
     frame = ingest_frame(world, utcnow().replace(microsecond=0) - timedelta(minutes=5))
     token = owner_token(world)
 
@@ -96,16 +97,39 @@ def test_a_one_time_link_is_spent_only_with_its_view_recorded(world):
         return created(token, **body, expires_in=600)
 
     def check(share: dict[str, Any], plan: Plan, outcome: Any) -> None:
-        # When the holder reloads a page that failed
+        # When the holder presses the button again after a page that failed (the browser resends the form)
         shown = isinstance(outcome, dict) and outcome["statusCode"] == 200
         if not shown:
-            shown = open_page(share["url"])["statusCode"] == 200
+            shown = press_button(share["url"])["statusCode"] == 200
         # Then the link is spent exactly when one view of it is recorded: never spent unrecorded, never recorded
         # twice; and a holder who was shown nothing had the link spent only by a view that committed
         spent = stored_shares(world.contract_id)[share["share_id"]].consumed_at is not None
         views = entries(world.contract_id, "share.viewed").count(share["share_id"])
         assert (spent, views) in ((True, 1), (False, 0)), (plan, outcome, spent, views)
         assert spent or not shown, (plan, outcome)
+        assert_chain_intact(world.contract_id)
+
+    for mode in MODES:
+        sweep(mode, a_link, lambda share: press_button(share["url"]), check)
+
+
+def test_a_one_time_links_interstitial_spends_nothing_under_any_single_fault(world):
+    # Given one-time links to a frame, one for each broken opening (a preview bot's GET, a person's)
+    frame = ingest_frame(world, utcnow().replace(microsecond=0) - timedelta(minutes=5))
+    token = owner_token(world)
+
+    def a_link() -> dict[str, Any]:
+        body = {"camera_id": world.camera_id, "frame_id": frame["frame_id"], "purpose": "police", "one_time": True}
+        return created(token, **body, expires_in=600)
+
+    def check(share: dict[str, Any], plan: Plan, outcome: Any) -> None:
+        # Then, whatever broke, the link is not spent and no view is recorded
+        assert stored_shares(world.contract_id)[share["share_id"]].consumed_at is None, (plan, outcome)
+        assert entries(world.contract_id, "share.viewed").count(share["share_id"]) == 0, (plan, outcome)
+        # and its button, pressed once, shows the frame with one view recorded; a second press is refused
+        assert press_button(share["url"])["statusCode"] == 200, plan
+        assert entries(world.contract_id, "share.viewed").count(share["share_id"]) == 1, plan
+        assert press_button(share["url"])["statusCode"] == 404, plan
         assert_chain_intact(world.contract_id)
 
     for mode in MODES:

@@ -39,7 +39,7 @@ from tests.support import (
     scan_table,
 )
 from tests.support.processor import frame_items, receive, run, upload
-from tests.support.shares import create_share, created, link_token, open_page, revoke
+from tests.support.shares import create_share, created, link_token, open_page, press_button, revoke
 from tests.support.video import clip
 from tests.support.viewer import add_site, add_user, ingest_frame, login, owner_token, set_contract_state
 
@@ -553,8 +553,8 @@ def test_a_one_time_links_urls_are_short_lived(world_factory, base_time):
         one_time=True,
     )
 
-    # When the holder opens it
-    response = open_page(share["url"])
+    # When the holder opens it with its button
+    response = press_button(share["url"])
 
     # Then its URLs live five minutes: enough to load the page, not to pass the images on for an hour
     assert response["statusCode"] == 200, response["body"]
@@ -747,15 +747,21 @@ def test_a_one_time_link_opens_once_and_then_says_it_was_used(world, base_time):
         token, camera_id=world.camera_id, frame_id=frame["frame_id"], purpose="police", expires_in=600, one_time=True
     )
 
-    # When it is opened twice
-    first, second = open_page(share["url"]), open_page(share["url"])
+    # When it is opened, and its button pressed twice
+    interstitial = open_page(share["url"])
+    first, second = press_button(share["url"]), press_button(share["url"])
 
-    # Then the first view shows the frame and the second is a 404 that says it was already opened
+    # Then the opening shows no frame, the first press shows it and the second is a 404 that says it was already
+    # opened, as a later GET is
+    assert interstitial["statusCode"] == 200
+    assert image_urls(interstitial["body"]) == []
     assert first["statusCode"] == 200
     assert "This page can be opened only once." in first["body"]
-    assert second["statusCode"] == 404
-    assert "already been opened" in second["body"]
-    assert image_urls(second["body"]) == []
+    assert image_urls(first["body"])
+    for again in (second, open_page(share["url"])):
+        assert again["statusCode"] == 404
+        assert "already been opened" in again["body"]
+        assert image_urls(again["body"]) == []
     # and the listing says it was used; only one view is in the audit log
     (item,) = body_of(list_shares(token))["items"]
     assert (item["status"], item["one_time"]) == ("used", True)
@@ -785,16 +791,15 @@ def test_a_link_stops_when_its_contract_stops_serving(world, base_time, state, t
     )
     set_contract_state(world.contract_id, state)
 
-    # When the holder opens it
-    response = open_page(share["url"])
-
-    # Then the page is a 403 that explains why, shows nothing, and does not spend the one view
-    assert response["statusCode"] == 403
-    assert text in response["body"]
-    assert image_urls(response["body"]) == []
+    # When the holder opens it, and presses its button
+    for response in (open_page(share["url"]), press_button(share["url"])):
+        # Then each page is a 403 that explains why, shows nothing, and does not spend the one view
+        assert response["statusCode"] == 403
+        assert text in response["body"]
+        assert image_urls(response["body"]) == []
     if state == "suspended":
         set_contract_state(world.contract_id, "active")
-        assert open_page(share["url"])["statusCode"] == 200
+        assert press_button(share["url"])["statusCode"] == 200
 
 
 def test_a_cancelled_contract_past_its_effective_date_stops_its_links(world, base_time):

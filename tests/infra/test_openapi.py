@@ -51,6 +51,7 @@ PUBLIC = {
     ("POST", "/v1/auth/login"),
     ("GET", "/v1/openapi.json"),
     ("GET", "/s/{token}"),
+    ("POST", "/s/{token}"),
     ("GET", "/i/{token}"),
     ("POST", "/i/{token}"),
     ("GET", "/"),
@@ -71,7 +72,13 @@ AUTH_STATUSES = {
     "ViewerFunction": {"401", "403", "423"},
     "AdminFunction": {"401", "403"},
 }
-HTML_ROUTES = {("GET", "/s/{token}"), ("GET", "/i/{token}"), ("POST", "/i/{token}"), ("GET", "/")}
+HTML_ROUTES = {
+    ("GET", "/s/{token}"),
+    ("POST", "/s/{token}"),
+    ("GET", "/i/{token}"),
+    ("POST", "/i/{token}"),
+    ("GET", "/"),
+}
 TEMPLATE_ROUTES = api_routes(load_template())
 ERROR_CODES = {
     "unauthorized",

@@ -12,7 +12,7 @@ import requests
 from doti.auth.device import signed_headers
 from doti.clock import format_rfc3339
 from infra.camera import FRAMES_PATH, DeviceCredentials
-from infra.seed import demo_consents
+from infra.seed import create_user_with_password, demo_consents
 
 
 @dataclass
@@ -47,10 +47,8 @@ class Staff:
         )
         device = self.post(f"/v1/admin/contracts/{cid}/devices", {"site_id": site["site_id"], "name": "Panel"})
         login_id, password = f"http-{secrets.token_hex(4)}", "pw-" + secrets.token_urlsafe(12)
-        self.post(
-            f"/v1/admin/contracts/{cid}/users",
-            {"login_id": login_id, "name": "Owner", "role": "owner", "password": password},
-        )
+        owner = {"login_id": login_id, "name": "Owner", "role": "owner"}
+        create_user_with_password(self.api_url, self.headers["X-Api-Key"], cid, owner, password)
         creds = DeviceCredentials(self.api_url, device["device_id"], device["device_secret"], camera["camera_id"])
         return Tenant(cid, site["site_id"], camera["camera_id"], creds, login_id, password)
 

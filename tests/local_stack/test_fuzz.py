@@ -45,6 +45,7 @@ from schemathesis.specs.openapi.checks import (
 from doti.auth.device import signed_headers
 from doti.clock import format_rfc3339
 from infra.drawing import draw_frame, encode_jpeg
+from infra.seed import create_user_with_password
 from tests.local_stack.http import Staff, Tenant, send
 
 pytestmark = pytest.mark.local_stack
@@ -118,8 +119,8 @@ def _jpeg() -> bytes:
 
 def _add_user(staff: Staff, tenant: Tenant, role: str) -> tuple[str, str]:
     login_id, password = f"fuzz-{secrets.token_hex(4)}", "pw-" + secrets.token_urlsafe(12)
-    body = {"login_id": login_id, "name": "Fuzz", "role": role, "password": password}
-    staff.post(f"/v1/admin/contracts/{tenant.contract_id}/users", body)
+    body = {"login_id": login_id, "name": "Fuzz", "role": role}
+    create_user_with_password(staff.api_url, staff.headers["X-Api-Key"], tenant.contract_id, body, password)
     return login_id, password
 
 

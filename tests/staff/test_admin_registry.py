@@ -176,9 +176,9 @@ def test_registry_changes_are_audited_with_the_staff_id(world, operator_key):
     camera = ok(call(operator_key, "POST", f"/v1/admin/contracts/{cid}/cameras", camera_body), 201)
     device_body = {"site_id": site["site_id"], "name": "Panel 2"}
     device = ok(call(operator_key, "POST", f"/v1/admin/contracts/{cid}/devices", device_body), 201)
-    password = "a-strong-password-42"
-    user_body = {"login_id": f"u-{secrets.token_hex(4)}", "name": "Jiro", "role": "viewer", "password": password}
+    user_body = {"login_id": f"u-{secrets.token_hex(4)}", "name": "Jiro", "role": "viewer"}
     user = ok(call(operator_key, "POST", f"/v1/admin/contracts/{cid}/users", user_body), 201)
+    password = user["temporary_password"]
 
     # Then each is one audit entry by that staff member, about that entity, with no secret in it
     entries = {entry.action: entry for entry in audit_log(cid)}
@@ -189,6 +189,7 @@ def test_registry_changes_are_audited_with_the_staff_id(world, operator_key):
     assert entries["device.registered"].subject == device["device_id"]
     assert entries["user.created"].subject == user["user_id"]
     assert entries["user.created"].details["login_id"] == user["login_id"]
+    assert entries["user.created"].details["forced_change"] is True
     text = json.dumps([entry.details for entry in entries.values()])
     assert device["device_secret"] not in text
     assert password not in text
@@ -560,8 +561,9 @@ def test_an_unknown_login_id_is_not_found(operator_key, operation):
 def test_a_login_id_with_at_and_plus_is_found_as_the_path_names_it(world, operator_key):
     # Given a user whose login id is an e-mail address with a + tag
     login_id = f"hanako+{secrets.token_hex(3)}@shop.example"
-    body = {"login_id": login_id, "name": "Hanako", "role": "viewer", "password": "a-strong-password-42"}
-    ok(call(operator_key, "POST", f"/v1/admin/contracts/{world.contract_id}/users", body), 201)
+    body = {"login_id": login_id, "name": "Hanako", "role": "viewer"}
+    created = ok(call(operator_key, "POST", f"/v1/admin/contracts/{world.contract_id}/users", body), 201)
+    password = created["temporary_password"]  # the server's: staff choose none
 
     # When staff lock it, naming it in the path with its @ and + percent-encoded, as a REST API hands the path over
     escaped = login_id.replace("+", "%2B").replace("@", "%40")
@@ -569,14 +571,15 @@ def test_a_login_id_with_at_and_plus_is_found_as_the_path_names_it(world, operat
 
     # Then it is that user who is locked
     assert ok(response)["login_id"] == login_id
-    assert_error(login_response(login_id, "a-strong-password-42"), 423, "account_locked")
+    assert_error(login_response(login_id, password), 423, "account_locked")
 
 
 def test_a_path_is_decoded_once_and_not_twice(world, operator_key):
     # Given a user whose login id is an e-mail address with a + tag
     login_id = f"hanako+{secrets.token_hex(3)}@shop.example"
-    body = {"login_id": login_id, "name": "Hanako", "role": "viewer", "password": "a-strong-password-42"}
-    ok(call(operator_key, "POST", f"/v1/admin/contracts/{world.contract_id}/users", body), 201)
+    body = {"login_id": login_id, "name": "Hanako", "role": "viewer"}
+    created = ok(call(operator_key, "POST", f"/v1/admin/contracts/{world.contract_id}/users", body), 201)
+    password = created["temporary_password"]  # the server's: staff choose none
 
     # When the client encoded the path's escapes twice (%2540 for %40)
     escaped = login_id.replace("+", "%252B").replace("@", "%2540")
@@ -584,4 +587,4 @@ def test_a_path_is_decoded_once_and_not_twice(world, operator_key):
 
     # Then it is decoded once, to a text with % that no login id holds: 422, and nobody was locked
     assert assert_error(response, 422, "validation_error")["details"] == {"field": "login_id"}
-    assert login_response(login_id, "a-strong-password-42")["statusCode"] == 200
+    assert login_response(login_id, password)["statusCode"] == 200

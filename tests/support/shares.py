@@ -52,13 +52,46 @@ def link_token(url: str) -> str:
     return url.rsplit("/s/", 1)[1]
 
 
-def open_page(link: str, **query: str) -> dict[str, Any]:
+def open_page(link: str, headers: dict[str, str] | None = None, **query: str) -> dict[str, Any]:
+    """GET /s/{token}: what a browser, or a chat app's preview bot (`headers`: its User-Agent), gets."""
     token = link_token(link) if "/s/" in link else link
     event = api_event(
         "viewer/share_page.json",
         path=f"/s/{token}",
         resource="/s/{token}",
+        headers=headers,
         path_parameters={"token": token},
         query=query,
     )
     return viewer.lambda_handler(event, LambdaContext())
+
+
+FORM = "application/x-www-form-urlencoded"
+
+
+def press_button(
+    link: str, headers: dict[str, str] | None = None, *, body: str = "open=1", content_type: str | None = FORM
+) -> dict[str, Any]:
+    """POST /s/{token} as the interstitial's button does: the form, URL-encoded, with `headers` added (an Origin, a
+    Referer); `content_type=None` sends none."""
+    token = link_token(link) if "/s/" in link else link
+    sent = {"Content-Type": content_type} if content_type else {}
+    event = api_event(
+        "viewer/share_page.json",
+        method="POST",
+        path=f"/s/{token}",
+        resource="/s/{token}",
+        headers={**sent, **(headers or {})},
+        body=body,
+        path_parameters={"token": token},
+        query={},
+    )
+    return viewer.lambda_handler(event, LambdaContext())
+
+
+def opened(link: str) -> dict[str, Any]:
+    """The link's footage as its holder reaches it: a one-time link's button pressed, any other link's GET."""
+    page = open_page(link)
+    if page["statusCode"] == 200 and "<form" in page["body"]:
+        return press_button(link)
+    return page

@@ -11,15 +11,19 @@ A takedown names one item of a camera: a frame (`frame_id`) or a note (`note_id`
 """
 
 # No `from __future__ import annotations`: Powertools reads the route signatures for OpenAPI validation.
+from typing import Any
+
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.api_gateway import Router
-from pydantic import Field, SecretStr
+from pydantic import Field
+from pydantic.json_schema import SkipJsonSchema
 
 from admin_routes.common import StaffRequest, staff
 from doti import openapi, runtime
 from doti.api import staff as api
 from doti.clock import parse_rfc3339, utcnow
 from doti.contracts import registry
+from doti.errors import ValidationError
 from doti.http import json_response
 from doti.ingest import activity, masks
 from doti.jobs.remask import jobs
@@ -70,8 +74,10 @@ class UserCreate(StaffRequest):
     login_id: str = Field(min_length=1, max_length=512)
     name: str = Field(min_length=1, max_length=200)
     role: str = Field(pattern=r"^(owner|manager|viewer)$")
-    password: SecretStr = Field(min_length=1, max_length=1024)  # SecretStr: never in a DEBUG log line
     site_ids: list[str] | None = None
+    # Staff no longer choose passwords (the server makes a temporary one). A client that still sends one is told so
+    # by name (422, field "password") rather than refused as an unknown field; the document does not list it.
+    password: SkipJsonSchema[Any] = Field(default=None, exclude=True, repr=False)
 
 
 class StaffNote(StaffRequest):
@@ -150,20 +156,26 @@ def list_devices(contract_id: str) -> Response[api.DeviceList]:
     return json_response(200, api.DeviceList(items=[api.Device.of(d) for d in registry.devices_of(contract_id)]))
 
 
+# Staff never know a working customer password: the server makes a temporary one, shown this once (the response is
+# no-store; only its scrypt hash is kept), which the customer must change at first login.
 @router.post("/v1/admin/contracts/<contract_id>/users", responses=openapi.answers(201, 404, 409))
-def create_user(contract_id: str, body: UserCreate) -> Response[api.User]:
+def create_user(contract_id: str, body: UserCreate) -> Response[api.CreatedUser]:
     actor = audit.staff_actor(staff(router))
-    user = registry.create_user(
+    if "password" in body.model_fields_set:
+        raise ValidationError(
+            "staff do not set passwords: the answer carries a temporary one, which the customer changes at first login",
+            field="password",
+        )
+    created = registry.create_user_with_temporary_password(
         contract_id,
         login_id=body.login_id,
         name=body.name,
         role=body.role,
-        password=body.password.get_secret_value(),
         site_ids=body.site_ids,
         now=utcnow(),
         actor=actor,
     )
-    return json_response(201, api.User.of(user, utcnow()))
+    return json_response(201, api.CreatedUser.created(created, utcnow()))
 
 
 @router.get("/v1/admin/contracts/<contract_id>/users", responses=openapi.answers(200, 404))

@@ -1,7 +1,12 @@
 """Share links (SPEC §6, §12): managers and owners create, list and revoke them; whoever holds a link opens its page,
-a server-rendered HTML page (no session: the token in the path is the credential)."""
+a server-rendered HTML page (no session: the token in the path is the credential).
+
+A one-time link's GET answers an interstitial and spends nothing, whoever asks (a chat app's preview bot included);
+its button POSTs the page's form to the same address, which shows the frame and spends the link.
+"""
 
 from typing import Annotated
+from urllib.parse import urlsplit
 
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.params import Query
@@ -12,7 +17,8 @@ from pydantic import BaseModel, ConfigDict, Field
 from doti import openapi, runtime
 from doti.api.customer import Share, ShareCreated, ShareList
 from doti.clock import utcnow
-from doti.http import json_response
+from doti.errors import PayloadTooLarge, UnsupportedMediaType
+from doti.http import json_response, lower_headers, raw_body
 from doti.observability import metrics
 from doti.public_urls import public_base_url, public_url
 from doti.viewing import share_page, shares
@@ -20,6 +26,11 @@ from viewer_routes.common import public, session, window
 
 router = APIGatewayRouter()
 public("/s/{token}")
+
+_FORM = "application/x-www-form-urlencoded"
+_MAX_FORM_BYTES = 1024  # the button's one field (open=1); more is not this page's form
+_FORM_FIELDS = ("open",)
+_DEFAULT_PORTS = {"http": 80, "https": 443}
 
 
 class ShareBody(BaseModel):
@@ -82,19 +93,76 @@ def revoke_share(share_id: str) -> Response[str]:
     return Response(status_code=204, body="", headers={"Cache-Control": "no-store"})
 
 
-# The page says why a link does not open (400 a bad page, 403 a contract not serving, 404 a dead link). Opening is
-# audited, so a busy audit log is a JSON 409.
-@router.get("/s/<token>", responses=openapi.combine(openapi.pages(200, 400, 403, 404), openapi.answers(409)))
-def open_share(
-    token: str, cursor: Annotated[str | None, Query(description="where the next page of a window starts")] = None
-) -> Response[str]:
-    outcome = shares.open_share(token, cursor, storage=runtime.storage(), now=utcnow())
+def _page(outcome: shares.SharedFootage | shares.ShareInterstitial | shares.ShareRefusal) -> Response[str]:
     if isinstance(outcome, shares.SharedFootage):
         metrics.add_metric(name="SignedUrlsIssued", unit=MetricUnit.Count, value=2 * len(outcome.frames))
         page = share_page.footage_page(outcome)
+    elif isinstance(outcome, shares.ShareInterstitial):
+        metrics.add_metric(name="ShareInterstitialsShown", unit=MetricUnit.Count, value=1)
+        page = share_page.interstitial_page(outcome)
     else:
         metrics.add_metric(name=f"SharePageRefused_{outcome.reason}", unit=MetricUnit.Count, value=1)
         page = share_page.refusal_page(outcome)
     return Response(
         status_code=page.status, content_type="text/html; charset=utf-8", body=page.html, headers=page.headers()
     )
+
+
+# The page says why a link does not open (400 a bad page, 403 a contract not serving, 404 a dead link). Opening is
+# audited, so a busy audit log is a JSON 409. A one-time link answers its interstitial (200) and is not spent.
+@router.get("/s/<token>", responses=openapi.combine(openapi.pages(200, 400, 403, 404), openapi.answers(409)))
+def open_share(
+    token: str, cursor: Annotated[str | None, Query(description="where the next page of a window starts")] = None
+) -> Response[str]:
+    return _page(shares.open_share(token, cursor, storage=runtime.storage(), now=utcnow()))
+
+
+def _origin(url: str) -> str | None:
+    """scheme://host:port of a URL or an Origin header, the port always written; None when it names no origin (the
+    opaque `null`, or not a URL)."""
+    try:
+        parts = urlsplit(url.strip())
+        scheme, host = parts.scheme.lower(), parts.hostname
+        port = parts.port or _DEFAULT_PORTS.get(scheme)
+    except ValueError:  # a port that is not a number, or out of range
+        return None
+    if scheme not in _DEFAULT_PORTS or not host or port is None:
+        return None
+    return f"{scheme}://{host}:{port}"
+
+
+def _from_another_site() -> bool:
+    """Whether the POST's Origin or Referer, when the browser sent them, names an origin other than the page's own
+    (the public base URL's, where links are). The token is the credential, so a POST without either is a client's
+    own; `Origin: null` (a sandboxed frame, a page hiding its origin) is another site, since the interstitial's
+    referrer policy lets the browser send its real origin."""
+    headers = lower_headers(router)
+    stated = [headers[name] for name in ("origin", "referer") if headers.get(name, "").strip()]
+    if not stated:
+        return False
+    ours = _origin(public_base_url())
+    return any(_origin(value) != ours for value in stated)
+
+
+def _check_form() -> None:
+    """The button's form, as a browser posts it: URL-encoded and small; anything else is refused in the SPEC §10
+    format, since no browser sends it. Its one field says nothing the address does not, so it is not read."""
+    content_type = lower_headers(router).get("content-type", "")
+    if content_type.split(";", 1)[0].strip().lower() != _FORM:
+        raise UnsupportedMediaType(f"post the page's form as {_FORM}")
+    if len(raw_body(router)) > _MAX_FORM_BYTES:
+        raise PayloadTooLarge("the form is too large", limit=_MAX_FORM_BYTES)
+
+
+# The button of a one-time link's interstitial: the frame's page (200), spending the link; a spent link is 404. Any
+# other link shows its footage as a GET does. A form posted from another site's page is a 403 page, and spends nothing.
+@router.post(
+    "/s/<token>",
+    responses=openapi.combine(openapi.pages(200, 400, 403, 404), openapi.answers(409, 413, 415)),
+    openapi_extensions=openapi.form(_FORM_FIELDS, max_bytes=_MAX_FORM_BYTES),
+)
+def press_share_button(token: str) -> Response[str]:
+    if _from_another_site():
+        return _page(shares.ShareRefusal(shares.FOREIGN_FORM))
+    _check_form()
+    return _page(shares.open_share(token, None, storage=runtime.storage(), now=utcnow(), posted=True))

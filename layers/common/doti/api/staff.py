@@ -177,6 +177,17 @@ class LockedUser(User):
         return cls(**User.of(user, now).field_values(), sessions_revoked=sessions_revoked)
 
 
+class CreatedUser(User):
+    """A user staff created: the temporary password the server made is shown this once (the answer is no-store), and
+    must be changed at first login."""
+
+    temporary_password: str
+
+    @classmethod
+    def created(cls, created: registry.CreatedUser, now: datetime) -> CreatedUser:
+        return cls(**User.of(created.user, now).field_values(), temporary_password=created.temporary_password)
+
+
 class ResetUser(User):
     """A staff reset or compromised report: the temporary password is shown this once (the answer is no-store)."""
 

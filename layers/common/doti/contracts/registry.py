@@ -327,8 +327,42 @@ def create_user(
     )
     store.put_user(user)
     details = {"login_id": user.login_id, "role": role, "site_ids": sorted(site_ids) if site_ids else None}
+    details["forced_change"] = must_change_password  # as a reset records it: whether the password is temporary
     _audit(contract_id, actor, "user.created", user.user_id, details, now)
     return user
+
+
+@dataclass(frozen=True)
+class CreatedUser:
+    user: User
+    temporary_password: str  # shown once, in the response; the customer must change it at first login
+
+
+def create_user_with_temporary_password(
+    contract_id: str,
+    *,
+    login_id: str,
+    name: str,
+    role: str,
+    site_ids: list[str] | None,
+    now: datetime,
+    actor: str,
+) -> CreatedUser:
+    """A user staff create (create_user), whose password the server makes: staff never know a working customer
+    password. It is temporary (must_change_password), as a staff reset's is, and made by the same generator."""
+    temporary = customer.temporary_password(login_id)
+    user = create_user(
+        contract_id,
+        login_id=login_id,
+        name=name,
+        role=role,
+        password=temporary,
+        site_ids=site_ids,
+        now=now,
+        actor=actor,
+        must_change_password=True,
+    )
+    return CreatedUser(user=user, temporary_password=temporary)
 
 
 def _user(login_id: str) -> User:

@@ -3,6 +3,11 @@
 The only stylesheet is inline and allowed by its hash, images (and, on a clip's page, the clip) only from the origin
 of the signed URLs of this very view, and nothing else (`default-src 'none'`). Refusals get a page of their own that
 says plainly, in Japanese and English, why nothing is shown.
+
+A one-time link opens on an interstitial (doti.viewing.shares.ShareInterstitial): the purpose and one button, a plain
+same-origin form (`form-action 'self'`, no script) whose POST shows the frame and spends the link, so that a chat
+app's link preview, which only GETs, never spends it. No page carries footage in its OpenGraph tags: every page has the
+same neutral og:title and og:description, and no og:image.
 """
 
 from __future__ import annotations
@@ -28,13 +33,25 @@ _CSS = (
     "h1{font-size:1.25rem;margin:0 0 .75rem}"
     "dl{display:grid;grid-template-columns:max-content 1fr;gap:.25rem .75rem;margin:0 0 1rem}"
     "dt{font-weight:600}dd{margin:0;overflow-wrap:anywhere}"
+    # A narrow phone stacks each label over its value rather than squeeze the value into a sliver.
+    "@media (max-width:30rem){dl{grid-template-columns:1fr;gap:0}dd{margin:0 0 .5rem}}"
+    # A time value never breaks inside itself (a date on one line, its hour on the next).
+    "time{white-space:nowrap}"
     ".frames{display:grid;grid-template-columns:repeat(auto-fill,minmax(150px,1fr));gap:8px;list-style:none;padding:0}"
-    "figure{margin:0}img,video{display:block;width:100%;height:auto;border-radius:4px}"
+    # Shrunk to fit, never stretched past the natural size its width and height attributes give.
+    "figure{margin:0}img,video{display:block;max-width:100%;height:auto;border-radius:4px}"
     "figcaption{font-size:.8rem}.note{font-size:.9rem;opacity:.8}"
-    ".more{display:inline-block;margin:1rem 0;padding:.75rem 1.25rem;border:1px solid;border-radius:6px}"
+    ".more,button{display:inline-block;margin:1rem 0;padding:.75rem 1.25rem;border:1px solid;border-radius:6px}"
+    "button{font:inherit;font-weight:600;cursor:pointer;min-height:44px}"
 )
 _CSS_HASH = base64.b64encode(hashlib.sha256(_CSS.encode()).digest()).decode()
-_BASE_POLICY = f"default-src 'none'; style-src 'sha256-{_CSS_HASH}'; base-uri 'none'; form-action 'none'"
+_BASE_POLICY = f"default-src 'none'; style-src 'sha256-{_CSS_HASH}'; base-uri 'none'"
+# What a link preview (og:, and the <title> some bots read) may say of any share page: nothing of the footage.
+_PREVIEW_TITLE = "共有された映像 / Shared footage"
+_PREVIEW_DESCRIPTION = "防犯カメラの映像の共有リンク / A link to shared security camera footage"
+# The interstitial's button posts to the page's own address: its policy lets the POST carry the page's origin, which
+# no-referrer would turn into `Origin: null`. Every other page sends no referrer at all.
+NO_REFERRER, SAME_ORIGIN = "no-referrer", "same-origin"
 
 # reason -> (Japanese, English)
 EXPLANATIONS: dict[str, tuple[str, str]] = {
@@ -66,6 +83,10 @@ EXPLANATIONS: dict[str, tuple[str, str]] = {
         "このリンクを提供していたサービスの契約が終了したため、映像は共有されていません。",
         "The contract behind this link has ended; its footage is no longer shared.",
     ),
+    shares.FOREIGN_FORM: (
+        "このボタンは、リンクのページ以外から押されたため受け付けられません。リンクを開き直してください。",
+        "The button was pressed from a page other than the link's own, so it was not accepted. Open the link again.",
+    ),
     shares.BAD_PAGE: (
         "このページのアドレスが正しくありません。リンクを最初から開き直してください。",
         "This page address is not valid. Open the link again from its beginning.",
@@ -78,30 +99,36 @@ class Page:
     status: int
     html: str
     content_security_policy: str
+    referrer_policy: str = NO_REFERRER
 
     def headers(self) -> dict[str, str]:
         return {
             "Content-Security-Policy": self.content_security_policy,
             "Cache-Control": "no-store",
-            "Referrer-Policy": "no-referrer",
+            "Referrer-Policy": self.referrer_policy,
             "X-Content-Type-Options": "nosniff",
             "X-Frame-Options": "DENY",
             "X-Robots-Tag": "noindex, nofollow",
         }
 
 
-def _policy(image_origin: str | None, *, media: bool = False) -> str:
-    """`media` lets a <video> load from the same origin as the images (its poster is an image)."""
+def _policy(image_origin: str | None, *, media: bool = False, form: bool = False) -> str:
+    """`media` lets a <video> load from the same origin as the images (its poster is an image); `form` lets the
+    page's one form post to its own origin (the interstitial's button), and no page may post anywhere else."""
     images = f"; img-src {image_origin}" if image_origin else ""
     clips = f"; media-src {image_origin}" if image_origin and media else ""
-    return f"{_BASE_POLICY}{images}{clips}; frame-ancestors 'none'"
+    forms = "; form-action 'self'" if form else "; form-action 'none'"
+    return f"{_BASE_POLICY}{forms}{images}{clips}; frame-ancestors 'none'"
 
 
-def _document(title: str, body: str) -> str:
+def _document(title: str, body: str, *, referrer: str = NO_REFERRER) -> str:
     return (
         '<!DOCTYPE html><html lang="ja"><head><meta charset="utf-8">'
         '<meta name="viewport" content="width=device-width, initial-scale=1">'
-        '<meta name="robots" content="noindex, nofollow"><meta name="referrer" content="no-referrer">'
+        f'<meta name="robots" content="noindex, nofollow"><meta name="referrer" content="{referrer}">'
+        f'<meta property="og:title" content="{escape(_PREVIEW_TITLE)}">'
+        f'<meta property="og:description" content="{escape(_PREVIEW_DESCRIPTION)}">'
+        f'<meta name="description" content="{escape(_PREVIEW_DESCRIPTION)}">'
         f"<title>{escape(title)}</title><style>{_CSS}</style></head><body>{body}</body></html>"
     )
 
@@ -122,7 +149,7 @@ def refusal_page(refusal: shares.ShareRefusal) -> Page:
     return Page(refusal.status, _document("映像を表示できません / The footage cannot be shown", body), _policy(None))
 
 
-def _facts(footage: shares.SharedFootage) -> str:
+def _facts(footage: shares.SharedFootage | shares.ShareInterstitial) -> str:
     share = footage.share
     rows = [(_bilingual("カメラ", "Camera"), escape(footage.camera_name))]
     rows.append((_bilingual("目的", "Purpose"), escape(share.purpose)))
@@ -180,8 +207,23 @@ def _image_origin(footage: shares.SharedFootage) -> str | None:
     return f"{parts.scheme}://{parts.netloc}"
 
 
+def interstitial_page(opened: shares.ShareInterstitial) -> Page:
+    """A one-time link before its button: what it shares and why, and the button. No frame, no URL of one, no image
+    allowed by the policy; the form posts to this same address (no action attribute), with no script."""
+    body = f"<h1>{_bilingual('共有された映像', 'Shared footage')}</h1>{_facts(opened)}"
+    once = _bilingual(
+        "このリンクは一度だけ開けます。下のボタンを押すと映像が表示され、リンクは使用済みになります。",
+        "This link opens only once. Press the button below to show the footage; the link is then used up.",
+    )
+    body += f'<p class="note">{once}</p>'
+    button = _bilingual("映像を表示する", "Show the footage")
+    body += f'<form method="post"><button type="submit" name="open" value="1">{button}</button></form>'
+    html = _document(_PREVIEW_TITLE, body, referrer=SAME_ORIGIN)
+    return Page(200, html, _policy(None, form=True), referrer_policy=SAME_ORIGIN)
+
+
 def footage_page(footage: shares.SharedFootage) -> Page:
-    title = "共有された映像 / Shared footage"
+    title = _PREVIEW_TITLE
     body = f"<h1>{_bilingual('共有された映像', 'Shared footage')}</h1>{_facts(footage)}"
     one_frame = footage.share.frame_id is not None
     if one_frame:

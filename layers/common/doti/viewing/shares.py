@@ -18,6 +18,10 @@ is revoked, has been used (one-time links; only a one-frame link can be one-time
 pages), or when its contract is suspended or has ended. Creations, views and revocations are audited, each in one
 transaction with the change it records (the link, its revocation, a one-time link spent); a view is the link holder's
 act, not the customer's, so it does not count as the customer's use of the service (Art. 12-1-11).
+
+A one-time link survives link previews: opening it (a GET, a person's browser or a chat app's preview bot alike) shows
+an interstitial that signs nothing, writes nothing and spends nothing; only its button (a POST, `posted=True`) shows
+the frame and spends the link. Other links show their footage on any opening, as before.
 """
 
 from __future__ import annotations
@@ -234,7 +238,9 @@ def share_status(share: Share, now: datetime) -> str:
 
 UNKNOWN, GONE, BAD_PAGE = "unknown", "gone", "bad_page"
 SUSPENDED, ENDED = contract_states.PAGE_SUSPENDED, contract_states.PAGE_ENDED  # as the contract's state says
-# The link is dead (404), its contract stopped serving (403), or the page address was altered (400).
+FOREIGN_FORM = "foreign_form"  # a button's POST that another site's page sent (its Origin or Referer says so)
+# The link is dead (404), its contract stopped serving (403), the button was pressed on another site's page (403),
+# or the page address was altered (400).
 REFUSAL_STATUS = {
     UNKNOWN: 404,
     EXPIRED: 404,
@@ -243,6 +249,7 @@ REFUSAL_STATUS = {
     GONE: 404,
     SUSPENDED: 403,
     ENDED: 403,
+    FOREIGN_FORM: 403,
     BAD_PAGE: 400,
 }
 
@@ -254,6 +261,14 @@ class ShareRefusal:
     @property
     def status(self) -> int:
         return REFUSAL_STATUS[self.reason]
+
+
+@dataclass(frozen=True)
+class ShareInterstitial:
+    """A one-time link opened without its button: what it grants and why, with no frame, URL or write."""
+
+    share: Share
+    camera_name: str
 
 
 @dataclass(frozen=True)
@@ -271,17 +286,23 @@ class _Refused(Exception):
         self.reason = reason
 
 
-def open_share(token: str, cursor: str | None, *, storage: Storage, now: datetime) -> SharedFootage | ShareRefusal:
+def open_share(
+    token: str, cursor: str | None, *, storage: Storage, now: datetime, posted: bool = False
+) -> SharedFootage | ShareInterstitial | ShareRefusal:
     """What a link holder sees: the frames the link grants, signed for this view, or why there are none.
 
-    Every check runs before a one-time link is spent, so a link refused for a passing reason (a suspension) is not
-    used up; the view is audited before any URL is signed.
+    A one-time link shows its frames only when `posted` (its interstitial's button); opened otherwise it answers the
+    interstitial, after the same checks, so a dead link says so at once. Every check runs before a one-time link is
+    spent, so a link refused for a passing reason (a suspension) is not used up; the view is audited before any URL
+    is signed.
     """
     try:
         share = _usable_share(token, now)
         contract = _serving_contract_of(share, now)
         camera = _camera(share)
         frames, next_cursor = _granted_frames(share, cursor, now)
+        if share.one_time and not posted:
+            return ShareInterstitial(share, camera.name)  # read only: a preview bot's GET leaves no trace
         _record_view(share, cursor, len(frames), now)
     except _Refused as refused:
         return ShareRefusal(refused.reason)
