@@ -1,4 +1,4 @@
-"""Browser tests: Debian's Chromium driven by Playwright against one local stack per test module.
+"""Browser tests: Debian's Chromium driven by Playwright against one local stack per test process.
 
 The stack is started exactly as tests/local_stack starts it (same LocalStack helper, real HTTP only); Playwright
 drives the system's /usr/bin/chromium, since `playwright install` and its bundled browsers are not used here.
@@ -33,7 +33,7 @@ def chromium_path() -> Path | None:
     return Path(found) if found else None
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def web_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
     """The running stack's state (api_url, staff key, demo contract…), its camera posting a frame a second."""
     stack = LocalStack(tmp_path_factory.mktemp("browser-stack") / "local.json", "--camera-interval", "1")
@@ -43,7 +43,7 @@ def web_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, An
         stack.stop()
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def playwright() -> Iterator[Any]:
     from playwright.sync_api import sync_playwright
 
@@ -51,7 +51,7 @@ def playwright() -> Iterator[Any]:
         yield driver
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def browser(playwright: Any) -> Iterator[Any]:
     executable = chromium_path()
     if executable is None:
@@ -61,23 +61,23 @@ def browser(playwright: Any) -> Iterator[Any]:
     browser.close()
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def screenshots() -> Path:
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     return SCREENSHOTS
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def staff(web_stack) -> Staff:
     return Staff(web_stack["api_url"], web_stack["staff_api_key"])
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def demo_owner(web_stack) -> Customer:
     return Customer(web_stack["api_url"], web_stack["login_id"], web_stack["password"])
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def camera_has_frames(web_stack, demo_owner) -> None:
     """The simulated camera has sent a few frames, so the timeline has something to show and to step through."""
     deadline = time.monotonic() + 30

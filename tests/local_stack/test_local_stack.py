@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import time
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import cv2
 import numpy as np
@@ -76,11 +77,20 @@ BAD_REQUESTS = {
 }
 
 
-@pytest.mark.parametrize("case", list(BAD_REQUESTS))
-def test_bad_device_requests_get_json_errors_and_store_nothing(staff, case):
-    # Given a tenant with a small object limit, and another tenant
+@pytest.fixture(scope="module")
+def refused(staff: Staff) -> tuple[Any, Any, list[tuple[Any, Customer]]]:
+    """A tenant with a small object limit, another tenant, and each one's customer: made once for every broken
+    request, since none of them may store anything (a case that did would fail, and so would those after it)."""
     tenant = staff.new_tenant(max_object_bytes=400_000)
     other = staff.new_tenant()
+    customers = [(who, Customer(staff.api_url, who.login_id, who.password)) for who in (tenant, other)]
+    return tenant, other, customers
+
+
+@pytest.mark.parametrize("case", list(BAD_REQUESTS))
+def test_bad_device_requests_get_json_errors_and_store_nothing(refused, case):
+    # Given a tenant with a small object limit, and another tenant
+    tenant, other, customers = refused
     overrides, expected_status, expected_code = BAD_REQUESTS[case]
     overrides = dict(overrides)
     image = _jpeg(640, 360)
@@ -98,8 +108,7 @@ def test_bad_device_requests_get_json_errors_and_store_nothing(staff, case):
     assert status == expected_status, answer
     assert answer["error"]["code"] == expected_code
     assert set(answer["error"]) == {"code", "message", "details"}
-    for who in (tenant, other):
-        customer = Customer(staff.api_url, who.login_id, who.password)
+    for who, customer in customers:
         assert customer.frames(who.camera_id) == []
 
 
