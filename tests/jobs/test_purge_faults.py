@@ -49,6 +49,7 @@ BATCH = 2  # small, so that every phase with data takes several batches
 RERUNS = 12  # the job's later runs, each an hour apart; a purge left incomplete must be done by then
 MODELED = {  # tables the purge counts by kind -> the certificate's count name
     "FramesTable": "frame_items",
+    "TimelineTable": "timeline_slots",
     "UsersTable": "users",
     "DevicesTable": "devices",
     "CamerasTable": "cameras",
