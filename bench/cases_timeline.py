@@ -1,6 +1,7 @@
 """The day timeline (issue 13): GET /v1/cameras/{id}/timeline for a camera that sent a frame every 5 s for a whole
-day (17,280 frames), against listing 100 frames (GET /v1/cameras/{id}/frames?limit=100), both through
-functions/viewer/app.py lambda_handler, moto in-process with the template's resources. The goal: at most 3 times the listing.
+day (17,280 frames), against listing 100 frames (GET /v1/cameras/{id}/frames?limit=100), both
+through functions/viewer/app.py lambda_handler, moto in-process with the template's resources. The goal: at most 3
+times the listing.
 
 Rows also give the DynamoDB read units each request would consume on AWS, from the sizes of the items it reads (an
 item's size is its attribute names plus values; a Query rounds the sum up to 4 KB per read unit, and an eventually
