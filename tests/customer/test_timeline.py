@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from doti.clock import format_rfc3339, parse_rfc3339, utcnow
-from doti.store.models import TimelineSlotModel
+from doti.store.models import FrameModel, TimelineSlotModel
 from functions.ingest import app as ingest
 from functions.viewer import app as viewer
 from tests.support import LambdaContext, World, assert_error, body_of, customer_event, frame_event
@@ -143,7 +143,8 @@ def test_each_bucket_names_its_earliest_frame_and_highest_activity(world):
     assert bucket["start"] == format_rfc3339(base)
     assert bucket["count"] == 5
     assert bucket["first_frame_id"] == earliest["frame_id"]
-    scores = [f["activity_score"] for f in frames if f["activity_score"] is not None]
+    stored = [FrameModel.get(world.camera_id, f["frame_id"]).activity_score for f in frames]
+    scores = [score for score in stored if score is not None]
     assert bucket["max_activity"] == (max(scores) if scores else None)
 
 
