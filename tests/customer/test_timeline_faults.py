@@ -20,7 +20,7 @@ from doti.clock import utcnow
 from doti.store import timeline
 from doti.store.models import FrameModel, TimelineSlotModel
 from infra.provision import Provisioned
-from tests.faults.inject import MODES, Plan
+from tests.faults.inject import MODES, Call, Plan
 from tests.faults.points import sweep
 from tests.support import World, body_of, frame_event
 from tests.support.ingest import age_claim, jpeg, post
@@ -61,15 +61,16 @@ def test_a_frame_under_any_single_fault_is_counted_once_in_its_slot(aws: Provisi
     # Given frames of one 5-minute slot, each under a new frame id, sent in an order unrelated to their capture
     start = timeline.slot_start(utcnow() - timedelta(minutes=30))
 
-    def a_frame() -> tuple[str, Any]:
-        return f"panel-{secrets.token_hex(6)}", start + timedelta(seconds=secrets.randbelow(299), milliseconds=7)
+    def a_frame() -> tuple[str, Any, int]:
+        captured_at = start + timedelta(seconds=secrets.randbelow(299), milliseconds=7)
+        return f"panel-{secrets.token_hex(6)}", captured_at, 90 + secrets.randbelow(4)
 
-    def send(frame: tuple[str, Any]) -> dict[str, Any]:
-        device_frame_id, captured_at = frame
-        image = jpeg(160, 90 + secrets.randbelow(4))  # images differ a little: activity scores differ
+    def send(frame: tuple[str, Any, int]) -> dict[str, Any]:
+        device_frame_id, captured_at, height = frame
+        image = jpeg(160, height)  # images differ a little (activity scores differ); a retry sends the same one
         return post(frame_event(world, image, captured_at=captured_at, frame_id=device_frame_id))
 
-    def check(frame: tuple[str, Any], plan: Plan, outcome: Any) -> None:
+    def check(frame: tuple[str, Any, int], plan: Plan, outcome: Any) -> None:
         # When the device retries after anything but a 2xx (a died request's claim once it is stale)
         if not (isinstance(outcome, dict) and outcome["statusCode"] in OK):
             retried = send(frame)
@@ -80,11 +81,14 @@ def test_a_frame_under_any_single_fault_is_counted_once_in_its_slot(aws: Provisi
         # Then the slot counts every frame indexed in it once, with the smallest id and the highest score
         assert_slot_agrees_with_the_index(world, start, plan)
 
-    sweep(mode, a_frame, send, check)
+    # the indexing transaction, where the slot is written, always among the calls broken
+    assert sweep(mode, a_frame, send, check, keep=(Call("dynamodb", "TransactWriteItems"),)) > 0
 
 
 @pytest.mark.parametrize("mode", MODES)
-def test_a_takedown_under_any_single_fault_uncounts_its_frame_once(aws: Provisioned, world, operator_key, mode):
+def test_a_takedown_under_any_single_fault_uncounts_its_frame_once(
+    aws: Provisioned, world, operator_key, mode, monkeypatch
+):
     # Given frames of one slot, the earliest of which staff take down each time (the slot's first frame moves on)
     start = timeline.slot_start(utcnow() - timedelta(minutes=30))
     offset = iter(range(290, 0, -1))  # each new frame earlier than the last: it is the slot's first
@@ -111,4 +115,6 @@ def test_a_takedown_under_any_single_fault_uncounts_its_frame_once(aws: Provisio
         assert_slot_agrees_with_the_index(world, start, plan, takedowns=True)
 
     a_frame()  # one frame that stays
+    # every write broken in turn (a takedown makes few): its audit entry's transaction and its own among them
+    monkeypatch.setenv("DOTI_FAULT_SWEEP", "full")
     sweep(mode, a_frame, remove, check)
