@@ -165,10 +165,10 @@ def _measure(timer: CallTimer) -> Iterator[Row]:
     timer.reset()
     timeline_request()
     timeline_calls = timer.count
-    reps = sized(20, 2)
-    timeline_ms, list_ms, index_ms = median_ms_interleaved(
-        [timeline_request, list_request, index_query], reps=reps, warmup=sized(3, 1)
-    )
+    reps = sized(10, 2)
+    timeline_ms, list_ms = median_ms_interleaved([timeline_request, list_request], reps=reps, warmup=sized(2, 1))
+    # once: under moto each of its ~20 pages sorts the camera's whole key range again
+    (index_ms,) = median_ms_interleaved([index_query], reps=1, warmup=0)
     listed = min(PAGE, frames)
     list_units = query_read_units(frame_sizes[:listed])
     note = f"{frames} frames in the day, {len(slot_sizes)} slots; median of {reps}; {timeline_calls} AWS calls"
@@ -188,4 +188,6 @@ def _measure(timer: CallTimer) -> Iterator[Row]:
         list_units,
         note="a Query of every index item of the day",
     )
-    yield row(CASE, "rejected design: the day's index query ms", index_ms, list_ms, note="baseline: the listing")
+    yield row(
+        CASE, "rejected design: the day's index query ms", index_ms, list_ms, note="one run; baseline: the listing"
+    )
