@@ -11,6 +11,7 @@ CASE_MODULES = (
     "cases_jobs",
     "cases_purge",
     "cases_retention",
+    "cases_timeline",
     "cases_viewer",
 )
 

@@ -51,8 +51,10 @@ NOTE = ["note_id", "kind", "camera_id", "site_id", "at", "text", "author", "even
 SIGNED_IN = ["token", "expires_at", "must_change_password"]
 ME = ["user_id", "login_id", "name", "role", "site_ids", "must_change_password", "contract"]
 CAMERA_CARD = [
-    "camera_id", "site_id", "name", "last_frame_id", "last_captured_at", "thumbnail_url", "url_expires_at",
+    "camera_id", "site_id", "name", "last_frame_id", "last_captured_at", "thumbnail_url", "url_expires_at", "status",
+    "last_frame_at",
 ]  # fmt: skip
+TIMELINE = ["date", "tz", "start", "end", "buckets", "markers", "markers_truncated"]
 SHARE = [
     "share_id", "camera_id", "frame_id", "from", "to", "purpose", "one_time", "status", "created_by", "created_at",
     "expires_at", "consumed_at", "revoked_at",
@@ -73,7 +75,7 @@ SUSPENSION = [
 SITE = ["site_id", "contract_id", "name", "address", "created_at"]
 STAFF_CAMERA = [
     "camera_id", "contract_id", "site_id", "name", "consents", "privacy_mask", "mask_version", "activity_threshold",
-    "created_at",
+    "expected_interval_seconds", "created_at",
 ]  # fmt: skip
 DEVICE = ["device_id", "contract_id", "site_id", "name", "status", "created_at", "rotated_at", "revoked_at"]
 STAFF_USER = [
@@ -248,13 +250,18 @@ def test_given_the_customer_routes_when_called_then_each_body_is_the_published_a
     first = customer.call("GET", frames_path, 200, query={"limit": "1"})
     assert list(first) == ["items", "cursor"] or list(first) == ["items"]
     frame_id = page["items"][0]["frame_id"]
-    _keys(customer.call("GET", f"{frames_path}/{frame_id}", 200), FRAME)
+    _keys(customer.call("GET", f"{frames_path}/{frame_id}", 200), [*FRAME, "download_url"])
+    day = customer.call("GET", f"/v1/cameras/{world.camera_id}/timeline", 200)
+    _keys(day, TIMELINE)
+    _keys(day["buckets"][0], ["start", "count", "max_activity", "first_frame_id"])
 
     notes_path = f"/v1/cameras/{world.camera_id}/notes"
     _keys(customer.call("POST", notes_path, 201, {"text": "checked the door"}), NOTE)
     notes = customer.call("GET", notes_path, 200)
     assert list(notes) == ["items"]
     _keys(notes["items"][0], NOTE)
+    marked = customer.call("GET", f"/v1/cameras/{world.camera_id}/timeline", 200)["markers"]
+    _keys(marked[-1], ["at", "kind", "text"])
 
     now = utcnow()
     window = {"camera_id": world.camera_id, "from": format_rfc3339(now - timedelta(hours=1)), "to": format_rfc3339(now)}
@@ -381,6 +388,7 @@ def test_given_the_staff_routes_when_called_then_each_body_is_the_published_and_
 
     cameras = f"/v1/admin/cameras/{world.camera_id}"
     _keys(staff.call("PUT", f"{cameras}/activity-threshold", 200, {"threshold": 3}), STAFF_CAMERA)
+    _keys(staff.call("PUT", f"{cameras}/expected-interval", 200, {"expected_interval_seconds": 30}), STAFF_CAMERA)
     mask = {"polygons": [[[0, 0], [0.5, 0], [0.5, 0.5]]], "reason": "neighbour's window"}
     masked = staff.call("PUT", f"{cameras}/privacy-mask", 200, mask)
     _keys(masked, STAFF_CAMERA)

@@ -60,6 +60,8 @@ def test_cameras_are_those_of_the_users_contract_only(world_factory):
         "last_captured_at": None,
         "thumbnail_url": None,
         "url_expires_at": None,
+        "status": "offline",  # never sent a frame
+        "last_frame_at": None,
     }
 
 
@@ -114,6 +116,8 @@ def test_each_camera_shows_its_newest_frame_as_a_signed_thumbnail(aws, world_fac
         "last_captured_at": None,
         "thumbnail_url": None,
         "url_expires_at": None,
+        "status": "offline",
+        "last_frame_at": None,
     }
 
 

@@ -258,6 +258,9 @@ ROUTES: dict[tuple[str, str], Case | str] = {
         ),
         takes_ids=True,
     ),
+    ("GET", "/v1/cameras/{camera_id}/timeline"): Case(
+        Permission.VIEW, SERVING, 200, on_camera("GET", "/v1/cameras/{camera_id}/timeline"), takes_ids=True
+    ),
     ("GET", "/v1/cameras/{camera_id}/notes"): Case(
         Permission.VIEW, SERVING, 200, on_camera("GET", "/v1/cameras/{camera_id}/notes"), takes_ids=True
     ),

@@ -231,7 +231,7 @@ def expected_counts(aws: Provisioned, tenant: Tenant) -> tuple[dict[str, int], i
     per_table = {
         "FramesTable": "frame_items", "SessionsTable": "sessions", "UsersTable": "users", "DevicesTable": "devices",
         "CamerasTable": "cameras", "SitesTable": "sites", "DisclosuresTable": "disclosures",
-        "SuspensionsTable": "suspensions", "NoticeReadsTable": "notice_reads",
+        "SuspensionsTable": "suspensions", "NoticeReadsTable": "notice_reads", "TimelineTable": "timeline_slots",
     }  # fmt: skip
     per_table |= SEEDED
     for logical, kind in per_table.items():

@@ -48,6 +48,7 @@ BATCH = 2  # small, so that every phase with data takes several batches
 RERUNS = 12  # the job's later runs, each an hour apart; a purge left incomplete must be done by then
 MODELED = {  # tables the purge counts by kind -> the certificate's count name
     "FramesTable": "frame_items",
+    "TimelineTable": "timeline_slots",
     "UsersTable": "users",
     "DevicesTable": "devices",
     "CamerasTable": "cameras",
@@ -116,8 +117,9 @@ def terminated_tenant(world_factory: Callable[..., World], frames: int = 2) -> T
     """A contract with a site, camera, device, owner and `frames` frames, terminated with no grace period left."""
     world = world_factory()
     now = datetime.now(UTC)
-    for minutes in range(frames):
-        event = frame_event(world, jpeg(32, 18, label="fault"), captured_at=now - timedelta(minutes=minutes + 1))
+    for n in range(frames):
+        # 5 minutes apart: one timeline slot each (doti.store.timeline), so every tenant has as many slots as frames
+        event = frame_event(world, jpeg(32, 18, label="fault"), captured_at=now - timedelta(minutes=5 * n + 1))
         assert ingest.lambda_handler(event, LambdaContext())["statusCode"] == 201
     lifecycle.transition(
         world.contract_id, "terminated", "art12-1-1", "fees unpaid", None, "staff:stf_test", now, purge_grace_days=0

@@ -206,6 +206,15 @@ class ActivityThresholdUpdate(StaffRequest):
     reason: str | None = Field(default=None, max_length=1000)
 
 
+class ExpectedIntervalUpdate(StaffRequest):
+    expected_interval_seconds: int = Field(
+        description=f"how often the camera sends a frame, {registry.MIN_INTERVAL_SECONDS} to "
+        f"{registry.MAX_INTERVAL_SECONDS} s ({registry.DEFAULT_INTERVAL_SECONDS} unless set): customers see it "
+        "online within 3 intervals of its newest frame, stale within 30, offline beyond"
+    )
+    reason: str | None = Field(default=None, max_length=1000)
+
+
 class RemaskStart(StaffRequest):
     reason: str = Field(min_length=1, max_length=jobs.MAX_REASON)
 
@@ -222,6 +231,14 @@ def set_privacy_mask(camera_id: str, body: PrivacyMaskUpdate) -> Response[api.Ca
 def set_activity_threshold(camera_id: str, body: ActivityThresholdUpdate) -> Response[api.Camera]:
     actor = audit.staff_actor(staff(router))
     camera = registry.set_activity_threshold(camera_id, body.threshold, reason=body.reason, actor=actor, now=utcnow())
+    return json_response(200, api.Camera.of(camera))
+
+
+@router.put("/v1/admin/cameras/<camera_id>/expected-interval", responses=openapi.answers(200, 404))
+def set_expected_interval(camera_id: str, body: ExpectedIntervalUpdate) -> Response[api.Camera]:
+    actor = audit.staff_actor(staff(router))
+    seconds = body.expected_interval_seconds
+    camera = registry.set_expected_interval(camera_id, seconds, reason=body.reason, actor=actor, now=utcnow())
     return json_response(200, api.Camera.of(camera))
 
 

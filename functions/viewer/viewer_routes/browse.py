@@ -9,11 +9,11 @@ from aws_lambda_powertools.metrics import MetricUnit
 
 from doti import openapi, runtime
 from doti.api.content import Frame, FramePage
-from doti.api.customer import Camera, CameraList
+from doti.api.customer import Camera, CameraList, Timeline
 from doti.clock import utcnow
 from doti.http import json_response
 from doti.observability import metrics
-from doti.viewing import cameras, frames
+from doti.viewing import cameras, frames, timeline
 from viewer_routes.common import session, window
 
 router = APIGatewayRouter()
@@ -56,5 +56,17 @@ def list_frames(
 def get_frame(camera_id: str, frame_id: str) -> Response[Frame]:
     _, user = session(router)
     signed = frames.get_frame(user, camera_id, frame_id, storage=runtime.storage(), now=utcnow())
-    metrics.add_metric(name="SignedUrlsIssued", unit=MetricUnit.Count, value=2)
+    metrics.add_metric(name="SignedUrlsIssued", unit=MetricUnit.Count, value=3)
     return json_response(200, Frame.of(signed))
+
+
+@router.get("/v1/cameras/<camera_id>/timeline", responses=openapi.answers(200, 404))
+def day_timeline(
+    camera_id: str,
+    date: Annotated[str | None, Query(max_length=10, description="YYYY-MM-DD, local to tz; today if absent")] = None,
+    tz: Annotated[str | None, Query(max_length=64, description=f"IANA zone; {timeline.DEFAULT_ZONE} if absent")] = None,
+) -> Response[Timeline]:
+    """One local day of the camera in 15-minute buckets, with the day's device events and notes as markers."""
+    _, user = session(router)
+    day = timeline.day_timeline(user, camera_id, date, tz, now=utcnow())
+    return json_response(200, Timeline.of(day))

@@ -56,6 +56,7 @@ class Camera:
     mask_version: str | None = None
     activity_threshold: float | None = None  # None: doti.ingest.activity.DEFAULT_THRESHOLD
     last_signature: bytes | None = None  # activity signature of last_frame_id, moved with it
+    expected_interval_seconds: int | None = None  # None: doti.viewing.cameras.DEFAULT_INTERVAL_SECONDS
 
 
 @dataclass(frozen=True)

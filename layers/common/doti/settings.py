@@ -28,6 +28,7 @@ class Settings:
     sessions_table: str
     staff_keys_table: str
     frames_table: str
+    timeline_table: str
     device_secrets_key_id: str
     audit_table: str
     notices_table: str

@@ -25,6 +25,10 @@ class Frame(ResponseModel):
     thumbnail_url: str
     image_url: str
     url_expires_at: Time
+    download_url: Omittable[str] = Field(
+        description="one frame (GET /v1/cameras/{camera_id}/frames/{frame_id}) only: the original as an attachment "
+        "named <camera name>_<capture time, Asia/Tokyo>, signed like image_url"
+    )
     duration_ms: Omittable[int] = Field(description="clips only")
     frame_count: Omittable[int] = Field(description="clips only")
 
@@ -35,6 +39,7 @@ class Frame(ResponseModel):
             thumbnail_url=signed.thumbnail_url,
             image_url=signed.image_url,
             url_expires_at=signed.url_expires_at,
+            download_url=signed.download_url,
         )
 
 

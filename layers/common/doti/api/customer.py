@@ -3,18 +3,18 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import Field
 
 from doti.accounts import invitations
-from doti.api.fields import Omittable, ResponseModel, Time
+from doti.api.fields import Number, Omittable, ResponseModel, Time
 from doti.auth.customer import SignIn
 from doti.contracts.notices import Notice as NoticeEntity
 from doti.entities import Share as ShareEntity
 from doti.entities import User as UserEntity
 from doti.oversight import access_log
-from doti.viewing import exports, shares
+from doti.viewing import exports, shares, timeline
 from doti.viewing.account import Account
 from doti.viewing.cameras import CameraCard
 
@@ -67,7 +67,8 @@ class Me(ResponseModel):
 
 
 class Camera(ResponseModel):
-    """A camera with its newest frame's thumbnail: the four last-frame fields are null until it sends one."""
+    """A camera with its newest frame's thumbnail (the four last-frame fields are null until it sends one, or once
+    that frame expired or was taken down) and its status."""
 
     camera_id: str
     site_id: str
@@ -76,6 +77,11 @@ class Camera(ResponseModel):
     last_captured_at: Time | None
     thumbnail_url: str | None
     url_expires_at: Time | None
+    status: Literal["online", "stale", "offline"] = Field(
+        description="from the newest frame's capture time against the camera's expected interval (60 s unless staff "
+        "set it): online within 3 intervals, stale within 30, offline beyond or if it never sent a frame"
+    )
+    last_frame_at: Time | None = Field(description="capture time of the newest frame it sent; null: never")
 
     @classmethod
     def of(cls, card: CameraCard) -> Camera:
@@ -88,11 +94,50 @@ class Camera(ResponseModel):
             last_captured_at=last.frame.captured_at if last else None,
             thumbnail_url=last.thumbnail_url if last else None,
             url_expires_at=last.url_expires_at if last else None,
+            status=card.status,
+            last_frame_at=card.last_frame_at,
         )
 
 
 class CameraList(ResponseModel):
     items: list[Camera]
+
+
+class TimelineBucket(ResponseModel):
+    start: Time = Field(description="the bucket's start; buckets are 15 minutes and cover the local day")
+    count: int = Field(description="frames captured in the bucket")
+    max_activity: Number | None = Field(description="the highest activity score among them; null: none scored")
+    first_frame_id: str | None = Field(description="the earliest of them; null: none")
+
+
+class TimelineMarker(ResponseModel):
+    at: Time
+    kind: Literal["event", "note"] = Field(description="a device event or a customer's note")
+    text: str = Field(description="exactly as stored, to be shown as text")
+
+
+class Timeline(ResponseModel):
+    """One local day of a camera: 96 buckets (92 or 100 on a DST change) and that day's events and notes."""
+
+    date: str = Field(description="YYYY-MM-DD, local to tz")
+    tz: str = Field(description="the IANA time zone of the day")
+    start: Time = Field(description="local midnight")
+    end: Time = Field(description="the next local midnight")
+    buckets: list[TimelineBucket]
+    markers: list[TimelineMarker] = Field(description=f"oldest first, at most {timeline.MAX_MARKERS}")
+    markers_truncated: bool = Field(description=f"more than {timeline.MAX_MARKERS} markers: the newest were left out")
+
+    @classmethod
+    def of(cls, day: timeline.Timeline) -> Timeline:
+        return cls(
+            date=day.date.isoformat(),
+            tz=day.tz,
+            start=day.start,
+            end=day.end,
+            buckets=[TimelineBucket.from_entity(bucket) for bucket in day.buckets],
+            markers=[TimelineMarker.from_entity(marker) for marker in day.markers],
+            markers_truncated=day.markers_truncated,
+        )
 
 
 class ShareCreated(ResponseModel):

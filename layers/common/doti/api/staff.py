@@ -105,12 +105,16 @@ class Camera(ResponseModel):
     privacy_mask: list[list[list[Number]]] = Field(description="normalized polygons; empty: no mask")
     mask_version: str | None
     activity_threshold: Number
+    expected_interval_seconds: int = Field(description="how often it is expected to send a frame (its status)")
     created_at: Time | None
 
     @classmethod
     def of(cls, c: CameraEntity) -> Camera:
         return cls.from_entity(
-            c, privacy_mask=c.privacy_mask or [], activity_threshold=activity.effective_threshold(c.activity_threshold)
+            c,
+            privacy_mask=c.privacy_mask or [],
+            activity_threshold=activity.effective_threshold(c.activity_threshold),
+            expected_interval_seconds=c.expected_interval_seconds or registry.DEFAULT_INTERVAL_SECONDS,
         )
 
 

@@ -34,6 +34,9 @@ CONSENT_PARTIES: dict[str, str] = {
 }
 _CONSENT_TEXT_FIELDS = {"consented_by": 200, "evidence_ref": 500}
 DEVICE_ACTIVE, DEVICE_REVOKED = "active", "revoked"
+# How often a camera is expected to send a frame (its status, doti.viewing.cameras): staff set it within these bounds.
+DEFAULT_INTERVAL_SECONDS = 60
+MIN_INTERVAL_SECONDS, MAX_INTERVAL_SECONDS = 10, 86_400
 
 
 class SecretSealer(Protocol):
@@ -195,6 +198,20 @@ def set_activity_threshold(
     updated = store.set_camera_activity_threshold(camera_id, value)
     details = {"threshold": value, "previous": camera.activity_threshold, "reason": reason}
     _audit(camera.contract_id, actor, "camera.activity_threshold_set", camera_id, details, now)
+    return updated
+
+
+def set_expected_interval(camera_id: str, seconds: int, *, reason: str | None, actor: str, now: datetime) -> Camera:
+    """How often the camera is expected to send a frame: its status (online, stale, offline) is measured in it."""
+    if not MIN_INTERVAL_SECONDS <= seconds <= MAX_INTERVAL_SECONDS:
+        raise ValidationError(
+            f"expected_interval_seconds must be {MIN_INTERVAL_SECONDS} to {MAX_INTERVAL_SECONDS}",
+            field="expected_interval_seconds",
+        )
+    camera = store.get_camera(camera_id)
+    updated = store.set_camera_expected_interval(camera_id, seconds)
+    details = {"seconds": seconds, "previous": camera.expected_interval_seconds, "reason": reason}
+    _audit(camera.contract_id, actor, "camera.expected_interval_set", camera_id, details, now)
     return updated
 
 

@@ -373,7 +373,11 @@ def _objects_phase(storage: Storage, count: str, prefix: str, *, versions: bool)
 def _camera_phase(camera_id: str) -> Phase:
     def find(limit: int) -> _Batch:
         frames, claim_ids = store.find_frame_items(camera_id, limit)
-        items = [("frame_items", frames), ("notes", store.find_notes(camera_id, limit))]
+        items = [
+            ("frame_items", frames),
+            ("notes", store.find_notes(camera_id, limit)),
+            ("timeline_slots", store.find_timeline_slots(camera_id, limit)),
+        ]
         last = all(len(found) < limit for _, found in items)
         return _Batch(last, items=tuple(items), claims=tuple(claim_ids))
 

@@ -1,9 +1,10 @@
 """Takedown (Art. 7-2): staff delete a frame or a note (text data) when it falls under a prohibited act of Art. 7-1.
 
 The ground is one of the nineteen items of Art. 7-1 (`art7-1-1` ... `art7-1-19`). Order: the frame's objects,
-then the audit entry, then the index item. While the index item exists the takedown can be repeated, so one that
-stops half-way is finished by repeating it: it never leaves an unlisted object that only its lifecycle rule would
-remove, nor a takedown without its audit entry (at worst, a repeat after a failed index delete logs it twice).
+then the audit entry, then the index item, in one transaction with its timeline slot's count (doti.store.timeline).
+While the index item exists the takedown can be repeated, so one that stops half-way is finished by repeating it:
+it never leaves an unlisted object that only its lifecycle rule would remove, nor a takedown without its audit entry
+(at worst, a repeat after a failed index delete logs it twice).
 The audit entry is visible to the customer: Art. 7-2 needs no prior notice, but the customer can see what was
 removed and on which ground.
 
@@ -21,12 +22,14 @@ from datetime import datetime
 from doti import ids
 from doti.clock import format_rfc3339
 from doti.contracts import contract_states, registry, terms
-from doti.entities import Camera
+from doti.entities import Camera, Frame
 from doti.errors import Conflict, NotFound, StorageError, ValidationError
 from doti.ingest import notes
 from doti.oversight import audit
 from doti.store import frames as store
 from doti.store import notes as notes_store
+from doti.store import timeline as timeline_store
+from doti.store import transactions
 from doti.store.objects import Storage
 from doti.viewing import deletions
 
@@ -53,6 +56,7 @@ GROUNDS: dict[str, str] = {
     "art7-1-19": "any other act Secom reasonably judges inappropriate",
 }
 MAX_REASON = 2000
+_UNINDEX_ATTEMPTS = 3  # another frame may move the slot's first frame between the read and the transaction
 
 
 @dataclass(frozen=True)
@@ -126,9 +130,7 @@ def take_down_frame(
         now=now,
         customer_visible=True,
     )
-    store.delete_frame_items(
-        [store.ExpiredFrame(frame.camera_id, frame.frame_id, frame.object_key, frame.thumb_key, freed)]
-    )
+    _unindex(frame)
     # After the index delete: a repeat (possible only while the item exists) cannot count the frame twice.
     deletions.record(contract_id, now, frames=1, bytes_freed=freed)
     return Takedown(
@@ -143,6 +145,31 @@ def take_down_frame(
         bytes_deleted=freed,
         audit_seq=entry.seq,
     )
+
+
+def _unindex(frame: Frame) -> None:
+    """Delete the frame's index item and uncount it from its timeline slot, in one transaction conditional on the
+    item: a repeat uncounts nothing twice. A frame indexed before timeline slots existed has none to uncount."""
+    start = timeline_store.slot_start(frame.captured_at)
+    for _ in range(_UNINDEX_ATTEMPTS):
+        seen = timeline_store.read_slot(frame.camera_id, start)
+        first = seen is not None and seen.first_frame_id == frame.frame_id
+        next_id = timeline_store.next_frame_id(frame.camera_id, start, frame.frame_id) if first else None
+
+        def remove(transaction: transactions.Transaction, seen=seen, next_id=next_id) -> None:
+            store.add_index_removal(transaction, frame.camera_id, frame.frame_id)
+            if seen is not None:
+                timeline_store.add_removal(transaction, frame, seen, next_id)
+
+        try:
+            transactions.commit(remove)
+            return
+        except transactions.NotCommitted as exc:
+            if not store.frame_indexed(frame.camera_id, frame.frame_id):
+                return  # it applied and its answer was lost (or a repeat of the takedown got there first)
+            if not exc.cancelled:
+                raise
+    raise StorageError("could not delete the frame's index item; try again", frame_id=frame.frame_id)
 
 
 def take_down_note(

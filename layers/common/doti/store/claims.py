@@ -2,7 +2,8 @@
 
 A claim is written with `attribute_not_exists` before anything is stored. The request holding it stores the
 objects, then completes it in one DynamoDB transaction with the frame's index item and the usage charge: the
-frame becomes visible, is charged and its claim completed together or not at all.
+frame becomes visible, is charged, is counted on the camera's timeline (doti.store.timeline) and its claim completed
+together or not at all.
 
 Each claim carries its request's token. A write whose answer was lost, or that botocore resent after it applied (the
 resend fails its own condition), is read back: a claim holding our token, or completed with our token, is our own
@@ -31,6 +32,7 @@ from pynamodb.transactions import TransactWrite
 from doti import entities
 from doti.errors import Conflict, StorageError
 from doti.observability import logger
+from doti.store import timeline
 from doti.store import usage as usage_store
 from doti.store.conditions import is_condition_failure
 from doti.store.mapping import to_entity, to_item
@@ -138,8 +140,9 @@ def discard(claim: Claim) -> None:
 
 
 def complete(claim: Claim, frame: entities.Frame, *, period: str, quota: int) -> None:
-    """In one transaction: index the frame, charge its bytes to the contract's month, and complete the claim; tried
-    again after a short jittered pause when another transaction on the same items (the usage item) cancelled it.
+    """In one transaction: index the frame, charge its bytes to the contract's month, count it in its timeline slot
+    and complete the claim; tried again after a short jittered pause when another transaction on the same items (the
+    usage item) cancelled it, or another frame moved the slot since it was read.
 
     Raises Conflict(in_progress) if the claim is no longer ours (taken over after we stalled), QuotaExceededRace
     if the month's counter no longer has room (another frame was charged since the check), StorageError otherwise.
@@ -169,6 +172,7 @@ def _completed_by(claim: Claim, frame: entities.Frame) -> bool:
 def _complete_once(claim: Claim, frame: entities.Frame, *, period: str, quota: int) -> None:
     size = frame.size + frame.thumb_size
     usage_item, usage_actions, usage_condition = usage_store.charge_update(frame.contract_id, period, size, quota)
+    seen = timeline.read_slot(frame.camera_id, timeline.slot_start(frame.captured_at))
     try:
         token = uuid.uuid4().hex  # a resend of this very transaction is the same transaction to DynamoDB
         with TransactWrite(
@@ -186,12 +190,15 @@ def _complete_once(claim: Claim, frame: entities.Frame, *, period: str, quota: i
                 ],
                 condition=_held_by(claim),
             )
+            timeline.add_frame(transaction, frame, seen)
     except TransactWriteError as exc:
         if _completed_by(claim, frame):
             return
         reasons = [reason.code if reason else None for reason in (exc.cancellation_reasons or [])]
-        if len(reasons) == 3 and "ConditionalCheckFailed" in reasons:
-            index, usage, held = (code == "ConditionalCheckFailed" for code in reasons)
+        if len(reasons) == 4 and "ConditionalCheckFailed" in reasons:
+            index, usage, held, slot = (code == "ConditionalCheckFailed" for code in reasons)
+            if slot and not (index or usage or held):
+                raise _TransactionConflict() from exc  # another frame moved the slot since `seen`: read it again
             if held:
                 raise Conflict("this frame id is being stored by another request", in_progress=True) from exc
             if usage:

@@ -10,6 +10,7 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 from pynamodb.exceptions import DoesNotExist, PynamoDBException
+from pynamodb.transactions import TransactWrite
 
 from doti import entities
 from doti.errors import NotFound, StorageError
@@ -146,6 +147,21 @@ def expired_frames(camera_id: str, before_id: str, limit: int) -> list[ExpiredFr
         ]
     except PynamoDBException as exc:
         raise StorageError("could not query expired frames") from exc
+
+
+def add_index_removal(transaction: TransactWrite, camera_id: str, frame_id: str) -> None:
+    """Delete one index item in a transaction, conditional on its being there: a transaction applied twice (its
+    answer lost, or a repeated takedown) fails rather than doing what goes with the delete twice."""
+    transaction.delete(FrameModel(camera_id, frame_id), condition=FrameModel.frame_id.exists())
+
+
+def frame_indexed(camera_id: str, frame_id: str) -> bool:
+    """Whether the index item is there now (a consistent read)."""
+    try:
+        get_frame(camera_id, frame_id, consistent=True)
+    except NotFound:
+        return False
+    return True
 
 
 def delete_frame_items(frames: Iterable[ExpiredFrame]) -> None:

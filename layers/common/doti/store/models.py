@@ -93,6 +93,8 @@ class CameraModel(Model):
     mask_version = UnicodeAttribute(null=True)
     activity_threshold = NumberAttribute(null=True)
     last_signature = BinaryAttribute(null=True, legacy_encoding=False)
+    # how often the camera is expected to send a frame (doti.viewing.cameras status); None: the default
+    expected_interval_seconds = NumberAttribute(null=True)
     by_contract = _ByContract()
 
 
@@ -250,6 +252,21 @@ class FrameModel(Model):
     mask_version = UnicodeAttribute(null=True)
     duration_ms = NumberAttribute(null=True)  # clips only
     frame_count = NumberAttribute(null=True)  # clips only
+
+
+class TimelineSlotModel(Model):
+    """A camera's frames in one 5-minute UTC slot, counted at ingest (doti.store.timeline): the day timeline reads
+    at most 300 of these instead of every index item of the day."""
+
+    class Meta:
+        table_name = UNBOUND
+
+    camera_id = UnicodeAttribute(hash_key=True)
+    slot = UnicodeAttribute(range_key=True)  # the slot's UTC start, "2026-12-03T01:15:00Z"
+    frames = NumberAttribute(default=0)  # how many of the camera's frames the slot holds
+    max_activity = NumberAttribute(null=True)  # the highest activity score among the slot's frames
+    first_frame_id = UnicodeAttribute(null=True)  # the smallest (earliest) frame id of the slot
+    expires_at = TTLAttribute()  # goes with the slot's frames (an upper bound of their expiries)
 
 
 class AuditEntryModel(Model):
@@ -533,6 +550,7 @@ MODEL_TABLES: dict[type[Model], str] = {
     InvitationModel: "sessions_table",
     StaffKeyModel: "staff_keys_table",
     FrameModel: "frames_table",
+    TimelineSlotModel: "timeline_table",
     AuditEntryModel: "audit_table",
     AuditHeadModel: "audit_table",
     NoticeModel: "notices_table",

@@ -46,6 +46,7 @@ from doti.store.models import (
     ShareModel,
     SiteModel,
     SuspensionModel,
+    TimelineSlotModel,
     UsageModel,
     UserModel,
 )
@@ -188,6 +189,12 @@ def find_frame_items(camera_id: str, limit: int) -> tuple[Items, list[str]]:
     )
     items = _first(query, limit)
     return _keys_of(FrameModel, items), [claims.claim_id(item.device_id, item.device_frame_id) for item in items]
+
+
+def find_timeline_slots(camera_id: str, limit: int) -> Items:
+    """Up to `limit` of a camera's timeline slots (doti.store.timeline): one key-range query."""
+    query = TimelineSlotModel.query(camera_id, attributes_to_get=["camera_id", "slot"], limit=limit, page_size=limit)
+    return _keys_of(TimelineSlotModel, _first(query, limit))
 
 
 def delete_claims(claim_ids: list[str]) -> None:

@@ -154,6 +154,10 @@ def set_camera_activity_threshold(camera_id: str, threshold: float) -> entities.
     return _update_camera(camera_id, [CameraModel.activity_threshold.set(threshold)])
 
 
+def set_camera_expected_interval(camera_id: str, seconds: int) -> entities.Camera:
+    return _update_camera(camera_id, [CameraModel.expected_interval_seconds.set(seconds)])
+
+
 def put_device(device: entities.Device) -> None:
     _create(to_item(DeviceModel, device), "device", "device_id")
 

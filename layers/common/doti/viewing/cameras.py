@@ -4,6 +4,10 @@ thumbnail of its newest frame.
 The camera's `last_frame_id` pointer (moved forward by ingest) names the newest frame, so the listing costs one
 batched read of those frames, never a query per camera. A pointer whose frame has expired or was taken down shows
 no thumbnail until the camera sends its next frame.
+
+Each camera also has a status from the same pointer: frame ids encode the capture time (doti.ids), and its age is
+compared with the interval the camera is expected to send at (`expected_interval_seconds`, staff set it; 60 s unless
+set): online within 3 intervals, stale within 30, offline beyond, and offline if it never sent a frame.
 """
 
 from __future__ import annotations
@@ -11,6 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+from doti import ids
 from doti.accounts import roles
 from doti.accounts.roles import Permission
 from doti.contracts import registry, terms
@@ -20,11 +25,34 @@ from doti.store.objects import Storage
 from doti.viewing import frames
 from doti.viewing.frames import SignedFrame
 
+ONLINE, STALE, OFFLINE = "online", "stale", "offline"
+ONLINE_INTERVALS, STALE_INTERVALS = 3, 30
+
 
 @dataclass(frozen=True)
 class CameraCard:
     camera: Camera
     last_frame: SignedFrame | None
+    status: str = OFFLINE
+    last_frame_at: datetime | None = None  # the capture time of the newest frame the camera sent (its pointer)
+
+
+def effective_interval(camera: Camera) -> int:
+    return camera.expected_interval_seconds or registry.DEFAULT_INTERVAL_SECONDS
+
+
+def camera_status(camera: Camera, now: datetime) -> tuple[str, datetime | None]:
+    """The camera's status and the capture time of its newest frame (None: it never sent one)."""
+    if not camera.last_frame_id:
+        return OFFLINE, None
+    last = ids.id_time(camera.last_frame_id)
+    age = (now - last).total_seconds()  # negative within the clock tolerance for capture times: online
+    interval = effective_interval(camera)
+    if age <= ONLINE_INTERVALS * interval:
+        return ONLINE, last
+    if age <= STALE_INTERVALS * interval:
+        return STALE, last
+    return OFFLINE, last
 
 
 def cameras_for(user: User, *, storage: Storage, now: datetime) -> list[CameraCard]:
@@ -41,5 +69,6 @@ def cameras_for(user: User, *, storage: Storage, now: datetime) -> list[CameraCa
         signed = None
         if frame is not None and frame.expires_at > now:
             signed = frames.sign_frame(frame, storage, contract.signed_url_ttl, now)
-        cards.append(CameraCard(camera=camera, last_frame=signed))
+        status, last_frame_at = camera_status(camera, now)
+        cards.append(CameraCard(camera=camera, last_frame=signed, status=status, last_frame_at=last_frame_at))
     return cards

@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+import dataclasses
+import re
+import unicodedata
 from dataclasses import dataclass
 from datetime import datetime
+from urllib.parse import quote
+from zoneinfo import ZoneInfo
 
 from doti import cursors, ids
 from doti.contracts import registry, retention_policy, terms
@@ -15,6 +20,11 @@ from doti.store.objects import Storage
 from doti.store.signing import presign_get
 
 MAX_PAGE = 200
+DOWNLOAD_ZONE = ZoneInfo("Asia/Tokyo")  # the local time a download's file name carries
+_EXTENSIONS = {"image/jpeg": "jpg", "image/png": "png", "video/mp4": "mp4"}
+# Never in a file name on common file systems, nor safe in a quoted header parameter: replaced by "_".
+_UNSAFE = re.compile(r'[\\/:*?"<>|\x00-\x1f\x7f;%]')
+_MAX_NAME = 80  # characters of the camera's name kept
 
 
 @dataclass(frozen=True)
@@ -33,6 +43,7 @@ class SignedFrame:
     thumbnail_url: str
     image_url: str
     url_expires_at: datetime
+    download_url: str | None = None  # one frame only: the original as an attachment named for the camera and time
 
 
 @dataclass(frozen=True)
@@ -61,6 +72,35 @@ def sign_frame(frame: Frame, storage: Storage, ttl_seconds: int, now: datetime) 
         now=now,
     )
     return SignedFrame(frame=frame, thumbnail_url=thumb.url, image_url=image.url, url_expires_at=image.expires_at)
+
+
+def download_names(camera_name: str, frame: Frame) -> tuple[str, str]:
+    """The file name of a frame's download, `<camera name>_<local capture time>.<ext>`, e.g.
+    玄関_2026-12-03_10-15-30.jpg: as an ASCII fallback (RFC 6266 `filename`) and as RFC 5987 `filename*` (UTF-8,
+    percent-encoded), both free of path separators, quotes and control characters."""
+    local = frame.captured_at.astimezone(DOWNLOAD_ZONE).strftime("%Y-%m-%d_%H-%M-%S")
+    extension = _EXTENSIONS.get(frame.content_type) or frame.object_key.rsplit(".", 1)[-1]
+    name = _UNSAFE.sub("_", unicodedata.normalize("NFC", camera_name)).strip(" ._")[:_MAX_NAME] or "camera"
+    full = f"{name}_{local}.{extension}"
+    ascii_name = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode()
+    ascii_name = _UNSAFE.sub("_", ascii_name).strip(" ._") or "camera"
+    return f"{ascii_name}_{local}.{extension}", "UTF-8''" + quote(full, safe="!#$&+-.^_`|~")
+
+
+def _download_url(frame: Frame, camera_name: str, storage: Storage, ttl_seconds: int, now: datetime) -> str:
+    fallback, encoded = download_names(camera_name, frame)
+    # presign_get writes `<disposition>; filename="<filename>"`: filename* rides in the disposition, before the ASCII
+    # fallback; a browser that knows RFC 5987 takes filename* wherever it stands (RFC 6266 §4.3).
+    return presign_get(
+        storage.s3,
+        storage.bucket,
+        frame.object_key,
+        content_type=frame.content_type,
+        filename=fallback,
+        ttl_seconds=ttl_seconds,
+        now=now,
+        disposition=f"attachment; filename*={encoded}",
+    ).url
 
 
 def list_frames(user: User, camera_id: str, query: FrameQuery, *, storage: Storage, now: datetime) -> FramePage:
@@ -103,4 +143,6 @@ def get_frame(user: User, camera_id: str, frame_id: str, *, storage: Storage, no
     frame = store.get_frame(camera.camera_id, frame_id)
     if retention_policy.is_expired(frame, now):
         raise NotFound("frame not found")
-    return sign_frame(frame, storage, contract.signed_url_ttl, now)
+    signed = sign_frame(frame, storage, contract.signed_url_ttl, now)
+    download = _download_url(frame, camera.name, storage, contract.signed_url_ttl, now)
+    return dataclasses.replace(signed, download_url=download)
