@@ -10,6 +10,7 @@ when the link they asked for is not there (not listed, not revoked), the link ho
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
@@ -18,6 +19,7 @@ from doti.oversight import audit
 from doti.store.models import ShareModel
 from tests.faults.inject import MODES, Plan
 from tests.faults.points import sweep
+from tests.support import World
 from tests.support.shares import create_share, created, open_page, press_button, revoke
 from tests.support.viewer import ingest_frame, owner_token
 
@@ -87,14 +89,21 @@ def test_a_link_revoked_under_any_single_fault_is_revoked_with_one_entry(world):
         sweep(mode, a_link, lambda share_id: revoke(token, share_id), check)
 
 
-def test_a_one_time_link_is_spent_only_with_its_view_recorded(world):
-    # Given one-time links to a frame, one for each broken press of the interstitial's button
+def one_time_links(world: World) -> Callable[[], dict[str, Any]]:
+    """Makes a fresh one-time link to one frame of the world's camera at each call (one per broken attempt)."""
     frame = ingest_frame(world, utcnow().replace(microsecond=0) - timedelta(minutes=5))
     token = owner_token(world)
 
     def a_link() -> dict[str, Any]:
         body = {"camera_id": world.camera_id, "frame_id": frame["frame_id"], "purpose": "police", "one_time": True}
         return created(token, **body, expires_in=600)
+
+    return a_link
+
+
+def test_a_one_time_link_is_spent_only_with_its_view_recorded(world):
+    # Given one-time links to a frame, one for each broken press of the interstitial's button
+    a_link = one_time_links(world)
 
     def check(share: dict[str, Any], plan: Plan, outcome: Any) -> None:
         # When the holder presses the button again after a page that failed (the browser resends the form)
@@ -115,12 +124,7 @@ def test_a_one_time_link_is_spent_only_with_its_view_recorded(world):
 
 def test_a_one_time_links_interstitial_spends_nothing_under_any_single_fault(world):
     # Given one-time links to a frame, one for each broken opening (a preview bot's GET, a person's)
-    frame = ingest_frame(world, utcnow().replace(microsecond=0) - timedelta(minutes=5))
-    token = owner_token(world)
-
-    def a_link() -> dict[str, Any]:
-        body = {"camera_id": world.camera_id, "frame_id": frame["frame_id"], "purpose": "police", "one_time": True}
-        return created(token, **body, expires_in=600)
+    a_link = one_time_links(world)
 
     def check(share: dict[str, Any], plan: Plan, outcome: Any) -> None:
         # Then, whatever broke, the link is not spent and no view is recorded
