@@ -172,7 +172,10 @@ def main(argv: list[str] | None = None) -> int:
         "password": demo.password,
     }
     args.state_file.parent.mkdir(parents=True, exist_ok=True)
-    args.state_file.write_text(json.dumps(state, indent=2) + "\n", encoding="utf-8")
+    # Written whole and then renamed: whoever waits for the file (the tests, a second terminal) never reads half.
+    partial = args.state_file.with_name(args.state_file.name + ".partial")
+    partial.write_text(json.dumps(state, indent=2) + "\n", encoding="utf-8")
+    partial.replace(args.state_file)
     expiring = f"S3 lifecycle and DynamoDB TTL every {expiry_every:g}s (moto never expires anything)"
     _print_banner(state, args.state_file, [*jobs.describe(), expiring], camera is not None)
     if args.tracemalloc > 0:
