@@ -18,12 +18,14 @@ import pytest
 
 from doti.clock import parse_rfc3339, utcnow
 from doti.contracts import registry
+from doti.oversight import access_log as access_log_domain
 from doti.oversight import audit
 from functions.viewer import app as viewer
 from tests.support import LambdaContext, World, admin_call, assert_error, body_of, customer_event
-from tests.support.viewer import login, owner_token, set_contract_state
+from tests.support.hooks import botocore_hook
+from tests.support.viewer import add_site, login, owner_token, set_contract_state
 
-CUSTOMER_ENTRY_KEYS = {"at", "actor", "action", "subject", "details"}
+CUSTOMER_ENTRY_KEYS = {"at", "actor", "actor_name", "action", "subject", "details"}
 
 
 # helpers
@@ -92,7 +94,8 @@ def test_the_customer_sees_their_contracts_visible_entries_newest_first(world):
 
     # Then only the visible entries are there, newest first
     assert [e["action"] for e in items] == ["maintenance.access", "frames.expired"]
-    assert all(set(e) == CUSTOMER_ENTRY_KEYS for e in items)
+    assert set(items[0]) == CUSTOMER_ENTRY_KEYS | {"camera_name"}  # the maintenance access is about a camera
+    assert set(items[1]) == CUSTOMER_ENTRY_KEYS
     assert parse_rfc3339(items[0]["at"], "at") >= parse_rfc3339(items[1]["at"], "at")
     assert "internal" not in json.dumps(items)
 
@@ -119,13 +122,13 @@ def test_staff_maintenance_access_is_shown_with_its_ticket_but_not_the_staff_id(
 @pytest.mark.parametrize(
     ("actor", "shown"),
     [
-        ("job:retention", {"actor": "system"}),
-        ("job:termination", {"actor": "system"}),
-        ("staff:stf_abc", {"actor": "staff"}),
-        ("user:usr_123", {"actor": "user", "actor_id": "usr_123"}),
-        ("device:dev_9", {"actor": "device", "actor_id": "dev_9"}),
-        ("share:shr_7", {"actor": "share", "actor_id": "shr_7"}),
-        ("something-new", {"actor": "system"}),
+        ("job:retention", {"actor": "system", "actor_name": access_log_domain.SYSTEM_NAME}),
+        ("job:termination", {"actor": "system", "actor_name": access_log_domain.SYSTEM_NAME}),
+        ("staff:stf_abc", {"actor": "staff", "actor_name": access_log_domain.STAFF_NAME}),
+        ("user:usr_123", {"actor": "user", "actor_id": "usr_123", "actor_name": access_log_domain.FORMER_USER_NAME}),
+        ("device:dev_9", {"actor": "device", "actor_id": "dev_9", "actor_name": access_log_domain.FORMER_DEVICE_NAME}),
+        ("share:shr_7", {"actor": "share", "actor_id": "shr_7", "actor_name": access_log_domain.SHARE_NAME}),
+        ("something-new", {"actor": "system", "actor_name": access_log_domain.SYSTEM_NAME}),
     ],
 )
 def test_actors_are_shown_by_kind_and_only_the_customers_own_by_id(world, actor, shown):
@@ -190,6 +193,7 @@ def test_staff_notices_are_in_the_log(world):
     assert entry == {
         "at": entry["at"],
         "actor": "staff",
+        "actor_name": access_log_domain.STAFF_NAME,
         "action": "notice.delivered",
         "subject": notice["notice_id"],
         "details": {
@@ -198,6 +202,148 @@ def test_staff_notices_are_in_the_log(world):
             "email_sent_at": notice["email_delivered"][world.contract_id],
         },
     }
+
+
+# names instead of ids (issue 13)
+
+
+def user_id_of(world: World, login_id: str) -> str:
+    (user,) = [u for u in registry.users_of(world.contract_id) if u.login_id == login_id]
+    return user.user_id
+
+
+def named_user(world: World, *, name: str, role: str = "manager") -> tuple[str, str]:
+    """A user with this name: their session token and user id."""
+    login_id = f"user-{secrets.token_hex(4)}"
+    password = "pw-" + secrets.token_urlsafe(12)
+    user = registry.create_user(
+        world.contract_id, login_id=login_id, name=name, role=role, password=password, site_ids=None, now=utcnow()
+    )
+    return login(login_id, password), user.user_id
+
+
+@pytest.mark.parametrize("reader", ["owner", "manager"])
+def test_every_role_that_reads_the_log_sees_the_contracts_users_by_name(world, reader):
+    # Given entries by the owner and by a named manager
+    manager_token, manager_id = named_user(world, name="Hanako Sato")
+    owner_id = user_id_of(world, world.login_id)
+    (owner,) = [u for u in registry.users_of(world.contract_id) if u.user_id == owner_id]
+    write(world.contract_id, "share.created", actor=f"user:{owner_id}")
+    write(world.contract_id, "export.requested", actor=f"user:{manager_id}")
+
+    # When the owner or the manager (who may not list the users) reads the log
+    items = entries(owner_token(world) if reader == "owner" else manager_token)
+
+    # Then each user is named by the server
+    assert [(e["actor_id"], e["actor_name"]) for e in items] == [(manager_id, "Hanako Sato"), (owner_id, owner.name)]
+
+
+def test_a_user_with_a_blank_name_is_shown_by_login_id(world):
+    # Given a user whose name is blank
+    login_id = f"user-{secrets.token_hex(4)}"
+    user = registry.create_user(
+        world.contract_id, login_id=login_id, name=" ", role="viewer", password="pw-" + "x" * 16, site_ids=None, now=utcnow()
+    )
+    write(world.contract_id, "thing.done", actor=f"user:{user.user_id}")
+
+    # Then the log names them by their login id
+    (entry,) = entries(owner_token(world))
+    assert entry["actor_name"] == login_id
+
+
+def test_devices_and_cameras_are_named_and_camera_scoped_entries_carry_the_camera(world):
+    # Given a second site with a named camera and device, and entries about the camera by subject and by detail
+    site = add_site(world, name="Lobby")
+    write(world.contract_id, "event.received", actor=f"device:{site.device_id}", camera_id=site.camera_id)
+    audit.record(world.contract_id, actor="job:retention", action="frames.expired", subject=site.camera_id, now=utcnow())
+    write(world.contract_id, "notice.read")
+
+    # When the owner reads the log
+    items = entries(owner_token(world))
+
+    # Then the device and the camera are named, and an entry about no camera has no camera name
+    assert [(e["actor_name"], e.get("camera_name")) for e in items] == [
+        (access_log_domain.SYSTEM_NAME, None),
+        (access_log_domain.SYSTEM_NAME, "Lobby door"),
+        ("Lobby panel", "Lobby door"),
+    ]
+
+
+def test_staff_are_always_the_company_disclosures_included(world):
+    # Given a maintenance access and a disclosure by staff members whose names and ids the entries carry
+    maintenance_access(world.contract_id, world.camera_id, staff_id="stf_engineer7")
+    write(
+        world.contract_id,
+        "disclosure.created",
+        actor="staff:stf_officer2",
+        basis="art10-3-1",
+        camera_id=world.camera_id,
+        recipient="Prefectural Police",
+        staff_id="stf_officer2",
+        staff_name="Jiro Suzuki",
+        withheld_from_customer=["recipient"],
+    )
+
+    # When the owner reads the log
+    items = entries(owner_token(world))
+
+    # Then both are by the security company, never by a person; the disclosure's recipient stays withheld
+    assert [e["actor_name"] for e in items] == [access_log_domain.STAFF_NAME] * 2
+    text = json.dumps(items)
+    for secret in ("stf_engineer7", "stf_officer2", "Jiro Suzuki", "Prefectural Police"):
+        assert secret not in text
+    assert items[0]["withheld"] == ["recipient"]
+
+
+def test_another_contracts_users_devices_and_cameras_are_never_named(world_factory):
+    # Given entries on one contract's chain that name the other contract's user, device and camera
+    world, other = world_factory(), world_factory()
+    other_owner = user_id_of(other, other.login_id)
+    other_site = add_site(other, name="Secret wing")
+    write(world.contract_id, "a.thing", actor=f"user:{other_owner}", camera_id=other_site.camera_id)
+    write(world.contract_id, "b.thing", actor=f"device:{other_site.device_id}")
+    audit.record(world.contract_id, actor="job:x", action="c.thing", subject=other.camera_id, now=utcnow())
+
+    # When the first owner reads their log
+    items = entries(owner_token(world))
+
+    # Then the ids get the generic words and the other contract's names appear nowhere
+    assert [(e["actor_name"], e.get("camera_name")) for e in items] == [
+        (access_log_domain.SYSTEM_NAME, None),
+        (access_log_domain.FORMER_DEVICE_NAME, None),
+        (access_log_domain.FORMER_USER_NAME, None),
+    ]
+    text = json.dumps(items)
+    assert "Secret wing" not in text
+
+
+def test_the_names_of_a_page_are_read_in_batches_not_one_call_per_entry(world, aws):
+    # Given a full page of entries by many users and devices about many cameras
+    sites = [add_site(world, name=f"Site {i}") for i in range(4)]
+    users = [named_user(world, name=f"Person {i}")[1] for i in range(4)]
+    for i in range(40):
+        actor = f"user:{users[i // 2 % 4]}" if i % 2 else f"device:{sites[i // 2 % 4].device_id}"
+        write(world.contract_id, f"thing.{i}", actor=actor, camera_id=sites[i % 4].camera_id)
+    token = owner_token(world)
+    tables = {aws.refs[name]: name for name in ("UsersTable", "CamerasTable", "DevicesTable")}
+    calls: list[tuple[str, str]] = []
+
+    def count(model: Any, params: dict[str, Any], **_: Any) -> None:
+        body = params.get("body") or b"{}"
+        request = json.loads(body) if body else {}
+        named = [tables[t] for t in [request.get("TableName"), *request.get("RequestItems", {})] if t in tables]
+        calls.extend((model.name, table) for table in named)
+
+    # When the owner reads the page
+    with botocore_hook("before-call", count, "test-access-log-names"):
+        items = entries(token, limit="40")
+
+    # Then every entry is named, with one batch per table (and one query of the contract's users)
+    assert {e["actor_name"] for e in items} == {f"Person {i}" for i in range(4)} | {f"Site {i} panel" for i in range(4)}
+    assert {e["camera_name"] for e in items} == {f"Site {i} door" for i in range(4)}
+    named_calls = [c for c in calls if c[0] in ("BatchGetItem", "GetItem", "Query") and c[1] != "UsersTable"]
+    assert sorted(named_calls) == [("BatchGetItem", "CamerasTable"), ("BatchGetItem", "DevicesTable")]
+    assert [c for c in calls if c[1] == "UsersTable" and c[0] != "GetItem"] == [("Query", "UsersTable")]
 
 
 # paging

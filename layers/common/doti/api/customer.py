@@ -253,6 +253,12 @@ class AccessEntry(ResponseModel):
     subject: str | None
     details: dict[str, Any]
     withheld: Omittable[list[str]] = Field(description="detail keys left out, when there are any")
+    actor_name: str = Field(
+        description="the actor in words: a user's name or a device's name (this contract's only); otherwise "
+        f'"{access_log.STAFF_NAME}", "{access_log.SYSTEM_NAME}", "{access_log.SHARE_NAME}", '
+        f'"{access_log.FORMER_USER_NAME}" or "{access_log.FORMER_DEVICE_NAME}"; never a staff member'
+    )
+    camera_name: Omittable[str] = Field(description="the name of the contract's camera the entry is about, if any")
 
     @classmethod
     def of(cls, entry: access_log.CustomerEntry) -> AccessEntry:

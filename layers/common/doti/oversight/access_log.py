@@ -12,6 +12,16 @@ The customer's access log (`GET /v1/access-log`) lists the contract's entries th
 - internal ids of staff (`staff_id`, `staff_name`) never appear, nor the entry's sequence number and hashes:
   the cursor is opaque, so the gaps left by entries the customer does not see are not shown either.
 
+Each entry is also put in words on the server, so that every role that reads the log sees the same names (a manager
+may not list the contract's users): `actor_name` is the user's name (their login id if the name is blank) or the
+device's name, resolved only among THIS contract's users and devices; staff are always the security company as a whole
+(`STAFF_NAME`), never one employee, disclosures included (what a disclosure entry shows beyond that is fixed when it
+is written, see doti.oversight.disclosures); jobs are the service itself. `camera_name` names the camera of a
+camera-scoped entry (its subject, or its `camera_id` detail) when that camera is the contract's. The names of a page
+cost one BatchGetItem per table (cameras, devices) and one query of the contract's users, whatever the page's length;
+a user or device since removed, or an id of another contract, gets the generic wording and never another tenant's
+name.
+
 Only owners and managers without a site scope read it: the log covers the whole contract, including disclosures,
 which a site-scoped or viewer account is not meant to learn about.
 """
@@ -21,7 +31,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
@@ -30,6 +40,7 @@ from doti.contracts import terms
 from doti.entities import User
 from doti.errors import Forbidden, ValidationError
 from doti.oversight import audit
+from doti.store import registry as registry_store
 
 MAX_PAGE = 200
 # The largest audit sequence number a page may continue from: JSON's safe integer, far beyond any chain's length,
@@ -39,6 +50,15 @@ WITHHELD_KEY = "withheld_from_customer"
 _INTERNAL_KEYS = frozenset({WITHHELD_KEY, "staff_id", "staff_name"})
 _ACTOR_KINDS = {"staff": "staff", "job": "system", "user": "user", "device": "device", "share": "share"}
 _CUSTOMER_OWNED_ACTORS = frozenset({"user", "device", "share"})
+# The words for actors that are not one of the customer's own named users or devices. Staff are the company as a
+# whole: the customer contracted with the company, and a staff member's name is not theirs to learn (nor an id).
+STAFF_NAME = "the security company"
+SYSTEM_NAME = "the service (automatic)"
+SHARE_NAME = "a share link"
+FORMER_USER_NAME = "a former user"  # a user removed since, whose name is no longer kept
+FORMER_DEVICE_NAME = "a former device"
+_KIND_NAMES = {"staff": STAFF_NAME, "system": SYSTEM_NAME, "share": SHARE_NAME}
+_CAMERA_PREFIX = "cam_"
 
 
 # staff
@@ -93,6 +113,8 @@ class CustomerEntry:
     subject: str | None
     details: dict[str, Any]
     withheld: list[str]  # the detail keys left out, so the customer learns that something was
+    actor_name: str = SYSTEM_NAME  # the actor in words (see the module's docstring)
+    camera_name: str | None = None  # the contract's camera the entry is about, if any
 
 
 def customer_entry(entry: audit.AuditEntry) -> CustomerEntry:
@@ -115,4 +137,37 @@ def customer_page(
         raise ValidationError(f"limit must be between 1 and {MAX_PAGE}", field="limit")
     after_seq = _decode_cursor(cursor) if cursor else None
     entries, last = audit.entries(user.contract_id, customer_only=True, limit=limit, after_seq=after_seq)
-    return [customer_entry(e) for e in entries], (_encode_cursor(last) if last else None)
+    named = with_names(user.contract_id, [customer_entry(e) for e in entries])
+    return named, (_encode_cursor(last) if last else None)
+
+
+def _camera_of(entry: CustomerEntry) -> str | None:
+    camera_id = entry.details.get("camera_id")
+    if isinstance(camera_id, str) and camera_id:
+        return camera_id
+    if entry.subject and entry.subject.startswith(_CAMERA_PREFIX):
+        return entry.subject
+    return None
+
+
+def with_names(contract_id: str, entries: list[CustomerEntry]) -> list[CustomerEntry]:
+    """The entries with their actor and camera in words, looked up among the contract's own only, in one batch each."""
+    actor_ids = {kind: {e.actor_id for e in entries if e.actor == kind and e.actor_id} for kind in ("user", "device")}
+    users = {}
+    if actor_ids["user"]:
+        users = {u.user_id: u.name.strip() or u.login_id for u in registry_store.users_of_contract(contract_id)}
+    devices = {d.device_id: d.name for d in registry_store.devices_by_id(contract_id, actor_ids["device"]).values()}
+    camera_ids = {camera_id for e in entries if (camera_id := _camera_of(e))}
+    cameras = {c.camera_id: c.name for c in registry_store.cameras_by_id(contract_id, camera_ids).values()}
+
+    def actor_name(entry: CustomerEntry) -> str:
+        if entry.actor == "user":
+            return users.get(entry.actor_id or "", FORMER_USER_NAME)
+        if entry.actor == "device":
+            return devices.get(entry.actor_id or "", FORMER_DEVICE_NAME)
+        return _KIND_NAMES.get(entry.actor, SYSTEM_NAME)
+
+    return [
+        replace(entry, actor_name=actor_name(entry), camera_name=cameras.get(_camera_of(entry) or ""))
+        for entry in entries
+    ]

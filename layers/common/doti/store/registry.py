@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from datetime import datetime
 from typing import Any
 
@@ -164,6 +164,36 @@ def put_device(device: entities.Device) -> None:
 
 def get_device(device_id: str) -> entities.Device:
     return to_entity(entities.Device, _get(DeviceModel, device_id, "device"))
+
+
+def _of_contract_by_ids(model: type[Model], contract_id: str, ids: Iterable[str], what: str) -> list[Model]:
+    """The items under these ids that belong to the contract, in BatchGetItem calls of 100 keys (PynamoDB splits and
+    retries unprocessed keys); another contract's items, missing ids and ids no key can have are left out."""
+    keys = sorted({key for key in ids if key and len(key.encode("utf-8", "surrogatepass")) <= _MAX_KEY_BYTES})
+    if not keys:
+        return []
+    try:
+        return [item for item in model.batch_get(keys) if item.contract_id == contract_id]
+    except PynamoDBException as exc:
+        raise StorageError(f"could not read the {what}") from exc
+
+
+def sites_by_id(contract_id: str, site_ids: Iterable[str]) -> dict[str, entities.Site]:
+    """The contract's sites among these ids, by id, in batched reads."""
+    items = _of_contract_by_ids(SiteModel, contract_id, site_ids, "sites")
+    return {item.site_id: to_entity(entities.Site, item) for item in items}
+
+
+def cameras_by_id(contract_id: str, camera_ids: Iterable[str]) -> dict[str, entities.Camera]:
+    """The contract's cameras among these ids, by id, in batched reads."""
+    items = _of_contract_by_ids(CameraModel, contract_id, camera_ids, "cameras")
+    return {item.camera_id: to_entity(entities.Camera, item) for item in items}
+
+
+def devices_by_id(contract_id: str, device_ids: Iterable[str]) -> dict[str, entities.Device]:
+    """The contract's devices among these ids, by id, in batched reads."""
+    items = _of_contract_by_ids(DeviceModel, contract_id, device_ids, "devices")
+    return {item.device_id: to_entity(entities.Device, item) for item in items}
 
 
 # users, sessions, staff keys
