@@ -52,7 +52,7 @@ SIGNED_IN = ["token", "expires_at", "must_change_password"]
 ME = ["user_id", "login_id", "name", "role", "site_ids", "must_change_password", "contract"]
 CAMERA_CARD = [
     "camera_id", "site_id", "name", "last_frame_id", "last_captured_at", "thumbnail_url", "url_expires_at", "status",
-    "last_frame_at",
+    "last_frame_at", "site_name",
 ]  # fmt: skip
 TIMELINE = ["date", "tz", "start", "end", "buckets", "markers", "markers_truncated"]
 SHARE = [
@@ -292,7 +292,13 @@ def test_given_the_customer_routes_when_called_then_each_body_is_the_published_a
     access = customer.call("GET", "/v1/access-log", 200)
     assert list(access) == ["items"]
     for entry in access["items"]:
-        _keys(entry, ["at", "actor", "actor_id", "action", "subject", "details", "withheld"], "actor_id", "withheld")
+        _keys(
+            entry,
+            ["at", "actor", "actor_id", "action", "subject", "details", "withheld", "actor_name", "camera_name"],
+            "actor_id",
+            "withheld",
+            "camera_name",
+        )
     assert list(customer.call("GET", "/v1/access-log", 200, query={"limit": "1"})) == ["items", "cursor"]
     deletions = customer.call("GET", "/v1/deletions", 200)
     assert list(deletions) == ["items"]

@@ -6,6 +6,7 @@ Frames are created through the real ingest handler; customers are driven through
 
 from __future__ import annotations
 
+import json
 import secrets
 from datetime import timedelta
 from typing import Any
@@ -19,6 +20,7 @@ from tests.support import (
     body_of,
     camera_consents,
 )
+from tests.support.hooks import botocore_hook
 from tests.support.viewer import (
     add_site,
     add_user,
@@ -54,6 +56,7 @@ def test_cameras_are_those_of_the_users_contract_only(world_factory):
     assert a_cameras[0] == {
         "camera_id": tenant_a.camera_id,
         "site_id": tenant_a.site_id,
+        "site_name": "Store",
         "name": "Entrance",
         # no frame yet, so no thumbnail (the tests below cover cameras with frames)
         "last_frame_id": None,
@@ -77,6 +80,47 @@ def test_a_site_scoped_user_sees_only_that_sites_cameras(world):
     # Then the viewer sees only the second site's camera; the owner sees both
     assert [(c["camera_id"], c["site_id"]) for c in scoped] == [(annex.camera_id, annex.site_id)]
     assert {c["camera_id"] for c in everything} == {world.camera_id, annex.camera_id}
+
+
+def test_each_camera_names_its_site_within_the_users_scope(world):
+    # Given a contract with two named sites and a viewer limited to the second
+    annex = add_site(world, name="Warehouse")
+    login_id, password = add_user(world, site_ids=[annex.site_id])
+
+    # When the owner and the viewer list cameras
+    everything = body_of(get_cameras(owner_token(world)))["items"]
+    scoped = body_of(get_cameras(login(login_id, password)))["items"]
+
+    # Then the owner has every site by name (what the invite form offers); the viewer only their own
+    assert sorted((c["site_id"], c["site_name"]) for c in everything) == sorted(
+        [(world.site_id, "Store"), (annex.site_id, "Warehouse")]
+    )
+    assert [(c["site_id"], c["site_name"]) for c in scoped] == [(annex.site_id, "Warehouse")]
+
+
+def test_site_names_are_read_in_one_batch_never_one_call_per_camera(world, aws):
+    # Given six cameras over three sites
+    for name in ("North", "South", "East"):
+        site = add_site(world, name=name)
+        now = utcnow()
+        registry.create_camera(world.contract_id, site.site_id, f"{name} yard", now, consents=camera_consents(now))
+    token = owner_token(world)
+    sites_table = aws.refs["SitesTable"]
+    calls: list[str] = []
+
+    def count(model: Any, params: dict[str, Any], **_: Any) -> None:
+        request = json.loads(params.get("body") or b"{}")
+        if sites_table == request.get("TableName") or sites_table in request.get("RequestItems", {}):
+            calls.append(model.name)
+
+    # When the owner lists the cameras
+    with botocore_hook("before-call", count, "test-cameras-site-names"):
+        listed = cameras(token)
+
+    # Then all seven are named by site, from one BatchGetItem
+    assert len(listed) == 7
+    assert {c["site_name"] for c in listed.values()} == {"Store", "North", "South", "East"}
+    assert calls == ["BatchGetItem"]
 
 
 def test_each_camera_shows_its_newest_frame_as_a_signed_thumbnail(aws, world_factory, base_time):
@@ -111,6 +155,7 @@ def test_each_camera_shows_its_newest_frame_as_a_signed_thumbnail(aws, world_fac
     assert listed[idle.camera_id] == {
         "camera_id": idle.camera_id,
         "site_id": tenant.site_id,
+        "site_name": "Store",
         "name": "Back door",
         "last_frame_id": None,
         "last_captured_at": None,

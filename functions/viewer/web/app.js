@@ -47,7 +47,6 @@ const state = {
   day: null, // the timeline's day, YYYY-MM-DD in state.tz
   dayBar: null, // {key, buckets, markers, index} of the timeline's day, or null when the API has none
   poll: null, // {fn, ms}: what the visible view refreshes, stopped in background tabs
-  users: null, // login and user ids to names, for the access log (owners only)
 };
 
 const $ = (id) => document.getElementById(id);
@@ -296,7 +295,6 @@ function endSession() {
   state.timeline = null;
   state.frame = null;
   state.notices = [];
-  state.users = null;
   state.dayBar = null;
   sessionStorage.removeItem(TOKEN_KEY);
   stopPolling();
@@ -1284,18 +1282,23 @@ function roleName(role) {
   return ["owner", "manager", "viewer"].includes(role) ? t(`role.${role}`) : role;
 }
 
-// Sites have no names in the customer API: a site is named by its cameras.
+// The sites of the cameras the user sees: GET /v1/cameras names each camera's site (site_name); a site without a
+// name is named by its cameras.
 function siteNames() {
   const names = new Map();
   for (const camera of state.cameras || []) {
-    names.set(camera.site_id, [...(names.get(camera.site_id) || []), camera.name]);
+    const site = names.get(camera.site_id) || { name: "", cameras: [] };
+    if (typeof camera.site_name === "string" && camera.site_name.trim()) site.name = camera.site_name;
+    site.cameras.push(camera.name);
+    names.set(camera.site_id, site);
   }
   return names;
 }
 
 function siteLabel(siteId) {
-  const cameras = siteNames().get(siteId);
-  return cameras ? t("users.site_of", { cameras: cameras.join(", ") }) : siteId;
+  const site = siteNames().get(siteId);
+  if (!site) return siteId;
+  return site.name || t("users.site_of", { cameras: site.cameras.join(", ") });
 }
 
 function scopeText(siteIds) {
@@ -1306,7 +1309,6 @@ function scopeText(siteIds) {
 
 async function showUsers() {
   const answer = await api("GET", "v1/users");
-  state.users = new Map(answer.items.map((user) => [user.user_id, user.name]));
   $("user-list").replaceChildren(...answer.items.map(userRow));
   $("invitation-list").replaceChildren(...answer.invitations.map(invitationRow));
   $("invitations-empty").hidden = answer.invitations.length > 0;
@@ -1367,7 +1369,8 @@ async function revokeInvitation(invitationId) {
 // One checkbox per site the owner sees; none ticked means every site. A site-scoped owner must pick within theirs.
 function renderSiteChoices() {
   const checked = new Set([...document.querySelectorAll("#invite-sites input:checked")].map((box) => box.value));
-  const choices = [...siteNames().keys()].map((siteId) =>
+  const siteIds = [...siteNames().keys()].sort((a, b) => siteLabel(a).localeCompare(siteLabel(b)));
+  const choices = siteIds.map((siteId) =>
     el("label", { className: "check" }, [
       el("input", { attrs: { type: "checkbox", value: siteId, ...(checked.has(siteId) ? { checked: "" } : {}) } }),
       el("span", { text: siteLabel(siteId) }),
@@ -1500,13 +1503,19 @@ async function showAccessLog(cursor = null) {
   $("access-more").dataset.cursor = page.cursor || "";
 }
 
-// Who, in names: the customer's own users by name, the security company's staff as the company, jobs as automatic.
+// The server's words for a user or device no longer on the contract (doti.oversight.access_log): shown translated.
+const FORMER_ACTORS = { "a former user": "actor.former_user", "a former device": "actor.former_device" };
+
+// Who, in names, for every role that reads the log: the server names the contract's users and devices (a manager
+// may not list the users); the security company's staff, jobs and share links are the page's own translated words.
 function actorText(entry) {
-  if (entry.actor === "user") {
-    if (entry.actor_id === state.me.user_id) return t("actor.you");
-    return state.users?.get(entry.actor_id) || t("actor.user");
+  if (entry.actor === "user" && entry.actor_id === state.me.user_id) return t("actor.you");
+  if (entry.actor === "user" || entry.actor === "device") {
+    const former = FORMER_ACTORS[entry.actor_name];
+    if (former) return t(former);
+    return entry.actor_name || t(`actor.${entry.actor}`);
   }
-  return ["staff", "system", "device", "share"].includes(entry.actor) ? t(`actor.${entry.actor}`) : entry.actor;
+  return ["staff", "system", "share"].includes(entry.actor) ? t(`actor.${entry.actor}`) : entry.actor_name || entry.actor;
 }
 
 function actionText(entry) {
@@ -1514,9 +1523,9 @@ function actionText(entry) {
   return state.strings[state.lang]?.[key] ? t(key) : entry.action;
 }
 
+// The camera an entry is about, as the server names it (a camera outside the user's list is named too).
 function subjectText(entry) {
-  const camera = state.cameras?.find((item) => item.camera_id === entry.subject || item.camera_id === entry.details?.camera_id);
-  return camera ? camera.name : "";
+  return typeof entry.camera_name === "string" ? entry.camera_name : "";
 }
 
 function accessRow(entry) {

@@ -82,6 +82,7 @@ class Camera(ResponseModel):
         "set it): online within 3 intervals, stale within 30, offline beyond or if it never sent a frame"
     )
     last_frame_at: Time | None = Field(description="capture time of the newest frame it sent; null: never")
+    site_name: str | None = Field(description="the name of the camera's site (what the invite form offers)")
 
     @classmethod
     def of(cls, card: CameraCard) -> Camera:
@@ -89,6 +90,7 @@ class Camera(ResponseModel):
         return cls(
             camera_id=camera.camera_id,
             site_id=camera.site_id,
+            site_name=card.site_name,
             name=camera.name,
             last_frame_id=last.frame.frame_id if last else None,
             last_captured_at=last.frame.captured_at if last else None,

@@ -1,5 +1,6 @@
 """The cameras a customer sees (SPEC §6): those of the contract within the user's site scope, each with a signed
-thumbnail of its newest frame.
+thumbnail of its newest frame and its site's name (read in one batch: the customer API has no list of sites, and an
+owner's invite form offers the sites of the cameras it sees by name).
 
 The camera's `last_frame_id` pointer (moved forward by ingest) names the newest frame, so the listing costs one
 batched read of those frames, never a query per camera. A pointer whose frame has expired or was taken down shows
@@ -21,6 +22,7 @@ from doti.accounts.roles import Permission
 from doti.contracts import registry, terms
 from doti.entities import Camera, User
 from doti.store import frames as store
+from doti.store import registry as registry_store
 from doti.store.objects import Storage
 from doti.viewing import frames
 from doti.viewing.frames import SignedFrame
@@ -35,6 +37,7 @@ class CameraCard:
     last_frame: SignedFrame | None
     status: str = OFFLINE
     last_frame_at: datetime | None = None  # the capture time of the newest frame the camera sent (its pointer)
+    site_name: str | None = None  # the name of the camera's site (None only if the site vanished)
 
 
 def effective_interval(camera: Camera) -> int:
@@ -63,6 +66,8 @@ def cameras_for(user: User, *, storage: Storage, now: datetime) -> list[CameraCa
     cameras = registry.visible_cameras(user.contract_id, user)
     pointers = [(c.camera_id, c.last_frame_id) for c in cameras if c.last_frame_id]
     latest = store.frames_by_key(pointers) if pointers else {}
+    # The sites' names, so that a form can offer the user's sites by name (the invite form's scope): one batched read.
+    sites = registry_store.sites_by_id(user.contract_id, {c.site_id for c in cameras})
     cards = []
     for camera in cameras:
         frame = latest.get((camera.camera_id, camera.last_frame_id or ""))
@@ -70,5 +75,14 @@ def cameras_for(user: User, *, storage: Storage, now: datetime) -> list[CameraCa
         if frame is not None and frame.expires_at > now:
             signed = frames.sign_frame(frame, storage, contract.signed_url_ttl, now)
         status, last_frame_at = camera_status(camera, now)
-        cards.append(CameraCard(camera=camera, last_frame=signed, status=status, last_frame_at=last_frame_at))
+        site = sites.get(camera.site_id)
+        cards.append(
+            CameraCard(
+                camera=camera,
+                last_frame=signed,
+                status=status,
+                last_frame_at=last_frame_at,
+                site_name=site.name if site else None,
+            )
+        )
     return cards
