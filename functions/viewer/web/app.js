@@ -920,7 +920,9 @@ async function loadDayBar(cameraId) {
     try {
       const answer = await api("GET", `v1/cameras/${enc(cameraId)}/timeline${query({ date: day, tz: state.tz })}`);
       const buckets = Array.isArray(answer?.buckets) ? answer.buckets : [];
-      if (buckets.length) state.dayBar = { key, day, buckets, markers: answer.markers || [], index: lastBusy(buckets) };
+      const markers = Array.isArray(answer?.markers) ? answer.markers : [];
+      const truncated = answer?.markers_truncated === true;
+      if (buckets.length) state.dayBar = { key, day, buckets, markers, truncated, index: lastBusy(buckets) };
     } catch {
       state.dayBar = null;
     }
@@ -933,15 +935,58 @@ function lastBusy(buckets) {
   return 0;
 }
 
-// Per bucket: how many events and notes fall in it.
-function markersByBucket(bar) {
+const MARKER_TEXT_MAX = 120; // characters of a marker's text shown in the list (the whole text is its title)
+const MARKER_TITLE_TEXTS = 3; // marker texts named in a bucket's title and in the bar's spoken value
+
+// A text cut to `max` characters (code points: an emoji or a surrogate pair is never split), with an ellipsis.
+function truncateText(value, max) {
+  const chars = [...String(value ?? "")];
+  return chars.length > max ? `${chars.slice(0, max).join("").trimEnd()}…` : chars.join("");
+}
+
+function markerIndex(bar, marker) {
   const start = new Date(bar.buckets[0].start).getTime();
-  const found = bar.buckets.map(() => ({ event: 0, note: 0 }));
+  return Math.floor((new Date(marker.at).getTime() - start) / BUCKET_MS);
+}
+
+// Per bucket: how many events and notes fall in it, and their texts (at most the markers the API returned).
+function markersByBucket(bar) {
+  const found = bar.buckets.map(() => ({ event: 0, note: 0, texts: [] }));
   for (const marker of bar.markers) {
-    const index = Math.floor((new Date(marker.at).getTime() - start) / BUCKET_MS);
-    if (found[index] && (marker.kind === "event" || marker.kind === "note")) found[index][marker.kind] += 1;
+    const slot = found[markerIndex(bar, marker)];
+    if (!slot || (marker.kind !== "event" && marker.kind !== "note")) continue;
+    slot[marker.kind] += 1;
+    slot.texts.push(truncateText(marker.text, MARKER_TEXT_MAX));
   }
   return found;
+}
+
+// The day's markers as a list under the bar: local time, kind and text (textContent only, never HTML), each a
+// button that jumps to its moment, so the markers are reachable and readable without the bar.
+function renderMarkerList(bar) {
+  const markers = bar.markers.filter((marker) => (marker.kind === "event" || marker.kind === "note") && bar.marks[markerIndex(bar, marker)]);
+  $("daybar-markers-wrap").hidden = markers.length === 0;
+  $("daybar-markers-more").hidden = !bar.truncated;
+  $("daybar-markers").replaceChildren(
+    ...markers.map((marker) => {
+      const text = String(marker.text ?? "");
+      const button = el("button", { className: `marker ${marker.kind}`, attrs: { type: "button", title: truncateText(text, 1000) } }, [
+        el("time", { text: formatClock(marker.at), attrs: { datetime: marker.at } }),
+        el("span", { className: "badge", text: t(`daybar.kind.${marker.kind}`) }),
+        el("span", { className: "marker-text", text: truncateText(text, MARKER_TEXT_MAX) }),
+      ]);
+      button.addEventListener("click", () => jumpToBucket(markerIndex(bar, marker)));
+      return el("li", {}, [button]);
+    }),
+  );
+}
+
+// A bucket's title names its markers' texts (the first few): a pointer hovering the bar reads them.
+function bucketTitle(index) {
+  const texts = state.dayBar.marks[index].texts;
+  if (!texts.length) return "";
+  const more = texts.length > MARKER_TITLE_TEXTS ? ` (+${texts.length - MARKER_TITLE_TEXTS})` : "";
+  return `${texts.slice(0, MARKER_TITLE_TEXTS).join(" / ")}${more}`;
 }
 
 function renderDayBar() {
@@ -951,7 +996,13 @@ function renderDayBar() {
   bar.marks = markersByBucket(bar);
   const most = Math.max(1, ...bar.buckets.map((bucket) => bucket.count || 0));
   const node = $("daybar");
-  node.replaceChildren(...bar.buckets.map((bucket, i) => el("span", { className: bucketClass(bucket, most, bar.marks[i]) })));
+  node.replaceChildren(
+    ...bar.buckets.map((bucket, i) => {
+      const title = bucketTitle(i);
+      return el("span", { className: bucketClass(bucket, most, bar.marks[i]), attrs: title ? { title } : {} });
+    }),
+  );
+  renderMarkerList(bar);
   node.setAttribute("role", "slider");
   node.tabIndex = 0;
   node.setAttribute("aria-label", t("daybar.label", { day: formatDayLabel(bar.day) }));
@@ -979,6 +1030,8 @@ function bucketText(index) {
   if ((bucket.max_activity ?? 0) >= ACTIVITY_MARK) parts.push(t("daybar.activity"));
   if (bar.marks[index].event) parts.push(tn("daybar.events", bar.marks[index].event));
   if (bar.marks[index].note) parts.push(tn("daybar.notes", bar.marks[index].note));
+  const texts = bucketTitle(index);
+  if (texts) parts.push(texts);
   return parts.join(", ");
 }
 
