@@ -243,6 +243,7 @@ def test_given_the_customer_routes_when_called_then_each_body_is_the_published_a
 
     ingest.lambda_handler(frame_event(world, sample_image(), frame_id="f-typed-3"), LambdaContext())
     _keys(customer.call("GET", "/v1/cameras", 200)["items"][0], CAMERA_CARD)
+    _keys(customer.call("GET", f"/v1/cameras/{world.camera_id}", 200), CAMERA_CARD)
     frames_path = f"/v1/cameras/{world.camera_id}/frames"
     page = customer.call("GET", frames_path, 200)
     assert list(page) == ["items"]  # the last page has no cursor key

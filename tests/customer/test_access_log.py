@@ -242,7 +242,13 @@ def test_a_user_with_a_blank_name_is_shown_by_login_id(world):
     # Given a user whose name is blank
     login_id = f"user-{secrets.token_hex(4)}"
     user = registry.create_user(
-        world.contract_id, login_id=login_id, name=" ", role="viewer", password="pw-" + "x" * 16, site_ids=None, now=utcnow()
+        world.contract_id,
+        login_id=login_id,
+        name=" ",
+        role="viewer",
+        password="pw-" + "x" * 16,
+        site_ids=None,
+        now=utcnow(),
     )
     write(world.contract_id, "thing.done", actor=f"user:{user.user_id}")
 
@@ -255,7 +261,9 @@ def test_devices_and_cameras_are_named_and_camera_scoped_entries_carry_the_camer
     # Given a second site with a named camera and device, and entries about the camera by subject and by detail
     site = add_site(world, name="Lobby")
     write(world.contract_id, "event.received", actor=f"device:{site.device_id}", camera_id=site.camera_id)
-    audit.record(world.contract_id, actor="job:retention", action="frames.expired", subject=site.camera_id, now=utcnow())
+    audit.record(
+        world.contract_id, actor="job:retention", action="frames.expired", subject=site.camera_id, now=utcnow()
+    )
     write(world.contract_id, "notice.read")
 
     # When the owner reads the log

@@ -17,8 +17,10 @@ from doti.clock import format_rfc3339, parse_rfc3339, utcnow
 from doti.contracts import registry
 from doti.store.models import FrameModel
 from tests.support import (
+    assert_error,
     body_of,
     camera_consents,
+    customer_event,
 )
 from tests.support.hooks import botocore_hook
 from tests.support.viewer import (
@@ -29,6 +31,7 @@ from tests.support.viewer import (
     login,
     owner_token,
     query_of,
+    viewer_call,
 )
 
 
@@ -215,3 +218,54 @@ def test_a_site_scoped_user_sees_thumbnails_of_their_sites_only(world_factory, b
     # Then only the annex camera is there, with its own frame
     assert list(listed) == [annex_camera.camera_id]
     assert listed[annex_camera.camera_id]["last_frame_id"] == annex_frame
+
+
+# one camera (GET /v1/cameras/{camera_id}): what a single-camera live view reads
+
+
+def get_camera(token: str, camera_id: str) -> dict[str, Any]:
+    event = customer_event(
+        "viewer/list_cameras.json",
+        token,
+        path=f"/v1/cameras/{camera_id}",
+        resource="/v1/cameras/{camera_id}",
+        path_parameters={"camera_id": camera_id},
+        query={},
+    )
+    return viewer_call(event)
+
+
+def test_one_camera_is_the_listings_item_with_its_status_and_last_frame_at(world, base_time):
+    # Given a camera that sent a frame, and another camera of the contract
+    ingest_frame_id(world, base_time)
+    add_site(world, name="Annex")
+    token = owner_token(world)
+
+    # When the customer asks for the one camera
+    response = get_camera(token, world.camera_id)
+
+    # Then it is the listing's item for that camera: status, last_frame_at, site name and thumbnail included
+    assert response["statusCode"] == 200, response["body"]
+    one = body_of(response)
+    listed = cameras(token)[world.camera_id]
+    assert {k: v for k, v in one.items() if k not in ("thumbnail_url", "url_expires_at")} == {
+        k: v for k, v in listed.items() if k not in ("thumbnail_url", "url_expires_at")
+    }
+    assert one["last_frame_at"] == format_rfc3339(base_time)
+    assert one["status"] in ("online", "stale", "offline")
+    assert one["site_name"] == "Store"
+    assert one["thumbnail_url"]
+
+
+def test_another_contracts_camera_or_one_outside_the_scope_is_not_found(world_factory):
+    # Given two tenants, and a viewer of the first limited to a second site
+    world, other = world_factory(), world_factory()
+    annex = add_site(world)
+    login_id, password = add_user(world, site_ids=[annex.site_id])
+    scoped = login(login_id, password)
+
+    # Then the other tenant's camera, a camera outside the scope, and an unknown id are all 404 not_found
+    assert_error(get_camera(owner_token(world), other.camera_id), 404, "not_found")
+    assert_error(get_camera(scoped, world.camera_id), 404, "not_found")
+    assert_error(get_camera(owner_token(world), "cam_nope"), 404, "not_found")
+    assert body_of(get_camera(scoped, annex.camera_id))["camera_id"] == annex.camera_id

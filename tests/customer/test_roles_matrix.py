@@ -246,6 +246,9 @@ ROUTES: dict[tuple[str, str], Case | str] = {
         takes_ids=True,
     ),
     ("GET", "/v1/cameras"): Case(Permission.VIEW, SERVING, 200, lambda c, _t: request("GET", "/v1/cameras", c)),
+    ("GET", "/v1/cameras/{camera_id}"): Case(
+        Permission.VIEW, SERVING, 200, on_camera("GET", "/v1/cameras/{camera_id}"), takes_ids=True
+    ),
     ("GET", "/v1/cameras/{camera_id}/frames"): Case(
         Permission.VIEW, SERVING, 200, on_camera("GET", "/v1/cameras/{camera_id}/frames"), takes_ids=True
     ),

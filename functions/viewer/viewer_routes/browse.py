@@ -27,6 +27,15 @@ def list_cameras() -> Response[CameraList]:
     return json_response(200, CameraList(items=[Camera.of(card) for card in cards]))
 
 
+@router.get("/v1/cameras/<camera_id>", responses=openapi.answers(200, 404))
+def get_camera(camera_id: str) -> Response[Camera]:
+    """One camera as the listing shows it: status, last_frame_at, site name and its newest frame's thumbnail."""
+    _, user = session(router)
+    card = cameras.camera_for(user, camera_id, storage=runtime.storage(), now=utcnow())
+    metrics.add_metric(name="SignedUrlsIssued", unit=MetricUnit.Count, value=2 if card.last_frame else 0)
+    return json_response(200, Camera.of(card))
+
+
 @router.get("/v1/cameras/<camera_id>/frames", responses=openapi.answers(200, 404))
 def list_frames(
     camera_id: str,

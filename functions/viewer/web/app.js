@@ -687,21 +687,23 @@ async function showLive(cameraId) {
   startPolling("live", () => refreshLive(cameraId), LIVE_POLL_MS);
 }
 
-// Follows the camera's newest frame: the image changes only when a newer frame has arrived.
+// Follows the camera's newest frame: the image changes only when a newer frame has arrived. The camera's status and
+// last_frame_at come from GET /v1/cameras/{id}: one camera, not the whole list with a thumbnail signed for each.
 async function refreshLive(cameraId) {
-  const [page, cameras] = await Promise.all([
+  const [page, camera] = await Promise.all([
     api("GET", `v1/cameras/${enc(cameraId)}/frames${query({ order: "newest", limit: "1" })}`),
-    api("GET", "v1/cameras"),
+    api("GET", `v1/cameras/${enc(cameraId)}`),
   ]);
-  state.cameras = cameras.items;
+  state.cameras = (state.cameras || []).map((item) => (item.camera_id === camera.camera_id ? camera : item));
   if (document.body.dataset.view !== "live") return;
-  const camera = state.cameras.find((item) => item.camera_id === cameraId);
   const badge = statusBadge(camera?.status)[0];
   $("live-status").hidden = !badge;
   if (badge) {
     $("live-status").className = badge.className;
     $("live-status").textContent = badge.textContent;
   }
+  const last = camera?.last_frame_at;
+  $("live-last").textContent = last ? t("live.last_frame", { time: formatTime(last), age: formatAge(last) }) : t("live.never");
   const frame = page.items[0];
   $("live-empty").hidden = Boolean(frame);
   $("live-image").hidden = !frame;

@@ -20,7 +20,7 @@ from doti import ids
 from doti.accounts import roles
 from doti.accounts.roles import Permission
 from doti.contracts import registry, terms
-from doti.entities import Camera, User
+from doti.entities import Camera, Contract, User
 from doti.store import frames as store
 from doti.store import registry as registry_store
 from doti.store.objects import Storage
@@ -63,11 +63,24 @@ def cameras_for(user: User, *, storage: Storage, now: datetime) -> list[CameraCa
     contract = terms.get_contract(user.contract_id)
     terms.require_serving(contract, now)
     roles.require(user, Permission.VIEW)
-    cameras = registry.visible_cameras(user.contract_id, user)
+    return _cards(contract, registry.visible_cameras(user.contract_id, user), storage=storage, now=now)
+
+
+def camera_for(user: User, camera_id: str, *, storage: Storage, now: datetime) -> CameraCard:
+    """One camera the user may see, as the listing shows it (a client's single-camera live view reads its status and
+    last_frame_at here without listing every camera); another contract's, or one outside the scope, is NotFound."""
+    contract = terms.get_contract(user.contract_id)
+    terms.require_serving(contract, now)
+    roles.require(user, Permission.VIEW)
+    (card,) = _cards(contract, [registry.camera_for_user(user, camera_id)], storage=storage, now=now)
+    return card
+
+
+def _cards(contract: Contract, cameras: list[Camera], *, storage: Storage, now: datetime) -> list[CameraCard]:
     pointers = [(c.camera_id, c.last_frame_id) for c in cameras if c.last_frame_id]
     latest = store.frames_by_key(pointers) if pointers else {}
     # The sites' names, so that a form can offer the user's sites by name (the invite form's scope): one batched read.
-    sites = registry_store.sites_by_id(user.contract_id, {c.site_id for c in cameras})
+    sites = registry_store.sites_by_id(contract.contract_id, {c.site_id for c in cameras})
     cards = []
     for camera in cameras:
         frame = latest.get((camera.camera_id, camera.last_frame_id or ""))
