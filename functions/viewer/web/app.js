@@ -964,10 +964,18 @@ function markersByBucket(bar) {
 }
 
 // The day's markers as a list under the bar: local time, kind and text (textContent only, never HTML), each a
-// button that jumps to its moment, so the markers are reachable and readable without the bar.
+// button that jumps to its moment, so the markers are reachable and readable without the bar. Folded on a phone (the
+// first pictures stay in the upper half of the screen), open on a wider screen; a user's choice stands for the day.
 function renderMarkerList(bar) {
-  const markers = bar.markers.filter((marker) => (marker.kind === "event" || marker.kind === "note") && bar.marks[markerIndex(bar, marker)]);
-  $("daybar-markers-wrap").hidden = markers.length === 0;
+  const inDay = (marker) => (marker.kind === "event" || marker.kind === "note") && bar.marks[markerIndex(bar, marker)];
+  const markers = bar.markers.filter(inDay);
+  const wrap = $("daybar-markers-wrap");
+  wrap.hidden = markers.length === 0;
+  if (wrap.dataset.key !== bar.key) {
+    wrap.dataset.key = bar.key;
+    wrap.open = window.matchMedia("(min-width: 700px)").matches;
+  }
+  $("daybar-markers-count").textContent = t("daybar.markers", { n: String(markers.length) });
   $("daybar-markers-more").hidden = !bar.truncated;
   $("daybar-markers").replaceChildren(
     ...markers.map((marker) => {
@@ -1032,8 +1040,6 @@ function bucketText(index) {
   if ((bucket.max_activity ?? 0) >= ACTIVITY_MARK) parts.push(t("daybar.activity"));
   if (bar.marks[index].event) parts.push(tn("daybar.events", bar.marks[index].event));
   if (bar.marks[index].note) parts.push(tn("daybar.notes", bar.marks[index].note));
-  const texts = bucketTitle(index);
-  if (texts) parts.push(texts);
   return parts.join(", ");
 }
 
