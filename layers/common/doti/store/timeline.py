@@ -26,16 +26,18 @@ It does move `first_frame_id` on to the next frame of the slot when it takes the
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from pynamodb.exceptions import DoesNotExist, PynamoDBException
+from pynamodb.exceptions import DoesNotExist, PutError, PynamoDBException
 from pynamodb.transactions import TransactWrite
 
 from doti import entities, ids
 from doti.clock import ceil_to_second
 from doti.errors import StorageError
+from doti.store.conditions import is_condition_failure
 from doti.store.models import FrameModel, TimelineSlotModel
 
 SLOT = timedelta(minutes=5)
@@ -153,3 +155,56 @@ def day_slots(camera_id: str, start: datetime, end: datetime) -> list[Slot]:
         return [_slot(item) for item in query]
     except PynamoDBException as exc:
         raise StorageError("could not read the timeline") from exc
+
+
+# the backfill of slots for frames indexed before ingest wrote them (doti.jobs.timeline_backfill)
+
+
+@dataclass(frozen=True)
+class IndexedFrame:
+    frame_id: str
+    captured_at: datetime
+    expires_at: datetime
+    activity_score: float | None
+
+
+def indexed_frames(camera_id: str, start: datetime, end: datetime, *, page_size: int) -> Iterator[IndexedFrame]:
+    """The camera's index items captured in [start, end), oldest first: one key-range query read page by page (never a
+    scan), only the attributes a slot needs."""
+    lower, upper = ids.frame_id_floor(start), ids.frame_id_floor(end)
+    try:
+        query = FrameModel.query(
+            camera_id,
+            range_key_condition=FrameModel.frame_id.between(lower, upper),
+            attributes_to_get=["frame_id", "captured_at", "expires_at", "activity_score"],
+            page_size=page_size,
+        )
+        for item in query:
+            if start <= item.captured_at < end:
+                score = item.activity_score
+                yield IndexedFrame(
+                    item.frame_id, item.captured_at, item.expires_at, float(score) if score is not None else None
+                )
+    except PynamoDBException as exc:
+        raise StorageError("could not read the frame index") from exc
+
+
+def put_slot_if_absent(camera_id: str, slot: Slot, expires_at: datetime) -> bool:
+    """Write the slot only if the camera has none at its start (True); False if one exists, ingest's or an earlier
+    backfill's: it is left as it is, so frames ingest counted are never counted twice. A retried put that had been
+    applied finds its own slot, and says False."""
+    item = TimelineSlotModel(
+        camera_id,
+        slot_key(slot.start),
+        frames=slot.frames,
+        max_activity=slot.max_activity,
+        first_frame_id=slot.first_frame_id,
+        expires_at=expires_at,
+    )
+    try:
+        item.save(condition=TimelineSlotModel.slot.does_not_exist())
+    except PutError as exc:
+        if is_condition_failure(exc):
+            return False
+        raise StorageError("could not write the timeline") from exc
+    return True
