@@ -26,7 +26,7 @@ from doti import runtime
 from doti.auth.staff import create_staff_key
 from doti.clock import format_rfc3339, parse_rfc3339, utcnow
 from doti.entities import StaffMember
-from doti.oversight import disclosures, evidence
+from doti.oversight import access_log, disclosures, evidence
 from functions.viewer import app as viewer
 from tests.support import (
     LambdaContext,
@@ -352,6 +352,20 @@ def test_the_customer_sees_the_recipient_of_a_disclosure_when_the_basis_allows(w
     assert entry["details"]["frames"] == 1
     assert "withheld" not in entry
     assert "stf_" not in json.dumps(entry)
+
+
+def test_a_disclosure_is_by_the_security_company_on_the_named_camera_for_every_basis_shown(world, base_time):
+    # Given disclosures under Art. 10-3 ① (recipient withheld) and ② (shown in full) by a named staff member
+    frame_id = ingest_frame_id(world, body=sample_image(), captured_at=base_time)
+    for basis in ("art10-3-1", "art10-3-2"):
+        created(disclose(world, frame_ids=[frame_id], basis=basis))
+
+    # When the customer reads their access log
+    entries = [e for e in customer_access_log(world) if e["action"] == "disclosure.created"]
+
+    # Then each is by the security company, never a person, and names the camera its scope is about
+    assert [(e["actor_name"], e["camera_name"]) for e in entries] == [(access_log.STAFF_NAME, "Entrance")] * 2
+    assert "stf_" not in json.dumps(entries)
 
 
 def test_a_disclosure_required_by_law_is_shown_without_recipient_or_reason(world, base_time):

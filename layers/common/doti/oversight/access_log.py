@@ -17,7 +17,8 @@ may not list the contract's users): `actor_name` is the user's name (their login
 device's name, resolved only among THIS contract's users and devices; staff are always the security company as a whole
 (`STAFF_NAME`), never one employee, disclosures included (what a disclosure entry shows beyond that is fixed when it
 is written, see doti.oversight.disclosures); jobs are the service itself. `camera_name` names the camera of a
-camera-scoped entry (its subject, or its `camera_id` detail) when that camera is the contract's. The names of a page
+camera-scoped entry (its `camera_id` detail, a disclosure's scope's, or its subject) when that camera is the
+contract's. The names of a page
 cost one BatchGetItem per table (cameras, devices) and one query of the contract's users, whatever the page's length;
 a user or device since removed, or an id of another contract, gets the generic wording and never another tenant's
 name.
@@ -142,9 +143,11 @@ def customer_page(
 
 
 def _camera_of(entry: CustomerEntry) -> str | None:
-    camera_id = entry.details.get("camera_id")
-    if isinstance(camera_id, str) and camera_id:
-        return camera_id
+    """The camera the entry is about: its `camera_id` detail, its scope's (a disclosure's), or its subject."""
+    scope = entry.details.get("scope")
+    for camera_id in (entry.details.get("camera_id"), scope.get("camera_id") if isinstance(scope, dict) else None):
+        if isinstance(camera_id, str) and camera_id:
+            return camera_id
     if entry.subject and entry.subject.startswith(_CAMERA_PREFIX):
         return entry.subject
     return None
