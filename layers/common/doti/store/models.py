@@ -417,6 +417,14 @@ class DeletionReceiptModel(Model):
     frames = NumberAttribute(default=0)
     notes = NumberAttribute(default=0)
     bytes = NumberAttribute(default=0)
+    # The same counts per source, added in the same UpdateItem as the totals above. A day stored before they existed
+    # has none of them (and a day begun before has totals they do not add up to): its split is unknown.
+    retention_frames = NumberAttribute(null=True)
+    retention_notes = NumberAttribute(null=True)
+    retention_bytes = NumberAttribute(null=True)
+    takedown_frames = NumberAttribute(null=True)
+    takedown_notes = NumberAttribute(null=True)
+    takedown_bytes = NumberAttribute(null=True)
 
 
 class NoteModel(Model):
