@@ -224,6 +224,13 @@ class Export(ResponseModel):
         )
 
 
+class ExportPage(ResponseModel):
+    """The contract's exports of the user's sites, newest first, each as GET /v1/exports/{export_id} gives it."""
+
+    items: list[Export]
+    cursor: Omittable[str] = Field(description="absent on the last page")
+
+
 class Notice(ResponseModel):
     notice_id: str
     kind: str
