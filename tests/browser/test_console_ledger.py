@@ -73,11 +73,11 @@ def ledger(web_stack, staff, demo_owner, camera_has_frames) -> dict[str, Any]:
         takedown_bytes=20_000,
     )
     _put_receipt(web_stack, old_day, frames=4, notes=1, bytes=40_000)
-    start = datetime.now(UTC) - timedelta(minutes=10)
+    end = datetime.now(UTC)  # the camera has sent frames in the minute before (camera_has_frames)
     window = {
         "camera_id": web_stack["camera_id"],
-        "from": start.strftime("%Y-%m-%dT%H:%M:%SZ"),
-        "to": (start + timedelta(minutes=1)).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "from": (end - timedelta(minutes=1)).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "to": end.strftime("%Y-%m-%dT%H:%M:%SZ"),
     }
     asked = requests.post(f"{web_stack['api_url']}/v1/exports", json=window, headers=demo_owner.headers, timeout=30)
     assert asked.status_code == 202, asked.text

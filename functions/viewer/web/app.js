@@ -1569,7 +1569,7 @@ function receiptRow(receipt) {
 }
 
 function countsCell(counts, source) {
-  return el("td", { className: source, attrs: { "data-source": source } }, [
+  return el("td", { className: source, attrs: { "data-source": source, "data-label": t(`deletions.${source}`) } }, [
     el("span", { className: "count", text: tn("deletions.frames", counts.frames) }),
     el("span", { className: "count", text: tn("deletions.notes", counts.notes) }),
     el("span", { className: "count", text: formatBytes(counts.bytes) }),
