@@ -277,6 +277,9 @@ def test_given_the_customer_routes_when_called_then_each_body_is_the_published_a
     _keys(requested, ["export_id", "status"])
     export = customer.call("GET", f"/v1/exports/{requested['export_id']}", 200)
     _keys(export, QUEUED_EXPORT)
+    listed = customer.call("GET", "/v1/exports", 200)
+    assert list(listed) == ["items"]
+    assert listed["items"] == [export]
 
     published = admin_call(
         "POST",
@@ -303,6 +306,8 @@ def test_given_the_customer_routes_when_called_then_each_body_is_the_published_a
     assert list(customer.call("GET", "/v1/access-log", 200, query={"limit": "1"})) == ["items", "cursor"]
     deletions = customer.call("GET", "/v1/deletions", 200)
     assert list(deletions) == ["items"]
+    for receipt in deletions["items"]:
+        _keys(receipt, ["day", "frames", "notes", "bytes", "by_source"])
 
     invited = customer.call("POST", "/v1/users", 201, {"name": "Night shift", "role": "viewer"})
     _keys(invited, ["invitation_id", "url", "expires_at", "role", "name", "site_ids"])

@@ -6,13 +6,15 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+import boto3
 import pytest
 
 from doti.viewing.deletions import day_of
 from functions.viewer import app as viewer
-from tests.support import LambdaContext, api_event, assert_error
+from tests.support import LambdaContext, admin_call, api_event, assert_error
 from tests.support.contract_states import put_in_state
 from tests.support.deletions import deletions, receipts
+from tests.support.ledger import counts, receipt, retained, taken_down
 from tests.support.retention import bytes_of, ingested, now, run, stored_frame_ids
 from tests.support.takedown import take_down
 from tests.support.viewer import owner_token
@@ -38,8 +40,8 @@ def test_a_retention_run_and_a_takedown_are_receipted_per_day_newest_first(aws, 
 
     # Then the customer reads one receipt per day, the job's day first, with frames, notes and bytes
     assert receipts(world) == [
-        {"day": day_of(later), "frames": 2, "notes": 0, "bytes": expired_bytes},
-        {"day": day_of(now()), "frames": 1, "notes": 0, "bytes": taken_bytes},
+        retained(day_of(later), frames=2, bytes_=expired_bytes),
+        taken_down(day_of(now()), frames=1, bytes_=taken_bytes),
     ]
 
 
@@ -56,7 +58,7 @@ def test_runs_on_one_day_add_up_and_a_rerun_adds_nothing(aws, world_factory):
     run(at + timedelta(minutes=2))
 
     # Then the day's receipt counts each frame once
-    assert receipts(world) == [{"day": day_of(at), "frames": 2, "notes": 0, "bytes": all_bytes}]
+    assert receipts(world) == [retained(day_of(at), frames=2, bytes_=all_bytes)]
 
 
 def test_another_contracts_receipts_are_never_visible(aws, world_factory):
@@ -130,3 +132,69 @@ def test_receipts_need_a_session(world):
 def test_days_are_utc_days():
     assert day_of(datetime(2026, 11, 25, 23, 30, tzinfo=UTC)) == "2026-11-25"
     assert day_of(datetime(2026, 11, 26, 8, 30, tzinfo=UTC).astimezone(UTC) - timedelta(hours=9)) == "2026-11-25"
+
+
+# per source (retention, takedown)
+
+
+def test_a_retention_run_and_a_takedown_on_one_day_are_split_and_add_up(aws, world_factory):
+    world = world_factory(retention_days=31)
+    # Given two frames 10 days old and a fresh one, and staff then shorten the retention to 7 days
+    expiring = [ingested(world, now() - timedelta(days=10, minutes=m)) for m in (0, 1)]
+    taken = ingested(world, now() - timedelta(minutes=1))
+    expired_bytes, taken_bytes = bytes_of(aws, expiring), bytes_of(aws, [taken])
+    patched = admin_call(
+        "PATCH", f"/v1/admin/contracts/{world.contract_id}", key=world.staff_key, body={"retention_days": 7}
+    )
+    assert patched["statusCode"] == 200, patched["body"]
+
+    # When staff take the fresh frame down and the retention job runs right after (the same UTC day)
+    request = {"camera_id": world.camera_id, "frame_id": taken["frame_id"], "ground": "art7-1-3", "reason": "window"}
+    assert take_down(world.staff_key, world.contract_id, **request)["statusCode"] == 200
+    at = now()
+    assert run(at).frames_deleted == 2
+
+    # Then the day's receipt splits the two sources, and its totals (what old clients read) are their sum
+    [day] = receipts(world)
+    assert day == receipt(
+        day_of(at), retention=counts(frames=2, bytes_=expired_bytes), takedown=counts(frames=1, bytes_=taken_bytes)
+    )
+    assert (day["frames"], day["bytes"]) == (3, expired_bytes + taken_bytes)
+
+
+def _put_receipt(aws, contract_id: str, day: str, **numbers: int) -> None:
+    """A receipt item as stored (by an older version, for the first cases), written to the table directly."""
+    item = {"contract_id": {"S": contract_id}, "day": {"S": day}}
+    item |= {name: {"N": str(value)} for name, value in numbers.items()}
+    boto3.client("dynamodb").put_item(TableName=aws.refs["DeletionReceiptsTable"], Item=item)
+
+
+def test_a_day_stored_before_sources_were_counted_has_no_split(aws, world):
+    # Given a receipt stored before this change: totals only
+    _put_receipt(aws, world.contract_id, "2026-11-20", frames=4, notes=1, bytes=900)
+
+    # When the customer reads it / Then the totals are there and the split is null (unknown), not a guess
+    assert receipts(world) == [{"day": "2026-11-20", "frames": 4, "notes": 1, "bytes": 900, "by_source": None}]
+
+
+def test_a_day_begun_before_sources_were_counted_has_no_split(aws, world):
+    # Given a day counted in part before the change (4 frames) and in part after (a takedown of 1 frame)
+    _put_receipt(aws, world.contract_id, "2026-11-21", frames=5, notes=0, bytes=1000, takedown_frames=1)
+    _put_receipt(aws, world.contract_id, "2026-11-22", frames=1, notes=0, bytes=100, takedown_frames=1)
+    # (the second day: its takedown bytes are missing, so its sources do not add up either)
+
+    # When the customer reads them / Then neither day gives a split its totals do not bear out
+    assert [r["by_source"] for r in receipts(world)] == [None, None]
+
+
+def test_a_takedown_alone_leaves_the_retention_side_at_zero(aws, world):
+    # Given a frame staff take down
+    taken = ingested(world, now() - timedelta(minutes=1))
+    taken_bytes = bytes_of(aws, [taken])
+    request = {"camera_id": world.camera_id, "frame_id": taken["frame_id"], "ground": "art7-1-4", "reason": "x"}
+
+    # When it is taken down
+    assert take_down(world.staff_key, world.contract_id, **request)["statusCode"] == 200
+
+    # Then the day's receipt is all takedown
+    assert receipts(world) == [taken_down(day_of(now()), frames=1, bytes_=taken_bytes)]

@@ -29,6 +29,7 @@ from tests.support import (
     body_of,
     camera_consents,
     customer_event,
+    ledger,
     sample_event,
 )
 from tests.support.notes import (
@@ -621,7 +622,7 @@ def test_the_retention_job_deletes_expired_notes_and_site_events_and_receipts_th
     assert not {old_note["note_id"], old_event["note_id"]} & remaining
     assert run_retention(later).notes_deleted == 0
     # And the customer's receipt of that day counts the two notes
-    assert receipts(token) == [{"day": later.strftime("%Y-%m-%d"), "frames": 0, "notes": 2, "bytes": 0}]
+    assert receipts(token) == [ledger.retained(later.strftime("%Y-%m-%d"), notes=2)]
 
 
 @pytest.mark.isolated  # the retention job walks every contract
@@ -662,8 +663,8 @@ def test_deletions_list_each_expired_note_once_with_the_frames_of_the_day_it_wen
     assert stored_notes(world.contract_id) == []
     # And the owner's deletion receipts list them per day, newest first, with the frame and its bytes
     assert receipts(token) == [
-        {"day": second_day.strftime("%Y-%m-%d"), "frames": 0, "notes": 2, "bytes": 0},
-        {"day": first_day.strftime("%Y-%m-%d"), "frames": 1, "notes": 6, "bytes": freed},
+        ledger.retained(second_day.strftime("%Y-%m-%d"), notes=2),
+        ledger.retained(first_day.strftime("%Y-%m-%d"), frames=1, notes=6, bytes_=freed),
     ]
 
 
@@ -702,7 +703,7 @@ def test_staff_take_down_a_note_and_a_site_event_on_an_art_7_1_ground(aws, world
     assert all(e.details["ground"] == "art7-1-4" for e in entries)
     assert "offensive" not in json.dumps([e.details for e in entries])
     # And the receipt counts two notes
-    assert receipts(token) == [{"day": utcnow().strftime("%Y-%m-%d"), "frames": 0, "notes": 2, "bytes": 0}]
+    assert receipts(token) == [ledger.taken_down(utcnow().strftime("%Y-%m-%d"), notes=2)]
     # And a second takedown of the same note is not_found
     again = take_down(operator_key, world.contract_id, camera_id=world.camera_id, note_id=note["note_id"], **ground)
     assert_error(again, 404, "not_found")

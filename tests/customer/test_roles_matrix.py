@@ -296,6 +296,7 @@ ROUTES: dict[tuple[str, str], Case | str] = {
         takes_ids=True,
     ),
     ("POST", "/v1/exports"): Case(Permission.EXPORT, SERVING, 202, request_export, takes_ids=True),
+    ("GET", "/v1/exports"): Case(Permission.EXPORT, SERVING, 200, lambda c, _t: request("GET", "/v1/exports", c)),
     ("GET", "/v1/exports/{export_id}"): Case(
         Permission.EXPORT,
         SERVING,

@@ -406,6 +406,14 @@ class Retention(Scenario):
         expected = (2, 1, tenant.data["expired bytes"])
         if receipted != expected:
             seen.problem(RECEIPTS, f"deletion receipts say (frames, notes, bytes) {receipted}, deleted {expected}")
+        # the retention job's own counts, written in the same UpdateItem as the totals, say the same
+        by_retention = (
+            sum(int(r.retention_frames or 0) for r in receipts),
+            sum(int(r.retention_notes or 0) for r in receipts),
+            sum(int(r.retention_bytes or 0) for r in receipts),
+        )
+        if by_retention != receipted:
+            seen.problem(RECEIPTS, f"the receipts' retention counts say {by_retention}, their totals {receipted}")
         observe.frame_orphans(tenant.contract_id, seen)
 
 

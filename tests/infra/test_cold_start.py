@@ -14,12 +14,12 @@ import json
 import subprocess
 import sys
 from collections.abc import Iterator, Mapping
-from dataclasses import fields
+from dataclasses import MISSING, fields
 from pathlib import Path
 
 import pytest
 
-from doti.settings import Settings
+from doti.settings import PRODUCTION_SCRYPT_N, Settings
 
 ROOT = Path(__file__).resolve().parents[2]
 LAYER = ROOT / "layers" / "common"
@@ -43,7 +43,8 @@ def _variable(field_name: str) -> str:
 
 def _complete_environment() -> dict[str, str]:
     """Every variable Settings reads, with a plausible value; fake credentials so no client looks for real ones."""
-    env = {_variable(f.name): "7" if f.type == "int" else f"doti-{f.name}" for f in fields(Settings)}
+    required = [f for f in fields(Settings) if f.default is MISSING]
+    env = {_variable(f.name): "7" if f.type == "int" else f"doti-{f.name}" for f in required}
     return env | {
         "AWS_REGION": "us-east-1",
         "AWS_ACCESS_KEY_ID": "testing",
@@ -148,12 +149,19 @@ def test_init_validates_binds_and_returns_the_settings_once() -> None:
     }
 
 
+def test_unset_the_password_hash_cost_is_the_production_one() -> None:
+    # Optional, and set only by the test suite (to hash faster): unset, as deployed, new hashes cost N = 2**14
+    assert Settings.from_env(_complete_environment()).password_scrypt_n == PRODUCTION_SCRYPT_N == 2**14
+
+
 @pytest.mark.parametrize(
     ("variable", "value", "named"),
     [
         ("CONTRACTS_TABLE", None, "missing environment variables: CONTRACTS_TABLE"),
         ("REMASK_QUEUE_URL", "", "missing environment variables: REMASK_QUEUE_URL"),
         ("PURGE_GRACE_DAYS", "soon", "PURGE_GRACE_DAYS must be a whole number, not 'soon'"),
+        ("PASSWORD_SCRYPT_N", "1000", "PASSWORD_SCRYPT_N must be a power of two of at least 1024, not 1000"),
+        ("PASSWORD_SCRYPT_N", "512", "PASSWORD_SCRYPT_N must be a power of two of at least 1024, not 512"),
     ],
 )
 def test_init_names_a_missing_or_malformed_variable_and_binds_nothing(
@@ -161,7 +169,7 @@ def test_init_names_a_missing_or_malformed_variable_and_binds_nothing(
 ) -> None:
     # Given the environment template.yaml sets, but for one variable
     env = _complete_environment()
-    env.pop(variable)
+    env.pop(variable, None)
     if value is not None:
         env[variable] = value
 

@@ -24,7 +24,7 @@ from doti.auth.staff import create_staff_key
 from doti.clock import utcnow
 from doti.ingest import frames, notes
 from doti.oversight import access_log
-from doti.viewing import deletions
+from doti.viewing import deletions, exports
 from doti.viewing import frames as browsing
 from functions.admin import app as admin
 from functions.ingest import app as ingest
@@ -364,6 +364,7 @@ def test_given_the_listing_bounds_then_the_document_declares_those_the_domain_en
     assert _query_parameter(documents, "/v1/cameras/{camera_id}/notes", "limit")["maximum"] == notes.MAX_PAGE
     assert _query_parameter(documents, "/v1/access-log", "limit")["maximum"] == access_log.MAX_PAGE
     assert _query_parameter(documents, "/v1/deletions", "limit")["maximum"] == deletions.MAX_PAGE
+    assert _query_parameter(documents, "/v1/exports", "limit")["maximum"] == exports.MAX_LIST
     for name in ("from", "to"):
         assert _query_parameter(documents, "/v1/deletions", name)["pattern"] == r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$"
 

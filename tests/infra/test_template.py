@@ -12,7 +12,7 @@ import shlex
 import shutil
 import subprocess
 import sys
-from dataclasses import fields
+from dataclasses import MISSING, fields
 from functools import cache
 from pathlib import Path
 from types import ModuleType
@@ -120,9 +120,17 @@ def test_given_globals_then_every_function_runs_python_3_12():
 
 
 def test_given_settings_then_globals_set_every_variable_they_read():
-    expected = {field.name.upper() for field in fields(Settings) if field.name != "region"}
+    required = {field.name.upper() for field in fields(Settings) if field.name != "region" and field.default is MISSING}
 
-    assert expected - set(GLOBAL_ENV) == set()
+    assert required - set(GLOBAL_ENV) == set()
+
+
+def test_given_the_template_then_no_function_lowers_the_password_hash_cost():
+    # PASSWORD_SCRYPT_N exists for the test suite only: deployed, every function hashes at the production cost
+    environments = [GLOBAL_FUNCTION, *(RESOURCES[name]["Properties"] for name in FUNCTIONS)]
+    variables = [set(env.get("Environment", {}).get("Variables", {})) for env in environments]
+
+    assert [names for names in variables if "PASSWORD_SCRYPT_N" in names] == []
 
 
 # ---------------------------------------------------------------- handlers, routes and schedules

@@ -89,6 +89,11 @@ def logged_in(login_id: str, password: str) -> str:
     return body_of(response)["token"]
 
 
+def _stamp(moment: datetime) -> str:
+    """A time as PynamoDB's UTCDateTimeAttribute stores it."""
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f+0000")
+
+
 def seed_service_tables(aws: Provisioned, tenant: Tenant, now: datetime) -> None:
     """One raw item per table, shaped by its key schema alone and carrying the tenant's ids."""
     w = tenant.world
@@ -96,7 +101,8 @@ def seed_service_tables(aws: Provisioned, tenant: Tenant, now: datetime) -> None
         "UsageTable": {"contract_id": w.contract_id, "period": "2026-11", "bytes": "1"},
         "NotesTable": {"camera_id": w.camera_id, "note_id": f"note-{w.contract_id}", "contract_id": w.contract_id},
         "SharesTable": {"token_hash": f"share-{w.contract_id}", "contract_id": w.contract_id},
-        "ExportsTable": {"export_id": f"exp-{w.contract_id}", "contract_id": w.contract_id},
+        # an export carries its by_contract index keys (contract_id, created_at), as every export does
+        "ExportsTable": {"export_id": f"exp-{w.contract_id}", "contract_id": w.contract_id, "created_at": _stamp(now)},
         "DeletionReceiptsTable": {"contract_id": w.contract_id, "day": now.date().isoformat()},
     }
     for logical, item in values.items():
@@ -410,12 +416,15 @@ def test_purge_finds_data_by_key_never_scans_and_deletes_in_batches(aws, tenants
     # When it is purged
     purge(tenants, tenants.terminated_at + timedelta(days=GRACE_DAYS, hours=1))
 
-    # Then no table was scanned but the small exports and re-mask job tables, which have no key for a contract
+    # Then no table was scanned but the small re-mask job table, which has no key for a contract (exports are found
+    # through their by_contract index)
     operations = [op for op, _ in aws_calls]
     assert "ListObjectVersions" in operations
     assert "Query" in operations
     scanned = {params.get("TableName") for op, params in aws_calls if op == "Scan"}
-    assert scanned <= {aws.refs["ExportsTable"], aws.refs["RemaskJobsTable"]}
+    assert scanned <= {aws.refs["RemaskJobsTable"]}
+    exports_table = aws.refs["ExportsTable"]
+    assert any(op == "Query" and params.get("TableName") == exports_table for op, params in aws_calls)
     # and every deletion was batched within the services' limits, the versions left behind deleted by version id
     deletes = [params["Delete"]["Objects"] for op, params in aws_calls if op == "DeleteObjects"]
     assert all(0 < len(objects) <= 1000 for objects in deletes)

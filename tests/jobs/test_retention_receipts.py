@@ -15,6 +15,7 @@ from doti.errors import StorageError
 from doti.viewing.deletions import day_of
 from infra.provision import Provisioned
 from tests.support.deletions import receipts
+from tests.support.ledger import retained
 from tests.support.notes import added
 from tests.support.retention import (
     bytes_of,
@@ -121,7 +122,7 @@ def test_an_object_s3_fails_to_delete_is_deleted_by_the_next_run_and_its_frame_c
     # Then the leftover object is deleted without counting its frame a second time
     assert stored_frame_ids(aws) == set()
     assert (second.frames_deleted, second.bytes_freed) == (0, 0)
-    assert receipts(world) == [{"day": day_of(at), "frames": 3, "notes": 0, "bytes": all_bytes}]
+    assert receipts(world) == [retained(day_of(at), frames=3, bytes_=all_bytes)]
 
 
 def test_a_failed_index_batch_write_is_finished_by_the_next_run_and_counted_once(aws, world_factory, aws_faults):
@@ -144,7 +145,7 @@ def test_a_failed_index_batch_write_is_finished_by_the_next_run_and_counted_once
     # Then everything is deleted (the 25 frames as objects without index items) and each frame counted once
     assert stored_frame_ids(aws) == set()
     assert rerun.reconciled.orphans_deleted == 25
-    assert receipts(world) == [{"day": day_of(at), "frames": 30, "notes": 0, "bytes": all_bytes}]
+    assert receipts(world) == [retained(day_of(at), frames=30, bytes_=all_bytes)]
 
 
 def test_a_failed_receipt_write_loses_no_count(aws, world_factory, aws_faults):
@@ -164,7 +165,7 @@ def test_a_failed_receipt_write_loses_no_count(aws, world_factory, aws_faults):
     # When it runs again / Then the frames are deleted and counted, once
     assert run(at).frames_deleted == 2
     assert stored_frame_ids(aws) == set()
-    assert receipts(world) == [{"day": day_of(at), "frames": 2, "notes": 0, "bytes": all_bytes}]
+    assert receipts(world) == [retained(day_of(at), frames=2, bytes_=all_bytes)]
 
 
 def test_overlapping_runs_count_each_frame_once(aws, world_factory, aws_faults):
@@ -184,7 +185,7 @@ def test_overlapping_runs_count_each_frame_once(aws, world_factory, aws_faults):
     assert overlapping == [2]
     assert (first.frames_deleted, first.stopped_early) == (0, True)
     assert stored_frame_ids(aws) == set()
-    assert receipts(world) == [{"day": day_of(at), "frames": 2, "notes": 0, "bytes": all_bytes}]
+    assert receipts(world) == [retained(day_of(at), frames=2, bytes_=all_bytes)]
 
 
 # notes: counted before they are deleted, against their partition's own watermark, as frames are
@@ -205,12 +206,12 @@ def test_a_failed_receipt_write_loses_no_note_count(aws, world_factory, aws_faul
         run(at)
     counted_before = {1: [], 2: notes}[failing]
     assert note_ids(world) == {*notes, event, young} - set(counted_before)
-    assert receipts(world) == ([{"day": day_of(at), "frames": 0, "notes": 2, "bytes": 0}] if counted_before else [])
+    assert receipts(world) == ([retained(day_of(at), notes=2)] if counted_before else [])
 
     # When it runs again / Then the rest is deleted and counted, and each note is in the receipt once
     assert run(at).notes_deleted == 3 - len(counted_before)
     assert note_ids(world) == {young}
-    assert receipts(world) == [{"day": day_of(at), "frames": 0, "notes": 3, "bytes": 0}]
+    assert receipts(world) == [retained(day_of(at), notes=3)]
 
 
 def test_a_failed_note_delete_is_finished_by_the_next_run_and_each_note_counted_once(aws, world_factory, aws_faults):
@@ -225,7 +226,7 @@ def test_a_failed_note_delete_is_finished_by_the_next_run_and_each_note_counted_
     with pytest.raises(StorageError):
         run(at, batch=3)
     assert note_ids(world) == {*notes[3:], event}
-    assert receipts(world) == [{"day": day_of(at), "frames": 0, "notes": 5, "bytes": 0}]
+    assert receipts(world) == [retained(day_of(at), notes=5)]
 
     # When it runs again
     rerun = run(at, batch=3)
@@ -233,7 +234,7 @@ def test_a_failed_note_delete_is_finished_by_the_next_run_and_each_note_counted_
     # Then the two leftover notes are deleted uncounted, the site event counted, and each note is in the receipt once
     assert rerun.notes_deleted == 1
     assert note_ids(world) == set()
-    assert receipts(world) == [{"day": day_of(at), "frames": 0, "notes": 6, "bytes": 0}]
+    assert receipts(world) == [retained(day_of(at), notes=6)]
 
 
 @pytest.mark.parametrize(
@@ -273,4 +274,4 @@ def test_overlapping_runs_count_each_note_once(
     assert overlapping == [second_counts]
     assert (first.notes_deleted, first.stopped_early) == (first_counts, first_stops)
     assert note_ids(world) == set()
-    assert receipts(world) == [{"day": day_of(at), "frames": 0, "notes": 3, "bytes": 0}]
+    assert receipts(world) == [retained(day_of(at), notes=3)]

@@ -1,12 +1,15 @@
 """Backup exports (Art. 10-4; SPEC §6, §12): request a ZIP of a camera's frames in a window, then poll it for the
 signed download link. The exporter function builds it."""
 
+from typing import Annotated
+
 from aws_lambda_powertools.event_handler import Response
+from aws_lambda_powertools.event_handler.openapi.params import Query
 from aws_lambda_powertools.event_handler.router import APIGatewayRouter
 from pydantic import BaseModel, ConfigDict, Field
 
 from doti import openapi, runtime
-from doti.api.customer import Export, ExportAccepted
+from doti.api.customer import Export, ExportAccepted, ExportPage
 from doti.clock import parse_rfc3339, utcnow
 from doti.http import json_response
 from doti.settings import get_settings
@@ -40,6 +43,17 @@ def request_export(body: ExportBody) -> Response[ExportAccepted]:
         now=utcnow(),
     )
     return json_response(202, ExportAccepted(export_id=export.export_id, status=export.status))
+
+
+@router.get("/v1/exports", responses=openapi.answers(200))
+def list_exports(
+    limit: Annotated[int, Query(ge=1, le=exports.MAX_LIST)] = 20,
+    cursor: Annotated[str | None, Query(max_length=512)] = None,
+) -> Response[ExportPage]:
+    """The contract's exports of the user's sites, newest first, each as GET /v1/exports/{export_id} gives it."""
+    _, user = session(router)
+    found, next_cursor = exports.list_exports(user, limit=limit, cursor=cursor, storage=runtime.storage(), now=utcnow())
+    return json_response(200, ExportPage(items=[Export.of(status) for status in found], cursor=next_cursor))
 
 
 @router.get("/v1/exports/<export_id>", responses=openapi.answers(200, 404))

@@ -47,6 +47,7 @@ const state = {
   day: null, // the timeline's day, YYYY-MM-DD in state.tz
   dayBar: null, // {key, buckets, markers, index} of the timeline's day, or null when the API has none
   poll: null, // {fn, ms}: what the visible view refreshes, stopped in background tabs
+  serverExports: null, // false once GET /v1/exports answered 404 (an older server): the remembered list is used
 };
 
 const $ = (id) => document.getElementById(id);
@@ -1466,7 +1467,8 @@ async function copyInvitation() {
   }
 }
 
-// ---- exports: there is no list route, so this browser remembers the ones its user asked for
+// ---- exports: the contract's recent ones from GET /v1/exports (those of the user's sites). A server without that
+// route (404) falls back to the ones this browser asked for, remembered in localStorage.
 
 function exportsKey() {
   return `doti.exports.${state.me.user_id}`;
@@ -1496,27 +1498,39 @@ async function showExports() {
   await refreshExports(true);
 }
 
-// Each remembered export, asked afresh while it is being built; one gone (kept 7 days) is forgotten.
+// The list asked afresh (one request) on showing, after a request, and while one of them is being built.
 async function refreshExports(all = false) {
   const list = $("export-list");
-  const rows = new Map([...list.children].map((row) => [row.dataset.exportId, row]));
-  const ids = rememberedExports();
-  const kept = [];
-  for (const id of ids) {
-    const row = rows.get(id);
-    if (!all && row && ["ready", "failed"].includes(row.dataset.status)) {
-      kept.push(row);
-      continue;
-    }
+  const pending = [...list.children].some((row) => !["ready", "failed"].includes(row.dataset.status));
+  if (!all && !pending) return;
+  let rows;
+  if (state.serverExports !== false) {
     try {
-      kept.push(exportRow(await api("GET", `v1/exports/${enc(id)}`)));
+      const page = await api("GET", `v1/exports${query({ limit: String(RECENT_EXPORTS) })}`);
+      state.serverExports = true;
+      rows = page.items.map(exportRow);
+    } catch (error) {
+      if (!(error instanceof ApiError && error.status === 404)) throw error;
+      state.serverExports = false;
+    }
+  }
+  if (!rows) rows = await rememberedExportRows();
+  list.replaceChildren(...rows);
+  $("exports-empty").hidden = rows.length > 0;
+}
+
+// Without the list route: each remembered export, asked alone; one gone (kept 7 days) is forgotten.
+async function rememberedExportRows() {
+  const rows = [];
+  for (const id of rememberedExports()) {
+    try {
+      rows.push(exportRow(await api("GET", `v1/exports/${enc(id)}`)));
     } catch (error) {
       if (!(error instanceof ApiError && error.status === 404)) throw error;
     }
   }
-  rememberExports(kept.map((row) => row.dataset.exportId));
-  list.replaceChildren(...kept);
-  $("exports-empty").hidden = kept.length > 0;
+  rememberExports(rows.map((row) => row.dataset.exportId));
+  return rows;
 }
 
 function exportRow(item) {
@@ -1546,7 +1560,7 @@ async function requestExport(event) {
   try {
     const accepted = await api("POST", "v1/exports", body);
     rememberExports([accepted.export_id, ...rememberedExports().filter((id) => id !== accepted.export_id)]);
-    await refreshExports();
+    await refreshExports(true);
   } catch (error) {
     showStatus(errorText(error), "error");
   }
@@ -1607,16 +1621,29 @@ async function showDeletions() {
   const receipts = (await api("GET", "v1/deletions")).items;
   $("deletions-empty").hidden = receipts.length > 0;
   $("deletion-table").hidden = receipts.length === 0;
-  $("deletion-list").replaceChildren(
-    ...receipts.map((receipt) =>
-      el("tr", {}, [
-        el("th", { text: receipt.day, attrs: { scope: "row" } }),
-        el("td", { text: formatNumber(receipt.frames) }),
-        el("td", { text: formatNumber(receipt.notes) }),
-        el("td", { text: formatBytes(receipt.bytes) }),
-      ]),
-    ),
-  );
+  $("deletion-list").replaceChildren(...receipts.map(receiptRow));
+}
+
+// One day: what retention and takedowns deleted, apart, and the total. A day counted before the split existed
+// (`by_source` null) shows its total only, with a note: the split is unknown, never guessed.
+function receiptRow(receipt) {
+  const split = receipt.by_source;
+  const sources = split
+    ? [countsCell(split.retention, "retention"), countsCell(split.takedown, "takedown")]
+    : [el("td", { className: "unsplit", text: t("deletions.unsplit"), attrs: { colspan: "2" } })];
+  return el("tr", { attrs: { "data-day": receipt.day } }, [
+    el("th", { text: receipt.day, attrs: { scope: "row" } }),
+    ...sources,
+    countsCell(receipt, "total"),
+  ]);
+}
+
+function countsCell(counts, source) {
+  return el("td", { className: source, attrs: { "data-source": source, "data-label": t(`deletions.${source}`) } }, [
+    el("span", { className: "count", text: tn("deletions.frames", counts.frames) }),
+    el("span", { className: "count", text: tn("deletions.notes", counts.notes) }),
+    el("span", { className: "count", text: formatBytes(counts.bytes) }),
+  ]);
 }
 
 async function showConsoleNotices() {

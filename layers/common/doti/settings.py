@@ -8,8 +8,11 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass, fields
+from dataclasses import MISSING, dataclass, fields
 from functools import cache
+
+PRODUCTION_SCRYPT_N = 2**14  # 16 MiB, ~50 ms on these machines: memory-hard, affordable in a 512 MB Lambda
+MIN_SCRYPT_N = 2**10
 
 
 class SettingsError(RuntimeError):
@@ -49,6 +52,9 @@ class Settings:
     purge_grace_days: int
     # The SSM parameter holding the base URL of links (doti.public_urls): its name, since the URL is the API's own.
     public_base_url_parameter: str
+    # scrypt's N for new password hashes (doti.auth.customer); optional, the production cost when unset. template.yaml
+    # never sets it (tests/infra checks); the test suite lowers it, as Django's tests swap in a fast hasher.
+    password_scrypt_n: int = PRODUCTION_SCRYPT_N
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> Settings:
@@ -64,11 +70,15 @@ class Settings:
                     raise SettingsError(f"{name} must be a whole number, not {value!r}") from exc
             elif value:
                 values[field.name] = value
-            else:
+            elif field.default is MISSING:
                 missing.append(name)
         if missing:
             raise SettingsError(f"missing environment variables: {', '.join(missing)}")
-        return cls(**values)
+        settings = cls(**values)
+        n = settings.password_scrypt_n
+        if n < MIN_SCRYPT_N or n & (n - 1):
+            raise SettingsError(f"PASSWORD_SCRYPT_N must be a power of two of at least {MIN_SCRYPT_N}, not {n}")
+        return settings
 
 
 @cache

@@ -226,6 +226,13 @@ class Export(ResponseModel):
         )
 
 
+class ExportPage(ResponseModel):
+    """The contract's exports of the user's sites, newest first, each as GET /v1/exports/{export_id} gives it."""
+
+    items: list[Export]
+    cursor: Omittable[str] = Field(description="absent on the last page")
+
+
 class Notice(ResponseModel):
     notice_id: str
     kind: str
@@ -272,11 +279,26 @@ class AccessLogPage(ResponseModel):
     cursor: Omittable[str] = Field(description="absent on the last page")
 
 
+class DeletionCounts(ResponseModel):
+    frames: int
+    notes: int
+    bytes: int
+
+
+class DeletionSources(ResponseModel):
+    retention: DeletionCounts = Field(description="deleted by the retention job")
+    takedown: DeletionCounts = Field(description="deleted by staff takedowns (Art. 7-2)")
+
+
 class DeletionReceipt(ResponseModel):
     day: str = Field(description="YYYY-MM-DD (UTC)")
     frames: int
     notes: int
     bytes: int
+    by_source: DeletionSources | None = Field(
+        description="the totals split by source; null for a day counted, at least in part, before sources were "
+        "(the split is unknown)"
+    )
 
 
 class DeletionList(ResponseModel):

@@ -43,6 +43,7 @@ from doti.errors import (
 )
 from doti.observability import logger
 from doti.oversight import audit
+from doti.settings import get_settings
 from doti.store import accounts, registry
 
 MIN_PASSWORD_LENGTH = 10
@@ -53,17 +54,21 @@ TOKEN_PREFIX = "dst_"  # noqa: S105 - a prefix that makes leaked tokens recognis
 _BAD_CREDENTIALS = "invalid login id or password"
 _LOCKED = "too many failed logins; try again later"
 
-# scrypt cost: N=2^14, r=8 (16 MiB, ~50 ms here): memory-hard, affordable in a 512 MB Lambda.
-_SCRYPT_N, _SCRYPT_R, _SCRYPT_P = 2**14, 8, 1
+# scrypt's cost: N from the settings (the production cost unless a test lowered it), r=8, p=1. Each hash records
+# its parameters, so a hash made at another N still verifies.
+_SCRYPT_R, _SCRYPT_P = 8, 1
 # Read instead of an invalid login id: longer than any valid id, and not of their alphabet, so nobody holds it.
 _NO_USER_KEY = "~" * (login_ids.MAX_CHARS + 1)
-# Verified against when the login id is unknown, so both paths cost one scrypt of the same parameters.
-_DUMMY_HASH = (
-    f"scrypt${_SCRYPT_N}${_SCRYPT_R}${_SCRYPT_P}$"
-    + base64.b64encode(b"\0" * 16).decode()
-    + "$"
-    + base64.b64encode(b"\0" * 32).decode()
-)
+
+
+def _scrypt_n() -> int:
+    return get_settings().password_scrypt_n
+
+
+def _dummy_hash() -> str:
+    """Verified instead when the login id is unknown, so both paths cost one scrypt of the same parameters."""
+    b64 = base64.b64encode
+    return f"scrypt${_scrypt_n()}${_SCRYPT_R}${_SCRYPT_P}${b64(bytes(16)).decode()}${b64(bytes(32)).decode()}"
 
 
 # Why a password breaks the policy (password_problem), for pages that explain it in their own words.
@@ -96,9 +101,10 @@ def check_password_policy(password: str, login_id: str, field: str = "password")
 
 def hash_password(password: str) -> str:
     salt = secrets.token_bytes(16)
-    digest = hashlib.scrypt(password.encode(), salt=salt, n=_SCRYPT_N, r=_SCRYPT_R, p=_SCRYPT_P, dklen=32)
+    n = _scrypt_n()
+    digest = hashlib.scrypt(password.encode(), salt=salt, n=n, r=_SCRYPT_R, p=_SCRYPT_P, dklen=32)
     b64 = base64.b64encode
-    return f"scrypt${_SCRYPT_N}${_SCRYPT_R}${_SCRYPT_P}${b64(salt).decode()}${b64(digest).decode()}"
+    return f"scrypt${n}${_SCRYPT_R}${_SCRYPT_P}${b64(salt).decode()}${b64(digest).decode()}"
 
 
 def verify_password(password: str, stored: str) -> bool:
@@ -174,7 +180,7 @@ def sign_in(login_id: str, password: str, now: datetime) -> SignIn:
         user: User | None = registry.get_user(key if login_ids.is_valid(key) else _NO_USER_KEY, consistent_read=True)
     except NotFound:
         user = None
-    valid = verify_password(password, user.password_hash if user else _DUMMY_HASH)
+    valid = verify_password(password, user.password_hash if user else _dummy_hash())
     if user is None or not valid:
         raise Unauthorized(_BAD_CREDENTIALS)
     accounts.clear_login_attempts(key)

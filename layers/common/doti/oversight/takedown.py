@@ -132,7 +132,7 @@ def take_down_frame(
     )
     _unindex(frame)
     # After the index delete: a repeat (possible only while the item exists) cannot count the frame twice.
-    deletions.record(contract_id, now, frames=1, bytes_freed=freed)
+    deletions.record_takedown(contract_id, now, frames=1, bytes_freed=freed)
     return Takedown(
         contract_id=contract_id,
         camera_id=camera.camera_id,
@@ -199,7 +199,7 @@ def take_down_note(
         customer_visible=True,
     )
     notes_store.delete_notes(notes_store.partition_of(note), [note.note_id])
-    deletions.record(contract_id, now, frames=0, bytes_freed=0, notes=1)
+    deletions.record_takedown(contract_id, now, frames=0, bytes_freed=0, notes=1)
     return Takedown(
         contract_id=contract_id,
         camera_id=camera.camera_id,

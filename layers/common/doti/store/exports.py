@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Iterator
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -39,6 +40,36 @@ def get_export(export_id: str) -> Export:
         raise NotFound("export not found") from exc
     except PynamoDBException as exc:
         raise StorageError("could not read the export") from exc
+
+
+@dataclass(frozen=True)
+class ListPosition:
+    """Where a listing of a contract's exports stopped: the last export it returned (by_contract's keys)."""
+
+    created_at: datetime
+    export_id: str
+
+
+def exports_of_contract(contract_id: str, *, after: ListPosition | None, page_size: int) -> Iterator[Export]:
+    """The contract's exports newest first (its by_contract index), from just after `after`; read `page_size` at a
+    time, as far as the caller iterates."""
+    start = (
+        None
+        if after is None
+        else {
+            "contract_id": {"S": contract_id},
+            "created_at": {"S": ExportModel.created_at.serialize(after.created_at)},
+            "export_id": {"S": after.export_id},
+        }
+    )
+    try:
+        query = ExportModel.by_contract.query(
+            contract_id, scan_index_forward=False, page_size=page_size, last_evaluated_key=start
+        )
+        for item in query:
+            yield _export(item)
+    except PynamoDBException as exc:
+        raise StorageError("could not list the exports") from exc
 
 
 def _update(export_id: str, actions: list[Any], condition: Any) -> bool:

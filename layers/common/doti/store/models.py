@@ -417,6 +417,14 @@ class DeletionReceiptModel(Model):
     frames = NumberAttribute(default=0)
     notes = NumberAttribute(default=0)
     bytes = NumberAttribute(default=0)
+    # The same counts per source, added in the same UpdateItem as the totals above. A day stored before they existed
+    # has none of them (and a day begun before has totals they do not add up to): its split is unknown.
+    retention_frames = NumberAttribute(null=True)
+    retention_notes = NumberAttribute(null=True)
+    retention_bytes = NumberAttribute(null=True)
+    takedown_frames = NumberAttribute(null=True)
+    takedown_notes = NumberAttribute(null=True)
+    takedown_bytes = NumberAttribute(null=True)
 
 
 class NoteModel(Model):
@@ -470,6 +478,17 @@ class ShareModel(Model):
     by_contract = _ByContract()
 
 
+class _ExportsByContract(GlobalSecondaryIndex):
+    """A contract's exports by the time they were asked for (GET /v1/exports; the purge)."""
+
+    class Meta:
+        index_name = "by_contract"
+        projection = AllProjection()
+
+    contract_id = UnicodeAttribute(hash_key=True)
+    created_at = UTCDateTimeAttribute(range_key=True)
+
+
 class ExportModel(Model):
     """A backup export (Art. 10-4): a ZIP of one camera's frames in a window, built by the exporter function."""
 
@@ -494,6 +513,7 @@ class ExportModel(Model):
     error_message = UnicodeAttribute(null=True)
     claim_token = UnicodeAttribute(null=True)  # the run building it (status building), so it knows its own claim
     expires_at = TTLAttribute()  # the table's TTL attribute (epoch seconds stored, a UTC datetime read)
+    by_contract = _ExportsByContract()
 
 
 class AnsweredRequestModel(Model):

@@ -7,8 +7,9 @@ The tally, the running totals of a purge that may take several runs, is one item
 kind (`TALLY_KIND`, due_key = contract id): the batch pending, if any (`begin_batch`), the totals it is added to
 once (`commit_batch`), the certificate, and the receipt's attempt and result.
 
-Every table is reached through its model. Two small tables have no key for a contract: exports and re-mask jobs are
-keyed by their own ids (one item per request, TTL'd), and are found by a filtered scan of that table alone.
+Every table is reached through its model. One small table has no key for a contract: re-mask jobs are keyed by their
+own ids (one item per request, TTL'd), and are found by a filtered scan of that table alone. Exports are found through
+their `by_contract` index.
 """
 
 from __future__ import annotations
@@ -222,11 +223,11 @@ def find_notes(partition: str, limit: int) -> Items:
     return _keys_of(NoteModel, _first(NoteModel.query(partition, limit=limit, page_size=limit), limit))
 
 
-# (model, how to find the contract's items): a GSI on contract_id, the table's own hash key, or for the two small
-# tables keyed by their own ids alone (one item per export or re-mask request, TTL'd) a filtered scan of that table
+# (model, how to find the contract's items): a GSI on contract_id, the table's own hash key, or for the small table
+# keyed by its own ids alone (one item per re-mask request, TTL'd) a filtered scan of that table
 _BY_CONTRACT: dict[str, tuple[type[Model], str]] = {
     "shares": (ShareModel, "gsi"),
-    "exports": (ExportModel, "scan"),
+    "exports": (ExportModel, "gsi"),
     "remask_jobs": (RemaskJobModel, "scan"),
     "usage": (UsageModel, "hash"),
     "deletion_receipts": (DeletionReceiptModel, "hash"),

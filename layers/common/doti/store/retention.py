@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 from pynamodb.exceptions import DoesNotExist, PutError, PynamoDBException, TransactWriteError
@@ -38,12 +39,24 @@ class ListedObject:
     last_modified: datetime
 
 
+RETENTION, TAKEDOWN = "retention", "takedown"  # the sources of a deletion, each counted apart in the receipt
+SOURCES = (RETENTION, TAKEDOWN)
+
+
+@dataclass(frozen=True)
+class Counts:
+    frames: int
+    notes: int
+    bytes: int
+
+
 @dataclass(frozen=True)
 class Receipt:
     day: str
     frames: int
     notes: int
     bytes: int
+    by_source: dict[str, Counts] | None  # None: the day was (partly) counted before sources were, so unknown
 
 
 # the index
@@ -181,11 +194,7 @@ def count_deletions(
         with TransactWrite(connection=ScheduledWorkModel._get_connection().connection) as transaction:
             transaction.update(
                 DeletionReceiptModel(contract_id, day),
-                actions=[
-                    DeletionReceiptModel.frames.add(frames),
-                    DeletionReceiptModel.notes.add(notes),
-                    DeletionReceiptModel.bytes.add(bytes_),
-                ],
+                actions=_receipt_adds(RETENTION, frames=frames, notes=notes, bytes_=bytes_),
             )
             transaction.update(
                 cursor,
@@ -207,18 +216,43 @@ def count_deletions(
 # deletion receipts
 
 
-def add_to_receipt(contract_id: str, day: str, *, frames: int, notes: int, bytes_: int) -> None:
-    """Atomic ADDs to the contract's receipt of the day (creates it on first use)."""
+def _receipt_adds(source: str, *, frames: int, notes: int, bytes_: int) -> list[Any]:
+    """The ADDs of one deletion: to the day's totals and to its source's counts, so that one UpdateItem writes both
+    and they never disagree for what was counted since sources were."""
+    if source not in SOURCES:
+        raise ValueError(f"unknown deletion source {source!r}")
+    m = DeletionReceiptModel
+    per_source = {
+        RETENTION: (m.retention_frames, m.retention_notes, m.retention_bytes),
+        TAKEDOWN: (m.takedown_frames, m.takedown_notes, m.takedown_bytes),
+    }[source]
+    values = (frames, notes, bytes_)
+    return [attr.add(value) for attr, value in zip((m.frames, m.notes, m.bytes), values, strict=True)] + [
+        attr.add(value) for attr, value in zip(per_source, values, strict=True)
+    ]
+
+
+def add_to_receipt(contract_id: str, day: str, *, source: str, frames: int, notes: int, bytes_: int) -> None:
+    """Atomic ADDs to the contract's receipt of the day, totals and the source's counts (creates it on first use)."""
+    actions = _receipt_adds(source, frames=frames, notes=notes, bytes_=bytes_)
     try:
-        DeletionReceiptModel(contract_id, day).update(
-            actions=[
-                DeletionReceiptModel.frames.add(frames),
-                DeletionReceiptModel.notes.add(notes),
-                DeletionReceiptModel.bytes.add(bytes_),
-            ]
-        )
+        DeletionReceiptModel(contract_id, day).update(actions=actions)
     except PynamoDBException as exc:
         raise StorageError("could not record the deletion receipt") from exc
+
+
+def _by_source(item: DeletionReceiptModel) -> dict[str, Counts] | None:
+    """The day's counts per source, or None when they are not known: a day stored before sources were counted has
+    none, and a day begun before has totals its sources do not add up to. Never a guess."""
+    found = {
+        source: tuple(getattr(item, f"{source}_{name}") for name in ("frames", "notes", "bytes")) for source in SOURCES
+    }
+    if all(value is None for values in found.values() for value in values):
+        return None
+    split = {source: Counts(*(int(v or 0) for v in values)) for source, values in found.items()}
+    totals = (int(item.frames), int(item.notes), int(item.bytes))
+    added = tuple(sum(getattr(c, name) for c in split.values()) for name in ("frames", "notes", "bytes"))
+    return split if added == totals else None
 
 
 def receipts(contract_id: str, first_day: str, last_day: str, limit: int) -> list[Receipt]:
@@ -231,6 +265,6 @@ def receipts(contract_id: str, first_day: str, last_day: str, limit: int) -> lis
             limit=limit,
             page_size=limit,
         )
-        return [Receipt(i.day, int(i.frames), int(i.notes), int(i.bytes)) for i in query]
+        return [Receipt(i.day, int(i.frames), int(i.notes), int(i.bytes), _by_source(i)) for i in query]
     except PynamoDBException as exc:
         raise StorageError("could not read deletion receipts") from exc

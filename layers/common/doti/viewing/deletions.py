@@ -1,7 +1,9 @@
-"""Deletion receipts (SPEC §5): per contract and UTC day, what retention and takedowns deleted.
+"""Deletion receipts (SPEC §5): per contract and UTC day, what retention and takedowns deleted, in all and per source.
 
 Writers add with atomic counters, so concurrent jobs and takedowns never lose a count; customers read their own
-contract's receipts at `GET /v1/deletions`, newest day first.
+contract's receipts at `GET /v1/deletions`, newest day first. Each ADD goes to the day's totals and to its source's
+counts in one UpdateItem; `by_source` is null for a day whose split is unknown (counted, at least in part, before
+sources were), never a guess.
 """
 
 from __future__ import annotations
@@ -31,9 +33,21 @@ def day_of(moment: datetime) -> str:
     return moment.astimezone(UTC).strftime("%Y-%m-%d")
 
 
-def record(contract_id: str, now: datetime, *, frames: int, bytes_freed: int, notes: int = 0) -> None:
-    """Add what was deleted now to the contract's receipt of the day (UTC)."""
-    store.add_to_receipt(contract_id, day_of(now), frames=frames, notes=notes, bytes_=bytes_freed)
+def record_takedown(contract_id: str, now: datetime, *, frames: int, bytes_freed: int, notes: int = 0) -> None:
+    """Add what a takedown deleted now to the contract's receipt of the day (UTC), in its total and as a takedown's.
+    (The retention job adds its own with its watermark: doti.store.retention.count_deletions.)"""
+    store.add_to_receipt(
+        contract_id, day_of(now), source=store.TAKEDOWN, frames=frames, notes=notes, bytes_=bytes_freed
+    )
+
+
+def _receipt(r: store.Receipt) -> dict[str, Any]:
+    by_source = (
+        None
+        if r.by_source is None
+        else {source: {"frames": c.frames, "notes": c.notes, "bytes": c.bytes} for source, c in r.by_source.items()}
+    )
+    return {"day": r.day, "frames": r.frames, "notes": r.notes, "bytes": r.bytes, "by_source": by_source}
 
 
 def _parse_day(value: str, name: str) -> str:
@@ -55,7 +69,4 @@ def receipts_of(user: User, query: DeletionQuery, *, now: datetime) -> list[dict
     if first > last:
         raise ValidationError("from must not be after to", field="from")
     limit = max(1, min(query.limit, MAX_PAGE))
-    return [
-        {"day": r.day, "frames": r.frames, "notes": r.notes, "bytes": r.bytes}
-        for r in store.receipts(user.contract_id, first, last, limit)
-    ]
+    return [_receipt(r) for r in store.receipts(user.contract_id, first, last, limit)]

@@ -20,6 +20,8 @@ TTL remove both after EXPORT_LIFETIME, and a purge removes them with the rest of
 
 from __future__ import annotations
 
+import base64
+import binascii
 import csv
 import hashlib
 import io
@@ -66,6 +68,8 @@ MAX_RECEIVES = 3
 # new one (frames captured in the window may have arrived since, from a device that was offline).
 REPEAT_WINDOW = timedelta(minutes=15)
 MAX_EXPORT_BYTES = 4 * 1024**3
+MAX_LIST = 100  # exports per page of GET /v1/exports
+LIST_EXAMINED = 5  # a page reads at most this many times its limit (exports of other sites are skipped)
 RESERVE_MS = 60_000
 MANIFEST_COLUMNS = ("frame_id", "captured_at", "content_type", "size", "sha256", "file_name")
 JOB_ACTOR = audit.job_actor("exporter")
@@ -201,12 +205,64 @@ def _send(queue: ExportQueue, export: Export) -> None:
         raise StorageError("the export could not be queued; ask for it again", export_id=export.export_id) from exc
 
 
+def _visible(user: User, export: Export, now: datetime) -> bool:
+    """An export of the user's contract and sites that has not expired (the table's TTL deletes late)."""
+    return export.contract_id == user.contract_id and roles.in_scope(user, export.site_id) and export.expires_at > now
+
+
 def export_status(user: User, export_id: str, *, storage: Storage, now: datetime) -> ExportStatus:
     """An export of the user's contract and sites, with a download link signed for the contract's TTL once ready."""
     contract = _serving_user(user, now)
     export = store.get_export(export_id)
-    if export.contract_id != user.contract_id or not roles.in_scope(user, export.site_id) or export.expires_at <= now:
+    if not _visible(user, export, now):
         raise NotFound("export not found")
+    return _with_link(contract, export, storage, now)
+
+
+def list_exports(
+    user: User, *, limit: int, cursor: str | None, storage: Storage, now: datetime
+) -> tuple[list[ExportStatus], str | None]:
+    """A page of the user's contract's exports (of the user's sites, unexpired), newest first, each as
+    export_status gives it, and the cursor of the next page (None: the last page).
+
+    The contract's by_contract index is read at most LIST_EXAMINED times `limit` items per page: a user with a site
+    scope may skip many exports of other sites, so a page may come back short, with a cursor, rather than read on."""
+    contract = _serving_user(user, now)
+    if not 1 <= limit <= MAX_LIST:
+        raise ValidationError(f"limit must be between 1 and {MAX_LIST}", field="limit")
+    after = _decode_list_cursor(cursor) if cursor else None
+    found: list[ExportStatus] = []
+    last: Export | None = None
+    for examined, export in enumerate(store.exports_of_contract(user.contract_id, after=after, page_size=limit), 1):
+        last = export
+        if _visible(user, export, now):
+            found.append(_with_link(contract, export, storage, now))
+        if len(found) == limit or examined == limit * LIST_EXAMINED:
+            break
+    else:
+        last = None  # the index holds no more
+    return found, (_encode_list_cursor(last) if last is not None else None)
+
+
+def _encode_list_cursor(export: Export) -> str:
+    raw = json.dumps({"t": export.created_at.astimezone(UTC).isoformat(), "e": export.export_id}).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def _decode_list_cursor(cursor: str) -> store.ListPosition:
+    """The position a cursor of list_exports names; 422 when it is not one."""
+    try:
+        data = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
+        export_id, created_at = data["e"], datetime.fromisoformat(data["t"])
+    except (binascii.Error, ValueError, RecursionError, KeyError, TypeError) as exc:
+        raise ValidationError("cursor is not valid", field="cursor") from exc
+    if not isinstance(export_id, str) or not 1 <= len(export_id) <= 64 or created_at.tzinfo is None:
+        raise ValidationError("cursor is not valid", field="cursor")
+    return store.ListPosition(created_at.astimezone(UTC), export_id)
+
+
+def _with_link(contract: Contract, export: Export, storage: Storage, now: datetime) -> ExportStatus:
+    """The export, with a download link signed for the contract's TTL (never beyond the export's life) once ready."""
     if export.status != READY or export.object_key is None:
         return ExportStatus(export, None)
     ttl = min(contract.signed_url_ttl, int((export.expires_at - now).total_seconds()))
