@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 
+from tests.browser.viewer_support import Account, Steps, Viewport, invite, log_in
 from tests.local_stack.conftest import ROOT, LocalStack
 from tests.local_stack.http import Customer, Staff
 
@@ -99,3 +100,34 @@ def context_factory(browser, playwright) -> Iterator[Any]:
     yield open_context
     for context in contexts:
         context.close()
+
+
+@pytest.fixture(scope="session")
+def reader(web_stack, demo_owner) -> Account:
+    """An owner of the demo contract for the tests that only look (invited once per session, by link)."""
+    return invite(web_stack, demo_owner, "owner")
+
+
+@pytest.fixture(scope="session")
+def signed_in(browser, playwright, web_stack, reader, camera_has_frames, screenshots) -> Iterator[Any]:
+    """The reader's page on a viewport, logged in once per session and shared by the tests that only read: each call
+    brings it back to the camera grid."""
+    pages: dict[str, Any] = {}
+
+    def open_page(viewport: Viewport) -> Any:
+        page = pages.get(viewport.name)
+        if page is None:
+            context = browser.new_context(**viewport.context_options(playwright))
+            context.set_default_timeout(15_000)
+            page = pages[viewport.name] = context.new_page()
+            log_in(page, Steps(page, viewport, screenshots), web_stack, reader)
+        else:
+            page.evaluate("location.hash = '#/'")
+        from playwright.sync_api import expect
+
+        expect(page.locator("#view-cameras")).to_be_visible()
+        return page
+
+    yield open_page
+    for page in pages.values():
+        page.context.close()

@@ -41,7 +41,7 @@ def test_each_role_sees_only_the_controls_it_may_use(
     # Given a person of the role, logged in on a desktop
     account = invite(web_stack, demo_owner, role)
     page = context_factory(DESKTOP).new_page()
-    steps = Steps(page, DESKTOP, screenshots, prefix=f"role-{role}-")
+    steps = Steps(page, DESKTOP, screenshots, prefix=f"role-{role}-", role=role)
     log_in(page, steps, web_stack, account)
     steps.shot("cameras")
 
