@@ -50,7 +50,11 @@ VIEWPORTS = {"phone": Viewport("phone", "ja", touch=True), "desktop": Viewport("
 
 def accessibility_problems(page: Page) -> list[str]:
     """axe-core's serious and critical violations on the page as it is now, one line each."""
-    violations = AXE.run(page).response["violations"]
+    # axe-playwright-python's Axe.run evaluates axe-core's 500 kB script on every call; it stays in the window, so it
+    # is evaluated again only when the page has been navigated (the viewer's own routes keep it)
+    if not page.evaluate("() => typeof window.axe === 'object'"):
+        page.evaluate(AXE.axe_script)
+    violations = page.evaluate("options => axe.run(options)", {"resultTypes": ["violations"]})["violations"]
     return [
         f"{v['id']} ({v['impact']}): {v['help']} at {[node['target'] for node in v['nodes']][:5]}"
         for v in violations
