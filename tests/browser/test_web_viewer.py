@@ -5,7 +5,7 @@ the invitation page and logs in with them. Later support resets the password: th
 temporary one and is made to replace it first. Then they see the simulated camera's frames load, open a full frame
 and step through, read and mark a notice, add a note, create a share link that opens in a fresh context without
 login, revoke it and see it stop, are sent to the camera list by a mangled link, and log out. A screenshot of each
-step lands in test-output/screenshots/<viewport>-<nn>-<step>.png.
+step lands in test-output/screenshots/<viewport>-<nn>-<step>.png; axe-core checks each page state once.
 """
 
 from __future__ import annotations
