@@ -5,6 +5,7 @@ from __future__ import annotations
 import importlib
 
 CASE_MODULES = (
+    "cases_browser",
     "cases_imaging",
     "cases_imports",
     "cases_ingest",

@@ -1,36 +1,26 @@
 """Browser tests: Debian's Chromium driven by Playwright against one local stack per test process.
 
 The stack is started exactly as tests/local_stack starts it (same LocalStack helper, real HTTP only); Playwright
-drives the system's /usr/bin/chromium, since `playwright install` and its bundled browsers are not used here.
+drives the system's /usr/bin/chromium (infra.chromium), since `playwright install` and its bundled browsers are not
+used here.
 """
 
 from __future__ import annotations
 
-import shutil
 import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+from playwright.sync_api import expect
 
+from infra.chromium import CHROMIUM_ARGS, chromium_path
+from tests.browser.viewer_support import Account, Steps, Viewport, invite, log_in
 from tests.local_stack.conftest import ROOT, LocalStack
 from tests.local_stack.http import Customer, Staff
 
-CHROMIUM_ARGS = [
-    "--no-sandbox",  # tests may run as root in a container, where Chromium's sandbox cannot start
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 SCREENSHOTS = ROOT / "test-output" / "screenshots"
-
-
-def chromium_path() -> Path | None:
-    found = shutil.which("chromium") or shutil.which("chromium-browser")
-    return Path(found) if found else None
 
 
 @pytest.fixture(scope="session")
@@ -99,3 +89,32 @@ def context_factory(browser, playwright) -> Iterator[Any]:
     yield open_context
     for context in contexts:
         context.close()
+
+
+@pytest.fixture(scope="session")
+def reader(web_stack, demo_owner) -> Account:
+    """An owner of the demo contract for the tests that only look (invited once per session, by link)."""
+    return invite(web_stack, demo_owner, "owner")
+
+
+@pytest.fixture(scope="session")
+def signed_in(browser, playwright, web_stack, reader, camera_has_frames, screenshots) -> Iterator[Any]:
+    """The reader's page on a viewport, logged in once per session and shared by the tests that only read: each call
+    brings it back to the camera grid."""
+    pages: dict[str, Any] = {}
+
+    def open_page(viewport: Viewport) -> Any:
+        page = pages.get(viewport.name)
+        if page is None:
+            context = browser.new_context(**viewport.context_options(playwright))
+            context.set_default_timeout(15_000)
+            page = pages[viewport.name] = context.new_page()
+            log_in(page, Steps(page, viewport, screenshots), web_stack, reader)
+        else:
+            page.evaluate("location.hash = '#/'")
+        expect(page.locator("#view-cameras")).to_be_visible()
+        return page
+
+    yield open_page
+    for page in pages.values():
+        page.context.close()

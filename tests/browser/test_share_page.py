@@ -1,7 +1,8 @@
 """A one-time share link in a real browser, on a phone and on a desktop, against the local stack (issue 13, points 6
 and 7): it opens on an interstitial whose button, a plain form under the page's CSP, shows the frame; the browser's
 own Origin passes the POST's check; labels stack over values on the phone, the image is never stretched past its
-natural size and times stay whole. A screenshot of each step lands in test-output/screenshots/share-<viewport>-*.png.
+natural size and times stay whole. A screenshot of each step lands in test-output/screenshots/share-<viewport>-*.png,
+and each page is checked with axe-core.
 """
 
 from __future__ import annotations
@@ -13,6 +14,8 @@ from typing import Any
 import pytest
 import requests
 
+from tests.browser.viewer_support import VIEWPORTS as PROFILES
+from tests.browser.viewer_support import Steps
 from tests.local_stack.http import Customer
 
 pytestmark = pytest.mark.local_stack
@@ -58,6 +61,7 @@ def test_a_one_time_link_opens_on_its_button_and_then_is_used_up(
     url = created.json()["url"]
     context = browser.new_context(**context_options(playwright, viewport))
     page = context.new_page()
+    steps = Steps(page, PROFILES[viewport], screenshots, prefix="share-", role="holder")  # screenshots and axe-core
     refused: list[str] = []
     page.on(
         "console", lambda message: refused.append(message.text) if "Content Security Policy" in message.text else None
@@ -81,14 +85,11 @@ def test_a_one_time_link_opens_on_its_button_and_then_is_used_up(
         box = time_element.bounding_box()
         assert box is not None
         assert box["height"] < 40, box  # one line
-    page.screenshot(path=str(screenshots / f"share-{viewport}-1-interstitial.png"), full_page=True)
+    steps.shot("interstitial")
 
     # When they press the button
     with page.expect_response(lambda response: response.request.method == "POST") as posted:
-        if viewport == "phone":
-            button.tap()
-        else:
-            button.click()
+        steps.press(button)
 
     # Then the browser's own form POST (its Origin is the page's) shows the frame, loaded from its signed URL
     assert posted.value.status == 200, posted.value.text()
@@ -98,7 +99,7 @@ def test_a_one_time_link_opens_on_its_button_and_then_is_used_up(
     natural, shown = page.eval_on_selector("figure img", "e => [e.naturalWidth, e.getBoundingClientRect().width]")
     assert 0 < shown <= natural, (natural, shown)  # shrunk to fit at most, never stretched
     assert "This page can be opened only once." in page.content()
-    page.screenshot(path=str(screenshots / f"share-{viewport}-2-frame.png"), full_page=True)
+    steps.shot("frame")
 
     # and the link is used up: a resent form and a fresh GET are refused
     assert requests.post(url, data={"open": "1"}, timeout=30).status_code == 404
@@ -106,6 +107,7 @@ def test_a_one_time_link_opens_on_its_button_and_then_is_used_up(
     assert again is not None
     assert again.status == 404
     assert "already been opened" in page.content()
+    steps.shot("used-up")
     # and the page's policy never blocked anything it needed
     assert refused == []
     context.close()

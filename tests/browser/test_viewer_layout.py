@@ -1,22 +1,33 @@
 """The viewer on a phone first (SPEC §6): a one-line header with a menu, the first picture in the upper half of an
 iPhone 13's screen, filters folded behind a date chip, times that never wrap, pictures never blown up past their
-size; on a desktop the camera grid has two to four columns. The grid refreshes only while the page is visible, and
-the day bar is operable with the keyboard."""
+size; on a desktop the camera grid has two to four columns. The grid refreshes only while the page is visible; on
+both, each tile has its status badge and age and one camera's live view follows its newest frame."""
 
 from __future__ import annotations
 
 import json
+import re
+import time
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
-from playwright.sync_api import Page, Route, expect
+import requests
+from playwright.sync_api import Locator, Page, expect
 
-from tests.browser.viewer_support import VIEWPORTS, Steps, invite, log_in, wait_loaded
+from doti.auth.device import signed_headers
+from doti.clock import format_rfc3339
+from infra.camera import camera_frame
+from infra.drawing import encode_jpeg
+from tests.browser.viewer_support import VIEWPORTS, Account, Steps, counted, log_in, text, wait_loaded
+from tests.local_stack.http import Customer, Tenant, send
 
 pytestmark = pytest.mark.local_stack
 
 PHONE, DESKTOP = VIEWPORTS["phone"], VIEWPORTS["desktop"]
+TOKYO = ZoneInfo("Asia/Tokyo")
+EVENTS = "/v1/device/events"
 NOT_UPSCALED = "img => img.naturalWidth > 0 && img.getBoundingClientRect().width <= img.naturalWidth + 0.5"
 
 
@@ -35,14 +46,10 @@ def columns(page: Page, selector: str) -> int:
     return page.evaluate(f"{tracks}.split(' ').length")
 
 
-def test_on_a_phone_the_pictures_come_first_and_nothing_wraps_or_blows_up(
-    context_factory, web_stack, demo_owner, camera_has_frames, screenshots
-):
-    # Given an owner on an iPhone 13
-    account = invite(web_stack, demo_owner, "owner")
-    page = context_factory(PHONE).new_page()
+def test_on_a_phone_the_pictures_come_first_and_nothing_wraps_or_blows_up(signed_in, screenshots):
+    # Given an owner on an iPhone 13 (only reading: the session's signed-in phone)
+    page = signed_in(PHONE)
     steps = Steps(page, PHONE, screenshots, prefix="layout-")
-    log_in(page, steps, web_stack, account)
     wait_loaded(page, ".camera-card img")
     steps.shot("cameras")
 
@@ -76,24 +83,26 @@ def test_on_a_phone_the_pictures_come_first_and_nothing_wraps_or_blows_up(
 
 
 def test_on_a_desktop_the_grid_has_two_to_four_columns_and_refreshes_only_while_visible(
-    context_factory, web_stack, demo_owner, camera_has_frames, screenshots
+    context_factory, web_stack, reader, camera_has_frames, screenshots
 ):
     # Given an owner on a desktop whose page's timers are under the test's control
-    account = invite(web_stack, demo_owner, "owner")
     page = context_factory(DESKTOP).new_page()
     page.clock.install()
     steps = Steps(page, DESKTOP, screenshots, prefix="layout-")
-    log_in(page, steps, web_stack, account)
+    log_in(page, steps, web_stack, reader)
     wait_loaded(page, ".camera-card img")
     assert 2 <= columns(page, "#camera-grid") <= 4
     steps.shot("cameras")
     asked: list[str] = []
     page.on("request", lambda r: r.url.endswith("/v1/cameras") and asked.append(r.url))
 
+    def grid_asked(r) -> bool:
+        return r.url.endswith("/v1/cameras")
+
     # When 16 s pass with the page visible, the grid asks for the cameras again
-    page.clock.run_for(16_000)
+    with page.expect_request(grid_asked):
+        page.clock.run_for(16_000)
     expect(page.locator(".camera-card").first).to_be_visible()
-    page.wait_for_timeout(500)
     assert len(asked) == 1
 
     # When the tab goes to the background, nothing more is asked however long it stays there
@@ -102,101 +111,232 @@ def test_on_a_desktop_the_grid_has_two_to_four_columns_and_refreshes_only_while_
         "document.dispatchEvent(new Event('visibilitychange'))"
     )
     page.clock.run_for(120_000)
-    page.wait_for_timeout(500)
-    assert len(asked) == 1
 
-    # And coming back refreshes at once
-    page.evaluate(
-        "Object.defineProperty(document, 'visibilityState', {value: 'visible', configurable: true});"
-        "document.dispatchEvent(new Event('visibilitychange'))"
-    )
-    page.wait_for_timeout(500)
+    # And coming back refreshes at once: the request events arrive in order, so a background one would be counted
+    # before it
+    with page.expect_request(grid_asked):
+        page.evaluate(
+            "Object.defineProperty(document, 'visibilityState', {value: 'visible', configurable: true});"
+            "document.dispatchEvent(new Event('visibilitychange'))"
+        )
     assert len(asked) == 2
 
-    # When the camera's live view is opened, it shows the newest frame with its time and age
-    steps.press(page.locator(".live-link").first)
+
+@pytest.mark.parametrize("viewport_name", list(VIEWPORTS))
+def test_each_tile_has_its_status_and_age_and_the_live_view_follows_the_newest_frame(
+    context_factory, web_stack, reader, demo_owner, camera_has_frames, screenshots, viewport_name
+):
+    # Given an owner on the viewport whose page's timers are under the test's control
+    viewport = VIEWPORTS[viewport_name]
+    page = context_factory(viewport).new_page()
+    page.clock.install()
+    steps = Steps(page, viewport, screenshots, prefix="live-")
+    log_in(page, steps, web_stack, reader)
+    wait_loaded(page, ".camera-card img")
+
+    # Then the demo camera's tile (a frame a second, 60 s expected) says it is online, when its frame was taken and
+    # how old it is, on one line
+    tile = page.locator(f'.camera-tile[data-camera-id="{web_stack["camera_id"]}"]')
+    expect(tile.locator(".badge.status-online")).to_have_text(text(viewport, "status.online"))
+    expect(tile.locator(".camera-time time")).not_to_be_empty()
+    expect(tile.locator(".camera-time .age")).not_to_be_empty()
+    assert tile.locator(".camera-time time").evaluate("t => getComputedStyle(t).whiteSpace") == "nowrap"
+    steps.shot("cameras")
+
+    # When the camera's live view is opened, it shows the newest frame with its status, time and age
+    steps.press(tile.locator(".live-link"))
     expect(page.locator("#view-live")).to_be_visible()
     wait_loaded(page, "#live-image")
+    expect(page.locator("#live-status")).to_have_text(text(viewport, "status.online"))
     expect(page.locator("#live-time")).not_to_be_empty()
     expect(page.locator("#live-age")).not_to_be_empty()
+    shown = page.locator("#live-image").get_attribute("data-frame-id")
     steps.shot("live")
 
+    # When the camera has sent a newer frame and the live view's 5 s pass
+    deadline = time.monotonic() + 15
+    while (newest := demo_owner.frames(web_stack["camera_id"], order="newest", limit="1")[0]["frame_id"]) == shown:
+        assert time.monotonic() < deadline, "the simulated camera sent no frame in 15 s"
+        time.sleep(0.2)
+    with page.expect_response(lambda r: "order=newest" in r.url):
+        page.clock.run_for(5_000)
 
-def day_of_buckets(date: str) -> dict[str, Any]:
-    """A timeline answer of the agreed shape for a Tokyo day: frames in the 10:00-10:15 bucket, an event at 10:05."""
-    start = datetime.fromisoformat(f"{date}T00:00:00+09:00").astimezone(UTC)
-    buckets = [
-        {
-            "start": (start + timedelta(minutes=15 * i)).isoformat().replace("+00:00", "Z"),
-            "count": 12 if i == 40 else (1 if i == 41 else 0),
-            "max_activity": 5.0 if i == 40 else None,
-            "first_frame_id": None,
-        }
-        for i in range(96)
-    ]
-    marker = (start + timedelta(hours=10, minutes=5)).isoformat().replace("+00:00", "Z")
-    return {"buckets": buckets, "markers": [{"at": marker, "kind": "event", "text": "Door opened"}]}
+    # Then the live view shows it (or one newer still), loaded
+    expect(page.locator("#live-image")).not_to_have_attribute("data-frame-id", shown or "")
+    assert page.locator("#live-image").get_attribute("data-frame-id") >= newest
+    wait_loaded(page, "#live-image")
 
 
-def test_the_day_bar_hides_without_the_timeline_api_and_is_operable_with_the_keyboard(
-    context_factory, web_stack, demo_owner, camera_has_frames, screenshots
+@dataclass(frozen=True)
+class PastDay:
+    """A contract of its own whose camera sent four frames on one past Tokyo day, with an event and a note."""
+
+    tenant: Tenant
+    day: str  # the Tokyo day, yyyy-mm-dd
+    frames: dict[str, str]  # Tokyo clock time -> frame id
+
+
+def tokyo(day: str, clock: str) -> datetime:
+    return datetime.fromisoformat(f"{day}T{clock}:00+09:00")
+
+
+@pytest.fixture(scope="module")
+def past_day(web_stack, staff) -> PastDay:
+    """Frames at 10:02, 10:04 (the person walks in: activity), 10:07 and 13:20 Tokyo two days ago, a device event at
+    10:05 and a customer note at 13:21. The day is computed from the same "now" the frames are sent at, so the test
+    holds on any date."""
+    tenant = staff.new_tenant()
+    day = (datetime.now(UTC) - timedelta(days=2)).astimezone(TOKYO).date().isoformat()
+    frames = {}
+    for number, clock in enumerate(("10:02", "10:04", "10:07", "13:20")):
+        status, body = send(tenant, encode_jpeg(camera_frame(number, tokyo(day, clock))), captured_at=tokyo(day, clock))
+        assert status == 201, body
+        frames[clock] = body["frame_id"]
+    event = json.dumps(
+        {"camera_id": tenant.camera_id, "occurred_at": format_rfc3339(tokyo(day, "10:05")), "text": "Door opened"}
+    ).encode()
+    device = tenant.device
+    headers = signed_headers(device.device_id, device.device_secret, "POST", EVENTS, event, datetime.now(UTC))
+    posted = requests.post(
+        web_stack["api_url"] + EVENTS, data=event, headers={**headers, "Content-Type": "application/json"}, timeout=30
+    )
+    assert posted.status_code == 201, posted.text
+    owner = Customer(web_stack["api_url"], tenant.login_id, tenant.password)
+    noted = requests.post(
+        f"{web_stack['api_url']}/v1/cameras/{tenant.camera_id}/notes",
+        json={"text": "Delivery van at the gate", "at": format_rfc3339(tokyo(day, "13:21"))},
+        headers=owner.headers,
+        timeout=30,
+    )
+    assert noted.status_code == 201, noted.text
+    return PastDay(tenant, day, frames)
+
+
+def bucket_of(page: Page, index: int) -> Locator:
+    return page.locator("#daybar .bucket").nth(index)
+
+
+@pytest.mark.parametrize("viewport_name", list(VIEWPORTS))
+def test_the_day_bar_shows_a_real_day_jumps_on_click_and_keys_and_follows_the_time_zone(
+    context_factory, web_stack, past_day, screenshots, viewport_name
 ):
-    # Given an owner on a desktop
-    account = invite(web_stack, demo_owner, "owner")
-    page = context_factory(DESKTOP, timezone_id="Europe/London").new_page()
-    steps = Steps(page, DESKTOP, screenshots, prefix="daybar-")
-    log_in(page, steps, web_stack, account)
+    # Given the contract's owner on the viewport, in a browser whose own zone is UTC (no summer time: fixed buckets)
+    viewport = VIEWPORTS[viewport_name]
+    tenant = past_day.tenant
+    page = context_factory(viewport, timezone_id="UTC").new_page()
+    steps = Steps(page, viewport, screenshots, prefix="daybar-")
+    log_in(page, steps, web_stack, Account(tenant.login_id, tenant.password, "Owner", "owner"))
 
-    # When they open the camera, the page asks for its day timeline
-    with page.expect_response(lambda r: "/timeline?" in r.url) as answered:
-        steps.press(page.locator(".camera-card").first)
-    # Then the bar shows exactly when the API answers one (a stack without the route: 404, no bar, the list works)
-    expect(page.locator("#daybar-wrap")).to_be_visible(visible=answered.value.ok)
-    wait_loaded(page, "#timeline img")
+    # Then the grid says the camera is offline (its newest frame is two days old), with the frame's age
+    tile = page.locator(".camera-tile").first
+    expect(tile.locator(".badge.status-offline")).to_have_text(text(viewport, "status.offline"))
+    expect(tile.locator(".camera-time .age")).not_to_be_empty()
+    wait_loaded(page, ".camera-card img")
 
-    # Given a timeline answer of the agreed shape (for a stack without the route yet)
-    def fulfil(route: Route) -> None:
-        date = route.request.url.split("date=")[1][:10]
-        route.fulfill(status=200, content_type="application/json", body=json.dumps(day_of_buckets(date)))
+    # When they open the camera, today's bar is empty (the newest frames are listed below it, whatever their day)
+    steps.press(tile.locator(".camera-card"))
+    expect(page.locator("#daybar .bucket.d0")).to_have_count(96)
+    # and they pick the day in the calendar: its bar and its frames are asked for
+    steps.open_filters()
+    day_bar = page.expect_request(lambda r: "/timeline?" in r.url and f"date={past_day.day}" in r.url)
+    listed = page.expect_request(lambda r: "/frames?" in r.url and "from=" in r.url)
+    with day_bar as bar_asked, listed:
+        page.fill("#filter-day", past_day.day)
+    assert "tz=Asia%2FTokyo" in bar_asked.value.url
+    expect(page.locator("#date-chip")).not_to_contain_text(text(viewport, "filter.today"))
 
-    page.route("**/timeline?*", fulfil)
-    page.reload()
+    # Then the bar has the day's density, activity and markers, and starts on the last busy quarter hour (13:15)
     bar = page.locator("#daybar")
     expect(bar).to_be_visible()
-    steps.shot("bar")
-
-    # Then the bar starts on the day's last busy bucket and says what is in it
     expect(bar).to_have_attribute("role", "slider")
-    expect(bar).to_have_attribute("aria-valuenow", "41")
+    expect(bar).to_have_attribute("aria-valuenow", "53")
+    expect(bar).to_have_attribute("aria-valuetext", re.compile(r"^13:15.13:30, "))
+    expect(bar).to_have_attribute("aria-valuetext", re.compile(re.escape(counted(viewport, "daybar.frames", 1))))
+    expect(bucket_of(page, 40)).to_have_class(re.compile(r"\bd4\b.*\bact\b.*\bev\b"))  # 3 frames, the busiest
+    expect(bucket_of(page, 53)).to_have_class(re.compile(r"\bd2\b.*\bnt\b"))  # 1 frame of 3: the second shade
+    expect(page.locator("#daybar .bucket.d0")).to_have_count(94)
     expect(page.locator("#daybar .bucket.act")).to_have_count(1)
     expect(page.locator("#daybar .bucket.ev")).to_have_count(1)
+    expect(page.locator("#daybar .bucket.nt")).to_have_count(1)
+    # And the thumbnails of the day are listed newest first under their hour headings
+    expect(page.locator("#timeline a.thumb")).to_have_count(4)
+    expect(page.locator("#timeline li.hour-heading")).to_have_count(2)
+    expect(page.locator("#timeline li.hour-heading").first).to_contain_text("13:00")
+    expect(page.locator("#timeline li.hour-heading").last).to_contain_text("10:00")
+    wait_loaded(page, "#timeline img", at_least=4)
+    steps.shot("day")
 
-    # When the keyboard moves it back a bucket and Enter opens it
-    bar.focus()
-    page.keyboard.press("ArrowLeft")
+    # When the bar is clicked (tapped) on 10:00-10:15
+    box = bar.bounding_box()
+    assert box is not None
+    x, y = box["x"] + box["width"] * 40.5 / 96, box["y"] + box["height"] / 2
+    with page.expect_request(lambda r: "/frames?" in r.url and "to=" in r.url):
+        if viewport.touch:
+            page.touchscreen.tap(x, y)
+        else:
+            page.mouse.click(x, y)
+
+    # Then the list jumps there: the frames up to 10:15, and the chip says so
     expect(bar).to_have_attribute("aria-valuenow", "40")
-    expect(bar).to_have_attribute("aria-valuetext", "10:00\u201310:15, 12 frames, activity, 1 event")
-    with page.expect_request(lambda r: "/frames?" in r.url) as listed:
-        page.keyboard.press("Enter")
-
-    # Then the list is loaded up to the end of that quarter hour (10:15 Tokyo)
-    assert "to=" in listed.value.url
     expect(page.locator("#date-chip")).to_contain_text("10:15")
+    expect(page.locator("#timeline a.thumb")).to_have_count(3)
+    expect(page.locator("#timeline a.thumb").first).to_have_attribute("data-frame-id", past_day.frames["10:07"])
     steps.shot("jumped")
 
-    # When a day is picked in the calendar, its bar and its frames are asked for
-    steps.open_filters()
-    day_bar = page.expect_request(lambda r: "/timeline?" in r.url and "date=2026-01-15" in r.url)
-    frames = page.expect_request(lambda r: "/frames?" in r.url and "from=2026-01-14T15%3A00%3A00" in r.url)
-    with day_bar, frames:  # midnight in Tokyo
-        page.fill("#filter-day", "2026-01-15")
-    expect(page.locator("#date-chip")).to_contain_text("15 Jan 2026")
-    expect(page.locator("#timeline-empty")).to_be_visible()  # the camera did not exist then
+    # When the keyboard moves the bar (an hour with Page Up, a quarter with the arrows, ends with Home and End)
+    bar.focus()
+    for key, now in (("End", "95"), ("Home", "0"), ("ArrowRight", "1"), ("PageUp", "5"), ("ArrowLeft", "4")):
+        page.keyboard.press(key)
+        expect(bar).to_have_attribute("aria-valuenow", now)
+    for _ in range(12):
+        page.keyboard.press("PageUp")
+    page.keyboard.press("ArrowRight")
+    expect(bar).to_have_attribute("aria-valuenow", "53")
+    # and Enter opens that quarter hour
+    with page.expect_request(lambda r: "/frames?" in r.url and "to=" in r.url):
+        page.keyboard.press("Enter")
+    expect(page.locator("#date-chip")).to_contain_text("13:30")
+    expect(page.locator("#timeline a.thumb")).to_have_count(4)
 
-    # When the viewer switches the times to the browser's own zone, the bar is asked for in that zone
-    with page.expect_request(lambda r: "/timeline?" in r.url) as asked:
+    # When a thumbnail is opened with the keyboard, and the arrow keys step through the frames
+    page.locator(f'#timeline a.thumb[data-frame-id="{past_day.frames["10:04"]}"]').focus()
+    page.keyboard.press("Enter")
+    frame_url = f"{web_stack['api_url']}/#/cameras/{tenant.camera_id}/frames/"
+
+    def shows(
+        clock: str,
+    ) -> None:  # the address, then the frame itself (a key pressed before it loads steps from the last)
+        expect(page).to_have_url(frame_url + past_day.frames[clock])
+        expect(page.locator("#frame-image")).to_have_attribute("src", re.compile(past_day.frames[clock]))
+        wait_loaded(page, "#frame-image")
+
+    shows("10:04")
+    page.keyboard.press("ArrowLeft")
+    shows("10:02")
+    page.keyboard.press("ArrowRight")
+    shows("10:04")
+
+    # Then the frame view lists the device's event with the device's name and its time
+    event = page.locator("#notes-list li.event").filter(has_text="Door opened")
+    expect(event).to_contain_text(text(viewport, "notes.device_named", device="Panel"))
+    expect(event.locator("time")).to_have_attribute("datetime", re.compile(r"^\d{4}-\d{2}-\d{2}T01:05"))
+    expect(event.locator("time")).not_to_be_empty()
+    steps.shot("frame-event")
+
+    # When, back on the list, the times are switched to the browser's own zone (UTC) and the day picked again
+    steps.press(page.locator("#frame-back"))
+    expect(page.locator("#view-timeline")).to_be_visible()
+    with page.expect_request(lambda r: "/timeline?" in r.url) as switched:
         steps.menu("#tz-toggle")
-    assert "tz=Europe%2FLondon" in asked.value.url
-    expect(page.locator("#daybar")).to_be_visible()
+    assert "tz=UTC" in switched.value.url or "tz=Etc%2FUTC" in switched.value.url
+    steps.open_filters()
+    with page.expect_request(lambda r: "/timeline?" in r.url and f"date={past_day.day}" in r.url):
+        page.fill("#filter-day", past_day.day)
+
+    # Then the bar is that day in UTC: the frames at 01:02-01:07 and 04:20, the last busy quarter 04:15
+    expect(bar).to_have_attribute("aria-valuenow", "17")
+    expect(bucket_of(page, 4)).to_have_class(re.compile(r"\bd4\b.*\bact\b.*\bev\b"))
+    expect(page.locator("#timeline li.hour-heading").first).to_contain_text("04:00")
     steps.open_menu()
-    expect(page.locator("#tz-toggle")).to_contain_text("Europe/London")
+    expect(page.locator("#tz-toggle")).to_contain_text("UTC")
+    steps.shot("utc")

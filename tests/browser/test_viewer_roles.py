@@ -3,8 +3,8 @@ end to end, in Chromium against the local stack.
 
 Each role logs in as a person the demo owner invited by link: a viewer sees no note form, no share form, no share-links
 entry and no console, and typing those pages' addresses leads back to the cameras; a manager has notes, shares and a
-console of exports and the access log; an owner also manages users. Every step is screenshotted and checked with
-axe-core (serious and critical violations fail).
+console of exports and the access log; an owner also manages users. Every step is screenshotted, and each page
+state is checked with axe-core once per role (serious and critical violations fail).
 """
 
 from __future__ import annotations
@@ -41,7 +41,7 @@ def test_each_role_sees_only_the_controls_it_may_use(
     # Given a person of the role, logged in on a desktop
     account = invite(web_stack, demo_owner, role)
     page = context_factory(DESKTOP).new_page()
-    steps = Steps(page, DESKTOP, screenshots, prefix=f"role-{role}-")
+    steps = Steps(page, DESKTOP, screenshots, prefix=f"role-{role}-", role=role)
     log_in(page, steps, web_stack, account)
     steps.shot("cameras")
 

@@ -5,7 +5,7 @@ the invitation page and logs in with them. Later support resets the password: th
 temporary one and is made to replace it first. Then they see the simulated camera's frames load, open a full frame
 and step through, read and mark a notice, add a note, create a share link that opens in a fresh context without
 login, revoke it and see it stop, are sent to the camera list by a mangled link, and log out. A screenshot of each
-step lands in test-output/screenshots/<viewport>-<nn>-<step>.png.
+step lands in test-output/screenshots/<viewport>-<nn>-<step>.png; axe-core checks each page state once.
 """
 
 from __future__ import annotations
@@ -228,6 +228,8 @@ def test_a_customer_browses_annotates_and_shares_footage(
     # And a time range before the camera existed finds nothing, until the filters are cleared
     steps.open_filters()
     steps.press(page.locator("#filter-clear"))
+    # the list is asked for again; once the chip is redrawn, the form has folded and can be opened again
+    expect(page.locator("#date-chip")).not_to_contain_text(_text(viewport, "filter.activity_short"))
     steps.open_filters()
     page.fill("#filter-to", "2020-01-01T00:00:00")
     steps.press(page.locator("#filter-form button[type=submit]"))
@@ -246,6 +248,18 @@ def test_a_customer_browses_annotates_and_shares_footage(
     wait_loaded(page, "#frame-image")
     expect(page.locator("#frame-next")).to_be_disabled()
     steps.shot("frame")
+    # And its download button is the API's attachment link: pressing it saves the original and the page stays
+    download = page.locator("#frame-download")
+    expect(download).to_be_visible()
+    expect(download).to_have_text(_text(viewport, "frame.download"))
+    assert download.get_attribute("href").startswith("http")
+    assert download.get_attribute("download") is not None
+    frame_url = page.url
+    with page.expect_download() as saved:
+        steps.press(download)
+    assert saved.value.suggested_filename
+    assert page.url == frame_url
+    expect(page.locator("#view-frame")).to_be_visible()
     steps.press(page.locator("#frame-prev"))
     expect(page).to_have_url(f"{web_stack['api_url']}/#/cameras/{web_stack['camera_id']}/frames/{second}")
     wait_loaded(page, "#frame-image")
@@ -263,6 +277,8 @@ def test_a_customer_browses_annotates_and_shares_footage(
     expect(added).to_be_visible()
     expect(added.locator("p")).to_have_text(note)
     expect(added).to_contain_text(person.name)
+    expect(added.locator("time")).not_to_be_empty()  # and when it was written, as a <time>
+    assert added.locator("time").get_attribute("datetime")
     assert page.locator("#notes-list img").count() == 0
     steps.shot("note")
 

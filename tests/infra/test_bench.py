@@ -27,6 +27,8 @@ def test_every_bench_case_runs_at_a_tiny_size():
     for name in CASES:
         assert any(r.case.startswith(name.split(".")[0]) for r in rows), f"{name} yielded no row"
     for r in rows:
+        if r.value is None and r.note == "skipped: Chromium is not installed":
+            continue  # only the browser case may skip, and only where make's chromium target could not install it
         assert r.value is not None, r.note
         assert math.isfinite(r.value), r
         assert r.value >= 0, r
