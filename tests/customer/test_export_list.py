@@ -10,28 +10,14 @@ import pytest
 
 from doti.clock import utcnow
 from functions.viewer import app as viewer
-from tests.support import LambdaContext, api_event, assert_error, body_of, customer_event
+from tests.support import LambdaContext, api_event, assert_error, body_of
 from tests.support.contract_states import put_in_state
-from tests.support.exports import requested
+from tests.support.exports import get_export, requested
 from tests.support.ledger import build_queued_exports, list_exports, listed_exports
 from tests.support.viewer import add_site, add_user, ingest_frame, login, owner_token
 
 # Isolated (moto emptied before each test): the exporter drains the export queue whole.
 pytestmark = pytest.mark.isolated
-
-
-def get_export(token: str, export_id: str) -> dict:
-    event = customer_event(
-        "viewer/list_cameras.json",
-        token,
-        path=f"/v1/exports/{export_id}",
-        resource="/v1/exports/{export_id}",
-        path_parameters={"export_id": export_id},
-        query={},
-    )
-    response = viewer.lambda_handler(event, LambdaContext())
-    assert response["statusCode"] == 200, response["body"]
-    return body_of(response)
 
 
 def test_the_contracts_exports_are_listed_newest_first_as_each_is_read_alone(aws, world, base_time):
@@ -53,7 +39,9 @@ def test_the_contracts_exports_are_listed_newest_first_as_each_is_read_alone(aws
     # and each item is the body GET /v1/exports/{export_id} gives (the signed link aside, signed per request)
     signed = {"download_url", "url_expires_at"}
     for item in listed["items"]:
-        alone = get_export(token, item["export_id"])
+        answer = get_export(token, item["export_id"])
+        assert answer["statusCode"] == 200, answer["body"]
+        alone = body_of(answer)
         assert list(item) == list(alone)
         assert {k: v for k, v in item.items() if k not in signed} == {k: v for k, v in alone.items() if k not in signed}
     assert listed["items"][2]["download_url"].startswith("http")

@@ -29,11 +29,10 @@ from doti.oversight import audit
 from doti.store.models import ExportModel, FrameModel
 from doti.viewing import exports
 from functions.exporter import app as exporter
-from functions.viewer import app as viewer
 from infra.provision import Provisioned
 from infra.template import load_template
-from tests.support import LambdaContext, World, assert_error, body_of, customer_event, sample_event, scan_table
-from tests.support.exports import read_archive, request_export, requested, s3
+from tests.support import LambdaContext, World, assert_error, body_of, sample_event, scan_table
+from tests.support.exports import get_export, read_archive, request_export, requested, s3
 from tests.support.processor import receive, upload
 from tests.support.processor import run as run_processor
 from tests.support.video import clip
@@ -56,18 +55,6 @@ def s3_calls(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, dict[str, Any]]
 
     monkeypatch.setattr(BaseClient, "_make_api_call", make_api_call)
     return calls
-
-
-def get_export(token: str, export_id: str) -> dict[str, Any]:
-    event = customer_event(
-        "viewer/list_cameras.json",
-        token,
-        path=f"/v1/exports/{export_id}",
-        resource="/v1/exports/{export_id}",
-        path_parameters={"export_id": export_id},
-        query={},
-    )
-    return viewer.lambda_handler(event, LambdaContext())
 
 
 def queued_messages(aws: Provisioned) -> list[dict[str, Any]]:

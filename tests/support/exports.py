@@ -20,6 +20,19 @@ def s3() -> Any:
     return boto3.client("s3", region_name="us-east-1")
 
 
+def get_export(token: str, export_id: str) -> dict[str, Any]:
+    """The viewer's answer to GET /v1/exports/{export_id}, whatever it is."""
+    event = customer_event(
+        "viewer/list_cameras.json",
+        token,
+        path=f"/v1/exports/{export_id}",
+        resource="/v1/exports/{export_id}",
+        path_parameters={"export_id": export_id},
+        query={},
+    )
+    return viewer.lambda_handler(event, LambdaContext())
+
+
 def request_export(token: str, camera_id: str, start: Any, end: Any) -> dict[str, Any]:
     body = {"camera_id": camera_id, "from": start, "to": end}
     body = {k: (format_rfc3339(v) if isinstance(v, datetime) else v) for k, v in body.items() if v is not None}
