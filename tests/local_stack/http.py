@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -103,3 +104,29 @@ def send(
     headers = {name: value for name, value in headers.items() if name not in omit}
     response = requests.post(device.api_url + FRAMES_PATH, data=body, headers=headers, timeout=30)
     return response.status_code, response.json()
+
+
+UPLOADS_PATH = "/v1/device/uploads"
+
+
+def upload(tenant: Tenant, body: bytes, content_type: str, *, captured_at: datetime | None = None) -> str:
+    """A clip or large still as a device sends it: a signed grant request, then the presigned POST straight to the
+    bucket (the local stack's S3 tells the processor's queue, as S3 does); the frame id it was declared under."""
+    device = tenant.device
+    frame_id = f"http-{secrets.token_hex(6)}"
+    request = {
+        "camera_id": device.camera_id,
+        "content_type": content_type,
+        "size": len(body),
+        "captured_at": format_rfc3339(captured_at or datetime.now(UTC)),
+        "frame_id": frame_id,
+    }
+    payload = json.dumps(request).encode()
+    auth = signed_headers(device.device_id, device.device_secret, "POST", UPLOADS_PATH, payload, datetime.now(UTC))
+    headers = {**auth, "Content-Type": "application/json"}
+    granted = requests.post(device.api_url + UPLOADS_PATH, data=payload, headers=headers, timeout=30)
+    assert granted.status_code == 201, granted.text
+    grant = granted.json()
+    stored = requests.post(grant["url"], data=grant["fields"], files={"file": ("upload", body)}, timeout=30)
+    assert stored.status_code in (200, 201, 204), stored.text
+    return frame_id

@@ -28,6 +28,27 @@ def clip(seconds: float = 2.0, fps: int = 10, width: int = 320, height: int = 24
         return path.read_bytes()
 
 
+@cache
+def h264_clip(seconds: float = 2.0, fps: int = 10, width: int = 320, height: int = 240) -> bytes:
+    """An MP4 of H.264 (yuv420p, moov first), what cameras send and browsers play; `clip` is MPEG-4 Part 2 (mp4v),
+    which OpenCV writes alone but no browser plays. The same picture as `clip`."""
+    import av  # PyAV: only the browser tests need an encoder OpenCV's wheel lacks
+
+    with tempfile.TemporaryDirectory() as workdir:
+        path = Path(workdir) / "clip.mp4"
+        with av.open(str(path), "w", options={"movflags": "+faststart"}) as container:
+            stream = container.add_stream("libx264", rate=fps)
+            stream.width, stream.height, stream.pix_fmt = width, height, "yuv420p"
+            gradient = np.tile(np.linspace(40, 200, width, dtype=np.uint8), (height, 1))
+            for index in range(round(seconds * fps)):
+                picture = cv2.cvtColor(gradient, cv2.COLOR_GRAY2RGB)
+                x = (index * 12) % (width - 60)
+                cv2.rectangle(picture, (x, 60), (x + 60, 120), (255, 255, 255), -1)
+                container.mux(stream.encode(av.VideoFrame.from_ndarray(picture, format="rgb24")))
+            container.mux(stream.encode())  # flush the encoder
+        return path.read_bytes()
+
+
 def with_zeroed_media_data(data: bytes) -> bytes:
     """The clip with its coded frames (the mdat box's payload) zeroed: the container is intact, no frame decodes."""
     start = data.index(b"mdat") + 4

@@ -1097,6 +1097,9 @@ async function showFrame(cameraId, frameId) {
   const original = $("frame-original");
   original.dataset.i18n = isClip(frame) ? "frame.open_original_clip" : "frame.open_original";
   original.textContent = t(original.dataset.i18n);
+  const noteText = $("note-text"); // "a note about this frame" or "… this clip", in either language
+  noteText.dataset.i18nPlaceholder = isClip(frame) ? "notes.placeholder_clip" : "notes.placeholder";
+  noteText.setAttribute("placeholder", t(noteText.dataset.i18nPlaceholder));
   if (src) original.href = src;
   else original.removeAttribute("href");
   showDownload(frame);
