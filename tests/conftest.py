@@ -111,3 +111,17 @@ def aws_calls(aws: Provisioned) -> Iterator[list[tuple[str, dict[str, Any]]]]:
 
     with botocore_hook("before-parameter-build", record, "test-aws-calls"):
         yield calls
+
+
+# The modules that start processes (a pytest under a shifted clock, a local stack, Chromium) are handed out first:
+# xdist's loadfile gives modules to the workers in collection order, and one of them last would leave one worker
+# finishing it alone while the other has nothing left. Within each group the order stays as collected.
+_FIRST = ("tests/test_dates.py", "tests/local_stack/", "tests/browser/")
+
+
+def _group(item: pytest.Item) -> int:
+    return next((rank for rank, prefix in enumerate(_FIRST) if item.nodeid.startswith(prefix)), len(_FIRST))
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    items.sort(key=_group)
