@@ -29,13 +29,11 @@ which a site-scoped or viewer account is not meant to learn about.
 
 from __future__ import annotations
 
-import base64
-import binascii
-import json
 from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
+from doti import cursors
 from doti.accounts import roles
 from doti.contracts import terms
 from doti.entities import User
@@ -90,14 +88,12 @@ def verify(contract_id: str) -> audit.ChainReport:
 
 
 def _encode_cursor(seq: int) -> str:
-    return base64.urlsafe_b64encode(json.dumps({"s": seq}).encode()).decode().rstrip("=")
+    return cursors.pack({"s": seq})
 
 
 def _decode_cursor(cursor: str) -> int:
-    try:
-        seq = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))["s"]
-    except (binascii.Error, ValueError, RecursionError, KeyError, TypeError) as exc:
-        raise ValidationError("cursor is not valid", field="cursor") from exc
+    data = cursors.unpack(cursor)
+    seq = data.get("s") if isinstance(data, dict) else None
     if not isinstance(seq, int) or isinstance(seq, bool) or not 1 <= seq <= MAX_SEQ:
         raise ValidationError("cursor is not valid", field="cursor")
     return seq

@@ -20,8 +20,6 @@ TTL remove both after EXPORT_LIFETIME, and a purge removes them with the rest of
 
 from __future__ import annotations
 
-import base64
-import binascii
 import csv
 import hashlib
 import io
@@ -35,7 +33,7 @@ from datetime import UTC, datetime, timedelta
 from functools import partial
 from typing import IO, TYPE_CHECKING, Any
 
-from doti import ids
+from doti import cursors, ids
 from doti.accounts import roles
 from doti.clock import floor_to_second, format_rfc3339
 from doti.contracts import contract_states, registry, terms
@@ -245,16 +243,15 @@ def list_exports(
 
 
 def _encode_list_cursor(export: Export) -> str:
-    raw = json.dumps({"t": export.created_at.astimezone(UTC).isoformat(), "e": export.export_id}).encode()
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+    return cursors.pack({"t": export.created_at.astimezone(UTC).isoformat(), "e": export.export_id})
 
 
 def _decode_list_cursor(cursor: str) -> store.ListPosition:
     """The position a cursor of list_exports names; 422 when it is not one."""
+    data = cursors.unpack(cursor)
     try:
-        data = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
         export_id, created_at = data["e"], datetime.fromisoformat(data["t"])
-    except (binascii.Error, ValueError, RecursionError, KeyError, TypeError) as exc:
+    except (ValueError, KeyError, TypeError) as exc:
         raise ValidationError("cursor is not valid", field="cursor") from exc
     if not isinstance(export_id, str) or not 1 <= len(export_id) <= 64 or created_at.tzinfo is None:
         raise ValidationError("cursor is not valid", field="cursor")
