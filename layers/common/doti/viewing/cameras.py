@@ -60,20 +60,24 @@ def camera_status(camera: Camera, now: datetime) -> tuple[str, datetime | None]:
 
 def cameras_for(user: User, *, storage: Storage, now: datetime) -> list[CameraCard]:
     """The user's cameras by name, each with its newest unexpired frame signed for the contract's URL lifetime."""
-    contract = terms.get_contract(user.contract_id)
-    terms.require_serving(contract, now)
-    roles.require(user, Permission.VIEW)
+    contract = _serving_viewer(user, now)
     return _cards(contract, registry.visible_cameras(user.contract_id, user), storage=storage, now=now)
 
 
 def camera_for(user: User, camera_id: str, *, storage: Storage, now: datetime) -> CameraCard:
     """One camera the user may see, as the listing shows it (a client's single-camera live view reads its status and
     last_frame_at here without listing every camera); another contract's, or one outside the scope, is NotFound."""
+    contract = _serving_viewer(user, now)
+    (card,) = _cards(contract, [registry.camera_for_user(user, camera_id)], storage=storage, now=now)
+    return card
+
+
+def _serving_viewer(user: User, now: datetime) -> Contract:
+    """The user's contract, once it is serving and the user may view."""
     contract = terms.get_contract(user.contract_id)
     terms.require_serving(contract, now)
     roles.require(user, Permission.VIEW)
-    (card,) = _cards(contract, [registry.camera_for_user(user, camera_id)], storage=storage, now=now)
-    return card
+    return contract
 
 
 def _cards(contract: Contract, cameras: list[Camera], *, storage: Storage, now: datetime) -> list[CameraCard]:
