@@ -27,7 +27,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
-from doti.clock import ceil_to_second
 from doti.errors import ValidationError
 from doti.store import registry as registry_store
 from doti.store import timeline as store
@@ -60,8 +59,7 @@ class _Tally:
         score = frame.activity_score
         if score is not None and (self.max_activity is None or score > self.max_activity):
             self.max_activity = score
-        # as ingest sets it: the frame's expiry moved to the slot's end (doti.store.timeline.add_frame)
-        expires = ceil_to_second(frame.expires_at + (self.start + store.SLOT - frame.captured_at))
+        expires = store.slot_expiry(self.start, frame.captured_at, frame.expires_at)  # as ingest sets it
         self.expires_at = expires if self.expires_at is None else max(self.expires_at, expires)
 
     def slot(self) -> store.Slot:

@@ -93,7 +93,7 @@ def add_frame(transaction: TransactWrite, frame: entities.Frame, seen: Slot | No
     Cancels the transaction (its condition) if another frame improved what this one improves since `seen`."""
     start = slot_start(frame.captured_at)
     item = TimelineSlotModel(frame.camera_id, slot_key(start))
-    expires_at = ceil_to_second(frame.expires_at + (start + SLOT - frame.captured_at))  # slot end + retention
+    expires_at = slot_expiry(start, frame.captured_at, frame.expires_at)
     actions: list[Any] = [TimelineSlotModel.frames.add(1), TimelineSlotModel.expires_at.set(expires_at)]
     condition = None
     if seen is None or seen.first_frame_id is None or frame.frame_id < seen.first_frame_id:
@@ -187,6 +187,12 @@ def indexed_frames(camera_id: str, start: datetime, end: datetime, *, page_size:
                 )
     except PynamoDBException as exc:
         raise StorageError("could not read the frame index") from exc
+
+
+def slot_expiry(start: datetime, captured_at: datetime, frame_expires_at: datetime) -> datetime:
+    """When a slot starting at `start` expires for a frame of it: the frame's expiry moved to the slot's end (its end
+    plus the retention), to the second; a slot keeps the latest of its frames'."""
+    return ceil_to_second(frame_expires_at + (start + SLOT - captured_at))
 
 
 def put_slot_if_absent(camera_id: str, slot: Slot, expires_at: datetime) -> bool:
