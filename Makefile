@@ -9,7 +9,7 @@ STAMP  := $(VENV)/.installed
 # The shared layer is importable as on Lambda (/opt/python); the repo root holds infra/, bench/, tests/.
 export PYTHONPATH := $(CURDIR):$(CURDIR)/layers/common:$(CURDIR)/functions/admin:$(CURDIR)/functions/viewer
 
-.PHONY: run test test-shifted bench lint unit integration browser chromium package-size clean faults
+.PHONY: run test test-shifted bench lint unit integration browser chromium package-size clean faults tools checkov
 
 $(STAMP): requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -17,12 +17,28 @@ $(STAMP): requirements-dev.txt
 	$(BIN)/python -m pip install --quiet -r requirements-dev.txt
 	touch $(STAMP)
 
+# checkov and SAM's translator, in their own venv: aws-sam-translator pins an older pydantic than the layer ships.
+TOOLS       := .venv-tools
+TOOLS_STAMP := $(TOOLS)/.installed
+
+$(TOOLS_STAMP): requirements-tools.txt
+	$(PYTHON) -m venv $(TOOLS)
+	$(TOOLS)/bin/python -m pip install --quiet -r requirements-tools.txt
+	touch $(TOOLS_STAMP)
+
+tools: $(TOOLS_STAMP)
+
+# The template's security checks on their own (make test runs them in tests/infra/test_operations.py).
+checkov: $(TOOLS_STAMP)
+	BC_SKIP_MAPPING=TRUE $(TOOLS)/bin/checkov -f template.yaml --config-file .checkov.yaml --skip-download
+
 run: $(STAMP)
 	$(BIN)/python -m infra.local
 
 # Two test workers (these machines have two cores); a file stays whole on one worker, so its local stack is shared.
-test: $(STAMP) lint chromium
-	$(BIN)/python -m pytest -n 2 --dist loadfile
+# DOTI_REQUIRE_TOOLS: here a missing tools venv fails the template checks instead of skipping them.
+test: $(STAMP) $(TOOLS_STAMP) lint chromium
+	DOTI_REQUIRE_TOOLS=1 $(BIN)/python -m pytest -n 2 --dist loadfile
 	$(BIN)/python -m infra.package_size
 
 # The whole suite with the wall clock of every Python process moved by SHIFT (issue 9: no test depends on the
@@ -73,4 +89,4 @@ bench: $(STAMP)
 	$(BIN)/python -m bench
 
 clean:
-	rm -rf $(VENV) .doti build .pytest_cache .ruff_cache
+	rm -rf $(VENV) $(TOOLS) .doti build .pytest_cache .ruff_cache

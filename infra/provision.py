@@ -9,6 +9,7 @@ their defaults unless `parameters` overrides them, as `sam deploy --parameter-ov
 from __future__ import annotations
 
 import json
+import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -73,9 +74,21 @@ class _Provisioner:
                 "AWS::Partition": "aws",
                 "AWS::URLSuffix": "amazonaws.com",
                 "AWS::StackName": prefix,
+                # Stable for a prefix, as a stack's id is for its life (the bucket name ends with a part of it).
+                "AWS::StackId": f"arn:aws:cloudformation:{region}:{ACCOUNT_ID}:stack/{prefix}/"
+                f"{uuid.uuid5(uuid.NAMESPACE_URL, prefix)}",
             }
         )
         self.resolver = IntrinsicResolver(parameters, self.out.refs, self._attribute, template.get("Conditions", {}))
+        # Resources whose Condition is false do not exist, as in CloudFormation.
+        self.template = {
+            **template,
+            "Resources": {
+                name: resource
+                for name, resource in template["Resources"].items()
+                if "Condition" not in resource or self.resolver.condition(resource["Condition"])
+            },
+        }
 
     def _attribute(self, logical: str, attribute: str) -> str:
         if attribute == "Arn" and logical in self.out.arns:

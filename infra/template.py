@@ -147,7 +147,8 @@ def rate_seconds(expression: str) -> float:
 
 
 class IntrinsicResolver:
-    """Resolves Ref, Fn::Sub, Fn::GetAtt, Fn::Join and Fn::If against known parameters and physical resources.
+    """Resolves Ref, Fn::Sub, Fn::GetAtt, Fn::Join, Fn::Select, Fn::Split and Fn::If against known parameters and
+    physical resources.
 
     `conditions` are the template's Conditions (Fn::Equals, Fn::Not, Fn::And, Fn::Or, Condition), evaluated on use.
     Fn::If resolves only the branch its condition picks, so the other may name what exists only in AWS (the API).
@@ -216,6 +217,10 @@ class IntrinsicResolver:
                 )
             if key == "Fn::Join":
                 return str(arg[0]).join(str(self.resolve(v)) for v in arg[1])
+            if key == "Fn::Select":
+                return self.resolve(arg[1])[int(self.resolve(arg[0]))]
+            if key == "Fn::Split":
+                return str(self.resolve(arg[1])).split(arg[0])
             if key == "Fn::If":
                 name, when_true, when_false = arg
                 return self.resolve(when_true if self.condition(name) else when_false)

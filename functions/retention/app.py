@@ -8,6 +8,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from doti import runtime
 from doti.clock import utcnow
+from doti.jobs.outcome import record_outcome
 from doti.jobs.retention import run_retention
 from doti.observability import logger, metrics, tracer
 
@@ -30,5 +31,6 @@ def lambda_handler(_event: dict[str, Any], context: LambdaContext) -> dict[str, 
     metrics.add_metric(name="RetentionOrphansHeld", unit=MetricUnit.Count, value=found.orphans_held)
     metrics.add_metric(name="RetentionItemsWithoutObjects", unit=MetricUnit.Count, value=found.items_without_objects)
     metrics.add_metric(name="RetentionTagMismatched", unit=MetricUnit.Count, value=found.tag_mismatched)
+    record_outcome(metrics, failed=report.objects_failed)
     logger.info("retention run finished", extra={**asdict(report), "reconciled": asdict(found)})
     return asdict(report)

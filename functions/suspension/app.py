@@ -9,6 +9,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from doti import runtime
 from doti.clock import utcnow
+from doti.jobs.outcome import record_outcome
 from doti.jobs.suspension import run_suspension
 from doti.observability import logger, metrics, tracer
 
@@ -23,5 +24,6 @@ def lambda_handler(_event: dict[str, Any], context: LambdaContext) -> dict[str, 
     metrics.add_metric(name="SuspensionItemsChanged", unit=MetricUnit.Count, value=report.changed)
     metrics.add_metric(name="SuspensionItemsFailed", unit=MetricUnit.Count, value=report.failed)
     metrics.add_metric(name="SuspensionNoticesUnconfirmed", unit=MetricUnit.Count, value=report.notices_unconfirmed)
+    record_outcome(metrics, failed=report.failed)
     logger.info("suspension run finished", extra=asdict(report))
     return asdict(report)

@@ -9,6 +9,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from doti import runtime
 from doti.clock import utcnow
+from doti.jobs.outcome import record_outcome
 from doti.jobs.termination import run_termination
 from doti.observability import logger, metrics, tracer
 
@@ -34,5 +35,6 @@ def lambda_handler(_event: dict[str, Any], context: LambdaContext) -> dict[str, 
     metrics.add_metric(name="TerminationReceiptsUnconfirmed", unit=MetricUnit.Count, value=report.receipts_unconfirmed)
     metrics.add_metric(name="TerminationItemsDeleted", unit=MetricUnit.Count, value=report.items_deleted)
     metrics.add_metric(name="TerminationBytesFreed", unit=MetricUnit.Bytes, value=report.bytes_freed)
+    record_outcome(metrics, failed=report.failed)
     logger.info("termination run finished", extra=asdict(report))
     return asdict(report)

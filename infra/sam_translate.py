@@ -1,0 +1,56 @@
+"""template.yaml as SAM translates it: the plain CloudFormation that `sam deploy` creates, printed as JSON.
+
+Run with the tools venv (`.venv-tools/bin/python -m infra.sam_translate`), which holds aws-sam-translator; the tests
+read the roles, stages and alarms that SAM generates from this output. Managed policies are resolved offline to
+their ARNs by name, as SAM would with the IAM API.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from typing import Any
+
+from samtranslator.translator.transform import transform
+
+from infra.template import load_template
+
+# Only these AWS managed policies are named by the template (SAM's own AWSLambdaBasicExecutionRole and X-Ray);
+# offline, SAM needs each name's ARN.
+_MANAGED = ("AWSLambdaBasicExecutionRole", "AWSXrayWriteOnlyAccess", "AWSXRayDaemonWriteAccess")
+
+
+class _OfflinePolicies:
+    def load(self) -> dict[str, str]:
+        return {name: f"arn:aws:iam::aws:policy/service-role/{name}" for name in _MANAGED}
+
+
+def translated(parameters: dict[str, Any] | None = None) -> dict[str, Any]:
+    os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")  # SAM fills AWS::Region from boto3's session
+    template = load_template()
+    # As `sam package` does: local code folders become S3 objects (the translation checks only their form).
+    for resource in template["Resources"].values():
+        properties = resource.get("Properties") or {}
+        for key in ("CodeUri", "ContentUri"):
+            if isinstance(properties.get(key), str):
+                properties[key] = f"s3://doti-artifacts/{properties[key].strip('/')}"
+    translated = transform(template, parameters or {}, _OfflinePolicies())
+    _carry_checkov_skips(template, translated)
+    return translated
+
+
+def _carry_checkov_skips(template: dict[str, Any], translated: dict[str, Any]) -> None:
+    """SAM gives an Api's Metadata to the RestApi it makes, not to the Stage; the stage is where the skipped checks
+    (caching) apply, so the skip and its reason go there too."""
+    for name, resource in template["Resources"].items():
+        skips = (resource.get("Metadata") or {}).get("checkov")
+        if resource["Type"] != "AWS::Serverless::Api" or not skips:
+            continue
+        for generated in translated["Resources"].values():
+            if generated["Type"] == "AWS::ApiGateway::Stage" and generated["Properties"]["RestApiId"] == {"Ref": name}:
+                generated.setdefault("Metadata", {})["checkov"] = skips
+
+
+if __name__ == "__main__":
+    json.dump(translated(), sys.stdout, indent=1, sort_keys=True, default=str)
