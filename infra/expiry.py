@@ -55,10 +55,13 @@ class ExpirationRule:
 
 
 def expiration_rules(template: Mapping[str, Any]) -> dict[str, list[ExpirationRule]]:
-    """Each bucket's (by logical id) enabled expiration rules; rules without ExpirationInDays expire nothing."""
+    """Each bucket's (by logical id) enabled expiration rules; rules without ExpirationInDays expire nothing.
+
+    Buckets behind a Condition (the S3 access logs bucket) are left out: the local stack runs the template's
+    defaults, under which they do not exist, and their rules may name parameters."""
     found: dict[str, list[ExpirationRule]] = {}
     for name, resource in template["Resources"].items():
-        if resource["Type"] != "AWS::S3::Bucket":
+        if resource["Type"] != "AWS::S3::Bucket" or "Condition" in resource:
             continue
         rules = resource.get("Properties", {}).get("LifecycleConfiguration", {}).get("Rules", [])
         found[name] = [
