@@ -129,7 +129,13 @@ def main(argv: list[str] | None = None) -> int:
     server, _ = gateway.serve(app, args.host, api_port)
 
     jobs = scheduler.Scheduler(
-        template.schedules(spec), functions, region=REGION, account=ACCOUNT, scale=args.schedule_scale
+        template.schedules(spec),
+        functions,
+        region=REGION,
+        account=ACCOUNT,
+        scale=args.schedule_scale,
+        sqs=boto3.client("sqs", region_name=REGION),
+        queue_urls=provisioned.refs,
     )
     jobs.start()
     pump = queues.QueuePump(

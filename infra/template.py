@@ -77,6 +77,8 @@ class ApiRoute:
 class Schedule:
     function: str
     expression: str
+    retries: int = 2  # Lambda's retries of a failed asynchronous run (EventInvokeConfig; 2 is Lambda's default)
+    dead_letter_queue: str | None = None  # logical id of the queue a run that failed every retry goes to
 
     @property
     def seconds(self) -> float:
@@ -123,7 +125,10 @@ def schedules(template: Mapping[str, Any]) -> list[Schedule]:
     for name, resource in _resources(template, "AWS::Serverless::Function").items():
         for event in resource["Properties"].get("Events", {}).values():
             if event["Type"] == "Schedule":
-                found.append(Schedule(name, event["Properties"]["Schedule"]))
+                props = resource["Properties"]
+                target = props.get("DeadLetterQueue", {}).get("TargetArn", {}).get("Fn::GetAtt", [None])[0]
+                retries = props.get("EventInvokeConfig", {}).get("MaximumRetryAttempts", 2)
+                found.append(Schedule(name, event["Properties"]["Schedule"], retries, target))
     return found
 
 
