@@ -296,3 +296,35 @@ def test_after_purge_the_chain_its_head_and_the_deletion_certificate_remain_anch
     termination.lambda_handler(sample_event("termination/scheduled.json"), LambdaContext())
     run_anchor()
     assert verify(aws, capsys)[0] == 0
+
+
+# the verify command against a deployed stack
+
+
+def test_verify_reads_the_names_from_a_deployed_stacks_outputs(aws, world, capsys):
+    # Given a stack whose outputs name the tables and the bucket (as template.yaml's do), and an anchored chain
+    outputs = {
+        "AuditTableName": aws.refs["AuditTable"],
+        "ContractsTableName": aws.refs["ContractsTable"],
+        "AuditAnchorBucketName": aws.refs["AuditAnchorBucket"],
+    }
+    body = {
+        "Resources": {"Topic": {"Type": "AWS::SNS::Topic"}},
+        "Outputs": {name: {"Value": value} for name, value in outputs.items()},
+    }
+    boto3.client("cloudformation", region_name=REGION).create_stack(
+        StackName="doti-test", TemplateBody=json.dumps(body)
+    )
+    write_entries(world.contract_id, 2)
+    run_anchor()
+    capsys.readouterr()
+
+    # When verify is given only the stack's name / Then it finds and checks them
+    assert verify_audit.main(["--stack", "doti-test", "--region", REGION]) == 0
+    assert json.loads(capsys.readouterr().out.splitlines()[-1]) == {
+        "digests": 1,
+        "chains": 2,
+        "entries": 2,
+        "problems": 0,
+        "ok": True,
+    }

@@ -119,11 +119,13 @@ def anchor(store: DigestStore, now: datetime) -> AnchorRun:
     """Write the next digest: the head of every chain, linked to the newest digest written before."""
     grouped = _by_key(store.versions())
     numbered = sorted((n, key) for key in grouped if (n := _number_of(key)) is not None)
+    written = [key for _, key in numbered if any(not v.delete_marker for v in grouped[key])]
     previous_sha256 = None
-    if numbered:
-        # The first version of the newest key is the one the anchor wrote; later ones or a delete marker are
-        # tampering that verify reports. Chaining to the original keeps the digests verifiable past it.
-        original = next(v for v in grouped[numbered[-1][1]] if not v.delete_marker)
+    if written:
+        # The first version of the newest digest is the one the anchor wrote; later versions, delete markers (even
+        # on a key that never held a digest) are tampering that verify reports. Chaining to the original and
+        # numbering past every key keeps the anchor running, and verify reporting, past them.
+        original = next(v for v in grouped[written[-1]] if not v.delete_marker)
         previous_sha256 = decode(store.read(original)).sha256
     number = numbered[-1][0] + 1 if numbered else 1
     heads = {chain: head for chain in chains() if (head := audit_store.head(chain)) is not None}
