@@ -9,7 +9,8 @@ STAMP  := $(VENV)/.installed
 # The shared layer is importable as on Lambda (/opt/python); the repo root holds infra/, bench/, tests/.
 export PYTHONPATH := $(CURDIR):$(CURDIR)/layers/common:$(CURDIR)/functions/admin:$(CURDIR)/functions/viewer
 
-.PHONY: run test test-shifted bench lint unit integration browser chromium package-size clean faults tools checkov
+.PHONY: run test test-shifted bench lint unit integration browser chromium package-size clean faults tools checkov \
+	verify-audit
 
 $(STAMP): requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -84,6 +85,12 @@ lint: $(STAMP)
 
 package-size: $(STAMP)
 	$(BIN)/python -m infra.package_size
+
+# Every audit chain against the digests in the Object Lock bucket (issue 14 §4): the local stack's by default;
+# ARGS="--stack doti-prod --region ap-northeast-1" for a deployed one. Non-zero exit on any mismatch.
+ARGS ?= --local
+verify-audit: $(STAMP)
+	$(BIN)/python -m infra.verify_audit $(ARGS)
 
 bench: $(STAMP)
 	$(BIN)/python -m bench

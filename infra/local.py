@@ -176,6 +176,10 @@ def main(argv: list[str] | None = None) -> int:
         "device_secret": demo.device_secret,
         "login_id": demo.login_id,
         "password": demo.password,
+        # What `python -m infra.verify_audit --local` reads (a deployed stack has them as outputs).
+        "audit_table": provisioned.refs["AuditTable"],
+        "contracts_table": provisioned.refs["ContractsTable"],
+        "audit_anchor_bucket": provisioned.refs["AuditAnchorBucket"],
     }
     args.state_file.parent.mkdir(parents=True, exist_ok=True)
     # Written whole and then renamed: whoever waits for the file (the tests, a second terminal) never reads half.

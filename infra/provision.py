@@ -158,9 +158,20 @@ class _Provisioner:
             create: dict[str, Any] = {"Bucket": name}
             if self.region != "us-east-1":
                 create["CreateBucketConfiguration"] = {"LocationConstraint": self.region}
+            if props.get("ObjectLockEnabled"):
+                create["ObjectLockEnabledForBucket"] = True  # only at creation, as in AWS; it turns versioning on
             self.s3.create_bucket(**create)
             self.out.refs[logical] = name
             self.out.arns[logical] = f"arn:aws:s3:::{name}"
+            if "VersioningConfiguration" in props:
+                self.s3.put_bucket_versioning(Bucket=name, VersioningConfiguration=props["VersioningConfiguration"])
+            if "ObjectLockConfiguration" in props:
+                lock = self.resolver.resolve(props["ObjectLockConfiguration"])
+                retention = lock["Rule"]["DefaultRetention"]
+                rule = {"DefaultRetention": {k: int(v) if k in ("Days", "Years") else v for k, v in retention.items()}}
+                self.s3.put_object_lock_configuration(
+                    Bucket=name, ObjectLockConfiguration={"ObjectLockEnabled": lock["ObjectLockEnabled"], "Rule": rule}
+                )
             if "PublicAccessBlockConfiguration" in props:
                 self.s3.put_public_access_block(
                     Bucket=name, PublicAccessBlockConfiguration=props["PublicAccessBlockConfiguration"]

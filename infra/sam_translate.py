@@ -1,12 +1,13 @@
 """template.yaml as SAM translates it: the plain CloudFormation that `sam deploy` creates, printed as JSON.
 
-Run with the tools venv (`.venv-tools/bin/python -m infra.sam_translate`), which holds aws-sam-translator; the tests
-read the roles, stages and alarms that SAM generates from this output. Managed policies are resolved offline to
-their ARNs by name, as SAM would with the IAM API.
+Run with the tools venv (`.venv-tools/bin/python -m infra.sam_translate [--stdin]`), which holds aws-sam-translator;
+the tests read the roles, stages and alarms that SAM generates from this output (tests/infra/conftest.py). Managed
+policies are resolved offline to their ARNs by name, as SAM would with the IAM API.
 """
 
 from __future__ import annotations
 
+import copy
 import json
 import os
 import sys
@@ -26,9 +27,10 @@ class _OfflinePolicies:
         return {name: f"arn:aws:iam::aws:policy/service-role/{name}" for name in _MANAGED}
 
 
-def translated(parameters: dict[str, Any] | None = None) -> dict[str, Any]:
+def translated(template: dict[str, Any] | None = None, parameters: dict[str, Any] | None = None) -> dict[str, Any]:
+    """`template` (template.yaml when None) as SAM translates it."""
     os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")  # SAM fills AWS::Region from boto3's session
-    template = load_template()
+    template = copy.deepcopy(template) if template is not None else load_template()
     # As `sam package` does: local code folders become S3 objects (the translation checks only their form).
     for resource in template["Resources"].values():
         properties = resource.get("Properties") or {}
@@ -53,4 +55,6 @@ def _carry_checkov_skips(template: dict[str, Any], translated: dict[str, Any]) -
 
 
 if __name__ == "__main__":
-    json.dump(translated(), sys.stdout, indent=1, sort_keys=True, default=str)
+    # --stdin: translate the template given as JSON on stdin (a test's variant of template.yaml)
+    given = json.load(sys.stdin) if "--stdin" in sys.argv[1:] else None
+    json.dump(translated(given), sys.stdout, indent=1, sort_keys=True, default=str)

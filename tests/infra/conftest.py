@@ -25,11 +25,12 @@ def tools_bin() -> Path:
     return TOOLS_BIN
 
 
-@pytest.fixture(scope="session")
-def translated() -> dict[str, Any]:
-    """template.yaml as `sam deploy` would create it (infra/sam_translate.py, run in the tools venv)."""
+def sam_translate(template: dict[str, Any] | None = None) -> dict[str, Any]:
+    """`template` (template.yaml when None) as `sam deploy` would create it: infra/sam_translate.py, run in the
+    tools venv."""
     done = subprocess.run(
-        [str(tools_bin() / "python"), "-m", "infra.sam_translate"],
+        [str(tools_bin() / "python"), "-m", "infra.sam_translate", *(["--stdin"] if template is not None else [])],
+        input=json.dumps(template) if template is not None else None,
         capture_output=True,
         text=True,
         timeout=300,
@@ -39,3 +40,8 @@ def translated() -> dict[str, Any]:
     )
     assert done.returncode == 0, done.stderr[-3000:]
     return json.loads(done.stdout)
+
+
+@pytest.fixture(scope="session")
+def translated() -> dict[str, Any]:
+    return sam_translate()

@@ -487,6 +487,10 @@ def test_given_a_resource_that_skips_a_check_then_the_skip_says_why():
     assert any("tenant" in s["comment"] for s in skipped["DotiApi"])
 
 
+def _as_list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else [value]
+
+
 def _statements(function: str) -> list[dict[str, Any]]:
     found = []
     for policy in RESOURCES[function]["Properties"].get("Policies", []):
@@ -522,7 +526,7 @@ def test_given_any_list_bucket_grant_then_it_is_limited_to_prefixes():
         for statement in _statements(function):
             actions = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
             if any(a.startswith("s3:ListBucket") for a in actions):
-                prefixes = statement["Condition"]["StringLike"]["s3:prefix"]
+                prefixes = _as_list(statement["Condition"]["StringLike"]["s3:prefix"])
                 assert prefixes, function
                 assert all(p.endswith("/*") and p != "/*" for p in prefixes), function
 

@@ -121,7 +121,8 @@ def test_unknown_route_answers_like_api_gateway(local_stack):
 def test_demo_contract_is_seeded_and_the_simulated_camera_sends_frames(local_stack):
     # Given the stack's state file, as `make run` writes it
     expected = {"api_url", "aws_endpoint", "staff_api_key", "contract_id", "site_id", "camera_id"}
-    assert expected | {"device_id", "device_secret", "login_id", "password"} == set(local_stack)
+    verify_audit = {"audit_table", "contracts_table", "audit_anchor_bucket"}  # what infra.verify_audit --local reads
+    assert expected | {"device_id", "device_secret", "login_id", "password"} | verify_audit == set(local_stack)
 
     # When the demo customer logs in
     customer = Customer(local_stack["api_url"], local_stack["login_id"], local_stack["password"])

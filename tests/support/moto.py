@@ -45,7 +45,8 @@ def wipe_backends() -> None:
     for table in dynamodb_backends[ACCOUNT_ID][REGION].tables.values():
         table.items.clear()
     for bucket in s3_backends[ACCOUNT_ID]["aws"].buckets.values():
-        bucket.versioning_status = None  # template.yaml versions no bucket
+        # template.yaml versions only the Object Lock bucket (which requires it)
+        bucket.versioning_status = "Enabled" if bucket.object_lock_enabled else None
         for key in bucket.keys.values():
             if hasattr(key, "dispose"):  # a versioned bucket's delete marker holds no data to free
                 key.dispose()

@@ -10,8 +10,9 @@ from __future__ import annotations
 import threading
 from functools import cache
 
-from doti.settings import Settings, get_settings
+from doti.settings import Settings, SettingsError, get_settings
 from doti.store import bind_models
+from doti.store.anchors import DigestStore
 from doti.store.aws import kms_client, reset_clients, s3_client, ses_client_sending_once, sqs_client
 from doti.store.mail import SesMailer
 from doti.store.objects import Storage
@@ -69,6 +70,15 @@ def remask_queue() -> SqsJobQueue:
     return SqsJobQueue(sqs_client(settings.region), settings.remask_queue_url)
 
 
+@cache
+def digest_store() -> DigestStore:
+    """The audit digests' bucket (the anchor function's only: no other function has AUDIT_ANCHOR_BUCKET)."""
+    settings = get_settings()
+    if not settings.audit_anchor_bucket:
+        raise SettingsError("missing environment variables: AUDIT_ANCHOR_BUCKET")
+    return DigestStore(s3_client(settings.region), settings.audit_anchor_bucket)
+
+
 def reset() -> None:
     """Forget settings, clients and caches, e.g. after a test changes the environment or the AWS endpoint: the next
     `init()` reads the environment and binds the models again (until then they keep their last binding)."""
@@ -78,5 +88,6 @@ def reset() -> None:
     secret_box.cache_clear()
     mailer.cache_clear()
     receipt_mailer.cache_clear()
+    digest_store.cache_clear()
     remask_queue.cache_clear()
     reset_clients()

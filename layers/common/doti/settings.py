@@ -55,6 +55,9 @@ class Settings:
     # scrypt's N for new password hashes (doti.auth.customer); optional, the production cost when unset. template.yaml
     # never sets it (tests/infra checks); the test suite lowers it, as Django's tests swap in a fast hasher.
     password_scrypt_n: int = PRODUCTION_SCRYPT_N
+    # The Object Lock bucket of the audit digests (doti.oversight.anchor): set for the anchor function only, which
+    # refuses to start without it (it is no other function's business, so Globals do not carry it).
+    audit_anchor_bucket: str | None = None
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> Settings:

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -193,9 +193,13 @@ def entries(
     return page, (page[-1].seq if more else None)
 
 
-def verify_chain(contract_id: str) -> ChainReport:
+def verify_chain(contract_id: str, anchored: Mapping[int, str] | None = None) -> ChainReport:
     """Recompute every hash in order; report the first entry whose hash or link does not hold, and a chain whose
-    newest entries were cut (the head, written with each entry, names the last one)."""
+    newest entries were cut (the head, written with each entry, names the last one).
+
+    `anchored` are (seq: hash) pairs the chain's digests recorded outside DynamoDB (doti.oversight.anchor): an entry
+    rewritten with every later hash and the head recomputed still links, but no longer has its anchored hash."""
+    anchored = anchored or {}
     expected_prev, expected_seq, count = GENESIS, 1, 0
     head = store.head(contract_id)
     for entry in store.chain(contract_id):
@@ -217,6 +221,9 @@ def verify_chain(contract_id: str) -> ChainReport:
         )
         if recomputed != entry.hash:
             return ChainReport(contract_id, count, False, entry.seq, "the entry was altered after it was written")
+        if anchored.get(entry.seq, entry.hash) != entry.hash:
+            problem = "the entry is not the one its digest anchored (it or one before it was rewritten)"
+            return ChainReport(contract_id, count, False, entry.seq, problem)
         expected_prev, expected_seq = entry.hash, entry.seq + 1
     last_seq = expected_seq - 1
     head_seq = head[0] if head else 0
@@ -224,4 +231,8 @@ def verify_chain(contract_id: str) -> ChainReport:
         return ChainReport(
             contract_id, count, False, last_seq + 1, f"the chain ends at seq {last_seq} but its head says {head_seq}"
         )
+    beyond = sorted(seq for seq in anchored if seq > last_seq)
+    if beyond:
+        problem = f"a digest anchored seq {beyond[0]} but the chain ends at seq {last_seq}"
+        return ChainReport(contract_id, count, False, beyond[0], problem)
     return ChainReport(contract_id, count, True)

@@ -1,4 +1,8 @@
-"""Data access for the audit log: the entries of each chain and the head item that names the newest one."""
+"""Data access for the audit log: the entries of each chain and the head item that names the newest one.
+
+Function roles may only read and append here (template.yaml AuditAppendPolicy): an append is one TransactWriteItems of
+two conditional Puts, the entry and its chain's head, so nothing in this module updates or deletes an audit item.
+"""
 
 from __future__ import annotations
 
@@ -9,7 +13,7 @@ from pynamodb.exceptions import PynamoDBException
 
 from doti.entities import AuditEntry
 from doti.errors import StorageError
-from doti.store.models import AuditEntryModel, AuditHeadModel
+from doti.store.models import AuditEntryModel, AuditHeadModel, ContractModel
 from doti.store.transactions import Transaction, commit
 
 HEAD_SEQ = 0  # the head item's sort key; entries start at 1
@@ -102,3 +106,13 @@ def chain(contract_id: str) -> Iterator[AuditEntry]:
             yield _entry(item)
     except PynamoDBException as exc:
         raise StorageError("could not read the audit log") from exc
+
+
+def contract_chains() -> Iterator[str]:
+    """The id of every contract, whose chain shares it: a scan of the contracts table (ids only), never of the audit
+    entries. Contracts are never deleted (a purged one keeps a minimal record), so no chain of a contract is missed."""
+    try:
+        for item in ContractModel.scan(attributes_to_get=["contract_id"]):
+            yield item.contract_id
+    except PynamoDBException as exc:
+        raise StorageError("could not list the contracts") from exc
