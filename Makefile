@@ -10,7 +10,7 @@ STAMP  := $(VENV)/.installed
 export PYTHONPATH := $(CURDIR):$(CURDIR)/layers/common:$(CURDIR)/functions/admin:$(CURDIR)/functions/viewer
 
 .PHONY: run test test-shifted bench lint unit integration browser chromium package-size clean faults tools checkov \
-	verify-audit
+	verify-audit prereqs build sam-cli
 
 $(STAMP): requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -94,6 +94,30 @@ verify-audit: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python -m bench
+
+# `make build`: sam build for template.yaml (python3.12, arm64), after `make prereqs` has checked what it needs: sam on
+# PATH, and python3.12 with pip on PATH, or a running Docker for `sam build --use-container` (infra/prereqs.py).
+# SAM_BUILD_ARGS go to sam build (e.g. --use-container, --cached). `make sam-cli` installs the README's SAM CLI
+# (infra/requirements-sam.txt) into its own python3.12 environment, .venv-sam, whose bin/ these targets put first
+# on PATH: its pins would fight those of .venv.
+SAM_VENV   := .venv-sam
+PYTHON312  ?= python3.12
+SAM_PATH   := $(CURDIR)/$(SAM_VENV)/bin:$(PATH)
+
+prereqs: $(STAMP)
+	@PATH="$(SAM_PATH)" $(BIN)/python -m infra.prereqs $(SAM_BUILD_ARGS)
+
+build: $(STAMP)
+	@PATH="$(SAM_PATH)" $(BIN)/python -m infra.prereqs --build $(SAM_BUILD_ARGS)
+
+sam-cli: $(SAM_VENV)/.installed
+
+$(SAM_VENV)/.installed: infra/requirements-sam.txt
+	@command -v $(PYTHON312) >/dev/null || { echo "$(PYTHON312) is not on PATH: SAM CLI goes into a python3.12 \
+	environment (set PYTHON312=/path/to/python3.12)"; exit 1; }
+	$(PYTHON312) -m venv $(SAM_VENV)
+	$(SAM_VENV)/bin/python -m pip install --quiet -r infra/requirements-sam.txt
+	touch $@
 
 clean:
 	rm -rf $(VENV) $(TOOLS) .doti build .pytest_cache .ruff_cache

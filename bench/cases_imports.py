@@ -10,50 +10,17 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from bench.harness import ROOT, Row, case, row, sized
+from infra.template import TEMPLATE_PATH, functions, load_template
 
-TEMPLATE = ROOT / "template.yaml"
-RUNS = 5
-FUNCTION_TYPE = "AWS::Serverless::Function"
 # What the handler's cold start reads besides the template's own variables.
 FIXED_ENV = {
     "AWS_DEFAULT_REGION": "us-east-1",
     "POWERTOOLS_TRACE_DISABLED": "true",
     "POWERTOOLS_METRICS_NAMESPACE": "doti",
 }
+RUNS = 5
 TIMER = "import time; t = time.perf_counter(); import {module}; print(time.perf_counter() - t)"
-
-
-class _CfnLoader(yaml.SafeLoader):
-    """SafeLoader that reads CloudFormation short forms (!Ref, !Sub, !GetAtt, ...) as their long-form dicts."""
-
-
-def _construct_intrinsic(loader: yaml.SafeLoader, suffix: str, node: yaml.Node) -> dict[str, Any]:
-    if isinstance(node, yaml.ScalarNode):
-        value: Any = loader.construct_scalar(node)
-    elif isinstance(node, yaml.SequenceNode):
-        value = loader.construct_sequence(node, deep=True)
-    else:
-        value = loader.construct_mapping(node, deep=True)
-    return {"Ref" if suffix == "Ref" else f"Fn::{suffix}": value}
-
-
-_CfnLoader.add_multi_constructor("!", _construct_intrinsic)
-
-
-def _functions(template: dict[str, Any]) -> Iterator[tuple[str, dict[str, Any]]]:
-    """(logical id, properties with Globals.Function applied) of each SAM function."""
-    defaults = (template.get("Globals") or {}).get("Function") or {}
-    for name, resource in (template.get("Resources") or {}).items():
-        if isinstance(resource, dict) and resource.get("Type") == FUNCTION_TYPE:
-            props = {**defaults, **(resource.get("Properties") or {})}
-            env = {
-                **((defaults.get("Environment") or {}).get("Variables") or {}),
-                **((props.get("Environment") or {}).get("Variables") or {}),
-            }
-            yield name, {**props, "Variables": env}
 
 
 def _env_value(name: str, value: Any, parameters: dict[str, Any]) -> str:
@@ -102,28 +69,30 @@ def _skipped(metric: str, note: str) -> Row:
 
 @case("imports.handlers")
 def handler_import_times() -> Iterator[Row]:
-    if not TEMPLATE.exists():
+    if not TEMPLATE_PATH.exists():
         yield _skipped("template.yaml", "missing: no functions to measure")
         return
-    template = yaml.load(TEMPLATE.read_text(), Loader=_CfnLoader) or {}  # noqa: S506 - a SafeLoader subclass
-    functions = list(_functions(template))
-    if not functions:
-        yield _skipped("template.yaml", f"no {FUNCTION_TYPE} resources")
-    for name, props in functions[: sized(len(functions), 1)]:
-        code_uri, handler = props.get("CodeUri"), props.get("Handler")
-        if not isinstance(code_uri, str) or not isinstance(handler, str):
-            yield _skipped(name, f"CodeUri {code_uri!r} / Handler {handler!r} not a local module")
+    template = load_template()
+    specs = list(functions(template).values())
+    if not specs:
+        yield _skipped("template.yaml", "no AWS::Serverless::Function resources")
+    for spec in specs[: sized(len(specs), 1)]:
+        module = spec.handler.rsplit(".", 1)[0]
+        code_uri = spec.code_uri.relative_to(ROOT)
+        if not spec.module_path.is_file():
+            yield _skipped(spec.logical_id, f"{spec.module_path.relative_to(ROOT)} not found")
             continue
-        module = handler.rsplit(".", 1)[0]
-        cwd = ROOT / code_uri
-        if not (cwd / (module.replace(".", "/") + ".py")).is_file():
-            yield _skipped(name, f"{Path(code_uri) / module.replace('.', '/')}.py not found")
-            continue
-        env = _environment(props["Variables"], template.get("Parameters") or {})
+        env = _environment(spec.environment, template.get("Parameters") or {})
         try:
-            value = _median_import_ms(module, cwd, env)
-            baseline = _median_import_ms("json", cwd, env)
+            value = _median_import_ms(module, spec.code_uri, env)
+            baseline = _median_import_ms("json", spec.code_uri, env)
         except (RuntimeError, subprocess.TimeoutExpired, ValueError) as exc:
-            yield _skipped(name, str(exc))
+            yield _skipped(spec.logical_id, str(exc))
             continue
-        yield row("imports.handlers", f"{name} import ms", value, baseline, note=f"{code_uri} {module}; baseline: json")
+        yield row(
+            "imports.handlers",
+            f"{spec.logical_id} import ms",
+            value,
+            baseline,
+            note=f"{code_uri}/ {module}; baseline: json",
+        )

@@ -1,8 +1,9 @@
 """Lambda's 250 MB limit, checked before deploying: each function's code and layers, built as `sam build` builds them.
 
 Layers are built for the template's platform (the layer's BuildArchitecture, the functions' Python version) with
-pip's platform options, and cached under build/package-size/ by a hash of everything that goes into them, so a
-rerun measures without building. Besides the size, each function must carry what its code imports and nothing
+pip's platform options, picking wheels as `sam build`'s own builder does (aws-lambda-builders' python_pip
+workflow: `Platform.pip_args`), and cached under build/package-size/ by a hash of everything that goes into them,
+so a rerun measures without building. Besides the size, each function must carry what its code imports and nothing
 more: a layer none of whose modules the code imports is a failure (the imaging layer, about 150 MB of OpenCV and
 numpy, stays on the functions that decode images), and so is an import, or a dependency of a shipped
 distribution, that neither the function's layers nor the Lambda runtime provide (the common layer is installed
@@ -36,12 +37,29 @@ from infra.template import ROOT, FunctionSpec, functions, load_template
 LIMIT_BYTES = 262_144_000  # Lambda: function code and all its layers together, unzipped
 MB = 1024 * 1024  # Lambda's "250 MB" is 250 * 2**20 bytes
 CACHE_ROOT = ROOT / "build" / "package-size"
-CACHE_FORMAT = "1"  # bump when the way layers are built here changes
+CACHE_FORMAT = "2"  # bump when the way layers are built here changes
 HEARTBEAT_SECONDS = 15.0
 
-PIP_PLATFORMS = {
-    "arm64": ("manylinux_2_28_aarch64", "manylinux2014_aarch64"),
-    "x86_64": ("manylinux_2_28_x86_64", "manylinux2014_x86_64"),
+# How `sam build` picks wheels (aws-lambda-builders 1.67, bundled with SAM CLI 1.170: python_pip/packager.py,
+# DependencyBuilder.compatible_platforms). It asks pip for every platform tag Lambda's glibc can load, oldest first,
+# and pip prefers the tag it is given first: where a package ships both, Lambda gets the manylinux2014 wheel, not
+# the manylinux_2_28 one that pip alone would pick (OpenCV on arm64: a different file, and a different size).
+_BUILDER_PLATFORMS = {
+    "arm64": ("any", "linux_aarch64", "manylinux2014_aarch64", "manylinux_2_17_aarch64", "manylinux_2_28_aarch64",
+              "manylinux_2_34_aarch64"),
+    "x86_64": ("any", "linux_x86_64", "manylinux1_x86_64", "manylinux2010_x86_64", "manylinux2014_x86_64",
+               "manylinux_2_17_x86_64", "manylinux_2_28_x86_64", "manylinux_2_34_x86_64"),
+}  # fmt: skip
+# The glibc of each runtime (AL2 2.26 up to python3.11, AL2023 2.34 from python3.12), rounded down to the newest
+# manylinux the builder accepts for it: the last entry of the list above that the runtime loads.
+_BUILDER_NEWEST_MANYLINUX = {
+    "3.8": "manylinux_2_17",
+    "3.9": "manylinux_2_17",
+    "3.10": "manylinux_2_17",
+    "3.11": "manylinux_2_17",
+    "3.12": "manylinux_2_34",
+    "3.13": "manylinux_2_34",
+    "3.14": "manylinux_2_34",
 }
 _MACHINES = {"arm64": "aarch64", "x86_64": "x86_64"}
 SAM_DEFAULT_ARCHITECTURE = "x86_64"  # for a function without Architectures and a layer without BuildArchitecture
@@ -63,16 +81,28 @@ class Platform:
     architecture: str  # arm64 | x86_64, as in the template
     python_version: str  # "3.12"
 
-    def pip_args(self) -> list[str]:
-        if self.architecture not in PIP_PLATFORMS:
+    def compatible_platforms(self) -> tuple[str, ...]:
+        """The platform tags `sam build` accepts for this platform, in its order (the order pip prefers them in)."""
+        if self.architecture not in _BUILDER_PLATFORMS:
             raise PackageSizeError(f"unknown architecture {self.architecture!r}")
-        platforms = [arg for name in PIP_PLATFORMS[self.architecture] for arg in ("--platform", name)]
+        if self.python_version not in _BUILDER_NEWEST_MANYLINUX:
+            raise PackageSizeError(f"sam build does not build python{self.python_version}")
+        tags = _BUILDER_PLATFORMS[self.architecture]
+        newest = f"{_BUILDER_NEWEST_MANYLINUX[self.python_version]}_{_MACHINES[self.architecture]}"
+        return tags[: tags.index(newest) + 1]
+
+    def pip_args(self) -> list[str]:
+        """pip's options to fetch the wheels `sam build` ships: its platforms, CPython of the runtime's version and
+        ABI (abi3 and pure wheels included, as pip always accepts them), binary wheels only."""
+        platforms = [arg for name in self.compatible_platforms() for arg in ("--platform", name)]
         return [
             *platforms,
             "--python-version",
             self.python_version,
             "--implementation",
             "cp",
+            "--abi",
+            f"cp{self.python_version.replace('.', '')}",
             "--only-binary=:all:",
         ]
 

@@ -3,8 +3,10 @@ nothing else does; importing doti or a handler reads no setting, binds no model 
 
 Given a fresh Python process (so nothing this session imported or bound counts), when every doti module and every
 handler is imported with an empty environment, then none raises and none read the settings; when init() runs
-with a variable missing or malformed, it names it and binds nothing. Given the source, when the module-level
-imports are read with `ast`, then settings imports nothing of doti and no doti modules import each other in a cycle.
+with a variable missing or malformed, it names it and binds nothing. Untraced, the import loads neither the X-Ray
+SDK nor Powertools' OpenAPI models and builds no pydantic model (issue 14: the cold start). Given the source, when the
+module-level imports are read with `ast`, then settings imports nothing of doti and no doti modules import each other
+in a cycle.
 """
 
 from __future__ import annotations
@@ -113,6 +115,64 @@ print(json.dumps({{"after_doti": after_doti, "after_handlers": state()}}))
     # Then nothing was read, bound or made: that is init()'s, at the first invocation
     assert imported["after_doti"] == UNTOUCHED
     assert imported["after_handlers"] == UNTOUCHED
+
+
+# What an untraced import loads and builds that only some requests need (issue 14, point 9: the cold start).
+_HEAVY = """
+from pydantic import BaseModel
+
+def ours(cls):
+    return cls.__module__.split(".")[0] in {"doti", "admin_routes", "viewer_routes", "functions"}
+
+def subclasses(cls):
+    for sub in cls.__subclasses__():
+        yield sub
+        yield from subclasses(sub)
+
+def heavy():
+    from doti.observability import tracer
+    models = [m for m in subclasses(BaseModel) if ours(m)]
+    return {
+        "xray_sdk": sorted(name for name in sys.modules if name.startswith("aws_xray_sdk.core")),
+        "openapi_models": "aws_lambda_powertools.event_handler.openapi.models" in sys.modules,
+        "models": len(models),
+        "models_built": sorted(m.__name__ for m in models if m.__pydantic_complete__),
+        "tracer": type(tracer.provider).__name__,
+    }
+"""
+
+
+def test_an_untraced_import_loads_no_xray_sdk_nor_openapi_models_and_builds_no_body_model() -> None:
+    # Given a fresh process outside Lambda (tracing off, as in tests, the local stack and `sam local`)
+    script = f"""
+import importlib
+for name in {HANDLERS!r}:
+    importlib.import_module(name)
+{_HEAVY}
+print(json.dumps(heavy()))
+"""
+    # When every handler is imported
+    imported = _run(script, env={})
+
+    # Then the X-Ray SDK (which builds a botocore client on import) and Powertools' OpenAPI models stay unloaded, and
+    # every body model of ours is built on its first use, not here
+    assert imported["xray_sdk"] == []
+    assert imported["openapi_models"] is False
+    assert imported["models"] > 50
+    assert imported["models_built"] == []
+    assert imported["tracer"] == "UntracedProvider"
+
+
+def test_a_traced_function_still_traces_with_the_xray_sdk() -> None:
+    # Given a process that looks like a deployed function with Tracing: Active (no POWERTOOLS_TRACE_DISABLED)
+    env = {"LAMBDA_TASK_ROOT": str(ROOT), "AWS_XRAY_CONTEXT_MISSING": "IGNORE_ERROR"}
+
+    # When the viewer's handler is imported
+    imported = _run(f"import functions.viewer.app\n{_HEAVY}\nprint(json.dumps(heavy()))", env=env)
+
+    # Then its tracer is Powertools' X-Ray recorder, as before
+    assert imported["tracer"] == "AsyncAWSXRayRecorder"
+    assert "aws_xray_sdk.core" in imported["xray_sdk"]
 
 
 INIT_ONCE = (

@@ -12,7 +12,8 @@ from doti.observability import logger
 
 class StaffRequest(BaseModel):
     # A misspelt field must not silently fall back to a default (e.g. a 31-day retention instead of the one meant).
-    model_config = ConfigDict(extra="forbid")
+    # Validators are built on first use, not at import (doti.api.fields.ResponseModel says why).
+    model_config = ConfigDict(extra="forbid", defer_build=True)
 
 
 def staff(router: Any, role: str = "operator") -> StaffMember:

@@ -2,7 +2,7 @@
 
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.router import APIGatewayRouter
-from pydantic import BaseModel, Field, SecretStr
+from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
 from doti import openapi
 from doti.api.customer import Me, SignedIn
@@ -17,11 +17,15 @@ router = APIGatewayRouter()
 
 # Passwords are SecretStr: Powertools logs a route's parsed arguments at DEBUG, and a secret prints as asterisks.
 class LoginRequest(BaseModel):
+    model_config = ConfigDict(defer_build=True)  # built on first use (doti.api.fields.ResponseModel says why)
+
     login_id: str = Field(min_length=1, max_length=128)
     password: SecretStr = Field(min_length=1, max_length=1024)
 
 
 class PasswordChangeRequest(BaseModel):
+    model_config = ConfigDict(defer_build=True)
+
     current_password: SecretStr = Field(min_length=1, max_length=1024)
     new_password: SecretStr = Field(min_length=1, max_length=1024)
 

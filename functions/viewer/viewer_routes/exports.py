@@ -21,7 +21,7 @@ router = APIGatewayRouter()
 
 
 class ExportBody(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", defer_build=True)
 
     camera_id: str = Field(min_length=1, max_length=64)
     from_: str = Field(alias="from", max_length=40, json_schema_extra=openapi.TIME, description="RFC 3339, inclusive")

@@ -18,7 +18,7 @@ router = APIGatewayRouter()
 
 
 class NoteCreate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", defer_build=True)
 
     text: str = Field(
         min_length=1, max_length=notes.MAX_TEXT, description="plain text; newline and tab are the only controls"

@@ -34,7 +34,7 @@ _DEFAULT_PORTS = {"http": 80, "https": 443}
 
 
 class ShareBody(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", defer_build=True)
 
     camera_id: str = Field(min_length=1, max_length=64)
     frame_id: str | None = Field(default=None, max_length=64)

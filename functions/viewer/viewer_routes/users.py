@@ -23,7 +23,7 @@ router = APIGatewayRouter()
 
 class InviteRequest(BaseModel):
     # No login id and no password: the invitee chooses both on the link's page.
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", defer_build=True)
 
     name: str = Field(min_length=1, max_length=200, description="the person invited, as the page greets them")
     role: Literal["owner", "manager", "viewer"]

@@ -16,12 +16,12 @@ import inspect
 import json
 from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass
+from functools import cache
 from http import HTTPStatus
 from typing import Any
 
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver
 from aws_lambda_powertools.event_handler.api_gateway import Route
-from aws_lambda_powertools.event_handler.openapi.models import APIKey, APIKeyIn, HTTPBearer
 
 from doti import errors
 from doti.ingest import frames, notes, uploads
@@ -35,21 +35,32 @@ NO_BODY = frozenset({204, 304, 308})
 # Any route can fail unexpectedly (500, make_resolver's catch-all) or lose AWS (503, doti.errors.StorageError).
 SERVER_FAILURES = (500, 503)
 
-# Device requests are signed with three headers that all must be present: one requirement of three apiKey schemes.
-SECURITY_SCHEMES = {
-    "deviceId": APIKey(name="X-Doti-Device", in_=APIKeyIn.header, description="the device id"),
-    "deviceTimestamp": APIKey(
-        name="X-Doti-Timestamp", in_=APIKeyIn.header, description="RFC 3339 UTC, within 300 s of the server's clock"
-    ),
-    "deviceSignature": APIKey(
-        name="X-Doti-Signature",
-        in_=APIKeyIn.header,
-        description="hex HMAC-SHA256 under the device secret of METHOD, PATH, canonical query, timestamp and "
-        "hex SHA-256 of the body, one per line (doti.auth.device)",
-    ),
-    "customerSession": HTTPBearer(description="a session token from POST /v1/auth/login"),
-    "staffApiKey": APIKey(name="X-Api-Key", in_=APIKeyIn.header, description="a staff member's API key"),
-}
+
+@cache
+def security_schemes() -> dict[str, Any]:
+    """Every credential of the API, as OpenAPI security schemes. Powertools' OpenAPI models take about 50 ms to import
+    (a seventh of a handler's cold start) and only the document needs them, so they load when it is first served."""
+    from aws_lambda_powertools.event_handler.openapi.models import APIKey, APIKeyIn, HTTPBearer
+
+    # Device requests are signed with three headers that all must be present: one requirement of three apiKey schemes.
+    return {
+        "deviceId": APIKey(name="X-Doti-Device", in_=APIKeyIn.header, description="the device id"),
+        "deviceTimestamp": APIKey(
+            name="X-Doti-Timestamp",
+            in_=APIKeyIn.header,
+            description="RFC 3339 UTC, within 300 s of the server's clock",
+        ),
+        "deviceSignature": APIKey(
+            name="X-Doti-Signature",
+            in_=APIKeyIn.header,
+            description="hex HMAC-SHA256 under the device secret of METHOD, PATH, canonical query, timestamp and "
+            "hex SHA-256 of the body, one per line (doti.auth.device)",
+        ),
+        "customerSession": HTTPBearer(description="a session token from POST /v1/auth/login"),
+        "staffApiKey": APIKey(name="X-Api-Key", in_=APIKeyIn.header, description="a staff member's API key"),
+    }
+
+
 Requirement = dict[str, list[str]]
 
 
@@ -285,7 +296,7 @@ def document(
     `public` names the resources (API Gateway's form, `/s/{token}`) served without the function's credential.
     """
     generated = json.loads(
-        app.get_openapi_json_schema(title=title, version="1", security_schemes=dict(SECURITY_SCHEMES))
+        app.get_openapi_json_schema(title=title, version="1", security_schemes=dict(security_schemes()))
     )
     # The two lists Powertools itself walks to build the document, for what each route's validation reads.
     routes = {(r.method.lower(), r.openapi_path): r for r in [*app._static_routes, *app._dynamic_routes]}

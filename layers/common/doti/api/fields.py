@@ -52,9 +52,14 @@ def _no_null_defaults(schema: dict[str, Any]) -> None:
 class ResponseModel(BaseModel):
     """A response body: exactly the declared keys, in the declared order."""
 
-    # Built by field name (`from_`), written by alias (`from`), as Powertools serialises a returned model.
+    # Built by field name (`from_`), written by alias (`from`), as Powertools serialises a returned model. A model's
+    # validator is built when it is first used, not at import: a request uses one or two of a function's dozens.
     model_config = ConfigDict(
-        extra="forbid", validate_by_name=True, serialize_by_alias=True, json_schema_extra=_no_null_defaults
+        extra="forbid",
+        validate_by_name=True,
+        serialize_by_alias=True,
+        json_schema_extra=_no_null_defaults,
+        defer_build=True,
     )
 
     @classmethod
