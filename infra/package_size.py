@@ -37,7 +37,7 @@ from infra.template import ROOT, FunctionSpec, functions, load_template
 LIMIT_BYTES = 262_144_000  # Lambda: function code and all its layers together, unzipped
 MB = 1024 * 1024  # Lambda's "250 MB" is 250 * 2**20 bytes
 CACHE_ROOT = ROOT / "build" / "package-size"
-CACHE_FORMAT = "2"  # bump when the way layers are built here changes
+CACHE_FORMAT = "3"  # bump when the way layers are built here changes
 HEARTBEAT_SECONDS = 15.0
 
 # How `sam build` picks wheels (aws-lambda-builders 1.67, bundled with SAM CLI 1.170: python_pip/packager.py,
@@ -216,6 +216,8 @@ def build_command(layer: LayerSpec, platform: Platform, artifacts_dir: Path) -> 
             f"ARTIFACTS_DIR={artifacts_dir}",
             f"PIP={shlex.join(pip)}",
             f"PIP_PLATFORM_ARGS={shlex.join(platform.pip_args())}",
+            # The layer ships bytecode (layers/common/Makefile); this interpreter's is about the size of python3.12's.
+            f"PYTHON_BYTECODE={shlex.quote(sys.executable)}",
         ]
     if layer.build_method.startswith("python"):
         requirements = layer.content_uri / "requirements.txt"
@@ -280,13 +282,17 @@ def build_layer(layer: LayerSpec, platform: Platform) -> Path:
 # ---------------------------------------------------------------- measuring
 
 
-def tree_bytes(root: Path) -> int:
-    """Unzipped size as Lambda counts it: the sum of the files' sizes (bytecode caches are never shipped)."""
+def tree_bytes(root: Path, *, bytecode: bool = False) -> int:
+    """Unzipped size as Lambda counts it: the sum of the files' sizes. Bytecode counts only where the build ships it
+    (`bytecode`: the common layer's Makefile compiles it); elsewhere a __pycache__ is a leftover of local runs."""
     total = 0
     for directory, dirnames, filenames in os.walk(root):
-        dirnames[:] = [d for d in dirnames if d != "__pycache__"]
+        if not bytecode:
+            dirnames[:] = [d for d in dirnames if d != "__pycache__"]
         total += sum(
-            (Path(directory) / name).stat().st_size for name in filenames if not name.endswith((".pyc", ".pyo"))
+            (Path(directory) / name).stat().st_size
+            for name in filenames
+            if bytecode or not name.endswith((".pyc", ".pyo"))
         )
     return total
 
@@ -543,7 +549,11 @@ def build_layers(function_targets: list[Target], layers: Mapping[str, LayerSpec]
             # sam build builds a layer once, for its BuildArchitecture; function_problems checks the functions match.
             artifacts = build_layer(layer, Platform(layer.build_architecture, target.platform.python_version))
             built[name] = BuiltLayer(
-                layer, artifacts, shipped_modules(artifacts), distributions(artifacts), tree_bytes(artifacts)
+                layer,
+                artifacts,
+                shipped_modules(artifacts),
+                distributions(artifacts),
+                tree_bytes(artifacts, bytecode=layer.build_method == "makefile"),
             )
     return built
 

@@ -451,6 +451,33 @@ def test_given_a_makefile_layer_when_sam_build_runs_it_then_pip_targets_the_laye
     assert without_platform == {}
 
 
+@pytest.mark.parametrize("logical_id", sorted(MAKEFILE_LAYERS))
+def test_given_a_makefile_layer_when_sam_build_runs_it_then_it_ships_bytecode_for_lambdas_read_only_opt(
+    logical_id: str,
+):
+    layer = MAKEFILE_LAYERS[logical_id]
+    make = shutil.which("make")
+    assert make, "make is needed to build the layer"
+
+    dry_run = subprocess.run(
+        [make, "-n", "--no-print-directory", "-C", str(layer.content_uri), f"build-{logical_id}", "ARTIFACTS_DIR=out"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+
+    # pip writes no bytecode of the build host's Python, the leftovers are removed, then the runtime's Python
+    # compiles everything with hashes it never checks (nothing in /opt changes)
+    lines = dry_run.stdout.splitlines()
+    assert all("--no-compile" in line for line in lines if " install " in line)
+    removal = next(i for i, line in enumerate(lines) if "__pycache__" in line and "rm -rf" in line)
+    (compile_at,) = [i for i, line in enumerate(lines) if "-m compileall" in line]
+    assert compile_at > removal
+    assert lines[compile_at].startswith("python3.12 ")
+    assert "--invalidation-mode unchecked-hash" in lines[compile_at]
+
+
 @pytest.mark.parametrize("logical_id", FUNCTIONS)
 def test_given_a_function_then_a_log_group_keeps_its_logs_for_a_set_time(logical_id: str):
     groups = [

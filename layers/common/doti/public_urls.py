@@ -14,9 +14,6 @@ from __future__ import annotations
 
 import re
 
-from aws_lambda_powertools.utilities import parameters
-from aws_lambda_powertools.utilities.parameters.exceptions import GetParameterError
-
 from doti.errors import DotiError
 from doti.observability import logger
 from doti.settings import SettingsError, get_settings
@@ -49,6 +46,11 @@ def check_base_url(value: str) -> str:
 
 def public_base_url() -> str:
     """The configured base URL, checked; PublicUrlUnavailable when it is missing or unusable."""
+    # Imported here, not at the top: Powertools' parameters module imports boto3 (about 100 ms of a cold start),
+    # and only the routes that hand out links need it.
+    from aws_lambda_powertools.utilities import parameters
+    from aws_lambda_powertools.utilities.parameters.exceptions import GetParameterError
+
     name = get_settings().public_base_url_parameter
     try:
         return check_base_url(parameters.get_parameter(name, max_age=MAX_AGE_SECONDS))

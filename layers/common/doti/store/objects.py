@@ -6,7 +6,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import IO, Any
 
-from boto3.exceptions import S3UploadFailedError
 from botocore.exceptions import BotoCoreError, ClientError
 
 from doti.errors import StorageError
@@ -40,9 +39,14 @@ def upload_file(
     metadata: dict[str, str],
     what: str,
 ) -> None:
-    """Upload a file object (in parts when large: boto3's managed transfer)."""
+    """Upload a file object (in parts when large: boto3's managed transfer, on our botocore client)."""
+    # boto3 is imported here, not at the top: no other path needs it, and it costs a cold start about 60 ms.
+    from boto3.exceptions import S3UploadFailedError
+    from boto3.s3.inject import upload_fileobj
+
     try:
-        storage.s3.upload_fileobj(
+        upload_fileobj(
+            storage.s3,
             body,
             storage.bucket,
             key,
