@@ -144,6 +144,17 @@ def test_given_the_api_then_its_5xx_rate_and_its_latency_are_alarmed_on_its_own_
     assert 0 < errors["Threshold"] < 0.05
 
 
+def test_given_every_alarm_then_cloudwatch_accepts_its_window():
+    # PutMetricAlarm: a period of 10, 20, 30 or a multiple of 60 s; period x evaluations at most 7 days, and at most
+    # a day for periods under an hour; at most as many breaching points as evaluations
+    for name, alarm in ALARMS.items():
+        period, evaluations = alarm["Period"], alarm["EvaluationPeriods"]
+        assert period in (10, 20, 30) or period % 60 == 0, name
+        assert period * evaluations <= (7 * 86400 if period >= 3600 else 86400), name
+        assert 1 <= alarm.get("DatapointsToAlarm", evaluations) <= evaluations, name
+        assert ("Statistic" in alarm) != ("ExtendedStatistic" in alarm), name
+
+
 def test_given_every_alarm_then_it_notifies_the_alarm_topic_whose_subscription_is_a_parameter():
     for name, alarm in ALARMS.items():
         assert alarm["AlarmActions"] == [{"Ref": "AlarmTopic"}], name
