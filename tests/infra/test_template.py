@@ -426,15 +426,10 @@ def test_given_the_layers_then_each_is_built_for_the_architecture_of_the_functio
 MAKEFILE_LAYERS = {name: layer for name, layer in LAYERS.items() if layer.build_method == "makefile"}
 
 
-@pytest.mark.parametrize("logical_id", MAKEFILE_LAYERS)
-def test_given_a_makefile_layer_when_sam_build_runs_it_then_pip_targets_the_layers_platform(logical_id: str):
-    layer = MAKEFILE_LAYERS[logical_id]
-    versions = {t.platform.python_version for t in package_size.targets(TEMPLATE) if logical_id in t.spec.layers}
-    # sam build sets only ARTIFACTS_DIR: without platform arguments pip would install the build host's wheels.
-    expected = [shlex.join(package_size.Platform(layer.build_architecture, v).pip_args()) for v in sorted(versions)]
+def _make_dry_run(layer: Any, logical_id: str) -> list[str]:
+    """The commands sam build's `make build-<layer>` would run (make -n), one per line."""
     make = shutil.which("make")
     assert make, "make is needed to build the layer"
-
     dry_run = subprocess.run(
         [make, "-n", "--no-print-directory", "-C", str(layer.content_uri), f"build-{logical_id}", "ARTIFACTS_DIR=out"],
         capture_output=True,
@@ -442,8 +437,16 @@ def test_given_a_makefile_layer_when_sam_build_runs_it_then_pip_targets_the_laye
         timeout=60,
         check=True,
     )
+    return dry_run.stdout.splitlines()
 
-    pip_installs = [line for line in dry_run.stdout.splitlines() if " install " in line]
+
+@pytest.mark.parametrize("logical_id", MAKEFILE_LAYERS)
+def test_given_a_makefile_layer_when_sam_build_runs_it_then_pip_targets_the_layers_platform(logical_id: str):
+    layer = MAKEFILE_LAYERS[logical_id]
+    versions = {t.platform.python_version for t in package_size.targets(TEMPLATE) if logical_id in t.spec.layers}
+    # sam build sets only ARTIFACTS_DIR: without platform arguments pip would install the build host's wheels.
+    expected = [shlex.join(package_size.Platform(layer.build_architecture, v).pip_args()) for v in sorted(versions)]
+    pip_installs = [line for line in _make_dry_run(layer, logical_id) if " install " in line]
     assert pip_installs
     without_platform = {
         line: [a for a in expected if a not in line] for line in pip_installs if not all(a in line for a in expected)
@@ -455,21 +458,9 @@ def test_given_a_makefile_layer_when_sam_build_runs_it_then_pip_targets_the_laye
 def test_given_a_makefile_layer_when_sam_build_runs_it_then_it_ships_bytecode_for_lambdas_read_only_opt(
     logical_id: str,
 ):
-    layer = MAKEFILE_LAYERS[logical_id]
-    make = shutil.which("make")
-    assert make, "make is needed to build the layer"
-
-    dry_run = subprocess.run(
-        [make, "-n", "--no-print-directory", "-C", str(layer.content_uri), f"build-{logical_id}", "ARTIFACTS_DIR=out"],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=True,
-    )
-
     # pip writes no bytecode of the build host's Python, the leftovers are removed, then the runtime's Python
     # compiles everything with hashes it never checks (nothing in /opt changes)
-    lines = dry_run.stdout.splitlines()
+    lines = _make_dry_run(MAKEFILE_LAYERS[logical_id], logical_id)
     assert all("--no-compile" in line for line in lines if " install " in line)
     removal = next(i for i, line in enumerate(lines) if "__pycache__" in line and "rm -rf" in line)
     (compile_at,) = [i for i, line in enumerate(lines) if "-m compileall" in line]
