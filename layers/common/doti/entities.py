@@ -31,6 +31,9 @@ class Contract:
     idle_notified_at: datetime | None = None
     # when the termination job recorded closing an ended contract's access ("contract.access_revoked", once)
     access_revoked_at: datetime | None = None
+    # Art. 2-4 (issue 15): the operator the public notice names, and whom people filmed contact
+    operator_name: str | None = None
+    inquiry_contact: str | None = None
 
 
 @dataclass(frozen=True)
@@ -40,6 +43,7 @@ class Site:
     name: str
     address: str | None
     created_at: datetime
+    public_id: str | None = None  # the public notice page /p/{public_id}; random, names neither contract nor site
 
 
 @dataclass(frozen=True)
@@ -57,6 +61,12 @@ class Camera:
     activity_threshold: float | None = None  # None: doti.ingest.activity.DEFAULT_THRESHOLD
     last_signature: bytes | None = None  # activity signature of last_frame_id, moved with it
     expected_interval_seconds: int | None = None  # None: doti.viewing.cameras.DEFAULT_INTERVAL_SECONDS
+    # Art. 2-4 purpose registry (doti.contracts.purposes); None until registered
+    purposes: frozenset[str] | None = None
+    purpose_other_text: str | None = None
+    coverage: str | None = None
+    people_filmed: bool | None = None
+    purposes_updated_at: datetime | None = None
 
 
 @dataclass(frozen=True)

@@ -60,6 +60,9 @@ class ContractModel(Model):
     idle_notified_at = UTCDateTimeAttribute(null=True)
     # when the termination job recorded closing an ended contract's access ("contract.access_revoked", once)
     access_revoked_at = UTCDateTimeAttribute(null=True)
+    # Art. 2-4 (issue 15): who operates the cameras and whom people filmed contact, as the public notice names them
+    operator_name = UnicodeAttribute(null=True)
+    inquiry_contact = UnicodeAttribute(null=True)
     version = VersionAttribute()
 
 
@@ -72,6 +75,8 @@ class SiteModel(Model):
     name = UnicodeAttribute()
     address = UnicodeAttribute(null=True)
     created_at = UTCDateTimeAttribute()
+    # the site's public notice page /p/{public_id} (issue 15): random, reveals neither contract nor site id
+    public_id = UnicodeAttribute(null=True)
     by_contract = _ByContract()
 
 
@@ -95,6 +100,13 @@ class CameraModel(Model):
     last_signature = BinaryAttribute(null=True, legacy_encoding=False)
     # how often the camera is expected to send a frame (doti.viewing.cameras status); None: the default
     expected_interval_seconds = NumberAttribute(null=True)
+    # Art. 2-4 purpose registry (doti.contracts.purposes): why the camera records, what it covers, whether it films
+    # people; None until registered
+    purposes = UnicodeSetAttribute(null=True)
+    purpose_other_text = UnicodeAttribute(null=True)
+    coverage = UnicodeAttribute(null=True)
+    people_filmed = BooleanAttribute(null=True)
+    purposes_updated_at = UTCDateTimeAttribute(null=True)
     by_contract = _ByContract()
 
 
