@@ -377,7 +377,8 @@ def test_given_waf_logs_then_they_keep_only_blocks_and_counts_with_tokens_and_cr
 FAMILIES = {
     "Device": lambda r: r.path.startswith("/v1/device/") and r.method == "POST",
     "Login": lambda r: r.path == "/v1/auth/login",
-    "PublicLink": lambda r: r.path.startswith(("/s/", "/i/")),
+    # no account: share and invitation links, public notice pages and request status pages (issue 15)
+    "PublicLink": lambda r: r.path.startswith(("/s/", "/i/", "/p/", "/r/")),
     "Admin": lambda r: r.path.startswith("/v1/admin/"),
 }
 
