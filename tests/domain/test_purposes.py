@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -95,3 +97,12 @@ def test_the_contract_fields_are_one_line_within_their_limits_and_may_be_cleared
             with pytest.raises(ValidationError) as caught:
                 purposes.check_contract_fields({field: bad})
             assert caught.value.details["field"] == field
+
+
+def test_the_web_viewer_labels_the_purposes_as_the_domain_does():
+    strings = json.loads((Path(__file__).parents[2] / "functions/viewer/web/i18n.json").read_text(encoding="utf-8"))
+
+    for lang in ("ja", "en"):
+        assert {code: strings[lang][f"purpose.{code}"] for code in purposes.PURPOSES} == {
+            code: purposes.LABELS[code][lang] for code in purposes.PURPOSES
+        }
