@@ -11,7 +11,16 @@ import pytest
 
 from doti.oversight import audit
 from tests.support import World, admin_call, assert_error, body_of, customer_event
-from tests.support.viewer import add_site, add_user, get_cameras, get_me, login, owner_token, viewer_call
+from tests.support.viewer import (
+    add_site,
+    add_user,
+    get_cameras,
+    get_me,
+    login,
+    owner_token,
+    set_contract_state,
+    viewer_call,
+)
 
 BODY: dict[str, Any] = {
     "purposes": ["safety", "crime_prevention", "other"],
@@ -215,6 +224,15 @@ def test_staff_registrations_follow_the_same_rules(aws, world):
     assert error["details"]["field"] == "other_text"
     assert_error(staff_put(world, "cam_nosuchcamera", BODY), 404, "not_found")
     assert_error(admin_call("PUT", f"/v1/admin/cameras/{world.camera_id}/purposes", None, BODY), 401, "unauthorized")
+
+
+def test_staff_cannot_register_a_camera_of_an_ended_contract(aws, world):
+    set_contract_state(world.contract_id, "terminated")
+
+    error = assert_error(staff_put(world, world.camera_id, BODY), 409, "conflict")
+
+    assert error["details"]["state"] == "terminated"
+    assert purpose_entries(world.contract_id) == []
 
 
 # the contract's operator and inquiry contact

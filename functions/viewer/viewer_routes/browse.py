@@ -42,9 +42,7 @@ def get_camera(camera_id: str) -> Response[Camera]:
 def set_purposes(camera_id: str, body: PurposesBody) -> Response[Camera]:
     """Art. 2-4: the owner registers why the camera records, what it covers and whether it films people."""
     _, user = session(router)
-    now = utcnow()
-    purpose_registry.register_by_owner(user, camera_id, body.fields(), now=now)
-    card = cameras.camera_for(user, camera_id, storage=runtime.storage(), now=now)
+    card = purpose_registry.register_by_owner(user, camera_id, body.fields(), storage=runtime.storage(), now=utcnow())
     metrics.add_metric(name="SignedUrlsIssued", unit=MetricUnit.Count, value=2 if card.last_frame else 0)
     return json_response(200, Camera.of(card))
 
