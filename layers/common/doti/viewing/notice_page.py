@@ -124,7 +124,7 @@ def _retention(notice: SiteNotice) -> str:
     days = notice.retention_days
     text = _paragraphs(
         f"映像は撮影から{days}日間保存され、その後自動的に削除されます。",
-        f"Footage is kept for {days} days after it is recorded, then deleted automatically.",
+        f"Footage is kept for {days} day{'' if days == 1 else 's'} after it is recorded, then deleted automatically.",
     )
     return f"<section><h2>{_bilingual('保存期間', 'How long footage is kept')}</h2>{text}</section>"
 
@@ -137,8 +137,7 @@ def _sharing() -> str:
 def _contact(notice: SiteNotice) -> str:
     heading = f"<h2>{_bilingual('お問い合わせ先', 'Contact')}</h2>"
     if notice.inquiry_contact:
-        who = _paragraphs(f"運営者: {notice.operator}", f"Operator: {notice.operator}")
-        return f'<section>{heading}{who}<p class="contact">{escape(notice.inquiry_contact)}</p></section>'
+        return f'<section>{heading}<p class="contact">{escape(notice.inquiry_contact)}</p></section>'
     missing = _paragraphs(
         "お問い合わせ先はまだ登録されていません。店舗の係員にお尋ねください。",
         "No contact has been registered yet. Please ask the staff on site.",
@@ -162,10 +161,7 @@ def _requests() -> str:
 def notice_page(notice: SiteNotice) -> Page:
     heading = f"<h1>{_bilingual('カメラを設置しています', 'Cameras are in operation here')}</h1>"
     heading += f'<p class="site">{escape(notice.site_name)}</p>'
-    operator = _paragraphs(
-        f"このカメラは{notice.operator}が運営しています。",
-        f"These cameras are operated by {notice.operator}.",
-    )
+    operator = f'<p>{_bilingual("運営者", "Operator")}: <strong class="operator">{escape(notice.operator)}</strong></p>'
     body = heading + operator + _cameras(notice) + _retention(notice) + _sharing() + _contact(notice) + _requests()
     return Page(200, _document(_TITLE, body), POLICY)
 

@@ -27,10 +27,13 @@ SVG, PDF, PNG = "svg", "pdf", "png"
 FORMATS = (SVG, PDF, PNG)
 PRODUCED = {SVG: "image/svg+xml", PDF: "application/pdf"}
 WIDTH_MM, HEIGHT_MM = 210, 297  # A4 portrait
-QR_SIZE_MM = 70  # about 1.5 mm a module for a notice URL (version 3 or 4): scans from a step or two away
+QR_SIZE_MM = 64  # about 1.7 mm a module for a notice URL (version 3, 37 modules with the quiet zone)
 _CENTRE = WIDTH_MM / 2
 _TEXT_WIDTH_MM = 180
 _MAX_PURPOSE_LINES = 8
+_PURPOSES_TOP, _PURPOSE_LINE = 145.0, 7.5
+# Below the last of the most purpose lines: the code, then three lines of text, still above the page's bottom margin.
+_LOWEST_QR_TOP = _PURPOSES_TOP + _MAX_PURPOSE_LINES * _PURPOSE_LINE
 _JA_FONT = "HeiseiKakuGo-W5"
 _SVG_FONTS = '"Hiragino Sans","Noto Sans CJK JP","Noto Sans JP","Yu Gothic",sans-serif'
 
@@ -106,7 +109,7 @@ def _purpose_lines(signage: Signage) -> list[str]:
     for code in notice.purposes:
         label = purposes.LABELS[code]
         if code == purposes.OTHER and notice.other_texts:
-            lines.extend(f"{label['ja']}: {text} / {label['en']}: {text}" for text in notice.other_texts)
+            lines.extend(f"{label['ja']} / {label['en']}: {text}" for text in notice.other_texts)
         else:
             lines.append(f"{label['ja']} / {label['en']}")
     if not lines:
@@ -127,19 +130,20 @@ def layout(signage: Signage) -> list[Shape]:
         Text(122, 5, _fit(f"Operated by {notice.operator}", 5)),
         Text(136, 5.5, "利用目的 / Purposes", bold=True),
     ]
-    y = 145.0
+    y = _PURPOSES_TOP
     for line in _purpose_lines(signage):
         shapes.append(Text(y, 5, _fit(line, 5)))
-        y += 7.5
+        y += _PURPOSE_LINE
     qr = segno.make(signage.notice_url, error="m")
     matrix = tuple(tuple(bool(module) for module in row) for row in qr.matrix_iter(border=4))
-    qr_top = max(y, 200.0)
+    # The code sits in the middle of the room the purposes leave (none below it when every line is used).
+    qr_top = y + (_LOWEST_QR_TOP - y) / 2
     shapes.append(Code(_CENTRE - QR_SIZE_MM / 2, qr_top, QR_SIZE_MM, matrix))
-    below = qr_top + QR_SIZE_MM + 6
+    below = qr_top + QR_SIZE_MM + 5
     shapes += [
         Text(below, 4.5, "保存期間・お問い合わせ・ご請求の方法はこちら"),
-        Text(below + 6, 4, "Scan for retention, contact and how to make a request"),
-        Text(below + 11, 3, _fit(signage.notice_url, 3)),
+        Text(below + 5.5, 4, "Scan for retention, contact and how to make a request"),
+        Text(below + 10, 3, _fit(signage.notice_url, 3)),
     ]
     return shapes
 
