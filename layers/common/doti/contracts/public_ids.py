@@ -31,4 +31,4 @@ def ensure_public_id(site: Site) -> Site:
 
 def notice_url(site: Site) -> str:
     """The absolute address of the site's public notice page, on the configured public base URL."""
-    return public_url(NOTICE_PATH + ensure_public_id(site).public_id)  # type: ignore[operator]
+    return public_url(f"{NOTICE_PATH}{ensure_public_id(site).public_id}")
