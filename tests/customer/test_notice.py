@@ -9,6 +9,7 @@ from __future__ import annotations
 import base64
 import html
 import re
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -263,6 +264,20 @@ def test_the_page_lists_only_its_own_sites_cameras(world_factory):
 def test_the_page_is_shown_while_the_contract_serves(world: World, state: str):
     set_contract_state(world.contract_id, state)
     assert open_notice(public_id_of(world.site_id))["statusCode"] == 200
+
+
+def test_a_cancellation_past_its_effective_date_stops_the_page_before_the_job_moves_it(world: World):
+    # Given a cancelling contract whose effective date has passed, the hourly termination job not yet run
+    set_contract_state(world.contract_id, "cancelling")
+    past = utcnow() - timedelta(minutes=1)
+    ContractModel.get(world.contract_id).update(actions=[ContractModel.cancel_effective_at.set(past)])
+
+    # When its site's page is opened
+    response = open_notice(public_id_of(world.site_id))
+
+    # Then it is the 404 page an unknown id gets
+    assert response["statusCode"] == 404
+    assert response["body"] == open_notice("AAAAAAAAAAAAAAAAAAAAAA")["body"]
 
 
 def test_unknown_ids_and_contracts_that_do_not_serve_get_one_identical_plain_404(world_factory):
