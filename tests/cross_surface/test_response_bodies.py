@@ -52,7 +52,8 @@ SIGNED_IN = ["token", "expires_at", "must_change_password"]
 ME = ["user_id", "login_id", "name", "role", "site_ids", "must_change_password", "contract"]
 CAMERA_CARD = [
     "camera_id", "site_id", "name", "last_frame_id", "last_captured_at", "thumbnail_url", "url_expires_at", "status",
-    "last_frame_at", "site_name",
+    "last_frame_at", "site_name", "purposes", "other_text", "coverage", "people_filmed", "purposes_updated_at",
+    "purposes_registered",
 ]  # fmt: skip
 TIMELINE = ["date", "tz", "start", "end", "buckets", "markers", "markers_truncated"]
 SHARE = [
@@ -67,7 +68,7 @@ CONTRACT = [
     "contract_id", "name", "state", "contact_email", "security_contract_id", "retention_days", "signed_url_ttl",
     "max_object_bytes", "max_pixels", "monthly_byte_quota", "service_start", "created_at", "updated_at",
     "cancel_effective_at", "terminated_at", "purge_due_at", "purged_at", "security_contract_ended_at",
-    "last_used_at", "idle_notified_at",
+    "last_used_at", "idle_notified_at", "operator_name", "inquiry_contact",
 ]  # fmt: skip
 SUSPENSION = [
     "suspension_id", "contract_id", "starts_at", "ends_at", "ground", "reason", "status", "created_by", "created_at",
@@ -75,7 +76,8 @@ SUSPENSION = [
 SITE = ["site_id", "contract_id", "name", "address", "created_at", "notice_url"]  # notice_url: issue 15
 STAFF_CAMERA = [
     "camera_id", "contract_id", "site_id", "name", "consents", "privacy_mask", "mask_version", "activity_threshold",
-    "expected_interval_seconds", "created_at",
+    "expected_interval_seconds", "created_at", "purposes", "other_text", "coverage", "people_filmed",
+    "purposes_updated_at", "purposes_registered",
 ]  # fmt: skip
 DEVICE = ["device_id", "contract_id", "site_id", "name", "status", "created_at", "rotated_at", "revoked_at"]
 STAFF_USER = [
@@ -244,6 +246,8 @@ def test_given_the_customer_routes_when_called_then_each_body_is_the_published_a
     ingest.lambda_handler(frame_event(world, sample_image(), frame_id="f-typed-3"), LambdaContext())
     _keys(customer.call("GET", "/v1/cameras", 200)["items"][0], CAMERA_CARD)
     _keys(customer.call("GET", f"/v1/cameras/{world.camera_id}", 200), CAMERA_CARD)
+    registration = {"purposes": ["safety"], "coverage": "the door", "people_filmed": True}
+    _keys(customer.call("PUT", f"/v1/cameras/{world.camera_id}/purposes", 200, registration), CAMERA_CARD)
     frames_path = f"/v1/cameras/{world.camera_id}/frames"
     page = customer.call("GET", frames_path, 200)
     assert list(page) == ["items"]  # the last page has no cursor key
@@ -319,7 +323,7 @@ def test_given_the_customer_routes_when_called_then_each_body_is_the_published_a
 
     me = customer.call("GET", "/v1/me", 200)
     _keys(me, ME)
-    assert list(me["contract"]) == ["contract_id", "name", "state"]
+    assert list(me["contract"]) == ["contract_id", "name", "state", "operator_name", "inquiry_contact"]
     changed = customer.call(
         "POST", "/v1/auth/password", 200, {"current_password": world.password, "new_password": "pw-" + "x" * 20}
     )
@@ -401,6 +405,8 @@ def test_given_the_staff_routes_when_called_then_each_body_is_the_published_and_
     cameras = f"/v1/admin/cameras/{world.camera_id}"
     _keys(staff.call("PUT", f"{cameras}/activity-threshold", 200, {"threshold": 3}), STAFF_CAMERA)
     _keys(staff.call("PUT", f"{cameras}/expected-interval", 200, {"expected_interval_seconds": 30}), STAFF_CAMERA)
+    registration = {"purposes": ["staffing"], "coverage": "the till", "people_filmed": False}
+    _keys(staff.call("PUT", f"{cameras}/purposes", 200, registration), STAFF_CAMERA)
     mask = {"polygons": [[[0, 0], [0.5, 0], [0.5, 0.5]]], "reason": "neighbour's window"}
     masked = staff.call("PUT", f"{cameras}/privacy-mask", 200, mask)
     _keys(masked, STAFF_CAMERA)

@@ -68,6 +68,13 @@ def test_cameras_are_those_of_the_users_contract_only(world_factory):
         "url_expires_at": None,
         "status": "offline",  # never sent a frame
         "last_frame_at": None,
+        # no purposes registered yet (Art. 2-4; tests/customer/test_purposes.py)
+        "purposes": [],
+        "other_text": None,
+        "coverage": None,
+        "people_filmed": None,
+        "purposes_updated_at": None,
+        "purposes_registered": False,
     }
 
 
@@ -166,6 +173,12 @@ def test_each_camera_shows_its_newest_frame_as_a_signed_thumbnail(aws, world_fac
         "url_expires_at": None,
         "status": "offline",
         "last_frame_at": None,
+        "purposes": [],
+        "other_text": None,
+        "coverage": None,
+        "people_filmed": None,
+        "purposes_updated_at": None,
+        "purposes_registered": False,
     }
 
 

@@ -275,6 +275,17 @@ ROUTES: dict[tuple[str, str], Case | str] = {
         on_camera("POST", "/v1/cameras/{camera_id}/notes", body={"text": "Van left"}),
         takes_ids=True,
     ),
+    ("PUT", "/v1/cameras/{camera_id}/purposes"): Case(
+        Permission.REGISTER_PURPOSES,
+        SERVING,
+        200,
+        on_camera(
+            "PUT",
+            "/v1/cameras/{camera_id}/purposes",
+            body={"purposes": ["safety"], "coverage": "the door", "people_filmed": True},
+        ),
+        takes_ids=True,
+    ),
     ("GET", "/v1/notices"): Case(Permission.VIEW, ACCOUNT, 200, lambda c, _t: request("GET", "/v1/notices", c)),
     ("POST", "/v1/notices/{notice_id}/read"): Case(
         Permission.VIEW,

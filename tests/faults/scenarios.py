@@ -38,7 +38,7 @@ from doti.store.models import (
 from tests.faults import observe
 from tests.faults.harness import REGION, Answer, Stack
 from tests.faults.inject import INJECTOR
-from tests.faults.observe import EXACTLY_ONE, NO_ORPHAN, RECEIPTS, Names, Observation
+from tests.faults.observe import AUDIT_ONCE, EXACTLY_ONE, NO_ORPHAN, RECEIPTS, Names, Observation
 from tests.support import api_event, customer_event, make_world, sample_event
 from tests.support import frame_event as signed_frame_event
 from tests.support.images import jpeg
@@ -712,6 +712,48 @@ def _disclosures(tenant: Tenant) -> list[Any]:
     return list(DisclosureModel.scan(DisclosureModel.contract_id == tenant.contract_id, consistent_read=True))
 
 
+# 11. a camera's purpose registry (issue 15)
+
+
+class Purposes(Scenario):
+    name = "purposes"
+    what = "an owner registers a camera's purposes (PUT /v1/cameras/{id}/purposes), with its camera.purposes_set entry"
+    body = {"purposes": ["safety", "crime_prevention"], "coverage": "the shop entrance", "people_filmed": True}
+
+    def seed(self, stack: Stack) -> Tenant:
+        tenant = new_tenant(stack)
+        tenant.token = logged_in(stack, tenant)
+        return tenant
+
+    def operate(self, tenant: Tenant) -> None:
+        assert tenant.token is not None
+        path = f"/v1/cameras/{tenant.world.camera_id}/purposes"
+        event = customer_event(
+            "viewer/list_cameras.json",
+            tenant.token,
+            path=path,
+            resource="/v1/cameras/{camera_id}/purposes",
+            path_parameters={"camera_id": tenant.world.camera_id},
+            method="PUT",
+            body=json.dumps(self.body),
+        )
+        # the owner looks at the camera: its purposes show once registered
+        tenant.stack.person(VIEWER, lambda: event, lambda: _registered_purposes(tenant) is not None)
+
+    def look(self, tenant: Tenant, seen: Observation) -> None:
+        registered = _registered_purposes(tenant)
+        seen.results["registered purposes"] = registered
+        audited = _audited(tenant, "camera.purposes_set")
+        if (registered is not None) != audited:
+            what = "registered without its audit entry" if registered else "audited but not registered"
+            seen.problem(AUDIT_ONCE, f"the camera's purposes were {what}")
+
+
+def _registered_purposes(tenant: Tenant) -> list[str] | None:
+    camera = models.CameraModel.get(tenant.world.camera_id, consistent_read=True)
+    return sorted(camera.purposes) if camera.purposes else None
+
+
 SCENARIOS: dict[str, Scenario] = {
     s.name: s
     for s in (
@@ -725,6 +767,7 @@ SCENARIOS: dict[str, Scenario] = {
         Share(),
         Transition(),
         Disclosure(),
+        Purposes(),
     )
 }
 

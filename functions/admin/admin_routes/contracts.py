@@ -20,7 +20,7 @@ from doti import openapi, runtime
 from doti.api.staff import Contract as ContractOut
 from doti.api.staff import ContractPage, Suspension, SuspensionList
 from doti.clock import parse_rfc3339, utcnow
-from doti.contracts import contract_states, lifecycle, suspensions, terms
+from doti.contracts import contract_states, lifecycle, purposes, suspensions, terms
 from doti.errors import ValidationError
 from doti.http import json_response
 from doti.oversight import audit
@@ -69,6 +69,11 @@ class ContractUpdate(StaffRequest):
     max_object_bytes: Annotated[int, _MAX_OBJECT_BYTES] | None = None
     max_pixels: Annotated[int, _MAX_PIXELS] | None = None
     monthly_byte_quota: Annotated[int, _MONTHLY_BYTE_QUOTA] | None = None
+    # Art. 2-4: what the public notice names; one line each (doti.contracts.purposes checks it), null clears
+    operator_name: str | None = Field(default=None, min_length=1, max_length=purposes.MAX_OPERATOR_NAME)
+    inquiry_contact: str | None = Field(
+        default=None, min_length=1, max_length=purposes.MAX_INQUIRY_CONTACT, description="an address, phone or URL"
+    )
 
 
 class TransitionRequest(StaffRequest):

@@ -21,8 +21,9 @@ from pydantic.json_schema import SkipJsonSchema
 from admin_routes.common import StaffRequest, staff
 from doti import openapi, runtime
 from doti.api import staff as api
+from doti.api.purposes import PurposesBody
 from doti.clock import parse_rfc3339, utcnow
-from doti.contracts import public_ids, registry
+from doti.contracts import public_ids, purpose_registry, registry
 from doti.errors import ValidationError
 from doti.http import json_response
 from doti.ingest import activity, masks
@@ -188,7 +189,7 @@ def list_users(contract_id: str) -> Response[api.UserList]:
     return json_response(200, api.UserList(items=[api.User.of(u, utcnow()) for u in registry.users_of(contract_id)]))
 
 
-# cameras: privacy mask (Art. 2-4), activity threshold, re-mask of stored frames
+# cameras: privacy mask and purposes (Art. 2-4), activity threshold, re-mask of stored frames
 
 
 class PrivacyMaskUpdate(StaffRequest):
@@ -243,6 +244,14 @@ def set_expected_interval(camera_id: str, body: ExpectedIntervalUpdate) -> Respo
     actor = audit.staff_actor(staff(router))
     seconds = body.expected_interval_seconds
     camera = registry.set_expected_interval(camera_id, seconds, reason=body.reason, actor=actor, now=utcnow())
+    return json_response(200, api.Camera.of(camera))
+
+
+@router.put("/v1/admin/cameras/<camera_id>/purposes", responses=openapi.answers(200, 404, 409))
+def set_purposes(camera_id: str, body: PurposesBody) -> Response[api.Camera]:
+    """Art. 2-4: why the camera records, what it covers, whether it films people; audited customer-visible."""
+    actor = audit.staff_actor(staff(router))
+    camera = purpose_registry.register_by_staff(camera_id, body.fields(), actor=actor, now=utcnow())
     return json_response(200, api.Camera.of(camera))
 
 

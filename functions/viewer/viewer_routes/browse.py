@@ -1,4 +1,4 @@
-"""Cameras and their frames (SPEC §6): every image a short-lived signed S3 URL."""
+"""Cameras, their purposes (Art. 2-4) and their frames (SPEC §6): every image a short-lived signed S3 URL."""
 
 from typing import Annotated, Literal
 
@@ -10,7 +10,9 @@ from aws_lambda_powertools.metrics import MetricUnit
 from doti import openapi, runtime
 from doti.api.content import Frame, FramePage
 from doti.api.customer import Camera, CameraList, Timeline
+from doti.api.purposes import PurposesBody
 from doti.clock import utcnow
+from doti.contracts import purpose_registry
 from doti.http import json_response
 from doti.observability import metrics
 from doti.viewing import cameras, frames, timeline
@@ -32,6 +34,15 @@ def get_camera(camera_id: str) -> Response[Camera]:
     """One camera as the listing shows it: status, last_frame_at, site name and its newest frame's thumbnail."""
     _, user = session(router)
     card = cameras.camera_for(user, camera_id, storage=runtime.storage(), now=utcnow())
+    metrics.add_metric(name="SignedUrlsIssued", unit=MetricUnit.Count, value=2 if card.last_frame else 0)
+    return json_response(200, Camera.of(card))
+
+
+@router.put("/v1/cameras/<camera_id>/purposes", responses=openapi.answers(200, 403, 404))
+def set_purposes(camera_id: str, body: PurposesBody) -> Response[Camera]:
+    """Art. 2-4: the owner registers why the camera records, what it covers and whether it films people."""
+    _, user = session(router)
+    card = purpose_registry.register_by_owner(user, camera_id, body.fields(), storage=runtime.storage(), now=utcnow())
     metrics.add_metric(name="SignedUrlsIssued", unit=MetricUnit.Count, value=2 if card.last_frame else 0)
     return json_response(200, Camera.of(card))
 

@@ -31,8 +31,11 @@ const RECENT_EXPORTS = 10;
 const RIGHTS = {
   viewer: ["view"],
   manager: ["view", "write_notes", "share", "export", "access_log"],
-  owner: ["view", "write_notes", "share", "export", "access_log", "manage_users"],
+  owner: ["view", "write_notes", "share", "export", "access_log", "manage_users", "register_purposes"],
 };
+
+// The purpose codes (doti/contracts/purposes.py), in the order they are shown; their labels are i18n "purpose.<code>".
+const PURPOSES = ["crime_prevention", "store_operations", "staffing", "customer_flow", "safety", "other"];
 
 const state = {
   strings: {},
@@ -604,6 +607,9 @@ function cameraTile(camera, previous) {
       ...statusBadge(camera.status),
     ]),
     el("span", { className: "camera-time" }, frameAge(camera.last_frame_at || camera.last_captured_at)),
+    ...(camera.purposes_registered === false
+      ? [el("span", { className: "purpose-warning", text: t("purposes.missing") })]
+      : []),
   ]);
   const live = el("a", { className: "live-link", text: t("live.open"), attrs: { href: `${href}/live` } });
   return el("li", { className: "camera-tile", attrs: { "data-camera-id": camera.camera_id } }, [link, live]);
@@ -806,7 +812,60 @@ async function showTimeline(cameraId) {
   }
   renderTimeline();
   renderChip();
+  renderPurposes(state.cameras.find((camera) => camera.camera_id === cameraId));
   await loadDayBar(cameraId);
+}
+
+// ---------------------------------------------------------------- purposes (Art. 2-4)
+
+// Every role sees whether the camera's purposes are registered; the owner also gets the form (data-needs).
+function renderPurposes(camera) {
+  const registered = Boolean(camera?.purposes_registered);
+  $("purposes-warning").hidden = !camera || registered;
+  $("purposes-summary").hidden = !registered;
+  if (registered) {
+    const names = camera.purposes.map((code) => (code === "other" ? camera.other_text : t(`purpose.${code}`)));
+    $("purposes-summary").textContent = `${t("purposes.summary", { purposes: names.join(" / ") })} · ${camera.coverage}`;
+  }
+  if (!can("register_purposes") || !camera) return;
+  $("purposes-panel").open = !registered;
+  $("purposes-codes").replaceChildren(
+    ...PURPOSES.map((code) => {
+      const box = el("input", { attrs: { type: "checkbox", name: "purpose", value: code } });
+      box.checked = camera.purposes.includes(code);
+      return el("label", { className: "check" }, [box, el("span", { text: t(`purpose.${code}`) })]);
+    }),
+  );
+  $("purposes-other").value = camera.other_text || "";
+  $("purposes-coverage").value = camera.coverage || "";
+  for (const radio of document.querySelectorAll('input[name="people-filmed"]')) {
+    radio.checked = camera.people_filmed !== null && radio.value === (camera.people_filmed ? "yes" : "no");
+  }
+}
+
+async function savePurposes(event) {
+  event.preventDefault();
+  const cameraId = state.timeline?.cameraId;
+  const codes = [...document.querySelectorAll('input[name="purpose"]:checked')].map((box) => box.value);
+  if (!cameraId) return;
+  if (!codes.length) {
+    showStatus(t("purposes.need_one"), "error");
+    return;
+  }
+  const body = {
+    purposes: codes,
+    coverage: $("purposes-coverage").value.trim(),
+    people_filmed: document.querySelector('input[name="people-filmed"]:checked')?.value === "yes",
+  };
+  if (codes.includes("other")) body.other_text = $("purposes-other").value.trim();
+  try {
+    const camera = await api("PUT", `v1/cameras/${enc(cameraId)}/purposes`, body);
+    state.cameras = state.cameras?.map((known) => (known.camera_id === camera.camera_id ? camera : known)) || null;
+    renderPurposes(camera);
+    showStatus(t("purposes.saved"));
+  } catch (error) {
+    showStatus(errorText(error), "error");
+  }
 }
 
 function urlsExpiring(items) {
@@ -1701,6 +1760,7 @@ function wire() {
   $("frame-prev").addEventListener("click", () => step(1));
   $("frame-next").addEventListener("click", () => step(-1));
   $("note-form").addEventListener("submit", addNote);
+  $("purposes-form").addEventListener("submit", savePurposes);
   $("share-form").addEventListener("submit", createShare);
   $("share-copy").addEventListener("click", copyShare);
   const image = $("frame-image");

@@ -8,6 +8,7 @@ from typing import Any, Literal
 from pydantic import Field
 
 from doti.accounts import invitations
+from doti.api import purposes as purpose_api
 from doti.api.fields import Number, Omittable, ResponseModel, Time
 from doti.auth.customer import SignIn
 from doti.contracts.notices import Notice as NoticeEntity
@@ -47,6 +48,8 @@ class ContractSummary(ResponseModel):
     contract_id: str
     name: str
     state: str
+    operator_name: str | None = Field(description="who operates the cameras, as the public notice names them")
+    inquiry_contact: str | None = Field(description="whom the people filmed contact (address, phone or URL)")
 
 
 class Me(ResponseModel):
@@ -83,6 +86,12 @@ class Camera(ResponseModel):
     )
     last_frame_at: Time | None = Field(description="capture time of the newest frame it sent; null: never")
     site_name: str | None = Field(description="the name of the camera's site (what the invite form offers)")
+    purposes: list[str] = purpose_api.PURPOSES_FIELD
+    other_text: str | None = purpose_api.OTHER_TEXT_FIELD
+    coverage: str | None = purpose_api.COVERAGE_FIELD
+    people_filmed: bool | None = purpose_api.PEOPLE_FILMED_FIELD
+    purposes_updated_at: Time | None = purpose_api.UPDATED_FIELD
+    purposes_registered: bool = purpose_api.REGISTERED_FIELD
 
     @classmethod
     def of(cls, card: CameraCard) -> Camera:
@@ -98,6 +107,7 @@ class Camera(ResponseModel):
             url_expires_at=last.url_expires_at if last else None,
             status=card.status,
             last_frame_at=card.last_frame_at,
+            **purpose_api.view_values(camera),
         )
 
 

@@ -7,6 +7,7 @@ from typing import Any
 
 from pydantic import Field
 
+from doti.api import purposes as purpose_api
 from doti.api.content import Frame
 from doti.api.fields import Number, Omittable, ResponseModel, Time
 from doti.auth import customer
@@ -44,6 +45,8 @@ class Contract(ResponseModel):
     security_contract_ended_at: Time | None
     last_used_at: Time | None
     idle_notified_at: Time | None
+    operator_name: str | None = Field(description="who operates the cameras, as the public notice names them")
+    inquiry_contact: str | None = Field(description="whom the people filmed contact (address, phone or URL)")
 
     @classmethod
     def of(cls, c: ContractEntity) -> Contract:
@@ -108,6 +111,12 @@ class Camera(ResponseModel):
     activity_threshold: Number
     expected_interval_seconds: int = Field(description="how often it is expected to send a frame (its status)")
     created_at: Time | None
+    purposes: list[str] = purpose_api.PURPOSES_FIELD
+    other_text: str | None = purpose_api.OTHER_TEXT_FIELD
+    coverage: str | None = purpose_api.COVERAGE_FIELD
+    people_filmed: bool | None = purpose_api.PEOPLE_FILMED_FIELD
+    purposes_updated_at: Time | None = purpose_api.UPDATED_FIELD
+    purposes_registered: bool = purpose_api.REGISTERED_FIELD
 
     @classmethod
     def of(cls, c: CameraEntity) -> Camera:
@@ -116,6 +125,7 @@ class Camera(ResponseModel):
             privacy_mask=c.privacy_mask or [],
             activity_threshold=activity.effective_threshold(c.activity_threshold),
             expected_interval_seconds=c.expected_interval_seconds or registry.DEFAULT_INTERVAL_SECONDS,
+            **purpose_api.view_values(c),
         )
 
 

@@ -18,7 +18,7 @@ from typing import Any
 
 from doti import ids
 from doti.clock import format_rfc3339
-from doti.contracts import contract_states
+from doti.contracts import contract_states, purposes
 from doti.contracts.contract_states import Capability, ContractState, states_allowing, states_where
 from doti.contracts.retention_policy import RETENTION_CLASSES
 from doti.entities import Contract
@@ -77,8 +77,17 @@ class Plan:
 
 PLAN_FIELDS = tuple(f.name for f in dataclasses.fields(Plan))
 # What staff may change on a contract besides its plan; the state changes only through doti.contracts.lifecycle.
-PROFILE_FIELDS = ("name", "contact_email", "security_contract_id", "security_contract_ended_at", "service_start")
-NULLABLE_FIELDS = frozenset({"security_contract_id", "security_contract_ended_at"})
+# operator_name and inquiry_contact are what the public notice names (Art. 2-4, doti.contracts.purposes)
+PROFILE_FIELDS = (
+    "name",
+    "contact_email",
+    "security_contract_id",
+    "security_contract_ended_at",
+    "service_start",
+    "operator_name",
+    "inquiry_contact",
+)
+NULLABLE_FIELDS = frozenset({"security_contract_id", "security_contract_ended_at", "operator_name", "inquiry_contact"})
 
 
 def add_months(moment: datetime, months: int) -> datetime:
@@ -161,6 +170,7 @@ def update_plan(contract_id: str, changes: Mapping[str, Any], actor: str, now: d
     cleared = sorted(k for k, v in changes.items() if v is None and k not in NULLABLE_FIELDS)
     if cleared:
         raise ValidationError("these fields cannot be cleared", fields=cleared)
+    changes = {**changes, **purposes.check_contract_fields(changes)}
 
     def plan_changes(current: Contract) -> dict[str, Any]:
         if current.state == PURGED:

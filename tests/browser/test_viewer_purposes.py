@@ -1,0 +1,79 @@
+"""The purpose registry in the viewer (Art. 2-4, issue 15 point 1), in Chromium against the local stack, on a phone
+(Japanese) and a desktop (English), each step checked with axe-core.
+
+A camera without registered purposes shows a warning to every role, on its tile and above its timeline; only the
+owner gets the form to register them (a viewer sees no control it cannot use), and once registered the warning goes.
+Each viewport uses a fresh tenant, so its camera starts unregistered whatever ran before.
+"""
+
+from __future__ import annotations
+
+import pytest
+from playwright.sync_api import Page, expect
+
+from tests.browser.viewer_support import VIEWPORTS, Account, Steps, invite, log_in, text
+from tests.local_stack.http import Customer
+
+pytestmark = pytest.mark.local_stack
+
+
+def open_camera(page: Page, steps: Steps) -> None:
+    tile = page.locator(".camera-tile").first
+    expect(tile.locator(".purpose-warning")).to_be_visible()
+    steps.shot("cameras")
+    steps.press(tile.locator(".camera-card"))
+    expect(page.locator("#view-timeline")).to_be_visible()
+    expect(page.locator("#purposes-warning")).to_be_visible()
+
+
+@pytest.mark.parametrize("viewport_name", ["phone", "desktop"])
+def test_the_owner_registers_a_cameras_purposes_and_the_warning_goes(
+    context_factory, web_stack, staff, screenshots, viewport_name
+):
+    viewport = VIEWPORTS[viewport_name]
+    tenant = staff.new_tenant()
+    owner = Account(tenant.login_id, tenant.password, "Owner", "owner")
+    viewer = invite(web_stack, Customer(web_stack["api_url"], owner.login_id, owner.password), "viewer")
+
+    # Given a viewer of a camera without registered purposes: they see the warning but no form
+    page = context_factory(viewport).new_page()
+    steps = Steps(page, viewport, screenshots, prefix="purposes-viewer-", role="viewer")
+    log_in(page, steps, web_stack, viewer)
+    open_camera(page, steps)
+    expect(page.locator("#purposes-warning")).to_have_text(text(viewport, "purposes.missing"))
+    expect(page.locator("#purposes-panel")).to_be_hidden()
+    expect(page.locator("#purposes-form")).to_be_hidden()
+    steps.shot("timeline")
+
+    # When the owner opens the camera: the warning, and the form open beneath it
+    page = context_factory(viewport).new_page()
+    steps = Steps(page, viewport, screenshots, prefix="purposes-owner-", role="owner")
+    log_in(page, steps, web_stack, owner)
+    open_camera(page, steps)
+    expect(page.locator("#purposes-form")).to_be_visible()
+    steps.shot("form")
+
+    # And registers two purposes and `other` with its text, what it covers, and that people are filmed
+    form = page.locator("#purposes-form")
+    for code in ("crime_prevention", "safety", "other"):
+        form.get_by_label(text(viewport, f"purpose.{code}"), exact=True).check()
+    form.get_by_label(text(viewport, "purposes.other_text")).fill("checking deliveries")
+    form.get_by_label(text(viewport, "purposes.coverage")).fill("the till and the entrance")
+    form.get_by_label(text(viewport, "purposes.people_yes"), exact=True).check()
+    with page.expect_response(lambda r: r.url.endswith("/purposes") and r.request.method == "PUT") as saved:
+        steps.press(form.locator("button[type=submit]"))
+
+    # Then the camera is registered: the warning is gone and the purposes are shown in the page's language
+    assert saved.value.status == 200, saved.value.text()
+    assert saved.value.json()["purposes"] == ["crime_prevention", "safety", "other"]
+    expect(page.locator("#purposes-warning")).to_be_hidden()
+    summary = page.locator("#purposes-summary")
+    expect(summary).to_contain_text(text(viewport, "purpose.crime_prevention"))
+    expect(summary).to_contain_text("checking deliveries")
+    steps.shot("registered")
+
+    # And the camera list no longer warns, nor does the viewer's
+    steps.menu("#nav-cameras")
+    expect(page.locator(".camera-tile").first).to_be_visible()
+    expect(page.locator(".camera-tile .purpose-warning")).to_have_count(0)
+    steps.shot("cameras-registered")
