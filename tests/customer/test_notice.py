@@ -12,8 +12,11 @@ import re
 from datetime import timedelta
 from typing import Any
 
+import boto3
 import pytest
+from aws_lambda_powertools.utilities import parameters
 
+from doti import runtime
 from doti.clock import utcnow
 from doti.contracts import public_ids, registry
 from doti.store import registry as registry_store
@@ -28,9 +31,19 @@ from tests.support import (
     created,
     customer_event,
 )
+from tests.support.moto import PUBLIC_BASE_URL
 from tests.support.viewer import add_site, add_user, login, owner_token, set_contract_state, viewer_call
 
 # helpers
+
+
+@pytest.fixture
+def public_base_url(aws) -> str:
+    """The deployment's public base URL, set again here: a test before, in this process, may have left another."""
+    name = runtime.get_settings().public_base_url_parameter
+    boto3.client("ssm").put_parameter(Name=name, Value=PUBLIC_BASE_URL, Type="String", Overwrite=True)
+    parameters.clear_caches()
+    return PUBLIC_BASE_URL
 
 
 def register_purposes(

@@ -307,10 +307,8 @@ ROUTES: dict[tuple[str, str], Case | str] = {
         lambda c, t: request("DELETE", "/v1/shares/{share_id}", c, params={"share_id": t.share_id}),
         takes_ids=True,
     ),
-    # Owners only (doti.viewing.notice.signage_for): MANAGE_USERS stands for "owner" here, the one owner-only
-    # permission, until roles.py gives the sign a permission of its own.
     ("GET", "/v1/sites/{site_id}/signage"): Case(
-        Permission.MANAGE_USERS,
+        Permission.PRINT_SIGNAGE,
         SERVING,
         200,
         lambda c, t: request(

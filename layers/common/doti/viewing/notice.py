@@ -15,10 +15,11 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from doti.accounts import roles
+from doti.accounts.roles import Permission
 from doti.contracts import contract_states, public_ids, purposes, registry, terms
 from doti.contracts.contract_states import Capability
 from doti.entities import Camera, Contract, Site, User
-from doti.errors import Forbidden, NotFound
+from doti.errors import NotFound
 from doti.store import registry as store
 
 
@@ -104,9 +105,7 @@ def signage_for(user: User, site_id: str, *, now: datetime) -> Signage:
     one outside the owner's scope, is 404; a contract that does not serve raises its SPEC §3 error."""
     contract = terms.get_contract(user.contract_id)
     terms.require_serving(contract, now)
-    # The sign states the contract's operator to the public: the owner's decision, like the contract's users.
-    if user.role != roles.OWNER:
-        raise Forbidden(f"the {user.role} role cannot do this", role=user.role)
+    roles.require(user, Permission.PRINT_SIGNAGE)
     site = registry.site_of_contract(user.contract_id, site_id)
     if not roles.in_scope(user, site.site_id):
         raise NotFound("site not found")
