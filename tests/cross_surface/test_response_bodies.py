@@ -73,7 +73,7 @@ CONTRACT = [
 SUSPENSION = [
     "suspension_id", "contract_id", "starts_at", "ends_at", "ground", "reason", "status", "created_by", "created_at",
 ]  # fmt: skip
-SITE = ["site_id", "contract_id", "name", "address", "created_at"]
+SITE = ["site_id", "contract_id", "name", "address", "created_at", "notice_url"]  # notice_url: issue 15
 STAFF_CAMERA = [
     "camera_id", "contract_id", "site_id", "name", "consents", "privacy_mask", "mask_version", "activity_threshold",
     "expected_interval_seconds", "created_at", "purposes", "other_text", "coverage", "people_filmed",

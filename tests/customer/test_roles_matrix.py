@@ -200,6 +200,7 @@ ROUTES: dict[tuple[str, str], Case | str] = {
     ("POST", "/s/{token}"): PUBLIC,
     ("GET", "/i/{token}"): PUBLIC,
     ("POST", "/i/{token}"): PUBLIC,
+    ("GET", "/p/{public_id}"): PUBLIC,
     ("POST", "/v1/auth/logout"): Case(
         None, ALWAYS, 204, lambda c, _t: request("POST", "/v1/auth/logout", c), fresh=True
     ),
@@ -304,6 +305,15 @@ ROUTES: dict[tuple[str, str], Case | str] = {
         SERVING,
         204,
         lambda c, t: request("DELETE", "/v1/shares/{share_id}", c, params={"share_id": t.share_id}),
+        takes_ids=True,
+    ),
+    ("GET", "/v1/sites/{site_id}/signage"): Case(
+        Permission.PRINT_SIGNAGE,
+        SERVING,
+        200,
+        lambda c, t: request(
+            "GET", "/v1/sites/{site_id}/signage", c, params={"site_id": t.world.site_id}, query={"format": "svg"}
+        ),
         takes_ids=True,
     ),
     ("POST", "/v1/exports"): Case(Permission.EXPORT, SERVING, 202, request_export, takes_ids=True),

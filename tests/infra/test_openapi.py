@@ -54,6 +54,7 @@ PUBLIC = {
     ("POST", "/s/{token}"),
     ("GET", "/i/{token}"),
     ("POST", "/i/{token}"),
+    ("GET", "/p/{public_id}"),
     ("GET", "/"),
     ("GET", "/assets/{name}"),
 }

@@ -532,18 +532,18 @@ def _ssm_statements(logical_id: str) -> list[dict[str, Any]]:
     return [s for s in statements if any(a.startswith("ssm:") for a in _as_list(s["Action"]))]
 
 
-def test_given_the_public_base_url_parameter_then_functions_name_it_and_only_the_viewer_reads_it():
+def test_given_the_public_base_url_parameter_then_functions_name_it_and_only_the_viewer_and_admin_read_it():
     # Given the parameter's name, spelled out (a !Ref to it would make the functions depend on their own API)
     name = PUBLIC_URL_PARAMETER["Name"]
     assert name == {"Fn::Sub": "/doti/${AWS::StackName}/public-base-url"}
 
-    # Then every function's environment names it, and only the viewer may read it, that one parameter alone
+    # Then every function's environment names it, and only the viewer (links, notice pages) and the admin function
+    # (the sites' notice_url) may read it, that one parameter alone
     assert GLOBAL_ENV["PUBLIC_BASE_URL_PARAMETER"] == name
     arn = "arn:${AWS::Partition}:ssm:${AWS::Region}:${AWS::AccountId}:parameter" + name["Fn::Sub"]
     readers = {logical_id: _ssm_statements(logical_id) for logical_id in FUNCTIONS if _ssm_statements(logical_id)}
-    assert readers == {
-        "ViewerFunction": [{"Effect": "Allow", "Action": "ssm:GetParameter", "Resource": {"Fn::Sub": arn}}]
-    }
+    reader = [{"Effect": "Allow", "Action": "ssm:GetParameter", "Resource": {"Fn::Sub": arn}}]
+    assert readers == {"ViewerFunction": reader, "AdminFunction": reader}
 
 
 def test_given_no_public_base_url_then_links_are_on_the_apis_own_url_and_a_given_one_wins():

@@ -23,12 +23,13 @@ from doti import openapi, runtime
 from doti.api import staff as api
 from doti.api.purposes import PurposesBody
 from doti.clock import parse_rfc3339, utcnow
-from doti.contracts import purpose_registry, registry
+from doti.contracts import public_ids, purpose_registry, registry
 from doti.errors import ValidationError
 from doti.http import json_response
 from doti.ingest import activity, masks
 from doti.jobs.remask import jobs
 from doti.oversight import audit, maintenance, takedown
+from doti.public_urls import public_base_url
 from doti.viewing import frames
 
 router = Router()
@@ -116,14 +117,17 @@ def _reason(body: StaffNote | None) -> str | None:
 @router.post("/v1/admin/contracts/<contract_id>/sites", responses=openapi.answers(201, 404, 409))
 def create_site(contract_id: str, body: SiteCreate) -> Response[api.Site]:
     actor = audit.staff_actor(staff(router))
+    public_base_url()  # checked before the site is stored: a misconfigured deployment answers 500 and stores nothing
     site = registry.create_site(contract_id, body.name, body.address, utcnow(), actor=actor)
-    return json_response(201, api.Site.of(site))
+    return json_response(201, api.Site.of(site, public_ids.notice_url(site)))
 
 
 @router.get("/v1/admin/contracts/<contract_id>/sites", responses=openapi.answers(200, 404))
 def list_sites(contract_id: str) -> Response[api.SiteList]:
     staff(router)
-    return json_response(200, api.SiteList(items=[api.Site.of(s) for s in registry.sites_of(contract_id)]))
+    # A site made before public ids gets its id here, the first time its notice_url is asked for.
+    items = [api.Site.of(s, public_ids.notice_url(s)) for s in registry.sites_of(contract_id)]
+    return json_response(200, api.SiteList(items=items))
 
 
 @router.post("/v1/admin/contracts/<contract_id>/cameras", responses=openapi.answers(201, 404, 409))

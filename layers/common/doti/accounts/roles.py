@@ -1,10 +1,10 @@
 """What each customer role may do (SPEC §2): the one place role rules live.
 
-`owner` manages the contract's users, registers each camera's purposes (Art. 2-4) and may do everything a `manager`
-does; a `manager` views, writes notes, creates shares and exports; a `viewer` only views. Each domain operation
-calls `require(user, Permission.X)` before it reads or writes anything; a missing right is 403 `forbidden`. A user's
-optional site scope is a separate, data-level limit (`in_scope`): it narrows which cameras a user sees, never what
-the user may do with them.
+`owner` manages the contract's users, registers each camera's purposes (Art. 2-4), prints the sites' signs and may
+do everything a `manager` does; a `manager` views, writes notes, creates shares and exports; a `viewer` only views.
+Each domain operation calls `require(user, Permission.X)` before it reads or writes anything; a missing right is 403
+`forbidden`. A user's optional site scope is a separate, data-level limit (`in_scope`): it narrows which cameras a
+user sees, never what the user may do with them.
 """
 
 from __future__ import annotations
@@ -24,6 +24,8 @@ class Permission(Enum):
     VIEW_ACCESS_LOG = "view_access_log"  # who accessed the contract's data (also needs no site scope: access_log)
     # Art. 2-4: why each camera records; the operator answers for it on the public notice, so only the owner
     REGISTER_PURPOSES = "register_purposes"
+    # the site's printed sign (issue 15): it names the operator to the public, so only the owner downloads it
+    PRINT_SIGNAGE = "print_signage"
 
 
 OWNER, MANAGER, VIEWER = "owner", "manager", "viewer"
@@ -39,7 +41,7 @@ _MANAGER_RIGHTS = _VIEWER_RIGHTS | {
 GRANTS: dict[str, frozenset[Permission]] = {
     VIEWER: _VIEWER_RIGHTS,
     MANAGER: _MANAGER_RIGHTS,
-    OWNER: _MANAGER_RIGHTS | {Permission.MANAGE_USERS, Permission.REGISTER_PURPOSES},
+    OWNER: _MANAGER_RIGHTS | {Permission.MANAGE_USERS, Permission.REGISTER_PURPOSES, Permission.PRINT_SIGNAGE},
 }
 
 

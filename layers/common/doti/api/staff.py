@@ -89,10 +89,11 @@ class Site(ResponseModel):
     name: str
     address: str | None
     created_at: Time | None
+    notice_url: str = Field(description="the absolute address of the site's public notice page, /p/{public_id}")
 
     @classmethod
-    def of(cls, s: SiteEntity) -> Site:
-        return cls.from_entity(s)
+    def of(cls, s: SiteEntity, notice_url: str) -> Site:
+        return cls.from_entity(s, notice_url=notice_url)
 
 
 class SiteList(ResponseModel):

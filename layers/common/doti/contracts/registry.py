@@ -17,7 +17,7 @@ from doti.accounts import login_ids, roles
 from doti.auth import customer
 from doti.auth.device import new_device_secret
 from doti.clock import format_rfc3339, parse_rfc3339
-from doti.contracts import terms
+from doti.contracts import public_ids, terms
 from doti.contracts.retention_policy import FUTURE_TOLERANCE
 from doti.entities import Camera, Device, Site, User
 from doti.errors import Conflict, NotFound, ValidationError
@@ -61,7 +61,14 @@ def _open_contract(contract_id: str) -> None:
 
 def create_site(contract_id: str, name: str, address: str | None, now: datetime, *, actor: str | None = None) -> Site:
     _open_contract(contract_id)
-    site = Site(site_id=ids.new_id("sit"), contract_id=contract_id, name=name, address=address, created_at=now)
+    site = Site(
+        site_id=ids.new_id("sit"),
+        contract_id=contract_id,
+        name=name,
+        address=address,
+        created_at=now,
+        public_id=public_ids.new_public_id(),
+    )
     store.put_site(site)
     _audit(contract_id, actor, "site.created", site.site_id, {"name": name, "address": address}, now)
     return site

@@ -66,6 +66,16 @@ class ContractModel(Model):
     version = VersionAttribute()
 
 
+class _ByPublicId(GlobalSecondaryIndex):
+    """A site by the public id of its notice page (/p/{public_id}); sites without one are not in it."""
+
+    class Meta:
+        index_name = "by_public_id"
+        projection = KeysOnlyProjection()
+
+    public_id = UnicodeAttribute(hash_key=True)
+
+
 class SiteModel(Model):
     class Meta:
         table_name = UNBOUND
@@ -78,6 +88,7 @@ class SiteModel(Model):
     # the site's public notice page /p/{public_id} (issue 15): random, reveals neither contract nor site id
     public_id = UnicodeAttribute(null=True)
     by_contract = _ByContract()
+    by_public_id = _ByPublicId()
 
 
 class CameraModel(Model):

@@ -92,6 +92,35 @@ def get_site(site_id: str) -> entities.Site:
     return to_entity(entities.Site, _get(SiteModel, site_id, "site"))
 
 
+def site_by_public_id(public_id: str) -> entities.Site:
+    """The site whose notice page is /p/{public_id} (NotFound otherwise), through the keys-only by_public_id index."""
+    if not public_id or len(public_id.encode("utf-8", "surrogatepass")) > _MAX_KEY_BYTES:
+        raise NotFound("site not found")
+    try:
+        keys = [item.site_id for item in SiteModel.by_public_id.query(public_id, limit=1)]
+    except PynamoDBException as exc:
+        raise StorageError("could not look up the site") from exc
+    if not keys:
+        raise NotFound("site not found")
+    return get_site(keys[0])
+
+
+def set_site_public_id(site_id: str, public_id: str) -> entities.Site:
+    """Give a site `public_id` unless it has one already: the write is conditional, so two requests racing to give a
+    site made before public ids its first one leave it with one id, and both get that one back."""
+    item = SiteModel(site_id=site_id)
+    try:
+        item.update(
+            actions=[SiteModel.public_id.set(public_id)],
+            condition=SiteModel.site_id.exists() & SiteModel.public_id.does_not_exist(),
+        )
+    except UpdateError as exc:
+        if not is_condition_failure(exc):
+            raise StorageError("could not store the site's public id") from exc
+        return to_entity(entities.Site, _get(SiteModel, site_id, "site", consistent_read=True))
+    return to_entity(entities.Site, item)
+
+
 def put_camera(camera: entities.Camera) -> None:
     _create(to_item(CameraModel, camera), "camera", "camera_id")
 
