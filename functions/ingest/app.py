@@ -12,6 +12,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from doti import openapi, runtime
 from doti.api.content import Note
 from doti.api.device import IngestedFrame, UploadGrant
+from doti.api.device_requests import EVENT_REQUEST, FRAME_REQUEST, UPLOAD_REQUEST
 from doti.auth.device import SignedRequest, authenticate_device, presented_signature
 from doti.clock import utcnow
 from doti.entities import Device
@@ -44,7 +45,7 @@ def _authenticated_device(body: bytes) -> Device:
 @app.post(
     "/v1/device/frames",
     responses=openapi.answers(200, 201, 404, 409, 413, 415, 422, 429),
-    openapi_extensions=openapi.FRAME_REQUEST,
+    openapi_extensions=FRAME_REQUEST,
 )
 def post_frame() -> Response[IngestedFrame]:
     headers = lower_headers(app)
@@ -73,7 +74,7 @@ def post_frame() -> Response[IngestedFrame]:
 @app.post(
     "/v1/device/uploads",
     responses=openapi.answers(201, 404, 409, 413, 415, 422, 429),
-    openapi_extensions=openapi.UPLOAD_REQUEST,
+    openapi_extensions=UPLOAD_REQUEST,
 )
 def post_upload() -> Response[UploadGrant]:
     """A presigned POST for a large frame or clip: JSON `{camera_id, content_type, size, captured_at, frame_id}`."""
@@ -88,7 +89,7 @@ def post_upload() -> Response[UploadGrant]:
 @app.post(
     "/v1/device/events",
     responses=openapi.answers(200, 201, 404, 409, 415, 422),
-    openapi_extensions=openapi.EVENT_REQUEST,
+    openapi_extensions=EVENT_REQUEST,
 )
 def post_event() -> Response[Note]:
     """Event text from the site: JSON `{camera_id?, occurred_at, text, event_id?}` (see doti.ingest.notes)."""

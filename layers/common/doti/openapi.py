@@ -24,7 +24,6 @@ from aws_lambda_powertools.event_handler import APIGatewayRestResolver
 from aws_lambda_powertools.event_handler.api_gateway import Route
 
 from doti import errors
-from doti.ingest import frames, notes, uploads
 from doti.ingest.media import media_type
 
 JSON = "application/json"
@@ -193,68 +192,6 @@ def combine(*declarations: Mapping[int, Mapping[str, Any]]) -> dict[int, dict[st
 # The device routes read their bodies and headers themselves (the signature covers the raw bytes, and authentication
 # comes before anything is parsed), so Powertools cannot see them: these describe them, from the constants the parsers
 # use (private ones included, so that the document cannot drift from the check).
-
-
-def _header(name: str, description: str, schema: Mapping[str, Any]) -> dict[str, Any]:
-    return {"name": name, "in": "header", "required": True, "description": description, "schema": dict(schema)}
-
-
-_DEVICE_ID = {"type": "string", "pattern": frames._DEVICE_FRAME_ID.pattern}
-_TIME = {"type": "string", "format": "date-time", "description": "RFC 3339 with an offset"}
-FRAME_REQUEST: dict[str, Any] = {
-    "requestBody": {
-        "required": True,
-        "description": "the image bytes",
-        "content": {kind: {"schema": {"type": "string", "format": "binary"}} for kind in frames.ACCEPTED_TYPES},
-    },
-    "parameters": [
-        _header("X-Doti-Camera", "the camera the frame is from, one of the device's site", {"type": "string"}),
-        _header("X-Doti-Captured-At", "when the frame was captured, RFC 3339", _TIME),
-        _header("X-Doti-Frame-Id", "the device's id for the frame: the idempotency key", _DEVICE_ID),
-    ],
-}
-_FIELD = {"type": "string", "minLength": 1, "maxLength": uploads._MAX_FIELD_LENGTH}
-UPLOAD_REQUEST: dict[str, Any] = {
-    "requestBody": {
-        "required": True,
-        "content": {
-            JSON: {
-                "schema": {
-                    "type": "object",
-                    "additionalProperties": False,
-                    "required": ["camera_id", "content_type", "size", "captured_at", "frame_id"],
-                    "properties": {
-                        "camera_id": _FIELD,
-                        "content_type": {**_FIELD, "description": " or ".join(uploads.UPLOAD_TYPES)},
-                        "size": {"type": "integer", "minimum": 1, "description": "bytes the device will send"},
-                        "captured_at": {**_FIELD, **_TIME, "maxLength": uploads._MAX_FIELD_LENGTH},
-                        "frame_id": {**_FIELD, "pattern": frames._DEVICE_FRAME_ID.pattern},
-                    },
-                }
-            }
-        },
-    }
-}
-EVENT_REQUEST: dict[str, Any] = {
-    "requestBody": {
-        "required": True,
-        "content": {
-            JSON: {
-                "schema": {
-                    "type": "object",
-                    "additionalProperties": False,
-                    "required": ["occurred_at", "text"],
-                    "properties": {
-                        "camera_id": {"type": "string", "minLength": 1, "description": "absent: the whole site"},
-                        "occurred_at": _TIME,
-                        "text": {"type": "string", "minLength": 1, "maxLength": notes.MAX_TEXT},
-                        "event_id": {"type": "string", "pattern": notes._EVENT_ID.pattern, "description": "replay key"},
-                    },
-                }
-            }
-        },
-    }
-}
 
 
 def form(fields: Iterable[str], *, max_bytes: int) -> dict[str, Any]:

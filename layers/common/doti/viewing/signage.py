@@ -17,8 +17,6 @@ import unicodedata
 from dataclasses import dataclass
 from xml.sax.saxutils import escape, quoteattr
 
-import segno
-
 from doti.contracts import purposes
 from doti.errors import ValidationError
 from doti.viewing.notice import Signage
@@ -134,6 +132,8 @@ def layout(signage: Signage) -> list[Shape]:
     for line in _purpose_lines(signage):
         shapes.append(Text(y, 5, _fit(line, 5)))
         y += _PURPOSE_LINE
+    import segno  # here: only a sign needs it, not the viewer's cold start
+
     qr = segno.make(signage.notice_url, error="m")
     matrix = tuple(tuple(bool(module) for module in row) for row in qr.matrix_iter(border=4))
     # The code sits in the middle of the room the purposes leave (none below it when every line is used).
