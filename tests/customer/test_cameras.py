@@ -20,18 +20,17 @@ from tests.support import (
     assert_error,
     body_of,
     camera_consents,
-    customer_event,
 )
 from tests.support.hooks import botocore_hook
 from tests.support.viewer import (
     add_site,
     add_user,
+    get_camera,
     get_cameras,
     ingest_frame_id,
     login,
     owner_token,
     query_of,
-    viewer_call,
 )
 
 
@@ -234,18 +233,6 @@ def test_a_site_scoped_user_sees_thumbnails_of_their_sites_only(world_factory, b
 
 
 # one camera (GET /v1/cameras/{camera_id}): what a single-camera live view reads
-
-
-def get_camera(token: str, camera_id: str) -> dict[str, Any]:
-    event = customer_event(
-        "viewer/list_cameras.json",
-        token,
-        path=f"/v1/cameras/{camera_id}",
-        resource="/v1/cameras/{camera_id}",
-        path_parameters={"camera_id": camera_id},
-        query={},
-    )
-    return viewer_call(event)
 
 
 def test_one_camera_is_the_listings_item_with_its_status_and_last_frame_at(world, base_time):

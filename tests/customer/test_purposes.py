@@ -14,6 +14,7 @@ from tests.support import World, admin_call, assert_error, body_of, customer_eve
 from tests.support.viewer import (
     add_site,
     add_user,
+    get_camera,
     get_cameras,
     get_me,
     login,
@@ -41,18 +42,6 @@ def put_purposes(token: str, camera_id: str, body: Any) -> dict[str, Any]:
         path_parameters={"camera_id": camera_id},
         method="PUT",
         body=json.dumps(body),
-    )
-    return viewer_call(event)
-
-
-def get_camera(token: str, camera_id: str) -> dict[str, Any]:
-    event = customer_event(
-        "viewer/list_cameras.json",
-        token,
-        path=f"/v1/cameras/{camera_id}",
-        resource="/v1/cameras/{camera_id}",
-        path_parameters={"camera_id": camera_id},
-        query={},
     )
     return viewer_call(event)
 

@@ -152,6 +152,19 @@ def get_me(token: str) -> dict[str, Any]:
     return viewer.lambda_handler(event, LambdaContext())
 
 
+def get_camera(token: str, camera_id: str) -> dict[str, Any]:
+    """GET /v1/cameras/{camera_id}: one camera, as a single-camera live view reads it."""
+    event = customer_event(
+        "viewer/list_cameras.json",
+        token,
+        path=f"/v1/cameras/{camera_id}",
+        resource="/v1/cameras/{camera_id}",
+        path_parameters={"camera_id": camera_id},
+        query={},
+    )
+    return viewer_call(event)
+
+
 def get_cameras(token: str) -> dict[str, Any]:
     event = customer_event("viewer/list_cameras.json", token, path="/v1/cameras", resource="/v1/cameras", query={})
     return viewer.lambda_handler(event, LambdaContext())
