@@ -20,7 +20,16 @@ from doti.auth.device import signed_headers
 from doti.clock import format_rfc3339
 from infra.camera import camera_frame
 from infra.drawing import encode_jpeg
-from tests.browser.viewer_support import VIEWPORTS, Account, Steps, counted, log_in, text, wait_loaded
+from tests.browser.viewer_support import (
+    VIEWPORTS,
+    Account,
+    Steps,
+    counted,
+    log_in,
+    on_the_stacks_clock,
+    text,
+    wait_loaded,
+)
 from tests.local_stack.http import Customer, Tenant, send
 
 pytestmark = pytest.mark.local_stack
@@ -224,9 +233,7 @@ def test_the_day_bar_shows_a_real_day_jumps_on_click_and_keys_and_follows_the_ti
     viewport = VIEWPORTS[viewport_name]
     tenant = past_day.tenant
     page = context_factory(viewport, timezone_id="UTC").new_page()
-    # The browser's "today" is the stack's (they differ under `make test-shifted`, which moves only Python's clock):
-    # this test is about the bar, not about a phone whose clock is a year off
-    page.clock.set_system_time(datetime.now(UTC))
+    on_the_stacks_clock(page)
     steps = Steps(page, viewport, screenshots, prefix="daybar-")
     log_in(page, steps, web_stack, Account(tenant.login_id, tenant.password, "Owner", "owner"))
 

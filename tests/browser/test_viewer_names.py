@@ -19,7 +19,7 @@ from playwright.sync_api import Page, expect
 
 from doti.clock import format_rfc3339
 from infra.seed import create_user_with_password, demo_consents
-from tests.browser.viewer_support import VIEWPORTS, Account, Steps, Viewport, invite, log_in, text
+from tests.browser.viewer_support import VIEWPORTS, Account, Steps, Viewport, invite, log_in, on_the_stacks_clock, text
 from tests.local_stack.http import Customer, Staff
 
 pytestmark = pytest.mark.local_stack
@@ -101,6 +101,7 @@ def test_the_access_log_the_invite_form_and_the_day_bar_speak_in_names(
 
     # When the manager (who may not list the users) opens the console
     page = context_factory(viewport).new_page()
+    on_the_stacks_clock(page)  # the day bar below shows the stack's today
     steps = Steps(page, viewport, screenshots, prefix="names-manager-")
     log_in(page, steps, web_stack, contract.manager)
     open_console(page, steps)
