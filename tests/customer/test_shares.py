@@ -12,12 +12,14 @@ import hashlib
 import html
 import json
 import re
+from collections.abc import Iterator
 from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import parse_qs, urlparse
 
 import boto3
 import pytest
+from aws_lambda_powertools.utilities import parameters
 
 from doti import ids, runtime
 from doti.auth import customer
@@ -38,6 +40,7 @@ from tests.support import (
     customer_event,
     scan_table,
 )
+from tests.support.moto import PUBLIC_BASE_URL
 from tests.support.processor import frame_items, receive, run, upload
 from tests.support.shares import create_share, created, link_token, open_page, press_button, revoke
 from tests.support.video import clip
@@ -160,6 +163,16 @@ def test_a_link_is_on_the_configured_public_url_whatever_host_and_scheme_the_req
     assert open_page(share["url"])["statusCode"] == 200
 
 
+@pytest.fixture
+def public_base_url_parameter(aws) -> Iterator[str]:
+    """The name of the public base URL parameter, set back to the tests' URL afterwards: the tests after these, in
+    the same process, build their links on it."""
+    name = runtime.get_settings().public_base_url_parameter
+    yield name
+    boto3.client("ssm").put_parameter(Name=name, Value=PUBLIC_BASE_URL, Type="String", Overwrite=True)
+    parameters.clear_caches()
+
+
 @pytest.mark.isolated  # reads the whole frames or shares table
 @pytest.mark.parametrize(
     "configured",
@@ -174,10 +187,12 @@ def test_a_link_is_on_the_configured_public_url_whatever_host_and_scheme_the_req
     ],
     ids=["missing", "http", "javascript", "trailing-slash", "userinfo", "query", "no-scheme"],
 )
-def test_a_misconfigured_public_url_is_a_500_that_reveals_nothing_and_stores_no_link(aws, world, configured):
+def test_a_misconfigured_public_url_is_a_500_that_reveals_nothing_and_stores_no_link(
+    aws, world, configured, public_base_url_parameter
+):
     # Given the deployment's public base URL parameter missing, or not an https URL to build links on
     ssm = boto3.client("ssm")
-    name = runtime.get_settings().public_base_url_parameter
+    name = public_base_url_parameter
     if configured is None:
         ssm.delete_parameter(Name=name)
     else:
@@ -196,9 +211,9 @@ def test_a_misconfigured_public_url_is_a_500_that_reveals_nothing_and_stores_no_
 
 
 @pytest.mark.parametrize("configured", ["http://127.0.0.1:8000", "http://localhost:8000", "https://doti.test/dev"])
-def test_a_local_http_or_a_stage_path_is_a_valid_public_url(aws, world, configured):
+def test_a_local_http_or_a_stage_path_is_a_valid_public_url(aws, world, configured, public_base_url_parameter):
     # Given the local stack's plain-http address, or an API's URL with its stage
-    name = runtime.get_settings().public_base_url_parameter
+    name = public_base_url_parameter
     boto3.client("ssm").put_parameter(Name=name, Value=configured, Type="String", Overwrite=True)
 
     # When a manager creates a link / Then it is built on that base
