@@ -8,14 +8,13 @@ It is a form (login id, password, password again) that posts back to its own add
 
 from __future__ import annotations
 
-import base64
-import hashlib
 from datetime import datetime, timedelta, timezone
 from html import escape
 
 from doti.accounts import invitations, login_ids
 from doti.auth import customer
 from doti.clock import format_rfc3339
+from doti.csp import style_source
 from doti.viewing.share_page import Page
 
 _JST = timezone(timedelta(hours=9), "JST")  # the service's customers are in Japan; UTC stays in <time datetime>
@@ -37,9 +36,8 @@ _CSS = (
     "border:1px solid;border-radius:6px}"
     ".note{font-size:.9rem}"
 )
-_CSS_HASH = base64.b64encode(hashlib.sha256(_CSS.encode()).digest()).decode()
 POLICY = (
-    f"default-src 'none'; style-src 'sha256-{_CSS_HASH}'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+    f"default-src 'none'; style-src {style_source(_CSS)}; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
 )
 
 # role -> (Japanese, English)

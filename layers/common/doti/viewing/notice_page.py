@@ -9,11 +9,10 @@ unknown id and a contract that does not serve get one and the same plain 404 pag
 
 from __future__ import annotations
 
-import base64
-import hashlib
 from html import escape
 
 from doti.contracts import purposes
+from doti.csp import style_source
 from doti.viewing.notice import CameraNotice, SiteNotice
 from doti.viewing.share_page import Page
 
@@ -32,9 +31,8 @@ _CSS = (
     "@media (max-width:30rem){dl{grid-template-columns:1fr;gap:0}dd{margin:0 0 .5rem}}"
     "p{overflow-wrap:anywhere}.contact{font-size:1.1rem;font-weight:600}"
 )
-_CSS_HASH = base64.b64encode(hashlib.sha256(_CSS.encode()).digest()).decode()
 POLICY = (
-    f"default-src 'none'; style-src 'sha256-{_CSS_HASH}'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'"
+    f"default-src 'none'; style-src {style_source(_CSS)}; form-action 'self'; base-uri 'none'; frame-ancestors 'none'"
 )
 _TITLE = "カメラの設置と映像の取り扱いについて / About the cameras here and their footage"
 _NOT_FOUND_TITLE = "ページが見つかりません / Page not found"

@@ -12,14 +12,13 @@ same neutral og:title and og:description, and no og:image.
 
 from __future__ import annotations
 
-import base64
-import hashlib
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from html import escape
 from urllib.parse import quote, urlsplit
 
 from doti.clock import format_rfc3339
+from doti.csp import style_source
 from doti.viewing import shares
 from doti.viewing.frames import SignedFrame
 
@@ -44,8 +43,7 @@ _CSS = (
     ".more,button{display:inline-block;margin:1rem 0;padding:.75rem 1.25rem;border:1px solid;border-radius:6px}"
     "button{font:inherit;font-weight:600;cursor:pointer;min-height:44px}"
 )
-_CSS_HASH = base64.b64encode(hashlib.sha256(_CSS.encode()).digest()).decode()
-_BASE_POLICY = f"default-src 'none'; style-src 'sha256-{_CSS_HASH}'; base-uri 'none'"
+_BASE_POLICY = f"default-src 'none'; style-src {style_source(_CSS)}; base-uri 'none'"
 # What a link preview (og:, and the <title> some bots read) may say of any share page: nothing of the footage.
 _PREVIEW_TITLE = "共有された映像 / Shared footage"
 _PREVIEW_DESCRIPTION = "防犯カメラの映像の共有リンク / A link to shared security camera footage"
