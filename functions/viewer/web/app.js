@@ -1433,40 +1433,59 @@ function scopeText(siteIds) {
 
 async function showUsers() {
   const answer = await api("GET", "v1/users");
-  $("user-list").replaceChildren(...answer.items.map(userRow));
-  $("invitation-list").replaceChildren(...answer.invitations.map(invitationRow));
+  // A list can be drawn again while a button in it waits for its second press (the console refreshes when shown):
+  // the row that is drawn again keeps asking, so that press is not lost.
+  const armed = armedKeys("user-list", "invitation-list");
+  $("user-list").replaceChildren(...answer.items.map((user) => userRow(user, armed)));
+  $("invitation-list").replaceChildren(...answer.invitations.map((invitation) => invitationRow(invitation, armed)));
   $("invitations-empty").hidden = answer.invitations.length > 0;
   renderSiteChoices();
 }
 
-function userRow(user) {
+function userRow(user, armed) {
   const row = el("li", { className: "row-item", attrs: { "data-login-id": user.login_id } }, [
     el("strong", { text: user.name }),
     el("span", { className: "muted", text: user.login_id }),
     el("span", { className: "badge", text: roleName(user.role) }),
     el("span", { text: scopeText(user.site_ids) }),
   ]);
-  if (user.login_id !== state.me.login_id) row.append(confirmButton(t("users.remove"), () => removeUser(user.login_id)));
+  if (user.login_id !== state.me.login_id) {
+    const key = `user:${user.login_id}`;
+    row.append(confirmButton(t("users.remove"), () => removeUser(user.login_id), key, armed.has(key)));
+  }
   return row;
 }
 
-function invitationRow(invitation) {
+function invitationRow(invitation, armed) {
+  const key = `invitation:${invitation.invitation_id}`;
   return el("li", { className: "row-item", attrs: { "data-invitation-id": invitation.invitation_id } }, [
     el("strong", { text: invitation.name }),
     el("span", { className: "badge", text: roleName(invitation.role) }),
     el("span", { text: scopeText(invitation.site_ids) }),
     el("span", { className: "nowrap", text: t("users.invitation_expires", { time: formatTime(invitation.expires_at) }) }),
-    confirmButton(t("users.revoke"), () => revokeInvitation(invitation.invitation_id)),
+    confirmButton(t("users.revoke"), () => revokeInvitation(invitation.invitation_id), key, armed.has(key)),
   ]);
 }
 
-// A destructive button asks once more in place (no window.confirm: it blocks, and phones style it poorly).
-function confirmButton(label, action) {
+// The keys of the buttons in these lists that wait for their second press.
+function armedKeys(...listIds) {
+  const keys = listIds.flatMap((id) => [...$(id).querySelectorAll("button[data-armed][data-key]")]);
+  return new Set(keys.map((button) => button.dataset.key));
+}
+
+// A destructive button asks once more in place (no window.confirm: it blocks, and phones style it poorly). `key`
+// names what it acts on, so a list drawn again can keep it `armed`.
+function confirmButton(label, action, key = "", armed = false) {
   const button = el("button", { text: label, className: "danger", attrs: { type: "button" } });
+  const arm = () => {
+    button.dataset.armed = "1";
+    button.textContent = t("confirm.really", { action: label });
+  };
+  if (key) button.dataset.key = key;
+  if (armed) arm();
   button.addEventListener("click", async () => {
     if (!button.dataset.armed) {
-      button.dataset.armed = "1";
-      button.textContent = t("confirm.really", { action: label });
+      arm();
       return;
     }
     button.disabled = true;
