@@ -11,6 +11,7 @@ from doti.clock import utcnow
 from doti.jobs.outcome import record_outcome
 from doti.jobs.retention import run_retention
 from doti.observability import logger, metrics, tracer
+from doti.subjects.deletion import run_request_deletions
 
 
 @logger.inject_lambda_context(clear_state=True)
@@ -31,6 +32,15 @@ def lambda_handler(_event: dict[str, Any], context: LambdaContext) -> dict[str, 
     metrics.add_metric(name="RetentionOrphansHeld", unit=MetricUnit.Count, value=found.orphans_held)
     metrics.add_metric(name="RetentionItemsWithoutObjects", unit=MetricUnit.Count, value=found.items_without_objects)
     metrics.add_metric(name="RetentionTagMismatched", unit=MetricUnit.Count, value=found.tag_mismatched)
-    record_outcome(metrics, failed=report.objects_failed)
-    logger.info("retention run finished", extra={**asdict(report), "reconciled": asdict(found)})
-    return asdict(report)
+    # the footage that answers to requests from people filmed asked to delete (doti.subjects.deletion)
+    deleted = run_request_deletions(
+        storage=runtime.storage(), now=utcnow(), remaining_ms=context.get_remaining_time_in_millis
+    )
+    metrics.add_metric(name="RequestDeletionsDone", unit=MetricUnit.Count, value=deleted.requests_done)
+    metrics.add_metric(name="RequestFramesDeleted", unit=MetricUnit.Count, value=deleted.frames_deleted)
+    record_outcome(metrics, failed=report.objects_failed + deleted.failed)
+    logger.info(
+        "retention run finished",
+        extra={**asdict(report), "reconciled": asdict(found), "request_deletions": asdict(deleted)},
+    )
+    return {**asdict(report), "request_deletions": asdict(deleted)}

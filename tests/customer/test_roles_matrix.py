@@ -32,7 +32,17 @@ from doti.contracts import registry, terms
 from functions.ingest import app as ingest
 from functions.viewer import app as viewer
 from infra.template import api_routes, load_template
-from tests.support import LambdaContext, World, admin_call, api_event, assert_error, body_of, frame_event, sample_image
+from tests.support import (
+    LambdaContext,
+    World,
+    admin_call,
+    api_event,
+    assert_error,
+    body_of,
+    frame_event,
+    sample_image,
+    subject_requests,
+)
 from tests.support.viewer import set_contract_state, viewer_call
 
 TEMPLATE_ROUTES = sorted(
@@ -116,6 +126,15 @@ class Tenant:
     @cached_property
     def export_id(self) -> str:
         return self._created(request_export(self.caller(roles.OWNER), self), 202)["export_id"]
+
+    @cached_property
+    def request_id(self) -> str:
+        """A request from a person filmed at the tenant's site, made on its notice page's form."""
+        form = subject_requests.open_form(self.world.site_id)
+        fields = subject_requests.form_fields(form, utcnow(), kind="question", camera="", **{"from": "", "to": ""})
+        subject_requests.status_token(subject_requests.post_form(form, fields))
+        (item,) = subject_requests.listed_requests(self.caller(roles.OWNER).token)
+        return item["request_id"]
 
     @staticmethod
     def _created(event: dict[str, Any], status: int) -> dict[str, Any]:
@@ -201,6 +220,31 @@ ROUTES: dict[tuple[str, str], Case | str] = {
     ("GET", "/i/{token}"): PUBLIC,
     ("POST", "/i/{token}"): PUBLIC,
     ("GET", "/p/{public_id}"): PUBLIC,
+    ("POST", "/p/{public_id}/requests"): PUBLIC,
+    ("GET", "/r/{token}"): PUBLIC,
+    ("GET", "/v1/requests"): Case(
+        Permission.HANDLE_REQUESTS, ACCOUNT, 200, lambda c, _t: request("GET", "/v1/requests", c)
+    ),
+    ("GET", "/v1/requests/{request_id}"): Case(
+        Permission.HANDLE_REQUESTS,
+        ACCOUNT,
+        200,
+        lambda c, t: request("GET", "/v1/requests/{request_id}", c, params={"request_id": t.request_id}),
+        takes_ids=True,
+    ),
+    ("POST", "/v1/requests/{request_id}/answer"): Case(
+        Permission.HANDLE_REQUESTS,
+        SERVING,
+        200,
+        lambda c, t: request(
+            "POST",
+            "/v1/requests/{request_id}/answer",
+            c,
+            params={"request_id": t.request_id},
+            body={"action": "reply", "text": "We keep footage for 31 days and film only the shop floor."},
+        ),
+        takes_ids=True,
+    ),
     ("POST", "/v1/auth/logout"): Case(
         None, ALWAYS, 204, lambda c, _t: request("POST", "/v1/auth/logout", c), fresh=True
     ),

@@ -31,6 +31,7 @@ APPENDERS = {
     "AdminFunction",
     "SuspensionFunction",
     "TerminationFunction",
+    "RetentionFunction",  # the deletions answers to requests from people filmed ask for (doti.subjects.deletion)
     "RemaskFunction",
     "ExporterFunction",
 }

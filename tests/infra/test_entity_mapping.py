@@ -31,6 +31,7 @@ MAPPED: dict[type, tuple[type[models.Model], dict[str, str], dict[str, str]]] = 
         {"partition": "the key range a note lives in: its camera, or its site for a site-wide event"},
     ),
     entities.Share: (models.ShareModel, {}, {}),
+    entities.SubjectRequest: (models.SubjectRequestModel, {}, {}),
     entities.Export: (models.ExportModel, {}, {"claim_token": "who is building the export (doti.store.exports)"}),
     entities.AuditEntry: (models.AuditEntryModel, {}, {}),
     entities.ScheduledWork: (

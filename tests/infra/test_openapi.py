@@ -55,6 +55,8 @@ PUBLIC = {
     ("GET", "/i/{token}"),
     ("POST", "/i/{token}"),
     ("GET", "/p/{public_id}"),
+    ("POST", "/p/{public_id}/requests"),
+    ("GET", "/r/{token}"),
     ("GET", "/"),
     ("GET", "/assets/{name}"),
 }

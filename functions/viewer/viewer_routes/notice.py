@@ -16,6 +16,7 @@ from doti.clock import utcnow
 from doti.viewing import notice, notice_page, signage
 from doti.viewing.share_page import Page
 from viewer_routes.common import public, session
+from viewer_routes.subject_requests import notice_with_form
 
 router = APIGatewayRouter()
 public("/p/{public_id}")
@@ -33,7 +34,7 @@ def _html(page: Page) -> Response[str]:
 @router.get("/p/<public_id>", responses=openapi.pages(200, 404))
 def notice_of_site(public_id: str) -> Response[str]:
     found = notice.notice_for(public_id, now=utcnow()) if len(public_id) <= _PUBLIC_ID_MAX else None
-    return _html(notice_page.notice_page(found) if found else notice_page.not_found_page())
+    return notice_with_form(found) if found else _html(notice_page.not_found_page())
 
 
 @router.get(

@@ -34,6 +34,9 @@ class Contract:
     # Art. 2-4 (issue 15): the operator the public notice names, and whom people filmed contact
     operator_name: str | None = None
     inquiry_contact: str | None = None
+    # requests from people filmed (doti.subjects): days to answer, and days a request is kept after its last change
+    request_due_days: int | None = None
+    request_keep_days: int | None = None
 
 
 @dataclass(frozen=True)
@@ -185,6 +188,32 @@ class Share:
     consumed_at: datetime | None = None
     revoked_at: datetime | None = None
     revoked_by: str | None = None
+
+
+@dataclass(frozen=True)
+class SubjectRequest:
+    """A request from a person filmed (doti.subjects.requests): its contact is sealed with KMS and its status link
+    is `<request_id>.<secret>`, of which only the secret's SHA-256 is stored."""
+
+    request_id: str
+    contract_id: str
+    site_id: str
+    kind: str
+    text: str
+    contact_ciphertext: bytes
+    secret_hash: str
+    status: str
+    created_at: datetime
+    due_at: datetime
+    expires_at: datetime
+    camera_id: str | None = None
+    window_start: datetime | None = None
+    window_end: datetime | None = None
+    answers: tuple[dict[str, Any], ...] = ()
+    overdue_notified_at: datetime | None = None
+    frames_deleted: int | None = None  # so far, by the deletion an answer asked for (doti.subjects.deletion)
+    deleted_through: str | None = None  # the last frame id that deletion counted
+    revision: int = 0
 
 
 @dataclass(frozen=True)

@@ -16,6 +16,7 @@ from doti.store.anchors import DigestStore
 from doti.store.aws import kms_client, reset_clients, s3_client, ses_client_sending_once, sqs_client
 from doti.store.mail import SesMailer
 from doti.store.objects import Storage
+from doti.store.personal_data import PersonalDataBox
 from doti.store.remask import SqsJobQueue
 from doti.store.secrets import SecretBox
 
@@ -47,6 +48,12 @@ def storage() -> Storage:
 def secret_box() -> SecretBox:
     settings = get_settings()
     return SecretBox(kms_client(settings.region), settings.device_secrets_key_id)
+
+
+@cache
+def personal_data_box() -> PersonalDataBox:
+    settings = get_settings()
+    return PersonalDataBox(kms_client(settings.region), settings.personal_data_key_id)
 
 
 @cache

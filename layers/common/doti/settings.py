@@ -46,6 +46,9 @@ class Settings:
     deletion_receipts_table: str
     idempotency_table: str
     remask_jobs_table: str
+    # Requests from people filmed (doti.subjects): the requests, and the KMS key that seals their contact details
+    subject_requests_table: str
+    personal_data_key_id: str
     remask_queue_url: str
     export_queue_url: str
     mail_sender: str

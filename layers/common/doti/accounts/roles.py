@@ -26,6 +26,8 @@ class Permission(Enum):
     REGISTER_PURPOSES = "register_purposes"
     # the site's printed sign (issue 15): it names the operator to the public, so only the owner downloads it
     PRINT_SIGNAGE = "print_signage"
+    # requests from the people filmed (issue 15): they may need footage shared or deleted, as managers may
+    HANDLE_REQUESTS = "handle_requests"
 
 
 OWNER, MANAGER, VIEWER = "owner", "manager", "viewer"
@@ -37,6 +39,7 @@ _MANAGER_RIGHTS = _VIEWER_RIGHTS | {
     Permission.SHARE,
     Permission.EXPORT,
     Permission.VIEW_ACCESS_LOG,
+    Permission.HANDLE_REQUESTS,
 }
 GRANTS: dict[str, frozenset[Permission]] = {
     VIEWER: _VIEWER_RIGHTS,

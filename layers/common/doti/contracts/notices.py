@@ -26,7 +26,17 @@ from doti.store import registry
 from doti.store.transactions import NotCommitted, Transaction, commit
 
 ALL = "all"
-KINDS = ("maintenance", "suspension", "terms_change", "fee_change", "service_end", "incident", "inactivity", "deletion")
+KINDS = (
+    "maintenance",
+    "suspension",
+    "terms_change",
+    "fee_change",
+    "service_end",
+    "incident",
+    "inactivity",
+    "deletion",
+    "request_overdue",  # a request from a person filmed not answered in time (doti.subjects.overdue)
+)
 SERVICE_END_NOTICE = timedelta(days=91)  # Art. 8-3: at least three months ahead
 MAIL_DELAY = timedelta(minutes=1)  # longer than a request runs (29 s): the job never races a publisher's own send
 # how e-mailing a staged notice went (`deliver`)

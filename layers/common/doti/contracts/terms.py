@@ -27,6 +27,7 @@ from doti.jobs import schedule
 from doti.oversight import audit
 from doti.store import contracts as store
 from doti.store import registry
+from doti.subjects.periods import check_request_periods
 
 # The states by name, as callers compare contract.state with them (a StrEnum equals its value).
 PENDING, ACTIVE, SUSPENDED, CANCELLING, TERMINATED, PURGED = ContractState
@@ -86,8 +87,19 @@ PROFILE_FIELDS = (
     "service_start",
     "operator_name",
     "inquiry_contact",
+    "request_due_days",
+    "request_keep_days",
 )
-NULLABLE_FIELDS = frozenset({"security_contract_id", "security_contract_ended_at", "operator_name", "inquiry_contact"})
+NULLABLE_FIELDS = frozenset(
+    {
+        "security_contract_id",
+        "security_contract_ended_at",
+        "operator_name",
+        "inquiry_contact",
+        "request_due_days",
+        "request_keep_days",
+    }
+)
 
 
 def add_months(moment: datetime, months: int) -> datetime:
@@ -171,6 +183,7 @@ def update_plan(contract_id: str, changes: Mapping[str, Any], actor: str, now: d
     if cleared:
         raise ValidationError("these fields cannot be cleared", fields=cleared)
     changes = {**changes, **purposes.check_contract_fields(changes)}
+    check_request_periods(changes)
 
     def plan_changes(current: Contract) -> dict[str, Any]:
         if current.state == PURGED:

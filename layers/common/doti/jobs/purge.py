@@ -2,7 +2,8 @@
 
 A purge deletes every object under the contract's prefixes (the current ones by key, then every version and delete
 marker left there, for a versioned bucket), every frame index item, and the contract's
-notes, shares, exports, re-mask jobs, usage counts and deletion receipts, and its registry: sessions, notice reads,
+notes, shares, exports, requests from people filmed, re-mask jobs, usage counts and deletion receipts, and its
+registry: sessions, notice reads,
 users, devices, cameras, sites, suspensions, disclosures, notices addressed to it and its pending scheduled work.
 Audit entries stay: they must outlive the purge. Then it writes the certificate (counts per kind, bytes, start and
 end) on the contract's audit chain, e-mails it to the contract's address as a receipt, and shrinks the contract to
@@ -70,6 +71,8 @@ _WORK_KINDS = (
     schedule.SECURITY_CONTRACT_ENDED,
     schedule.IDLE_CHECK,
     schedule.CANCEL_EFFECTIVE,
+    schedule.REQUEST_OVERDUE,
+    schedule.REQUEST_DELETE,
     retention_store.CURSOR_KIND,  # the retention job's per-camera and per-notes-partition positions
     retention_store.NOTES_CURSOR_KIND,
 )

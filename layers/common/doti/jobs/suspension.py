@@ -2,7 +2,8 @@
 
 In order: start the service of pending contracts (Art. 3), apply and lift planned suspension windows (Art. 8),
 suspend contracts whose security-service contract ended (Art. 12-1), and flag contracts unused for three months
-(Art. 12-1-11) with one notice; then e-mail the notices whose publisher could not (doti.contracts.notices.deliver: at
+(Art. 12-1-11) with one notice, and tell the customer of requests from people filmed left unanswered past their
+due date (doti.subjects.overdue); then e-mail the notices whose publisher could not (doti.contracts.notices.deliver: at
 most once; one whose e-mail may have gone is never sent again, and the report counts it). Its input is due work items
 only, so its cost follows what is due, not how many contracts exist. Each item is handled on its own: its effect is
 written first, then the item is deleted, so a run stopped anywhere (timeout reserve, crash) leaves the rest for the
@@ -23,6 +24,7 @@ from doti.jobs import schedule
 from doti.mail import Mailer
 from doti.observability import logger
 from doti.oversight import audit
+from doti.subjects import overdue
 
 JOB = "suspension"
 ACTOR = audit.job_actor(JOB)
@@ -227,6 +229,10 @@ def _next_check(contract: Contract, due_at: datetime) -> None:
     schedule.schedule_work(schedule.IDLE_CHECK, due_at, contract.contract_id)
 
 
+def _request_overdue(run: _Run, work: schedule.ScheduledWork) -> bool:
+    return overdue.notify_overdue(work, actor=ACTOR, now=run.now)
+
+
 def _mail_notice(run: _Run, work: schedule.ScheduledWork) -> bool:
     """A notice's e-mail its publisher did not send (it failed, or its process stopped)."""
     outcome = notices.deliver(work, mailer=run.mailer, actor=ACTOR, now=run.now)
@@ -241,5 +247,6 @@ _HANDLERS: dict[str, Callable[[_Run, schedule.ScheduledWork], bool]] = {
     schedule.SUSPENSION_END: _lift_window,
     schedule.SECURITY_CONTRACT_ENDED: _security_contract_ended,
     schedule.IDLE_CHECK: _idle_check,
+    schedule.REQUEST_OVERDUE: _request_overdue,
     schedule.NOTICE_MAIL: _mail_notice,  # last: the notices the items above publish are due after this run
 }

@@ -130,7 +130,7 @@ def take_down_frame(
         now=now,
         customer_visible=True,
     )
-    _unindex(frame)
+    unindex(frame)
     # After the index delete: a repeat (possible only while the item exists) cannot count the frame twice.
     deletions.record_takedown(contract_id, now, frames=1, bytes_freed=freed)
     return Takedown(
@@ -147,7 +147,7 @@ def take_down_frame(
     )
 
 
-def _unindex(frame: Frame) -> None:
+def unindex(frame: Frame) -> None:
     """Delete the frame's index item and uncount it from its timeline slot, in one transaction conditional on the
     item: a repeat uncounts nothing twice. A frame indexed before timeline slots existed has none to uncount."""
     start = timeline_store.slot_start(frame.captured_at)

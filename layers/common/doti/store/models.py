@@ -63,6 +63,8 @@ class ContractModel(Model):
     # Art. 2-4 (issue 15): who operates the cameras and whom people filmed contact, as the public notice names them
     operator_name = UnicodeAttribute(null=True)
     inquiry_contact = UnicodeAttribute(null=True)
+    request_due_days = NumberAttribute(null=True)
+    request_keep_days = NumberAttribute(null=True)
     version = VersionAttribute()
 
 
@@ -539,6 +541,57 @@ class ExportModel(Model):
     by_contract = _ExportsByContract()
 
 
+class _SubjectRequestsByContract(GlobalSecondaryIndex):
+    """A contract's requests from people filmed, newest first (GET /v1/requests; the purge)."""
+
+    class Meta:
+        index_name = "by_contract"
+        projection = AllProjection()
+
+    contract_id = UnicodeAttribute(hash_key=True)
+    created_at = UTCDateTimeAttribute(range_key=True)
+
+
+class SubjectRequestModel(Model):
+    """A request from a person filmed (doti.subjects.requests), kept until expires_at (the contract's keep period)."""
+
+    class Meta:
+        table_name = UNBOUND
+
+    request_id = UnicodeAttribute(hash_key=True)
+    contract_id = UnicodeAttribute()
+    site_id = UnicodeAttribute()
+    camera_id = UnicodeAttribute(null=True)
+    kind = UnicodeAttribute()
+    window_start = UTCDateTimeAttribute(null=True)
+    window_end = UTCDateTimeAttribute(null=True)
+    text = UnicodeAttribute()
+    contact_ciphertext = BinaryAttribute(legacy_encoding=False)  # KMS, encryption context = the request id
+    secret_hash = UnicodeAttribute()  # SHA-256 of the status link's secret
+    status = UnicodeAttribute()  # open | deleting | answered
+    answers = JSONAttribute(null=True)
+    created_at = UTCDateTimeAttribute()
+    due_at = UTCDateTimeAttribute()
+    overdue_notified_at = UTCDateTimeAttribute(null=True)
+    frames_deleted = NumberAttribute(null=True)
+    deleted_through = UnicodeAttribute(null=True)
+    revision = NumberAttribute(default=0)  # +1 on every change: each change is conditional on the one it read
+    expires_at = TTLAttribute()  # the table's TTL attribute (epoch seconds stored, a UTC datetime read)
+    by_contract = _SubjectRequestsByContract()
+
+
+class RateCounterModel(Model):
+    """Submissions counted in a fixed window (the public request form's per-ip and per-site limits), kept in the
+    sessions table under "rate:" + a digest, only until the window ends."""
+
+    class Meta:
+        table_name = UNBOUND
+
+    counter_key = UnicodeAttribute(hash_key=True, attr_name="token_hash")
+    count = NumberAttribute(default=0)
+    expires_at = TTLAttribute()
+
+
 class AnsweredRequestModel(Model):
     """The record that last answered a request (an export, a disclosure), by the request's identity, so that whoever
     asks again after an error or no answer gets that record back rather than a second one (doti.store.requests)."""
@@ -608,4 +661,6 @@ MODEL_TABLES: dict[type[Model], str] = {
     NoteModel: "notes_table",
     ShareModel: "shares_table",
     ExportModel: "exports_table",
+    SubjectRequestModel: "subject_requests_table",
+    RateCounterModel: "sessions_table",
 }

@@ -46,6 +46,7 @@ from doti.store.models import (
     SessionModel,
     ShareModel,
     SiteModel,
+    SubjectRequestModel,
     SuspensionModel,
     TimelineSlotModel,
     UsageModel,
@@ -228,6 +229,7 @@ def find_notes(partition: str, limit: int) -> Items:
 _BY_CONTRACT: dict[str, tuple[type[Model], str]] = {
     "shares": (ShareModel, "gsi"),
     "exports": (ExportModel, "gsi"),
+    "subject_requests": (SubjectRequestModel, "gsi"),  # requests from people filmed: their text and sealed contact
     "remask_jobs": (RemaskJobModel, "scan"),
     "usage": (UsageModel, "hash"),
     "deletion_receipts": (DeletionReceiptModel, "hash"),

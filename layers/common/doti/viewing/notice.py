@@ -21,6 +21,7 @@ from doti.contracts.contract_states import Capability
 from doti.entities import Camera, Contract, Site, User
 from doti.errors import NotFound
 from doti.store import registry as store
+from doti.subjects.requests import camera_ref
 
 
 @dataclass(frozen=True)
@@ -33,6 +34,7 @@ class CameraNotice:
     other_text: str | None
     coverage: str | None
     people_filmed: bool | None
+    ref: str = ""  # what the request form posts for it (doti.subjects.requests.camera_ref): names no id
 
     @property
     def registered(self) -> bool:
@@ -46,6 +48,7 @@ class SiteNotice:
     retention_days: int
     inquiry_contact: str | None
     cameras: tuple[CameraNotice, ...]
+    public_id: str = ""  # the page's own id: its request form posts to /p/{public_id}/requests
 
     @property
     def purposes(self) -> tuple[str, ...]:
@@ -65,10 +68,11 @@ class Signage:
     notice_url: str
 
 
-def _camera_notice(camera: Camera) -> CameraNotice:
+def _camera_notice(public_id: str, camera: Camera) -> CameraNotice:
     chosen = purposes.ordered(camera.purposes)
     return CameraNotice(
         name=camera.name,
+        ref=camera_ref(public_id, camera.camera_id),
         purposes=chosen,
         other_text=camera.purpose_other_text if purposes.OTHER in chosen else None,
         coverage=camera.coverage,
@@ -79,12 +83,14 @@ def _camera_notice(camera: Camera) -> CameraNotice:
 def _site_notice(contract: Contract, site: Site) -> SiteNotice:
     cameras = [c for c in store.cameras_of_contract(contract.contract_id) if c.site_id == site.site_id]
     cameras.sort(key=lambda c: (c.name, c.camera_id))
+    public_id = site.public_id or ""
     return SiteNotice(
         site_name=site.name,
+        public_id=public_id,
         operator=contract.operator_name or contract.name,
         retention_days=contract.retention_days,
         inquiry_contact=contract.inquiry_contact,
-        cameras=tuple(_camera_notice(c) for c in cameras),
+        cameras=tuple(_camera_notice(public_id, c) for c in cameras),
     )
 
 
