@@ -45,6 +45,7 @@ SEEDED = {  # tables seeded with raw items: logical id -> the certificate's coun
     "ExportsTable": "exports",
     "DeletionReceiptsTable": "deletion_receipts",
     "RemaskJobsTable": "remask_jobs",
+    "SubjectRequestsTable": "subject_requests",
 }
 
 
@@ -104,6 +105,12 @@ def seed_service_tables(aws: Provisioned, tenant: Tenant, now: datetime) -> None
         # an export carries its by_contract index keys (contract_id, created_at), as every export does
         "ExportsTable": {"export_id": f"exp-{w.contract_id}", "contract_id": w.contract_id, "created_at": _stamp(now)},
         "DeletionReceiptsTable": {"contract_id": w.contract_id, "day": now.date().isoformat()},
+        # a request from a person filmed carries its by_contract index keys, as every request does
+        "SubjectRequestsTable": {
+            "request_id": f"dsr-{w.contract_id}",
+            "contract_id": w.contract_id,
+            "created_at": _stamp(now),
+        },
     }
     for logical, item in values.items():
         ddb().put_item(TableName=aws.refs[logical], Item={k: {"S": v} for k, v in item.items()})

@@ -25,6 +25,7 @@ from doti.errors import ValidationError
 from doti.http import json_response
 from doti.oversight import audit
 from doti.settings import get_settings
+from doti.subjects import periods
 
 router = Router()
 
@@ -73,6 +74,13 @@ class ContractUpdate(StaffRequest):
     operator_name: str | None = Field(default=None, min_length=1, max_length=purposes.MAX_OPERATOR_NAME)
     inquiry_contact: str | None = Field(
         default=None, min_length=1, max_length=purposes.MAX_INQUIRY_CONTACT, description="an address, phone or URL"
+    )
+    # requests from people filmed (doti.subjects.periods): days to answer, days kept; null: the default
+    request_due_days: int | None = Field(
+        default=None, description=f"days to answer a request (default {periods.DEFAULT_DUE_DAYS})"
+    )
+    request_keep_days: int | None = Field(
+        default=None, description=f"days a request is kept after its last change (default {periods.DEFAULT_KEEP_DAYS})"
     )
 
 

@@ -47,6 +47,8 @@ class Contract(ResponseModel):
     idle_notified_at: Time | None
     operator_name: str | None = Field(description="who operates the cameras, as the public notice names them")
     inquiry_contact: str | None = Field(description="whom the people filmed contact (address, phone or URL)")
+    request_due_days: int | None = Field(description="days to answer a request from a person filmed; null: 14")
+    request_keep_days: int | None = Field(description="days such a request is kept after its last change; null: 365")
 
     @classmethod
     def of(cls, c: ContractEntity) -> Contract:
