@@ -131,6 +131,22 @@ def test_a_request_is_stored_with_its_contact_sealed_and_the_person_gets_a_statu
     assert "coat" not in str(received.details)
 
 
+def test_the_same_form_sent_again_is_the_same_request_counted_once(world: World):
+    # Given a form sent once (its answer lost, say)
+    form = open_form(world.site_id)
+    fields = form_fields(form, utcnow(), form_token=form.token)
+    first = status_token(post_form(form, fields, ip="198.51.100.200"))
+
+    # When the browser sends it again, and again after the ip's allowance would be spent
+    again = [status_token(post_form(form, fields, ip="198.51.100.200")) for _ in range(subject_requests.IP_LIMIT + 1)]
+
+    # Then it is one request on one status link, counted once: the ip may still send other requests
+    assert set(again) == {first}
+    assert len(stored(world.contract_id)) == 1
+    other = post_form(form, form_fields(form, utcnow()), ip="198.51.100.200")
+    assert other["statusCode"] == 303
+
+
 def test_the_contact_never_reaches_the_logs(world: World, capsys):
     capsys.readouterr()
     token = make_request(world, contact="secret-contact@example.jp", text="unique-request-text-4711")

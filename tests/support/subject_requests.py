@@ -59,9 +59,10 @@ def local(moment: datetime) -> str:
 
 
 def form_fields(form: OpenedForm, now: datetime, **fields: str) -> dict[str, str]:
-    """A filled-in disclosure request about the last half hour on the site's first camera, `fields` replacing."""
+    """A filled-in disclosure request about the last half hour on the site's first camera, `fields` replacing. Its
+    token is a fresh one, as a page opened again would give (the same form sent twice is one request)."""
     values = {
-        "form_token": form.token,
+        "form_token": secrets.token_urlsafe(24),
         "kind": "disclosure",
         "camera": next(iter(form.cameras.values()), ""),
         "from": local(now - timedelta(minutes=30)),
@@ -83,7 +84,9 @@ def post_form(
     body: str | None = None,
     content_type: str = "application/x-www-form-urlencoded",
 ) -> dict[str, Any]:
-    headers = {"Content-Type": content_type, "Cookie": form.cookie if cookie is None else cookie}
+    # the cookie the page set with the form's token (`cookie` replaces it)
+    paired = f"{COOKIE}={fields.get('form_token', form.token)}"
+    headers = {"Content-Type": content_type, "Cookie": paired if cookie is None else cookie}
     if origin:
         headers["Origin"] = origin
     event = api_event(

@@ -27,6 +27,7 @@ import hashlib
 import hmac
 import re
 from collections.abc import Mapping
+from contextlib import suppress
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import Any
@@ -85,6 +86,7 @@ PAGE_SIZE, MAX_PAGE_SIZE = 50, 100
 
 FORM_FIELDS = ("kind", "camera", "from", "to", "contact", "text", "website", "form_token")
 HONEYPOT = "website"  # hidden from people; a bot that fills every field fills it
+MIN_FORM_TOKEN = 16  # the page's tokens are 32 characters (doti.public_forms.new_form_token)
 ACTOR = "public:request-form"  # the audit actor of a request made on the notice page
 _LOCAL_TIME = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2})?$")
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")  # newlines and tabs are allowed in text
@@ -257,21 +259,39 @@ def status_path(request_id: str, secret: str) -> str:
     return f"/r/{request_id}.{secret}"
 
 
+def form_identity(public_id: str, form_token: str) -> tuple[str, str]:
+    """The request id and status secret a form makes: derived from its token (192 random bits, known only to the
+    browser that opened the page, in its form and its HttpOnly cookie), so the same form sent again (a retry after a
+    lost answer, a double click) is the same request, and lands on the same status link."""
+    digest = hashlib.sha256(f"request\n{public_id}\n{form_token}".encode()).digest()
+    request_id = "dsr_" + base64.b32encode(digest[:15]).decode().lower()[:20]
+    secret = base64.urlsafe_b64encode(hashlib.sha256(b"status\n" + digest).digest()).decode().rstrip("=")
+    return request_id, secret
+
+
+class _Made(Exception):
+    """The form's request is stored already (another sending of it got there first)."""
+
+
 def submit(
     public_id: str, fields: Mapping[str, str], *, ip: str, box: PersonalDataBox, now: datetime
 ) -> Accepted | None:
     """Accept a request made on a site's notice page; None when the page itself would be a 404 (an unknown id, a
-    contract that does not serve). A filled honeypot is a 400 with nothing stored or counted."""
+    contract that does not serve). A filled honeypot is a 400 with nothing stored or counted. The same form sent
+    again answers with the request it made, counted and stored once."""
     found = _serving_site(public_id, now)
     if found is None:
         return None
     site, contract = found
-    if fields.get(HONEYPOT, "").strip():
+    if fields.get(HONEYPOT, "").strip() or len(fields.get("form_token", "")) < MIN_FORM_TOKEN:
         raise FormRefused(400, [Problem("", "送信できませんでした。", "The form could not be sent.")])
+    request_id, secret = form_identity(public_id, fields["form_token"])
+    status_url = public_url(status_path(request_id, secret))
+    made = _made(request_id, contract.contract_id)
+    if made is not None:
+        return Accepted(made, status_url)
     checked = _check(fields, site, contract, _site_cameras(site), now)
     _count(site, ip, now)
-    request_id = ids.new_id("dsr")
-    secret = tokens.new_token()
     camera: Camera | None = checked["camera"]
     request = SubjectRequest(
         request_id=request_id,
@@ -291,17 +311,29 @@ def submit(
     )
 
     def prepare() -> audit.StateWrite:
+        if _made(request_id, contract.contract_id) is not None:
+            raise _Made()
+
         def add(transaction: Any) -> None:
             store.add_new_request(transaction, request)
             schedule.add_work(transaction, schedule.REQUEST_OVERDUE, request.due_at, contract.contract_id, request_id)
 
         return audit.StateWrite(add, _facts(request))
 
-    audit.record_with(
-        contract.contract_id, actor=ACTOR, action="subject_request.received", subject=request_id, now=now,
-        prepare=prepare,
-    )  # fmt: skip
-    return Accepted(request, public_url(status_path(request_id, secret)))
+    with suppress(_Made):  # another sending of the form stored it first
+        audit.record_with(
+            contract.contract_id, actor=ACTOR, action="subject_request.received", subject=request_id, now=now,
+            prepare=prepare,
+        )  # fmt: skip
+    return Accepted(_made(request_id, contract.contract_id) or request, status_url)
+
+
+def _made(request_id: str, contract_id: str) -> SubjectRequest | None:
+    try:
+        request = store.get_request(request_id)
+    except NotFound:
+        return None
+    return request if request.contract_id == contract_id else None
 
 
 def _facts(request: SubjectRequest) -> dict[str, Any]:
