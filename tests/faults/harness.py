@@ -119,6 +119,7 @@ class Answer:
     status: int
     body: Any = None
     died: bool = False
+    headers: dict[str, str] | None = None  # the first value of each header (a redirect's Location)
 
     @property
     def retryable(self) -> bool:
@@ -131,7 +132,8 @@ def _answer(response: dict[str, Any]) -> Answer:
         parsed = json.loads(body) if body else None
     except ValueError:
         parsed = body
-    return Answer(response["statusCode"], parsed)
+    headers = {name: values[0] for name, values in (response.get("multiValueHeaders") or {}).items() if values}
+    return Answer(response["statusCode"], parsed, headers=headers | (response.get("headers") or {}))
 
 
 class LambdaContext:

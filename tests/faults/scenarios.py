@@ -15,6 +15,7 @@ import json
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
+from urllib.parse import urlencode
 
 from botocore.exceptions import ClientError
 
@@ -25,6 +26,7 @@ from doti.jobs import purge
 from doti.settings import get_settings
 from doti.store import models
 from doti.store.aws import s3_client
+from doti.subjects.requests import JST
 from doti.store.models import (
     ContractModel,
     DeletionReceiptModel,
@@ -754,6 +756,141 @@ def _registered_purposes(tenant: Tenant) -> list[str] | None:
     return sorted(camera.purposes) if camera.purposes else None
 
 
+# 12. requests from people filmed
+
+
+def _request_form_event(tenant: Tenant, fields: dict[str, str]) -> dict[str, Any]:
+    """The notice page's form as the person's browser posts it: its token in the form and in the page's cookie."""
+    public_id = models.SiteModel.get(tenant.world.site_id).public_id
+    return api_event(
+        "viewer/make_request.json",
+        path=f"/p/{public_id}/requests",
+        path_parameters={"public_id": public_id},
+        headers={
+            "Content-Type": "application/x-www-form-urlencoded",
+            "Cookie": f"__Host-doti_form={fields['form_token']}",
+        },
+        body=urlencode(fields),
+        binary=False,
+    )
+
+
+def _form_fields(stack: Stack, tenant: Tenant, kind: str) -> dict[str, str]:
+    now = stack.clock.now().astimezone(JST)
+    camera = hashlib.sha256(
+        f"{models.SiteModel.get(tenant.world.site_id).public_id}\n{tenant.world.camera_id}".encode()
+    ).hexdigest()[:16]
+    return {
+        "form_token": f"fault-form-{tenant.contract_id}",
+        "kind": kind,
+        "camera": camera,
+        "from": (now - timedelta(minutes=30)).strftime("%Y-%m-%dT%H:%M"),
+        "to": now.strftime("%Y-%m-%dT%H:%M"),
+        "contact": "hanako@example.jp",
+        "text": "The footage of me at the entrance, please.",
+        "website": "",
+    }
+
+
+def _subject_requests(tenant: Tenant) -> list[Any]:
+    return list(models.SubjectRequestModel.by_contract.query(tenant.contract_id))
+
+
+def _status_of(tenant: Tenant, token: str) -> int:
+    page = api_event(
+        "viewer/request_status.json", path=f"/r/{token}", path_parameters={"token": token}, query={}
+    )
+    return tenant.stack.api(VIEWER, page).status
+
+
+class SubjectRequestForm(Scenario):
+    name = "subject_request"
+    what = (
+        "a person filmed sends the notice page's request form (POST /p/{public_id}/requests), resending it after an "
+        "error, and opens the status link it is sent to"
+    )
+
+    def seed(self, stack: Stack) -> Tenant:
+        return new_tenant(stack)
+
+    def operate(self, tenant: Tenant) -> None:
+        fields = _form_fields(tenant.stack, tenant, "disclosure")
+        # a person cannot look: after an error they send the same form again, until it is answered
+        answer = tenant.stack.person(VIEWER, lambda: _request_form_event(tenant, fields), lambda: False)
+        tenant.data["answer"] = answer.status
+        location = (answer.headers or {}).get("Location", "") if answer.status == 303 else ""
+        tenant.data["status page"] = _status_of(tenant, location.rsplit("/r/", 1)[1]) if location else None
+
+    def look(self, tenant: Tenant, seen: Observation) -> None:
+        stored = _subject_requests(tenant)
+        seen.results["requests"] = len(stored)
+        seen.results["answer"] = tenant.data["answer"]
+        seen.results["status page"] = tenant.data["status page"]
+        if len(stored) > 1:
+            seen.problem(EXACTLY_ONE, f"one form made {len(stored)} requests")
+        due = list(
+            models.ScheduledWorkModel.query(
+                "request_overdue", filter_condition=models.ScheduledWorkModel.contract_id == tenant.contract_id
+            )
+        )
+        if len(due) != len(stored):
+            seen.problem(NO_ORPHAN, f"{len(stored)} requests but {len(due)} overdue checks scheduled")
+
+
+class SubjectRequestDeletion(Scenario):
+    name = "request_deletion"
+    what = (
+        "an owner answers a person's request by deleting the footage of its window (POST /v1/requests/{id}/answer), "
+        "and the hourly retention job deletes it through the takedown path"
+    )
+
+    def seed(self, stack: Stack) -> Tenant:
+        tenant = new_tenant(stack)
+        now = stack.clock.now()
+        for label, age in (("in1", 20), ("in2", 10), ("out", 120)):
+            ingested(stack, tenant, label, now - timedelta(minutes=age))
+        answer = stack.api(VIEWER, _request_form_event(tenant, _form_fields(stack, tenant, "stop_or_delete")))
+        assert answer.status == 303, answer
+        (request,) = _subject_requests(tenant)
+        tenant.data["request_id"] = request.request_id
+        tenant.labels[request.request_id] = "request"
+        tenant.token = logged_in(stack, tenant)
+        return tenant
+
+    def operate(self, tenant: Tenant) -> None:
+        request_id = tenant.data["request_id"]
+        path = f"/v1/requests/{request_id}/answer"
+        event = customer_event(
+            "viewer/list_cameras.json",
+            tenant.token or "",
+            path=path,
+            resource="/v1/requests/{request_id}/answer",
+            path_parameters={"request_id": request_id},
+            method="POST",
+            body=json.dumps({"action": "delete"}),
+        )
+        answered = lambda: models.SubjectRequestModel.get(request_id).status != "open"  # noqa: E731
+        tenant.stack.person(VIEWER, lambda: event, answered)
+        tenant.stack.job(RETENTION, scheduled_event("retention/scheduled.json"))
+
+    def recover(self, tenant: Tenant) -> None:
+        for _ in range(RERUNS):
+            tenant.stack.next_run(RETENTION)
+            tenant.stack.job(RETENTION, scheduled_event("retention/scheduled.json"))
+
+    def look(self, tenant: Tenant, seen: Observation) -> None:
+        names = tenant.names()
+        seen.results["frames left"] = sorted(names(i.frame_id) for i in observe.frame_items(tenant.contract_id))
+        request = models.SubjectRequestModel.get(tenant.data["request_id"])
+        seen.results["request"] = (request.status, [a["action"] for a in request.answers or []])
+        seen.results["frames deleted"] = request.frames_deleted
+        receipts = list(DeletionReceiptModel.query(tenant.contract_id, consistent_read=True))
+        taken = sum(int(r.takedown_frames or 0) for r in receipts)
+        if taken != 2:
+            seen.problem(RECEIPTS, f"the receipts' takedown counts say {taken} frames, deleted 2")
+        observe.frame_orphans(tenant.contract_id, seen)
+
+
 SCENARIOS: dict[str, Scenario] = {
     s.name: s
     for s in (
@@ -768,6 +905,8 @@ SCENARIOS: dict[str, Scenario] = {
         Transition(),
         Disclosure(),
         Purposes(),
+        SubjectRequestForm(),
+        SubjectRequestDeletion(),
     )
 }
 
