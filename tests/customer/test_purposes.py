@@ -4,13 +4,13 @@ contact. API Gateway events into the handlers, moto in-process."""
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 import pytest
 
 from doti.oversight import audit
-from tests.support import World, admin_call, assert_error, body_of, customer_event
+from tests.support import admin_call, assert_error, body_of
+from tests.support.purposes import put_purposes, staff_put
 from tests.support.viewer import (
     add_site,
     add_user,
@@ -20,7 +20,6 @@ from tests.support.viewer import (
     login,
     owner_token,
     set_contract_state,
-    viewer_call,
 )
 
 BODY: dict[str, Any] = {
@@ -30,24 +29,6 @@ BODY: dict[str, Any] = {
     "people_filmed": True,
 }
 REGISTRY_KEYS = ("purposes", "other_text", "coverage", "people_filmed", "purposes_updated_at", "purposes_registered")
-
-
-def put_purposes(token: str, camera_id: str, body: Any) -> dict[str, Any]:
-    path = f"/v1/cameras/{camera_id}/purposes"
-    event = customer_event(
-        "viewer/list_cameras.json",
-        token,
-        path=path,
-        resource="/v1/cameras/{camera_id}/purposes",
-        path_parameters={"camera_id": camera_id},
-        method="PUT",
-        body=json.dumps(body),
-    )
-    return viewer_call(event)
-
-
-def staff_put(world: World, camera_id: str, body: Any) -> dict[str, Any]:
-    return admin_call("PUT", f"/v1/admin/cameras/{camera_id}/purposes", world.staff_key, body)
 
 
 def purpose_entries(contract_id: str) -> list[audit.AuditEntry]:
