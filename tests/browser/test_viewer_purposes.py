@@ -2,8 +2,9 @@
 (Japanese) and a desktop (English), each step checked with axe-core.
 
 A camera without registered purposes shows a warning to every role, on its tile and above its timeline; only the
-owner gets the form to register them (a viewer sees no control it cannot use), and once registered the warning goes.
-Each viewport uses a fresh tenant, so its camera starts unregistered whatever ran before.
+owner gets the form to register them (a viewer sees no control it cannot use), and once registered the warning goes
+and the summary says what is registered. Each viewport uses a fresh tenant, so its camera starts unregistered whatever
+ran before.
 """
 
 from __future__ import annotations
@@ -63,14 +64,31 @@ def test_the_owner_registers_a_cameras_purposes_and_the_warning_goes(
     with page.expect_response(lambda r: r.url.endswith("/purposes") and r.request.method == "PUT") as saved:
         steps.press(form.locator("button[type=submit]"))
 
-    # Then the camera is registered: the warning is gone and the purposes are shown in the page's language
+    # Then the camera is registered: the warning is gone and the purposes are shown in the page's language, "other"
+    # named as such before its text, with what the camera covers and that it films people
     assert saved.value.status == 200, saved.value.text()
     assert saved.value.json()["purposes"] == ["crime_prevention", "safety", "other"]
     expect(page.locator("#purposes-warning")).to_be_hidden()
-    summary = page.locator("#purposes-summary")
-    expect(summary).to_contain_text(text(viewport, "purpose.crime_prevention"))
-    expect(summary).to_contain_text("checking deliveries")
+    named = [text(viewport, "purpose.crime_prevention"), text(viewport, "purpose.safety")]
+    named.append(text(viewport, "purposes.other_named", text="checking deliveries"))
+    expect(page.locator("#purposes-summary")).to_have_text(
+        " · ".join(
+            [
+                text(viewport, "purposes.summary", purposes=" / ".join(named)),
+                "the till and the entrance",
+                text(viewport, "purposes.people_filmed_yes"),
+            ]
+        )
+    )
     steps.shot("registered")
+
+    # And when the owner says the camera films no one, the summary says so
+    steps.press(page.locator("#purposes-panel summary"))
+    form.get_by_label(text(viewport, "purposes.people_no"), exact=True).check()
+    with page.expect_response(lambda r: r.url.endswith("/purposes") and r.request.method == "PUT") as saved:
+        steps.press(form.locator("button[type=submit]"))
+    assert saved.value.status == 200, saved.value.text()
+    expect(page.locator("#purposes-summary")).to_contain_text(text(viewport, "purposes.people_filmed_no"))
 
     # And the camera list no longer warns, nor does the viewer's
     steps.menu("#nav-cameras")

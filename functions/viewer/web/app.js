@@ -824,8 +824,13 @@ function renderPurposes(camera) {
   $("purposes-warning").hidden = !camera || registered;
   $("purposes-summary").hidden = !registered;
   if (registered) {
-    const names = camera.purposes.map((code) => (code === "other" ? camera.other_text : t(`purpose.${code}`)));
-    $("purposes-summary").textContent = `${t("purposes.summary", { purposes: names.join(" / ") })} · ${camera.coverage}`;
+    // "other" is named as such before its text, as on the notice page, and the summary says whether people are filmed.
+    const names = camera.purposes.map((code) =>
+      code === "other" ? t("purposes.other_named", { text: camera.other_text }) : t(`purpose.${code}`),
+    );
+    const people = camera.people_filmed ? t("purposes.people_filmed_yes") : t("purposes.people_filmed_no");
+    const parts = [t("purposes.summary", { purposes: names.join(" / ") }), camera.coverage, people];
+    $("purposes-summary").textContent = parts.join(" · ");
   }
   if (!can("register_purposes") || !camera) return;
   $("purposes-panel").open = !registered;
