@@ -10,7 +10,7 @@ import pytest
 
 from doti.oversight import audit
 from tests.support import admin_call, assert_error, body_of
-from tests.support.purposes import put_purposes, staff_put
+from tests.support.purposes import put_purposes, set_operator, staff_put
 from tests.support.viewer import (
     add_site,
     add_user,
@@ -229,3 +229,38 @@ def test_staff_set_the_operator_and_inquiry_contact_which_the_customer_sees(aws,
         refused = admin_call("PATCH", path, world.staff_key, {field: bad})
         assert refused["statusCode"] == 422, refused["body"]
         assert field in refused["body"]
+
+
+def test_every_role_reads_the_operator_and_inquiry_contact_in_me_null_until_staff_record_them(aws, world):
+    # Given a manager, a viewer and a viewer scoped to a second site, besides the owner
+    annex = add_site(world)
+    tokens = {
+        "owner": owner_token(world),
+        "manager": login(*add_user(world, role="manager")),
+        "viewer": login(*add_user(world, role="viewer")),
+        "scoped viewer": login(*add_user(world, role="viewer", site_ids=[annex.site_id])),
+    }
+
+    def contracts_seen() -> dict[str, tuple[str | None, str | None]]:
+        """Each user's (operator_name, inquiry_contact) as GET /v1/me gives them."""
+        seen = {}
+        for who, token in tokens.items():
+            response = get_me(token)
+            assert response["statusCode"] == 200, (who, response["body"])
+            contract = body_of(response)["contract"]
+            seen[who] = (contract["operator_name"], contract["inquiry_contact"])
+        return seen
+
+    # Then, before staff record anything, each reads both as null (the console says they are not recorded yet)
+    assert contracts_seen() == dict.fromkeys(tokens, (None, None))
+
+    # When staff record them
+    set_operator(world, "Kissa Hoshi LLC", "privacy@hoshi.example")
+
+    # Then every role reads them, the scoped viewer too (they are the contract's, not a site's)
+    recorded = ("Kissa Hoshi LLC", "privacy@hoshi.example")
+    assert contracts_seen() == dict.fromkeys(tokens, recorded)
+
+    # And while the contract is suspended (GET /v1/me stays open then) they are still read
+    set_contract_state(world.contract_id, "suspended")
+    assert contracts_seen() == dict.fromkeys(tokens, recorded)
