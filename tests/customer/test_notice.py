@@ -1,7 +1,7 @@
 """A site's public notice page and its printable sign (issue 15 points 2 and 3, Art. 2-4), through the handlers.
 
-The purpose registry's routes come from another change: until they land, a camera's purposes and the contract's
-operator and contact are stored here through the store's models, as those routes will store them.
+A camera's purposes and the contract's operator and contact are given through the staff routes that set them
+(tests.support.purposes), so the page is tested on what a real registration stores.
 """
 
 from __future__ import annotations
@@ -32,6 +32,7 @@ from tests.support import (
     customer_event,
 )
 from tests.support.moto import PUBLIC_BASE_URL
+from tests.support.purposes import register_purposes, set_operator
 from tests.support.viewer import add_site, add_user, login, owner_token, set_contract_state, viewer_call
 
 # helpers
@@ -44,31 +45,6 @@ def public_base_url(aws) -> str:
     boto3.client("ssm").put_parameter(Name=name, Value=PUBLIC_BASE_URL, Type="String", Overwrite=True)
     parameters.clear_caches()
     return PUBLIC_BASE_URL
-
-
-def register_purposes(
-    camera_id: str,
-    codes: set[str],
-    *,
-    coverage: str | None = "Entrance and till",
-    people: bool | None = True,
-    other: str | None = None,
-) -> None:
-    """Given-step: the camera's purpose registry, stored as the purposes routes store it."""
-    actions = [CameraModel.purposes.set(codes), CameraModel.people_filmed.set(people)]
-    actions.append(CameraModel.coverage.set(coverage) if coverage else CameraModel.coverage.remove())
-    if other:
-        actions.append(CameraModel.purpose_other_text.set(other))
-    CameraModel.get(camera_id).update(actions=actions)
-
-
-def set_operator(contract_id: str, operator: str | None, contact: str | None) -> None:
-    """Given-step: the contract's operator and inquiry contact, stored as the contract routes store them."""
-    actions = [
-        ContractModel.operator_name.set(operator) if operator else ContractModel.operator_name.remove(),
-        ContractModel.inquiry_contact.set(contact) if contact else ContractModel.inquiry_contact.remove(),
-    ]
-    ContractModel.get(contract_id).update(actions=actions)
 
 
 def public_id_of(site_id: str) -> str:
@@ -182,8 +158,10 @@ def test_two_requests_racing_to_give_an_old_site_its_id_leave_it_one_id(world: W
 
 def test_the_page_names_the_operator_the_cameras_their_purposes_retention_sharing_and_contact(world: World):
     # Given a site with a registered camera, an "other" purpose, and a camera with nothing registered
-    set_operator(world.contract_id, "Sakura Bakery Ltd.", "privacy@sakura.example / 03-1234-5678")
-    register_purposes(world.camera_id, {"crime_prevention", "store_operations", "other"}, other="Delivery checks")
+    set_operator(world, "Sakura Bakery Ltd.", "privacy@sakura.example / 03-1234-5678")
+    register_purposes(
+        world, world.camera_id, {"crime_prevention", "store_operations", "other"}, other="Delivery checks"
+    )
     CameraModel.get(world.camera_id).update(actions=[CameraModel.name.set("Front door")])
     now = utcnow()
     registry.create_camera(world.contract_id, world.site_id, "Back room", now, consents=camera_consents(now))
@@ -222,7 +200,7 @@ def test_the_page_names_the_operator_the_cameras_their_purposes_retention_sharin
 
 
 def test_without_an_operator_name_the_page_names_the_contract_and_says_no_contact_is_registered(world: World):
-    set_operator(world.contract_id, None, None)
+    set_operator(world, None, None)
     text = text_of(open_notice(public_id_of(world.site_id))["body"])
     assert "Test Shop" in text
     assert "No contact has been registered yet" in text
@@ -247,8 +225,8 @@ def test_the_page_is_strict_has_no_script_and_is_not_cached(world: World):
 
 def test_stored_text_is_shown_as_text(world: World):
     evil = '<script>alert(1)</script><img src=x onerror="alert(2)">'
-    set_operator(world.contract_id, evil, evil)
-    register_purposes(world.camera_id, {"other"}, coverage=evil, other=evil)
+    set_operator(world, evil, evil)
+    register_purposes(world, world.camera_id, {"other"}, coverage=evil, other=evil)
     CameraModel.get(world.camera_id).update(actions=[CameraModel.name.set(evil)])
     page = open_notice(public_id_of(world.site_id))["body"]
     assert "<script" not in page
@@ -327,8 +305,8 @@ def test_unknown_ids_and_contracts_that_do_not_serve_get_one_identical_plain_404
 
 
 def test_an_owner_downloads_the_sign_as_svg_with_the_operator_and_purposes(world: World, public_base_url):
-    set_operator(world.contract_id, "Sakura Bakery Ltd.", "privacy@sakura.example")
-    register_purposes(world.camera_id, {"crime_prevention", "safety", "other"}, other="Delivery checks")
+    set_operator(world, "Sakura Bakery Ltd.", "privacy@sakura.example")
+    register_purposes(world, world.camera_id, {"crime_prevention", "safety", "other"}, other="Delivery checks")
 
     response = signage(owner_token(world), world.site_id)
 

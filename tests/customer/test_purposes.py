@@ -4,13 +4,13 @@ contact. API Gateway events into the handlers, moto in-process."""
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 import pytest
 
 from doti.oversight import audit
-from tests.support import World, admin_call, assert_error, body_of, customer_event
+from tests.support import admin_call, assert_error, body_of
+from tests.support.purposes import put_purposes, set_operator, staff_put
 from tests.support.viewer import (
     add_site,
     add_user,
@@ -20,7 +20,6 @@ from tests.support.viewer import (
     login,
     owner_token,
     set_contract_state,
-    viewer_call,
 )
 
 BODY: dict[str, Any] = {
@@ -30,24 +29,6 @@ BODY: dict[str, Any] = {
     "people_filmed": True,
 }
 REGISTRY_KEYS = ("purposes", "other_text", "coverage", "people_filmed", "purposes_updated_at", "purposes_registered")
-
-
-def put_purposes(token: str, camera_id: str, body: Any) -> dict[str, Any]:
-    path = f"/v1/cameras/{camera_id}/purposes"
-    event = customer_event(
-        "viewer/list_cameras.json",
-        token,
-        path=path,
-        resource="/v1/cameras/{camera_id}/purposes",
-        path_parameters={"camera_id": camera_id},
-        method="PUT",
-        body=json.dumps(body),
-    )
-    return viewer_call(event)
-
-
-def staff_put(world: World, camera_id: str, body: Any) -> dict[str, Any]:
-    return admin_call("PUT", f"/v1/admin/cameras/{camera_id}/purposes", world.staff_key, body)
 
 
 def purpose_entries(contract_id: str) -> list[audit.AuditEntry]:
@@ -248,3 +229,38 @@ def test_staff_set_the_operator_and_inquiry_contact_which_the_customer_sees(aws,
         refused = admin_call("PATCH", path, world.staff_key, {field: bad})
         assert refused["statusCode"] == 422, refused["body"]
         assert field in refused["body"]
+
+
+def test_every_role_reads_the_operator_and_inquiry_contact_in_me_null_until_staff_record_them(aws, world):
+    # Given a manager, a viewer and a viewer scoped to a second site, besides the owner
+    annex = add_site(world)
+    tokens = {
+        "owner": owner_token(world),
+        "manager": login(*add_user(world, role="manager")),
+        "viewer": login(*add_user(world, role="viewer")),
+        "scoped viewer": login(*add_user(world, role="viewer", site_ids=[annex.site_id])),
+    }
+
+    def contracts_seen() -> dict[str, tuple[str | None, str | None]]:
+        """Each user's (operator_name, inquiry_contact) as GET /v1/me gives them."""
+        seen = {}
+        for who, token in tokens.items():
+            response = get_me(token)
+            assert response["statusCode"] == 200, (who, response["body"])
+            contract = body_of(response)["contract"]
+            seen[who] = (contract["operator_name"], contract["inquiry_contact"])
+        return seen
+
+    # Then, before staff record anything, each reads both as null (the console says they are not recorded yet)
+    assert contracts_seen() == dict.fromkeys(tokens, (None, None))
+
+    # When staff record them
+    set_operator(world, "Kissa Hoshi LLC", "privacy@hoshi.example")
+
+    # Then every role reads them, the scoped viewer too (they are the contract's, not a site's)
+    recorded = ("Kissa Hoshi LLC", "privacy@hoshi.example")
+    assert contracts_seen() == dict.fromkeys(tokens, recorded)
+
+    # And while the contract is suspended (GET /v1/me stays open then) they are still read
+    set_contract_state(world.contract_id, "suspended")
+    assert contracts_seen() == dict.fromkeys(tokens, recorded)

@@ -824,8 +824,13 @@ function renderPurposes(camera) {
   $("purposes-warning").hidden = !camera || registered;
   $("purposes-summary").hidden = !registered;
   if (registered) {
-    const names = camera.purposes.map((code) => (code === "other" ? camera.other_text : t(`purpose.${code}`)));
-    $("purposes-summary").textContent = `${t("purposes.summary", { purposes: names.join(" / ") })} · ${camera.coverage}`;
+    // "other" is named as such before its text, as on the notice page, and the summary says whether people are filmed.
+    const names = camera.purposes.map((code) =>
+      code === "other" ? t("purposes.other_named", { text: camera.other_text }) : t(`purpose.${code}`),
+    );
+    const people = camera.people_filmed ? t("purposes.people_filmed_yes") : t("purposes.people_filmed_no");
+    const parts = [t("purposes.summary", { purposes: names.join(" / ") }), camera.coverage, people];
+    $("purposes-summary").textContent = parts.join(" · ");
   }
   if (!can("register_purposes") || !camera) return;
   $("purposes-panel").open = !registered;
@@ -1394,12 +1399,26 @@ async function showConsole() {
   applyRights();
   $("invite-result").hidden = true; // an invitation link is shown once, right after it is made
   const sections = [showDeletions(), showConsoleNotices()];
+  sections.push(showOperator());
   if (can("manage_users")) sections.push(showUsers());
   if (can("export")) sections.push(showExports());
   if (can("access_log")) sections.push(showAccessLog());
   const failed = (await Promise.allSettled(sections)).find((result) => result.status === "rejected");
   if (failed && state.token) showStatus(errorText(failed.reason), "error");
   if (can("export")) startPolling("console", () => refreshExports(), EXPORT_POLL_MS);
+}
+
+// ---- the operator and the inquiry contact (Art. 2-4)
+
+// Staff record both on the contract; the public notice page names them (the sign names the operator), and the
+// customer cannot change them, so the console says who can. GET /v1/me is read again each time the console opens, so
+// what staff recorded since the login shows.
+async function showOperator() {
+  const { contract } = await api("GET", "v1/me");
+  // The notice page names the contract while no operator is recorded: the console says so rather than a bare "unset".
+  $("operator-name").textContent = contract.operator_name || t("operator.unset_name", { name: contract.name });
+  $("operator-contact").textContent = contract.inquiry_contact || t("operator.unset");
+  $("operator-missing").hidden = Boolean(contract.operator_name && contract.inquiry_contact);
 }
 
 function roleName(role) {
