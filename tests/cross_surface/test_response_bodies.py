@@ -33,6 +33,7 @@ from tests.support import (
     camera_consents,
     frame_event,
     sample_image,
+    subject_requests,
 )
 from tests.support.viewer import owner_token
 
@@ -68,7 +69,7 @@ CONTRACT = [
     "contract_id", "name", "state", "contact_email", "security_contract_id", "retention_days", "signed_url_ttl",
     "max_object_bytes", "max_pixels", "monthly_byte_quota", "service_start", "created_at", "updated_at",
     "cancel_effective_at", "terminated_at", "purge_due_at", "purged_at", "security_contract_ended_at",
-    "last_used_at", "idle_notified_at", "operator_name", "inquiry_contact",
+    "last_used_at", "idle_notified_at", "operator_name", "inquiry_contact", "request_due_days", "request_keep_days",
 ]  # fmt: skip
 SUSPENSION = [
     "suspension_id", "contract_id", "starts_at", "ends_at", "ground", "reason", "status", "created_by", "created_at",
@@ -90,6 +91,10 @@ REMASK_JOB = [
     "updated_at", "finished_at",
 ]  # fmt: skip
 AUDIT_ENTRY = ["seq", "at", "actor", "action", "subject", "details", "hash", "prev_hash", "customer_visible"]
+SUBJECT_REQUEST = [
+    "request_id", "kind", "status", "site_id", "site_name", "camera_id", "camera_name", "from", "to", "created_at",
+    "due_at", "overdue", "answers",
+]  # fmt: skip
 DISCLOSURE = [
     "disclosure_id", "contract_id", "basis", "basis_title", "recipient", "reason", "legal_reference", "scope",
     "frames", "package_sha256", "package_bytes", "package_expires_at", "package_url", "expires_at", "created_by",
@@ -320,6 +325,21 @@ def test_given_the_customer_routes_when_called_then_each_body_is_the_published_a
     _keys(users["items"][0], USER)
     _keys(users["invitations"][0], INVITATION)
     customer.call("DELETE", f"/v1/invitations/{invited['invitation_id']}", 204)
+
+    subject_requests.status_token(
+        subject_requests.post_form(
+            form := subject_requests.open_form(world.site_id), subject_requests.form_fields(form, utcnow())
+        )
+    )
+    (asked,) = customer.call("GET", "/v1/requests", 200)["items"]
+    _keys(asked, SUBJECT_REQUEST)
+    one = customer.call("GET", f"/v1/requests/{asked['request_id']}", 200)
+    _keys(one, [*SUBJECT_REQUEST, "text", "contact"])
+    answered = customer.call(
+        "POST", f"/v1/requests/{asked['request_id']}/answer", 200, {"action": "reply", "text": "Noted."}
+    )
+    _keys(answered, [*SUBJECT_REQUEST, "text", "contact"])
+    _keys(answered["answers"][0], ["action", "at", "text"])
 
     me = customer.call("GET", "/v1/me", 200)
     _keys(me, ME)

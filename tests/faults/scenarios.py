@@ -26,7 +26,6 @@ from doti.jobs import purge
 from doti.settings import get_settings
 from doti.store import models
 from doti.store.aws import s3_client
-from doti.subjects.requests import JST
 from doti.store.models import (
     ContractModel,
     DeletionReceiptModel,
@@ -37,6 +36,7 @@ from doti.store.models import (
     RemaskJobModel,
     ShareModel,
 )
+from doti.subjects.requests import JST
 from tests.faults import observe
 from tests.faults.harness import REGION, Answer, Stack
 from tests.faults.inject import INJECTOR
@@ -797,10 +797,9 @@ def _subject_requests(tenant: Tenant) -> list[Any]:
 
 
 def _status_of(tenant: Tenant, token: str) -> int:
-    page = api_event(
-        "viewer/request_status.json", path=f"/r/{token}", path_parameters={"token": token}, query={}
-    )
-    return tenant.stack.api(VIEWER, page).status
+    """The status link as the person opens it: reloaded after an error."""
+    page = api_event("viewer/request_status.json", path=f"/r/{token}", path_parameters={"token": token}, query={})
+    return tenant.stack.person(VIEWER, lambda: page, lambda: False).status
 
 
 class SubjectRequestForm(Scenario):
@@ -811,12 +810,13 @@ class SubjectRequestForm(Scenario):
     )
 
     def seed(self, stack: Stack) -> Tenant:
-        return new_tenant(stack)
+        tenant = new_tenant(stack)
+        tenant.data["form"] = _request_form_event(tenant, _form_fields(stack, tenant, "disclosure"))
+        return tenant
 
     def operate(self, tenant: Tenant) -> None:
-        fields = _form_fields(tenant.stack, tenant, "disclosure")
         # a person cannot look: after an error they send the same form again, until it is answered
-        answer = tenant.stack.person(VIEWER, lambda: _request_form_event(tenant, fields), lambda: False)
+        answer = tenant.stack.person(VIEWER, lambda: tenant.data["form"], lambda: False)
         tenant.data["answer"] = answer.status
         location = (answer.headers or {}).get("Location", "") if answer.status == 303 else ""
         tenant.data["status page"] = _status_of(tenant, location.rsplit("/r/", 1)[1]) if location else None

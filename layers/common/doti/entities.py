@@ -212,7 +212,6 @@ class SubjectRequest:
     answers: tuple[dict[str, Any], ...] = ()
     overdue_notified_at: datetime | None = None
     frames_deleted: int | None = None  # so far, by the deletion an answer asked for (doti.subjects.deletion)
-    deleted_through: str | None = None  # the last frame id that deletion counted
     revision: int = 0
 
 

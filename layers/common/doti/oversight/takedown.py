@@ -16,8 +16,10 @@ and text taken down on a ground of Art. 7-1 must not live on in it.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
+from functools import partial
 
 from doti import ids
 from doti.clock import format_rfc3339
@@ -130,9 +132,9 @@ def take_down_frame(
         now=now,
         customer_visible=True,
     )
-    unindex(frame)
-    # After the index delete: a repeat (possible only while the item exists) cannot count the frame twice.
-    deletions.record_takedown(contract_id, now, frames=1, bytes_freed=freed)
+    # counted in the transaction that removes the index item: a repeat (possible only while it exists) cannot count
+    # the frame twice, and a failure after it cannot lose the count
+    unindex(frame, partial(deletions.add_takedown, contract_id=contract_id, now=now, frames=1, bytes_freed=freed))
     return Takedown(
         contract_id=contract_id,
         camera_id=camera.camera_id,
@@ -147,9 +149,10 @@ def take_down_frame(
     )
 
 
-def unindex(frame: Frame) -> None:
+def unindex(frame: Frame, also: Callable[[transactions.Transaction], None] | None = None) -> bool:
     """Delete the frame's index item and uncount it from its timeline slot, in one transaction conditional on the
-    item: a repeat uncounts nothing twice. A frame indexed before timeline slots existed has none to uncount."""
+    item, with what `also` adds (the receipt's count of it): a repeat does nothing twice. A frame indexed before
+    timeline slots existed has none to uncount. False when the item was gone already (nothing counted)."""
     start = timeline_store.slot_start(frame.captured_at)
     for _ in range(_UNINDEX_ATTEMPTS):
         seen = timeline_store.read_slot(frame.camera_id, start)
@@ -160,13 +163,16 @@ def unindex(frame: Frame) -> None:
             store.add_index_removal(transaction, frame.camera_id, frame.frame_id)
             if seen is not None:
                 timeline_store.add_removal(transaction, frame, seen, next_id)
+            if also is not None:
+                also(transaction)
 
         try:
             transactions.commit(remove)
-            return
+            return True
         except transactions.NotCommitted as exc:
             if not store.frame_indexed(frame.camera_id, frame.frame_id):
-                return  # it applied and its answer was lost (or a repeat of the takedown got there first)
+                # it applied and its answer was lost, or a repeat got there first (then it is counted there)
+                return not exc.cancelled
             if not exc.cancelled:
                 raise
     raise StorageError("could not delete the frame's index item; try again", frame_id=frame.frame_id)

@@ -574,7 +574,6 @@ class SubjectRequestModel(Model):
     due_at = UTCDateTimeAttribute()
     overdue_notified_at = UTCDateTimeAttribute(null=True)
     frames_deleted = NumberAttribute(null=True)
-    deleted_through = UnicodeAttribute(null=True)
     revision = NumberAttribute(default=0)  # +1 on every change: each change is conditional on the one it read
     expires_at = TTLAttribute()  # the table's TTL attribute (epoch seconds stored, a UTC datetime read)
     by_contract = _SubjectRequestsByContract()

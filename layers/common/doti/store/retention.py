@@ -18,6 +18,7 @@ from pynamodb.transactions import TransactWrite
 from doti.errors import StorageError
 from doti.store.conditions import is_condition_failure
 from doti.store.models import DeletionReceiptModel, FrameModel, ScheduledWorkModel
+from doti.store.transactions import Transaction
 
 CURSOR_KIND = "retention_cursor"  # one item per camera in the schedule table; never due work (no time in its key)
 NOTES_CURSOR_KIND = "retention_notes_cursor"  # one item per notes partition (camera or site): its counted_to only
@@ -239,6 +240,14 @@ def add_to_receipt(contract_id: str, day: str, *, source: str, frames: int, note
         DeletionReceiptModel(contract_id, day).update(actions=actions)
     except PynamoDBException as exc:
         raise StorageError("could not record the deletion receipt") from exc
+
+
+def add_receipt_count(
+    transaction: Transaction, contract_id: str, day: str, *, source: str, frames: int, notes: int, bytes_: int
+) -> None:
+    """The same ADDs, in the transaction that deletes what they count: counted if and only if deleted."""
+    actions = _receipt_adds(source, frames=frames, notes=notes, bytes_=bytes_)
+    transaction.update(DeletionReceiptModel(contract_id, day), actions=actions)
 
 
 def _by_source(item: DeletionReceiptModel) -> dict[str, Counts] | None:

@@ -15,7 +15,7 @@ from typing import Any
 from pynamodb.exceptions import PynamoDBException, UpdateError
 
 from doti.entities import SubjectRequest
-from doti.errors import Conflict, NotFound, StorageError
+from doti.errors import NotFound, StorageError
 from doti.store.mapping import to_entity, to_item
 from doti.store.models import RateCounterModel, SubjectRequestModel
 from doti.store.transactions import Transaction
@@ -58,17 +58,13 @@ def add_change(transaction: Transaction, seen: SubjectRequest, **changes: Any) -
     transaction.update(SubjectRequestModel(seen.request_id), actions=actions, condition=condition)
 
 
-def change_now(seen: SubjectRequest, **changes: Any) -> None:
-    """The same change on its own (nothing to audit); Conflict when the request moved since `seen`."""
-    actions, condition = _change(seen, changes)
-    try:
-        SubjectRequestModel(seen.request_id).update(actions=actions, condition=condition)
-    except UpdateError as exc:
-        if getattr(exc, "cause_response_code", None) == "ConditionalCheckFailedException":
-            raise Conflict("the request changed", request_id=seen.request_id) from exc
-        raise StorageError("could not change the request") from exc
-    except PynamoDBException as exc:
-        raise StorageError("could not change the request") from exc
+def add_deleted_frame(transaction: Transaction, request_id: str) -> None:
+    """Count one frame of the deletion a request's answer asked for, in the transaction that removes it."""
+    transaction.update(
+        SubjectRequestModel(request_id),
+        actions=[SubjectRequestModel.frames_deleted.add(1)],
+        condition=SubjectRequestModel.status == "deleting",
+    )
 
 
 def requests_of_contract(

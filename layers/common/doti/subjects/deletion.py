@@ -1,9 +1,10 @@
 """Deleting the footage a request's answer named (issue 15 point 5): the retention job's work, by the takedown path.
 
 An owner or manager answers "delete": the request becomes `deleting` and a REQUEST_DELETE item is due at once. The
-retention job takes it: the camera's frames captured in the request's window, a batch at a time (objects first, then
-each index item with its timeline slot, doti.oversight.takedown.unindex, then the batch in the day's receipt as a
-takedown), so a run stopped anywhere leaves only frames still listed for the next run. When none is left, the
+retention job takes it: the camera's frames captured in the request's window, a batch at a time: objects first, then
+each index item with its timeline slot (doti.oversight.takedown.unindex) in one transaction with its count in the
+day's receipt (as a takedown) and on the request, so a run stopped anywhere leaves only frames still listed for the
+next run, and each frame is counted exactly once. When none is left, the
 request is answered with the number of frames deleted, in one transaction with its customer-visible
 "subject_request.footage_deleted" entry, and the item is done.
 """
@@ -13,10 +14,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
+from functools import partial
 from typing import Any
 
 from doti import ids
 from doti.clock import format_rfc3339
+from doti.entities import Frame
 from doti.errors import Conflict, DotiError, NotFound, StorageError
 from doti.jobs import schedule
 from doti.observability import logger
@@ -90,29 +93,18 @@ def _delete_for(
         if frame_store.delete_objects(storage.s3, storage.bucket, keys):
             raise StorageError("could not delete the footage's objects; the next run tries again")
         for frame in frames:
-            takedown.unindex(frame)
-        freed = sum(frame.size + frame.thumb_size for frame in frames)
-        deletions.record_takedown(request.contract_id, now, frames=len(frames), bytes_freed=freed)
-        _add_progress(request.request_id, frames[-1].frame_id, len(frames))
-        report.frames_deleted += len(frames)
+            # the receipt's count and the request's own, in the transaction that removes the index item
+            if takedown.unindex(frame, partial(_count, request.request_id, request.contract_id, frame, now)):
+                report.frames_deleted += 1
     _finish(request.request_id, now)
     report.requests_done += 1
     return True
 
 
-def _add_progress(request_id: str, last_frame_id: str, frames: int) -> None:
-    """Count what a batch deleted on the request, once: a batch whose last frame is counted already (its update
-    applied, and only its answer was lost) is not counted again. The receipts hold the contract's own count."""
-    for _ in range(5):
-        seen = store.get_request(request_id)
-        if seen.deleted_through is not None and seen.deleted_through >= last_frame_id:
-            return
-        try:
-            store.change_now(seen, frames_deleted=(seen.frames_deleted or 0) + frames, deleted_through=last_frame_id)
-            return
-        except Conflict:
-            continue
-    raise StorageError("could not count the deleted footage", request_id=request_id)
+def _count(request_id: str, contract_id: str, frame: Frame, now: datetime, transaction: Any) -> None:
+    freed = frame.size + frame.thumb_size
+    deletions.add_takedown(transaction, contract_id, now, frames=1, bytes_freed=freed)
+    store.add_deleted_frame(transaction, request_id)
 
 
 def _finish(request_id: str, now: datetime) -> None:

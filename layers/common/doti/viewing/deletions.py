@@ -33,6 +33,13 @@ def day_of(moment: datetime) -> str:
     return moment.astimezone(UTC).strftime("%Y-%m-%d")
 
 
+def add_takedown(transaction: Any, contract_id: str, now: datetime, *, frames: int, bytes_freed: int) -> None:
+    """Count a takedown's frames in the transaction that removes their index items (doti.oversight.takedown)."""
+    store.add_receipt_count(
+        transaction, contract_id, day_of(now), source=store.TAKEDOWN, frames=frames, notes=0, bytes_=bytes_freed
+    )
+
+
 def record_takedown(contract_id: str, now: datetime, *, frames: int, bytes_freed: int, notes: int = 0) -> None:
     """Add what a takedown deleted now to the contract's receipt of the day (UTC), in its total and as a takedown's.
     (The retention job adds its own with its watermark: doti.store.retention.count_deletions.)"""
