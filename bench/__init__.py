@@ -11,6 +11,7 @@ CASE_MODULES = (
     "cases_ingest",
     "cases_jobs",
     "cases_purge",
+    "cases_requests",
     "cases_retention",
     "cases_timeline",
     "cases_viewer",
