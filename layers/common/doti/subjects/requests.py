@@ -378,11 +378,11 @@ def request_by_status_token(token: str, now: datetime) -> SubjectRequest | None:
         return None
     try:
         request = store.get_request(request_id)
+        if not hmac.compare_digest(request.secret_hash, tokens.hash_token(secret)):
+            return None
+        contract = registry_store.get_contract(request.contract_id)
     except NotFound:
         return None
-    if not hmac.compare_digest(request.secret_hash, tokens.hash_token(secret)):
-        return None
-    contract = registry_store.get_contract(request.contract_id)
     if contract_states.refusal(contract, Capability.SERVING, now) is not None or request.expires_at <= now:
         return None
     return request
