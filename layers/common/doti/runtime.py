@@ -93,6 +93,7 @@ def reset() -> None:
     _bound.clear()
     storage.cache_clear()
     secret_box.cache_clear()
+    personal_data_box.cache_clear()
     mailer.cache_clear()
     receipt_mailer.cache_clear()
     digest_store.cache_clear()
