@@ -35,6 +35,7 @@ from tests.support import (
     sample_image,
     subject_requests,
 )
+from tests.support.shares import GROUND
 from tests.support.viewer import owner_token
 
 WIRE_TIME = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z")
@@ -275,7 +276,7 @@ def test_given_the_customer_routes_when_called_then_each_body_is_the_published_a
 
     now = utcnow()
     window = {"camera_id": world.camera_id, "from": format_rfc3339(now - timedelta(hours=1)), "to": format_rfc3339(now)}
-    share = customer.call("POST", "/v1/shares", 201, {**window, "purpose": "police", "expires_in": 3600})
+    share = customer.call("POST", "/v1/shares", 201, {**window, "purpose": GROUND, "expires_in": 3600})
     _keys(share, ["share_id", "url", "expires_at"])
     shares = customer.call("GET", "/v1/shares", 200)
     _keys(shares["items"][0], SHARE)
