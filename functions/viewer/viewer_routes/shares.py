@@ -45,8 +45,8 @@ class ShareBody(BaseModel):
     to: str | None = Field(
         default=None, max_length=40, json_schema_extra=openapi.TIME, description="RFC 3339, exclusive"
     )
+    # Not bounded below here: the domain's refusal of an empty purpose names the field and says what is allowed.
     purpose: str = Field(
-        min_length=1,
         max_length=1000,
         description="why the footage is shared, as a code: `purpose:<code>`, one of the camera's registered purposes "
         f"({', '.join(purposes.PURPOSES)}), or `ground:<key>`, a statutory ground for giving personal data to a third "
