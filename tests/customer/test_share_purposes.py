@@ -9,7 +9,10 @@ the requests' answer route calls.
 from __future__ import annotations
 
 import html
+import json
+import re
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -19,7 +22,7 @@ from doti.auth import customer
 from doti.clock import format_rfc3339, utcnow
 from doti.oversight import audit
 from doti.store.models import ShareModel
-from doti.viewing import shares
+from doti.viewing import share_purposes, shares
 from functions.viewer import app as viewer
 from tests.support import LambdaContext, World, assert_error, body_of, customer_event, scan_table
 from tests.support.shares import (
@@ -289,3 +292,16 @@ def test_a_link_stored_with_free_text_keeps_working_and_is_shown_as_a_free_text_
     assert "<b>insurance" not in response["body"]
     (old,) = [e for e in log if e["subject"] == "shr_old"]
     assert old["purpose_label"]["en"] == "Free-text purpose (from before): police report"
+
+
+# the viewer's form
+
+
+def test_the_viewers_grounds_are_the_services_and_each_is_worded_in_both_languages():
+    web = Path(__file__).resolve().parents[2] / "functions" / "viewer" / "web"
+    script = (web / "app.js").read_text(encoding="utf-8")
+    (listed,) = re.findall(r"const SHARE_GROUNDS = \[([^\]]*)\];", script)
+    assert tuple(re.findall(r'"([^"]+)"', listed)) == share_purposes.GROUNDS
+    strings = json.loads((web / "i18n.json").read_text(encoding="utf-8"))
+    for lang in ("ja", "en"):
+        assert all(strings[lang][f"ground.{key}"] for key in share_purposes.GROUNDS)
