@@ -59,8 +59,8 @@ CAMERA_CARD = [
 ]  # fmt: skip
 TIMELINE = ["date", "tz", "start", "end", "buckets", "markers", "markers_truncated"]
 SHARE = [
-    "share_id", "camera_id", "frame_id", "from", "to", "purpose", "one_time", "status", "created_by", "created_at",
-    "expires_at", "consumed_at", "revoked_at",
+    "share_id", "camera_id", "frame_id", "from", "to", "purpose", "purpose_label", "purpose_note", "one_time", "status",
+    "created_by", "created_at", "expires_at", "consumed_at", "revoked_at",
 ]  # fmt: skip
 QUEUED_EXPORT = ["export_id", "status", "camera_id", "from", "to", "created_at", "expires_at"]
 NOTICE = ["notice_id", "kind", "title", "body", "published_at", "effective_at", "read", "read_at"]
@@ -308,11 +308,15 @@ def test_given_the_customer_routes_when_called_then_each_body_is_the_published_a
     for entry in access["items"]:
         _keys(
             entry,
-            ["at", "actor", "actor_id", "action", "subject", "details", "withheld", "actor_name", "camera_name"],
+            [
+                "at", "actor", "actor_id", "action", "subject", "details", "withheld", "actor_name", "camera_name",
+                "purpose_label",
+            ],
             "actor_id",
             "withheld",
             "camera_name",
-        )
+            "purpose_label",
+        )  # fmt: skip
     assert list(customer.call("GET", "/v1/access-log", 200, query={"limit": "1"})) == ["items", "cursor"]
     deletions = customer.call("GET", "/v1/deletions", 200)
     assert list(deletions) == ["items"]
