@@ -16,7 +16,7 @@ to, not in free text. A share's purpose is a code, stored as the share's `purpos
 An optional one-line note says more ("insurance claim for the 1 Dec accident"). Links stored before the codes hold
 free text: they keep working and are described as a free-text purpose from before, never refused or crashed on.
 
-Everything here is pure: no AWS, no clock. The rules run in doti.viewing.shares.
+Everything here is pure (no AWS call, no clock), so every rule is tested without moto; doti.viewing.shares applies them.
 """
 
 from __future__ import annotations

@@ -87,6 +87,15 @@ def _serving_contract(user: User, now: datetime) -> Contract:
     return contract
 
 
+def _purpose(request: ShareRequest, camera: Camera, answering_request: str | None) -> str:
+    """The purpose code the link stores. Only the caller answering a request names one (it has checked the request);
+    otherwise the camera's registration decides, after the camera itself is known to be the user's (a 404 first, so
+    another tenant's registration never shows in a refusal)."""
+    if answering_request is not None:
+        return share_purposes.request_code(answering_request)
+    return share_purposes.chosen(share_purposes.checked_form(request.purpose), camera)
+
+
 def _lifetime(expires_in: int) -> timedelta:
     # Compared as a number first: timedelta(seconds=1e14) overflows before any range check could refuse it.
     if not MIN_LIFETIME.total_seconds() <= expires_in <= MAX_LIFETIME.total_seconds():
@@ -136,15 +145,11 @@ def create_share(
     route) has `request:<answering_request>` as its purpose instead, and `request.purpose` is not read.
     """
     _serving_contract(user, now)
-    code = None if answering_request is not None else share_purposes.checked_form(request.purpose)
     note = share_purposes.checked_note(request.purpose_note)
     lifetime = _lifetime(request.expires_in)
     _check_scope(request, now)
     camera = registry.camera_for_user(user, request.camera_id)
-    if answering_request is not None:
-        purpose = share_purposes.request_code(answering_request)
-    else:
-        purpose = share_purposes.chosen(code or "", camera)
+    purpose = _purpose(request, camera, answering_request)
     if request.frame_id is not None:
         _live_frame(camera.camera_id, request.frame_id, now)
     token = tokens.new_token()
