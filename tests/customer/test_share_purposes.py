@@ -25,6 +25,7 @@ from doti.store.models import ShareModel
 from doti.viewing import share_purposes, shares
 from functions.viewer import app as viewer
 from tests.support import LambdaContext, World, assert_error, body_of, customer_event, scan_table
+from tests.support.purposes import register_purposes
 from tests.support.shares import (
     CRIME_PREVENTION,
     GROUND,
@@ -32,7 +33,6 @@ from tests.support.shares import (
     created,
     link_token,
     open_page,
-    register_purposes,
 )
 from tests.support.viewer import owner_token
 
@@ -77,7 +77,7 @@ def refused(response: dict[str, Any]) -> dict[str, Any]:
 @pytest.mark.isolated  # reads the whole shares table
 def test_a_link_for_a_registered_purpose_says_so_in_the_list_on_its_page_and_in_the_access_log(aws, world, base_time):
     # Given a camera registered for crime prevention and safety
-    register_purposes(world, "crime_prevention", "safety")
+    register_purposes(world, world.camera_id, {"crime_prevention", "safety"})
     token = owner_token(world)
 
     # When the owner shares footage for crime prevention, with a note
@@ -126,7 +126,7 @@ def test_a_link_on_a_statutory_ground_needs_no_registered_purpose(world, base_ti
 
 def test_other_is_shown_by_the_cameras_own_text(world, base_time):
     # Given a camera registered for another purpose, in its own words
-    register_purposes(world, "other", other_text="checking deliveries")
+    register_purposes(world, world.camera_id, {"other"}, other="checking deliveries")
     token = owner_token(world)
 
     # When a link is made for it
@@ -143,7 +143,7 @@ def test_other_is_shown_by_the_cameras_own_text(world, base_time):
 @pytest.mark.isolated  # reads the whole shares table
 def test_a_purpose_the_camera_has_not_registered_is_refused_saying_which_it_has(aws, world, base_time):
     # Given a camera registered for safety only
-    register_purposes(world, "safety")
+    register_purposes(world, world.camera_id, {"safety"})
 
     # When the owner asks for a link for staffing
     response = create_share(
@@ -181,7 +181,7 @@ def test_a_camera_without_purposes_refuses_a_registered_purpose_saying_an_owner_
     ids=["unknown-ground", "free-text", "request", "empty", "blank", "too-long", "control-char"],
 )
 def test_anything_but_a_registered_purpose_or_a_ground_is_refused_with_a_clear_message(world, base_time, purpose, says):
-    register_purposes(world, "safety")
+    register_purposes(world, world.camera_id, {"safety"})
     response = create_share(
         owner_token(world), camera_id=world.camera_id, **window(base_time), purpose=purpose, expires_in=60
     )
@@ -205,7 +205,7 @@ def test_a_note_over_200_characters_or_not_one_line_is_refused_naming_purpose_no
 def test_another_tenants_camera_is_not_found_whatever_its_purposes(world_factory, base_time):
     # Given tenant B's camera, registered for crime prevention
     tenant_a, tenant_b = world_factory(), world_factory()
-    register_purposes(tenant_b, "crime_prevention")
+    register_purposes(tenant_b, tenant_b.camera_id, {"crime_prevention"})
 
     # When A's owner asks for a link to it, with a purpose B registered and with one B did not
     asked = [

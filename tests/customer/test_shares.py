@@ -42,6 +42,7 @@ from tests.support import (
 )
 from tests.support.moto import PUBLIC_BASE_URL
 from tests.support.processor import frame_items, receive, run, upload
+from tests.support.purposes import register_purposes
 from tests.support.shares import (
     GROUND,
     create_share,
@@ -49,7 +50,6 @@ from tests.support.shares import (
     link_token,
     open_page,
     press_button,
-    register_purposes,
     revoke,
 )
 from tests.support.video import clip
@@ -693,7 +693,7 @@ def test_a_malicious_purpose_note_other_text_and_camera_name_are_shown_as_text(w
         world.contract_id, world.site_id, '<script>alert("cam")</script>', now, consents=camera_consents(now)
     )
     other = "<i>deliveries</i> & <u>stock</u>"
-    register_purposes(world, "other", camera_id=camera.camera_id, other_text=other)
+    register_purposes(world, camera.camera_id, {"other"}, other=other)
     note = '"><img src=x onerror=alert(1)> & <b>bold</b>'
     share = window_share(
         owner_token(world),

@@ -9,8 +9,6 @@ from doti.viewing.share_purposes import ground_code, registered_code
 from functions.viewer import app as viewer
 from tests.support import (
     LambdaContext,
-    World,
-    admin_call,
     api_event,
     body_of,
     customer_event,
@@ -19,15 +17,6 @@ from tests.support import (
 # A purpose any camera allows, registered or not: protecting a person's life, body or property (APPI Art. 27-1-2).
 GROUND = ground_code("art10-3-2")
 CRIME_PREVENTION = registered_code("crime_prevention")
-
-
-def register_purposes(world: World, *codes: str, camera_id: str | None = None, other_text: str | None = None) -> None:
-    """Staff register the camera's purposes (the world's camera unless `camera_id`), as PUT .../purposes does."""
-    body: dict[str, Any] = {"purposes": list(codes), "coverage": "the shop floor", "people_filmed": True}
-    if other_text is not None:
-        body["other_text"] = other_text
-    response = admin_call("PUT", f"/v1/admin/cameras/{camera_id or world.camera_id}/purposes", world.staff_key, body)
-    assert response["statusCode"] == 200, response["body"]
 
 
 def create_share(token: str, headers: dict[str, str] | None = None, **body: Any) -> dict[str, Any]:
