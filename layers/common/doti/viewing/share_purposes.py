@@ -110,7 +110,7 @@ class SharePurpose:
     what: Mapping[str, str]  # {"ja", "en"}: the purpose, the ground, the request's reference or the old text
 
     def label(self, lang: str) -> str:
-        """ "Registered purpose: Crime prevention", in `lang` ("ja" or "en")."""
+        """The purpose in `lang` ("ja" or "en"), its kind first: 'Registered purpose: Crime prevention'."""
         return f"{KIND_LABELS[self.kind][lang]}: {self.what[lang]}"
 
     def labels(self) -> dict[str, str]:
