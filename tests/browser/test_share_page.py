@@ -52,7 +52,8 @@ def test_a_one_time_link_opens_on_its_button_and_then_is_used_up(
     body = {
         "camera_id": web_stack["camera_id"],
         "frame_id": a_frame_id(web_stack, demo_owner),
-        "purpose": "Insurance claim for the broken window at the back entrance",
+        "purpose": "ground:art10-3-2",
+        "purpose_note": "Insurance claim for the broken window at the back entrance",
         "expires_in": 600,
         "one_time": True,
     }
@@ -74,6 +75,7 @@ def test_a_one_time_link_opens_on_its_button_and_then_is_used_up(
     assert opened is not None
     assert opened.status == 200
     assert "Insurance claim" in page.content()
+    assert "Statutory ground: Protection of a person's life, body or property" in page.locator("dl").inner_text()
     assert page.locator("img").count() == 0
     button = page.get_by_role("button", name=re.compile("Show the footage"))
     assert button.is_visible()

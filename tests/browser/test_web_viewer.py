@@ -282,8 +282,10 @@ def test_a_customer_browses_annotates_and_shares_footage(
     assert page.locator("#notes-list img").count() == 0
     steps.shot("note")
 
-    # When a share link is created for the frame
-    page.fill("#share-purpose", "Police report")
+    # When a share link is created for the frame, on a statutory ground (the demo camera has no registered purpose),
+    # with a note
+    page.select_option("#share-purpose", "ground:art10-3-1")
+    page.fill("#share-purpose-note", "Police report")
     page.select_option("#share-expires", "3600")
     steps.press(page.locator("#share-form button[type=submit]"))
     expect(page.locator("#share-result")).to_be_visible()
@@ -303,6 +305,7 @@ def test_a_customer_browses_annotates_and_shares_footage(
     # When the customer revokes it from the list of share links
     steps.menu("#nav-shares")
     listed = page.locator(f'#share-list li[data-share-id="{share_id}"]')
+    expect(listed).to_contain_text(_text(viewport, "ground.art10-3-1"))
     expect(listed).to_contain_text("Police report")
     steps.press(listed.get_by_role("button", name=_text(viewport, "shares.revoke")))
     expect(listed.locator(".badge")).to_have_text(_text(viewport, "shares.revoked"))

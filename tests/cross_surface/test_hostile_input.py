@@ -27,6 +27,7 @@ from functions.ingest import app as ingest
 from functions.viewer import app as viewer
 from tests.support import LambdaContext, World, api_event, assert_error, body_of, camera_consents, later, sample_image
 from tests.support.hooks import botocore_hook
+from tests.support.shares import GROUND
 from tests.support.viewer import owner_token
 
 # Times that parse but sit outside any datetime once converted to UTC: year 0, year 10000.
@@ -163,7 +164,7 @@ def dumps(**fields: Any) -> str:
 
 
 def share(caller: Caller, **fields: Any) -> str:
-    body = {"camera_id": caller.world.camera_id, "purpose": "police request", "expires_in": 3600}
+    body = {"camera_id": caller.world.camera_id, "purpose": GROUND, "expires_in": 3600}
     return json.dumps(body | fields)
 
 

@@ -35,6 +35,7 @@ from tests.support import (
     sample_image,
     subject_requests,
 )
+from tests.support.shares import GROUND
 from tests.support.viewer import owner_token
 
 WIRE_TIME = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z")
@@ -58,8 +59,8 @@ CAMERA_CARD = [
 ]  # fmt: skip
 TIMELINE = ["date", "tz", "start", "end", "buckets", "markers", "markers_truncated"]
 SHARE = [
-    "share_id", "camera_id", "frame_id", "from", "to", "purpose", "one_time", "status", "created_by", "created_at",
-    "expires_at", "consumed_at", "revoked_at",
+    "share_id", "camera_id", "frame_id", "from", "to", "purpose", "purpose_label", "purpose_note", "one_time", "status",
+    "created_by", "created_at", "expires_at", "consumed_at", "revoked_at",
 ]  # fmt: skip
 QUEUED_EXPORT = ["export_id", "status", "camera_id", "from", "to", "created_at", "expires_at"]
 NOTICE = ["notice_id", "kind", "title", "body", "published_at", "effective_at", "read", "read_at"]
@@ -275,7 +276,7 @@ def test_given_the_customer_routes_when_called_then_each_body_is_the_published_a
 
     now = utcnow()
     window = {"camera_id": world.camera_id, "from": format_rfc3339(now - timedelta(hours=1)), "to": format_rfc3339(now)}
-    share = customer.call("POST", "/v1/shares", 201, {**window, "purpose": "police", "expires_in": 3600})
+    share = customer.call("POST", "/v1/shares", 201, {**window, "purpose": GROUND, "expires_in": 3600})
     _keys(share, ["share_id", "url", "expires_at"])
     shares = customer.call("GET", "/v1/shares", 200)
     _keys(shares["items"][0], SHARE)
@@ -307,11 +308,15 @@ def test_given_the_customer_routes_when_called_then_each_body_is_the_published_a
     for entry in access["items"]:
         _keys(
             entry,
-            ["at", "actor", "actor_id", "action", "subject", "details", "withheld", "actor_name", "camera_name"],
+            [
+                "at", "actor", "actor_id", "action", "subject", "details", "withheld", "actor_name", "camera_name",
+                "purpose_label",
+            ],
             "actor_id",
             "withheld",
             "camera_name",
-        )
+            "purpose_label",
+        )  # fmt: skip
     assert list(customer.call("GET", "/v1/access-log", 200, query={"limit": "1"})) == ["items", "cursor"]
     deletions = customer.call("GET", "/v1/deletions", 200)
     assert list(deletions) == ["items"]

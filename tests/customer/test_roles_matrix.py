@@ -43,6 +43,7 @@ from tests.support import (
     sample_image,
     subject_requests,
 )
+from tests.support.shares import GROUND
 from tests.support.viewer import set_contract_state, viewer_call
 
 TEMPLATE_ROUTES = sorted(
@@ -187,7 +188,7 @@ def window() -> dict[str, str]:
 
 
 def create_share(c: Caller, t: Tenant) -> dict[str, Any]:
-    body = {"camera_id": t.world.camera_id, "frame_id": t.frame_id, "purpose": "police report", "expires_in": 3600}
+    body = {"camera_id": t.world.camera_id, "frame_id": t.frame_id, "purpose": GROUND, "expires_in": 3600}
     return request("POST", "/v1/shares", c, body=body)
 
 

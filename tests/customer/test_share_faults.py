@@ -20,7 +20,7 @@ from doti.store.models import ShareModel
 from tests.faults.inject import MODES, Plan
 from tests.faults.points import sweep
 from tests.support import World
-from tests.support.shares import create_share, created, open_page, press_button, revoke
+from tests.support.shares import GROUND, create_share, created, open_page, press_button, revoke
 from tests.support.viewer import ingest_frame, owner_token
 
 
@@ -43,7 +43,7 @@ def test_a_link_created_under_any_single_fault_is_stored_and_audited_once(world)
     # Given a frame and its owner, who asks for a link to it
     frame = ingest_frame(world, utcnow().replace(microsecond=0) - timedelta(minutes=5))
     token = owner_token(world)
-    body = {"camera_id": world.camera_id, "frame_id": frame["frame_id"], "purpose": "insurance claim"}
+    body = {"camera_id": world.camera_id, "frame_id": frame["frame_id"], "purpose": GROUND}
 
     def ask() -> dict[str, Any]:
         return create_share(token, **body, expires_in=3600)
@@ -71,9 +71,7 @@ def test_a_link_revoked_under_any_single_fault_is_revoked_with_one_entry(world):
     token = owner_token(world)
 
     def a_link() -> str:
-        share = created(
-            token, camera_id=world.camera_id, frame_id=frame["frame_id"], purpose="insurance claim", expires_in=3600
-        )
+        share = created(token, camera_id=world.camera_id, frame_id=frame["frame_id"], purpose=GROUND, expires_in=3600)
         return share["share_id"]
 
     def check(share_id: str, plan: Plan, outcome: Any) -> None:
@@ -95,7 +93,7 @@ def one_time_links(world: World) -> Callable[[], dict[str, Any]]:
     token = owner_token(world)
 
     def a_link() -> dict[str, Any]:
-        body = {"camera_id": world.camera_id, "frame_id": frame["frame_id"], "purpose": "police", "one_time": True}
+        body = {"camera_id": world.camera_id, "frame_id": frame["frame_id"], "purpose": GROUND, "one_time": True}
         return created(token, **body, expires_in=600)
 
     return a_link

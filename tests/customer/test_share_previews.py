@@ -18,7 +18,7 @@ import pytest
 from doti.clock import utcnow
 from doti.oversight import audit
 from doti.store.models import ShareModel
-from tests.support.shares import created, open_page, press_button, revoke
+from tests.support.shares import GROUND, created, open_page, press_button, revoke
 from tests.support.viewer import ingest_frame, owner_token
 
 # What the preview fetchers of chat apps send as User-Agent (their published or observed strings).
@@ -52,8 +52,10 @@ FORM = "application/x-www-form-urlencoded"
 def one_time_link(world: Any, **extra: Any) -> tuple[dict[str, Any], dict[str, Any]]:
     """A frame, and a one-time link to it for an insurance claim: (frame, link)."""
     frame = ingest_frame(world, utcnow().replace(microsecond=0) - timedelta(minutes=5))
-    body = {"camera_id": world.camera_id, "frame_id": frame["frame_id"], "purpose": "insurance claim 42"}
-    share = created(owner_token(world), **body, expires_in=600, one_time=True, **extra)
+    body = {"camera_id": world.camera_id, "frame_id": frame["frame_id"], "purpose": GROUND}
+    share = created(
+        owner_token(world), **body, purpose_note="insurance claim 42", expires_in=600, one_time=True, **extra
+    )
     return frame, share
 
 
@@ -92,6 +94,7 @@ def assert_interstitial(response: dict[str, Any], frame: dict[str, Any]) -> None
     page = response["body"]
     assert response["statusCode"] == 200, page
     assert "insurance claim 42" in page
+    assert "Protection of a person&#x27;s life, body or property" in page
     assert re.search(r'<form method="post"><button type="submit" name="open" value="1">', page)
     assert urls_in(page) == []
     assert frame["frame_id"] not in page
@@ -170,7 +173,8 @@ def test_no_share_page_carries_footage_in_its_preview_tags(world):
         owner_token(world),
         camera_id=world.camera_id,
         frame_id=frame["frame_id"],
-        purpose="insurance claim 42",
+        purpose=GROUND,
+        purpose_note="insurance claim 42",
         expires_in=600,
     )
 
@@ -314,7 +318,7 @@ def test_an_unknown_or_revoked_one_time_link_is_a_404_for_a_get_and_a_post(world
 def test_links_that_are_not_one_time_still_open_with_a_get_and_also_with_the_button(world):
     # Given a plain frame link
     frame = ingest_frame(world, utcnow().replace(microsecond=0) - timedelta(minutes=5))
-    body = {"camera_id": world.camera_id, "frame_id": frame["frame_id"], "purpose": "insurance claim 42"}
+    body = {"camera_id": world.camera_id, "frame_id": frame["frame_id"], "purpose": GROUND}
     share = created(owner_token(world), **body, expires_in=600)
 
     # When it is fetched by a preview bot, opened by a browser, and posted
@@ -335,7 +339,7 @@ def test_links_that_are_not_one_time_still_open_with_a_get_and_also_with_the_but
 def test_the_page_stacks_labels_on_narrow_screens_never_upscales_images_and_keeps_times_whole(world):
     # Given a frame link's page
     frame = ingest_frame(world, utcnow().replace(microsecond=0) - timedelta(minutes=5))
-    body = {"camera_id": world.camera_id, "frame_id": frame["frame_id"], "purpose": "x"}
+    body = {"camera_id": world.camera_id, "frame_id": frame["frame_id"], "purpose": GROUND}
     page = open_page(created(owner_token(world), **body, expires_in=600)["url"])["body"]
     (style,) = re.findall(r"<style>(.*?)</style>", page, re.S)
 

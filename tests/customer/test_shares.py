@@ -42,12 +42,21 @@ from tests.support import (
 )
 from tests.support.moto import PUBLIC_BASE_URL
 from tests.support.processor import frame_items, receive, run, upload
-from tests.support.shares import create_share, created, link_token, open_page, press_button, revoke
+from tests.support.purposes import register_purposes
+from tests.support.shares import (
+    GROUND,
+    create_share,
+    created,
+    link_token,
+    open_page,
+    press_button,
+    revoke,
+)
 from tests.support.video import clip
 from tests.support.viewer import add_site, add_user, ingest_frame, login, owner_token, set_contract_state
 
 SEVEN_DAYS = 7 * 24 * 3600
-AN_HOUR = {"from": "2026-01-01T10:00:00Z", "to": "2026-01-01T11:00:00Z", "purpose": "crime prevention"}
+AN_HOUR = {"from": "2026-01-01T10:00:00Z", "to": "2026-01-01T11:00:00Z", "purpose": GROUND}
 
 
 # helpers
@@ -55,7 +64,7 @@ AN_HOUR = {"from": "2026-01-01T10:00:00Z", "to": "2026-01-01T11:00:00Z", "purpos
 
 def window_share(token: str, camera_id: str, start: datetime, end: datetime, **extra: Any) -> dict[str, Any]:
     body = {"camera_id": camera_id, "from": format_rfc3339(start), "to": format_rfc3339(end)}
-    return created(token, **{"purpose": "crime prevention", "expires_in": 3600, **body, **extra})
+    return created(token, **{"purpose": GROUND, "expires_in": 3600, **body, **extra})
 
 
 def list_shares(token: str) -> dict[str, Any]:
@@ -125,7 +134,8 @@ def test_a_manager_creates_a_window_link_whose_token_is_shown_once_and_stored_on
         token,
         camera_id=world.camera_id,
         **{"from": "2026-01-01T10:00:00Z", "to": "2026-01-01T11:00:00Z"},
-        purpose="accident investigation",
+        purpose=GROUND,
+        purpose_note="accident investigation",
         expires_in=86400,
     )
 
@@ -145,7 +155,7 @@ def test_a_manager_creates_a_window_link_whose_token_is_shown_once_and_stored_on
     assert len(items) == 1
     assert items[0]["token_hash"]["S"] == hashlib.sha256(link.encode()).hexdigest()
     assert link not in json.dumps(items)
-    assert items[0]["purpose"]["S"] == "accident investigation"
+    assert (items[0]["purpose"]["S"], items[0]["purpose_note"]["S"]) == (GROUND, "accident investigation")
 
 
 def test_a_link_is_on_the_configured_public_url_whatever_host_and_scheme_the_request_claims(world, public_base_url):
@@ -228,7 +238,7 @@ def test_two_links_never_share_a_token(world):
 
     # When they create two links to the same window
     first, second = (
-        created(token, camera_id=world.camera_id, **window, purpose="insurance", expires_in=600) for _ in range(2)
+        created(token, camera_id=world.camera_id, **window, purpose=GROUND, expires_in=600) for _ in range(2)
     )
 
     # Then the links and their ids differ
@@ -280,7 +290,7 @@ def test_a_link_outside_the_rules_is_a_validation_error_and_nothing_is_stored(aw
         "camera_id": world.camera_id,
         "from": "2026-01-01T10:00:00Z",
         "to": "2026-01-01T11:00:00Z",
-        "purpose": "crime prevention",
+        "purpose": GROUND,
         "expires_in": 3600,
         **body,
     }
@@ -306,7 +316,7 @@ def test_a_window_ending_more_than_five_minutes_ahead_is_refused_as_a_live_feed(
             token,
             camera_id=world.camera_id,
             **{"from": format_rfc3339(start), "to": format_rfc3339(utcnow() + ahead)},
-            purpose="crime prevention",
+            purpose=GROUND,
             expires_in=SEVEN_DAYS,
         )
         for ahead in (timedelta(minutes=6), timedelta(days=3))
@@ -327,7 +337,7 @@ def test_a_window_may_end_up_to_five_minutes_after_its_creation(world):
 
     def window_to(end: datetime) -> shares.ShareRequest:
         return shares.ShareRequest(
-            camera_id=world.camera_id, purpose="insurance", expires_in=600, start=now - timedelta(hours=1), end=end
+            camera_id=world.camera_id, purpose=GROUND, expires_in=600, start=now - timedelta(hours=1), end=end
         )
 
     # When the window ends exactly five minutes later, or a millisecond beyond that
@@ -345,7 +355,7 @@ def test_seven_days_is_the_longest_link(world):
         owner_token(world),
         camera_id=world.camera_id,
         **{"from": "2026-01-01T10:00:00Z", "to": "2026-01-01T11:00:00Z"},
-        purpose="insurance",
+        purpose=GROUND,
         expires_in=SEVEN_DAYS,
     )
 
@@ -360,7 +370,7 @@ def test_a_viewer_cannot_create_list_or_revoke_links(world):
 
     # When the viewer tries to create, list and revoke links
     creating = create_share(
-        viewer_token, camera_id=world.camera_id, frame_id=ids.FRAME_ID_MIN, purpose="x", expires_in=600
+        viewer_token, camera_id=world.camera_id, frame_id=ids.FRAME_ID_MIN, purpose=GROUND, expires_in=600
     )
     listing = list_shares(viewer_token)
     revoking = revoke(viewer_token, share["share_id"])
@@ -379,12 +389,12 @@ def test_another_tenants_camera_or_frame_cannot_be_shared(world_factory, base_ti
 
     # When A's owner tries to share B's camera, or B's frame under A's own camera
     of_b_camera = create_share(
-        token, camera_id=tenant_b.camera_id, frame_id=b_frame["frame_id"], purpose="x", expires_in=60
+        token, camera_id=tenant_b.camera_id, frame_id=b_frame["frame_id"], purpose=GROUND, expires_in=60
     )
     window = {"from": format_rfc3339(base_time), "to": format_rfc3339(base_time + timedelta(hours=1))}
-    b_window = create_share(token, camera_id=tenant_b.camera_id, **window, purpose="x", expires_in=60)
+    b_window = create_share(token, camera_id=tenant_b.camera_id, **window, purpose=GROUND, expires_in=60)
     of_b_frame = create_share(
-        token, camera_id=tenant_a.camera_id, frame_id=b_frame["frame_id"], purpose="x", expires_in=60
+        token, camera_id=tenant_a.camera_id, frame_id=b_frame["frame_id"], purpose=GROUND, expires_in=60
     )
 
     # Then all are not found, as if B did not exist
@@ -404,7 +414,7 @@ def test_a_site_scoped_manager_shares_and_sees_only_their_sites_links(world):
         scoped,
         camera_id=world.camera_id,
         **{"from": "2026-01-01T10:00:00Z", "to": "2026-01-01T11:00:00Z"},
-        purpose="x",
+        purpose=GROUND,
         expires_in=60,
     )
     listed = body_of(list_shares(scoped))["items"]
@@ -511,7 +521,7 @@ def test_a_frame_link_shows_that_frame_alone_with_urls_signed_for_the_contracts_
     shared = ingest_frame(world, base_time)
     other = ingest_frame(world, base_time + timedelta(seconds=1))
     share = created(
-        owner_token(world), camera_id=world.camera_id, frame_id=shared["frame_id"], purpose="insurance", expires_in=600
+        owner_token(world), camera_id=world.camera_id, frame_id=shared["frame_id"], purpose=GROUND, expires_in=600
     )
 
     # When the holder opens it
@@ -536,7 +546,7 @@ def test_signed_urls_never_outlive_the_link(world_factory, base_time):
     frame = ingest_frame(world, base_time)
     user = customer.authenticate_session(f"Bearer {owner_token(world)}", utcnow())[1]
     created_at = utcnow().replace(microsecond=0)
-    request = shares.ShareRequest(camera_id=world.camera_id, purpose="x", expires_in=600, frame_id=frame["frame_id"])
+    request = shares.ShareRequest(camera_id=world.camera_id, purpose=GROUND, expires_in=600, frame_id=frame["frame_id"])
     share = shares.create_share(user, request, now=created_at)
 
     # When the holder opens it right away, and 50 s before it expires
@@ -563,7 +573,7 @@ def test_a_one_time_links_urls_are_short_lived(world_factory, base_time):
         owner_token(world),
         camera_id=world.camera_id,
         frame_id=frame["frame_id"],
-        purpose="police",
+        purpose=GROUND,
         expires_in=3600,
         one_time=True,
     )
@@ -582,7 +592,7 @@ def test_each_view_signs_its_urls_then_with_the_contracts_current_ttl(world, bas
     # Given a frame link opened once under the default TTL
     frame = ingest_frame(world, base_time)
     share = created(
-        owner_token(world), camera_id=world.camera_id, frame_id=frame["frame_id"], purpose="x", expires_in=600
+        owner_token(world), camera_id=world.camera_id, frame_id=frame["frame_id"], purpose=GROUND, expires_in=600
     )
     first = image_urls(open_page(share["url"])["body"])
 
@@ -600,7 +610,7 @@ def test_a_clip_link_plays_the_clip_over_its_poster_and_lets_media_load_from_the
     # Given a clip ingested through the processor, and a link to it
     stored = ingest_clip(aws, world)
     share = created(
-        owner_token(world), camera_id=world.camera_id, frame_id=stored["frame_id"], purpose="police", expires_in=600
+        owner_token(world), camera_id=world.camera_id, frame_id=stored["frame_id"], purpose=GROUND, expires_in=600
     )
 
     # When the holder opens the link
@@ -676,26 +686,35 @@ def test_the_page_is_phone_friendly_strict_and_never_cached(world, base_time):
     assert header(response, "X-Content-Type-Options") == "nosniff"
 
 
-def test_a_malicious_purpose_and_camera_name_are_shown_as_text(world, base_time):
-    # Given a camera named with markup, and a link whose purpose is markup
+def test_a_malicious_purpose_note_other_text_and_camera_name_are_shown_as_text(world, base_time):
+    # Given a camera named with markup, whose purpose "other" is markup, and a link for it whose note is markup
     now = utcnow()
     camera = registry.create_camera(
         world.contract_id, world.site_id, '<script>alert("cam")</script>', now, consents=camera_consents(now)
     )
-    purpose = '"><img src=x onerror=alert(1)> & <b>bold</b>'
+    other = "<i>deliveries</i> & <u>stock</u>"
+    register_purposes(world, camera.camera_id, {"other"}, other=other)
+    note = '"><img src=x onerror=alert(1)> & <b>bold</b>'
     share = window_share(
-        owner_token(world), camera.camera_id, base_time, base_time + timedelta(minutes=5), purpose=purpose
+        owner_token(world),
+        camera.camera_id,
+        base_time,
+        base_time + timedelta(minutes=5),
+        purpose="purpose:other",
+        purpose_note=note,
     )
 
     # When the holder opens the link
     page = open_page(share["url"])["body"]
 
-    # Then both appear escaped, as text, and no markup of theirs reaches the page
-    assert html.escape(purpose) in page
+    # Then all appear escaped, as text, and no markup of theirs reaches the page
+    assert html.escape(note) in page
+    assert html.escape(other) in page
     assert html.escape('<script>alert("cam")</script>') in page
     assert "<script" not in page
     assert "<img src=x" not in page
     assert "<b>bold" not in page
+    assert "<i>" not in page
 
 
 def test_an_empty_window_says_so_and_loads_no_image(world, base_time):
@@ -738,7 +757,7 @@ def test_an_expired_link_is_not_found_and_no_longer_listed(world, base_time):
     user = customer.authenticate_session(f"Bearer {owner_token(world)}", utcnow())[1]
     start = base_time - timedelta(hours=3)
     request = shares.ShareRequest(
-        camera_id=world.camera_id, purpose="insurance", expires_in=3600, start=start, end=start + timedelta(hours=1)
+        camera_id=world.camera_id, purpose=GROUND, expires_in=3600, start=start, end=start + timedelta(hours=1)
     )
     expired = shares.create_share(user, request, now=utcnow() - timedelta(hours=2))
     live = shares.create_share(user, request, now=utcnow())
@@ -759,7 +778,7 @@ def test_a_one_time_link_opens_once_and_then_says_it_was_used(world, base_time):
     frame = ingest_frame(world, base_time)
     token = owner_token(world)
     share = created(
-        token, camera_id=world.camera_id, frame_id=frame["frame_id"], purpose="police", expires_in=600, one_time=True
+        token, camera_id=world.camera_id, frame_id=frame["frame_id"], purpose=GROUND, expires_in=600, one_time=True
     )
 
     # When it is opened, and its button pressed twice
@@ -800,7 +819,7 @@ def test_a_link_stops_when_its_contract_stops_serving(world, base_time, state, t
         owner_token(world),
         camera_id=world.camera_id,
         frame_id=frame["frame_id"],
-        purpose="x",
+        purpose=GROUND,
         expires_in=600,
         one_time=True,
     )
@@ -839,7 +858,7 @@ def test_a_link_to_footage_no_longer_kept_says_so(world, base_time):
     # Given a frame link whose frame was then removed (e.g. taken down)
     frame = ingest_frame(world, base_time)
     share = created(
-        owner_token(world), camera_id=world.camera_id, frame_id=frame["frame_id"], purpose="x", expires_in=600
+        owner_token(world), camera_id=world.camera_id, frame_id=frame["frame_id"], purpose=GROUND, expires_in=600
     )
     FrameModel(world.camera_id, frame["frame_id"]).delete()
 
@@ -901,7 +920,9 @@ def test_an_unknown_or_another_tenants_link_cannot_be_revoked(world_factory, bas
 def test_creation_and_views_are_audited_without_the_token(world, base_time):
     # Given a link with a purpose, opened twice
     token = owner_token(world)
-    share = window_share(token, world.camera_id, base_time, base_time + timedelta(minutes=5), purpose="insurance")
+    share = window_share(
+        token, world.camera_id, base_time, base_time + timedelta(minutes=5), purpose=GROUND, purpose_note="claim 7"
+    )
     open_page(share["url"])
     open_page(share["url"])
 
@@ -909,10 +930,17 @@ def test_creation_and_views_are_audited_without_the_token(world, base_time):
     entries, _ = audit.entries(world.contract_id, limit=50)
     of_share = [e for e in reversed(entries) if e.subject == share["share_id"]]
 
-    # Then the creation records the scope and purpose, each view is the link's own act, and no token is in them
+    # Then the creation records the scope, purpose and note, each view is the link's own act for that purpose, and no
+    # token is in them
     assert [e.action for e in of_share] == ["share.created", "share.viewed", "share.viewed"]
     creation = of_share[0].details
-    assert (creation["camera_id"], creation["purpose"], creation["one_time"]) == (world.camera_id, "insurance", False)
+    assert (creation["camera_id"], creation["purpose"], creation["purpose_note"], creation["one_time"]) == (
+        world.camera_id,
+        GROUND,
+        "claim 7",
+        False,
+    )
+    assert {e.details["purpose"] for e in of_share[1:]} == {GROUND}
     assert creation["from"] == format_rfc3339(base_time)
     assert {e.actor for e in of_share[1:]} == {f"share:{share['share_id']}"}
     assert all(e.customer_visible for e in of_share)
@@ -925,7 +953,7 @@ def test_listing_shows_each_link_without_its_token(world, base_time):
     frame = ingest_frame(world, base_time)
     window = window_share(token, world.camera_id, base_time, base_time + timedelta(minutes=5))
     one = created(
-        token, camera_id=world.camera_id, frame_id=frame["frame_id"], purpose="x", expires_in=60, one_time=True
+        token, camera_id=world.camera_id, frame_id=frame["frame_id"], purpose=GROUND, expires_in=60, one_time=True
     )
 
     # When the owner lists links
@@ -941,6 +969,12 @@ def test_listing_shows_each_link_without_its_token(world, base_time):
         format_rfc3339(base_time + timedelta(minutes=5)),
     )
     assert {i["status"] for i in items} == {"active"}
+    assert {i["purpose"] for i in items} == {GROUND}
+    assert items[0]["purpose_label"] == {
+        "ja": "法令上の根拠: 人の生命、身体または財産の保護のために必要な場合 (同第2号)",
+        "en": "Statutory ground: Protection of a person's life, body or property (APPI Art. 27-1-2)",
+    }
+    assert items[0]["purpose_note"] is None
     text = json.dumps(items)
     assert link_token(window["url"]) not in text
     assert "token" not in text

@@ -362,6 +362,9 @@ def test_disclosing_makes_a_one_time_link_for_a_frame_of_the_window_shown_on_the
     (share,) = [s for s in get_json(owner, "/v1/shares")["items"] if s["share_id"] == given["share_id"]]
     assert share["one_time"] is True
     assert share["frame_id"] == frame_id
+    # whose purpose is the request it answers (a link the public POST /v1/shares cannot make)
+    assert share["purpose"] == f"request:{request_id}"
+    assert share["purpose_label"]["en"] == f"Answer to a request from the person filmed: ref. {request_id}"
     stored_answer = SubjectRequestModel.get(request_id).answers[0]
     assert link.encode() not in base64.b64decode(stored_answer["link_sealed"])  # sealed at rest
 

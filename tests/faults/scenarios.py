@@ -442,7 +442,7 @@ class Purge(Scenario):
         payload = {"camera_id": tenant.world.camera_id, "occurred_at": format_rfc3339(now), "text": "Alarm"}
         assert stack.api(INGEST, device_event_request(stack, tenant, payload)).status == 201
         tenant.token = logged_in(stack, tenant)
-        share = {"camera_id": tenant.world.camera_id, "frame_id": first["frame_id"], "purpose": "insurance claim"}
+        share = {"camera_id": tenant.world.camera_id, "frame_id": first["frame_id"], "purpose": "ground:art10-3-2"}
         created = stack.api(
             VIEWER, customer_post(tenant, "viewer/create_share.json", "/v1/shares", share | {"expires_in": 3600})
         )
@@ -602,7 +602,7 @@ class Share(Scenario):
 
     def operate(self, tenant: Tenant) -> None:
         stack = tenant.stack
-        body = {"camera_id": tenant.world.camera_id, "frame_id": tenant.data["frame_id"], "purpose": "insurance claim"}
+        body = {"camera_id": tenant.world.camera_id, "frame_id": tenant.data["frame_id"], "purpose": "ground:art10-3-2"}
         event = customer_post(tenant, "viewer/create_share.json", "/v1/shares", body | {"expires_in": 3600})
         created = stack.person(VIEWER, lambda: event, lambda: bool(_shares(tenant)))
         tenant.data["views"], tenant.data["shown"] = 0, 0

@@ -131,7 +131,12 @@ def _customer_ids(api_url: str, staff: Staff, tenant: Tenant, token: str) -> dic
     assert status == 201, frame
     share = requests.post(
         api_url + "/v1/shares",
-        json={"camera_id": tenant.camera_id, "frame_id": frame["frame_id"], "purpose": "fuzz", "expires_in": 3600},
+        json={
+            "camera_id": tenant.camera_id,
+            "frame_id": frame["frame_id"],
+            "purpose": "ground:art10-3-2",
+            "expires_in": 3600,
+        },
         headers=headers,
         timeout=30,
     ).json()

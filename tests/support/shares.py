@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from doti.viewing.share_purposes import ground_code, registered_code
 from functions.viewer import app as viewer
 from tests.support import (
     LambdaContext,
@@ -12,6 +13,10 @@ from tests.support import (
     body_of,
     customer_event,
 )
+
+# A purpose any camera allows, registered or not: protecting a person's life, body or property (APPI Art. 27-1-2).
+GROUND = ground_code("art10-3-2")
+CRIME_PREVENTION = registered_code("crime_prevention")
 
 
 def create_share(token: str, headers: dict[str, str] | None = None, **body: Any) -> dict[str, Any]:

@@ -17,11 +17,12 @@ from pydantic import BaseModel, ConfigDict, Field
 from doti import openapi, runtime
 from doti.api.customer import Share, ShareCreated, ShareList
 from doti.clock import utcnow
+from doti.contracts import purposes
 from doti.errors import PayloadTooLarge, UnsupportedMediaType
 from doti.http import json_response, lower_headers, raw_body
 from doti.observability import metrics
 from doti.public_urls import public_base_url, public_url
-from doti.viewing import share_page, shares
+from doti.viewing import share_page, share_purposes, shares
 from viewer_routes.common import public, session, window
 
 router = APIGatewayRouter()
@@ -44,7 +45,22 @@ class ShareBody(BaseModel):
     to: str | None = Field(
         default=None, max_length=40, json_schema_extra=openapi.TIME, description="RFC 3339, exclusive"
     )
-    purpose: str = Field(min_length=1, max_length=1000, description="why the footage is shared, shown on the page")
+    # Not bounded below here: the domain's refusal of an empty purpose names the field and says what is allowed.
+    purpose: str = Field(
+        max_length=1000,
+        description="why the footage is shared, as a code: `purpose:<code>`, one of the camera's registered purposes "
+        f"({', '.join(purposes.PURPOSES)}), or `ground:<key>`, a statutory ground for giving personal data to a third "
+        f"party without consent ({', '.join(share_purposes.GROUNDS)}). Anything else is a 422 naming `purpose` that "
+        "lists what the camera allows. A link answering a request from a person filmed (`request:<request_id>`) is "
+        "made by answering the request, not here. The share page and the access log show the purpose in words.",
+        examples=["purpose:crime_prevention", "ground:art10-3-1"],
+    )
+    purpose_note: str | None = Field(
+        default=None,
+        max_length=1000,
+        description=f"optional: one line of at most {share_purposes.MAX_NOTE_CHARS} characters that says more "
+        '("insurance claim for the 1 Dec accident"), shown on the page',
+    )
     expires_in: int = Field(
         ge=int(shares.MIN_LIFETIME.total_seconds()),
         le=int(shares.MAX_LIFETIME.total_seconds()),
@@ -71,6 +87,7 @@ def create_share(body: ShareBody) -> Response[ShareCreated]:
         start=start,
         end=end,
         one_time=body.one_time,
+        purpose_note=body.purpose_note,
     )
     created = shares.create_share(user, request, now=utcnow())
     share = ShareCreated(

@@ -1173,6 +1173,7 @@ async function showFrame(cameraId, frameId) {
   $("frame-back").href = `#/cameras/${enc(cameraId)}`;
   updatePager();
   $("share-result").hidden = true;
+  renderSharePurposes(cameraId);
   await loadNotes();
 }
 
@@ -1314,14 +1315,48 @@ async function addNote(event) {
 
 // ---------------------------------------------------------------- share links
 
+// The statutory grounds a link may name (doti/viewing/share_purposes.py GROUNDS), in order; labels are i18n
+// "ground.<key>". A link's purpose is a code: "purpose:<code>" (the camera's registered purposes) or "ground:<key>".
+const SHARE_GROUNDS = ["art10-3-1", "art10-3-2", "art10-3-3", "art10-3-4", "art10-3-5"];
+
+// The purpose select: the camera's registered purposes, then the grounds. Without registered purposes only the
+// grounds are offered, with a hint that an owner registers them. A choice still offered is kept across redraws.
+function renderSharePurposes(cameraId) {
+  const select = $("share-purpose");
+  const kept = select.value;
+  const camera = state.cameras?.find((item) => item.camera_id === cameraId);
+  const registered = PURPOSES.filter((code) => camera?.purposes?.includes(code));
+  const option = (value, text) => el("option", { text, attrs: { value } });
+  const groups = [];
+  if (registered.length) {
+    const own = registered.map((code) =>
+      option(`purpose:${code}`, code === "other" && camera.other_text ? camera.other_text : t(`purpose.${code}`)),
+    );
+    groups.push(el("optgroup", { attrs: { label: t("share.purpose_registered") } }, own));
+  }
+  const grounds = SHARE_GROUNDS.map((key) => option(`ground:${key}`, t(`ground.${key}`)));
+  groups.push(el("optgroup", { attrs: { label: t("share.purpose_grounds") } }, grounds));
+  select.replaceChildren(...groups);
+  if ([...select.options].some((item) => item.value === kept)) select.value = kept;
+  $("share-purpose-hint").hidden = registered.length > 0;
+}
+
+// The purpose in the list: the API's words in the page's language, and the note.
+function sharePurposeText(share) {
+  const label = share.purpose_label?.[state.lang] || share.purpose;
+  return share.purpose_note ? `${label} · ${share.purpose_note}` : label;
+}
+
 async function createShare(event) {
   event.preventDefault();
   const frame = state.frame;
+  const note = $("share-purpose-note").value.trim();
   try {
     const share = await api("POST", "v1/shares", {
       camera_id: frame.camera_id,
       frame_id: frame.frame_id,
-      purpose: $("share-purpose").value.trim(),
+      purpose: $("share-purpose").value,
+      ...(note ? { purpose_note: note } : {}),
       expires_in: Number($("share-expires").value),
       one_time: $("share-one-time").checked,
     });
@@ -1367,7 +1402,7 @@ function shareItem(share) {
     : t("shares.window", { from: formatTime(share.from), to: formatTime(share.to) });
   const status = SHARE_STATUS[share.status] ? share.status : "expired"; // anything unknown: not offered as live
   const item = el("li", { className: `share ${status}`, attrs: { "data-share-id": share.share_id } }, [
-    el("strong", { text: share.purpose }),
+    el("strong", { text: sharePurposeText(share) }),
     el("span", { text: `${cameraName(share.camera_id)} · ${what}` }),
     el("span", { text: t("shares.expires_at", { time: formatTime(share.expires_at) }) }),
     el("span", { className: "badge", text: t(SHARE_STATUS[status]) }),
@@ -1711,6 +1746,8 @@ function accessRow(entry) {
   ]);
   const subject = subjectText(entry);
   if (subject) row.append(el("span", { className: "muted", text: subject }));
+  const purpose = entry.purpose_label?.[state.lang]; // a share link's entries: what the link is for
+  if (purpose) row.append(el("span", { className: "muted", text: purpose }));
   if (entry.withheld?.length) row.append(el("span", { className: "muted", text: t("access.withheld") }));
   return row;
 }

@@ -180,7 +180,7 @@ class Share:
     frame_id: str | None
     window_start: datetime | None
     window_end: datetime | None
-    purpose: str
+    purpose: str  # a code of doti.viewing.share_purposes, or the free text of a link made before the codes
     one_time: bool
     created_by: str
     created_at: datetime
@@ -188,6 +188,7 @@ class Share:
     consumed_at: datetime | None = None
     revoked_at: datetime | None = None
     revoked_by: str | None = None
+    purpose_note: str | None = None  # one line that says more than the purpose's code
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,6 @@ from doti.api import purposes as purpose_api
 from doti.api.fields import Number, Omittable, ResponseModel, Time
 from doti.auth.customer import SignIn
 from doti.contracts.notices import Notice as NoticeEntity
-from doti.entities import Share as ShareEntity
 from doti.entities import User as UserEntity
 from doti.oversight import access_log
 from doti.viewing import exports, shares, timeline
@@ -152,6 +151,13 @@ class Timeline(ResponseModel):
         )
 
 
+class PurposeLabel(ResponseModel):
+    """A share's purpose in words: its kind and what it is ("Registered purpose: Crime prevention")."""
+
+    ja: str
+    en: str
+
+
 class ShareCreated(ResponseModel):
     share_id: str
     url: str = Field(description="the link; shown only here")
@@ -166,7 +172,13 @@ class Share(ResponseModel):
     frame_id: str | None
     from_: Time | None = Field(alias="from")
     to: Time | None
-    purpose: str
+    purpose: str = Field(
+        description="purpose:<code> (a registered purpose of the camera), ground:<key> (a statutory ground), "
+        "request:<request_id> (the answer to a data-subject request), or, on a link made before these codes, its "
+        "free text"
+    )
+    purpose_label: PurposeLabel
+    purpose_note: str | None
     one_time: bool
     status: str
     created_by: str
@@ -176,9 +188,14 @@ class Share(ResponseModel):
     revoked_at: Time | None
 
     @classmethod
-    def of(cls, share: ShareEntity, now: datetime) -> Share:
+    def of(cls, listed: shares.ListedShare, now: datetime) -> Share:
+        share = listed.share
         return cls.from_entity(
-            share, from_=share.window_start, to=share.window_end, status=shares.share_status(share, now)
+            share,
+            from_=share.window_start,
+            to=share.window_end,
+            status=shares.share_status(share, now),
+            purpose_label=PurposeLabel(**listed.purpose.labels()),
         )
 
 
@@ -278,10 +295,14 @@ class AccessEntry(ResponseModel):
         f'"{access_log.FORMER_USER_NAME}" or "{access_log.FORMER_DEVICE_NAME}"; never a staff member'
     )
     camera_name: Omittable[str] = Field(description="the name of the contract's camera the entry is about, if any")
+    purpose_label: Omittable[PurposeLabel] = Field(
+        description="a share link's entries: the link's purpose (the `purpose` detail) in words"
+    )
 
     @classmethod
     def of(cls, entry: access_log.CustomerEntry) -> AccessEntry:
-        return cls.from_entity(entry, withheld=entry.withheld or None)
+        label = PurposeLabel(**entry.purpose_label) if entry.purpose_label else None
+        return cls.from_entity(entry, withheld=entry.withheld or None, purpose_label=label)
 
 
 class AccessLogPage(ResponseModel):

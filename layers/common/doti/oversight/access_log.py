@@ -18,7 +18,9 @@ device's name, resolved only among THIS contract's users and devices; staff are 
 (`STAFF_NAME`), never one employee, disclosures included (what a disclosure entry shows beyond that is fixed when it
 is written, see doti.oversight.disclosures); jobs are the service itself. `camera_name` names the camera of a
 camera-scoped entry (its `camera_id` detail, a disclosure's scope's, or its subject) when that camera is the
-contract's. The names of a page
+contract's. A share link's entries (created, viewed, revoked) carry the link's `purpose` code in their details, and
+`purpose_label` says it in words, Japanese and English (doti.viewing.share_purposes; a registered purpose `other` by
+the camera's text for it now). The names of a page
 cost one BatchGetItem per table (cameras, devices) and one query of the contract's users, whatever the page's length;
 a user or device since removed, or an id of another contract, gets the generic wording and never another tenant's
 name.
@@ -36,10 +38,11 @@ from typing import Any
 from doti import cursors
 from doti.accounts import roles
 from doti.contracts import terms
-from doti.entities import User
+from doti.entities import Camera, User
 from doti.errors import Forbidden, ValidationError
 from doti.oversight import audit
 from doti.store import registry as registry_store
+from doti.viewing import share_purposes
 
 MAX_PAGE = 200
 # The largest audit sequence number a page may continue from: JSON's safe integer, far beyond any chain's length,
@@ -58,6 +61,7 @@ FORMER_USER_NAME = "a former user"  # a user removed since, whose name is no lon
 FORMER_DEVICE_NAME = "a former device"
 _KIND_NAMES = {"staff": STAFF_NAME, "system": SYSTEM_NAME, "share": SHARE_NAME}
 _CAMERA_PREFIX = "cam_"
+_SHARE_ACTIONS = "share."
 
 
 # staff
@@ -112,6 +116,7 @@ class CustomerEntry:
     withheld: list[str]  # the detail keys left out, so the customer learns that something was
     actor_name: str = SYSTEM_NAME  # the actor in words (see the module's docstring)
     camera_name: str | None = None  # the contract's camera the entry is about, if any
+    purpose_label: dict[str, str] | None = None  # a share link's purpose in words, {"ja", "en"}
 
 
 def customer_entry(entry: audit.AuditEntry) -> CustomerEntry:
@@ -157,7 +162,7 @@ def with_names(contract_id: str, entries: list[CustomerEntry]) -> list[CustomerE
         users = {u.user_id: u.name.strip() or u.login_id for u in registry_store.users_of_contract(contract_id)}
     devices = {d.device_id: d.name for d in registry_store.devices_by_id(contract_id, actor_ids["device"]).values()}
     camera_ids = {camera_id for e in entries if (camera_id := _camera_of(e))}
-    cameras = {c.camera_id: c.name for c in registry_store.cameras_by_id(contract_id, camera_ids).values()}
+    cameras = registry_store.cameras_by_id(contract_id, camera_ids)
 
     def actor_name(entry: CustomerEntry) -> str:
         if entry.actor == "user":
@@ -166,7 +171,21 @@ def with_names(contract_id: str, entries: list[CustomerEntry]) -> list[CustomerE
             return devices.get(entry.actor_id or "", FORMER_DEVICE_NAME)
         return _KIND_NAMES.get(entry.actor, SYSTEM_NAME)
 
-    return [
-        replace(entry, actor_name=actor_name(entry), camera_name=cameras.get(_camera_of(entry) or ""))
-        for entry in entries
-    ]
+    def named(entry: CustomerEntry) -> CustomerEntry:
+        camera = cameras.get(_camera_of(entry) or "")
+        return replace(
+            entry,
+            actor_name=actor_name(entry),
+            camera_name=camera.name if camera else None,
+            purpose_label=_share_purpose(entry, camera),
+        )
+
+    return [named(entry) for entry in entries]
+
+
+def _share_purpose(entry: CustomerEntry, camera: Camera | None) -> dict[str, str] | None:
+    """A share entry's purpose in words; a view recorded before views named the purpose has none."""
+    purpose = entry.details.get("purpose")
+    if not entry.action.startswith(_SHARE_ACTIONS) or not isinstance(purpose, str):
+        return None
+    return share_purposes.describe(purpose, camera).labels()

@@ -492,7 +492,8 @@ class ShareModel(Model):
     frame_id = UnicodeAttribute(null=True)  # a one-frame share; otherwise the window below
     window_start = UTCDateTimeAttribute(null=True)
     window_end = UTCDateTimeAttribute(null=True)
-    purpose = UnicodeAttribute()
+    purpose = UnicodeAttribute()  # a code (doti.viewing.share_purposes); free text on links made before the codes
+    purpose_note = UnicodeAttribute(null=True)
     one_time = BooleanAttribute(default=False)
     created_by = UnicodeAttribute()  # user id
     created_at = UTCDateTimeAttribute()

@@ -489,17 +489,19 @@ def get_request(user: User, request_id: str, *, box: PersonalDataBox, now: datet
 
 
 def _disclosure_link(user: User, request: SubjectRequest, frame_id: str, now: datetime) -> tuple[str, str]:
-    """A one-time link to the frame, whose purpose is this request (doti.viewing.shares audits it)."""
+    """A one-time link to the frame, whose purpose is this request (doti.viewing.shares audits it); only this answer
+    makes a link for a request (the public POST /v1/shares refuses `request:` purposes)."""
     made = shares.create_share(
         user,
         shares.ShareRequest(
             camera_id=request.camera_id or "",
-            purpose=f"request:{request.request_id}",
+            purpose="",  # not read: the link answers the request
             expires_in=int(DISCLOSURE_LINK_LIFETIME.total_seconds()),
             frame_id=frame_id,
             one_time=True,
         ),
         now=now,
+        answering_request=request.request_id,
     )
     return made.share.share_id, public_url(f"/s/{made.token}")
 

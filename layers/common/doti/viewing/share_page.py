@@ -150,7 +150,10 @@ def refusal_page(refusal: shares.ShareRefusal) -> Page:
 def _facts(footage: shares.SharedFootage | shares.ShareInterstitial) -> str:
     share = footage.share
     rows = [(_bilingual("カメラ", "Camera"), escape(footage.camera_name))]
-    rows.append((_bilingual("目的", "Purpose"), escape(share.purpose)))
+    purpose = footage.purpose
+    rows.append((_bilingual("目的", "Purpose"), _bilingual(purpose.label("ja"), purpose.label("en"))))
+    if share.purpose_note:
+        rows.append((_bilingual("補足", "Note"), escape(share.purpose_note)))
     if share.window_start and share.window_end:
         rows.append((_bilingual("期間", "Period"), f"{_when(share.window_start)} &ndash; {_when(share.window_end)}"))
     rows.append((_bilingual("リンクの期限", "Link expires"), _when(share.expires_at)))

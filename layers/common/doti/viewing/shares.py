@@ -1,9 +1,11 @@
 """Share links (SPEC §6): purpose-scoped, expiring, revocable grants to one frame or to a camera's time window.
 
-A manager or owner creates a link for a recorded purpose (crime prevention, an accident, an insurance claim…) that
-expires within seven days. The holder of the link sees only what it grants: the one frame, or the frames of that
-camera captured in [from, to), read by key range between the window's frame-id bounds, so nothing captured before
-or after can appear, whatever the page's query string says. Every view mints fresh signed URLs.
+A manager or owner creates a link for a purpose the link names by its code (doti.viewing.share_purposes: one of the
+camera's registered purposes, or a statutory ground; a link answering a data-subject request is made only by answering
+it), with an optional note, that expires within seven days. The holder of the link sees only what it grants: the one
+frame, or the frames of that camera captured in [from, to), read by key range between the window's frame-id bounds,
+so nothing captured before or after can appear, whatever the page's query string says. Every view mints fresh signed
+URLs.
 
 A link grants recorded footage, not a live feed: a window may end at most MAX_WINDOW_END_AHEAD after the link is
 created (the ingest tolerance for device clocks), so a window ending days ahead cannot keep showing new frames until
@@ -26,7 +28,6 @@ the frame and spends the link. Other links show their footage on any opening, as
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import partial
@@ -39,19 +40,20 @@ from doti.entities import Camera, Contract, Frame, Share, User
 from doti.errors import NotFound, ValidationError
 from doti.oversight import audit
 from doti.store import frames as frame_store
+from doti.store import registry as registry_store
 from doti.store import shares as store
 from doti.store.objects import Storage
+from doti.viewing import share_purposes
 from doti.viewing.frames import SignedFrame, sign_frame
+from doti.viewing.share_purposes import SharePurpose
 
 MIN_LIFETIME = timedelta(minutes=1)
 MAX_LIFETIME = timedelta(days=7)
-MAX_PURPOSE_CHARS = 200
 PAGE_SIZE = 50  # frames per page of a window's share page (SPEC §12 caps pages at 200)
 # Frames may be captured up to 5 minutes ahead of the server's clock (doti.contracts.retention_policy.FUTURE_TOLERANCE).
 MAX_WINDOW_END_AHEAD = timedelta(minutes=5)
 ONE_TIME_URL_TTL = 300  # seconds: long enough to load a one-time page's images, not to pass its URLs on for long
 _MAX_TOKEN_CHARS = 128
-_CONTROL_CHARS = re.compile(r"[\x00-\x1f\x7f]")
 
 ACTIVE, EXPIRED, REVOKED, USED = "active", "expired", "revoked", "used"
 
@@ -59,12 +61,13 @@ ACTIVE, EXPIRED, REVOKED, USED = "active", "expired", "revoked", "used"
 @dataclass(frozen=True)
 class ShareRequest:
     camera_id: str
-    purpose: str
+    purpose: str  # a code of doti.viewing.share_purposes
     expires_in: int  # seconds
     frame_id: str | None = None
     start: datetime | None = None
     end: datetime | None = None
     one_time: bool = False
+    purpose_note: str | None = None
 
 
 @dataclass(frozen=True)
@@ -84,13 +87,13 @@ def _serving_contract(user: User, now: datetime) -> Contract:
     return contract
 
 
-def _purpose(text: str) -> str:
-    purpose = text.strip()
-    if not purpose or len(purpose) > MAX_PURPOSE_CHARS:
-        raise ValidationError(f"purpose must be 1 to {MAX_PURPOSE_CHARS} characters", field="purpose")
-    if _CONTROL_CHARS.search(purpose):
-        raise ValidationError("purpose must be one line of text", field="purpose")
-    return purpose
+def _purpose(request: ShareRequest, camera: Camera, answering_request: str | None) -> str:
+    """The purpose code the link stores. Only the caller answering a request names one (it has checked the request);
+    otherwise the camera's registration decides, after the camera itself is known to be the user's (a 404 first, so
+    another tenant's registration never shows in a refusal)."""
+    if answering_request is not None:
+        return share_purposes.request_code(answering_request)
+    return share_purposes.chosen(share_purposes.checked_form(request.purpose), camera)
 
 
 def _lifetime(expires_in: int) -> timedelta:
@@ -132,13 +135,21 @@ def _live_frame(camera_id: str, frame_id: str, now: datetime) -> Frame:
     return frame
 
 
-def create_share(user: User, request: ShareRequest, *, now: datetime) -> CreatedShare:
-    """A new link to a frame or a window of a camera the user may see; the token is returned once."""
+def create_share(
+    user: User, request: ShareRequest, *, now: datetime, answering_request: str | None = None
+) -> CreatedShare:
+    """A new link to a frame or a window of a camera the user may see; the token is returned once.
+
+    The link's purpose is `request.purpose`, which must be one of the camera's registered purposes or a statutory
+    ground. A link that answers data-subject request `answering_request` (the request's answer, never the public
+    route) has `request:<answering_request>` as its purpose instead, and `request.purpose` is not read.
+    """
     _serving_contract(user, now)
-    purpose = _purpose(request.purpose)
+    note = share_purposes.checked_note(request.purpose_note)
     lifetime = _lifetime(request.expires_in)
     _check_scope(request, now)
     camera = registry.camera_for_user(user, request.camera_id)
+    purpose = _purpose(request, camera, answering_request)
     if request.frame_id is not None:
         _live_frame(camera.camera_id, request.frame_id, now)
     token = tokens.new_token()
@@ -152,6 +163,7 @@ def create_share(user: User, request: ShareRequest, *, now: datetime) -> Created
         window_start=request.start,
         window_end=request.end,
         purpose=purpose,
+        purpose_note=note,
         one_time=request.one_time,
         created_by=user.user_id,
         created_at=now,
@@ -163,6 +175,7 @@ def create_share(user: User, request: ShareRequest, *, now: datetime) -> Created
         "from": format_optional(share.window_start),
         "to": format_optional(share.window_end),
         "purpose": share.purpose,
+        "purpose_note": share.purpose_note,
         "expires_at": format_rfc3339(share.expires_at),
         "one_time": share.one_time,
     }
@@ -179,14 +192,24 @@ def create_share(user: User, request: ShareRequest, *, now: datetime) -> Created
     return CreatedShare(share=share, token=token)
 
 
-def list_shares(user: User, *, now: datetime) -> list[Share]:
+@dataclass(frozen=True)
+class ListedShare:
+    share: Share
+    purpose: SharePurpose
+
+
+def list_shares(user: User, *, now: datetime) -> list[ListedShare]:
     """The contract's links that have not expired (revoked and used ones included), newest first, limited to the
-    cameras of the user's sites."""
+    cameras of the user's sites, each with its purpose in words (one batched read of their cameras)."""
     _serving_contract(user, now)
     found = [
         s for s in store.shares_of_contract(user.contract_id) if s.expires_at > now and roles.in_scope(user, s.site_id)
     ]
-    return sorted(found, key=lambda s: (s.created_at, s.share_id), reverse=True)
+    cameras = registry_store.cameras_by_id(user.contract_id, {s.camera_id for s in found})
+    return [
+        ListedShare(s, share_purposes.describe(s.purpose, cameras.get(s.camera_id)))
+        for s in sorted(found, key=lambda s: (s.created_at, s.share_id), reverse=True)
+    ]
 
 
 def revoke_share(user: User, share_id: str, *, now: datetime) -> None:
@@ -269,12 +292,14 @@ class ShareInterstitial:
 
     share: Share
     camera_name: str
+    purpose: SharePurpose
 
 
 @dataclass(frozen=True)
 class SharedFootage:
     share: Share
     camera_name: str
+    purpose: SharePurpose
     frames: list[SignedFrame]
     cursor: str | None  # where the next page starts; None on the last page
     paged: bool  # this is a later page of a window
@@ -301,21 +326,22 @@ def open_share(
         contract = _serving_contract_of(share, now)
         camera = _camera(share)
         frames, next_cursor = _granted_frames(share, cursor, now)
+        purpose = share_purposes.describe(share.purpose, camera)
         if share.one_time and not posted:
-            return ShareInterstitial(share, camera.name)  # read only: a preview bot's GET leaves no trace
+            return ShareInterstitial(share, camera.name, purpose)  # read only: a preview bot's GET leaves no trace
         _record_view(share, cursor, len(frames), now)
     except _Refused as refused:
         return ShareRefusal(refused.reason)
     ttl = _url_ttl(share, contract, now)
     signed = [sign_frame(frame, storage, ttl, now) for frame in frames]
-    return SharedFootage(share, camera.name, signed, next_cursor, paged=cursor is not None)
+    return SharedFootage(share, camera.name, purpose, signed, next_cursor, paged=cursor is not None)
 
 
 def _record_view(share: Share, cursor: str | None, frames: int, now: datetime) -> None:
     """Audit the view. A one-time link is spent in the entry's transaction: a failed write neither spends the link
     without its entry (its holder could never reload the page) nor records a view that did not happen."""
     action, subject = "share.viewed", share.share_id
-    details = {"camera_id": share.camera_id, "frames": frames, "after": cursor}
+    details = {"camera_id": share.camera_id, "purpose": share.purpose, "frames": frames, "after": cursor}
     actor = share_actor(share.share_id)
     if not share.one_time:
         audit.record(share.contract_id, actor=actor, action=action, subject=subject, details=details, now=now)
