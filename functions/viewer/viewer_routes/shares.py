@@ -6,7 +6,6 @@ its button POSTs the page's form to the same address, which shows the frame and 
 """
 
 from typing import Annotated
-from urllib.parse import urlsplit
 
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.params import Query
@@ -14,7 +13,7 @@ from aws_lambda_powertools.event_handler.router import APIGatewayRouter
 from aws_lambda_powertools.metrics import MetricUnit
 from pydantic import BaseModel, ConfigDict, Field
 
-from doti import openapi, runtime
+from doti import openapi, public_forms, runtime
 from doti.api.customer import Share, ShareCreated, ShareList
 from doti.clock import utcnow
 from doti.contracts import purposes
@@ -28,10 +27,8 @@ from viewer_routes.common import public, session, window
 router = APIGatewayRouter()
 public("/s/{token}")
 
-_FORM = "application/x-www-form-urlencoded"
 _MAX_FORM_BYTES = 1024  # the button's one field (open=1); more is not this page's form
 _FORM_FIELDS = ("open",)
-_DEFAULT_PORTS = {"http": 80, "https": 443}
 
 
 class ShareBody(BaseModel):
@@ -134,39 +131,17 @@ def open_share(
     return _page(shares.open_share(token, cursor, storage=runtime.storage(), now=utcnow()))
 
 
-def _origin(url: str) -> str | None:
-    """scheme://host:port of a URL or an Origin header, the port always written; None when it names no origin (the
-    opaque `null`, or not a URL)."""
-    try:
-        parts = urlsplit(url.strip())
-        scheme, host = parts.scheme.lower(), parts.hostname
-        port = parts.port or _DEFAULT_PORTS.get(scheme)
-    except ValueError:  # a port that is not a number, or out of range
-        return None
-    if scheme not in _DEFAULT_PORTS or not host or port is None:
-        return None
-    return f"{scheme}://{host}:{port}"
-
-
 def _from_another_site() -> bool:
-    """Whether the POST's Origin or Referer, when the browser sent them, names an origin other than the page's own
-    (the public base URL's, where links are). The token is the credential, so a POST without either is a client's
-    own; `Origin: null` (a sandboxed frame, a page hiding its origin) is another site, since the interstitial's
-    referrer policy lets the browser send its real origin."""
-    headers = lower_headers(router)
-    stated = [headers[name] for name in ("origin", "referer") if headers.get(name, "").strip()]
-    if not stated:
-        return False
-    ours = _origin(public_base_url())
-    return any(_origin(value) != ours for value in stated)
+    """Whether the POST names another origin than the links' own (doti.public_forms). The token is the credential, so
+    a POST without Origin or Referer is a client's own."""
+    return public_forms.from_another_site(lower_headers(router), public_base_url())
 
 
 def _check_form() -> None:
     """The button's form, as a browser posts it: URL-encoded and small; anything else is refused in the SPEC §10
     format, since no browser sends it. Its one field says nothing the address does not, so it is not read."""
-    content_type = lower_headers(router).get("content-type", "")
-    if content_type.split(";", 1)[0].strip().lower() != _FORM:
-        raise UnsupportedMediaType(f"post the page's form as {_FORM}")
+    if not public_forms.is_form(lower_headers(router).get("content-type", "")):
+        raise UnsupportedMediaType(f"post the page's form as {public_forms.FORM}")
     if len(raw_body(router)) > _MAX_FORM_BYTES:
         raise PayloadTooLarge("the form is too large", limit=_MAX_FORM_BYTES)
 
