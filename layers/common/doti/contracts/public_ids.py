@@ -10,8 +10,12 @@ requests never give one site two ids.
 from __future__ import annotations
 
 import secrets
+from datetime import datetime
 
-from doti.entities import Site
+from doti.contracts import contract_states
+from doti.contracts.contract_states import Capability
+from doti.entities import Contract, Site
+from doti.errors import NotFound
 from doti.public_urls import public_url
 from doti.store import registry as store
 
@@ -32,3 +36,16 @@ def ensure_public_id(site: Site) -> Site:
 def notice_url(site: Site) -> str:
     """The absolute address of the site's public notice page, on the configured public base URL."""
     return public_url(f"{NOTICE_PATH}{ensure_public_id(site).public_id}")
+
+
+def serving_site(public_id: str, now: datetime) -> tuple[Site, Contract] | None:
+    """The site of a public id and its contract, while the contract serves; None for every other case alike (an
+    unknown id, a contract pending, suspended or ended), so a public page says nothing of which it was."""
+    try:
+        site = store.site_by_public_id(public_id)
+        contract = store.get_contract(site.contract_id)
+    except NotFound:
+        return None
+    if contract_states.refusal(contract, Capability.SERVING, now) is not None:
+        return None
+    return site, contract

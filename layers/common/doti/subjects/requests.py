@@ -35,7 +35,7 @@ from typing import Any
 from doti import cursors, ids, tokens
 from doti.accounts import roles
 from doti.clock import format_optional, format_rfc3339
-from doti.contracts import contract_states, retention_policy, terms
+from doti.contracts import contract_states, public_ids, retention_policy, terms
 from doti.contracts.contract_states import Capability
 from doti.entities import Camera, Contract, Site, SubjectRequest, User
 from doti.errors import Conflict, NotFound, ValidationError
@@ -119,17 +119,6 @@ def camera_ref(public_id: str, camera_id: str) -> str:
 
 
 # ---------------------------------------------------------------- the public form
-
-
-def _serving_site(public_id: str, now: datetime) -> tuple[Site, Contract] | None:
-    try:
-        site = registry_store.site_by_public_id(public_id)
-        contract = registry_store.get_contract(site.contract_id)
-    except NotFound:
-        return None
-    if contract_states.refusal(contract, Capability.SERVING, now) is not None:
-        return None
-    return site, contract
 
 
 def _site_cameras(site: Site) -> list[Camera]:
@@ -279,7 +268,7 @@ def submit(
     """Accept a request made on a site's notice page; None when the page itself would be a 404 (an unknown id, a
     contract that does not serve). A filled honeypot is a 400 with nothing stored or counted. The same form sent
     again answers with the request it made, counted and stored once."""
-    found = _serving_site(public_id, now)
+    found = public_ids.serving_site(public_id, now)
     if found is None:
         return None
     site, contract = found

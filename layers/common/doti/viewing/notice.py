@@ -16,8 +16,7 @@ from datetime import datetime
 
 from doti.accounts import roles
 from doti.accounts.roles import Permission
-from doti.contracts import contract_states, public_ids, purposes, registry, terms
-from doti.contracts.contract_states import Capability
+from doti.contracts import public_ids, purposes, registry, terms
 from doti.entities import Camera, Contract, Site, User
 from doti.errors import NotFound
 from doti.store import registry as store
@@ -96,14 +95,8 @@ def _site_notice(contract: Contract, site: Site) -> SiteNotice:
 
 def notice_for(public_id: str, *, now: datetime) -> SiteNotice | None:
     """The notice of the site whose public id this is, while its contract serves; None for every other case alike."""
-    try:
-        site = store.site_by_public_id(public_id)
-        contract = store.get_contract(site.contract_id)
-    except NotFound:
-        return None
-    if contract_states.refusal(contract, Capability.SERVING, now) is not None:
-        return None
-    return _site_notice(contract, site)
+    found = public_ids.serving_site(public_id, now)
+    return _site_notice(found[1], found[0]) if found else None
 
 
 def signage_for(user: User, site_id: str, *, now: datetime) -> Signage:
