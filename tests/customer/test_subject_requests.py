@@ -369,6 +369,34 @@ def test_disclosing_makes_a_one_time_link_for_a_frame_of_the_window_shown_on_the
     assert link.encode() not in base64.b64decode(stored_answer["link_sealed"])  # sealed at rest
 
 
+def test_a_used_or_withdrawn_disclosure_link_is_no_longer_shown_and_the_page_says_why(world: World):
+    frame_id = ingest_frame_id(world, utcnow() - timedelta(minutes=10))
+    token = make_request(world)
+    owner = owner_token(world)
+    request_id = only_request(world)["request_id"]
+    share_id = body_of(answer(owner, request_id, {"action": "disclose", "frame_id": frame_id}))["answers"][0][
+        "share_id"
+    ]
+
+    # When the owner withdraws the link
+    revoked = viewer_call(
+        customer_event(
+            "viewer/list_cameras.json",
+            owner,
+            method="DELETE",
+            path=f"/v1/shares/{share_id}",
+            resource="/v1/shares/{share_id}",
+            path_parameters={"share_id": share_id},
+        )
+    )
+    assert revoked["statusCode"] == 204
+
+    # Then the status page no longer offers it, and says it was withdrawn
+    page = open_status(token)["body"]
+    assert "disclosure-link" not in page
+    assert "The disclosure link was withdrawn." in page_text(page)
+
+
 def test_deleting_goes_through_the_retention_job_with_receipts_and_a_visible_audit_entry(world: World):
     from doti.subjects.deletion import run_request_deletions
 

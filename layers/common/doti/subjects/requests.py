@@ -348,6 +348,7 @@ class StatusAnswer:
     link: str | None = None  # a disclosure's one-time link, while it can still be opened
     link_expires_at: datetime | None = None
     frames_deleted: int | None = None
+    link_state: str | None = None  # a disclosure's link: active, used, revoked or expired (doti.viewing.shares)
 
 
 @dataclass(frozen=True)
@@ -385,14 +386,19 @@ def status_of(token: str, *, box: PersonalDataBox, now: datetime) -> RequestStat
     return RequestStatus(request.request_id, request.kind, request.status, request.created_at, request.due_at, answers)
 
 
-def _status_answer(request: SubjectRequest, answer: Mapping[str, Any], box: PersonalDataBox, now: datetime):
+def _status_answer(
+    request: SubjectRequest, answer: Mapping[str, Any], box: PersonalDataBox, now: datetime
+) -> StatusAnswer:
+    """An answer as the status page shows it: a disclosure's link only while it can still be opened (not used, not
+    withdrawn, not expired), else what became of it."""
     at = datetime.fromisoformat(answer["at"])
-    link = expires = None
-    if answer.get("link_sealed") and answer.get("link_expires_at"):
+    link = expires = state = None
+    if answer.get("link_sealed") and answer.get("share_id"):
         expires = datetime.fromisoformat(answer["link_expires_at"])
-        if expires > now:
+        state = shares.state_of_share(request.contract_id, answer["share_id"], now)
+        if state == shares.ACTIVE:
             link = box.open(request.request_id, "link", base64.b64decode(answer["link_sealed"]))
-    return StatusAnswer(answer["action"], at, answer.get("text"), link, expires, answer.get("frames_deleted"))
+    return StatusAnswer(answer["action"], at, answer.get("text"), link, expires, answer.get("frames_deleted"), state)
 
 
 # ---------------------------------------------------------------- the viewer

@@ -14,6 +14,12 @@ from doti.viewing.notice_page import POLICY, bilingual, document, paragraphs
 from doti.viewing.share_page import Page
 
 _TITLE = "ご請求の状況 / Your request"
+# what became of a disclosure's one-time link, when it cannot be opened any more (doti.viewing.shares states)
+_LINK_STATES = {
+    "used": ("開示リンクはすでに使用されました(1回限り)。", "The disclosure link has been used (it opens once)."),
+    "revoked": ("開示リンクは取り消されました。", "The disclosure link was withdrawn."),
+    "expired": ("開示リンクの期限が切れました。", "The disclosure link has expired."),
+}
 
 
 def _time(moment: datetime) -> str:
@@ -44,8 +50,8 @@ def _answer(answer: StatusAnswer) -> str:
             f"{bilingual('開示された映像を見る(1回限り)', 'See the disclosed footage (opens once)')}</a></p>"
             f"<p>{bilingual('リンクの期限', 'The link works until')}: {until}</p>"
         )
-    elif answer.action == subject_requests.DISCLOSE:
-        parts.append(paragraphs("開示リンクの期限が切れました。", "The disclosure link has expired."))
+    elif answer.link_state is not None:
+        parts.append(paragraphs(*_LINK_STATES.get(answer.link_state, _LINK_STATES["expired"])))
     return "<li>" + "".join(parts) + "</li>"
 
 

@@ -256,6 +256,15 @@ def share_status(share: Share, now: datetime) -> str:
     return ACTIVE
 
 
+def state_of_share(contract_id: str, share_id: str, now: datetime) -> str:
+    """What became of one of the contract's links (a disclosure's, for the status page of the request it answered);
+    a link no longer stored (TTL, purge) is EXPIRED."""
+    try:
+        return share_status(store.share_of_contract(contract_id, share_id), now)
+    except NotFound:
+        return EXPIRED
+
+
 # the page a link holder opens
 
 
