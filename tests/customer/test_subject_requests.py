@@ -125,6 +125,10 @@ def test_a_request_is_stored_with_its_contact_sealed_and_the_person_gets_a_statu
     # And the audit log says a request came, without its text or contact
     entries, _ = audit.entries(world.contract_id, limit=100)
     (received,) = [e for e in entries if e.action == "subject_request.received"]
+    logged = get_json(owner_token(world), "/v1/access-log")["items"]
+    (shown,) = [e for e in logged if e["action"] == "subject_request.received"]
+    assert shown["actor"] == "public"
+    assert shown["actor_name"] == "a person filmed (the notice page's form)"
     assert received.customer_visible
     assert received.subject == item.request_id
     assert "hanako" not in str(received.details)

@@ -1725,7 +1725,7 @@ function actorText(entry) {
     if (former) return t(former);
     return entry.actor_name || t(`actor.${entry.actor}`);
   }
-  return ["staff", "system", "share"].includes(entry.actor) ? t(`actor.${entry.actor}`) : entry.actor_name || entry.actor;
+  return ["staff", "system", "share", "public"].includes(entry.actor) ? t(`actor.${entry.actor}`) : entry.actor_name || entry.actor;
 }
 
 function actionText(entry) {

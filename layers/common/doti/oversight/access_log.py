@@ -50,7 +50,14 @@ MAX_PAGE = 200
 MAX_SEQ = 2**53 - 1
 WITHHELD_KEY = "withheld_from_customer"
 _INTERNAL_KEYS = frozenset({WITHHELD_KEY, "staff_id", "staff_name"})
-_ACTOR_KINDS = {"staff": "staff", "job": "system", "user": "user", "device": "device", "share": "share"}
+_ACTOR_KINDS = {
+    "staff": "staff",
+    "job": "system",
+    "user": "user",
+    "device": "device",
+    "share": "share",
+    "public": "public",  # a person filmed, on a notice page's request form (doti.subjects.requests.ACTOR)
+}
 _CUSTOMER_OWNED_ACTORS = frozenset({"user", "device", "share"})
 # The words for actors that are not one of the customer's own named users or devices. Staff are the company as a
 # whole: the customer contracted with the company, and a staff member's name is not theirs to learn (nor an id).
@@ -59,7 +66,8 @@ SYSTEM_NAME = "the service (automatic)"
 SHARE_NAME = "a share link"
 FORMER_USER_NAME = "a former user"  # a user removed since, whose name is no longer kept
 FORMER_DEVICE_NAME = "a former device"
-_KIND_NAMES = {"staff": STAFF_NAME, "system": SYSTEM_NAME, "share": SHARE_NAME}
+PUBLIC_NAME = "a person filmed (the notice page's form)"
+_KIND_NAMES = {"staff": STAFF_NAME, "system": SYSTEM_NAME, "share": SHARE_NAME, "public": PUBLIC_NAME}
 _CAMERA_PREFIX = "cam_"
 _SHARE_ACTIONS = "share."
 
