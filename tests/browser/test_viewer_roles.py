@@ -138,6 +138,7 @@ def test_the_owner_console_invites_exports_and_explains_the_log(
     pending = page.locator("#invitation-list li").filter(has_text="Night guard")
     steps.press(pending.get_by_role("button"))
     expect(pending.get_by_role("button")).to_have_attribute("data-armed", "1")
+    steps.menu("#nav-cameras")
     with page.expect_response(lambda r: r.url.endswith("/v1/users") and r.request.method == "GET"):
         steps.menu("#nav-console")
     expect(pending.get_by_role("button")).to_have_attribute("data-armed", "1")
