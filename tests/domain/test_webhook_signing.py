@@ -9,6 +9,7 @@ import hashlib
 import hmac
 import re
 import secrets
+import time
 from pathlib import Path
 from typing import Any
 
@@ -208,3 +209,34 @@ def test_a_secret_outside_the_specs_bounds_is_not_used(secret: str):
 def test_signing_needs_a_secret():
     with pytest.raises(ValueError, match="at least one secret"):
         signing.headers([], MSG_ID, NOW, BODY)
+
+
+def readme_verify_webhook() -> Any:
+    """The receiver example of the README's "Webhooks (in progress)", run as written."""
+    section = README.read_text(encoding="utf-8").split("### Webhooks (in progress)", 1)[1]
+    code = section.split("```python\n", 1)[1].split("```", 1)[0]
+    namespace: dict[str, Any] = {}
+    exec(compile(code, "README.md", "exec"), namespace)  # noqa: S102 - our own README's example, checked
+    return namespace["verify_webhook"]
+
+
+def test_the_readme_receiver_example_accepts_our_webhooks_and_refuses_forgeries():
+    verify_webhook = readme_verify_webhook()
+    old, new = signing.new_secret(), signing.new_secret()
+    now = int(time.time())  # the example reads the clock itself; only the distance from it matters
+    sent = signing.headers([new, old], MSG_ID, now, BODY)
+
+    assert verify_webhook(new, sent, BODY)
+    assert verify_webhook(old, sent, BODY)
+    assert not verify_webhook(signing.new_secret(), sent, BODY)
+    assert not verify_webhook(new, sent, BODY + b" ")
+    assert not verify_webhook(new, sent | {"webhook-id": "msg_other"}, BODY)
+    assert not verify_webhook(new, signing.headers([new], MSG_ID, now - 301, BODY), BODY)
+    assert not verify_webhook(new, sent | {"webhook-timestamp": "²"}, BODY)
+    # and it agrees with the spec's vector, given a tolerance wide enough for that vector's 2021 timestamp
+    vector = {
+        "webhook-id": "msg_p5jXN8AQM9LWM0D4loKWxJek",
+        "webhook-timestamp": "1614265330",
+        "webhook-signature": "v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE=",
+    }
+    assert verify_webhook("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw", vector, b'{"test": 2432232314}', 10**10)
