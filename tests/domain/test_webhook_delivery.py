@@ -347,6 +347,13 @@ def test_a_signed_webhook_reaches_a_loopback_receiver_with_its_status_and_latenc
     signing.verify(secret, request.headers, request.body, now=1_764_800_000)
 
 
+def test_a_receiver_on_ipv6_loopback_gets_the_post_with_a_bracketed_host():
+    with running_receiver(host="::1") as receiver:
+        result = send(check_url(receiver.url(), allow_loopback=True), BODY, {})
+    assert (result.ok, result.status) == (True, 204)
+    assert [request.headers["host"] for request in receiver.received] == [f"[::1]:{receiver.port}"]
+
+
 @pytest.mark.parametrize("status", [400, 404, 410, 429, 500, 503])
 def test_an_answer_other_than_2xx_is_a_failure_with_its_status(status: int):
     with running_receiver(answer_status(status, b"nope")) as receiver:
@@ -395,12 +402,13 @@ def test_a_receiver_dripping_its_answer_cannot_hold_the_sender_past_the_deadline
 
 
 def test_nobody_listening_is_an_error_result_naming_the_address():
-    with running_receiver() as receiver:
-        checked = check_url(receiver.url(), allow_loopback=True)
-    result = send(checked, BODY, {}, timeout=1)
+    with socket.socket() as held:  # a port bound but not listening: connections to it are refused
+        held.bind(("127.0.0.1", 0))
+        port = held.getsockname()[1]
+        result = send(check_url(f"http://127.0.0.1:{port}/hooks", allow_loopback=True), BODY, {}, timeout=1)
     assert (result.ok, result.status) == (False, None)
     assert result.error is not None
-    assert result.error.startswith(f"OSError: could not connect to 127.0.0.1 port {receiver.port}: ")
+    assert result.error.startswith(f"OSError: could not connect to 127.0.0.1 port {port}: ")
 
 
 def test_the_next_checked_address_is_tried_when_one_does_not_answer():
@@ -460,7 +468,10 @@ def test_a_name_rebound_to_loopback_after_the_check_is_not_connected_to():
 
 
 def test_the_request_lands_on_the_checked_address_and_not_on_a_later_answer():
-    with running_receiver(host="127.0.0.2") as checked_one, running_receiver() as later_one:
+    with (
+        running_receiver(host="127.0.0.2") as checked_one,
+        running_receiver(host="127.0.0.1", port=checked_one.port) as later_one,
+    ):
         resolver = FakeResolver(["127.0.0.2"], ["127.0.0.1"])
         checked = check_url(f"http://{NAME}:{checked_one.port}/hooks", allow_loopback=True, resolver=resolver)
         with watched_sockets() as seen:

@@ -4,6 +4,7 @@ certificates let TLS be checked for a name while the server listens on 127.0.0.1
 
 from __future__ import annotations
 
+import socket
 import ssl
 import threading
 from collections.abc import Callable, Iterator
@@ -38,7 +39,8 @@ class Receiver:
     released: threading.Event = field(default_factory=threading.Event)  # set at the end: hanging answers return
 
     def url(self, path: str = "/hooks", *, scheme: str = "http", name: str | None = None) -> str:
-        return f"{scheme}://{name or self.host}:{self.port}{path}"
+        host = name or (f"[{self.host}]" if ":" in self.host else self.host)
+        return f"{scheme}://{host}:{self.port}{path}"
 
 
 def answer_status(status: int, body: bytes = b"", headers: dict[str, str] | None = None) -> Answer:
@@ -73,9 +75,10 @@ def answer_dripping(handler: BaseHTTPRequestHandler) -> None:
 
 @contextmanager
 def running_receiver(
-    answer: Answer | None = None, *, host: str = "127.0.0.1", tls: ssl.SSLContext | None = None
+    answer: Answer | None = None, *, host: str = "127.0.0.1", port: int = 0, tls: ssl.SSLContext | None = None
 ) -> Iterator[Receiver]:
-    """A receiver on `host` and a free port for the duration of the block (204 to everything unless told)."""
+    """A receiver on `host` and `port` (a free one unless told) for the duration of the block (204 to everything
+    unless told)."""
     respond = answer or answer_status(204)
 
     class Handler(BaseHTTPRequestHandler):
@@ -91,7 +94,10 @@ def running_receiver(
         def log_message(self, *args: object) -> None:
             pass
 
-    server = ThreadingHTTPServer((host, 0), Handler)
+    class Server(ThreadingHTTPServer):
+        address_family = socket.AF_INET6 if ":" in host else socket.AF_INET
+
+    server = Server((host, port), Handler)
     server.daemon_threads = True
     receiver = Receiver(host, server.server_address[1])
     server.receiver = receiver  # type: ignore[attr-defined]
