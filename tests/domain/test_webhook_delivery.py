@@ -112,6 +112,7 @@ def test_a_path_is_sent_percent_encoded():
         (f"https://{NAME}/\x00", "url must not contain spaces or control characters"),
         (f"https://{NAME}/" + "a" * 2048, "url is longer than 2048 characters"),
         ("https://hooks..example.test/", "url's host is not a valid host name"),
+        ("https://hooks.example.test../", "url's host is not a valid host name"),
         ("https://hooks.exa$mple.test/", "url's host is not a valid host name"),
         ("https://-hooks.example.test/", "url's host is not a valid host name"),
         ("https://" + "a" * 64 + ".example.test/", "url's host is not a valid host name"),

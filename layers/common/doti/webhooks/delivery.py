@@ -245,7 +245,7 @@ def _host(hostname: str, *, bracketed: bool) -> tuple[str, Address | None]:
             raise _refused("url's host is not a valid IPv6 address") from exc
         return str(address), address
     try:
-        host = hostname.rstrip(".").encode("idna").decode("ascii").lower()
+        host = hostname.removesuffix(".").encode("idna").decode("ascii").lower()
     except UnicodeError as exc:
         raise _refused("url's host is not a valid host name") from exc
     if len(host) > 253 or not _HOST_NAME.fullmatch(host):
