@@ -18,7 +18,7 @@ from doti.csp import style_source
 from doti.subjects import requests as subject_requests
 from doti.subjects.requests import Problem
 from doti.viewing.notice import CameraNotice, SiteNotice
-from doti.viewing.share_page import Page
+from doti.viewing.share_page import NO_REFERRER, SAME_ORIGIN, Page
 
 _CSS = (
     ":root{color-scheme:light dark}"
@@ -82,11 +82,11 @@ def paragraphs(ja: str, en: str) -> str:
     return f'<p>{escape(ja)}</p><p lang="en">{escape(en)}</p>'
 
 
-def document(title: str, body: str) -> str:
+def document(title: str, body: str, *, referrer: str = NO_REFERRER) -> str:
     return (
         '<!DOCTYPE html><html lang="ja"><head><meta charset="utf-8">'
         '<meta name="viewport" content="width=device-width, initial-scale=1">'
-        '<meta name="referrer" content="no-referrer">'
+        f'<meta name="referrer" content="{referrer}">'
         f"<title>{escape(title)}</title><style>{_CSS}</style></head><body><main>{body}</main></body></html>"
     )
 
@@ -286,7 +286,9 @@ def notice_page(notice: SiteNotice, form: RequestForm | None = None, status: int
         + _contact(notice)
         + _requests(notice, form)
     )
-    return Page(status, document(_TITLE, body), POLICY)
+    # The request form's POST must carry the page's origin (doti.public_forms refuses another site's): under
+    # no-referrer a browser sends `Origin: null` instead, so this page alone sends its referrer, to itself only.
+    return Page(status, document(_TITLE, body, referrer=SAME_ORIGIN), POLICY, referrer_policy=SAME_ORIGIN)
 
 
 def not_found_page() -> Page:
