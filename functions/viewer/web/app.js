@@ -30,8 +30,8 @@ const RECENT_EXPORTS = 10;
 // the menu entry of the owner console (users for owners; exports and the access log for managers too).
 const RIGHTS = {
   viewer: ["view"],
-  manager: ["view", "write_notes", "share", "export", "access_log"],
-  owner: ["view", "write_notes", "share", "export", "access_log", "manage_users", "register_purposes"],
+  manager: ["view", "write_notes", "share", "export", "access_log", "handle_requests"],
+  owner: ["view", "write_notes", "share", "export", "access_log", "handle_requests", "manage_users", "register_purposes"],
 };
 
 // The purpose codes (doti/contracts/purposes.py), in the order they are shown; their labels are i18n "purpose.<code>".
@@ -1438,6 +1438,7 @@ async function showConsole() {
   if (can("manage_users")) sections.push(showUsers());
   if (can("export")) sections.push(showExports());
   if (can("access_log")) sections.push(showAccessLog());
+  if (can("handle_requests")) sections.push(showRequests());
   const failed = (await Promise.allSettled(sections)).find((result) => result.status === "rejected");
   if (failed && state.token) showStatus(errorText(failed.reason), "error");
   if (can("export")) startPolling("console", () => refreshExports(), EXPORT_POLL_MS);
@@ -1797,6 +1798,287 @@ async function showConsoleNotices() {
   );
 }
 
+// ---- requests from the people filmed (Art. 2-4, issue 15 point 5)
+
+// What the API names (doti/subjects/requests.py); the labels are i18n "request.kind.*", "request.status.*",
+// "request.action.*" (the choices) and "request.answered.*" (the answers given). Disclosure and deletion need the
+// camera and window the person gave.
+const REQUEST_STATUSES = ["open", "deleting", "answered"];
+const REQUEST_ACTIONS = ["reply", "refuse", "disclose", "delete"];
+const TEXT_REQUIRED = ["reply", "refuse"]; // the API refuses these without a text
+const REQUEST_FRAMES = 24; // thumbnails offered at a time when choosing the frame to disclose
+
+// The request open in the console, kept while its footage is looked at and the console shown again; it belongs to
+// the user who opened it (the tab may be logged into by someone else). `frames`: the disclosure choices loaded.
+const requestDesk = { userId: null, requestId: null, request: null, frames: null };
+
+function openRequestId() {
+  return requestDesk.userId === state.me?.user_id ? requestDesk.requestId : null;
+}
+
+function requestLabel(group, code) {
+  const key = `request.${group}.${code}`;
+  return state.strings[state.lang]?.[key] ? t(key) : code;
+}
+
+function formatDue(value) {
+  return formatWith(value, { dateStyle: "medium", timeStyle: "short" });
+}
+
+// Newest first, as the API lists them. The open request's detail sits under its row (a phone reads straight down).
+async function showRequests(cursor = null) {
+  const page = await api("GET", `v1/requests${query({ cursor: cursor || "" })}`);
+  const rows = page.items.map(requestRow);
+  if (cursor) $("request-list").append(...rows);
+  else $("request-list").replaceChildren(...rows);
+  $("requests-empty").hidden = $("request-list").children.length > 0;
+  $("requests-more").hidden = !page.cursor;
+  $("requests-more").dataset.cursor = page.cursor || "";
+  if (!cursor) await placeRequestDetail();
+}
+
+function requestRow(request) {
+  const overdue = request.overdue === true;
+  const status = REQUEST_STATUSES.includes(request.status) ? request.status : "open";
+  const where = [request.site_name || siteLabel(request.site_id), request.camera_name].filter(Boolean).join(" · ");
+  const parts = [
+    el("strong", { text: requestLabel("kind", request.kind) }),
+    el("span", { className: `badge request-${status}`, text: requestLabel("status", status) }),
+  ];
+  // overdue in words as well as colour: the badge is read out, the row's border is only a cue
+  if (overdue) parts.push(el("span", { className: "badge overdue", text: t("requests.overdue") }));
+  parts.push(
+    el("span", { className: "request-where", text: where }),
+    el("span", { className: "nowrap" }, [`${t("requests.received")} `, timeOf(request.created_at, formatDue)]),
+    el("span", { className: "nowrap request-due" }, [`${t("requests.due")} `, timeOf(request.due_at, formatDue)]),
+  );
+  const attrs = { type: "button", "aria-expanded": "false", "aria-controls": "request-detail" };
+  const button = el("button", { className: "row-button", attrs }, parts);
+  button.addEventListener("click", () => toggleRequest(request.request_id));
+  const className = `row-item request${overdue ? " overdue" : ""}`;
+  return el("li", { className, attrs: { "data-request-id": request.request_id } }, [button]);
+}
+
+async function toggleRequest(requestId) {
+  const closing = openRequestId() === requestId;
+  requestDesk.userId = state.me.user_id;
+  requestDesk.requestId = closing ? null : requestId;
+  try {
+    await placeRequestDetail();
+    if (!closing) part("request-detail-heading").focus();
+  } catch (error) {
+    showStatus(errorText(error), "error");
+  }
+}
+
+// The detail moves under the open request's row, read afresh (text and contact come with the one request only).
+async function placeRequestDetail() {
+  const detail = requestDetailNode();
+  const requestId = openRequestId();
+  const row = requestId && $("request-list").querySelector(`li[data-request-id="${CSS.escape(requestId)}"]`);
+  for (const button of $("request-list").querySelectorAll(".row-button")) {
+    button.setAttribute("aria-expanded", String(button.parentElement === row));
+  }
+  if (!row) {
+    detail.hidden = true;
+    $("console-requests").append(detail);
+    return;
+  }
+  const request = await api("GET", `v1/requests/${enc(requestId)}`);
+  row.append(detail);
+  detail.hidden = false;
+  if (requestDesk.request?.request_id !== request.request_id) {
+    requestDesk.frames = null; // the disclosure choices were another request's
+    part("request-frames").replaceChildren();
+  }
+  requestDesk.request = request;
+  renderRequestDetail(request);
+}
+
+// Found once: while no request is open the node is kept in the panel, hidden. While the list is drawn again it is out
+// of the page for a moment, so its parts are found through it, never by document-wide id.
+let requestDetail = null;
+function requestDetailNode() {
+  requestDetail ||= $("request-detail");
+  return requestDetail;
+}
+
+function part(id) {
+  return requestDetailNode().querySelector(`#${id}`);
+}
+
+function hasFootage(request) {
+  return Boolean(request.camera_id && request.from && request.to);
+}
+
+function fact(label, ...value) {
+  return [el("dt", { text: label }), el("dd", {}, value)];
+}
+
+function timeOf(value, format = formatTime) {
+  return el("time", { text: format(value), attrs: { datetime: value } });
+}
+
+function renderRequestDetail(request) {
+  part("request-detail-heading").textContent = requestLabel("kind", request.kind);
+  const status = requestLabel("status", request.status);
+  const when = hasFootage(request) ? [timeOf(request.from), " – ", timeOf(request.to)] : [t("requests.no_window")];
+  const where = [request.site_name || siteLabel(request.site_id), request.camera_name || t("requests.no_camera")];
+  part("request-facts").replaceChildren(
+    ...fact(t("requests.reference"), el("span", { className: "reference", text: request.request_id })),
+    ...fact(t("requests.status"), request.overdue ? `${status} · ${t("requests.overdue")}` : status),
+    ...fact(t("requests.where"), where.join(" · ")),
+    ...fact(t("requests.window"), ...when),
+    ...fact(t("requests.received"), timeOf(request.created_at)),
+    ...fact(t("requests.due"), timeOf(request.due_at)),
+    ...fact(t("requests.text"), el("p", { className: "request-text", text: request.text || "" })),
+    ...fact(t("requests.contact"), el("span", { className: "request-contact", text: request.contact || "" })),
+  );
+  const footage = part("request-footage");
+  footage.hidden = !hasFootage(request);
+  if (hasFootage(request)) footage.href = `#/cameras/${enc(request.camera_id)}`;
+  part("request-answers").replaceChildren(...request.answers.map(answerItem));
+  part("request-answers-empty").hidden = request.answers.length > 0;
+  const deleting = request.status === "deleting"; // the API takes no answer until the deletion is done
+  part("request-deleting").hidden = !deleting;
+  part("request-answer-form").hidden = deleting;
+  for (const choice of requestDetailNode().querySelectorAll("[data-footage-only]")) {
+    choice.hidden = !hasFootage(request);
+  }
+  resetAnswerForm();
+}
+
+function answerItem(answer) {
+  const done = answer.frames_deleted !== undefined && answer.frames_deleted !== null;
+  const title = done ? tn("requests.frames_deleted", answer.frames_deleted) : requestLabel("answered", answer.action);
+  const item = el("li", { className: "request-answer" }, [
+    el("strong", { text: title }),
+    el("time", { text: formatTime(answer.at), attrs: { datetime: answer.at } }),
+  ]);
+  if (answer.frame_id) item.append(el("span", { className: "muted", text: t("requests.disclosed_frame") }));
+  if (answer.text) item.append(el("p", { text: answer.text }));
+  return item;
+}
+
+function chosenAction() {
+  const value = requestDetailNode().querySelector('input[name="request-action"]:checked')?.value;
+  return REQUEST_ACTIONS.includes(value) ? value : "reply";
+}
+
+function resetAnswerForm() {
+  part("request-answer-form").reset();
+  onRequestAction();
+}
+
+// The form follows the chosen answer: a text where one is needed, the window's frames for a disclosure, and a
+// deletion's button that asks once more.
+function onRequestAction() {
+  const action = chosenAction();
+  const text = part("request-answer-text");
+  text.required = TEXT_REQUIRED.includes(action);
+  part("request-text-label").textContent = t(text.required ? `requests.text_${action}` : "requests.text_optional");
+  part("request-action-hint").textContent = t(`requests.hint_${action}`);
+  // hidden and disabled: the frame choice (required) holds no other answer back
+  part("request-frames-wrap").hidden = part("request-frames-wrap").disabled = action !== "disclose";
+  const send =
+    action === "delete"
+      ? confirmButton(t("requests.delete"), () => answerRequest("delete"))
+      : el("button", { className: "primary", text: t("requests.send"), attrs: { type: "submit" } });
+  part("request-send").replaceChildren(send);
+  if (action === "disclose" && !requestDesk.frames) {
+    loadRequestFrames().catch((error) => showStatus(errorText(error), "error"));
+  }
+}
+
+// The frames of the request's camera in its window, oldest first, as thumbnails to choose one from.
+async function loadRequestFrames(cursor = null) {
+  const request = requestDesk.request;
+  const params = { from: request.from, to: request.to, order: "oldest", limit: String(REQUEST_FRAMES) };
+  if (cursor) params.cursor = cursor;
+  const page = await api("GET", `v1/cameras/${enc(request.camera_id)}/frames${query(params)}`);
+  if (requestDesk.request !== request) return; // another request was opened meanwhile
+  requestDesk.frames = [...(cursor ? requestDesk.frames || [] : []), ...page.items];
+  const choices = page.items.map(frameChoice);
+  if (cursor) part("request-frames").append(...choices);
+  else part("request-frames").replaceChildren(...choices);
+  part("request-frames-empty").hidden = requestDesk.frames.length > 0;
+  part("request-frames-more").hidden = !page.cursor;
+  part("request-frames-more").dataset.cursor = page.cursor || "";
+}
+
+function frameChoice(frame) {
+  const input = el("input", { attrs: { type: "radio", name: "request-frame", value: frame.frame_id, required: "" } });
+  const image = el("img", { attrs: { alt: "", loading: "lazy", decoding: "async" } }); // the time names the choice
+  const src = safeUrl(frame.thumbnail_url);
+  if (src) image.src = src;
+  const time = timeOf(frame.captured_at, (value) => formatWith(value, { timeStyle: "medium" }));
+  return el("li", {}, [el("label", { className: "frame-choice" }, [input, image, time])]);
+}
+
+async function sendRequestAnswer(event) {
+  event.preventDefault();
+  const action = chosenAction();
+  if (action === "delete") return; // its own button, which asks once more
+  try {
+    await answerRequest(action);
+  } catch (error) {
+    showStatus(errorText(error), "error");
+  }
+}
+
+async function answerRequest(action) {
+  const request = requestDesk.request;
+  const body = { action };
+  const text = part("request-answer-text").value.trim();
+  if (text) body.text = text;
+  if (action === "disclose") {
+    const frame = requestDetailNode().querySelector('input[name="request-frame"]:checked');
+    if (!frame) {
+      showStatus(t("requests.need_frame"), "error");
+      return;
+    }
+    body.frame_id = frame.value;
+  }
+  await api("POST", `v1/requests/${enc(request.request_id)}/answer`, body);
+  showStatus(t(action === "delete" ? "requests.deleting" : "requests.answered"));
+  await showRequests(); // the list (status, overdue) and the detail afresh
+}
+
+// One press: the camera's timeline at the request's window, through the timeline's own filters (its day, from and
+// to), so the date chip says what is shown and "clear" goes back to the camera's day.
+async function openRequestFootage(event) {
+  const request = requestDesk.request;
+  if (!request || !hasFootage(request)) return;
+  event.preventDefault();
+  const from = new Date(request.from).getTime();
+  $("filter-form").reset();
+  $("filter-day").value = dayOf(from);
+  $("filter-from").value = toLocalInput(from);
+  $("filter-to").value = toLocalInput(new Date(request.to).getTime());
+  state.dayBar = null;
+  try {
+    await loadTimeline(request.camera_id, readFilters());
+  } catch (error) {
+    showStatus(errorText(error), "error");
+    return;
+  }
+  location.hash = `#/cameras/${enc(request.camera_id)}`;
+}
+
+function wireRequests() {
+  $("request-answer-form").addEventListener("submit", sendRequestAnswer);
+  for (const radio of document.querySelectorAll('input[name="request-action"]')) {
+    radio.addEventListener("change", onRequestAction);
+  }
+  $("request-footage").addEventListener("click", openRequestFootage);
+  $("requests-more").addEventListener("click", () =>
+    showRequests($("requests-more").dataset.cursor).catch((error) => showStatus(errorText(error), "error")),
+  );
+  $("request-frames-more").addEventListener("click", () =>
+    loadRequestFrames($("request-frames-more").dataset.cursor).catch((error) => showStatus(errorText(error), "error")),
+  );
+}
+
 // ---------------------------------------------------------------- start
 
 function toggleLanguage() {
@@ -1838,6 +2120,7 @@ function wire() {
   $("purposes-form").addEventListener("submit", savePurposes);
   $("share-form").addEventListener("submit", createShare);
   $("share-copy").addEventListener("click", copyShare);
+  wireRequests();
   const image = $("frame-image");
   image.addEventListener("touchstart", onTouchStart, { passive: true });
   image.addEventListener("touchend", onTouchEnd, { passive: true });
