@@ -4,7 +4,8 @@ desktop, each page state checked with axe-core (serious and critical violations 
 A person uses the notice page's form in a browser that runs no script: a form with a missing text and a window older
 than the contract keeps (the demo contract keeps a day) comes back 422 listing both problems and keeping what was
 typed; corrected, it lands on the status page with its reference and status. An owner then finds the request in the
-console with its due date, opens it, looks at the camera's footage of the window in one press, discloses a frame,
+console with its due date (on the desktop, one moved past it in the stack's table: the row says "Overdue" in words
+until it is answered), opens it, looks at the camera's footage of the window in one press, discloses a frame,
 replies, and asks for the window's deletion (a button that asks twice); the status page, in a fresh browser, shows
 each answer and a disclosure link that opens on the share's interstitial. A viewer is offered no requests at all.
 
@@ -19,6 +20,7 @@ import secrets
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
+import boto3
 import pytest
 import requests
 from playwright.sync_api import Page, expect
@@ -98,6 +100,25 @@ def a_window() -> tuple[datetime, datetime]:
     """The last ten minutes to the minute, and the next two (the form takes minutes; the camera posts every second)."""
     now = datetime.now(UTC).replace(second=0, microsecond=0)
     return now - timedelta(minutes=10), now + timedelta(minutes=2)
+
+
+def make_overdue(web_stack: dict[str, Any], request_id: str) -> None:
+    """Moves the request's due date to yesterday in the stack's table: fourteen days pass, as far as the list knows."""
+    ddb = boto3.client(
+        "dynamodb",
+        endpoint_url=web_stack["aws_endpoint"],
+        region_name="us-east-1",
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",
+    )
+    [table] = [n for n in ddb.list_tables()["TableNames"] if n.endswith("-SubjectRequestsTable")]
+    yesterday = (datetime.now(UTC) - timedelta(days=1)).strftime("%Y-%m-%dT%H:%M:%S.%f+0000")  # PynamoDB's format
+    ddb.update_item(
+        TableName=table,
+        Key={"request_id": {"S": request_id}},
+        UpdateExpression="SET due_at = :due",
+        ExpressionAttributeValues={":due": {"S": yesterday}},
+    )
 
 
 def make_request(context_factory, viewport: Viewport, notice_url: str, screenshots, request_text: str) -> str:
@@ -184,7 +205,11 @@ def test_an_owner_handles_a_request_from_the_console_end_to_end(
     asked = f"Red coat at the entrance ({secrets.token_hex(3)}). Please show me the footage."
     status_url = make_request(context_factory, viewport, notice_url, screenshots, asked)
     request_id = status_url.rsplit("/r/", 1)[1].split(".", 1)[0]
+    overdue = viewport_name == "desktop"  # the desktop's request has passed its due date, the phone's has not
+    if overdue:
+        make_overdue(web_stack, request_id)
     listed = demo_owner.get(f"/v1/requests/{request_id}").json()
+    assert listed["overdue"] is overdue
     owner = invite(web_stack, demo_owner, "owner")
     page = context_factory(viewport).new_page()
     steps = Steps(page, viewport, screenshots, prefix="requests-")
@@ -197,7 +222,10 @@ def test_an_owner_handles_a_request_from_the_console_end_to_end(
     expect(row).to_contain_text(text(viewport, "request.status.open"))
     expect(row.locator(".request-due")).to_contain_text(text(viewport, "requests.due"))
     expect(row.locator(".request-due time")).to_have_attribute("datetime", listed["due_at"])
-    expect(row).not_to_contain_text(text(viewport, "requests.overdue"))  # due in 14 days
+    # and an overdue one says so in words (its red edge is only a cue)
+    expect(row.locator(".badge.overdue")).to_have_count(1 if overdue else 0)
+    if overdue:
+        expect(row.locator(".badge.overdue")).to_have_text(text(viewport, "requests.overdue"))
     row.scroll_into_view_if_needed()
     steps.shot("list")
 
@@ -252,6 +280,7 @@ def test_an_owner_handles_a_request_from_the_console_end_to_end(
     expect(detail.locator("#request-answers li")).to_have_count(1)
     expect(detail.locator("#request-answers li")).to_contain_text(text(viewport, "request.answered.disclose"))
     expect(row.locator(".row-button")).to_contain_text(text(viewport, "request.status.answered"))
+    expect(row.locator(".badge.overdue")).to_have_count(0)  # answered: no longer overdue
     steps.shot("disclosed")
 
     # And the person's status page, in a fresh browser, shows the answer with a one-time link that opens on the
