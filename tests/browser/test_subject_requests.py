@@ -330,6 +330,13 @@ def test_an_owner_handles_a_request_from_the_console_end_to_end(
     status.goto(status_url)
     expect(status.locator(".status")).to_contain_text("Deletion in progress")
 
+    # And logging out leaves nothing of the request in the page (its text and contact are a person's data)
+    steps.menu("#logout")
+    expect(page.locator("#view-login")).to_be_visible()
+    expect(page.locator("#request-list li")).to_have_count(0)
+    expect(page.locator(".request-contact, .request-text")).to_have_count(0)
+    assert CONTACT not in page.content()
+
 
 def test_a_viewer_is_offered_no_requests(context_factory, web_stack, demo_owner: Customer, screenshots):
     # Given a viewer of the demo contract, logged in on a desktop

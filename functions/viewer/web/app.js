@@ -300,6 +300,7 @@ function endSession() {
   state.frame = null;
   state.notices = [];
   state.dayBar = null;
+  forgetRequests();
   sessionStorage.removeItem(TOKEN_KEY);
   stopPolling();
   closeMenu();
@@ -1808,12 +1809,19 @@ const REQUEST_ACTIONS = ["reply", "refuse", "disclose", "delete"];
 const TEXT_REQUIRED = ["reply", "refuse"]; // the API refuses these without a text
 const REQUEST_FRAMES = 24; // thumbnails offered at a time when choosing the frame to disclose
 
-// The request open in the console, kept while its footage is looked at and the console shown again; it belongs to
-// the user who opened it (the tab may be logged into by someone else). `frames`: the disclosure choices loaded.
-const requestDesk = { userId: null, requestId: null, request: null, frames: null };
+// The request open in the console, kept while its footage is looked at and the console shown again (forgotten at
+// logout). `frames`: the disclosure choices loaded.
+const requestDesk = { requestId: null, request: null, frames: null };
 
-function openRequestId() {
-  return requestDesk.userId === state.me?.user_id ? requestDesk.requestId : null;
+// Logging out leaves nothing of a person's request (text, contact) in the page or in memory.
+function forgetRequests() {
+  Object.assign(requestDesk, { requestId: null, request: null, frames: null });
+  const detail = requestDetailNode();
+  detail.hidden = true;
+  $("console-requests").append(detail);
+  for (const id of ["request-facts", "request-answers", "request-frames"]) part(id).replaceChildren();
+  part("request-answer-form").reset(); // a reply half typed
+  $("request-list").replaceChildren();
 }
 
 function requestLabel(group, code) {
@@ -1821,7 +1829,7 @@ function requestLabel(group, code) {
   return state.strings[state.lang]?.[key] ? t(key) : code;
 }
 
-function formatDue(value) {
+function formatMinute(value) {
   return formatWith(value, { dateStyle: "medium", timeStyle: "short" });
 }
 
@@ -1849,8 +1857,8 @@ function requestRow(request) {
   if (overdue) parts.push(el("span", { className: "badge overdue", text: t("requests.overdue") }));
   parts.push(
     el("span", { className: "request-where", text: where }),
-    el("span", { className: "nowrap" }, [`${t("requests.received")} `, timeOf(request.created_at, formatDue)]),
-    el("span", { className: "nowrap request-due" }, [`${t("requests.due")} `, timeOf(request.due_at, formatDue)]),
+    el("span", { className: "nowrap" }, [`${t("requests.received")} `, timeOf(request.created_at, formatMinute)]),
+    el("span", { className: "nowrap request-due" }, [`${t("requests.due")} `, timeOf(request.due_at, formatMinute)]),
   );
   const attrs = { type: "button", "aria-expanded": "false", "aria-controls": "request-detail" };
   const button = el("button", { className: "row-button", attrs }, parts);
@@ -1860,8 +1868,7 @@ function requestRow(request) {
 }
 
 async function toggleRequest(requestId) {
-  const closing = openRequestId() === requestId;
-  requestDesk.userId = state.me.user_id;
+  const closing = requestDesk.requestId === requestId;
   requestDesk.requestId = closing ? null : requestId;
   try {
     await placeRequestDetail();
@@ -1874,7 +1881,7 @@ async function toggleRequest(requestId) {
 // The detail moves under the open request's row, read afresh (text and contact come with the one request only).
 async function placeRequestDetail() {
   const detail = requestDetailNode();
-  const requestId = openRequestId();
+  const requestId = requestDesk.requestId;
   const row = requestId && $("request-list").querySelector(`li[data-request-id="${CSS.escape(requestId)}"]`);
   for (const button of $("request-list").querySelectorAll(".row-button")) {
     button.setAttribute("aria-expanded", String(button.parentElement === row));
