@@ -1958,10 +1958,7 @@ function renderRequestDetail(request) {
 function answerItem(answer) {
   const done = answer.frames_deleted !== undefined && answer.frames_deleted !== null;
   const title = done ? tn("requests.frames_deleted", answer.frames_deleted) : requestLabel("answered", answer.action);
-  const item = el("li", { className: "request-answer" }, [
-    el("strong", { text: title }),
-    el("time", { text: formatTime(answer.at), attrs: { datetime: answer.at } }),
-  ]);
+  const item = el("li", { className: "request-answer" }, [el("strong", { text: title }), timeOf(answer.at)]);
   if (answer.frame_id) item.append(el("span", { className: "muted", text: t("requests.disclosed_frame") }));
   if (answer.text) item.append(el("p", { text: answer.text }));
   return item;
@@ -2081,9 +2078,10 @@ function wireRequests() {
   $("requests-more").addEventListener("click", () =>
     showRequests($("requests-more").dataset.cursor).catch((error) => showStatus(errorText(error), "error")),
   );
-  $("request-frames-more").addEventListener("click", () =>
-    loadRequestFrames($("request-frames-more").dataset.cursor).catch((error) => showStatus(errorText(error), "error")),
-  );
+  $("request-frames-more").addEventListener("click", () => {
+    const cursor = part("request-frames-more").dataset.cursor;
+    loadRequestFrames(cursor).catch((error) => showStatus(errorText(error), "error"));
+  });
 }
 
 // ---------------------------------------------------------------- start
