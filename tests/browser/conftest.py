@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import requests
 from playwright.sync_api import expect
 
 from infra.chromium import CHROMIUM_ARGS, chromium_path
@@ -60,6 +61,17 @@ def screenshots() -> Path:
 @pytest.fixture(scope="session")
 def staff(web_stack) -> Staff:
     return Staff(web_stack["api_url"], web_stack["staff_api_key"])
+
+
+@pytest.fixture(scope="session")
+def notice_url(web_stack, staff: Staff) -> str:
+    """The demo site's notice URL, as the staff listing gives it."""
+    response = requests.get(
+        f"{web_stack['api_url']}/v1/admin/contracts/{web_stack['contract_id']}/sites", headers=staff.headers, timeout=30
+    )
+    assert response.status_code == 200, response.text
+    (site,) = [s for s in response.json()["items"] if s["site_id"] == web_stack["site_id"]]
+    return site["notice_url"]
 
 
 @pytest.fixture(scope="session")

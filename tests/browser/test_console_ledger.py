@@ -9,27 +9,18 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import boto3
 import pytest
 import requests
 from playwright.sync_api import expect
 
-from tests.browser.viewer_support import VIEWPORTS, Steps, counted, invite, log_in, text
+from tests.browser.viewer_support import VIEWPORTS, Steps, counted, invite, log_in, stack_table, text
 
 pytestmark = pytest.mark.local_stack
 
 
 def _receipts_table(web_stack: dict[str, Any]) -> tuple[Any, str]:
     """The local stack's deletion receipts table, in its moto server."""
-    ddb = boto3.client(
-        "dynamodb",
-        endpoint_url=web_stack["aws_endpoint"],
-        region_name="us-east-1",
-        aws_access_key_id="testing",
-        aws_secret_access_key="testing",
-    )
-    [name] = [n for n in ddb.list_tables()["TableNames"] if n.endswith("-DeletionReceiptsTable")]
-    return ddb, name
+    return stack_table(web_stack, "DeletionReceiptsTable")
 
 
 def _put_receipt(web_stack: dict[str, Any], day: str, **numbers: int) -> None:

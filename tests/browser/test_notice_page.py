@@ -14,29 +14,17 @@ from typing import Any
 import cv2
 import numpy as np
 import pytest
-import requests
 
 from doti.contracts import purposes
 from doti.viewing import signage
 from doti.viewing.notice import CameraNotice, Signage, SiteNotice
 from tests.browser.viewer_support import VIEWPORTS, Steps
-from tests.local_stack.http import Customer, Staff
+from tests.local_stack.http import Customer
 
 pytestmark = pytest.mark.local_stack
 
 SIGN_URL = "https://sign.test/sign.svg"  # where the test serves the downloaded file to Chromium, as a file it opens
 A4_AT_96_DPI = {"width": 794, "height": 1123}
-
-
-@pytest.fixture(scope="module")
-def notice_url(web_stack, staff: Staff) -> str:
-    """The demo site's notice URL, as the staff listing gives it."""
-    response = requests.get(
-        f"{web_stack['api_url']}/v1/admin/contracts/{web_stack['contract_id']}/sites", headers=staff.headers, timeout=30
-    )
-    assert response.status_code == 200, response.text
-    (site,) = [s for s in response.json()["items"] if s["site_id"] == web_stack["site_id"]]
-    return site["notice_url"]
 
 
 def decoded_qr(png: bytes) -> str:

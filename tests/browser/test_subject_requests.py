@@ -20,29 +20,17 @@ import secrets
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
-import boto3
 import pytest
 import requests
 from playwright.sync_api import Page, expect
 
-from tests.browser.viewer_support import VIEWPORTS, Steps, Viewport, invite, log_in, text, wait_loaded
-from tests.local_stack.http import Customer, Staff
+from tests.browser.viewer_support import VIEWPORTS, Steps, Viewport, invite, log_in, stack_table, text, wait_loaded
+from tests.local_stack.http import Customer
 
 pytestmark = pytest.mark.local_stack
 
 JST = timezone(timedelta(hours=9))  # the form's times are the site's local time (doti.subjects.requests.JST)
 CONTACT = "hanako@example.jp"
-
-
-@pytest.fixture(scope="module")
-def notice_url(web_stack, staff: Staff) -> str:
-    """The demo site's notice URL, as the staff listing gives it."""
-    response = requests.get(
-        f"{web_stack['api_url']}/v1/admin/contracts/{web_stack['contract_id']}/sites", headers=staff.headers, timeout=30
-    )
-    assert response.status_code == 200, response.text
-    (site,) = [s for s in response.json()["items"] if s["site_id"] == web_stack["site_id"]]
-    return site["notice_url"]
 
 
 def local(moment: datetime) -> str:
@@ -104,14 +92,7 @@ def a_window() -> tuple[datetime, datetime]:
 
 def make_overdue(web_stack: dict[str, Any], request_id: str) -> None:
     """Moves the request's due date to yesterday in the stack's table: fourteen days pass, as far as the list knows."""
-    ddb = boto3.client(
-        "dynamodb",
-        endpoint_url=web_stack["aws_endpoint"],
-        region_name="us-east-1",
-        aws_access_key_id="testing",
-        aws_secret_access_key="testing",
-    )
-    [table] = [n for n in ddb.list_tables()["TableNames"] if n.endswith("-SubjectRequestsTable")]
+    ddb, table = stack_table(web_stack, "SubjectRequestsTable")
     yesterday = (datetime.now(UTC) - timedelta(days=1)).strftime("%Y-%m-%dT%H:%M:%S.%f+0000")  # PynamoDB's format
     ddb.update_item(
         TableName=table,

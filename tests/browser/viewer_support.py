@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import boto3
 import requests
 from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import Locator, Page, expect
@@ -171,3 +172,16 @@ def log_in(page: Page, steps: Steps, web_stack: dict[str, Any], account: Account
     steps.press(page.locator("#login-form button[type=submit]"))
     expect(page.locator("#view-cameras")).to_be_visible()
     expect(page.locator("#user-name")).to_have_text(account.name)
+
+
+def stack_table(web_stack: dict[str, Any], logical_id: str) -> tuple[Any, str]:
+    """A DynamoDB client on the local stack's moto server, and the name of the table made for `logical_id`."""
+    ddb = boto3.client(
+        "dynamodb",
+        endpoint_url=web_stack["aws_endpoint"],
+        region_name="us-east-1",
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",
+    )
+    [name] = [n for n in ddb.list_tables()["TableNames"] if n.endswith(f"-{logical_id}")]
+    return ddb, name
