@@ -132,7 +132,7 @@ class Tenant:
     def request_id(self) -> str:
         """A request from a person filmed at the tenant's site, made on its notice page's form."""
         form = subject_requests.open_form(self.world.site_id)
-        fields = subject_requests.form_fields(form, utcnow(), kind="question", camera="", **{"from": "", "to": ""})
+        fields = subject_requests.form_fields(form, utcnow(), kind="question", camera_id="", **{"from": "", "to": ""})
         subject_requests.status_token(subject_requests.post_form(form, fields))
         (item,) = subject_requests.listed_requests(self.caller(roles.OWNER).token)
         return item["request_id"]

@@ -13,10 +13,14 @@ from aws_lambda_powertools.utilities import parameters
 
 from doti import runtime
 from doti.clock import utcnow
+from doti.contracts import registry
+from doti.jobs.suspension import run_suspension
 from doti.oversight import audit
 from doti.store.models import ContractModel, SubjectRequestModel
 from doti.subjects import requests as subject_requests
-from tests.support import World, admin_call, api_event, assert_error, body_of, customer_event
+from doti.subjects.deletion import run_request_deletions
+from tests.support import World, admin_call, api_event, assert_error, body_of, camera_consents, customer_event
+from tests.support.mail import sent_mails
 from tests.support.moto import PUBLIC_BASE_URL
 from tests.support.subject_requests import (
     form_fields,
@@ -166,7 +170,7 @@ def test_the_contact_never_reaches_the_logs(world: World, capsys):
     [
         ({"kind": "", "contact": "", "text": ""}, ["ご請求の種類", "ご連絡先", "ご請求の内容"]),
         ({"text": "x" * (subject_requests.MAX_TEXT + 1)}, ["2000"]),
-        ({"camera": ""}, ["camera that filmed you"]),
+        ({"camera_id": "cam_elsewhere"}, ["camera from the list"]),
         ({"from": "", "to": ""}, ["roughly when"]),
         ({"contact": "two\nlines"}, ["cannot be used"]),
     ],
@@ -209,11 +213,59 @@ def test_a_window_outside_retention_or_in_the_future_or_too_long_is_refused_plai
 
 
 def test_a_question_needs_no_camera_or_window(world: World):
-    make_request(world, kind="question", camera="", **{"from": "", "to": ""})
+    make_request(world, kind="question", camera_id="", **{"from": "", "to": ""})
     (item,) = stored(world.contract_id)
     assert item.kind == "question"
     assert item.camera_id is None
     assert item.window_start is None
+
+
+@pytest.mark.parametrize("kind", ["disclosure", "stop_use", "delete", "question"])
+def test_each_kind_of_the_published_form_is_taken(world: World, kind):
+    make_request(world, kind=kind)
+    (item,) = stored(world.contract_id)
+    assert item.kind == kind
+
+
+def test_a_camera_may_be_named_by_its_id_or_left_out_on_a_site_of_one_camera(world: World):
+    # a client that knows the camera's id may send it instead of the page's reference
+    make_request(world, camera_id=world.camera_id)
+    # left out on a site with one camera: that camera
+    make_request(world, camera_id="")
+    assert {item.camera_id for item in stored(world.contract_id)} == {world.camera_id}
+    # another site's camera is not one of this page's
+    form = open_form(world.site_id)
+    annex = add_site(world)
+    refused = post_form(form, form_fields(form, utcnow(), camera_id=annex.camera_id))
+    assert refused["statusCode"] == 422
+    assert "camera from the list" in problems_of(refused)
+
+
+def test_when_the_person_named_no_camera_the_answer_names_one_of_the_sites(world: World):
+
+    # Given a site with two cameras, and a deletion request that names neither
+    now = utcnow()
+
+    registry.create_camera(world.contract_id, world.site_id, "Back door", now, consents=camera_consents(now))
+    inside = ingest_frame_id(world, now - timedelta(minutes=10))
+    token = make_request(world, kind="delete", camera_id="")
+    owner = owner_token(world)
+    request_id = only_request(world)["request_id"]
+    assert only_request(world)["camera_id"] is None
+
+    # Then deleting needs a camera, one of the request's site
+    assert_error(answer(owner, request_id, {"action": "delete"}), 422, "validation_error")
+    annex = add_site(world)
+    wrong = answer(owner, request_id, {"action": "delete", "camera_id": annex.camera_id})
+    assert_error(wrong, 422, "validation_error")
+    chosen = answer(owner, request_id, {"action": "delete", "camera_id": world.camera_id})
+    assert chosen["statusCode"] == 200, chosen["body"]
+    assert body_of(chosen)["camera_id"] == world.camera_id
+
+    # And the retention job deletes that camera's footage of the window
+    run_request_deletions(storage=runtime.storage(), now=utcnow(), remaining_ms=lambda: 900_000.0)
+    assert inside not in listed_ids(owner, world.camera_id)
+    assert "Frames deleted: 1" in page_text(open_status(token)["body"])
 
 
 def test_a_filled_honeypot_is_refused_and_counts_against_no_limit(world: World):
@@ -402,12 +454,11 @@ def test_a_used_or_withdrawn_disclosure_link_is_no_longer_shown_and_the_page_say
 
 
 def test_deleting_goes_through_the_retention_job_with_receipts_and_a_visible_audit_entry(world: World):
-    from doti.subjects.deletion import run_request_deletions
 
     now = utcnow()
     inside = [ingest_frame_id(world, now - timedelta(minutes=m)) for m in (5, 10, 15)]
     kept = ingest_frame_id(world, now - timedelta(hours=2))
-    token = make_request(world, kind="stop_or_delete")
+    token = make_request(world, kind="delete")
     owner = owner_token(world)
     request_id = only_request(world)["request_id"]
 
@@ -439,11 +490,9 @@ def test_deleting_goes_through_the_retention_job_with_receipts_and_a_visible_aud
 
 @pytest.mark.isolated  # the job takes every due item in the tables
 def test_an_overdue_request_is_noticed_once_by_the_suspension_job(world: World):
-    from doti.jobs.suspension import run_suspension
-    from tests.support.mail import sent_mails
 
     make_request(world)
-    make_request(world, kind="question", camera="", **{"from": "", "to": ""})
+    make_request(world, kind="question", camera_id="", **{"from": "", "to": ""})
     owner = owner_token(world)
     answered, waiting = sorted(listed_requests(owner), key=lambda i: i["kind"] != "question")
     answer(owner, answered["request_id"], {"action": "reply", "text": "No footage of the street is kept."})

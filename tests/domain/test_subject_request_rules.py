@@ -35,11 +35,11 @@ def test_a_form_from_another_origin_is_recognised(headers, foreign):
 
 def test_a_form_body_gives_the_first_value_of_each_wanted_field_and_nothing_else():
     body = b"kind=question&kind=disclosure&text=a%20b+c&extra=1&contact="
-    assert public_forms.read_form(body, ("kind", "text", "contact", "camera")) == {
+    assert public_forms.read_form(body, ("kind", "text", "contact", "camera_id")) == {
         "kind": "question",
         "text": "a b c",
         "contact": "",
-        "camera": "",
+        "camera_id": "",
     }
 
 

@@ -783,7 +783,7 @@ def _form_fields(stack: Stack, tenant: Tenant, kind: str) -> dict[str, str]:
     return {
         "form_token": f"fault-form-{tenant.contract_id}",
         "kind": kind,
-        "camera": camera,
+        "camera_id": camera,
         "from": (now - timedelta(minutes=30)).strftime("%Y-%m-%dT%H:%M"),
         "to": now.strftime("%Y-%m-%dT%H:%M"),
         "contact": "hanako@example.jp",
@@ -849,7 +849,7 @@ class SubjectRequestDeletion(Scenario):
         now = stack.clock.now()
         for label, age in (("in1", 20), ("in2", 10), ("out", 120)):
             ingested(stack, tenant, label, now - timedelta(minutes=age))
-        answer = stack.api(VIEWER, _request_form_event(tenant, _form_fields(stack, tenant, "stop_or_delete")))
+        answer = stack.api(VIEWER, _request_form_event(tenant, _form_fields(stack, tenant, "delete")))
         assert answer.status == 303, answer
         (request,) = _subject_requests(tenant)
         tenant.data["request_id"] = request.request_id

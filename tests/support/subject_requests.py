@@ -64,7 +64,7 @@ def form_fields(form: OpenedForm, now: datetime, **fields: str) -> dict[str, str
     values = {
         "form_token": secrets.token_urlsafe(24),
         "kind": "disclosure",
-        "camera": next(iter(form.cameras.values()), ""),
+        "camera_id": next(iter(form.cameras.values()), ""),
         "from": local(now - timedelta(minutes=30)),
         "to": local(now),
         "contact": "hanako@example.jp",

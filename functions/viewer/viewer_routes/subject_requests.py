@@ -133,6 +133,9 @@ class AnswerBody(BaseModel):
         default=None, max_length=subject_requests.MAX_ANSWER_TEXT, description="the reason of a refusal, a reply"
     )
     frame_id: str | None = Field(default=None, max_length=64, description="disclose: the frame to share, once")
+    camera_id: str | None = Field(
+        default=None, max_length=64, description="disclose, delete: the camera, when the person named none"
+    )
 
 
 @router.post("/v1/requests/<request_id>/answer", responses=openapi.answers(200, 404, 409))
@@ -140,6 +143,8 @@ def answer_request(request_id: str, body: AnswerBody) -> Response[SubjectRequest
     """Answer: disclose one frame of the window by a one-time link on the status page, refuse with a reason, delete
     the window's footage (done by the retention job within the hour), or reply in text."""
     _, user = session(router)
-    answer = subject_requests.Answer(action=body.action, text=body.text, frame_id=body.frame_id)
+    answer = subject_requests.Answer(
+        action=body.action, text=body.text, frame_id=body.frame_id, camera_id=body.camera_id
+    )
     view = subject_requests.answer_request(user, request_id, answer, box=runtime.personal_data_box(), now=utcnow())
     return json_response(200, SubjectRequestItem.of(view, whole=True))

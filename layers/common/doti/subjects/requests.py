@@ -28,14 +28,14 @@ import hmac
 import re
 from collections.abc import Mapping
 from contextlib import suppress
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from doti import cursors, ids, tokens
 from doti.accounts import roles
 from doti.clock import format_optional, format_rfc3339
-from doti.contracts import contract_states, public_ids, retention_policy, terms
+from doti.contracts import contract_states, public_ids, registry, retention_policy, terms
 from doti.contracts.contract_states import Capability
 from doti.entities import Camera, Contract, Site, SubjectRequest, User
 from doti.errors import Conflict, NotFound, ValidationError
@@ -50,13 +50,14 @@ from doti.viewing import shares
 
 JST = timezone(timedelta(hours=9), "JST")  # the form's times are the site's local time: the sites are in Japan
 
-DISCLOSURE, STOP_OR_DELETE, QUESTION = "disclosure", "stop_or_delete", "question"
+DISCLOSURE, STOP_USE, DELETION, QUESTION = "disclosure", "stop_use", "delete", "question"
 KINDS: dict[str, dict[str, str]] = {
     DISCLOSURE: {"ja": "私が映った映像の開示", "en": "Disclosure of footage of me"},
-    STOP_OR_DELETE: {"ja": "映像の利用停止・削除", "en": "Stop using or delete footage of me"},
+    STOP_USE: {"ja": "私が映った映像の利用停止", "en": "Stop using footage of me"},
+    DELETION: {"ja": "私が映った映像の削除", "en": "Delete footage of me"},
     QUESTION: {"ja": "質問", "en": "A question"},
 }
-_NEEDS_FOOTAGE = (DISCLOSURE, STOP_OR_DELETE)
+_NEEDS_WINDOW = (DISCLOSURE, STOP_USE, DELETION)  # about footage: when, roughly (the camera may be left to the owner)
 
 OPEN, DELETING, ANSWERED = "open", "deleting", "answered"
 STATUS_LABELS: dict[str, dict[str, str]] = {
@@ -84,7 +85,7 @@ SITE_LIMIT, SITE_WINDOW = 50, timedelta(days=1)
 DISCLOSURE_LINK_LIFETIME = timedelta(days=7)  # the longest a share link lives (doti.viewing.shares.MAX_LIFETIME)
 PAGE_SIZE, MAX_PAGE_SIZE = 50, 100
 
-FORM_FIELDS = ("kind", "camera", "from", "to", "contact", "text", "website", "form_token")
+FORM_FIELDS = ("kind", "camera_id", "from", "to", "contact", "text", "website", "form_token")
 HONEYPOT = "website"  # hidden from people; a bot that fills every field fills it
 MIN_FORM_TOKEN = 16  # the page's tokens are 32 characters (doti.public_forms.new_form_token)
 ACTOR = "public:request-form"  # the audit actor of a request made on the notice page
@@ -159,7 +160,7 @@ def _window(
     start = _local_time(fields.get("from", ""), "from", problems)
     end = _local_time(fields.get("to", ""), "to", problems)
     if start is None and end is None:
-        if kind in _NEEDS_FOOTAGE and not any(p.field in ("from", "to") for p in problems):
+        if kind in _NEEDS_WINDOW and not any(p.field in ("from", "to") for p in problems):
             problems.append(
                 Problem(
                     "from", "撮影されたおおよその日時を入力してください。", "Please say roughly when you were filmed."
@@ -202,14 +203,15 @@ def _check(
     kind = fields.get("kind", "").strip()
     if kind not in KINDS:
         problems.append(Problem("kind", "ご請求の種類を選んでください。", "Please choose what you are asking for."))
-    ref = fields.get("camera", "").strip()
-    camera = next((c for c in cameras if camera_ref(site.public_id or "", c.camera_id) == ref), None) if ref else None
-    if ref and camera is None:
-        problems.append(Problem("camera", "カメラを一覧から選んでください。", "Please choose a camera from the list."))
-    elif camera is None and kind in _NEEDS_FOOTAGE:
+    # the page offers each camera by its reference (naming no id); a client that knows a camera's id may send that
+    chosen = fields.get("camera_id", "").strip()
+    camera = next((c for c in cameras if chosen in (camera_ref(site.public_id or "", c.camera_id), c.camera_id)), None)
+    if chosen and camera is None:
         problems.append(
-            Problem("camera", "映ったカメラを選んでください。", "Please choose the camera that filmed you.")
+            Problem("camera_id", "カメラを一覧から選んでください。", "Please choose a camera from the list.")
         )
+    elif camera is None and len(cameras) == 1 and kind in _NEEDS_WINDOW:
+        camera = cameras[0]  # the site's only camera
     start, end = _window(fields, kind, contract, now, problems)
     contact = _text(fields, "contact", MAX_CONTACT, problems, one_line=True)
     text = _text(fields, "text", MAX_TEXT, problems, one_line=False)
@@ -506,6 +508,7 @@ class Answer:
     action: str
     text: str | None = None
     frame_id: str | None = None
+    camera_id: str | None = None  # disclose/delete when the person named no camera: one of the request's site
 
 
 def _answer_text(answer: Answer) -> str | None:
@@ -517,6 +520,26 @@ def _answer_text(answer: Answer) -> str | None:
     if text is not None and len(text) > MAX_ANSWER_TEXT:
         raise ValidationError(f"text must be at most {MAX_ANSWER_TEXT} characters", field="text")
     return text
+
+
+def _with_camera(user: User, request: SubjectRequest, camera_id: str | None) -> SubjectRequest:
+    """The request with the camera a disclosure or deletion is about: its own, else the one the answer names (a camera
+    of the request's site the user may see); it must name a window."""
+    if request.window_start is None or request.window_end is None:
+        raise ValidationError("this request names no time window", field="action")
+    if request.camera_id is not None:
+        if camera_id not in (None, request.camera_id):
+            raise ValidationError("the request names its camera already", field="camera_id")
+        return request
+    if not camera_id:
+        raise ValidationError("the person named no camera: choose one of the site's", field="camera_id")
+    try:
+        camera = registry.camera_for_user(user, camera_id)
+    except NotFound as exc:
+        raise ValidationError("camera_id must be a camera of the request's site", field="camera_id") from exc
+    if camera.site_id != request.site_id:
+        raise ValidationError("camera_id must be a camera of the request's site", field="camera_id")
+    return replace(request, camera_id=camera.camera_id)
 
 
 def answer_request(user: User, request_id: str, answer: Answer, *, box: PersonalDataBox, now: datetime) -> RequestView:
@@ -534,8 +557,8 @@ def answer_request(user: User, request_id: str, answer: Answer, *, box: Personal
     entry: dict[str, Any] = {"action": answer.action, "at": format_rfc3339(now), "text": text}
     details: dict[str, Any] = {"action": answer.action}
     status = ANSWERED
-    if answer.action in (DISCLOSE, DELETE) and (request.camera_id is None or request.window_start is None):
-        raise ValidationError("this request names no camera and time window", field="action")
+    if answer.action in (DISCLOSE, DELETE):
+        request = _with_camera(user, request, answer.camera_id)
     if answer.action == DISCLOSE:
         frame_id = answer.frame_id or ""
         if not ids.is_frame_id(frame_id) or not (
@@ -566,6 +589,8 @@ def answer_request(user: User, request_id: str, answer: Answer, *, box: Personal
             "status": status,
             "expires_at": max(keep_until, seen.expires_at),
         }
+        if request.camera_id != seen.camera_id:
+            changes["camera_id"] = request.camera_id  # the camera the answer chose, for the deletion job
 
         def add(transaction: Any) -> None:
             store.add_change(transaction, seen, **changes)

@@ -184,7 +184,7 @@ class RequestForm:
 # the form's fields as the summary of problems names them (the first link of each goes to the field)
 _FIELD_LABELS = {
     "kind": ("ご請求の種類", "What you ask for", "req-kind-disclosure"),
-    "camera": ("カメラ", "Camera", "req-camera"),
+    "camera_id": ("カメラ", "Camera", "req-camera"),
     "from": ("開始日時", "From", "req-from"),
     "to": ("終了日時", "To", "req-to"),
     "contact": ("ご連絡先", "How to reach you", "req-contact"),
@@ -232,11 +232,11 @@ def request_form(notice: SiteNotice, form: RequestForm) -> str:
         f"{' checked' if values.get('kind') == code else ''}{kind_aria}> {bilingual(label['ja'], label['en'])}</label>"
         for code, label in subject_requests.KINDS.items()
     )
-    camera_problem, camera_aria = _problem_ids(form, "camera")
+    camera_problem, camera_aria = _problem_ids(form, "camera_id")
     # an option holds text only, so both languages in one line
-    options = '<option value="">選択してください(質問の場合は任意) / Choose (optional for a question)</option>'
+    options = '<option value="">わからない(任意) / Not sure (optional)</option>'
     for camera in notice.cameras:
-        chosen = " selected" if values.get("camera") == camera.ref else ""
+        chosen = " selected" if values.get("camera_id") == camera.ref else ""
         options += f'<option value="{escape(camera.ref)}"{chosen}>{escape(camera.name)}</option>'
     text = escape(values.get("text", ""))
     text_problem, text_aria = _problem_ids(form, "text")
@@ -250,7 +250,7 @@ def request_form(notice: SiteNotice, form: RequestForm) -> str:
         f'<input type="hidden" name="form_token" value="{escape(form.token)}">'
         f"<fieldset><legend>{bilingual('ご請求の種類', 'What you ask for')}</legend>{kinds}{kind_problem}</fieldset>"
         f'<div><label for="req-camera">{bilingual("映ったカメラ", "The camera that filmed you")}</label>'
-        f'<select id="req-camera" name="camera"{camera_aria}>{options}</select>{camera_problem}</div>'
+        f'<select id="req-camera" name="camera_id"{camera_aria}>{options}</select>{camera_problem}</div>'
         f"<fieldset><legend>{bilingual('撮影されたおおよその日時', 'Roughly when you were filmed')}</legend>"
         + _input(form, "from", bilingual("開始", "From"), "datetime-local")
         + _input(form, "to", bilingual("終了", "To"), "datetime-local")
