@@ -9,8 +9,10 @@ until it is answered), opens it, looks at the camera's footage of the window in 
 replies, and asks for the window's deletion (a button that asks twice); the status page, in a fresh browser, shows
 each answer and a disclosure link that opens on the share's interstitial. A viewer is offered no requests at all.
 
-The demo site's form counts every accepted request against one ip (the local gateway's 127.0.0.1) whose limit is 5 an
-hour: these tests send 4 (one per test and viewport); refused forms are not counted.
+An owner also names the camera when the person named none, on a contract of its own with two cameras at one site.
+
+Every accepted request counts against one ip (the local gateway's 127.0.0.1) whose limit is 5 an hour, whatever the
+site: these tests send 5 (one per test and viewport); refused forms are not counted.
 """
 
 from __future__ import annotations
@@ -24,8 +26,18 @@ import pytest
 import requests
 from playwright.sync_api import Page, expect
 
-from tests.browser.viewer_support import VIEWPORTS, Steps, Viewport, invite, log_in, stack_table, text, wait_loaded
-from tests.local_stack.http import Customer
+from tests.browser.viewer_support import (
+    VIEWPORTS,
+    Account,
+    Steps,
+    Viewport,
+    invite,
+    log_in,
+    stack_table,
+    text,
+    wait_loaded,
+)
+from tests.local_stack.http import Customer, Staff, demo_consents
 
 pytestmark = pytest.mark.local_stack
 
@@ -342,3 +354,55 @@ def test_a_viewer_is_offered_no_requests(context_factory, web_stack, demo_owner:
         web_stack["api_url"] + "/v1/requests", headers={"Authorization": f"Bearer {token}"}, timeout=30
     )
     assert refused.status_code == 403
+
+
+def test_an_owner_names_the_camera_when_the_person_named_none(context_factory, web_stack, staff: Staff, screenshots):
+    # Given a contract of its own whose site has two cameras (the demo contract keeps its one), and a person's
+    # deletion request that names no camera, sent from the notice page's form as a browser sends it
+    tenant = staff.new_tenant()
+    second = staff.post(
+        f"/v1/admin/contracts/{tenant.contract_id}/cameras",
+        {"site_id": tenant.site_id, "name": "Back door", "consents": demo_consents()},
+    )
+    sites = requests.get(
+        f"{web_stack['api_url']}/v1/admin/contracts/{tenant.contract_id}/sites", headers=staff.headers, timeout=30
+    )
+    (site,) = sites.json()["items"]
+    session = requests.Session()
+    page_html = session.get(site["notice_url"], timeout=30).text
+    token = re.search(r'name="form_token" value="([^"]+)"', page_html).group(1)
+    start, end = a_window()
+    form = {"form_token": token, "kind": "delete", "camera_id": "", "from": local(start), "to": local(end),
+            "contact": CONTACT, "text": "Please delete the footage of me at the back.", "website": ""}  # fmt: skip
+    sent = session.post(
+        site["notice_url"] + "/requests", data=form, headers={"Origin": web_stack["api_url"]}, timeout=30,
+        allow_redirects=False,
+    )  # fmt: skip
+    assert sent.status_code == 303, sent.text[:500]
+    request_id = sent.headers["Location"].rsplit("/r/", 1)[1].split(".", 1)[0]
+
+    # When the owner opens it on a desktop
+    desktop = VIEWPORTS["desktop"]
+    page = context_factory(desktop).new_page()
+    steps = Steps(page, desktop, screenshots, prefix="requests-camera-")
+    log_in(page, steps, web_stack, Account(tenant.login_id, tenant.password, "Owner", "owner"))
+    steps.menu("#nav-console")
+    row = page.locator(f'#request-list li[data-request-id="{request_id}"]')
+    steps.press(row.locator(".row-button"))
+
+    # Then it offers the site's cameras to look at, and the footage link follows the choice
+    choice = page.locator("#request-camera")
+    expect(choice).to_be_visible()
+    expect(choice.locator("option")).to_have_count(2)
+    page.select_option("#request-camera", second["camera_id"])
+    expect(page.locator("#request-footage")).to_have_attribute("href", f"#/cameras/{second['camera_id']}")
+    steps.shot("camera-chosen")
+
+    # And the deletion the owner asks for is on the chosen camera
+    page.locator('input[name="request-action"][value="delete"]').check()
+    with page.expect_response(lambda r: r.url.endswith("/answer") and r.request.method == "POST") as answered:
+        steps.press(page.locator("#request-send button"))
+        steps.press(page.locator("#request-send button"))
+    assert answered.value.status == 200, answered.value.text()
+    assert answered.value.json()["camera_id"] == second["camera_id"]
+    assert answered.value.json()["status"] == "deleting"

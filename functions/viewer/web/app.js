@@ -1811,7 +1811,7 @@ const REQUEST_FRAMES = 24; // thumbnails offered at a time when choosing the fra
 
 // The request open in the console, kept while its footage is looked at and the console shown again (forgotten at
 // logout). `frames`: the disclosure choices loaded.
-const requestDesk = { requestId: null, request: null, frames: null };
+const requestDesk = { requestId: null, request: null, frames: null, cameraId: null };
 
 // Logging out leaves nothing of a person's request (text, contact) in the page or in memory.
 function forgetRequests() {
@@ -1896,6 +1896,7 @@ async function placeRequestDetail() {
   detail.hidden = false;
   if (requestDesk.request?.request_id !== request.request_id) {
     requestDesk.frames = null; // the disclosure choices were another request's
+    requestDesk.cameraId = null;
     part("request-frames").replaceChildren();
   }
   requestDesk.request = request;
@@ -1914,8 +1915,34 @@ function part(id) {
   return requestDetailNode().querySelector(`#${id}`);
 }
 
+// The camera a request's footage is on: the one the person named, else the one chosen here among the site's (the
+// answer then names it: POST /v1/requests/{id}/answer takes camera_id for disclose and delete).
+function cameraOf(request) {
+  return request.camera_id || requestDesk.cameraId;
+}
+
 function hasFootage(request) {
-  return Boolean(request.camera_id && request.from && request.to);
+  return Boolean(cameraOf(request) && request.from && request.to);
+}
+
+function renderCameraChoice(request) {
+  const wrap = part("request-camera-wrap");
+  const cameras = (state.cameras || []).filter((camera) => camera.site_id === request.site_id);
+  wrap.hidden = Boolean(request.camera_id) || !request.from || !request.to || cameras.length === 0;
+  if (wrap.hidden) return;
+  if (!cameras.some((camera) => camera.camera_id === requestDesk.cameraId)) requestDesk.cameraId = cameras[0].camera_id;
+  const select = part("request-camera");
+  select.replaceChildren(
+    ...cameras.map((camera) => el("option", { text: camera.name, attrs: { value: camera.camera_id } })),
+  );
+  select.value = requestDesk.cameraId;
+}
+
+function onRequestCamera() {
+  requestDesk.cameraId = part("request-camera").value;
+  requestDesk.frames = null; // the disclosure choices were another camera's
+  part("request-frames").replaceChildren();
+  renderRequestDetail(requestDesk.request);
 }
 
 function fact(label, ...value) {
@@ -1941,9 +1968,10 @@ function renderRequestDetail(request) {
     ...fact(t("requests.text"), el("p", { className: "request-text", text: request.text || "" })),
     ...fact(t("requests.contact"), el("span", { className: "request-contact", text: request.contact || "" })),
   );
+  renderCameraChoice(request);
   const footage = part("request-footage");
   footage.hidden = !hasFootage(request);
-  if (hasFootage(request)) footage.href = `#/cameras/${enc(request.camera_id)}`;
+  if (hasFootage(request)) footage.href = `#/cameras/${enc(cameraOf(request))}`;
   part("request-answers").replaceChildren(...request.answers.map(answerItem));
   part("request-answers-empty").hidden = request.answers.length > 0;
   const deleting = request.status === "deleting"; // the API takes no answer until the deletion is done
@@ -1999,7 +2027,7 @@ async function loadRequestFrames(cursor = null) {
   const request = requestDesk.request;
   const params = { from: request.from, to: request.to, order: "oldest", limit: String(REQUEST_FRAMES) };
   if (cursor) params.cursor = cursor;
-  const page = await api("GET", `v1/cameras/${enc(request.camera_id)}/frames${query(params)}`);
+  const page = await api("GET", `v1/cameras/${enc(cameraOf(request))}/frames${query(params)}`);
   if (requestDesk.request !== request) return; // another request was opened meanwhile
   requestDesk.frames = [...(cursor ? requestDesk.frames || [] : []), ...page.items];
   const choices = page.items.map(frameChoice);
@@ -2043,6 +2071,7 @@ async function answerRequest(action) {
     }
     body.frame_id = frame.value;
   }
+  if ((action === "disclose" || action === "delete") && !request.camera_id) body.camera_id = cameraOf(request);
   await api("POST", `v1/requests/${enc(request.request_id)}/answer`, body);
   showStatus(t(action === "delete" ? "requests.deleting" : "requests.answered"));
   await showRequests(); // the list (status, overdue) and the detail afresh
@@ -2061,16 +2090,17 @@ async function openRequestFootage(event) {
   $("filter-to").value = toLocalInput(new Date(request.to).getTime());
   state.dayBar = null;
   try {
-    await loadTimeline(request.camera_id, readFilters());
+    await loadTimeline(cameraOf(request), readFilters());
   } catch (error) {
     showStatus(errorText(error), "error");
     return;
   }
-  location.hash = `#/cameras/${enc(request.camera_id)}`;
+  location.hash = `#/cameras/${enc(cameraOf(request))}`;
 }
 
 function wireRequests() {
   $("request-answer-form").addEventListener("submit", sendRequestAnswer);
+  $("request-camera").addEventListener("change", onRequestCamera);
   for (const radio of document.querySelectorAll('input[name="request-action"]')) {
     radio.addEventListener("change", onRequestAction);
   }
