@@ -13,6 +13,8 @@ from datetime import timedelta
 from typing import Any
 
 import boto3
+import cv2
+import numpy as np
 import pytest
 from aws_lambda_powertools.utilities import parameters
 
@@ -342,7 +344,18 @@ def test_the_sign_as_pdf_is_an_a4_page_in_the_built_in_japanese_font(world: Worl
     assert re.search(rb"/MediaBox \[ 0 0 595\.27\d* 841\.88\d* \]", pdf)  # A4 in points
 
 
-@pytest.mark.parametrize("format_", ["png", "gif", "SVG"])
+def test_the_sign_as_png_is_an_a4_image_whose_qr_code_opens_the_page(world: World, public_base_url):
+    response = signage(owner_token(world), world.site_id, "png")
+    assert response["statusCode"] == 200, response["body"]
+    assert header(response, "Content-Type") == "image/png"
+    assert header(response, "Content-Disposition") == f'attachment; filename="doti-sign-{world.site_id}.png"'
+    image = cv2.imdecode(np.frombuffer(body_bytes(response), np.uint8), cv2.IMREAD_COLOR)
+    assert image.shape[:2] == (1754, 1240)
+    text, _, _ = cv2.QRCodeDetector().detectAndDecode(image)
+    assert text == f"{public_base_url}/p/{public_id_of(world.site_id)}"
+
+
+@pytest.mark.parametrize("format_", ["jpeg", "gif", "SVG"])
 def test_a_format_that_is_not_produced_is_a_422_naming_format(world: World, format_: str):
     error = assert_error(signage(owner_token(world), world.site_id, format_), 422, "validation_error")
     assert error["details"]["field"] == "format"

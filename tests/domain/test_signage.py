@@ -3,6 +3,10 @@ cut rather than run off the page, and the formats it answers."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
+import cv2
+import numpy as np
 import pytest
 
 from doti.contracts import purposes
@@ -11,6 +15,7 @@ from doti.viewing import signage
 from doti.viewing.notice import CameraNotice, Signage, SiteNotice
 
 URL = "https://doti.example/p/Xq3v9KcEXAMPLEpublicId"
+FONT = Path(__file__).resolve().parents[2] / "functions" / "viewer" / "fonts" / "ipaexg.ttf"
 
 
 def sign(operator: str = "Sakura Bakery Ltd.", *cameras: CameraNotice) -> Signage:
@@ -98,14 +103,31 @@ def test_svg_text_is_escaped():
     assert b"&lt;script&gt;alert(1)&lt;/script&gt;&amp;" in svg
 
 
-@pytest.mark.parametrize("format_", ["png", "jpeg", "SVG", "svg "])
+@pytest.mark.parametrize("format_", ["jpeg", "gif", "SVG", "svg "])
 def test_a_format_not_produced_is_refused_naming_format(format_: str):
     with pytest.raises(ValidationError) as refused:
         signage.media_type(format_)
     assert refused.value.details == {"field": "format"}
 
 
-def test_svg_and_pdf_are_produced():
+def test_a_png_is_an_a4_page_at_150_dpi_whose_qr_code_reads_as_the_page_and_whose_japanese_is_drawn():
+    image = cv2.imdecode(np.frombuffer(signage.render(sign(), "png", font_path=str(FONT)), np.uint8), cv2.IMREAD_COLOR)
+    assert image.shape[:2] == (1754, 1240)  # A4 at 150 dpi
+    text, _, _ = cv2.QRCodeDetector().detectAndDecode(image)
+    assert text == URL
+    # the title's band holds dark pixels: the Japanese is drawn, not left blank (no font would raise or draw boxes)
+    top, bottom = (round(mm * signage.PNG_DPI / 25.4) for mm in (76, 90))  # below the pictogram, around the title
+    title = image[top:bottom, :]
+    assert (title < 128).any()
+
+
+def test_a_png_without_the_font_is_a_programming_error_not_a_blank_sign():
+    with pytest.raises(ValueError, match="font"):
+        signage.render(sign(), "png")
+
+
+def test_svg_pdf_and_png_are_produced():
     assert signage.media_type("svg") == "image/svg+xml"
     assert signage.media_type("pdf") == "application/pdf"
+    assert signage.media_type("png") == "image/png"
     assert signage.render(sign(), "pdf").startswith(b"%PDF-")

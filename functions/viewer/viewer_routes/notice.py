@@ -5,6 +5,7 @@
 """
 
 import base64
+from pathlib import Path
 from typing import Annotated
 
 from aws_lambda_powertools.event_handler import Response
@@ -21,7 +22,11 @@ from viewer_routes.subject_requests import notice_with_form
 router = APIGatewayRouter()
 public("/p/{public_id}")
 
-_PUBLIC_ID_MAX = 64  # ids are 22 characters; anything much longer names no site
+_PUBLIC_ID_MAX = 64
+# IPAexGothic (IPA Font License, functions/viewer/fonts): the PNG sign's Japanese; SVG and PDF need no font file
+JAPANESE_FONT = (
+    Path(__file__).resolve().parents[1] / "fonts" / "ipaexg.ttf"
+)  # ids are 22 characters; anything much longer names no site
 
 
 def _html(page: Page) -> Response[str]:
@@ -46,9 +51,7 @@ def notice_of_site(public_id: str) -> Response[str]:
 )
 def site_signage(
     site_id: str,
-    format_: Annotated[
-        str, Query(alias="format", max_length=8, description="svg or pdf; png is not produced (422)")
-    ] = signage.SVG,
+    format_: Annotated[str, Query(alias="format", max_length=8, description="svg, png or pdf")] = signage.SVG,
 ) -> Response[str]:
     _, user = session(router)
     media_type = signage.media_type(format_)  # an unproduced format is refused before anything is read
@@ -58,7 +61,7 @@ def site_signage(
     response = Response(
         status_code=200,
         content_type=media_type,
-        body=base64.b64encode(signage.render(sign, format_)).decode(),
+        body=base64.b64encode(signage.render(sign, format_, font_path=str(JAPANESE_FONT))).decode(),
         headers={"Cache-Control": "no-store", "Content-Disposition": f'attachment; filename="{filename}"'},
     )
     response.base64_encoded = True

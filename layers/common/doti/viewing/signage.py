@@ -6,8 +6,8 @@ One layout, in millimetres on the A4 page, drawn by two renderers:
 - PDF through reportlab, its Japanese in the built-in CID font HeiseiKakuGo-W5 (Adobe-Japan1). The font is named,
   not embedded, as PDF allows for the standard Japanese fonts: a PDF reader draws it with its own Japanese font.
 
-PNG is not produced: drawing Japanese text into pixels needs a font file in the function, which the service does not
-ship. Asking for it is a 422 naming `format`.
+- PNG through Pillow (the documents layer), A4 at 150 dpi, its text drawn with IPAexGothic: a Japanese font file
+  the viewer function ships (functions/viewer/fonts, IPA Font License), whose path the caller passes.
 """
 
 from __future__ import annotations
@@ -23,7 +23,8 @@ from doti.viewing.notice import Signage
 
 SVG, PDF, PNG = "svg", "pdf", "png"
 FORMATS = (SVG, PDF, PNG)
-PRODUCED = {SVG: "image/svg+xml", PDF: "application/pdf"}
+PRODUCED = {SVG: "image/svg+xml", PDF: "application/pdf", PNG: "image/png"}
+PNG_DPI = 150  # A4 at 1240 x 1754 pixels: a QR module is about 10 px, sharp when printed
 WIDTH_MM, HEIGHT_MM = 210, 297  # A4 portrait
 QR_SIZE_MM = 64  # about 1.7 mm a module for a notice URL (version 3, 37 modules with the quiet zone)
 _CENTRE = WIDTH_MM / 2
@@ -226,6 +227,48 @@ def render_pdf(signage: Signage) -> bytes:
     return out.getvalue()
 
 
+def render_png(signage: Signage, font_path: str) -> bytes:
+    # Imported here: only this route needs Pillow (the documents layer), not every viewer request.
+    from PIL import Image, ImageDraw, ImageFont
+
+    scale = PNG_DPI / 25.4  # pixels per mm
+
+    def px(value: float) -> int:
+        return round(value * scale)
+
+    image = Image.new("RGB", (px(WIDTH_MM), px(HEIGHT_MM)), "#ffffff")
+    draw = ImageDraw.Draw(image)
+    fonts: dict[int, ImageFont.FreeTypeFont] = {}
+    for shape in layout(signage):
+        if isinstance(shape, Text):
+            size = px(shape.size)
+            font = fonts.setdefault(size, ImageFont.truetype(font_path, size))
+            stroke = max(1, size // 28) if shape.bold else 0  # IPAexGothic has no bold face: a stroke thickens it
+            draw.text(
+                (px(_CENTRE), px(shape.y)), shape.text, font=font, fill="#000000", anchor="ms",
+                stroke_width=stroke, stroke_fill="#000000",
+            )  # fmt: skip
+        elif isinstance(shape, Box):
+            box = (px(shape.x), px(shape.y), px(shape.x + shape.width), px(shape.y + shape.height))
+            draw.rounded_rectangle(box, radius=px(shape.radius), fill=shape.fill)
+        elif isinstance(shape, Disc):
+            box = (px(shape.cx - shape.r), px(shape.cy - shape.r), px(shape.cx + shape.r), px(shape.cy + shape.r))
+            draw.ellipse(box, fill=shape.fill)
+        else:
+            module = shape.size / len(shape.matrix)
+            draw.rectangle((px(shape.x), px(shape.y), px(shape.x + shape.size), px(shape.y + shape.size)), fill="#fff")
+            for y, row in enumerate(shape.matrix):
+                for x, dark in enumerate(row):
+                    if dark:
+                        left, upper = shape.x + x * module, shape.y + y * module
+                        draw.rectangle(
+                            (px(left), px(upper), px(left + module) - 1, px(upper + module) - 1), fill="#000"
+                        )
+    out = io.BytesIO()
+    image.save(out, format="PNG", dpi=(PNG_DPI, PNG_DPI), optimize=True)
+    return out.getvalue()
+
+
 def media_type(format_: str) -> str:
     """The media type of a sign in `format_`; a format that is not produced is a 422 naming `format`."""
     if format_ not in PRODUCED:
@@ -234,6 +277,11 @@ def media_type(format_: str) -> str:
     return PRODUCED[format_]
 
 
-def render(signage: Signage, format_: str) -> bytes:
+def render(signage: Signage, format_: str, *, font_path: str | None = None) -> bytes:
+    """The sign in `format_`; a PNG needs the Japanese font's path (the viewer ships it)."""
     media_type(format_)
+    if format_ == PNG:
+        if font_path is None:
+            raise ValueError("a PNG sign needs the Japanese font's path")
+        return render_png(signage, font_path)
     return render_svg(signage) if format_ == SVG else render_pdf(signage)
