@@ -10,7 +10,7 @@ import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
@@ -21,6 +21,11 @@ from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 # How a receiver answers: given the handler (after the request was recorded), it writes the response.
 Answer = Callable[[BaseHTTPRequestHandler], None]
+
+# The test certificates' validity, fixed and wide: OpenSSL checks it against the machine's real clock, which is not
+# the clock a test run may shift (make test-shifted moves Python's), so it must not be derived from "now".
+VALID_FROM = datetime(2000, 1, 1, tzinfo=UTC)
+VALID_UNTIL = datetime(2100, 1, 1, tzinfo=UTC)
 
 
 @dataclass(frozen=True)
@@ -133,15 +138,14 @@ class LocalCA:
 
     def server_context(self, name: str) -> ssl.SSLContext:
         key = ec.generate_private_key(ec.SECP256R1())
-        now = datetime.now(UTC)  # valid a day either side of now: the clock's date does not matter
         certificate = (
             x509.CertificateBuilder()
             .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)]))
             .issuer_name(self.certificate.subject)
             .public_key(key.public_key())
             .serial_number(x509.random_serial_number())
-            .not_valid_before(now - timedelta(days=1))
-            .not_valid_after(now + timedelta(days=1))
+            .not_valid_before(VALID_FROM)
+            .not_valid_after(VALID_UNTIL)
             .add_extension(x509.SubjectAlternativeName([x509.DNSName(name)]), critical=False)
             .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
             .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
@@ -164,15 +168,14 @@ class LocalCA:
 def make_test_ca(directory: Path) -> LocalCA:
     key = ec.generate_private_key(ec.SECP256R1())
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "doti test CA")])
-    now = datetime.now(UTC)
     certificate = (
         x509.CertificateBuilder()
         .subject_name(name)
         .issuer_name(name)
         .public_key(key.public_key())
         .serial_number(x509.random_serial_number())
-        .not_valid_before(now - timedelta(days=1))
-        .not_valid_after(now + timedelta(days=1))
+        .not_valid_before(VALID_FROM)
+        .not_valid_after(VALID_UNTIL)
         .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
         .add_extension(
             x509.KeyUsage(
