@@ -8,7 +8,6 @@ from typing import Any
 from pydantic import Field
 
 from doti.api.fields import Omittable, ResponseModel, Time
-from doti.subjects import requests as subject_requests
 from doti.subjects.requests import RequestView
 
 
@@ -74,6 +73,3 @@ class SubjectRequestItem(ResponseModel):
 class SubjectRequestPage(ResponseModel):
     items: list[SubjectRequestItem]
     cursor: Omittable[str] = Field(description="absent on the last page")
-
-
-ACTIONS = tuple(subject_requests.ACTION_LABELS)

@@ -8,7 +8,6 @@ and an answer, never overwrite each other: the second is cancelled and reads aga
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterator
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -79,22 +78,6 @@ def requests_of_contract(
         return items, query.last_evaluated_key
     except PynamoDBException as exc:
         raise StorageError("could not list the requests") from exc
-
-
-def iter_request_ids(contract_id: str) -> Iterator[str]:
-    """Every request id of a contract (the purge)."""
-    try:
-        for item in SubjectRequestModel.by_contract.query(contract_id, attributes_to_get=["request_id"]):
-            yield item.request_id
-    except PynamoDBException as exc:
-        raise StorageError("could not list the requests") from exc
-
-
-def delete_request(request_id: str) -> None:
-    try:
-        SubjectRequestModel(request_id).delete()
-    except PynamoDBException as exc:
-        raise StorageError("could not delete the request") from exc
 
 
 def count_in_window(scope: str, limit: int, window: timedelta, now: datetime) -> bool:
