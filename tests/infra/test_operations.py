@@ -107,7 +107,7 @@ def test_given_every_dead_letter_queue_then_one_message_in_it_is_an_alarm():
 
 def test_given_every_work_queue_then_the_age_of_its_oldest_message_is_alarmed_within_its_retention():
     work_queues = set(QUEUES) - _dead_letter_queues()
-    assert work_queues == {"IncomingQueue", "RemaskQueue", "ExportQueue"}
+    assert work_queues == {"IncomingQueue", "RemaskQueue", "ExportQueue", "EventsQueue", "DeliveriesQueue"}
     for queue in work_queues:
         alarms = [
             a

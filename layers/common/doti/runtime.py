@@ -14,6 +14,7 @@ from doti.settings import Settings, SettingsError, get_settings
 from doti.store import bind_models
 from doti.store.anchors import DigestStore
 from doti.store.aws import kms_client, reset_clients, s3_client, ses_client_sending_once, sqs_client
+from doti.store.events import EventSink, NoEvents, SqsEventQueue
 from doti.store.mail import SesMailer
 from doti.store.objects import Storage
 from doti.store.personal_data import PersonalDataBox
@@ -78,6 +79,15 @@ def remask_queue() -> SqsJobQueue:
 
 
 @cache
+def events() -> EventSink:
+    """The events queue (doti.webhooks.events), where every producer puts the facts it tells of."""
+    settings = get_settings()
+    if not settings.events_queue_url:
+        return NoEvents()
+    return SqsEventQueue(sqs_client(settings.region), settings.events_queue_url)
+
+
+@cache
 def digest_store() -> DigestStore:
     """The audit digests' bucket (the anchor function's only: no other function has AUDIT_ANCHOR_BUCKET)."""
     settings = get_settings()
@@ -98,4 +108,5 @@ def reset() -> None:
     receipt_mailer.cache_clear()
     digest_store.cache_clear()
     remask_queue.cache_clear()
+    events.cache_clear()
     reset_clients()

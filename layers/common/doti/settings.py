@@ -51,6 +51,9 @@ class Settings:
     personal_data_key_id: str
     remask_queue_url: str
     export_queue_url: str
+    # Issue 16: the endpoints customers register, and the queues of events and of webhook deliveries
+    webhooks_table: str
+    deliveries_queue_url: str
     mail_sender: str
     purge_grace_days: int
     # The SSM parameter holding the base URL of links (doti.public_urls): its name, since the URL is the API's own.
@@ -61,6 +64,15 @@ class Settings:
     # The Object Lock bucket of the audit digests (doti.oversight.anchor): set for the anchor function only, which
     # refuses to start without it (it is no other function's business, so Globals do not carry it).
     audit_anchor_bucket: str | None = None
+    # "true" only on the local stack (infra/local.py): webhooks may then go to a receiver on 127.0.0.1 / ::1, over
+    # plain http too. template.yaml never sets it (tests/infra checks), so a deployed stack always refuses loopback.
+    webhooks_allow_loopback: str = ""
+    # The events queue (doti.webhooks.events); unset turns events off (a bench's baseline), template.yaml always sets it.
+    events_queue_url: str = ""
+
+    @property
+    def allows_loopback_webhooks(self) -> bool:
+        return self.webhooks_allow_loopback.lower() == "true"
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> Settings:
