@@ -67,7 +67,7 @@ class Settings:
     # "true" only on the local stack (infra/local.py): webhooks may then go to a receiver on 127.0.0.1 / ::1, over
     # plain http too. template.yaml never sets it (tests/infra checks), so a deployed stack always refuses loopback.
     webhooks_allow_loopback: str = ""
-    # The events queue (doti.webhooks.events); unset turns events off (a bench's baseline), template.yaml always sets it.
+    # The events queue (doti.webhooks.events); unset turns events off (a bench baseline). template.yaml always sets it.
     events_queue_url: str = ""
 
     @property

@@ -43,5 +43,5 @@ class SqsEventQueue:
 class NoEvents:
     """Events turned off (EVENTS_QUEUE_URL unset: a tool or bench that runs a function without the queue)."""
 
-    def publish(self, events: Sequence[Event]) -> None:
+    def publish(self, events: Sequence[Event]) -> None:  # noqa: ARG002 - the EventSink interface
         return None
