@@ -34,6 +34,7 @@ APPENDERS = {
     "RetentionFunction",  # the deletions answers to requests from people filmed ask for (doti.subjects.deletion)
     "RemaskFunction",
     "ExporterFunction",
+    "WebhooksFunction",  # an endpoint disabled for failing, enabled again by a test event (doti.webhooks.dispatch)
 }
 READERS = {"AnchorFunction"}
 # What an append is (TransactWriteItems of conditional Puts) and what reading a chain and its head is.

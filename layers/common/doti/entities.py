@@ -217,6 +217,46 @@ class SubjectRequest:
 
 
 @dataclass(frozen=True)
+class Webhook:
+    """A customer's webhook endpoint (doti.webhooks.endpoints). Its secret is sealed with KMS (encryption context =
+    the webhook id); during a rotation's overlap the previous one still signs until `previous_secret_until`."""
+
+    webhook_id: str
+    contract_id: str
+    url: str
+    events: frozenset[str]
+    include_image_links: bool
+    status: str  # active | disabled
+    secret_ciphertext: bytes
+    created_at: datetime
+    created_by: str
+    updated_at: datetime
+    previous_secret_ciphertext: bytes | None = None
+    previous_secret_until: datetime | None = None
+    consecutive_failures: int = 0  # attempts failed since the last success
+    failing_since: datetime | None = None  # the first of them
+    last_success_at: datetime | None = None
+    disabled_at: datetime | None = None
+    disabled_reason: str | None = None
+
+
+@dataclass(frozen=True)
+class WebhookAttempt:
+    """One delivery attempt of an event to an endpoint, as its delivery log shows it."""
+
+    webhook_id: str
+    attempted_at: datetime
+    event_id: str
+    event_type: str
+    attempt: int  # 1 for the first try of the event, then one more per retry
+    ok: bool
+    latency_ms: int
+    expires_at: datetime
+    status: int | None = None  # the HTTP status, if an answer came
+    error: str | None = None  # why it failed (None: a 2xx)
+
+
+@dataclass(frozen=True)
 class Export:
     """A backup export of a camera's frames in [window_start, window_end) (Art. 10-4)."""
 

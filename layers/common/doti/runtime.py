@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import threading
 from functools import cache
+from typing import TYPE_CHECKING
 
 from doti.settings import Settings, SettingsError, get_settings
 from doti.store import bind_models
@@ -20,6 +21,10 @@ from doti.store.objects import Storage
 from doti.store.personal_data import PersonalDataBox
 from doti.store.remask import SqsJobQueue
 from doti.store.secrets import SecretBox
+from doti.store.webhooks import SqsDeliveries, WebhookSecretBox
+
+if TYPE_CHECKING:
+    from doti.webhooks.dispatch import Deliverer
 
 # The settings the models were last bound to; a lock, as the local stack serves first requests on several threads.
 _bound: list[Settings] = []
@@ -88,6 +93,33 @@ def events() -> EventSink:
 
 
 @cache
+def webhook_secrets() -> WebhookSecretBox:
+    """Webhook endpoints' secrets (doti.webhooks.endpoints), sealed with the device secrets' key under their own
+    encryption context."""
+    settings = get_settings()
+    return WebhookSecretBox(kms_client(settings.region), settings.device_secrets_key_id)
+
+
+@cache
+def deliveries() -> SqsDeliveries:
+    settings = get_settings()
+    return SqsDeliveries(sqs_client(settings.region), settings.deliveries_queue_url)
+
+
+def deliverer() -> Deliverer:
+    """What a webhook delivery needs (doti.webhooks.dispatch); loopback receivers only where the local stack allows."""
+    from doti.webhooks.dispatch import Deliverer  # only the functions that deliver load the delivery code
+
+    settings = get_settings()
+    return Deliverer(
+        box=webhook_secrets(),
+        storage=storage(),
+        queue=deliveries(),
+        allow_loopback=settings.allows_loopback_webhooks,
+    )
+
+
+@cache
 def digest_store() -> DigestStore:
     """The audit digests' bucket (the anchor function's only: no other function has AUDIT_ANCHOR_BUCKET)."""
     settings = get_settings()
@@ -109,4 +141,6 @@ def reset() -> None:
     digest_store.cache_clear()
     remask_queue.cache_clear()
     events.cache_clear()
+    webhook_secrets.cache_clear()
+    deliveries.cache_clear()
     reset_clients()

@@ -28,6 +28,8 @@ class Permission(Enum):
     PRINT_SIGNAGE = "print_signage"
     # requests from the people filmed (issue 15): they may need footage shared or deleted, as managers may
     HANDLE_REQUESTS = "handle_requests"
+    # issue 16: where the contract's events go (webhook endpoints); they hear of every site, so the owner's alone
+    MANAGE_WEBHOOKS = "manage_webhooks"
 
 
 OWNER, MANAGER, VIEWER = "owner", "manager", "viewer"
@@ -44,7 +46,8 @@ _MANAGER_RIGHTS = _VIEWER_RIGHTS | {
 GRANTS: dict[str, frozenset[Permission]] = {
     VIEWER: _VIEWER_RIGHTS,
     MANAGER: _MANAGER_RIGHTS,
-    OWNER: _MANAGER_RIGHTS | {Permission.MANAGE_USERS, Permission.REGISTER_PURPOSES, Permission.PRINT_SIGNAGE},
+    OWNER: _MANAGER_RIGHTS
+    | {Permission.MANAGE_USERS, Permission.REGISTER_PURPOSES, Permission.PRINT_SIGNAGE, Permission.MANAGE_WEBHOOKS},
 }
 
 

@@ -36,6 +36,7 @@ KINDS = (
     "inactivity",
     "deletion",
     "request_overdue",  # a request from a person filmed not answered in time (doti.subjects.overdue)
+    "webhook_disabled",  # an endpoint failed every delivery for over a day (doti.webhooks.dispatch)
 )
 SERVICE_END_NOTICE = timedelta(days=91)  # Art. 8-3: at least three months ahead
 MAIL_DELAY = timedelta(minutes=1)  # longer than a request runs (29 s): the job never races a publisher's own send

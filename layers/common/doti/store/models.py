@@ -634,6 +634,66 @@ class RemaskJobModel(Model):
 
 
 # model -> the Settings field that names its table
+class _WebhooksByContract(GlobalSecondaryIndex):
+    """A contract's endpoints (the fan-out, the listing, the purge); attempts carry no contract_id, so never here."""
+
+    class Meta:
+        index_name = "by_contract"
+        projection = AllProjection()
+
+    contract_id = UnicodeAttribute(hash_key=True)
+    webhook_id = UnicodeAttribute(range_key=True)
+
+
+ENDPOINT_SORT_KEY = "endpoint"
+
+
+class WebhookModel(Model):
+    """A webhook endpoint: the item `sort_key` = "endpoint" of its partition (doti.store.webhooks)."""
+
+    class Meta:
+        table_name = UNBOUND
+
+    webhook_id = UnicodeAttribute(hash_key=True)
+    sort_key = UnicodeAttribute(range_key=True, default=ENDPOINT_SORT_KEY)
+    contract_id = UnicodeAttribute()
+    url = UnicodeAttribute()
+    events = UnicodeSetAttribute()
+    include_image_links = BooleanAttribute()
+    status = UnicodeAttribute()
+    secret_ciphertext = BinaryAttribute(legacy_encoding=False)
+    created_at = UTCDateTimeAttribute()
+    created_by = UnicodeAttribute()
+    updated_at = UTCDateTimeAttribute()
+    previous_secret_ciphertext = BinaryAttribute(null=True, legacy_encoding=False)
+    previous_secret_until = UTCDateTimeAttribute(null=True)
+    consecutive_failures = NumberAttribute(default=0)
+    failing_since = UTCDateTimeAttribute(null=True)
+    last_success_at = UTCDateTimeAttribute(null=True)
+    disabled_at = UTCDateTimeAttribute(null=True)
+    disabled_reason = UnicodeAttribute(null=True)
+    by_contract = _WebhooksByContract()
+
+
+class WebhookAttemptModel(Model):
+    """One delivery attempt, in its endpoint's partition under "attempt#<time>#<event>#<n>" (newest last)."""
+
+    class Meta:
+        table_name = UNBOUND
+
+    webhook_id = UnicodeAttribute(hash_key=True)
+    sort_key = UnicodeAttribute(range_key=True)
+    attempted_at = UTCDateTimeAttribute()
+    event_id = UnicodeAttribute()
+    event_type = UnicodeAttribute()
+    attempt = NumberAttribute()
+    ok = BooleanAttribute()
+    latency_ms = NumberAttribute()
+    status = NumberAttribute(null=True)
+    error = UnicodeAttribute(null=True)
+    expires_at = TTLAttribute()
+
+
 MODEL_TABLES: dict[type[Model], str] = {
     RemaskJobModel: "remask_jobs_table",
     ContractModel: "contracts_table",
@@ -663,4 +723,6 @@ MODEL_TABLES: dict[type[Model], str] = {
     ExportModel: "exports_table",
     SubjectRequestModel: "subject_requests_table",
     RateCounterModel: "sessions_table",
+    WebhookModel: "webhooks_table",
+    WebhookAttemptModel: "webhooks_table",
 }

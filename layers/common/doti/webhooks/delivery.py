@@ -124,16 +124,29 @@ def resolve(host: str) -> list[str]:
     return list(dict.fromkeys(str(sockaddr[0]) for *_, sockaddr in answers))
 
 
-def check_url(url: str, *, allow_loopback: bool = False, resolver: Resolver = resolve) -> CheckedUrl:
+def check_url(
+    url: str, *, allow_loopback: bool = False, resolver: Resolver = resolve, require_resolution: bool = True
+) -> CheckedUrl:
     """Check a webhook URL and resolve its host; raises `ValidationError(field="url")` saying what is refused.
 
     HTTPS only, no user name or password, a host and a port 1-65535. Every address the host resolves to must be
     public (`refusal`); one private answer among public ones refuses the URL, since any of them may be used.
     `allow_loopback` (the local stack's setting, never deployed) also accepts 127.0.0.0/8 and ::1, and plain http
-    to them.
+    to them. Without `require_resolution` (registering an endpoint whose receiver may not be up yet) a name that does
+    not resolve passes with no addresses; a send needs them, so every delivery checks again.
     """
     scheme, host, port, target, literal = _parse(url, allow_loopback=allow_loopback)
-    texts = [str(literal)] if literal is not None else _resolved(host, resolver)
+    if literal is not None:
+        texts = [str(literal)]
+    elif require_resolution:
+        texts = _resolved(host, resolver)
+    else:
+        try:
+            texts = _resolved(host, resolver)
+        except ValidationError:
+            if scheme == "http":
+                raise _refused("url must use https (plain http is accepted only for a loopback receiver)") from None
+            return CheckedUrl(url, scheme, host, port, target, ())
     addresses = tuple(_public(text, allow_loopback=allow_loopback) for text in texts)
     if scheme == "http" and not all(_is_loopback(address) for address in addresses):
         raise _refused("url must use https (plain http is accepted only for a loopback receiver)")
