@@ -18,6 +18,7 @@ from viewer_routes import notice as notice_routes
 from viewer_routes import shares as share_routes
 from viewer_routes import subject_requests as request_routes
 from viewer_routes import users as user_routes
+from viewer_routes import webhooks as webhook_routes
 from viewer_routes.common import PUBLIC_RESOURCES, session
 
 from doti import openapi, runtime
@@ -42,6 +43,7 @@ app.include_router(share_routes.router)
 app.include_router(export_routes.router)
 app.include_router(notice_routes.router)
 app.include_router(request_routes.router)
+app.include_router(webhook_routes.router)
 
 
 @app.get("/v1/openapi.json", responses=openapi.DOCUMENT)

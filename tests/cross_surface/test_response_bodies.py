@@ -96,6 +96,12 @@ SUBJECT_REQUEST = [
     "request_id", "kind", "status", "site_id", "site_name", "camera_id", "camera_name", "from", "to", "created_at",
     "due_at", "overdue", "answers",
 ]  # fmt: skip
+WEBHOOK = [
+    "webhook_id", "url", "events", "include_image_links", "status", "created_at", "consecutive_failures",
+    "failing_since", "last_success_at", "disabled_at", "disabled_reason", "previous_secret_until",
+]  # fmt: skip
+WEBHOOK_OPTIONAL = ("failing_since", "last_success_at", "disabled_at", "disabled_reason", "previous_secret_until")
+DELIVERY_ATTEMPT = ["attempted_at", "event_id", "event_type", "attempt", "ok", "status", "latency_ms", "error"]
 DISCLOSURE = [
     "disclosure_id", "contract_id", "basis", "basis_title", "recipient", "reason", "legal_reference", "scope",
     "frames", "package_sha256", "package_bytes", "package_expires_at", "package_url", "expires_at", "created_by",
@@ -345,6 +351,22 @@ def test_given_the_customer_routes_when_called_then_each_body_is_the_published_a
     )
     _keys(answered, [*SUBJECT_REQUEST, "text", "contact"])
     _keys(answered["answers"][0], ["action", "at", "text"])
+
+    hook = {"url": "https://hooks.example.invalid/doti", "events": ["camera.offline", "share.viewed"]}
+    made = customer.call("POST", "/v1/webhooks", 201, hook)
+    _keys(made, [*WEBHOOK, "secret"], *WEBHOOK_OPTIONAL)
+    assert made["events"] == ["camera.offline", "share.viewed"] and made["secret"].startswith("whsec_")
+    _keys(customer.call("GET", "/v1/webhooks", 200), ["items"])
+    rotated = customer.call("POST", f"/v1/webhooks/{made['webhook_id']}/rotate", 200)
+    _keys(rotated, [*WEBHOOK, "secret"], *WEBHOOK_OPTIONAL)
+    assert "previous_secret_until" in rotated
+    tried = customer.call("POST", f"/v1/webhooks/{made['webhook_id']}/test", 200)
+    _keys(tried, DELIVERY_ATTEMPT)
+    assert tried["ok"] is False and tried["status"] is None  # .invalid never resolves: not sent, and says why
+    log = customer.call("GET", f"/v1/webhooks/{made['webhook_id']}/deliveries", 200)
+    _keys(log, ["items"])
+    assert log["items"] == [tried]
+    customer.call("DELETE", f"/v1/webhooks/{made['webhook_id']}", 204)
 
     me = customer.call("GET", "/v1/me", 200)
     _keys(me, ME)

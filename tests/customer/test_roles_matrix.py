@@ -137,6 +137,14 @@ class Tenant:
         (item,) = subject_requests.listed_requests(self.caller(roles.OWNER).token)
         return item["request_id"]
 
+    def new_webhook(self) -> str:
+        """An endpoint of the contract, made by its owner: a new one per request, since deleting ends it."""
+        return self._created(create_webhook(self.caller(roles.OWNER), self), 201)["webhook_id"]
+
+    @cached_property
+    def webhook_id(self) -> str:
+        return self._created(create_webhook(self.caller(roles.OWNER), self), 201)["webhook_id"]
+
     @staticmethod
     def _created(event: dict[str, Any], status: int) -> dict[str, Any]:
         response = viewer.lambda_handler(event, LambdaContext())
@@ -196,6 +204,16 @@ def request_export(c: Caller, t: Tenant) -> dict[str, Any]:
     return request("POST", "/v1/exports", c, body={"camera_id": t.world.camera_id, **window()})
 
 
+def create_webhook(c: Caller, _t: Tenant) -> dict[str, Any]:
+    # .invalid never resolves (RFC 6761): registered as a receiver not up yet; a test event to it is not sent
+    body = {"url": "https://hooks.example.invalid/doti", "events": ["camera.offline"]}
+    return request("POST", "/v1/webhooks", c, body=body)
+
+
+def on_webhook(method: str, resource: str) -> Builder:
+    return lambda c, t: request(method, resource, c, params={"webhook_id": t.webhook_id})
+
+
 Builder = Callable[[Caller, Tenant], dict[str, Any]]
 
 
@@ -244,6 +262,30 @@ ROUTES: dict[tuple[str, str], Case | str] = {
             params={"request_id": t.request_id},
             body={"action": "reply", "text": "We keep footage for 31 days and film only the shop floor."},
         ),
+        takes_ids=True,
+    ),
+    ("POST", "/v1/webhooks"): Case(Permission.MANAGE_WEBHOOKS, SERVING, 201, create_webhook),
+    ("GET", "/v1/webhooks"): Case(
+        Permission.MANAGE_WEBHOOKS, ACCOUNT, 200, lambda c, _t: request("GET", "/v1/webhooks", c)
+    ),
+    ("DELETE", "/v1/webhooks/{webhook_id}"): Case(
+        Permission.MANAGE_WEBHOOKS,
+        ACCOUNT,
+        204,
+        lambda c, t: request("DELETE", "/v1/webhooks/{webhook_id}", c, params={"webhook_id": t.new_webhook()}),
+        takes_ids=True,
+    ),
+    ("POST", "/v1/webhooks/{webhook_id}/rotate"): Case(
+        Permission.MANAGE_WEBHOOKS, SERVING, 200, on_webhook("POST", "/v1/webhooks/{webhook_id}/rotate"), takes_ids=True
+    ),
+    ("POST", "/v1/webhooks/{webhook_id}/test"): Case(
+        Permission.MANAGE_WEBHOOKS, SERVING, 200, on_webhook("POST", "/v1/webhooks/{webhook_id}/test"), takes_ids=True
+    ),
+    ("GET", "/v1/webhooks/{webhook_id}/deliveries"): Case(
+        Permission.MANAGE_WEBHOOKS,
+        ACCOUNT,
+        200,
+        on_webhook("GET", "/v1/webhooks/{webhook_id}/deliveries"),
         takes_ids=True,
     ),
     ("POST", "/v1/auth/logout"): Case(

@@ -32,11 +32,11 @@ MAPPED: dict[type, tuple[type[models.Model], dict[str, str], dict[str, str]]] = 
     ),
     entities.Share: (models.ShareModel, {}, {}),
     entities.SubjectRequest: (models.SubjectRequestModel, {}, {}),
-    entities.Webhook: (models.WebhookModel, {}, {"sort_key": "the item's place in its partition: \"endpoint\""}),
+    entities.Webhook: (models.WebhookModel, {}, {"sort_key": 'the item\'s place in its partition: "endpoint"'}),
     entities.WebhookAttempt: (
         models.WebhookAttemptModel,
         {},
-        {"sort_key": "\"attempt#<time>#<event>#<n>\": the log reads an endpoint's newest attempts first"},
+        {"sort_key": '"attempt#<time>#<event>#<n>": the log reads an endpoint\'s newest attempts first'},
     ),
     entities.Export: (models.ExportModel, {}, {"claim_token": "who is building the export (doti.store.exports)"}),
     entities.AuditEntry: (models.AuditEntryModel, {}, {}),

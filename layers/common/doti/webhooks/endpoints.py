@@ -21,6 +21,7 @@ from typing import Any
 from doti import ids
 from doti.accounts import roles
 from doti.accounts.roles import Permission
+from doti.clock import format_rfc3339
 from doti.contracts import terms
 from doti.entities import User, Webhook, WebhookAttempt
 from doti.errors import Conflict, Forbidden, NotFound, ValidationError
@@ -156,7 +157,7 @@ def rotate(contract_id: str, webhook_id: str, *, box: WebhookSecretBox, actor: s
         now=now,
         prepare=lambda: audit.StateWrite(
             lambda t: store.add_rotation(t, seen, sealed, until, now),
-            {"previous_secret_until": until.isoformat()},
+            {"old_one_signs_until": format_rfc3339(until)},
         ),
     )
     return IssuedSecret(webhook_of(contract_id, webhook_id), secret)
@@ -178,15 +179,21 @@ def delivery_log(contract_id: str, webhook_id: str) -> list[WebhookAttempt]:
 # the owner's side
 
 
-def for_owner(user: User, now: datetime) -> str:
-    """The contract an owner manages webhooks of; 403 for other roles and for an owner limited to some sites."""
+def for_owner(user: User, now: datetime, *, serving: bool = False) -> str:
+    """The contract an owner manages webhooks of; 403 for other roles and for an owner limited to some sites.
+
+    Reading and removing endpoints stays open while the account is (a suspended contract too); registering,
+    rotating and testing need a serving contract (`serving`)."""
     roles.require(user, Permission.MANAGE_WEBHOOKS)
     if user.site_ids is not None:
         raise Forbidden(
             "webhooks hear of every site of the contract: only an owner without a site scope manages them",
             required_permission=Permission.MANAGE_WEBHOOKS.value,
         )
-    terms.require_account_open(terms.get_contract(user.contract_id), now)
+    contract = terms.get_contract(user.contract_id)
+    terms.require_account_open(contract, now)
+    if serving:
+        terms.require_serving(contract, now)
     return user.contract_id
 
 
