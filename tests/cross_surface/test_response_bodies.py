@@ -355,14 +355,16 @@ def test_given_the_customer_routes_when_called_then_each_body_is_the_published_a
     hook = {"url": "https://hooks.example.invalid/doti", "events": ["camera.offline", "share.viewed"]}
     made = customer.call("POST", "/v1/webhooks", 201, hook)
     _keys(made, [*WEBHOOK, "secret"], *WEBHOOK_OPTIONAL)
-    assert made["events"] == ["camera.offline", "share.viewed"] and made["secret"].startswith("whsec_")
+    assert made["events"] == ["camera.offline", "share.viewed"]
+    assert made["secret"].startswith("whsec_")
     _keys(customer.call("GET", "/v1/webhooks", 200), ["items"])
     rotated = customer.call("POST", f"/v1/webhooks/{made['webhook_id']}/rotate", 200)
     _keys(rotated, [*WEBHOOK, "secret"], *WEBHOOK_OPTIONAL)
     assert "previous_secret_until" in rotated
     tried = customer.call("POST", f"/v1/webhooks/{made['webhook_id']}/test", 200)
     _keys(tried, DELIVERY_ATTEMPT)
-    assert tried["ok"] is False and tried["status"] is None  # .invalid never resolves: not sent, and says why
+    assert tried["ok"] is False
+    assert tried["status"] is None
     log = customer.call("GET", f"/v1/webhooks/{made['webhook_id']}/deliveries", 200)
     _keys(log, ["items"])
     assert log["items"] == [tried]
