@@ -8,7 +8,7 @@ from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from admin_routes import contracts, oversight, registry
+from admin_routes import contracts, oversight, registry, webhooks
 from admin_routes.common import staff
 from doti import openapi, runtime
 from doti.http import make_resolver, openapi_response
@@ -19,6 +19,7 @@ app = make_resolver(authenticate=lambda: staff(app))
 app.include_router(contracts.router)
 app.include_router(registry.router)
 app.include_router(oversight.router)
+app.include_router(webhooks.router)
 
 
 @app.get("/v1/admin/openapi.json", responses=openapi.DOCUMENT)

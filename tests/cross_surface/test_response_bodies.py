@@ -534,4 +534,15 @@ def test_given_the_staff_routes_when_called_then_each_body_is_the_published_and_
     _keys(audit["items"][0], AUDIT_ENTRY)
     verified = staff.call("GET", f"{base}/audit/verify", 200)
     _keys(verified, ["contract_id", "entries", "intact", "first_broken_seq", "problem"])
+
+    hook = {"url": "https://hooks.example.invalid/doti", "events": ["device.event"], "include_image_links": True}
+    made = staff.call("POST", f"{base}/webhooks", 201, hook)
+    _keys(made, [*WEBHOOK, "secret"], *WEBHOOK_OPTIONAL)
+    _keys(staff.call("GET", f"{base}/webhooks", 200)["items"][0], WEBHOOK, *WEBHOOK_OPTIONAL)
+    _keys(
+        staff.call("POST", f"{base}/webhooks/{made['webhook_id']}/rotate", 200), [*WEBHOOK, "secret"], *WEBHOOK_OPTIONAL
+    )
+    _keys(staff.call("POST", f"{base}/webhooks/{made['webhook_id']}/test", 200), DELIVERY_ATTEMPT)
+    _keys(staff.call("GET", f"{base}/webhooks/{made['webhook_id']}/deliveries", 200), ["items"])
+    staff.call("DELETE", f"{base}/webhooks/{made['webhook_id']}", 204)
     assert _uncovered(staff.published) == []
