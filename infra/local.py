@@ -122,6 +122,9 @@ def main(argv: list[str] | None = None) -> int:
     # Links the viewer hands out are on the local API, as they are on the deployed one (template.yaml PublicBaseUrl).
     provisioned = provision(spec, region=REGION, parameters={"PublicBaseUrl": api_url})
     os.environ.update({k: v for k, v in provisioned.environment().items() if k != "POWERTOOLS_SERVICE_NAME"})
+    # A local setting, never deployed (template.yaml cannot set it): webhooks may go to receivers on this machine,
+    # http://127.0.0.1:<port>/..., so a receiver can be tried (and tested) without a public HTTPS address.
+    os.environ["WEBHOOKS_ALLOW_LOOPBACK"] = "true"
 
     functions = gateway.load_functions(template.functions(spec).values())
     app = gateway.TemplateApp(template.api_routes(spec), functions, template.binary_media_types(spec))
@@ -241,6 +244,8 @@ def _print_banner(state: dict[str, str], state_file: Path, schedules: list[str],
         f"  staff API key  {state['staff_api_key']}",
         f"  demo camera    {state['camera_id']}" + ("   (simulated; a frame every few seconds)" if camera else ""),
         f"  schedules      {'; '.join(schedules)}",
+        "  webhooks       receivers on http://127.0.0.1:<port>/... are allowed (local setting WEBHOOKS_ALLOW_LOOPBACK;",
+        "                 a deployed stack sends only to public HTTPS addresses)",
         f"  state file     {state_file}",
         "",
         "  try:",

@@ -133,6 +133,15 @@ def test_given_the_template_then_no_function_lowers_the_password_hash_cost():
     assert [names for names in variables if "PASSWORD_SCRYPT_N" in names] == []
 
 
+def test_given_the_template_then_no_function_may_send_webhooks_to_loopback_and_events_are_on():
+    # WEBHOOKS_ALLOW_LOOPBACK is the local stack's (infra/local.py): deployed, webhooks go to public addresses only
+    environments = [GLOBAL_FUNCTION, *(RESOURCES[name]["Properties"] for name in FUNCTIONS)]
+    variables = [set(env.get("Environment", {}).get("Variables", {})) for env in environments]
+
+    assert [names for names in variables if "WEBHOOKS_ALLOW_LOOPBACK" in names] == []
+    assert "EVENTS_QUEUE_URL" in GLOBAL_ENV  # optional in Settings (a bench turns events off), never deployed off
+
+
 # ---------------------------------------------------------------- handlers, routes and schedules
 
 
