@@ -455,3 +455,18 @@ def test_a_removed_endpoint_drops_its_queued_deliveries(aws, world: World) -> No
     outcome = dispatch.deliver(_first_message(world, made["webhook_id"]), deliverer=_deliverer(), now=utcnow())
 
     assert outcome == dispatch.DROPPED
+
+
+def test_a_body_out_of_shape_is_a_clear_422_and_nothing_is_stored(world: World) -> None:
+    token = owner_token(world)
+    bodies = [
+        {"url": "https://h.example.invalid/", "events": ["x" * 65]},
+        {"url": "https://h.example.invalid/", "events": ["camera.offline"] * 15},
+        {"url": "https://h.example.invalid/" + "a" * 2100, "events": ["camera.offline"]},
+        {"url": "https://h.example.invalid/", "events": ["camera.offline"], "secret": "whsec_mine"},
+        {"events": ["camera.offline"]},
+    ]
+    for body in bodies:
+        assert_error(call(token, "POST", "/v1/webhooks", body), 422, "validation_error")
+
+    assert body_of(call(token, "GET", "/v1/webhooks"))["items"] == []
