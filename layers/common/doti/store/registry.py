@@ -133,9 +133,12 @@ def cameras_of_contract(contract_id: str) -> list[entities.Camera]:
     return [to_entity(entities.Camera, item) for item in _by_contract(CameraModel, contract_id)]
 
 
-def set_camera_last_frame(camera_id: str, frame_id: str, signature: bytes | None = None) -> None:
+def set_camera_last_frame(camera_id: str, frame_id: str, signature: bytes | None = None) -> entities.Camera | None:
     """Move the camera's pointer to its newest frame, and its activity signature with it; an older frame arriving
-    late never moves them back (frame ids sort by capture time)."""
+    late never moves them back (frame ids sort by capture time), and a replay of the newest sets them again.
+
+    Returns the camera as stored after the move (the update's ALL_NEW answer: its health and activity-event fields
+    come with it, read by doti.ingest.camera_events at no extra request), or None when nothing moved."""
     camera = CameraModel(camera_id=camera_id)
     actions = [CameraModel.last_frame_id.set(frame_id)]
     actions.append(CameraModel.last_signature.set(signature) if signature else CameraModel.last_signature.remove())
@@ -143,11 +146,13 @@ def set_camera_last_frame(camera_id: str, frame_id: str, signature: bytes | None
         camera.update(
             actions=actions,
             condition=CameraModel.camera_id.exists()
-            & (CameraModel.last_frame_id.does_not_exist() | (CameraModel.last_frame_id < frame_id)),
+            & (CameraModel.last_frame_id.does_not_exist() | (CameraModel.last_frame_id <= frame_id)),
         )
     except UpdateError as exc:
         if not is_condition_failure(exc):
             raise StorageError("could not update the camera") from exc
+        return None
+    return to_entity(entities.Camera, camera)
 
 
 def replace_camera_signature(camera_id: str, frame_id: str, signature: bytes) -> None:
