@@ -146,10 +146,12 @@ def check(work: ScheduledWork, camera: Camera | None, contract: Contract | None,
     return Check(WENT_OFFLINE, offline_event(camera, now))
 
 
-def apply(work: ScheduledWork, camera: Camera, decided: Check, events: EventSink, now: datetime) -> str:
+def apply(work: ScheduledWork, camera: Camera | None, decided: Check, events: EventSink, now: datetime) -> str:
     """Carry a decision out, telling first. Returns the outcome, or KEPT when the item must stay for the next run
     (a frame came between the read and the write: that run re-arms from it). Raises StorageError (the item stays)."""
-    if decided.outcome == PAUSED_ITEM:
+    if camera is None or decided.outcome == DROPPED:
+        pass
+    elif decided.outcome == PAUSED_ITEM:
         store.mark_paused(camera.camera_id, due_at=work.due_at)
     elif decided.outcome == REARMED:
         if rearm(camera, work.due_at, now):

@@ -125,8 +125,8 @@ def put_camera(camera: entities.Camera) -> None:
     _create(to_item(CameraModel, camera), "camera", "camera_id")
 
 
-def get_camera(camera_id: str) -> entities.Camera:
-    return to_entity(entities.Camera, _get(CameraModel, camera_id, "camera"))
+def get_camera(camera_id: str, *, consistent_read: bool = False) -> entities.Camera:
+    return to_entity(entities.Camera, _get(CameraModel, camera_id, "camera", consistent_read=consistent_read))
 
 
 def cameras_of_contract(contract_id: str) -> list[entities.Camera]:
