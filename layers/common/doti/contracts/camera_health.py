@@ -19,7 +19,7 @@ from datetime import datetime, timedelta
 
 from doti import ids
 from doti.clock import format_optional, format_rfc3339
-from doti.contracts import contract_states, registry
+from doti.contracts import contract_states
 from doti.contracts.contract_states import Capability
 from doti.entities import Camera, Contract, ScheduledWork
 from doti.jobs import schedule
@@ -28,6 +28,7 @@ from doti.store.events import EventSink
 from doti.webhooks import events as camera_events
 
 ONLINE, OFFLINE, PAUSED = store.ONLINE, store.OFFLINE, store.PAUSED
+DEFAULT_INTERVAL_SECONDS = 60  # a camera's expected interval until staff set one
 # Re-armed no earlier than this after a run, so an item due exactly when its frame turns one interval old (not yet
 # older: offline means older) is looked at again in a later run, never twice in one.
 _MIN_REARM = timedelta(seconds=1)
@@ -38,7 +39,7 @@ DROPPED, REARMED, WENT_OFFLINE, PAUSED_ITEM, KEPT = "dropped", "rearmed", "offli
 
 def interval_seconds(camera: Camera) -> int:
     """How often the camera is expected to send a frame (staff set it; the default otherwise)."""
-    return int(camera.expected_interval_seconds or registry.DEFAULT_INTERVAL_SECONDS)
+    return int(camera.expected_interval_seconds or DEFAULT_INTERVAL_SECONDS)
 
 
 def _interval(camera: Camera) -> timedelta:

@@ -22,13 +22,10 @@ from doti.store import camera_health as health_store
 from doti.store.events import EventSink
 from doti.webhooks import events as camera_events
 
-DEFAULT_EVENT_MINUTES = 10
-MIN_EVENT_MINUTES, MAX_EVENT_MINUTES = 1, 1440
 
-
-def event_minutes(camera: Camera) -> int:
-    """At most one frame.activity per this many minutes for the camera (staff set it; the default otherwise)."""
-    return int(camera.activity_event_minutes or DEFAULT_EVENT_MINUTES)
+def _window(camera: Camera) -> timedelta:
+    """At most one frame.activity per this window for the camera (staff set it; the default otherwise)."""
+    return timedelta(minutes=activity.effective_event_minutes(camera.activity_event_minutes))
 
 
 def activity_event(camera: Camera, frame: Frame) -> camera_events.Event | None:
@@ -37,7 +34,7 @@ def activity_event(camera: Camera, frame: Frame) -> camera_events.Event | None:
     threshold = activity.effective_threshold(camera.activity_threshold)
     if frame.activity_score is None or frame.activity_score < threshold:
         return None
-    window = timedelta(minutes=event_minutes(camera))
+    window = _window(camera)
     if camera.activity_event_at is not None and camera.activity_event_at >= frame.captured_at - window:
         return None
     return camera_events.new_event(
@@ -74,7 +71,7 @@ def after_frame(camera: Camera, frame: Frame, events: EventSink, now: datetime) 
         if comes_online:
             camera_health.mark_online(camera, frame.frame_id)
         if activity_told is not None:
-            window = timedelta(minutes=event_minutes(camera))
+            window = _window(camera)
             health_store.mark_activity_event(
                 camera.camera_id, at=frame.captured_at, previous_before=frame.captured_at - window
             )

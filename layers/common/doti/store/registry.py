@@ -184,8 +184,14 @@ def set_camera_privacy_mask(camera_id: str, polygons: list, version: str | None)
     return _update_camera(camera_id, [CameraModel.privacy_mask.set(polygons), CameraModel.mask_version.set(version)])
 
 
-def set_camera_activity_threshold(camera_id: str, threshold: float) -> entities.Camera:
-    return _update_camera(camera_id, [CameraModel.activity_threshold.set(threshold)])
+def set_camera_activity_threshold(
+    camera_id: str, threshold: float, event_minutes: int | None = None
+) -> entities.Camera:
+    """The activity threshold, and the frame.activity debounce when given (None leaves it as it is)."""
+    actions = [CameraModel.activity_threshold.set(threshold)]
+    if event_minutes is not None:
+        actions.append(CameraModel.activity_event_minutes.set(event_minutes))
+    return _update_camera(camera_id, actions)
 
 
 def set_camera_expected_interval(camera_id: str, seconds: int) -> entities.Camera:
