@@ -109,11 +109,14 @@ def mark_online(camera: Camera, frame_id: str) -> bool:
     )
 
 
-def rearm(camera: Camera, due_at: datetime, now: datetime) -> bool:
-    """Move an online camera's live item (due `due_at`) to when its newest frame turns one interval old."""
+def rearm(camera: Camera, due_at: datetime, not_before: datetime | None = None) -> bool:
+    """Move an online camera's live item (due `due_at`) to when its newest frame turns one interval old (and not
+    before `not_before`)."""
     if not camera.last_frame_id:
         return False
-    new_due_at = max(due_after(camera, camera.last_frame_id), now + _MIN_REARM)
+    new_due_at = due_after(camera, camera.last_frame_id)
+    if not_before is not None:
+        new_due_at = max(new_due_at, not_before)
     if new_due_at == due_at:
         return True
     return store.rearm(
@@ -121,11 +124,12 @@ def rearm(camera: Camera, due_at: datetime, now: datetime) -> bool:
     )
 
 
-def rearm_for_new_interval(camera: Camera, now: datetime) -> None:
-    """Staff changed the camera's interval: an online camera's item moves to match it (offline and paused cameras
-    have none; their next frame arms one with the interval then set)."""
+def rearm_for_new_interval(camera: Camera) -> None:
+    """Staff changed the camera's interval: an online camera's item moves to match it, into the past if its frame is
+    older than the new interval already (the next run marks it offline). Offline and paused cameras have no item;
+    their next frame arms one with the interval set then."""
     if camera.health == ONLINE and camera.health_due_at is not None:
-        rearm(camera, camera.health_due_at, now)
+        rearm(camera, camera.health_due_at)
 
 
 @dataclass(frozen=True)
@@ -155,7 +159,7 @@ def apply(work: ScheduledWork, camera: Camera | None, decided: Check, events: Ev
     elif decided.outcome == PAUSED_ITEM:
         store.mark_paused(camera.camera_id, due_at=work.due_at)
     elif decided.outcome == REARMED:
-        if rearm(camera, work.due_at, now):
+        if rearm(camera, work.due_at, not_before=now + _MIN_REARM):
             return REARMED  # the transaction removed the old item with the new one
         # else the camera moved on between the read and the write: the item is stale
     elif decided.outcome == WENT_OFFLINE and decided.event is not None:

@@ -239,7 +239,7 @@ def set_expected_interval(
     updated = store.set_camera_expected_interval(camera_id, seconds)
     details = {"seconds": seconds, "previous": camera.expected_interval_seconds, "reason": reason}
     _audit(camera.contract_id, actor, "camera.expected_interval_set", camera_id, details, now)
-    camera_health.rearm_for_new_interval(updated, now)
+    camera_health.rearm_for_new_interval(updated)
     return updated
 
 
