@@ -27,6 +27,8 @@ from infra.provision import Provisioned
 from tests.support import LambdaContext, World, admin_call, body_of, frame_event, sample_event, scan_table
 from tests.support.contract_states import put_in_state
 from tests.support.ingest import AwsFaults, is_table
+from tests.support.processor import receive, upload
+from tests.support.processor import run as run_processor
 from tests.support.viewer import get_camera, owner_token
 
 pytestmark = pytest.mark.isolated  # the job takes every due item, and the tests read every event queued
@@ -416,6 +418,27 @@ def test_a_frame_whose_online_transition_fails_is_stored_and_the_next_frame_tell
     assert len({e["id"] for e in events}) == 1
     assert health_of(world) == "online"
     assert len(health_items(world)) == 1
+
+
+def test_a_large_upload_through_the_processor_brings_a_camera_back_as_a_direct_frame_does(aws, world):
+    # Given a camera told offline
+    first = just_now() - timedelta(seconds=5)
+    send(world, first)
+    run(first + INTERVAL + timedelta(seconds=1))
+    offline = told(aws)
+
+    # When its next frame comes as a large upload, through the processor
+    captured = just_now()
+    upload(aws, world, scene(captured), "image/jpeg", captured_at=format_rfc3339(captured))
+    assert run_processor(aws, receive(aws)) == {"batchItemFailures": []}
+
+    # Then it is back online, told with the frame the processor stored
+    (online,) = told(aws)
+    assert [e["type"] for e in offline] == ["camera.offline"]
+    assert online["type"] == "camera.online"
+    assert online["data"]["captured_at"] == format_rfc3339(captured)
+    assert health_of(world) == "online"
+    assert [due for _, due in health_items(world)] == [captured + INTERVAL]
 
 
 def test_a_frame_captured_longer_ago_than_the_interval_does_not_bring_a_camera_online(aws, world):
