@@ -53,8 +53,13 @@ def due_after(camera: Camera, frame_id: str) -> datetime:
 
 
 def is_fresh(camera: Camera, frame_id: str, now: datetime) -> bool:
-    """The frame is younger than the camera's interval (a frame captured long ago does not make a camera online)."""
-    return now - ids.id_time(frame_id) <= _interval(camera)
+    """The frame is younger than the camera's interval: a frame captured long ago does not make a camera online."""
+    return now - ids.id_time(frame_id) < _interval(camera)
+
+
+def is_silent(camera: Camera, now: datetime) -> bool:
+    """The camera's newest frame is older than its interval (the job's test for offline: strictly older)."""
+    return not camera.last_frame_id or now - ids.id_time(camera.last_frame_id) > _interval(camera)
 
 
 def online_event(camera: Camera, frame_id: str) -> camera_events.Event:
@@ -146,7 +151,7 @@ def check(work: ScheduledWork, camera: Camera | None, contract: Contract | None,
         return Check(DROPPED)  # stale: the camera has another live item, or none (it is offline, paused or gone)
     if contract_states.refusal(contract, Capability.SERVING, now) is not None:
         return Check(PAUSED_ITEM)
-    if camera.last_frame_id and is_fresh(camera, camera.last_frame_id, now):
+    if not is_silent(camera, now):
         return Check(REARMED)
     return Check(WENT_OFFLINE, offline_event(camera, now))
 
