@@ -187,6 +187,23 @@ def test_a_camera_that_keeps_sending_is_rearmed_from_its_newest_frame_and_never_
     assert [e["type"] for e in told(aws)] == ["camera.offline"]
 
 
+def test_a_run_stops_at_its_limit_and_the_next_run_takes_the_rest(aws, world_factory):
+    # Given three cameras whose items are due
+    worlds = [world_factory() for _ in range(3)]
+    first = just_now()
+    for world in worlds:
+        send(world, first)
+
+    # When a run may take two items, then the next run comes
+    at = first + INTERVAL + timedelta(seconds=1)
+    stopped = run_health(now=at, events=runtime.events(), remaining_ms=lambda: PLENTY_MS, max_items=2)
+    rest = run(at + INTERVAL)
+
+    # Then the first stopped after two, and the next did the third: each camera told of once
+    assert (stopped.stopped_early, stopped.outcomes, rest.outcomes) == (True, {"offline": 2}, {"offline": 1})
+    assert sorted(e["camera_id"] for e in told(aws)) == sorted(w.camera_id for w in worlds)
+
+
 def test_a_camera_that_never_sent_a_frame_has_no_item_and_is_never_told_of(aws, world):
     # Given a camera registered and silent
     # When the job runs, at any time

@@ -22,7 +22,8 @@ from doti.store import registry as registry_store
 from doti.store.events import EventSink
 
 BATCH = 100
-RESERVE_MS = 10_000  # stop this long before the Lambda timeout; the next run (a minute later) continues
+MAX_ITEMS = 5_000  # per run: the rest waits for the next run, a minute later
+RESERVE_MS = 10_000  # stop this long before the Lambda timeout; the next run continues
 
 
 @dataclass
@@ -42,6 +43,7 @@ def run_health(
     events: EventSink,
     remaining_ms: Callable[[], float],
     batch: int = BATCH,
+    max_items: int = MAX_ITEMS,
     reserve_ms: float = RESERVE_MS,
 ) -> HealthReport:
     report = HealthReport()
@@ -49,7 +51,7 @@ def run_health(
     failed: set[str] = set()  # due keys to read past: failed, or kept for the next run
     while due := schedule.due_work(schedule.CAMERA_HEALTH, now, batch, skip=failed):
         for work in due:
-            if remaining_ms() < reserve_ms:
+            if remaining_ms() < reserve_ms or report.examined >= max_items:
                 report.stopped_early = True
                 return report
             report.examined += 1
