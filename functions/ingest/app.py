@@ -61,6 +61,7 @@ def post_frame() -> Response[IngestedFrame]:
         authenticate=_authenticated_device,
         storage=runtime.storage(),
         process=imaging.process_image,
+        events=runtime.events(),
         now=utcnow(),
     )
     if result.created:

@@ -40,6 +40,7 @@ def record_handler(record: SQSRecord, lambda_context: LambdaContext) -> None:
             record.json_body,
             storage=runtime.storage(),
             process=video.process_media,
+            events=runtime.events(),
             now=utcnow(),
         )
     except DotiError as exc:

@@ -47,6 +47,7 @@ from tests.support.images import jpeg
 
 INGEST, VIEWER, ADMIN = "IngestFunction", "ViewerFunction", "AdminFunction"
 RETENTION, TERMINATION, SUSPENSION = "RetentionFunction", "TerminationFunction", "SuspensionFunction"
+HEALTH = "HealthFunction"
 RERUNS = 2  # a job's next scheduled runs after the faulted one: one finishes its work, the second finds none
 
 
@@ -891,7 +892,7 @@ class SubjectRequestDeletion(Scenario):
         observe.frame_orphans(tenant.contract_id, seen)
 
 
-# 14. a webhook endpoint: registered, then disabled when an event fails its last attempt
+# 15. a webhook endpoint: registered, then disabled when an event fails its last attempt
 
 
 class WebhookDisabled(Scenario):
@@ -944,6 +945,87 @@ def _hooks(tenant: Tenant) -> list[Any]:
     return list(models.WebhookModel.by_contract.query(tenant.contract_id, consistent_read=False))
 
 
+# 14. camera health
+
+
+class CameraHealth(Scenario):
+    name = "camera_health"
+    what = (
+        "a camera (expected every 10 minutes) falls silent: the health job, every minute, tells camera.offline and "
+        "marks it; its next frame tells camera.online; the job's next runs and the camera's next frame follow"
+    )
+    INTERVAL = timedelta(minutes=10)
+
+    def seed(self, stack: Stack) -> Tenant:
+        tenant = new_tenant(stack)
+        registry.set_expected_interval(
+            tenant.world.camera_id,
+            int(self.INTERVAL.total_seconds()),
+            reason=None,
+            actor="staff:seed",
+            now=stack.clock.now(),
+        )
+        answer = self._send(stack, tenant, "first")[-1]
+        assert answer.status == 201, answer
+        return tenant
+
+    def _send(self, stack: Stack, tenant: Tenant, label: str) -> list[Answer]:
+        # the same still every time: no activity, so only health events are told
+        event = frame_event(
+            stack, tenant, jpeg(320, 180, label="still"), label, stack.clock.now() - timedelta(seconds=1)
+        )
+        return stack.device(INGEST, event)
+
+    def operate(self, tenant: Tenant) -> None:
+        stack = tenant.stack
+        stack.clock.advance(self.INTERVAL + timedelta(minutes=1))
+        stack.job(HEALTH, scheduled_event("health/scheduled.json"))
+        stack.next_run(HEALTH)  # the next run (a minute on) redoes what a failed one left
+        stack.job(HEALTH, scheduled_event("health/scheduled.json"))
+        tenant.data["answers"] = self._send(stack, tenant, "back")
+
+    def recover(self, tenant: Tenant) -> None:
+        stack = tenant.stack
+        for _ in range(RERUNS):
+            stack.next_run(HEALTH)
+            stack.job(HEALTH, scheduled_event("health/scheduled.json"))
+        self._send(stack, tenant, "next")  # the camera keeps sending: its next frame redoes a failed camera.online
+
+    def look(self, tenant: Tenant, seen: Observation) -> None:
+        answers: list[Answer] = tenant.data["answers"]
+        seen.results["device has its frame"] = _ok(answers[-1])
+        ids_by_type: dict[str, set[str]] = {}
+        for event in _events_told(tenant.contract_id):
+            ids_by_type.setdefault(event["type"], set()).add(event["id"])
+        # a fact told twice has one id (receivers drop the copy): one offline spell, one of each
+        seen.results["distinct events told"] = {kind: len(ids) for kind, ids in sorted(ids_by_type.items())}
+        camera = models.CameraModel.get(tenant.world.camera_id, consistent_read=True)
+        seen.results["camera health"] = camera.health
+        items = [
+            i.due_at
+            for i in models.ScheduledWorkModel.query("camera_health", consistent_read=True)
+            if i.ref == tenant.world.camera_id
+        ]
+        seen.results["live health items"] = len(items)
+        if camera.health == "online" and camera.health_due_at not in items:
+            seen.problem(
+                EXACTLY_ONE, "the camera is online but its health item is not stored: it would never go offline"
+            )
+        observe.frame_orphans(tenant.contract_id, seen)
+
+
+def _events_told(contract_id: str) -> list[dict[str, Any]]:
+    """The contract's events on the events queue, read without taking them (each message once)."""
+    sqs, url = sqs_client(REGION), get_settings().events_queue_url
+    seen: dict[str, dict[str, Any]] = {}
+    while True:
+        batch = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, VisibilityTimeout=60).get("Messages", [])
+        if not batch:
+            break
+        seen |= {m["MessageId"]: json.loads(m["Body"]) for m in batch}
+    return [event for event in seen.values() if event["contract_id"] == contract_id]
+
+
 SCENARIOS: dict[str, Scenario] = {
     s.name: s
     for s in (
@@ -961,6 +1043,7 @@ SCENARIOS: dict[str, Scenario] = {
         SubjectRequestForm(),
         SubjectRequestDeletion(),
         WebhookDisabled(),
+        CameraHealth(),
     )
 }
 

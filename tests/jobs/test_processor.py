@@ -328,6 +328,7 @@ def test_a_duplicate_met_while_the_first_is_being_stored_is_retried_not_refused(
                 json.loads(message_for(messages, second)["Body"]),
                 storage=runtime.storage(),
                 process=video.process_media,
+                events=runtime.events(),
                 now=utcnow(),
             )
         meanwhile.append(conflict.value)

@@ -128,7 +128,10 @@ def populated(aws: Provisioned, world: World, index: int, now: datetime) -> Tena
     tenant = Tenant(world)
     w = world
     bucket = aws.refs["FramesBucket"]
-    tenant.frames = [ingested(w, now - timedelta(minutes=m), f"{index}-{m}") for m in (1, 2, 3)]
+    # the newest fresh enough to bring the camera online, which arms its camera_health item (doti.jobs.health)
+    tenant.frames = [ingested(w, now - timedelta(seconds=s), f"{index}-{s}") for s in (10, 120, 180)]
+    health_items = [i for i in scan("ScheduleTable", aws) if i["kind"]["S"] == "camera_health"]
+    assert [i["ref"]["S"] for i in health_items if i["contract_id"]["S"] == w.contract_id] == [w.camera_id]
     # a second version of one original, and a deleted thumbnail (a delete marker over its version)
     first = registry_store_frame(w.camera_id, tenant.frames[0]["frame_id"])
     s3().put_object(Bucket=bucket, Key=first[0], Body=jpeg(320, 180, label=f"{index}-again"))

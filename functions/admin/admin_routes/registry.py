@@ -208,14 +208,26 @@ class ActivityThresholdUpdate(StaffRequest):
         description=f"activity score (0..100) from which a frame counts as activity; {activity.DEFAULT_THRESHOLD:g} "
         "unless set"
     )
+    event_minutes: int | SkipJsonSchema[None] = Field(
+        default=None,
+        description=f"at most one frame.activity event per this many minutes ({activity.MIN_EVENT_MINUTES} to "
+        f"{activity.MAX_EVENT_MINUTES}; {activity.DEFAULT_EVENT_MINUTES} unless set); left as it is when absent",
+    )
     reason: str | None = Field(default=None, max_length=1000)
 
 
 class ExpectedIntervalUpdate(StaffRequest):
-    expected_interval_seconds: int = Field(
-        description=f"how often the camera sends a frame, {registry.MIN_INTERVAL_SECONDS} to "
-        f"{registry.MAX_INTERVAL_SECONDS} s ({registry.DEFAULT_INTERVAL_SECONDS} unless set): customers see it "
-        "online within 3 intervals of its newest frame, stale within 30, offline beyond"
+    """One of `seconds` (the published body) or `expected_interval_seconds` (with the wider lower bound)."""
+
+    seconds: int | SkipJsonSchema[None] = Field(
+        default=None,
+        description=f"how often the camera sends a frame, {registry.MIN_PUBLISHED_INTERVAL_SECONDS} to "
+        f"{registry.MAX_INTERVAL_SECONDS} s ({registry.DEFAULT_INTERVAL_SECONDS} unless set): its health job marks "
+        "it offline once its newest frame is older; customers see it online within 3 intervals, stale within 30",
+    )
+    expected_interval_seconds: int | SkipJsonSchema[None] = Field(
+        default=None,
+        description=f"the same, {registry.MIN_INTERVAL_SECONDS} to {registry.MAX_INTERVAL_SECONDS} s",
     )
     reason: str | None = Field(default=None, max_length=1000)
 
@@ -235,15 +247,27 @@ def set_privacy_mask(camera_id: str, body: PrivacyMaskUpdate) -> Response[api.Ca
 @router.put("/v1/admin/cameras/<camera_id>/activity-threshold", responses=openapi.answers(200, 404, 409))
 def set_activity_threshold(camera_id: str, body: ActivityThresholdUpdate) -> Response[api.Camera]:
     actor = audit.staff_actor(staff(router))
-    camera = registry.set_activity_threshold(camera_id, body.threshold, reason=body.reason, actor=actor, now=utcnow())
+    camera = registry.set_activity_threshold(
+        camera_id, body.threshold, event_minutes=body.event_minutes, reason=body.reason, actor=actor, now=utcnow()
+    )
     return json_response(200, api.Camera.of(camera))
 
 
 @router.put("/v1/admin/cameras/<camera_id>/expected-interval", responses=openapi.answers(200, 404))
 def set_expected_interval(camera_id: str, body: ExpectedIntervalUpdate) -> Response[api.Camera]:
     actor = audit.staff_actor(staff(router))
-    seconds = body.expected_interval_seconds
-    camera = registry.set_expected_interval(camera_id, seconds, reason=body.reason, actor=actor, now=utcnow())
+    if (body.seconds is None) == (body.expected_interval_seconds is None):
+        raise ValidationError("give the interval as `seconds` (or `expected_interval_seconds`), once", field="seconds")
+    published = body.seconds is not None
+    camera = registry.set_expected_interval(
+        camera_id,
+        body.seconds if published else body.expected_interval_seconds,  # type: ignore[arg-type]
+        reason=body.reason,
+        actor=actor,
+        now=utcnow(),
+        field="seconds" if published else "expected_interval_seconds",
+        minimum=registry.MIN_PUBLISHED_INTERVAL_SECONDS if published else registry.MIN_INTERVAL_SECONDS,
+    )
     return json_response(200, api.Camera.of(camera))
 
 

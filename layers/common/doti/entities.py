@@ -70,6 +70,12 @@ class Camera:
     coverage: str | None = None
     people_filmed: bool | None = None
     purposes_updated_at: datetime | None = None
+    # Camera health (doti.jobs.health): None until the camera's first frame (or for one stored before health existed)
+    health: str | None = None  # online | offline | paused (its contract stopped serving)
+    offline_since: datetime | None = None
+    health_due_at: datetime | None = None  # when the health job next looks at it (its one live schedule item)
+    activity_event_at: datetime | None = None  # capture time of the frame of its last frame.activity event
+    activity_event_minutes: int | None = None  # at most one frame.activity per this many minutes; None: the default
 
 
 @dataclass(frozen=True)

@@ -17,7 +17,7 @@ from doti.accounts import login_ids, roles
 from doti.auth import customer
 from doti.auth.device import new_device_secret
 from doti.clock import format_rfc3339, parse_rfc3339
-from doti.contracts import public_ids, terms
+from doti.contracts import camera_health, public_ids, terms
 from doti.contracts.retention_policy import FUTURE_TOLERANCE
 from doti.entities import Camera, Device, Site, User
 from doti.errors import Conflict, NotFound, ValidationError
@@ -34,9 +34,11 @@ CONSENT_PARTIES: dict[str, str] = {
 }
 _CONSENT_TEXT_FIELDS = {"consented_by": 200, "evidence_ref": 500}
 DEVICE_ACTIVE, DEVICE_REVOKED = "active", "revoked"
-# How often a camera is expected to send a frame (its status, doti.viewing.cameras): staff set it within these bounds.
-DEFAULT_INTERVAL_SECONDS = 60
+# How often a camera is expected to send a frame (its status, doti.viewing.cameras, and its health, doti.contracts.
+# camera_health): staff set it within these bounds; the published `{"seconds"}` body within the narrower ones.
+DEFAULT_INTERVAL_SECONDS = camera_health.DEFAULT_INTERVAL_SECONDS
 MIN_INTERVAL_SECONDS, MAX_INTERVAL_SECONDS = 10, 86_400
+MIN_PUBLISHED_INTERVAL_SECONDS = 60
 
 
 class SecretSealer(Protocol):
@@ -197,28 +199,47 @@ def set_privacy_mask(camera_id: str, polygons: Any, *, reason: str, actor: str, 
 
 
 def set_activity_threshold(
-    camera_id: str, threshold: float, *, reason: str | None, actor: str, now: datetime
+    camera_id: str,
+    threshold: float,
+    *,
+    event_minutes: int | None = None,
+    reason: str | None,
+    actor: str,
+    now: datetime,
 ) -> Camera:
-    """The activity score (doti.ingest.activity) from which the camera's frames count as activity in listings."""
+    """The activity score (doti.ingest.activity) from which the camera's frames count as activity in listings and
+    are told of (frame.activity), and, given `event_minutes`, the least time between two such events."""
     value = activity.validate_threshold(threshold)
+    minutes = activity.validate_event_minutes(event_minutes) if event_minutes is not None else None
     camera = store.get_camera(camera_id)
-    updated = store.set_camera_activity_threshold(camera_id, value)
-    details = {"threshold": value, "previous": camera.activity_threshold, "reason": reason}
+    updated = store.set_camera_activity_threshold(camera_id, value, minutes)
+    details: dict[str, Any] = {"threshold": value, "previous": camera.activity_threshold, "reason": reason}
+    if minutes is not None:
+        details |= {"event_minutes": minutes, "previous_event_minutes": camera.activity_event_minutes}
     _audit(camera.contract_id, actor, "camera.activity_threshold_set", camera_id, details, now)
     return updated
 
 
-def set_expected_interval(camera_id: str, seconds: int, *, reason: str | None, actor: str, now: datetime) -> Camera:
-    """How often the camera is expected to send a frame: its status (online, stale, offline) is measured in it."""
-    if not MIN_INTERVAL_SECONDS <= seconds <= MAX_INTERVAL_SECONDS:
-        raise ValidationError(
-            f"expected_interval_seconds must be {MIN_INTERVAL_SECONDS} to {MAX_INTERVAL_SECONDS}",
-            field="expected_interval_seconds",
-        )
+def set_expected_interval(
+    camera_id: str,
+    seconds: int,
+    *,
+    reason: str | None,
+    actor: str,
+    now: datetime,
+    field: str = "expected_interval_seconds",
+    minimum: int = MIN_INTERVAL_SECONDS,
+) -> Camera:
+    """How often the camera is expected to send a frame: its status (online, stale, offline) and its health are
+    measured in it, so an online camera's health item moves to the new interval. `field` and `minimum`: the body
+    field it came in (the published `seconds`, from MIN_PUBLISHED_INTERVAL_SECONDS)."""
+    if not minimum <= seconds <= MAX_INTERVAL_SECONDS:
+        raise ValidationError(f"{field} must be {minimum} to {MAX_INTERVAL_SECONDS}", field=field)
     camera = store.get_camera(camera_id)
     updated = store.set_camera_expected_interval(camera_id, seconds)
     details = {"seconds": seconds, "previous": camera.expected_interval_seconds, "reason": reason}
     _audit(camera.contract_id, actor, "camera.expected_interval_set", camera_id, details, now)
+    camera_health.rearm_for_new_interval(updated)
     return updated
 
 

@@ -18,6 +18,9 @@ from __future__ import annotations
 from doti.errors import ValidationError
 
 DEFAULT_THRESHOLD = 2.0  # about a person at a few metres in a 1280x720 view, well above noise (< 1)
+# frame.activity (doti.ingest.camera_events): at most one event per this many minutes and camera, unless staff set it
+DEFAULT_EVENT_MINUTES = 10
+MIN_EVENT_MINUTES, MAX_EVENT_MINUTES = 1, 1440
 MAX_SCORE = 100.0
 _DECIMALS = 2
 
@@ -43,3 +46,19 @@ def validate_threshold(threshold: float) -> float:
             problems=[{"field": "threshold", "problem": f"must be between 0 and {MAX_SCORE:g}"}],
         )
     return round(float(threshold), _DECIMALS)
+
+
+def effective_event_minutes(minutes: int | None) -> int:
+    """The camera's frame.activity debounce in minutes, or the default for a camera staff have not tuned."""
+    return DEFAULT_EVENT_MINUTES if minutes is None else int(minutes)
+
+
+def validate_event_minutes(minutes: int) -> int:
+    if not MIN_EVENT_MINUTES <= minutes <= MAX_EVENT_MINUTES:
+        raise ValidationError(
+            f"event_minutes is {MIN_EVENT_MINUTES} to {MAX_EVENT_MINUTES}",
+            problems=[
+                {"field": "event_minutes", "problem": f"must be between {MIN_EVENT_MINUTES} and {MAX_EVENT_MINUTES}"}
+            ],
+        )
+    return int(minutes)

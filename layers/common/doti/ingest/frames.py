@@ -23,7 +23,7 @@ from doti.errors import (
     UnsupportedMediaType,
     ValidationError,
 )
-from doti.ingest import activity, usage
+from doti.ingest import activity, camera_events, usage
 from doti.ingest.image_types import ImageLimits, ProcessedImage
 from doti.ingest.masks import Polygons
 from doti.ingest.media import media_type
@@ -31,6 +31,7 @@ from doti.observability import logger
 from doti.store import claims, keys
 from doti.store import frames as store
 from doti.store import registry as registry_store
+from doti.store.events import EventSink
 from doti.store.objects import Storage
 
 ACCEPTED_TYPES = ("image/jpeg", "image/png")
@@ -179,6 +180,7 @@ def ingest_direct(
     authenticate: Callable[[bytes], Device],
     storage: Storage,
     process: ImageProcessor,
+    events: EventSink,
     now: datetime,
 ) -> IngestResult:
     """The direct route (POST /v1/device/frames): the device's signature over the body (`authenticate`) before any
@@ -186,7 +188,7 @@ def ingest_direct(
     device = authenticate(upload.body)
     require_frame_media_type(upload.content_type)
     _require_direct_size(len(upload.body))
-    return ingest_frame(upload, device, storage=storage, process=process, now=now)
+    return ingest_frame(upload, device, storage=storage, process=process, events=events, now=now)
 
 
 def ingest_frame(
@@ -195,6 +197,7 @@ def ingest_frame(
     *,
     storage: Storage,
     process: ImageProcessor,
+    events: EventSink,
     now: datetime,
     accepted_types: tuple[str, ...] = ACCEPTED_TYPES,
 ) -> IngestResult:
@@ -236,7 +239,7 @@ def ingest_frame(
     )
     claimed = _claim_frame_id(wanted, now)
     if isinstance(claimed, IngestResult):
-        _move_camera_pointer(claimed.frame, image.signature)
+        _move_camera_pointer(claimed.frame, image.signature, events, now)
         return claimed
     try:
         charge = usage.require_room(contract, image.size + len(image.thumbnail), now)
@@ -264,7 +267,7 @@ def ingest_frame(
     except Exception:
         claims.release(claimed)
         raise
-    _move_camera_pointer(frame, image.signature)
+    _move_camera_pointer(frame, image.signature, events, now)
     return IngestResult(frame=frame, created=True)
 
 
@@ -340,13 +343,17 @@ def _discard_objects(storage: Storage, frame: Frame) -> None:
         logger.warning("could not delete a refused frame's objects", extra={"frame_id": frame.frame_id})
 
 
-def _move_camera_pointer(frame: Frame, signature: bytes) -> None:
-    """Move the camera's newest-frame pointer and its activity signature (the next frame is scored against it): a
-    convenience, moved again on replay, never failing a stored frame."""
+def _move_camera_pointer(frame: Frame, signature: bytes, events: EventSink, now: datetime) -> None:
+    """Move the camera's newest-frame pointer and its activity signature (the next frame is scored against it), then
+    tell what the frame changed about the camera (doti.ingest.camera_events): a convenience, moved again on replay,
+    never failing a stored frame."""
     try:
-        registry_store.set_camera_last_frame(frame.camera_id, frame.frame_id, signature)
+        camera = registry_store.set_camera_last_frame(frame.camera_id, frame.frame_id, signature)
     except StorageError:
         logger.warning("could not move the camera's last frame pointer", extra={"camera_id": frame.camera_id})
+        return
+    if camera is not None:  # None: a newer frame holds the pointer, and told what it changed
+        camera_events.after_frame(camera, frame, events, now)
 
 
 def _give_up(claim: claims.Claim, refusal: DotiError) -> None:

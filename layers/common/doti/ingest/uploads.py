@@ -27,6 +27,7 @@ from doti.json_body import parse_json_body
 from doti.store import keys
 from doti.store import registry as registry_store
 from doti.store import uploads as store
+from doti.store.events import EventSink
 from doti.store.objects import Storage
 
 UPLOAD_TYPES = ("image/jpeg", "image/png", "video/mp4")
@@ -185,6 +186,7 @@ def process_incoming(
     *,
     storage: Storage,
     process: frames.ImageProcessor,
+    events: EventSink,
     now: datetime,
 ) -> ProcessedUpload:
     """Run one uploaded object through the direct route's pipeline, then delete it from incoming/.
@@ -211,6 +213,7 @@ def process_incoming(
             device,
             storage=storage,
             process=process,
+            events=events,
             now=now,
             accepted_types=UPLOAD_TYPES,
         )
@@ -231,12 +234,13 @@ def process_notification(
     *,
     storage: Storage,
     process: frames.ImageProcessor,
+    events: EventSink,
     now: datetime,
 ) -> list[ProcessedUpload]:
     """Every upload one S3 notification names, in order, each stored or refused for good. A message that is not an
     upload notification raises, as does the first transient failure, which stops and fails the whole message (the
     uploads before it are done and find their work done when the message returns)."""
     return [
-        process_incoming(key, storage=storage, process=process, now=now)
+        process_incoming(key, storage=storage, process=process, events=events, now=now)
         for key in incoming_keys(notification, storage.bucket)
     ]

@@ -73,6 +73,7 @@ _WORK_KINDS = (
     schedule.CANCEL_EFFECTIVE,
     schedule.REQUEST_OVERDUE,
     schedule.REQUEST_DELETE,
+    schedule.CAMERA_HEALTH,  # its cameras' health checks (doti.jobs.health)
     retention_store.CURSOR_KIND,  # the retention job's per-camera and per-notes-partition positions
     retention_store.NOTES_CURSOR_KIND,
 )

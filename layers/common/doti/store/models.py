@@ -120,6 +120,14 @@ class CameraModel(Model):
     coverage = UnicodeAttribute(null=True)
     people_filmed = BooleanAttribute(null=True)
     purposes_updated_at = UTCDateTimeAttribute(null=True)
+    # Camera health (doti.jobs.health, doti.ingest.camera_events): online | offline | paused, None until its first
+    # frame; since when it is offline; the due time of its one live "camera_health" schedule item; the capture time
+    # of the frame its last frame.activity event was about, and the debounce between two such events
+    health = UnicodeAttribute(null=True)
+    offline_since = UTCDateTimeAttribute(null=True)
+    health_due_at = UTCDateTimeAttribute(null=True)
+    activity_event_at = UTCDateTimeAttribute(null=True)
+    activity_event_minutes = NumberAttribute(null=True)
     by_contract = _ByContract()
 
 

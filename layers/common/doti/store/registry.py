@@ -125,17 +125,20 @@ def put_camera(camera: entities.Camera) -> None:
     _create(to_item(CameraModel, camera), "camera", "camera_id")
 
 
-def get_camera(camera_id: str) -> entities.Camera:
-    return to_entity(entities.Camera, _get(CameraModel, camera_id, "camera"))
+def get_camera(camera_id: str, *, consistent_read: bool = False) -> entities.Camera:
+    return to_entity(entities.Camera, _get(CameraModel, camera_id, "camera", consistent_read=consistent_read))
 
 
 def cameras_of_contract(contract_id: str) -> list[entities.Camera]:
     return [to_entity(entities.Camera, item) for item in _by_contract(CameraModel, contract_id)]
 
 
-def set_camera_last_frame(camera_id: str, frame_id: str, signature: bytes | None = None) -> None:
+def set_camera_last_frame(camera_id: str, frame_id: str, signature: bytes | None = None) -> entities.Camera | None:
     """Move the camera's pointer to its newest frame, and its activity signature with it; an older frame arriving
-    late never moves them back (frame ids sort by capture time)."""
+    late never moves them back (frame ids sort by capture time), and a replay of the newest sets them again.
+
+    Returns the camera as stored after the move (the update's ALL_NEW answer: its health and activity-event fields
+    come with it, read by doti.ingest.camera_events at no extra request), or None when nothing moved."""
     camera = CameraModel(camera_id=camera_id)
     actions = [CameraModel.last_frame_id.set(frame_id)]
     actions.append(CameraModel.last_signature.set(signature) if signature else CameraModel.last_signature.remove())
@@ -143,11 +146,13 @@ def set_camera_last_frame(camera_id: str, frame_id: str, signature: bytes | None
         camera.update(
             actions=actions,
             condition=CameraModel.camera_id.exists()
-            & (CameraModel.last_frame_id.does_not_exist() | (CameraModel.last_frame_id < frame_id)),
+            & (CameraModel.last_frame_id.does_not_exist() | (CameraModel.last_frame_id <= frame_id)),
         )
     except UpdateError as exc:
         if not is_condition_failure(exc):
             raise StorageError("could not update the camera") from exc
+        return None
+    return to_entity(entities.Camera, camera)
 
 
 def replace_camera_signature(camera_id: str, frame_id: str, signature: bytes) -> None:
@@ -179,8 +184,14 @@ def set_camera_privacy_mask(camera_id: str, polygons: list, version: str | None)
     return _update_camera(camera_id, [CameraModel.privacy_mask.set(polygons), CameraModel.mask_version.set(version)])
 
 
-def set_camera_activity_threshold(camera_id: str, threshold: float) -> entities.Camera:
-    return _update_camera(camera_id, [CameraModel.activity_threshold.set(threshold)])
+def set_camera_activity_threshold(
+    camera_id: str, threshold: float, event_minutes: int | None = None
+) -> entities.Camera:
+    """The activity threshold, and the frame.activity debounce when given (None leaves it as it is)."""
+    actions = [CameraModel.activity_threshold.set(threshold)]
+    if event_minutes is not None:
+        actions.append(CameraModel.activity_event_minutes.set(event_minutes))
+    return _update_camera(camera_id, actions)
 
 
 def set_camera_expected_interval(camera_id: str, seconds: int) -> entities.Camera:

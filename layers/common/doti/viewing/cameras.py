@@ -8,7 +8,9 @@ no thumbnail until the camera sends its next frame.
 
 Each camera also has a status from the same pointer: frame ids encode the capture time (doti.ids), and its age is
 compared with the interval the camera is expected to send at (`expected_interval_seconds`, staff set it; 60 s unless
-set): online within 3 intervals, stale within 30, offline beyond, and offline if it never sent a frame.
+set): online within 3 intervals, stale within 30, offline beyond, and offline if it never sent a frame. A camera the
+health job marked offline (doti.contracts.camera_health) is offline until a newer frame comes, so the viewer and the
+camera.offline alert agree.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from datetime import datetime
 from doti import ids
 from doti.accounts import roles
 from doti.accounts.roles import Permission
-from doti.contracts import registry, terms
+from doti.contracts import camera_health, registry, terms
 from doti.entities import Camera, Contract, User
 from doti.store import frames as store
 from doti.store import registry as registry_store
@@ -41,7 +43,7 @@ class CameraCard:
 
 
 def effective_interval(camera: Camera) -> int:
-    return camera.expected_interval_seconds or registry.DEFAULT_INTERVAL_SECONDS
+    return camera_health.interval_seconds(camera)
 
 
 def camera_status(camera: Camera, now: datetime) -> tuple[str, datetime | None]:
@@ -49,6 +51,8 @@ def camera_status(camera: Camera, now: datetime) -> tuple[str, datetime | None]:
     if not camera.last_frame_id:
         return OFFLINE, None
     last = ids.id_time(camera.last_frame_id)
+    if camera.health == camera_health.OFFLINE and camera.offline_since is not None and last <= camera.offline_since:
+        return OFFLINE, last  # the health job told the customer it is offline (camera.offline): say the same
     age = (now - last).total_seconds()  # negative within the clock tolerance for capture times: online
     interval = effective_interval(camera)
     if age <= ONLINE_INTERVALS * interval:
