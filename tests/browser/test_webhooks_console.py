@@ -1,0 +1,228 @@
+"""The console's Webhooks section (issue 16 §3) in Chromium against the local stack, on a phone in Japanese and a
+desktop in English, each page state checked with axe-core (serious and critical violations fail).
+
+An owner without a site scope registers an endpoint at a receiver on 127.0.0.1 (the local stack's loopback setting).
+A refusal is explained at the field the API names (no event chosen, then a private address). The secret is shown
+once, then gone when the console is drawn again. "Send test event" reaches the receiver with a signature that
+verifies under that secret (the Standard Webhooks reference algorithm, written apart from doti's), and the row says
+how it went, with its latency; the delivery log lists the attempt. Rotating (a button that asks twice) shows a new
+secret, which signs the next test beside the old one; deleting (asks twice) removes the endpoint. A manager, and an
+owner with a site scope, see no Webhooks section and the page never asks its routes.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+import pytest
+import requests
+from playwright.sync_api import Locator, Page, expect
+
+from tests.browser.viewer_support import VIEWPORTS, Account, Steps, Viewport, invite, log_in, text
+from tests.support.webhook_receiver import Receiver, running_receiver, verify_standard_webhook
+
+pytestmark = pytest.mark.local_stack
+
+REFUSED_URL = "https://10.0.0.1/x"  # a private address: 422 naming `url`
+
+
+def posted(page: Page, suffix: str) -> Any:
+    """Waits for the page's POST to a webhook route ending in `suffix`."""
+    return page.expect_response(lambda r: r.request.method == "POST" and r.url.endswith(suffix))
+
+
+def row_of(page: Page, webhook_id: str) -> Locator:
+    return page.locator(f'#webhook-list li[data-webhook-id="{webhook_id}"]')
+
+
+def press_twice(steps: Steps, button: Locator, viewport: Viewport, label_key: str, says: Locator | None = None) -> None:
+    """A destructive button: the first press asks again in its own words (and shows what `says`), the second acts."""
+    steps.press(button)
+    expect(button).to_have_attribute("data-armed", "1")
+    expect(button).to_have_text(text(viewport, "confirm.really", action=text(viewport, label_key)))
+    if says is not None:
+        expect(says).to_be_visible()
+    steps.shot(f"{label_key.rsplit('.', maxsplit=1)[-1]}-asks")
+    steps.press(button)
+
+
+def send_test_event(page: Page, steps: Steps, row: Locator, receiver: Receiver, secret: str) -> dict[str, Any]:
+    """Presses "Send test event"; the attempt the API answered, after checking what the receiver got was signed."""
+    before = len(receiver.received)
+    with posted(page, "/test") as tested:
+        steps.press(row.locator('button[data-action="test"]'))
+    attempt = tested.value.json()
+    assert attempt["ok"] is True, attempt
+    assert len(receiver.received) == before + 1
+    got = receiver.received[-1]
+    assert verify_standard_webhook(secret, got.headers, got.body)
+    assert got.headers["webhook-id"] == attempt["event_id"]
+    assert json.loads(got.body)["type"] == "webhook.test"
+    return attempt
+
+
+@pytest.mark.parametrize("viewport_name", ["phone", "desktop"])
+def test_an_owner_registers_tests_reads_the_log_of_rotates_and_deletes_a_webhook(
+    context_factory, web_stack, demo_owner, screenshots, viewport_name
+):
+    viewport = VIEWPORTS[viewport_name]
+    # Given an owner without a site scope, in the console
+    owner = invite(web_stack, demo_owner, "owner")
+    page = context_factory(viewport).new_page()
+    steps = Steps(page, viewport, screenshots, prefix="webhooks-")
+    log_in(page, steps, web_stack, owner)
+    with page.expect_response(lambda r: r.url.endswith("/v1/webhooks") and r.request.method == "GET"):
+        steps.menu("#nav-console")
+    expect(page.locator("#console-webhooks")).to_be_visible()
+    expect(page.locator("#webhooks-heading")).to_have_text(text(viewport, "webhooks.heading"))
+    expect(page.locator("#webhook-event-choices input[type=checkbox]")).to_have_count(7)
+    steps.shot("console")
+
+    # When they ask for a webhook with no event chosen
+    page.fill("#webhook-url", REFUSED_URL)
+    with posted(page, "/v1/webhooks") as refused:
+        steps.press(page.locator("#webhook-form button[type=submit]"))
+
+    # Then the API's refusal is said at the events
+    assert refused.value.status == 422
+    assert refused.value.json()["error"]["details"]["field"] == "events"
+    expect(page.locator("#webhook-events-error")).to_have_text(text(viewport, "webhooks.events_missing"))
+    expect(page.locator("#webhook-url-error")).to_be_hidden()
+
+    # When they choose an event for the webhook to a private address
+    page.check("#webhook-event-camera-offline")
+    with posted(page, "/v1/webhooks") as refused:
+        steps.press(page.locator("#webhook-form button[type=submit]"))
+
+    # Then the refusal is said at the URL field, which is marked invalid, and nothing is registered
+    assert refused.value.status == 422
+    assert refused.value.json()["error"]["details"]["field"] == "url"
+    reason = refused.value.json()["error"]["message"]
+    expect(page.locator("#webhook-url-error")).to_have_text(text(viewport, "webhooks.url_refused", reason=reason))
+    expect(page.locator("#webhook-url")).to_have_attribute("aria-invalid", "true")
+    expect(page.locator("#webhook-events-error")).to_be_hidden()
+    expect(page.locator("#webhook-list li")).to_have_count(0)
+    steps.shot("refused")
+
+    with running_receiver() as receiver:
+        # When they register the receiver's URL for camera.offline and device.event
+        page.fill("#webhook-url", receiver.url())
+        page.check("#webhook-event-device-event")
+        with posted(page, "/v1/webhooks") as made:
+            steps.press(page.locator("#webhook-form button[type=submit]"))
+        assert made.value.status == 201, made.value.text()
+        created = made.value.json()
+        secret, webhook_id = created["secret"], created["webhook_id"]
+        assert created["events"] == ["camera.offline", "device.event"]
+
+        # Then the secret is shown once, copyable and read-only, with the warning; the error is gone; the endpoint is
+        # listed, active in words, with its events in words
+        expect(page.locator("#webhook-secret")).to_be_visible()
+        expect(page.locator("#webhook-secret-value")).to_have_value(secret)
+        expect(page.locator("#webhook-secret-value")).to_have_attribute("readonly", "")
+        expect(page.locator("#webhook-secret-warning")).to_have_text(text(viewport, "webhooks.secret_once"))
+        expect(page.locator("#webhook-url-error")).to_be_hidden()
+        expect(page.locator("#webhook-url")).not_to_have_attribute("aria-invalid", "true")
+        row = row_of(page, webhook_id)
+        expect(row).to_contain_text(receiver.url())
+        expect(row.locator(".badge.webhook-active")).to_have_text(text(viewport, "webhooks.status.active"))
+        for event in ("camera.offline", "device.event"):
+            expect(row).to_contain_text(text(viewport, f"webhooks.event.{event}"))
+        expect(row).to_contain_text(text(viewport, "webhooks.never_succeeded"))
+        steps.shot("secret")
+
+        # When they send a test event
+        attempt = send_test_event(page, steps, row, receiver, secret)
+
+        # Then the row says it was delivered, with the receiver's status and the latency, and the last success
+        ms = f"{attempt['latency_ms']:,}"  # as the page formats numbers (ja-JP and en-GB group alike)
+        expect(row.locator(".webhook-test-result")).to_have_text(
+            text(viewport, "webhooks.test_ok", status="204", ms=ms)
+        )
+        expect(row).not_to_contain_text(text(viewport, "webhooks.never_succeeded"))
+        steps.shot("tested")
+
+        # When they open the delivery log
+        steps.press(row.locator('button[data-action="log"]'))
+
+        # Then it lists the attempt: its event in words, attempt 1, delivered, its status and latency
+        entries = row.locator(".deliveries li")
+        expect(entries).to_have_count(1)
+        expect(entries.first).to_contain_text(text(viewport, "webhooks.event.webhook.test"))
+        expect(entries.first).to_contain_text(text(viewport, "webhooks.attempt", n="1"))
+        expect(entries.first.locator(".badge")).to_have_text(text(viewport, "webhooks.delivered"))
+        expect(entries.first).to_contain_text("HTTP 204")
+        expect(entries.first).to_contain_text(text(viewport, "webhooks.latency", ms=ms))
+        expect(row.locator('button[data-action="log"]')).to_have_attribute("aria-expanded", "true")
+        steps.shot("log")
+
+        # When they rotate the secret (the button asks twice, saying the old secret works 24 hours more)
+        rotate = row.locator('button[data-action="rotate"]')
+        with posted(page, "/rotate") as rotated:
+            press_twice(steps, rotate, viewport, "webhooks.rotate", says=page.locator(f"#rotate-hint-{webhook_id}"))
+
+        # Then a new secret is shown once, with until when the old one still signs; the button no longer asks
+        new_secret = rotated.value.json()["secret"]
+        assert new_secret.startswith("whsec_")
+        assert new_secret != secret
+        expect(page.locator("#webhook-secret-value")).to_have_value(new_secret)
+        expect(page.locator("#webhook-secret-overlap")).to_be_visible()
+        expect(rotate).to_have_text(text(viewport, "webhooks.rotate"))  # the row drawn again
+        expect(rotate).to_be_enabled()
+        steps.shot("rotated")
+
+        # And the next test event is signed with both secrets, and the open log lists both attempts
+        send_test_event(page, steps, row, receiver, new_secret)
+        got = receiver.received[-1]
+        assert verify_standard_webhook(secret, got.headers, got.body)
+        expect(row.locator(".deliveries li")).to_have_count(2)
+
+    # When they leave the console and come back, the secret is no longer anywhere in the page
+    steps.menu("#nav-cameras")
+    expect(page.locator("#webhook-secret-value")).to_have_value("")
+    steps.menu("#nav-console")
+    expect(page.locator("#webhook-secret")).to_be_hidden()
+    expect(row).to_be_visible()
+
+    # When they delete the endpoint (the button asks twice)
+    with page.expect_response(lambda r: r.request.method == "DELETE") as deleted:
+        press_twice(steps, row.locator('button[data-action="delete"]'), viewport, "webhooks.delete")
+
+    # Then it is gone from the list and from the API
+    assert deleted.value.status == 204
+    expect(row).to_have_count(0)
+    listed = requests.get(web_stack["api_url"] + "/v1/webhooks", headers=bearer(page), timeout=30)
+    assert webhook_id not in [hook["webhook_id"] for hook in listed.json()["items"]]
+    steps.shot("deleted")
+
+
+def bearer(page: Page) -> dict[str, str]:
+    """The page's own session, to ask the API what the page shows."""
+    return {"Authorization": "Bearer " + page.evaluate("() => sessionStorage.getItem('doti.session')")}
+
+
+@pytest.mark.parametrize("who", ["manager", "site-owner"])
+def test_a_manager_or_an_owner_with_a_site_scope_sees_no_webhooks_and_the_page_never_asks(
+    context_factory, web_stack, demo_owner, screenshots, who
+):
+    # Given a manager, or an owner limited to one site, in the console
+    viewport = VIEWPORTS["desktop"]
+    account: Account = (
+        invite(web_stack, demo_owner, "manager")
+        if who == "manager"
+        else invite(web_stack, demo_owner, "owner", site_ids=[web_stack["site_id"]])
+    )
+    page = context_factory(viewport).new_page()
+    asked: list[str] = []
+    page.on("request", lambda r: asked.append(r.url) if re.search(r"/v1/webhooks\b", r.url) else None)
+    steps = Steps(page, viewport, screenshots, prefix=f"webhooks-{who}-", role=who)
+    log_in(page, steps, web_stack, account)
+    steps.menu("#nav-console")
+    expect(page.locator("#console-deletions")).to_be_visible()  # the console has been drawn
+
+    # Then there is no Webhooks section, and the page asked none of its routes
+    expect(page.locator("#console-webhooks")).to_be_hidden()
+    assert asked == []
+    steps.shot("console")
