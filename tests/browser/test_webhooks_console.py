@@ -3,9 +3,10 @@ desktop in English, each page state checked with axe-core (serious and critical 
 
 An owner without a site scope registers an endpoint at a receiver on 127.0.0.1 (the local stack's loopback setting).
 A refusal is explained at the field the API names (no event chosen, then a private address). The secret is shown
-once, then gone when the console is drawn again. "Send test event" reaches the receiver with a signature that
-verifies under that secret (the Standard Webhooks reference algorithm, written apart from doti's), and the row says
-how it went, with its latency; the delivery log lists the attempt. Rotating (a button that asks twice) shows a new
+once, then gone when the console is drawn again. An endpoint doti turned off says so in words, with its reason;
+"Send test event" reaches the receiver with a signature that verifies under the secret (the Standard Webhooks
+reference algorithm, written apart from doti's), the row says how it went, with its latency, and the success turns
+the endpoint on again; the delivery log lists the attempt. Rotating (a button that asks twice) shows a new
 secret, which signs the next test beside the old one; deleting (asks twice) removes the endpoint. A manager, and an
 owner with a site scope, see no Webhooks section and the page never asks its routes.
 """
@@ -14,18 +15,52 @@ from __future__ import annotations
 
 import json
 import re
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 import requests
 from playwright.sync_api import Locator, Page, expect
 
-from tests.browser.viewer_support import VIEWPORTS, Account, Steps, Viewport, invite, log_in, text
+from tests.browser.viewer_support import (
+    VIEWPORTS,
+    Account,
+    Steps,
+    Viewport,
+    counted,
+    invite,
+    log_in,
+    stack_table,
+    text,
+)
 from tests.support.webhook_receiver import Receiver, running_receiver, verify_standard_webhook
 
 pytestmark = pytest.mark.local_stack
 
 REFUSED_URL = "https://10.0.0.1/x"  # a private address: 422 naming `url`
+DISABLED_REASON = "every delivery failed since yesterday (test)"
+FAILURES = 8
+
+
+def make_disabled(web_stack: dict[str, Any], webhook_id: str) -> None:
+    """Turns the endpoint off in the stack's table as doti.webhooks.dispatch.disable does, after a day of failures."""
+    ddb, table = stack_table(web_stack, "WebhooksTable")
+    now = datetime.now(UTC)
+    stamp = "%Y-%m-%dT%H:%M:%S.%f+0000"  # PynamoDB's format
+    ddb.update_item(
+        TableName=table,
+        Key={"webhook_id": {"S": webhook_id}, "sort_key": {"S": "endpoint"}},
+        UpdateExpression="SET #status = :disabled, disabled_at = :now, disabled_reason = :reason, "
+        "consecutive_failures = :failures, failing_since = :since",
+        ExpressionAttributeNames={"#status": "status"},
+        ExpressionAttributeValues={
+            ":disabled": {"S": "disabled"},
+            ":now": {"S": now.strftime(stamp)},
+            ":reason": {"S": DISABLED_REASON},
+            ":failures": {"N": str(FAILURES)},
+            ":since": {"S": (now - timedelta(days=1)).strftime(stamp)},
+        },
+    )
 
 
 def posted(page: Page, suffix: str) -> Any:
@@ -44,7 +79,7 @@ def press_twice(steps: Steps, button: Locator, viewport: Viewport, label_key: st
     expect(button).to_have_text(text(viewport, "confirm.really", action=text(viewport, label_key)))
     if says is not None:
         expect(says).to_be_visible()
-    steps.shot(f"{label_key.rsplit('.', maxsplit=1)[-1]}-asks")
+    steps.check(steps.page, f"{label_key} asks")  # axe only: a phone's full-page shot of the console takes seconds
     steps.press(button)
 
 
@@ -64,7 +99,7 @@ def send_test_event(page: Page, steps: Steps, row: Locator, receiver: Receiver, 
 
 
 @pytest.mark.parametrize("viewport_name", ["phone", "desktop"])
-def test_an_owner_registers_tests_reads_the_log_of_rotates_and_deletes_a_webhook(
+def test_an_owner_registers_tests_reenables_reads_the_log_of_rotates_and_deletes_a_webhook(
     context_factory, web_stack, demo_owner, screenshots, viewport_name
 ):
     viewport = VIEWPORTS[viewport_name]
@@ -133,16 +168,35 @@ def test_an_owner_registers_tests_reads_the_log_of_rotates_and_deletes_a_webhook
         expect(row).to_contain_text(text(viewport, "webhooks.never_succeeded"))
         steps.shot("secret")
 
+        # When deliveries to it have failed for over a day and doti turned it off (written into the stack's table:
+        # the webhooks function gives up only after a day of retries), and they leave the console and come back
+        make_disabled(web_stack, webhook_id)
+        steps.menu("#nav-cameras")
+        expect(page.locator("#webhook-secret-value")).to_have_value("")
+        steps.menu("#nav-console")
+
+        # Then the secret is no longer anywhere in the page, and the row says in words that the endpoint is
+        # disabled, why, and how many attempts failed in a row
+        expect(page.locator("#webhook-secret")).to_be_hidden()
+        expect(page.locator("#webhook-secret-value")).to_have_value("")
+        expect(row.locator(".badge.webhook-disabled")).to_have_text(text(viewport, "webhooks.status.disabled"))
+        expect(row).to_contain_text(text(viewport, "webhooks.reason", reason=DISABLED_REASON))
+        expect(row).to_contain_text(counted(viewport, "webhooks.failures", FAILURES).split("{time}")[0])
+        steps.shot("disabled")
+
         # When they send a test event
         attempt = send_test_event(page, steps, row, receiver, secret)
 
-        # Then the row says it was delivered, with the receiver's status and the latency, and the last success
+        # Then the row says it was delivered, with the receiver's status and the latency, and the success turned the
+        # endpoint on again
         ms = f"{attempt['latency_ms']:,}"  # as the page formats numbers (ja-JP and en-GB group alike)
         expect(row.locator(".webhook-test-result")).to_have_text(
             text(viewport, "webhooks.test_ok", status="204", ms=ms)
         )
+        expect(row.locator(".badge.webhook-active")).to_have_text(text(viewport, "webhooks.status.active"))
+        expect(row).not_to_contain_text(DISABLED_REASON)
         expect(row).not_to_contain_text(text(viewport, "webhooks.never_succeeded"))
-        steps.shot("tested")
+        steps.check(page, "tested")
 
         # When they open the delivery log
         steps.press(row.locator('button[data-action="log"]'))
@@ -179,20 +233,15 @@ def test_an_owner_registers_tests_reads_the_log_of_rotates_and_deletes_a_webhook
         assert verify_standard_webhook(secret, got.headers, got.body)
         expect(row.locator(".deliveries li")).to_have_count(2)
 
-    # When they leave the console and come back, the secret is no longer anywhere in the page
-    steps.menu("#nav-cameras")
-    expect(page.locator("#webhook-secret-value")).to_have_value("")
-    steps.menu("#nav-console")
-    expect(page.locator("#webhook-secret")).to_be_hidden()
-    expect(row).to_be_visible()
-
     # When they delete the endpoint (the button asks twice)
     with page.expect_response(lambda r: r.request.method == "DELETE") as deleted:
         press_twice(steps, row.locator('button[data-action="delete"]'), viewport, "webhooks.delete")
 
-    # Then it is gone from the list and from the API
+    # Then it is gone from the list and from the API, and so is the new secret shown for it
     assert deleted.value.status == 204
     expect(row).to_have_count(0)
+    expect(page.locator("#webhook-secret")).to_be_hidden()
+    expect(page.locator("#webhook-secret-value")).to_have_value("")
     listed = requests.get(web_stack["api_url"] + "/v1/webhooks", headers=bearer(page), timeout=30)
     assert webhook_id not in [hook["webhook_id"] for hook in listed.json()["items"]]
     steps.shot("deleted")
