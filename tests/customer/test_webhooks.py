@@ -68,16 +68,12 @@ def register(token: str, url: str, events: list[str], **extra: Any) -> dict[str,
 
 def drain(queue: str) -> list[dict[str, Any]]:
     """Every message waiting in the queue (by logical id), taken off it."""
+    settings = runtime.get_settings()
     url = {
-        "EventsQueue": runtime.get_settings().events_queue_url,
-        "DeliveriesQueue": runtime.get_settings().deliveries_queue_url,
-    }.get(queue)
-    if url is None:
-        attributes = sqs().get_queue_attributes(
-            QueueUrl=runtime.get_settings().deliveries_queue_url, AttributeNames=["RedrivePolicy"]
-        )
-        name = json.loads(attributes["Attributes"]["RedrivePolicy"])["deadLetterTargetArn"].rsplit(":", 1)[1]
-        url = sqs().get_queue_url(QueueName=name)["QueueUrl"]
+        "EventsQueue": settings.events_queue_url,
+        "DeliveriesQueue": settings.deliveries_queue_url,
+        "DeliveriesDeadLetterQueue": settings.deliveries_dead_letter_queue_url,
+    }[queue]
     messages: list[dict[str, Any]] = []
     while batch := sqs().receive_message(QueueUrl=url, MaxNumberOfMessages=10, VisibilityTimeout=60).get("Messages"):
         messages.extend(batch)

@@ -25,7 +25,7 @@ from doti.contracts import lifecycle, registry
 from doti.jobs import purge
 from doti.settings import get_settings
 from doti.store import models
-from doti.store.aws import s3_client
+from doti.store.aws import s3_client, sqs_client
 from doti.store.models import (
     ContractModel,
     DeletionReceiptModel,
@@ -891,6 +891,59 @@ class SubjectRequestDeletion(Scenario):
         observe.frame_orphans(tenant.contract_id, seen)
 
 
+# 14. a webhook endpoint: registered, then disabled when an event fails its last attempt
+
+
+class WebhookDisabled(Scenario):
+    name = "webhook"
+    what = (
+        "an owner registers a webhook (POST /v1/webhooks, its webhook.created entry); later an event fails its last "
+        "attempt (the webhooks function on DeliveriesQueue): kept in the dead-letter queue, the endpoint disabled "
+        "with a notice and its webhook.disabled entry"
+    )
+
+    def seed(self, stack: Stack) -> Tenant:
+        tenant = new_tenant(stack)
+        tenant.token = logged_in(stack, tenant)
+        return tenant
+
+    def operate(self, tenant: Tenant) -> None:
+        from doti.webhooks import dispatch
+        from doti.webhooks.events import new_event
+
+        stack = tenant.stack
+        # .invalid never resolves (RFC 6761): every attempt fails without a network, the same in every run
+        body = {"url": "https://hooks.example.invalid/doti", "events": ["device.event"]}
+        stack.person(
+            VIEWER,
+            lambda: customer_post(tenant, "viewer/invite_user.json", "/v1/webhooks", body),
+            lambda: bool(_hooks(tenant)),
+        )
+        with INJECTOR.paused():
+            hooks = _hooks(tenant)
+        if len(hooks) != 1:
+            return
+        tenant.labels[hooks[0].webhook_id] = "webhook"
+        event = new_event("device.event", "fact", time=stack.clock.now(), contract_id=tenant.contract_id)
+        message = {"webhook_id": hooks[0].webhook_id, "event": event.to_message(), "attempt": dispatch.MAX_ATTEMPTS}
+        with INJECTOR.paused():
+            sqs_client(REGION).send_message(
+                QueueUrl=get_settings().deliveries_queue_url, MessageBody=json.dumps(message)
+            )
+        stack.drain("DeliveriesQueue")
+
+    def look(self, tenant: Tenant, seen: Observation) -> None:
+        hooks = _hooks(tenant)
+        seen.results["webhooks"] = [h.status for h in hooks]
+        seen.results["notices"] = sorted(n.kind for n in NoticeModel.query(tenant.contract_id, consistent_read=True))
+        if hooks and (hooks[0].status == "disabled") != _audited(tenant, "webhook.disabled"):
+            seen.problem(AUDIT_ONCE, "the endpoint's state and its webhook.disabled entry disagree")
+
+
+def _hooks(tenant: Tenant) -> list[Any]:
+    return list(models.WebhookModel.by_contract.query(tenant.contract_id, consistent_read=False))
+
+
 SCENARIOS: dict[str, Scenario] = {
     s.name: s
     for s in (
@@ -907,6 +960,7 @@ SCENARIOS: dict[str, Scenario] = {
         Purposes(),
         SubjectRequestForm(),
         SubjectRequestDeletion(),
+        WebhookDisabled(),
     )
 }
 

@@ -46,6 +46,7 @@ SEEDED = {  # tables seeded with raw items: logical id -> the certificate's coun
     "DeletionReceiptsTable": "deletion_receipts",
     "RemaskJobsTable": "remask_jobs",
     "SubjectRequestsTable": "subject_requests",
+    "WebhooksTable": "webhooks",
 }
 
 
@@ -114,6 +115,12 @@ def seed_service_tables(aws: Provisioned, tenant: Tenant, now: datetime) -> None
     }
     for logical, item in values.items():
         ddb().put_item(TableName=aws.refs[logical], Item={k: {"S": v} for k, v in item.items()})
+    # a webhook endpoint (with its by_contract index keys) and one attempt of its delivery log, in its partition
+    for sort_key in ("endpoint", f"attempt#{_stamp(now)}#evt_1#1"):
+        item = {"webhook_id": f"whk-{w.contract_id}", "sort_key": sort_key}
+        if sort_key == "endpoint":
+            item["contract_id"] = w.contract_id
+        ddb().put_item(TableName=aws.refs["WebhooksTable"], Item={k: {"S": v} for k, v in item.items()})
     s3().put_object(Bucket=aws.refs["FramesBucket"], Key=f"exports/{w.contract_id}/exp.zip", Body=b"PK export")
 
 

@@ -103,7 +103,9 @@ def webhook_secrets() -> WebhookSecretBox:
 @cache
 def deliveries() -> SqsDeliveries:
     settings = get_settings()
-    return SqsDeliveries(sqs_client(settings.region), settings.deliveries_queue_url)
+    return SqsDeliveries(
+        sqs_client(settings.region), settings.deliveries_queue_url, settings.deliveries_dead_letter_queue_url
+    )
 
 
 def deliverer() -> Deliverer:

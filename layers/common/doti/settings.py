@@ -54,6 +54,7 @@ class Settings:
     # Issue 16: the endpoints customers register, and the queues of events and of webhook deliveries
     webhooks_table: str
     deliveries_queue_url: str
+    deliveries_dead_letter_queue_url: str
     mail_sender: str
     purge_grace_days: int
     # The SSM parameter holding the base URL of links (doti.public_urls): its name, since the URL is the API's own.

@@ -349,6 +349,11 @@ def _phases(contract_id: str, storage: Storage) -> list[tuple[str, Phase]]:
         (f"site_notes:{s}", _items_phase("notes", partial(store.find_notes, s))) for s in store.site_ids(contract_id)
     ]
     phases += [(kind, _by_contract_phase(kind, contract_id)) for kind in store.SERVICE_KINDS]
+    # webhook endpoints and their delivery logs (doti.webhooks), one partition each
+    phases += [
+        (f"webhook:{w}", _items_phase("webhooks", partial(store.find_webhook_items, w)))
+        for w in store.webhook_ids(contract_id)
+    ]
     phases += [(f"notice_reads:{login}", _notice_reads_phase(login)) for login in store.login_ids(contract_id)]
     phases += [(kind, _by_contract_phase(kind, contract_id)) for kind in store.REGISTRY_KINDS]
     phases.append(("notice_deliveries", _deliveries_phase(contract_id)))

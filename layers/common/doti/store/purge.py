@@ -51,6 +51,8 @@ from doti.store.models import (
     TimelineSlotModel,
     UsageModel,
     UserModel,
+    WebhookAttemptModel,
+    WebhookModel,
 )
 
 S3_DELETE_BATCH = 1000  # DeleteObjects takes at most 1000 keys; ListObjectVersions returns at most 1000 entries
@@ -217,6 +219,19 @@ def login_ids(contract_id: str) -> list[str]:
 
 def find_notice_reads(login_id: str, limit: int) -> Items:
     return _keys_of(NoticeReadModel, _first(NoticeReadModel.query(login_id, limit=limit, page_size=limit), limit))
+
+
+def webhook_ids(contract_id: str) -> list[str]:
+    return [item.webhook_id for item in _first(WebhookModel.by_contract.query(contract_id), 10_000)]
+
+
+def find_webhook_items(webhook_id: str, limit: int) -> Items:
+    """Up to `limit` items of an endpoint's partition: its delivery log first ("attempt#..." sorts before
+    "endpoint"), then the endpoint, so an interrupted purge still finds the rest through it."""
+    query = WebhookAttemptModel.query(
+        webhook_id, attributes_to_get=["webhook_id", "sort_key"], limit=limit, page_size=limit
+    )
+    return _keys_of(WebhookAttemptModel, _first(query, limit))
 
 
 def find_notes(partition: str, limit: int) -> Items:

@@ -53,10 +53,10 @@ class WebhookSecretBox:
 class SqsDeliveries:
     """The deliveries queue and its dead-letter queue (doti.webhooks.dispatch)."""
 
-    def __init__(self, sqs: Any, queue_url: str) -> None:
+    def __init__(self, sqs: Any, queue_url: str, dead_letter_url: str) -> None:
         self._sqs = sqs
         self._queue_url = queue_url
-        self._dead_letter_url: str | None = None
+        self._dead_letter_url = dead_letter_url
 
     def send(self, messages: list[dict[str, Any]], delay_seconds: int = 0) -> None:
         for start in range(0, len(messages), 10):
@@ -74,12 +74,8 @@ class SqsDeliveries:
     def dead_letter(self, message: dict[str, Any]) -> None:
         """Keep a delivery that gave up in the dead-letter queue (14 days), where an operator can replay it."""
         try:
-            if self._dead_letter_url is None:
-                attributes = self._sqs.get_queue_attributes(QueueUrl=self._queue_url, AttributeNames=["RedrivePolicy"])
-                arn = json.loads(attributes["Attributes"]["RedrivePolicy"])["deadLetterTargetArn"]
-                self._dead_letter_url = self._sqs.get_queue_url(QueueName=arn.rsplit(":", 1)[1])["QueueUrl"]
             self._sqs.send_message(QueueUrl=self._dead_letter_url, MessageBody=json.dumps(message))
-        except (ClientError, BotoCoreError, KeyError, ValueError) as exc:
+        except (ClientError, BotoCoreError) as exc:
             raise StorageError("could not keep the delivery in the dead-letter queue") from exc
 
 
