@@ -2165,14 +2165,18 @@ async function showWebhooks() {
   const { items } = await api("GET", "v1/webhooks");
   if (webhookDesk.logId && !items.some((hook) => hook.webhook_id === webhookDesk.logId)) webhookDesk.logId = null;
   const armed = armedKeys("webhook-list");
-  $("webhook-list").replaceChildren(...items.map((hook) => webhookRow(hook, armed)));
+  // each row's test result is a live region: the same node moves to the row drawn again, so what it says next is read
+  const results = new Map(
+    [...$("webhook-list").querySelectorAll(".webhook-test-result")].map((node) => [node.dataset.webhookId, node]),
+  );
+  $("webhook-list").replaceChildren(...items.map((hook) => webhookRow(hook, armed, results)));
   $("webhooks-empty").hidden = items.length > 0;
   renderEventChoices();
 }
 
 // One endpoint: where it sends, its state in words (never colour alone), what it sends, how delivery has gone, and
 // its four actions.
-function webhookRow(hook, armed) {
+function webhookRow(hook, armed, results) {
   const status = hook.status === "disabled" ? "disabled" : "active";
   const row = el("li", { className: `row-item webhook ${status}`, attrs: { "data-webhook-id": hook.webhook_id } }, [
     el("strong", { className: "webhook-url", text: hook.url }),
@@ -2212,7 +2216,7 @@ function webhookRow(hook, armed) {
   );
   remove.dataset.action = "delete";
   row.append(el("div", { className: "row webhook-actions" }, [test, log, rotate, remove]), rotateHint);
-  row.append(testResult(hook.webhook_id));
+  row.append(testResult(hook.webhook_id, results.get(hook.webhook_id)));
   if (open) row.append(deliveryLog(hook.webhook_id, webhookDesk.log));
   return row;
 }
@@ -2242,18 +2246,20 @@ function webhookHealth(hook) {
   return lines;
 }
 
-// The last test event's outcome under its endpoint, read out when it arrives (role=status).
-function testResult(webhookId) {
+// The last test event's outcome under its endpoint, read out when it arrives (role=status), in `node` if given.
+function testResult(webhookId, node = null) {
   const attempt = webhookDesk.tests.get(webhookId);
-  const node = el("p", { className: "webhook-test-result", attrs: { role: "status", "data-webhook-id": webhookId } });
-  if (attempt === "sending") node.textContent = t("webhooks.testing");
-  else if (attempt) {
-    node.textContent = attempt.ok
+  const shown = node || el("p", { attrs: { role: "status", "data-webhook-id": webhookId } });
+  shown.className = "webhook-test-result";
+  if (!attempt) shown.textContent = "";
+  else if (attempt === "sending") shown.textContent = t("webhooks.testing");
+  else {
+    shown.textContent = attempt.ok
       ? t("webhooks.test_ok", { status: String(attempt.status), ms: formatNumber(attempt.latency_ms) })
       : t("webhooks.test_failed", { what: attemptProblem(attempt), ms: formatNumber(attempt.latency_ms) });
-    node.classList.add(attempt.ok ? "ok" : "error");
+    shown.classList.add(attempt.ok ? "ok" : "error");
   }
-  return node;
+  return shown;
 }
 
 // What went wrong with an attempt, as the receiver or the network said it (the server's words, in English).
@@ -2269,7 +2275,8 @@ function webhookRowOf(webhookId) {
 async function sendTestEvent(webhookId, button) {
   button.disabled = true;
   webhookDesk.tests.set(webhookId, "sending");
-  webhookRowOf(webhookId)?.querySelector(".webhook-test-result")?.replaceWith(testResult(webhookId));
+  const result = webhookRowOf(webhookId)?.querySelector(".webhook-test-result");
+  if (result) testResult(webhookId, result);
   try {
     webhookDesk.tests.set(webhookId, await api("POST", `v1/webhooks/${enc(webhookId)}/test`));
     if (webhookDesk.logId === webhookId) await loadDeliveryLog(webhookId);
