@@ -33,7 +33,7 @@ from tests.browser.viewer_support import (
     stack_table,
     text,
 )
-from tests.support.webhook_receiver import Receiver, running_receiver, verify_standard_webhook
+from tests.support.webhook_receiver import Receiver, answer_status, running_receiver, verify_standard_webhook
 
 pytestmark = pytest.mark.local_stack
 
@@ -141,7 +141,12 @@ def test_an_owner_registers_tests_reenables_reads_the_log_of_rotates_and_deletes
     expect(page.locator("#webhook-list li")).to_have_count(0)
     steps.shot("refused")
 
-    with running_receiver() as receiver:
+    answers = [answer_status(204)]  # how the receiver answers now: the test changes it
+
+    def answer_as_told(handler: Any) -> None:
+        answers[0](handler)
+
+    with running_receiver(answer_as_told) as receiver:
         # When they register the receiver's URL for camera.offline and device.event
         page.fill("#webhook-url", receiver.url())
         page.check("#webhook-event-device-event")
@@ -168,6 +173,24 @@ def test_an_owner_registers_tests_reenables_reads_the_log_of_rotates_and_deletes
         expect(row).to_contain_text(text(viewport, "webhooks.never_succeeded"))
         steps.shot("secret")
 
+        # When the receiver fails and they send a test event
+        answers[0] = answer_status(503)
+        with posted(page, "/test") as failed:
+            steps.press(row.locator('button[data-action="test"]'))
+
+        # Then the row says in words that it was not delivered, with the receiver's answer and the latency
+        attempt = failed.value.json()
+        assert attempt["ok"] is False
+        assert attempt["status"] == 503
+        attempt_error = attempt["error"]
+        what = f"HTTP 503 ({attempt_error})"
+        expect(row.locator(".webhook-test-result")).to_have_text(
+            text(viewport, "webhooks.test_failed", what=what, ms=f"{attempt['latency_ms']:,}")
+        )
+        expect(row.locator(".badge.webhook-active")).to_be_visible()  # a test counts no failure against the endpoint
+        steps.check(page, "test failed")
+        answers[0] = answer_status(204)
+
         # When deliveries to it have failed for over a day and doti turned it off (written into the stack's table:
         # the webhooks function gives up only after a day of retries), and they leave the console and come back
         make_disabled(web_stack, webhook_id)
@@ -184,7 +207,7 @@ def test_an_owner_registers_tests_reenables_reads_the_log_of_rotates_and_deletes
         expect(row).to_contain_text(counted(viewport, "webhooks.failures", FAILURES).split("{time}")[0])
         steps.shot("disabled")
 
-        # When they send a test event
+        # When the receiver works again and they send a test event
         attempt = send_test_event(page, steps, row, receiver, secret)
 
         # Then the row says it was delivered, with the receiver's status and the latency, and the success turned the
@@ -201,14 +224,20 @@ def test_an_owner_registers_tests_reenables_reads_the_log_of_rotates_and_deletes
         # When they open the delivery log
         steps.press(row.locator('button[data-action="log"]'))
 
-        # Then it lists the attempt: its event in words, attempt 1, delivered, its status and latency
+        # Then it lists both attempts, newest first: each its event in words, attempt 1, the outcome in words, the
+        # status and latency, and the failed one's error
         entries = row.locator(".deliveries li")
-        expect(entries).to_have_count(1)
-        expect(entries.first).to_contain_text(text(viewport, "webhooks.event.webhook.test"))
-        expect(entries.first).to_contain_text(text(viewport, "webhooks.attempt", n="1"))
-        expect(entries.first.locator(".badge")).to_have_text(text(viewport, "webhooks.delivered"))
-        expect(entries.first).to_contain_text("HTTP 204")
-        expect(entries.first).to_contain_text(text(viewport, "webhooks.latency", ms=ms))
+        expect(entries).to_have_count(2)
+        delivered, refused = entries.nth(0), entries.nth(1)
+        for entry in (delivered, refused):
+            expect(entry).to_contain_text(text(viewport, "webhooks.event.webhook.test"))
+            expect(entry).to_contain_text(text(viewport, "webhooks.attempt", n="1"))
+        expect(delivered.locator(".badge")).to_have_text(text(viewport, "webhooks.delivered"))
+        expect(delivered).to_contain_text("HTTP 204")
+        expect(delivered).to_contain_text(text(viewport, "webhooks.latency", ms=ms))
+        expect(refused.locator(".badge")).to_have_text(text(viewport, "webhooks.failed"))
+        expect(refused).to_contain_text("HTTP 503")
+        expect(refused.locator(".delivery-error")).to_have_text(attempt_error)
         expect(row.locator('button[data-action="log"]')).to_have_attribute("aria-expanded", "true")
         steps.shot("log")
 
@@ -231,7 +260,7 @@ def test_an_owner_registers_tests_reenables_reads_the_log_of_rotates_and_deletes
         send_test_event(page, steps, row, receiver, new_secret)
         got = receiver.received[-1]
         assert verify_standard_webhook(secret, got.headers, got.body)
-        expect(row.locator(".deliveries li")).to_have_count(2)
+        expect(row.locator(".deliveries li")).to_have_count(3)
 
     # When they delete the endpoint (the button asks twice)
     with page.expect_response(lambda r: r.request.method == "DELETE") as deleted:
