@@ -3,10 +3,11 @@ desktop in English, each page state checked with axe-core (serious and critical 
 
 An owner without a site scope registers an endpoint at a receiver on 127.0.0.1 (the local stack's loopback setting).
 A refusal is explained at the field the API names (no event chosen, then a private address). The secret is shown
-once, then gone when the console is drawn again. An endpoint doti turned off says so in words, with its reason;
-"Send test event" reaches the receiver with a signature that verifies under the secret (the Standard Webhooks
-reference algorithm, written apart from doti's), the row says how it went, with its latency, and the success turns
-the endpoint on again; the delivery log lists the attempt. Rotating (a button that asks twice) shows a new
+once, then gone when the console is drawn again. A test event the receiver refuses is said as not delivered, with
+the receiver's status. An endpoint doti turned off says so in words, with its reason; "Send test event" reaches the
+receiver with a signature that verifies under the secret (the Standard Webhooks reference algorithm, written apart
+from doti's), the row says how it went, with its latency, and the success turns the endpoint on again; the delivery
+log lists both attempts. Rotating (a button that asks twice) shows a new
 secret, which signs the next test beside the old one; deleting (asks twice) removes the endpoint. A manager, and an
 owner with a site scope, see no Webhooks section and the page never asks its routes.
 """
