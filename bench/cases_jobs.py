@@ -89,7 +89,7 @@ def _timed_run(rep: int, background: int, counter: CallCounter, due: int = DUE) 
     _write(other_ids, now, due=False)
     counter.count = 0
     started = time.perf_counter()
-    report = run_suspension(now=now, mailer=runtime.mailer(), remaining_ms=lambda: 900_000.0)
+    report = run_suspension(now=now, mailer=runtime.mailer(), events=runtime.events(), remaining_ms=lambda: 900_000.0)
     elapsed_ms = (time.perf_counter() - started) * 1000
     calls = counter.count
     if report.changed != due or report.failed:

@@ -28,6 +28,7 @@ def record_handler(record: SQSRecord, lambda_context: LambdaContext) -> None:
         built = exports.build_export(
             export_id,
             storage=runtime.storage(),
+            events=runtime.events(),
             now=utcnow(),
             remaining_ms=lambda_context.get_remaining_time_in_millis,
             last_attempt=last_attempt,

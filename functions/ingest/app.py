@@ -97,7 +97,9 @@ def post_event() -> Response[Note]:
     device = _authenticated_device(body)
     headers = lower_headers(app)
     event = notes.parse_device_event(body, headers.get("content-type"))
-    result = notes.record_event(event, device, signature=presented_signature(headers), now=utcnow())
+    result = notes.record_event(
+        event, device, signature=presented_signature(headers), events=runtime.events(), now=utcnow()
+    )
     metrics.add_metric(name="EventsRecorded" if result.created else "EventReplays", unit=MetricUnit.Count, value=1)
     return json_response(201 if result.created else 200, Note.of(result.note))
 

@@ -19,7 +19,12 @@ from doti.observability import logger, metrics, tracer
 @metrics.log_metrics
 def lambda_handler(_event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     runtime.init()
-    report = run_suspension(now=utcnow(), mailer=runtime.mailer(), remaining_ms=context.get_remaining_time_in_millis)
+    report = run_suspension(
+        now=utcnow(),
+        mailer=runtime.mailer(),
+        events=runtime.events(),
+        remaining_ms=context.get_remaining_time_in_millis,
+    )
     metrics.add_metric(name="SuspensionItemsExamined", unit=MetricUnit.Count, value=report.examined)
     metrics.add_metric(name="SuspensionItemsChanged", unit=MetricUnit.Count, value=report.changed)
     metrics.add_metric(name="SuspensionItemsFailed", unit=MetricUnit.Count, value=report.failed)

@@ -10,7 +10,7 @@ from typing import Any
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from viewer_routes import account, browse, inbox, web
+from viewer_routes import account, alerts, browse, inbox, web
 from viewer_routes import exports as export_routes
 from viewer_routes import invitations as invitation_routes
 from viewer_routes import notes as note_routes
@@ -44,6 +44,7 @@ app.include_router(export_routes.router)
 app.include_router(notice_routes.router)
 app.include_router(request_routes.router)
 app.include_router(webhook_routes.router)
+app.include_router(alerts.router)
 
 
 @app.get("/v1/openapi.json", responses=openapi.DOCUMENT)

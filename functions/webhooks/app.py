@@ -16,7 +16,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from doti import runtime
 from doti.clock import utcnow
 from doti.observability import logger, metrics, tracer
-from doti.webhooks import dispatch
+from doti.webhooks import alerts, dispatch
 from doti.webhooks.events import from_message
 
 processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
@@ -33,6 +33,9 @@ def record_handler(record: SQSRecord) -> None:
     logger.append_keys(event_id=event.event_id, event_type=event.type)
     queued = dispatch.fan_out(event, queue=runtime.deliveries())
     metrics.add_metric(name="WebhookDeliveriesQueued", unit=MetricUnit.Count, value=queued)
+    # after the fan-out: a mail is marked sent before it goes, so a retry of this record never mails twice
+    mailed = alerts.send_mail_alerts(event, mailer=runtime.mailer(), now=utcnow())
+    metrics.add_metric(name="AlertMailsSent", unit=MetricUnit.Count, value=mailed)
 
 
 @logger.inject_lambda_context(clear_state=True)

@@ -370,6 +370,10 @@ def test_given_the_customer_routes_when_called_then_each_body_is_the_published_a
     assert log["items"] == [tried]
     customer.call("DELETE", f"/v1/webhooks/{made['webhook_id']}", 204)
 
+    alerts = customer.call("GET", "/v1/alerts/mail", 200)
+    _keys(alerts, ["events", "available"])
+    assert customer.call("PUT", "/v1/alerts/mail", 200, {"events": ["camera.offline"]})["events"] == ["camera.offline"]
+
     me = customer.call("GET", "/v1/me", 200)
     _keys(me, ME)
     assert list(me["contract"]) == ["contract_id", "name", "state", "operator_name", "inquiry_contact"]

@@ -384,7 +384,9 @@ def test_a_duplicate_delivery_while_the_export_is_being_built_builds_nothing_and
         return 900_000
 
     # When one run builds the export and the same message is delivered to another run meanwhile
-    built = exports.build_export(export_id, storage=runtime.storage(), now=utcnow(), remaining_ms=remaining_ms)
+    built = exports.build_export(
+        export_id, storage=runtime.storage(), events=runtime.events(), now=utcnow(), remaining_ms=remaining_ms
+    )
 
     # Then the duplicate leaves the export to the run building it: no S3 call, still building, and its message goes
     # back to the queue (acknowledged, it would be gone if the building run stopped: nobody would finish the export)
@@ -442,7 +444,12 @@ def test_the_archive_streams_through_several_parts_never_holding_more_than_a_par
 
     # When the export is built with that part size
     built = exports.build_export(
-        export_id, storage=runtime.storage(), now=utcnow(), remaining_ms=lambda: 900_000, part_size=part_size
+        export_id,
+        storage=runtime.storage(),
+        events=runtime.events(),
+        now=utcnow(),
+        remaining_ms=lambda: 900_000,
+        part_size=part_size,
     )
 
     # Then it went up as a multipart upload of several parts, none holding more than a part plus one frame's bytes

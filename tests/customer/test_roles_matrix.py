@@ -403,6 +403,15 @@ ROUTES: dict[tuple[str, str], Case | str] = {
         ),
         takes_ids=True,
     ),
+    ("GET", "/v1/alerts/mail"): Case(
+        Permission.MANAGE_ALERTS, SERVING, 200, lambda c, _t: request("GET", "/v1/alerts/mail", c)
+    ),
+    ("PUT", "/v1/alerts/mail"): Case(
+        Permission.MANAGE_ALERTS,
+        SERVING,
+        200,
+        lambda c, _t: request("PUT", "/v1/alerts/mail", c, body={"events": ["device.event"]}),
+    ),
     ("POST", "/v1/exports"): Case(Permission.EXPORT, SERVING, 202, request_export, takes_ids=True),
     ("GET", "/v1/exports"): Case(Permission.EXPORT, SERVING, 200, lambda c, _t: request("GET", "/v1/exports", c)),
     ("GET", "/v1/exports/{export_id}"): Case(

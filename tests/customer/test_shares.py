@@ -551,7 +551,9 @@ def test_signed_urls_never_outlive_the_link(world_factory, base_time):
 
     # When the holder opens it right away, and 50 s before it expires
     at_once = open_page(share.token)
-    late = shares.open_share(share.token, None, storage=runtime.storage(), now=created_at + timedelta(seconds=550))
+    late = shares.open_share(
+        share.token, None, storage=runtime.storage(), events=runtime.events(), now=created_at + timedelta(seconds=550)
+    )
 
     # Then the URLs of each view expire with the link, not an hour later
     assert at_once["statusCode"] == 200, at_once["body"]

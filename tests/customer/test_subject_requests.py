@@ -499,8 +499,13 @@ def test_an_overdue_request_is_noticed_once_by_the_suspension_job(world: World):
 
     later = utcnow() + timedelta(days=15)
     before = len(sent_mails())
-    run_suspension(now=later, mailer=runtime.mailer(), remaining_ms=lambda: 900_000.0)
-    run_suspension(now=later + timedelta(minutes=5), mailer=runtime.mailer(), remaining_ms=lambda: 900_000.0)
+    run_suspension(now=later, mailer=runtime.mailer(), events=runtime.events(), remaining_ms=lambda: 900_000.0)
+    run_suspension(
+        now=later + timedelta(minutes=5),
+        mailer=runtime.mailer(),
+        events=runtime.events(),
+        remaining_ms=lambda: 900_000.0,
+    )
 
     notices = [n for n in _notices(owner) if n["kind"] == "request_overdue"]
     assert len(notices) == 1

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import base64
 import json
+import secrets
 from collections.abc import Iterator
 from datetime import timedelta
 from typing import Any
@@ -20,7 +21,8 @@ from doti.webhooks import dispatch, endpoints
 from doti.webhooks.events import new_event
 from functions.webhooks import app as webhooks_function
 from infra.queues import sqs_event
-from tests.support import LambdaContext, World, assert_error, body_of, customer_event
+from tests.support import LambdaContext, World, admin_call, assert_error, body_of, customer_event
+from tests.support.mail import sent_mails
 from tests.support.viewer import add_user, login, owner_token, viewer_call
 from tests.support.webhook_receiver import answer_status, running_receiver, verify_standard_webhook
 
@@ -443,3 +445,52 @@ def test_a_removed_endpoint_drops_its_queued_deliveries(aws, world: World) -> No
     outcome = dispatch.deliver(_first_message(world, made["webhook_id"]), deliverer=_deliverer(), now=utcnow())
 
     assert outcome == dispatch.DROPPED
+
+
+def test_a_body_out_of_shape_is_a_clear_422_and_nothing_is_stored(world: World) -> None:
+    token = owner_token(world)
+    bodies = [
+        {"url": "https://h.example.invalid/", "events": ["x" * 65]},
+        {"url": "https://h.example.invalid/", "events": ["camera.offline"] * 15},
+        {"url": "https://h.example.invalid/" + "a" * 2100, "events": ["camera.offline"]},
+        {"url": "https://h.example.invalid/", "events": ["camera.offline"], "secret": "whsec_mine"},
+        {"events": ["camera.offline"]},
+    ]
+    for body in bodies:
+        assert_error(call(token, "POST", "/v1/webhooks", body), 422, "validation_error")
+
+    assert body_of(call(token, "GET", "/v1/webhooks"))["items"] == []
+
+
+@pytest.mark.isolated
+def test_the_webhooks_function_mails_an_event_an_owner_chose_and_posts_it_to_the_endpoints(
+    aws, world: World, loopback
+) -> None:
+    address = f"alerts-{secrets.token_hex(4)}@test-shop.example"
+    patched = admin_call(
+        "PATCH", f"/v1/admin/contracts/{world.contract_id}", world.staff_key, {"contact_email": address}
+    )
+    assert patched["statusCode"] == 200, patched["body"]
+    token = owner_token(world)
+    chosen = customer_event(
+        "viewer/invite_user.json",
+        token,
+        path="/v1/alerts/mail",
+        resource="/v1/alerts/mail",
+        method="PUT",
+        body=json.dumps({"events": ["device.event"]}),
+    )
+    assert viewer_call(chosen)["statusCode"] == 200
+    with running_receiver() as receiver:
+        register(token, receiver.url(), ["device.event"])
+        event = new_event("device.event", "note-9", time=utcnow(), contract_id=world.contract_id, data={"text": "扉3"})
+        runtime.events().publish([event])
+
+        run_function(aws, "EventsQueue", drain("EventsQueue"))
+        run_function(aws, "DeliveriesQueue", drain("DeliveriesQueue"))
+
+    mails = [m for m in sent_mails() if m.destinations["ToAddresses"] == [address]]
+    assert len(mails) == 1
+    assert "扉3" in mails[0].body
+    (got,) = receiver.received
+    assert json.loads(got.body)["data"] == {"text": "扉3"}

@@ -535,3 +535,24 @@ def test_a_certificate_from_an_untrusted_issuer_is_refused_by_the_default_contex
     assert result.error is not None
     assert "certificate verify failed" in result.error
     assert receiver.received == []
+
+
+def _no_such_name(_host: str) -> list[str]:
+    raise socket.gaierror(socket.EAI_NONAME, "Name or service not known")
+
+
+def test_registering_accepts_a_name_that_does_not_resolve_yet_but_a_send_needs_its_addresses() -> None:
+    checked = check_url("https://hooks.example.invalid/in", resolver=_no_such_name, require_resolution=False)
+
+    assert checked.addresses == ()
+    with pytest.raises(ValidationError, match="does not resolve"):
+        check_url("https://hooks.example.invalid/in", resolver=_no_such_name)
+
+
+def test_registering_still_refuses_what_a_name_resolves_to_and_plain_http_without_addresses() -> None:
+    with pytest.raises(ValidationError, match=r"10\.0\.0\.1"):
+        check_url("https://hooks.example.com/in", resolver=lambda _h: ["10.0.0.1"], require_resolution=False)
+    with pytest.raises(ValidationError, match="https"):
+        check_url(
+            "http://hooks.example.invalid/", resolver=_no_such_name, require_resolution=False, allow_loopback=True
+        )

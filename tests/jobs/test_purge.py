@@ -138,12 +138,13 @@ def populated(aws: Provisioned, world: World, index: int, now: datetime) -> Tena
     tenant.tokens = [logged_in(w.login_id, w.password), logged_in(second_login, "viewer-password-1")]
     notice = notices.publish(
         audience=w.contract_id, kind="maintenance", title="t", body="b", actor="staff:stf_test",
-        mailer=runtime.mailer(), now=now,
+        mailer=runtime.mailer(), events=runtime.events(), now=now,
     )  # fmt: skip
     notices.mark_read(user, notice.notice_id, now)
     window = suspensions.schedule_suspension(
         w.contract_id, starts_at=now + timedelta(days=2), ends_at=now + timedelta(days=3), ground="art8-2",
         reason="maintenance", actor="staff:stf_test", now=now, mailer=runtime.mailer(),
+        events=runtime.events(),
     )  # fmt: skip
     request = disclosures.DisclosureRequest(
         contract_id=w.contract_id, basis="art10-3-2", recipient="Police", reason="burglary", camera_id=w.camera_id,
@@ -187,7 +188,7 @@ def tenants(aws: Provisioned, world_factory: Callable[..., World]) -> Tenants:
     b = populated(aws, world_factory(), 2, now)
     notices.publish(
         audience="all", kind="terms_change", title="Terms", body="New terms", actor="staff:stf_test",
-        mailer=runtime.mailer(), now=now,
+        mailer=runtime.mailer(), events=runtime.events(), now=now,
     )  # fmt: skip
     lifecycle.transition(
         a.world.contract_id, "terminated", "art12-1-1", "fees unpaid", None, "staff:stf_test", now,

@@ -61,7 +61,7 @@ def window_status(key: str, contract_id: str, suspension_id: str) -> str:
 
 
 def run(at: datetime, remaining_ms: Callable[[], float] = lambda: PLENTY_MS) -> SuspensionReport:
-    return run_suspension(now=at, mailer=runtime.mailer(), remaining_ms=remaining_ms)
+    return run_suspension(now=at, mailer=runtime.mailer(), events=runtime.events(), remaining_ms=remaining_ms)
 
 
 def stop_after(items: int) -> Callable[[], float]:

@@ -359,7 +359,7 @@ def test_an_applied_window_cannot_be_cancelled(key):
     contract_id = new_contract(key)["contract_id"]
     window = body_of(admin_call("POST", f"/v1/admin/contracts/{contract_id}/suspensions", key, window_body()))
     starts = parse_rfc3339(window["starts_at"], "t")
-    run_suspension(now=starts, mailer=runtime.mailer(), remaining_ms=lambda: 900_000.0)
+    run_suspension(now=starts, mailer=runtime.mailer(), events=runtime.events(), remaining_ms=lambda: 900_000.0)
 
     # When staff try to cancel it
     response = admin_call("DELETE", f"/v1/admin/contracts/{contract_id}/suspensions/{window['suspension_id']}", key)

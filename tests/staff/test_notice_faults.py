@@ -59,7 +59,7 @@ def deliveries(contract_id: str) -> list[audit.AuditEntry]:
 
 
 def job_run(at: datetime) -> SuspensionReport:
-    return run_suspension(now=at, mailer=runtime.mailer(), remaining_ms=lambda: 900_000.0)
+    return run_suspension(now=at, mailer=runtime.mailer(), events=runtime.events(), remaining_ms=lambda: 900_000.0)
 
 
 def assert_notified_once(contract_id: str, report: SuspensionReport, plan: Plan) -> None:
@@ -121,7 +121,17 @@ def test_a_notice_whose_request_stopped_before_sending_is_reported_unconfirmed_b
 
 
 def suspend_now(contract_id: str) -> None:
-    lifecycle.transition(contract_id, "suspended", "art8-1-1", "relay", None, STAFF, utcnow(), mailer=runtime.mailer())
+    lifecycle.transition(
+        contract_id,
+        "suspended",
+        "art8-1-1",
+        "relay",
+        None,
+        STAFF,
+        utcnow(),
+        mailer=runtime.mailer(),
+        events=runtime.events(),
+    )
 
 
 def claim_call() -> int:
@@ -145,6 +155,7 @@ def test_a_notice_to_one_contract_that_could_not_be_mailed_is_mailed_by_the_job(
         body="Details.",
         actor=STAFF,
         mailer=runtime.mailer(),
+        events=runtime.events(),
         now=utcnow(),
     )
     clean = Plan()

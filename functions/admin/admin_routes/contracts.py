@@ -184,6 +184,7 @@ def transition_contract(contract_id: str, body: TransitionRequest) -> Response[C
         audit.staff_actor(member),
         utcnow(),
         mailer=runtime.mailer(),
+        events=runtime.events(),
         purge_grace_days=get_settings().purge_grace_days,
     )
     return json_response(200, ContractOut.of(contract))
@@ -201,6 +202,7 @@ def schedule_suspension(contract_id: str, body: SuspensionRequest) -> Response[S
         actor=audit.staff_actor(member),
         now=utcnow(),
         mailer=runtime.mailer(),
+        events=runtime.events(),
     )
     return json_response(201, Suspension.of(window))
 
@@ -219,6 +221,11 @@ def list_suspensions(contract_id: str) -> Response[SuspensionList]:
 def cancel_suspension(contract_id: str, suspension_id: str) -> Response[str]:
     member = staff(router)
     suspensions.cancel_suspension(
-        contract_id, suspension_id, actor=audit.staff_actor(member), now=utcnow(), mailer=runtime.mailer()
+        contract_id,
+        suspension_id,
+        actor=audit.staff_actor(member),
+        now=utcnow(),
+        mailer=runtime.mailer(),
+        events=runtime.events(),
     )
     return Response(status_code=204, body="", headers={"Cache-Control": "no-store"})

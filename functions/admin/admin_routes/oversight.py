@@ -89,6 +89,7 @@ def publish_notice(body: NoticeCreate) -> Response[api.PublishedNotice]:
         body=body.body,
         actor=audit.staff_actor(member),
         mailer=runtime.mailer(),
+        events=runtime.events(),
         now=utcnow(),
         effective_at=parse_rfc3339(body.effective_at, "effective_at") if body.effective_at else None,
     )
@@ -105,7 +106,9 @@ def report_incident(body: IncidentCreate) -> Response[api.Incident]:
         contract_ids=tuple(body.contract_ids),
         data_affected=body.data_affected,
     )
-    incident = incidents.report_incident(report, actor=audit.staff_actor(member), mailer=runtime.mailer(), now=utcnow())
+    incident = incidents.report_incident(
+        report, actor=audit.staff_actor(member), mailer=runtime.mailer(), events=runtime.events(), now=utcnow()
+    )
     return json_response(201, api.Incident.of(incident))
 
 

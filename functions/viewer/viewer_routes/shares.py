@@ -128,7 +128,7 @@ def _page(outcome: shares.SharedFootage | shares.ShareInterstitial | shares.Shar
 def open_share(
     token: str, cursor: Annotated[str | None, Query(description="where the next page of a window starts")] = None
 ) -> Response[str]:
-    return _page(shares.open_share(token, cursor, storage=runtime.storage(), now=utcnow()))
+    return _page(shares.open_share(token, cursor, storage=runtime.storage(), events=runtime.events(), now=utcnow()))
 
 
 def _from_another_site() -> bool:
@@ -157,4 +157,6 @@ def press_share_button(token: str) -> Response[str]:
     if _from_another_site():
         return _page(shares.ShareRefusal(shares.FOREIGN_FORM))
     _check_form()
-    return _page(shares.open_share(token, None, storage=runtime.storage(), now=utcnow(), posted=True))
+    return _page(
+        shares.open_share(token, None, storage=runtime.storage(), events=runtime.events(), now=utcnow(), posted=True)
+    )

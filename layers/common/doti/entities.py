@@ -99,6 +99,8 @@ class User:
     must_change_password: bool = False
     # Sessions opened before this moment are refused: a revocation holds even before the session index lists them.
     sessions_valid_from: datetime | None = None
+    # The event types an owner receives by e-mail (doti.webhooks.alerts); None: none chosen
+    mail_alerts: frozenset[str] | None = None
 
 
 @dataclass(frozen=True)

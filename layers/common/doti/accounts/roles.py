@@ -1,7 +1,8 @@
 """What each customer role may do (SPEC §2): the one place role rules live.
 
-`owner` manages the contract's users, registers each camera's purposes (Art. 2-4), prints the sites' signs and may
-do everything a `manager` does; a `manager` views, writes notes, creates shares and exports; a `viewer` only views.
+`owner` manages the contract's users, registers each camera's purposes (Art. 2-4), prints the sites' signs, chooses
+the e-mail alerts and may do everything a `manager` does; a `manager` views, writes notes, creates shares and
+exports; a `viewer` only views.
 Each domain operation calls `require(user, Permission.X)` before it reads or writes anything; a missing right is 403
 `forbidden`. A user's optional site scope is a separate, data-level limit (`in_scope`): it narrows which cameras a
 user sees, never what the user may do with them.
@@ -30,6 +31,8 @@ class Permission(Enum):
     HANDLE_REQUESTS = "handle_requests"
     # issue 16: where the contract's events go (webhook endpoints); they hear of every site, so the owner's alone
     MANAGE_WEBHOOKS = "manage_webhooks"
+    # which events the contract's registered address is mailed (issue 16 §5): the owner speaks for the contract
+    MANAGE_ALERTS = "manage_alerts"
 
 
 OWNER, MANAGER, VIEWER = "owner", "manager", "viewer"
@@ -47,7 +50,13 @@ GRANTS: dict[str, frozenset[Permission]] = {
     VIEWER: _VIEWER_RIGHTS,
     MANAGER: _MANAGER_RIGHTS,
     OWNER: _MANAGER_RIGHTS
-    | {Permission.MANAGE_USERS, Permission.REGISTER_PURPOSES, Permission.PRINT_SIGNAGE, Permission.MANAGE_WEBHOOKS},
+    | {
+        Permission.MANAGE_USERS,
+        Permission.REGISTER_PURPOSES,
+        Permission.PRINT_SIGNAGE,
+        Permission.MANAGE_WEBHOOKS,
+        Permission.MANAGE_ALERTS,
+    },
 }
 
 

@@ -384,3 +384,10 @@ class InvitationCreated(ResponseModel):
     @classmethod
     def of(cls, created: invitations.CreatedInvitation, url: str) -> InvitationCreated:
         return cls.from_entity(created.invitation, url=url, site_ids=_sites(created.invitation.site_ids))
+
+
+class MailAlerts(ResponseModel):
+    """The event types the contract's registered address is mailed at an owner's choice (issue 16 §5)."""
+
+    events: list[str] = Field(description="chosen by this owner")
+    available: list[str] = Field(description="what an owner may choose")

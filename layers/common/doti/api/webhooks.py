@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 from pydantic import BaseModel, ConfigDict, Field
 
 from doti.api.fields import Omittable, ResponseModel, Time
@@ -17,7 +19,9 @@ class WebhookBody(BaseModel):
         max_length=delivery.MAX_URL_CHARS,
         description="HTTPS, to a public address (checked when registered and before every delivery)",
     )
-    events: list[str] = Field(max_length=len(EVENT_TYPES) * 2, description="one or more of: " + ", ".join(EVENT_TYPES))
+    events: list[Annotated[str, Field(max_length=64)]] = Field(
+        max_length=len(EVENT_TYPES) * 2, description="one or more of: " + ", ".join(EVENT_TYPES)
+    )
     include_image_links: bool = Field(
         default=False, description="payloads about a frame carry its thumbnail, signed for the contract's link lifetime"
     )

@@ -37,6 +37,7 @@ from doti.mail import Mailer
 from doti.observability import logger
 from doti.oversight import audit
 from doti.store import contracts as contract_store
+from doti.store.events import EventSink
 from doti.store.transactions import Transaction
 
 DEFAULT_PURGE_GRACE_DAYS = 30  # the template's PurgeGraceDays default; jobs and routes pass the setting
@@ -60,6 +61,7 @@ def transition(
     now: datetime,
     *,
     mailer: Mailer | None = None,
+    events: EventSink | None = None,
     purge_grace_days: int = DEFAULT_PURGE_GRACE_DAYS,
     window_id: str | None = None,
 ) -> Contract:
@@ -71,7 +73,8 @@ def transition(
     - `terminated` sets terminated_at and purge_due_at = now + purge_grace_days and schedules a "purge" item.
     - `purged` is the termination job's, once the purge is done and purge_due_at has passed.
     - art8-2 suspensions need the prior notice of a scheduled window (`window_id`, the suspension job's).
-    - `mailer` e-mails the notice an emergency or Art. 12 suspension gets; without it none is published.
+    - `mailer` e-mails the notice an emergency or Art. 12 suspension gets, and `events` (required with it) tells it
+      (doti.webhooks.producers); without a mailer none is published.
     Work items are written before the state (a stale item is harmless: its consumer re-checks the state), so a
     crash never leaves a terminated contract without its purge. The state and its "contract.transition" entry
     commit in one transaction (doti.oversight.audit.record_with): a rerun that finds the move made finds its entry too.
@@ -80,6 +83,8 @@ def transition(
     """
     _check_request(to, ground, reason, window_id)
     notice_due = to == SUSPENDED and ground != PLANNED and mailer is not None
+    if mailer is not None and events is None:
+        raise TypeError("a transition that may publish a notice needs the events sink as well as the mailer")
     notice = _suspension_notice(contract_id, ground, reason, actor, now) if notice_due else None
     seen: dict[str, Any] = {}
 
@@ -111,8 +116,8 @@ def transition(
         exc.details.setdefault("requested", to)
         raise
     before, after = seen["move"]
-    if notice is not None and mailer is not None:
-        _send_notice(notice, mailer, actor, now)
+    if notice is not None and mailer is not None and events is not None:
+        _send_notice(notice, mailer, events, actor, now)
     _tidy_after(before, after)
     return after
 
@@ -265,10 +270,10 @@ def _suspension_notice(contract_id: str, ground: str | None, reason: str, actor:
     )
 
 
-def _send_notice(notice: notices.Draft, mailer: Mailer, actor: str, now: datetime) -> None:
+def _send_notice(notice: notices.Draft, mailer: Mailer, events: EventSink, actor: str, now: datetime) -> None:
     """E-mail the notice the move committed; one that cannot go now stays due for the suspension job (the move
     stands either way, and the notice is on the customer's site already)."""
     try:
-        notices.deliver(notices.mail_work(notice), mailer=mailer, actor=actor, now=now)
+        notices.deliver(notices.mail_work(notice), mailer=mailer, events=events, actor=actor, now=now)
     except DotiError as exc:
         logger.warning("suspension notice e-mail left to the suspension job", extra={"code": exc.code})

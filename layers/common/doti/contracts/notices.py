@@ -2,6 +2,11 @@
 
 A notice goes to one contract or to all; each records when it counts as delivered (Art. 5-3): on the site when
 it is published (viewable), by e-mail when sent, per contract.
+
+Each addressed contract is told `notice.published` (doti.webhooks.producers): a notice to all as it is stored, one
+event per live contract; a notice to one contract when its e-mail work is taken up (`deliver`), which every staged
+notice gets, whoever staged it (staff, a suspension, a job), right after publishing or by the suspension job's next
+run. A retried delivery tells it again under the same event id.
 """
 
 from __future__ import annotations
@@ -23,7 +28,9 @@ from doti.observability import logger
 from doti.oversight import audit
 from doti.store import notices as store
 from doti.store import registry
+from doti.store.events import EventSink
 from doti.store.transactions import NotCommitted, Transaction, commit
+from doti.webhooks import producers
 
 ALL = "all"
 KINDS = (
@@ -56,6 +63,7 @@ def publish(
     body: str,
     actor: str,
     mailer: Mailer,
+    events: EventSink,
     now: datetime,
     effective_at: datetime | None = None,
 ) -> Notice:
@@ -67,7 +75,7 @@ def publish(
         audience=audience, kind=kind, title=title, body=body, actor=actor, now=now, effective_at=effective_at
     )
     if audience == ALL:
-        return _broadcast(notice, mailer)
+        return _broadcast(notice, mailer, events)
     registry.get_contract(audience)  # NotFound for an unknown contract
     work = mail_work(notice)
     try:
@@ -76,7 +84,7 @@ def publish(
         if store.get_notice(audience, notice.notice_id) is None:  # else it applied, and only its answer was lost
             raise StorageError("could not store the notice") from exc
     try:
-        outcome = deliver(work, mailer=mailer, actor=actor, now=now)
+        outcome = deliver(work, mailer=mailer, events=events, actor=actor, now=now)
     except DotiError as exc:  # not sent: the suspension job sends it (its work item stays)
         logger.warning(
             "notice e-mail left to the suspension job", extra={"notice_id": notice.notice_id, "code": exc.code}
@@ -153,7 +161,7 @@ def mail_work(notice: Draft) -> schedule.ScheduledWork:
     return schedule.work_for(schedule.NOTICE_MAIL, notice.audience, notice.notice_id, notice.now + MAIL_DELAY)
 
 
-def deliver(work: schedule.ScheduledWork, *, mailer: Mailer, actor: str, now: datetime) -> str:
+def deliver(work: schedule.ScheduledWork, *, mailer: Mailer, events: EventSink, actor: str, now: datetime) -> str:
     """E-mail a staged notice to its contract, at most once, and record it: its "notice.delivered" entry, its
     delivery time and the end of its work commit together (doti.oversight.audit.record_with).
 
@@ -161,7 +169,7 @@ def deliver(work: schedule.ScheduledWork, *, mailer: Mailer, actor: str, now: da
     claim is given up and the error raised (the next attempt sends it). A send whose answer was lost, or a claim
     found held by an earlier attempt that stopped (before or after sending, or before recording it), may have sent
     it: the delivery is recorded "unconfirmed" and the mail never sent again. Returns SENT, UNCONFIRMED, or DONE when
-    there was nothing left to do."""
+    there was nothing left to do. The notice is told to `events` once the work is claimed, before the mail."""
     notice = store.get_notice(work.contract_id, work.ref or "")
     contract = _addressee(work.contract_id)
     if notice is None or contract is None:
@@ -171,6 +179,7 @@ def deliver(work: schedule.ScheduledWork, *, mailer: Mailer, actor: str, now: da
     holder = schedule.claim_work(work, token)
     if holder is None:
         return DONE  # delivered meanwhile
+    producers.tell(events, [producers.notice_published(notice, work.contract_id)])
     sent_at: datetime | None = None
     if holder != token:
         outcome = UNCONFIRMED  # an earlier attempt stopped after its claim: its mail may have gone
@@ -238,12 +247,13 @@ def _addressee(contract_id: str) -> Contract | None:
     return None if contract_states.rules_of(contract).purged else contract
 
 
-def _broadcast(notice: Draft, mailer: Mailer) -> Notice:
+def _broadcast(notice: Draft, mailer: Mailer, events: EventSink) -> Notice:
     """A notice to every customer, e-mailed to each live contract as it is published. A mail whose answer was lost
     is recorded unconfirmed and not resent; the others still go."""
     recipients = list(_live_contracts())
     stored = notice.notice()
     store.put_notice(stored, notice.actor)
+    producers.tell(events, [producers.notice_published(stored, contract.contract_id) for contract in recipients])
     delivered: dict[str, str] = {}
     for contract in recipients:
         details: dict[str, Any] = {"kind": notice.kind, "title": notice.title}

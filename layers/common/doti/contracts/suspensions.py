@@ -24,6 +24,7 @@ from doti.mail import Mailer
 from doti.oversight import audit
 from doti.store import contracts as contract_store
 from doti.store import suspensions as store
+from doti.store.events import EventSink
 from doti.store.transactions import Transaction
 
 WINDOW_GROUNDS = frozenset({*EMERGENCY, PLANNED})  # what a scheduled suspension window may cite
@@ -48,6 +49,7 @@ def schedule_suspension(
     actor: str,
     now: datetime,
     mailer: Mailer,
+    events: EventSink,
 ) -> SuspensionWindow:
     """Plan a suspension window; the suspension job applies it at `starts_at` and lifts it at `ends_at`.
 
@@ -100,7 +102,7 @@ def schedule_suspension(
         prepare=lambda: audit.StateWrite(store_window, _window_details(window)),
     )
     if ground == PLANNED:
-        _announce(window, mailer, actor, now, cancelled=False)
+        _announce(window, mailer, events, actor, now, cancelled=False)
     return window
 
 
@@ -124,7 +126,9 @@ def set_window_status(window: SuspensionWindow, expected: Iterable[str], status:
     return store.set_status(window, expected, status)
 
 
-def cancel_suspension(contract_id: str, suspension_id: str, *, actor: str, now: datetime, mailer: Mailer) -> None:
+def cancel_suspension(
+    contract_id: str, suspension_id: str, *, actor: str, now: datetime, mailer: Mailer, events: EventSink
+) -> None:
     """Call off a window that has not started; one that is applied or over is a Conflict. Cancelling twice is fine."""
     window = get_window(contract_id, suspension_id)
     if window.status == WINDOW_CANCELLED:
@@ -152,7 +156,7 @@ def cancel_suspension(contract_id: str, suspension_id: str, *, actor: str, now: 
         ) from moved
     retire_window_work(window)
     if window.ground == PLANNED:
-        _announce(window, mailer, actor, now, cancelled=True)
+        _announce(window, mailer, events, actor, now, cancelled=True)
 
 
 class _WindowMoved(Exception):
@@ -181,7 +185,9 @@ def _window_details(window: SuspensionWindow) -> dict[str, Any]:
     }
 
 
-def _announce(window: SuspensionWindow, mailer: Mailer, actor: str, now: datetime, *, cancelled: bool) -> None:
+def _announce(
+    window: SuspensionWindow, mailer: Mailer, events: EventSink, actor: str, now: datetime, *, cancelled: bool
+) -> None:
     span = f"{format_rfc3339(window.starts_at)} - {format_rfc3339(window.ends_at)}"
     if cancelled:
         title = "Planned suspension cancelled / 停止予定の取消し"
@@ -199,6 +205,7 @@ def _announce(window: SuspensionWindow, mailer: Mailer, actor: str, now: datetim
         body=body,
         actor=actor,
         mailer=mailer,
+        events=events,
         now=now,
         effective_at=window.starts_at,
     )

@@ -15,6 +15,8 @@
   Without `event_id` it is the request's signature: a verbatim replay within the ±300 s the signature is valid has
   the same device, signature and body, while the same text sent again at another timestamp is another event (another
   fact). A device that wants its own retries (re-signed, so with a new signature) recognised sends `event_id`.
+- Events (issue 16): a stored device event is told as `device.event` (doti.webhooks.producers), and told again by
+  each replay: the same note, the same event id, so a replay makes up for an event the queue did not take.
 - Customers: owners and managers write notes (a viewer gets 403); every role reads, within its site scope. Each
   note written is audited with its length, not its text: the audit log outlives the purge that removes the note.
 """
@@ -37,6 +39,8 @@ from doti.ingest.media import media_type
 from doti.json_body import parse_json_body
 from doti.oversight import audit
 from doti.store import notes as store
+from doti.store.events import EventSink
+from doti.webhooks import producers
 
 KIND_EVENT, KIND_NOTE = "event", "note"
 MAX_TEXT = 2000
@@ -138,8 +142,11 @@ def replay_key(event: DeviceEvent, signature: str) -> str:
     return event.event_id or f"sig/{signature}"
 
 
-def record_event(event: DeviceEvent, device: Device, *, signature: str, now: datetime) -> EventResult:
-    """Store a device's event text, about one of its site's cameras or (no camera named) the whole site.
+def record_event(
+    event: DeviceEvent, device: Device, *, signature: str, events: EventSink, now: datetime
+) -> EventResult:
+    """Store a device's event text, about one of its site's cameras or (no camera named) the whole site, then tell
+    it to `events` (never failing the request: the text is stored).
 
     `signature` is the request's verified X-Doti-Signature: without an event id, a replay is recognised by it.
     """
@@ -171,6 +178,7 @@ def record_event(event: DeviceEvent, device: Device, *, signature: str, now: dat
     )
     first = store.put_new_note(note)
     if first is None:
+        producers.tell(events, [producers.device_event(note)])
         return EventResult(note, created=True)
     same = (first.author_id, first.event_id, first.camera_id, first.text) == (
         device.device_id,
@@ -180,6 +188,7 @@ def record_event(event: DeviceEvent, device: Device, *, signature: str, now: dat
     )
     if not same:  # without an event id the key is the signature over this very body: the same event, always
         raise Conflict("this event id was already used for a different event", event_id=event.event_id)
+    producers.tell(events, [producers.device_event(first)])
     return EventResult(first, created=False)
 
 

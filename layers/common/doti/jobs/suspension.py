@@ -24,6 +24,7 @@ from doti.jobs import schedule
 from doti.mail import Mailer
 from doti.observability import logger
 from doti.oversight import audit
+from doti.store.events import EventSink
 from doti.subjects import overdue
 
 JOB = "suspension"
@@ -47,6 +48,7 @@ class SuspensionReport:
 class _Run:
     now: datetime
     mailer: Mailer
+    events: EventSink
     report: SuspensionReport
 
 
@@ -54,12 +56,13 @@ def run_suspension(
     *,
     now: datetime,
     mailer: Mailer,
+    events: EventSink,
     remaining_ms: Callable[[], float],
     batch: int = BATCH,
     reserve_ms: float = RESERVE_MS,
 ) -> SuspensionReport:
     report = SuspensionReport()
-    run = _Run(now=now, mailer=mailer, report=report)
+    run = _Run(now=now, mailer=mailer, events=events, report=report)
     for kind, handle in _HANDLERS.items():
         failed: set[str] = set()
         while due := schedule.due_work(kind, now, batch, skip=failed):
@@ -93,7 +96,16 @@ def _move(run: _Run, contract_id: str, to: str, ground: str | None, reason: str,
     """A transition by the job; a Conflict means someone moved the contract first, so there is nothing to do."""
     try:
         lifecycle.transition(
-            contract_id, to, ground, reason, None, ACTOR, run.now, mailer=run.mailer, window_id=window_id
+            contract_id,
+            to,
+            ground,
+            reason,
+            None,
+            ACTOR,
+            run.now,
+            mailer=run.mailer,
+            events=run.events,
+            window_id=window_id,
         )
     except Conflict:
         return False
@@ -202,6 +214,7 @@ def _idle_check(run: _Run, work: schedule.ScheduledWork) -> bool:
         ),
         actor=ACTOR,
         mailer=run.mailer,
+        events=run.events,
         now=run.now,
     )
     after = terms.mark_idle_notified(contract.contract_id, run.now)
@@ -235,7 +248,7 @@ def _request_overdue(run: _Run, work: schedule.ScheduledWork) -> bool:
 
 def _mail_notice(run: _Run, work: schedule.ScheduledWork) -> bool:
     """A notice's e-mail its publisher did not send (it failed, or its process stopped)."""
-    outcome = notices.deliver(work, mailer=run.mailer, actor=ACTOR, now=run.now)
+    outcome = notices.deliver(work, mailer=run.mailer, events=run.events, actor=ACTOR, now=run.now)
     if outcome == notices.UNCONFIRMED:
         run.report.notices_unconfirmed += 1
     return outcome != notices.DONE

@@ -17,6 +17,7 @@ from doti.contracts import notices, terms
 from doti.errors import NotFound, ValidationError
 from doti.mail import Mailer
 from doti.oversight import audit
+from doti.store.events import EventSink
 
 # One request notifies at most this many contracts within the API's 29 s; an incident that touches every customer
 # is a notice to "all" (POST /v1/admin/notices, kind "incident").
@@ -74,7 +75,9 @@ def notice_body(incident_id: str, report: IncidentReport) -> str:
     )
 
 
-def report_incident(report: IncidentReport, *, actor: str, mailer: Mailer, now: datetime) -> Incident:
+def report_incident(
+    report: IncidentReport, *, actor: str, mailer: Mailer, events: EventSink, now: datetime
+) -> Incident:
     """Validate every affected contract first, then record the incident and notify each contract."""
     contract_ids = _validate(report, now)
     incident_id = ids.new_id("inc")
@@ -103,6 +106,7 @@ def report_incident(report: IncidentReport, *, actor: str, mailer: Mailer, now: 
             body=body,
             actor=actor,
             mailer=mailer,
+            events=events,
             now=now,
         )
         audit.record(

@@ -1,5 +1,5 @@
-"""Data access for customer accounts beyond the registry: the login attempts of every login id, session cut-offs and
-the removal of a user by an owner of the same contract."""
+"""Data access for customer accounts beyond the registry: the login attempts of every login id, session cut-offs,
+the removal of a user by an owner of the same contract, and an owner's choice of mail alerts."""
 
 from __future__ import annotations
 
@@ -11,8 +11,10 @@ from pynamodb.expressions.condition import Condition
 from pynamodb.expressions.update import Action
 from pynamodb.transactions import TransactWrite
 
+from doti.entities import User
 from doti.errors import Conflict, NotFound, RateLimited, StorageError
 from doti.store.models import LoginThrottleModel, UserModel
+from doti.store.transactions import Transaction
 
 _THROTTLE_PREFIX = "login:"
 # A reservation loses a round only when another request moved the item between two of its calls (a window that
@@ -140,3 +142,14 @@ def _is_owner(login_id: str, contract_id: str) -> bool:
     except PynamoDBException as exc:
         raise StorageError("could not read the user") from exc
     return item.contract_id == contract_id and item.role == "owner"
+
+
+def add_mail_alerts(transaction: Transaction, *, user: User, events: frozenset[str]) -> None:
+    """Set the event types an owner receives by e-mail (none: the attribute removed), in the transaction of its audit
+    entry, on condition that the login id is still this person's and an owner's."""
+    action = UserModel.mail_alerts.set(set(events)) if events else UserModel.mail_alerts.remove()
+    transaction.update(
+        UserModel(login_id=user.login_id),
+        actions=[action],
+        condition=(UserModel.user_id == user.user_id) & (UserModel.role == "owner"),
+    )

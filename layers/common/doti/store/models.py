@@ -156,6 +156,7 @@ class UserModel(Model):
     locked_by_staff = BooleanAttribute(default=False)
     must_change_password = BooleanAttribute(default=False)
     sessions_valid_from = UTCDateTimeAttribute(null=True)  # sessions created earlier are revoked
+    mail_alerts = UnicodeSetAttribute(null=True)  # event types the owner receives by e-mail (doti.webhooks.alerts)
     by_contract = _ByContract()
 
 

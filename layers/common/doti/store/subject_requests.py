@@ -1,5 +1,5 @@
-"""Data access for requests from people filmed (doti.subjects.requests), and the fixed-window counters that limit how
-many the public form accepts.
+"""Data access for requests from people filmed (doti.subjects.requests). (The public form's fixed-window counters are
+doti.store.rate_limits'.)
 
 A request's changes are conditional on the revision they read (+1 each time), so two answers given at once, or a job
 and an answer, never overwrite each other: the second is cancelled and reads again.
@@ -7,19 +7,15 @@ and an answer, never overwrite each other: the second is cancelled and reads aga
 
 from __future__ import annotations
 
-import hashlib
-from datetime import datetime, timedelta
 from typing import Any
 
-from pynamodb.exceptions import PynamoDBException, UpdateError
+from pynamodb.exceptions import PynamoDBException
 
 from doti.entities import SubjectRequest
 from doti.errors import NotFound, StorageError
 from doti.store.mapping import to_entity, to_item
-from doti.store.models import RateCounterModel, SubjectRequestModel
+from doti.store.models import SubjectRequestModel
 from doti.store.transactions import Transaction
-
-_RATE_PREFIX = "rate:"
 
 
 def _request(item: SubjectRequestModel) -> SubjectRequest:
@@ -78,25 +74,3 @@ def requests_of_contract(
         return items, query.last_evaluated_key
     except PynamoDBException as exc:
         raise StorageError("could not list the requests") from exc
-
-
-def count_in_window(scope: str, limit: int, window: timedelta, now: datetime) -> bool:
-    """Count one submission against `scope`'s limit in the fixed window that holds `now`; False (nothing counted)
-    once `limit` are counted. One conditional ADD: however many arrive at once, at most `limit` are counted."""
-    seconds = int(window.total_seconds())
-    start = int(now.timestamp()) // seconds * seconds
-    digest = hashlib.sha256(f"{scope}#{start}".encode()).hexdigest()
-    item = RateCounterModel(counter_key=_RATE_PREFIX + digest)
-    ends = datetime.fromtimestamp(start + seconds, now.tzinfo)
-    try:
-        item.update(
-            actions=[RateCounterModel.count.add(1), RateCounterModel.expires_at.set(ends + timedelta(seconds=1))],
-            condition=RateCounterModel.count.does_not_exist() | (RateCounterModel.count < limit),
-        )
-    except UpdateError as exc:
-        if getattr(exc, "cause_response_code", None) == "ConditionalCheckFailedException":
-            return False
-        raise StorageError("could not count the submission") from exc
-    except PynamoDBException as exc:
-        raise StorageError("could not count the submission") from exc
-    return True

@@ -18,6 +18,7 @@ from doti.clock import format_rfc3339
 from doti.entities import Webhook, WebhookAttempt
 from doti.errors import NotFound, StorageError
 from doti.store.conditions import is_condition_failure
+from doti.store.events import send_batches
 from doti.store.mapping import to_entity, to_item
 from doti.store.models import ENDPOINT_SORT_KEY, WebhookAttemptModel, WebhookModel
 from doti.store.transactions import Transaction
@@ -59,17 +60,7 @@ class SqsDeliveries:
         self._dead_letter_url = dead_letter_url
 
     def send(self, messages: list[dict[str, Any]], delay_seconds: int = 0) -> None:
-        for start in range(0, len(messages), 10):
-            entries = [
-                {"Id": str(i), "MessageBody": json.dumps(m, separators=(",", ":")), "DelaySeconds": delay_seconds}
-                for i, m in enumerate(messages[start : start + 10])
-            ]
-            try:
-                answer = self._sqs.send_message_batch(QueueUrl=self._queue_url, Entries=entries)
-            except (ClientError, BotoCoreError) as exc:
-                raise StorageError("could not queue webhook deliveries") from exc
-            if answer.get("Failed"):
-                raise StorageError("could not queue webhook deliveries", failed=len(answer["Failed"]))
+        send_batches(self._sqs, self._queue_url, messages, what="queue webhook deliveries", delay=delay_seconds)
 
     def dead_letter(self, message: dict[str, Any]) -> None:
         """Keep a delivery that gave up in the dead-letter queue (14 days), where an operator can replay it."""

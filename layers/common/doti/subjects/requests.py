@@ -42,6 +42,7 @@ from doti.errors import Conflict, NotFound, ValidationError
 from doti.jobs import schedule
 from doti.oversight import audit
 from doti.public_urls import public_url
+from doti.store import rate_limits
 from doti.store import registry as registry_store
 from doti.store import subject_requests as store
 from doti.store.personal_data import PersonalDataBox
@@ -222,7 +223,7 @@ def _check(
 
 def _count(site: Site, ip: str, now: datetime) -> None:
     """Count the submission against its ip's and its site's limits (the ip's only as a digest)."""
-    if not store.count_in_window(f"ip:{ip}", IP_LIMIT, IP_WINDOW, now):
+    if not rate_limits.count_in_window(f"ip:{ip}", IP_LIMIT, IP_WINDOW, now):
         raise FormRefused(
             429,
             [
@@ -233,7 +234,7 @@ def _count(site: Site, ip: str, now: datetime) -> None:
                 )
             ],
         )
-    if not store.count_in_window(f"site:{site.site_id}", SITE_LIMIT, SITE_WINDOW, now):
+    if not rate_limits.count_in_window(f"site:{site.site_id}", SITE_LIMIT, SITE_WINDOW, now):
         raise FormRefused(
             429,
             [

@@ -44,9 +44,11 @@ from doti.oversight import audit
 from doti.store import exports as store
 from doti.store import frames as frame_store
 from doti.store import keys, requests
+from doti.store.events import EventSink
 from doti.store.exports import FAILED, QUEUED, READY
 from doti.store.objects import Storage
 from doti.store.signing import SignedUrl, presign_get
+from doti.webhooks import producers
 
 if TYPE_CHECKING:
     from doti.store.transactions import Transaction
@@ -316,6 +318,7 @@ def build_export(
     export_id: str,
     *,
     storage: Storage,
+    events: EventSink,
     now: datetime,
     remaining_ms: Callable[[], float],
     part_size: int = PART_SIZE,
@@ -328,7 +331,8 @@ def build_export(
     still known as ours. A storage failure gives the claim up (the export is queued again) and is raised again, so
     the queue redelivers the message and a later run builds it; on the message's `last_attempt` (its last receive
     before the dead-letter queue) it fails the export instead, visibly. Any other failure is final for the export.
-    The export's end (ready, failed) commits with its audit entry.
+    The export's end (ready, failed) commits with its audit entry; a ready export is then told to `events` as
+    `export.ready` (a run that stops in between loses that event, never the export).
     """
     try:
         export = store.get_export(export_id)
@@ -368,7 +372,7 @@ def build_export(
         raise
     _ready(export, token, key, upload, archive, now)
     # as stored (not read again: a failed read now would send a finished export's message back)
-    return replace(
+    ready = replace(
         export,
         status=READY,
         object_key=key,
@@ -377,6 +381,8 @@ def build_export(
         sha256=upload.sha256,
         updated_at=now,
     )
+    producers.tell(events, [producers.export_ready(ready)])  # once ready is committed; never fails the message
+    return ready
 
 
 def _not_claimed(export: Export, now: datetime, last_attempt: bool) -> Export | None:

@@ -42,10 +42,12 @@ from doti.oversight import audit
 from doti.store import frames as frame_store
 from doti.store import registry as registry_store
 from doti.store import shares as store
+from doti.store.events import EventSink
 from doti.store.objects import Storage
 from doti.viewing import share_purposes
 from doti.viewing.frames import SignedFrame, sign_frame
 from doti.viewing.share_purposes import SharePurpose
+from doti.webhooks import producers
 
 MIN_LIFETIME = timedelta(minutes=1)
 MAX_LIFETIME = timedelta(days=7)
@@ -321,14 +323,15 @@ class _Refused(Exception):
 
 
 def open_share(
-    token: str, cursor: str | None, *, storage: Storage, now: datetime, posted: bool = False
+    token: str, cursor: str | None, *, storage: Storage, events: EventSink, now: datetime, posted: bool = False
 ) -> SharedFootage | ShareInterstitial | ShareRefusal:
     """What a link holder sees: the frames the link grants, signed for this view, or why there are none.
 
     A one-time link shows its frames only when `posted` (its interstitial's button); opened otherwise it answers the
     interstitial, after the same checks, so a dead link says so at once. Every check runs before a one-time link is
     spent, so a link refused for a passing reason (a suspension) is not used up; the view is audited before any URL
-    is signed.
+    is signed. Once audited, an opening (a window's first page; its later pages are the same view) is told to
+    `events` as `share.viewed`; an interstitial, which shows nothing, is not.
     """
     try:
         share = _usable_share(token, now)
@@ -341,6 +344,8 @@ def open_share(
         _record_view(share, cursor, len(frames), now)
     except _Refused as refused:
         return ShareRefusal(refused.reason)
+    if cursor is None:
+        producers.tell(events, [producers.share_viewed(share, now)])
     ttl = _url_ttl(share, contract, now)
     signed = [sign_frame(frame, storage, ttl, now) for frame in frames]
     return SharedFootage(share, camera.name, purpose, signed, next_cursor, paged=cursor is not None)

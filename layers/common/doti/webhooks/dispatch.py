@@ -50,7 +50,7 @@ BACKOFF: tuple[timedelta, ...] = (
 )
 MAX_ATTEMPTS = len(BACKOFF)
 MAX_SQS_DELAY = 900  # SQS's DelaySeconds ceiling
-SYSTEM_ACTOR = "system:webhooks"
+SYSTEM_ACTOR = audit.job_actor("webhooks")
 
 DELIVERED, RETRYING, GAVE_UP, WAITING, DROPPED = "delivered", "retrying", "gave_up", "waiting", "dropped"
 
