@@ -42,6 +42,7 @@ const RIGHTS = {
     "manage_users",
     "register_purposes",
     "manage_webhooks",
+    "manage_alerts",
   ],
 };
 
@@ -1455,6 +1456,7 @@ async function showConsole() {
   if (can("access_log")) sections.push(showAccessLog());
   if (can("handle_requests")) sections.push(showRequests());
   if (can("manage_webhooks")) sections.push(showWebhooks());
+  if (can("manage_alerts")) sections.push(showMailAlerts());
   const failed = (await Promise.allSettled(sections)).find((result) => result.status === "rejected");
   if (failed && state.token) showStatus(errorText(failed.reason), "error");
   if (can("export")) startPolling("console", () => refreshExports(), EXPORT_POLL_MS);
@@ -2381,20 +2383,22 @@ async function copyWebhookSecret() {
 // One checkbox per event type, each with what it tells; the ticks survive a redraw (a language switch).
 function renderEventChoices() {
   const ticked = new Set(chosenEvents());
-  $("webhook-event-choices").replaceChildren(...WEBHOOK_EVENTS.map((type) => eventChoice(type, ticked.has(type))));
+  $("webhook-event-choices").replaceChildren(
+    ...WEBHOOK_EVENTS.map((type) => eventChoice("webhook-event", type, ticked.has(type), true)),
+  );
 }
 
-function eventChoice(type, ticked) {
-  const id = `webhook-event-${type.replace(".", "-")}`;
+// A box for an event type, with its words and what it tells (`prefix` keeps the ids of two such lists apart); a
+// webhook's also names the type as its receiver reads it in the payload's "type".
+function eventChoice(prefix, type, ticked, named = false) {
+  const id = `${prefix}-${type.replace(".", "-")}`;
   const attrs = { type: "checkbox", id, value: type, "aria-describedby": `${id}-about` };
   if (ticked) attrs.checked = "";
+  const about = state.strings[state.lang]?.[`webhooks.about.${type}`] ? [t(`webhooks.about.${type}`)] : [];
+  if (named) about.push(" ", el("code", { text: type }));
   return el("div", { className: "event-choice" }, [
-    el("label", { className: "check" }, [el("input", { attrs }), el("span", { text: t(`webhooks.event.${type}`) })]),
-    el("p", { className: "hint", attrs: { id: `${id}-about` } }, [
-      t(`webhooks.about.${type}`),
-      " ",
-      el("code", { text: type }), // the name the receiver reads in the payload's "type"
-    ]),
+    el("label", { className: "check" }, [el("input", { attrs }), el("span", { text: eventWords(type) })]),
+    el("p", { className: "hint", attrs: { id: `${id}-about` } }, about),
   ]);
 }
 
@@ -2443,6 +2447,31 @@ async function createWebhook(event) {
     } else {
       showStatus(errorText(error), "error");
     }
+  }
+}
+
+// ---- e-mail alerts (issue 16 §5): which events the contract's registered address is mailed, at this owner's choice
+
+async function showMailAlerts() {
+  renderMailAlerts(await api("GET", "v1/alerts/mail"));
+  $("alerts-saved").textContent = "";
+}
+
+// One box per type the API makes available (camera.offline and device.event), ticked as this owner chose.
+function renderMailAlerts(choice) {
+  const chosen = new Set(choice.events);
+  $("alert-choices").replaceChildren(...choice.available.map((type) => eventChoice("alert", type, chosen.has(type))));
+}
+
+async function saveMailAlerts(event) {
+  event.preventDefault();
+  const events = [...document.querySelectorAll("#alert-choices input:checked")].map((box) => box.value);
+  try {
+    const saved = await api("PUT", "v1/alerts/mail", { events });
+    renderMailAlerts(saved);
+    $("alerts-saved").textContent = t(saved.events.length ? "alerts.saved" : "alerts.saved_none");
+  } catch (error) {
+    showStatus(errorText(error), "error");
   }
 }
 
@@ -2495,6 +2524,7 @@ function wire() {
   $("share-copy").addEventListener("click", copyShare);
   wireRequests();
   wireWebhooks();
+  $("alerts-form").addEventListener("submit", saveMailAlerts);
   const image = $("frame-image");
   image.addEventListener("touchstart", onTouchStart, { passive: true });
   image.addEventListener("touchend", onTouchEnd, { passive: true });
