@@ -282,6 +282,41 @@ def bearer(page: Page) -> dict[str, str]:
     return {"Authorization": "Bearer " + page.evaluate("() => sessionStorage.getItem('doti.session')")}
 
 
+@pytest.mark.parametrize("viewport_name", ["phone", "desktop"])
+def test_an_owner_chooses_the_events_mailed_to_the_contract(
+    context_factory, web_stack, demo_owner, screenshots, viewport_name
+):
+    viewport = VIEWPORTS[viewport_name]
+    # Given an owner in the console, who has chosen no e-mail alerts yet
+    owner = invite(web_stack, demo_owner, "owner")
+    page = context_factory(viewport).new_page()
+    steps = Steps(page, viewport, screenshots, prefix="alerts-")
+    log_in(page, steps, web_stack, owner)
+    with page.expect_response(lambda r: r.url.endswith("/v1/alerts/mail")):
+        steps.menu("#nav-console")
+    section = page.locator("#console-alerts")
+    expect(section).to_be_visible()
+    expect(page.locator("#alert-choices input[type=checkbox]")).to_have_count(2)
+    for event in ("camera.offline", "device.event"):
+        expect(section).to_contain_text(text(viewport, f"webhooks.event.{event}"))
+        expect(page.locator(f"#alert-{event.replace('.', '-')}")).not_to_be_checked()
+    steps.shot("alerts")
+
+    # When they tick "camera offline" and save
+    page.check("#alert-camera-offline")
+    with page.expect_response(lambda r: r.request.method == "PUT" and r.url.endswith("/v1/alerts/mail")) as saved:
+        steps.press(page.locator("#alerts-form button[type=submit]"))
+
+    # Then the choice is saved and said so, and it is what the console shows when it is opened again
+    assert saved.value.status == 200, saved.value.text()
+    assert saved.value.json()["events"] == ["camera.offline"]
+    expect(page.locator("#alerts-saved")).to_have_text(text(viewport, "alerts.saved"))
+    steps.shot("saved")
+    page.reload()
+    expect(page.locator("#alert-camera-offline")).to_be_checked()
+    expect(page.locator("#alert-device-event")).not_to_be_checked()
+
+
 @pytest.mark.parametrize("who", ["manager", "site-owner"])
 def test_a_manager_or_an_owner_with_a_site_scope_sees_no_webhooks_and_the_page_never_asks(
     context_factory, web_stack, demo_owner, screenshots, who
@@ -302,7 +337,9 @@ def test_a_manager_or_an_owner_with_a_site_scope_sees_no_webhooks_and_the_page_n
         steps.menu("#nav-console")
     expect(page.locator("#console-deletions")).to_be_visible()
 
-    # Then there is no Webhooks section, and the page asked none of its routes
+    # Then there is no Webhooks section, and the page asked none of its routes; e-mail alerts are the owner's, whatever
+    # the site scope (they go to the contract's address, not to a receiver that hears every site)
     expect(page.locator("#console-webhooks")).to_be_hidden()
     assert asked == []
+    expect(page.locator("#console-alerts")).to_be_visible(visible=who == "site-owner")
     steps.shot("console")
