@@ -212,8 +212,8 @@ def test_signing_needs_a_secret():
 
 
 def readme_verify_webhook() -> Any:
-    """The receiver example of the README's "Webhooks (in progress)", run as written."""
-    section = README.read_text(encoding="utf-8").split("### Webhooks (in progress)", 1)[1]
+    """The receiver example of the README's "Webhooks and alerts", run as written."""
+    section = README.read_text(encoding="utf-8").split("## Webhooks and alerts", 1)[1]
     code = section.split("```python\n", 1)[1].split("```", 1)[0]
     namespace: dict[str, Any] = {}
     exec(compile(code, "README.md", "exec"), namespace)  # noqa: S102 - our own README's example, checked
