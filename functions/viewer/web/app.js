@@ -26,9 +26,8 @@ const BUCKET_MS = 15 * 60 * 1000; // the day timeline's buckets
 const ACTIVITY_MARK = 2.0; // doti.ingest.activity.DEFAULT_THRESHOLD: a bucket above it is drawn as active
 const RECENT_EXPORTS = 10;
 
-// What each role may do (doti/accounts/roles.py). "access_log" and "manage_webhooks" also need a user without a site
-// scope (a webhook hears of every site), "console" is
-// the menu entry of the owner console (users for owners; exports and the access log for managers too).
+// What each role may do (doti/accounts/roles.py). The SITE_WIDE rights also need a user without a site scope, "console"
+// is the menu entry of the owner console (users for owners; exports and the access log for managers too).
 const RIGHTS = {
   viewer: ["view"],
   manager: ["view", "write_notes", "share", "export", "access_log", "handle_requests"],
@@ -45,6 +44,9 @@ const RIGHTS = {
     "manage_alerts",
   ],
 };
+
+// The access log and webhooks tell of every site of the contract (a webhook hears of all of them).
+const SITE_WIDE = ["access_log", "manage_webhooks"];
 
 // The purpose codes (doti/contracts/purposes.py), in the order they are shown; their labels are i18n "purpose.<code>".
 const PURPOSES = ["crime_prevention", "store_operations", "staffing", "customer_flow", "safety", "other"];
@@ -363,7 +365,7 @@ async function afterLogin() {
 
 function can(right) {
   const rights = RIGHTS[state.me?.role] || [];
-  if (right === "access_log" || right === "manage_webhooks") return rights.includes(right) && !state.me.site_ids?.length;
+  if (SITE_WIDE.includes(right)) return rights.includes(right) && !state.me.site_ids?.length;
   if (right === "console") return rights.includes("export") || rights.includes("manage_users");
   return rights.includes(right);
 }
