@@ -6,8 +6,6 @@ disabling and rotation are driven through the delivery step with the times the t
 from __future__ import annotations
 
 import base64
-import hashlib
-import hmac
 import json
 import secrets
 from collections.abc import Iterator
@@ -26,7 +24,7 @@ from infra.queues import sqs_event
 from tests.support import LambdaContext, World, admin_call, assert_error, body_of, customer_event
 from tests.support.mail import sent_mails
 from tests.support.viewer import add_user, login, owner_token, viewer_call
-from tests.support.webhook_receiver import answer_status, running_receiver
+from tests.support.webhook_receiver import answer_status, running_receiver, verify_standard_webhook
 
 REGION = "us-east-1"
 
@@ -104,16 +102,6 @@ def queued_retries(calls: list[tuple[str, dict[str, Any]]]) -> list[tuple[dict[s
 def run_function(aws, queue: str, messages: list[dict[str, Any]]) -> dict[str, Any]:
     """The webhooks function on the SQS event the event source mapping would send for these messages."""
     return webhooks_function.lambda_handler(sqs_event(messages, aws.arns[queue], REGION), LambdaContext())
-
-
-def verify_standard_webhook(secret: str, headers: dict[str, str], body: bytes) -> bool:
-    """The Standard Webhooks reference check, written here apart from doti's: HMAC-SHA256 of
-    "{id}.{timestamp}.{body}" under the base64 key after "whsec_", compared with each "v1," signature."""
-    key = base64.b64decode(secret.removeprefix("whsec_"))
-    signed = f"{headers['webhook-id']}.{headers['webhook-timestamp']}.".encode() + body
-    expected = base64.b64encode(hmac.new(key, signed, hashlib.sha256).digest()).decode()
-    versions = [s.split(",", 1) for s in headers["webhook-signature"].split(" ")]
-    return any(v == "v1" and hmac.compare_digest(sig, expected) for v, sig in versions)
 
 
 # registering

@@ -26,13 +26,27 @@ const BUCKET_MS = 15 * 60 * 1000; // the day timeline's buckets
 const ACTIVITY_MARK = 2.0; // doti.ingest.activity.DEFAULT_THRESHOLD: a bucket above it is drawn as active
 const RECENT_EXPORTS = 10;
 
-// What each role may do (doti/accounts/roles.py). "access_log" also needs a user without a site scope, "console" is
-// the menu entry of the owner console (users for owners; exports and the access log for managers too).
+// What each role may do (doti/accounts/roles.py). The SITE_WIDE rights also need a user without a site scope, "console"
+// is the menu entry of the owner console (users for owners; exports and the access log for managers too).
 const RIGHTS = {
   viewer: ["view"],
   manager: ["view", "write_notes", "share", "export", "access_log", "handle_requests"],
-  owner: ["view", "write_notes", "share", "export", "access_log", "handle_requests", "manage_users", "register_purposes"],
+  owner: [
+    "view",
+    "write_notes",
+    "share",
+    "export",
+    "access_log",
+    "handle_requests",
+    "manage_users",
+    "register_purposes",
+    "manage_webhooks",
+    "manage_alerts",
+  ],
 };
+
+// The access log and webhooks tell of every site of the contract (a webhook hears of all of them).
+const SITE_WIDE = ["access_log", "manage_webhooks"];
 
 // The purpose codes (doti/contracts/purposes.py), in the order they are shown; their labels are i18n "purpose.<code>".
 const PURPOSES = ["crime_prevention", "store_operations", "staffing", "customer_flow", "safety", "other"];
@@ -301,6 +315,7 @@ function endSession() {
   state.notices = [];
   state.dayBar = null;
   forgetRequests();
+  forgetWebhooks();
   sessionStorage.removeItem(TOKEN_KEY);
   stopPolling();
   closeMenu();
@@ -350,7 +365,7 @@ async function afterLogin() {
 
 function can(right) {
   const rights = RIGHTS[state.me?.role] || [];
-  if (right === "access_log") return rights.includes(right) && !state.me.site_ids?.length;
+  if (SITE_WIDE.includes(right)) return rights.includes(right) && !state.me.site_ids?.length;
   if (right === "console") return rights.includes("export") || rights.includes("manage_users");
   return rights.includes(right);
 }
@@ -514,6 +529,7 @@ function show(view) {
   document.body.dataset.view = view;
   if (view !== "frame") stopClip(); // a hidden <video> would play on
   if (view !== "password") resetPasswordForm(); // typed passwords do not linger in a hidden form
+  if (view !== "console") hideWebhookSecret(); // a secret is shown once: leaving the console ends it
 }
 
 function resetPasswordForm() {
@@ -1434,12 +1450,15 @@ async function showConsole() {
   $("console-title").textContent = t(consoleTitleKey());
   applyRights();
   $("invite-result").hidden = true; // an invitation link is shown once, right after it is made
+  hideWebhookSecret(); // so is a webhook's secret
   const sections = [showDeletions(), showConsoleNotices()];
   sections.push(showOperator());
   if (can("manage_users")) sections.push(showUsers());
   if (can("export")) sections.push(showExports());
   if (can("access_log")) sections.push(showAccessLog());
   if (can("handle_requests")) sections.push(showRequests());
+  if (can("manage_webhooks")) sections.push(showWebhooks());
+  if (can("manage_alerts")) sections.push(showMailAlerts());
   const failed = (await Promise.allSettled(sections)).find((result) => result.status === "rejected");
   if (failed && state.token) showStatus(errorText(failed.reason), "error");
   if (can("export")) startPolling("console", () => refreshExports(), EXPORT_POLL_MS);
@@ -2114,6 +2133,356 @@ function wireRequests() {
   });
 }
 
+// ---- webhooks (issue 16 §3): where the contract's events go, for an owner without a site scope
+
+// The event types an endpoint may subscribe to (doti/webhooks/events.py EVENT_TYPES), in the order offered; their
+// words are i18n "webhooks.event.<type>", their explanations "webhooks.about.<type>".
+const WEBHOOK_EVENTS = [
+  "camera.offline",
+  "camera.online",
+  "device.event",
+  "frame.activity",
+  "export.ready",
+  "notice.published",
+  "share.viewed",
+];
+const WEBHOOK_FIELDS = ["url", "events"]; // what a 422 may name (error.details.field): its message goes under it
+
+// Per endpoint, what the console shows besides the API's list, so that drawing the list again keeps it: the last test
+// event's result, and the delivery log opened (forgotten at logout).
+const webhookDesk = { tests: new Map(), logId: null, log: null };
+
+function forgetWebhooks() {
+  webhookDesk.tests.clear();
+  Object.assign(webhookDesk, { logId: null, log: null });
+  hideWebhookSecret();
+  $("webhook-list").replaceChildren();
+  resetWebhookForm();
+}
+
+function eventWords(type) {
+  const key = `webhooks.event.${type}`;
+  return state.strings[state.lang]?.[key] ? t(key) : type;
+}
+
+async function showWebhooks() {
+  const { items } = await api("GET", "v1/webhooks");
+  if (webhookDesk.logId && !items.some((hook) => hook.webhook_id === webhookDesk.logId)) webhookDesk.logId = null;
+  const armed = armedKeys("webhook-list");
+  // each row's test result is a live region: the same node moves to the row drawn again, so what it says next is read
+  const results = new Map(
+    [...$("webhook-list").querySelectorAll(".webhook-test-result")].map((node) => [node.dataset.webhookId, node]),
+  );
+  $("webhook-list").replaceChildren(...items.map((hook) => webhookRow(hook, armed, results)));
+  $("webhooks-empty").hidden = items.length > 0;
+  renderEventChoices();
+}
+
+// One endpoint: where it sends, its state in words (never colour alone), what it sends, how delivery has gone, and
+// its four actions.
+function webhookRow(hook, armed, results) {
+  const status = hook.status === "disabled" ? "disabled" : "active";
+  const row = el("li", { className: `row-item webhook ${status}`, attrs: { "data-webhook-id": hook.webhook_id } }, [
+    el("strong", { className: "webhook-url", text: hook.url }),
+    el("span", { className: `badge webhook-${status}`, text: t(`webhooks.status.${status}`) }),
+  ]);
+  if (hook.include_image_links) row.append(el("span", { className: "badge", text: t("webhooks.images_on") }));
+  const events = new Intl.ListFormat(locale(), { type: "conjunction" }).format(hook.events.map(eventWords));
+  row.append(el("p", { text: t("webhooks.events_of", { events }) }));
+  row.append(...webhookHealth(hook));
+  const key = (action) => `webhook:${action}:${hook.webhook_id}`;
+  const test = el("button", { text: t("webhooks.test"), attrs: { type: "button", "data-action": "test" } });
+  test.addEventListener("click", () => sendTestEvent(hook.webhook_id, test));
+  const open = webhookDesk.logId === hook.webhook_id;
+  const logId = `log-${hook.webhook_id}`;
+  const log = el("button", {
+    text: t("webhooks.log"),
+    attrs: { type: "button", "data-action": "log", "aria-expanded": String(open) },
+  });
+  if (open) log.setAttribute("aria-controls", logId); // only while the log is in the page
+  log.addEventListener("click", () =>
+    toggleDeliveryLog(hook.webhook_id).catch((error) => showStatus(errorText(error), "error")),
+  );
+  const rotateKey = key("rotate");
+  const rotate = confirmButton(t("webhooks.rotate"), () => rotateWebhookSecret(hook), rotateKey, armed.has(rotateKey));
+  const hintId = `rotate-hint-${hook.webhook_id}`;
+  const rotateHint = el("p", { className: "hint", text: t("webhooks.rotate_hint"), attrs: { id: hintId } });
+  rotate.setAttribute("aria-describedby", hintId);
+  rotate.dataset.action = "rotate";
+  rotateHint.hidden = !rotate.dataset.armed; // said when the button asks for its second press
+  rotate.addEventListener("click", () => (rotateHint.hidden = !rotate.dataset.armed));
+  const deleteKey = key("delete");
+  const remove = confirmButton(
+    t("webhooks.delete"),
+    () => deleteWebhook(hook.webhook_id),
+    deleteKey,
+    armed.has(deleteKey),
+  );
+  remove.dataset.action = "delete";
+  row.append(el("div", { className: "row webhook-actions" }, [test, log, rotate, remove]), rotateHint);
+  row.append(testResult(hook.webhook_id, results.get(hook.webhook_id)));
+  if (open) row.append(deliveryLog(hook.webhook_id, webhookDesk.log));
+  return row;
+}
+
+function webhookHealth(hook) {
+  const lines = [];
+  if (hook.status === "disabled") {
+    const since = t("webhooks.disabled_since", { time: formatTime(hook.disabled_at) });
+    lines.push(el("p", { className: "webhook-disabled-note", text: since }));
+    if (hook.disabled_reason) {
+      lines.push(el("p", { className: "muted", text: t("webhooks.reason", { reason: hook.disabled_reason }) }));
+    }
+  }
+  const facts = [];
+  if (hook.consecutive_failures > 0) {
+    facts.push(tn("webhooks.failures", hook.consecutive_failures, { time: formatTime(hook.failing_since) }));
+  }
+  facts.push(
+    hook.last_success_at
+      ? t("webhooks.last_success", { time: formatTime(hook.last_success_at) })
+      : t("webhooks.never_succeeded"),
+  );
+  if (hook.previous_secret_until) {
+    facts.push(t("webhooks.previous_secret", { time: formatTime(hook.previous_secret_until) }));
+  }
+  lines.push(el("p", { className: "muted", text: facts.join(" · ") }));
+  return lines;
+}
+
+// The last test event's outcome under its endpoint, read out when it arrives (role=status), in `node` if given.
+function testResult(webhookId, node = null) {
+  const attempt = webhookDesk.tests.get(webhookId);
+  const shown = node || el("p", { attrs: { role: "status", "data-webhook-id": webhookId } });
+  shown.className = "webhook-test-result";
+  if (!attempt) shown.textContent = "";
+  else if (attempt === "sending") shown.textContent = t("webhooks.testing");
+  else {
+    shown.textContent = attempt.ok
+      ? t("webhooks.test_ok", { status: String(attempt.status), ms: formatNumber(attempt.latency_ms) })
+      : t("webhooks.test_failed", { what: attemptProblem(attempt), ms: formatNumber(attempt.latency_ms) });
+    shown.classList.add(attempt.ok ? "ok" : "error");
+  }
+  return shown;
+}
+
+// What went wrong with an attempt, as the receiver or the network said it (the server's words, in English).
+function attemptProblem(attempt) {
+  const status = attempt.status ? `HTTP ${attempt.status}` : t("webhooks.no_answer");
+  return attempt.error ? `${status} (${attempt.error})` : status;
+}
+
+function webhookRowOf(webhookId) {
+  return $("webhook-list").querySelector(`li[data-webhook-id="${CSS.escape(webhookId)}"]`);
+}
+
+async function sendTestEvent(webhookId, button) {
+  button.disabled = true;
+  webhookDesk.tests.set(webhookId, "sending");
+  const result = webhookRowOf(webhookId)?.querySelector(".webhook-test-result");
+  if (result) testResult(webhookId, result);
+  try {
+    webhookDesk.tests.set(webhookId, await api("POST", `v1/webhooks/${enc(webhookId)}/test`));
+    if (webhookDesk.logId === webhookId) await loadDeliveryLog(webhookId);
+  } catch (error) {
+    webhookDesk.tests.delete(webhookId);
+    showStatus(errorText(error), "error");
+  }
+  await showWebhooks().catch((error) => showStatus(errorText(error), "error")); // a success may have re-enabled it
+}
+
+async function loadDeliveryLog(webhookId) {
+  const { items } = await api("GET", `v1/webhooks/${enc(webhookId)}/deliveries`);
+  webhookDesk.log = items;
+}
+
+async function toggleDeliveryLog(webhookId) {
+  if (webhookDesk.logId === webhookId) {
+    Object.assign(webhookDesk, { logId: null, log: null });
+  } else {
+    await loadDeliveryLog(webhookId);
+    webhookDesk.logId = webhookId;
+  }
+  await showWebhooks();
+  if (webhookDesk.logId) $(`log-${webhookId}`)?.querySelector("h5")?.focus();
+}
+
+// The last 100 attempts, newest first: each its time, event, attempt number, outcome in words, status and latency.
+function deliveryLog(webhookId, items) {
+  const entries = (items || []).map(deliveryEntry);
+  const list = entries.length
+    ? el("ol", { className: "deliveries" }, entries)
+    : el("p", { className: "empty", text: t("webhooks.log_empty") });
+  return el("div", { className: "delivery-log", attrs: { id: `log-${webhookId}` } }, [
+    el("h5", { text: t("webhooks.log_heading"), attrs: { tabindex: "-1" } }),
+    list,
+  ]);
+}
+
+function deliveryEntry(attempt) {
+  const outcome = attempt.ok ? "ok" : "failed";
+  return el("li", { className: `delivery ${outcome}` }, [
+    el("time", { text: formatTime(attempt.attempted_at), attrs: { datetime: attempt.attempted_at } }),
+    el("strong", { text: eventWords(attempt.event_type) }),
+    el("span", { className: "nowrap", text: t("webhooks.attempt", { n: formatNumber(attempt.attempt) }) }),
+    el("span", { className: `badge delivery-${outcome}`, text: t(`webhooks.${attempt.ok ? "delivered" : "failed"}`) }),
+    el("span", { className: "nowrap", text: attempt.status ? `HTTP ${attempt.status}` : t("webhooks.no_answer") }),
+    el("span", { className: "nowrap", text: t("webhooks.latency", { ms: formatNumber(attempt.latency_ms) }) }),
+    ...(attempt.error ? [el("span", { className: "delivery-error", text: attempt.error })] : []),
+  ]);
+}
+
+async function rotateWebhookSecret(hook) {
+  const rotated = await api("POST", `v1/webhooks/${enc(hook.webhook_id)}/rotate`);
+  // done: the row drawn again must not keep asking for a second press
+  for (const button of webhookRowOf(hook.webhook_id)?.querySelectorAll("button[data-armed]") || []) {
+    delete button.dataset.armed;
+  }
+  showWebhookSecret(rotated);
+  await showWebhooks();
+}
+
+async function deleteWebhook(webhookId) {
+  await api("DELETE", `v1/webhooks/${enc(webhookId)}`);
+  webhookDesk.tests.delete(webhookId);
+  if ($("webhook-secret").dataset.webhookId === webhookId) hideWebhookSecret();
+  await showWebhooks();
+  showStatus(t("webhooks.deleted"));
+}
+
+// The secret of a created or rotated endpoint, once: in a read-only field to copy, with the warning that it will not
+// be shown again, and after a rotation until when the old one still signs.
+function showWebhookSecret(issued) {
+  $("webhook-secret").dataset.webhookId = issued.webhook_id;
+  $("webhook-secret-label").textContent = t("webhooks.secret_label", { url: issued.url });
+  $("webhook-secret-value").value = issued.secret;
+  const overlap = $("webhook-secret-overlap");
+  overlap.hidden = !issued.previous_secret_until;
+  overlap.textContent = issued.previous_secret_until
+    ? t("webhooks.secret_overlap", { time: formatTime(issued.previous_secret_until) })
+    : "";
+  $("webhook-secret").hidden = false;
+  $("webhook-secret-heading").focus();
+}
+
+function hideWebhookSecret() {
+  const box = $("webhook-secret");
+  box.hidden = true;
+  delete box.dataset.webhookId;
+  $("webhook-secret-value").value = "";
+  $("webhook-secret-label").textContent = "";
+}
+
+async function copyWebhookSecret() {
+  try {
+    await navigator.clipboard.writeText($("webhook-secret-value").value);
+    showStatus(t("share.copied"));
+  } catch {
+    $("webhook-secret-value").select();
+  }
+}
+
+// One checkbox per event type, each with what it tells; the ticks survive a redraw (a language switch).
+function renderEventChoices() {
+  const ticked = new Set(chosenEvents());
+  $("webhook-event-choices").replaceChildren(
+    ...WEBHOOK_EVENTS.map((type) => eventChoice("webhook-event", type, ticked.has(type), true)),
+  );
+}
+
+// A box for an event type, with its words and what it tells (`prefix` keeps the ids of two such lists apart); a
+// webhook's also names the type as its receiver reads it in the payload's "type".
+function eventChoice(prefix, type, ticked, named = false) {
+  const id = `${prefix}-${type.replace(".", "-")}`;
+  const attrs = { type: "checkbox", id, value: type, "aria-describedby": `${id}-about` };
+  if (ticked) attrs.checked = "";
+  const about = state.strings[state.lang]?.[`webhooks.about.${type}`] ? [t(`webhooks.about.${type}`)] : [];
+  if (named) about.push(" ", el("code", { text: type }));
+  return el("div", { className: "event-choice" }, [
+    el("label", { className: "check" }, [el("input", { attrs }), el("span", { text: eventWords(type) })]),
+    el("p", { className: "hint", attrs: { id: `${id}-about` } }, about),
+  ]);
+}
+
+function chosenEvents() {
+  return [...document.querySelectorAll("#webhook-event-choices input:checked")].map((box) => box.value);
+}
+
+// The message under the field the API named (each field's aria-describedby names its message too).
+function fieldError(field, message) {
+  const node = $(`webhook-${field}-error`);
+  node.textContent = message || "";
+  node.hidden = !message;
+  if (field !== "url") return; // the events are a group of boxes: none of them is the invalid one
+  if (message) $("webhook-url").setAttribute("aria-invalid", "true");
+  else $("webhook-url").removeAttribute("aria-invalid");
+}
+
+function resetWebhookForm() {
+  $("webhook-form").reset();
+  for (const field of WEBHOOK_FIELDS) fieldError(field, "");
+}
+
+// The API checks the URL (https, a public address) and the events; its 422 is shown next to the field it names.
+async function createWebhook(event) {
+  event.preventDefault();
+  for (const field of WEBHOOK_FIELDS) fieldError(field, "");
+  const body = {
+    url: $("webhook-url").value.trim(),
+    events: chosenEvents(),
+    include_image_links: $("webhook-images").checked,
+  };
+  try {
+    const created = await api("POST", "v1/webhooks", body);
+    resetWebhookForm();
+    showWebhookSecret(created);
+    await showWebhooks();
+  } catch (error) {
+    const field = error instanceof ApiError && error.code === "validation_error" ? error.details.field : null;
+    if (field === "url") {
+      fieldError("url", t("webhooks.url_refused", { reason: error.message }));
+      $("webhook-url").focus();
+    } else if (field === "events") {
+      fieldError("events", t("webhooks.events_missing"));
+    } else if (error instanceof ApiError && error.code === "conflict" && error.details.limit) {
+      showStatus(t("webhooks.limit", { n: formatNumber(error.details.limit) }), "error");
+    } else {
+      showStatus(errorText(error), "error");
+    }
+  }
+}
+
+// ---- e-mail alerts (issue 16 §5): which events the contract's registered address is mailed, at this owner's choice
+
+async function showMailAlerts() {
+  renderMailAlerts(await api("GET", "v1/alerts/mail"));
+  $("alerts-saved").textContent = "";
+}
+
+// One box per type the API makes available (camera.offline and device.event), ticked as this owner chose.
+function renderMailAlerts(choice) {
+  const chosen = new Set(choice.events);
+  $("alert-choices").replaceChildren(...choice.available.map((type) => eventChoice("alert", type, chosen.has(type))));
+}
+
+async function saveMailAlerts(event) {
+  event.preventDefault();
+  const events = [...document.querySelectorAll("#alert-choices input:checked")].map((box) => box.value);
+  try {
+    const saved = await api("PUT", "v1/alerts/mail", { events });
+    renderMailAlerts(saved);
+    $("alerts-saved").textContent = t(saved.events.length ? "alerts.saved" : "alerts.saved_none");
+  } catch (error) {
+    showStatus(errorText(error), "error");
+  }
+}
+
+function wireWebhooks() {
+  $("webhook-form").addEventListener("submit", createWebhook);
+  $("webhook-secret-copy").addEventListener("click", copyWebhookSecret);
+  $("webhook-secret-done").addEventListener("click", hideWebhookSecret);
+}
+
 // ---------------------------------------------------------------- start
 
 function toggleLanguage() {
@@ -2156,6 +2525,8 @@ function wire() {
   $("share-form").addEventListener("submit", createShare);
   $("share-copy").addEventListener("click", copyShare);
   wireRequests();
+  wireWebhooks();
+  $("alerts-form").addEventListener("submit", saveMailAlerts);
   const image = $("frame-image");
   image.addEventListener("touchstart", onTouchStart, { passive: true });
   image.addEventListener("touchend", onTouchEnd, { passive: true });
