@@ -466,3 +466,30 @@ def test_a_frame_captured_longer_ago_than_the_interval_does_not_bring_a_camera_o
     assert health_of(world) is None
     assert health_items(world) == []
     assert told(aws) == []
+
+
+def test_a_frame_that_arrives_while_the_job_tells_offline_is_followed_by_camera_online(
+    aws, world, aws_faults: AwsFaults
+):
+    # Given a camera whose item is due, and a frame that arrives just as the job writes it offline
+    first = just_now()
+    send(world, first)
+    aws_faults.before(
+        "dynamodb",
+        "UpdateItem",
+        lambda: send(world, first + timedelta(seconds=1.5)),
+        is_table(aws, "CamerasTable"),
+    )
+
+    # When the job runs: it has told camera.offline before its write, which the new frame makes moot
+    report = run(first + INTERVAL + timedelta(seconds=1))
+
+    # Then receivers hear it is back, in an event tied to that offline one; the camera stays online, and the item
+    # stays for the next run, which re-arms it from the new frame and tells nothing
+    offline, back = told(aws)
+    assert (offline["type"], back["type"]) == ("camera.offline", "camera.online")
+    assert back["data"]["offline_event_id"] == offline["id"]
+    assert report.failed == 0
+    assert health_of(world) == "online"
+    assert run(first + INTERVAL + timedelta(seconds=1)).outcomes == {"rearmed": 1}
+    assert told(aws) == []

@@ -102,6 +102,20 @@ def offline_event(camera: Camera, now: datetime) -> camera_events.Event:
     )
 
 
+def back_event(camera: Camera, told_offline: camera_events.Event) -> camera_events.Event:
+    """camera.online for a camera.offline told while a frame was arriving: the pair's second half (its id is that
+    offline event's, so a retry tells it once)."""
+    return camera_events.new_event(
+        camera_events.CAMERA_ONLINE,
+        f"back#{told_offline.event_id}",
+        time=told_offline.time,
+        contract_id=camera.contract_id,
+        site_id=camera.site_id,
+        camera_id=camera.camera_id,
+        data={"camera_name": camera.name, "offline_since": None, "offline_event_id": told_offline.event_id},
+    )
+
+
 def mark_online(camera: Camera, frame_id: str) -> bool:
     """The camera, last seen in `camera.health`, is online from `frame_id` on: its item armed for that frame. False
     when another writer changed its health first (that one armed it)."""
@@ -170,6 +184,9 @@ def apply(work: ScheduledWork, camera: Camera | None, decided: Check, events: Ev
     elif decided.outcome == WENT_OFFLINE and decided.event is not None:
         events.publish([decided.event])
         if not store.mark_offline(camera.camera_id, last_frame_id=camera.last_frame_id, due_at=work.due_at, now=now):
+            # A frame came between the read and the write: the camera never went offline here, but camera.offline
+            # has gone out. Receivers are told it is back (ingest saw it online, so it told nothing).
+            events.publish([back_event(camera, decided.event)])
             return KEPT
     schedule.done_work(work)
     return decided.outcome
