@@ -86,7 +86,10 @@ def mark_offline(camera_id: str, *, last_frame_id: str | None, due_at: datetime,
     """health=offline since `now`, if the camera is online, its due item is `due_at` and it has sent nothing since
     `last_frame_id` (a frame arriving meanwhile keeps it online)."""
     last = CameraModel.last_frame_id == last_frame_id if last_frame_id else CameraModel.last_frame_id.does_not_exist()
-    condition = (CameraModel.health == ONLINE) & (CameraModel.health_due_at == due_at) & last
+    due = (CameraModel.health == ONLINE) & (CameraModel.health_due_at == due_at)
+    # or this very write applied already (botocore resending it after a lost answer): the same values again
+    written = (CameraModel.health == OFFLINE) & (CameraModel.offline_since == now)
+    condition = (due | written) & last
     actions = [CameraModel.health.set(OFFLINE), CameraModel.offline_since.set(now), CameraModel.health_due_at.remove()]
     return _update(camera_id, actions, condition, "mark the camera offline")
 
