@@ -6,6 +6,7 @@ import importlib
 
 CASE_MODULES = (
     "cases_browser",
+    "cases_cost",
     "cases_health",
     "cases_imaging",
     "cases_imports",
