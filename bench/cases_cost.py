@@ -463,13 +463,13 @@ def _requests(usage: Usage) -> str:
     return ", ".join(f"{count:g} {service}:{op}" for (service, op), count in sorted(usage.requests.items()))
 
 
-def _rows(label: str, usage: Usage, prices: Any, unit: str) -> Iterator[Row]:
+def _rows(label: str, usage: Usage, prices: Any, unit: str, what: str = "") -> Iterator[Row]:
     cost = per_million(usage, prices)
     counts = (
         f"per {unit}: {_requests(usage)}; {usage.dynamodb_write_units:g} WRU, {usage.dynamodb_read_units:g} RRU "
         f"({UNITS_NOTE}); {usage.lambda_gb_seconds:.4f} GB-s; {usage.log_bytes:.0f} log bytes"
     )
-    note = f"baseline = value (a price, not a comparison); {_split(cost)}; {counts}"
+    note = f"baseline = value (a price, not a comparison); {what}{_split(cost)}; {counts}"
     yield row(CASE, f"{label} $ per 1M {unit}s", cost.total, cost.total, note=note)
     for service, usd in sorted(cost.by_service.items()):
         yield row(CASE, f"{label} $ per 1M {unit}s: {service}", usd, usd, note="baseline = value")
@@ -496,15 +496,16 @@ def cost_model() -> Iterator[Row]:
     yield from _rows("direct frame", direct_usage, prices, "frame")
     yield from _rows("large upload", large.usage(), prices, "frame")
     yield from _rows("device event", events.usage(), prices, "event")
-    yield from _rows(f"timeline page ({listed} thumbnails)", page_tally.usage(), prices, "page")
+    yield from _rows("timeline page", page_tally.usage(), prices, "page", what=f"{listed} thumbnails listed and got; ")
     yield from _rows("full frame view", frame_tally.usage(), prices, "view")
     index_bytes = sum(direct.created_bytes.values()) / direct.units
     by_table = ", ".join(f"{t.split('-')[-1]} {b / direct.units:.0f}" for t, b in sorted(direct.created_bytes.items()))
     plan = CameraPlan()
     month = camera_month(direct_usage, prices, thumbnail_bytes=thumbnail_bytes, index_bytes=index_bytes, plan=plan)
+    month_metric = "camera-month $, direct frames"
     yield row(
         CASE,
-        "direct camera $ per month",
+        month_metric,
         month.total,
         month.total,
         note=f"1 frame / {plan.every_s:g} s, {plan.retention_days:g}-day retention of {plan.frame_bytes / 1024:g} KB "
@@ -512,3 +513,5 @@ def cost_model() -> Iterator[Row]:
         f"{by_table}); "
         f"{_split(month)}; prices read {', '.join(read)}",
     )
+    for service, usd in sorted(month.by_service.items()):
+        yield row(CASE, f"{month_metric}: {service}", usd, usd, note="baseline = value")
