@@ -217,6 +217,14 @@ def _memory_gb(function: str) -> float:
     return memory / 1024
 
 
+def _processor_batch_size() -> int:
+    from infra.template import load_template
+
+    return load_template()["Resources"]["ProcessorFunction"]["Properties"]["Events"]["IncomingUploads"]["Properties"][
+        "BatchSize"
+    ]
+
+
 @dataclass
 class Tally:
     """Counts gathered over several units of work; `usage()` divides them into one unit's."""
@@ -320,8 +328,8 @@ def _direct(world: Any, meter: Meter, body: bytes, frames: int) -> tuple[Tally, 
 
 
 def _large(stack: Stack, world: Any, meter: Meter, body: bytes, frames: int, tag: str = "") -> Tally:
-    """`frames` large uploads of the same JPEG, then the processor on SQS events of up to 10 of them (the template's
-    BatchSize), as a busy queue fills them."""
+    """`frames` large uploads of the same JPEG, then the processor on SQS events of as many of them as the template's
+    BatchSize lets the event source mapping deliver at once, as a busy queue fills them."""
     from doti.store.aws import s3_client, sqs_client
     from functions.ingest import app as ingest
     from functions.processor import app as processor
@@ -347,9 +355,8 @@ def _large(stack: Stack, world: Any, meter: Meter, body: bytes, frames: int, tag
             Metadata=metadata,
         )
         tally.extra_requests[("s3", "PostObject")] += 1
-    tally.requests.update({op: c for op, c in meter.requests.items() if op != ("s3", "PutObject")})
-    tally.write_units, tally.read_units = meter.write_units, meter.read_units
-    meter.reset()
+    meter.requests[("s3", "PutObject")] -= frames  # the device's POSTs, counted as PostObject above
+    tally.take_meter()
     # The event source mapping's receive, then its delete of the batch once the function returns
     queue = stack.refs["IncomingQueue"]
     messages: list[dict[str, Any]] = []
@@ -359,8 +366,9 @@ def _large(stack: Stack, world: Any, meter: Meter, body: bytes, frames: int, tag
     if len(messages) != frames:
         raise RuntimeError(f"S3 sent {len(messages)} messages for {frames} uploads")
     tally.extra_requests[("sqs", "SendMessage")] += len(messages)  # S3's notifications, sent inside moto
-    for start in range(0, len(messages), 10):
-        chunk = messages[start : start + 10]
+    batch_size = _processor_batch_size()
+    for start in range(0, len(messages), batch_size):
+        chunk = messages[start : start + batch_size]
         run = invoke(processor.lambda_handler, sqs_event(chunk, stack.arns["IncomingQueue"], REGION))
         if run.response.get("batchItemFailures"):
             raise RuntimeError(f"the processor failed frames: {run.response}")
