@@ -12,12 +12,15 @@ Counted, per unit of work: every AWS request by service and operation (a botocor
 session), DynamoDB request units, API and Lambda requests, Lambda GB-seconds, log bytes and bytes sent to the browser.
 DynamoDB's units are computed from item sizes: moto answers ReturnConsumedCapacity with a constant (1 or 0.5 per
 request, whatever the size), so its number would be no measurement. Each write is charged on the larger of the item
-before and after it (moto's backend, read outside botocore so it is not counted), one unit per KB started and two
-inside TransactWriteItems (a ConditionCheck too); each read one unit per 4 KB started, half eventually consistent,
-a Query's items summed. Lambda duration is the handler's CPU time in this thread, moto's serving included in place of
-AWS's latency (wall time would count the other processes on this machine), rounded up to the millisecond as Lambda
-bills, times the function's MemorySize from template.yaml. Log bytes are what the handler prints (Powertools logs
-and EMF metrics), without Lambda's own START/END/REPORT lines.
+before and after it (moto's backend, read outside botocore so it is not counted), one unit per KB started and two inside
+TransactWriteItems (a ConditionCheck too); each read one unit per 4 KB started, half eventually consistent, a Query's
+returned items summed (DynamoDB charges what it read before a filter; the listing's filter, frames past their expiry,
+drops none here). Item sizes are moto's (attribute names plus values, a number counted as its decimal text, close to
+DynamoDB's rule). DynamoDB storage per frame is the items a frame creates, plus 100 bytes each. Lambda duration is the
+handler's CPU time in this thread, moto's serving included in place of AWS's latency (wall time would count the other
+processes on this machine), rounded up to the millisecond as Lambda bills, times the function's MemorySize from
+template.yaml. Log bytes are what the handler prints (Powertools logs and EMF metrics), without Lambda's own
+START/END/REPORT lines.
 
 The baseline of every row is the value itself (ratio 1.0): these are prices, not a comparison; the price date is in
 the notes and in bench/prices.json.
