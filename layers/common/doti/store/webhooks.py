@@ -230,11 +230,3 @@ def delete_attempts(webhook_id: str) -> int:
     except PynamoDBException as exc:
         raise StorageError("could not delete the delivery log") from exc
     return len(items)
-
-
-def delete_endpoint(webhook_id: str) -> None:
-    """Remove the endpoint item (the purge, after `delete_attempts`)."""
-    try:
-        WebhookModel(webhook_id=webhook_id, sort_key=ENDPOINT_SORT_KEY).delete()
-    except PynamoDBException as exc:
-        raise StorageError("could not delete the webhook") from exc

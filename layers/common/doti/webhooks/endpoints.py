@@ -35,7 +35,7 @@ MAX_WEBHOOKS_PER_CONTRACT = 10
 ROTATION_OVERLAP = timedelta(hours=24)
 LOG_LIMIT = 100  # the delivery log shows an endpoint's last 100 attempts
 ATTEMPT_KEEP = timedelta(days=30)
-ACTIVE, DISABLED = "active", "disabled"
+ACTIVE = "active"  # or "disabled" (doti.webhooks.dispatch turns an endpoint off)
 _WEBHOOK_ID = re.compile(r"whk_[0-9a-z]{20}")  # doti.ids.new_id("whk")
 
 
