@@ -24,7 +24,11 @@ MAPPED: dict[type, tuple[type[models.Model], dict[str, str], dict[str, str]]] = 
     entities.Device: (models.DeviceModel, {}, {}),
     entities.User: (models.UserModel, {}, {}),
     entities.Session: (models.SessionModel, {}, {}),
-    entities.Frame: (models.FrameModel, {}, {}),
+    entities.Frame: (
+        models.FrameModel,
+        {},
+        {"claim_token": "the request that indexed it, so it knows its own write (doti.store.indexing)"},
+    ),
     entities.Note: (
         models.NoteModel,
         {"camera_id": "stored as the key `partition` (a camera's or its site's), see doti.store.notes"},

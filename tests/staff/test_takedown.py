@@ -27,6 +27,7 @@ from tests.support import (
     frame_event,
 )
 from tests.support.images import jpeg
+from tests.support.ingest import age_claim
 from tests.support.takedown import take_down
 
 # Art. 7-1 has nineteen items, ① to ⑲
@@ -138,6 +139,25 @@ def test_a_frame_taken_down_is_gone_from_storage_the_index_and_the_viewer(aws, w
     assert customer_frames(world) == [kept["frame_id"]]
     assert_error(customer_frame(world, offending["frame_id"]), 404, "not_found")
     assert customer_frame(world, kept["frame_id"])["statusCode"] == 200
+
+
+def test_a_taken_down_frame_is_not_stored_again_by_the_devices_replay(aws, world, operator_key):
+    # Given a frame taken down (its claim stays in progress while stored: the takedown marks it, doti.store.claims)
+    offending = ingested(world, "replayed", 10)
+    assert take_down(operator_key, world.contract_id, **request(world, offending))["statusCode"] == 200
+
+    # When the device replays it, long after (its claim would otherwise read as a request that stopped)
+    age_claim(aws, world, "replayed", by=timedelta(minutes=10))
+    captured_at = datetime.now(UTC) - timedelta(minutes=10)
+    replay = ingest.lambda_handler(
+        frame_event(world, jpeg(320, 180, label="replayed"), captured_at=captured_at, frame_id="replayed"),
+        LambdaContext(),
+    )
+
+    # Then it is refused as a frame id already used, and nothing is stored again
+    assert_error(replay, 409, "conflict")
+    assert frame_ids_of_keys(stored_keys(aws, world.contract_id)) == set()
+    assert customer_frames(world) == []
 
 
 def test_the_takedown_is_in_the_customers_audit_log_with_its_ground(world, operator_key):

@@ -54,13 +54,17 @@ def activity_event(camera: Camera, frame: Frame) -> camera_events.Event | None:
     )
 
 
-def after_frame(camera: Camera, frame: Frame, events: EventSink, now: datetime) -> None:
-    """Tell and record what the frame changed about its camera (`camera`: as stored after the pointer moved to it)."""
+def after_frames(camera: Camera, frames: list[Frame], events: EventSink, now: datetime) -> None:
+    """Tell and record what the frames of one request (oldest first) changed about their camera (`camera`: as stored
+    after the pointer moved to the newest). The newest brings it online; the first that crosses the activity
+    threshold is the one frame.activity tells, as it would have been had the frames come one by one."""
+    frame = frames[-1]
     comes_online = camera.health != camera_health.ONLINE and camera_health.is_fresh(camera, frame.frame_id, now)
+    active = next((found for found in frames if activity_event(camera, found) is not None), frame)
     told = []
     if comes_online and camera.health == camera_health.OFFLINE:
         told.append(camera_health.online_event(camera, frame.frame_id))
-    activity_told = activity_event(camera, frame)
+    activity_told = activity_event(camera, active)
     if activity_told is not None:
         told.append(activity_told)
     if not told and not comes_online:
@@ -73,7 +77,7 @@ def after_frame(camera: Camera, frame: Frame, events: EventSink, now: datetime) 
         if activity_told is not None:
             window = _window(camera)
             health_store.mark_activity_event(
-                camera.camera_id, at=frame.captured_at, previous_before=frame.captured_at - window
+                camera.camera_id, at=active.captured_at, previous_before=active.captured_at - window
             )
     except StorageError as exc:
         metrics.add_metric(name="CameraEventsFailed", unit="Count", value=1)

@@ -3,6 +3,7 @@ once, whatever a retry repeats (device claims, doti.store.claims). Customers bro
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import re
 import uuid
@@ -28,7 +29,7 @@ from doti.ingest.image_types import ImageLimits, ProcessedImage
 from doti.ingest.masks import Polygons
 from doti.ingest.media import media_type
 from doti.observability import logger
-from doti.store import claims, keys
+from doti.store import claims, indexing, keys
 from doti.store import frames as store
 from doti.store import registry as registry_store
 from doti.store.events import EventSink
@@ -88,37 +89,46 @@ def _require_headers(upload: FrameUpload) -> tuple[str, str, str]:
     return upload.camera_id.strip(), upload.captured_at.strip(), device_frame_id  # type: ignore[union-attr]
 
 
-def _indexed_frame(claim: claims.Claim) -> Frame:
-    """The frame a completed claim stands for, answered to a replay. A consistent read: the claim was read
-    consistently, and a retry arriving right after the first response must see the index item it completed with."""
+def _indexed_frame(claim: claims.Claim) -> Frame | None:
+    """The frame a claim stands for if its index item exists (a consistent read: a retry arriving right after the
+    first response must see the index item it wrote), else None."""
     try:
         return store.get_frame(claim.camera_id, claim.frame_id, consistent=True)
-    except NotFound as exc:
-        raise Conflict(
-            "this frame id was already used for a frame that is no longer stored", frame_id=claim.frame_id
-        ) from exc
+    except NotFound:
+        return None
 
 
 def _settle_with(held: claims.Claim, wanted: claims.Claim, now: datetime) -> IngestResult | claims.Claim:
     """What to do about a frame id another request has claimed: a replay, a conflict, or a stale claim to take over.
 
-    Completed: the same body is a replay of the first frame (its capture time stands); another body is a conflict.
-    In progress: the first request is still storing it (409 in_progress) unless it stopped more than
-    CLAIM_STALE_AFTER ago, or gave the claim up after a failure; then a retry with the same body takes it over.
+    Stored (its index item exists): the same body is a replay of the first frame (its capture time stands); another
+    body is a conflict. Completed without its index item: the frame was deleted, and the id stays used. In progress:
+    the first request is still storing it (409 in_progress) unless it stopped more than CLAIM_STALE_AFTER ago, or gave
+    the claim up after a failure; then a retry with the same body takes it over, unless the frame it names is past
+    its retention (a deleted frame is never stored again).
     """
-    sha256 = wanted.body_sha256
-    if held.status == claims.COMPLETED:
-        if held.body_sha256 != sha256:
+    same_body = held.body_sha256 == wanted.body_sha256
+    stored = _indexed_frame(held) if held.frame_id else None
+    if stored is not None or held.status == claims.COMPLETED:
+        if not same_body:
             raise Conflict("this frame id was already used for a different image", frame_id=held.frame_id)
-        return IngestResult(frame=_indexed_frame(held), created=False)
+        if stored is None:
+            raise _no_longer_stored(held)
+        return IngestResult(frame=stored, created=False)
     stale = held.claimed_at <= now - CLAIM_STALE_AFTER
-    if held.body_sha256 != sha256:
+    if not same_body:
         if stale:
             raise Conflict("this frame id was already used for a different image", frame_id=held.frame_id)
         raise Conflict("this frame id is being stored with a different image", frame_id=held.frame_id, in_progress=True)
     if not stale:
         raise Conflict("this frame id is being stored by another request", frame_id=held.frame_id, in_progress=True)
+    if held.expires_at <= now:
+        raise _no_longer_stored(held)
     return claims.take_over(held, now, wanted.token)
+
+
+def _no_longer_stored(held: claims.Claim) -> Conflict:
+    return Conflict("this frame id was already used for a frame that is no longer stored", frame_id=held.frame_id)
 
 
 def _claim_frame_id(wanted: claims.Claim, now: datetime) -> IngestResult | claims.Claim:
@@ -201,74 +211,183 @@ def ingest_frame(
     now: datetime,
     accepted_types: tuple[str, ...] = ACCEPTED_TYPES,
 ) -> IngestResult:
-    """Validate, claim and store one frame (SPEC §4, §12).
+    """Validate, claim and store one frame (SPEC §4, §12): ingest_frames with one frame, its refusal raised."""
+    prepared = prepare_frame(upload, device, process=process, now=now, accepted_types=accepted_types)
+    outcome = ingest_frames([prepared], device, storage=storage, events=events, now=now)[0]
+    if isinstance(outcome, DotiError):
+        raise outcome
+    return outcome
 
-    Every check (headers, camera, contract state, byte and pixel limits, the image itself, the monthly quota) runs
-    before anything is stored. Then, holding the claim on (device, frame id): the original and the thumbnail, both
-    tagged for lifecycle expiry, and last one transaction that indexes the frame, charges its bytes and completes the
-    claim. A failure before that transaction leaves only tagged objects nobody can see; the claim is given up (or,
-    after a crash, goes stale) and the retry takes it over, reusing its frame id, capture time and keys. A refusal
-    after the claim (the quota) deletes it: nothing is stored, and the frame id is free again.
-    """
+
+@dataclass(frozen=True)
+class PreparedFrame:
+    """A frame that passed every check that needs nothing stored, processed, with the claim it will ask for."""
+
+    admission: Admission
+    image: ProcessedImage
+    wanted: claims.Claim
+
+
+def prepare_frame(
+    upload: FrameUpload,
+    device: Device,
+    *,
+    process: ImageProcessor,
+    now: datetime,
+    accepted_types: tuple[str, ...] = ACCEPTED_TYPES,
+    token: str | None = None,
+) -> PreparedFrame:
+    """Every check on one frame before anything is stored (headers, camera, contract state, byte and pixel limits,
+    the image itself), its processing, and the claim on (device, frame id) it will ask for under `token` (the
+    request's; a new one if None)."""
     admitted = admit_frame(upload, device, now, size=len(upload.body), accepted_types=accepted_types)
-    camera, contract, captured_at = admitted.camera, admitted.contract, admitted.captured_at
-    device_frame_id = admitted.device_frame_id
     # Art. 2-4: blacked out before anything is stored; the thumbnail and the activity signature are of the masked image.
-    mask = camera.privacy_mask or None
+    mask = admitted.camera.privacy_mask or None
     image = process(
         upload.body,
         media_type(upload.content_type),
-        ImageLimits(contract.max_object_bytes, contract.max_pixels),
+        ImageLimits(admitted.contract.max_object_bytes, admitted.contract.max_pixels),
         mask,
     )
     # The claim holds the digest of the body received, which a replay sends again; under a mask the stored
     # original (image.sha256) is the re-encoded one.
     received_sha256 = image.sha256 if image.original is upload.body else _sha256_hex(upload.body)
-
-    frame_id = ids.frame_id(captured_at, device.device_id, device_frame_id)
+    frame_id = ids.frame_id(admitted.captured_at, device.device_id, admitted.device_frame_id)
     wanted = claims.Claim(
-        claim_id=claims.claim_id(device.device_id, device_frame_id),
+        claim_id=claims.claim_id(device.device_id, admitted.device_frame_id),
         status=claims.IN_PROGRESS,
         body_sha256=received_sha256,
-        camera_id=camera.camera_id,
+        camera_id=admitted.camera.camera_id,
         frame_id=frame_id,
-        captured_at=captured_at,
+        captured_at=admitted.captured_at,
         claimed_at=now,
-        expires_at=retention_policy.expires_at(captured_at, contract),
-        token=uuid.uuid4().hex,  # this request's: its own write, read back, is known as its own
+        expires_at=retention_policy.expires_at(admitted.captured_at, admitted.contract),
+        token=token or uuid.uuid4().hex,  # the request's: its own write, read back, is known as its own
     )
-    claimed = _claim_frame_id(wanted, now)
-    if isinstance(claimed, IngestResult):
-        _move_camera_pointer(claimed.frame, image.signature, events, now)
-        return claimed
+    return PreparedFrame(admitted, image, wanted)
+
+
+Outcome = IngestResult | DotiError
+
+
+def ingest_frames(
+    prepared: list[PreparedFrame], device: Device, *, storage: Storage, events: EventSink, now: datetime
+) -> list[Outcome]:
+    """Claim and store frames of one device that prepare_frame passed, each with its own outcome, in their order.
+
+    Each frame is claimed on (device, frame id) first: a replay answers the first frame, a duplicate in progress or
+    another body is a conflict. Holding the claims: the originals, tagged for lifecycle expiry, then one transaction
+    for them all that indexes them, charges their bytes and counts them in their slots (doti.store.indexing). A
+    failure before that transaction leaves only tagged objects nobody can see; the claim is given up (or, after a
+    crash, goes stale) and the retry takes it over, reusing its frame id, capture time and keys. A refusal after
+    the claim (the quota) deletes it: nothing is stored, and the frame id is free again.
+    """
+    outcomes: list[Outcome | None] = [None] * len(prepared)
+    held: list[tuple[int, claims.Claim]] = []
+    for n, frame in enumerate(prepared):
+        try:
+            claimed = _claim_frame_id(frame.wanted, now)
+        except DotiError as exc:
+            outcomes[n] = exc
+            continue
+        if isinstance(claimed, IngestResult):
+            outcomes[n] = claimed
+        else:
+            held.append((n, claimed))
     try:
-        charge = usage.require_room(contract, image.size + len(image.thumbnail), now)
-        frame = _store_objects(
-            image,
-            claimed,
-            contract,
-            camera.site_id,
-            device,
-            storage,
-            now,
-            activity_score=activity.score(camera.last_signature, image.signature),
-            mask_version=camera.mask_version if mask else None,
-        )
-        claims.complete(claimed, frame, period=charge.period, quota=charge.quota)
-    except claims.QuotaExceededRace as exc:
-        # Another frame took the month's last room between the check and the charge: this one is not stored. Its
-        # objects go before its claim, which guards their keys.
-        _discard_objects(storage, frame)
-        claims.discard(claimed)
-        raise usage.quota_exceeded(charge) from exc
-    except DotiError as exc:
-        _give_up(claimed, exc)
-        raise
+        _store_claimed(prepared, held, outcomes, device, storage, now)
     except Exception:
-        claims.release(claimed)
+        for n, claim in held:
+            if outcomes[n] is None:
+                claims.release(claim)
         raise
-    _move_camera_pointer(frame, image.signature, events, now)
-    return IngestResult(frame=frame, created=True)
+    done = [outcome for outcome in outcomes if outcome is not None]
+    _move_camera_pointers(prepared, outcomes, events, now)
+    assert len(done) == len(prepared)  # every frame has its outcome
+    return done
+
+
+def _store_claimed(
+    prepared: list[PreparedFrame],
+    held: list[tuple[int, claims.Claim]],
+    outcomes: list[Outcome | None],
+    device: Device,
+    storage: Storage,
+    now: datetime,
+) -> None:
+    """Store the objects of the claimed frames and index them together, filling in their outcomes."""
+    if not held:
+        return
+    contract = prepared[held[0][0]].admission.contract
+    sizes = [_charged(prepared[n].image) for n, _ in held]
+    charge, used, fitting = usage.room_for(contract, sizes, now)
+    for (n, claim), size in zip(held[fitting:], sizes[fitting:], strict=True):
+        claims.discard(claim)  # nothing of it is stored: the frame id is free again
+        outcomes[n] = usage.quota_exceeded(dataclasses.replace(charge, bytes=size), used)
+    held = held[:fitting]
+    scores = _activity_scores(prepared)
+    stored: list[tuple[int, claims.Claim, Frame]] = []
+    for n, claim in held:
+        try:
+            frame = _store_objects(
+                prepared[n].image,
+                claim,
+                contract,
+                prepared[n].admission.camera.site_id,
+                device,
+                storage,
+                now,
+                activity_score=scores[n],
+                mask_version=_mask_version(prepared[n].admission.camera),
+            )
+        except DotiError as exc:
+            _give_up(claim, exc)
+            outcomes[n] = exc
+            continue
+        stored.append((n, claim, frame))
+    if not stored:
+        return
+    token = stored[0][1].token
+    try:
+        result = indexing.index_frames(
+            [frame for _, _, frame in stored], token, period=charge.period, quota=charge.quota
+        )
+    except DotiError as exc:
+        for n, claim, _ in stored:
+            _give_up(claim, exc)
+            outcomes[n] = exc
+        return
+    for n, claim, frame in stored:
+        if frame in result.indexed:
+            outcomes[n] = IngestResult(frame=frame, created=True)
+        elif frame in result.taken:  # a request that took the claim over stored the same body first
+            outcomes[n] = IngestResult(frame=_indexed_frame(claim) or frame, created=False)
+        else:
+            # another frame took the month's last room between the check and the charge: this one is not stored.
+            # Its objects go before its claim, which guards their keys.
+            _discard_objects(storage, frame)
+            claims.discard(claim)
+            outcomes[n] = usage.quota_exceeded(charge)
+
+
+def _mask_version(camera: Camera) -> str | None:
+    return camera.mask_version if camera.privacy_mask else None
+
+
+def _charged(image: ProcessedImage) -> int:
+    return image.size + len(image.thumbnail)
+
+
+def _activity_scores(prepared: list[PreparedFrame]) -> list[float | None]:
+    """Each frame scored against the one captured before it, the camera's newest stored frame for the first."""
+    scores: list[float | None] = [None] * len(prepared)
+    previous: dict[str, bytes | None] = {}
+    for n in sorted(range(len(prepared)), key=lambda m: prepared[m].admission.captured_at):
+        camera = prepared[n].admission.camera
+        last = previous.get(camera.camera_id, camera.last_signature)
+        scores[n] = activity.score(last, prepared[n].image.signature)
+        previous[camera.camera_id] = prepared[n].image.signature
+    return scores
 
 
 def _store_objects(
@@ -343,17 +462,26 @@ def _discard_objects(storage: Storage, frame: Frame) -> None:
         logger.warning("could not delete a refused frame's objects", extra={"frame_id": frame.frame_id})
 
 
-def _move_camera_pointer(frame: Frame, signature: bytes, events: EventSink, now: datetime) -> None:
-    """Move the camera's newest-frame pointer and its activity signature (the next frame is scored against it), then
-    tell what the frame changed about the camera (doti.ingest.camera_events): a convenience, moved again on replay,
-    never failing a stored frame."""
-    try:
-        camera = registry_store.set_camera_last_frame(frame.camera_id, frame.frame_id, signature)
-    except StorageError:
-        logger.warning("could not move the camera's last frame pointer", extra={"camera_id": frame.camera_id})
-        return
-    if camera is not None:  # None: a newer frame holds the pointer, and told what it changed
-        camera_events.after_frame(camera, frame, events, now)
+def _move_camera_pointers(
+    prepared: list[PreparedFrame], outcomes: list[Outcome | None], events: EventSink, now: datetime
+) -> None:
+    """Move each camera's newest-frame pointer and its activity signature (the next frame is scored against it) to
+    its newest frame stored or replayed here, then tell what the frames changed about the camera
+    (doti.ingest.camera_events): a convenience, moved again on replay, never failing a stored frame."""
+    by_camera: dict[str, list[tuple[Frame, bytes]]] = {}
+    for frame, outcome in zip(prepared, outcomes, strict=True):
+        if isinstance(outcome, IngestResult):
+            by_camera.setdefault(outcome.frame.camera_id, []).append((outcome.frame, frame.image.signature))
+    for camera_id, found in by_camera.items():
+        found.sort(key=lambda pair: pair[0].frame_id)
+        newest, signature = found[-1]
+        try:
+            camera = registry_store.set_camera_last_frame(camera_id, newest.frame_id, signature)
+        except StorageError:
+            logger.warning("could not move the camera's last frame pointer", extra={"camera_id": camera_id})
+            continue
+        if camera is not None:  # None: a newer frame holds the pointer, and told what it changed
+            camera_events.after_frames(camera, [frame for frame, _ in found], events, now)
 
 
 def _give_up(claim: claims.Claim, refusal: DotiError) -> None:

@@ -58,3 +58,17 @@ def require_room(contract: Contract, size: int, now: datetime) -> Charge:
     if used + size > charge.quota:
         raise quota_exceeded(charge, used)
     return charge
+
+
+def room_for(contract: Contract, sizes: list[int], now: datetime) -> tuple[Charge, int, int]:
+    """The month's charge for all of `sizes`, the bytes used so far, and how many of `sizes` (in order) fit in the
+    plan's room: one read for a request's frames. As require_room, a read, not a reservation."""
+    charge = Charge(contract.contract_id, period_of(now), sum(sizes), contract.monthly_byte_quota, period_end(now))
+    used = store.bytes_used(charge.contract_id, charge.period)
+    total, fitting = used, 0
+    for size in sizes:
+        if total + size > charge.quota:
+            break
+        total += size
+        fitting += 1
+    return charge, used, fitting

@@ -28,10 +28,10 @@ from doti.entities import Camera, Frame
 from doti.errors import Conflict, NotFound, StorageError, ValidationError
 from doti.ingest import notes
 from doti.oversight import audit
+from doti.store import claims, transactions
 from doti.store import frames as store
 from doti.store import notes as notes_store
 from doti.store import timeline as timeline_store
-from doti.store import transactions
 from doti.store.objects import Storage
 from doti.viewing import deletions
 
@@ -161,6 +161,7 @@ def unindex(frame: Frame, also: Callable[[transactions.Transaction], None] | Non
 
         def remove(transaction: transactions.Transaction, seen=seen, next_id=next_id) -> None:
             store.add_index_removal(transaction, frame.camera_id, frame.frame_id)
+            claims.add_tombstone(transaction, frame)  # the device's replay must not store it again
             if seen is not None:
                 timeline_store.add_removal(transaction, frame, seen, next_id)
             if also is not None:

@@ -1,21 +1,19 @@
 """Data access for frame claims: a device's frame id is owned by the first request that claims it (SPEC §12).
 
 A claim is written with `attribute_not_exists` before anything is stored. The request holding it stores the
-objects, then completes it in one DynamoDB transaction with the frame's index item and the usage charge: the
-frame becomes visible, is charged, is counted on the camera's timeline (doti.store.timeline) and its claim completed
-together or not at all.
+objects, then indexes the frame (doti.store.indexing): it becomes visible, is charged and is counted on the camera's
+timeline together or not at all. The claim stays in progress: its frame's index item existing is what says it was
+stored (an update of the claim in that transaction would cost 2 more write units per frame). A claim is `completed`
+when it was written so before that change, or when its frame was deleted before its retention ended (add_tombstone).
 
 Each claim carries its request's token. A write whose answer was lost, or that botocore resent after it applied (the
-resend fails its own condition), is read back: a claim holding our token, or completed with our token, is our own
-write, and the request goes on rather than meet itself as "another request".
+resend fails its own condition), is read back: a claim holding our token is our own write, and the request goes on
+rather than meet itself as "another request".
 """
 
 from __future__ import annotations
 
 import dataclasses
-import random
-import time
-import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -24,7 +22,6 @@ from pynamodb.exceptions import (
     DoesNotExist,
     PutError,
     PynamoDBException,
-    TransactWriteError,
     UpdateError,
 )
 from pynamodb.transactions import TransactWrite
@@ -32,21 +29,14 @@ from pynamodb.transactions import TransactWrite
 from doti import entities
 from doti.errors import Conflict, StorageError
 from doti.observability import logger
-from doti.store import timeline
-from doti.store import usage as usage_store
 from doti.store.conditions import is_condition_failure
 from doti.store.mapping import to_entity, to_item
-from doti.store.models import FrameClaimModel, FrameModel
+from doti.store.models import FrameClaimModel
 
 IN_PROGRESS = "in_progress"
 ABANDONED_AT = datetime(1970, 1, 1, tzinfo=UTC)  # claimed_at of a claim its holder gave up
 COMPLETED = "completed"
 _CLAIM_ATTEMPTS = 3  # a claim can vanish between the failed put and the read (released or expired): try again
-# Every frame of a contract charges the same usage item, so concurrent completions can cancel each other with a
-# TransactionConflict. The transaction is all-or-nothing, so it is tried again after a jittered pause: at most
-# _COMPLETE_ATTEMPTS tries and, with full jitter doubling from _CONFLICT_BACKOFF_S, under 0.4 s of waiting in all.
-_COMPLETE_ATTEMPTS = 4
-_CONFLICT_BACKOFF_S = 0.05
 
 
 @dataclass(frozen=True)
@@ -139,83 +129,22 @@ def discard(claim: Claim) -> None:
             logger.warning("could not delete a refused frame's claim", extra={"claim_id": claim.claim_id})
 
 
-def complete(claim: Claim, frame: entities.Frame, *, period: str, quota: int) -> None:
-    """In one transaction: index the frame, charge its bytes to the contract's month, count it in its timeline slot
-    and complete the claim; tried again after a short jittered pause when another transaction on the same items (the
-    usage item) cancelled it, or another frame moved the slot since it was read.
-
-    Raises Conflict(in_progress) if the claim is no longer ours (taken over after we stalled), QuotaExceededRace
-    if the month's counter no longer has room (another frame was charged since the check), StorageError otherwise.
-    """
-    conflict: _TransactionConflict | None = None
-    for attempt in range(_COMPLETE_ATTEMPTS):
-        if attempt:
-            time.sleep(random.uniform(0, _CONFLICT_BACKOFF_S * 2 ** (attempt - 1)))
-        try:
-            _complete_once(claim, frame, period=period, quota=quota)
-            return
-        except _TransactionConflict as exc:
-            conflict = exc
-    raise StorageError("could not index the frame: its transaction kept conflicting") from conflict
-
-
-def _completed_by(claim: Claim, frame: entities.Frame) -> bool:
-    """Whether our completion applied: the claim completed under our token, for our frame. A transaction's answer
-    can be lost, or be botocore's resend of it failing its own conditions (DynamoDB honours a client request token
-    for that; moto does not, and neither does anything after ten minutes)."""
-    held = get(claim.claim_id)
-    if held is None or held.status != COMPLETED:
-        return False
-    return _is_ours(held, claim.token) and held.frame_id == frame.frame_id
-
-
-def _complete_once(claim: Claim, frame: entities.Frame, *, period: str, quota: int) -> None:
-    size = frame.size + frame.thumb_size
-    usage_item, usage_actions, usage_condition = usage_store.charge_update(frame.contract_id, period, size, quota)
-    seen = timeline.read_slot(frame.camera_id, timeline.slot_start(frame.captured_at))
-    try:
-        token = uuid.uuid4().hex  # a resend of this very transaction is the same transaction to DynamoDB
-        with TransactWrite(
-            connection=FrameModel._get_connection().connection, client_request_token=token
-        ) as transaction:
-            transaction.save(to_item(FrameModel, frame), condition=FrameModel.frame_id.does_not_exist())
-            transaction.update(usage_item, actions=usage_actions, condition=usage_condition)
-            transaction.update(
-                FrameClaimModel(id=claim.claim_id),
-                actions=[
-                    FrameClaimModel.status.set(COMPLETED),
-                    FrameClaimModel.frame_id.set(frame.frame_id),
-                    FrameClaimModel.camera_id.set(frame.camera_id),
-                    FrameClaimModel.captured_at.set(frame.captured_at),
-                ],
-                condition=_held_by(claim),
-            )
-            timeline.add_frame(transaction, frame, seen)
-    except TransactWriteError as exc:
-        if _completed_by(claim, frame):
-            return
-        reasons = [reason.code if reason else None for reason in (exc.cancellation_reasons or [])]
-        if len(reasons) == 4 and "ConditionalCheckFailed" in reasons:
-            index, usage, held, slot = (code == "ConditionalCheckFailed" for code in reasons)
-            if slot and not (index or usage or held):
-                raise _TransactionConflict() from exc  # another frame moved the slot since `seen`: read it again
-            if held:
-                raise Conflict("this frame id is being stored by another request", in_progress=True) from exc
-            if usage:
-                raise QuotaExceededRace() from exc
-            if index:
-                raise Conflict("frame already indexed", frame_id=frame.frame_id) from exc
-        if "TransactionConflict" in reasons and "ConditionalCheckFailed" not in reasons:
-            raise _TransactionConflict() from exc
-        raise StorageError("could not index the frame") from exc
-
-
-class QuotaExceededRace(Exception):
-    """The usage counter lost its room between the check and the charge."""
-
-
-class _TransactionConflict(Exception):
-    """Another transaction touched one of our items at the same time; nothing was written."""
+def add_tombstone(transaction: TransactWrite, frame: entities.Frame) -> None:
+    """Mark the frame's claim completed, in the transaction that deletes its index item (a takedown, a subject's
+    deletion): an in-progress claim without its index item would otherwise read as a request that stopped, and the
+    device's replay would store the deleted frame again. A plain put: the claim may have expired already."""
+    transaction.save(
+        FrameClaimModel(
+            id=claim_id(frame.device_id, frame.device_frame_id),
+            status=COMPLETED,
+            body_sha256=frame.sha256,
+            camera_id=frame.camera_id,
+            frame_id=frame.frame_id,
+            captured_at=frame.captured_at,
+            claimed_at=frame.received_at,
+            expires_at=frame.expires_at,
+        )
+    )
 
 
 def get(claim_id_: str) -> Claim | None:

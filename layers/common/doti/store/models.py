@@ -286,6 +286,7 @@ class FrameModel(Model):
     mask_version = UnicodeAttribute(null=True)
     duration_ms = NumberAttribute(null=True)  # clips only
     frame_count = NumberAttribute(null=True)  # clips only
+    claim_token = UnicodeAttribute(null=True)  # the request that indexed it (doti.store.indexing)
 
 
 class TimelineSlotModel(Model):
@@ -418,7 +419,7 @@ class FrameClaimModel(Model):
         table_name = UNBOUND
 
     id = UnicodeAttribute(hash_key=True)  # "<device_id>#<device frame id>"
-    status = UnicodeAttribute()  # in_progress | completed
+    status = UnicodeAttribute()  # in_progress (stored once its index item exists) | completed
     body_sha256 = UnicodeAttribute()
     camera_id = UnicodeAttribute()
     frame_id = UnicodeAttribute(null=True)

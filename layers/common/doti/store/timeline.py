@@ -3,7 +3,7 @@
 Every UTC offset in use is a multiple of 15 minutes, so 5-minute UTC slots tile every local day, DST days included,
 and a day is one key range of at most 300 slot items (25 hours), where its index items would be up to 17,280.
 
-A slot is written in the transaction that indexes a frame (doti.store.claims) and in the one that deletes its index
+A slot is written in the transaction that indexes frames (doti.store.indexing) and in the one that deletes its index
 item on a takedown (doti.oversight.takedown); it expires by TTL with its frames, and a purge deletes it by key. How
 each field stays right when frames arrive out of order or at once, or a transaction is retried:
 
@@ -14,7 +14,7 @@ each field stays right when frames arrive out of order or at once, or a transact
   SETs only the fields its frame improves, under the condition that the frame still improves them (the field
   absent, or still larger / smaller). A field the frame does not improve is left alone: no later write can make
   the frame improve it. If another frame improved a field between the read and the write, the condition cancels
-  the transaction, which doti.store.claims tries again from a new read. One item, one transaction: the cost is one
+  the transaction, which doti.store.indexing tries again from a new read. One item, one transaction: the cost is one
   strongly consistent read (1 RCU) per frame on top of the slot's write (2 WCU in a transaction, ≤ 1 KB).
 - `expires_at`: SET to the slot's end plus the contract's retention, never earlier than any of its frames'
   expiries (a frame expires its retention after its capture); the timeline ignores slots before the contract's
@@ -87,21 +87,24 @@ def read_slot(camera_id: str, start: datetime) -> Slot | None:
         raise StorageError("could not read the timeline") from exc
 
 
-def add_frame(transaction: TransactWrite, frame: entities.Frame, seen: Slot | None) -> None:
-    """Count `frame` in its slot, in the transaction that indexes it; `seen` is the slot as read before (read_slot).
+def add_frames(transaction: TransactWrite, frames: list[entities.Frame], seen: Slot | None) -> None:
+    """Count `frames` (of one camera and slot) in their slot, in the transaction that indexes them; `seen` is the slot
+    as read before (read_slot). One update for them all: the smallest id and highest score among them.
 
-    Cancels the transaction (its condition) if another frame improved what this one improves since `seen`."""
-    start = slot_start(frame.captured_at)
-    item = TimelineSlotModel(frame.camera_id, slot_key(start))
-    expires_at = slot_expiry(start, frame.captured_at, frame.expires_at)
-    actions: list[Any] = [TimelineSlotModel.frames.add(1), TimelineSlotModel.expires_at.set(expires_at)]
+    Cancels the transaction (its condition) if another frame improved what these improve since `seen`."""
+    first = min(frames, key=lambda frame: frame.frame_id)
+    start = slot_start(first.captured_at)
+    item = TimelineSlotModel(first.camera_id, slot_key(start))
+    expires_at = max(slot_expiry(start, frame.captured_at, frame.expires_at) for frame in frames)
+    actions: list[Any] = [TimelineSlotModel.frames.add(len(frames)), TimelineSlotModel.expires_at.set(expires_at)]
     condition = None
-    if seen is None or seen.first_frame_id is None or frame.frame_id < seen.first_frame_id:
-        actions.append(TimelineSlotModel.first_frame_id.set(frame.frame_id))
+    if seen is None or seen.first_frame_id is None or first.frame_id < seen.first_frame_id:
+        actions.append(TimelineSlotModel.first_frame_id.set(first.frame_id))
         condition = TimelineSlotModel.first_frame_id.does_not_exist() | (
-            TimelineSlotModel.first_frame_id > frame.frame_id
+            TimelineSlotModel.first_frame_id > first.frame_id
         )
-    score = frame.activity_score
+    scores = [frame.activity_score for frame in frames if frame.activity_score is not None]
+    score = max(scores) if scores else None
     if score is not None and (seen is None or seen.max_activity is None or score > seen.max_activity):
         actions.append(TimelineSlotModel.max_activity.set(score))
         higher = TimelineSlotModel.max_activity.does_not_exist() | (TimelineSlotModel.max_activity < score)

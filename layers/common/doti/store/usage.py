@@ -20,9 +20,11 @@ def bytes_used(contract_id: str, period: str) -> int:
         raise StorageError("could not read the contract's usage") from exc
 
 
-def charge_update(contract_id: str, period: str, size: int, quota: int) -> tuple[UsageModel, list[Any], Any]:
-    """The (item, actions, condition) of a transactional charge: ADD `size` bytes and one object, only if the
+def charge_update(
+    contract_id: str, period: str, size: int, quota: int, *, objects: int = 1
+) -> tuple[UsageModel, list[Any], Any]:
+    """The (item, actions, condition) of a transactional charge: ADD `size` bytes and `objects` objects, only if the
     counter still has room for them (DynamoDB conditions cannot add, so the bound is precomputed)."""
-    actions = [UsageModel.bytes_stored.add(size), UsageModel.objects_stored.add(1)]
+    actions = [UsageModel.bytes_stored.add(size), UsageModel.objects_stored.add(objects)]
     condition = UsageModel.bytes_stored.does_not_exist() | (UsageModel.bytes_stored <= quota - size)
     return UsageModel(contract_id, period), actions, condition
