@@ -11,13 +11,13 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from doti import openapi, runtime
 from doti.api.content import Note
-from doti.api.device import IngestedFrame, UploadGrant
-from doti.api.device_requests import EVENT_REQUEST, FRAME_REQUEST, UPLOAD_REQUEST
+from doti.api.device import BatchAnswer, BatchResult, IngestedFrame, UploadGrant
+from doti.api.device_requests import BATCH_REQUEST, EVENT_REQUEST, FRAME_REQUEST, UPLOAD_REQUEST
 from doti.auth.device import SignedRequest, authenticate_device, presented_signature
 from doti.clock import utcnow
 from doti.entities import Device
 from doti.http import client_path, json_response, lower_headers, make_resolver, openapi_response, raw_body
-from doti.ingest import frames, imaging, notes, uploads
+from doti.ingest import batches, frames, imaging, notes, uploads
 from doti.observability import logger, metrics, tracer
 from doti.store import registry
 
@@ -70,6 +70,32 @@ def post_frame() -> Response[IngestedFrame]:
     else:
         metrics.add_metric(name="FrameReplays", unit=MetricUnit.Count, value=1)
     return json_response(201 if result.created else 200, IngestedFrame.of(result.frame))
+
+
+@app.post(
+    "/v1/device/frames/batch",
+    responses=openapi.answers(200, 404, 413, 415, 422),
+    openapi_extensions=BATCH_REQUEST,
+)
+def post_frame_batch() -> Response[BatchResult]:
+    """Up to 20 frames in one signed JSON body; 200 with each frame's own answer (doti.ingest.batches)."""
+    body = raw_body(app)
+    device = _authenticated_device(body)
+    uploads = batches.parse_batch(body, lower_headers(app).get("content-type"))
+    items = batches.ingest_batch(
+        uploads,
+        device,
+        storage=runtime.storage(),
+        process=imaging.process_image,
+        events=runtime.events(),
+        now=utcnow(),
+    )
+    answers = [BatchAnswer.of(item) for item in items]
+    created = [answer.frame for answer in answers if answer.status == 201 and answer.frame is not None]
+    metrics.add_metric(name="FramesIngested", unit=MetricUnit.Count, value=len(created))
+    metrics.add_metric(name="BytesIngested", unit=MetricUnit.Bytes, value=sum(frame.size for frame in created))
+    metrics.add_metric(name="FrameReplays", unit=MetricUnit.Count, value=sum(a.status == 200 for a in answers))
+    return json_response(200, BatchResult(items=answers))
 
 
 @app.post(

@@ -60,11 +60,12 @@ def _encodable(text: str) -> bool:
     return True
 
 
-def parse_json_body(raw: bytes) -> Any:
-    """The JSON value of a request body, or None for an empty one; 413 past MAX_JSON_BODY_BYTES, 422 for bytes that
-    are not UTF-8 or not JSON within CPython's limits (nesting, 4300-digit integers) and MAX_JSON_DEPTH."""
-    if len(raw) > MAX_JSON_BODY_BYTES:
-        raise PayloadTooLarge("the request body is too large", max_bytes=MAX_JSON_BODY_BYTES)
+def parse_json_body(raw: bytes, *, max_bytes: int = MAX_JSON_BODY_BYTES) -> Any:
+    """The JSON value of a request body, or None for an empty one; 413 past `max_bytes` (MAX_JSON_BODY_BYTES but for
+    a frame batch), 422 for bytes that are not UTF-8 or not JSON within CPython's limits (nesting, 4300-digit
+    integers) and MAX_JSON_DEPTH."""
+    if len(raw) > max_bytes:
+        raise PayloadTooLarge("the request body is too large", max_bytes=max_bytes)
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from doti.ingest import frames, notes, uploads
+from doti.ingest import batches, frames, notes, uploads
 from doti.openapi import JSON
 
 
@@ -68,6 +68,41 @@ EVENT_REQUEST: dict[str, Any] = {
                         "occurred_at": _TIME,
                         "text": {"type": "string", "minLength": 1, "maxLength": notes.MAX_TEXT},
                         "event_id": {"type": "string", "pattern": notes._EVENT_ID.pattern, "description": "replay key"},
+                    },
+                }
+            }
+        },
+    }
+}
+
+BATCH_REQUEST: dict[str, Any] = {
+    "requestBody": {
+        "required": True,
+        "description": f"1-{batches.MAX_FRAMES} frames, at most {batches.MAX_BYTES} bytes of images together",
+        "content": {
+            JSON: {
+                "schema": {
+                    "type": "object",
+                    "additionalProperties": False,
+                    "required": ["frames"],
+                    "properties": {
+                        "frames": {
+                            "type": "array",
+                            "minItems": 1,
+                            "maxItems": batches.MAX_FRAMES,
+                            "items": {
+                                "type": "object",
+                                "additionalProperties": False,
+                                "required": sorted(batches._FRAME_FIELDS),
+                                "properties": {
+                                    "camera_id": {"type": "string", "description": "one of the device's site"},
+                                    "captured_at": _TIME,
+                                    "frame_id": {**_DEVICE_ID, "description": "the idempotency key"},
+                                    "content_type": {"type": "string", "enum": list(frames.ACCEPTED_TYPES)},
+                                    "data": {"type": "string", "format": "byte", "description": "base64"},
+                                },
+                            },
+                        }
                     },
                 }
             }
