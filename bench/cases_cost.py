@@ -1,7 +1,8 @@
 """What a frame and a page view cost on AWS (issue 17 point 1): measured counts, priced by bench/prices.json.
 
 Each path runs through its handlers, moto in-process with the template's resources:
-- direct frame: a signed 720p JPEG through POST /v1/device/frames (functions/ingest);
+- direct frame: signed 720p JPEGs of one camera, BATCH to a request, through POST /v1/device/frames/batch
+  (functions/ingest), as a gateway sends a camera's frames; and one per request through POST /v1/device/frames;
 - large upload: the grant (POST /v1/device/uploads), the device's POST into incoming/ (put as S3 keeps it), the
   queue message S3 sends, and the processor on the SQS event of a batch of them (functions/processor);
 - device event: a signed POST /v1/device/events;
@@ -330,6 +331,39 @@ def _direct(world: Any, meter: Meter, body: bytes, frames: int) -> tuple[Tally, 
     return tally, thumbs // frames
 
 
+BATCH = 10  # frames per batch request in the model: one camera's frames at 1 per 10 s, sent every 100 s
+
+
+def _batched(world: Any, meter: Meter, body: bytes, frames: int, per_request: int = BATCH) -> Tally:
+    """`frames` direct frames of one camera sent `per_request` at a time through POST /v1/device/frames/batch,
+    captured 10 s apart as the camera plan's."""
+    from datetime import UTC, datetime, timedelta
+
+    from functions.ingest import app as ingest
+    from tests.support.batches import batch_event, batch_frame
+
+    memory = _memory_gb("IngestFunction")
+    start = datetime.now(UTC) - timedelta(seconds=10 * frames + 60)
+    warm = [batch_frame(world, body, "cost-batch-warm", start)]
+    _ok(invoke(ingest.lambda_handler, batch_event(world, warm)), 200)
+    tally = Tally(meter)
+    for first in range(0, frames, per_request):
+        sent = [
+            batch_frame(world, body, f"cost-batch-{n}", start + timedelta(seconds=10 * n))
+            for n in range(first, min(first + per_request, frames))
+        ]
+        event = batch_event(world, sent)  # signed before: the device's work
+        meter.reset()
+        run = _ok(invoke(ingest.lambda_handler, event), 200)
+        answers = json.loads(run.response["body"])["items"]
+        if [answer["status"] for answer in answers] != [201] * len(sent):
+            raise RuntimeError(f"the bench batch was not stored whole: {run.response['body'][:300]}")
+        tally.lambda_run(memory, run, api=True)
+        tally.units += len(sent)
+        tally.take_meter()
+    return tally
+
+
 def _large(stack: Stack, world: Any, meter: Meter, body: bytes, frames: int, tag: str = "") -> Tally:
     """`frames` large uploads of the same JPEG, then the processor on SQS events of as many of them as the template's
     BatchSize lets the event source mapping deliver at once, as a busy queue fills them."""
@@ -498,13 +532,17 @@ def cost_model() -> Iterator[Row]:
     meter = Meter()
     with _stack(meter) as stack:
         world = make_world()
-        direct, thumbnail_bytes = _direct(world, meter, body, frames)
+        single, thumbnail_bytes = _direct(world, meter, body, frames)
+        direct = _batched(world, meter, body, sized(60, BATCH))
         _large(stack, world, meter, body, 1, tag="-warm")  # the processor's first run: imports, clients
         large = _large(stack, world, meter, body, sized(10, 1))
         events = _device_events(world, meter, sized(10, 1))
         page_tally, frame_tally, listed = _viewing(world, meter, page)
     direct_usage = direct.usage()
-    yield from _rows("direct frame", direct_usage, prices, "frame")
+    yield from _rows(
+        "direct frame", direct_usage, prices, "frame", what=f"{BATCH} frames of a camera per batch request; "
+    )
+    yield from _rows("direct frame, one per request", single.usage(), prices, "frame")
     yield from _rows("large upload", large.usage(), prices, "frame")
     yield from _rows("device event", events.usage(), prices, "event")
     yield from _rows("timeline page", page_tally.usage(), prices, "page", what=f"{listed} thumbnails listed and got; ")

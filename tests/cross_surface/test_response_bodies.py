@@ -10,6 +10,7 @@ Each test ends by checking that it saw every JSON success its document declares,
 
 from __future__ import annotations
 
+import base64
 import json
 import re
 import secrets
@@ -211,6 +212,23 @@ def test_given_the_device_routes_when_called_then_each_body_is_the_published_and
     assert list(note["author"]) == ["type", "id", "name"]
     again = device.check("POST", "/v1/device/events", _device_call(world, "/v1/device/events", text, "post_event"), 200)
     assert again == note
+
+    image = base64.b64encode(sample_image()).decode()
+    at = format_rfc3339(utcnow())
+    frames = [
+        {"camera_id": world.camera_id, "captured_at": at, "frame_id": "f-typed-3", "content_type": "image/jpeg",
+         "data": image},
+        {"camera_id": world.camera_id, "captured_at": at, "frame_id": "f-typed-1", "content_type": "image/jpeg",
+         "data": base64.b64encode(b"another image").decode()},
+    ]  # fmt: skip
+    route = "/v1/device/frames/batch"
+    batch = device.check("POST", route, _device_call(world, route, {"frames": frames}, "post_frame_batch"), 200)
+    assert list(batch) == ["items"]
+    stored, refused = batch["items"]
+    _keys(stored, ["frame_id", "status", "frame"])
+    _keys(stored["frame"], INGESTED_FRAME)
+    _keys(refused, ["frame_id", "status", "error"])
+    assert (refused["status"], list(refused["error"])) == (415, ["code", "message", "details"])  # not an image
     assert _uncovered(device) == []
 
 

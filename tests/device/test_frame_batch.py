@@ -7,21 +7,19 @@ the quota, tenant isolation, and nothing stored half-way when an AWS call fails.
 
 from __future__ import annotations
 
-import base64
-import json
 from collections import Counter
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 import boto3
 import pytest
 from botocore.client import BaseClient
 
-from doti.auth.device import signed_headers
 from doti.clock import format_rfc3339
 from doti.ingest import batches, usage
 from infra.provision import Provisioned
-from tests.support import World, api_event, assert_error, body_of, scan_table
+from tests.support import World, assert_error, body_of, scan_table
+from tests.support.batches import batch_event, batch_frame
 from tests.support.images import jpeg
 from tests.support.ingest import QUOTA, now, post, stored
 
@@ -30,27 +28,8 @@ pytestmark = pytest.mark.isolated  # reads every stored object, index item and c
 ROUTE = "/v1/device/frames/batch"
 
 
-def frame(world: World, image: bytes, frame_id: str, captured_at: datetime, **overrides: Any) -> dict[str, Any]:
-    return {
-        "camera_id": world.camera_id,
-        "captured_at": format_rfc3339(captured_at),
-        "frame_id": frame_id,
-        "content_type": "image/jpeg",
-        "data": base64.b64encode(image).decode(),
-        **overrides,
-    }
-
-
-def batch_event(world: World, payload: dict[str, Any] | str, *, secret: str | None = None) -> dict[str, Any]:
-    """A signed batch, as a gateway sends it."""
-    body = payload if isinstance(payload, str) else json.dumps(payload)
-    auth = signed_headers(world.device_id, secret or world.device_secret, "POST", ROUTE, body.encode(), now())
-    headers = {**auth, "Content-Type": "application/json"}
-    return api_event("ingest/post_frame_batch.json", headers=headers, replace_headers=True, body=body, binary=False)
-
-
 def send(world: World, frames: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    response = post(batch_event(world, {"frames": frames}))
+    response = post(batch_event(world, frames))
     assert response["statusCode"] == 200, response["body"]
     return body_of(response)["items"]
 
@@ -106,7 +85,7 @@ def test_a_batch_stores_each_frame_once_indexed_charged_and_counted_in_one_trans
     # Given three frames of a camera, 10 s apart
     start = now() - timedelta(minutes=1)
     images = [jpeg(320, 240, label=f"batch-{n}") for n in range(3)]
-    sent = [frame(world, image, f"gw-{n}", start + timedelta(seconds=10 * n)) for n, image in enumerate(images)]
+    sent = [batch_frame(world, image, f"gw-{n}", start + timedelta(seconds=10 * n)) for n, image in enumerate(images)]
 
     # When the gateway sends them in one request
     items = send(world, sent)
@@ -125,7 +104,8 @@ def test_a_batch_stores_each_frame_once_indexed_charged_and_counted_in_one_trans
 def test_a_replayed_batch_answers_the_first_frames_and_charges_nothing_more(aws, world):
     start = now() - timedelta(minutes=1)
     sent = [
-        frame(world, jpeg(320, 240, label=f"batch-{n}"), f"gw-r{n}", start + timedelta(seconds=n)) for n in range(2)
+        batch_frame(world, jpeg(320, 240, label=f"batch-{n}"), f"gw-r{n}", start + timedelta(seconds=n))
+        for n in range(2)
     ]
     first = send(world, sent)
     charged = usage_of(aws, world)
@@ -145,18 +125,18 @@ def test_a_replayed_batch_answers_the_first_frames_and_charges_nothing_more(aws,
 def test_each_frame_gets_its_own_refusal_and_only_the_good_ones_are_stored(aws, world, world_factory):
     other = world_factory()
     at = now() - timedelta(seconds=20)
-    taken = send(world, [frame(world, jpeg(320, 240, label="batch-9"), "gw-taken", at)])
+    taken = send(world, [batch_frame(world, jpeg(320, 240, label="batch-9"), "gw-taken", at)])
     assert statuses(taken) == [("gw-taken", 201, None)]
 
     items = send(
         world,
         [
-            frame(world, jpeg(320, 240, label="batch-1"), "gw-good", at),
-            frame(world, b"\xff\xd8\xff\xe0 not a whole jpeg", "gw-corrupt", at),
-            frame(world, jpeg(320, 240, label="batch-2"), "gw-elsewhere", at, camera_id=other.camera_id),
-            frame(world, jpeg(320, 240, label="batch-3"), "gw-taken", at),
-            frame(world, jpeg(320, 240, label="batch-4"), "gw-future", now() + timedelta(hours=1)),
-            frame(world, b"GIF89a not an image we take", "gw-gif", at, content_type="image/gif"),
+            batch_frame(world, jpeg(320, 240, label="batch-1"), "gw-good", at),
+            batch_frame(world, b"\xff\xd8\xff\xe0 not a whole jpeg", "gw-corrupt", at),
+            batch_frame(world, jpeg(320, 240, label="batch-2"), "gw-elsewhere", at, camera_id=other.camera_id),
+            batch_frame(world, jpeg(320, 240, label="batch-3"), "gw-taken", at),
+            batch_frame(world, jpeg(320, 240, label="batch-4"), "gw-future", now() + timedelta(hours=1)),
+            batch_frame(world, b"GIF89a not an image we take", "gw-gif", at, content_type="image/gif"),
         ],
     )
 
@@ -179,7 +159,7 @@ def test_frames_past_the_monthly_quota_are_refused_and_their_ids_stay_free(aws, 
     items = send(
         small_world,
         [
-            frame(small_world, jpeg(320, 240, label=f"batch-{n}"), f"gw-q{n}", at + timedelta(seconds=n))
+            batch_frame(small_world, jpeg(320, 240, label=f"batch-{n}"), f"gw-q{n}", at + timedelta(seconds=n))
             for n in range(3)
         ],
     )
@@ -191,7 +171,7 @@ def test_frames_past_the_monthly_quota_are_refused_and_their_ids_stay_free(aws, 
     assert usage_of(aws, small_world) == (indexed_bytes(aws), 1)
     assert len(stored(aws).keys) == len({k for k in stored(aws).keys if "gw" not in k})  # no orphan object
     # and the refused ids are free: the direct route's answer for them is the quota again, not a conflict
-    again = send(small_world, [frame(small_world, jpeg(320, 240, label="batch-1"), "gw-q1", at)])
+    again = send(small_world, [batch_frame(small_world, jpeg(320, 240, label="batch-1"), "gw-q1", at)])
     assert statuses(again) == [("gw-q1", 429, "quota_exceeded")]
 
 
@@ -223,8 +203,8 @@ def test_a_malformed_batch_is_refused_whole_and_nothing_is_stored(aws, world, pa
 def test_a_frame_id_twice_in_one_batch_is_refused_naming_it(aws, world):
     at = now() - timedelta(seconds=5)
     twice = [
-        frame(world, jpeg(320, 240, label="batch-1"), "gw-same", at),
-        frame(world, jpeg(320, 240, label="batch-2"), "gw-same", at),
+        batch_frame(world, jpeg(320, 240, label="batch-1"), "gw-same", at),
+        batch_frame(world, jpeg(320, 240, label="batch-2"), "gw-same", at),
     ]
     error = assert_error(post(batch_event(world, {"frames": twice})), 422, "validation_error")
     assert error["details"]["problems"] == [{"field": "frames[1].frame_id", "problem": "already in this batch"}]
@@ -233,7 +213,7 @@ def test_a_frame_id_twice_in_one_batch_is_refused_naming_it(aws, world):
 
 def test_more_frames_than_a_batch_carries_is_413(aws, world):
     at = now() - timedelta(seconds=5)
-    many = [frame(world, jpeg(32, 24, label="tiny"), f"gw-{n}", at) for n in range(batches.MAX_FRAMES + 1)]
+    many = [batch_frame(world, jpeg(32, 24, label="tiny"), f"gw-{n}", at) for n in range(batches.MAX_FRAMES + 1)]
     error = assert_error(post(batch_event(world, {"frames": many})), 413, "payload_too_large")
     assert error["details"]["max_frames"] == batches.MAX_FRAMES
     assert stored(aws).items == []
@@ -250,7 +230,9 @@ def test_a_suspended_contract_refuses_the_whole_batch(aws, world):
     set_attribute(aws, "ContractsTable", {"contract_id": world.contract_id}, "state", "suspended")
     at = now() - timedelta(seconds=5)
     assert_error(
-        post(batch_event(world, {"frames": [frame(world, jpeg(320, 240), "gw-s", at)]})), 403, "contract_suspended"
+        post(batch_event(world, {"frames": [batch_frame(world, jpeg(320, 240), "gw-s", at)]})),
+        403,
+        "contract_suspended",
     )
     assert stored(aws).items == []
 
@@ -259,7 +241,9 @@ def test_a_failed_transaction_stores_nothing_visible_and_the_retry_stores_each_f
     # Given the indexing transaction failing once as AWS would (a 500)
     aws_faults.fail("dynamodb", "TransactWriteItems")
     at = now() - timedelta(seconds=30)
-    sent = [frame(world, jpeg(320, 240, label=f"batch-{n}"), f"gw-f{n}", at + timedelta(seconds=n)) for n in range(3)]
+    sent = [
+        batch_frame(world, jpeg(320, 240, label=f"batch-{n}"), f"gw-f{n}", at + timedelta(seconds=n)) for n in range(3)
+    ]
 
     # When the batch is sent / Then every frame is told to retry, and none is visible or charged
     assert [status for _, status, _ in statuses(send(world, sent))] == [503, 503, 503]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from doti.api.fields import ResponseModel, Time
+from doti.api.fields import Omittable, ResponseModel, Time
 from doti.entities import Frame
 from doti.errors import DotiError, error_body
 from doti.ingest.batches import BatchItem
@@ -49,8 +49,8 @@ class BatchAnswer(ResponseModel):
 
     frame_id: str  # the device's id for the frame, as sent
     status: int
-    frame: IngestedFrame | None = None
-    error: dict[str, Any] | None = None
+    frame: Omittable[IngestedFrame]
+    error: Omittable[dict[str, Any]]
 
     @classmethod
     def of(cls, item: BatchItem) -> BatchAnswer:

@@ -127,14 +127,17 @@ def ingest_batch(
     """Each frame's outcome, in order. The contract's state is checked once, first: a suspended contract refuses the
     whole request, as it would each frame. Then every frame is checked and processed; those that pass are stored
     together (doti.ingest.frames.ingest_frames) under one request token."""
-    terms.require_serving(terms.get_contract(device.contract_id), now)
+    lookups = frames.Lookups(device)
+    terms.require_serving(lookups.contract(), now)
     token = uuid.uuid4().hex
     outcomes: list[frames.Outcome | None] = [None] * len(uploads)
     prepared: list[frames.PreparedFrame] = []
     places: list[int] = []
     for n, upload in enumerate(uploads):
         try:
-            prepared.append(frames.prepare_frame(upload, device, process=process, now=now, token=token))
+            prepared.append(
+                frames.prepare_frame(upload, device, process=process, now=now, token=token, lookups=lookups)
+            )
         except DotiError as exc:
             outcomes[n] = exc
             continue

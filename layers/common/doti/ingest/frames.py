@@ -158,18 +158,52 @@ def _require_direct_size(size: int) -> None:
         )
 
 
+class Lookups:
+    """The device's contract and cameras as one request reads them: once each, however many of its frames name them
+    (a batch), and never kept past the request, so a suspension or a camera's change applies from the next one."""
+
+    def __init__(self, device: Device) -> None:
+        self._device = device
+        self._contract: Contract | None = None
+        self._cameras: dict[str, Camera | NotFound] = {}
+
+    def contract(self) -> Contract:
+        if self._contract is None:
+            self._contract = terms.get_contract(self._device.contract_id)
+        return self._contract
+
+    def camera(self, camera_id: str) -> Camera:
+        """The camera if it is of the device's site, else NotFound (a device relays only its own site's cameras)."""
+        if camera_id not in self._cameras:
+            try:
+                camera = registry.camera_of_contract(self._device.contract_id, camera_id)
+                found: Camera | NotFound = camera if camera.site_id == self._device.site_id else NotFound("camera")
+            except NotFound as exc:
+                found = exc
+            self._cameras[camera_id] = found
+        found = self._cameras[camera_id]
+        if isinstance(found, NotFound):
+            raise NotFound("camera not found")
+        return found
+
+
 def admit_frame(
-    upload: FrameUpload, device: Device, now: datetime, *, size: int, accepted_types: tuple[str, ...] = ACCEPTED_TYPES
+    upload: FrameUpload,
+    device: Device,
+    now: datetime,
+    *,
+    size: int,
+    accepted_types: tuple[str, ...] = ACCEPTED_TYPES,
+    lookups: Lookups | None = None,
 ) -> Admission:
     """Every check on a frame that needs no pixels: ids, media type, camera of the device's site, contract serving,
     size within the plan, capture time. The direct route runs them before decoding; the upload grant
     (doti.ingest.uploads) runs them before the bytes exist, with the size the device declares."""
     camera_id, captured_text, device_frame_id = _require_headers(upload)
     declared = require_frame_media_type(upload.content_type, accepted_types)
-    camera = registry.camera_of_contract(device.contract_id, camera_id)
-    if camera.site_id != device.site_id:
-        raise NotFound("camera not found")  # a device relays only its own site's cameras
-    contract = terms.get_contract(device.contract_id)
+    lookups = lookups or Lookups(device)
+    camera = lookups.camera(camera_id)
+    contract = lookups.contract()
     terms.require_serving(contract, now)
     if size > contract.max_object_bytes:
         raise PayloadTooLarge(
@@ -236,11 +270,12 @@ def prepare_frame(
     now: datetime,
     accepted_types: tuple[str, ...] = ACCEPTED_TYPES,
     token: str | None = None,
+    lookups: Lookups | None = None,
 ) -> PreparedFrame:
     """Every check on one frame before anything is stored (headers, camera, contract state, byte and pixel limits,
     the image itself), its processing, and the claim on (device, frame id) it will ask for under `token` (the
     request's; a new one if None)."""
-    admitted = admit_frame(upload, device, now, size=len(upload.body), accepted_types=accepted_types)
+    admitted = admit_frame(upload, device, now, size=len(upload.body), accepted_types=accepted_types, lookups=lookups)
     # Art. 2-4: blacked out before anything is stored; the thumbnail and the activity signature are of the masked image.
     mask = admitted.camera.privacy_mask or None
     image = process(
