@@ -24,7 +24,7 @@ from doti.clock import format_rfc3339
 from doti.contracts import lifecycle, registry
 from doti.jobs import purge
 from doti.settings import get_settings
-from doti.store import models
+from doti.store import models, timeline
 from doti.store.aws import s3_client, sqs_client
 from doti.store.models import (
     ContractModel,
@@ -38,11 +38,12 @@ from doti.store.models import (
 )
 from doti.subjects.requests import JST
 from tests.faults import observe
-from tests.faults.harness import REGION, Answer, Stack
+from tests.faults.harness import DEVICE_ATTEMPTS, DEVICE_BACKOFF_CAP, REGION, Answer, Stack
 from tests.faults.inject import INJECTOR
 from tests.faults.observe import AUDIT_ONCE, EXACTLY_ONE, NO_ORPHAN, RECEIPTS, Names, Observation
 from tests.support import api_event, customer_event, make_world, sample_event
 from tests.support import frame_event as signed_frame_event
+from tests.support.batches import batch_event, batch_frame
 from tests.support.images import jpeg
 
 INGEST, VIEWER, ADMIN = "IngestFunction", "ViewerFunction", "AdminFunction"
@@ -209,6 +210,67 @@ class IngestFrame(Scenario):
                 EXACTLY_ONE, f"the device was answered frame {answers[-1].body['frame_id']}, not the one stored"
             )
         observe.frame_orphans(tenant.contract_id, seen)
+
+
+class IngestBatch(Scenario):
+    name = "ingest_batch"
+    what = (
+        "a gateway posts three frames of a camera in one batch (POST /v1/device/frames/batch), sending again the "
+        "frames not yet answered (a 5xx for the request or for the frame, or a 409 in progress) until each is"
+    )
+
+    def seed(self, stack: Stack) -> Tenant:
+        tenant = new_tenant(stack)
+        # within one timeline slot whatever the clock says, so every run makes the same calls
+        tenant.data["captured_at"] = timeline.slot_start(stack.clock.now() - timedelta(minutes=6))
+        return tenant
+
+    def operate(self, tenant: Tenant) -> None:
+        stack, at = tenant.stack, tenant.data["captured_at"]
+        pending = [
+            batch_frame(tenant.world, jpeg(640, 360, label=f"batch-{n}"), f"panel-b{n}", at + timedelta(seconds=10 * n))
+            for n in range(3)
+        ]
+        answered: dict[str, dict[str, Any]] = {}
+        first: list[dict[str, Any]] | None = None
+        pause = timedelta(seconds=1)
+        for attempt in range(1, DEVICE_ATTEMPTS + 1):
+            answer = stack.api(INGEST, batch_event(tenant.world, pending, signed_at=stack.clock.now()))
+            items = answer.body["items"] if answer.status == 200 else []
+            if attempt == 1:
+                first = items  # the request alone: a 409 in it is the request conflicting with itself
+            for item in items:
+                if not _batch_retry(item):
+                    answered[item["frame_id"]] = item
+            pending = [frame for frame in pending if frame["frame_id"] not in answered]
+            if not pending or (answer.status != 200 and not answer.retryable):
+                break
+            stack.log.append(f"device attempt {attempt}: {answer.status}, {len(pending)} frames to send again")
+            if attempt < DEVICE_ATTEMPTS:
+                stack.clock.advance(pause)
+                pause = min(pause * 2, DEVICE_BACKOFF_CAP)
+        tenant.data["answered"], tenant.data["first"] = answered, first or []
+
+    def look(self, tenant: Tenant, seen: Observation) -> None:
+        answered: dict[str, dict[str, Any]] = tenant.data["answered"]
+        items = observe.frame_items(tenant.contract_id)
+        seen.results["frames indexed"] = len(items)
+        seen.results["frames the device has"] = sorted(k for k, v in answered.items() if v["status"] in (200, 201))
+        for item in tenant.data["first"]:
+            if item["status"] == 409:
+                seen.problem(EXACTLY_ONE, f"the first batch's {item['frame_id']} was answered 409: {item['error']}")
+        stored = {item.device_frame_id: item.frame_id for item in items}
+        for frame_id, item in answered.items():
+            if item["status"] in (200, 201) and stored.get(frame_id) != item["frame"]["frame_id"]:
+                seen.problem(EXACTLY_ONE, f"the device was answered another frame for {frame_id} than the one stored")
+        observe.frame_orphans(tenant.contract_id, seen)
+        observe.frame_digests(tenant.contract_id, seen)
+
+
+def _batch_retry(item: dict[str, Any]) -> bool:
+    """Whether a gateway sends this frame of a batch again: a failure, or another request still storing it."""
+    error = item.get("error") or {}
+    return item["status"] >= 500 or (item["status"] == 409 and error.get("details", {}).get("in_progress") is True)
 
 
 # 2. a device event
@@ -1030,6 +1092,7 @@ SCENARIOS: dict[str, Scenario] = {
     s.name: s
     for s in (
         IngestFrame(),
+        IngestBatch(),
         DeviceEvent(),
         LargeUpload(),
         Export(),

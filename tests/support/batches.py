@@ -27,13 +27,17 @@ def batch_frame(world: World, image: bytes, frame_id: str, captured_at: datetime
 
 
 def batch_event(
-    world: World, frames: list[dict[str, Any]] | dict[str, Any] | str, *, secret: str | None = None
+    world: World,
+    frames: list[dict[str, Any]] | dict[str, Any] | str,
+    *,
+    secret: str | None = None,
+    signed_at: datetime | None = None,
 ) -> dict[str, Any]:
     """A signed batch event: `frames` as the body's list, or a whole body (a dict or text) to send as it is."""
     payload = {"frames": frames} if isinstance(frames, list) else frames
     body = payload if isinstance(payload, str) else json.dumps(payload)
     auth = signed_headers(
-        world.device_id, secret or world.device_secret, "POST", ROUTE, body.encode(), datetime.now(UTC)
+        world.device_id, secret or world.device_secret, "POST", ROUTE, body.encode(), signed_at or datetime.now(UTC)
     )
     headers = {**auth, "Content-Type": "application/json"}
     return api_event("ingest/post_frame_batch.json", headers=headers, replace_headers=True, body=body, binary=False)
