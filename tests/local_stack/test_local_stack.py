@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import base64
 import hashlib
+import json
 import time
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -12,6 +14,8 @@ import numpy as np
 import pytest
 import requests
 
+from doti.auth.device import signed_headers
+from doti.clock import format_rfc3339
 from infra.drawing import draw_frame, encode_jpeg
 from tests.local_stack.http import Customer, Staff, send
 
@@ -61,6 +65,42 @@ def test_frame_goes_from_device_to_phone_with_exact_bytes(staff):
     # And a window that excludes the capture time finds nothing
     later = {"from": (captured_at + timedelta(minutes=1)).isoformat()}
     assert customer.frames(tenant.camera_id, **later) == []
+
+
+def test_a_gateway_batch_goes_from_device_to_phone_with_exact_bytes(staff):
+    # Given a tenant, and three frames of its camera the gateway held
+    tenant = staff.new_tenant()
+    device = tenant.device
+    start = datetime.now(UTC) - timedelta(minutes=2)
+    images = [encode_jpeg(draw_frame(640, 360, f"batch {n}", start)) for n in range(3)]
+    frames = [
+        {
+            "camera_id": device.camera_id,
+            "captured_at": format_rfc3339(start + timedelta(seconds=10 * n)),
+            "frame_id": f"http-batch-{n}",
+            "content_type": "image/jpeg",
+            "data": base64.b64encode(image).decode(),
+        }
+        for n, image in enumerate(images)
+    ]
+    body = json.dumps({"frames": frames}).encode()
+    route = "/v1/device/frames/batch"
+
+    # When it posts them in one signed request, over HTTP
+    auth = signed_headers(device.device_id, device.device_secret, "POST", route, body, datetime.now(UTC))
+    response = requests.post(
+        device.api_url + route, data=body, headers={**auth, "Content-Type": "application/json"}, timeout=60
+    )
+
+    # Then each is stored, and the customer gets each one's exact bytes through its signed link
+    assert response.status_code == 200, response.text
+    items = response.json()["items"]
+    assert [(item["frame_id"], item["status"]) for item in items] == [(f"http-batch-{n}", 201) for n in range(3)]
+    customer = Customer(staff.api_url, tenant.login_id, tenant.password)
+    listed = customer.frames(device.camera_id, order="oldest")
+    assert [item["frame_id"] for item in listed] == [item["frame"]["frame_id"] for item in items]
+    for item, image in zip(listed, images, strict=True):
+        assert requests.get(item["image_url"], timeout=30).content == image
 
 
 BAD_REQUESTS = {
