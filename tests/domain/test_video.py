@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 
 from doti.errors import CorruptImage, PayloadTooLarge, UnsupportedMediaType
-from doti.ingest import video
+from doti.ingest import h264, video
 from doti.ingest.h264 import H264Writer
 from doti.ingest.imaging import SIGNATURE_SIZE, ImageLimits
 from infra.drawing import encode_jpeg
@@ -217,3 +217,15 @@ def test_the_h264_writer_refuses_a_frame_of_another_size(tmp_path):
         pytest.raises(ValueError, match="the writer's size is"),
     ):
         writer.write(np.zeros((360, 640, 3), dtype=np.uint8))
+
+
+@pytest.mark.parametrize(("limit", "cabac"), [(10**9, b"cabac=1"), (1, b"cabac=0")])
+def test_a_clip_over_the_veryfast_budget_is_encoded_at_ultrafast(monkeypatch, limit, cabac):
+    # Given a veryfast budget the clip fits, or one it passes
+    monkeypatch.setattr(h264, "VERYFAST_MAX_PIXELS", limit)
+
+    # When the clip is processed under a mask
+    masked = video.process_clip(clip(), "video/mp4", LIMITS, [[[0, 0], [0.5, 0], [0.5, 1], [0, 1]]]).original
+
+    # Then x264's settings, which it writes into the stream, are veryfast's (CABAC on) or ultrafast's (CABAC off)
+    assert cabac in masked

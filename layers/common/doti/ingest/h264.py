@@ -16,14 +16,24 @@ import av
 import numpy as np
 
 CODEC = "libx264"
-# x264's speed preset. "veryfast" encodes 720p several times faster than real time on one core (bench case
-# `clip.reencode`), where "medium" (the default) would spend most of the processor's 60 s on one long clip; past
-# "veryfast" ("superfast", "ultrafast") x264 turns off CABAC and most motion search, for a bigger file at equal quality.
+# x264's speed presets, by the pixels a clip has to encode. "veryfast" costs 18 ms of CPU per megapixel on noisy 720p
+# (one x86_64 core; bench case `clip.reencode`) for files a fifth the size of "ultrafast"'s (which turns CABAC and
+# most motion search off) and a third of mp4v's; "medium", x264's default, costs twice as much again. The processor
+# has 40 s of its 60 s per record (doti.ingest.video.MAX_DECODED_PIXELS: up to 2,000 megapixels a clip): a clip over
+# VERYFAST_MAX_PIXELS (about 60 s of 720p at 15 fps) is encoded at "ultrafast" (7.6 ms per megapixel), so the longest
+# clip takes about 20 s of CPU here, not 40.
 PRESET = "veryfast"
+LONG_CLIP_PRESET = "ultrafast"
+VERYFAST_MAX_PIXELS = 800_000_000
 # Constant quality: 23 is x264's default, visually clean for camera footage; the masked areas are flat black and cost
 # next to nothing.
 CRF = 23
 PIXEL_FORMAT = "yuv420p"  # the only chroma layout every browser's H.264 decoder takes
+
+
+def preset_for(pixels: int) -> str:
+    """The x264 preset for a clip of `pixels` decoded pixels (frames x width x height)."""
+    return PRESET if pixels <= VERYFAST_MAX_PIXELS else LONG_CLIP_PRESET
 
 
 class H264Writer:
@@ -32,7 +42,7 @@ class H264Writer:
     yuv420p needs even dimensions: an odd width or height is padded with one black column or row (black hides
     nothing a mask means to hide, and no pixel of the picture is lost)."""
 
-    def __init__(self, path: Path, fps: float, size: tuple[int, int]) -> None:
+    def __init__(self, path: Path, fps: float, size: tuple[int, int], preset: str = PRESET) -> None:
         width, height = size
         self._size = size
         self._padded = (width + width % 2, height + height % 2)
@@ -40,7 +50,7 @@ class H264Writer:
         self._container = av.open(str(path), "w", format="mp4", options={"movflags": "+faststart"})
         try:
             self._stream = self._container.add_stream(
-                CODEC, rate=self._rate, options={"preset": PRESET, "crf": str(CRF)}
+                CODEC, rate=self._rate, options={"preset": preset, "crf": str(CRF)}
             )
             self._stream.width, self._stream.height = self._padded
             self._stream.pix_fmt = PIXEL_FORMAT

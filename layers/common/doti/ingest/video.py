@@ -20,7 +20,7 @@ import numpy as np
 
 from doti.errors import CorruptImage, PayloadTooLarge, UnsupportedMediaType
 from doti.ingest import imaging
-from doti.ingest.h264 import H264Writer
+from doti.ingest.h264 import H264Writer, preset_for
 from doti.ingest.image_types import ImageLimits, ProcessedImage
 from doti.ingest.masks import Polygons
 from doti.ingest.media import media_type
@@ -29,9 +29,10 @@ MP4 = "video/mp4"
 # Decoding work per clip, in pixels (frames x width x height): about 960 frames of 1080p, a few seconds of CPU. It
 # bounds the processor's time per record: ten records of a batch share one invocation of at most a minute.
 MAX_DECODED_PIXELS = 2_000_000_000
-# A masked clip is re-encoded as H.264 in an MP4 browsers play (doti.ingest.h264: PyAV's libx264 at "veryfast"). It
-# was MPEG-4 Part 2 ("mp4v", OpenCV's VideoWriter), which no browser plays; OpenCV's only browser-playable encoder,
-# VP9, runs at libvpx's slow defaults, which OpenCV lets no one change: 25-78 s for 10 s of 720p.
+# A masked clip is re-encoded as H.264 in an MP4 browsers play (doti.ingest.h264: PyAV's libx264, "veryfast", or for
+# long clips "ultrafast"). It was MPEG-4 Part 2 ("mp4v", OpenCV's VideoWriter), which no browser plays; OpenCV's only
+# browser-playable encoder, VP9, runs at libvpx's slow defaults, which OpenCV lets no one change: 25-78 s for 10 s
+# of 720p.
 _FTYP = b"ftyp"
 
 
@@ -145,7 +146,8 @@ def _decode_all(
 ) -> tuple[np.ndarray, int]:
     """Decode every frame (the only proof the stream is whole); returns the poster frame (masked if a mask is
     given) and the number of frames. Writes the masked clip to `masked_path` when there is a mask."""
-    writer = H264Writer(masked_path, fps, size) if masked_path is not None else None
+    pixels = declared_frames * size[0] * size[1]
+    writer = H264Writer(masked_path, fps, size, preset_for(pixels)) if masked_path is not None else None
     poster: np.ndarray | None = None
     count = 0
     try:
