@@ -1,7 +1,7 @@
 """doti.ingest.video: MP4 clips validated and summarised with OpenCV (SPEC §4). Pure: no AWS.
 
 The clips are written by cv2.VideoWriter with the mp4v codec, which opencv-python-headless can both write and read
-(it has no H.264 encoder).
+(it has no H.264 encoder); masked clips come out as H.264, read back here with PyAV.
 """
 
 from __future__ import annotations
@@ -10,12 +10,14 @@ import hashlib
 import tempfile
 from pathlib import Path
 
+import av
 import cv2
 import numpy as np
 import pytest
 
 from doti.errors import CorruptImage, PayloadTooLarge, UnsupportedMediaType
-from doti.ingest import video
+from doti.ingest import h264, video
+from doti.ingest.h264 import H264Writer
 from doti.ingest.imaging import SIGNATURE_SIZE, ImageLimits
 from infra.drawing import encode_jpeg
 from tests.support.video import clip, decode_all, with_zeroed_media_data
@@ -167,3 +169,63 @@ def test_a_masked_clip_is_re_encoded_with_every_frame_blacked_out_under_the_mask
     # And so is the poster thumbnail
     thumb = cv2.imdecode(np.frombuffer(processed.thumbnail, dtype=np.uint8), cv2.IMREAD_GRAYSCALE)
     assert int(thumb[:, :150].max()) <= 16
+
+
+def test_a_masked_clip_is_h264_yuv420p_with_its_index_first_so_browsers_play_it_as_it_arrives():
+    # Given an mp4v clip, which no browser plays
+    data = clip()
+
+    # When it is processed under a mask
+    masked = video.process_clip(data, "video/mp4", LIMITS, [[[0, 0], [0.5, 0], [0.5, 1], [0, 1]]]).original
+
+    # Then the stored clip is H.264 in 4:2:0, the layout every browser's decoder takes, at the source's size
+    with tempfile.TemporaryDirectory() as workdir:
+        path = Path(workdir) / "masked.mp4"
+        path.write_bytes(masked)
+        with av.open(str(path)) as container:
+            stream = container.streams.video[0]
+            assert (stream.codec_context.name, stream.codec_context.pix_fmt) == ("h264", "yuv420p")
+            assert (stream.codec_context.width, stream.codec_context.height) == (320, 240)
+            assert not container.streams.audio
+    # And its index (moov) comes before the coded frames (mdat), so playback starts before the download ends
+    assert masked.index(b"moov") < masked.index(b"mdat")
+
+
+def test_frames_of_odd_size_are_padded_black_to_even_and_keep_every_pixel(tmp_path):
+    # Given frames of 321x241 (a camera may send them; 4:2:0 chroma cannot hold an odd size), white but for the edges
+    frames = [np.full((241, 321, 3), 255, dtype=np.uint8) for _ in range(5)]
+
+    # When the H.264 writer encodes them
+    path = tmp_path / "odd.mp4"
+    with H264Writer(path, 10.0, (321, 241)) as writer:
+        for frame in frames:
+            writer.write(frame)
+
+    # Then every frame decodes at 322x242: the picture whole, one black column and row added
+    decoded = decode_all(path.read_bytes())
+    assert len(decoded) == 5
+    for frame in decoded:
+        assert frame.shape[:2] == (242, 322)
+        assert int(frame[:240, :320].min()) > 200
+        assert int(frame[-1, :].max()) < 60
+        assert int(frame[:, -1].max()) < 60
+
+
+def test_the_h264_writer_refuses_a_frame_of_another_size(tmp_path):
+    with (
+        H264Writer(tmp_path / "clip.mp4", 10.0, (320, 240)) as writer,
+        pytest.raises(ValueError, match="the writer's size is"),
+    ):
+        writer.write(np.zeros((360, 640, 3), dtype=np.uint8))
+
+
+@pytest.mark.parametrize(("limit", "cabac"), [(10**9, b"cabac=1"), (1, b"cabac=0")])
+def test_a_clip_over_the_veryfast_budget_is_encoded_at_ultrafast(monkeypatch, limit, cabac):
+    # Given a veryfast budget the clip fits, or one it passes
+    monkeypatch.setattr(h264, "VERYFAST_MAX_PIXELS", limit)
+
+    # When the clip is processed under a mask
+    masked = video.process_clip(clip(), "video/mp4", LIMITS, [[[0, 0], [0.5, 0], [0.5, 1], [0, 1]]]).original
+
+    # Then x264's settings, which it writes into the stream, are veryfast's (CABAC on) or ultrafast's (CABAC off)
+    assert cabac in masked

@@ -1,4 +1,4 @@
-"""The OpenCV boundary: only the image pipeline imports OpenCV (cv2) or numpy.
+"""The OpenCV boundary: only the image pipeline imports OpenCV (cv2), numpy or PyAV (av).
 
 Those packages ship in the imaging layer, which only ingest, the processor and remask have; a module of the common
 layer that imported them would fail to import in every other function. Given every Python module of the common
@@ -16,11 +16,12 @@ import pytest
 
 from tests.support.imports import ROOT, imported, source_modules
 
-OPENCV_PACKAGES = frozenset({"cv2", "numpy"})
+OPENCV_PACKAGES = frozenset({"cv2", "numpy", "av"})
 # The pipeline's modules, each with its reason.
 ALLOWED: dict[str, str] = {
     "layers/common/doti/ingest/imaging.py": "the still-image pipeline: decode, mask, thumbnail and signature",
-    "layers/common/doti/ingest/video.py": "clips: OpenCV's FFmpeg backend reads and re-encodes them (frames: imaging)",
+    "layers/common/doti/ingest/video.py": "clips: OpenCV's FFmpeg backend reads them (frames: imaging)",
+    "layers/common/doti/ingest/h264.py": "masked clips re-encoded as H.264 with PyAV (video.py's writer)",
 }
 
 
@@ -44,6 +45,8 @@ def _violations(path: Path) -> list[str]:
         ("from doti.ingest.image_types import ImageLimits", False),
         ("from doti.ingest import imaging", False),
         ("import numpydoc_lookalike", False),
+        ("import av", True),
+        ("import avro", False),
     ],
 )
 def test_the_check_tells_opencv_imports_apart(source: str, crosses: bool) -> None:
@@ -57,7 +60,7 @@ def test_the_scan_sees_the_pipeline_import_opencv() -> None:
 def test_only_the_image_pipeline_imports_opencv_or_numpy() -> None:
     outside = [path for path in source_modules() if path.relative_to(ROOT).as_posix() not in ALLOWED]
     violations = [v for path in outside for v in _violations(path)]
-    assert violations == [], "OpenCV and numpy belong in doti/ingest/imaging.py, video.py:\n" + "\n".join(violations)
+    assert violations == [], "OpenCV, numpy and PyAV belong in the pipeline:\n" + "\n".join(violations)
 
 
 def test_every_allowance_names_a_module_that_exists_and_a_reason() -> None:

@@ -25,6 +25,7 @@ from doti.store.models import FrameModel
 from functions.remask import app as remask_fn
 from infra.drawing import draw_frame, encode_jpeg, encode_png
 from infra.provision import Provisioned
+from infra.template import functions, load_template
 from tests.support import LambdaContext, World, admin_call, assert_error, body_of
 from tests.support.masks import CENTRE, JPEG_BLOCK, decode, region, set_mask, stored_object
 from tests.support.processor import receive, upload
@@ -317,6 +318,25 @@ def test_a_clip_longer_than_a_whole_slice_can_mask_is_listed_as_failed_and_left_
     assert (done["status"], done["frames_failed"], done["failed_frame_ids"]) == ("completed", 1, [clip_id])
     assert snapshot(aws, world, [clip_id]) == untouched
     assert remask_entries(world) == []
+
+
+def test_a_clip_of_the_longest_length_the_processor_accepts_is_masked_in_one_fresh_slice(aws, world):
+    # Given a clip whose index item predates frame counts, so the job must assume the longest clip the processor
+    # accepts (about 960 frames of 1080p), and a function whose slices start with its configured timeout
+    clip_id = stored_clip(aws, world)
+    item = index_item(world, clip_id)
+    item.update(actions=[FrameModel.frame_count.remove()])
+    timeout_ms = functions(load_template())["RemaskFunction"].timeout * 1000
+    set_mask(world, CENTRE)
+    job_id = body_of(start(world))["job_id"]
+
+    # When the job runs
+    drain(aws, start_ms=timeout_ms, step_ms=0)
+
+    # Then the H.264 re-encode's estimate fits one slice: the clip is masked, not listed as failed
+    done = job_status(world, job_id)
+    assert (done["status"], done["frames_masked"], done["frames_failed"]) == ("completed", 1, 0)
+    assert index_item(world, clip_id).mask_version == masks.mask_version(CENTRE)
 
 
 # reruns never double-process

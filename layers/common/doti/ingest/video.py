@@ -20,6 +20,7 @@ import numpy as np
 
 from doti.errors import CorruptImage, PayloadTooLarge, UnsupportedMediaType
 from doti.ingest import imaging
+from doti.ingest.h264 import H264Writer, preset_for
 from doti.ingest.image_types import ImageLimits, ProcessedImage
 from doti.ingest.masks import Polygons
 from doti.ingest.media import media_type
@@ -28,13 +29,10 @@ MP4 = "video/mp4"
 # Decoding work per clip, in pixels (frames x width x height): about 960 frames of 1080p, a few seconds of CPU. It
 # bounds the processor's time per record: ten records of a batch share one invocation of at most a minute.
 MAX_DECODED_PIXELS = 2_000_000_000
-# A masked clip is re-encoded in MPEG-4 Part 2, which browsers do not play but which fits the processor's time: 10 s
-# of 640x360 at 10 fps takes 0.1 s. The build's only browser-playable encoder, VP9 ("vp09", libvpx; no H.264 or AV1
-# encoder), runs single-threaded at libvpx's slow defaults, which OpenCV lets no one change (VIDEOWRITER_PROP_QUALITY
-# makes the writer refuse to open; OPENCV_FFMPEG_WRITER_OPTIONS never reaches the encoder): that clip takes 2.6 s
-# without sensor noise, 7 s with camera-like noise, 21 s with noise in every frame, and 25-78 s at 1280x720, against
-# ten records per batch in a 60 s invocation that starts no record with less than 20 s left.
-MASKED_FOURCC = "mp4v"
+# A masked clip is re-encoded as H.264 in an MP4 browsers play (doti.ingest.h264: PyAV's libx264, "veryfast", or for
+# long clips "ultrafast"). It was MPEG-4 Part 2 ("mp4v", OpenCV's VideoWriter), which no browser plays; OpenCV's only
+# browser-playable encoder, VP9, runs at libvpx's slow defaults, which OpenCV lets no one change: 25-78 s for 10 s
+# of 720p.
 _FTYP = b"ftyp"
 
 
@@ -55,9 +53,9 @@ def process_clip(
     activity signature, frame count and duration.
 
     Every frame is decoded, so a stream that stops decoding before the frame count its header declares is
-    `corrupt_image`. Under a privacy mask every frame is blacked out and the clip re-encoded (MASKED_FOURCC, no
-    audio): the stored original, its size and SHA-256 are then the re-encoded clip's. Without a mask the original is
-    the bytes received.
+    `corrupt_image`. Under a privacy mask every frame is blacked out and the clip re-encoded (H.264, no audio): the
+    stored original, its size and SHA-256 are then the re-encoded clip's. Without a mask the original is the bytes
+    received.
     """
     if len(data) > limits.max_bytes:
         raise PayloadTooLarge(
@@ -148,11 +146,8 @@ def _decode_all(
 ) -> tuple[np.ndarray, int]:
     """Decode every frame (the only proof the stream is whole); returns the poster frame (masked if a mask is
     given) and the number of frames. Writes the masked clip to `masked_path` when there is a mask."""
-    writer = None
-    if masked_path is not None:
-        writer = cv2.VideoWriter(str(masked_path), cv2.VideoWriter_fourcc(*MASKED_FOURCC), fps, size)
-        if not writer.isOpened():
-            raise RuntimeError("OpenCV could not open a writer for the masked clip")
+    pixels = declared_frames * size[0] * size[1]
+    writer = H264Writer(masked_path, fps, size, preset_for(pixels)) if masked_path is not None else None
     poster: np.ndarray | None = None
     count = 0
     try:
@@ -170,7 +165,7 @@ def _decode_all(
                 poster = frame
     finally:
         if writer is not None:
-            writer.release()
+            writer.close()
     if poster is None or count < declared_frames:
         raise CorruptImage(
             "The clip stops decoding before its last frame",

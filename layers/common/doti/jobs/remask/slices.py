@@ -50,9 +50,11 @@ from doti.store.remask import Progress, RemaskJob
 
 ACTOR = audit.job_actor("remask")
 RESERVE_MS = 20_000  # stop this long before the Lambda timeout: a 4K frame takes about a second end to end
-# A clip's masking decodes and re-encodes every frame (doti.ingest.video); measured on one core, the re-encode takes up
-# to 1.3 s per megapixel with VP9 on noisy footage (30 ms with mp4v), and the function's 1024 MB get under one core.
-CLIP_MS_PER_MEGAPIXEL = 1_500
+# A clip's masking decodes, masks and re-encodes every frame (doti.ingest.video, H.264 at x264's "veryfast"): 17 ms of
+# CPU per megapixel on noisy 720p footage, measured on one x86_64 core. Ten times that covers a slower arm64 core and
+# worse footage, and still lets one slice of the function's 900 s mask the longest clip the processor accepts
+# (MAX_DECODED_PIXELS: 400 s), so no clip is listed as failed for its length. (It was 1,500 for VP9's worst case.)
+CLIP_MS_PER_MEGAPIXEL = 200
 CLIP_MS_PER_MEGABYTE = 40  # reading the clip from S3 and writing it back
 # The clip, its masked copy and OpenCV fit the function's 1024 MB; both files fit its 512 MB of /tmp.
 MAX_CLIP_BYTES = 200 * 1024 * 1024
