@@ -3,8 +3,9 @@ runs through the direct route's pipeline (doti.ingest.uploads).
 
 An upload refused for good (a 4xx: corrupt, unsupported, too large, over quota, device revoked, camera gone) is
 deleted, logged and counted, and its message acknowledged: retrying would only decode it again. Only a message that
-is not an upload notification, or one that failed transiently (storage, an unexpected error), returns to the queue,
-and after the queue's maxReceiveCount receives ends in the dead-letter queue.
+is not an upload notification, or one that failed transiently (storage, the clip function, an unexpected error),
+returns to the queue, and after the queue's maxReceiveCount receives ends in the dead-letter queue. A masked clip is
+encoded by the clip function (doti.ingest.clips); one it cannot decode is refused as corrupt, like any other.
 """
 
 from typing import Any
@@ -39,7 +40,7 @@ def record_handler(record: SQSRecord, lambda_context: LambdaContext) -> None:
         processed = uploads.process_notification(
             record.json_body,
             storage=runtime.storage(),
-            process=video.process_media,
+            pipeline=video.pipeline(runtime.clip_encoder()),
             events=runtime.events(),
             now=utcnow(),
         )
