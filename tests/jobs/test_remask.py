@@ -18,6 +18,7 @@ import numpy as np
 import pytest
 from aws_lambda_powertools.utilities.batch.exceptions import BatchProcessingError
 
+from doti import runtime
 from doti.ingest import imaging, masks
 from doti.jobs.remask.slices import RESERVE_MS
 from doti.oversight import audit
@@ -521,3 +522,38 @@ def test_masking_twice_with_the_same_polygons_leaves_the_pixels_as_they_were(enc
     else:
         assert difference.mean() < 1  # one more JPEG generation at quality 95
     assert np.array_equal(region(decode(twice.original), 0.25, 0.25, 0.75, 0.75, 16), np.zeros((148, 288, 3), np.uint8))
+
+
+def test_a_clip_whose_encode_fails_is_retried_by_the_next_delivery_and_left_as_it_was_meanwhile(
+    aws, world, aws_faults, monkeypatch
+):
+    # Given a clip stored before the mask, a job to mask it, and the deployed clip function's invoke failing
+    clip_id = stored_clip(aws, world)
+    untouched = snapshot(aws, world, [clip_id])
+    set_mask(world, CENTRE)
+    job_id = body_of(start(world))["job_id"]
+    (message,) = queued(aws)
+    monkeypatch.setenv("CLIP_FUNCTION_NAME", "doti-test-ClipFunction")  # as the template sets it: invoked, not run here
+    runtime.reset()
+    aws_faults.fail("lambda", "Invoke")
+
+    # When the slice runs, then it fails: the message goes back to the queue (moto runs no Lambda function either)
+    with pytest.raises(BatchProcessingError):
+        deliver(message, RunningDownContext(600_000))
+
+    # And the clip is as it was, not counted as failed, and the job still running for the retry
+    assert snapshot(aws, world, [clip_id]) == untouched
+    assert remask_entries(world) == []
+    progress = job_status(world, job_id)
+    assert (progress["status"], progress["frames_masked"], progress["frames_failed"]) == ("running", 0, 0)
+
+    # When the retry finds the clip function working (here: in process)
+    monkeypatch.delenv("CLIP_FUNCTION_NAME")
+    runtime.reset()
+    runtime.init()
+    assert deliver(message, RunningDownContext(600_000)) == {"batchItemFailures": []}
+
+    # Then the clip is masked and the job completed
+    done = job_status(world, job_id)
+    assert (done["status"], done["frames_masked"], done["frames_failed"]) == ("completed", 1, 0)
+    assert index_item(world, clip_id).mask_version == masks.mask_version(CENTRE)
