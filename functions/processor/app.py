@@ -24,8 +24,9 @@ from doti.observability import logger, metrics, tracer
 # A batch whose every record failed is reported like any other (each item listed), not raised as an invocation error.
 processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
 # A record started with less time than this left could be cut off by the timeout, which would fail the whole batch;
-# it is handed back to the queue instead (one receive of its maxReceiveCount).
-RECORD_TIME_RESERVE_MS = 20_000
+# it is handed back to the queue instead (one receive of its maxReceiveCount). A masked clip needs this much: the
+# processor's own decode of the longest clip it accepts (a few seconds), then up to the clip function's 30 s timeout.
+RECORD_TIME_RESERVE_MS = 40_000
 
 
 class NoTimeLeft(Exception):
