@@ -156,7 +156,10 @@ def main(argv: list[str] | None = None) -> int:
     local_expiry.start(expiry_every)
 
     from doti import runtime
+    from doti.ingest.clip_encoding import InProcessClipEncoder
 
+    # No clip function to invoke locally: masked clips are encoded in this process, through the same staging key.
+    runtime.encode_clips_in_process(InProcessClipEncoder)
     runtime.init()  # binds the models to the provisioned tables, as a cold start does
     _, staff_key = create_admin_key("Local Admin")
     demo = seed_demo(api_url, staff_key)

@@ -213,8 +213,15 @@ class _Provisioner:
             self.out.arns[logical] = f"arn:aws:ssm:{self.region}:{ACCOUNT_ID}:parameter{name}"
 
     def environments(self) -> None:
-        for name, spec in functions(self.template).items():
-            self.out.environments[name] = {k: str(self.resolver.resolve(v)) for k, v in spec.environment.items()}
+        deployed = functions(self.template)
+        for name, spec in deployed.items():
+            # A function's name (CLIP_FUNCTION_NAME) is left out: moto runs no function (its Lambda needs Docker),
+            # and without it the callers encode clips in process (doti.runtime.clip_encoder).
+            self.out.environments[name] = {
+                k: str(self.resolver.resolve(v))
+                for k, v in spec.environment.items()
+                if not (isinstance(v, dict) and v.get("Ref") in deployed)
+            }
 
 
 def lifecycle_rule(rule: Mapping[str, Any]) -> dict[str, Any]:

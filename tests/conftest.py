@@ -28,6 +28,7 @@ from aws_lambda_powertools.utilities import parameters
 from doti import runtime
 from doti.auth.staff import create_staff_key
 from doti.clock import utcnow
+from doti.ingest.clip_encoding import InProcessClipEncoder
 from doti.settings import Settings
 from infra.provision import Provisioned
 from infra.template import load_template
@@ -35,6 +36,10 @@ from tests.support import World, make_world
 from tests.support.hooks import botocore_hook
 from tests.support.ingest import aws_faults  # noqa: F401 - a fixture: AWS calls failed or answered stale on purpose
 from tests.support.moto import PUBLIC_BASE_URL, SHARED_MOTO, wipe_backends
+
+# No clip function to invoke here (moto's Lambda needs Docker): masked clips are encoded in this process, through the
+# same staging key as the deployed clip function (doti.ingest.clip_encoding).
+runtime.encode_clips_in_process(InProcessClipEncoder)
 
 
 @pytest.fixture(scope="session")

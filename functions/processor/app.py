@@ -3,8 +3,9 @@ runs through the direct route's pipeline (doti.ingest.uploads).
 
 An upload refused for good (a 4xx: corrupt, unsupported, too large, over quota, device revoked, camera gone) is
 deleted, logged and counted, and its message acknowledged: retrying would only decode it again. Only a message that
-is not an upload notification, or one that failed transiently (storage, an unexpected error), returns to the queue,
-and after the queue's maxReceiveCount receives ends in the dead-letter queue.
+is not an upload notification, or one that failed transiently (storage, the clip function, an unexpected error),
+returns to the queue, and after the queue's maxReceiveCount receives ends in the dead-letter queue. A masked clip is
+encoded by the clip function (doti.ingest.clips); one it cannot decode is refused as corrupt, like any other.
 """
 
 from typing import Any
@@ -23,8 +24,9 @@ from doti.observability import logger, metrics, tracer
 # A batch whose every record failed is reported like any other (each item listed), not raised as an invocation error.
 processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
 # A record started with less time than this left could be cut off by the timeout, which would fail the whole batch;
-# it is handed back to the queue instead (one receive of its maxReceiveCount).
-RECORD_TIME_RESERVE_MS = 20_000
+# it is handed back to the queue instead (one receive of its maxReceiveCount). A masked clip needs this much: the
+# processor's own decode of the longest clip it accepts (a few seconds), then up to the clip function's 30 s timeout.
+RECORD_TIME_RESERVE_MS = 40_000
 
 
 class NoTimeLeft(Exception):
@@ -39,7 +41,7 @@ def record_handler(record: SQSRecord, lambda_context: LambdaContext) -> None:
         processed = uploads.process_notification(
             record.json_body,
             storage=runtime.storage(),
-            process=video.process_media,
+            pipeline=video.pipeline(runtime.clip_encoder()),
             events=runtime.events(),
             now=utcnow(),
         )

@@ -29,6 +29,7 @@ def record_handler(record: SQSRecord, lambda_context: LambdaContext) -> None:
         job_id,
         storage=runtime.storage(),
         queue=runtime.remask_queue(),
+        encoder=runtime.clip_encoder(),
         now=utcnow(),
         remaining_ms=lambda_context.get_remaining_time_in_millis,
         redelivered=int(record.attributes.approximate_receive_count) > 1,

@@ -1,5 +1,8 @@
 """A clip (SPEC §4) in the web viewer, on a phone and a desktop: worded as a clip everywhere and played in a video
-element. The clip takes the real path: an upload grant, the presigned POST to the bucket, the processor."""
+element. The clip takes the real path: an upload grant, the presigned POST to the bucket, the processor.
+
+A clip under a privacy mask is re-encoded by the processor (H.264, doti.ingest.h264): sent as MPEG-4 Part 2, which
+no browser plays, it must come out decoding in Chromium."""
 
 from __future__ import annotations
 
@@ -7,12 +10,13 @@ import time
 from datetime import UTC, datetime, timedelta
 
 import pytest
+import requests
 from playwright.sync_api import expect
 
 from tests.browser.viewer_support import VIEWPORTS, Account, Steps, log_in, text, wait_loaded
 from tests.local_stack.http import Customer, Tenant, send, upload
 from tests.support.images import jpeg
-from tests.support.video import h264_clip
+from tests.support.video import clip, h264_clip
 
 
 @pytest.fixture(scope="module")
@@ -73,3 +77,48 @@ def test_a_clip_is_worded_as_a_clip_and_plays_in_a_video(name, web_stack, clip_t
     expect(video).to_be_hidden()
     expect(page.locator("#frame-download")).to_have_text(text(viewport, "frame.download"))
     expect(page.locator("#note-text")).to_have_attribute("placeholder", text(viewport, "notes.placeholder"))
+
+
+@pytest.fixture(scope="module")
+def masked_clip_tenant(web_stack, staff) -> Tenant:
+    """A contract whose camera has a privacy mask over its left half and sent an mp4v clip, processed and listed."""
+    tenant = staff.new_tenant()
+    response = requests.put(
+        f"{web_stack['api_url']}/v1/admin/cameras/{tenant.camera_id}/privacy-mask",
+        json={"polygons": [[[0, 0], [0.5, 0], [0.5, 1], [0, 1]]], "reason": "neighbour's window"},
+        headers=staff.headers,
+        timeout=30,
+    )
+    assert response.status_code == 200, response.text
+    upload(tenant, clip(seconds=2.0), "video/mp4", captured_at=datetime.now(UTC) - timedelta(seconds=10))
+    owner = Customer(web_stack["api_url"], tenant.login_id, tenant.password)
+    deadline = time.monotonic() + 60
+    while not owner.frames(tenant.camera_id):
+        assert time.monotonic() < deadline, "the processor did not list the masked clip within 60 s"
+        time.sleep(0.5)
+    return tenant
+
+
+def test_a_masked_clip_sent_as_mp4v_plays_in_chromium(web_stack, masked_clip_tenant, context_factory, screenshots):
+    # Given the owner of a camera under a mask, whose clip came as MPEG-4 Part 2 (which Chromium does not decode)
+    viewport = VIEWPORTS["desktop"]
+    page = context_factory(viewport).new_page()
+    steps = Steps(page, viewport, screenshots, prefix="masked-clip-")
+    owner = Account(masked_clip_tenant.login_id, masked_clip_tenant.password, "Owner", "owner")
+    log_in(page, steps, web_stack, owner)
+    steps.press(page.locator(".camera-card").first)
+    wait_loaded(page, "#timeline img", at_least=1)
+
+    # When the clip is opened and played
+    steps.press(page.locator("#timeline a.thumb").filter(has=page.locator(".clip-badge")))
+    video = page.locator("#frame-video")
+    expect(video).to_be_visible()
+    video.evaluate("v => { v.muted = true; return v.play().catch(() => null); }")
+
+    # Then Chromium decodes its frames (HAVE_CURRENT_DATA or more), with no media error and no warning
+    page.wait_for_function("() => document.getElementById('frame-video').readyState >= 2", timeout=15_000)
+    assert video.evaluate("v => v.error && v.error.code") is None
+    assert video.evaluate("v => [v.videoWidth, v.videoHeight]") == [320, 240]
+    assert video.evaluate("v => Math.round(v.duration)") == 2
+    expect(page.get_by_text(text(viewport, "frame.clip_error"))).to_have_count(0)
+    steps.shot("the-masked-clip-playing")

@@ -1,26 +1,48 @@
-"""doti.ingest.video: MP4 clips validated and summarised with OpenCV (SPEC §4). Pure: no AWS.
+"""doti.ingest.video: MP4 clips validated and summarised with OpenCV (SPEC §4).
 
 The clips are written by cv2.VideoWriter with the mp4v codec, which opencv-python-headless can both write and read
-(it has no H.264 encoder).
+(it has no H.264 encoder); masked clips come out as H.264 (the clip encoder, doti.ingest.clips, in this process:
+the source read from moto's S3, the encode staged there and taken back), read back here with PyAV.
 """
 
 from __future__ import annotations
 
 import hashlib
 import tempfile
+import uuid
 from pathlib import Path
 
+import av
 import cv2
 import numpy as np
 import pytest
 
-from doti.errors import CorruptImage, PayloadTooLarge, UnsupportedMediaType
-from doti.ingest import video
+from doti import runtime
+from doti.errors import CorruptImage, PayloadTooLarge, UnsupportedMediaType, ValidationError
+from doti.ingest import h264, imaging, mask_bitmap, video
+from doti.ingest.h264 import H264Writer
+from doti.ingest.image_types import ProcessedImage
 from doti.ingest.imaging import SIGNATURE_SIZE, ImageLimits
+from doti.ingest.masks import Polygons
 from infra.drawing import encode_jpeg
 from tests.support.video import clip, decode_all, with_zeroed_media_data
 
 LIMITS = ImageLimits(max_bytes=4 * 1024 * 1024, max_pixels=3840 * 2160)
+LEFT_HALF: Polygons = [[[0, 0], [0.5, 0], [0.5, 1], [0, 1]]]
+
+
+def process_masked(data: bytes, mask: Polygons = LEFT_HALF) -> ProcessedImage:
+    """The clip processed under `mask`, its source stored where the clip encoder reads it (a stored original)."""
+    storage = runtime.storage()
+    key = f"frames/ctr_test/cam_test/{uuid.uuid4().hex}.mp4"
+    storage.s3.put_object(Bucket=storage.bucket, Key=key, Body=data, ContentType="video/mp4")
+    return video.process_clip(data, "video/mp4", LIMITS, mask, masking=video.ClipMasking(runtime.clip_encoder(), key))
+
+
+def staged_keys() -> list[str]:
+    storage = runtime.storage()
+    listed = storage.s3.list_objects_v2(Bucket=storage.bucket, Prefix="staging/")
+    return [o["Key"] for o in listed.get("Contents", [])]
 
 
 def without_index(data: bytes) -> bytes:
@@ -141,13 +163,12 @@ def test_an_empty_clip_is_corrupt():
 # privacy mask
 
 
-def test_a_masked_clip_is_re_encoded_with_every_frame_blacked_out_under_the_mask():
+def test_a_masked_clip_is_re_encoded_with_every_frame_blacked_out_under_the_mask(aws):
     # Given a clip and a mask over its left half
     data = clip()
-    left_half = [[[0, 0], [0.5, 0], [0.5, 1], [0, 1]]]
 
     # When it is processed under the mask
-    processed = video.process_clip(data, "video/mp4", LIMITS, left_half)
+    processed = process_masked(data)
 
     # Then the stored original is a re-encoded clip, described by its own digest and size
     assert processed.original != data
@@ -167,3 +188,91 @@ def test_a_masked_clip_is_re_encoded_with_every_frame_blacked_out_under_the_mask
     # And so is the poster thumbnail
     thumb = cv2.imdecode(np.frombuffer(processed.thumbnail, dtype=np.uint8), cv2.IMREAD_GRAYSCALE)
     assert int(thumb[:, :150].max()) <= 16
+    # And the encoder's staged copy is gone once taken back
+    assert staged_keys() == []
+
+
+def test_the_bitmap_the_clip_encoder_gets_hides_exactly_the_pixels_the_poster_hides():
+    # Given a frame of noise and a slanted mask, whose edge pixels the rasterizer decides one by one
+    frame = np.random.default_rng(7).integers(1, 256, size=(241, 321, 3), dtype=np.uint8)
+    slanted: Polygons = [[[0.1, 0.05], [0.63, 0.2], [0.4, 0.93]], [[0.7, 0.7], [0.99, 0.72], [0.8, 0.99]]]
+
+    # When the mask is rasterized for the clip encoder, sent as text and applied there with numpy alone
+    text = mask_bitmap.pack(video.hidden_pixels(321, 241, slanted))
+    blacked = frame.copy()
+    blacked[mask_bitmap.unpack(text, 321, 241)] = 0
+
+    # Then the frame is exactly what OpenCV's masking of the poster makes of it
+    assert np.array_equal(blacked, imaging.apply_mask(frame, slanted))
+    assert 0 < int((blacked == 0).all(axis=2).sum()) < 321 * 241
+
+
+def test_a_bitmap_of_another_size_is_refused():
+    text = mask_bitmap.pack(np.ones((240, 320), dtype=bool))
+    with pytest.raises(ValidationError, match="not 321x240"):
+        mask_bitmap.unpack(text, 321, 240)
+
+
+def test_a_masked_clip_without_an_encoder_is_a_programming_error():
+    with pytest.raises(ValueError, match="needs a clip encoder"):
+        video.process_clip(clip(), "video/mp4", LIMITS, LEFT_HALF)
+
+
+def test_a_masked_clip_is_h264_yuv420p_with_its_index_first_so_browsers_play_it_as_it_arrives(aws):
+    # Given an mp4v clip, which no browser plays
+    data = clip()
+
+    # When it is processed under a mask
+    masked = process_masked(data).original
+
+    # Then the stored clip is H.264 in 4:2:0, the layout every browser's decoder takes, at the source's size
+    with tempfile.TemporaryDirectory() as workdir:
+        path = Path(workdir) / "masked.mp4"
+        path.write_bytes(masked)
+        with av.open(str(path)) as container:
+            stream = container.streams.video[0]
+            assert (stream.codec_context.name, stream.codec_context.pix_fmt) == ("h264", "yuv420p")
+            assert (stream.codec_context.width, stream.codec_context.height) == (320, 240)
+            assert not container.streams.audio
+    # And its index (moov) comes before the coded frames (mdat), so playback starts before the download ends
+    assert masked.index(b"moov") < masked.index(b"mdat")
+
+
+def test_frames_of_odd_size_are_padded_black_to_even_and_keep_every_pixel(tmp_path):
+    # Given frames of 321x241 (a camera may send them; 4:2:0 chroma cannot hold an odd size), white but for the edges
+    frames = [np.full((241, 321, 3), 255, dtype=np.uint8) for _ in range(5)]
+
+    # When the H.264 writer encodes them
+    path = tmp_path / "odd.mp4"
+    with H264Writer(path, 10.0, (321, 241)) as writer:
+        for frame in frames:
+            writer.write(frame)
+
+    # Then every frame decodes at 322x242: the picture whole, one black column and row added
+    decoded = decode_all(path.read_bytes())
+    assert len(decoded) == 5
+    for frame in decoded:
+        assert frame.shape[:2] == (242, 322)
+        assert int(frame[:240, :320].min()) > 200
+        assert int(frame[-1, :].max()) < 60
+        assert int(frame[:, -1].max()) < 60
+
+
+def test_the_h264_writer_refuses_a_frame_of_another_size(tmp_path):
+    with (
+        H264Writer(tmp_path / "clip.mp4", 10.0, (320, 240)) as writer,
+        pytest.raises(ValueError, match="the writer's size is"),
+    ):
+        writer.write(np.zeros((360, 640, 3), dtype=np.uint8))
+
+
+@pytest.mark.parametrize(("limit", "cabac"), [(10**9, b"cabac=1"), (1, b"cabac=0")])
+def test_a_clip_over_the_veryfast_budget_is_encoded_at_ultrafast(aws, monkeypatch, limit, cabac):
+    # Given a veryfast budget the clip fits, or one it passes
+    monkeypatch.setattr(h264, "VERYFAST_MAX_PIXELS", limit)
+
+    # When the clip is processed under a mask
+    masked = process_masked(clip()).original
+
+    # Then x264's settings, which it writes into the stream, are veryfast's (CABAC on) or ultrafast's (CABAC off)
+    assert cabac in masked

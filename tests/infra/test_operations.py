@@ -178,6 +178,8 @@ def test_given_the_dashboard_then_it_shows_ingest_refusals_viewer_latency_jobs_a
     assert "FramesIngested" in shown
     assert "SEARCH('{doti,service} Rejected'" in shown  # doti.http counts every refusal as Rejected_<code>
     assert '"Duration", "FunctionName", "ViewerFunction"' in shown
+    assert '"Duration", "FunctionName", "ClipFunction"' in shown  # masked clips wait on it: the processor's budget
+    assert '"ClipsCorrupt", "service", "clip"' in shown
     for service in ("retention", "suspension", "termination"):
         assert f'"JobSucceeded", "service", "{service}"' in shown
     for queue in QUEUES:

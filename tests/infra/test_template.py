@@ -28,6 +28,7 @@ from doti.public_urls import check_base_url
 from doti.settings import Settings, SettingsError
 from doti.store.keys import RETENTION_CLASSES, RETENTION_TAG, retention_class
 from doti.store.models import MODEL_TABLES
+from functions.processor import app as processor_app
 from infra import package_size
 from infra.gateway import load_handler_module
 from infra.provision import Provisioned
@@ -421,6 +422,63 @@ def test_given_a_function_then_it_has_the_imaging_layer_exactly_when_its_code_im
     imported = package_size.imported_top_level(spec, package_size.source_roots(spec, LAYERS))
 
     assert ("cv2" in imported) == (IMAGING_LAYER in spec.layers)
+
+
+VIDEO_LAYER = "VideoLayer"
+CLIP_FUNCTION = "ClipFunction"
+
+
+def _statements(logical_id: str) -> list[dict[str, Any]]:
+    policies = RESOURCES[logical_id]["Properties"].get("Policies", [])
+    return [s for p in policies if isinstance(p, dict) and "Statement" in p for s in _as_list(p["Statement"])]
+
+
+def _invokes(logical_id: str) -> list[Any]:
+    """What a function's policies let it invoke."""
+    return [
+        resource
+        for s in _statements(logical_id)
+        if s["Effect"] == "Allow" and "lambda:InvokeFunction" in _as_list(s["Action"])
+        for resource in _as_list(s["Resource"])
+    ]
+
+
+@pytest.mark.parametrize("logical_id", FUNCTIONS)
+def test_given_a_function_then_it_has_the_video_layer_exactly_when_its_code_imports_pyav(logical_id: str):
+    spec = FUNCTIONS[logical_id]
+
+    imported = package_size.imported_top_level(spec, package_size.source_roots(spec, LAYERS))
+
+    assert ("av" in imported) == (VIDEO_LAYER in spec.layers)
+    assert not (VIDEO_LAYER in spec.layers and IMAGING_LAYER in spec.layers), "PyAV and OpenCV pass 250 MB together"
+
+
+@pytest.mark.parametrize("logical_id", FUNCTIONS)
+def test_given_a_function_whose_code_masks_clips_then_it_names_the_clip_function_and_may_invoke_it_alone(
+    logical_id: str,
+):
+    # Given a function, and whether its code reaches the clip encoder (doti.runtime.clip_encoder)
+    spec = FUNCTIONS[logical_id]
+    source = spec.module_path.read_text(encoding="utf-8")
+    masks_clips = "clip_encoder()" in source
+
+    # Then it is told the clip function's name exactly when it does, and may invoke that function and no other
+    assert ("CLIP_FUNCTION_NAME" in spec.environment) == masks_clips
+    if masks_clips:
+        assert spec.environment["CLIP_FUNCTION_NAME"] == {"Ref": CLIP_FUNCTION}
+        assert _invokes(logical_id) == [{"Fn::GetAtt": [CLIP_FUNCTION, "Arn"]}]
+    else:
+        assert _invokes(logical_id) == []
+
+
+def test_given_the_callers_of_the_clip_function_then_they_are_the_processor_and_remask():
+    callers = sorted(name for name, spec in FUNCTIONS.items() if "CLIP_FUNCTION_NAME" in spec.environment)
+
+    assert callers == ["ProcessorFunction", "RemaskFunction"]
+    # And the clip function answers within the time the processor keeps for a record (its own decode of the longest
+    # clip, about ten seconds, besides)
+    reserve_s = processor_app.RECORD_TIME_RESERVE_MS / 1000
+    assert FUNCTIONS[CLIP_FUNCTION].timeout + 10 <= reserve_s <= FUNCTIONS["ProcessorFunction"].timeout
 
 
 def test_given_the_layers_then_each_is_built_for_the_architecture_of_the_functions_that_use_it():

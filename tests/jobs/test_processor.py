@@ -10,6 +10,7 @@ import hashlib
 import json
 import logging
 import threading
+from collections.abc import Iterator
 from typing import Any
 from urllib.parse import unquote_plus
 
@@ -136,6 +137,45 @@ def test_a_clip_from_a_masked_camera_is_stored_blacked_out(aws, world):
     assert int(item["frame_count"]["N"]) == 20
     thumb = state.objects[next(k for k in state.keys if k.startswith("thumbs/"))]
     assert int(cv2.imdecode(np.frombuffer(thumb, dtype=np.uint8), cv2.IMREAD_GRAYSCALE)[:, :150].max()) <= 16
+    # And the clip encoder's staged copy was taken back and deleted
+    assert [k for k in state.keys if k.startswith("staging/")] == []
+
+
+@pytest.fixture
+def deployed_clip_function(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """The processor as deployed: CLIP_FUNCTION_NAME set, so masked clips go to the clip function through Lambda's
+    Invoke (which moto cannot run: the test makes it fail)."""
+    monkeypatch.setenv("CLIP_FUNCTION_NAME", "doti-test-ClipFunction")
+    runtime.reset()
+    yield
+    monkeypatch.delenv("CLIP_FUNCTION_NAME")
+    runtime.reset()
+    runtime.init()
+
+
+def test_a_masked_clip_whose_encode_fails_is_retried_and_nothing_of_it_is_stored(
+    aws, world, aws_faults, capsys, deployed_clip_function
+):
+    # Given a masked camera's clip uploaded, and the clip function's invoke failing (a throttle, a timeout, an error)
+    registry.set_privacy_mask(
+        world.camera_id, [[[0, 0], [0.5, 0], [0.5, 1], [0, 1]]], reason="a window", actor=audit.job_actor("test"),
+        now=utcnow(),
+    )  # fmt: skip
+    key = upload(aws, world, clip(2.0, 10, 320, 240), "video/mp4")
+    aws_faults.fail("lambda", "Invoke")
+    messages = [m for m in receive(aws) if notified_keys(m)]
+
+    # When the processor runs
+    response = run(aws, messages)
+
+    # Then the message goes back to the queue, counted by its code, the upload still in incoming/ for the retry
+    assert failed_message_ids(response) == {message_for(messages, key)["MessageId"]}
+    assert counted_codes(capsys.readouterr().out, "UploadsFailed") == ["clip_encoder_failed"]
+    assert incoming_keys(aws) == [key]
+    # And no object, index item or frame of it is stored
+    assert [k for k in stored(aws).keys if not k.startswith("incoming/")] == []
+    assert frame_items(aws) == []
+    assert customer_frame_ids(world) == []
 
 
 # idempotency
@@ -327,7 +367,7 @@ def test_a_duplicate_met_while_the_first_is_being_stored_is_retried_not_refused(
             uploads.process_notification(
                 json.loads(message_for(messages, second)["Body"]),
                 storage=runtime.storage(),
-                process=video.process_media,
+                pipeline=video.pipeline(runtime.clip_encoder()),
                 events=runtime.events(),
                 now=utcnow(),
             )

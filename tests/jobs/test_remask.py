@@ -18,6 +18,7 @@ import numpy as np
 import pytest
 from aws_lambda_powertools.utilities.batch.exceptions import BatchProcessingError
 
+from doti import runtime
 from doti.ingest import imaging, masks
 from doti.jobs.remask.slices import RESERVE_MS
 from doti.oversight import audit
@@ -25,6 +26,7 @@ from doti.store.models import FrameModel
 from functions.remask import app as remask_fn
 from infra.drawing import draw_frame, encode_jpeg, encode_png
 from infra.provision import Provisioned
+from infra.template import functions, load_template
 from tests.support import LambdaContext, World, admin_call, assert_error, body_of
 from tests.support.masks import CENTRE, JPEG_BLOCK, decode, region, set_mask, stored_object
 from tests.support.processor import receive, upload
@@ -319,6 +321,25 @@ def test_a_clip_longer_than_a_whole_slice_can_mask_is_listed_as_failed_and_left_
     assert remask_entries(world) == []
 
 
+def test_a_clip_of_the_longest_length_the_processor_accepts_is_masked_in_one_fresh_slice(aws, world):
+    # Given a clip whose index item predates frame counts, so the job must assume the longest clip the processor
+    # accepts (about 960 frames of 1080p), and a function whose slices start with its configured timeout
+    clip_id = stored_clip(aws, world)
+    item = index_item(world, clip_id)
+    item.update(actions=[FrameModel.frame_count.remove()])
+    timeout_ms = functions(load_template())["RemaskFunction"].timeout * 1000
+    set_mask(world, CENTRE)
+    job_id = body_of(start(world))["job_id"]
+
+    # When the job runs
+    drain(aws, start_ms=timeout_ms, step_ms=0)
+
+    # Then the H.264 re-encode's estimate fits one slice: the clip is masked, not listed as failed
+    done = job_status(world, job_id)
+    assert (done["status"], done["frames_masked"], done["frames_failed"]) == ("completed", 1, 0)
+    assert index_item(world, clip_id).mask_version == masks.mask_version(CENTRE)
+
+
 # reruns never double-process
 
 
@@ -501,3 +522,38 @@ def test_masking_twice_with_the_same_polygons_leaves_the_pixels_as_they_were(enc
     else:
         assert difference.mean() < 1  # one more JPEG generation at quality 95
     assert np.array_equal(region(decode(twice.original), 0.25, 0.25, 0.75, 0.75, 16), np.zeros((148, 288, 3), np.uint8))
+
+
+def test_a_clip_whose_encode_fails_is_retried_by_the_next_delivery_and_left_as_it_was_meanwhile(
+    aws, world, aws_faults, monkeypatch
+):
+    # Given a clip stored before the mask, a job to mask it, and the deployed clip function's invoke failing
+    clip_id = stored_clip(aws, world)
+    untouched = snapshot(aws, world, [clip_id])
+    set_mask(world, CENTRE)
+    job_id = body_of(start(world))["job_id"]
+    (message,) = queued(aws)
+    monkeypatch.setenv("CLIP_FUNCTION_NAME", "doti-test-ClipFunction")  # as the template sets it: invoked, not run here
+    runtime.reset()
+    aws_faults.fail("lambda", "Invoke")
+
+    # When the slice runs, then it fails: the message goes back to the queue (moto runs no Lambda function either)
+    with pytest.raises(BatchProcessingError):
+        deliver(message, RunningDownContext(600_000))
+
+    # And the clip is as it was, not counted as failed, and the job still running for the retry
+    assert snapshot(aws, world, [clip_id]) == untouched
+    assert remask_entries(world) == []
+    progress = job_status(world, job_id)
+    assert (progress["status"], progress["frames_masked"], progress["frames_failed"]) == ("running", 0, 0)
+
+    # When the retry finds the clip function working (here: in process)
+    monkeypatch.delenv("CLIP_FUNCTION_NAME")
+    runtime.reset()
+    runtime.init()
+    assert deliver(message, RunningDownContext(600_000)) == {"batchItemFailures": []}
+
+    # Then the clip is masked and the job completed
+    done = job_status(world, job_id)
+    assert (done["status"], done["frames_masked"], done["frames_failed"]) == ("completed", 1, 0)
+    assert index_item(world, clip_id).mask_version == masks.mask_version(CENTRE)

@@ -8,13 +8,23 @@ before moto and the environment exist.
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from functools import cache
 from typing import TYPE_CHECKING
 
+from doti.ingest.clips import ClipEncoder
 from doti.settings import Settings, SettingsError, get_settings
 from doti.store import bind_models
 from doti.store.anchors import DigestStore
-from doti.store.aws import kms_client, reset_clients, s3_client, ses_client_sending_once, sqs_client
+from doti.store.aws import (
+    kms_client,
+    lambda_client,
+    reset_clients,
+    s3_client,
+    ses_client_sending_once,
+    sqs_client,
+)
+from doti.store.clips import LambdaClipEncoder
 from doti.store.events import EventSink, NoEvents, SqsEventQueue
 from doti.store.mail import SesMailer
 from doti.store.objects import Storage
@@ -29,6 +39,8 @@ if TYPE_CHECKING:
 # The settings the models were last bound to; a lock, as the local stack serves first requests on several threads.
 _bound: list[Settings] = []
 _INIT_LOCK = threading.Lock()
+# The clip encoder where no clip function is deployed (encode_clips_in_process): a factory given the storage.
+_in_process_clip_encoder: list[Callable[[Storage], ClipEncoder]] = []
 
 
 def init() -> Settings:
@@ -130,6 +142,27 @@ def digest_store() -> DigestStore:
     return DigestStore(s3_client(settings.region), settings.audit_anchor_bucket)
 
 
+@cache
+def clip_encoder() -> ClipEncoder:
+    """Where masked clips are encoded (doti.ingest.clips): the clip function CLIP_FUNCTION_NAME names, invoked; else,
+    where none is deployed, in this process if the tests or the local stack registered that (encode_clips_in_process).
+    A deployed caller without the setting fails its cold start's first clip loudly (tests/infra checks the template)."""
+    settings = get_settings()
+    if settings.clip_function_name:
+        return LambdaClipEncoder(lambda_client(settings.region), settings.clip_function_name, storage())
+    if not _in_process_clip_encoder:
+        raise SettingsError("missing environment variables: CLIP_FUNCTION_NAME")
+    return _in_process_clip_encoder[0](storage())
+
+
+def encode_clips_in_process(factory: Callable[[Storage], ClipEncoder]) -> None:
+    """Encode masked clips in this process where CLIP_FUNCTION_NAME is unset: the test suite and the local stack pass
+    doti.ingest.clip_encoding.InProcessClipEncoder. A parameter, not an import here: that module needs PyAV, which
+    the functions importing this module do not carry (infra.package_size follows every import)."""
+    _in_process_clip_encoder[:] = [factory]
+    clip_encoder.cache_clear()
+
+
 def reset() -> None:
     """Forget settings, clients and caches, e.g. after a test changes the environment or the AWS endpoint: the next
     `init()` reads the environment and binds the models again (until then they keep their last binding)."""
@@ -145,4 +178,5 @@ def reset() -> None:
     events.cache_clear()
     webhook_secrets.cache_clear()
     deliveries.cache_clear()
+    clip_encoder.cache_clear()
     reset_clients()

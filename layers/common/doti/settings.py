@@ -70,6 +70,9 @@ class Settings:
     webhooks_allow_loopback: str = ""
     # The events queue (doti.webhooks.events); unset turns events off (a bench baseline). template.yaml always sets it.
     events_queue_url: str = ""
+    # The clip function that encodes masked clips (doti.ingest.clips): set on the processor and remask functions only.
+    # Unset, runtime.clip_encoder encodes in this process (tests, the local stack), if one was registered.
+    clip_function_name: str = ""
 
     @property
     def allows_loopback_webhooks(self) -> bool:

@@ -10,7 +10,7 @@ it still re-checks everything at processing time (the device may have been revok
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -185,7 +185,7 @@ def process_incoming(
     key: str,
     *,
     storage: Storage,
-    process: frames.ImageProcessor,
+    pipeline: Callable[[str], frames.ImageProcessor],
     events: EventSink,
     now: datetime,
 ) -> ProcessedUpload:
@@ -194,7 +194,8 @@ def process_incoming(
     Safe to repeat: the frame id's claim makes a second run a replay of the first frame, and a run that finds the
     object gone has nothing left to do. A final refusal (is_final) stores nothing, deletes the object and is
     returned; anything else raises and leaves the object, so the message is retried and, failing still, ends in the
-    dead-letter queue (the incoming/ lifecycle rule removes the object).
+    dead-letter queue (the incoming/ lifecycle rule removes the object). `pipeline(key)` processes the object read
+    from `key` (doti.ingest.video.pipeline: a masked clip is re-encoded from that key).
     """
     incoming = store.read_incoming(storage.s3, storage.bucket, key)
     if incoming is None:
@@ -212,7 +213,7 @@ def process_incoming(
             upload,
             device,
             storage=storage,
-            process=process,
+            process=pipeline(key),
             events=events,
             now=now,
             accepted_types=UPLOAD_TYPES,
@@ -233,7 +234,7 @@ def process_notification(
     notification: Mapping[str, Any],
     *,
     storage: Storage,
-    process: frames.ImageProcessor,
+    pipeline: Callable[[str], frames.ImageProcessor],
     events: EventSink,
     now: datetime,
 ) -> list[ProcessedUpload]:
@@ -241,6 +242,6 @@ def process_notification(
     upload notification raises, as does the first transient failure, which stops and fails the whole message (the
     uploads before it are done and find their work done when the message returns)."""
     return [
-        process_incoming(key, storage=storage, process=process, events=events, now=now)
+        process_incoming(key, storage=storage, pipeline=pipeline, events=events, now=now)
         for key in incoming_keys(notification, storage.bucket)
     ]

@@ -22,6 +22,9 @@ if TYPE_CHECKING:
 _S3_CONFIG = Config(signature_version="s3v4", retries={"max_attempts": 5, "mode": "standard"})
 # One attempt only: botocore would resend a SendEmail whose answer was lost, and SES would send the mail twice.
 _SEND_ONCE_CONFIG = Config(retries={"total_max_attempts": 1, "mode": "standard"})
+# The clip function answers within its 30 s timeout (template.yaml); botocore's default 60 s read timeout covers it.
+# A second attempt only after a throttle or a lost answer: the rerun writes the same staging key again.
+_LAMBDA_CONFIG = Config(read_timeout=60, retries={"total_max_attempts": 2, "mode": "standard"})
 # botocore sessions are not thread-safe while creating clients; the local stack serves handlers on threads.
 CLIENT_LOCK = threading.Lock()
 
@@ -71,6 +74,11 @@ def sqs_client(region: str) -> Any:
     return _client("sqs", region)
 
 
+@cache
+def lambda_client(region: str) -> Any:
+    return _client("lambda", region, _LAMBDA_CONFIG)
+
+
 def reset_clients() -> None:
     """Forget cached clients (tests switch endpoints between moto sessions)."""
     s3_client.cache_clear()
@@ -78,3 +86,4 @@ def reset_clients() -> None:
     ses_client.cache_clear()
     ses_client_sending_once.cache_clear()
     sqs_client.cache_clear()
+    lambda_client.cache_clear()

@@ -5,6 +5,7 @@ Everything of a contract lives under one prefix per kind, so purge and reconcili
 
 from __future__ import annotations
 
+import secrets
 from datetime import datetime
 
 from doti.contracts.retention_policy import RETENTION_CLASSES, retention_class
@@ -15,6 +16,10 @@ RETENTION_TAG = "doti-retention"
 
 _EXTENSIONS = {"image/jpeg": "jpg", "image/png": "png", "video/mp4": "mp4"}
 INCOMING_PREFIX = "incoming/"  # large uploads before the processor moves them into place (expires after a day)
+# Masked clips the clip function encoded, until their caller reads them (doti.ingest.clips). Not under incoming/,
+# whose notifications start the processor; tagged for the one-day retention rule, so a caller that crashed before
+# deleting one leaves it for a day at most.
+STAGING_PREFIX = "staging/"
 
 
 def retention_tagging(days: int) -> str:
@@ -41,6 +46,11 @@ def thumb_key(contract_id: str, camera_id: str, captured_at: datetime, frame_id:
 
 def incoming_key(contract_id: str, device_id: str, upload_id: str) -> str:
     return f"{INCOMING_PREFIX}{contract_id}/{device_id}/{upload_id}"
+
+
+def clip_staging_key() -> str:
+    """A new key for one masked clip's encode."""
+    return f"{STAGING_PREFIX}clips/{secrets.token_hex(16)}.mp4"
 
 
 def incoming_owner(key: str) -> tuple[str, str] | None:

@@ -5,7 +5,8 @@ A slice takes the job's lease (so a duplicate SQS delivery or a second message n
 time), and for each frame:
   1. skips it if its index item already carries the job's mask version (a rerun changes nothing);
   2. reads the original and blacks the job's polygons out through the processor's pipeline (doti.ingest.video: a still
-     re-encoded in its format, a clip's every frame re-encoded, its poster the thumbnail), unless the object's
+     re-encoded in its format, a clip's every frame re-encoded by the clip function, its poster the thumbnail), unless
+     the object's
      metadata says an earlier slice already rewrote it and stopped before the index (then only its thumbnail is
      derived again);
   3. rewrites the original and the thumbnail in place: same keys, same retention tag, the content type it had;
@@ -37,6 +38,7 @@ from doti.contracts import retention_policy
 from doti.entities import Frame
 from doti.errors import CorruptImage, NotFound, PayloadTooLarge, UnsupportedMediaType
 from doti.ingest import video
+from doti.ingest.clips import ClipEncoder
 from doti.ingest.image_types import ImageLimits, ProcessedImage
 from doti.jobs.remask.jobs import COMPLETED, SUPERSEDED, JobQueue
 from doti.observability import logger
@@ -50,9 +52,11 @@ from doti.store.remask import Progress, RemaskJob
 
 ACTOR = audit.job_actor("remask")
 RESERVE_MS = 20_000  # stop this long before the Lambda timeout: a 4K frame takes about a second end to end
-# A clip's masking decodes and re-encodes every frame (doti.ingest.video); measured on one core, the re-encode takes up
-# to 1.3 s per megapixel with VP9 on noisy footage (30 ms with mp4v), and the function's 1024 MB get under one core.
-CLIP_MS_PER_MEGAPIXEL = 1_500
+# A clip's masking decodes every frame here (OpenCV) and waits for the clip function to decode, mask and re-encode it
+# (H.264 at x264's "veryfast": 17 ms of CPU per megapixel on noisy 720p footage, measured on one x86_64 core). Ten
+# times that covers a slower arm64 core and worse footage, and still lets one slice of the function's 900 s mask the
+# longest clip the processor accepts (MAX_DECODED_PIXELS: 400 s), so no clip is listed as failed for its length.
+CLIP_MS_PER_MEGAPIXEL = 200
 CLIP_MS_PER_MEGABYTE = 40  # reading the clip from S3 and writing it back
 # The clip, its masked copy and OpenCV fit the function's 1024 MB; both files fit its 512 MB of /tmp.
 MAX_CLIP_BYTES = 200 * 1024 * 1024
@@ -84,6 +88,7 @@ class _Slice:
     report: SliceReport
     progress: Progress
     remaining_ms: Callable[[], float]
+    encoder: ClipEncoder
 
 
 class _LeaseLost(Exception):
@@ -107,12 +112,14 @@ def run_slice(
     now: datetime,
     remaining_ms: Callable[[], float],
     redelivered: bool,
+    encoder: ClipEncoder,
 ) -> SliceReport:
     """Work on the job until RESERVE_MS is left, then queue the next slice (or finish the job).
 
     A slice that fails (storage) gives its lease up before it raises, so the message's retry resumes at once. A
     message whose job is not stored raises NotFound on its first delivery (the start may not have committed yet: the
-    message comes back) and is dropped when `redelivered` (outcome NO_JOB).
+    message comes back) and is dropped when `redelivered` (outcome NO_JOB). `encoder` re-encodes masked clips
+    (doti.ingest.clips); its failure is a storage failure, retried like one.
     """
     report = SliceReport(job_id)
     token = secrets.token_hex(8)
@@ -120,7 +127,7 @@ def run_slice(
     if job is None:
         return _not_leased(report, redelivered)
     try:
-        continues = _work(job, token, storage, now, remaining_ms, report)
+        continues = _work(job, token, storage, now, remaining_ms, report, encoder)
     except Exception:
         store.end_slice(job_id, token, now)
         raise
@@ -143,7 +150,13 @@ def _not_leased(report: SliceReport, redelivered: bool) -> SliceReport:
 
 
 def _work(
-    job: RemaskJob, token: str, storage: Storage, now: datetime, remaining_ms: Callable[[], float], report: SliceReport
+    job: RemaskJob,
+    token: str,
+    storage: Storage,
+    now: datetime,
+    remaining_ms: Callable[[], float],
+    report: SliceReport,
+    encoder: ClipEncoder,
 ) -> bool:
     """The slice's frames; True when time ran short with frames left."""
     try:
@@ -157,7 +170,7 @@ def _work(
     progress = Progress(
         job.cursor or "", job.frames_masked, job.frames_skipped, job.frames_failed, job.failed_frame_ids
     )
-    work = _Slice(job, token, storage, now, report, progress, remaining_ms)
+    work = _Slice(job, token, storage, now, report, progress, remaining_ms, encoder)
     while remaining_ms() >= RESERVE_MS:
         frames = store.frames_after(job.camera_id, work.progress.cursor or None, job.upper_id, BATCH)
         if not frames:
@@ -253,6 +266,7 @@ def _remask_frame(work: _Slice, frame: Frame, last_frame_id: str | None) -> str:
             frame.content_type,
             ImageLimits(max_bytes=len(stored.body), max_pixels=max(frame.width * frame.height, 1)),
             None if rewritten else job.polygons,
+            masking=video.ClipMasking(work.encoder, frame.object_key),
         )
     except (CorruptImage, UnsupportedMediaType, PayloadTooLarge) as exc:
         # An original that no longer decodes whole: listed for staff to act on.
