@@ -70,6 +70,11 @@ class Settings:
     webhooks_allow_loopback: str = ""
     # The events queue (doti.webhooks.events); unset turns events off (a bench baseline). template.yaml always sets it.
     events_queue_url: str = ""
+    # Thumbnails rendered when viewed (doti.viewing.renders): the renderer's base URL (its Lambda Function URL), set on
+    # the functions that hand out thumbnail links only (the renderer's own would be a circular reference), and the
+    # KMS HMAC key the links' daily keys derive from (doti.store.signing.RenderLinks), set on every function.
+    thumbnails_url: str = ""
+    thumbnail_links_key_id: str = ""
 
     @property
     def allows_loopback_webhooks(self) -> bool:
