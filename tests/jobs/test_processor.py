@@ -73,14 +73,16 @@ def test_an_uploaded_still_becomes_a_frame_and_leaves_incoming(aws, world):
 
     # Then no message fails (S3's s3:TestEvent in the queue is ignored too)
     assert response == {"batchItemFailures": []}
-    # And the customer sees one frame, stored from exactly the uploaded bytes, with a thumbnail
+    # And the customer sees one frame, stored from exactly the uploaded bytes, alone: a still's thumbnail is rendered
+    # when viewed, never stored
     (frame_id,) = customer_frame_ids(world)
     state = stored(aws)
-    original = next(k for k in state.keys if k.startswith("frames/"))
+    [original] = state.keys
     assert original.endswith(f"{frame_id}.jpg")
     assert hashlib.sha256(state.objects[original]).hexdigest() == hashlib.sha256(image).hexdigest()
-    assert any(k.startswith("thumbs/") for k in state.keys)
     (item,) = frame_items(aws)
+    assert "thumb_key" not in item
+    assert (item["thumb_width"]["N"], item["thumb_height"]["N"]) == ("320", "180")
     assert item["device_frame_id"]["S"] == "still-0001"
     assert item["sha256"]["S"] == hashlib.sha256(image).hexdigest()
     # And the upload is gone from incoming/

@@ -154,10 +154,6 @@ def is_original(params: dict[str, Any]) -> bool:
     return params["Key"].startswith("frames/")
 
 
-def is_thumbnail(params: dict[str, Any]) -> bool:
-    return params["Key"].startswith("thumbs/")
-
-
 def is_table(aws: Provisioned, table: str) -> Callable[[dict[str, Any]], bool]:
     return lambda params: params.get("TableName") == aws.refs[table]
 

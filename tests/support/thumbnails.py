@@ -6,13 +6,19 @@ from __future__ import annotations
 import base64
 import os
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
 import requests
 
+from doti import runtime
+from doti.clock import utcnow
+from doti.store import keys
+from doti.store.models import FrameModel
 from functions.thumbnails import app as thumbnails
 from tests.support import LambdaContext
+from tests.support.images import jpeg
 
 
 @dataclass(frozen=True)
@@ -61,21 +67,26 @@ def fetch_thumbnail(url: str) -> Fetched:
 
 def give_stored_thumbnail(camera_id: str, frame_id: str) -> tuple[str, bytes]:
     """Make a frame look like one stored before thumbnails were rendered when viewed: a thumbnail object under
-    thumbs/ (drawn apart from the original, so a test can tell which one it got) named by the index item."""
-    from doti.store import keys
-    from doti.store.models import FrameModel
-    from tests.support.images import jpeg
-
+    thumbs/, tagged as its original is (drawn apart from it, so a test can tell which one it got), named by the index
+    item."""
     item = FrameModel.get(camera_id, frame_id)
     key = keys.thumb_key(item.contract_id, camera_id, item.captured_at, frame_id)
     body = jpeg(int(item.thumb_width), int(item.thumb_height), label=f"stored thumbnail {frame_id}")
-    storage = runtime_storage()
-    storage.s3.put_object(Bucket=storage.bucket, Key=key, Body=body, ContentType="image/jpeg")
+    storage = runtime.storage()
+    tags = storage.s3.get_object_tagging(Bucket=storage.bucket, Key=item.object_key)["TagSet"]
+    tagging = "&".join(f"{tag['Key']}={tag['Value']}" for tag in tags)
+    storage.s3.put_object(Bucket=storage.bucket, Key=key, Body=body, ContentType="image/jpeg", Tagging=tagging)
     item.update(actions=[FrameModel.thumb_key.set(key), FrameModel.thumb_size.set(len(body))])
     return key, body
 
 
-def runtime_storage() -> Any:
-    from doti import runtime
-
-    return runtime.storage()
+def thumbnail_of(item: FrameModel) -> bytes:
+    """The thumbnail a customer gets for the frame: its stored one, or the renderer's answer to a fresh link."""
+    storage = runtime.storage()
+    if item.thumb_key:
+        return storage.s3.get_object(Bucket=storage.bucket, Key=item.thumb_key)["Body"].read()
+    expires = utcnow() + timedelta(minutes=5)
+    link = runtime.render_links().url(item.object_key, item.content_type, item.width, item.height, expires)
+    answer = render(link)
+    assert answer.status == 200, answer.body
+    return answer.body
