@@ -23,8 +23,9 @@ from doti import runtime
 from doti.clock import utcnow
 from doti.contracts import registry, terms
 from doti.errors import Conflict
-from doti.ingest import uploads, video
+from doti.ingest import uploads, usage, video
 from doti.oversight import audit
+from doti.store.models import UsageModel
 from functions.processor import app as processor
 from infra.gateway import LocalFunction
 from infra.queues import Delivery, QueuePump, QueueSource, queue_sources, sqs_event
@@ -224,9 +225,10 @@ def larger_than_the_plan_since_the_grant(aws, mine: World, theirs: World) -> tup
 def over_the_monthly_quota(aws, mine: World, theirs: World) -> tuple[str, str]:
     image = jpeg(640, 360)
     key = upload(aws, mine, image, "image/jpeg", frame_id=FRAME_ID)
-    # the still fits the plan's object size, but not with its thumbnail in what is left of the month
+    # the still fits the plan's object size, but not in what is left of the month (a byte of it already used)
     plan = {"max_object_bytes": len(image), "monthly_byte_quota": len(image)}
     terms.update_plan(mine.contract_id, plan, actor=STAFF, now=utcnow())
+    UsageModel(mine.contract_id, usage.period_of(utcnow()), bytes_stored=1, objects_stored=0).save()
     return key, "quota_exceeded"
 
 
