@@ -26,7 +26,7 @@ import time
 import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, HTTPServer
+from http.server import BaseHTTPRequestHandler, HTTPServer, ThreadingHTTPServer
 from types import ModuleType, SimpleNamespace
 from typing import Any
 from urllib.parse import parse_qs
@@ -271,5 +271,57 @@ def serve(app: TemplateApp, host: str, port: int) -> tuple[LocalDevServer, threa
     app.host = f"{host}:{port}"
     server = LocalDevServer(app, config, host, port, handler_cls=_RequestHandler)  # type: ignore[arg-type]
     thread = threading.Thread(target=server.server.serve_forever, name="api-gateway", daemon=True)
+    thread.start()
+    return server, thread
+
+
+class _FunctionUrlHandler(BaseHTTPRequestHandler):
+    """A Lambda Function URL, locally: each GET or HEAD becomes the payload 2.0 event Lambda sends, and the
+    function's answer (base64 bodies decoded) is written back as it is."""
+
+    function: LocalFunction
+
+    def do_GET(self) -> None:
+        self._invoke("GET")
+
+    def do_HEAD(self) -> None:
+        self._invoke("HEAD")
+
+    def _invoke(self, method: str) -> None:
+        path, _, query = self.path.partition("?")
+        pairs = parse_qs(query, keep_blank_values=True)
+        event = {
+            "version": "2.0",
+            "routeKey": "$default",
+            "rawPath": path,
+            "rawQueryString": query,
+            "headers": {name.lower(): value for name, value in self.headers.items()},
+            "queryStringParameters": {name: values[-1] for name, values in pairs.items()} or None,
+            "requestContext": {"http": {"method": method, "path": path, "sourceIp": self.client_address[0]}},
+            "isBase64Encoded": False,
+        }
+        try:
+            response = self.function.invoke(event)
+        except Exception:  # a crashed Lambda is a 502 at the Function URL too
+            response = dict(_ERROR_502)
+        body = response.get("body") or ""
+        raw = base64.b64decode(body) if response.get("isBase64Encoded") else body.encode()
+        self.send_response(response.get("statusCode", 200))
+        for name, value in (response.get("headers") or {}).items():
+            self.send_header(name, value)
+        self.send_header("Content-Length", str(len(raw)))
+        self.end_headers()
+        if method == "GET":
+            self.wfile.write(raw)
+
+    def log_message(self, format: str, *args: Any) -> None:
+        pass
+
+
+def serve_function_url(function: LocalFunction, host: str, port: int) -> tuple[ThreadingHTTPServer, threading.Thread]:
+    """Serve `function` as its Lambda Function URL (AuthType NONE) on host:port, in a daemon thread."""
+    handler = type("FunctionUrlHandler", (_FunctionUrlHandler,), {"function": function})
+    server = ThreadingHTTPServer((host, port), handler)
+    thread = threading.Thread(target=server.serve_forever, name=f"url-{function.spec.logical_id}", daemon=True)
     thread.start()
     return server, thread

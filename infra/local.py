@@ -96,6 +96,8 @@ def main(argv: list[str] | None = None) -> int:
     aws_port = args.aws_port or free_port()
     api_port = args.port or free_port()
     api_url = f"http://{args.host}:{api_port}"
+    # ThumbnailFunction's Function URL: its own port, as a Function URL is its own host (infra.gateway).
+    thumbnails_url = f"http://{args.host}:{free_port()}/"
 
     from moto.server import ThreadedMotoServer
 
@@ -120,7 +122,12 @@ def main(argv: list[str] | None = None) -> int:
 
     spec = template.load_template()
     # Links the viewer hands out are on the local API, as they are on the deployed one (template.yaml PublicBaseUrl).
-    provisioned = provision(spec, region=REGION, parameters={"PublicBaseUrl": api_url})
+    provisioned = provision(
+        spec,
+        region=REGION,
+        parameters={"PublicBaseUrl": api_url},
+        attributes={"ThumbnailFunctionUrl.FunctionUrl": thumbnails_url},
+    )
     os.environ.update({k: v for k, v in provisioned.environment().items() if k != "POWERTOOLS_SERVICE_NAME"})
     # A local setting, never deployed (template.yaml cannot set it): webhooks may go to receivers on this machine,
     # http://127.0.0.1:<port>/..., so a receiver can be tried (and tested) without a public HTTPS address.
@@ -130,6 +137,8 @@ def main(argv: list[str] | None = None) -> int:
     app = gateway.TemplateApp(template.api_routes(spec), functions, template.binary_media_types(spec))
     app.on_error = lambda exc: logging.getLogger("doti.local.gateway").error("handler crashed", exc_info=exc)
     server, _ = gateway.serve(app, args.host, api_port)
+    thumbnails_port = int(thumbnails_url.rstrip("/").rsplit(":", 1)[1])
+    renderer, _ = gateway.serve_function_url(functions["ThumbnailFunction"], args.host, thumbnails_port)
 
     jobs = scheduler.Scheduler(
         template.schedules(spec),
@@ -173,6 +182,7 @@ def main(argv: list[str] | None = None) -> int:
 
     state = {
         "api_url": api_url,
+        "thumbnails_url": thumbnails_url,
         "aws_endpoint": aws_endpoint,
         "staff_api_key": staff_key,
         "contract_id": demo.contract_id,
@@ -211,6 +221,7 @@ def main(argv: list[str] | None = None) -> int:
     pump.stop()
     local_expiry.stop()
     server.shutdown()
+    renderer.shutdown()
     moto_server.stop()
     print("stopped.", flush=True)
     return 0
@@ -240,6 +251,7 @@ def _print_banner(state: dict[str, str], state_file: Path, schedules: list[str],
         "doti is running locally",
         f"  web viewer     {api}/   (phone or desktop browser; log in with the customer login below)",
         f"  API            {api}   (routes of template.yaml; docs at {api}/v1/openapi.json)",
+        f"  thumbnails     {state['thumbnails_url']}   (ThumbnailFunction's Function URL: stills' thumbnails)",
         f"  embedded AWS   {state['aws_endpoint']}   (moto)",
         f"  customer login {state['login_id']} / {state['password']}",
         "                 (a local demo only: the seed set this password at the owner's first login; any user staff",

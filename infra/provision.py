@@ -19,6 +19,10 @@ import boto3
 from infra.template import IntrinsicResolver, functions
 
 ACCOUNT_ID = "123456789012"  # moto's account
+# !GetAtt values only AWS makes, when the caller gives none: the thumbnail renderer's Function URL is a name that never
+# resolves (RFC 2606 .invalid), so tests and benches sign links to it and hand them to the handler themselves; the
+# local stack gives its own renderer's address.
+LOCAL_ATTRIBUTES = {"ThumbnailFunctionUrl.FunctionUrl": "https://thumbnails.invalid/"}
 
 
 @dataclass
@@ -50,8 +54,10 @@ class _Provisioner:
         stage: str,
         prefix: str,
         overrides: Mapping[str, str],
+        attributes: Mapping[str, str],
     ):
         self.template = template
+        self.attributes = attributes
         self.region = region
         self.prefix = prefix
         self.out = Provisioned()
@@ -93,6 +99,8 @@ class _Provisioner:
     def _attribute(self, logical: str, attribute: str) -> str:
         if attribute == "Arn" and logical in self.out.arns:
             return self.out.arns[logical]
+        if f"{logical}.{attribute}" in self.attributes:  # what only AWS makes, played locally (a Function URL)
+            return self.attributes[f"{logical}.{attribute}"]
         raise KeyError(f"cannot resolve {logical}.{attribute} locally")
 
     def tables(self) -> None:
@@ -117,8 +125,10 @@ class _Provisioner:
             self.out.arns[logical] = description["TableArn"]
 
     def keys(self) -> None:
-        for logical in _resources(self.template, "AWS::KMS::Key"):
-            key = self.kms.create_key(Description=f"{self.prefix} {logical}")["KeyMetadata"]
+        for logical, props in _resources(self.template, "AWS::KMS::Key").items():
+            # An HMAC key (the thumbnail links') is made as one: KMS refuses GenerateMac under an encryption key.
+            spec = {name: props[name] for name in ("KeySpec", "KeyUsage") if name in props}
+            key = self.kms.create_key(Description=f"{self.prefix} {logical}", **spec)["KeyMetadata"]
             self.out.refs[logical] = key["KeyId"]
             self.out.arns[logical] = key["Arn"]
         for props in _resources(self.template, "AWS::KMS::Alias").values():
@@ -215,13 +225,17 @@ class _Provisioner:
     def environments(self) -> None:
         deployed = functions(self.template)
         for name, spec in deployed.items():
-            # A function's name (CLIP_FUNCTION_NAME) is left out: moto runs no function (its Lambda needs Docker),
-            # and without it the callers encode clips in process (doti.runtime.clip_encoder).
-            self.out.environments[name] = {
-                k: str(self.resolver.resolve(v))
-                for k, v in spec.environment.items()
-                if not (isinstance(v, dict) and v.get("Ref") in deployed)
-            }
+            environment = {}
+            for variable, value in spec.environment.items():
+                # A function's name (CLIP_FUNCTION_NAME) is left out: moto runs no function (its Lambda needs Docker),
+                # and without it the callers encode clips in process (doti.runtime.clip_encoder).
+                if isinstance(value, dict) and value.get("Ref") in deployed:
+                    continue
+                try:
+                    environment[variable] = str(self.resolver.resolve(value))
+                except KeyError:
+                    continue  # as for SSM parameters: what reads it fails loudly as a misconfiguration
+            self.out.environments[name] = environment
 
 
 def lifecycle_rule(rule: Mapping[str, Any]) -> dict[str, Any]:
@@ -271,11 +285,22 @@ def provision(
     stage: str = "local",
     prefix: str = "doti-local",
     parameters: Mapping[str, str] | None = None,
+    attributes: Mapping[str, str] | None = None,
 ) -> Provisioned:
     """Create every table, key, queue, bucket and SSM parameter of the template; returns names and function
-    environments. `parameters` override the template parameters' defaults (e.g. PublicBaseUrl, the local API's URL).
+    environments. `parameters` override the template parameters' defaults (e.g. PublicBaseUrl, the local API's URL);
+    `attributes` give the !GetAtt values only AWS makes, by "Logical.Attribute" (ThumbnailFunctionUrl.FunctionUrl:
+    the local renderer's URL). A variable made of such a value, not given, is left out of the environment.
     """
-    provisioner = _Provisioner(template, session or boto3.Session(), region, stage, prefix, parameters or {})
+    provisioner = _Provisioner(
+        template,
+        session or boto3.Session(),
+        region,
+        stage,
+        prefix,
+        parameters or {},
+        LOCAL_ATTRIBUTES | dict(attributes or {}),
+    )
     provisioner.tables()
     provisioner.keys()
     provisioner.mail_identities()

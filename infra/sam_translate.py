@@ -44,9 +44,12 @@ def translated(template: dict[str, Any] | None = None, parameters: dict[str, Any
 
 def _carry_checkov_skips(template: dict[str, Any], translated: dict[str, Any]) -> None:
     """SAM gives an Api's Metadata to the RestApi it makes, not to the Stage; the stage is where the skipped checks
-    (caching) apply, so the skip and its reason go there too."""
+    (caching) apply, so the skip and its reason go there too. Likewise a function's FunctionUrlConfig becomes an
+    AWS::Lambda::Url (`<Function>Url`) without the function's Metadata: its skips (AuthType NONE) go there."""
     for name, resource in template["Resources"].items():
         skips = (resource.get("Metadata") or {}).get("checkov")
+        if resource["Type"] == "AWS::Serverless::Function" and skips and f"{name}Url" in translated["Resources"]:
+            translated["Resources"][f"{name}Url"].setdefault("Metadata", {})["checkov"] = skips
         if resource["Type"] != "AWS::Serverless::Api" or not skips:
             continue
         for generated in translated["Resources"].values():

@@ -10,7 +10,6 @@ import json
 import secrets
 from datetime import timedelta
 from typing import Any
-from urllib.parse import urlparse
 
 from doti import runtime
 from doti.clock import format_rfc3339, parse_rfc3339, utcnow
@@ -22,6 +21,7 @@ from tests.support import (
     camera_consents,
 )
 from tests.support.hooks import botocore_hook
+from tests.support.thumbnails import fetch_thumbnail, is_render_link
 from tests.support.viewer import (
     add_site,
     add_user,
@@ -147,19 +147,19 @@ def test_each_camera_shows_its_newest_frame_as_a_signed_thumbnail(aws, world_fac
     listed = cameras(token)
     after = utcnow()
 
-    # Then the busy camera shows its newest frame's thumbnail, signed for the contract's TTL, inline, as JPEG
+    # Then the busy camera shows its newest frame's thumbnail: the renderer's link to its original, signed for the
+    # contract's TTL, which renders a JPEG
     busy = listed[tenant.camera_id]
     assert busy["last_frame_id"] == newest
     assert busy["last_captured_at"] == format_rfc3339(base_time + timedelta(minutes=2))
-    thumb = FrameModel.get(tenant.camera_id, newest).thumb_key
+    original = FrameModel.get(tenant.camera_id, newest).object_key
+    assert is_render_link(busy["thumbnail_url"])
     params = query_of(busy["thumbnail_url"])
-    assert urlparse(busy["thumbnail_url"]).path.endswith("/" + thumb)
-    assert params["X-Amz-Algorithm"] == "AWS4-HMAC-SHA256"
-    assert params["X-Amz-Expires"] == "120"
-    assert params["response-content-type"] == "image/jpeg"
-    assert params["response-content-disposition"].startswith("inline")
     expires = parse_rfc3339(busy["url_expires_at"], "url_expires_at")
+    assert (params["k"], params["t"], int(params["e"])) == (original, "image/jpeg", int(expires.timestamp()))
     assert before + timedelta(seconds=119) <= expires <= after + timedelta(seconds=121)
+    thumb = fetch_thumbnail(busy["thumbnail_url"])
+    assert (thumb.status, thumb.headers["Content-Type"]) == (200, "image/jpeg")
     # and the camera without frames says so with nulls
     assert listed[idle.camera_id] == {
         "camera_id": idle.camera_id,

@@ -52,6 +52,7 @@ from tests.support.shares import (
     press_button,
     revoke,
 )
+from tests.support.thumbnails import fetch_thumbnail, give_stored_thumbnail, is_render_link
 from tests.support.video import clip
 from tests.support.viewer import add_site, add_user, ingest_frame, login, owner_token, set_contract_state
 
@@ -87,9 +88,16 @@ def image_urls(page: str) -> list[str]:
     return [html.unescape(url) for url in found if url.startswith("http")]
 
 
+def s3_urls(page: str) -> list[str]:
+    """The page's presigned S3 URLs: images, clips and stored thumbnails (not the renderer's thumbnail links)."""
+    return [url for url in image_urls(page) if not is_render_link(url)]
+
+
 def shown_frame_ids(page: str) -> list[str]:
-    """The frame ids whose images the page loads, in page order (object keys end in <frame id>.<ext>)."""
-    return [urlparse(url).path.rsplit("/", 1)[-1].split(".")[0] for url in image_urls(page)]
+    """The frame ids whose images the page loads, in page order (object keys end in <frame id>.<ext>; a renderer
+    link names its original's key)."""
+    keys = [parse_qs(urlparse(u).query)["k"][0] if is_render_link(u) else urlparse(u).path for u in image_urls(page)]
+    return [key.rsplit("/", 1)[-1].split(".")[0] for key in keys]
 
 
 def more_cursor(page: str) -> str | None:
@@ -439,6 +447,7 @@ def test_a_window_link_shows_only_frames_captured_in_the_window(world, base_time
     last_ms = ingest_frame(world, end - timedelta(milliseconds=1))
     at_end = ingest_frame(world, end)
     after = ingest_frame(world, end + timedelta(minutes=5))
+    _, stored_thumbnail = give_stored_thumbnail(world.camera_id, inside["frame_id"])  # as frames stored before have
     share = window_share(owner_token(world), world.camera_id, start, end)
 
     # When the holder opens the link
@@ -453,6 +462,12 @@ def test_a_window_link_shows_only_frames_captured_in_the_window(world, base_time
     for outside in (before, at_end, after):
         assert outside["frame_id"] not in response["body"]
     assert more_cursor(response["body"]) is None
+    # and every thumbnail loads: rendered for new frames, the stored one for the frame that has one
+    thumbnails = [html.unescape(src) for src in re.findall(r'<img src="([^"]*)"', response["body"])]
+    assert [is_render_link(url) for url in thumbnails] == [True, False, True]
+    fetched = [fetch_thumbnail(url) for url in thumbnails]
+    assert [(f.status, f.body[:2]) for f in fetched] == [(200, b"\xff\xd8")] * 3
+    assert fetched[1].body == stored_thumbnail
 
 
 def test_query_parameters_and_crafted_cursors_never_reach_outside_the_window(world, base_time):
@@ -557,13 +572,13 @@ def test_signed_urls_never_outlive_the_link(world_factory, base_time):
 
     # Then the URLs of each view expire with the link, not an hour later
     assert at_once["statusCode"] == 200, at_once["body"]
-    expiries = {int(parse_qs(urlparse(url).query)["X-Amz-Expires"][0]) for url in image_urls(at_once["body"])}
+    expiries = {int(parse_qs(urlparse(url).query)["X-Amz-Expires"][0]) for url in s3_urls(at_once["body"])}
     assert len(expiries) == 1
     assert 590 <= expiries.pop() <= 600
     assert isinstance(late, shares.SharedFootage)
     (signed,) = late.frames
-    for url in (signed.image_url, signed.thumbnail_url):
-        assert parse_qs(urlparse(url).query)["X-Amz-Expires"] == ["50"]
+    assert parse_qs(urlparse(signed.image_url).query)["X-Amz-Expires"] == ["50"]
+    assert parse_qs(urlparse(signed.thumbnail_url).query)["e"] == [str(int(share.share.expires_at.timestamp()))]
     assert signed.url_expires_at == share.share.expires_at
 
 
@@ -585,7 +600,7 @@ def test_a_one_time_links_urls_are_short_lived(world_factory, base_time):
 
     # Then its URLs live five minutes: enough to load the page, not to pass the images on for an hour
     assert response["statusCode"] == 200, response["body"]
-    urls = image_urls(response["body"])
+    urls = s3_urls(response["body"])
     assert urls
     assert {parse_qs(urlparse(url).query)["X-Amz-Expires"][0] for url in urls} == {"300"}
 
@@ -596,11 +611,13 @@ def test_each_view_signs_its_urls_then_with_the_contracts_current_ttl(world, bas
     share = created(
         owner_token(world), camera_id=world.camera_id, frame_id=frame["frame_id"], purpose=GROUND, expires_in=600
     )
-    first = image_urls(open_page(share["url"])["body"])
+    first_page = open_page(share["url"])["body"]
+    first = s3_urls(first_page)
 
     # When staff shorten the contract's signed-URL TTL and the link is opened again
     terms.update_plan(world.contract_id, {"signed_url_ttl": 60}, actor="staff:test", now=utcnow())
-    second = image_urls(open_page(share["url"])["body"])
+    second_page = open_page(share["url"])["body"]
+    second = s3_urls(second_page)
 
     # Then each view carries URLs signed at that view, for the TTL of that moment
     assert {parse_qs(urlparse(url).query)["X-Amz-Expires"][0] for url in first} == {"300"}
@@ -672,12 +689,13 @@ def test_the_page_is_phone_friendly_strict_and_never_cached(world, base_time):
     assert '<meta name="viewport" content="width=device-width, initial-scale=1">' in page
     assert "<script" not in page.lower()
     assert " on" not in re.sub(r">[^<]*<", "><", page)  # no inline event handler attributes
-    # and its CSP allows nothing but its hashed stylesheet and images from the signed URLs' origin
+    # and its CSP allows nothing but its hashed stylesheet and images from the signed URLs' origins (S3's, and the
+    # thumbnail renderer's)
     policy = dict(part.strip().split(" ", 1) for part in header(response, "Content-Security-Policy").split(";"))
     assert policy["default-src"] == "'none'"
     origins = {f"{urlparse(u).scheme}://{urlparse(u).netloc}" for u in image_urls(page)}
-    assert policy["img-src"] == origins.pop()
-    assert not origins
+    assert len(origins) == 2
+    assert set(policy["img-src"].split()) == origins
     (style,) = re.findall(r"<style>(.*?)</style>", page, re.S)
     assert policy["style-src"] == f"'sha256-{base64.b64encode(hashlib.sha256(style.encode()).digest()).decode()}'"
     assert policy["frame-ancestors"] == "'none'"

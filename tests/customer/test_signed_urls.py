@@ -18,6 +18,7 @@ from tests.support import (
     body_of,
     sample_image,
 )
+from tests.support.thumbnails import fetch_thumbnail, is_render_link
 from tests.support.viewer import (
     get_frame,
     ingest_frame,
@@ -61,41 +62,43 @@ def test_signed_urls_follow_the_contracts_ttl_and_serve_the_stored_bytes(aws, wo
     single = body_of(get_frame(token, tenant.camera_id, frame["frame_id"]))
     after = utcnow()
 
-    # Then every URL is SigV4, lives exactly the contract's TTL, and answers inline with the stored type
+    # Then the image URL is SigV4, lives exactly the contract's TTL, and answers inline with the stored type; the
+    # thumbnail (none is stored) is the renderer's link to that same original, expiring with it
     extension = {"image/jpeg": "jpg", "image/png": "png"}[content_type]
     [image_key] = _object_keys(aws, f"frames/{tenant.contract_id}/{tenant.camera_id}/")
-    [thumb_key] = _object_keys(aws, f"thumbs/{tenant.contract_id}/{tenant.camera_id}/")
+    assert _object_keys(aws, f"thumbs/{tenant.contract_id}/{tenant.camera_id}/") == []
     assert image_key.endswith(f"/{frame['frame_id']}.{extension}")
     for view in (item, single):
         assert view["content_type"] == content_type
-        for url, key, media_type in (
-            (view["image_url"], image_key, content_type),
-            (view["thumbnail_url"], thumb_key, "image/jpeg"),
-        ):
-            params = query_of(url)
-            assert params["X-Amz-Algorithm"] == "AWS4-HMAC-SHA256"
-            assert params["X-Amz-Expires"] == "120"
-            assert params["X-Amz-Signature"]
-            assert "Signature" not in params  # not the legacy SigV2 form
-            assert "X-Amz-Credential" in params
-            assert _url_key(url, bucket) == key
-            assert params["response-content-type"] == media_type
-            assert params["response-content-disposition"].startswith("inline")
-            assert "attachment" not in params["response-content-disposition"]
+        assert is_render_link(view["thumbnail_url"])
+        link = query_of(view["thumbnail_url"])
+        assert (link["k"], link["t"]) == (image_key, content_type)
+        assert int(link["e"]) == int(parse_rfc3339(view["url_expires_at"], "url_expires_at").timestamp())
+        params = query_of(view["image_url"])
+        assert params["X-Amz-Algorithm"] == "AWS4-HMAC-SHA256"
+        assert params["X-Amz-Expires"] == "120"
+        assert params["X-Amz-Signature"]
+        assert "Signature" not in params  # not the legacy SigV2 form
+        assert "X-Amz-Credential" in params
+        assert _url_key(view["image_url"], bucket) == image_key
+        assert params["response-content-type"] == content_type
+        assert params["response-content-disposition"].startswith("inline")
+        assert "attachment" not in params["response-content-disposition"]
         expires = parse_rfc3339(view["url_expires_at"], "url_expires_at")
         assert before + timedelta(seconds=120) - timedelta(seconds=1) <= expires <= after + timedelta(seconds=121)
         assert view["url_expires_at"].endswith("Z")
 
-    # and fetching the URLs (as a browser would) returns exactly the stored objects
+    # and fetching the URLs (as a browser would) returns the stored original, and a JPEG thumbnail rendered from it
     s3 = boto3.client("s3", region_name="us-east-1")
     fetched = requests.get(single["image_url"], timeout=10)
     assert fetched.status_code == 200
     assert fetched.content == body
     assert fetched.headers["Content-Type"] == content_type
-    thumb = requests.get(single["thumbnail_url"], timeout=10)
-    assert thumb.status_code == 200
-    assert thumb.content == s3.get_object(Bucket=bucket, Key=thumb_key)["Body"].read()
-    assert thumb.content[:2] == b"\xff\xd8"
+    assert s3.get_object(Bucket=bucket, Key=image_key)["Body"].read() == body
+    thumb = fetch_thumbnail(single["thumbnail_url"])
+    assert thumb.status == 200
+    assert thumb.headers["Content-Type"] == "image/jpeg"
+    assert thumb.body[:2] == b"\xff\xd8"
 
 
 def test_default_ttl_is_300_seconds(world):
@@ -106,6 +109,7 @@ def test_default_ttl_is_300_seconds(world):
     # When the customer opens the frame
     single = body_of(get_frame(token, world.camera_id, frame["frame_id"]))
 
-    # Then its URLs live 300 s
+    # Then its URLs live 300 s: the image's, and the thumbnail link's, which expires with it
     assert query_of(single["image_url"])["X-Amz-Expires"] == "300"
-    assert query_of(single["thumbnail_url"])["X-Amz-Expires"] == "300"
+    expires = int(parse_rfc3339(single["url_expires_at"], "url_expires_at").timestamp())
+    assert int(query_of(single["thumbnail_url"])["e"]) == expires

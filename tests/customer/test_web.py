@@ -55,8 +55,9 @@ def _policy(response: dict[str, Any]) -> dict[str, list[str]]:
     return {d[0]: d[1:] for d in directives}
 
 
-def _signed_image_origin(world) -> str:
-    """The origin of an image URL the customer API hands out, for a frame of the world's camera."""
+def _signed_image_origin(world) -> tuple[str, str]:
+    """The origins of an image URL and of a thumbnail link the customer API hands out, for a still of the world's
+    camera."""
     stored = ingest.lambda_handler(frame_event(world, sample_image()), LambdaContext())
     assert stored["statusCode"] == 201, stored["body"]
     login = api_event(
@@ -71,16 +72,16 @@ def _signed_image_origin(world) -> str:
         path_parameters={"camera_id": world.camera_id},
     )
     item = body_of(viewer.lambda_handler(listing, LambdaContext()))["items"][0]
-    url = urlsplit(item["image_url"])
-    return f"{url.scheme}://{url.netloc}"
+    return _origin(item["image_url"]), _origin(item["thumbnail_url"])
 
 
 # serving
 
 
 def test_given_no_session_when_the_page_is_requested_then_it_is_html_under_a_strict_policy(world):
-    # Given the origin that signed image URLs point at
-    image_origin = _signed_image_origin(world)
+    # Given the origins that signed image URLs and (for stills) thumbnail renderer links point at
+    image_origin, thumbnails_origin = _signed_image_origin(world)
+    assert thumbnails_origin != image_origin
 
     # When a browser without a session asks for the page
     response = _get("/", "/")
@@ -95,9 +96,9 @@ def test_given_no_session_when_the_page_is_requested_then_it_is_html_under_a_str
     assert headers["referrer-policy"] == "no-referrer"
     assert headers["cache-control"] == "no-cache"
     policy = _policy(response)
-    # And images may come from this origin and the signed URLs' origin only, clips from the latter only; nothing else
-    # loosens the policy
-    assert policy.pop("img-src") == ["'self'", image_origin]
+    # And images may come from this origin, the signed URLs' origin and the thumbnail renderer's only, clips from the
+    # signed URLs' only; nothing else loosens the policy
+    assert policy.pop("img-src") == ["'self'", image_origin, thumbnails_origin]
     assert policy.pop("media-src") == [image_origin]
     assert policy == EXPECTED_DIRECTIVES
 

@@ -8,8 +8,6 @@ from datetime import timedelta
 from typing import Any
 
 import boto3
-import cv2
-import numpy as np
 import pytest
 
 from doti.auth.device import signed_headers
@@ -31,7 +29,7 @@ from tests.support.images import (
     png,
     with_jpeg_dimensions,
 )
-from tests.support.ingest import customer_frame_ids, is_original, is_table, is_thumbnail, now, object_tags, post, stored
+from tests.support.ingest import customer_frame_ids, is_original, is_table, now, object_tags, post, stored
 
 # Isolated (moto emptied before each test): its checks read every stored frame object and index item.
 pytestmark = pytest.mark.isolated
@@ -131,19 +129,13 @@ def test_jpeg_frame_is_stored_with_thumbnail_tags_and_index_item(aws, world):
     assert parse_rfc3339(frame["captured_at"], "t") == captured_at
     assert parse_rfc3339(frame["expires_at"], "t") == captured_at + timedelta(days=DEFAULT_RETENTION_DAYS)
 
-    # And the original and a 320-px JPEG thumbnail are stored, both tagged with the retention class
+    # And only the original is stored, tagged with the retention class: its 320-px thumbnail is rendered when viewed
     state = stored(aws)
-    original = next(key for key in state.keys if key.startswith("frames/"))
-    thumb = next(key for key in state.keys if key.startswith("thumbs/"))
-    assert len(state.keys) == 2
+    [original] = state.keys
     assert original.startswith(f"frames/{world.contract_id}/{world.camera_id}/")
     assert original.endswith(f"{frame['frame_id']}.jpg")
     assert state.objects[original] == image
-    for key in (original, thumb):
-        assert object_tags(aws, key) == {"doti-retention": f"d{DEFAULT_RETENTION_DAYS}"}
-    assert state.objects[thumb].startswith(b"\xff\xd8\xff")
-    decoded = cv2.imdecode(np.frombuffer(state.objects[thumb], dtype=np.uint8), cv2.IMREAD_COLOR)
-    assert decoded.shape[:2] == (180, 320)
+    assert object_tags(aws, original) == {"doti-retention": f"d{DEFAULT_RETENTION_DAYS}"}
 
     # And one index item carries the TTL attribute
     assert len(state.items) == 1
@@ -151,6 +143,9 @@ def test_jpeg_frame_is_stored_with_thumbnail_tags_and_index_item(aws, world):
     assert item["frame_id"]["S"] == frame["frame_id"]
     assert int(item["expires_at"]["N"]) == int((captured_at + timedelta(days=DEFAULT_RETENTION_DAYS)).timestamp())
     assert item["sha256"]["S"] == frame["sha256"]
+    # naming no stored thumbnail, only the size the rendered one has
+    assert "thumb_key" not in item
+    assert (item["thumb_size"]["N"], item["thumb_width"]["N"], item["thumb_height"]["N"]) == ("0", "320", "180")
 
 
 def test_expiry_is_rounded_up_to_the_whole_second_the_index_keeps(aws, world):
@@ -173,18 +168,16 @@ def test_png_frame_is_accepted_and_stored_as_png(aws, world):
     # When the device posts it as image/png
     response = post(frame_event(world, image, content_type="image/png"))
 
-    # Then it is stored as a PNG with a JPEG thumbnail of long edge 320
+    # Then it is stored as a PNG, alone, with the size of its JPEG thumbnail of long edge 320 (rendered when viewed)
     assert response["statusCode"] == 201, response["body"]
     frame = body_of(response)
     assert (frame["content_type"], frame["width"], frame["height"]) == ("image/png", 640, 360)
     state = stored(aws)
-    original = next(key for key in state.keys if key.startswith("frames/"))
-    thumb = next(key for key in state.keys if key.startswith("thumbs/"))
+    [original] = state.keys
     assert original.endswith(".png")
     assert state.objects[original] == image
-    decoded = cv2.imdecode(np.frombuffer(state.objects[thumb], dtype=np.uint8), cv2.IMREAD_COLOR)
-    assert max(decoded.shape[:2]) == 320
     assert len(state.items) == 1
+    assert (state.items[0]["thumb_width"]["N"], state.items[0]["thumb_height"]["N"]) == ("320", "180")
 
 
 def test_frame_ids_sort_by_capture_time(aws, world):
@@ -250,7 +243,7 @@ def test_same_frame_id_with_another_body_is_a_conflict(aws, world):
     error = assert_error(response, 409, "conflict")
     assert error["details"]["frame_id"] == body_of(first)["frame_id"]
     state = stored(aws)
-    assert len(state.keys) == 2
+    assert len(state.keys) == 1
     assert len(state.items) == 1
     assert jpeg(640, 480) in state.objects.values()
 
@@ -258,8 +251,9 @@ def test_same_frame_id_with_another_body_is_a_conflict(aws, world):
 @pytest.mark.parametrize(
     "window",
     [
-        pytest.param(is_original, id="claimed-but-no-objects-yet"),
-        pytest.param(is_thumbnail, id="original-stored-but-unindexed"),
+        # before the original's PutObject; before the index transaction, the original stored (no thumbnail is)
+        pytest.param(("s3", "PutObject", is_original), id="claimed-but-no-objects-yet"),
+        pytest.param(("dynamodb", "TransactWriteItems", lambda _: True), id="original-stored-but-unindexed"),
     ],
 )
 def test_duplicate_with_another_body_while_the_first_is_in_flight_is_in_progress_and_never_mixes_them(
@@ -273,7 +267,8 @@ def test_duplicate_with_another_body_while_the_first_is_in_flight_is_in_progress
     def second_request() -> None:
         answers.append(post(frame_event(world, second_image, captured_at=captured_at, frame_id="panel-race")))
 
-    aws_faults.before("s3", "PutObject", second_request, window)
+    service, operation, matches = window
+    aws_faults.before(service, operation, second_request, matches)
 
     # When a second request with the same frame id and another image arrives in that window
     first = post(frame_event(world, first_image, captured_at=captured_at, frame_id="panel-race"))
@@ -283,7 +278,7 @@ def test_duplicate_with_another_body_while_the_first_is_in_flight_is_in_progress
     assert error["details"]["in_progress"] is True
     assert first["statusCode"] == 201, first["body"]
     state = stored(aws)
-    assert len(state.keys) == 2
+    assert len(state.keys) == 1
     assert len(state.items) == 1
     item = state.items[0]
     assert state.objects[item["object_key"]["S"]] == first_image
@@ -313,7 +308,7 @@ def test_duplicate_with_the_same_body_during_the_first_store_is_in_progress_then
     assert later["statusCode"] == 200, later["body"]
     assert body_of(later) == body_of(first)
     state = stored(aws)
-    assert len(state.keys) == 2
+    assert len(state.keys) == 1
     assert len(state.items) == 1
 
 
@@ -666,18 +661,18 @@ def test_index_failure_after_the_objects_is_retryable_and_leaves_nothing_visible
     # When the device retries after the index recovers
     retried = post(frame_event(world, image, captured_at=captured_at, frame_id="panel-retry-1"))
 
-    # Then the frame is complete, reusing the same keys: one object pair, one item
+    # Then the frame is complete, reusing the same key: one object (no thumbnail is stored), one item
     assert retried["statusCode"] == 201, retried["body"]
     state = stored(aws)
     assert state.keys == orphans.keys
-    assert len(state.keys) == 2
+    assert len(state.keys) == 1
     assert len(state.items) == 1
     assert customer_frame_ids(world) == [body_of(retried)["frame_id"]]
 
 
 def test_object_store_failure_is_retryable_and_leaves_nothing_visible(aws, world, aws_faults):
-    # Given S3 failing on the thumbnail write (the original already written)
-    aws_faults.fail("s3", "PutObject", lambda params: params["Key"].startswith("thumbs/"))
+    # Given S3 failing on the original's write
+    aws_faults.fail("s3", "PutObject", is_original)
     image, captured_at = jpeg(640, 480), now() - timedelta(seconds=3)
 
     # When the device posts a frame
@@ -691,10 +686,10 @@ def test_object_store_failure_is_retryable_and_leaves_nothing_visible(aws, world
     # When it retries
     retried = post(frame_event(world, image, captured_at=captured_at, frame_id="panel-retry-2"))
 
-    # Then the frame is complete with one object pair
+    # Then the frame is complete with its one object
     assert retried["statusCode"] == 201, retried["body"]
     state = stored(aws)
-    assert len(state.keys) == 2
+    assert len(state.keys) == 1
     assert len(state.items) == 1
 
 

@@ -23,7 +23,6 @@ from tests.support.ingest import (
     customer_frame_ids,
     is_original,
     is_table,
-    is_thumbnail,
     now,
     object_tags,
     post,
@@ -54,14 +53,14 @@ def claim_item(aws: Provisioned, world: World, device_frame_id: str) -> dict[str
 
 
 def assert_one_frame(aws: Provisioned, world: World, image: bytes, frame: dict[str, Any]) -> None:
-    """One object pair, one index item, one charge: the frame's original and thumbnail bytes."""
+    """One object (a still stores no thumbnail), one index item, one charge: the original's bytes."""
     state = stored(aws)
-    assert len(state.keys) == 2
+    assert len(state.keys) == 1
     assert len(state.items) == 1
     assert state.items[0]["frame_id"]["S"] == frame["frame_id"]
     assert state.objects[state.items[0]["object_key"]["S"]] == image
-    thumb_size = int(state.items[0]["thumb_size"]["N"])
-    assert charged(aws) == (len(image) + thumb_size, 1)
+    assert state.items[0]["thumb_size"]["N"] == "0"
+    assert charged(aws) == (len(image), 1)
     assert customer_frame_ids(world) == [frame["frame_id"]]
 
 
@@ -179,9 +178,9 @@ def test_same_frame_id_from_another_device_is_another_frame(aws, world):
 
 # crash safety: a failure at each step, then a retry
 
+# A still has no thumbnail step: its thumbnail is rendered when viewed (doti.viewing.renders).
 STEPS = {
     "original": ("s3", "PutObject", is_original),
-    "thumbnail": ("s3", "PutObject", is_thumbnail),
     # one transaction: the index item, the usage charge and the claim's completion, all or nothing
     "index-charge-completion": ("dynamodb", "TransactWriteItems", lambda _: True),
 }
@@ -205,7 +204,7 @@ def test_failure_at_each_step_shows_nothing_and_a_retry_completes_the_first_fram
     # When it retries at once, even stamping another capture time
     retried = post(frame_event(world, image, captured_at=now() - timedelta(seconds=1), frame_id="panel-fail"))
 
-    # Then the frame is complete with the first capture time, over the first attempt's keys: one pair, one charge
+    # Then the frame is complete with the first capture time, over the first attempt's key: one object, one charge
     assert retried["statusCode"] == 201, retried["body"]
     frame = body_of(retried)
     assert frame["captured_at"] == frame_event(world, image, captured_at=first_capture)["headers"]["X-Doti-Captured-At"]
@@ -234,7 +233,7 @@ def test_crash_at_each_step_is_in_progress_until_stale_then_a_retry_completes(aw
     age_claim(aws, world, "panel-crash", timedelta(minutes=3))
     retried = post(frame_event(world, image, captured_at=captured_at, frame_id="panel-crash"))
 
-    # Then the retry takes the claim over and completes the frame: one pair, one item, one charge
+    # Then the retry takes the claim over and completes the frame: one object, one item, one charge
     assert retried["statusCode"] == 201, retried["body"]
     assert_one_frame(aws, world, image, body_of(retried))
 
@@ -255,7 +254,7 @@ def test_claim_younger_than_the_stale_limit_is_not_taken_over(aws, world, aws_fa
 
 def test_stale_claim_is_not_taken_over_by_another_body(aws, world, aws_faults):
     # Given a crashed request's stale claim
-    aws_faults.fail("s3", "PutObject", is_thumbnail)
+    aws_faults.fail("s3", "PutObject", is_original)
     aws_faults.fail("dynamodb", "UpdateItem", is_table(aws, "IdempotencyTable"))
     post(frame_event(world, jpeg(640, 480), frame_id="panel-stale"))
     age_claim(aws, world, "panel-stale", timedelta(minutes=3))

@@ -1,5 +1,6 @@
 """Monthly byte quota of the plan (Art. 7-⑩, SPEC §4): checked before anything is stored, charged once per stored
-frame (original + thumbnail) in the UTC month it was received, through the ingest handler."""
+frame (original + any stored thumbnail: a clip's poster; a still has none) in the UTC month it was received, through
+the ingest handler."""
 
 from __future__ import annotations
 
@@ -27,7 +28,7 @@ def usage_of(aws: Provisioned, world: World, period: str | None = None) -> dict[
 
 
 def stored_bytes(aws: Provisioned) -> int:
-    """Original + thumbnail bytes of every indexed frame."""
+    """Original + stored thumbnail bytes of every indexed frame."""
     return sum(int(item["size"]["N"]) + int(item["thumb_size"]["N"]) for item in stored(aws).items)
 
 
@@ -36,14 +37,14 @@ def next_month_start() -> str:
 
 
 @pytest.mark.isolated  # reads every stored frame object and index item
-def test_a_stored_frame_is_charged_its_original_and_thumbnail_in_the_utc_month(aws, world):
+def test_a_stored_still_is_charged_its_original_in_the_utc_month(aws, world):
     # When a frame is stored
     response = post(frame_event(world, jpeg(640, 480)))
     assert response["statusCode"] == 201, response["body"]
 
-    # Then the contract's counter for this UTC month holds its original and thumbnail bytes, one object
-    item = stored(aws).items[0]
-    assert usage_of(aws, world) == {"bytes": len(jpeg(640, 480)) + int(item["thumb_size"]["N"]), "objects": 1}
+    # Then the contract's counter for this UTC month holds its original's bytes (no thumbnail is stored), one object
+    assert stored(aws).items[0]["thumb_size"]["N"] == "0"
+    assert usage_of(aws, world) == {"bytes": len(jpeg(640, 480)), "objects": 1}
 
 
 @pytest.mark.isolated  # reads every stored frame object and index item
@@ -187,7 +188,7 @@ def test_two_frames_racing_for_the_last_room_store_and_charge_only_one(aws, smal
     assert assert_error(first, 429, "quota_exceeded")["details"]["resets_at"] == next_month_start()
     state = stored(aws)
     assert len(state.items) == 1
-    assert sorted(state.keys) == sorted([state.items[0]["object_key"]["S"], state.items[0]["thumb_key"]["S"]])
+    assert state.keys == [state.items[0]["object_key"]["S"]]  # a still stores no thumbnail
     assert usage_of(aws, small_world) == {"bytes": stored_bytes(aws), "objects": 1}
     assert stored_bytes(aws) <= QUOTA
 

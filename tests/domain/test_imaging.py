@@ -18,7 +18,14 @@ import numpy as np
 import pytest
 
 from doti.errors import CorruptImage, PayloadTooLarge, UnsupportedMediaType, ValidationError
-from doti.ingest.imaging import ImageLimits, ProcessedImage, process_image, read_dimensions, sniff_content_type
+from doti.ingest.imaging import (
+    ImageLimits,
+    ProcessedImage,
+    process_image,
+    read_dimensions,
+    render_thumbnail,
+    sniff_content_type,
+)
 from infra.drawing import draw_frame, encode_jpeg, encode_png
 from tests.support.images import (
     jpeg_marker_offset,
@@ -58,8 +65,15 @@ def with_png_ihdr(data: bytes, width: int, height: int) -> bytes:
     return bytes(patched)
 
 
+def rendered_thumbnail(result: ProcessedImage) -> bytes:
+    """A still's thumbnail: none is made at ingest; the renderer makes it from the stored original and its index
+    item's size (doti.viewing.renders)."""
+    assert result.thumbnail is None
+    return render_thumbnail(result.original, result.content_type, result.width, result.height)
+
+
 def decode_thumbnail(result: ProcessedImage) -> np.ndarray:
-    thumb = cv2.imdecode(np.frombuffer(result.thumbnail, dtype=np.uint8), cv2.IMREAD_COLOR)
+    thumb = cv2.imdecode(np.frombuffer(rendered_thumbnail(result), dtype=np.uint8), cv2.IMREAD_COLOR)
     assert thumb is not None
     return thumb
 
@@ -96,11 +110,12 @@ def test_jpeg_is_processed_into_metadata_and_thumbnail(width: int, height: int, 
     # When it is processed
     result = process_image(data, "image/jpeg", LIMITS)
 
-    # Then the metadata describes the original and the thumbnail is a JPEG with the long edge at 320 at most
+    # Then the metadata describes the original and its thumbnail, rendered when viewed, is a JPEG with the long edge at
+    # 320 at most, of the size the index item keeps
     assert (result.content_type, result.width, result.height) == ("image/jpeg", width, height)
     assert result.size == len(data)
     assert result.sha256 == hashlib.sha256(data).hexdigest()
-    assert sniff_content_type(result.thumbnail) == "image/jpeg"
+    assert sniff_content_type(rendered_thumbnail(result)) == "image/jpeg"
     assert (result.thumb_width, result.thumb_height) == (thumb_w, thumb_h)
     assert decode_thumbnail(result).shape == (thumb_h, thumb_w, 3)
 
@@ -113,11 +128,11 @@ def test_png_is_processed_into_metadata_and_thumbnail(width: int, height: int, t
     # When it is processed
     result = process_image(data, "image/png", LIMITS)
 
-    # Then the metadata describes the original and the thumbnail is a JPEG
+    # Then the metadata describes the original and its thumbnail, rendered when viewed, is a JPEG of the size kept
     assert (result.content_type, result.width, result.height) == ("image/png", width, height)
     assert result.size == len(data)
     assert result.sha256 == hashlib.sha256(data).hexdigest()
-    assert sniff_content_type(result.thumbnail) == "image/jpeg"
+    assert sniff_content_type(rendered_thumbnail(result)) == "image/jpeg"
     assert (result.thumb_width, result.thumb_height) == (thumb_w, thumb_h)
     assert decode_thumbnail(result).shape == (thumb_h, thumb_w, 3)
 

@@ -216,6 +216,9 @@ class Stack:
     def _forget_cached_values(self) -> None:
         for provider in DEFAULT_PROVIDERS.values():
             provider.clear_cache()
+        # the thumbnail links' key of the day (one KMS GenerateMac per process and day), held by the storage
+        runtime.render_links.cache_clear()
+        runtime.storage.cache_clear()
         metrics.clear_metrics()
 
     # invocations

@@ -183,6 +183,8 @@ def frame_orphans(contract_id: str, seen: Observation) -> None:
     indexed: set[str] = set()
     for item in items:
         for key in (item.object_key, item.thumb_key):
+            if key is None:  # a still's thumbnail is rendered when viewed: no object to point at
+                continue
             indexed.add(key)
             if key not in stored:
                 seen.problem(NO_ORPHAN, f"index item {item.frame_id} points at {key}, which is gone")

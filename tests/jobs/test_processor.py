@@ -24,8 +24,9 @@ from doti import runtime
 from doti.clock import utcnow
 from doti.contracts import registry, terms
 from doti.errors import Conflict
-from doti.ingest import uploads, video
+from doti.ingest import uploads, usage, video
 from doti.oversight import audit
+from doti.store.models import UsageModel
 from functions.processor import app as processor
 from infra.gateway import LocalFunction
 from infra.queues import Delivery, QueuePump, QueueSource, queue_sources, sqs_event
@@ -74,14 +75,16 @@ def test_an_uploaded_still_becomes_a_frame_and_leaves_incoming(aws, world):
 
     # Then no message fails (S3's s3:TestEvent in the queue is ignored too)
     assert response == {"batchItemFailures": []}
-    # And the customer sees one frame, stored from exactly the uploaded bytes, with a thumbnail
+    # And the customer sees one frame, stored from exactly the uploaded bytes, alone: a still's thumbnail is rendered
+    # when viewed, never stored
     (frame_id,) = customer_frame_ids(world)
     state = stored(aws)
-    original = next(k for k in state.keys if k.startswith("frames/"))
+    [original] = state.keys
     assert original.endswith(f"{frame_id}.jpg")
     assert hashlib.sha256(state.objects[original]).hexdigest() == hashlib.sha256(image).hexdigest()
-    assert any(k.startswith("thumbs/") for k in state.keys)
     (item,) = frame_items(aws)
+    assert "thumb_key" not in item
+    assert (item["thumb_width"]["N"], item["thumb_height"]["N"]) == ("320", "180")
     assert item["device_frame_id"]["S"] == "still-0001"
     assert item["sha256"]["S"] == hashlib.sha256(image).hexdigest()
     # And the upload is gone from incoming/
@@ -262,9 +265,10 @@ def larger_than_the_plan_since_the_grant(aws, mine: World, theirs: World) -> tup
 def over_the_monthly_quota(aws, mine: World, theirs: World) -> tuple[str, str]:
     image = jpeg(640, 360)
     key = upload(aws, mine, image, "image/jpeg", frame_id=FRAME_ID)
-    # the still fits the plan's object size, but not with its thumbnail in what is left of the month
+    # the still fits the plan's object size, but not in what is left of the month (a byte of it already used)
     plan = {"max_object_bytes": len(image), "monthly_byte_quota": len(image)}
     terms.update_plan(mine.contract_id, plan, actor=STAFF, now=utcnow())
+    UsageModel(mine.contract_id, usage.period_of(utcnow()), bytes_stored=1, objects_stored=0).save()
     return key, "quota_exceeded"
 
 

@@ -30,6 +30,7 @@ from functions.viewer import app as viewer
 from infra.provision import Provisioned
 from tests.support import LambdaContext, World, api_event, body_of, frame_event
 from tests.support.images import jpeg
+from tests.support.thumbnails import give_stored_thumbnail
 
 pytestmark = (
     pytest.mark.isolated
@@ -132,7 +133,9 @@ def populated(aws: Provisioned, world: World, index: int, now: datetime) -> Tena
     tenant.frames = [ingested(w, now - timedelta(seconds=s), f"{index}-{s}") for s in (10, 120, 180)]
     health_items = [i for i in scan("ScheduleTable", aws) if i["kind"]["S"] == "camera_health"]
     assert [i["ref"]["S"] for i in health_items if i["contract_id"]["S"] == w.contract_id] == [w.camera_id]
-    # a second version of one original, and a deleted thumbnail (a delete marker over its version)
+    # a second version of one original, and a deleted thumbnail (a delete marker over its version) of a frame stored
+    # with one (before thumbnails were rendered when viewed)
+    give_stored_thumbnail(w.camera_id, tenant.frames[0]["frame_id"])
     first = registry_store_frame(w.camera_id, tenant.frames[0]["frame_id"])
     s3().put_object(Bucket=bucket, Key=first[0], Body=jpeg(320, 180, label=f"{index}-again"))
     s3().delete_object(Bucket=bucket, Key=first[1])

@@ -58,7 +58,9 @@ def test_frame_goes_from_device_to_phone_with_exact_bytes(staff):
     assert original.status_code == 200
     assert original.content == image
     assert original.headers["Content-Type"] == "image/jpeg"
+    # the thumbnail is rendered when viewed, by ThumbnailFunction behind its local Function URL
     thumb = requests.get(items[0]["thumbnail_url"], timeout=30)
+    assert (thumb.status_code, thumb.headers["Content-Type"]) == (200, "image/jpeg")
     decoded = cv2.imdecode(np.frombuffer(thumb.content, np.uint8), cv2.IMREAD_COLOR)
     assert max(decoded.shape[:2]) == 320
 
@@ -160,7 +162,7 @@ def test_unknown_route_answers_like_api_gateway(local_stack):
 
 def test_demo_contract_is_seeded_and_the_simulated_camera_sends_frames(local_stack):
     # Given the stack's state file, as `make run` writes it
-    expected = {"api_url", "aws_endpoint", "staff_api_key", "contract_id", "site_id", "camera_id"}
+    expected = {"api_url", "thumbnails_url", "aws_endpoint", "staff_api_key", "contract_id", "site_id", "camera_id"}
     verify_audit = {"audit_table", "contracts_table", "audit_anchor_bucket"}  # what infra.verify_audit --local reads
     assert expected | {"device_id", "device_secret", "login_id", "password"} | verify_audit == set(local_stack)
 
@@ -178,6 +180,13 @@ def test_demo_contract_is_seeded_and_the_simulated_camera_sends_frames(local_sta
     image = requests.get(items[0]["image_url"], timeout=30)
     assert image.status_code == 200
     assert hashlib.sha256(image.content).hexdigest() == items[0]["sha256"]
+    # and their thumbnails, from the local renderer the state file names
+    assert items[0]["thumbnail_url"].startswith(local_stack["thumbnails_url"] + "?")
+    thumbnail = requests.get(items[0]["thumbnail_url"], timeout=30)
+    assert (thumbnail.status_code, thumbnail.headers["Content-Type"]) == (200, "image/jpeg")
+    # a link tampered with is refused as the deployed renderer refuses it
+    refused = requests.get(items[0]["thumbnail_url"].replace("&s=", "&s=x"), timeout=30)
+    assert (refused.status_code, refused.json()["error"]["code"]) == (403, "forbidden")
 
 
 def test_openapi_documents_are_served(local_stack, staff):

@@ -5,17 +5,18 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 from typing import Any
-from urllib.parse import parse_qs, urlparse
+from urllib.parse import parse_qs, unquote, urlparse
 
 import pytest
 
 from doti.auth.staff import authenticate_staff
-from doti.clock import format_rfc3339, utcnow
+from doti.clock import format_rfc3339, parse_rfc3339, utcnow
 from doti.oversight import audit
 from doti.store.models import ContractModel
 from functions.ingest import app as ingest
 from tests.support import LambdaContext, World, admin_call, assert_error, body_of, frame_event
 from tests.support.images import jpeg
+from tests.support.thumbnails import render
 
 
 @pytest.fixture
@@ -77,11 +78,17 @@ def test_staff_get_the_windows_frames_with_urls_that_expire_with_the_contracts_t
     assert body["ticket"] == "MNT-2041"
     assert body["url_ttl_seconds"] == 120
     for item in body["items"]:
-        for url in (item["image_url"], item["thumbnail_url"]):
-            query = url_query(url)
-            assert query["X-Amz-Algorithm"] == "AWS4-HMAC-SHA256"
-            assert query["X-Amz-Expires"] == "120"
+        query = url_query(item["image_url"])
+        assert query["X-Amz-Algorithm"] == "AWS4-HMAC-SHA256"
+        assert query["X-Amz-Expires"] == "120"
         assert f"/frames/{world.contract_id}/{world.camera_id}/" in urlparse(item["image_url"]).path
+        # the thumbnail is the renderer's link to the same original, expiring with the image's URL
+        link = url_query(item["thumbnail_url"])
+        expires = parse_rfc3339(item["url_expires_at"], "url_expires_at")
+        assert link["k"].startswith(f"frames/{world.contract_id}/{world.camera_id}/")
+        assert unquote(urlparse(item["image_url"]).path).endswith("/" + link["k"])
+        assert int(link["e"]) == int(expires.timestamp())
+        assert render(item["thumbnail_url"]).status == 200
     assert response["multiValueHeaders"]["Cache-Control"] == ["no-store"]
 
 

@@ -22,7 +22,7 @@ from tests.support import (
 from tests.support.images import jpeg  # noqa: F401 - re-exported: tests/device/test_claim_faults.py imports it from here
 from tests.support.viewer import listed_ids, owner_token
 
-QUOTA = 40_000  # a small world's monthly quota: room for one 320x240 frame with its thumbnail, not for two
+QUOTA = 20_000  # a small world's monthly quota: room for one 320x240 frame (a still stores no thumbnail), not two
 
 
 def post(event: dict[str, Any]) -> dict[str, Any]:
@@ -152,10 +152,6 @@ def aws_faults(monkeypatch: pytest.MonkeyPatch) -> AwsFaults:
 
 def is_original(params: dict[str, Any]) -> bool:
     return params["Key"].startswith("frames/")
-
-
-def is_thumbnail(params: dict[str, Any]) -> bool:
-    return params["Key"].startswith("thumbs/")
 
 
 def is_table(aws: Provisioned, table: str) -> Callable[[dict[str, Any]], bool]:

@@ -52,6 +52,15 @@ def image_origin() -> str:
     return f"{parts.scheme}://{parts.netloc}"
 
 
+def thumbnails_origin() -> str:
+    """The origin of the thumbnail renderer's links (stills' thumbnails are rendered when viewed), if configured."""
+    url = runtime.init().thumbnails_url
+    if not url:
+        return ""
+    parts = urlsplit(url)
+    return f" {parts.scheme}://{parts.netloc}"
+
+
 def security_headers() -> dict[str, str]:
     storage_origin = image_origin()
     policy = "; ".join(
@@ -59,7 +68,8 @@ def security_headers() -> dict[str, str]:
             "default-src 'none'",
             "script-src 'self'",
             "style-src 'self'",
-            f"img-src 'self' {storage_origin}",  # 'self' for the icon; signed URLs for thumbnails, stills, posters
+            # 'self' for the icon; signed URLs for stills, posters and stored thumbnails; the renderer's links
+            f"img-src 'self' {storage_origin}{thumbnails_origin()}",
             f"media-src {storage_origin}",  # clips (video/mp4) play from their signed URLs, and from nowhere else
             "connect-src 'self'",
             "base-uri 'none'",

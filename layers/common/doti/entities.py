@@ -142,8 +142,8 @@ class Frame:
     height: int
     sha256: str
     object_key: str
-    thumb_key: str
-    thumb_size: int
+    thumb_key: str | None  # a stored thumbnail (clips; stills stored before thumbnails were rendered when viewed)
+    thumb_size: int  # its bytes; 0 without one
     thumb_width: int
     thumb_height: int
     retention_class: str

@@ -31,6 +31,7 @@ from doti.store.objects import Storage
 from doti.store.personal_data import PersonalDataBox
 from doti.store.remask import SqsJobQueue
 from doti.store.secrets import SecretBox
+from doti.store.signing import RenderLinks
 from doti.store.webhooks import SqsDeliveries, WebhookSecretBox
 
 if TYPE_CHECKING:
@@ -59,7 +60,17 @@ def init() -> Settings:
 @cache
 def storage() -> Storage:
     settings = get_settings()
-    return Storage(s3=s3_client(settings.region), bucket=settings.frames_bucket)
+    links = render_links() if settings.thumbnails_url else None
+    return Storage(s3=s3_client(settings.region), bucket=settings.frames_bucket, render_links=links)
+
+
+@cache
+def render_links() -> RenderLinks:
+    """The thumbnail links' signer and verifier (the renderer verifies only: it has no THUMBNAILS_URL of its own)."""
+    settings = get_settings()
+    if not settings.thumbnail_links_key_id:
+        raise SettingsError("missing environment variables: THUMBNAIL_LINKS_KEY_ID")
+    return RenderLinks(kms_client(settings.region), settings.thumbnail_links_key_id, settings.thumbnails_url)
 
 
 @cache
@@ -169,6 +180,7 @@ def reset() -> None:
     get_settings.cache_clear()
     _bound.clear()
     storage.cache_clear()
+    render_links.cache_clear()
     secret_box.cache_clear()
     personal_data_box.cache_clear()
     mailer.cache_clear()

@@ -73,6 +73,11 @@ class Settings:
     # The clip function that encodes masked clips (doti.ingest.clips): set on the processor and remask functions only.
     # Unset, runtime.clip_encoder encodes in this process (tests, the local stack), if one was registered.
     clip_function_name: str = ""
+    # Thumbnails rendered when viewed (doti.viewing.renders): the renderer's base URL (its Lambda Function URL), set on
+    # the functions that hand out thumbnail links only (the renderer's own would be a circular reference), and the
+    # KMS HMAC key the links' daily keys derive from (doti.store.signing.RenderLinks), set on every function.
+    thumbnails_url: str = ""
+    thumbnail_links_key_id: str = ""
 
     @property
     def allows_loopback_webhooks(self) -> bool:

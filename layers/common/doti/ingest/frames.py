@@ -410,7 +410,7 @@ def _mask_version(camera: Camera) -> str | None:
 
 
 def _charged(image: ProcessedImage) -> int:
-    return image.size + len(image.thumbnail)
+    return image.size + len(image.thumbnail or b"")
 
 
 def _activity_scores(prepared: list[PreparedFrame]) -> list[float | None]:
@@ -437,7 +437,9 @@ def _store_objects(
     activity_score: float | None,
     mask_version: str | None,
 ) -> Frame:
-    """Write the original and the thumbnail at the claim's keys; returns the index item to write with them.
+    """Write the original, and a clip's poster thumbnail, at the claim's keys; returns the index item to write with
+    them. A still has no stored thumbnail (thumb_key None): it is rendered when viewed (doti.viewing.renders), which
+    saves a PutObject per frame that most frames never repay.
 
     Plain puts: only the claim's holder writes these keys, and a holder that took a claim over writes the same
     bytes (same body digest) over what the stopped request may have left.
@@ -446,20 +448,22 @@ def _store_objects(
     object_key = keys.frame_key(
         contract.contract_id, claim.camera_id, claim.captured_at, claim.frame_id, image.content_type
     )
-    thumb_key = keys.thumb_key(contract.contract_id, claim.camera_id, claim.captured_at, claim.frame_id)
     store.put_object(
         storage.s3,
         storage.bucket,
         store.StoredObject(object_key, image.original, image.content_type, image.sha256, mask_version),
         tagging,
     )
-    thumb_sha = _sha256_hex(image.thumbnail)
-    store.put_object(
-        storage.s3,
-        storage.bucket,
-        store.StoredObject(thumb_key, image.thumbnail, "image/jpeg", thumb_sha, mask_version),
-        tagging,
-    )
+    thumb_key = None
+    if image.thumbnail is not None:
+        thumb_key = keys.thumb_key(contract.contract_id, claim.camera_id, claim.captured_at, claim.frame_id)
+        thumb_sha = _sha256_hex(image.thumbnail)
+        store.put_object(
+            storage.s3,
+            storage.bucket,
+            store.StoredObject(thumb_key, image.thumbnail, "image/jpeg", thumb_sha, mask_version),
+            tagging,
+        )
     return Frame(
         camera_id=claim.camera_id,
         frame_id=claim.frame_id,
@@ -476,7 +480,7 @@ def _store_objects(
         sha256=image.sha256,
         object_key=object_key,
         thumb_key=thumb_key,
-        thumb_size=len(image.thumbnail),
+        thumb_size=len(image.thumbnail or b""),
         thumb_width=image.thumb_width,
         thumb_height=image.thumb_height,
         retention_class=retention_policy.contract_class(contract),

@@ -23,8 +23,10 @@ class ProcessedImage:
     height: int
     size: int  # bytes of the original
     sha256: str  # hex digest of the original bytes
-    thumbnail: bytes  # JPEG, long edge doti.ingest.imaging.THUMB_LONG_EDGE, never upscaled
-    thumb_width: int
+    # JPEG, long edge doti.ingest.imaging.THUMB_LONG_EDGE, never upscaled: a clip's poster only. A still's is None:
+    # it is rendered from the original when viewed (doti.viewing.renders), since most frames are never viewed.
+    thumbnail: bytes | None
+    thumb_width: int  # the thumbnail's size, stored or rendered
     thumb_height: int
     original: bytes  # what is stored as the original: the bytes received (re-encoded only under a privacy mask)
     signature: bytes  # imaging.SIGNATURE_SIZE grayscale pixels, row-major (doti.ingest.activity compares them)

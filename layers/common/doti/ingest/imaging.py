@@ -1,4 +1,5 @@
-"""The ingest image pipeline: validate a JPEG or PNG from its bytes, hash it and make its thumbnail. Pure, no AWS.
+"""The ingest image pipeline: validate a JPEG or PNG from its bytes and hash it; and the thumbnail of a stored
+original, rendered when viewed (doti.viewing.renders) or, for a clip's poster, at ingest. Pure, no AWS.
 
 Only functions with the imaging layer (OpenCV, numpy) import this module.
 Order matters: cheap checks on the bytes and headers come before any decode, so a decompression bomb (a few KB
@@ -81,12 +82,13 @@ def read_dimensions(data: bytes, content_type: str) -> tuple[int, int]:
 def process_image(
     data: bytes, declared_content_type: str, limits: ImageLimits, mask: Polygons | None = None
 ) -> ProcessedImage:
-    """Validate an uploaded still and derive what ingest stores: dimensions, SHA-256 and a JPEG thumbnail.
+    """Validate an uploaded still and derive what ingest stores: dimensions, SHA-256 and the activity signature. No
+    thumbnail: it is rendered from the stored original when viewed (`render_thumbnail`), which most frames never are.
 
     Under a privacy mask (normalized polygons, doti.ingest.masks) the image is blacked out before anything is derived
     from it: the original is re-encoded in its own format (JPEG at MASKED_JPEG_QUALITY, PNG losslessly; metadata such as
-    EXIF is not carried over), and the thumbnail and signature come from the masked pixels. Without a mask the
-    original is the bytes received. `sha256` and `size` are always those of the original to be stored.
+    EXIF is not carried over), and the signature (and any rendered thumbnail) come from the masked pixels. Without a
+    mask the original is the bytes received. `sha256` and `size` are always those of the original to be stored.
 
     Raises PayloadTooLarge, UnsupportedMediaType or CorruptImage; nothing is decoded before the size, type and
     header pixel count are known to be acceptable.
@@ -121,7 +123,7 @@ def process_image(
         image = apply_mask(image, mask)
         original = encode_original(image, content_type)
         height, width = image.shape[:2]  # as stored: decoding applied any EXIF rotation, and EXIF is not kept
-    return derive(image, content_type, width, height, original)
+    return derive(image, content_type, width, height, original, with_thumbnail=False)
 
 
 def derive(
@@ -133,27 +135,48 @@ def derive(
     *,
     duration_ms: int | None = None,
     frame_count: int | None = None,
+    with_thumbnail: bool = True,
 ) -> ProcessedImage:
     """What ingest stores for an original of width x height whose (poster) image is decoded: its size and SHA-256,
-    the thumbnail and the activity signature of the thumbnail's pixels."""
-    thumb = _fit_thumbnail(image, width, height)
-    ok, thumbnail = cv2.imencode(".jpg", thumb, [cv2.IMWRITE_JPEG_QUALITY, THUMB_JPEG_QUALITY])
-    if not ok:  # not the client's fault: a 500, not a 422
-        raise RuntimeError("OpenCV could not encode the thumbnail")
+    the activity signature, and the thumbnail's size; the JPEG thumbnail itself only `with_thumbnail` (a clip's
+    poster: a renderer cannot decode a clip cheaply). A still's is rendered when viewed, at the same size."""
+    if with_thumbnail:
+        thumb = _fit_thumbnail(image, width, height)
+        thumbnail: bytes | None = _encode_thumbnail(thumb)
+        thumb_width, thumb_height, small = thumb.shape[1], thumb.shape[0], thumb
+    else:
+        # No resize and no encode: the size is arithmetic, and the 16x12 signature comes straight from the decode
+        # (a reduced one, unless masked), which INTER_AREA averages as it did the thumbnail's pixels.
+        thumbnail = None
+        thumb_width, thumb_height = _thumbnail_size(image, width, height)
+        small = image
     return ProcessedImage(
         content_type=content_type,
         width=width,
         height=height,
         size=len(original),
         sha256=hashlib.sha256(original).hexdigest(),
-        thumbnail=thumbnail.tobytes(),
-        thumb_width=thumb.shape[1],
-        thumb_height=thumb.shape[0],
+        thumbnail=thumbnail,
+        thumb_width=thumb_width,
+        thumb_height=thumb_height,
         original=original,
-        signature=signature_of(thumb),
+        signature=signature_of(small),
         duration_ms=duration_ms,
         frame_count=frame_count,
     )
+
+
+def render_thumbnail(data: bytes, content_type: str, width: int, height: int) -> bytes:
+    """The JPEG thumbnail of a stored still of width x height (its index item's), exactly as ingest used to store it:
+    long edge THUMB_LONG_EDGE, never upscaled, THUMB_JPEG_QUALITY. A JPEG is decoded reduced (1/2, 1/4 or 1/8 by
+    libjpeg's DCT scaling, chosen from the stored size) so a 1080p frame costs a fraction of a full decode; a PNG has
+    no reduced decode. The stored original is already masked (Art. 2-4), so the thumbnail is. CorruptImage when the
+    bytes do not decode."""
+    flag = _jpeg_decode_flag(max(width, height)) if content_type == JPEG else cv2.IMREAD_COLOR
+    image = cv2.imdecode(np.frombuffer(data, dtype=np.uint8), flag)
+    if image is None:
+        raise CorruptImage("The stored image does not decode", content_type=content_type)
+    return _encode_thumbnail(_fit_thumbnail(image, width, height))
 
 
 def apply_mask(image: np.ndarray, polygons: Polygons) -> np.ndarray:
@@ -277,16 +300,29 @@ def _jpeg_decode_flag(long_edge: int) -> int:
     return cv2.IMREAD_COLOR
 
 
-def _fit_thumbnail(image: np.ndarray, width: int, height: int) -> np.ndarray:
-    """Resize to long edge THUMB_LONG_EDGE with the original's exact aspect ratio, never upscaling."""
+def _thumbnail_size(image: np.ndarray, width: int, height: int) -> tuple[int, int]:
+    """(width, height) of the thumbnail of a width x height original decoded (maybe reduced) as `image`: long edge
+    THUMB_LONG_EDGE with the original's exact aspect ratio, never upscaled."""
     decoded_h, decoded_w = image.shape[:2]
     if (decoded_w >= decoded_h) != (width >= height):  # OpenCV applied an EXIF rotation
         width, height = height, width
     scale = min(THUMB_LONG_EDGE / max(width, height), 1.0)
-    target = (max(round(width * scale), 1), max(round(height * scale), 1))
-    if target == (decoded_w, decoded_h):
+    return max(round(width * scale), 1), max(round(height * scale), 1)
+
+
+def _fit_thumbnail(image: np.ndarray, width: int, height: int) -> np.ndarray:
+    """Resize to the thumbnail's size (`_thumbnail_size`)."""
+    target = _thumbnail_size(image, width, height)
+    if target == (image.shape[1], image.shape[0]):
         return image
     return cv2.resize(image, target, interpolation=cv2.INTER_AREA)
+
+
+def _encode_thumbnail(thumb: np.ndarray) -> bytes:
+    ok, encoded = cv2.imencode(".jpg", thumb, [cv2.IMWRITE_JPEG_QUALITY, THUMB_JPEG_QUALITY])
+    if not ok:  # not the client's fault: a 500, not a 422
+        raise RuntimeError("OpenCV could not encode the thumbnail")
+    return encoded.tobytes()
 
 
 def _jpeg_error(message: str, **details: object) -> CorruptImage:

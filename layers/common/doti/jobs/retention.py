@@ -297,8 +297,10 @@ def _reconcile_chunk(run: _Run, counting: _CameraRange, day: datetime, lower: st
         return _Step(lower, stopped=True, overtaken=True)
     if items:
         store.delete_items(camera.camera_id, sorted(indexed))
-    # The items' own keys too: should an object ever sit outside its day prefix, the item still takes it along.
-    doomed = sorted({o.key for o in objects} | {key for i in items for key in (i.object_key, i.thumb_key)})
+    # The items' own keys too: should an object ever sit outside its day prefix, the item still takes it along. A
+    # frame whose thumbnail is rendered when viewed has no thumb_key, and nothing under thumbs/ to list.
+    own = {key for i in items for key in (i.object_key, i.thumb_key) if key}
+    doomed = sorted({o.key for o in objects} | own)
     failed = set(frames_store.delete_objects(s3, bucket, doomed)) if doomed else set()
     if failed:  # their items are gone: the next run finds them as orphans, from here on, and does not count them
         held = True
@@ -334,7 +336,8 @@ def _count_first(
 
 
 def _day_prefixes(contract_id: str, camera_id: str, day: datetime) -> tuple[str, str]:
-    """The day's prefixes under frames/ and thumbs/, from the one module that lays out keys."""
+    """The day's prefixes under frames/ and thumbs/ (clips' posters, and stills stored before thumbnails were rendered
+    when viewed), from the one module that lays out keys."""
     frame = keys.frame_key(contract_id, camera_id, day, ids.FRAME_ID_MIN, "image/jpeg")
     thumb = keys.thumb_key(contract_id, camera_id, day, ids.FRAME_ID_MIN)
     return frame.rsplit("/", 1)[0] + "/", thumb.rsplit("/", 1)[0] + "/"

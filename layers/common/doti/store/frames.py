@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import base64
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -40,7 +40,7 @@ class ExpiredFrame:
     camera_id: str
     frame_id: str
     object_key: str
-    thumb_key: str
+    thumb_key: str | None  # None: no stored thumbnail (rendered when viewed)
     bytes: int
 
 
@@ -197,8 +197,10 @@ def put_object(s3: Any, bucket: str, obj: StoredObject, tagging: str) -> None:
         raise StorageError("could not store the object") from exc
 
 
-def delete_objects(s3: Any, bucket: str, keys: list[str]) -> list[str]:
-    """Delete keys in batches of 1000; returns the keys S3 reported as failed (the next run retries them)."""
+def delete_objects(s3: Any, bucket: str, keys: Sequence[str | None]) -> list[str]:
+    """Delete keys in batches of 1000; returns the keys S3 reported as failed (the next run retries them). A None
+    key is skipped: a frame's thumb_key when its thumbnail is rendered when viewed, never stored."""
+    keys = [key for key in keys if key]
     failed: list[str] = []
     for start in range(0, len(keys), S3_DELETE_BATCH):
         chunk = keys[start : start + S3_DELETE_BATCH]

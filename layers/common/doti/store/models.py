@@ -276,7 +276,7 @@ class FrameModel(Model):
     height = NumberAttribute()
     sha256 = UnicodeAttribute()
     object_key = UnicodeAttribute()
-    thumb_key = UnicodeAttribute()
+    thumb_key = UnicodeAttribute(null=True)  # absent: the thumbnail is rendered when viewed (doti.viewing.renders)
     thumb_size = NumberAttribute()
     thumb_width = NumberAttribute()
     thumb_height = NumberAttribute()

@@ -9,12 +9,16 @@ from typing import IO, Any
 from botocore.exceptions import BotoCoreError, ClientError
 
 from doti.errors import StorageError
+from doti.store.signing import RenderLinks
 
 
 @dataclass(frozen=True)
 class Storage:
     s3: Any
     bucket: str
+    # The renderer's links, for stills without a stored thumbnail (doti.viewing.frames.sign_frame); None in a
+    # function that hands out no thumbnails (THUMBNAILS_URL unset).
+    render_links: RenderLinks | None = None
 
 
 def read_object(storage: Storage, key: str, *, what: str) -> bytes | None:

@@ -28,7 +28,7 @@ NOTES_CURSOR_KIND = "retention_notes_cursor"  # one item per notes partition (ca
 class IndexedFrame:
     frame_id: str
     object_key: str
-    thumb_key: str
+    thumb_key: str | None  # None: no stored thumbnail (rendered when viewed)
     retention_class: str
 
 

@@ -15,6 +15,7 @@ from doti.contracts import registry, retention_policy, terms
 from doti.entities import Frame, User
 from doti.errors import NotFound, ValidationError
 from doti.ingest import activity
+from doti.settings import SettingsError
 from doti.store import frames as store
 from doti.store.objects import Storage
 from doti.store.signing import presign_get
@@ -53,15 +54,9 @@ class FramePage:
 
 
 def sign_frame(frame: Frame, storage: Storage, ttl_seconds: int, now: datetime) -> SignedFrame:
-    thumb = presign_get(
-        storage.s3,
-        storage.bucket,
-        frame.thumb_key,
-        content_type="image/jpeg",
-        filename=f"{frame.frame_id}-thumb.jpg",
-        ttl_seconds=ttl_seconds,
-        now=now,
-    )
+    """The frame with its image's and thumbnail's links, both valid for `ttl_seconds`. The thumbnail is the stored
+    one when the frame has one (a clip's poster; a still stored before thumbnails were rendered when viewed), else the
+    renderer's (doti.viewing.renders), which makes it from the stored, already masked, original."""
     image = presign_get(
         storage.s3,
         storage.bucket,
@@ -71,7 +66,23 @@ def sign_frame(frame: Frame, storage: Storage, ttl_seconds: int, now: datetime) 
         ttl_seconds=ttl_seconds,
         now=now,
     )
-    return SignedFrame(frame=frame, thumbnail_url=thumb.url, image_url=image.url, url_expires_at=image.expires_at)
+    if frame.thumb_key:
+        thumbnail_url = presign_get(
+            storage.s3,
+            storage.bucket,
+            frame.thumb_key,
+            content_type="image/jpeg",
+            filename=f"{frame.frame_id}-thumb.jpg",
+            ttl_seconds=ttl_seconds,
+            now=now,
+        ).url
+    elif storage.render_links is None:
+        raise SettingsError("missing environment variables: THUMBNAILS_URL")  # a deployment fault: 500
+    else:
+        thumbnail_url = storage.render_links.url(
+            frame.object_key, frame.content_type, frame.width, frame.height, image.expires_at
+        )
+    return SignedFrame(frame=frame, thumbnail_url=thumbnail_url, image_url=image.url, url_expires_at=image.expires_at)
 
 
 def download_names(camera_name: str, frame: Frame) -> tuple[str, str]:

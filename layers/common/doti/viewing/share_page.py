@@ -110,10 +110,11 @@ class Page:
         }
 
 
-def _policy(image_origin: str | None, *, media: bool = False, form: bool = False) -> str:
+def _policy(image_origin: str | None, *, media: bool = False, form: bool = False, thumbnails: str = "") -> str:
     """`media` lets a <video> load from the same origin as the images (its poster is an image); `form` lets the
-    page's one form post to its own origin (the interstitial's button), and no page may post anywhere else."""
-    images = f"; img-src {image_origin}" if image_origin else ""
+    page's one form post to its own origin (the interstitial's button), and no page may post anywhere else;
+    `thumbnails` is the origin of the thumbnail renderer's links, when the page has any."""
+    images = f"; img-src {' '.join(filter(None, (image_origin, thumbnails)))}" if image_origin else ""
     clips = f"; media-src {image_origin}" if image_origin and media else ""
     forms = "; form-action 'self'" if form else "; form-action 'none'"
     return f"{_BASE_POLICY}{forms}{images}{clips}; frame-ancestors 'none'"
@@ -204,7 +205,17 @@ def _image_origin(footage: shares.SharedFootage) -> str | None:
     """scheme://host[:port] of this view's signed URLs: the one place the page may load images from."""
     if not footage.frames:
         return None
-    parts = urlsplit(footage.frames[0].image_url)
+    return _origin(footage.frames[0].image_url)
+
+
+def _thumbnail_origins(footage: shares.SharedFootage) -> str:
+    """The origins of its thumbnails other than the images' (the renderer's, for stills stored without one)."""
+    images = _image_origin(footage)
+    return " ".join(sorted({_origin(s.thumbnail_url) for s in footage.frames} - {images}))
+
+
+def _origin(url: str) -> str:
+    parts = urlsplit(url)
     return f"{parts.scheme}://{parts.netloc}"
 
 
@@ -245,4 +256,5 @@ def footage_page(footage: shares.SharedFootage) -> Page:
         once = _bilingual("このページは一度しか開けません。", "This page can be opened only once.")
         body += f'<p class="note">{once}</p>'
     clip = one_frame and any(_is_clip(signed) for signed in footage.frames)  # a window shows clips by thumbnail
-    return Page(200, _document(title, body), _policy(_image_origin(footage), media=clip))
+    policy = _policy(_image_origin(footage), media=clip, thumbnails=_thumbnail_origins(footage))
+    return Page(200, _document(title, body), policy)

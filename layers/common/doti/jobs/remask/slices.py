@@ -9,7 +9,9 @@ time), and for each frame:
      the object's
      metadata says an earlier slice already rewrote it and stopped before the index (then only its thumbnail is
      derived again);
-  3. rewrites the original and the thumbnail in place: same keys, same retention tag, the content type it had;
+  3. rewrites the original and its stored thumbnail, if it has one, in place: same keys, same retention tag, the
+     content type it had (a still stored since thumbnails are rendered when viewed has none: its renders come from
+     the masked original);
   4. commits in one transaction the audit entry with the old and the new SHA-256 (customer-visible), the index
      item's new digest, sizes and mask version (capture time and frame id never change), and the job's cursor.
 A slice stopped anywhere leaves work the next one finishes, and writes nothing twice: a frame's entry exists exactly
@@ -37,7 +39,7 @@ from functools import partial
 from doti.contracts import retention_policy
 from doti.entities import Frame
 from doti.errors import CorruptImage, NotFound, PayloadTooLarge, UnsupportedMediaType
-from doti.ingest import video
+from doti.ingest import imaging, video
 from doti.ingest.clips import ClipEncoder
 from doti.ingest.image_types import ImageLimits, ProcessedImage
 from doti.jobs.remask.jobs import COMPLETED, SUPERSEDED, JobQueue
@@ -272,18 +274,19 @@ def _remask_frame(work: _Slice, frame: Frame, last_frame_id: str | None) -> str:
         # An original that no longer decodes whole: listed for staff to act on.
         logger.warning("a stored frame cannot be masked", extra={"frame_id": frame.frame_id, "code": exc.code})
         return FAILED
+    thumbnail = _stored_thumbnail(frame, image)
     masked = replace(
         frame,
         size=image.size,
         width=image.width,
         height=image.height,
         sha256=image.sha256,
-        thumb_size=len(image.thumbnail),
+        thumb_size=len(thumbnail) if thumbnail is not None else 0,
         thumb_width=image.thumb_width,
         thumb_height=image.thumb_height,
         mask_version=job.mask_version,
     )
-    _write_objects(storage, frame, image, job.mask_version, rewrite_original=not rewritten)
+    _write_objects(storage, frame, image, thumbnail, job.mask_version, rewrite_original=not rewritten)
     if frame.frame_id == last_frame_id:
         # Before the commit: a retry skips a frame whose index item is masked, and would not write it then.
         registry_store.replace_camera_signature(frame.camera_id, frame.frame_id, image.signature)
@@ -361,16 +364,35 @@ def _clip_ms(frame: Frame) -> float:
     return pixels / 1e6 * CLIP_MS_PER_MEGAPIXEL + frame.size / 1e6 * CLIP_MS_PER_MEGABYTE
 
 
+def _stored_thumbnail(frame: Frame, image: ProcessedImage) -> bytes | None:
+    """The masked thumbnail to write over the frame's stored one; None when it has none (rendered when viewed, from
+    the original this job masks). A still stored before that change keeps its stored thumbnail until its retention
+    ends, so it is rendered here from the masked original, as ingest made it then."""
+    if frame.thumb_key is None:
+        return None
+    if image.thumbnail is not None:
+        return image.thumbnail  # a clip's poster
+    return imaging.render_thumbnail(image.original, image.content_type, image.width, image.height)
+
+
 def _write_objects(
-    storage: Storage, frame: Frame, image: ProcessedImage, version: str, *, rewrite_original: bool
+    storage: Storage,
+    frame: Frame,
+    image: ProcessedImage,
+    thumbnail: bytes | None,
+    version: str,
+    *,
+    rewrite_original: bool,
 ) -> None:
     """Overwrite the frame's objects at their keys, tagged with the retention class they were stored under."""
     tagging = f"{keys.RETENTION_TAG}={frame.retention_class}"
     if rewrite_original:
         original = frame_store.StoredObject(frame.object_key, image.original, frame.content_type, image.sha256, version)
         frame_store.put_object(storage.s3, storage.bucket, original, tagging)
-    thumb_sha = hashlib.sha256(image.thumbnail).hexdigest()
-    thumb = frame_store.StoredObject(frame.thumb_key, image.thumbnail, "image/jpeg", thumb_sha, version)
+    if frame.thumb_key is None or thumbnail is None:
+        return
+    thumb_sha = hashlib.sha256(thumbnail).hexdigest()
+    thumb = frame_store.StoredObject(frame.thumb_key, thumbnail, "image/jpeg", thumb_sha, version)
     frame_store.put_object(storage.s3, storage.bucket, thumb, tagging)
 
 
