@@ -19,6 +19,12 @@ def main(argv: list[str] | None = None) -> int:
     os.environ.update({name: value for name, value in BENCH_ENV.items() if name.startswith("POWERTOOLS_")})
     warnings.filterwarnings("ignore", message="No application metrics to publish")  # a login emits none
     load_cases()
+    from doti import runtime
+    from doti.ingest.clip_encoding import InProcessClipEncoder
+
+    # No clip function to invoke on moto (its Lambda needs Docker): masked clips are encoded in this process, through
+    # the same staging key, as in the tests and the local stack.
+    runtime.encode_clips_in_process(InProcessClipEncoder)
 
     rows = run(args.prefixes)
     print(format_table(rows))
