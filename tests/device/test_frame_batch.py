@@ -11,7 +11,6 @@ from collections import Counter
 from datetime import timedelta
 from typing import Any
 
-import boto3
 import pytest
 from botocore.client import BaseClient
 
@@ -21,7 +20,7 @@ from infra.provision import Provisioned
 from tests.support import World, assert_error, body_of, scan_table
 from tests.support.batches import batch_event, batch_frame
 from tests.support.images import jpeg
-from tests.support.ingest import QUOTA, now, post, stored
+from tests.support.ingest import QUOTA, now, post, set_attribute, stored
 
 pytestmark = pytest.mark.isolated  # reads every stored object, index item and charge
 
@@ -52,16 +51,6 @@ def indexed_bytes(aws: Provisioned) -> int:
 def slot_frames(aws: Provisioned, world: World) -> int:
     return sum(
         int(i["frames"]["N"]) for i in scan_table(aws.refs["TimelineTable"]) if i["camera_id"]["S"] == world.camera_id
-    )
-
-
-def set_attribute(aws: Provisioned, table: str, key: dict[str, str], name: str, value: str) -> None:
-    boto3.client("dynamodb", region_name="us-east-1").update_item(
-        TableName=aws.refs[table],
-        Key={k: {"S": v} for k, v in key.items()},
-        UpdateExpression="SET #n = :v",
-        ExpressionAttributeNames={"#n": name},
-        ExpressionAttributeValues={":v": {"S": value}},
     )
 
 

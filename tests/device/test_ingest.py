@@ -7,7 +7,6 @@ import secrets
 from datetime import timedelta
 from typing import Any
 
-import boto3
 import pytest
 
 from doti.auth.device import signed_headers
@@ -29,7 +28,16 @@ from tests.support.images import (
     png,
     with_jpeg_dimensions,
 )
-from tests.support.ingest import customer_frame_ids, is_original, is_table, now, object_tags, post, stored
+from tests.support.ingest import (
+    customer_frame_ids,
+    is_original,
+    is_table,
+    now,
+    object_tags,
+    post,
+    set_attribute,
+    stored,
+)
 
 # Isolated (moto emptied before each test): its checks read every stored frame object and index item.
 pytestmark = pytest.mark.isolated
@@ -402,17 +410,6 @@ def test_header_names_are_case_insensitive(aws, world):
     # When it is posted / Then the device is recognised and the frame stored
     assert post(event)["statusCode"] == 201
     assert len(stored(aws).items) == 1
-
-
-def set_attribute(aws: Provisioned, table: str, key: dict[str, str], name: str, value: str) -> None:
-    """Change one registry attribute in place: the staff routes for state changes do not exist yet."""
-    boto3.client("dynamodb", region_name="us-east-1").update_item(
-        TableName=aws.refs[table],
-        Key={attr: {"S": val} for attr, val in key.items()},
-        UpdateExpression="SET #name = :value",
-        ExpressionAttributeNames={"#name": name},
-        ExpressionAttributeValues={":value": {"S": value}},
-    )
 
 
 def test_revoked_device_is_unauthorized(aws, world):

@@ -167,3 +167,14 @@ def age_claim(aws: Provisioned, world: World, device_frame_id: str, by: timedelt
         UpdateExpression="SET claimed_at = :when",
         ExpressionAttributeValues={":when": {"S": when}},
     )
+
+
+def set_attribute(aws: Provisioned, table: str, key: dict[str, str], name: str, value: str) -> None:
+    """Change one registry attribute in place: the staff routes for state changes do not exist yet."""
+    boto3.client("dynamodb", region_name="us-east-1").update_item(
+        TableName=aws.refs[table],
+        Key={attr: {"S": val} for attr, val in key.items()},
+        UpdateExpression="SET #name = :value",
+        ExpressionAttributeNames={"#name": name},
+        ExpressionAttributeValues={":value": {"S": value}},
+    )
