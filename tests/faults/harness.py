@@ -45,6 +45,7 @@ from moto import mock_aws
 
 from doti import clock as doti_clock
 from doti import runtime
+from doti.ingest.clip_encoding import InProcessClipEncoder
 from doti.observability import metrics
 from doti.store.aws import boto3_session, sqs_client
 from infra.moto_memory import lean_transactions, untracked_instances
@@ -397,6 +398,9 @@ def fault_stack() -> Iterator[Stack]:
         )
         parameters.clear_caches()  # providers made before this moto
         runtime.reset()
+        # No clip function to invoke on moto (its Lambda needs Docker): masked clips are encoded in this process, as in
+        # the tests and the local stack. The sweep runs outside pytest, so tests/conftest.py has not done it.
+        runtime.encode_clips_in_process(InProcessClipEncoder)
         runtime.init()  # bound to this moto before the injector counts calls
         INJECTOR.install()
         clock.install()
