@@ -35,7 +35,7 @@ def job_event(aws: Provisioned, data: bytes, **changes: Any) -> dict[str, Any]:
     event = json.loads(EVENT.read_text(encoding="utf-8"))
     source_key = f"frames/ctr_clip/cam_clip/{uuid.uuid4().hex}.mp4"
     s3().put_object(Bucket=aws.refs["FramesBucket"], Key=source_key, Body=data, ContentType="video/mp4")
-    return {**event, "source_key": source_key, "staging_key": clip_staging_key(), **changes}
+    return {**event, "source_key": source_key, "staging_key": clip_staging_key(source_key), **changes}
 
 
 def staged(aws: Provisioned) -> list[str]:

@@ -123,6 +123,9 @@ def seed_service_tables(aws: Provisioned, tenant: Tenant, now: datetime) -> None
             item["contract_id"] = w.contract_id
         ddb().put_item(TableName=aws.refs["WebhooksTable"], Item={k: {"S": v} for k, v in item.items()})
     s3().put_object(Bucket=aws.refs["FramesBucket"], Key=f"exports/{w.contract_id}/exp.zip", Body=b"PK export")
+    # a masked clip the clip function staged for a processor that crashed before reading it (doti.ingest.clips)
+    staged = f"staging/{w.contract_id}/clips/left-by-a-crash.mp4"
+    s3().put_object(Bucket=aws.refs["FramesBucket"], Key=staged, Body=b"\x00\x00\x00\x18ftypisom masked")
 
 
 def populated(aws: Provisioned, world: World, index: int, now: datetime) -> Tenant:

@@ -109,7 +109,7 @@ def process_clip(
         original = masking.encoder.encode(
             ClipJob(
                 source_key=masking.source_key,
-                staging_key=clip_staging_key(),
+                staging_key=clip_staging_key(masking.source_key),
                 width=width,
                 height=height,
                 fps=fps,

@@ -48,9 +48,13 @@ def incoming_key(contract_id: str, device_id: str, upload_id: str) -> str:
     return f"{INCOMING_PREFIX}{contract_id}/{device_id}/{upload_id}"
 
 
-def clip_staging_key() -> str:
-    """A new key for one masked clip's encode."""
-    return f"{STAGING_PREFIX}clips/{secrets.token_hex(16)}.mp4"
+def clip_staging_key(source_key: str) -> str:
+    """A new key for one masked clip's encode, under the staging prefix of the contract its source is stored for
+    (incoming/<contract>/... or frames/<contract>/...), so a purge finds what a crashed caller left there."""
+    parts = source_key.split("/")
+    if len(parts) < 3 or not parts[1] or f"{parts[0]}/" not in (INCOMING_PREFIX, "frames/"):
+        raise ValueError(f"not a key of a contract's upload or frame: {source_key}")
+    return f"{STAGING_PREFIX}{parts[1]}/clips/{secrets.token_hex(16)}.mp4"
 
 
 def incoming_owner(key: str) -> tuple[str, str] | None:
@@ -61,4 +65,9 @@ def incoming_owner(key: str) -> tuple[str, str] | None:
 
 def contract_prefixes(contract_id: str) -> tuple[str, ...]:
     """Every prefix under which a contract's objects live (purge walks these)."""
-    return (f"frames/{contract_id}/", f"thumbs/{contract_id}/", f"{INCOMING_PREFIX}{contract_id}/")
+    return (
+        f"frames/{contract_id}/",
+        f"thumbs/{contract_id}/",
+        f"{INCOMING_PREFIX}{contract_id}/",
+        f"{STAGING_PREFIX}{contract_id}/",
+    )
