@@ -51,11 +51,10 @@ def require_room(contract: Contract, size: int, now: datetime) -> Charge:
     """The charge for storing `size` more bytes this month, or 429 `quota_exceeded` if the plan has no room for it.
 
     A read, not a reservation: concurrent frames may all pass it, so the charge itself is conditional too
-    (`store.charge_condition`) and the last of them is refused there.
+    (`store.charge_update`) and the last of them is refused there.
     """
-    charge = Charge(contract.contract_id, period_of(now), size, contract.monthly_byte_quota, period_end(now))
-    used = store.bytes_used(charge.contract_id, charge.period)
-    if used + size > charge.quota:
+    charge, used, fits = room_for(contract, [size], now)
+    if not fits:
         raise quota_exceeded(charge, used)
     return charge
 
@@ -65,10 +64,4 @@ def room_for(contract: Contract, sizes: list[int], now: datetime) -> tuple[Charg
     plan's room: one read for a request's frames. As require_room, a read, not a reservation."""
     charge = Charge(contract.contract_id, period_of(now), sum(sizes), contract.monthly_byte_quota, period_end(now))
     used = store.bytes_used(charge.contract_id, charge.period)
-    total, fitting = used, 0
-    for size in sizes:
-        if total + size > charge.quota:
-            break
-        total += size
-        fitting += 1
-    return charge, used, fitting
+    return charge, used, store.fitting(sizes, used, charge.quota)

@@ -91,13 +91,7 @@ def charged_bytes(frame: entities.Frame) -> int:
 
 def _fitting(frames: list[entities.Frame], used: int, quota: int) -> list[entities.Frame]:
     """The longest head of `frames` whose bytes still fit in the month after `used`."""
-    fitting: list[entities.Frame] = []
-    for frame in frames:
-        used += charged_bytes(frame)
-        if used > quota:
-            break
-        fitting.append(frame)
-    return fitting
+    return frames[: usage_store.fitting((charged_bytes(frame) for frame in frames), used, quota)]
 
 
 @dataclass(frozen=True)

@@ -6,18 +6,31 @@ from __future__ import annotations
 
 import hashlib
 from datetime import datetime, timedelta
+from typing import Any
 
 from pynamodb.exceptions import DeleteError, PynamoDBException, UpdateError
 
 from doti.errors import StorageError
+from doti.store.conditions import is_condition_failure
 from doti.store.models import RateCounterModel
 
 _RATE_PREFIX = "rate:"
 _ONCE_PREFIX = "once:"
 
 
-def _refused(exc: UpdateError) -> bool:
-    return getattr(exc, "cause_response_code", None) == "ConditionalCheckFailedException"
+def _add_one(item: RateCounterModel, expires_at: datetime, condition: Any, failure: str) -> bool:
+    """ADD 1 to the counter, kept until `expires_at`, if `condition` holds; False when it did not."""
+    try:
+        item.update(
+            actions=[RateCounterModel.count.add(1), RateCounterModel.expires_at.set(expires_at)], condition=condition
+        )
+    except UpdateError as exc:
+        if is_condition_failure(exc):
+            return False
+        raise StorageError(failure) from exc
+    except PynamoDBException as exc:
+        raise StorageError(failure) from exc
+    return True
 
 
 def count_in_window(scope: str, limit: int, window: timedelta, now: datetime) -> bool:
@@ -28,18 +41,8 @@ def count_in_window(scope: str, limit: int, window: timedelta, now: datetime) ->
     digest = hashlib.sha256(f"{scope}#{start}".encode()).hexdigest()
     item = RateCounterModel(counter_key=_RATE_PREFIX + digest)
     ends = datetime.fromtimestamp(start + seconds, now.tzinfo)
-    try:
-        item.update(
-            actions=[RateCounterModel.count.add(1), RateCounterModel.expires_at.set(ends + timedelta(seconds=1))],
-            condition=RateCounterModel.count.does_not_exist() | (RateCounterModel.count < limit),
-        )
-    except UpdateError as exc:
-        if _refused(exc):
-            return False
-        raise StorageError("could not count the submission") from exc
-    except PynamoDBException as exc:
-        raise StorageError("could not count the submission") from exc
-    return True
+    below = RateCounterModel.count.does_not_exist() | (RateCounterModel.count < limit)
+    return _add_one(item, ends + timedelta(seconds=1), below, "could not count the submission")
 
 
 def _once_item(scope: str) -> RateCounterModel:
@@ -49,18 +52,7 @@ def _once_item(scope: str) -> RateCounterModel:
 def claim_once(scope: str, until: datetime) -> bool:
     """Mark `scope` done, kept until `until`; False when it was marked already (by another attempt, or a retry of
     this write whose answer was lost: the caller cannot tell, and must treat it as done)."""
-    try:
-        _once_item(scope).update(
-            actions=[RateCounterModel.count.add(1), RateCounterModel.expires_at.set(until)],
-            condition=RateCounterModel.count.does_not_exist(),
-        )
-    except UpdateError as exc:
-        if _refused(exc):
-            return False
-        raise StorageError("could not mark it done") from exc
-    except PynamoDBException as exc:
-        raise StorageError("could not mark it done") from exc
-    return True
+    return _add_one(_once_item(scope), until, RateCounterModel.count.does_not_exist(), "could not mark it done")
 
 
 def release_once(scope: str) -> None:

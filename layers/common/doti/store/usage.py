@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 from pynamodb.exceptions import DoesNotExist, PynamoDBException
@@ -28,3 +29,14 @@ def charge_update(
     actions = [UsageModel.bytes_stored.add(size), UsageModel.objects_stored.add(objects)]
     condition = UsageModel.bytes_stored.does_not_exist() | (UsageModel.bytes_stored <= quota - size)
     return UsageModel(contract_id, period), actions, condition
+
+
+def fitting(sizes: Iterable[int], used: int, quota: int) -> int:
+    """How many of `sizes`, in order, fit in a month that has `used` of its `quota` bytes."""
+    count = 0
+    for size in sizes:
+        used += size
+        if used > quota:
+            break
+        count += 1
+    return count
